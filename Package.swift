@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point one way:
+// executables → BerthAPI → BerthEngine → (BerthRuntime, BerthStore) → BerthOCI → CSystemShims.
+let package = Package(
+    name: "Berth",
+    products: [
+        .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .executable(name: "berth-init", targets: ["berth-init"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Thin C wrappers for what Glibc does not expose (clone3, pivot_root, capset, libseccomp, ...).
+        .target(name: "CSystemShims", linkerSettings: [.linkedLibrary("seccomp")]),
+        // libarchive (tar, gzip, zstd) and libcrypto (sha256) for the image store.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "BerthOCI"),
+        .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
+        .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto"]),
+        .target(
+            name: "BerthEngine",
+            dependencies: [
+                "BerthOCI", "BerthStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BerthAPI",
+            dependencies: [
+                "BerthEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "berthd",
+            dependencies: [
+                "BerthAPI", "BerthEngine", "CSystemShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "berth-runtime", dependencies: ["BerthRuntime", "CSystemShims"]),
+        .executableTarget(name: "berth-init", dependencies: ["CSystemShims"]),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI"]),
+        .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
+        // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.
+        .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims"]),
+    ]
+)

@@ -1,0 +1,130 @@
+import BerthOCI
+import CSystemShims
+import Glibc
+
+/// What a cloned child needs to become the container's process. Built in the parent, before
+/// clone, so every input error is reported before anything runs; the child inherits it in its
+/// copy of memory.
+struct InitPlan {
+    enum Kind {
+        /// The container's first process: new namespaces, rootfs, then wait for `start`.
+        case container(rootfs: RootfsBuilder, execFifo: Int32)
+        /// A process joining a running container.
+        case exec
+    }
+
+    var kind: Kind
+    var spec: Spec
+    var setup: ProcessSetup
+    var namespaces: NamespacePlan
+    var joins: [(type: String, fd: Int32)]
+    var consoleSocket: Int32?
+    var preserveFds: Int32
+    var sync: SyncChannel
+
+    /// The child side: runs in the cloned process and never returns.
+    func runChild() -> Never {
+        close(sync.parentEnd)
+        do {
+            // Until the parent has seen us ready, we die with it; nobody can ptrace or read our
+            // memory through /proc (the host's runtime binary is still mapped here).
+            try check("prctl(PR_SET_PDEATHSIG)", berth_set_pdeathsig(SIGKILL))
+            try check("prctl(PR_SET_DUMPABLE)", berth_set_dumpable(0))
+            guard SyncChannel.receive(sync.childEnd) == "go" else { _exit(1) }
+            try NamespacePlan.join(joins)
+            switch kind {
+            case .container(let rootfs, let fifo):
+                try becomeContainerInit(rootfs: rootfs)
+                let path = try setup.resolveExecutable()
+                SyncChannel.send(sync.childEnd, "ready")
+                close(sync.childEnd)
+                _ = berth_set_pdeathsig(0)
+                try waitForStart(fifo)
+                try setup.exec(path: path, keepingFdsBelow: 3 + preserveFds)
+            case .exec:
+                try becomeExecProcess()
+                let path = try setup.resolveExecutable()
+                SyncChannel.send(sync.childEnd, "ready")
+                close(sync.childEnd)
+                _ = berth_set_pdeathsig(0)
+                try setup.exec(path: path, keepingFdsBelow: 3 + preserveFds)
+            }
+        } catch {
+            SyncChannel.send(sync.childEnd, "error \(error)")
+            _exit(1)
+        }
+    }
+
+    private func becomeContainerInit(rootfs: RootfsBuilder) throws {
+        if namespaces.newUserNamespace {
+            try check("setresgid 0", berth_setresgid(0, 0, 0))
+            try check("setresuid 0", berth_setresuid(0, 0, 0))
+        }
+        // Unshared only now, so that the namespace's root is the container's own cgroup.
+        if namespaces.createsCgroupNamespace {
+            try check("unshare cgroup namespace", berth_unshare(Int32(BERTH_CLONE_NEWCGROUP)))
+        }
+        _ = setsid()
+        try rootfs.prepare()
+        try rootfs.pivot()
+        if let consoleSocket {
+            try Console.setUp(consoleSocket: consoleSocket, size: spec.process?.consoleSize, bindConsole: true)
+            close(consoleSocket)
+        }
+        try setSysctls()
+        try rootfs.finish()
+        try setNames()
+        try setup.rlimits.apply()
+        try setOOMScore()
+        try setup.applyIdentity()
+    }
+
+    private func becomeExecProcess() throws {
+        if let consoleSocket {
+            _ = setsid()
+            try Console.setUp(consoleSocket: consoleSocket, size: setup.process.consoleSize, bindConsole: false)
+            close(consoleSocket)
+        }
+        try setup.rlimits.apply()
+        try setup.applyIdentity()
+    }
+
+    private func setNames() throws {
+        let ownsUTS = namespaces.creates.contains("uts")
+        if let hostname = spec.hostname, !hostname.isEmpty {
+            guard ownsUTS else { throw ConfigError("unable to set hostname without a private UTS namespace") }
+            try check("sethostname", berth_sethostname(hostname))
+        }
+        if let domainname = spec.domainname, !domainname.isEmpty {
+            guard ownsUTS else { throw ConfigError("unable to set domainname without a private UTS namespace") }
+            try check("setdomainname", berth_setdomainname(domainname))
+        }
+    }
+
+    private func setSysctls() throws {
+        for (key, value) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !key.isEmpty, !key.contains("/") else { throw ConfigError("invalid sysctl \(key)") }
+            let path = "/proc/sys/" + key.replacing(".", with: "/")
+            try FileSystem.writeFile(path, value)
+        }
+    }
+
+    private func setOOMScore() throws {
+        guard let score = setup.process.oomScoreAdj else { return }
+        try FileSystem.writeFile("/proc/self/oom_score_adj", String(score))
+    }
+
+    /// Blocks until `start` writes to the exec fifo (poll sees no hang-up before a writer came).
+    private func waitForStart(_ fifo: Int32) throws {
+        var pollfd = Glibc.pollfd(fd: fifo, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&pollfd, 1, -1)
+            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { throw SystemError("wait for start") }
+            break
+        }
+        var byte: UInt8 = 0
+        guard read(fifo, &byte, 1) == 1 else { throw SystemError("read exec fifo") }
+        close(fifo)
+    }
+}

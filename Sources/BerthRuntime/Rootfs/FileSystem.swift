@@ -1,0 +1,93 @@
+import Glibc
+
+/// Small filesystem helpers used while building a container's root.
+enum FileSystem {
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// mkdir -p with the given mode for each created directory.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw SystemError("mkdir \(current)")
+            }
+        }
+    }
+
+    /// Creates an empty file (and its parent directories) to bind-mount a file onto.
+    static func makeFile(_ path: String) throws {
+        if exists(path) { return }
+        try makeDirectories(parent(of: path))
+        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemError("create \(path)") }
+        close(fd)
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let parent = String(path[..<slash])
+        return parent.isEmpty ? "/" : parent
+    }
+
+    static func writeFile(_ path: String, _ contents: String, flags: Int32 = O_WRONLY | O_TRUNC) throws {
+        let fd = open(path, flags | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemError("open \(path)") }
+        defer { close(fd) }
+        let ok = contents.utf8CString.withUnsafeBufferPointer { buffer -> Bool in
+            let count = buffer.count - 1
+            return write(fd, buffer.baseAddress, count) == count
+        }
+        if !ok { throw SystemError("write \(path)") }
+    }
+
+    static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Joins a container path onto the rootfs, refusing to leave it through `..` or symlinks:
+    /// every component is resolved inside `root` (like runc's securejoin).
+    static func secureJoin(root: String, _ path: String) -> String {
+        var resolved: [Substring] = []
+        var pending = path.split(separator: "/", omittingEmptySubsequences: true).reversed().map { $0 }
+        var hops = 0
+        while let component = pending.popLast() {
+            if component == "." { continue }
+            if component == ".." {
+                _ = resolved.popLast()
+                continue
+            }
+            let candidate = root + "/" + (resolved + [component]).joined(separator: "/")
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+            let length = readlink(candidate, &buffer, buffer.count - 1)
+            if length > 0, hops < 255 {
+                hops += 1
+                let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { resolved.removeAll() }
+                pending.append(contentsOf: target.split(separator: "/").reversed())
+                continue
+            }
+            resolved.append(component)
+        }
+        return root + "/" + resolved.joined(separator: "/")
+    }
+}

@@ -1,0 +1,371 @@
+import BerthOCI
+import CSystemShims
+import FoundationEssentials
+import Glibc
+
+/// The OCI runtime commands on a `--root` state directory. Each call runs in a single-threaded
+/// process (berth-runtime's synchronous main), because clone and setns need that.
+public struct Runtime {
+    public let store: ContainerStore
+
+    public init(root: String) throws {
+        store = ContainerStore(root: root)
+        try FileSystem.makeDirectories(root, mode: 0o700)
+    }
+
+    public struct CreateOptions {
+        public var bundle: String
+        public var pidFile: String?
+        public var consoleSocket: String?
+        /// Descriptors 3..<3+preserveFds are passed on to the container process.
+        public var preserveFds: Int32
+        public init(bundle: String, pidFile: String? = nil, consoleSocket: String? = nil, preserveFds: Int32 = 0) {
+            self.bundle = bundle
+            self.pidFile = pidFile
+            self.consoleSocket = consoleSocket
+            self.preserveFds = preserveFds
+        }
+    }
+
+    // MARK: - create / start / run
+
+    /// Creates the container: namespaces, cgroup, rootfs, identity, all but the final execve,
+    /// which waits for `start`. Returns the init's pid; on failure leaves nothing behind.
+    @discardableResult
+    public func create(id: String, options: CreateOptions) throws -> Int32 {
+        try ContainerStore.validate(id: id)
+        guard !store.exists(id) else { throw ConfigError("container \"\(id)\" already exists") }
+        let bundle = try absolutePath(options.bundle)
+        let spec = try loadSpec(bundle: bundle)
+        guard let process = spec.process else { throw ConfigError("config.json has no process") }
+        guard let rootPath = spec.root?.path else { throw ConfigError("config.json has no root.path") }
+        let rootfs = rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath
+        guard FileSystem.isDirectory(rootfs) else { throw ConfigError("rootfs \(rootfs) is not a directory") }
+        if process.terminal == true && options.consoleSocket == nil {
+            throw ConfigError("cannot allocate tty if runc will detach without setting console socket")
+        }
+        if process.terminal != true && options.consoleSocket != nil {
+            throw ConfigError("cannot use console socket if runc will not detach or allocate tty")
+        }
+        let namespaces = try NamespacePlan(spec.linux?.namespaces ?? [])
+        guard namespaces.newMountNamespace else { throw ConfigError("the container needs a mount namespace of its own") }
+        let setup = try ProcessSetup(process: process, seccomp: spec.linux?.seccomp)
+
+        try check("mkdir \(store.directory(id))", mkdir(store.directory(id), 0o711))
+        var cleanup = Cleanup()
+        cleanup.add { store.remove(id) }
+        defer { cleanup.run() }
+
+        try check("mkfifo exec.fifo", mkfifo(store.execFifo(id), 0o622))
+        let fifo = open(store.execFifo(id), O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if fifo < 0 { throw SystemError("open exec fifo") }
+        defer { close(fifo) }
+        // The init polls the fifo: blocking reads there make it wait until `start` writes.
+        _ = fcntl(fifo, F_SETFL, 0)
+
+        let cgroup = try makeCgroupManager(cgroupsPath: spec.linux?.cgroupsPath, containerID: id)
+        try cgroup.create()
+        cleanup.add { try? cgroup.destroy() }
+        if let resources = spec.linux?.resources { try cgroup.apply(resources) }
+
+        let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupPaths: cgroup.paths,
+                                    inUserNamespace: namespaces.newUserNamespace || namespaces.joins["user"] != nil,
+                                    newNetworkNamespace: namespaces.newNetworkNamespace)
+        let pid = try launch(InitPlan(kind: .container(rootfs: builder, execFifo: fifo), spec: spec, setup: setup,
+                                      namespaces: namespaces, joins: [], consoleSocket: nil, preserveFds: options.preserveFds,
+                                      sync: try SyncChannel.make()),
+                             consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
+
+        guard let info = HostProcess.stat(pid: pid) else { throw ConfigError("container init exited during create") }
+        try store.save(SavedContainer(id: id, bundle: bundle, rootfs: rootfs, pid: pid, pidStartTime: info.startTime,
+                                      created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, config: spec))
+        if let pidFile = options.pidFile { try writePidFile(pidFile, pid) }
+        cleanup.cancel()
+        return pid
+    }
+
+    /// Lets a created container exec its process.
+    public func start(id: String) throws {
+        let container = try store.load(id)
+        let status = store.status(of: container, cgroup: try? openCgroupManager(paths: container.cgroupPaths))
+        guard status == .created else {
+            throw ConfigError(status == .stopped ? "container \"\(id)\" is not running" : "cannot start a container that has already started")
+        }
+        let fifo = open(store.execFifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if fifo < 0 { throw SystemError("open exec fifo (the container's init is gone)") }
+        var byte: UInt8 = 0
+        let written = write(fifo, &byte, 1)
+        close(fifo)
+        guard written == 1 else { throw SystemError("write exec fifo") }
+        unlink(store.execFifo(id))
+    }
+
+    /// create + start + wait, then delete; returns the exit status as a shell would (128+signal).
+    public func run(id: String, options: CreateOptions, detach: Bool, keep: Bool = false) throws -> Int32 {
+        let pid = try create(id: id, options: options)
+        do { try start(id: id) } catch {
+            try? delete(id: id, force: true)
+            throw error
+        }
+        if detach { return 0 }
+        let status = SignalForwarder.wait(for: pid)
+        if !keep { try? delete(id: id, force: true) }
+        return status
+    }
+
+    // MARK: - exec
+
+    public struct ExecOptions {
+        public var process: Spec.Process
+        public var detach: Bool
+        public var pidFile: String?
+        public var consoleSocket: String?
+        public var preserveFds: Int32
+        public init(process: Spec.Process, detach: Bool, pidFile: String? = nil, consoleSocket: String? = nil,
+                    preserveFds: Int32 = 0) {
+            self.process = process
+            self.detach = detach
+            self.pidFile = pidFile
+            self.consoleSocket = consoleSocket
+            self.preserveFds = preserveFds
+        }
+    }
+
+    /// The container's process template, for `exec` given only args.
+    public func processTemplate(id: String) throws -> Spec.Process {
+        guard let process = try store.load(id).config.process else { throw ConfigError("container \(id) has no process") }
+        return process
+    }
+
+    /// Runs a new process in every namespace and the cgroup of a running container.
+    /// Returns its exit status, or 0 at once with `detach`.
+    public func exec(id: String, options: ExecOptions) throws -> Int32 {
+        let container = try store.load(id)
+        let cgroup = try openCgroupManager(paths: container.cgroupPaths)
+        let status = store.status(of: container, cgroup: cgroup)
+        guard status == .running || status == .created else {
+            throw ConfigError(status == .paused ? "cannot exec in a paused container" : "cannot exec in a stopped container")
+        }
+        if options.process.terminal == true && options.consoleSocket == nil {
+            throw ConfigError("cannot allocate tty if runc will detach without setting console socket")
+        }
+        let setup = try ProcessSetup(process: options.process, seccomp: container.config.linux?.seccomp)
+        // Join every namespace of the init that differs from ours.
+        var joinSpecs: [Spec.Namespace] = []
+        for (type, file) in NamespacePlan.procNames.sorted(by: { $0.key < $1.key }) {
+            let theirs = "/proc/\(container.pid)/ns/\(file)"
+            guard let their = namespaceInode(theirs), their != namespaceInode("/proc/self/ns/\(file)") else { continue }
+            joinSpecs.append(.init(type: type, path: theirs))
+        }
+        let namespaces = try NamespacePlan(joinSpecs)
+        let joins = try namespaces.openJoins()
+        defer { joins.forEach { close($0.fd) } }
+        // The pid namespace applies to our children: join it here, before the clone.
+        for (type, fd) in joins where type == "pid" {
+            try check("setns pid", berth_setns(fd, Int32(BERTH_CLONE_NEWPID)))
+        }
+        var cleanup = Cleanup()
+        defer { cleanup.run() }
+        let pid = try launch(InitPlan(kind: .exec, spec: container.config, setup: setup, namespaces: namespaces,
+                                      joins: joins, consoleSocket: nil, preserveFds: options.preserveFds,
+                                      sync: try SyncChannel.make()),
+                             consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
+        if let pidFile = options.pidFile { try writePidFile(pidFile, pid) }
+        cleanup.cancel()
+        if options.detach { return 0 }
+        return SignalForwarder.wait(for: pid)
+    }
+
+    // MARK: - the clone and handshake shared by create and exec
+
+    private func launch(_ plan: InitPlan, consoleSocketPath: String?, cgroup: CgroupManager,
+                        cleanup: inout Cleanup) throws -> Int32 {
+        var plan = plan
+        defer { close(plan.sync.parentEnd) }
+        if let path = consoleSocketPath {
+            plan.consoleSocket = try Console.connect(socketPath: path)
+        }
+        defer { if let fd = plan.consoleSocket { close(fd) } }
+        if case .container = plan.kind {
+            plan.joins = try plan.namespaces.openJoins()
+            for (type, fd) in plan.joins where type == "pid" {
+                try check("setns pid", berth_setns(fd, Int32(BERTH_CLONE_NEWPID)))
+            }
+        }
+        defer { if case .container = plan.kind { plan.joins.forEach { close($0.fd) } } }
+        fflush(nil)
+        let pid = berth_clone(UInt64(UInt32(bitPattern: plan.namespaces.createFlags)))
+        if pid < 0 {
+            close(plan.sync.childEnd)
+            throw SystemError("clone")
+        }
+        if pid == 0 { plan.runChild() }
+        close(plan.sync.childEnd)
+        cleanup.add {
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        if plan.namespaces.newUserNamespace {
+            try writeIDMaps(pid: pid, spec: plan.spec)
+        }
+        try cgroup.addProcess(pid)
+        SyncChannel.send(plan.sync.parentEnd, "go")
+        guard let reply = SyncChannel.receive(plan.sync.parentEnd) else {
+            throw ConfigError("container init exited before it was ready")
+        }
+        if reply.hasPrefix("error ") { throw ConfigError(String(reply.dropFirst(6))) }
+        guard reply == "ready" else { throw ConfigError("unexpected message from container init: \(reply)") }
+        return pid
+    }
+
+    private func writeIDMaps(pid: Int32, spec: Spec) throws {
+        func render(_ maps: [Spec.IDMapping]?) -> String {
+            (maps ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        guard let uids = spec.linux?.uidMappings, !uids.isEmpty, let gids = spec.linux?.gidMappings, !gids.isEmpty else {
+            throw ConfigError("a user namespace needs uidMappings and gidMappings")
+        }
+        try FileSystem.writeFile("/proc/\(pid)/uid_map", render(uids))
+        try FileSystem.writeFile("/proc/\(pid)/gid_map", render(gids))
+    }
+
+    // MARK: - state, kill, delete, pause, resume, update, ps, list
+
+    public func state(id: String) throws -> ContainerState {
+        let container = try store.load(id)
+        let status = store.status(of: container, cgroup: try? openCgroupManager(paths: container.cgroupPaths))
+        return ContainerState(ociVersion: container.config.ociVersion, id: id,
+                              pid: status == .stopped ? 0 : container.pid, status: status.rawValue,
+                              bundle: container.bundle, rootfs: container.rootfs, created: container.created,
+                              owner: container.owner, annotations: container.config.annotations)
+    }
+
+    public func list() -> [ContainerState] {
+        store.list().compactMap { try? state(id: $0) }
+    }
+
+    public func kill(id: String, signal: Int32, all: Bool) throws {
+        let container = try store.load(id)
+        let cgroup = try? openCgroupManager(paths: container.cgroupPaths)
+        let status = store.status(of: container, cgroup: cgroup)
+        guard status != .stopped else { throw ConfigError("container not running") }
+        if all, let cgroup {
+            try cgroup.killAll(signal: signal)
+            if status == .paused, signal == SIGKILL { try? cgroup.thaw() }
+        } else {
+            try check("kill \(container.pid)", Glibc.kill(container.pid, signal))
+        }
+    }
+
+    public func delete(id: String, force: Bool) throws {
+        let container: SavedContainer
+        do { container = try store.load(id) } catch {
+            // A half-created container (crash during create) has no state file: remove what is there.
+            if store.exists(id) && force {
+                store.remove(id)
+                return
+            }
+            throw error
+        }
+        let cgroup = try? openCgroupManager(paths: container.cgroupPaths)
+        let status = store.status(of: container, cgroup: cgroup)
+        if status != .stopped {
+            guard force else {
+                throw ConfigError("cannot delete container \(id) that is not stopped: \(status.rawValue)")
+            }
+            if let cgroup {
+                try? cgroup.killAll(signal: SIGKILL)
+                try? cgroup.thaw()
+            }
+            _ = Glibc.kill(container.pid, SIGKILL)
+            try waitUntilGone(container, cgroup: cgroup)
+        } else if let cgroup, let leftovers = try? cgroup.processes(), !leftovers.isEmpty {
+            // The init has exited, but with a host pid namespace its children may live on.
+            try? cgroup.killAll(signal: SIGKILL)
+            try waitUntilGone(container, cgroup: cgroup)
+        }
+        try cgroup?.destroy()
+        store.remove(id)
+    }
+
+    private func waitUntilGone(_ container: SavedContainer, cgroup: CgroupManager?) throws {
+        for _ in 0..<2000 {
+            let initGone = !HostProcess.isAlive(pid: container.pid, startTime: container.pidStartTime)
+            let cgroupEmpty = (try? cgroup?.processes().isEmpty) ?? true
+            if initGone && cgroupEmpty != false { return }
+            usleep(5000)
+        }
+        throw ConfigError("container \(container.id) did not exit after SIGKILL")
+    }
+
+    public func pause(id: String) throws {
+        let (container, cgroup) = try loadWithCgroup(id)
+        let status = store.status(of: container, cgroup: cgroup)
+        guard status == .running || status == .created else { throw ConfigError("container not running") }
+        try cgroup.freeze()
+    }
+
+    public func resume(id: String) throws {
+        let (container, cgroup) = try loadWithCgroup(id)
+        guard store.status(of: container, cgroup: cgroup) == .paused else { throw ConfigError("container not paused") }
+        try cgroup.thaw()
+    }
+
+    public func update(id: String, resources: Spec.Resources) throws {
+        var (container, cgroup) = try loadWithCgroup(id)
+        guard store.status(of: container, cgroup: cgroup) != .stopped else { throw ConfigError("container not running") }
+        try cgroup.apply(resources)
+        container.config.linux = container.config.linux ?? Spec.Linux()
+        container.config.linux?.resources = resources
+        try store.save(container)
+    }
+
+    public func processes(id: String) throws -> [Int32] {
+        let (_, cgroup) = try loadWithCgroup(id)
+        return try cgroup.processes().sorted()
+    }
+
+    private func loadWithCgroup(_ id: String) throws -> (SavedContainer, CgroupManager) {
+        let container = try store.load(id)
+        return (container, try openCgroupManager(paths: container.cgroupPaths))
+    }
+
+    // MARK: - helpers
+
+    private func loadSpec(bundle: String) throws -> Spec {
+        guard let text = FileSystem.readFile(bundle + "/config.json") else {
+            throw SystemError("open \(bundle)/config.json")
+        }
+        do {
+            return try JSONDecoder().decode(Spec.self, from: Data(text.utf8))
+        } catch {
+            throw ConfigError("config.json: \(error)")
+        }
+    }
+
+    private func absolutePath(_ path: String) throws -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        guard getcwd(&buffer, buffer.count) != nil else { throw SystemError("getcwd") }
+        let cwd = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return path == "." || path.isEmpty ? cwd : cwd + "/" + path
+    }
+
+    private func writePidFile(_ path: String, _ pid: Int32) throws {
+        let temp = path + ".tmp"
+        try FileSystem.writeFile(temp, String(pid), flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try check("rename \(temp)", rename(temp, path))
+    }
+}
+
+/// Undo steps run in reverse unless cancelled: what a failed create must not leave behind.
+struct Cleanup {
+    private var steps: [() -> Void] = []
+    mutating func add(_ step: @escaping () -> Void) { steps.append(step) }
+    mutating func cancel() { steps.removeAll() }
+    mutating func run() {
+        for step in steps.reversed() { step() }
+        steps.removeAll()
+    }
+}

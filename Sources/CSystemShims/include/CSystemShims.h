@@ -1,0 +1,113 @@
+// Thin, one-purpose wrappers for kernel interfaces that Swift's Glibc module does not expose
+// (variadic calls, raw syscalls, function-like macros). Each returns -1 and sets errno on failure
+// unless its comment says otherwise.
+#ifndef BERTH_CSYSTEMSHIMS_H
+#define BERTH_CSYSTEMSHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// ---- processes and namespaces (process.c) ----
+
+// Namespace flags of <sched.h>, which Swift only sees with _GNU_SOURCE.
+enum {
+    BERTH_CLONE_NEWTIME = 0x00000080, BERTH_CLONE_NEWNS = 0x00020000,
+    BERTH_CLONE_NEWCGROUP = 0x02000000, BERTH_CLONE_NEWUTS = 0x04000000,
+    BERTH_CLONE_NEWIPC = 0x08000000, BERTH_CLONE_NEWUSER = 0x10000000,
+    BERTH_CLONE_NEWPID = 0x20000000, BERTH_CLONE_NEWNET = 0x40000000,
+};
+
+// fork-like clone with CLONE_NEW* flags: returns the child's pid in the parent and 0 in the
+// child. Uses clone3 and falls back to clone(2) on kernels without it. SIGCHLD is added.
+pid_t berth_clone(uint64_t flags);
+int berth_unshare(int flags);
+int berth_setns(int fd, int nstype);
+int berth_pidfd_open(pid_t pid);
+int berth_pidfd_send_signal(int pidfd, int sig);
+int berth_close_range(unsigned int first, unsigned int last, unsigned int flags);
+// Closes every fd >= first (close_range, or a /proc/self/fd walk where it is missing).
+int berth_close_fds_from(int first);
+int berth_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
+int berth_set_child_subreaper(void);
+int berth_set_pdeathsig(int sig);
+int berth_set_dumpable(int dumpable);
+int berth_set_no_new_privs(void);
+int berth_set_keepcaps(int keep);
+int berth_sethostname(const char *name);
+int berth_setdomainname(const char *name);
+int berth_setgroups(size_t count, const gid_t *groups);
+int berth_setresuid(uid_t r, uid_t e, uid_t s);
+int berth_setresgid(gid_t r, gid_t e, gid_t s);
+// Wait status decoding (macros in C).
+int berth_wifexited(int status);
+int berth_wexitstatus(int status);
+int berth_wifsignaled(int status);
+int berth_wtermsig(int status);
+
+// fork+exec done entirely in C (vfork-safe) for spawning from a multi-threaded process.
+// fd_map: pairs (from, to) applied with dup2 in the child; every other fd is closed.
+// new_session: setsid() in the child. Returns the pid or -1.
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
+                  const int *fd_map, int fd_map_count, int new_session);
+
+// ---- file descriptors passing (process.c) ----
+int berth_send_fd(int socket, int fd, const char *message);
+int berth_recv_fd(int socket, char *buffer, size_t buffer_size);   // returns the fd or -1
+
+// ---- terminals (process.c) ----
+int berth_openpty(int *master, char *slave_name, size_t slave_name_size);
+int berth_set_controlling_tty(int fd);
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+
+// ---- mounts (mount.c) ----
+int berth_mount(const char *source, const char *target, const char *fstype,
+                unsigned long flags, const char *data);
+int berth_umount2(const char *target, int flags);
+int berth_pivot_root(const char *new_root, const char *put_old);
+// mount_setattr(2) on a tree: set/clear MOUNT_ATTR_* bits, optionally recursively.
+int berth_mount_setattr(int dirfd, const char *path, unsigned int flags,
+                        uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+
+// makedev(3) as a function (it is a macro).
+dev_t berth_makedev(unsigned int major, unsigned int minor);
+// statfs(2) f_type of the filesystem holding `path`, or 0 on error.
+long berth_filesystem_type(const char *path);
+enum { BERTH_AT_RECURSIVE = 0x8000 };
+
+// ---- capabilities (caps.c) ----
+// Sets the effective, permitted and inheritable sets (64-bit masks) of the calling thread.
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+int berth_cap_last_cap(void);                  // highest capability number the kernel knows
+int berth_drop_bounding(int cap);              // PR_CAPBSET_DROP
+int berth_ambient_raise(int cap);              // PR_CAP_AMBIENT_RAISE
+int berth_ambient_clear_all(void);
+
+// ---- seccomp through libseccomp (seccomp.c) ----
+enum berth_seccomp_action_kind {
+    BERTH_SCMP_KILL_THREAD = 0, BERTH_SCMP_KILL_PROCESS, BERTH_SCMP_TRAP, BERTH_SCMP_ERRNO,
+    BERTH_SCMP_TRACE, BERTH_SCMP_ALLOW, BERTH_SCMP_LOG, BERTH_SCMP_NOTIFY
+};
+enum berth_seccomp_op {
+    BERTH_SCMP_NE = 1, BERTH_SCMP_LT, BERTH_SCMP_LE, BERTH_SCMP_EQ, BERTH_SCMP_GE,
+    BERTH_SCMP_GT, BERTH_SCMP_MASKED_EQ
+};
+struct berth_seccomp_arg {
+    unsigned int index;
+    int op;                 // berth_seccomp_op
+    uint64_t value;
+    uint64_t value_two;
+};
+uint32_t berth_seccomp_action(int kind, uint32_t data);
+void *berth_seccomp_new(uint32_t default_action);     // NULL on failure
+void berth_seccomp_free(void *filter);
+// arch: libseccomp's name ("x86_64", "x86", "x32", "aarch64", ...). Returns 0, or -errno.
+int berth_seccomp_add_arch(void *filter, const char *arch);
+// Returns 0; 1 when the syscall name is unknown on this architecture (skipped); or -errno.
+int berth_seccomp_add_rule(void *filter, uint32_t action, const char *syscall,
+                           const struct berth_seccomp_arg *args, unsigned int arg_count);
+int berth_seccomp_load(void *filter);                 // 0 or -errno
+int berth_seccomp_export_bpf(void *filter, int fd);   // 0 or -errno
+int berth_seccomp_mode(void);                         // PR_GET_SECCOMP
+
+#endif
