@@ -163,9 +163,10 @@ struct RuntimeLifecycleTests {
         #expect(first.runtime(["run", "--detach", "--bundle", first.directory, first.id]).status == 0)
         let pid = try ContainerStore(root: first.stateRoot).load(first.id).pid
         let second = try TestBundle(args: ["readlink", "/proc/self/ns/net"])
-        second.spec.linux?.namespaces = second.spec.linux?.namespaces?.map {
-            $0.type == "network" ? .init(type: "network", path: "/proc/\(pid)/ns/net") : $0
+        let namespaces = second.spec.linux?.namespaces?.map {
+            $0.type == "network" ? Spec.Namespace(type: "network", path: "/proc/\(pid)/ns/net") : $0
         }
+        second.spec.linux?.namespaces = namespaces
         let result = try second.run()
         #expect(result.status == 0, "\(result.stderr)")
         let theirs = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")

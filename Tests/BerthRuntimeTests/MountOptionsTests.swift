@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 import Testing
 @testable import BerthRuntime
@@ -29,7 +30,7 @@ struct MountOptionsTests {
         #expect(options.flags == 0)
     }
 
-    @Test func unknownPropagationIsAnError() {
+    @Test func unknownPropagationIsAnError() throws {
         #expect(throws: ConfigError.self) { try MountOptions.propagation(named: "sideways") }
         #expect(try MountOptions.propagation(named: "rprivate") == UInt(MS_PRIVATE) | UInt(MS_REC))
     }
@@ -56,7 +57,7 @@ struct NamespacePlanTests {
     @Test func createdAndJoinedNamespaces() throws {
         let plan = try NamespacePlan([.init(type: "pid"), .init(type: "mount"), .init(type: "network", path: "/proc/1/ns/net"),
                                       .init(type: "cgroup")])
-        #expect(plan.createFlags == CLONE_NEWPID | CLONE_NEWNS)
+        #expect(plan.createFlags == Int32(BERTH_CLONE_NEWPID) | Int32(BERTH_CLONE_NEWNS))
         #expect(plan.createsCgroupNamespace)
         #expect(plan.joins == ["network": "/proc/1/ns/net"])
         #expect(!plan.newNetworkNamespace)

@@ -15,6 +15,8 @@ public protocol CgroupManager {
     func apply(_ resources: Spec.Resources) throws
     func freeze() throws
     func thaw() throws
+    /// True while the cgroup is frozen (the container is paused).
+    func isFrozen() -> Bool
     /// Pids of every process in the cgroup.
     func processes() throws -> [pid_t]
     /// Sends a signal to every process in the cgroup.

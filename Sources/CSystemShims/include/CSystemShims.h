@@ -74,6 +74,17 @@ dev_t berth_makedev(unsigned int major, unsigned int minor);
 long berth_filesystem_type(const char *path);
 enum { BERTH_AT_RECURSIVE = 0x8000 };
 
+// ---- cgroup v2 device filter (bpf_devices.c) ----
+// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte instructions); returns its fd or -1.
+// The verifier's log goes to `log` when given.
+int berth_bpf_load_device_program(const uint64_t *instructions, unsigned int count,
+                                  char *log, unsigned int log_size);
+// Attaches the program to a cgroup directory fd and detaches whatever device programs were
+// attached before.
+int berth_bpf_replace_device_program(int cgroup_fd, int program_fd);
+// How many device programs are attached to the cgroup, or -1.
+int berth_bpf_attached_device_programs(int cgroup_fd);
+
 // ---- capabilities (caps.c) ----
 // Sets the effective, permitted and inheritable sets (64-bit masks) of the calling thread.
 int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);

@@ -18,11 +18,11 @@ final class TestBundle {
         id = Harness.uniqueID(prefix)
         directory = NSTemporaryDirectory() + "berth-bundle-" + id
         stateRoot = directory + "-state"
+        spec = DefaultSpec.make(args: args, terminal: false)
+        spec.linux?.cgroupsPath = "/berth-test/" + id
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let copy = Harness.run("/bin/cp", ["-a", Harness.imageDir + "/rootfs", rootfs])
         guard copy.status == 0 else { throw TestFailure("copy rootfs: \(copy.stderr)") }
-        spec = DefaultSpec.make(args: args, terminal: false)
-        spec.linux?.cgroupsPath = cgroupsPath
     }
 
     func writeSpec() throws {

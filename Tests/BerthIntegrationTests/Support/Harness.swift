@@ -34,13 +34,23 @@ enum Harness {
         var stderr: String
     }
 
-    /// Runs a program to completion and collects its output.
+    /// Runs a program to completion and collects its output. Output goes through temporary
+    /// files, not pipes: a container started by `create` inherits them and outlives the call.
     @discardableResult
     static func run(_ path: String, _ args: [String], stdin: String? = nil, timeout: TimeInterval = 60) -> Result {
+        let base = NSTemporaryDirectory() + "berth-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+            return Result(status: -1, stdout: "", stderr: "cannot create output files")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = args
-        let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         let input = Pipe()
@@ -48,25 +58,19 @@ enum Harness {
         do { try process.run() } catch {
             return Result(status: -1, stdout: "", stderr: "cannot run \(path): \(error)")
         }
+        try? out.close()
+        try? err.close()
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
             try? input.fileHandleForWriting.close()
         }
-        // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(2000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        group.wait()
         return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stdout: (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
     }
 
     /// Whether this test process has capability `number` in its effective set.

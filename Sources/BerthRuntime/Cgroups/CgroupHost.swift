@@ -1,0 +1,190 @@
+import BerthOCI
+import Glibc
+
+/// How this host mounts cgroups, read from /proc/self/mountinfo: the unified (v2) hierarchy
+/// at /sys/fs/cgroup, or v1 controllers each at their own mount (a hybrid host also has a
+/// cgroup2 mount holding no controllers, which does not count).
+public struct CgroupHost: Sendable {
+    public enum Layout: Sendable, Equatable {
+        case unified(mountPoint: String)
+        /// controller → mount point (a combined mount like cpu,cpuacct gives both names)
+        case legacy(controllers: [String: String])
+    }
+
+    public let layout: Layout
+
+    public var isUnified: Bool {
+        if case .unified = layout { return true }
+        return false
+    }
+
+    public static func probe() throws -> CgroupHost {
+        guard let mountinfo = FileSystem.readFile("/proc/self/mountinfo") else {
+            throw SystemError("read /proc/self/mountinfo")
+        }
+        return try CgroupHost(mountinfo: mountinfo)
+    }
+
+    /// Parses mountinfo lines: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE SOURCE SUPEROPTS`.
+    public init(mountinfo: String) throws {
+        var controllers: [String: String] = [:]
+        var unifiedRoot: String?
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), dash + 3 < fields.count + 1, fields.count > dash + 2 else { continue }
+            let mountPoint = String(fields[4])
+            let type = fields[dash + 1]
+            if type == "cgroup2" && mountPoint == "/sys/fs/cgroup" {
+                unifiedRoot = mountPoint
+            } else if type == "cgroup", dash + 3 < fields.count {
+                for option in fields[dash + 3].split(separator: ",") where Self.knownControllers.contains(String(option)) {
+                    controllers[String(option)] = mountPoint
+                }
+            }
+        }
+        if let unifiedRoot {
+            layout = .unified(mountPoint: unifiedRoot)
+        } else if !controllers.isEmpty {
+            layout = .legacy(controllers: controllers)
+        } else {
+            throw ConfigError("no cgroup hierarchy is mounted (looked for cgroup2 on /sys/fs/cgroup and v1 controllers)")
+        }
+    }
+
+    static let knownControllers: Set<String> = [
+        "cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "blkio", "hugetlb",
+        "net_cls", "net_prio", "perf_event", "rdma", "misc",
+    ]
+
+    /// The caller's own cgroup path in a hierarchy, from /proc/self/cgroup ("" = unified).
+    static func ownPath(controller: String) -> String {
+        guard let text = FileSystem.readFile("/proc/self/cgroup") else { return "/" }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let names = parts[1].split(separator: ",").map(String.init)
+            if controller.isEmpty ? parts[0] == "0" : names.contains(controller) { return String(parts[2]) }
+        }
+        return "/"
+    }
+}
+
+/// Opens the manager for a new container. `cgroupsPath` absolute → below each hierarchy's
+/// root; relative → below the caller's own cgroup; nil → /berth/<id>.
+public func makeCgroupManager(cgroupsPath: String?, containerID: String) throws -> CgroupManager {
+    let host = try CgroupHost.probe()
+    let path = cgroupsPath ?? "/berth/" + containerID
+    guard !path.split(separator: "/").contains(".."), !path.isEmpty else {
+        throw ConfigError("invalid cgroupsPath \"\(path)\"")
+    }
+    func resolve(_ controller: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let own = CgroupHost.ownPath(controller: controller)
+        return (own == "/" ? "" : own) + "/" + path
+    }
+    switch host.layout {
+    case .unified(let mountPoint):
+        return CgroupV2(directory: mountPoint + resolve(""), mountPoint: mountPoint)
+    case .legacy(let controllers):
+        var paths: [String: String] = [:]
+        for (controller, mountPoint) in controllers {
+            paths[controller] = mountPoint + resolve(controller)
+        }
+        return CgroupV1(paths: paths, mountPoints: controllers)
+    }
+}
+
+/// Re-opens a container's cgroup from the `paths` its manager reported when it was created.
+public func openCgroupManager(paths: [String: String]) throws -> CgroupManager {
+    if let directory = paths[""] {
+        return CgroupV2(directory: directory, mountPoint: "/sys/fs/cgroup")
+    }
+    guard !paths.isEmpty else { throw ConfigError("the container has no cgroup paths") }
+    let host = try CgroupHost.probe()
+    guard case .legacy(let mountPoints) = host.layout else {
+        throw ConfigError("the container's cgroup is v1 but this host now uses cgroup v2")
+    }
+    return CgroupV1(paths: paths, mountPoints: mountPoints)
+}
+
+/// Small file helpers shared by both managers: errors name the file.
+enum CgroupFile {
+    static func write(_ directory: String, _ file: String, _ value: String) throws {
+        let path = directory + "/" + file
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw SystemError("open \(path)") }
+        defer { close(fd) }
+        let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if written < 0 { throw SystemError("write \(path) (\(value))") }
+    }
+
+    static func read(_ directory: String, _ file: String) -> String? {
+        FileSystem.readFile(directory + "/" + file)?.trimmingTrailingNewlines
+    }
+
+    static func exists(_ directory: String, _ file: String) -> Bool {
+        access(directory + "/" + file, F_OK) == 0
+    }
+
+    /// "key value" lines (memory.events, memory.oom_control): the value of `key`.
+    static func keyed(_ text: String?, _ key: String) -> UInt64? {
+        for line in (text ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0] == key { return UInt64(parts[1]) }
+        }
+        return nil
+    }
+
+    /// Every pid in `cgroup.procs` of the directory and its descendants.
+    static func processes(_ directory: String) throws -> [pid_t] {
+        guard let text = FileSystem.readFile(directory + "/cgroup.procs") else {
+            throw SystemError("read \(directory)/cgroup.procs")
+        }
+        var pids = text.split(separator: "\n").compactMap { pid_t($0) }
+        for child in subdirectories(directory) {
+            pids += try processes(directory + "/" + child)
+        }
+        return pids
+    }
+
+    static func subdirectories(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// rmdir of a cgroup and its children; the kernel may still be tearing down exited tasks.
+    static func remove(_ directory: String) throws {
+        for child in subdirectories(directory) { try remove(directory + "/" + child) }
+        for attempt in 0..<200 {
+            if rmdir(directory) == 0 || errno == ENOENT { return }
+            if errno != EBUSY || attempt == 199 { throw SystemError("rmdir \(directory)") }
+            usleep(5000)
+        }
+    }
+
+    /// Polls until `condition` holds (freezing is asynchronous), up to about two seconds.
+    static func wait(for what: String, _ condition: () -> Bool) throws {
+        for _ in 0..<400 {
+            if condition() { return }
+            usleep(5000)
+        }
+        throw ConfigError("timed out waiting for \(what)")
+    }
+}
+
+extension String {
+    var trimmingTrailingNewlines: String {
+        var text = self
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+}

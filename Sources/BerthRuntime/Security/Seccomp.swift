@@ -1,0 +1,124 @@
+import BerthOCI
+import CSystemShims
+import Glibc
+
+/// A libseccomp filter built from the spec's linux.seccomp. It is built in the runtime's
+/// parent (so a bad profile fails before anything runs) and loaded in the container's init.
+public final class SeccompFilter {
+    private let context: UnsafeMutableRawPointer
+
+    public init(_ spec: Spec.Seccomp) throws {
+        let defaultErrno = spec.defaultErrnoRet ?? UInt32(EPERM)
+        guard let context = berth_seccomp_new(try Self.action(spec.defaultAction, errno: defaultErrno)) else {
+            throw ConfigError("seccomp: cannot initialise a filter")
+        }
+        self.context = context
+        for arch in spec.architectures ?? [] {
+            guard let name = SeccompFeatures.architectureNames[arch] else {
+                throw ConfigError("seccomp: unknown architecture \"\(arch)\"")
+            }
+            let result = berth_seccomp_add_arch(context, name)
+            // An architecture this libseccomp or kernel cannot handle is skipped, as runc does.
+            if result != 0 && result != -EINVAL && result != -EDOM {
+                throw SystemError("seccomp: add architecture \(arch)", errno: -result)
+            }
+        }
+        for rule in spec.syscalls ?? [] {
+            if rule.action == "SCMP_ACT_NOTIFY" && spec.listenerPath == nil {
+                throw ConfigError("seccomp: SCMP_ACT_NOTIFY needs a listenerPath")
+            }
+            let action = try Self.action(rule.action, errno: rule.errnoRet ?? UInt32(EPERM))
+            for argumentSet in try Self.splitConditions(rule.args ?? []) {
+                for name in rule.names {
+                    let result = argumentSet.withUnsafeBufferPointer {
+                        berth_seccomp_add_rule(context, action, name, $0.baseAddress, UInt32($0.count))
+                    }
+                    if result < 0 { throw SystemError("seccomp: add rule for \(name)", errno: -result) }
+                }
+            }
+        }
+    }
+
+    deinit { berth_seccomp_free(context) }
+
+    /// Loads the filter into the calling process (and so every process it execs).
+    public func load() throws {
+        let result = berth_seccomp_load(context)
+        if result != 0 { throw SystemError("seccomp: load filter", errno: -result) }
+    }
+
+    /// Writes the compiled BPF program, e.g. to check what a profile turns into.
+    public func exportBPF(to fd: Int32) throws {
+        let result = berth_seccomp_export_bpf(context, fd)
+        if result != 0 { throw SystemError("seccomp: export BPF", errno: -result) }
+    }
+
+    static func action(_ name: String, errno: UInt32) throws -> UInt32 {
+        let kind: Int32
+        switch name {
+        case "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD": kind = Int32(BERTH_SCMP_KILL_THREAD.rawValue)
+        case "SCMP_ACT_KILL_PROCESS": kind = Int32(BERTH_SCMP_KILL_PROCESS.rawValue)
+        case "SCMP_ACT_TRAP": kind = Int32(BERTH_SCMP_TRAP.rawValue)
+        case "SCMP_ACT_ERRNO": kind = Int32(BERTH_SCMP_ERRNO.rawValue)
+        case "SCMP_ACT_TRACE": kind = Int32(BERTH_SCMP_TRACE.rawValue)
+        case "SCMP_ACT_ALLOW": kind = Int32(BERTH_SCMP_ALLOW.rawValue)
+        case "SCMP_ACT_LOG": kind = Int32(BERTH_SCMP_LOG.rawValue)
+        case "SCMP_ACT_NOTIFY": kind = Int32(BERTH_SCMP_NOTIFY.rawValue)
+        default: throw ConfigError("seccomp: unknown action \"\(name)\"")
+        }
+        return berth_seccomp_action(kind, errno)
+    }
+
+    static func comparison(_ name: String) throws -> Int32 {
+        switch name {
+        case "SCMP_CMP_NE": return Int32(BERTH_SCMP_NE.rawValue)
+        case "SCMP_CMP_LT": return Int32(BERTH_SCMP_LT.rawValue)
+        case "SCMP_CMP_LE": return Int32(BERTH_SCMP_LE.rawValue)
+        case "SCMP_CMP_EQ": return Int32(BERTH_SCMP_EQ.rawValue)
+        case "SCMP_CMP_GE": return Int32(BERTH_SCMP_GE.rawValue)
+        case "SCMP_CMP_GT": return Int32(BERTH_SCMP_GT.rawValue)
+        case "SCMP_CMP_MASKED_EQ": return Int32(BERTH_SCMP_MASKED_EQ.rawValue)
+        default: throw ConfigError("seccomp: unknown operator \"\(name)\"")
+        }
+    }
+
+    /// libseccomp accepts one condition per argument index in a rule. Conditions that repeat
+    /// an index are alternatives (as in runc): each becomes its own rule with the others.
+    static func splitConditions(_ args: [Spec.SyscallArg]) throws -> [[berth_seccomp_arg]] {
+        let converted = try args.map { arg -> berth_seccomp_arg in
+            guard arg.index < 6 else { throw ConfigError("seccomp: argument index \(arg.index) is above 5") }
+            return berth_seccomp_arg(index: arg.index, op: try comparison(arg.op), value: arg.value,
+                                     value_two: arg.valueTwo ?? 0)
+        }
+        let indexes = Set(converted.map(\.index))
+        if indexes.count == converted.count { return [converted] }
+        // Every combination that takes one condition per repeated index.
+        var sets: [[berth_seccomp_arg]] = [[]]
+        for index in indexes.sorted() {
+            let choices = converted.filter { $0.index == index }
+            sets = sets.flatMap { partial in choices.map { partial + [$0] } }
+        }
+        return sets
+    }
+}
+
+/// What the seccomp translation knows, for `berth-runtime features`.
+public enum SeccompFeatures {
+    public static let actions = [
+        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+    ]
+    public static let operators = [
+        "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
+    ]
+    /// OCI architecture names → libseccomp's.
+    public static let architectureNames: [String: String] = [
+        "SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
+        "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",
+        "SCMP_ARCH_MIPS": "mips", "SCMP_ARCH_MIPS64": "mips64", "SCMP_ARCH_MIPS64N32": "mips64n32",
+        "SCMP_ARCH_MIPSEL": "mipsel", "SCMP_ARCH_MIPSEL64": "mipsel64", "SCMP_ARCH_MIPSEL64N32": "mipsel64n32",
+        "SCMP_ARCH_PPC": "ppc", "SCMP_ARCH_PPC64": "ppc64", "SCMP_ARCH_PPC64LE": "ppc64le",
+        "SCMP_ARCH_S390": "s390", "SCMP_ARCH_S390X": "s390x", "SCMP_ARCH_RISCV64": "riscv64",
+    ]
+    public static var architectures: [String] { architectureNames.keys.sorted() }
+}
