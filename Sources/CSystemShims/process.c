@@ -61,6 +61,31 @@ int berth_close_fds_from(int first) {
     return 0;
 }
 
+int berth_close_fds_except(int first, const int *keep, int keep_count) {
+    // Walk the kept fds in ascending order and close the gaps between them.
+    int next = first;
+    while (1) {
+        int lowest = -1;
+        for (int i = 0; i < keep_count; i++) {
+            if (keep[i] >= next && (lowest < 0 || keep[i] < lowest)) lowest = keep[i];
+        }
+        if (lowest < 0) return berth_close_fds_from(next);
+        if (lowest > next && berth_close_range((unsigned int)next, (unsigned int)lowest - 1, 0) != 0) {
+            for (int fd = next; fd < lowest; fd++) close(fd);
+        }
+        next = lowest + 1;
+    }
+}
+
+void berth_reset_signals(void) {
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int berth_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
     return prctl(option, a2, a3, a4, a5);
 }

@@ -62,7 +62,7 @@ struct RuntimeLifecycleTests {
         #expect(bundle.runtime(["run", "--detach", "--bundle", bundle.directory, bundle.id]).status == 0)
         let saved = try ContainerStore(root: bundle.stateRoot).load(bundle.id)
         let exec = bundle.runtime(["exec", bundle.id, "sh", "-c",
-                                   "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/net; grep CapEff /proc/self/status; cat /proc/self/cgroup"])
+                                   "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; for n in pid mnt net; do readlink /proc/self/ns/$n; done; grep CapEff /proc/self/status; cat /proc/self/cgroup"])
         #expect(exec.status == 0, "\(exec.stderr)")
         let lines = exec.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "exec-box")

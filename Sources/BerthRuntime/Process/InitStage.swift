@@ -25,6 +25,15 @@ struct InitPlan {
     /// The child side: runs in the cloned process and never returns.
     func runChild() -> Never {
         close(sync.parentEnd)
+        // Keep only what the init needs: the caller's other descriptors (pipes it waits on
+        // for EOF, among them) must not stay open while the container waits for `start`.
+        var keep = [sync.childEnd] + joins.map(\.fd) + Array(3..<(3 + preserveFds))
+        if let consoleSocket { keep.append(consoleSocket) }
+        if case .container(_, let fifo) = kind { keep.append(fifo) }
+        _ = berth_close_fds_except(3, keep, Int32(keep.count))
+        // The container starts with default signal handling, whatever its caller had ignored
+        // or blocked (both survive execve).
+        berth_reset_signals()
         do {
             // Until the parent has seen us ready, we die with it; nobody can ptrace or read our
             // memory through /proc (the host's runtime binary is still mapped here).

@@ -27,6 +27,10 @@ int berth_pidfd_send_signal(int pidfd, int sig);
 int berth_close_range(unsigned int first, unsigned int last, unsigned int flags);
 // Closes every fd >= first (close_range, or a /proc/self/fd walk where it is missing).
 int berth_close_fds_from(int first);
+// Closes every fd >= first except those listed in `keep`.
+int berth_close_fds_except(int first, const int *keep, int keep_count);
+// Every signal back to its default action, and none blocked.
+void berth_reset_signals(void);
 int berth_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int berth_set_child_subreaper(void);
 int berth_set_pdeathsig(int sig);
