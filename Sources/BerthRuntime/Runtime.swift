@@ -66,7 +66,9 @@ public struct Runtime {
         let cgroup = try makeCgroupManager(cgroupsPath: spec.linux?.cgroupsPath, containerID: id)
         try cgroup.create()
         cleanup.add { try? cgroup.destroy() }
-        if let resources = spec.linux?.resources { try cgroup.apply(resources) }
+        if let resources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? []) {
+            try cgroup.apply(resources)
+        }
 
         let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupPaths: cgroup.paths,
                                     inUserNamespace: namespaces.newUserNamespace || namespaces.joins["user"] != nil,

@@ -15,6 +15,34 @@ public enum DeviceRules {
         }
     }
 
+    /// What every container may use whatever its spec says (as runc adds): mknod of any node,
+    /// the standard character devices, the pty devices and tun.
+    public static let alwaysAllowed: [Spec.DeviceRule] = [
+        .init(allow: true, type: "c", access: "m"), .init(allow: true, type: "b", access: "m"),
+        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),   // null
+        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),   // zero
+        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"),   // full
+        .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),   // random
+        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"),   // urandom
+        .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),   // tty
+        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),   // console
+        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),   // ptmx
+        .init(allow: true, type: "c", major: 136, access: "rwm"),           // pts/*
+        .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"), // net/tun
+    ]
+
+    /// The rules a container's cgroup gets: the spec's, then the always-allowed ones and the
+    /// devices the spec creates. A spec without rules leaves the cgroup's devices alone.
+    public static func effective(_ resources: Spec.Resources?, devices: [Spec.Device]) -> Spec.Resources? {
+        guard var resources, let rules = resources.devices, !rules.isEmpty else { return resources }
+        let created = devices.compactMap { device -> Spec.DeviceRule? in
+            guard device.type == "c" || device.type == "b" || device.type == "u" else { return nil }
+            return .init(allow: true, type: device.type == "b" ? "b" : "c", major: device.major, minor: device.minor, access: "rwm")
+        }
+        resources.devices = rules + alwaysAllowed + created
+        return resources
+    }
+
     // eBPF opcodes used below.
     static let loadWord: UInt8 = 0x61      // BPF_LDX | BPF_MEM | BPF_W
     static let andImmediate: UInt8 = 0x54  // BPF_ALU | BPF_AND | BPF_K

@@ -62,12 +62,14 @@ public struct CapabilitySets: Equatable, Sendable {
         }
     }
 
-    /// Sets effective, permitted and inheritable, then the ambient set (which must be a subset
-    /// of permitted and inheritable). Runs after the user switch.
+    /// Sets effective, permitted and inheritable, then the ambient set. The kernel raises an
+    /// ambient capability only when it is also permitted and inheritable; others are skipped,
+    /// as runc skips them (its default spec lists ambient caps without inheritable ones).
     public func apply() throws {
         try check("capset", berth_capset(effective, permitted, inheritable))
         try check("clear ambient capabilities", berth_ambient_clear_all())
-        for number in 0..<64 where ambient & (1 << UInt64(number)) != 0 {
+        let raisable = ambient & permitted & inheritable
+        for number in 0..<64 where raisable & (1 << UInt64(number)) != 0 {
             try check("raise ambient capability \(number)", berth_ambient_raise(Int32(number)))
         }
     }
