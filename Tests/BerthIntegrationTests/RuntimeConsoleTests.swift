@@ -108,6 +108,41 @@ struct RuntimeConsoleTests {
         #expect(again.stderr.contains("exists. Remove it first"))
     }
 
+    @Test func errorsAreLoggedAsJSONWhenAsked() throws {
+        let log = NSTemporaryDirectory() + Harness.uniqueID("log") + ".json"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let result = Harness.run(Harness.binary("berth-runtime"),
+                                 ["--log", log, "--log-format", "json", "--root", "/tmp/berth-none-\(getpid())", "state", "missing"])
+        #expect(result.status == 1)
+        let line = try String(contentsOfFile: log, encoding: .utf8)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(json["level"] as? String == "error")
+        #expect(json["msg"] as? String == "container \"missing\" does not exist")
+    }
+
+    @Test func spawnFromAThreadedProcessMapsDescriptors() throws {
+        // berth_spawn is what the multi-threaded daemon uses; this test process is threaded too.
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        let pid = withCStrings(["/bin/sh", "-c", "echo spawned; ls /proc/self/fd | wc -l"]) { argv in
+            withCStrings(["PATH=/bin:/usr/bin"]) { env in
+                [fds[1], 1].withUnsafeBufferPointer { berth_spawn("/bin/sh", argv, env, $0.baseAddress, 1, 1) }
+            }
+        }
+        close(fds[1])
+        #expect(pid > 0)
+        let output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true).readDataToEndOfFile()
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        // Only fd 1 was given (0 and 2 closed); ls sees it plus its own directory handle.
+        #expect(String(decoding: output, as: UTF8.self) == "spawned\n2\n")
+        let missing = withCStrings(["/nonexistent"]) { argv in
+            withCStrings([]) { env in berth_spawn("/nonexistent", argv, env, nil, 0, 0) }
+        }
+        #expect(missing == -1)
+        #expect(errno == ENOENT)
+    }
+
     @Test func badCommandLinesAreRefused() {
         let runtime = Harness.binary("berth-runtime")
         #expect(Harness.run(runtime, ["kill", "x", "NOTASIGNAL"]).stderr.contains("invalid signal"))

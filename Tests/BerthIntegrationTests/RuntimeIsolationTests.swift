@@ -119,4 +119,28 @@ struct RuntimeIsolationTests {
             #expect(result.stderr.contains("CAP_SYS_RESOURCE"))
         }
     }
+
+    @Test func devicesOOMScoreAndAmbientCapabilities() throws {
+        let bundle = try TestBundle(args: ["sh", "-c",
+            "ls -l /dev/mydev | cut -c1-10; cat /proc/self/oom_score_adj; id -u; grep -E '^Cap(Amb|Eff)' /proc/self/status"])
+        bundle.spec.linux?.devices = [.init(type: "c", path: "/dev/mydev", major: 1, minor: 3, fileMode: 0o600, uid: 0, gid: 0)]
+        bundle.spec.process?.oomScoreAdj = 500
+        bundle.spec.process?.user = .init(uid: 1000, gid: 1000)
+        let bind = ["CAP_NET_BIND_SERVICE"]
+        bundle.spec.process?.capabilities = .init(bounding: bind, effective: bind, inheritable: bind, permitted: bind, ambient: bind)
+        let result = try bundle.run()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "crw-------\n500\n1000\nCapEff:\t0000000000000400\nCapAmb:\t0000000000000400\n")
+    }
+
+    @Test func recursiveReadOnlyBindThroughMountSetattr() throws {
+        let bundle = try TestBundle(args: ["sh", "-c", "cat /data/hello; touch /data/new 2>&1 | grep -o 'Read-only file system'"])
+        let source = bundle.directory + "/data"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try "hi\n".write(toFile: source + "/hello", atomically: true, encoding: .utf8)
+        bundle.spec.mounts?.append(.init(destination: "/data", type: "bind", source: source, options: ["rbind", "rro"]))
+        let result = try bundle.run()
+        #expect(result.stdout == "hi\nRead-only file system\n", "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: source + "/new"))
+    }
 }

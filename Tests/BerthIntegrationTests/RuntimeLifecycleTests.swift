@@ -183,4 +183,20 @@ struct RuntimeLifecycleTests {
         let words = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" })
         #expect(words == ["0", "0", "200000", "65536"])
     }
+
+    @Test func killAllReachesEveryProcessInTheCgroup() throws {
+        // The init ignores TERM (PID 1 without a handler); its children do not.
+        let bundle = try TestBundle(args: ["sh", "-c", "sleep 30 & sleep 30 & wait"])
+        try bundle.writeSpec()
+        #expect(bundle.runtime(["run", "--detach", "--bundle", bundle.directory, bundle.id]).status == 0)
+        let cgroup = try cgroup(of: bundle)
+        let deadline = Date().addingTimeInterval(5)
+        while (try cgroup.processes().count) < 3 && Date() < deadline { usleep(10_000) }
+        #expect(try cgroup.processes().count == 3)
+        #expect(bundle.runtime(["kill", "--all", bundle.id, "9"]).status == 0)
+        #expect(bundle.waitForState("stopped"))
+        let emptyBy = Date().addingTimeInterval(5)
+        while !(try cgroup.processes().isEmpty) && Date() < emptyBy { usleep(10_000) }
+        #expect(try cgroup.processes().isEmpty)
+    }
 }
