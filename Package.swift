@@ -50,7 +50,12 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "berth-runtime", dependencies: ["BerthRuntime", "CSystemShims"]),
-        .executableTarget(name: "berth-init", dependencies: ["CSystemShims"]),
+        // Bound into containers as /sbin/docker-init: it must not need the host's Swift libraries.
+        .executableTarget(
+            name: "berth-init",
+            dependencies: ["CSystemShims"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
