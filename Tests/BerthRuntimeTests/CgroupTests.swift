@@ -124,7 +124,7 @@ struct CgroupV1HostTests {
 }
 
 /// The v2 device filter, on the cgroup2 mount a hybrid host keeps at /sys/fs/cgroup/unified.
-@Suite(.enabled(if: geteuid() == 0 && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs"),
+@Suite(.enabled(if: geteuid() == 0 && berth_filesystem_type("/sys/fs/cgroup/unified") == 0x6367_7270,
                 "needs root and a cgroup2 mount at /sys/fs/cgroup/unified"))
 struct DeviceFilterHostTests {
     @Test func deniedDeviceCannotBeOpened() throws {
@@ -148,5 +148,38 @@ struct DeviceFilterHostTests {
         let fd = open(directory, O_DIRECTORY | O_RDONLY)
         defer { close(fd) }
         #expect(berth_bpf_attached_device_programs(fd) == 1)
+    }
+}
+
+/// The cgroup v2 manager on the cgroup2 mount of a hybrid host (/sys/fs/cgroup/unified): it
+/// holds no resource controllers there, but membership, freezing, kill and removal are v2's.
+@Suite(.enabled(if: geteuid() == 0 && berth_filesystem_type("/sys/fs/cgroup/unified") == 0x6367_7270,
+                "needs root and a cgroup2 mount at /sys/fs/cgroup/unified"))
+struct CgroupV2HostTests {
+    @Test func membershipFreezeKillAndDestroy() throws {
+        let manager = CgroupV2(directory: "/sys/fs/cgroup/unified/berth-test-v2-\(getpid())/leaf",
+                               mountPoint: "/sys/fs/cgroup/unified")
+        try manager.create()
+        defer {
+            try? manager.killAll(signal: SIGKILL)
+            usleep(50_000)
+            try? manager.destroy()
+            rmdir("/sys/fs/cgroup/unified/berth-test-v2-\(getpid())")
+        }
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        try manager.addProcess(sleeper.processIdentifier)
+        #expect(try manager.processes() == [sleeper.processIdentifier])
+        try manager.freeze()
+        #expect(manager.isFrozen())
+        try manager.thaw()
+        #expect(!manager.isFrozen())
+        try manager.killAll(signal: SIGKILL)
+        sleeper.waitUntilExit()
+        #expect(sleeper.terminationReason == .uncaughtSignal)
+        try manager.destroy()
+        #expect(!FileManager.default.fileExists(atPath: manager.directory))
     }
 }
