@@ -43,5 +43,6 @@ enum DefaultSeccompProfile {
     {"names": ["perf_event_open"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_PERFMON"]}}
   ]
 }
+
 """#
 }

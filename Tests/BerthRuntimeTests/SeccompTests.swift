@@ -1,0 +1,100 @@
+import BerthOCI
+import CSystemShims
+import Foundation
+import Testing
+@testable import BerthRuntime
+
+struct CapabilityTests {
+    @Test func dockerDefaultsMask() throws {
+        #expect(try CapabilitySets.mask(CapabilitySets.dockerDefaults) == 0xa804_25fb)
+    }
+
+    @Test func namesWithOrWithoutPrefix() throws {
+        #expect(try CapabilitySets.mask(["CAP_KILL", "net_bind_service"]) == (1 << 5) | (1 << 10))
+        #expect(throws: ConfigError.self) { try CapabilitySets.mask(["CAP_FLY"]) }
+    }
+
+    @Test func missingSectionMeansNoCapabilities() throws {
+        let sets = try CapabilitySets(nil)
+        #expect(sets.bounding == 0 && sets.effective == 0 && sets.ambient == 0)
+    }
+}
+
+struct SeccompTranslationTests {
+    @Test func actionsAndOperators() throws {
+        #expect(try SeccompFilter.action("SCMP_ACT_ALLOW", errno: 1) == berth_seccomp_action(Int32(BERTH_SCMP_ALLOW.rawValue), 0))
+        #expect(try SeccompFilter.action("SCMP_ACT_ERRNO", errno: 38) == berth_seccomp_action(Int32(BERTH_SCMP_ERRNO.rawValue), 38))
+        #expect(throws: ConfigError.self) { try SeccompFilter.action("SCMP_ACT_MAYBE", errno: 1) }
+        #expect(throws: ConfigError.self) { try SeccompFilter.comparison("SCMP_CMP_ROUGHLY") }
+    }
+
+    @Test func conditionsOnTheSameArgumentBecomeSeparateRules() throws {
+        let sets = try SeccompFilter.splitConditions([
+            .init(index: 0, value: 1, op: "SCMP_CMP_EQ"), .init(index: 0, value: 2, op: "SCMP_CMP_EQ"),
+            .init(index: 1, value: 7, op: "SCMP_CMP_NE"),
+        ])
+        #expect(sets.count == 2)
+        #expect(sets.map { $0.map(\.value) }.sorted { $0[0] < $1[0] } == [[1, 7], [2, 7]])
+        #expect(try SeccompFilter.splitConditions([.init(index: 0, value: 1, op: "SCMP_CMP_EQ")]).count == 1)
+        #expect(throws: ConfigError.self) { try SeccompFilter.splitConditions([.init(index: 6, value: 1, op: "SCMP_CMP_EQ")]) }
+    }
+
+    @Test func badProfilesAreRefusedBeforeAnythingRuns() {
+        #expect(throws: ConfigError.self) { try SeccompFilter(.init(defaultAction: "SCMP_ACT_NOPE")) }
+        #expect(throws: ConfigError.self) { try SeccompFilter(.init(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_Z80"])) }
+        #expect(throws: ConfigError.self) {
+            try SeccompFilter(.init(defaultAction: "SCMP_ACT_ALLOW", syscalls: [.init(names: ["read"], action: "SCMP_ACT_NOTIFY")]))
+        }
+    }
+
+    @Test func unknownSyscallNamesAreSkipped() throws {
+        let filter = try SeccompFilter(.init(defaultAction: "SCMP_ACT_ALLOW",
+                                             syscalls: [.init(names: ["no_such_syscall", "mkdir"], action: "SCMP_ACT_ERRNO")]))
+        let path = NSTemporaryDirectory() + "berth-bpf-\(getpid())"
+        let fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o600)
+        defer { close(fd); unlink(path) }
+        try filter.exportBPF(to: fd)
+        let size = lseek(fd, 0, SEEK_END)
+        #expect(size > 0 && size % 8 == 0)  // whole sock_filter instructions
+    }
+}
+
+struct SeccompProfileTests {
+    @Test func builtInProfileIsTheCommittedFile() throws {
+        let file = try String(contentsOfFile: Self.packageRoot + "/etc/seccomp/default.json", encoding: .utf8)
+        #expect(file == DefaultSeccompProfile.json)
+    }
+
+    @Test func capabilitiesDecideWhichRulesApply() throws {
+        let profile = try SeccompProfile.builtIn()
+        func allowed(_ caps: [String]) -> Set<String> {
+            Set(profile.resolve(capabilities: caps, architecture: "amd64", kernel: (6, 1)).syscalls!
+                .filter { $0.action == "SCMP_ACT_ALLOW" && $0.args == nil }.flatMap(\.names))
+        }
+        let defaults = allowed(CapabilitySets.dockerDefaults)
+        #expect(defaults.contains("read") && defaults.contains("arch_prctl"))
+        #expect(!defaults.contains("mount") && !defaults.contains("unshare"))
+        #expect(defaults.contains("ptrace"))
+        let admin = allowed(CapabilitySets.dockerDefaults + ["SYS_ADMIN"])
+        #expect(admin.contains("mount") && admin.contains("unshare") && admin.contains("setns"))
+        // arch_prctl is for amd64 and x32 only.
+        let arm = Set(profile.resolve(capabilities: [], architecture: "arm64", kernel: (6, 1)).syscalls!.flatMap(\.names))
+        #expect(!arm.contains("arch_prctl"))
+        // ptrace needs kernel 4.8 or later.
+        let old = Set(profile.resolve(capabilities: [], architecture: "amd64", kernel: (4, 4)).syscalls!.flatMap(\.names))
+        #expect(!old.contains("ptrace"))
+    }
+
+    @Test func architecturesComeFromTheArchMap() throws {
+        let seccomp = try DefaultSeccomp.spec()
+        #expect(seccomp.architectures == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        #expect(seccomp.defaultAction == "SCMP_ACT_ERRNO")
+        #expect(seccomp.defaultErrnoRet == 1)
+    }
+
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+}
