@@ -19,6 +19,10 @@ enum Harness {
 
     static func binary(_ name: String) -> String { binDir + "/" + name }
 
+    /// The stock docker CLI: the one installed in /usr/local/bin, else Debian's.
+    static let dockerCLI: String = ["/usr/local/bin/docker", "/usr/bin/docker"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/local/bin/docker"
+
     /// BERTH_TEST_IMAGE_DIR, set by scripts/test; otherwise built once by scripts/make-test-image.
     static let imageDir: String = {
         if let dir = ProcessInfo.processInfo.environment["BERTH_TEST_IMAGE_DIR"] { return dir }

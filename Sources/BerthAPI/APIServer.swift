@@ -1,0 +1,58 @@
+import BerthEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The Engine API over HTTP/1.1 on the daemon's listeners (unix sockets, TCP, fds from systemd).
+public final class APIServer: Sendable {
+    public enum Listener: Sendable, Equatable {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+        case descriptor(Int32)
+    }
+
+    private let group: MultiThreadedEventLoopGroup
+    private let router: Router
+    private let logger: Logger
+
+    public init(engine: Engine, logger: Logger, threads: Int = 2) {
+        var router = Router()
+        SystemRoutes.register(&router, engine: engine)
+        NotImplementedRoutes.register(&router)
+        self.router = router
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Binds every listener; returns the channels so the daemon can close them on shutdown.
+    public func start(_ listeners: [Listener]) async throws -> [Channel] {
+        let router = self.router
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger))
+                }
+            }
+        var channels: [Channel] = []
+        for listener in listeners {
+            switch listener {
+            case .unix(let path):
+                channels.append(try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get())
+            case .tcp(let host, let port):
+                channels.append(try await bootstrap.bind(host: host, port: port).get())
+            case .descriptor(let fd):
+                channels.append(try await bootstrap.withBoundSocket(fd).get())
+            }
+        }
+        return channels
+    }
+
+    public func shutdown() async throws {
+        try await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,27 @@
+import NIOHTTP1
+
+/// Endpoints of the Engine API that later parts of Berth will serve. Until then they answer
+/// 501 with what is missing, never a fake success (the CLI prints the message).
+enum NotImplementedRoutes {
+    static let resources: [(prefix: String, name: String)] = [
+        ("containers", "containers"), ("exec", "exec"), ("images", "images"), ("build", "build"),
+        ("networks", "networks"), ("volumes", "volumes"), ("events", "events"), ("system", "system"),
+        ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
+        ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),
+        ("auth", "registry login"), ("commit", "commit"),
+    ]
+
+    /// Answers every method on every path below the listed resources (up to five levels).
+    static func register(_ router: inout Router) {
+        for (prefix, name) in resources {
+            let handler: Router.Handler = { _, _ in
+                .error("\(name) is not implemented yet in this version of Berth", status: .notImplemented)
+            }
+            var pattern = "/" + prefix
+            for depth in 0..<5 {
+                for method in [HTTPMethod.GET, .POST, .PUT, .DELETE, .HEAD] { router.add(method, pattern, handler) }
+                pattern += "/{p\(depth)}"
+            }
+        }
+    }
+}

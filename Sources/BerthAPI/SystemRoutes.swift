@@ -1,0 +1,116 @@
+import BerthEngine
+import Foundation
+import NIOHTTP1
+
+/// /_ping, /version and /info: what `docker version` and `docker info` show.
+enum SystemRoutes {
+    static func register(_ router: inout Router, engine: Engine) {
+        let ping: Router.Handler = { _, _ in
+            APIResponse(headers: [
+                "API-Version": SystemInfo.apiVersion, "Ostype": "linux", "Builder-Version": "1",
+                "Docker-Experimental": "false", "Cache-Control": "no-cache, no-store, must-revalidate",
+                "Pragma": "no-cache", "Content-Type": "text/plain; charset=utf-8",
+            ], body: Array("OK".utf8))
+        }
+        router.add(.GET, "/_ping", ping)
+        router.add(.HEAD, "/_ping", ping)
+        router.add(.GET, "/version") { _, _ in .json(version()) }
+        router.add(.GET, "/info") { _, _ in .json(info(engine.system)) }
+    }
+
+    struct Version: Encodable {
+        struct Platform: Encodable { var Name: String }
+        struct Component: Encodable {
+            var Name: String
+            var Version: String
+            var Details: [String: String]
+        }
+        var Platform: Platform
+        var Components: [Component]
+        var Version: String
+        var ApiVersion: String
+        var MinAPIVersion: String
+        var GitCommit: String
+        var GoVersion: String
+        var Os: String
+        var Arch: String
+        var KernelVersion: String
+        var Experimental: Bool
+        var BuildTime: String
+    }
+
+    static func version() -> Version {
+        let details = ["ApiVersion": SystemInfo.apiVersion, "MinAPIVersion": SystemInfo.minimumAPIVersion,
+                       "Os": "linux", "Arch": SystemInfo.goArchitecture, "KernelVersion": SystemInfo.kernelVersion]
+        return Version(
+            Platform: .init(Name: "Berth Engine"),
+            Components: [.init(Name: "Engine", Version: SystemInfo.version, Details: details),
+                         .init(Name: "berth-runtime", Version: SystemInfo.version, Details: ["GitCommit": ""])],
+            Version: SystemInfo.version, ApiVersion: SystemInfo.apiVersion, MinAPIVersion: SystemInfo.minimumAPIVersion,
+            GitCommit: "", GoVersion: "swift6", Os: "linux", Arch: SystemInfo.goArchitecture,
+            KernelVersion: SystemInfo.kernelVersion, Experimental: false, BuildTime: "")
+    }
+
+    /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
+    /// Containers and images are 0 because this daemon does not manage any yet.
+    static func info(_ system: SystemInfo) -> [String: JSONValue] {
+        let cgroupVersion = SystemInfo.cgroupVersion
+        var securityOptions = ["name=seccomp,profile=builtin"]
+        if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
+        return [
+            "ID": .string(system.daemonID), "Name": .string(SystemInfo.hostname),
+            "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0, "Images": 0,
+            "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", "extfs"])]),
+            "DockerRootDir": .string(system.dataRoot),
+            "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
+                        "Authorization": .null, "Log": .array(["json-file", "local", "journald"])],
+            "MemoryLimit": true, "SwapLimit": .bool(!SystemInfo.warnings.contains("WARNING: No swap limit support")),
+            "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
+            "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!SystemInfo.warnings.contains("WARNING: IPv4 forwarding is disabled")),
+            "Debug": false, "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
+            "SystemTime": .string(ISO8601DateFormatter().string(from: Date())),
+            "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
+            "NEventsListener": 0, "KernelVersion": .string(SystemInfo.kernelVersion),
+            "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": "", "OSType": "linux",
+            "Architecture": .string(SystemInfo.architecture), "IndexServerAddress": "",
+            "NCPU": .int(SystemInfo.cpuCount), "MemTotal": .int(Int(SystemInfo.memoryTotal)),
+            "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Labels": .array([]), "ExperimentalBuild": false,
+            "ServerVersion": .string(SystemInfo.version),
+            "Runtimes": ["berth-runtime": ["path": "berth-runtime"]], "DefaultRuntime": "berth-runtime",
+            "Swarm": ["NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
+                      "Error": "", "RemoteManagers": .null],
+            "LiveRestoreEnabled": .bool(system.liveRestore), "Isolation": "", "InitBinary": "berth-init",
+            "ContainerdCommit": ["ID": ""], "RuncCommit": ["ID": ""], "InitCommit": ["ID": ""],
+            "SecurityOptions": .array(securityOptions.map(JSONValue.string)),
+            "Warnings": .array(SystemInfo.warnings.map(JSONValue.string)),
+        ]
+    }
+
+    static func openDescriptorCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+    }
+}
+
+/// A JSON value for documents with many mixed fields.
+indirect enum JSONValue: Encodable, Sendable, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
+    case string(String), int(Int), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    init(stringLiteral value: String) { self = .string(value) }
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(integerLiteral value: Int) { self = .int(value) }
+    init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(uniqueKeysWithValues: elements)) }
+    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import BerthOCI
+import BerthRuntime
+import Foundation
+
+/// Facts about this host and daemon that `docker version` and `docker info` print, read from
+/// the kernel and /proc each time (they are cheap and can change: memory, cgroup layout).
+public struct SystemInfo: Sendable {
+    public static let version = "0.1.0"
+    public static let apiVersion = "1.50"
+    public static let minimumAPIVersion = "1.40"
+
+    public let dataRoot: String
+    public let daemonID: String
+    public let liveRestore: Bool
+    public let loggingDriver: String
+
+    public init(dataRoot: String, daemonID: String, liveRestore: Bool, loggingDriver: String) {
+        self.dataRoot = dataRoot
+        self.daemonID = daemonID
+        self.liveRestore = liveRestore
+        self.loggingDriver = loggingDriver
+    }
+
+    public static var kernelVersion: String { uname(\.release) }
+    public static var architecture: String { uname(\.machine) }
+    public static var hostname: String { uname(\.nodename) }
+
+    private static func uname<T>(_ field: KeyPath<utsname, T>) -> String {
+        var name = utsname()
+        Glibc.uname(&name)
+        return withUnsafeBytes(of: name[keyPath: field]) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    /// Go's name for the architecture, as Docker reports it ("amd64").
+    public static var goArchitecture: String {
+        ["x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"][architecture] ?? architecture
+    }
+
+    public static var operatingSystem: String {
+        let text = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            return String(line.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return "Linux"
+    }
+
+    public static var memoryTotal: Int64 {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int64($0) } ?? 0
+            return kilobytes * 1024
+        }
+        return 0
+    }
+
+    public static var cpuCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// "2" when /sys/fs/cgroup is the unified hierarchy, else "1" (legacy or hybrid).
+    public static var cgroupVersion: String {
+        (try? CgroupHost.probe().isUnified) == true ? "2" : "1"
+    }
+
+    /// Warnings dockerd would print for this host.
+    public static var warnings: [String] {
+        var warnings: [String] = []
+        if cgroupVersion == "1" {
+            if !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
+                warnings.append("WARNING: No swap limit support")
+            }
+            if !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/blkio/blkio.weight") {
+                warnings.append("WARNING: No blkio weight support")
+                warnings.append("WARNING: No blkio weight_device support")
+            }
+        }
+        let forwarding = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)) ?? "0"
+        if forwarding.trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            warnings.append("WARNING: IPv4 forwarding is disabled")
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,155 @@
+import BerthAPI
+import Foundation
+import Logging
+
+extension Logger.Level {
+    /// dockerd's level names.
+    init(dockerName: String) {
+        switch dockerName {
+        case "debug": self = .debug
+        case "warn": self = .warning
+        case "error": self = .error
+        case "fatal": self = .critical
+        default: self = .info
+        }
+    }
+}
+
+/// The -H values: unix://PATH, tcp://HOST:PORT, fd:// (every socket systemd passed) or fd://N.
+enum Listeners {
+    static func parse(_ hosts: [String]) throws -> [APIServer.Listener] {
+        try hosts.flatMap { host -> [APIServer.Listener] in
+            if host.hasPrefix("unix://") {
+                let path = String(host.dropFirst(7))
+                guard path.hasPrefix("/") else { throw DaemonOptions.Failure("invalid unix socket path in \(host)") }
+                return [.unix(path: path)]
+            }
+            if host.hasPrefix("tcp://") {
+                let address = host.dropFirst(6)
+                guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                      (1...65535).contains(port) else {
+                    throw DaemonOptions.Failure("invalid tcp address \(host): want tcp://HOST:PORT")
+                }
+                let hostName = address[..<colon].isEmpty ? "0.0.0.0" : String(address[..<colon])
+                return [.tcp(host: hostName, port: port)]
+            }
+            if host.hasPrefix("fd://") {
+                return try systemdSockets(String(host.dropFirst(5)))
+            }
+            throw DaemonOptions.Failure("invalid host \(host): want unix://, tcp:// or fd://")
+        }
+    }
+
+    /// sd_listen_fds: LISTEN_PID must be us; the sockets start at fd 3.
+    static func systemdSockets(_ which: String) throws -> [APIServer.Listener] {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["LISTEN_PID"] == String(getpid()), let count = Int32(environment["LISTEN_FDS"] ?? ""), count > 0 else {
+            throw DaemonOptions.Failure("no sockets found via socket activation: make sure the service was started by systemd")
+        }
+        let all = (3..<(3 + count)).map { APIServer.Listener.descriptor($0) }
+        if which.isEmpty { return all }
+        guard let fd = Int32(which), (3..<(3 + count)).contains(fd) else {
+            throw DaemonOptions.Failure("no socket with fd \(which) was passed by systemd")
+        }
+        return [.descriptor(fd)]
+    }
+
+    /// 0660 root:<group> when the group exists (dockerd's default is the `docker` group).
+    static func secureSocket(_ path: String, group: String, logger: Logger) {
+        chmod(path, 0o660)
+        if let entry = getgrnam(group) {
+            chown(path, 0, entry.pointee.gr_gid)
+        } else if group != "docker" {
+            logger.warning("group \(group) not found; the socket stays root:root")
+        }
+    }
+}
+
+/// A locked file holding our pid: the pid file, and the data root's lock (one berthd per data root).
+final class PidFile: Sendable {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DaemonOptions.Failure("cannot open pid file \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw DaemonOptions.Failure(path.hasSuffix("/berthd.lock")
+                ? "the data root \((path as NSString).deletingLastPathComponent) is in use by another berthd"
+                : "pid file found, ensure berthd is not running or delete \(path)")
+        }
+        self.path = path
+        ftruncate(fd, 0)
+        let text = "\(getpid())\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    func remove() {
+        unlink(path)
+        close(fd)
+    }
+}
+
+/// A stable daemon ID, kept in the data root.
+enum DaemonIdentity {
+    static func load(dataRoot: String) -> String {
+        let path = dataRoot + "/engine-id"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), !existing.isEmpty {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let id = UUID().uuidString.lowercased()
+        try? id.write(toFile: path, atomically: true, encoding: .utf8)
+        return id
+    }
+}
+
+/// READY=1 to systemd (Type=notify), sent straight to $NOTIFY_SOCKET.
+enum SystemdNotify {
+    static func ready() {
+        guard var path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
+        if path.hasPrefix("@") { path = "\0" + path.dropFirst() }  // abstract socket
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        let message = Array("READY=1".utf8)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, length) }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; calls `reload` on each SIGHUP meanwhile.
+final class SignalWaiter: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+
+    func waitForTermination(reload: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "berthd.signals")
+            let resumed = NSLock()
+            var done = false
+            for sig in [SIGTERM, SIGINT, SIGHUP] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    if sig == SIGHUP { reload(); return }
+                    resumed.lock()
+                    defer { resumed.unlock() }
+                    if !done {
+                        done = true
+                        continuation.resume()
+                    }
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+}

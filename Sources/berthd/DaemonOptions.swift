@@ -1,0 +1,145 @@
+import Foundation
+
+/// berthd's settings from its flags and daemon.json, with dockerd's names and rules: an
+/// unknown key, a malformed file, or a key set both ways stops the daemon with a message.
+struct DaemonOptions {
+    var hosts: [String] = []
+    var dataRoot = "/var/lib/berth"
+    var execRoot = "/run/berth"
+    var configFile = "/etc/berth/daemon.json"
+    var pidFile = "/run/berth/berthd.pid"
+    var group = "docker"
+    var debug = false
+    var logLevel = "info"
+    var liveRestore = true
+    var logDriver = "json-file"
+    var logOptions: [String: String] = [:]
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Flags that take a value, by every spelling; the key is the daemon.json name.
+    static let valueFlags: [String: String] = [
+        "-H": "hosts", "--host": "hosts", "--data-root": "data-root", "--exec-root": "exec-root",
+        "--config-file": "config-file", "--pidfile": "pidfile", "-p": "pidfile", "--group": "group", "-G": "group",
+        "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
+    ]
+    static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore"]
+
+    /// daemon.json keys dockerd knows; those Berth does not use yet are accepted and ignored.
+    static let knownKeys: Set<String> = [
+        "hosts", "data-root", "exec-root", "pidfile", "group", "debug", "log-level", "live-restore", "log-driver",
+        "log-opts", "default-ulimits", "bip", "bridge", "default-address-pools", "dns", "dns-opts", "dns-search",
+        "default-runtime", "runtimes", "storage-driver", "storage-opts", "iptables", "ip-forward", "ip-masq",
+        "userland-proxy", "icc", "ipv6", "mtu", "labels", "features", "experimental", "max-concurrent-downloads",
+        "max-concurrent-uploads", "shutdown-timeout", "default-shm-size", "init", "init-path", "seccomp-profile",
+        "no-new-privileges", "cgroup-parent", "exec-opts", "insecure-registries", "registry-mirrors", "tls",
+        "tlsverify", "tlscacert", "tlscert", "tlskey", "containerd", "oom-score-adjust", "selinux-enabled",
+        "userns-remap", "default-cgroupns-mode", "default-ipc-mode", "builder", "metrics-addr", "raw-logs",
+    ]
+
+    static func parse(_ arguments: [String]) throws -> DaemonOptions {
+        var options = DaemonOptions()
+        var fromFlags: [String: String] = [:]
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            var name = argument
+            var inline: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inline = String(argument[argument.index(after: equals)...])
+            }
+            if let key = boolFlags[name] {
+                let value = inline ?? "true"
+                guard value == "true" || value == "false" else { throw Failure("invalid boolean value \"\(value)\" for \(name)") }
+                fromFlags[key] = value
+                try options.set(key, value)
+            } else if let key = valueFlags[name] {
+                guard let value = inline ?? rest.popFirst() else { throw Failure("flag needs an argument: \(name)") }
+                fromFlags[key] = value
+                try options.set(key, value)
+            } else if name == "--help" || name == "-h" {
+                throw Failure("usage")
+            } else {
+                throw Failure("unknown flag: \(argument)")
+            }
+        }
+        try options.merge(configFile: options.configFile, explicit: fromFlags["config-file"] != nil, flags: fromFlags)
+        if options.hosts.isEmpty { options.hosts = ["unix://" + options.execRoot + "/berth.sock"] }
+        return options
+    }
+
+    private mutating func set(_ key: String, _ value: String) throws {
+        switch key {
+        case "hosts": hosts.append(value)
+        case "data-root": dataRoot = value
+        case "exec-root": execRoot = value
+        case "config-file": configFile = value
+        case "pidfile": pidFile = value
+        case "group": group = value
+        case "debug": debug = value == "true"
+        case "live-restore": liveRestore = value == "true"
+        case "log-driver": logDriver = value
+        case "log-level":
+            guard ["debug", "info", "warn", "error", "fatal"].contains(value) else {
+                throw Failure("unable to parse logging level: \(value)")
+            }
+            logLevel = value
+        case "log-opts":
+            let parts = value.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { throw Failure("invalid key/value pair \"\(value)\": must be in the form key=value") }
+            logOptions[String(parts[0])] = String(parts[1])
+        default: break
+        }
+    }
+
+    private mutating func merge(configFile path: String, explicit: Bool, flags: [String: String]) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if explicit { throw Failure("unable to configure the Berth daemon with file \(path): open \(path): no such file or directory") }
+            return
+        }
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw Failure("the configuration is not a JSON object")
+            }
+            object = parsed
+        } catch let failure as Failure {
+            throw Failure("unable to configure the Berth daemon with file \(path): \(failure)")
+        } catch {
+            throw Failure("unable to configure the Berth daemon with file \(path): invalid JSON: \(error.localizedDescription)")
+        }
+        let unknown = object.keys.filter { !Self.knownKeys.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw Failure("unable to configure the Berth daemon with file \(path): the following directives don't match any configuration option: \(unknown.joined(separator: ", "))")
+        }
+        let conflicts = object.keys.filter { flags[$0] != nil }.sorted().map { key in
+            "\(key): (from flag: \(flags[key]!), from file: \(Self.describe(object[key]!)))"
+        }
+        if !conflicts.isEmpty {
+            throw Failure("unable to configure the Berth daemon with file \(path): the following directives are specified both as a flag and in the configuration file: \(conflicts.joined(separator: ", "))")
+        }
+        for (key, value) in object {
+            switch value {
+            case let text as String: try set(key, text)
+            case let flag as Bool where key == "debug" || key == "live-restore": try set(key, flag ? "true" : "false")
+            case let list as [String] where key == "hosts": hosts += list
+            case let map as [String: String] where key == "log-opts": logOptions.merge(map) { _, new in new }
+            default:
+                if ["data-root", "exec-root", "pidfile", "group", "log-level", "log-driver", "debug", "live-restore", "hosts", "log-opts"].contains(key) {
+                    throw Failure("unable to configure the Berth daemon with file \(path): invalid value for \(key): \(Self.describe(value))")
+                }
+            }
+        }
+    }
+
+    static func describe(_ value: Any) -> String {
+        if let text = value as? String { return text }
+        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+            return String(decoding: data, as: UTF8.self)
+        }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,93 @@
+import BerthAPI
+import BerthEngine
+import Foundation
+import Logging
+import NIOCore
+
+// berthd: the Docker-compatible daemon. Reads flags and daemon.json, takes the data root's
+// lock, serves the Engine API on its listeners, and stops cleanly on SIGTERM/SIGINT.
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("berthd: \(message)\n".utf8))
+    exit(1)
+}
+
+let options: DaemonOptions
+do {
+    options = try DaemonOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch let failure as DaemonOptions.Failure where failure.description == "usage" {
+    print("""
+        Usage: berthd [OPTIONS]
+
+          -H, --host list          daemon socket(s) to listen on: unix://PATH, tcp://HOST:PORT, fd://
+              --data-root string   root of persistent state (default "/var/lib/berth")
+              --exec-root string   root of execution state (default "/run/berth")
+              --config-file string daemon configuration file (default "/etc/berth/daemon.json")
+          -p, --pidfile string     path of the pid file (default "/run/berth/berthd.pid")
+          -G, --group string       group of the unix socket (default "docker")
+          -D, --debug              debug logging
+          -l, --log-level string   debug, info, warn, error, fatal (default "info")
+              --live-restore       keep containers running while the daemon is down (default true)
+              --log-driver string  default log driver for containers (default "json-file")
+              --log-opt list       default log driver options
+        """)
+    exit(0)
+} catch {
+    fail("\(error)")
+}
+
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = options.debug ? .debug : Logger.Level(dockerName: options.logLevel)
+    return handler
+}
+let logger = Logger(label: "berthd")
+
+let listeners: [APIServer.Listener]
+do {
+    listeners = try Listeners.parse(options.hosts)
+    try FileManager.default.createDirectory(atPath: options.dataRoot, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o711])
+    try FileManager.default.createDirectory(atPath: options.execRoot, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o700])
+} catch {
+    fail("\(error)")
+}
+let pidFile: PidFile
+let dataRootLock: PidFile
+do {
+    pidFile = try PidFile(path: options.pidFile)
+    // A second daemon with another pid file must still not share this data root.
+    dataRootLock = try PidFile(path: options.dataRoot + "/berthd.lock")
+} catch {
+    fail("\(error)")
+}
+
+let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
+                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver))
+let server = APIServer(engine: engine, logger: logger)
+let channels: [Channel]
+do {
+    channels = try await server.start(listeners)
+} catch {
+    pidFile.remove()
+    dataRootLock.remove()
+    fail("failed to listen on \(options.hosts.joined(separator: ", ")): \(error)")
+}
+for case .unix(let path) in listeners {
+    Listeners.secureSocket(path, group: options.group, logger: logger)
+}
+logger.info("API listening on \(options.hosts.joined(separator: ", "))")
+SystemdNotify.ready()
+
+let stop = SignalWaiter()
+await stop.waitForTermination(reload: {
+    logger.info("SIGHUP received: configuration reloaded (debug and log-level apply to new log lines only after a restart)")
+})
+logger.info("shutting down")
+for channel in channels { try? await channel.close().get() }
+try? await server.shutdown()
+for case .unix(let path) in listeners { unlink(path) }
+pidFile.remove()
+dataRootLock.remove()
+exit(0)

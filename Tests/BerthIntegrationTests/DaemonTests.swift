@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+/// A berthd on temporary paths, stopped with SIGTERM by its pid when the test ends.
+final class TestDaemon {
+    let directory: String
+    let socket: String
+    let process = Process()
+
+    var host: String { "unix://" + socket }
+
+    init(configuration: String = "{}") throws {
+        directory = NSTemporaryDirectory() + Harness.uniqueID("berthd")
+        socket = directory + "/berth.sock"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try configuration.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline && process.isRunning { usleep(10_000) }
+        guard FileManager.default.fileExists(atPath: socket) else { throw TestFailure("berthd did not start") }
+    }
+
+    var arguments: [String] {
+        ["-H", host, "--data-root", directory + "/data", "--exec-root", directory + "/exec",
+         "--pidfile", directory + "/berthd.pid", "--config-file", directory + "/daemon.json"]
+    }
+
+    @discardableResult
+    func docker(_ args: [String]) -> Harness.Result {
+        Harness.run(Harness.dockerCLI, ["-H", host] + args)
+    }
+
+    func curl(_ args: [String]) -> Harness.Result {
+        Harness.run("/usr/bin/curl", ["-s", "--unix-socket", socket] + args)
+    }
+
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        _ = stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+@Suite(.enabled(if: Harness.isRoot, "berthd runs as root"), .serialized)
+struct DaemonTests {
+    @Test func versionAndInfoThroughTheStockCLI() throws {
+        let daemon = try TestDaemon()
+        let version = daemon.docker(["version"])
+        #expect(version.status == 0, "\(version.stderr)")
+        #expect(version.stdout.contains("Server: Berth Engine"))
+        #expect(version.stdout.contains("API version:      1.50 (minimum version 1.40)"))
+        let info = daemon.docker(["info", "--format", "{{.NCPU}} {{.OSType}} {{.Driver}} {{.DockerRootDir}} {{.LiveRestoreEnabled}}"])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout == "\(ProcessInfo.processInfo.activeProcessorCount) linux overlay2 \(daemon.directory)/data true\n")
+        let full = daemon.docker(["info"])
+        #expect(full.status == 0)
+        let kernel = Harness.run("/bin/uname", ["-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(full.stdout.contains("Kernel Version: \(kernel)\n"))
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket))
+        #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/berthd.pid"))
+    }
+
+    @Test func pingVersionsAndUnknownRoutes() throws {
+        let daemon = try TestDaemon()
+        let ping = daemon.curl(["-I", "http://berth/_ping"])
+        for header in ["API-Version: 1.50", "Ostype: linux", "Docker-Experimental: false",
+                       "Cache-Control: no-cache, no-store, must-revalidate", "Pragma: no-cache"] {
+            #expect(ping.stdout.lowercased().contains(header.lowercased()), "missing \(header) in \(ping.stdout)")
+        }
+        #expect(daemon.curl(["http://berth/v1.44/_ping"]).stdout == "OK")
+        #expect(daemon.curl(["http://berth/v1.39/version"]).stdout
+            == "{\"message\":\"client version 1.39 is too old. Minimum supported API version is 1.40, please upgrade your client to a newer version\"}\n")
+        #expect(daemon.curl(["http://berth/v1.51/version"]).stdout
+            == "{\"message\":\"client version 1.51 is too new. Maximum supported API version is 1.50\"}\n")
+        let unknown = daemon.curl(["-w", "%{http_code}", "http://berth/v1.50/no/such/route"])
+        #expect(unknown.stdout == "{\"message\":\"page not found\"}\n404")
+    }
+
+    @Test func unbuiltFeaturesSay501NotAFakeSuccess() throws {
+        let daemon = try TestDaemon()
+        let ps = daemon.docker(["ps"])
+        #expect(ps.status == 1)
+        #expect(ps.stderr.contains("Error response from daemon: containers is not implemented yet"))
+        let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://berth/v1.50/images/load"])
+        #expect(status.stdout == "501")
+    }
+
+    @Test func oneDaemonPerPidFileAndDataRoot() throws {
+        let daemon = try TestDaemon()
+        let second = Harness.run(Harness.binary("berthd"), daemon.arguments.map {
+            $0 == daemon.host ? daemon.host + "-2" : $0
+        })
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("pid file found, ensure berthd is not running or delete"))
+        var otherPidFile = daemon.arguments
+        otherPidFile[otherPidFile.firstIndex(of: "--pidfile")! + 1] = daemon.directory + "/other.pid"
+        otherPidFile[1] = daemon.host + "-3"
+        let third = Harness.run(Harness.binary("berthd"), otherPidFile)
+        #expect(third.status == 1)
+        #expect(third.stderr.contains("is in use by another berthd"))
+    }
+
+    @Test func badConfigurationStopsStartupWithDockersWording() throws {
+        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-bad")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/daemon.json"
+        func start(_ json: String, _ flags: [String] = []) throws -> Harness.Result {
+            try json.write(toFile: config, atomically: true, encoding: .utf8)
+            return Harness.run(Harness.binary("berthd"), ["--config-file", config, "-H", "unix://\(directory)/s.sock",
+                                                          "--pidfile", directory + "/p.pid"] + flags)
+        }
+        let unknown = try start(#"{"bogus-key": 1}"#)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("the following directives don't match any configuration option: bogus-key"))
+        let both = try start(#"{"data-root": "/b"}"#, ["--data-root", directory + "/a"])
+        #expect(both.status == 1)
+        #expect(both.stderr.contains("the following directives are specified both as a flag and in the configuration file: data-root: (from flag: \(directory)/a, from file: /b)"))
+        let malformed = try start("{not json")
+        #expect(malformed.status == 1)
+        #expect(malformed.stderr.contains("unable to configure the Berth daemon with file \(config)"))
+        let level = try start("{}", ["--log-level", "loud"])
+        #expect(level.status == 1)
+        #expect(level.stderr.contains("unable to parse logging level: loud"))
+        let missing = Harness.run(Harness.binary("berthd"), ["--config-file", directory + "/absent.json"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no such file or directory"))
+    }
+}
