@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-// executables → BerthAPI → BerthEngine → (BerthRuntime, BerthStore to come) → BerthOCI → CSystemShims.
+// executables → BerthAPI → BerthEngine → (BerthRuntime, BerthStore) → BerthOCI → CSystemShims.
 let package = Package(
     name: "Berth",
     products: [
@@ -17,12 +17,16 @@ let package = Package(
     targets: [
         // Thin C wrappers for what Glibc does not expose (clone3, pivot_root, capset, libseccomp, ...).
         .target(name: "CSystemShims", linkerSettings: [.linkedLibrary("seccomp")]),
+        // libarchive (tar, gzip, zstd) and libcrypto (sha256) for the image store.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
+        .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto"]),
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthOCI", "BerthRuntime",
+                "BerthOCI", "BerthRuntime", "BerthStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -39,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAPI", "BerthEngine", "CSystemShims",
+                "BerthAPI", "BerthEngine", "BerthStore", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,6 +57,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
         // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.
         .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims"]),

@@ -10,6 +10,8 @@ public struct APIRequest: Sendable {
     public var query: [String: [String]]
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Uploads (image archives) are spooled to this file instead of `body`.
+    public var bodyFile: String?
 
     public func queryValue(_ name: String) -> String? { query[name]?.last }
 }

@@ -15,13 +15,16 @@ public final class APIServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let router: Router
     private let logger: Logger
+    private let spoolDirectory: String
 
-    public init(engine: Engine, logger: Logger, threads: Int = 2) {
+    public init(engine: Engine, logger: Logger, spoolDirectory: String, threads: Int = 2) {
         var router = Router()
         SystemRoutes.register(&router, engine: engine)
+        ImageRoutes.register(&router, engine: engine)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger
+        self.spoolDirectory = spoolDirectory
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
@@ -29,13 +32,14 @@ public final class APIServer: Sendable {
     public func start(_ listeners: [Listener]) async throws -> [Channel] {
         let router = self.router
         let logger = self.logger
+        let spoolDirectory = self.spoolDirectory
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, spoolDirectory: spoolDirectory))
                 }
             }
         var channels: [Channel] = []

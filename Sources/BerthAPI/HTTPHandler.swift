@@ -13,15 +13,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// JSON request bodies are small; uploads (image load, build context) will stream instead.
     static let maximumBodySize = 10 << 20
 
+    /// Requests whose body is an upload, spooled to disk rather than held in memory.
+    static let uploadPaths: Set<String> = ["/images/load", "/images/create"]
+
     private let router: Router
     private let logger: Logger
+    private let spoolDirectory: String
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    private var spool: (path: String, fd: Int32)?
+    private var spoolFailed = false
 
-    init(router: Router, logger: Logger) {
+    init(router: Router, logger: Logger, spoolDirectory: String) {
         self.router = router
         self.logger = logger
+        self.spoolDirectory = spoolDirectory
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let spool {
+            close(spool.fd)
+            unlink(spool.path)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -30,8 +44,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             head = requestHead
             body = []
             tooLarge = false
+            spoolFailed = false
+            let path = Self.parse(requestHead.uri).1
+            if requestHead.method == .POST && Self.uploadPaths.contains(path) {
+                let file = spoolDirectory + "/upload-" + UUID().uuidString
+                let fd = open(file, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
+                if fd >= 0 { spool = (file, fd) } else { spoolFailed = true }
+            }
         case .body(var buffer):
-            if body.count + buffer.readableBytes > Self.maximumBodySize {
+            if let spool {
+                let written = buffer.withUnsafeReadableBytes { Glibc.write(spool.fd, $0.baseAddress, $0.count) }
+                if written != buffer.readableBytes { spoolFailed = true }
+            } else if body.count + buffer.readableBytes > Self.maximumBodySize {
                 tooLarge = true
             } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
                 body += bytes
@@ -46,16 +70,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let started = DispatchTime.now()
         let (version, path, query) = Self.parse(head.uri)
-        let request = APIRequest(method: head.method, path: path, apiVersion: version, query: query,
+        var request = APIRequest(method: head.method, path: path, apiVersion: version, query: query,
                                  headers: head.headers, body: body)
+        if let spool {
+            close(spool.fd)
+            request.bodyFile = spool.path
+            self.spool = nil
+        }
+        let spoolFailed = self.spoolFailed
+        let finishedRequest = request
         let router = self.router
         let keepAlive = head.isKeepAlive
         let loop = context.eventLoop
         let tooLarge = self.tooLarge
         let promise = loop.makePromise(of: APIResponse.self)
         promise.completeWithTask {
+            defer { if let file = finishedRequest.bodyFile { unlink(file) } }
             if tooLarge { return .error("request body is larger than \(HTTPHandler.maximumBodySize) bytes", status: .payloadTooLarge) }
-            return await router.handle(request)
+            if spoolFailed { return .error("cannot store the uploaded body: \(String(cString: strerror(errno)))", status: .internalServerError) }
+            return await router.handle(finishedRequest)
         }
         let logger = self.logger
         let boundContext = NIOLoopBound(context, eventLoop: loop)

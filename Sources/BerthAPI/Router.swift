@@ -14,11 +14,19 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    /// Routes whose {name} may contain slashes (image names): prefix + name + suffix.
+    private var namedRoutes: [(method: HTTPMethod, prefix: String, suffix: String, handler: Handler)] = []
 
     public init() {}
 
     public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
         routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    }
+
+    /// A route like "/images/{name}/json" where the name may hold slashes
+    /// ("/images/localhost:5000/app:1/json"); the longest match of the rest wins.
+    public mutating func addNamed(_ method: HTTPMethod, prefix: String, suffix: String, _ handler: @escaping Handler) {
+        namedRoutes.append((method, prefix, suffix, handler))
     }
 
     /// Splits "/v1.45/images/json" into ("1.45", "/images/json").
@@ -47,6 +55,18 @@ public struct Router: Sendable {
 
     public func handle(_ request: APIRequest) async -> APIResponse {
         if let version = request.apiVersion, let refusal = Self.checkVersion(version) { return refusal }
+        for route in namedRoutes where route.method == request.method || (route.method == .GET && request.method == .HEAD) {
+            let path = request.path
+            guard path.hasPrefix(route.prefix), path.hasSuffix(route.suffix),
+                  path.count > route.prefix.count + route.suffix.count else { continue }
+            let name = String(path.dropFirst(route.prefix.count).dropLast(route.suffix.count))
+            guard !name.isEmpty else { continue }
+            do {
+                return try await route.handler(request, ["name": name.removingPercentEncoding ?? name])
+            } catch {
+                return .error(error)
+            }
+        }
         let segments = request.path.split(separator: "/")
         for route in routes where route.segments.count == segments.count {
             var parameters: [String: String] = [:]

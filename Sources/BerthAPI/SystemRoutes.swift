@@ -15,7 +15,7 @@ enum SystemRoutes {
         router.add(.GET, "/_ping", ping)
         router.add(.HEAD, "/_ping", ping)
         router.add(.GET, "/version") { _, _ in .json(version()) }
-        router.add(.GET, "/info") { _, _ in .json(info(engine.system)) }
+        router.add(.GET, "/info") { _, _ in .json(info(engine.system, images: engine.images.imageCount)) }
     }
 
     struct Version: Encodable {
@@ -52,14 +52,15 @@ enum SystemRoutes {
     }
 
     /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
-    /// Containers and images are 0 because this daemon does not manage any yet.
-    static func info(_ system: SystemInfo) -> [String: JSONValue] {
+    /// Containers are 0 because this daemon does not run any yet.
+    static func info(_ system: SystemInfo, images: Int) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
         var securityOptions = ["name=seccomp,profile=builtin"]
         if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
         return [
             "ID": .string(system.daemonID), "Name": .string(SystemInfo.hostname),
-            "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0, "Images": 0,
+            "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0,
+            "Images": .int(images),
             "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", "extfs"])]),
             "DockerRootDir": .string(system.dataRoot),
             "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),

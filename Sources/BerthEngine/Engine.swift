@@ -1,11 +1,25 @@
 import BerthOCI
+import BerthStore
+import Dispatch
 
-/// The daemon's domain services. This first part holds the host facts; images, containers,
-/// networks and volumes join it as they are built (their API routes answer 501 until then).
+/// The daemon's domain services: host facts and the image store so far; containers,
+/// networks and volumes join as they are built (their API routes answer 501 until then).
 public final class Engine: Sendable {
     public let system: SystemInfo
+    public let images: ImageStore
 
-    public init(system: SystemInfo) {
+    public init(system: SystemInfo, images: ImageStore) {
         self.system = system
+        self.images = images
+    }
+
+    /// Runs blocking work (disk I/O, archives) on a dispatch queue, off the event loops and
+    /// the cooperative pool.
+    public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthEngine
+import BerthStore
 import Foundation
 import Logging
 import NIOCore
@@ -63,9 +64,19 @@ do {
     fail("\(error)")
 }
 
+let images: ImageStore
+do {
+    images = try ImageStore(root: options.dataRoot)
+} catch {
+    fail("cannot open the image store in \(options.dataRoot): \(error)")
+}
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
-                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver))
-let server = APIServer(engine: engine, logger: logger)
+                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver),
+                    images: images)
+let spoolDirectory = options.dataRoot + "/tmp"
+try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind
+try? FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
+let server = APIServer(engine: engine, logger: logger, spoolDirectory: spoolDirectory)
 let channels: [Channel]
 do {
     channels = try await server.start(listeners)

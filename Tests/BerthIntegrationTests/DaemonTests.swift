@@ -91,7 +91,7 @@ struct DaemonTests {
         let ps = daemon.docker(["ps"])
         #expect(ps.status == 1)
         #expect(ps.stderr.contains("Error response from daemon: containers is not implemented yet"))
-        let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://berth/v1.50/images/load"])
+        let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://berth/v1.50/images/create?fromImage=busybox"])
         #expect(status.stdout == "501")
     }
 

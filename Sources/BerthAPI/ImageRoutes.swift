@@ -1,0 +1,64 @@
+import BerthEngine
+import BerthOCI
+import BerthStore
+import Foundation
+import NIOHTTP1
+
+/// The image endpoints served so far: load, list, inspect, tag, remove.
+enum ImageRoutes {
+    static func register(_ router: inout Router, engine: Engine) {
+        router.add(.POST, "/images/load") { request, _ in
+            guard let file = request.bodyFile else { throw BerthError.invalidArgument("no image archive in the request body") }
+            let lines = try await engine.blocking {
+                let fd = open(file, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
+                defer { close(fd) }
+                return try engine.images.load(from: fd)
+            }
+            // A JSON message stream, one object per line, as dockerd sends it.
+            let stream = lines.map { line -> String in
+                let encoded = (try? JSONEncoder().encode(["stream": line + "\n"])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                return encoded + "\r\n"
+            }.joined()
+            return APIResponse(headers: ["Content-Type": "application/json"], body: Array(stream.utf8))
+        }
+        router.add(.GET, "/images/json") { request, _ in
+            let filters = try parseFilters(request.queryValue("filters"))
+            let all = request.queryValue("all") == "1" || request.queryValue("all") == "true"
+            return .json(try await engine.blocking { try engine.images.list(all: all, filters: filters) })
+        }
+        router.addNamed(.GET, prefix: "/images/", suffix: "/json") { _, parameters in
+            let name = parameters["name"]!
+            return .json(try await engine.blocking { try engine.images.inspect(name) })
+        }
+        router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
+            let name = parameters["name"]!
+            guard let repository = request.queryValue("repo"), !repository.isEmpty else {
+                throw BerthError.invalidArgument("repository name must have at least one component")
+            }
+            let tag = request.queryValue("tag")
+            try await engine.blocking { try engine.images.tag(name, repository: repository, tag: tag) }
+            return APIResponse(status: .created)
+        }
+        router.addNamed(.DELETE, prefix: "/images/", suffix: "") { request, parameters in
+            let name = parameters["name"]!
+            let force = request.queryValue("force") == "1" || request.queryValue("force") == "true"
+            return .json(try await engine.blocking { try engine.images.remove(name, force: force) })
+        }
+    }
+
+    /// `filters` is JSON: {"dangling": ["true"]} (or the old {"dangling": {"true": true}}).
+    static func parseFilters(_ text: String?) throws -> [String: [String]] {
+        guard let text, !text.isEmpty else { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw BerthError.invalidArgument("invalid filter: \(text)")
+        }
+        var filters: [String: [String]] = [:]
+        for (key, value) in object {
+            if let list = value as? [String] { filters[key] = list }
+            else if let map = value as? [String: Bool] { filters[key] = map.filter(\.value).map(\.key) }
+            else { throw BerthError.invalidArgument("invalid filter value for \(key)") }
+        }
+        return filters
+    }
+}

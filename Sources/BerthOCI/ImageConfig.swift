@@ -1,0 +1,59 @@
+/// A Docker/OCI image configuration (the JSON whose sha256 is the image ID), as far as Berth
+/// reads it. Unknown fields are kept in the stored bytes, which are never re-encoded.
+public struct ImageConfig: Codable, Sendable, Equatable {
+    public struct Config: Codable, Sendable, Equatable {
+        public var Hostname: String?
+        public var Domainname: String?
+        public var User: String?
+        public var Env: [String]?
+        public var Cmd: [String]?
+        public var Entrypoint: [String]?
+        public var WorkingDir: String?
+        public var Labels: [String: String]?
+        public var ExposedPorts: [String: EmptyObject]?
+        public var Volumes: [String: EmptyObject]?
+        public var StopSignal: String?
+        public var OnBuild: [String]?
+    }
+
+    public struct RootFS: Codable, Sendable, Equatable {
+        public var type: String
+        public var diff_ids: [String]
+    }
+
+    public struct History: Codable, Sendable, Equatable {
+        public var created: String?
+        public var created_by: String?
+        public var comment: String?
+        public var author: String?
+        public var empty_layer: Bool?
+    }
+
+    public var architecture: String?
+    public var variant: String?
+    public var os: String?
+    public var created: String?
+    public var author: String?
+    public var comment: String?
+    public var docker_version: String?
+    public var config: Config?
+    public var rootfs: RootFS
+    public var history: [History]?
+}
+
+/// `{}` in JSON (ExposedPorts and Volumes map to empty objects).
+public struct EmptyObject: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// One entry of a docker-archive's manifest.json.
+public struct ArchiveManifestEntry: Codable, Sendable {
+    public var Config: String
+    public var RepoTags: [String]?
+    public var Layers: [String]
+    public init(Config: String, RepoTags: [String]?, Layers: [String]) {
+        self.Config = Config
+        self.RepoTags = RepoTags
+        self.Layers = Layers
+    }
+}

@@ -1,0 +1,80 @@
+import BerthOCI
+import Foundation
+
+/// Blobs by digest under `<root>/content/blobs/sha256`. A blob is written to `<root>/ingest`
+/// while it is hashed, synced, and renamed into place only once complete: a crash leaves a
+/// stray ingest file (removed at the next start), never a partial blob.
+final class ContentStore: @unchecked Sendable {
+    let blobs: String
+    let ingest: String
+
+    init(root: String) throws {
+        blobs = root + "/content/blobs/sha256"
+        ingest = root + "/ingest"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: ingest)
+        try FileManager.default.createDirectory(atPath: ingest, withIntermediateDirectories: true)
+    }
+
+    func path(_ digest: String) -> String? {
+        digestHex(digest).map { blobs + "/" + $0 }
+    }
+
+    func exists(_ digest: String) -> Bool {
+        path(digest).map { FileManager.default.fileExists(atPath: $0) } ?? false
+    }
+
+    func read(_ digest: String) throws -> Data {
+        guard let path = path(digest), let data = FileManager.default.contents(atPath: path) else {
+            throw BerthError.notFound("content \(digest) not found")
+        }
+        return data
+    }
+
+    func size(_ digest: String) -> Int64 {
+        guard let path = path(digest), let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return 0 }
+        return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Writes what `produce` yields (it calls the writer with each chunk) and commits the blob.
+    /// When `expected` is given, a different digest is refused and nothing is kept.
+    func write(expected: String? = nil, _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> (digest: String, size: Int64) {
+        let temp = ingest + "/" + UUID().uuidString
+        let fd = open(temp, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BerthError.internalError("cannot create \(temp): \(String(cString: strerror(errno)))") }
+        var committed = false
+        defer {
+            close(fd)
+            if !committed { unlink(temp) }
+        }
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        try produce { chunk in
+            hasher.update(chunk)
+            var offset = 0
+            while offset < chunk.count {
+                let n = Glibc.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw BerthError.internalError("write \(temp): \(String(cString: strerror(errno)))") }
+                offset += n
+            }
+            size += Int64(chunk.count)
+        }
+        let digest = hasher.finish()
+        if let expected, expected != digest {
+            throw BerthError.invalidArgument("digest mismatch: expected \(expected), got \(digest)")
+        }
+        guard fsync(fd) == 0, let target = path(digest) else { throw BerthError.internalError("fsync \(temp) failed") }
+        guard rename(temp, target) == 0 else { throw BerthError.internalError("rename \(temp): \(String(cString: strerror(errno)))") }
+        committed = true
+        return (digest, size)
+    }
+
+    func write(_ data: Data) throws -> String {
+        try write { sink in try data.withUnsafeBytes { try sink($0) } }.digest
+    }
+
+    func remove(_ digest: String) {
+        if let path = path(digest) { unlink(path) }
+    }
+}

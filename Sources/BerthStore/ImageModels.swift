@@ -1,0 +1,55 @@
+import BerthOCI
+
+/// GET /images/json items, with the API's field names.
+public struct ImageSummary: Codable, Sendable {
+    public var Id: String
+    public var ParentId: String
+    public var RepoTags: [String]
+    public var RepoDigests: [String]
+    public var Created: Int64
+    public var Size: Int64
+    public var SharedSize: Int64
+    public var Labels: [String: String]
+    public var Containers: Int64
+}
+
+/// GET /images/{name}/json.
+public struct ImageInspect: Codable, Sendable {
+    public struct GraphDriver: Codable, Sendable {
+        public var Name: String
+        public var Data: [String: String]
+    }
+    public struct RootFS: Codable, Sendable {
+        public var `Type`: String
+        public var Layers: [String]
+    }
+    public struct Metadata: Codable, Sendable {
+        public var LastTagTime: String
+    }
+    public var Id: String
+    public var RepoTags: [String]
+    public var RepoDigests: [String]
+    public var Parent: String
+    public var Comment: String
+    public var Created: String
+    public var DockerVersion: String
+    public var Author: String
+    public var Config: ImageConfig.Config?
+    public var Architecture: String
+    public var Variant: String?
+    public var Os: String
+    public var Size: Int64
+    public var GraphDriver: GraphDriver
+    public var RootFS: RootFS
+    public var Metadata: Metadata
+}
+
+/// DELETE /images/{name} items: {"Untagged": "..."} or {"Deleted": "..."}.
+public struct DeleteResponseItem: Codable, Sendable, Equatable {
+    public var Untagged: String?
+    public var Deleted: String?
+    public init(Untagged: String? = nil, Deleted: String? = nil) {
+        self.Untagged = Untagged
+        self.Deleted = Deleted
+    }
+}

@@ -1,0 +1,373 @@
+import BerthOCI
+import CArchive
+import Foundation
+
+/// Images: their configs and layer blobs in the content store, and the references naming
+/// them. What is visible is the state file, replaced atomically once an image is complete.
+/// Calls block on disk I/O; the engine makes them off its event loops.
+public final class ImageStore: @unchecked Sendable {
+    struct Record: Codable {
+        var id: String
+        var layers: [String]       // blob digests, base layer first
+    }
+
+    struct State: Codable {
+        var images: [String: Record] = [:]
+        var references: [String: String] = [:]   // normalised reference → image ID
+    }
+
+    private let root: String
+    private let content: ContentStore
+    private let lock = NSLock()
+    /// Loads run one at a time: a failed load sweeps unreferenced blobs, which must not be
+    /// another load's blobs in flight.
+    private let loadLock = NSLock()
+    private var state: State
+
+    public init(root: String) throws {
+        self.root = root + "/image"
+        content = try ContentStore(root: self.root)
+        if let data = FileManager.default.contents(atPath: self.root + "/state.json") {
+            state = try JSONDecoder().decode(State.self, from: data)
+        } else {
+            state = State()
+        }
+        sweepUnreferencedBlobs()
+    }
+
+    /// Removes blobs no image uses: what a failed or interrupted load wrote.
+    private func sweepUnreferencedBlobs() {
+        let used = Set(state.images.values.flatMap { $0.layers + [$0.id] }.compactMap(digestHex))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: content.blobs)) ?? [] where !used.contains(name) {
+            unlink(content.blobs + "/" + name)
+        }
+    }
+
+    public var imageCount: Int { lock.withLock { state.images.count } }
+
+    // MARK: - load
+
+    /// Loads a docker-archive or OCI image-layout tar read from `fd`; returns the lines the
+    /// CLI prints ("Loaded image: busybox:latest").
+    public func load(from fd: Int32) throws -> [String] {
+        loadLock.lock()
+        defer { loadLock.unlock() }
+        do {
+            return try loadArchive(fd)
+        } catch {
+            lock.withLock { sweepUnreferencedBlobs() }
+            throw error
+        }
+    }
+
+    private func loadArchive(_ fd: Int32) throws -> [String] {
+        let reader = try ArchiveReader(fd: fd)
+        var digests: [String: String] = [:]     // archive path → blob digest
+        var small: [String: Data] = [:]         // archive path → bytes, for the JSON files
+        var sawEntry = false
+        while let entry = try reader.next() {
+            sawEntry = true
+            guard entry.isRegularFile else { continue }
+            var kept = Data()
+            let keep = entry.size <= 4 << 20 && (entry.path.hasSuffix(".json") || entry.path == "oci-layout" || entry.path == "repositories")
+            let blob = try content.write { sink in
+                try reader.readData { chunk in
+                    if keep { kept.append(contentsOf: chunk) }
+                    try sink(chunk)
+                }
+            }
+            digests[entry.path] = blob.digest
+            if keep { small[entry.path] = kept }
+        }
+        guard sawEntry else { throw BerthError.invalidArgument("the archive is empty") }
+        var loaded: [(Record, [ImageReference])] = []
+        if let manifest = small["manifest.json"] {
+            loaded = try loadDockerArchive(manifest, digests: digests)
+        } else if let index = small["index.json"] {
+            loaded = try loadOCILayout(index, digests: digests)
+        } else {
+            throw BerthError.invalidArgument("invalid archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")
+        }
+        var lines: [String] = []
+        try lock.withLock {
+            for (record, references) in loaded {
+                state.images[record.id] = record
+                for reference in references {
+                    state.references[reference.repository + ":" + (reference.tag ?? "latest")] = record.id
+                    lines.append("Loaded image: \(reference.familiar)")
+                }
+                if references.isEmpty { lines.append("Loaded image ID: \(record.id)") }
+            }
+            try persist()
+        }
+        return lines
+    }
+
+    private func loadDockerArchive(_ manifestData: Data, digests: [String: String]) throws -> [(Record, [ImageReference])] {
+        let manifest: [ArchiveManifestEntry]
+        do {
+            manifest = try JSONDecoder().decode([ArchiveManifestEntry].self, from: manifestData)
+        } catch {
+            throw BerthError.invalidArgument("invalid manifest.json: \(error)")
+        }
+        return try manifest.map { entry in
+            guard let configDigest = digests[ArchiveReader.clean(entry.Config)] else {
+                throw BerthError.invalidArgument("invalid archive: config \(entry.Config) is missing")
+            }
+            let config = try decodeConfig(configDigest)
+            guard config.rootfs.diff_ids.count == entry.Layers.count else {
+                throw BerthError.invalidArgument("invalid archive: \(entry.Layers.count) layers for \(config.rootfs.diff_ids.count) diff IDs")
+            }
+            var layers: [String] = []
+            for (path, diffID) in zip(entry.Layers, config.rootfs.diff_ids) {
+                guard let blob = digests[ArchiveReader.clean(path)] else {
+                    throw BerthError.invalidArgument("invalid archive: layer \(path) is missing")
+                }
+                try verifyLayer(blob, diffID: diffID)
+                layers.append(blob)
+            }
+            let references = try (entry.RepoTags ?? []).map { try ImageReference.parse($0) }
+            return (Record(id: configDigest, layers: layers), references)
+        }
+    }
+
+    private func loadOCILayout(_ indexData: Data, digests: [String: String]) throws -> [(Record, [ImageReference])] {
+        struct Descriptor: Decodable {
+            var mediaType: String?
+            var digest: String
+            var annotations: [String: String]?
+        }
+        struct Index: Decodable { var manifests: [Descriptor] }
+        struct Manifest: Decodable {
+            var config: Descriptor
+            var layers: [Descriptor]
+        }
+        func blob(_ digest: String) throws -> String {
+            guard let hex = digestHex(digest), digests["blobs/sha256/" + hex] == digest else {
+                throw BerthError.invalidArgument("invalid OCI layout: blob \(digest) is missing or its content does not match its digest")
+            }
+            return digest
+        }
+        func images(in index: Index) throws -> [(Record, [ImageReference])] {
+            try index.manifests.flatMap { descriptor -> [(Record, [ImageReference])] in
+                let data = try content.read(try blob(descriptor.digest))
+                if descriptor.mediaType?.contains("index") == true {
+                    return try images(in: JSONDecoder().decode(Index.self, from: data))
+                }
+                let manifest = try JSONDecoder().decode(Manifest.self, from: data)
+                let configDigest = try blob(manifest.config.digest)
+                let config = try decodeConfig(configDigest)
+                let layers = try manifest.layers.map { try blob($0.digest) }
+                guard layers.count == config.rootfs.diff_ids.count else {
+                    throw BerthError.invalidArgument("invalid OCI layout: \(layers.count) layers for \(config.rootfs.diff_ids.count) diff IDs")
+                }
+                for (layer, diffID) in zip(layers, config.rootfs.diff_ids) { try verifyLayer(layer, diffID: diffID) }
+                var references: [ImageReference] = []
+                if let name = descriptor.annotations?["io.containerd.image.name"] ?? descriptor.annotations?["org.opencontainers.image.ref.name"],
+                   let reference = try? ImageReference.parse(name) {
+                    references.append(reference)
+                }
+                return [(Record(id: configDigest, layers: layers), references)]
+            }
+        }
+        do {
+            return try images(in: JSONDecoder().decode(Index.self, from: indexData))
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError.invalidArgument("invalid OCI layout: \(error)")
+        }
+    }
+
+    private func decodeConfig(_ digest: String) throws -> ImageConfig {
+        do {
+            return try JSONDecoder().decode(ImageConfig.self, from: content.read(digest))
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError.invalidArgument("invalid image config \(digest): \(error)")
+        }
+    }
+
+    /// A layer's diff ID is the digest of its uncompressed tar.
+    private func verifyLayer(_ blob: String, diffID: String) throws {
+        if blob == diffID { return }
+        guard let path = content.path(blob) else { throw BerthError.invalidArgument("invalid layer digest \(blob)") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BerthError.internalError("open \(path) failed") }
+        defer { close(fd) }
+        guard let archive = archive_read_new() else { throw BerthError.internalError("libarchive: cannot allocate a reader") }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_raw(archive)
+        var entry: OpaquePointer?
+        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK, archive_read_next_header(archive, &entry) == ARCHIVE_OK else {
+            throw BerthError.invalidArgument("layer \(blob) cannot be read")
+        }
+        let hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            guard n > 0 else { throw BerthError.invalidArgument("layer \(blob) is damaged") }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        let actual = hasher.finish()
+        guard actual == diffID else {
+            throw BerthError.invalidArgument("layer digest mismatch: the image config says \(diffID), the layer is \(actual)")
+        }
+    }
+
+    // MARK: - lookup
+
+    /// By full or short ID (at least 4 hex characters, unique), or by reference.
+    func resolve(_ name: String) throws -> Record {
+        try lock.withLock { try resolveLocked(name) }
+    }
+
+    private func resolveLocked(_ name: String) throws -> Record {
+        let bare = name.hasPrefix("sha256:") ? String(name.dropFirst(7)) : name
+        if bare.count >= 4, bare.count <= 64, bare.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            let matches = state.images.keys.filter { $0.dropFirst(7).hasPrefix(bare) }
+            if matches.count == 1 { return state.images[matches[0]]! }
+            if matches.count > 1 { throw BerthError.invalidArgument("ambiguous image ID \(name): it matches \(matches.count) images") }
+        }
+        guard let reference = try? ImageReference.parse(name) else { throw BerthError.notFound("No such image: \(name)") }
+        let key = reference.repository + ":" + (reference.tag ?? "latest")
+        guard let id = state.references[key], let record = state.images[id] else {
+            throw BerthError.notFound("No such image: \(reference.familiar)")
+        }
+        return record
+    }
+
+    private func tags(of id: String) -> [String] {
+        state.references.filter { $0.value == id }.keys.compactMap { try? ImageReference.parse($0).familiar }.sorted()
+    }
+
+    // MARK: - list, inspect
+
+    public func list(all: Bool = false, filters: [String: [String]] = [:]) throws -> [ImageSummary] {
+        try lock.withLock {
+            for key in filters.keys where !["dangling", "reference", "label"].contains(key) {
+                throw BerthError.invalidArgument("invalid filter '\(key)'")
+            }
+            return try state.images.values.compactMap { record -> ImageSummary? in
+                let config = try decodeConfig(record.id)
+                let tags = tags(of: record.id)
+                if let dangling = filters["dangling"]?.last {
+                    guard dangling == "true" || dangling == "false" else {
+                        throw BerthError.invalidArgument("Invalid filter 'dangling=\(dangling)'")
+                    }
+                    if (dangling == "true") != tags.isEmpty { return nil }
+                }
+                if let patterns = filters["reference"],
+                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: String(tag.split(separator: ":")[0])) } }) {
+                    return nil
+                }
+                if let labels = filters["label"] {
+                    let have = config.config?.Labels ?? [:]
+                    for label in labels {
+                        let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                        if parts.count == 1 ? have[parts[0]] == nil : have[parts[0]] != parts[1] { return nil }
+                    }
+                }
+                return ImageSummary(Id: record.id, ParentId: "", RepoTags: tags, RepoDigests: [],
+                                    Created: Self.unixTime(config.created), Size: layerSize(record), SharedSize: -1,
+                                    Labels: config.config?.Labels ?? [:], Containers: -1)
+            }.sorted { $0.Created > $1.Created }
+        }
+    }
+
+    public func inspect(_ name: String) throws -> ImageInspect {
+        let record = try resolve(name)
+        let config = try decodeConfig(record.id)
+        return lock.withLock {
+            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "", Comment: config.comment ?? "",
+                         Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
+                         Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
+                         Size: layerSize(record),
+                         GraphDriver: .init(Name: "overlay2", Data: [:]),
+                         RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),
+                         Metadata: .init(LastTagTime: "0001-01-01T00:00:00Z"))
+        }
+    }
+
+    /// The layers as stored (uncompressed tars for docker-archive loads).
+    private func layerSize(_ record: Record) -> Int64 {
+        record.layers.reduce(0) { $0 + content.size($1) }
+    }
+
+    static func unixTime(_ text: String?) -> Int64 {
+        guard let text else { return 0 }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970) }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) } ?? 0
+    }
+
+    static func glob(_ pattern: String, matches text: String) -> Bool {
+        fnmatch(pattern, text, 0) == 0
+    }
+
+    // MARK: - tag, remove
+
+    public func tag(_ source: String, repository: String, tag: String?) throws {
+        let target = try ImageReference.parse(repository + (tag.map { $0.isEmpty ? "" : ":" + $0 } ?? ""))
+        guard target.digest == nil else { throw BerthError.invalidArgument("refusing to create a tag with a digest reference") }
+        try lock.withLock {
+            let record = try resolveLocked(source)
+            state.references[target.repository + ":" + (target.tag ?? "latest")] = record.id
+            try persist()
+        }
+    }
+
+    /// `docker rmi`: untags a reference; deletes the image once nothing names it (or by ID).
+    public func remove(_ name: String, force: Bool) throws -> [DeleteResponseItem] {
+        try lock.withLock {
+            let record = try resolveLocked(name)
+            var removed: [DeleteResponseItem] = []
+            let byReference = !(name.hasPrefix("sha256:") || record.id.dropFirst(7).hasPrefix(name))
+            let names = state.references.filter { $0.value == record.id }.keys.sorted()
+            if byReference, let reference = try? ImageReference.parse(name) {
+                let key = reference.repository + ":" + (reference.tag ?? "latest")
+                state.references[key] = nil
+                removed.append(.init(Untagged: reference.familiar))
+                if names.count > 1 {
+                    try persist()
+                    return removed
+                }
+            } else {
+                if names.count > 1 && !force {
+                    throw BerthError.conflict("conflict: unable to delete \(record.id.dropFirst(7).prefix(12)) (must be forced) - image is referenced in multiple repositories")
+                }
+                for key in names {
+                    state.references[key] = nil
+                    removed.append(.init(Untagged: (try? ImageReference.parse(key).familiar) ?? key))
+                }
+            }
+            state.images[record.id] = nil
+            try persist()
+            let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
+            for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
+            removed.append(.init(Deleted: record.id))
+            return removed
+        }
+    }
+
+    // MARK: - persistence
+
+    private func persist() throws {
+        let data = try JSONEncoder().encode(state)
+        let path = root + "/state.json"
+        let temp = path + ".tmp"
+        let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp)") }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0, rename(temp, path) == 0 else {
+            throw BerthError.internalError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// docker load / images / inspect / tag / rmi against berthd, through the stock CLI.
+@Suite(.enabled(if: Harness.isRoot, "berthd runs as root"))
+struct ImagesTests {
+    static var imageID: String {
+        let info = try! JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Harness.imageDir + "/image-info.json"))) as! [String: Any]
+        return (info["image_id"] ?? info["id"] ?? info["imageID"]) as! String
+    }
+
+    @Test func loadListInspectTagRemove() throws {
+        let daemon = try TestDaemon()
+        let load = daemon.docker(["load", "-i", Harness.imageDir + "/busybox.tar"])
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(load.stdout == "Loaded image: busybox:latest\n")
+        let images = daemon.docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"])
+        #expect(images.stdout == "busybox:latest \(Self.imageID.dropFirst(7).prefix(12))\n")
+        let inspect = daemon.docker(["image", "inspect", "--format", "{{.Id}} {{.Os}} {{json .Config.Cmd}} {{len .RootFS.Layers}}", "busybox"])
+        #expect(inspect.stdout == "\(Self.imageID) linux [\"sh\"] 1\n", "\(inspect.stderr)")
+        #expect(daemon.docker(["tag", "busybox", "mybox:1"]).status == 0)
+        #expect(daemon.docker(["images", "-q", "mybox"]).stdout.hasPrefix(String(Self.imageID.dropFirst(7).prefix(12))))
+        let untag = daemon.docker(["rmi", "mybox:1"])
+        #expect(untag.stdout == "Untagged: mybox:1\n")
+        // By ID, still tagged once: untagged and deleted.
+        let remove = daemon.docker(["rmi", String(Self.imageID.dropFirst(7).prefix(12))])
+        #expect(remove.stdout == "Untagged: busybox:latest\nDeleted: \(Self.imageID)\n", "\(remove.stderr)")
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+        // The OCI layout of the same image loads to the same ID.
+        #expect(daemon.docker(["load", "-i", Harness.imageDir + "/busybox-oci.tar"]).status == 0)
+        #expect(daemon.docker(["image", "inspect", "--format", "{{.Id}}", "busybox:latest"]).stdout == Self.imageID + "\n")
+        let info = daemon.docker(["info", "--format", "{{.Images}}"])
+        #expect(info.stdout == "1\n")
+    }
+
+    @Test func badArchivesAndUnknownImages() throws {
+        let daemon = try TestDaemon()
+        let directory = daemon.directory
+        let missing = daemon.docker(["image", "inspect", "nope"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("Error response from daemon: No such image: nope:latest"))
+        #expect(daemon.docker(["rmi", "nope"]).stderr.contains("No such image: nope:latest"))
+
+        let original = try Data(contentsOf: URL(fileURLWithPath: Harness.imageDir + "/busybox.tar"))
+        try original.prefix(100_000).write(to: URL(fileURLWithPath: directory + "/truncated.tar"))
+        let truncated = daemon.docker(["load", "-i", directory + "/truncated.tar"])
+        #expect(truncated.status == 1)
+        #expect(truncated.stderr.contains("Truncated tar archive"))
+
+        let evil = Harness.run("/usr/bin/python3", ["-c", """
+            import io, tarfile
+            with tarfile.open('\(directory)/evil.tar', 'w') as t:
+                info = tarfile.TarInfo('../escape'); info.size = 1; t.addfile(info, io.BytesIO(b'x'))
+            """])
+        #expect(evil.status == 0)
+        let traversal = daemon.docker(["load", "-i", directory + "/evil.tar"])
+        #expect(traversal.status == 1)
+        #expect(traversal.stderr.contains("invalid tar entry path \"../escape\""))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data/escape"))
+
+        // A layer that does not match the config's diff ID is refused, and nothing is kept.
+        let tamper = Harness.run("/usr/bin/python3", ["-c", """
+            import io, tarfile
+            src = tarfile.open('\(Harness.imageDir)/busybox.tar')
+            with tarfile.open('\(directory)/wrong.tar', 'w') as out:
+                for m in src.getmembers():
+                    f = src.extractfile(m) if m.isfile() else None
+                    if m.name.endswith('layer.tar'):
+                        data = f.read() + bytes(1024); m.size = len(data); out.addfile(m, io.BytesIO(data))
+                    else:
+                        out.addfile(m, f)
+            """])
+        #expect(tamper.status == 0, "\(tamper.stderr)")
+        let wrong = daemon.docker(["load", "-i", directory + "/wrong.tar"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("layer digest mismatch"))
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+        let blobs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/data/image/content/blobs/sha256")) ?? []
+        #expect(blobs.isEmpty, "blobs left behind: \(blobs)")
+    }
+}
