@@ -20,7 +20,7 @@ public final class APIServer: Sendable {
     public init(engine: Engine, logger: Logger, spoolDirectory: String, threads: Int = 2) {
         var router = Router()
         SystemRoutes.register(&router, engine: engine)
-        ImageRoutes.register(&router, engine: engine)
+        ImageRoutes.register(&router, engine: engine, spoolDirectory: spoolDirectory)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger

@@ -95,16 +95,31 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         promise.futureResult.whenSuccess { response in
             let context = boundContext.value
             var headers = response.headers
-            headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+            var file: (handle: NIOFileHandle, size: Int)?
+            if let path = response.bodyFile {
+                var info = stat()
+                if stat(path, &info) == 0, let handle = try? NIOFileHandle(_deprecatedPath: path) {
+                    file = (handle, Int(info.st_size))
+                }
+                unlink(path)  // the open handle keeps the data until it is sent
+            }
+            headers.replaceOrAdd(name: "Content-Length", value: String(file?.size ?? response.body.count))
             headers.replaceOrAdd(name: "Server", value: "Berth/\(SystemInfo.version) (linux)")
             headers.replaceOrAdd(name: "Api-Version", value: SystemInfo.apiVersion)
             headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
             let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
             context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
-            if head.method != .HEAD && !response.body.isEmpty {
+            if let file, head.method != .HEAD {
+                let region = FileRegion(fileHandle: file.handle, readerIndex: 0, endIndex: file.size)
+                context.write(NIOAny(HTTPServerResponsePart.body(.fileRegion(region)))).whenComplete { _ in
+                    try? file.handle.close()
+                }
+            } else if head.method != .HEAD && !response.body.isEmpty {
                 var buffer = context.channel.allocator.buffer(capacity: response.body.count)
                 buffer.writeBytes(response.body)
                 context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+            } else if let file {
+                try? file.handle.close()
             }
             let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
             if !keepAlive {

@@ -6,7 +6,7 @@ import NIOHTTP1
 
 /// The image endpoints served so far: load, list, inspect, tag, remove.
 enum ImageRoutes {
-    static func register(_ router: inout Router, engine: Engine) {
+    static func register(_ router: inout Router, engine: Engine, spoolDirectory: String) {
         router.add(.POST, "/images/load") { request, _ in
             guard let file = request.bodyFile else { throw BerthError.invalidArgument("no image archive in the request body") }
             let lines = try await engine.blocking {
@@ -22,6 +22,21 @@ enum ImageRoutes {
             }.joined()
             return APIResponse(headers: ["Content-Type": "application/json"], body: Array(stream.utf8))
         }
+        let save: @Sendable ([String]) async throws -> APIResponse = { names in
+            let file = spoolDirectory + "/save-" + UUID().uuidString
+            try await engine.blocking {
+                let fd = open(file, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw BerthError.internalError("cannot create \(file)") }
+                defer { close(fd) }
+                do { try engine.images.save(names, to: fd) } catch {
+                    unlink(file)
+                    throw error
+                }
+            }
+            return APIResponse(headers: ["Content-Type": "application/x-tar"], bodyFile: file)
+        }
+        router.add(.GET, "/images/get") { request, _ in try await save(request.query["names"] ?? []) }
+        router.addNamed(.GET, prefix: "/images/", suffix: "/get") { _, parameters in try await save([parameters["name"]!]) }
         router.add(.GET, "/images/json") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
             let all = request.queryValue("all") == "1" || request.queryValue("all") == "true"
@@ -30,6 +45,30 @@ enum ImageRoutes {
         router.addNamed(.GET, prefix: "/images/", suffix: "/json") { _, parameters in
             let name = parameters["name"]!
             return .json(try await engine.blocking { try engine.images.inspect(name) })
+        }
+        router.addNamed(.GET, prefix: "/images/", suffix: "/history") { _, parameters in
+            let name = parameters["name"]!
+            return .json(try await engine.blocking { try engine.images.history(name) })
+        }
+        router.add(.POST, "/images/prune") { request, _ in
+            let filters = try parseFilters(request.queryValue("filters"))
+            for key in filters.keys where key != "dangling" {
+                throw BerthError.invalidArgument("invalid filter '\(key)'")
+            }
+            // The CLI sends dangling=false for `prune -a`.
+            let all = filters["dangling"]?.contains("false") == true || filters["dangling"]?.contains("0") == true
+            return .json(try await engine.blocking { try engine.images.prune(all: all) })
+        }
+        router.add(.GET, "/system/df") { _, _ in
+            let images = try await engine.blocking { try engine.images.list() }
+            struct DiskUsage: Encodable {
+                var LayersSize: Int64
+                var Images: [ImageSummary]
+                var Containers: [String] = []
+                var Volumes: [String] = []
+                var BuildCache: [String] = []
+            }
+            return .json(DiskUsage(LayersSize: images.reduce(0) { $0 + $1.Size }, Images: images))
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
             let name = parameters["name"]!

@@ -14,11 +14,16 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var Volumes: [String: EmptyObject]?
         public var StopSignal: String?
         public var OnBuild: [String]?
+        public init() {}
     }
 
     public struct RootFS: Codable, Sendable, Equatable {
         public var type: String
         public var diff_ids: [String]
+        public init(type: String = "layers", diff_ids: [String]) {
+            self.type = type
+            self.diff_ids = diff_ids
+        }
     }
 
     public struct History: Codable, Sendable, Equatable {
@@ -27,6 +32,14 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var comment: String?
         public var author: String?
         public var empty_layer: Bool?
+        public init(created: String? = nil, created_by: String? = nil, comment: String? = nil,
+                    author: String? = nil, empty_layer: Bool? = nil) {
+            self.created = created
+            self.created_by = created_by
+            self.comment = comment
+            self.author = author
+            self.empty_layer = empty_layer
+        }
     }
 
     public var architecture: String?
@@ -39,6 +52,17 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public var config: Config?
     public var rootfs: RootFS
     public var history: [History]?
+
+    public init(architecture: String?, os: String?, created: String?, config: Config?, rootfs: RootFS,
+                history: [History]?, comment: String? = nil) {
+        self.architecture = architecture
+        self.os = os
+        self.created = created
+        self.config = config
+        self.rootfs = rootfs
+        self.history = history
+        self.comment = comment
+    }
 }
 
 /// `{}` in JSON (ExposedPorts and Volumes map to empty objects).

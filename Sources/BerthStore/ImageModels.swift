@@ -53,3 +53,19 @@ public struct DeleteResponseItem: Codable, Sendable, Equatable {
         self.Deleted = Deleted
     }
 }
+
+/// GET /images/{name}/history rows, newest first.
+public struct HistoryItem: Codable, Sendable, Equatable {
+    public var Id: String
+    public var Created: Int64
+    public var CreatedBy: String
+    public var Tags: [String]
+    public var Size: Int64
+    public var Comment: String
+}
+
+/// POST /images/prune.
+public struct PruneReport: Codable, Sendable {
+    public var ImagesDeleted: [DeleteResponseItem]?
+    public var SpaceReclaimed: Int64
+}

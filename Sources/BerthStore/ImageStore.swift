@@ -218,6 +218,66 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
+    // MARK: - save
+
+    /// `docker save`: a tar holding both a docker-archive manifest.json (what every dockerd
+    /// loads) and an OCI image layout (index.json), blobs stored once under blobs/sha256.
+    public func save(_ names: [String], to fd: Int32) throws {
+        guard !names.isEmpty else { throw BerthError.invalidArgument("no image names given") }
+        var images: [(Record, [ImageReference])] = []
+        for name in names {
+            let record = try resolve(name)
+            let named = Self.namesID(name, record.id) ? nil : try? ImageReference.parse(name)
+            if let index = images.firstIndex(where: { $0.0.id == record.id }) {
+                if let named { images[index].1.append(named) }
+            } else {
+                images.append((record, named.map { [$0] } ?? []))
+            }
+        }
+        let writer = try ArchiveWriter(fd: fd)
+        try writer.directory("blobs")
+        try writer.directory("blobs/sha256")
+        var written = Set<String>()
+        var manifest: [ArchiveManifestEntry] = []
+        var indexEntries: [[String: Any]] = []
+        var repositories: [String: [String: String]] = [:]
+        for (record, references) in images {
+            for blob in [record.id] + record.layers where written.insert(blob).inserted {
+                try writer.file("blobs/" + blob.replacingOccurrences(of: ":", with: "/"), contentsOf: content.path(blob)!)
+            }
+            let blobPath = { (digest: String) in "blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
+            manifest.append(ArchiveManifestEntry(Config: blobPath(record.id), RepoTags: references.map(\.familiar),
+                                                 Layers: record.layers.map(blobPath)))
+            // The OCI manifest for this image, itself a blob.
+            let ociManifest: [String: Any] = [
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": record.id, "size": content.size(record.id)],
+                "layers": record.layers.map { ["mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": $0, "size": content.size($0)] },
+            ]
+            let manifestData = try JSONSerialization.data(withJSONObject: ociManifest, options: [.sortedKeys])
+            let manifestDigest = SHA256Hasher.digest(manifestData)
+            if written.insert(manifestDigest).inserted { try writer.file(blobPath(manifestDigest), data: manifestData) }
+            for reference in references.isEmpty ? [nil] : references.map(Optional.some) {
+                var entry: [String: Any] = ["mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                            "digest": manifestDigest, "size": manifestData.count]
+                if let reference {
+                    entry["annotations"] = ["io.containerd.image.name": reference.repository + ":" + (reference.tag ?? "latest"),
+                                            "org.opencontainers.image.ref.name": reference.tag ?? "latest"]
+                    repositories[reference.familiarRepository, default: [:]][reference.tag ?? "latest"] = String(record.id.dropFirst(7))
+                }
+                indexEntries.append(entry)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try writer.file("manifest.json", data: encoder.encode(manifest))
+        if !repositories.isEmpty { try writer.file("repositories", data: encoder.encode(repositories)) }
+        try writer.file("oci-layout", data: Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
+        let index: [String: Any] = ["schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": indexEntries]
+        try writer.file("index.json", data: JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]))
+        try writer.finish()
+    }
+
     // MARK: - lookup
 
     /// By full or short ID (at least 4 hex characters, unique), or by reference.
@@ -238,6 +298,11 @@ public final class ImageStore: @unchecked Sendable {
             throw BerthError.notFound("No such image: \(reference.familiar)")
         }
         return record
+    }
+
+    /// Whether `name` was an image ID (full or short) rather than a reference.
+    static func namesID(_ name: String, _ id: String) -> Bool {
+        name.hasPrefix("sha256:") || (name.count >= 4 && id.dropFirst(7).hasPrefix(name))
     }
 
     private func tags(of id: String) -> [String] {
@@ -292,6 +357,44 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
+    /// The image's history as `docker history` shows it: newest first, the top row carries the
+    /// image ID and tags; older rows are "<missing>" (their intermediate images are not here).
+    public func history(_ name: String) throws -> [HistoryItem] {
+        let record = try resolve(name)
+        let config = try decodeConfig(record.id)
+        let tags = lock.withLock { self.tags(of: record.id) }
+        var layerSizes = record.layers.map { content.size($0) }.makeIterator()
+        let entries = config.history ?? [ImageConfig.History(created: config.created, created_by: "", comment: nil, author: nil, empty_layer: nil)]
+        var rows = entries.map { entry -> HistoryItem in
+            let size = entry.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
+            return HistoryItem(Id: "<missing>", Created: Self.unixTime(entry.created), CreatedBy: entry.created_by ?? "",
+                               Tags: [], Size: size, Comment: entry.comment ?? "")
+        }
+        rows.reverse()
+        if !rows.isEmpty {
+            rows[0].Id = record.id
+            rows[0].Tags = tags
+        }
+        return rows
+    }
+
+    /// `docker image prune`: untagged images, or with `all` every image (no container can use
+    /// one yet: containers come with the next part of the engine).
+    public func prune(all: Bool) throws -> PruneReport {
+        let victims = lock.withLock {
+            state.images.keys.filter { id in all || !state.references.values.contains(id) }.sorted()
+        }
+        var deleted: [DeleteResponseItem] = []
+        var reclaimed: Int64 = 0
+        for id in victims {
+            guard let record = lock.withLock({ state.images[id] }) else { continue }
+            let size = layerSize(record) + content.size(record.id)
+            deleted += try remove(id, force: true)
+            reclaimed += size
+        }
+        return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
+    }
+
     /// The layers as stored (uncompressed tars for docker-archive loads).
     private func layerSize(_ record: Record) -> Int64 {
         record.layers.reduce(0) { $0 + content.size($1) }
@@ -327,7 +430,7 @@ public final class ImageStore: @unchecked Sendable {
         try lock.withLock {
             let record = try resolveLocked(name)
             var removed: [DeleteResponseItem] = []
-            let byReference = !(name.hasPrefix("sha256:") || record.id.dropFirst(7).hasPrefix(name))
+            let byReference = !Self.namesID(name, record.id)
             let names = state.references.filter { $0.value == record.id }.keys.sorted()
             if byReference, let reference = try? ImageReference.parse(name) {
                 let key = reference.repository + ":" + (reference.tag ?? "latest")

@@ -78,4 +78,30 @@ struct ImagesTests {
         let blobs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/data/image/content/blobs/sha256")) ?? []
         #expect(blobs.isEmpty, "blobs left behind: \(blobs)")
     }
+
+    @Test func saveLoadsBackToTheSameImageAndHistoryPruneDiskUsage() throws {
+        let daemon = try TestDaemon()
+        #expect(daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"]).status == 0)
+        #expect(daemon.docker(["tag", "busybox", "other:2"]).status == 0)
+        let saved = daemon.directory + "/saved.tar"
+        let save = daemon.docker(["save", "-o", saved, "busybox", "other:2"])
+        #expect(save.status == 0, "\(save.stderr)")
+        #expect(daemon.docker(["rmi", "busybox", "other:2"]).status == 0)
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+        let load = daemon.docker(["load", "-i", saved])
+        #expect(load.stdout == "Loaded image: busybox:latest\nLoaded image: other:2\n", "\(load.stderr)")
+        #expect(daemon.docker(["image", "inspect", "--format", "{{.Id}}", "other:2"]).stdout == Self.imageID + "\n")
+
+        let history = daemon.docker(["history", "--no-trunc", "--format", "{{.ID}} {{.CreatedBy}}", "busybox"])
+        #expect(history.stdout.hasPrefix(Self.imageID + " "), "\(history.stdout) \(history.stderr)")
+
+        let df = daemon.docker(["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
+        #expect(df.stdout.contains("Images 1\n"), "\(df.stdout) \(df.stderr)")
+
+        // Tagged images are not dangling; prune -a removes them all.
+        #expect(daemon.docker(["image", "prune", "-f"]).stdout == "Total reclaimed space: 0B\n")
+        let pruneAll = daemon.docker(["image", "prune", "-a", "-f"])
+        #expect(pruneAll.stdout.contains("deleted: \(Self.imageID)"), "\(pruneAll.stdout) \(pruneAll.stderr)")
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+    }
 }
