@@ -37,6 +37,35 @@ enum ImageRoutes {
         }
         router.add(.GET, "/images/get") { request, _ in try await save(request.query["names"] ?? []) }
         router.addNamed(.GET, prefix: "/images/", suffix: "/get") { _, parameters in try await save([parameters["name"]!]) }
+        router.add(.POST, "/images/create") { request, _ in
+            if request.queryValue("fromImage") != nil {
+                throw BerthError.notImplemented("pulling images is not implemented yet in this version of Berth")
+            }
+            guard let source = request.queryValue("fromSrc") else {
+                throw BerthError.invalidArgument("fromImage or fromSrc is required")
+            }
+            guard source == "-" else {
+                throw BerthError.notImplemented("importing from a URL is not implemented in this version of Berth; pipe the file instead")
+            }
+            guard let file = request.bodyFile else { throw BerthError.invalidArgument("no archive in the request body") }
+            let reference = request.queryValue("repo").flatMap { repository -> String? in
+                guard !repository.isEmpty else { return nil }
+                let tag = request.queryValue("tag") ?? ""
+                return repository + (tag.isEmpty ? "" : ":" + tag)
+            }
+            let changes = request.query["changes"] ?? []
+            let message = request.queryValue("message").flatMap { $0.isEmpty ? nil : $0 }
+            let platform = request.queryValue("platform")
+            let id = try await engine.blocking {
+                let fd = open(file, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
+                defer { close(fd) }
+                return try engine.images.importImage(from: fd, reference: reference, changes: changes,
+                                                     message: message, platform: platform)
+            }
+            let line = (try? JSONEncoder().encode(["status": id])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return APIResponse(headers: ["Content-Type": "application/json"], body: Array((line + "\r\n").utf8))
+        }
         router.add(.GET, "/images/json") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
             let all = request.queryValue("all") == "1" || request.queryValue("all") == "true"

@@ -218,6 +218,88 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
+    // MARK: - import
+
+    /// `docker import`: a root filesystem tar (plain or compressed) becomes a one-layer image.
+    /// Returns the image ID.
+    public func importImage(from fd: Int32, reference: String?, changes: [String], message: String?,
+                            platform: String?) throws -> String {
+        let target = try reference.map { try ImageReference.parse($0) }
+        var config = ImageConfig.Config()
+        try ImageChanges.apply(changes, to: &config)
+        let (os, architecture) = try Self.platform(platform)
+        loadLock.lock()
+        defer { loadLock.unlock() }
+        do {
+            let layer = try writeUncompressedLayer(from: fd)
+            let now = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
+                                                  formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            let image = ImageConfig(architecture: architecture, os: os, created: now, config: config,
+                                    rootfs: .init(diff_ids: [layer]),
+                                    history: [.init(created: now, created_by: "", comment: message ?? "Imported from -")],
+                                    comment: message ?? "Imported from -")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let id = try content.write(encoder.encode(image))
+            try lock.withLock {
+                state.images[id] = Record(id: id, layers: [layer])
+                if let target { state.references[target.repository + ":" + (target.tag ?? "latest")] = id }
+                try persist()
+            }
+            return id
+        } catch {
+            lock.withLock { sweepUnreferencedBlobs() }
+            throw error
+        }
+    }
+
+    /// This machine's architecture as images name it ("amd64", "arm64").
+    static let hostArchitecture: String = {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return ["x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"][machine] ?? machine
+    }()
+
+    static func platform(_ text: String?) throws -> (os: String, architecture: String) {
+        guard let text, !text.isEmpty else { return ("linux", hostArchitecture) }
+        let parts = text.split(separator: "/").map(String.init)
+        guard parts.first == "linux", parts.count >= 2 else {
+            throw BerthError.invalidArgument("\"\(text)\": unsupported platform: only linux/<arch> images can be made here")
+        }
+        return ("linux", parts[1])
+    }
+
+    /// Decompresses the input into a blob (its digest is the diff ID), then checks that the
+    /// blob is a tar whose entries all stay inside the layer.
+    private func writeUncompressedLayer(from fd: Int32) throws -> String {
+        guard let archive = archive_read_new() else { throw BerthError.internalError("libarchive: cannot allocate a reader") }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_raw(archive)
+        var entry: OpaquePointer?
+        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK, archive_read_next_header(archive, &entry) == ARCHIVE_OK else {
+            throw BerthError.invalidArgument("the imported file cannot be read: \(archive_error_string(archive).map { String(cString: $0) } ?? "empty input")")
+        }
+        let blob = try content.write { sink in
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+                if n == 0 { return }
+                guard n > 0 else { throw BerthError.invalidArgument("the imported file is damaged: \(archive_error_string(archive).map { String(cString: $0) } ?? "")") }
+                try buffer.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+        }
+        let layerFD = open(content.path(blob.digest)!, O_RDONLY | O_CLOEXEC)
+        guard layerFD >= 0 else { throw BerthError.internalError("cannot reopen the imported layer") }
+        defer { close(layerFD) }
+        let reader = try ArchiveReader(fd: layerFD)
+        var entries = 0
+        while try reader.next() != nil { entries += 1 }
+        guard entries > 0 else { throw BerthError.invalidArgument("the imported file is not a tar archive of a root filesystem") }
+        return blob.digest
+    }
+
     // MARK: - save
 
     /// `docker save`: a tar holding both a docker-archive manifest.json (what every dockerd

@@ -104,4 +104,28 @@ struct ImagesTests {
         #expect(pruneAll.stdout.contains("deleted: \(Self.imageID)"), "\(pruneAll.stdout) \(pruneAll.stderr)")
         #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
     }
+
+    @Test func importARootfsTarWithChanges() throws {
+        let daemon = try TestDaemon()
+        let archive = daemon.directory + "/rootfs.tgz"
+        #expect(Harness.run("/bin/tar", ["-C", Harness.imageDir + "/rootfs", "-czf", archive, "."]).status == 0)
+        let imported = daemon.docker(["import", "--change", "CMD [\"sh\"]", "--change", "ENV A=1", "--change", "EXPOSE 80",
+                                      "--message", "from a tarball", archive, "imported:1"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("sha256:"))
+        let inspect = daemon.docker(["image", "inspect", "--format", "{{json .Config.Cmd}} {{json .Config.Env}} {{json .Config.ExposedPorts}} {{.Comment}}", "imported:1"])
+        #expect(inspect.stdout == "[\"sh\"] [\"A=1\"] {\"80/tcp\":{}} from a tarball\n", "\(inspect.stderr)")
+        #expect(daemon.docker(["image", "inspect", "--format", "{{.Id}}", "imported:1"]).stdout == imported.stdout)
+        // From standard input, untagged.
+        let piped = Harness.run("/bin/sh", ["-c", "cat '\(archive)' | '\(Harness.dockerCLI)' -H \(daemon.host) import -"])
+        #expect(piped.status == 0 && piped.stdout.hasPrefix("sha256:"), "\(piped.stderr)")
+        let bad = daemon.docker(["import", "--change", "BOGUS x", archive])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("bogus is not a valid change command"))
+        try "not a tar".write(toFile: daemon.directory + "/plain.txt", atomically: true, encoding: .utf8)
+        #expect(daemon.docker(["import", daemon.directory + "/plain.txt"]).status == 1)
+        let pull = daemon.docker(["pull", "busybox"])
+        #expect(pull.status == 1)
+        #expect(pull.stderr.contains("pulling images is not implemented yet"))
+    }
 }
