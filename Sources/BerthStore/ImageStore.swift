@@ -395,9 +395,15 @@ public final class ImageStore: @unchecked Sendable {
 
     public func list(all: Bool = false, filters: [String: [String]] = [:]) throws -> [ImageSummary] {
         try lock.withLock {
-            for key in filters.keys where !["dangling", "reference", "label"].contains(key) {
+            for key in filters.keys where !["dangling", "reference", "label", "before", "since"].contains(key) {
                 throw BerthError.invalidArgument("invalid filter '\(key)'")
             }
+            // before/since name an image; compare creation times with it.
+            func created(_ name: String) throws -> Int64 {
+                Self.unixTime(try decodeConfig(try resolveLocked(name).id).created)
+            }
+            let before = try filters["before"]?.last.map(created)
+            let since = try filters["since"]?.last.map(created)
             return try state.images.values.compactMap { record -> ImageSummary? in
                 let config = try decodeConfig(record.id)
                 let tags = tags(of: record.id)
@@ -407,6 +413,9 @@ public final class ImageStore: @unchecked Sendable {
                     }
                     if (dangling == "true") != tags.isEmpty { return nil }
                 }
+                let createdAt = Self.unixTime(config.created)
+                if let before, createdAt >= before { return nil }
+                if let since, createdAt <= since { return nil }
                 if let patterns = filters["reference"],
                    !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: String(tag.split(separator: ":")[0])) } }) {
                     return nil
@@ -419,7 +428,7 @@ public final class ImageStore: @unchecked Sendable {
                     }
                 }
                 return ImageSummary(Id: record.id, ParentId: "", RepoTags: tags, RepoDigests: [],
-                                    Created: Self.unixTime(config.created), Size: layerSize(record), SharedSize: -1,
+                                    Created: createdAt, Size: layerSize(record), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
         }

@@ -9,8 +9,9 @@ final class TestDaemon {
 
     var host: String { "unix://" + socket }
 
-    init(configuration: String = "{}") throws {
-        directory = NSTemporaryDirectory() + Harness.uniqueID("berthd")
+    /// A new daemon, or with `directory` one restarted on an earlier daemon's state.
+    init(configuration: String = "{}", directory existing: String? = nil) throws {
+        directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try configuration.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
@@ -44,9 +45,18 @@ final class TestDaemon {
         return process.terminationStatus
     }
 
+    /// Kills the daemon without letting it clean up (a crash).
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        keepDirectory = true
+    }
+
+    private var keepDirectory = false
+
     deinit {
         _ = stop()
-        try? FileManager.default.removeItem(atPath: directory)
+        if !keepDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 }
 

@@ -128,4 +128,44 @@ struct ImagesTests {
         #expect(pull.status == 1)
         #expect(pull.stderr.contains("pulling images is not implemented yet"))
     }
+
+    @Test func killedDuringALoadLeavesNothingHalfDone() throws {
+        var daemon = try TestDaemon()
+        let directory = daemon.directory
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A 24 MiB image, uploaded at 4 MiB/s: the daemon dies in the middle of it.
+        let big = directory + "/big.tar"
+        let make = Harness.run("/usr/bin/python3", ["-c", """
+            import hashlib, io, json, os, tarfile
+            layer = io.BytesIO()
+            with tarfile.open(fileobj=layer, mode='w') as t:
+                data = os.urandom(24 << 20); info = tarfile.TarInfo('blob'); info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            layer = layer.getvalue(); diff = 'sha256:' + hashlib.sha256(layer).hexdigest()
+            config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': [diff]}}).encode()
+            cid = hashlib.sha256(config).hexdigest()
+            manifest = json.dumps([{'Config': cid + '.json', 'RepoTags': ['big:1'], 'Layers': ['l/layer.tar']}]).encode()
+            with tarfile.open('\(big)', 'w') as t:
+                for name, body in [('l/layer.tar', layer), (cid + '.json', config), ('manifest.json', manifest)]:
+                    info = tarfile.TarInfo(name); info.size = len(body); t.addfile(info, io.BytesIO(body))
+            """])
+        #expect(make.status == 0, "\(make.stderr)")
+        let upload = Process()
+        upload.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        upload.arguments = ["-s", "--limit-rate", "4M", "--unix-socket", daemon.socket, "-X", "POST",
+                            "-H", "Content-Type: application/x-tar", "--data-binary", "@" + big, "http://berth/v1.50/images/load"]
+        upload.standardOutput = FileHandle.nullDevice
+        try upload.run()
+        usleep(2_000_000)
+        daemon.crash()
+        upload.waitUntilExit()
+        daemon = try TestDaemon(directory: directory)
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+        for leftover in ["/data/tmp", "/data/image/ingest", "/data/image/content/blobs/sha256"] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory + leftover)) ?? []
+            #expect(entries.isEmpty, "\(leftover) still holds \(entries)")
+        }
+        // The same archive loads completely afterwards.
+        #expect(daemon.docker(["load", "-i", big]).stdout == "Loaded image: big:1\n")
+    }
 }
