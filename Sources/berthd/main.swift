@@ -49,8 +49,9 @@ do {
     listeners = try Listeners.parse(options.hosts)
     try FileManager.default.createDirectory(atPath: options.dataRoot, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o711])
+    // 0711: the docker group must reach the socket inside, but not list what else is there.
     try FileManager.default.createDirectory(atPath: options.execRoot, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
+                                            attributes: [.posixPermissions: 0o711])
 } catch {
     fail("\(error)")
 }
