@@ -23,21 +23,10 @@ public enum DefaultSpec {
         .init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
     ]
 
-    /// Docker's device cgroup rules: deny everything, then the usual character devices.
-    public static let deviceRules: [Spec.DeviceRule] = [
-        .init(allow: false, access: "rwm"),
-        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),    // zero
-        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),    // null
-        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"),    // urandom
-        .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),    // random
-        .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),    // tty
-        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),    // console
-        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"),    // full
-        .init(allow: true, type: "c", major: 136, access: "rwm"),            // pts/*
-        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),    // ptmx
-        .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"), // tun
-        .init(allow: false, type: "c", major: 10, minor: 229, access: "rwm"),// fuse
-    ]
+    /// Docker's device cgroup rules: deny everything, then the standard character devices.
+    public static let deviceRules: [Spec.DeviceRule] =
+        [.init(allow: false, access: "rwm")] + DeviceRules.standardDevices
+            + [.init(allow: false, type: "c", major: 10, minor: 229, access: "rwm")]  // fuse
 
     public static func make(args: [String] = ["sh"], terminal: Bool = true, seccomp: Spec.Seccomp? = nil) -> Spec {
         let caps = CapabilitySets.dockerDefaults.map { "CAP_" + $0 }

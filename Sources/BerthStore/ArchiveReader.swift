@@ -53,6 +53,26 @@ final class ArchiveReader {
         }
     }
 
+    /// Feeds the decompressed bytes of a whole file (gzip, zstd, xz or plain) to `sink`.
+    static func decompress(fd: Int32, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let archive = archive_read_new() else { throw BerthError.internalError("libarchive: cannot allocate a reader") }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_raw(archive)
+        func message() -> String { archive_error_string(archive).map { String(cString: $0) } ?? "empty input" }
+        var entry: OpaquePointer?
+        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK, archive_read_next_header(archive, &entry) == ARCHIVE_OK else {
+            throw BerthError.invalidArgument("cannot be read: \(message())")
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+            if n == 0 { return }
+            guard n > 0 else { throw BerthError.invalidArgument("is damaged: \(message())") }
+            try buffer.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+
     static func checkPath(_ path: String) throws {
         let components = path.split(separator: "/", omittingEmptySubsequences: true)
         if path.hasPrefix("/") || components.contains("..") {

@@ -1,5 +1,4 @@
 import BerthOCI
-import CArchive
 import Foundation
 
 /// Images: their configs and layer blobs in the content store, and the references naming
@@ -196,21 +195,11 @@ public final class ImageStore: @unchecked Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BerthError.internalError("open \(path) failed") }
         defer { close(fd) }
-        guard let archive = archive_read_new() else { throw BerthError.internalError("libarchive: cannot allocate a reader") }
-        defer { archive_read_free(archive) }
-        archive_read_support_filter_all(archive)
-        archive_read_support_format_raw(archive)
-        var entry: OpaquePointer?
-        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK, archive_read_next_header(archive, &entry) == ARCHIVE_OK else {
-            throw BerthError.invalidArgument("layer \(blob) cannot be read")
-        }
         let hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            guard n > 0 else { throw BerthError.invalidArgument("layer \(blob) is damaged") }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        do {
+            try ArchiveReader.decompress(fd: fd) { hasher.update($0) }
+        } catch let error as BerthError {
+            throw BerthError.invalidArgument("layer \(blob) \(error.message)")
         }
         let actual = hasher.finish()
         guard actual == diffID else {
@@ -273,22 +262,11 @@ public final class ImageStore: @unchecked Sendable {
     /// Decompresses the input into a blob (its digest is the diff ID), then checks that the
     /// blob is a tar whose entries all stay inside the layer.
     private func writeUncompressedLayer(from fd: Int32) throws -> String {
-        guard let archive = archive_read_new() else { throw BerthError.internalError("libarchive: cannot allocate a reader") }
-        defer { archive_read_free(archive) }
-        archive_read_support_filter_all(archive)
-        archive_read_support_format_raw(archive)
-        var entry: OpaquePointer?
-        guard archive_read_open_fd(archive, fd, 1 << 16) == ARCHIVE_OK, archive_read_next_header(archive, &entry) == ARCHIVE_OK else {
-            throw BerthError.invalidArgument("the imported file cannot be read: \(archive_error_string(archive).map { String(cString: $0) } ?? "empty input")")
-        }
-        let blob = try content.write { sink in
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
-                if n == 0 { return }
-                guard n > 0 else { throw BerthError.invalidArgument("the imported file is damaged: \(archive_error_string(archive).map { String(cString: $0) } ?? "")") }
-                try buffer.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            }
+        let blob: (digest: String, size: Int64)
+        do {
+            blob = try content.write { sink in try ArchiveReader.decompress(fd: fd, sink) }
+        } catch let error as BerthError {
+            throw BerthError.invalidArgument("the imported file \(error.message)")
         }
         let layerFD = open(content.path(blob.digest)!, O_RDONLY | O_CLOEXEC)
         guard layerFD >= 0 else { throw BerthError.internalError("cannot reopen the imported layer") }

@@ -15,21 +15,25 @@ public enum DeviceRules {
         }
     }
 
-    /// What every container may use whatever its spec says (as runc adds): mknod of any node,
-    /// the standard character devices, the pty devices and tun.
-    public static let alwaysAllowed: [Spec.DeviceRule] = [
-        .init(allow: true, type: "c", access: "m"), .init(allow: true, type: "b", access: "m"),
-        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),   // null
-        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),   // zero
-        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"),   // full
-        .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),   // random
-        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"),   // urandom
-        .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),   // tty
-        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),   // console
-        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),   // ptmx
-        .init(allow: true, type: "c", major: 136, access: "rwm"),           // pts/*
-        .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"), // net/tun
+    /// The character devices every container has: null, zero, full, random, urandom, tty,
+    /// console, ptmx, the pts/* slaves and net/tun.
+    public static let standardDevices: [Spec.DeviceRule] = [
+        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"),
+        .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),
+        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"),
+        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),
+        .init(allow: true, type: "c", major: 136, access: "rwm"),
+        .init(allow: true, type: "c", major: 10, minor: 200, access: "rwm"),
     ]
+
+    /// What every container may use whatever its spec says (as runc adds): mknod of any node
+    /// (the device cgroup still decides what can be opened) and the standard devices.
+    public static let alwaysAllowed: [Spec.DeviceRule] =
+        [.init(allow: true, type: "c", access: "m"), .init(allow: true, type: "b", access: "m")] + standardDevices
 
     /// The rules a container's cgroup gets: the spec's, then the always-allowed ones and the
     /// devices the spec creates. A spec without rules leaves the cgroup's devices alone.
