@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
-        .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto"]),
+        .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
         .target(
             name: "BerthEngine",
             dependencies: [

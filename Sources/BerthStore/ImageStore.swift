@@ -17,6 +17,8 @@ public final class ImageStore: @unchecked Sendable {
 
     private let root: String
     private let content: ContentStore
+    /// The unpacked layers, and the container roots made from them.
+    public let snapshotter: Snapshotter
     private let lock = NSLock()
     /// Loads run one at a time: a failed load sweeps unreferenced blobs, which must not be
     /// another load's blobs in flight.
@@ -26,6 +28,7 @@ public final class ImageStore: @unchecked Sendable {
     public init(root: String) throws {
         self.root = root + "/image"
         content = try ContentStore(root: self.root)
+        snapshotter = try Snapshotter(root: root + "/overlay")
         if let data = FileManager.default.contents(atPath: self.root + "/state.json") {
             state = try JSONDecoder().decode(State.self, from: data)
         } else {
@@ -87,6 +90,7 @@ public final class ImageStore: @unchecked Sendable {
         } else {
             throw BerthError.invalidArgument("invalid archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")
         }
+        for (record, _) in loaded { try unpackLayers(of: record) }
         var lines: [String] = []
         try lock.withLock {
             for (record, references) in loaded {
@@ -178,6 +182,23 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
+    /// Unpacks every layer of an image that is not unpacked yet, base first.
+    private func unpackLayers(of record: Record) throws {
+        let chain = Snapshotter.chainIDs(try decodeConfig(record.id).rootfs.diff_ids)
+        for (index, (chainID, blob)) in zip(chain, record.layers).enumerated() where !snapshotter.hasLayer(chainID) {
+            guard let path = content.path(blob) else { continue }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw BerthError.internalError("open layer \(blob): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            try snapshotter.addLayer(chainID, parent: index > 0 ? chain[index - 1] : nil, layerFD: fd)
+        }
+    }
+
+    /// The chain ID of an image's top layer: the parent of a container's root.
+    public func topLayer(_ name: String) throws -> String? {
+        Snapshotter.chainIDs(try decodeConfig(try resolve(name).id).rootfs.diff_ids).last
+    }
+
     private func decodeConfig(_ digest: String) throws -> ImageConfig {
         do {
             return try JSONDecoder().decode(ImageConfig.self, from: content.read(digest))
@@ -230,6 +251,7 @@ public final class ImageStore: @unchecked Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let id = try content.write(encoder.encode(image))
+            try unpackLayers(of: Record(id: id, layers: [layer]))
             try lock.withLock {
                 state.images[id] = Record(id: id, layers: [layer])
                 if let target { state.references[target.repository + ":" + (target.tag ?? "latest")] = id }
@@ -420,7 +442,7 @@ public final class ImageStore: @unchecked Sendable {
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
                          Size: layerSize(record),
-                         GraphDriver: .init(Name: "overlay2", Data: [:]),
+                         GraphDriver: .init(Name: "overlay2", Data: graphDriverData(config)),
                          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),
                          Metadata: .init(LastTagTime: "0001-01-01T00:00:00Z"))
         }
@@ -462,6 +484,17 @@ public final class ImageStore: @unchecked Sendable {
             reclaimed += size
         }
         return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
+    }
+
+    /// Where the image's layers are, as dockerd shows them for overlay2.
+    private func graphDriverData(_ config: ImageConfig) -> [String: String] {
+        let chain = Snapshotter.chainIDs(config.rootfs.diff_ids)
+        guard let top = chain.last else { return [:] }
+        let topDirectory = snapshotter.directory(top)
+        var data = ["UpperDir": topDirectory + "/diff", "WorkDir": topDirectory + "/work", "MergedDir": topDirectory + "/merged"]
+        let lowers = chain.dropLast().reversed().map { snapshotter.directory($0) + "/diff" }
+        if !lowers.isEmpty { data["LowerDir"] = lowers.joined(separator: ":") }
+        return data
     }
 
     /// The layers as stored (uncompressed tars for docker-archive loads).
@@ -520,6 +553,14 @@ public final class ImageStore: @unchecked Sendable {
             }
             state.images[record.id] = nil
             try persist()
+            let usedChains = Set(state.images.values.flatMap { image in
+                (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
+            })
+            if let config = try? decodeConfig(record.id) {
+                for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
+                    snapshotter.removeLayer(chainID)
+                }
+            }
             let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
             for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
             removed.append(.init(Deleted: record.id))

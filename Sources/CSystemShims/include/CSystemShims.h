@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/xattr.h>   // setxattr for overlay whiteouts (not in Swift's Glibc module)
 
 // ---- processes and namespaces (process.c) ----
 
