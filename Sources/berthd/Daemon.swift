@@ -1,6 +1,7 @@
 import BerthAPI
 import Foundation
 import Logging
+import Synchronization
 
 extension Logger.Level {
     /// dockerd's level names.
@@ -12,6 +13,41 @@ extension Logger.Level {
         case "fatal": self = .critical
         default: self = .info
         }
+    }
+}
+
+/// The daemon's log level, changed by SIGHUP while the event loops log.
+enum LogLevel {
+    private static let index = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
+
+    static var current: Logger.Level {
+        get { Logger.Level.allCases[index.load(ordering: .relaxed)] }
+        set { index.store(Logger.Level.allCases.firstIndex(of: newValue)!, ordering: .relaxed) }
+    }
+}
+
+/// A log handler whose level follows `LogLevel.current`.
+struct ReloadableLogHandler: LogHandler {
+    var inner: StreamLogHandler
+    init(_ inner: StreamLogHandler) {
+        self.inner = inner
+        self.inner.logLevel = .trace
+    }
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+    var logLevel: Logger.Level {
+        get { LogLevel.current }
+        set { LogLevel.current = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        inner.log(level: level, message: message, metadata: metadata, source: source, file: file, function: function, line: line)
     }
 }
 

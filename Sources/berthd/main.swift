@@ -37,11 +37,8 @@ do {
     fail("\(error)")
 }
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = options.debug ? .debug : Logger.Level(dockerName: options.logLevel)
-    return handler
-}
+LogLevel.current = options.debug ? .debug : Logger.Level(dockerName: options.logLevel)
+LoggingSystem.bootstrap { label in ReloadableLogHandler(StreamLogHandler.standardError(label: label)) }
 let logger = Logger(label: "berthd")
 
 let listeners: [APIServer.Listener]
@@ -94,7 +91,14 @@ SystemdNotify.ready()
 
 let stop = SignalWaiter()
 await stop.waitForTermination(reload: {
-    logger.info("SIGHUP received: configuration reloaded (debug and log-level apply to new log lines only after a restart)")
+    // What can change without a restart: debug and log-level. Anything else is refused then.
+    do {
+        let reloaded = try DaemonOptions.parse(Array(CommandLine.arguments.dropFirst()))
+        LogLevel.current = reloaded.debug ? .debug : Logger.Level(dockerName: reloaded.logLevel)
+        logger.info("reloaded \(reloaded.configFile): log level \(LogLevel.current)")
+    } catch {
+        logger.error("not reloaded: \(error)")
+    }
 })
 logger.info("shutting down")
 for channel in channels { try? await channel.close().get() }

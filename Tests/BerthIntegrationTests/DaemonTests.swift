@@ -10,15 +10,16 @@ final class TestDaemon {
     var host: String { "unix://" + socket }
 
     /// A new daemon, or with `directory` one restarted on an earlier daemon's state.
-    init(configuration: String = "{}", directory existing: String? = nil) throws {
+    init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = []) throws {
         directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try configuration.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
-        process.arguments = arguments
+        process.arguments = arguments + extraHosts.flatMap { ["-H", $0] }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        FileManager.default.createFile(atPath: directory + "/berthd.log", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: socket) && Date() < deadline && process.isRunning { usleep(10_000) }
@@ -145,5 +146,25 @@ struct DaemonTests {
         let missing = Harness.run(Harness.binary("berthd"), ["--config-file", directory + "/absent.json"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no such file or directory"))
+    }
+
+    @Test func tcpListenerAndSIGHUPReload() throws {
+        let port = Int.random(in: 30000...39999)
+        let daemon = try TestDaemon(extraHosts: ["tcp://127.0.0.1:\(port)"])
+        let overTCP = Harness.run(Harness.dockerCLI, ["-H", "tcp://127.0.0.1:\(port)", "version", "--format", "{{.Server.APIVersion}}"])
+        #expect(overTCP.stdout == "1.50\n", "\(overTCP.stderr)")
+        try #"{"debug": true}"#.write(toFile: daemon.directory + "/daemon.json", atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(5)
+        var log = ""
+        while !log.contains("log level debug") && Date() < deadline {
+            usleep(20_000)
+            log = (try? String(contentsOfFile: daemon.directory + "/berthd.log", encoding: .utf8)) ?? ""
+        }
+        #expect(log.contains("reloaded \(daemon.directory)/daemon.json: log level debug"))
+        _ = daemon.curl(["http://berth/_ping"])
+        usleep(100_000)
+        log = (try? String(contentsOfFile: daemon.directory + "/berthd.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("GET /_ping 200"), "request lines are logged at debug")
     }
 }
