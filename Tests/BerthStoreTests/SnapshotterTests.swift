@@ -80,6 +80,18 @@ struct SnapshotterTests {
         #expect(names("o") == ["new"])
         #expect(try String(contentsOfFile: merged + "/a/hard", encoding: .utf8) == "kept")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: merged + "/a/link") == "keep")
+
+        // And back: the top layer's directory written as a tar has Docker's whiteouts again.
+        let diffTar = root + "/diff.tar"
+        let out = open(diffTar, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+        try LayerDiff.write(upperDirectory: upper, to: out)
+        close(out)
+        let input = open(diffTar, O_RDONLY)
+        defer { close(input) }
+        let reader = try ArchiveReader(fd: input)
+        var paths: [String] = []
+        while let entry = try reader.next() { paths.append(entry.path) }
+        #expect(paths == ["a", "a/.wh.gone", "o", "o/.wh..wh..opq", "o/new"])
     }
 
     @Test func aLayerReachingOutsideIsRefusedAndRemovingTheImageRemovesItsLayers() throws {
