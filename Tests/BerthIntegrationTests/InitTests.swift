@@ -23,12 +23,7 @@ struct InitTests {
 
     @Test func signalsAreForwardedToTheCommand() throws {
         let bundle = try bundle(running: "trap 'exit 7' TERM; while true; do sleep 0.05; done")
-        try bundle.writeSpec()
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: Harness.binary("berth-runtime"))
-        runner.arguments = ["--root", bundle.stateRoot, "run", "--bundle", bundle.directory, bundle.id]
-        runner.standardOutput = FileHandle.nullDevice
-        try runner.run()
+        let runner = try bundle.startRun()
         #expect(bundle.waitForState("running"))
         usleep(200_000)
         #expect(bundle.runtime(["kill", bundle.id, "TERM"]).status == 0)

@@ -42,12 +42,7 @@ struct RuntimeLifecycleTests {
 
     @Test func signalsReachTheInitAndItsStatusIsReturned() throws {
         let bundle = try TestBundle(args: ["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.05; done"])
-        try bundle.writeSpec()
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: Harness.binary("berth-runtime"))
-        runner.arguments = ["--root", bundle.stateRoot, "run", "--bundle", bundle.directory, bundle.id]
-        runner.standardOutput = FileHandle.nullDevice
-        try runner.run()
+        let runner = try bundle.startRun()
         #expect(bundle.waitForState("running"))
         usleep(100_000)
         #expect(bundle.runtime(["kill", bundle.id, "SIGUSR1"]).status == 0)

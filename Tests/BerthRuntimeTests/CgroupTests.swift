@@ -88,6 +88,23 @@ struct DeviceRuleTests {
     }
 }
 
+/// Puts a sleeping process in the cgroup, freezes and thaws it, then kills it through the cgroup.
+func exerciseMembershipFreezeKill(_ manager: CgroupManager) throws {
+    let sleeper = Process()
+    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    sleeper.arguments = ["30"]
+    try sleeper.run()
+    try manager.addProcess(sleeper.processIdentifier)
+    #expect(try manager.processes() == [sleeper.processIdentifier])
+    try manager.freeze()
+    #expect(manager.isFrozen())
+    try manager.thaw()
+    #expect(!manager.isFrozen())
+    try manager.killAll(signal: SIGKILL)
+    sleeper.waitUntilExit()
+    #expect(sleeper.terminationReason == .uncaughtSignal)
+}
+
 /// The cgroup v1 manager on this host's real hierarchies (root only).
 @Suite(.enabled(if: geteuid() == 0 && !(try! CgroupHost.probe()).isUnified, "needs root on a cgroup v1 host"))
 struct CgroupV1HostTests {
@@ -105,19 +122,7 @@ struct CgroupV1HostTests {
         #expect(try String(contentsOfFile: manager.paths["cpu"]! + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
         #expect(try String(contentsOfFile: manager.paths["cpuset"]! + "/cpuset.cpus", encoding: .utf8) == "0\n")
 
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        try sleeper.run()
-        try manager.addProcess(sleeper.processIdentifier)
-        #expect(try manager.processes() == [sleeper.processIdentifier])
-        try manager.freeze()
-        #expect(manager.isFrozen())
-        try manager.thaw()
-        #expect(!manager.isFrozen())
-        try manager.killAll(signal: SIGKILL)
-        sleeper.waitUntilExit()
-        #expect(sleeper.terminationReason == .uncaughtSignal)
+        try exerciseMembershipFreezeKill(manager)
         try manager.destroy()
         for (_, path) in manager.paths { #expect(!FileManager.default.fileExists(atPath: path)) }
     }
@@ -166,19 +171,7 @@ struct CgroupV2HostTests {
             try? manager.destroy()
             rmdir("/sys/fs/cgroup/unified/berth-test-v2-\(getpid())")
         }
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        try sleeper.run()
-        try manager.addProcess(sleeper.processIdentifier)
-        #expect(try manager.processes() == [sleeper.processIdentifier])
-        try manager.freeze()
-        #expect(manager.isFrozen())
-        try manager.thaw()
-        #expect(!manager.isFrozen())
-        try manager.killAll(signal: SIGKILL)
-        sleeper.waitUntilExit()
-        #expect(sleeper.terminationReason == .uncaughtSignal)
+        try exerciseMembershipFreezeKill(manager)
         try manager.destroy()
         #expect(!FileManager.default.fileExists(atPath: manager.directory))
     }

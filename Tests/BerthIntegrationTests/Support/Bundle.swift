@@ -43,6 +43,17 @@ final class TestBundle {
         return runtime(["run", "--bundle", directory] + extra + [id], binary: binary)
     }
 
+    /// `run` in the foreground, in the background of the test: for signalling the container.
+    func startRun() throws -> Process {
+        try writeSpec()
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: Harness.binary("berth-runtime"))
+        runner.arguments = ["--root", stateRoot, "run", "--bundle", directory, id]
+        runner.standardOutput = FileHandle.nullDevice
+        try runner.run()
+        return runner
+    }
+
     func state() -> String? {
         let result = runtime(["state", id])
         guard result.status == 0,
