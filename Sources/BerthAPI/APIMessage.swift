@@ -1,5 +1,6 @@
 import BerthOCI
 import Foundation
+import NIOCore
 import NIOHTTP1
 
 /// A request as the routes see it: the path without its /v1.NN prefix, and the query.
@@ -21,14 +22,26 @@ public struct APIResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]
-    /// A large body (an image archive) sent from this file, which is removed afterwards.
-    public var bodyFile: String?
+    /// A body made while it is sent (image archives, progress messages), in chunked encoding.
+    public var stream: ResponseStream?
 
-    public init(status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:], body: [UInt8] = [], bodyFile: String? = nil) {
+    public init(status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:], body: [UInt8] = [], stream: ResponseStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
-        self.bodyFile = bodyFile
+        self.stream = stream
+    }
+
+    /// Docker's JSON message stream: one object per line (`{"stream": "Loaded image: x\n"}`).
+    public static func jsonLines<T: Encodable & Sendable>(_ records: [T]) -> APIResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let stream = ResponseStream { writer in
+            for record in records {
+                try await writer.write(Array(try encoder.encode(record)) + Array("\r\n".utf8))
+            }
+        }
+        return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
     }
 
     public static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> APIResponse {
@@ -60,4 +73,25 @@ public struct APIResponse: Sendable {
         }
         return .error(error.message, status: status)
     }
+}
+
+/// A response body produced chunk by chunk. Each `write` returns once the connection has taken
+/// the previous chunk, so a slow client slows the producer instead of filling memory.
+public struct ResponseStream: Sendable {
+    public let produce: @Sendable (ResponseWriter) async throws -> Void
+
+    public init(_ produce: @escaping @Sendable (ResponseWriter) async throws -> Void) {
+        self.produce = produce
+    }
+}
+
+public struct ResponseWriter: Sendable {
+    let send: @Sendable (ByteBuffer) async throws -> Void
+
+    public init(send: @escaping @Sendable (ByteBuffer) async throws -> Void) {
+        self.send = send
+    }
+
+    public func write(_ buffer: ByteBuffer) async throws { try await send(buffer) }
+    public func write(_ bytes: [UInt8]) async throws { try await send(ByteBuffer(bytes: bytes)) }
 }

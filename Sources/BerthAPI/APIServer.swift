@@ -16,11 +16,13 @@ public final class APIServer: Sendable {
     private let router: Router
     private let logger: Logger
     private let spoolDirectory: String
+    private let inFlight = InFlightRequests()
 
     public init(engine: Engine, logger: Logger, spoolDirectory: String, threads: Int = 2) {
         var router = Router()
         SystemRoutes.register(&router, engine: engine)
-        ImageRoutes.register(&router, engine: engine, spoolDirectory: spoolDirectory)
+        ImageRoutes.register(&router, engine: engine)
+        ContainerRoutes.register(&router)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger
@@ -33,13 +35,14 @@ public final class APIServer: Sendable {
         let router = self.router
         let logger = self.logger
         let spoolDirectory = self.spoolDirectory
+        let inFlight = self.inFlight
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, spoolDirectory: spoolDirectory))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, spoolDirectory: spoolDirectory, inFlight: inFlight))
                 }
             }
         var channels: [Channel] = []
@@ -56,7 +59,11 @@ public final class APIServer: Sendable {
         return channels
     }
 
-    public func shutdown() async throws {
+    /// Call after closing the listeners: lets requests in progress finish (up to `timeout`),
+    /// then closes every connection.
+    public func shutdown(timeout: Duration = .seconds(15)) async throws {
+        let unfinished = await inFlight.drain(timeout: timeout)
+        if unfinished > 0 { logger.warning("shutdown: cutting off \(unfinished) unfinished request(s)") }
         try await group.shutdownGracefully()
     }
 }

@@ -23,15 +23,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var body: [UInt8] = []
     private var tooLarge = false
     private var spool: (path: String, fd: Int32)?
-    private var spoolFailed = false
+    /// Why the upload could not be written to disk, if it could not.
+    private var spoolError: String?
 
-    init(router: Router, logger: Logger, spoolDirectory: String) {
+    private let inFlight: InFlightRequests
+    /// A request whose head came but whose end did not (yet).
+    private var requestOpen = false
+
+    init(router: Router, logger: Logger, spoolDirectory: String, inFlight: InFlightRequests) {
+        self.inFlight = inFlight
         self.router = router
         self.logger = logger
         self.spoolDirectory = spoolDirectory
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        if requestOpen {  // the client left in the middle of sending it
+            requestOpen = false
+            inFlight.end()
+        }
         if let spool {
             close(spool.fd)
             unlink(spool.path)
@@ -42,19 +52,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
+            requestOpen = true
+            inFlight.begin()
+            // curl waits a second for this before sending a large body.
+            if requestHead.headers["Expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                let proceed = HTTPResponseHead(version: requestHead.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(proceed)), promise: nil)
+            }
             body = []
             tooLarge = false
-            spoolFailed = false
+            spoolError = nil
             let path = Self.parse(requestHead.uri).1
             if requestHead.method == .POST && Self.uploadPaths.contains(path) {
                 let file = spoolDirectory + "/upload-" + UUID().uuidString
                 let fd = open(file, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
-                if fd >= 0 { spool = (file, fd) } else { spoolFailed = true }
+                if fd >= 0 { spool = (file, fd) } else { spoolError = String(cString: strerror(errno)) }
             }
         case .body(var buffer):
             if let spool {
                 let written = buffer.withUnsafeReadableBytes { Glibc.write(spool.fd, $0.baseAddress, $0.count) }
-                if written != buffer.readableBytes { spoolFailed = true }
+                if written != buffer.readableBytes && spoolError == nil { spoolError = String(cString: strerror(errno)) }
             } else if body.count + buffer.readableBytes > Self.maximumBodySize {
                 tooLarge = true
             } else if let bytes = buffer.readBytes(length: buffer.readableBytes) {
@@ -63,6 +80,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            requestOpen = false  // from here the response's completion ends it
             respond(to: head, context: context)
         }
     }
@@ -77,7 +95,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             request.bodyFile = spool.path
             self.spool = nil
         }
-        let spoolFailed = self.spoolFailed
+        let spoolError = self.spoolError
         let finishedRequest = request
         let router = self.router
         let keepAlive = head.isKeepAlive
@@ -87,47 +105,58 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         promise.completeWithTask {
             defer { if let file = finishedRequest.bodyFile { unlink(file) } }
             if tooLarge { return .error("request body is larger than \(HTTPHandler.maximumBodySize) bytes", status: .payloadTooLarge) }
-            if spoolFailed { return .error("cannot store the uploaded body: \(String(cString: strerror(errno)))", status: .internalServerError) }
+            if let spoolError { return .error("cannot store the uploaded body: \(spoolError)", status: .internalServerError) }
             return await router.handle(finishedRequest)
         }
         let logger = self.logger
         let boundContext = NIOLoopBound(context, eventLoop: loop)
+        let inFlight = self.inFlight
+        // The response is out (or given up on): count it done and log it.
+        let finished = { @Sendable (status: HTTPResponseStatus) in
+            inFlight.end()
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+            logger.debug("\(head.method) \(head.uri) \(status.code) \(String(format: "%.2f", milliseconds))ms")
+        }
         promise.futureResult.whenSuccess { response in
             let context = boundContext.value
             var headers = response.headers
-            var file: (handle: NIOFileHandle, size: Int)?
-            if let path = response.bodyFile {
-                var info = stat()
-                if stat(path, &info) == 0, let handle = try? NIOFileHandle(_deprecatedPath: path) {
-                    file = (handle, Int(info.st_size))
-                }
-                unlink(path)  // the open handle keeps the data until it is sent
-            }
-            headers.replaceOrAdd(name: "Content-Length", value: String(file?.size ?? response.body.count))
+            if response.stream == nil {
+                headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+            }  // else NIO's encoder adds Transfer-Encoding: chunked
             headers.replaceOrAdd(name: "Server", value: "Berth/\(SystemInfo.version) (linux)")
             headers.replaceOrAdd(name: "Api-Version", value: SystemInfo.apiVersion)
             headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
             let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
             context.write(NIOAny(HTTPServerResponsePart.head(responseHead)), promise: nil)
-            if let file, head.method != .HEAD {
-                let region = FileRegion(fileHandle: file.handle, readerIndex: 0, endIndex: file.size)
-                context.write(NIOAny(HTTPServerResponsePart.body(.fileRegion(region)))).whenComplete { _ in
-                    try? file.handle.close()
+            let channel = context.channel
+            if let stream = response.stream, head.method != .HEAD {
+                context.flush()
+                Task {
+                    let sender = ChunkSender(channel: channel)
+                    do {
+                        try await stream.produce(ResponseWriter(send: sender.send))
+                        try await sender.finish()
+                        if !keepAlive { try? await channel.close() }
+                        finished(response.status)
+                    } catch {
+                        // The head is sent: all that can be said now is a cut-off body.
+                        logger.info("\(head.method) \(head.uri): response stream ended early: \(error)")
+                        try? await channel.close()
+                        finished(response.status)
+                    }
                 }
-            } else if head.method != .HEAD && !response.body.isEmpty {
+                return
+            }
+            if head.method != .HEAD && !response.body.isEmpty {
                 var buffer = context.channel.allocator.buffer(capacity: response.body.count)
                 buffer.writeBytes(response.body)
                 context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
-            } else if let file {
-                try? file.handle.close()
             }
             let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
             if !keepAlive {
-                let channel = context.channel
                 done.whenComplete { _ in channel.close(promise: nil) }
             }
-            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-            logger.debug("\(head.method) \(head.uri) \(response.status.code) \(String(format: "%.2f", milliseconds))ms")
+            finished(response.status)
         }
     }
 
@@ -149,3 +178,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+
+/// Sends the chunks of a streamed body with one write in flight: the next chunk is prepared
+/// while the previous one is written, and waits for it, which is the backpressure.
+private final class ChunkSender: @unchecked Sendable {
+    private let channel: Channel
+    private var pending: EventLoopFuture<Void>?
+
+    init(channel: Channel) { self.channel = channel }
+
+    func send(_ buffer: ByteBuffer) async throws {
+        try await pending?.get()
+        pending = channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+    }
+
+    func finish() async throws {
+        try await pending?.get()
+        try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+    }
+}

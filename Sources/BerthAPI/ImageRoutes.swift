@@ -2,11 +2,12 @@ import BerthEngine
 import BerthOCI
 import BerthStore
 import Foundation
+import NIOCore
 import NIOHTTP1
 
-/// The image endpoints served so far: load, list, inspect, tag, remove.
+/// The image endpoints: load, save, import, list, inspect, history, tag, remove, prune, disk usage.
 enum ImageRoutes {
-    static func register(_ router: inout Router, engine: Engine, spoolDirectory: String) {
+    static func register(_ router: inout Router, engine: Engine) {
         router.add(.POST, "/images/load") { request, _ in
             guard let file = request.bodyFile else { throw BerthError.invalidArgument("no image archive in the request body") }
             let lines = try await engine.blocking {
@@ -16,24 +17,25 @@ enum ImageRoutes {
                 return try engine.images.load(from: fd)
             }
             // A JSON message stream, one object per line, as dockerd sends it.
-            let stream = lines.map { line -> String in
-                let encoded = (try? JSONEncoder().encode(["stream": line + "\n"])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                return encoded + "\r\n"
-            }.joined()
-            return APIResponse(headers: ["Content-Type": "application/json"], body: Array(stream.utf8))
+            return .jsonLines(lines.map { ["stream": $0 + "\n"] })
         }
         let save: @Sendable ([String]) async throws -> APIResponse = { names in
-            let file = spoolDirectory + "/save-" + UUID().uuidString
-            try await engine.blocking {
-                let fd = open(file, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
-                guard fd >= 0 else { throw BerthError.internalError("cannot create \(file)") }
-                defer { close(fd) }
-                do { try engine.images.save(names, to: fd) } catch {
-                    unlink(file)
-                    throw error
-                }
+            let export = try engine.exportImages(names)
+            // The first chunk, or the end, decides the status: an unknown name fails before any byte.
+            let first = try await readChunk(export, engine: engine)
+            if first.readableBytes == 0 {
+                defer { export.close() }
+                try await export.finish()
             }
-            return APIResponse(headers: ["Content-Type": "application/x-tar"], bodyFile: file)
+            return APIResponse(headers: ["Content-Type": "application/x-tar"], stream: ResponseStream { writer in
+                defer { export.close() }
+                var chunk = first
+                while chunk.readableBytes > 0 {
+                    try await writer.write(chunk)
+                    chunk = try await readChunk(export, engine: engine)
+                }
+                try await export.finish()
+            })
         }
         router.add(.GET, "/images/get") { request, _ in try await save(request.query["names"] ?? []) }
         router.addNamed(.GET, prefix: "/images/", suffix: "/get") { _, parameters in try await save([parameters["name"]!]) }
@@ -63,8 +65,14 @@ enum ImageRoutes {
                 return try engine.images.importImage(from: fd, reference: reference, changes: changes,
                                                      message: message, platform: platform)
             }
-            let line = (try? JSONEncoder().encode(["status": id])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            return APIResponse(headers: ["Content-Type": "application/json"], body: Array((line + "\r\n").utf8))
+            return .jsonLines([["status": id]])
+        }
+        // Registry work arrives with the registry client; until then say so precisely.
+        router.addNamed(.POST, prefix: "/images/", suffix: "/push") { _, _ in
+            throw BerthError.notImplemented("pushing images is not implemented yet in this version of Berth")
+        }
+        router.add(.GET, "/images/search") { _, _ in
+            throw BerthError.notImplemented("searching a registry is not implemented yet in this version of Berth")
         }
         router.add(.GET, "/images/json") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
@@ -112,6 +120,15 @@ enum ImageRoutes {
             let name = parameters["name"]!
             let force = request.queryValue("force") == "1" || request.queryValue("force") == "true"
             return .json(try await engine.blocking { try engine.images.remove(name, force: force) })
+        }
+    }
+
+    /// The next piece of an archive being saved; empty at its end.
+    static func readChunk(_ export: ImageExport, engine: Engine) async throws -> ByteBuffer {
+        try await engine.blocking {
+            var buffer = ByteBufferAllocator().buffer(capacity: ImageExport.chunkSize)
+            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: ImageExport.chunkSize) { try export.read(into: $0) }
+            return buffer
         }
     }
 

@@ -15,7 +15,7 @@ enum SystemRoutes {
         router.add(.GET, "/_ping", ping)
         router.add(.HEAD, "/_ping", ping)
         router.add(.GET, "/version") { _, _ in .json(version()) }
-        router.add(.GET, "/info") { _, _ in .json(info(engine.system, images: engine.images.imageCount)) }
+        router.add(.GET, "/info") { _, _ in .json(info(engine.system, images: engine.images.imageCount, debug: engine.settings.debug)) }
     }
 
     struct Version: Encodable {
@@ -41,19 +41,20 @@ enum SystemRoutes {
 
     static func version() -> Version {
         let details = ["ApiVersion": SystemInfo.apiVersion, "MinAPIVersion": SystemInfo.minimumAPIVersion,
-                       "Os": "linux", "Arch": SystemInfo.goArchitecture, "KernelVersion": SystemInfo.kernelVersion]
+                       "Os": "linux", "Arch": SystemInfo.goArchitecture, "KernelVersion": SystemInfo.kernelVersion,
+                       "GoVersion": SystemInfo.toolchain, "BuildTime": SystemInfo.buildTime, "GitCommit": "", "Experimental": "false"]
         return Version(
             Platform: .init(Name: "Berth Engine"),
             Components: [.init(Name: "Engine", Version: SystemInfo.version, Details: details),
                          .init(Name: "berth-runtime", Version: SystemInfo.version, Details: ["GitCommit": ""])],
             Version: SystemInfo.version, ApiVersion: SystemInfo.apiVersion, MinAPIVersion: SystemInfo.minimumAPIVersion,
-            GitCommit: "", GoVersion: "swift6", Os: "linux", Arch: SystemInfo.goArchitecture,
-            KernelVersion: SystemInfo.kernelVersion, Experimental: false, BuildTime: "")
+            GitCommit: "", GoVersion: SystemInfo.toolchain, Os: "linux", Arch: SystemInfo.goArchitecture,
+            KernelVersion: SystemInfo.kernelVersion, Experimental: false, BuildTime: SystemInfo.buildTime)
     }
 
     /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
     /// Containers are 0 because this daemon does not run any yet.
-    static func info(_ system: SystemInfo, images: Int) -> [String: JSONValue] {
+    static func info(_ system: SystemInfo, images: Int, debug: Bool) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
         var securityOptions = ["name=seccomp,profile=builtin"]
         if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
@@ -61,14 +62,14 @@ enum SystemRoutes {
             "ID": .string(system.daemonID), "Name": .string(SystemInfo.hostname),
             "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0,
             "Images": .int(images),
-            "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", "extfs"])]),
+            "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", .string(SystemInfo.backingFilesystem(system.dataRoot))])]),
             "DockerRootDir": .string(system.dataRoot),
             "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
                         "Authorization": .null, "Log": .array(["json-file", "local", "journald"])],
             "MemoryLimit": true, "SwapLimit": .bool(!SystemInfo.warnings.contains("WARNING: No swap limit support")),
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
             "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!SystemInfo.warnings.contains("WARNING: IPv4 forwarding is disabled")),
-            "Debug": false, "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
+            "Debug": .bool(debug), "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
             "SystemTime": .string(ISO8601DateFormatter().string(from: Date())),
             "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
             "NEventsListener": 0, "KernelVersion": .string(SystemInfo.kernelVersion),

@@ -7,10 +7,12 @@ import Dispatch
 public final class Engine: Sendable {
     public let system: SystemInfo
     public let images: ImageStore
+    public let settings: DaemonSettings
 
-    public init(system: SystemInfo, images: ImageStore) {
+    public init(system: SystemInfo, images: ImageStore, settings: DaemonSettings) {
         self.system = system
         self.images = images
+        self.settings = settings
     }
 
     /// Runs blocking work (disk I/O, archives) on a dispatch queue, off the event loops and

@@ -21,6 +21,48 @@ public struct SystemInfo: Sendable {
         self.loggingDriver = loggingDriver
     }
 
+    /// The compiler that built this daemon, where Docker shows its Go version.
+    public static var toolchain: String {
+        #if compiler(>=6.4)
+        return "swift6.4"
+        #elseif compiler(>=6.3)
+        return "swift6.3"
+        #elseif compiler(>=6.2)
+        return "swift6.2"
+        #elseif compiler(>=6.1)
+        return "swift6.1"
+        #else
+        return "swift6"
+        #endif
+    }
+
+    /// When this executable was linked (its file's modification time), RFC 3339.
+    public static let buildTime: String = {
+        var info = stat()
+        guard stat("/proc/self/exe", &info) == 0 else { return "" }
+        return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+    }()
+
+    /// The filesystem under `path` by Docker's name for it ("extfs", "xfs", "tmpfs", ...): the
+    /// type of the deepest mount in /proc/self/mountinfo that holds the path.
+    public static func backingFilesystem(_ path: String) -> String {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        var best: (mountPoint: String, type: String)?
+        for line in mountinfo.split(separator: "\n") {
+            // "36 35 98:0 /root /mnt opts - ext4 /dev/sda rw": mount point is field 5, type follows "-".
+            let fields = line.split(separator: " ")
+            guard fields.count > 5, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            let mountPoint = String(fields[4]).replacingOccurrences(of: "\\040", with: " ")
+            let holds = mountPoint == "/" || resolved == mountPoint || resolved.hasPrefix(mountPoint + "/")
+            if holds && mountPoint.count >= (best?.mountPoint.count ?? 0) {
+                best = (mountPoint, String(fields[dash + 1]))
+            }
+        }
+        guard let type = best?.type else { return "<unknown>" }
+        return ["ext2": "extfs", "ext3": "extfs", "ext4": "extfs", "overlay": "overlayfs"][type] ?? type
+    }
+
     public static var kernelVersion: String { uname(\.release) }
     public static var architecture: String { uname(\.machine) }
     public static var hostname: String { uname(\.nodename) }

@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthEngine
 import Foundation
 import Logging
 import Synchronization
@@ -45,51 +46,13 @@ struct ReloadableLogHandler: LogHandler {
         get { inner[metadataKey: key] }
         set { inner[metadataKey: key] = newValue }
     }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        inner.log(level: level, message: message, metadata: metadata, source: source, file: file, function: function, line: line)
+    func log(event: LogEvent) {
+        inner.log(event: event)
     }
 }
 
-/// The -H values: unix://PATH, tcp://HOST:PORT, fd:// (every socket systemd passed) or fd://N.
+/// The unix sockets' owner and mode.
 enum Listeners {
-    static func parse(_ hosts: [String]) throws -> [APIServer.Listener] {
-        try hosts.flatMap { host -> [APIServer.Listener] in
-            if host.hasPrefix("unix://") {
-                let path = String(host.dropFirst(7))
-                guard path.hasPrefix("/") else { throw DaemonOptions.Failure("invalid unix socket path in \(host)") }
-                return [.unix(path: path)]
-            }
-            if host.hasPrefix("tcp://") {
-                let address = host.dropFirst(6)
-                guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-                      (1...65535).contains(port) else {
-                    throw DaemonOptions.Failure("invalid tcp address \(host): want tcp://HOST:PORT")
-                }
-                let hostName = address[..<colon].isEmpty ? "0.0.0.0" : String(address[..<colon])
-                return [.tcp(host: hostName, port: port)]
-            }
-            if host.hasPrefix("fd://") {
-                return try systemdSockets(String(host.dropFirst(5)))
-            }
-            throw DaemonOptions.Failure("invalid host \(host): want unix://, tcp:// or fd://")
-        }
-    }
-
-    /// sd_listen_fds: LISTEN_PID must be us; the sockets start at fd 3.
-    static func systemdSockets(_ which: String) throws -> [APIServer.Listener] {
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["LISTEN_PID"] == String(getpid()), let count = Int32(environment["LISTEN_FDS"] ?? ""), count > 0 else {
-            throw DaemonOptions.Failure("no sockets found via socket activation: make sure the service was started by systemd")
-        }
-        let all = (3..<(3 + count)).map { APIServer.Listener.descriptor($0) }
-        if which.isEmpty { return all }
-        guard let fd = Int32(which), (3..<(3 + count)).contains(fd) else {
-            throw DaemonOptions.Failure("no socket with fd \(which) was passed by systemd")
-        }
-        return [.descriptor(fd)]
-    }
-
     /// 0660 root:<group> when the group exists (dockerd's default is the `docker` group).
     static func secureSocket(_ path: String, group: String, logger: Logger) {
         chmod(path, 0o660)

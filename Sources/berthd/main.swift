@@ -37,13 +37,21 @@ do {
     fail("\(error)")
 }
 
+// The store writes `docker save` archives into pipes: a client gone away must fail that
+// write with EPIPE, not kill the daemon.
+signal(SIGPIPE, SIG_IGN)
+
 LogLevel.current = options.debug ? .debug : Logger.Level(dockerName: options.logLevel)
 LoggingSystem.bootstrap { label in ReloadableLogHandler(StreamLogHandler.standardError(label: label)) }
 let logger = Logger(label: "berthd")
 
 let listeners: [APIServer.Listener]
 do {
-    listeners = try Listeners.parse(options.hosts)
+    listeners = try APIServer.Listener.parse(options.hosts)
+    // As sd_listen_fds(unset_environment: 1): the sockets are ours, not our children's.
+    unsetenv("LISTEN_PID")
+    unsetenv("LISTEN_FDS")
+    unsetenv("LISTEN_FDNAMES")
     try FileManager.default.createDirectory(atPath: options.dataRoot, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o711])
     // 0711: the docker group must reach the socket inside, but not list what else is there.
@@ -70,7 +78,7 @@ do {
 }
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
                                        liveRestore: options.liveRestore, loggingDriver: options.logDriver),
-                    images: images)
+                    images: images, settings: DaemonSettings(debug: options.debug))
 let spoolDirectory = options.dataRoot + "/tmp"
 try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind
 try? FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
@@ -95,6 +103,7 @@ await stop.waitForTermination(reload: {
     do {
         let reloaded = try DaemonOptions.parse(Array(CommandLine.arguments.dropFirst()))
         LogLevel.current = reloaded.debug ? .debug : Logger.Level(dockerName: reloaded.logLevel)
+        engine.settings.reload(from: reloaded)
         logger.info("reloaded \(reloaded.configFile): log level \(LogLevel.current)")
     } catch {
         logger.error("not reloaded: \(error)")

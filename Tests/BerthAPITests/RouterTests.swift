@@ -1,4 +1,5 @@
 import BerthOCI
+import Foundation
 import NIOHTTP1
 import Testing
 @testable import BerthAPI
@@ -47,8 +48,49 @@ struct RouterTests {
         let failed = await router.handle(request(.POST, "/fail"))
         #expect(failed.status == .notFound)
         #expect(String(decoding: failed.body, as: UTF8.self) == "{\"message\":\"No such container: x\"}\n")
-        #expect(APIResponse.error(BerthError.conflict("c")).status == .conflict)
-        #expect(APIResponse.error(BerthError.invalidArgument("c")).status == .badRequest)
-        #expect(APIResponse.error(BerthError.notImplemented("c")).status == .notImplemented)
     }
+
+    @Test func everyErrorCodeHasItsStatus() {
+        let expected: [(BerthError.Code, HTTPResponseStatus)] = [
+            (.notFound, .notFound), (.conflict, .conflict), (.invalidArgument, .badRequest),
+            (.unavailable, .serviceUnavailable), (.notImplemented, .notImplemented), (.forbidden, .forbidden),
+            (.internalError, .internalServerError),
+        ]
+        for (code, status) in expected {
+            let response = APIResponse.error(BerthError(code, "m"))
+            #expect(response.status == status, "\(code)")
+            #expect(String(decoding: response.body, as: UTF8.self) == "{\"message\":\"m\"}\n")
+        }
+        struct Other: Error {}
+        #expect(APIResponse.error(Other()).status == .internalServerError)
+    }
+
+    @Test func imageNamesWithSlashesRouteBySuffix() async {
+        var router = Router()
+        router.addNamed(.GET, prefix: "/images/", suffix: "/json") { _, parameters in .json(["name": parameters["name"]!]) }
+        router.add(.GET, "/images/json") { _, _ in .json(["list": "all"]) }
+        let named = await router.handle(request(.GET, "/v1.50/images/localhost:5000/library/busybox:latest/json"))
+        #expect(String(decoding: named.body, as: UTF8.self) == "{\"name\":\"localhost:5000/library/busybox:latest\"}\n")
+        let list = await router.handle(request(.GET, "/images/json"))
+        #expect(String(decoding: list.body, as: UTF8.self) == "{\"list\":\"all\"}\n")
+        // HEAD is answered by the GET route (the encoder drops the body).
+        #expect(await router.handle(request(.HEAD, "/images/busybox/json")).status == .ok)
+    }
+
+    @Test func jsonMessageStreamsAreOneObjectPerLine() async throws {
+        let response = APIResponse.jsonLines([["stream": "Loaded image: busybox:latest\n"], ["stream": "Loaded image: a:1\n"]])
+        #expect(response.headers["Content-Type"] == ["application/json"])
+        let collected = Collected()
+        try await response.stream!.produce(ResponseWriter { buffer in collected.append(Array(buffer.readableBytesView)) })
+        #expect(String(decoding: collected.bytes, as: UTF8.self)
+            == "{\"stream\":\"Loaded image: busybox:latest\\n\"}\r\n{\"stream\":\"Loaded image: a:1\\n\"}\r\n")
+    }
+}
+
+/// Bytes a test writer received.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: [UInt8] = []
+    func append(_ bytes: [UInt8]) { lock.withLock { received += bytes } }
+    var bytes: [UInt8] { lock.withLock { received } }
 }

@@ -9,22 +9,45 @@ final class TestDaemon {
 
     var host: String { "unix://" + socket }
 
-    /// A new daemon, or with `directory` one restarted on an earlier daemon's state.
-    init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = []) throws {
+    /// A new daemon, or with `directory` one restarted on an earlier daemon's state. With
+    /// `socketActivated`, a launcher binds the socket and passes it as systemd does (fd 3,
+    /// LISTEN_PID, LISTEN_FDS) to berthd started with `-H fd://`.
+    init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = [],
+         socketActivated: Bool = false) throws {
         directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try configuration.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
-        process.arguments = arguments + extraHosts.flatMap { ["-H", $0] }
+        if socketActivated {
+            let launcher = """
+                import os, socket, sys
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.bind(sys.argv[1]); s.listen(64)
+                if s.fileno() != 3: os.dup2(s.fileno(), 3)
+                os.set_inheritable(3, True)
+                os.environ['LISTEN_PID'] = str(os.getpid()); os.environ['LISTEN_FDS'] = '1'
+                os.execv(sys.argv[2], sys.argv[2:])
+                """
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", launcher, socket, Harness.binary("berthd"), "-H", "fd://"] + arguments.dropFirst(2)
+        } else {
+            process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
+            process.arguments = arguments + extraHosts.flatMap { ["-H", $0] }
+        }
         process.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory + "/berthd.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/berthd.log", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
         try process.run()
+        // Ready when /_ping answers.
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline && process.isRunning { usleep(10_000) }
-        guard FileManager.default.fileExists(atPath: socket) else { throw TestFailure("berthd did not start") }
+        while Date() < deadline && process.isRunning {
+            if FileManager.default.fileExists(atPath: socket) && curl(["-m", "1", "http://berth/_ping"]).stdout == "OK" { return }
+            usleep(10_000)
+        }
+        throw TestFailure("berthd did not start: \(log)")
     }
+
+    var log: String { (try? String(contentsOfFile: directory + "/berthd.log", encoding: .utf8)) ?? "" }
 
     var arguments: [String] {
         ["-H", host, "--data-root", directory + "/data", "--exec-root", directory + "/exec",
@@ -99,11 +122,49 @@ struct DaemonTests {
 
     @Test func unbuiltFeaturesSay501NotAFakeSuccess() throws {
         let daemon = try TestDaemon()
-        let ps = daemon.docker(["ps"])
-        #expect(ps.status == 1)
-        #expect(ps.stderr.contains("Error response from daemon: containers is not implemented yet"))
+        // There are no containers, and the list says so.
+        let ps = daemon.docker(["ps", "-a", "--format", "{{.ID}}"])
+        #expect(ps.status == 0, "\(ps.stderr)")
+        #expect(ps.stdout.isEmpty)
+        let create = daemon.docker(["create", "busybox"])
+        #expect(create.status != 0)
+        #expect(create.stderr.contains("Error response from daemon: containers is not implemented yet"), "\(create.stderr)")
+        let rm = daemon.docker(["rm", "nope"])
+        #expect(rm.status == 1)
+        #expect(rm.stderr.contains("Error response from daemon: No such container: nope"), "\(rm.stderr)")
+        #expect(daemon.docker(["container", "prune", "-f"]).stdout == "Total reclaimed space: 0B\n")
+        let networks = daemon.docker(["network", "ls"])
+        #expect(networks.status == 1)
+        #expect(networks.stderr.contains("networks is not implemented yet"))
         let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://berth/v1.50/images/create?fromImage=busybox"])
         #expect(status.stdout == "501")
+        let push = daemon.docker(["push", "localhost:5000/busybox"])
+        #expect(push.status == 1)
+        #expect(push.stderr.contains("pushing images is not implemented yet"), "\(push.stderr)")
+        #expect(daemon.docker(["search", "busybox"]).stderr.contains("searching a registry is not implemented yet"))
+    }
+
+    @Test func keepAliveAndBoundedBodies() throws {
+        let daemon = try TestDaemon()
+        // Two requests on one connection.
+        let twice = daemon.curl(["-v", "http://berth/_ping", "http://berth/v1.50/version"])
+        #expect(twice.stderr.contains("Re-using existing connection"), "\(twice.stderr)")
+        #expect(twice.stdout.hasPrefix("OK{"))
+        // A JSON body over 10 MiB is refused without being held.
+        let big = daemon.directory + "/big.json"
+        try Data(count: 11 << 20).write(to: URL(fileURLWithPath: big))
+        let refused = daemon.curl(["-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                   "--data-binary", "@" + big, "http://berth/v1.50/containers/create"])
+        #expect(refused.stdout == "{\"message\":\"request body is larger than 10485760 bytes\"}\n413")
+        #expect(daemon.curl(["http://berth/_ping"]).stdout == "OK")
+    }
+
+    @Test func systemdSocketActivation() throws {
+        let daemon = try TestDaemon(socketActivated: true)
+        let version = daemon.docker(["version", "--format", "{{.Server.Version}} {{.Server.GoVersion}}"])
+        #expect(version.status == 0, "\(version.stderr)")
+        #expect(version.stdout.hasPrefix("0.1.0 swift6"))
+        #expect(daemon.stop() == 0)
     }
 
     @Test func oneDaemonPerPidFileAndDataRoot() throws {
@@ -166,5 +227,6 @@ struct DaemonTests {
         usleep(100_000)
         log = (try? String(contentsOfFile: daemon.directory + "/berthd.log", encoding: .utf8)) ?? ""
         #expect(log.contains("GET /_ping 200"), "request lines are logged at debug")
+        #expect(daemon.docker(["info", "--format", "{{.Debug}}"]).stdout == "true\n")
     }
 }

@@ -18,6 +18,8 @@ struct ImagesTests {
         #expect(images.stdout == "busybox:latest \(Self.imageID.dropFirst(7).prefix(12))\n")
         let inspect = daemon.docker(["image", "inspect", "--format", "{{.Id}} {{.Os}} {{json .Config.Cmd}} {{len .RootFS.Layers}}", "busybox"])
         #expect(inspect.stdout == "\(Self.imageID) linux [\"sh\"] 1\n", "\(inspect.stderr)")
+        // Without --type, inspect finds no container by that name and goes on to images.
+        #expect(daemon.docker(["inspect", "--format", "{{.Id}}", "busybox"]).stdout == Self.imageID + "\n")
         #expect(daemon.docker(["tag", "busybox", "mybox:1"]).status == 0)
         #expect(daemon.docker(["images", "-q", "mybox"]).stdout.hasPrefix(String(Self.imageID.dropFirst(7).prefix(12))))
         let untag = daemon.docker(["rmi", "mybox:1"])
@@ -135,21 +137,7 @@ struct ImagesTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A 24 MiB image, uploaded at 4 MiB/s: the daemon dies in the middle of it.
         let big = directory + "/big.tar"
-        let make = Harness.run("/usr/bin/python3", ["-c", """
-            import hashlib, io, json, os, tarfile
-            layer = io.BytesIO()
-            with tarfile.open(fileobj=layer, mode='w') as t:
-                data = os.urandom(24 << 20); info = tarfile.TarInfo('blob'); info.size = len(data)
-                t.addfile(info, io.BytesIO(data))
-            layer = layer.getvalue(); diff = 'sha256:' + hashlib.sha256(layer).hexdigest()
-            config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': [diff]}}).encode()
-            cid = hashlib.sha256(config).hexdigest()
-            manifest = json.dumps([{'Config': cid + '.json', 'RepoTags': ['big:1'], 'Layers': ['l/layer.tar']}]).encode()
-            with tarfile.open('\(big)', 'w') as t:
-                for name, body in [('l/layer.tar', layer), (cid + '.json', config), ('manifest.json', manifest)]:
-                    info = tarfile.TarInfo(name); info.size = len(body); t.addfile(info, io.BytesIO(body))
-            """])
-        #expect(make.status == 0, "\(make.stderr)")
+        try Self.makeRandomImage(big, reference: "big:1", megabytes: 24)
         let upload = Process()
         upload.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         upload.arguments = ["-s", "--limit-rate", "4M", "--unix-socket", daemon.socket, "-X", "POST",
@@ -167,5 +155,82 @@ struct ImagesTests {
         }
         // The same archive loads completely afterwards.
         #expect(daemon.docker(["load", "-i", big]).stdout == "Loaded image: big:1\n")
+    }
+
+    @Test func saveStreamsAndSurvivesAClientThatLeaves() throws {
+        let daemon = try TestDaemon()
+        let big = daemon.directory + "/big.tar"
+        try Self.makeRandomImage(big, reference: "big:1", megabytes: 16)
+        #expect(daemon.docker(["load", "-i", big]).stdout == "Loaded image: big:1\n")
+        // Streamed in chunks, not staged whole: no Content-Length.
+        let head = daemon.curl(["-D", "-", "-o", "/dev/null", "http://berth/v1.50/images/get?names=big:1"])
+        #expect(head.stdout.lowercased().contains("transfer-encoding: chunked"), "\(head.stdout)")
+        #expect(head.stdout.contains("Content-Type: application/x-tar"))
+        // A client that reads 64 KiB and hangs up must not stop the daemon (SIGPIPE) or leak the save.
+        let leave = Harness.run("/usr/bin/python3", ["-c", """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            s.sendall(b'GET /v1.50/images/big:1/get HTTP/1.1\\r\\nHost: berth\\r\\n\\r\\n')
+            got = 0
+            while got < 65536:
+                data = s.recv(65536)
+                if not data: break
+                got += len(data)
+            s.close()
+            print(got >= 65536)
+            """, daemon.socket])
+        #expect(leave.stdout == "True\n", "\(leave.stderr)")
+        usleep(200_000)
+        #expect(daemon.curl(["http://berth/_ping"]).stdout == "OK")
+        // The whole archive still comes through, and loads back to the same image.
+        let saved = daemon.directory + "/saved.tar"
+        #expect(daemon.docker(["save", "-o", saved, "big:1"]).status == 0)
+        let id = daemon.docker(["image", "inspect", "--format", "{{.Id}}", "big:1"]).stdout
+        #expect(daemon.docker(["rmi", "big:1"]).status == 0)
+        #expect(daemon.docker(["load", "-i", saved]).stdout == "Loaded image: big:1\n")
+        #expect(daemon.docker(["image", "inspect", "--format", "{{.Id}}", "big:1"]).stdout == id)
+        let unknown = daemon.docker(["save", "-o", daemon.directory + "/none.tar", "nope"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("Error response from daemon: No such image: nope:latest"), "\(unknown.stderr)")
+    }
+
+    @Test func shutdownFinishesALoadInProgress() throws {
+        let daemon = try TestDaemon()
+        let archive = daemon.directory + "/slow.tar"
+        try Self.makeRandomImage(archive, reference: "slow:1", megabytes: 6)
+        let output = daemon.directory + "/upload.out"
+        let upload = Process()
+        upload.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        upload.arguments = ["-s", "-o", output, "--limit-rate", "6M", "--unix-socket", daemon.socket, "-X", "POST",
+                            "-H", "Content-Type: application/x-tar", "--data-binary", "@" + archive, "http://berth/v1.50/images/load"]
+        try upload.run()
+        usleep(400_000)
+        // SIGTERM mid-upload: the listener closes, the load in progress still completes.
+        kill(daemon.process.processIdentifier, SIGTERM)
+        upload.waitUntilExit()
+        #expect(daemon.stop() == 0)
+        let answer = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(answer == "{\"stream\":\"Loaded image: slow:1\\n\"}\r\n", "\(answer) \(daemon.log)")
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket))
+    }
+
+    /// A docker-archive with one layer of random bytes, so that it cannot be compressed away.
+    static func makeRandomImage(_ path: String, reference: String, megabytes: Int) throws {
+        let make = Harness.run("/usr/bin/python3", ["-c", """
+            import hashlib, io, json, os, sys, tarfile
+            path, reference, size = sys.argv[1], sys.argv[2], int(sys.argv[3]) << 20
+            layer = io.BytesIO()
+            with tarfile.open(fileobj=layer, mode='w') as t:
+                data = os.urandom(size); info = tarfile.TarInfo('blob'); info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            layer = layer.getvalue(); diff = 'sha256:' + hashlib.sha256(layer).hexdigest()
+            config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': [diff]}}).encode()
+            cid = hashlib.sha256(config).hexdigest()
+            manifest = json.dumps([{'Config': cid + '.json', 'RepoTags': [reference], 'Layers': ['l/layer.tar']}]).encode()
+            with tarfile.open(path, 'w') as t:
+                for name, body in [('l/layer.tar', layer), (cid + '.json', config), ('manifest.json', manifest)]:
+                    info = tarfile.TarInfo(name); info.size = len(body); t.addfile(info, io.BytesIO(body))
+            """, path, reference, String(megabytes)])
+        guard make.status == 0 else { throw TestFailure("cannot make \(path): \(make.stderr)") }
     }
 }

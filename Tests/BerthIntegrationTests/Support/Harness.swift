@@ -43,8 +43,8 @@ enum Harness {
     @discardableResult
     static func run(_ path: String, _ args: [String], stdin: String? = nil, timeout: TimeInterval = 60) -> Result {
         let base = NSTemporaryDirectory() + "berth-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")

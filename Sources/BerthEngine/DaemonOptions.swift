@@ -2,22 +2,22 @@ import Foundation
 
 /// berthd's settings from its flags and daemon.json, with dockerd's names and rules: an
 /// unknown key, a malformed file, or a key set both ways stops the daemon with a message.
-struct DaemonOptions {
-    var hosts: [String] = []
-    var dataRoot = "/var/lib/berth"
-    var execRoot = "/run/berth"
-    var configFile = "/etc/berth/daemon.json"
-    var pidFile = "/run/berth/berthd.pid"
-    var group = "docker"
-    var debug = false
-    var logLevel = "info"
-    var liveRestore = true
-    var logDriver = "json-file"
-    var logOptions: [String: String] = [:]
+public struct DaemonOptions: Sendable {
+    public var hosts: [String] = []
+    public var dataRoot = "/var/lib/berth"
+    public var execRoot = "/run/berth"
+    public var configFile = "/etc/berth/daemon.json"
+    public var pidFile = "/run/berth/berthd.pid"
+    public var group = "docker"
+    public var debug = false
+    public var logLevel = "info"
+    public var liveRestore = true
+    public var logDriver = "json-file"
+    public var logOptions: [String: String] = [:]
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
     }
 
     /// Flags that take a value, by every spelling; the key is the daemon.json name.
@@ -40,8 +40,11 @@ struct DaemonOptions {
         "userns-remap", "default-cgroupns-mode", "default-ipc-mode", "builder", "metrics-addr", "raw-logs",
     ]
 
-    static func parse(_ arguments: [String]) throws -> DaemonOptions {
-        var options = DaemonOptions()
+    public init() {}
+
+    /// `defaults` are dockerd's defaults with Berth's paths; tests pass their own.
+    public static func parse(_ arguments: [String], defaults: DaemonOptions = DaemonOptions()) throws -> DaemonOptions {
+        var options = defaults
         var fromFlags: [String: String] = [:]
         var rest = arguments[...]
         while let argument = rest.popFirst() {
@@ -121,16 +124,24 @@ struct DaemonOptions {
         if !conflicts.isEmpty {
             throw Failure("unable to configure the Berth daemon with file \(path): the following directives are specified both as a flag and in the configuration file: \(conflicts.joined(separator: ", "))")
         }
-        for (key, value) in object {
-            switch value {
-            case let text as String: try set(key, text)
-            case let flag as Bool where key == "debug" || key == "live-restore": try set(key, flag ? "true" : "false")
-            case let list as [String] where key == "hosts": hosts += list
-            case let map as [String: String] where key == "log-opts": logOptions.merge(map) { _, new in new }
+        for key in object.keys.sorted() {
+            let value = object[key]!
+            let invalid = Failure("unable to configure the Berth daemon with file \(path): invalid value for \(key): \(Self.describe(value))")
+            switch key {
+            case "debug", "live-restore":
+                guard let flag = value as? Bool, !(value is String) else { throw invalid }
+                try set(key, flag ? "true" : "false")
+            case "data-root", "exec-root", "pidfile", "group", "log-level", "log-driver":
+                guard let text = value as? String else { throw invalid }
+                try set(key, text)
+            case "hosts":
+                guard let list = value as? [String] else { throw invalid }
+                hosts += list
+            case "log-opts":
+                guard let map = value as? [String: String] else { throw invalid }
+                logOptions.merge(map) { _, new in new }
             default:
-                if ["data-root", "exec-root", "pidfile", "group", "log-level", "log-driver", "debug", "live-restore", "hosts", "log-opts"].contains(key) {
-                    throw Failure("unable to configure the Berth daemon with file \(path): invalid value for \(key): \(Self.describe(value))")
-                }
+                break  // known to dockerd, not used by Berth yet
             }
         }
     }

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Requests received and not yet answered in full, so that a shutdown can let them finish
+/// after the listeners are closed.
+final class InFlightRequests: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func begin() { lock.withLock { count += 1 } }
+    func end() { lock.withLock { count -= 1 } }
+    var current: Int { lock.withLock { count } }
+
+    /// Waits until none are left, or the deadline passes; returns how many were left.
+    func drain(timeout: Duration) async -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while current > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return current
+    }
+}

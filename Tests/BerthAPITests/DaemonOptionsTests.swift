@@ -1,0 +1,95 @@
+import BerthEngine
+import Foundation
+import Testing
+
+/// berthd's flags and daemon.json, checked against dockerd's rules and wording.
+struct DaemonOptionsTests {
+    /// Defaults whose config file does not exist, so the host's /etc/berth never matters.
+    let defaults: DaemonOptions = {
+        var defaults = DaemonOptions()
+        defaults.configFile = NSTemporaryDirectory() + "berth-absent-\(UUID().uuidString).json"
+        return defaults
+    }()
+
+    func withConfig(_ json: String, _ body: (String) throws -> Void) throws {
+        let path = NSTemporaryDirectory() + "berth-daemon-\(UUID().uuidString).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try body(path)
+    }
+
+    func failure(_ arguments: [String]) -> String? {
+        do {
+            _ = try DaemonOptions.parse(arguments, defaults: defaults)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func flagsInEverySpelling() throws {
+        let options = try DaemonOptions.parse([
+            "-H", "unix:///tmp/a.sock", "--host=tcp://127.0.0.1:2375", "--host", "fd://",
+            "--data-root=/d", "--exec-root", "/e", "-D", "--log-level", "warn", "-G", "staff",
+            "--pidfile", "/p.pid", "--live-restore=false", "--log-driver", "local", "--log-opt", "max-size=10m",
+            "--log-opt=max-file=3",
+        ], defaults: defaults)
+        #expect(options.hosts == ["unix:///tmp/a.sock", "tcp://127.0.0.1:2375", "fd://"])
+        #expect(options.dataRoot == "/d")
+        #expect(options.execRoot == "/e")
+        #expect(options.debug)
+        #expect(options.logLevel == "warn")
+        #expect(options.group == "staff")
+        #expect(options.pidFile == "/p.pid")
+        #expect(!options.liveRestore)
+        #expect(options.logDriver == "local")
+        #expect(options.logOptions == ["max-size": "10m", "max-file": "3"])
+    }
+
+    @Test func defaultsWhenNothingIsGiven() throws {
+        let options = try DaemonOptions.parse([], defaults: defaults)
+        #expect(options.hosts == ["unix:///run/berth/berth.sock"])
+        #expect(options.dataRoot == "/var/lib/berth")
+        #expect(options.pidFile == "/run/berth/berthd.pid")
+        #expect(options.logLevel == "info")
+        #expect(!options.debug)
+    }
+
+    @Test func badFlagsAreRefused() {
+        #expect(failure(["--bogus"]) == "unknown flag: --bogus")
+        #expect(failure(["--data-root"]) == "flag needs an argument: --data-root")
+        #expect(failure(["--log-level", "loud"]) == "unable to parse logging level: loud")
+        #expect(failure(["--debug=maybe"]) == "invalid boolean value \"maybe\" for --debug")
+        #expect(failure(["--log-opt", "novalue"]) == "invalid key/value pair \"novalue\": must be in the form key=value")
+    }
+
+    @Test func configFileKeysApply() throws {
+        try withConfig(#"{"data-root": "/srv/berth", "debug": true, "hosts": ["unix:///x.sock"], "log-opts": {"max-size": "1m"}, "bip": "10.0.0.1/24"}"#) { path in
+            let options = try DaemonOptions.parse(["--config-file", path], defaults: defaults)
+            #expect(options.dataRoot == "/srv/berth")
+            #expect(options.debug)
+            #expect(options.hosts == ["unix:///x.sock"])
+            #expect(options.logOptions == ["max-size": "1m"])
+        }
+    }
+
+    @Test func configFileErrorsUseDockersWording() throws {
+        try withConfig(#"{"foo": 1, "bar": 2}"#) { path in
+            #expect(failure(["--config-file", path])
+                == "unable to configure the Berth daemon with file \(path): the following directives don't match any configuration option: bar, foo")
+        }
+        try withConfig(#"{"data-root": "/b"}"#) { path in
+            #expect(failure(["--config-file", path, "--data-root", "/a"])
+                == "unable to configure the Berth daemon with file \(path): the following directives are specified both as a flag and in the configuration file: data-root: (from flag: /a, from file: /b)")
+        }
+        try withConfig("{not json") { path in
+            #expect(failure(["--config-file", path])?.hasPrefix("unable to configure the Berth daemon with file \(path): invalid JSON") == true)
+        }
+        try withConfig(#"{"debug": "yes"}"#) { path in
+            #expect(failure(["--config-file", path]) == "unable to configure the Berth daemon with file \(path): invalid value for debug: yes")
+        }
+        let absent = NSTemporaryDirectory() + "berth-none-\(UUID().uuidString).json"
+        #expect(failure(["--config-file", absent])
+            == "unable to configure the Berth daemon with file \(absent): open \(absent): no such file or directory")
+    }
+}
