@@ -57,7 +57,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),
-        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI"]),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI", "CSystemShims"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
         // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.
         .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims"]),

@@ -1,5 +1,6 @@
 import BerthOCI
 import Foundation
+import CSystemShims
 import Testing
 @testable import BerthStore
 
@@ -117,5 +118,52 @@ struct SnapshotterTests {
         _ = try store.remove("layered:1", force: false)
         #expect(!store.snapshotter.hasLayer(top))
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/overlay/l").isEmpty)
+    }
+
+    @Test func longNamesDeviceNodesXattrsAndZstdLayers() throws {
+        let root = NSTemporaryDirectory() + "berth-snap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let store = try ImageStore(root: root)
+        let longName = "d/" + String(repeating: "n", count: 150)
+        // One layer, written as a PAX tar and then compressed with zstd; the config names the
+        // diff ID of the uncompressed tar, as registries do.
+        let script = """
+            import hashlib, io, json, subprocess, sys, tarfile
+            root = sys.argv[1]
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode='w', format=tarfile.PAX_FORMAT) as t:
+                d = tarfile.TarInfo('d'); d.type = tarfile.DIRTYPE; d.mode = 0o755; t.addfile(d)
+                data = b'long'; info = tarfile.TarInfo(sys.argv[2]); info.size = len(data); t.addfile(info, io.BytesIO(data))
+                node = tarfile.TarInfo('d/null'); node.type = tarfile.CHRTYPE; node.devmajor = 1; node.devminor = 3; node.mode = 0o666
+                t.addfile(node)
+                data = b'x'; tagged = tarfile.TarInfo('d/tagged'); tagged.size = 1
+                tagged.pax_headers = {'SCHILY.xattr.user.berth': 'yes'}; t.addfile(tagged, io.BytesIO(data))
+            plain = buffer.getvalue()
+            diff = 'sha256:' + hashlib.sha256(plain).hexdigest()
+            compressed = subprocess.run(['zstd', '-q', '-c'], input=plain, capture_output=True, check=True).stdout
+            config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': [diff]}}).encode()
+            cid = hashlib.sha256(config).hexdigest()
+            manifest = json.dumps([{'Config': cid + '.json', 'RepoTags': ['zstd:1'], 'Layers': ['layer.tar.zst']}]).encode()
+            with tarfile.open(root + '/zstd.tar', 'w') as out:
+                for name, body in [('layer.tar.zst', compressed), (cid + '.json', config), ('manifest.json', manifest)]:
+                    info = tarfile.TarInfo(name); info.size = len(body); out.addfile(info, io.BytesIO(body))
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        python.arguments = ["-c", script, root, longName]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        let fd = open(root + "/zstd.tar", O_RDONLY)
+        defer { close(fd) }
+        #expect(try store.load(from: fd) == ["Loaded image: zstd:1"])
+        let diff = store.snapshotter.directory(try #require(try store.topLayer("zstd:1"))) + "/diff"
+        #expect(try String(contentsOfFile: diff + "/" + longName, encoding: .utf8) == "long")
+        var info = stat()
+        #expect(lstat(diff + "/d/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR && info.st_rdev == berth_makedev(1, 3))
+        var value = [UInt8](repeating: 0, count: 8)
+        #expect(getxattr(diff + "/d/tagged", "user.berth", &value, value.count) == 3)
+        #expect(String(decoding: value.prefix(3), as: UTF8.self) == "yes")
     }
 }
