@@ -428,7 +428,7 @@ public final class ImageStore: @unchecked Sendable {
                     }
                 }
                 return ImageSummary(Id: record.id, ParentId: "", RepoTags: tags, RepoDigests: [],
-                                    Created: createdAt, Size: layerSize(record), SharedSize: -1,
+                                    Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
         }
@@ -441,7 +441,7 @@ public final class ImageStore: @unchecked Sendable {
             ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "", Comment: config.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
-                         Size: layerSize(record),
+                         Size: layerSize(record, config),
                          GraphDriver: .init(Name: "overlay2", Data: graphDriverData(config)),
                          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),
                          Metadata: .init(LastTagTime: "0001-01-01T00:00:00Z"))
@@ -479,7 +479,7 @@ public final class ImageStore: @unchecked Sendable {
         var reclaimed: Int64 = 0
         for id in victims {
             guard let record = lock.withLock({ state.images[id] }) else { continue }
-            let size = layerSize(record) + content.size(record.id)
+            let size = ((try? decodeConfig(id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
             deleted += try remove(id, force: true)
             reclaimed += size
         }
@@ -497,9 +497,13 @@ public final class ImageStore: @unchecked Sendable {
         return data
     }
 
-    /// The layers as stored (uncompressed tars for docker-archive loads).
-    private func layerSize(_ record: Record) -> Int64 {
-        record.layers.reduce(0) { $0 + content.size($1) }
+    /// What `docker images` shows as SIZE: the bytes of the files in all the image's layers
+    /// (the stored blob sizes for a layer not unpacked).
+    private func layerSize(_ record: Record, _ config: ImageConfig) -> Int64 {
+        let chain = Snapshotter.chainIDs(config.rootfs.diff_ids)
+        return zip(chain, record.layers).reduce(0) { total, layer in
+            total + (snapshotter.size(layer.0) ?? content.size(layer.1))
+        }
     }
 
     static func unixTime(_ text: String?) -> Int64 {

@@ -12,7 +12,9 @@ enum LayerUnpacker {
     static let whiteoutPrefix = ".wh."
     static let opaqueMarker = ".wh..wh..opq"
 
-    static func unpack(layerFD: Int32, into directory: String) throws {
+    /// Returns the bytes of regular files unpacked: the layer's size as `docker images` counts it.
+    @discardableResult
+    static func unpack(layerFD: Int32, into directory: String) throws -> Int64 {
         guard let reader = archive_read_new(), let writer = archive_write_disk_new() else {
             throw BerthError.internalError("libarchive: cannot allocate")
         }
@@ -31,6 +33,7 @@ enum LayerUnpacker {
         }
         guard archive_read_open_fd(reader, layerFD, 1 << 16) == ARCHIVE_OK else { throw failure(reader, "open layer") }
         var entry: OpaquePointer?
+        var contentSize: Int64 = 0
         while true {
             let status = archive_read_next_header(reader, &entry)
             if status == ARCHIVE_EOF { break }
@@ -66,6 +69,9 @@ enum LayerUnpacker {
                 archive_entry_set_hardlink(entry, directory + "/" + target)
             }
             guard archive_write_header(writer, entry) == ARCHIVE_OK else { throw failure(writer, "unpack \(path)") }
+            if archive_entry_filetype(entry) == UInt32(0o100000) && archive_entry_hardlink(entry) == nil {
+                contentSize += archive_entry_size(entry)
+            }
             if archive_entry_size(entry) > 0 {
                 var buffer: UnsafeRawPointer?
                 var size = 0
@@ -82,6 +88,7 @@ enum LayerUnpacker {
             guard archive_write_finish_entry(writer) == ARCHIVE_OK else { throw failure(writer, "finish \(path)") }
         }
         guard archive_write_close(writer) == ARCHIVE_OK else { throw failure(writer, "finish layer") }
+        return contentSize
     }
 }
 

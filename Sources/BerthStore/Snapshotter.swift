@@ -40,7 +40,8 @@ public final class Snapshotter: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: temp)
         try FileManager.default.createDirectory(atPath: temp + "/diff", withIntermediateDirectories: true)
         do {
-            try LayerUnpacker.unpack(layerFD: layerFD, into: temp + "/diff")
+            let size = try LayerUnpacker.unpack(layerFD: layerFD, into: temp + "/diff")
+            try String(size).write(toFile: temp + "/size", atomically: true, encoding: .utf8)
             let link = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(26)).uppercased()
             let lower = try parent.map { try lowerChain(of: $0) } ?? []
             try lower.joined(separator: ":").write(toFile: temp + "/lower", atomically: true, encoding: .utf8)
@@ -51,6 +52,11 @@ public final class Snapshotter: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: temp)
             throw error
         }
+    }
+
+    /// The bytes of the files a layer holds (not counting its parents).
+    func size(_ chainID: String) -> Int64? {
+        (try? String(contentsOfFile: directory(chainID) + "/size", encoding: .utf8)).flatMap { Int64($0) }
     }
 
     /// "l/<link>" of a layer and of everything below it, topmost first.

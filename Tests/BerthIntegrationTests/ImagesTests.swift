@@ -18,6 +18,14 @@ struct ImagesTests {
         #expect(images.stdout == "busybox:latest \(Self.imageID.dropFirst(7).prefix(12))\n")
         let inspect = daemon.docker(["image", "inspect", "--format", "{{.Id}} {{.Os}} {{json .Config.Cmd}} {{len .RootFS.Layers}}", "busybox"])
         #expect(inspect.stdout == "\(Self.imageID) linux [\"sh\"] 1\n", "\(inspect.stderr)")
+        // SIZE counts the files in the layers, as dockerd does (not the tar around them).
+        var fileBytes = 0
+        let rootfs = Harness.imageDir + "/rootfs"
+        for case let path as String in FileManager.default.enumerator(atPath: rootfs)! {
+            var info = stat()
+            if lstat(rootfs + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { fileBytes += Int(info.st_size) }
+        }
+        #expect(daemon.docker(["image", "inspect", "--format", "{{.Size}}", "busybox"]).stdout == "\(fileBytes)\n")
         // Without --type, inspect finds no container by that name and goes on to images.
         #expect(daemon.docker(["inspect", "--format", "{{.Id}}", "busybox"]).stdout == Self.imageID + "\n")
         #expect(daemon.docker(["tag", "busybox", "mybox:1"]).status == 0)
