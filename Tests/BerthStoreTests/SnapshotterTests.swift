@@ -166,4 +166,16 @@ struct SnapshotterTests {
         #expect(getxattr(diff + "/d/tagged", "user.berth", &value, value.count) == 3)
         #expect(String(decoding: value.prefix(3), as: UTF8.self) == "yes")
     }
+
+    @Test func anUnpackCutOffByACrashIsRemovedAtTheNextStart() throws {
+        let root = NSTemporaryDirectory() + "berth-snap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let leftover = root + "/overlay/" + String(repeating: "a", count: 64) + "-incomplete/diff/half"
+        try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/image/ingest", withIntermediateDirectories: true)
+        try "partial".write(toFile: root + "/image/ingest/stray", atomically: true, encoding: .utf8)
+        _ = try ImageStore(root: root)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/overlay") == ["l"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/image/ingest").isEmpty)
+    }
 }
