@@ -89,12 +89,14 @@ enum ImageRoutes {
         }
         router.add(.POST, "/images/prune") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
-            for key in filters.keys where key != "dangling" {
+            for key in filters.keys where !["dangling", "until", "label", "label!"].contains(key) {
                 throw BerthError.invalidArgument("invalid filter '\(key)'")
             }
             // The CLI sends dangling=false for `prune -a`.
             let all = filters["dangling"]?.contains("false") == true || filters["dangling"]?.contains("0") == true
-            return .json(try await engine.blocking { try engine.images.prune(all: all) })
+            let until = try filters["until"]?.last.map { try PruneFilters.timestamp($0) }
+            let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
+            return .json(try await engine.blocking { try engine.images.prune(all: all, filters: selection) })
         }
         router.add(.GET, "/system/df") { _, _ in
             let images = try await engine.blocking { try engine.images.list() }

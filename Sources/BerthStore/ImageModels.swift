@@ -1,4 +1,5 @@
 import BerthOCI
+import Foundation
 
 /// GET /images/json items, with the API's field names.
 public struct ImageSummary: Codable, Sendable {
@@ -68,4 +69,41 @@ public struct HistoryItem: Codable, Sendable, Equatable {
 public struct PruneReport: Codable, Sendable {
     public var ImagesDeleted: [DeleteResponseItem]?
     public var SpaceReclaimed: Int64
+}
+
+/// `docker image prune --filter`: until (images created before it), label, label!.
+public struct PruneFilters: Sendable {
+    public var until: Int64?
+    public var labels: [String]
+    public var withoutLabels: [String]
+
+    public init(until: Int64? = nil, labels: [String] = [], withoutLabels: [String] = []) {
+        self.until = until
+        self.labels = labels
+        self.withoutLabels = withoutLabels
+    }
+
+    var isEmpty: Bool { until == nil && labels.isEmpty && withoutLabels.isEmpty }
+
+    func matches(_ config: ImageConfig) -> Bool {
+        if let until, ImageStore.unixTime(config.created) >= until { return false }
+        let have = config.config?.Labels ?? [:]
+        func has(_ label: String) -> Bool {
+            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 1 ? have[parts[0]] != nil : have[parts[0]] == parts[1]
+        }
+        return labels.allSatisfy(has) && !withoutLabels.contains(where: has)
+    }
+
+    /// Docker's `until`: a Unix timestamp, an RFC 3339 time, or a duration back from now ("24h", "90m").
+    public static func timestamp(_ text: String, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> Int64 {
+        if let seconds = Double(text) { return Int64(seconds) }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
+        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()) {
+            return now - Int64(amount * Double(unit))
+        }
+        let time = ImageStore.unixTime(text)
+        guard time != 0 else { throw BerthError.invalidArgument("invalid filter 'until=\(text)': want a timestamp, an RFC 3339 time or a duration like 24h") }
+        return time
+    }
 }

@@ -471,9 +471,12 @@ public final class ImageStore: @unchecked Sendable {
 
     /// `docker image prune`: untagged images, or with `all` every image (no container can use
     /// one yet: containers come with the next part of the engine).
-    public func prune(all: Bool) throws -> PruneReport {
-        let victims = lock.withLock {
-            state.images.keys.filter { id in all || !state.references.values.contains(id) }.sorted()
+    public func prune(all: Bool, filters: PruneFilters = PruneFilters()) throws -> PruneReport {
+        let victims = try lock.withLock {
+            try state.images.keys.filter { id in
+                guard all || !state.references.values.contains(id) else { return false }
+                return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
+            }.sorted()
         }
         var deleted: [DeleteResponseItem] = []
         var reclaimed: Int64 = 0

@@ -241,4 +241,21 @@ struct ImagesTests {
             """, path, reference, String(megabytes)])
         guard make.status == 0 else { throw TestFailure("cannot make \(path): \(make.stderr)") }
     }
+
+    @Test func pruneFiltersUntilAndLabel() throws {
+        let daemon = try TestDaemon()
+        #expect(daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"]).status == 0)  // created years ago
+        let archive = daemon.directory + "/rootfs.tar"
+        #expect(Harness.run("/bin/tar", ["-C", Harness.imageDir + "/rootfs", "-cf", archive, "."]).status == 0)
+        #expect(daemon.docker(["import", "--change", "LABEL keep=yes", archive, "fresh:1"]).status == 0)
+        // Only what is older than an hour: busybox goes, the fresh import stays.
+        let old = daemon.docker(["image", "prune", "-a", "-f", "--filter", "until=1h"])
+        #expect(old.stdout.contains("untagged: busybox:latest"), "\(old.stdout) \(old.stderr)")
+        #expect(daemon.docker(["images", "--format", "{{.Repository}}"]).stdout == "fresh\n")
+        #expect(daemon.docker(["image", "prune", "-a", "-f", "--filter", "label!=keep"]).stdout == "Total reclaimed space: 0B\n")
+        #expect(daemon.docker(["image", "prune", "-a", "-f", "--filter", "label=keep=yes"]).stdout.contains("untagged: fresh:1"))
+        let bad = daemon.docker(["image", "prune", "-f", "--filter", "until=someday"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("invalid filter 'until=someday'"))
+    }
 }
