@@ -34,10 +34,66 @@ struct CgroupConversionTests {
         #expect(CgroupConversions.ioWeight(blkioWeight: 1000) == 10_000)
     }
 
+    @Test func weightFormulaAtTheKnownPoints() {
+        // runc's published fit: 10^((l² + 125·l)/612 − 7/34) with l = log2(shares), rounded up.
+        #expect(CgroupConversions.cpuWeight(shares: 512) == 59)
+        #expect(CgroupConversions.cpuWeight(shares: 2048) == 174)
+        #expect(CgroupConversions.cpuWeight(shares: 100_000) == 4_340)
+    }
+
+    @Test func badCPUBandwidthIsRefusedWithTheValue() {
+        func message(_ cpu: Spec.CPU) -> String? {
+            do { try CgroupConversions.validate(.init(cpu: cpu)); return nil } catch { return "\(error)" }
+        }
+        #expect(message(.init(quota: 50_000, period: 0)) == "cpu quota 50000 is set with a cpu period of 0")
+        #expect(message(.init(quota: 500, period: 100_000)) == "cpu quota 500 is below the minimum of 1000 microseconds")
+        #expect(message(.init(period: 999)) == "cpu period 999 is not between 1000 and 1000000 microseconds")
+        #expect(message(.init(period: 2_000_000)) != nil)
+        #expect(message(.init(quota: -1, period: 100_000)) == nil)   // -1: no limit
+        #expect(message(.init(quota: 50_000)) == nil)                // period left at the kernel's default
+    }
+
+    @Test func badMemoryIsRefused() {
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(memory: .init(limit: -1, swap: 100 << 20))) }
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(memory: .init(swappiness: 101))) }
+        #expect(throws: Never.self) { try CgroupConversions.validate(.init(memory: .init(limit: 100 << 20, swap: -1))) }
+        #expect(throws: Never.self) { try CgroupConversions.validate(.init(memory: .init(limit: 100 << 20, swap: 0))) }
+    }
+
+    @Test func blkioWeightRange() {
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(blockIO: .init(weight: 5))) }
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(blockIO: .init(weight: 1001))) }
+        #expect(throws: Never.self) { try CgroupConversions.validate(.init(blockIO: .init(weight: 10))) }
+    }
+
+    @Test func hugepageSizesMustLookLikeTheFileNames() {
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(hugepageLimits: [.init(pageSize: "2M", limit: 1)])) }
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(hugepageLimits: [.init(pageSize: "MB", limit: 1)])) }
+        #expect(throws: Never.self) { try CgroupConversions.validate(.init(hugepageLimits: [.init(pageSize: "2MB", limit: 1)])) }
+    }
+
+    @Test func memoryAndSwapAreWrittenInAnOrderTheKernelAccepts() {
+        typealias V1 = CgroupV1
+        // Growing past the current memsw: memsw first.
+        #expect(V1.memoryWrites(limit: 256, swap: 512, currentSwap: 128).map(\.file)
+                == ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"])
+        // Shrinking: the limit first.
+        #expect(V1.memoryWrites(limit: 64, swap: 64, currentSwap: 128).map(\.file)
+                == ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"])
+        // Unlimited: memsw (-1) first.
+        #expect(V1.memoryWrites(limit: -1, swap: -1, currentSwap: 128).map(\.value) == ["-1", "-1"])
+        #expect(V1.memoryWrites(limit: -1, swap: -1, currentSwap: 128).first?.file == "memory.memsw.limit_in_bytes")
+        // No swap accounting: only the limit.
+        #expect(V1.memoryWrites(limit: 64, swap: nil, currentSwap: nil).map(\.file) == ["memory.limit_in_bytes"])
+        #expect(V1.memoryWrites(limit: nil, swap: nil, currentSwap: 128).isEmpty)
+    }
+
     @Test func badResourcesAreRefused() {
         #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(cpu: .init(cpus: "0-"))) }
         #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(cpu: .init(cpus: "a"))) }
         #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(cpu: .init(cpus: "3-1"))) }
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(cpu: .init(cpus: "0,,1"))) }
+        #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(cpu: .init(mems: "-1"))) }
         #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(memory: .init(limit: 200, swap: 100))) }
         #expect(throws: ConfigError.self) { try CgroupConversions.validate(.init(devices: [.init(allow: true, type: "x")])) }
         #expect(throws: Never.self) { try CgroupConversions.validate(.init(cpu: .init(cpus: "0-2,4", mems: "0"))) }
@@ -65,12 +121,88 @@ struct CgroupHostTests {
         #expect(host.isUnified)
     }
 
+    @Test func thisHostsHybridLayout() throws {
+        // The layout of the machine these tests run on: v1 controllers each on their own mount,
+        // and a cgroup2 mount at /sys/fs/cgroup/unified that must not make it "unified".
+        let mountinfo = """
+            31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+            32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+            34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+            35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+            37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
+            40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+            41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+            """
+        let host = try CgroupHost(mountinfo: mountinfo)
+        #expect(!host.isUnified)
+        #expect(host.layout == .legacy(controllers: ["cpu": "/sys/fs/cgroup/cpu", "cpuset": "/sys/fs/cgroup/cpuset",
+                                                      "memory": "/sys/fs/cgroup/memory", "freezer": "/sys/fs/cgroup/freezer"]))
+    }
+
+    @Test func mountOptionalFieldsDoNotShiftTheType() throws {
+        // Optional fields (shared:N master:M) come before the "-" separator.
+        let host = try CgroupHost(mountinfo: "29 23 0:26 / /sys/fs/cgroup rw shared:4 master:1 - cgroup2 cgroup2 rw")
+        #expect(host.layout == .unified(mountPoint: "/sys/fs/cgroup"))
+    }
+
     @Test func noCgroupsIsAnError() {
         #expect(throws: ConfigError.self) { try CgroupHost(mountinfo: "1 0 8:1 / / rw - ext4 /dev/sda1 rw") }
     }
 }
 
+struct CgroupPathTests {
+    @Test func systemdStylePathsAndEscapesAreRefused() {
+        #expect(throws: ConfigError.self) { try makeCgroupManager(cgroupsPath: "system.slice:berth:abc", containerID: "abc") }
+        #expect(throws: ConfigError.self) { try makeCgroupManager(cgroupsPath: "/berth/../etc", containerID: "abc") }
+        #expect(throws: ConfigError.self) { try makeCgroupManager(cgroupsPath: "", containerID: "abc") }
+    }
+
+    /// Only computes paths: nothing is created until create().
+    @Test(.enabled(if: !((try? CgroupHost.probe())?.isUnified ?? true), "a cgroup v1 host"))
+    func pathsPerHierarchy() throws {
+        let absolute = try makeCgroupManager(cgroupsPath: "/berth/abc", containerID: "abc")
+        #expect(absolute.paths["memory"] == "/sys/fs/cgroup/memory/berth/abc")
+        #expect(absolute.paths["freezer"] == "/sys/fs/cgroup/freezer/berth/abc")
+        #expect(absolute.paths[""] == nil)   // the hybrid host's cgroup2 mount is not used
+
+        let byID = try makeCgroupManager(cgroupsPath: nil, containerID: "xyz")
+        #expect(byID.paths["pids"] == "/sys/fs/cgroup/pids/berth/xyz")
+
+        // Relative: below the caller's own cgroup in each hierarchy.
+        let relative = try makeCgroupManager(cgroupsPath: "sub/abc", containerID: "abc")
+        let own = CgroupHost.ownPath(controller: "memory")
+        #expect(relative.paths["memory"] == "/sys/fs/cgroup/memory" + (own == "/" ? "" : own) + "/sub/abc")
+    }
+}
+
+struct CgroupStatsParserTests {
+    @Test func v1BlockIOSkipsTotals() {
+        let text = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 4608\n8:0 Total 4608\nTotal 4608\n"
+        #expect(CgroupStatsParser.v1BlockIO(text) == [.init(major: 8, minor: 0, operation: "Read", bytes: 4096),
+                                                       .init(major: 8, minor: 0, operation: "Write", bytes: 512)])
+    }
+
+    @Test func v2IOStatBecomesReadAndWrite() {
+        let text = "259:0 rbytes=1024 wbytes=2048 rios=1 wios=2 dbytes=0 dios=0\n"
+        #expect(CgroupStatsParser.v2BlockIO(text) == [.init(major: 259, minor: 0, operation: "Read", bytes: 1024),
+                                                       .init(major: 259, minor: 0, operation: "Write", bytes: 2048)])
+    }
+
+    @Test func limitsAndKeyedValues() {
+        #expect(CgroupStatsParser.limit("max") == nil)
+        #expect(CgroupStatsParser.limit("9223372036854771712") == nil)   // v1's "unlimited"
+        #expect(CgroupStatsParser.limit("33554432") == 33_554_432)
+        #expect(CgroupStatsParser.keyedValues("usage_usec 10\nuser_usec 7\nbad\n") == ["usage_usec": 10, "user_usec": 7])
+    }
+}
+
 struct DeviceRuleTests {
+    @Test func accessDefaultsToAll() {
+        let lines = DeviceRules.v1Lines([.init(allow: true, type: "c", major: 1, minor: 3),
+                                         .init(allow: true, type: "b", major: 8, minor: -1, access: "")])
+        #expect(lines.map(\.line) == ["c 1:3 rwm", "b 8:* rwm"])
+    }
+
     @Test func v1LinesInOrder() {
         let lines = DeviceRules.v1Lines([.init(allow: false, access: "rwm"),
                                          .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
@@ -88,91 +220,3 @@ struct DeviceRuleTests {
     }
 }
 
-/// Puts a sleeping process in the cgroup, freezes and thaws it, then kills it through the cgroup.
-func exerciseMembershipFreezeKill(_ manager: CgroupManager) throws {
-    let sleeper = Process()
-    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-    sleeper.arguments = ["30"]
-    try sleeper.run()
-    try manager.addProcess(sleeper.processIdentifier)
-    #expect(try manager.processes() == [sleeper.processIdentifier])
-    try manager.freeze()
-    #expect(manager.isFrozen())
-    try manager.thaw()
-    #expect(!manager.isFrozen())
-    try manager.killAll(signal: SIGKILL)
-    sleeper.waitUntilExit()
-    #expect(sleeper.terminationReason == .uncaughtSignal)
-}
-
-/// The cgroup v1 manager on this host's real hierarchies (root only).
-@Suite(.enabled(if: geteuid() == 0 && !(try! CgroupHost.probe()).isUnified, "needs root on a cgroup v1 host"))
-struct CgroupV1HostTests {
-    @Test func limitsFreezeKillAndDestroy() throws {
-        let id = "unit-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let manager = try makeCgroupManager(cgroupsPath: "/berth-test/" + id, containerID: id)
-        try manager.create()
-        defer { try? manager.killAll(signal: SIGKILL); usleep(50_000); try? manager.destroy() }
-        try manager.apply(.init(memory: .init(limit: 32 << 20, reservation: 16 << 20),
-                                cpu: .init(shares: 512, quota: 50_000, period: 100_000, cpus: "0"),
-                                pids: .init(limit: 9)))
-        let memory = try #require(manager.paths["memory"])
-        #expect(try String(contentsOfFile: memory + "/memory.limit_in_bytes", encoding: .utf8) == "33554432\n")
-        #expect(try String(contentsOfFile: manager.paths["pids"]! + "/pids.max", encoding: .utf8) == "9\n")
-        #expect(try String(contentsOfFile: manager.paths["cpu"]! + "/cpu.cfs_quota_us", encoding: .utf8) == "50000\n")
-        #expect(try String(contentsOfFile: manager.paths["cpuset"]! + "/cpuset.cpus", encoding: .utf8) == "0\n")
-
-        try exerciseMembershipFreezeKill(manager)
-        try manager.destroy()
-        for (_, path) in manager.paths { #expect(!FileManager.default.fileExists(atPath: path)) }
-    }
-}
-
-/// The v2 device filter, on the cgroup2 mount a hybrid host keeps at /sys/fs/cgroup/unified.
-@Suite(.enabled(if: geteuid() == 0 && berth_filesystem_type("/sys/fs/cgroup/unified") == 0x6367_7270,
-                "needs root and a cgroup2 mount at /sys/fs/cgroup/unified"))
-struct DeviceFilterHostTests {
-    @Test func deniedDeviceCannotBeOpened() throws {
-        let directory = "/sys/fs/cgroup/unified/berth-test-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { rmdir(directory) }
-        // Allow /dev/null only (the last-match rules: deny all, then allow c 1:3).
-        try DeviceFilter.attach([.init(allow: false, access: "rwm"),
-                                 .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm")], to: directory)
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "echo $$ > \(directory)/cgroup.procs && cat /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied"]
-        let output = Pipe()
-        shell.standardOutput = output
-        try shell.run()
-        shell.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(text == "null-ok\nzero-denied\n")
-        // Replacing the filter keeps exactly one program attached.
-        try DeviceFilter.attach(DefaultSpec.deviceRules, to: directory)
-        let fd = open(directory, O_DIRECTORY | O_RDONLY)
-        defer { close(fd) }
-        #expect(berth_bpf_attached_device_programs(fd) == 1)
-    }
-}
-
-/// The cgroup v2 manager on the cgroup2 mount of a hybrid host (/sys/fs/cgroup/unified): it
-/// holds no resource controllers there, but membership, freezing, kill and removal are v2's.
-@Suite(.enabled(if: geteuid() == 0 && berth_filesystem_type("/sys/fs/cgroup/unified") == 0x6367_7270,
-                "needs root and a cgroup2 mount at /sys/fs/cgroup/unified"))
-struct CgroupV2HostTests {
-    @Test func membershipFreezeKillAndDestroy() throws {
-        let manager = CgroupV2(directory: "/sys/fs/cgroup/unified/berth-test-v2-\(getpid())/leaf",
-                               mountPoint: "/sys/fs/cgroup/unified")
-        try manager.create()
-        defer {
-            try? manager.killAll(signal: SIGKILL)
-            usleep(50_000)
-            try? manager.destroy()
-            rmdir("/sys/fs/cgroup/unified/berth-test-v2-\(getpid())")
-        }
-        try exerciseMembershipFreezeKill(manager)
-        try manager.destroy()
-        #expect(!FileManager.default.fileExists(atPath: manager.directory))
-    }
-}

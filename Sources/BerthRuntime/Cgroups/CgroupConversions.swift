@@ -59,14 +59,16 @@ public enum CgroupConversions {
     }
 
     public static func validate(_ resources: Spec.Resources) throws {
-        if let cpus = resources.cpu?.cpus, !cpus.isEmpty { try validateCPUSet(cpus, field: "cpuset cpus") }
-        if let mems = resources.cpu?.mems, !mems.isEmpty { try validateCPUSet(mems, field: "cpuset mems") }
-        if let quota = resources.cpu?.quota, quota > 0, let period = resources.cpu?.period, period > 0, period < 1000 {
-            throw ConfigError("cpu period \(period) is below the minimum of 1000 microseconds")
-        }
+        if let cpu = resources.cpu { try validate(cpu) }
         if let memory = resources.memory {
             if let limit = memory.limit, limit > 0, let swap = memory.swap, swap > 0, swap < limit {
                 throw ConfigError("memory+swap limit (\(swap)) must not be below the memory limit (\(limit))")
+            }
+            if let limit = memory.limit, limit < 0, let swap = memory.swap, swap > 0 {
+                throw ConfigError("memory+swap limit (\(swap)) is set but the memory limit is unlimited")
+            }
+            if let swappiness = memory.swappiness, swappiness > 100 {
+                throw ConfigError("memory swappiness \(swappiness) is not in 0-100")
             }
         }
         for rule in resources.devices ?? [] {
@@ -77,5 +79,31 @@ public enum CgroupConversions {
                 throw ConfigError("device rule has invalid access \"\(access)\"")
             }
         }
+        if let weight = resources.blockIO?.weight, weight != 0, !(10...1000).contains(weight) {
+            throw ConfigError("blkio weight \(weight) is not in 10-1000")
+        }
+        for limit in resources.hugepageLimits ?? [] where !isPageSize(limit.pageSize) {
+            throw ConfigError("invalid hugepage size \"\(limit.pageSize)\": want a size like 2MB or 1GB")
+        }
+    }
+
+    /// The kernel's CFS bandwidth bounds: a period of 1 ms to 1 s, a quota of at least 1 ms.
+    static func validate(_ cpu: Spec.CPU) throws {
+        if let cpus = cpu.cpus, !cpus.isEmpty { try validateCPUSet(cpus, field: "cpuset cpus") }
+        if let mems = cpu.mems, !mems.isEmpty { try validateCPUSet(mems, field: "cpuset mems") }
+        if let quota = cpu.quota, quota > 0 {
+            if cpu.period == 0 { throw ConfigError("cpu quota \(quota) is set with a cpu period of 0") }
+            if quota < 1000 { throw ConfigError("cpu quota \(quota) is below the minimum of 1000 microseconds") }
+        }
+        if let period = cpu.period, period != 0, !(1000...1_000_000).contains(period) {
+            throw ConfigError("cpu period \(period) is not between 1000 and 1000000 microseconds")
+        }
+    }
+
+    /// Hugepage sizes as the cgroup files name them: "2MB", "1GB", "64KB".
+    static func isPageSize(_ text: String) -> Bool {
+        guard let unit = ["KB", "MB", "GB"].first(where: text.hasSuffix) else { return false }
+        let number = text.dropLast(unit.count)
+        return !number.isEmpty && number.allSatisfy(\.isNumber)
     }
 }

@@ -77,6 +77,9 @@ public func makeCgroupManager(cgroupsPath: String?, containerID: String) throws 
     guard !path.split(separator: "/").contains(".."), !path.isEmpty else {
         throw ConfigError("invalid cgroupsPath \"\(path)\"")
     }
+    if !path.hasPrefix("/") && path.split(separator: ":", omittingEmptySubsequences: false).count == 3 {
+        throw ConfigError("cgroupsPath \"\(path)\" is a systemd slice:prefix:name path; only the cgroupfs driver is supported")
+    }
     func resolve(_ controller: String) -> String {
         if path.hasPrefix("/") { return path }
         let own = CgroupHost.ownPath(controller: controller)
@@ -96,15 +99,18 @@ public func makeCgroupManager(cgroupsPath: String?, containerID: String) throws 
 
 /// Re-opens a container's cgroup from the `paths` its manager reported when it was created.
 public func openCgroupManager(paths: [String: String]) throws -> CgroupManager {
-    if let directory = paths[""] {
-        return CgroupV2(directory: directory, mountPoint: "/sys/fs/cgroup")
-    }
     guard !paths.isEmpty else { throw ConfigError("the container has no cgroup paths") }
     let host = try CgroupHost.probe()
-    guard case .legacy(let mountPoints) = host.layout else {
+    switch (host.layout, paths[""]) {
+    case (.unified(let mountPoint), let directory?):
+        return CgroupV2(directory: directory, mountPoint: mountPoint)
+    case (.legacy(let mountPoints), nil):
+        return CgroupV1(paths: paths, mountPoints: mountPoints)
+    case (.unified, nil):
         throw ConfigError("the container's cgroup is v1 but this host now uses cgroup v2")
+    case (.legacy, _?):
+        throw ConfigError("the container's cgroup is v2 but this host now uses cgroup v1")
     }
-    return CgroupV1(paths: paths, mountPoints: mountPoints)
 }
 
 /// Small file helpers shared by both managers: errors name the file.
@@ -172,9 +178,9 @@ enum CgroupFile {
     }
 
     /// Polls until `condition` holds (freezing is asynchronous), up to about two seconds.
-    static func wait(for what: String, _ condition: () -> Bool) throws {
+    static func wait(for what: String, _ condition: () throws -> Bool) throws {
         for _ in 0..<400 {
-            if condition() { return }
+            if try condition() { return }
             usleep(5000)
         }
         throw ConfigError("timed out waiting for \(what)")

@@ -21,6 +21,8 @@ public protocol CgroupManager {
     func processes() throws -> [pid_t]
     /// Sends a signal to every process in the cgroup.
     func killAll(signal: Int32) throws
+    /// Resource usage for `docker stats`.
+    func stats() -> CgroupStats
     /// How many times the kernel OOM killer killed a process in this cgroup.
     func oomKillCount() -> UInt64
     /// Removes the cgroup directories (after every process has gone).

@@ -16,26 +16,32 @@ struct CgroupV1: CgroupManager {
             guard let mountPoint = mountPoints[controller], directory.hasPrefix(mountPoint + "/") else {
                 throw ConfigError("cgroup \(directory) is outside the \(controller) hierarchy")
             }
-            if controller == "cpuset" {
-                try createCpuset(directory, below: mountPoint)
-            } else {
-                try FileSystem.makeDirectories(directory)
-            }
+            try Self.makeDirectories(directory, below: mountPoint, copyingCpuset: controller == "cpuset")
         }
     }
 
-    /// A new cpuset cgroup starts with no cpus and no mems, and refuses tasks until given
-    /// some: each created level inherits its parent's.
-    private func createCpuset(_ directory: String, below mountPoint: String) throws {
-        var current = mountPoint
-        for component in directory.dropFirst(mountPoint.count).split(separator: "/") {
-            let parent = current
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(current)") }
-            for file in ["cpuset.cpus", "cpuset.mems"] where (CgroupFile.read(current, file) ?? "").isEmpty {
-                try CgroupFile.write(current, file, CgroupFile.read(parent, file) ?? "")
+    /// mkdir of each level below the mount point. A new cpuset cgroup starts with no cpus and
+    /// no mems and refuses tasks until given some, so there each created level inherits its
+    /// parent's. A parent removed meanwhile (an empty /berth-test cleaned up by another run)
+    /// makes the walk start over.
+    private static func makeDirectories(_ directory: String, below mountPoint: String, copyingCpuset: Bool) throws {
+        for attempt in 1...3 {
+            var current = mountPoint
+            for component in directory.dropFirst(mountPoint.count).split(separator: "/") {
+                let parent = current
+                current += "/" + component
+                if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                    if errno == ENOENT && attempt < 3 { break }
+                    throw SystemError("mkdir \(current)")
+                }
+                guard copyingCpuset else { continue }
+                for file in ["cpuset.cpus", "cpuset.mems"] where (CgroupFile.read(current, file) ?? "").isEmpty {
+                    try CgroupFile.write(current, file, CgroupFile.read(parent, file) ?? "")
+                }
             }
+            if access(directory, F_OK) == 0 { return }
         }
+        throw SystemError("mkdir \(directory)", errno: ENOENT)
     }
 
     func addProcess(_ pid: pid_t) throws {
@@ -52,6 +58,8 @@ struct CgroupV1: CgroupManager {
                 if let shares = cpu.shares, shares > 0 { try CgroupFile.write(directory, "cpu.shares", String(shares)) }
                 if let period = cpu.period, period > 0 { try CgroupFile.write(directory, "cpu.cfs_period_us", String(period)) }
                 if let quota = cpu.quota, quota != 0 { try CgroupFile.write(directory, "cpu.cfs_quota_us", String(quota)) }
+                if let burst = cpu.burst { try CgroupFile.write(directory, "cpu.cfs_burst_us", String(burst)) }
+                if let idle = cpu.idle { try CgroupFile.write(directory, "cpu.idle", String(idle)) }
                 if let runtime = cpu.realtimeRuntime, runtime != 0 { try CgroupFile.write(directory, "cpu.rt_runtime_us", String(runtime)) }
                 if let period = cpu.realtimePeriod, period != 0 { try CgroupFile.write(directory, "cpu.rt_period_us", String(period)) }
             }
@@ -69,9 +77,10 @@ struct CgroupV1: CgroupManager {
             }
         }
         if let weight = resources.blockIO?.weight, weight > 0, let directory = paths["blkio"] {
-            // Kernels without a proportional-weight I/O scheduler have no blkio.weight (as here).
-            if CgroupFile.exists(directory, "blkio.weight") {
-                try CgroupFile.write(directory, "blkio.weight", String(weight))
+            // CFQ's blkio.weight is gone from newer kernels; BFQ names it blkio.bfq.weight (same
+            // 1-1000 scale). Without either no scheduler weighs I/O, and Docker drops the weight too.
+            if let file = ["blkio.weight", "blkio.bfq.weight"].first(where: { CgroupFile.exists(directory, $0) }) {
+                try CgroupFile.write(directory, file, String(weight))
             }
         }
         for limit in resources.hugepageLimits ?? [] {
@@ -84,37 +93,53 @@ struct CgroupV1: CgroupManager {
     }
 
     private func applyMemory(_ memory: Spec.Memory, _ directory: String) throws {
-        let hasSwapAccounting = CgroupFile.exists(directory, "memory.memsw.limit_in_bytes")
-        let limit = memory.limit.map { CgroupConversions.limit($0, unlimited: "-1") }
-        var swap = memory.swap.flatMap { $0 == 0 ? nil : CgroupConversions.limit($0, unlimited: "-1") }
-        if swap != nil && !hasSwapAccounting {
-            // Without swap accounting the limit still holds; runc and Docker skip memsw the same way.
-            swap = nil
-        }
-        // memsw must never be below the memory limit, so the order depends on the direction.
-        let currentSwap = Int64(CgroupFile.read(directory, "memory.memsw.limit_in_bytes") ?? "") ?? Int64.max
-        let newLimit = memory.limit ?? 0
-        if let swap, newLimit < 0 || newLimit > currentSwap {
-            try CgroupFile.write(directory, "memory.memsw.limit_in_bytes", swap)
-            if let limit { try CgroupFile.write(directory, "memory.limit_in_bytes", limit) }
-        } else {
-            if let limit { try CgroupFile.write(directory, "memory.limit_in_bytes", limit) }
-            if let swap { try CgroupFile.write(directory, "memory.memsw.limit_in_bytes", swap) }
+        let limit = memory.limit.flatMap { $0 == 0 ? nil : $0 }
+        var swap = memory.swap.flatMap { $0 == 0 ? nil : $0 }
+        // Unlimited memory with swap unset means unlimited swap too (as runc does), or memsw
+        // would stay below the limit.
+        if limit == -1 && swap == nil { swap = -1 }
+        // Without swap accounting the memory limit still holds; runc and Docker skip memsw the same way.
+        if !CgroupFile.exists(directory, "memory.memsw.limit_in_bytes") { swap = nil }
+        for (file, value) in Self.memoryWrites(limit: limit, swap: swap,
+                                               currentSwap: Int64(CgroupFile.read(directory, "memory.memsw.limit_in_bytes") ?? "")) {
+            try CgroupFile.write(directory, file, value)
         }
         if let reservation = memory.reservation, reservation != 0 {
             try CgroupFile.write(directory, "memory.soft_limit_in_bytes", CgroupConversions.limit(reservation, unlimited: "-1"))
         }
-        if memory.disableOOMKiller == true { try CgroupFile.write(directory, "memory.oom_control", "1") }
+        if let disable = memory.disableOOMKiller {
+            try CgroupFile.write(directory, "memory.oom_control", disable ? "1" : "0")
+        }
         if let swappiness = memory.swappiness {
-            guard swappiness <= 100 else { throw ConfigError("memory swappiness \(swappiness) is above 100") }
             try CgroupFile.write(directory, "memory.swappiness", String(swappiness))
         }
     }
 
+    /// memory.limit_in_bytes and memory.memsw.limit_in_bytes in an order the kernel accepts:
+    /// memsw may never be below the limit, so when the limit grows past the current memsw
+    /// (or becomes unlimited) memsw goes first, otherwise the limit does.
+    static func memoryWrites(limit: Int64?, swap: Int64?, currentSwap: Int64?) -> [(file: String, value: String)] {
+        let limitWrite = limit.map { ("memory.limit_in_bytes", CgroupConversions.limit($0, unlimited: "-1")) }
+        let swapWrite = swap.map { ("memory.memsw.limit_in_bytes", CgroupConversions.limit($0, unlimited: "-1")) }
+        let limitGrowsPastSwap = limit.map { $0 < 0 || $0 > (currentSwap ?? Int64.max) } ?? false
+        let ordered = limitGrowsPastSwap ? [swapWrite, limitWrite] : [limitWrite, swapWrite]
+        return ordered.compactMap { $0 }
+    }
+
+    /// A cgroup can stick in FREEZING while a task sleeps uninterruptibly: write FROZEN again
+    /// until it holds; if it never does, thaw so the container is not left half-frozen.
     func freeze() throws {
         guard let directory = paths["freezer"] else { throw ConfigError("pausing needs the freezer controller") }
-        try CgroupFile.write(directory, "freezer.state", "FROZEN")
-        try CgroupFile.wait(for: "\(directory) to freeze") { CgroupFile.read(directory, "freezer.state") == "FROZEN" }
+        do {
+            try CgroupFile.wait(for: "\(directory) to freeze") {
+                if CgroupFile.read(directory, "freezer.state") == "FROZEN" { return true }
+                try CgroupFile.write(directory, "freezer.state", "FROZEN")
+                return CgroupFile.read(directory, "freezer.state") == "FROZEN"
+            }
+        } catch {
+            try? CgroupFile.write(directory, "freezer.state", "THAWED")
+            throw error
+        }
     }
 
     func thaw() throws {
@@ -144,6 +169,40 @@ struct CgroupV1: CgroupManager {
     func oomKillCount() -> UInt64 {
         guard let directory = paths["memory"] else { return 0 }
         return CgroupFile.keyed(CgroupFile.read(directory, "memory.oom_control"), "oom_kill") ?? 0
+    }
+
+    func stats() -> CgroupStats {
+        var stats = CgroupStats()
+        if let directory = paths["cpuacct"] {
+            stats.cpuTotal = CgroupStatsParser.number(CgroupFile.read(directory, "cpuacct.usage"))
+            stats.cpuPerCPU = (CgroupFile.read(directory, "cpuacct.usage_percpu") ?? "")
+                .split(separator: " ").compactMap { UInt64($0) }
+            // cpuacct.stat counts clock ticks.
+            let ticks = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "cpuacct.stat"))
+            let nanosecondsPerTick = 1_000_000_000 / UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
+            stats.cpuUser = (ticks["user"] ?? 0) * nanosecondsPerTick
+            stats.cpuSystem = (ticks["system"] ?? 0) * nanosecondsPerTick
+        }
+        if let directory = paths["cpu"] {
+            let cpu = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "cpu.stat"))
+            stats.cpuPeriods = cpu["nr_periods"] ?? 0
+            stats.cpuThrottledPeriods = cpu["nr_throttled"] ?? 0
+            stats.cpuThrottledTime = cpu["throttled_time"] ?? 0
+        }
+        if let directory = paths["memory"] {
+            stats.memoryUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.usage_in_bytes"))
+            stats.memoryMaxUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.max_usage_in_bytes"))
+            stats.memoryLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "memory.limit_in_bytes"))
+            stats.memoryStat = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "memory.stat"))
+        }
+        if let directory = paths["pids"] {
+            stats.pidsCurrent = CgroupStatsParser.number(CgroupFile.read(directory, "pids.current"))
+            stats.pidsLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "pids.max"))
+        }
+        if let directory = paths["blkio"] {
+            stats.blockIO = CgroupStatsParser.v1BlockIO(CgroupFile.read(directory, "blkio.throttle.io_service_bytes_recursive"))
+        }
+        return stats
     }
 
     func destroy() throws {

@@ -14,14 +14,26 @@ struct CgroupV2: CgroupManager {
 
     func create() throws {
         guard directory.hasPrefix(mountPoint + "/") else { throw ConfigError("cgroup \(directory) is outside \(mountPoint)") }
+        let own = mountPoint + CgroupHost.ownPath(controller: "")
         var current = mountPoint
         for component in directory.dropFirst(mountPoint.count).split(separator: "/") {
-            // Each level hands its controllers down before the next level is made.
-            let available = Set((CgroupFile.read(current, "cgroup.controllers") ?? "").split(separator: " ").map(String.init))
-            let enable = Self.wanted.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
-            if !enable.isEmpty { try CgroupFile.write(current, "cgroup.subtree_control", enable) }
+            // Each level hands its controllers down before the next level is made; the caller's
+            // own cgroup is left alone (it holds processes, so the kernel would refuse anyway).
+            if current == mountPoint || current != own { try delegateControllers(from: current) }
             current += "/" + component
             if mkdir(current, 0o755) != 0 && errno != EEXIST { throw SystemError("mkdir \(current)") }
+        }
+    }
+
+    /// Enables in `parent`'s cgroup.subtree_control the wanted controllers it has but does not
+    /// yet hand down.
+    private func delegateControllers(from parent: String) throws {
+        func names(_ file: String) -> Set<String> {
+            Set((CgroupFile.read(parent, file) ?? "").split(separator: " ").map(String.init))
+        }
+        let missing = Self.wanted.filter(names("cgroup.controllers").subtracting(names("cgroup.subtree_control")).contains)
+        if !missing.isEmpty {
+            try CgroupFile.write(parent, "cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))
         }
     }
 
@@ -38,6 +50,8 @@ struct CgroupV2: CgroupManager {
             if let max = CgroupConversions.cpuMax(quota: cpu.quota, period: cpu.period) {
                 try CgroupFile.write(directory, "cpu.max", max)
             }
+            if let burst = cpu.burst { try CgroupFile.write(directory, "cpu.max.burst", String(burst)) }
+            if let idle = cpu.idle { try CgroupFile.write(directory, "cpu.idle", String(idle)) }
             if let cpus = cpu.cpus, !cpus.isEmpty { try CgroupFile.write(directory, "cpuset.cpus", cpus) }
             if let mems = cpu.mems, !mems.isEmpty { try CgroupFile.write(directory, "cpuset.mems", mems) }
         }
@@ -56,8 +70,13 @@ struct CgroupV2: CgroupManager {
         if let pids = resources.pids, pids.limit != 0 {
             try CgroupFile.write(directory, "pids.max", pids.limit < 0 ? "max" : String(pids.limit))
         }
-        if let weight = resources.blockIO?.weight, weight > 0, CgroupFile.exists(directory, "io.weight") {
-            try CgroupFile.write(directory, "io.weight", "default \(CgroupConversions.ioWeight(blkioWeight: weight))")
+        if let weight = resources.blockIO?.weight, weight > 0 {
+            // BFQ keeps blkio's 1-1000 scale; io.weight has its own (1-10000).
+            if CgroupFile.exists(directory, "io.bfq.weight") {
+                try CgroupFile.write(directory, "io.bfq.weight", String(weight))
+            } else if CgroupFile.exists(directory, "io.weight") {
+                try CgroupFile.write(directory, "io.weight", "default \(CgroupConversions.ioWeight(blkioWeight: weight))")
+            }
         }
         for limit in resources.hugepageLimits ?? [] {
             try CgroupFile.write(directory, "hugetlb.\(limit.pageSize).max", String(limit.limit))
@@ -73,7 +92,13 @@ struct CgroupV2: CgroupManager {
 
     func freeze() throws {
         try CgroupFile.write(directory, "cgroup.freeze", "1")
-        try CgroupFile.wait(for: "\(directory) to freeze") { isFrozen() }
+        do {
+            try CgroupFile.wait(for: "\(directory) to freeze") { isFrozen() }
+        } catch {
+            // Not left half-frozen.
+            try? CgroupFile.write(directory, "cgroup.freeze", "0")
+            throw error
+        }
     }
 
     func thaw() throws {
@@ -102,6 +127,25 @@ struct CgroupV2: CgroupManager {
 
     func oomKillCount() -> UInt64 {
         CgroupFile.keyed(CgroupFile.read(directory, "memory.events"), "oom_kill") ?? 0
+    }
+
+    func stats() -> CgroupStats {
+        var stats = CgroupStats()
+        let cpu = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "cpu.stat"))
+        stats.cpuTotal = (cpu["usage_usec"] ?? 0) * 1000
+        stats.cpuUser = (cpu["user_usec"] ?? 0) * 1000
+        stats.cpuSystem = (cpu["system_usec"] ?? 0) * 1000
+        stats.cpuPeriods = cpu["nr_periods"] ?? 0
+        stats.cpuThrottledPeriods = cpu["nr_throttled"] ?? 0
+        stats.cpuThrottledTime = (cpu["throttled_usec"] ?? 0) * 1000
+        stats.memoryUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.current"))
+        stats.memoryMaxUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.peak"))
+        stats.memoryLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "memory.max"))
+        stats.memoryStat = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "memory.stat"))
+        stats.pidsCurrent = CgroupStatsParser.number(CgroupFile.read(directory, "pids.current"))
+        stats.pidsLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "pids.max"))
+        stats.blockIO = CgroupStatsParser.v2BlockIO(CgroupFile.read(directory, "io.stat"))
+        return stats
     }
 
     func destroy() throws {

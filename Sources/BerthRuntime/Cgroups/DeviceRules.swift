@@ -2,7 +2,8 @@ import BerthOCI
 
 /// linux.resources.devices, as cgroup v1 lines and as a cgroup v2 BPF program.
 /// Semantics as in runc: rules apply in order and the last rule that matches decides;
-/// a device no rule matches is denied.
+/// a device no rule matches is denied. In the BPF program an allow rule matches a request
+/// only when it grants every access asked for, and a deny rule when it covers any of them.
 public enum DeviceRules {
     /// v1: ("devices.allow" | "devices.deny", "c 1:3 rwm") per rule, in order.
     public static func v1Lines(_ rules: [Spec.DeviceRule]) -> [(file: String, line: String)] {
@@ -10,9 +11,14 @@ public enum DeviceRules {
             let type = rule.type ?? "a"
             let major = rule.major.map { $0 < 0 ? "*" : String($0) } ?? "*"
             let minor = rule.minor.map { $0 < 0 ? "*" : String($0) } ?? "*"
-            let access = rule.access.flatMap { $0.isEmpty ? nil : $0 } ?? "rwm"
-            return (rule.allow ? "devices.allow" : "devices.deny", "\(type) \(major):\(minor) \(access)")
+            return (rule.allow ? "devices.allow" : "devices.deny", "\(type) \(major):\(minor) \(access(rule))")
         }
+    }
+
+    /// A rule's access; none given means all of "rwm", as in runc.
+    static func access(_ rule: Spec.DeviceRule) -> String {
+        guard let access = rule.access, !access.isEmpty else { return "rwm" }
+        return access
     }
 
     /// The character devices every container has: null, zero, full, random, urandom, tty,
@@ -55,6 +61,7 @@ public enum DeviceRules {
     static let moveImmediate: UInt8 = 0xb7 // BPF_ALU64 | BPF_MOV | BPF_K
     static let jumpIfNotEqual: UInt8 = 0x55        // BPF_JMP | BPF_JNE | BPF_K
     static let jumpIfNotEqualRegister: UInt8 = 0x5d // BPF_JMP | BPF_JNE | BPF_X
+    static let jumpIfEqual: UInt8 = 0x15           // BPF_JMP | BPF_JEQ | BPF_K
     static let exit: UInt8 = 0x95
 
     /// One eBPF instruction: opcode, dst and src registers, offset, immediate.
@@ -82,13 +89,13 @@ public enum DeviceRules {
             if let type = rule.type, type != "a" {
                 checks.append((jumpIfNotEqual, 2, type == "b" ? 1 : 2))
             }
-            let access = Int32((rule.access ?? "rwm").reduce(0) { mask, c in
+            let accessMask = Int32(access(rule).reduce(0) { mask, c in
                 mask | (c == "m" ? 1 : c == "r" ? 2 : c == "w" ? 4 : 0)
             })
             if let major = rule.major, major >= 0 { checks.append((jumpIfNotEqual, 4, Int32(major))) }
             if let minor = rule.minor, minor >= 0 { checks.append((jumpIfNotEqual, 5, Int32(minor))) }
             var block: [UInt64] = []
-            let partialAccess = access != 7
+            let partialAccess = accessMask != 7
             // Instructions in this block after the checks: (access test: 3) + mov + exit.
             let tail = (partialAccess ? 3 : 0) + 2
             for (index, check) in checks.enumerated() {
@@ -96,10 +103,12 @@ public enum DeviceRules {
                 block.append(instruction(check.0, dst: check.1, offset: Int16(remaining), immediate: check.2))
             }
             if partialAccess {
-                // Every requested access bit must be allowed by the rule: (r3 & access) == r3.
+                // An allow rule must cover every requested access bit: (r3 & access) == r3.
+                // A deny rule matches when it covers any of them: (r3 & access) != 0.
                 block.append(instruction(moveRegister, dst: 1, src: 3))
-                block.append(instruction(andImmediate, dst: 1, immediate: access))
-                block.append(instruction(jumpIfNotEqualRegister, dst: 1, src: 3, offset: 2))
+                block.append(instruction(andImmediate, dst: 1, immediate: accessMask))
+                block.append(rule.allow ? instruction(jumpIfNotEqualRegister, dst: 1, src: 3, offset: 2)
+                                        : instruction(jumpIfEqual, dst: 1, offset: 2, immediate: 0))
             }
             block.append(instruction(moveImmediate, dst: 0, immediate: rule.allow ? 1 : 0))
             block.append(instruction(exit))
