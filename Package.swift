@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .executable(name: "berth-init", targets: ["berth-init"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -26,7 +27,9 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthOCI", "BerthRuntime", "BerthStore",
+                "BerthOCI", "BerthRuntime", "BerthStore", "CSystemShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -56,9 +59,21 @@ let package = Package(
             dependencies: ["CSystemShims"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
+        // One per running container: holds its stdio, writes its log, outlives berthd. Static and
+        // Foundation-free, so that it costs well under 1 MiB of memory per container.
+        .target(name: "BerthShimCore"),
+        .executableTarget(
+            name: "berth-shim",
+            dependencies: ["BerthShimCore", "CSystemShims"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        .testTarget(name: "BerthShimTests", dependencies: ["BerthShimCore"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI", "CSystemShims"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthOCI"]),
+        // The json-file log reader: decoding, tail, since/until, follow across rotation, framing.
+        .testTarget(name: "BerthEngineLogTests", dependencies: ["BerthEngine"]),
         // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.
         .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims"]),
     ]

@@ -24,12 +24,20 @@ public struct APIResponse: Sendable {
     public var body: [UInt8]
     /// A body made while it is sent (image archives, progress messages), in chunked encoding.
     public var stream: ResponseStream?
+    /// Attach and exec start take the connection over instead of answering in HTTP.
+    public var hijack: HijackedSession?
 
     public init(status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:], body: [UInt8] = [], stream: ResponseStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
         self.stream = stream
+    }
+
+    public static func hijacked(_ session: HijackedSession) -> APIResponse {
+        var response = APIResponse(status: .switchingProtocols)
+        response.hijack = session
+        return response
     }
 
     /// Docker's JSON message stream: one object per line (`{"stream": "Loaded image: x\n"}`).

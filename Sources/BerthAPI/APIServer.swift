@@ -22,7 +22,7 @@ public final class APIServer: Sendable {
         var router = Router()
         SystemRoutes.register(&router, engine: engine)
         ImageRoutes.register(&router, engine: engine)
-        ContainerRoutes.register(&router)
+        ContainerRoutes.register(&router, engine: engine)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger
@@ -39,6 +39,8 @@ public final class APIServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A hijacked stream's client half-closes when its stdin ends; its output must go on.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)

@@ -1,29 +1,167 @@
+import BerthEngine
 import BerthOCI
 import Foundation
+import NIOCore
 import NIOHTTP1
 
-/// What can truly be said about containers before Berth runs any: the list is empty, a prune
-/// has nothing to do, and no name or ID names a container (dockerd's "No such container",
-/// which also lets `docker inspect NAME` go on to images). Creating one answers 501.
+/// /containers/…: create, the lifecycle, inspect and list, attach, logs, wait, prune.
 enum ContainerRoutes {
-    static func register(_ router: inout Router) {
+    static func register(_ router: inout Router, engine: Engine) {
+        let containers = engine.containers
         router.add(.GET, "/containers/json") { request, _ in
-            _ = try ImageRoutes.parseFilters(request.queryValue("filters"))  // bad filters are still refused
-            return .json([String]())
+            let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")))
+            let limit = request.queryValue("limit").flatMap { Int($0) }
+            return .json(try await containers.list(all: request.flag("all"), limit: limit, size: request.flag("size"), filters: filters))
         }
-        router.add(.POST, "/containers/create") { _, _ in
-            throw BerthError.notImplemented("containers is not implemented yet in this version of Berth: cannot create one")
+        router.add(.POST, "/containers/create") { request, _ in
+            let body: ContainerCreateRequest
+            do {
+                body = try JSONDecoder().decode(ContainerCreateRequest.self, from: Data(request.body))
+            } catch {
+                throw BerthError.invalidArgument(request.body.isEmpty ? "config cannot be empty in order to create a container" : "invalid JSON: \(error)")
+            }
+            if let platform = request.queryValue("platform"), !platform.isEmpty, !platform.hasPrefix("linux") {
+                throw BerthError.invalidArgument("image with reference \(body.config.Image ?? "") was found but does not match the specified platform: wanted \(platform)")
+            }
+            let created = try await containers.create(body, name: request.queryValue("name"))
+            struct Answer: Encodable { var Id: String; var Warnings: [String] }
+            return .json(Answer(Id: created.id, Warnings: created.warnings), status: .created)
         }
         router.add(.POST, "/containers/prune") { request, _ in
-            _ = try ImageRoutes.parseFilters(request.queryValue("filters"))
-            struct PruneReport: Encodable { var ContainersDeleted: [String]? = nil; var SpaceReclaimed = 0 }
-            return .json(PruneReport())
+            let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")), prune: true)
+            let report = try await containers.prune(filters: filters)
+            struct Answer: Encodable { var ContainersDeleted: [String]?; var SpaceReclaimed: Int64 }
+            return .json(Answer(ContainersDeleted: report.deleted.isEmpty ? nil : report.deleted, SpaceReclaimed: report.reclaimed))
         }
-        let noSuchContainer: Router.Handler = { _, parameters in
-            throw BerthError.notFound("No such container: \(parameters["id"] ?? "")")
+        router.add(.GET, "/containers/{id}/json") { request, parameters in
+            .json(try await containers.inspect(parameters["id"]!, size: request.flag("size")))
         }
-        for pattern in ["/containers/{id}", "/containers/{id}/{action}", "/containers/{id}/{action}/{detail}"] {
-            for method in [HTTPMethod.GET, .HEAD, .POST, .PUT, .DELETE] { router.add(method, pattern, noSuchContainer) }
+        router.add(.POST, "/containers/{id}/start") { _, parameters in
+            switch try await containers.start(parameters["id"]!) {
+            case .started: return APIResponse(status: .noContent)
+            case .alreadyRunning: return APIResponse(status: .notModified)
+            }
         }
+        router.add(.POST, "/containers/{id}/stop") { request, parameters in
+            let result = try await containers.stop(parameters["id"]!, timeout: try request.integer("t"),
+                                                    signal: request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 })
+            return APIResponse(status: result == .stopped ? .noContent : .notModified)
+        }
+        router.add(.POST, "/containers/{id}/restart") { request, parameters in
+            try await containers.restart(parameters["id"]!, timeout: try request.integer("t"),
+                                         signal: request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 })
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/kill") { request, parameters in
+            try await containers.kill(parameters["id"]!, signal: request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 })
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/pause") { _, parameters in
+            try await containers.pause(parameters["id"]!)
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/unpause") { _, parameters in
+            try await containers.unpause(parameters["id"]!)
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/rename") { request, parameters in
+            guard let name = request.queryValue("name"), !name.isEmpty else {
+                throw BerthError.invalidArgument("Neither old nor new names may be empty")
+            }
+            try await containers.rename(parameters["id"]!, to: name)
+            return APIResponse(status: .noContent)
+        }
+        router.add(.DELETE, "/containers/{id}") { request, parameters in
+            if request.flag("link") { throw BerthError.notImplemented("removing links is not implemented yet in this version of Berth") }
+            try await containers.remove(parameters["id"]!, force: request.flag("force"))
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/containers/{id}/wait") { request, parameters in
+            let conditionText = request.queryValue("condition").flatMap { $0.isEmpty ? nil : $0 } ?? "not-running"
+            guard let condition = ContainerService.WaitCondition(rawValue: conditionText) else {
+                throw BerthError.invalidArgument("invalid condition: \"\(conditionText)\"")
+            }
+            let id = try await containers.waitRegistration(parameters["id"]!, condition: condition)
+            // The head goes out at once, so the client knows the wait is registered.
+            let stream = ResponseStream { writer in
+                let result = await containers.wait(id: id, condition: condition)
+                struct Failure: Encodable { var Message: String }
+                struct Answer: Encodable { var StatusCode: Int32; var Error: Failure? }
+                let answer = Answer(StatusCode: result.statusCode, Error: result.error.map { Failure(Message: $0) })
+                try await writer.write(Array(try JSONEncoder().encode(answer)) + [0x0A])
+            }
+            return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
+        }
+        router.add(.POST, "/containers/{id}/attach") { request, parameters in
+            let id = parameters["id"]!
+            let options = AttachOptions(stdin: request.flag("stdin"), stdout: request.flag("stdout"),
+                                        stderr: request.flag("stderr"), detachKeys: request.queryValue("detachKeys").flatMap { $0.isEmpty ? nil : $0 })
+            let tty = try await containers.checkAttach(id, options: options)
+            return .hijacked(HijackedSession(multiplexed: !tty) { connection in
+                try await containers.attach(id, options: options,
+                                            client: StreamClient(input: connection.input, output: connection.output))
+            })
+        }
+        router.add(.POST, "/containers/{id}/resize") { request, parameters in
+            try await containers.resize(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            return APIResponse(status: .ok)
+        }
+        router.add(.GET, "/containers/{id}/logs") { request, parameters in
+            try await ContainerLogRoutes.logs(request, id: parameters["id"]!, containers: containers)
+        }
+        router.add(.POST, "/containers/{id}/exec") { request, parameters in
+            let body: ExecCreateRequest
+            do {
+                body = try JSONDecoder().decode(ExecCreateRequest.self, from: Data(request.body))
+            } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            struct Answer: Encodable { var Id: String }
+            return .json(Answer(Id: try await containers.createExec(parameters["id"]!, body)), status: .created)
+        }
+        router.add(.POST, "/exec/{id}/start") { request, parameters in
+            struct Body: Decodable { var Detach: Bool?; var Tty: Bool? }
+            let body = request.body.isEmpty ? Body() : try JSONDecoder().decode(Body.self, from: Data(request.body))
+            let execID = parameters["id"]!
+            let tty = try await containers.checkExecStart(execID, tty: body.Tty)
+            if body.Detach == true {
+                try await containers.startExec(execID, tty: body.Tty, client: nil)
+                return APIResponse(status: .ok)
+            }
+            return .hijacked(HijackedSession(multiplexed: !tty) { connection in
+                try await containers.startExec(execID, tty: body.Tty,
+                                               client: StreamClient(input: connection.input, output: connection.output))
+            })
+        }
+        router.add(.POST, "/exec/{id}/resize") { request, parameters in
+            try await containers.resizeExec(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            return APIResponse(status: .ok)
+        }
+        router.add(.GET, "/exec/{id}/json") { _, parameters in
+            .json(try await containers.inspectExec(parameters["id"]!))
+        }
+        for (path, what) in [("/containers/{id}/top", "docker top"), ("/containers/{id}/stats", "docker stats"),
+                             ("/containers/{id}/changes", "docker diff"), ("/containers/{id}/export", "docker export"),
+                             ("/containers/{id}/archive", "docker cp"), ("/containers/{id}/update", "docker update")] {
+            let handler: Router.Handler = { _, parameters in
+                _ = try await containers.record(parameters["id"]!)
+                throw BerthError.notImplemented("\(what) is not implemented yet in this version of Berth")
+            }
+            for method in [HTTPMethod.GET, .HEAD, .POST, .PUT] { router.add(method, path, handler) }
+        }
+    }
+}
+
+extension APIRequest {
+    /// Docker's query booleans: "1"/"true" (any case) are true; absent, "", "0", "false" are not.
+    func flag(_ name: String) -> Bool {
+        guard let value = queryValue(name)?.lowercased() else { return false }
+        return !(value.isEmpty || value == "0" || value == "false")
+    }
+
+    func integer(_ name: String) throws -> Int? {
+        guard let text = queryValue(name), !text.isEmpty else { return nil }
+        guard let value = Int(text) else { throw BerthError.invalidArgument("invalid value for \(name): \(text)") }
+        return value
     }
 }

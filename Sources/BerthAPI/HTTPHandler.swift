@@ -119,6 +119,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         promise.futureResult.whenSuccess { response in
             let context = boundContext.value
+            if let session = response.hijack {
+                HTTPHandler.hijack(context, request: head, session: session) { finished(response.status) }
+                return
+            }
             var headers = response.headers
             if response.stream == nil {
                 headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))

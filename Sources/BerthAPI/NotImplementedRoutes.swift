@@ -4,7 +4,7 @@ import NIOHTTP1
 /// 501 with what is missing, never a fake success (the CLI prints the message).
 enum NotImplementedRoutes {
     static let resources: [(prefix: String, name: String)] = [
-        ("exec", "exec"), ("images", "images"), ("build", "build"),
+        ("images", "images"), ("build", "build"),
         ("networks", "networks"), ("volumes", "volumes"), ("events", "events"), ("system", "system"),
         ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
         ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),

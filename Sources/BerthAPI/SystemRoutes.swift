@@ -15,7 +15,10 @@ enum SystemRoutes {
         router.add(.GET, "/_ping", ping)
         router.add(.HEAD, "/_ping", ping)
         router.add(.GET, "/version") { _, _ in .json(version()) }
-        router.add(.GET, "/info") { _, _ in .json(info(engine.system, images: engine.images.imageCount, debug: engine.settings.debug)) }
+        router.add(.GET, "/info") { _, _ in
+            let counts = await engine.containers.counts
+            return .json(info(engine.system, images: engine.images.imageCount, containers: counts, debug: engine.settings.debug))
+        }
     }
 
     struct Version: Encodable {
@@ -53,14 +56,16 @@ enum SystemRoutes {
     }
 
     /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
-    /// Containers are 0 because this daemon does not run any yet.
-    static func info(_ system: SystemInfo, images: Int, debug: Bool) -> [String: JSONValue] {
+    static func info(_ system: SystemInfo, images: Int, containers: (running: Int, paused: Int, stopped: Int),
+                     debug: Bool) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
         var securityOptions = ["name=seccomp,profile=builtin"]
         if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
         return [
             "ID": .string(system.daemonID), "Name": .string(SystemInfo.hostname),
-            "Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0,
+            "Containers": .int(containers.running + containers.paused + containers.stopped),
+            "ContainersRunning": .int(containers.running), "ContainersPaused": .int(containers.paused),
+            "ContainersStopped": .int(containers.stopped),
             "Images": .int(images),
             "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", .string(SystemInfo.backingFilesystem(system.dataRoot))])]),
             "DockerRootDir": .string(system.dataRoot),

@@ -14,6 +14,8 @@ public struct DaemonOptions: Sendable {
     public var liveRestore = true
     public var logDriver = "json-file"
     public var logOptions: [String: String] = [:]
+    /// Containers' cgroups go below this (dockerd's default is /docker).
+    public var cgroupParent = "/berth"
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -25,6 +27,7 @@ public struct DaemonOptions: Sendable {
         "-H": "hosts", "--host": "hosts", "--data-root": "data-root", "--exec-root": "exec-root",
         "--config-file": "config-file", "--pidfile": "pidfile", "-p": "pidfile", "--group": "group", "-G": "group",
         "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
+        "--cgroup-parent": "cgroup-parent",
     ]
     static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore"]
 
@@ -85,6 +88,9 @@ public struct DaemonOptions: Sendable {
         case "debug": debug = value == "true"
         case "live-restore": liveRestore = value == "true"
         case "log-driver": logDriver = value
+        case "cgroup-parent":
+            guard !value.isEmpty, !value.split(separator: "/").contains("..") else { throw Failure("invalid cgroup-parent \"\(value)\"") }
+            cgroupParent = value.hasPrefix("/") ? value : "/" + value
         case "log-level":
             guard ["debug", "info", "warn", "error", "fatal"].contains(value) else {
                 throw Failure("unable to parse logging level: \(value)")
@@ -131,7 +137,7 @@ public struct DaemonOptions: Sendable {
             case "debug", "live-restore":
                 guard let flag = value as? Bool, !(value is String) else { throw invalid }
                 try set(key, flag ? "true" : "false")
-            case "data-root", "exec-root", "pidfile", "group", "log-level", "log-driver":
+            case "data-root", "exec-root", "pidfile", "group", "log-level", "log-driver", "cgroup-parent":
                 guard let text = value as? String else { throw invalid }
                 try set(key, text)
             case "hosts":

@@ -2,16 +2,18 @@ import BerthOCI
 import BerthStore
 import Dispatch
 
-/// The daemon's domain services: host facts and the image store so far; containers,
-/// networks and volumes join as they are built (their API routes answer 501 until then).
+/// The daemon's domain services: host facts, images and containers; networks and volumes
+/// join as they are built (their API routes answer 501 until then).
 public final class Engine: Sendable {
     public let system: SystemInfo
     public let images: ImageStore
+    public let containers: ContainerService
     public let settings: DaemonSettings
 
-    public init(system: SystemInfo, images: ImageStore, settings: DaemonSettings) {
+    public init(system: SystemInfo, images: ImageStore, containers: ContainerService, settings: DaemonSettings) {
         self.system = system
         self.images = images
+        self.containers = containers
         self.settings = settings
     }
 

@@ -107,3 +107,14 @@ public struct PruneFilters: Sendable {
         return time
     }
 }
+
+/// The containers using an image, by ID.
+public struct ImageUsers: Sendable {
+    public var running: [String] = []
+    public var stopped: [String] = []
+    public init(running: [String] = [], stopped: [String] = []) {
+        self.running = running
+        self.stopped = stopped
+    }
+    public var isEmpty: Bool { running.isEmpty && stopped.isEmpty }
+}

@@ -24,6 +24,13 @@ public final class ImageStore: @unchecked Sendable {
     /// another load's blobs in flight.
     private let loadLock = NSLock()
     private var state: State
+    /// Which containers use an image (set by the engine): rmi and prune must not pull an
+    /// image from under one.
+    public var imageUsers: (@Sendable (_ imageID: String) -> ImageUsers)? {
+        get { lock.withLock { users } }
+        set { lock.withLock { users = newValue } }
+    }
+    private var users: (@Sendable (String) -> ImageUsers)?
 
     public init(root: String) throws {
         self.root = root + "/image"
@@ -192,6 +199,13 @@ public final class ImageStore: @unchecked Sendable {
             defer { close(fd) }
             try snapshotter.addLayer(chainID, parent: index > 0 ? chain[index - 1] : nil, layerFD: fd)
         }
+    }
+
+    /// What a new container takes from its image.
+    public func containerBase(_ name: String) throws -> (id: String, config: ImageConfig, topLayer: String?) {
+        let record = try resolve(name)
+        let config = try decodeConfig(record.id)
+        return (record.id, config, Snapshotter.chainIDs(config.rootfs.diff_ids).last)
     }
 
     /// The chain ID of an image's top layer: the parent of a container's root.
@@ -469,12 +483,12 @@ public final class ImageStore: @unchecked Sendable {
         return rows
     }
 
-    /// `docker image prune`: untagged images, or with `all` every image (no container can use
-    /// one yet: containers come with the next part of the engine).
+    /// `docker image prune`: untagged images, or with `all` every image, that no container uses.
     public func prune(all: Bool, filters: PruneFilters = PruneFilters()) throws -> PruneReport {
         let victims = try lock.withLock {
             try state.images.keys.filter { id in
                 guard all || !state.references.values.contains(id) else { return false }
+                if let users, !users(id).isEmpty { return false }
                 return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
             }.sorted()
         }
@@ -541,8 +555,13 @@ public final class ImageStore: @unchecked Sendable {
             var removed: [DeleteResponseItem] = []
             let byReference = !Self.namesID(name, record.id)
             let names = state.references.filter { $0.value == record.id }.keys.sorted()
+            let shortID = record.id.dropFirst(7).prefix(12)
+            let users = self.users?(record.id) ?? ImageUsers()
             if byReference, let reference = try? ImageReference.parse(name) {
                 let key = reference.repository + ":" + (reference.tag ?? "latest")
+                if names.count == 1, !force, let user = (users.running + users.stopped).first {
+                    throw BerthError.conflict("conflict: unable to remove repository reference \"\(name)\" (must force) - container \(user.prefix(12)) is using its referenced image \(shortID)")
+                }
                 state.references[key] = nil
                 removed.append(.init(Untagged: reference.familiar))
                 if names.count > 1 {
@@ -550,13 +569,24 @@ public final class ImageStore: @unchecked Sendable {
                     return removed
                 }
             } else {
+                if let user = users.running.first {
+                    throw BerthError.conflict("conflict: unable to delete \(shortID) (cannot be forced) - image is being used by running container \(user.prefix(12))")
+                }
+                if !force, let user = users.stopped.first {
+                    throw BerthError.conflict("conflict: unable to delete \(shortID) (must be forced) - image is being used by stopped container \(user.prefix(12))")
+                }
                 if names.count > 1 && !force {
-                    throw BerthError.conflict("conflict: unable to delete \(record.id.dropFirst(7).prefix(12)) (must be forced) - image is referenced in multiple repositories")
+                    throw BerthError.conflict("conflict: unable to delete \(shortID) (must be forced) - image is referenced in multiple repositories")
                 }
                 for key in names {
                     state.references[key] = nil
                     removed.append(.init(Untagged: (try? ImageReference.parse(key).familiar) ?? key))
                 }
+            }
+            if !users.isEmpty {
+                // Forced while a stopped container uses it: untagged, but kept for the container.
+                try persist()
+                return removed
             }
             state.images[record.id] = nil
             try persist()

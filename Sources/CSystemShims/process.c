@@ -176,6 +176,39 @@ pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
     return pid;
 }
 
+pid_t berth_spawn_detached(const char *path, char *const argv[], char *const envp[],
+                           const int *fd_map, int fd_map_count) {
+    // A short-lived middle process spawns the real child and exits at once, so the child is
+    // re-parented to init (or the nearest subreaper) and never becomes our zombie.
+    int result_pipe[2];
+    if (pipe2(result_pipe, O_CLOEXEC) != 0) return -1;
+    pid_t middle = fork();
+    if (middle == 0) {
+        pid_t child = berth_spawn(path, argv, envp, fd_map, fd_map_count, 1);
+        int result[2] = {child, child < 0 ? errno : 0};
+        ssize_t ignored = write(result_pipe[1], result, sizeof(result));
+        (void)ignored;
+        _exit(0);
+    }
+    int saved = errno;
+    close(result_pipe[1]);
+    if (middle < 0) {
+        close(result_pipe[0]);
+        errno = saved;
+        return -1;
+    }
+    int result[2] = {-1, ECHILD};
+    ssize_t n;
+    do { n = read(result_pipe[0], result, sizeof(result)); } while (n < 0 && errno == EINTR);
+    close(result_pipe[0]);
+    while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
+    if (n != sizeof(result) || result[0] < 0) {
+        errno = n == sizeof(result) ? result[1] : ECHILD;
+        return -1;
+    }
+    return result[0];
+}
+
 int berth_send_fd(int sock, int fd, const char *message) {
     struct iovec iov = {.iov_base = (void *)message, .iov_len = strlen(message)};
     char control[CMSG_SPACE(sizeof(int))];

@@ -76,9 +76,23 @@ do {
 } catch {
     fail("cannot open the image store in \(options.dataRoot): \(error)")
 }
+// berth-shim, berth-runtime and berth-init are installed beside berthd.
+let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+let containers: ContainerService
+do {
+    containers = try ContainerService(
+        dataRoot: options.dataRoot, execRoot: options.execRoot, binDirectory: binDirectory, images: images,
+        settings: ContainerDefaults(host: HostFacts.current(), logDriver: options.logDriver, logOptions: options.logOptions,
+                                    initPath: binDirectory + "/berth-init", cgroupParent: options.cgroupParent,
+                                    specDefaults: DaemonSpecDefaults.current()),
+        logger: logger)
+} catch {
+    fail("cannot open the containers in \(options.dataRoot): \(error)")
+}
+await containers.recover()
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
                                        liveRestore: options.liveRestore, loggingDriver: options.logDriver),
-                    images: images, settings: DaemonSettings(debug: options.debug))
+                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug))
 let spoolDirectory = options.dataRoot + "/tmp"
 try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind
 try? FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
@@ -111,6 +125,10 @@ await stop.waitForTermination(reload: {
 })
 logger.info("shutting down")
 for channel in channels { try? await channel.close().get() }
+if !options.liveRestore {
+    // Without live-restore the containers stop with the daemon, as with dockerd.
+    await containers.stopAllForShutdown()
+}
 try? await server.shutdown()
 for case .unix(let path) in listeners { unlink(path) }
 pidFile.remove()

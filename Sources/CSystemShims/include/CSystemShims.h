@@ -54,6 +54,10 @@ int berth_wtermsig(int status);
 // new_session: setsid() in the child. Returns the pid or -1.
 pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
                   const int *fd_map, int fd_map_count, int new_session);
+// Like berth_spawn in a new session, through a middle process that exits at once: the child
+// is not ours to reap (a daemon's long-lived helpers).
+pid_t berth_spawn_detached(const char *path, char *const argv[], char *const envp[],
+                           const int *fd_map, int fd_map_count);
 
 // ---- file descriptors passing (process.c) ----
 int berth_send_fd(int socket, int fd, const char *message);
@@ -68,6 +72,10 @@ int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
 int berth_mount(const char *source, const char *target, const char *fstype,
                 unsigned long flags, const char *data);
 int berth_umount2(const char *target, int flags);
+// An overlay at `target` from lower layers (topmost first), through fsopen/fsconfig: no
+// limit on how many layers. -1 with errno (EINVAL on kernels without "lowerdir+").
+int berth_mount_overlay(const char *target, const char *const lowers[], int lower_count,
+                        const char *upper, const char *work);
 int berth_pivot_root(const char *new_root, const char *put_old);
 // mount_setattr(2) on a tree: set/clear MOUNT_ATTR_* bits, optionally recursively.
 int berth_mount_setattr(int dirfd, const char *path, unsigned int flags,
@@ -125,5 +133,13 @@ int berth_seccomp_add_rule(void *filter, uint32_t action, const char *syscall,
 int berth_seccomp_load(void *filter);                 // 0 or -errno
 int berth_seccomp_export_bpf(void *filter, int fd);   // 0 or -errno
 int berth_seccomp_mode(void);                         // PR_GET_SECCOMP
+
+// ---- berth-shim (shim.c) ----
+// Blocks SIGCHLD, ignores SIGPIPE, and returns a non-blocking signalfd for SIGCHLD.
+int berth_shim_sigchld_fd(void);
+// Reads every pending signal off a non-blocking signalfd.
+void berth_shim_drain_signalfd(int fd);
+// Gives freed heap memory back to the kernel (malloc_trim).
+void berth_shim_release_memory(void);
 
 #endif

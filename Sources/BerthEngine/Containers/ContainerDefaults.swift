@@ -1,0 +1,89 @@
+import BerthOCI
+import Foundation
+
+/// What the daemon gives every container unless it asks otherwise.
+public struct ContainerDefaults: Sendable {
+    public var host: HostFacts
+    /// daemon.json `log-driver` / `log-opts`.
+    public var logDriver: String
+    public var logOptions: [String: String]
+    /// berth-init, bound at /sbin/docker-init for `--init`.
+    public var initPath: String
+    /// Each container's cgroup is `<cgroupParent>/<id>`.
+    public var cgroupParent: String
+    /// Ulimits, `--init` and the seccomp profile every container starts from.
+    public var specDefaults: DaemonSpecDefaults
+
+    public init(host: HostFacts, logDriver: String, logOptions: [String: String], initPath: String, cgroupParent: String,
+                specDefaults: DaemonSpecDefaults) {
+        self.host = host
+        self.cgroupParent = cgroupParent
+        self.specDefaults = specDefaults
+        self.logDriver = logDriver
+        self.logOptions = logOptions
+        self.initPath = initPath
+    }
+}
+
+/// A container's log settings: its LogConfig over the daemon's, checked as dockerd does.
+struct LogSettings: Sendable {
+    static let drivers: Set<String> = ["json-file", "none", "journald"]
+    static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
+    static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
+
+    var driver: String
+    /// 0 = no limit.
+    var maxSize: Int64 = 0
+    var maxFiles = 1
+
+    init(_ config: LogConfig?, defaults: ContainerDefaults) throws {
+        let requested = config?.Type ?? ""
+        driver = requested.isEmpty ? defaults.logDriver : requested
+        let options = requested.isEmpty ? defaults.logOptions : (config?.Config ?? [:])
+        guard Self.drivers.contains(driver) else {
+            throw BerthError.invalidArgument("error looking up logging plugin \(driver): plugin \"\(driver)\" not found")
+        }
+        let allowed: Set<String> = driver == "json-file" ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
+        for key in options.keys.sorted() where !allowed.contains(key) {
+            throw BerthError.invalidArgument("unknown log opt '\(key)' for \(driver) log driver")
+        }
+        if let size = options["max-size"] {
+            guard let bytes = Self.ramBytes(size), bytes > 0 || size == "-1" else {
+                throw BerthError.invalidArgument("failed to initialize logging driver: invalid size: '\(size)'")
+            }
+            maxSize = max(bytes, 0)
+        }
+        if let files = options["max-file"] {
+            guard let count = Int(files) else {
+                throw BerthError.invalidArgument("failed to initialize logging driver: strconv.Atoi: parsing \"\(files)\": invalid syntax")
+            }
+            guard count >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
+            // Without max-size there is nothing to rotate; dockerd accepts it all the same.
+            maxFiles = maxSize == 0 ? 1 : count
+        }
+    }
+
+    /// Go's units.RAMInBytes: "10m", "1.5g", "100k", "512" (binary multiples).
+    static func ramBytes(_ text: String) -> Int64? {
+        let lower = text.lowercased()
+        let digits = lower.prefix { $0.isNumber || $0 == "." || $0 == "-" }
+        guard let number = Double(digits) else { return nil }
+        var unit = String(lower.dropFirst(digits.count))
+        if unit.hasSuffix("ib") { unit.removeLast(2) } else if unit.hasSuffix("b") { unit.removeLast() }
+        let scales: [String: Double] = ["": 1, "k": 0x400, "m": 0x10_0000, "g": 0x4000_0000, "t": 0x100_0000_0000, "p": 0x4_0000_0000_0000]
+        guard let scale = scales[unit] else { return nil }
+        return Int64(number * scale)
+    }
+}
+
+/// Container and exec IDs: 64 random hex digits, never all digits (a short ID must not be
+/// mistaken for a number), as dockerd makes them.
+enum ContainerIdentity {
+    static func newID() -> String {
+        while true {
+            var generator = SystemRandomNumberGenerator()
+            let id = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+            if id.prefix(12).contains(where: { $0.isLetter }) { return id }
+        }
+    }
+}

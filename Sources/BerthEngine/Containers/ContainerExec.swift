@@ -1,0 +1,185 @@
+import BerthOCI
+import Foundation
+import NIOCore
+
+/// `POST /containers/{id}/exec`'s body.
+public struct ExecCreateRequest: Codable, Sendable {
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var ConsoleSize: [Int]?
+    public var DetachKeys: String?
+    public var Tty: Bool?
+    public var Env: [String]?
+    public var Cmd: [String]?
+    public var Privileged: Bool?
+    public var User: String?
+    public var WorkingDir: String?
+}
+
+/// An exec instance, as `GET /exec/{id}/json` shows it.
+public struct ExecRecord: Codable, Sendable {
+    public struct ProcessConfig: Codable, Sendable {
+        public var tty: Bool
+        public var entrypoint: String
+        public var arguments: [String]
+        public var privileged: Bool
+        public var user: String
+    }
+    public var CanRemove = false
+    public var ContainerID: String
+    public var DetachKeys = ""
+    public var ExitCode: Int32? = nil
+    public var ID: String
+    public var OpenStderr: Bool
+    public var OpenStdin: Bool
+    public var OpenStdout: Bool
+    public var ProcessConfig: ProcessConfig
+    public var Running = false
+    public var Pid: Int32 = 0
+    var env: [String]
+    var workingDir: String
+    var started = false
+}
+
+extension ContainerService {
+    public func createExec(_ nameOrID: String, _ request: ExecCreateRequest) throws -> String {
+        let id = try resolve(nameOrID)
+        let state = entries[id]!.record.State
+        guard let command = request.Cmd, !command.isEmpty else { throw BerthError.invalidArgument("No exec command specified") }
+        guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
+        guard !state.Paused else { throw BerthError.conflict("Container \(nameOrID) is paused, unpause the container before exec") }
+        if let keys = request.DetachKeys, !keys.isEmpty { _ = try DetachKeyScanner.parse(keys) }
+        let execID = ContainerIdentity.newID()
+        execs[execID] = ExecRecord(
+            ContainerID: id, DetachKeys: request.DetachKeys ?? "", ID: execID,
+            OpenStderr: request.AttachStderr ?? false, OpenStdin: request.AttachStdin ?? false,
+            OpenStdout: request.AttachStdout ?? false,
+            ProcessConfig: .init(tty: request.Tty ?? false, entrypoint: command[0], arguments: Array(command.dropFirst()),
+                                 privileged: request.Privileged ?? false, user: request.User ?? ""),
+            env: request.Env ?? [], workingDir: request.WorkingDir ?? "")
+        entries[id]!.execs.insert(execID)
+        return execID
+    }
+
+    public func inspectExec(_ execID: String) throws -> ExecRecord {
+        guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
+        return exec
+    }
+
+    /// Checks before the hijack; returns whether the stream is a TTY.
+    public func checkExecStart(_ execID: String, tty: Bool?) throws -> Bool {
+        guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
+        if exec.started { throw BerthError.conflict("Error: Exec command \(execID) has already run") }
+        let state = entries[exec.ContainerID]?.record.State
+        guard state?.Running == true else { throw BerthError.conflict("Container \(exec.ContainerID) is not running") }
+        if state?.Paused == true { throw BerthError.conflict("Container \(exec.ContainerID) is paused, unpause the container before exec") }
+        return tty ?? exec.ProcessConfig.tty
+    }
+
+    /// Runs the exec through the container's shim. With a client, pumps its stream and
+    /// returns when it ends; detached (nil client), returns once it has started.
+    public func startExec(_ execID: String, tty requestedTTY: Bool?, client: StreamClient?) async throws {
+        _ = try checkExecStart(execID, tty: requestedTTY)
+        var exec = execs[execID]!
+        let tty = requestedTTY ?? exec.ProcessConfig.tty
+        exec.started = true
+        exec.Running = true
+        execs[execID] = exec
+        let id = exec.ContainerID
+        let shimDirectory = paths.shimDirectory(id)
+        let processPath = shimDirectory + "/exec-\(execID).json"
+        let process = try ExecProcess.make(exec, tty: tty, bundle: shimDirectory + "/config.json", lastCapability: settings.host.lastCapability)
+        try writeAtomically(JSONEncoder().encode(process), to: processPath)
+        let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(processPath)"
+        let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
+        let pump = StreamPump(tty: tty, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
+        let socket = paths.shimSocket(id)
+        let finish: @Sendable (ShimFrame) async -> Void = { frame in
+            await self.recordExecEnd(execID, frame: frame, client: client, tty: tty)
+        }
+        let run = { @Sendable in
+            defer { unlink(processPath) }
+            try await ShimClient(socketPath: socket).withConnection(request) { _, frames, shim in
+                if let client {
+                    try await pump.run(client: client, frames: frames, shim: shim, onRecord: finish)
+                } else {
+                    shim.finish()
+                    while let frame = try await frames.next() {
+                        if frame.kind == .execExit || frame.kind == .execFailed { await finish(frame) }
+                    }
+                }
+            }
+        }
+        if client != nil {
+            do { try await run() } catch { markExecEnded(execID, code: 126) }
+            markExecEnded(execID, code: nil)
+        } else {
+            Task {
+                do { try await run() } catch { await self.markExecEnded(execID, code: 126) }
+                await self.markExecEnded(execID, code: nil)
+            }
+        }
+    }
+
+    private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool) async {
+        let text = String(buffer: frame.payload)
+        if frame.kind == .execExit {
+            execs[execID]?.ExitCode = Int32(text) ?? 255
+        } else {
+            // dockerd writes why the exec could not start into the stream, and 126/127 as its code.
+            let message = "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown"
+            execs[execID]?.ExitCode = message.contains("executable file not found") || message.contains("no such file or directory") ? 127 : 126
+            var text = ByteBuffer(string: message + "\r\n")
+            if !tty {
+                // As stdout, in the stream's stdcopy framing.
+                var framed = ByteBuffer(bytes: [1, 0, 0, 0])
+                framed.writeInteger(UInt32(text.readableBytes))
+                framed.writeBuffer(&text)
+                text = framed
+            }
+            try? await client?.output.write(text)
+        }
+        execs[execID]?.Running = false
+    }
+
+    private func markExecEnded(_ execID: String, code: Int32?) {
+        guard execs[execID] != nil else { return }
+        execs[execID]!.Running = false
+        if execs[execID]!.ExitCode == nil { execs[execID]!.ExitCode = code ?? 137 }
+    }
+
+    public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
+        guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
+        guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
+        try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+    }
+}
+
+/// The OCI process of an exec: the container's own process with the exec's command,
+/// environment, user, directory and terminal.
+enum ExecProcess {
+    static func make(_ exec: ExecRecord, tty: Bool, bundle: String, lastCapability: Int) throws -> Spec.Process {
+        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: URL(fileURLWithPath: bundle)))
+        guard var process = spec.process else { throw BerthError.internalError("the container's spec has no process") }
+        process.args = [exec.ProcessConfig.entrypoint] + exec.ProcessConfig.arguments
+        process.terminal = tty
+        var environment = process.env ?? []
+        for variable in exec.env {
+            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
+            environment.removeAll { $0 == key || $0.hasPrefix(key + "=") }
+            environment.append(variable)
+        }
+        process.env = environment
+        if !exec.workingDir.isEmpty { process.cwd = exec.workingDir }
+        if !exec.ProcessConfig.user.isEmpty {
+            process.user = try ContainerUser.resolve(user: exec.ProcessConfig.user, groupAdd: nil, rootfs: spec.root?.path ?? "/")
+        }
+        if exec.ProcessConfig.privileged {
+            let all = ContainerCapabilities.all(lastCapability: lastCapability)
+            process.capabilities = .init(bounding: all, effective: all, inheritable: nil, permitted: all, ambient: nil)
+        }
+        process.consoleSize = nil
+        return process
+    }
+}

@@ -1,0 +1,406 @@
+import BerthOCI
+import BerthRuntime
+import Foundation
+
+/// What an attachment made before start gets when the container starts: the shim to talk
+/// to, and the signal that it is connected (start waits for it, so no output is lost).
+struct PendingAttachGo: Sendable {
+    let socketPath: String
+    let connected: AsyncStream<Void>.Continuation
+}
+
+extension ContainerService {
+    // MARK: - start
+
+    public enum StartResult: Sendable { case started, alreadyRunning }
+
+    public func start(_ nameOrID: String) async throws -> StartResult {
+        let id = try resolve(nameOrID)
+        let state = entries[id]!.record.State
+        if state.Running { return .alreadyRunning }
+        if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
+        if state.Restarting { cancelRestart(id) }
+        entries[id]!.record.HasBeenManuallyStopped = false
+        try await startProcess(id)
+        return .started
+    }
+
+    /// Mounts the root, writes the bundle, launches the shim, connects the waiting
+    /// attachments, and lets the process run.
+    func startProcess(_ id: String) async throws {
+        entries[id]!.busy = true
+        defer { entries[id]?.busy = false }
+        let entry = entries[id]!
+        let plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
+                                 peerPid: { [entries] nameOrID in
+                                     // `container:<name>` modes join a running container's namespaces.
+                                     guard let peer = entries.values.first(where: { $0.record.ID == nameOrID || $0.record.bareName == nameOrID || $0.record.ID.hasPrefix(nameOrID) }) else {
+                                         throw BerthError.notFound("No such container: \(nameOrID)")
+                                     }
+                                     guard peer.record.State.Running else {
+                                         throw BerthError.conflict("cannot join namespaces of a non running container: container \(peer.record.ID) is not running")
+                                     }
+                                     return peer.record.State.Pid
+                                 })
+        let images = self.images
+        let launcher = self.launcher
+        let pid: Int32
+        do {
+            pid = try await blocking {
+                try plan.prepare(images: images)
+                do {
+                    return try launcher.launch(plan.shimOptions)
+                } catch {
+                    plan.undo(images: images)
+                    throw error
+                }
+            }
+        } catch {
+            await recordStartFailure(id, message: Self.startFailure(error))
+            throw Self.startError(Self.startFailure(error))
+        }
+        let socket = paths.shimSocket(id)
+        // Attachments made before start connect to the shim first.
+        let pending = entries[id]!.pendingAttaches
+        entries[id]!.pendingAttaches = []
+        if !pending.isEmpty {
+            await withTaskGroup(of: Void.self) { group in
+                for attach in pending {
+                    let (connected, continuation) = AsyncStream<Void>.makeStream()
+                    attach.resume(returning: PendingAttachGo(socketPath: socket, connected: continuation))
+                    group.addTask {
+                        await withTaskGroup(of: Void.self) { race in
+                            race.addTask { for await _ in connected { break } }
+                            race.addTask { try? await Task.sleep(for: .seconds(5)) }
+                            await race.next()
+                            race.cancelAll()
+                        }
+                    }
+                }
+            }
+        }
+        do {
+            try await ShimClient(socketPath: socket).call("start")
+        } catch {
+            // The shim and its created container go: the runtime's delete kills the init.
+            let paths = self.paths
+            let images = self.images
+            _ = try? await blocking {
+                ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            }
+            await recordStartFailure(id, message: "cannot start container \(id): \(error)")
+            throw BerthError.internalError("cannot start container \(id): \(error)")
+        }
+        var record = entries[id]!.record
+        record.State = ContainerStateRecord()
+        record.State.Status = "running"
+        record.State.Running = true
+        record.State.Pid = pid
+        record.State.StartedAt = timestamp()
+        record.HasBeenStartedBefore = true
+        entries[id]!.record = record
+        entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
+        persist(id)
+        monitor(id, socket: socket)
+    }
+
+    /// A start that failed: the error and code go into the state (as dockerd records them),
+    /// whoever waits is told, and an AutoRemove container goes.
+    func recordStartFailure(_ id: String, message: String) async {
+        guard var entry = entries[id] else { return }
+        entry.record.State.Error = message
+        entry.record.State.ExitCode = Self.exitCode(forStartFailure: message)
+        entry.record.State.Running = false
+        entry.record.State.Pid = 0
+        if entry.record.HasBeenStartedBefore {
+            entry.record.State.Status = "exited"
+            entry.record.State.FinishedAt = timestamp()
+        }
+        let waiters = entry.exitWaiters
+        entry.exitWaiters = []
+        let pending = entry.pendingAttaches
+        entry.pendingAttaches = []
+        entries[id] = entry
+        persist(id)
+        let result = ExitResult(statusCode: entry.record.State.ExitCode, error: message)
+        for waiter in waiters { waiter.resume(returning: result) }
+        for attach in pending { attach.resume(returning: nil) }
+        if entry.hostConfig.AutoRemove == true { try? await removeStopped(id) }
+    }
+
+    /// Waits (in the background) for the shim to report the exit.
+    func monitor(_ id: String, socket: String) {
+        let shimDirectory = paths.shimDirectory(id)
+        Task {
+            let exit: (status: Int32, finished: String)
+            do {
+                let reply = try await ShimClient(socketPath: socket).call("wait")
+                exit = ShimExit.parse(reply) ?? (255, timestamp())
+            } catch {
+                // The shim is gone: it wrote the exit file before it left, or it died.
+                exit = ShimExit.read(directory: shimDirectory) ?? (255, timestamp())
+            }
+            await self.handleExit(id, status: exit.status, finished: exit.finished)
+        }
+    }
+
+    /// The process has exited: clean the runtime's container and the root mount, record the
+    /// status, wake the waiters, then remove or restart as the container asks.
+    func handleExit(_ id: String, status: Int32, finished: String) async {
+        guard entries[id]?.record.State.Running == true else { return }
+        let paths = self.paths
+        let images = self.images
+        let oomKilled = (try? await blocking { () -> Bool in
+            let killed = ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot)
+            ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
+            ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            return killed
+        }) ?? false
+        guard var entry = entries[id] else { return }
+        entry.record.State.Running = false
+        entry.record.State.Paused = false
+        entry.record.State.Pid = 0
+        entry.record.State.ExitCode = status
+        entry.record.State.FinishedAt = finished
+        entry.record.State.OOMKilled = oomKilled
+        entry.record.State.Status = "exited"
+        let waiters = entry.exitWaiters
+        let signals = entry.exitSignals
+        entry.exitWaiters = []
+        entry.exitSignals = []
+        entries[id] = entry
+        persist(id)
+        let result = ExitResult(statusCode: status, error: nil)
+        for waiter in waiters { waiter.resume(returning: result) }
+        for signal in signals {
+            signal.yield(true)
+            signal.finish()
+        }
+
+        if entry.hostConfig.AutoRemove == true {
+            try? await removeStopped(id)
+            return
+        }
+        if let delay = restartDelay(id, status: status) {
+            scheduleRestart(id, after: delay)
+        }
+    }
+
+    // MARK: - restart policies
+
+    /// dockerd's back-off: 100 ms doubling to a minute, back to 100 ms after 10 s of running.
+    func restartDelay(_ id: String, status: Int32) -> UInt64? {
+        guard let entry = entries[id], !entry.record.HasBeenManuallyStopped else { return nil }
+        let policy = entry.hostConfig.RestartPolicy
+        switch policy?.Name ?? "" {
+        case "always", "unless-stopped":
+            break
+        case "on-failure":
+            guard status != 0 else { return nil }
+            let maximum = policy?.MaximumRetryCount ?? 0
+            if maximum > 0 && entry.record.RestartCount >= maximum { return nil }
+        default:
+            return nil
+        }
+        let ranFor = DispatchTime.now().uptimeNanoseconds - entry.startedUptime
+        var delay = entry.restartDelay == 0 || ranFor >= 10_000_000_000 ? 100_000_000 : entry.restartDelay * 2
+        delay = min(delay, 60_000_000_000)
+        entries[id]!.restartDelay = delay
+        return delay
+    }
+
+    func scheduleRestart(_ id: String, after delay: UInt64) {
+        entries[id]!.record.State.Restarting = true
+        entries[id]!.record.State.Status = "restarting"
+        persist(id)
+        Task {
+            try? await Task.sleep(nanoseconds: delay)
+            await self.restartNow(id)
+        }
+    }
+
+    private func restartNow(_ id: String) async {
+        guard let entry = entries[id], entry.record.State.Restarting else { return }
+        entries[id]!.record.State.Restarting = false
+        entries[id]!.record.RestartCount += 1
+        do {
+            try await startProcess(id)
+        } catch {
+            logger.error("container \(id): restart failed: \(error)")
+            if entries[id] != nil {
+                entries[id]!.record.State.Status = "exited"
+                persist(id)
+                if let delay = restartDelay(id, status: entries[id]!.record.State.ExitCode) { scheduleRestart(id, after: delay) }
+            }
+        }
+    }
+
+    func cancelRestart(_ id: String) {
+        guard entries[id]?.record.State.Restarting == true else { return }
+        entries[id]!.record.State.Restarting = false
+        entries[id]!.record.State.Status = "exited"
+        persist(id)
+    }
+
+    // MARK: - stop, kill, restart, wait
+
+    public enum StopResult: Sendable { case stopped, notRunning }
+
+    /// `docker stop`: the stop signal, then SIGKILL after the timeout.
+    public func stop(_ nameOrID: String, timeout: Int?, signal: String?) async throws -> StopResult {
+        let id = try resolve(nameOrID)
+        let entry = entries[id]!
+        entries[id]!.record.HasBeenManuallyStopped = true
+        if entry.record.State.Restarting {
+            cancelRestart(id)
+            persist(id)
+            return .stopped
+        }
+        guard entry.record.State.Running else {
+            persist(id)
+            return .notRunning
+        }
+        let stopSignal = try DockerSignal.parse(signal ?? entry.record.Config.StopSignal ?? "SIGTERM")
+        let seconds = timeout ?? entry.record.Config.StopTimeout ?? 10
+        if entry.record.State.Paused { try? await unpause(id) }
+        do {
+            if seconds < 0 {
+                try await killAndWait(id, signal: stopSignal, timeout: nil)
+            } else {
+                try await killAndWait(id, signal: stopSignal, timeout: .seconds(seconds))
+            }
+        } catch is StopTimedOut {
+            try await killAndWait(id, signal: SIGKILL, timeout: .seconds(30))
+        }
+        return .stopped
+    }
+
+    struct StopTimedOut: Error {}
+
+    /// Signals the process and waits for its exit (or throws StopTimedOut).
+    func killAndWait(_ id: String, signal: Int32, timeout: Duration?) async throws {
+        guard entries[id]?.record.State.Running == true else { return }
+        // Registered before the signal goes, so the exit cannot slip by unseen.
+        let (exited, exitSignal) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingOldest(1))
+        entries[id]!.exitSignals.append(exitSignal)
+        do {
+            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+        } catch is ShimGone {
+            // Exited meanwhile: the monitor records it.
+        }
+        let timer = timeout.map { timeout in
+            Task {
+                try? await Task.sleep(for: timeout)
+                exitSignal.yield(false)
+                exitSignal.finish()
+            }
+        }
+        defer { timer?.cancel() }
+        for await done in exited {
+            if !done { throw StopTimedOut() }
+            return
+        }
+    }
+
+    public func kill(_ nameOrID: String, signal: String?) async throws {
+        let id = try resolve(nameOrID)
+        let number = try DockerSignal.parse(signal ?? "SIGKILL")
+        guard entries[id]!.record.State.Running else {
+            throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
+        }
+        if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
+        do {
+            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(number)")
+        } catch let refused as ShimRefused {
+            throw BerthError.internalError("Cannot kill container: \(nameOrID): \(refused.message)")
+        } catch is ShimGone {
+            throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
+        }
+    }
+
+    public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {
+        let id = try resolve(nameOrID)
+        _ = try await stop(id, timeout: timeout, signal: signal)
+        entries[id]!.record.HasBeenManuallyStopped = false
+        try await startProcess(id)
+    }
+
+    public enum WaitCondition: String, Sendable { case notRunning = "not-running", nextExit = "next-exit", removed }
+
+    /// `docker wait`: checked at once (a missing container is an error), then waited for.
+    public func waitRegistration(_ nameOrID: String, condition: WaitCondition) throws -> String {
+        try resolve(nameOrID)
+    }
+
+    public func wait(id: String, condition: WaitCondition) async -> ExitResult {
+        guard let entry = entries[id] else { return ExitResult(statusCode: 0, error: nil) }
+        switch condition {
+        case .notRunning:
+            if !entry.record.State.Running && !entry.record.State.Restarting {
+                return ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
+            }
+            return await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+        case .nextExit:
+            return await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+        case .removed:
+            return await withCheckedContinuation { entries[id]!.removalWaiters.append($0) }
+        }
+    }
+
+    // MARK: - pause
+
+    public func pause(_ nameOrID: String) async throws {
+        let id = try resolve(nameOrID)
+        let state = entries[id]!.record.State
+        guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
+        guard !state.Paused else { throw BerthError.conflict("Container \(id) is already paused") }
+        let root = paths.runtimeRoot
+        try await blocking { try Runtime(root: root).pause(id: id) }
+        entries[id]!.record.State.Paused = true
+        entries[id]!.record.State.Status = "paused"
+        persist(id)
+    }
+
+    public func unpause(_ nameOrID: String) async throws {
+        let id = try resolve(nameOrID)
+        guard entries[id]!.record.State.Paused else { throw BerthError.conflict("Container \(id) is not paused") }
+        let root = paths.runtimeRoot
+        try await blocking { try Runtime(root: root).resume(id: id) }
+        entries[id]!.record.State.Paused = false
+        entries[id]!.record.State.Status = "running"
+        persist(id)
+    }
+
+    // MARK: - start failures
+
+    /// Docker's wording around the runtime's message, so the CLI picks 126/127 from it.
+    static func startFailure(_ error: Error) -> String {
+        let message = (error as? ShimRefused)?.message ?? (error as? BerthError)?.message ?? "\(error)"
+        return "failed to create task for container: OCI runtime create failed: unable to start container process: \(message): unknown"
+    }
+
+    static func exitCode(forStartFailure message: String) -> Int32 {
+        if message.contains("executable file not found") || message.contains("no such file or directory") { return 127 }
+        if message.contains("permission denied") { return 126 }
+        return 128
+    }
+
+    static func startError(_ message: String) -> BerthError {
+        exitCode(forStartFailure: message) == 128 ? .internalError(message) : .invalidArgument(message)
+    }
+}
+
+/// The shim's exit records: "exit STATUS NANOS" answers and the `exit` file.
+enum ShimExit {
+    static func parse(_ reply: String) -> (status: Int32, finished: String)? {
+        let fields = reply.split(separator: " ")
+        guard fields.count == 3, fields[0] == "exit", let status = Int32(fields[1]), let nanos = Int64(fields[2]) else { return nil }
+        return (status, timestamp(seconds: nanos / 1_000_000_000, nanoseconds: nanos % 1_000_000_000))
+    }
+
+    static func read(directory: String) -> (status: Int32, finished: String)? {
+        guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8) else { return nil }
+        return parse("exit " + text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

@@ -1,0 +1,137 @@
+import BerthOCI
+import Foundation
+
+/// The mounts a container gets on top of the defaults: Binds, Mounts, Tmpfs and the
+/// generated /etc/hostname, /etc/hosts and /etc/resolv.conf, as dockerd turns them into OCI
+/// mounts.
+public enum ContainerMounts {
+    /// Options every --tmpfs mount starts from; the user's options override them.
+    static let tmpfsDefaults = ["noexec", "nosuid", "nodev", "rprivate"]
+
+    /// The user's mounts, sorted parents before children, and the bind sources that do not
+    /// exist yet (dockerd creates `-v` sources; the caller does, before the container starts).
+    static func userMounts(hostConfig: HostConfig, networkFiles: [(destination: String, source: String)],
+                           pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
+        var mounts: [Spec.Mount] = []
+        var missing: [String] = []
+        var destinations = Set<String>()
+        let tmpfs = hostConfig.Tmpfs ?? [:]
+        func claim(_ destination: String) throws {
+            guard destinations.insert(destination).inserted, tmpfs[destination] == nil else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
+            }
+        }
+
+        for raw in hostConfig.Binds ?? [] {
+            let bind = try BindSpec.parse(raw)
+            if bind.isVolume {
+                throw BerthError.notImplemented("volumes are not implemented yet: \(raw) needs a volume")
+            }
+            try claim(bind.destination)
+            if !pathExists(bind.source) { missing.append(bind.source) }
+            mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnly: bind.readOnly,
+                                    propagation: bind.propagation, recursive: true))
+        }
+
+        for mount in hostConfig.Mounts ?? [] {
+            try MountValidation.validate(mount, exists: pathExists)
+            let destination = MountValidation.clean(mount.Target ?? "")
+            try claim(destination)
+            switch mount.Type {
+            case "bind":
+                let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+                mounts.append(bindMount(source: MountValidation.clean(mount.Source ?? ""), destination: destination,
+                                        readOnly: mount.ReadOnly == true, propagation: propagation,
+                                        recursive: mount.BindOptions?.NonRecursive != true))
+            case "tmpfs":
+                let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)
+                mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs",
+                                    options: try mergeTmpfsOptions(tmpfsDefaults + data)))
+            default:
+                throw BerthError.notImplemented("volumes are not implemented yet: mount of type \"\(mount.Type ?? "")\" at \(destination)")
+            }
+        }
+
+        // The generated files, unless the user mounts something there.
+        let writable = hostConfig.ReadonlyRootfs != true
+        for file in networkFiles where !destinations.contains(file.destination) && tmpfs[file.destination] == nil {
+            mounts.append(bindMount(source: file.source, destination: file.destination, readOnly: !writable,
+                                    propagation: "rprivate", recursive: true))
+        }
+
+        for destination in tmpfs.keys.sorted() {
+            try MountValidation.validateTarget(destination)
+            let data = tmpfs[destination].map { $0.split(separator: ",").map(String.init) } ?? []
+            mounts.append(.init(destination: MountValidation.clean(destination), type: "tmpfs", source: "tmpfs",
+                                options: try mergeTmpfsOptions(tmpfsDefaults + data)))
+        }
+
+        // Parents before children, so a mount never hides one made inside it.
+        let sorted = mounts.enumerated().sorted { lhs, rhs in
+            let left = depth(lhs.element.destination), right = depth(rhs.element.destination)
+            return left != right ? left < right : lhs.offset < rhs.offset
+        }.map(\.element)
+        return (sorted, missing)
+    }
+
+    static func depth(_ path: String) -> Int {
+        MountValidation.clean(path).split(separator: "/").count
+    }
+
+    static func bindMount(source: String, destination: String, readOnly: Bool, propagation: String,
+                          recursive: Bool) -> Spec.Mount {
+        var options = [recursive ? "rbind" : "bind"]
+        if readOnly { options.append("ro") }
+        options.append(propagation)
+        return Spec.Mount(destination: destination, type: "bind", source: source, options: options)
+    }
+
+    /// `--mount type=tmpfs` options as dockerd writes them: ro, mode (octal), size (with the
+    /// largest unit that divides it).
+    static func tmpfsData(_ options: ContainerMount.TmpfsOptions?, readOnly: Bool) -> [String] {
+        var data: [String] = readOnly ? ["ro"] : []
+        if let mode = options?.Mode, mode != 0 { data.append("mode=" + String(mode, radix: 8)) }
+        if let size = options?.SizeBytes, size != 0 {
+            let unit = [("g", Int64(1) << 30), ("m", Int64(1) << 20), ("k", Int64(1) << 10)].first { size % $0.1 == 0 }
+            data.append(unit.map { "size=\(size / $0.1)\($0.0)" } ?? "size=\(size)")
+        }
+        for option in options?.Options ?? [] where !option.isEmpty {
+            data.append(option.joined(separator: "="))
+        }
+        return data
+    }
+
+    /// Mount flags and the kernel flag each sets or clears: a later option for the same flag
+    /// replaces an earlier one ("exec" after the default "noexec").
+    static let tmpfsFlags: [String: String] = [
+        "ro": "rdonly", "rw": "rdonly", "suid": "nosuid", "nosuid": "nosuid", "dev": "nodev", "nodev": "nodev",
+        "exec": "noexec", "noexec": "noexec", "sync": "sync", "async": "sync", "dirsync": "dirsync",
+        "remount": "remount", "mand": "mand", "nomand": "mand", "atime": "noatime", "noatime": "noatime",
+        "diratime": "nodiratime", "nodiratime": "nodiratime", "relatime": "relatime", "norelatime": "relatime",
+        "strictatime": "strictatime", "nostrictatime": "strictatime",
+        "bind": "propagation", "rbind": "propagation", "unbindable": "propagation", "runbindable": "propagation",
+        "private": "propagation", "rprivate": "propagation", "shared": "propagation", "rshared": "propagation",
+        "slave": "propagation", "rslave": "propagation",
+    ]
+    static let tmpfsDataKeys: Set<String> = ["", "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"]
+
+    /// dockerd's MergeTmpfsOptions: the last option for each flag or data key wins, in the
+    /// order the winners were given. Unknown options fail with dockerd's text.
+    static func mergeTmpfsOptions(_ options: [String]) throws -> [String] {
+        var seenFlags = Set<String>(), seenKeys = Set<String>()
+        var merged: [String] = []
+        for option in options.reversed() where option != "defaults" {
+            if let flag = tmpfsFlags[option] {
+                if seenFlags.insert(flag).inserted { merged.insert(option, at: 0) }
+                continue
+            }
+            let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, tmpfsDataKeys.contains(parts[0]) else {
+                let quoted = parts.map { "\"\($0)\"" }.joined(separator: " ")
+                throw BerthError.invalidArgument("Invalid tmpfs option [\(quoted)]")
+            }
+            if seenKeys.insert(parts[0]).inserted { merged.insert(option, at: 0) }
+        }
+        return merged
+    }
+}

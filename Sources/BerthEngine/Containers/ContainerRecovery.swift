@@ -1,0 +1,101 @@
+import BerthOCI
+import BerthRuntime
+import Foundation
+
+/// What berthd does with containers when it starts and stops: containers outlive the daemon
+/// through their shims, so at start it reconnects to every live shim, records the exits that
+/// happened meanwhile, and cleans what dead ones left.
+extension ContainerService {
+    public func recover() async {
+        for id in entries.keys.sorted() {
+            guard let entry = entries[id] else { continue }
+            if entry.record.State.Status == "removing" {
+                try? await removeStopped(id)
+                continue
+            }
+            guard entry.record.State.Running else { continue }
+            let socket = paths.shimSocket(id)
+            do {
+                let reply = try await ShimClient(socketPath: socket).call("state")
+                let fields = reply.split(separator: " ")
+                switch fields.first {
+                case "running":
+                    monitor(id, socket: socket)
+                case "exited" where fields.count == 3:
+                    let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? (255, timestamp())
+                    await handleExit(id, status: exit.status, finished: exit.finished)
+                default:
+                    // Created but never started: berthd died between create and start.
+                    monitor(id, socket: socket)
+                    _ = try? await ShimClient(socketPath: socket).call("kill 9")
+                }
+            } catch {
+                if let exit = ShimExit.read(directory: paths.shimDirectory(id)) {
+                    await handleExit(id, status: exit.status, finished: exit.finished)
+                } else {
+                    // The shim died without a word: whatever is left of the container is killed.
+                    logger.warning("container \(id): its shim is gone; marking it exited")
+                    entries[id]!.record.State.Error = "the container's shim exited unexpectedly"
+                    await handleExit(id, status: 255, finished: timestamp())
+                }
+            }
+        }
+        await cleanLeftovers()
+        for id in entries.keys.sorted() {
+            guard let entry = entries[id], !entry.record.State.Running else { continue }
+            let policy = entry.hostConfig.RestartPolicy?.Name ?? ""
+            let wanted = entry.record.State.Restarting
+                || (["always", "unless-stopped"].contains(policy) && !entry.record.HasBeenManuallyStopped && entry.record.HasBeenStartedBefore)
+            guard wanted else { continue }
+            entries[id]!.record.State.Restarting = false
+            do {
+                try await startProcess(id)
+            } catch {
+                logger.error("container \(id): cannot start it again: \(error)")
+            }
+        }
+    }
+
+    /// Shim directories, runtime records and root mounts of containers that are not running.
+    private func cleanLeftovers() async {
+        let running = Set(entries.values.filter(\.record.State.Running).map(\.record.ID))
+        let known = Set(entries.keys)
+        let paths = self.paths
+        let images = self.images
+        let logger = self.logger
+        _ = try? await blocking {
+            let shimRoot = paths.execRoot + "/containers"
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: shimRoot)) ?? [] where !running.contains(id) {
+                if !known.contains(id) { logger.warning("removing the leftovers of unknown container \(id)") }
+                try? FileManager.default.removeItem(atPath: shimRoot + "/" + id)
+            }
+            if let runtime = try? Runtime(root: paths.runtimeRoot) {
+                for id in (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeRoot)) ?? [] where !running.contains(id) {
+                    try? runtime.delete(id: id, force: true)
+                }
+            }
+            for id in known where !running.contains(id) {
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            }
+        }
+    }
+
+    /// With live-restore off, berthd stops its containers before it exits, as dockerd does.
+    public func stopAllForShutdown() async {
+        await withTaskGroup(of: Void.self) { group in
+            for id in entries.keys where entries[id]!.record.State.Running {
+                group.addTask {
+                    _ = try? await self.stopKeepingPolicy(id)
+                }
+            }
+        }
+    }
+
+    /// A stop for daemon shutdown: not a user's stop, so restart policies apply at the next start.
+    private func stopKeepingPolicy(_ id: String) async throws {
+        let manuallyStopped = entries[id]?.record.HasBeenManuallyStopped ?? false
+        _ = try await stop(id, timeout: nil, signal: nil)
+        entries[id]?.record.HasBeenManuallyStopped = manuallyStopped
+        persist(id)
+    }
+}

@@ -1,0 +1,72 @@
+import BerthOCI
+import BerthRuntime
+import BerthStore
+import CSystemShims
+import Foundation
+
+/// A container's root filesystem (the overlay made from its image) and what the runtime
+/// leaves of it after the process exits.
+enum ContainerRoot {
+    static func mountPoint(_ id: String, snapshotter: Snapshotter) -> String {
+        snapshotter.root + "/" + id + "/merged"
+    }
+
+    /// Mounts the overlay at `<overlay>/<id>/merged` (after clearing a stale mount).
+    static func mount(_ id: String, parent: String, snapshotter: Snapshotter) throws -> String {
+        let target = mountPoint(id, snapshotter: snapshotter)
+        unmount(id, snapshotter: snapshotter)
+        let spec = try snapshotter.mount(key: id, parent: parent)
+        let options = spec.options ?? []
+        func value(_ key: String) -> String? {
+            options.first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+        }
+        let lowers = (value("lowerdir") ?? "").split(separator: ":").map(String.init)
+        let result = withCStrings(lowers) { pointers in
+            pointers.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: lowers.count + 1) { lowerArray in
+                berth_mount_overlay(target, lowerArray, Int32(lowers.count), value("upperdir"), value("workdir"))
+            }
+        }
+        if result != 0 {
+            // Kernels before 6.8 take the layers only in one option string.
+            let data = options.joined(separator: ",")
+            guard berth_mount("overlay", target, "overlay", 0, data) == 0 else {
+                throw BerthError.internalError("cannot mount the container's root at \(target): \(String(cString: strerror(errno)))")
+            }
+        }
+        return target
+    }
+
+    static func unmount(_ id: String, snapshotter: Snapshotter) {
+        let target = mountPoint(id, snapshotter: snapshotter)
+        while berth_umount2(target, Int32(MNT_DETACH)) == 0 {}
+    }
+
+    /// Whether the kernel's OOM killer killed a process of the container (read before the
+    /// runtime removes the cgroup).
+    static func oomKilled(_ id: String, runtimeRoot: String) -> Bool {
+        guard let saved = try? ContainerStore(root: runtimeRoot).load(id),
+              let cgroup = try? openCgroupManager(paths: saved.cgroupPaths) else { return false }
+        return cgroup.oomKillCount() > 0
+    }
+
+    /// The runtime's record and cgroup of an exited container.
+    static func deleteRuntimeContainer(_ id: String, runtimeRoot: String) {
+        guard let runtime = try? Runtime(root: runtimeRoot), runtime.store.exists(id) else { return }
+        try? runtime.delete(id: id, force: true)
+    }
+
+    /// The bytes written in the container's own layer (`docker ps -s`, prune's reclaimed space).
+    static func writableSize(_ id: String, snapshotter: Snapshotter) -> Int64 {
+        directorySize(snapshotter.root + "/" + id + "/diff")
+    }
+
+    static func directorySize(_ path: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let name = walker.nextObject() as? String {
+            var info = stat()
+            if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_size) }
+        }
+        return total
+    }
+}

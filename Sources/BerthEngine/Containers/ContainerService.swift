@@ -1,0 +1,309 @@
+import BerthOCI
+import BerthRuntime
+import BerthStore
+import Foundation
+import Logging
+
+/// Every container of this daemon: their records on disk and in memory, names, and the
+/// waiters and attachments of each. Process work goes to each container's berth-shim.
+public actor ContainerService {
+    /// A container and what is waiting on it.
+    struct Entry {
+        var record: ContainerRecord
+        var hostConfig: HostConfig
+        /// `docker wait` and the stop/restart paths: resumed at the next exit.
+        var exitWaiters: [CheckedContinuation<ExitResult, Never>] = []
+        /// Stops waiting for the exit with a time limit (see killAndWait).
+        var exitSignals: [AsyncStream<Bool>.Continuation] = []
+        /// `docker wait --condition removed` and `docker run --rm`.
+        var removalWaiters: [CheckedContinuation<ExitResult, Never>] = []
+        /// Attachments made before the container started (`docker run` attaches first).
+        var pendingAttaches: [CheckedContinuation<PendingAttachGo?, Never>] = []
+        /// Set while start, stop or remove is at work, so they do not overlap.
+        var busy = false
+        /// When the last start happened (restart back-off resets after 10 s of running).
+        var startedUptime: UInt64 = 0
+        var restartDelay: UInt64 = 0
+        var execs: Set<String> = []
+    }
+
+    public struct ExitResult: Sendable {
+        public var statusCode: Int32
+        public var error: String?
+    }
+
+    let paths: ContainerPaths
+    let images: ImageStore
+    let launcher: ShimLauncher
+    let settings: ContainerDefaults
+    let logger: Logger
+    var entries: [String: Entry] = [:]
+    /// Name (without the slash) → ID.
+    var names: [String: String] = [:]
+    var execs: [String: ExecRecord] = [:]
+
+    public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
+                settings: ContainerDefaults, logger: Logger) throws {
+        paths = ContainerPaths(dataRoot: dataRoot, execRoot: execRoot)
+        self.images = images
+        self.settings = settings
+        self.logger = logger
+        launcher = ShimLauncher(shimPath: binDirectory + "/berth-shim", runtimePath: binDirectory + "/berth-runtime",
+                                runtimeRoot: paths.runtimeRoot)
+        for directory in [dataRoot + "/containers", execRoot + "/containers", paths.runtimeRoot] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var loaded: [String: Entry] = [:]
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: dataRoot + "/containers")) ?? [] {
+            guard let record = try? JSONDecoder().decode(ContainerRecord.self, from: Data(contentsOf: URL(fileURLWithPath: paths.config(id)))),
+                  let hostConfig = try? JSONDecoder().decode(HostConfig.self, from: Data(contentsOf: URL(fileURLWithPath: paths.hostConfig(id))))
+            else {
+                // A create cut off by a crash: nothing else refers to it.
+                logger.warning("removing container \(id): its configuration is incomplete")
+                try? FileManager.default.removeItem(atPath: paths.directory(id))
+                try? images.snapshotter.remove(key: id)
+                continue
+            }
+            loaded[id] = Entry(record: record, hostConfig: hostConfig)
+        }
+        entries = loaded
+        names = Dictionary(loaded.values.map { ($0.record.bareName, $0.record.ID) }, uniquingKeysWith: { first, _ in first })
+        let users = UsersSnapshot()
+        users.update(loaded.values.map(\.record))
+        imageUsers = users
+        images.imageUsers = { users.users(of: $0) }
+    }
+
+    /// Which containers use which image, readable from the image store's lock without the actor.
+    let imageUsers: UsersSnapshot
+
+    // MARK: - lookup
+
+    /// By full ID, name (with or without its slash), or unique ID prefix, as dockerd resolves.
+    func resolve(_ nameOrID: String) throws -> String {
+        if entries[nameOrID] != nil { return nameOrID }
+        let name = nameOrID.hasPrefix("/") ? String(nameOrID.dropFirst()) : nameOrID
+        if let id = names[name] { return id }
+        if !nameOrID.isEmpty {
+            let matches = entries.keys.filter { $0.hasPrefix(nameOrID) }
+            if matches.count == 1 { return matches[0] }
+            if matches.count > 1 { throw BerthError.notFound("multiple IDs found with provided prefix: \(nameOrID)") }
+        }
+        throw BerthError.notFound("No such container: \(nameOrID)")
+    }
+
+    func entry(_ nameOrID: String) throws -> Entry { entries[try resolve(nameOrID)]! }
+
+    public func record(_ nameOrID: String) throws -> (ContainerRecord, HostConfig) {
+        let entry = try entry(nameOrID)
+        return (entry.record, entry.hostConfig)
+    }
+
+    public func all() -> [(ContainerRecord, HostConfig)] {
+        entries.values.map { ($0.record, $0.hostConfig) }
+    }
+
+    public var counts: (running: Int, paused: Int, stopped: Int) {
+        var counts = (running: 0, paused: 0, stopped: 0)
+        for entry in entries.values {
+            if entry.record.State.Paused { counts.paused += 1 } else if entry.record.State.Running { counts.running += 1 } else { counts.stopped += 1 }
+        }
+        return counts
+    }
+
+    // MARK: - persistence
+
+    func persist(_ id: String) {
+        guard let entry = entries[id] else { return }
+        do {
+            let encoder = JSONEncoder()
+            try writeAtomically(encoder.encode(entry.record), to: paths.config(id))
+        } catch {
+            logger.error("container \(id): cannot save its state: \(error)")
+        }
+        imageUsers.update(entries.values.map(\.record))
+    }
+
+    func persistHostConfig(_ id: String) throws {
+        guard let entry = entries[id] else { return }
+        try writeAtomically(JSONEncoder().encode(entry.hostConfig), to: paths.hostConfig(id))
+    }
+
+    // MARK: - create
+
+    public struct Created: Sendable {
+        public var id: String
+        public var warnings: [String]
+    }
+
+    public func create(_ request: ContainerCreateRequest, name requestedName: String?) async throws -> Created {
+        let name: String
+        if let requestedName, !requestedName.isEmpty {
+            name = String(try CreateValidation.validateName(requestedName).dropFirst())
+            if let holder = names[name] {
+                throw BerthError.conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+        } else {
+            var retry = 0
+            var candidate = NameGenerator().generate()
+            while names[candidate] != nil {
+                retry += 1
+                candidate = NameGenerator().generate(retry: retry)
+            }
+            name = candidate
+        }
+        guard let imageName = request.config.Image, !imageName.isEmpty else {
+            throw BerthError.invalidArgument("config cannot be empty in order to create a container")
+        }
+        let images = self.images
+        let base = try await blocking { try images.containerBase(imageName) }
+        guard let parent = base.topLayer else {
+            throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
+        }
+        let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: settings.host)
+        _ = try LogSettings(validated.hostConfig.LogConfig, defaults: settings)
+        var config = try request.config.merged(withImage: base.config.config)
+        let command = config.commandLine
+        let (path, args) = (command[0], Array(command.dropFirst()))
+        config.Image = imageName
+
+        var id = ""
+        repeat { id = ContainerIdentity.newID() } while entries[id] != nil
+        if config.Hostname?.isEmpty ?? true {
+            config.Hostname = validated.hostConfig.NetworkMode == "host" ? SystemInfo.hostname : String(id.prefix(12))
+        }
+        let record = ContainerRecord(
+            ID: id, Created: timestamp(), Path: path, Args: args, Config: config, Image: base.id, Name: "/" + name,
+            LogPath: paths.jsonLog(id), HostnamePath: paths.directory(id) + "/hostname",
+            HostsPath: paths.directory(id) + "/hosts", ResolvConfPath: paths.directory(id) + "/resolv.conf")
+        let paths = self.paths
+        let newID = id
+        try await blocking {
+            try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+            _ = try images.snapshotter.prepare(key: newID, parent: parent)
+        }
+        names[name] = id
+        entries[id] = Entry(record: record,
+                            hostConfig: validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2))
+        do {
+            try persistHostConfig(id)
+            try writeAtomically(JSONEncoder().encode(record), to: paths.config(id))
+        } catch {
+            names[name] = nil
+            entries[id] = nil
+            try? FileManager.default.removeItem(atPath: paths.directory(id))
+            try? images.snapshotter.remove(key: id)
+            throw error
+        }
+        imageUsers.update(entries.values.map(\.record))
+        return Created(id: id, warnings: validated.warnings)
+    }
+
+    // MARK: - rename, remove
+
+    public func rename(_ nameOrID: String, to newName: String) throws {
+        let id = try resolve(nameOrID)
+        let bare = String(try CreateValidation.validateName(newName).dropFirst())
+        let old = entries[id]!.record.bareName
+        if bare == old {
+            throw BerthError.invalidArgument("Renaming a container with the same name as its current name")
+        }
+        if let holder = names[bare] {
+            throw BerthError.conflict("Error when allocating new name: Conflict. The container name \"/\(bare)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
+        }
+        names[old] = nil
+        names[bare] = id
+        entries[id]!.record.Name = "/" + bare
+        persist(id)
+    }
+
+    public func remove(_ nameOrID: String, force: Bool) async throws {
+        let id = try resolve(nameOrID)
+        let state = entries[id]!.record.State
+        if state.Running || state.Restarting {
+            guard force else {
+                throw BerthError.conflict("You cannot remove a running container \(id). Stop the container before attempting removal or force remove")
+            }
+            entries[id]!.record.HasBeenManuallyStopped = true
+            if state.Restarting { cancelRestart(id) }
+            if entries[id]?.record.State.Running == true {
+                try? await killAndWait(id, signal: SIGKILL, timeout: .seconds(10))
+            }
+        }
+        try await removeStopped(id)
+    }
+
+    /// Deletes a stopped container's files, root and name; wakes `wait --condition removed`.
+    func removeStopped(_ id: String) async throws {
+        guard var entry = entries[id] else { return }
+        if entry.record.State.Status == "removing" { return }
+        entry.record.State.Status = "removing"
+        entries[id] = entry
+        let paths = self.paths
+        let images = self.images
+        try await blocking {
+            ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            try? images.snapshotter.remove(key: id)
+            try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
+            try FileManager.default.removeItem(atPath: paths.directory(id))
+        }
+        entries[id] = nil
+        if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
+        for exec in entry.execs { execs[exec] = nil }
+        imageUsers.update(entries.values.map(\.record))
+        let result = ExitResult(statusCode: entry.record.State.ExitCode,
+                                error: entry.record.State.Error.isEmpty ? nil : entry.record.State.Error)
+        for waiter in entry.exitWaiters { waiter.resume(returning: result) }
+        for waiter in entry.removalWaiters { waiter.resume(returning: result) }
+        for signal in entry.exitSignals {
+            signal.yield(true)
+            signal.finish()
+        }
+        for attach in entry.pendingAttaches { attach.resume(returning: nil) }
+    }
+
+    public struct PruneReport: Sendable {
+        public var deleted: [String]
+        public var reclaimed: Int64
+    }
+
+    /// `docker container prune`: every stopped container matching the filters.
+    public func prune(filters: ContainerFilters) async throws -> PruneReport {
+        let victims = entries.values.filter { !$0.record.State.isActive && filters.matchesForPrune($0.record) }.map(\.record.ID)
+        var deleted: [String] = []
+        var reclaimed: Int64 = 0
+        for id in victims.sorted() {
+            reclaimed += ContainerRoot.writableSize(id, snapshotter: images.snapshotter)
+            try await removeStopped(id)
+            deleted.append(id)
+        }
+        return PruneReport(deleted: deleted, reclaimed: reclaimed)
+    }
+
+    /// Runs blocking work (mounts, files, spawning) off the actor and the cooperative pool.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// Container IDs by image, for the image store's conflict checks (which run under its own lock).
+final class UsersSnapshot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byImage: [String: ImageUsers] = [:]
+
+    func update(_ records: [ContainerRecord]) {
+        var map: [String: ImageUsers] = [:]
+        for record in records {
+            if record.State.Running || record.State.Restarting {
+                map[record.Image, default: ImageUsers()].running.append(record.ID)
+            } else {
+                map[record.Image, default: ImageUsers()].stopped.append(record.ID)
+            }
+        }
+        lock.withLock { byImage = map }
+    }
+
+    func users(of image: String) -> ImageUsers { lock.withLock { byImage[image] ?? ImageUsers() } }
+}

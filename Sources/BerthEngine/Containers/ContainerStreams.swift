@@ -1,0 +1,215 @@
+import BerthOCI
+import NIOCore
+
+/// The client side of an attach or exec stream, as the API hands it over after the hijack.
+public struct StreamClient: Sendable {
+    public let input: NIOAsyncChannelInboundStream<ByteBuffer>
+    public let output: NIOAsyncChannelOutboundWriter<ByteBuffer>
+
+    public init(input: NIOAsyncChannelInboundStream<ByteBuffer>, output: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.input = input
+        self.output = output
+    }
+}
+
+public struct AttachOptions: Sendable {
+    public var stdin: Bool
+    public var stdout: Bool
+    public var stderr: Bool
+    public var detachKeys: String?
+    public init(stdin: Bool, stdout: Bool, stderr: Bool, detachKeys: String?) {
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.detachKeys = detachKeys
+    }
+}
+
+/// Copies between a client and a shim connection until the process's output ends, the
+/// client detaches, or the client goes away.
+struct StreamPump {
+    var tty: Bool
+    /// Half-close the shim connection when the client's stdin ends (the process sees EOF).
+    var closeStdinAtEnd: Bool
+    var detachKeys: [UInt8]
+    var forwardStdin: Bool
+
+    enum Ending: Sendable { case outputEnded, inputEnded, detached }
+
+    /// Runs the pump; `onFrame` sees the exec records (kinds 16 and 17) the shim sends last.
+    func run(client: StreamClient, frames: ShimFrames, shim: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+             onRecord: @escaping @Sendable (ShimFrame) async -> Void) async throws {
+        let tty = self.tty
+        let closeStdinAtEnd = self.closeStdinAtEnd
+        let detachKeys = self.detachKeys
+        let forwardStdin = self.forwardStdin
+        try await withThrowingTaskGroup(of: Ending.self) { group in
+            group.addTask {
+                while let frame = try await frames.next() {
+                    switch frame.kind {
+                    case .stdout, .stderr:
+                        if tty {
+                            try await client.output.write(frame.payload)
+                        } else {
+                            var framed = ByteBuffer()
+                            framed.writeInteger(frame.kind.rawValue)
+                            framed.writeBytes([0, 0, 0])
+                            framed.writeInteger(UInt32(frame.payload.readableBytes))
+                            var payload = frame.payload
+                            framed.writeBuffer(&payload)
+                            try await client.output.write(framed)
+                        }
+                    case .execExit, .execFailed:
+                        await onRecord(frame)
+                    }
+                }
+                return .outputEnded
+            }
+            group.addTask {
+                var scanner = DetachKeyScanner(keys: detachKeys)
+                for try await chunk in client.input {
+                    guard forwardStdin else { continue }
+                    let (pass, detached) = scanner.scan(Array(chunk.readableBytesView))
+                    if !pass.isEmpty { try await shim.write(ByteBuffer(bytes: pass)) }
+                    if detached { return .detached }
+                }
+                if closeStdinAtEnd { shim.finish() }
+                return .inputEnded
+            }
+            while let ending = try await group.next() {
+                if ending != .inputEnded {
+                    group.cancelAll()
+                    return
+                }
+            }
+        }
+    }
+}
+
+/// Finds the detach sequence (default ctrl-p ctrl-q) in a TTY client's input; bytes that
+/// may start it are held back until the next byte decides.
+struct DetachKeyScanner {
+    let keys: [UInt8]
+    private var matched = 0
+
+    init(keys: [UInt8]) { self.keys = keys }
+
+    /// The bytes to pass on, and whether the sequence was completed.
+    mutating func scan(_ bytes: [UInt8]) -> (pass: [UInt8], detached: Bool) {
+        guard !keys.isEmpty else { return (bytes, false) }
+        var pass: [UInt8] = []
+        for byte in bytes {
+            if byte == keys[matched] {
+                matched += 1
+                if matched == keys.count { return (pass, true) }
+            } else {
+                pass += keys[0..<matched]
+                matched = byte == keys[0] ? 1 : 0
+                if matched == 0 { pass.append(byte) }
+            }
+        }
+        return (pass, false)
+    }
+
+    /// Docker's `--detach-keys` format: comma-separated `ctrl-<x>` or single characters.
+    static func parse(_ text: String) throws -> [UInt8] {
+        var keys: [UInt8] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let lower = part.lowercased()
+            if lower.hasPrefix("ctrl-"), lower.count == 6, let key = lower.last?.asciiValue {
+                switch key {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): keys.append(key - UInt8(ascii: "a") + 1)
+                case UInt8(ascii: "@"): keys.append(0)
+                case UInt8(ascii: "["): keys.append(27)
+                case UInt8(ascii: "\\"): keys.append(28)
+                case UInt8(ascii: "]"): keys.append(29)
+                case UInt8(ascii: "^"): keys.append(30)
+                case UInt8(ascii: "_"): keys.append(31)
+                default: throw BerthError.invalidArgument("Invalid detach keys (\(text)) provided")
+                }
+            } else if part.count == 1, let key = part.first?.asciiValue {
+                keys.append(key)
+            } else {
+                throw BerthError.invalidArgument("Invalid detach keys (\(text)) provided")
+            }
+        }
+        return keys
+    }
+
+    static let defaultKeys: [UInt8] = [16, 17]
+}
+
+extension ContainerService {
+    /// `POST /containers/{id}/attach` with stream=1 (after the hijack): returns when the
+    /// attachment ends. Made before start, it waits for start and is connected first.
+    public func attach(_ nameOrID: String, options: AttachOptions, client: StreamClient) async throws {
+        let id = try resolve(nameOrID)
+        let entry = entries[id]!
+        let tty = entry.record.Config.Tty ?? false
+        let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys
+        let pump = StreamPump(tty: tty,
+                              closeStdinAtEnd: (entry.record.Config.StdinOnce ?? false) && !tty,
+                              detachKeys: tty ? keys : [],
+                              forwardStdin: options.stdin && (entry.record.Config.OpenStdin ?? false))
+        let request = "attach \(options.stdin ? 1 : 0) \(options.stdout ? 1 : 0) \(options.stderr ? 1 : 0)"
+        if entry.record.State.Running {
+            try await ShimClient(socketPath: paths.shimSocket(id)).withConnection(request) { _, frames, shim in
+                try await pump.run(client: client, frames: frames, shim: shim) { _ in }
+            }
+            return
+        }
+        // Not running yet: wait for start (`docker run` attaches before it starts).
+        guard let go = await withCheckedContinuation({ entries[id]!.pendingAttaches.append($0) }) else { return }
+        do {
+            try await ShimClient(socketPath: go.socketPath).withConnection(request) { _, frames, shim in
+                go.connected.yield()
+                go.connected.finish()
+                try await pump.run(client: client, frames: frames, shim: shim) { _ in }
+            }
+        } catch {
+            go.connected.finish()
+            throw error
+        }
+    }
+
+    /// Checks made before the hijack, so that a refusal is still an HTTP error.
+    public func checkAttach(_ nameOrID: String, options: AttachOptions) throws -> Bool {
+        let entry = try entry(nameOrID)
+        if let keys = options.detachKeys { _ = try DetachKeyScanner.parse(keys) }
+        let state = entry.record.State
+        if !state.Running && entry.record.HasBeenStartedBefore && !state.Restarting {
+            throw BerthError.conflict("You cannot attach to a stopped container, start it first")
+        }
+        if state.Paused { throw BerthError.conflict("You cannot attach to a paused container, unpause it first") }
+        return entry.record.Config.Tty ?? false
+    }
+
+    public func resize(_ nameOrID: String, height: Int, width: Int) async throws {
+        let id = try resolve(nameOrID)
+        guard entries[id]!.record.State.Running else {
+            throw BerthError.conflict("cannot resize container \(id): container is not running")
+        }
+        try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(height) \(width)")
+    }
+}
+
+extension ContainerService {
+    public struct LogSource: Sendable {
+        public var id: String
+        public var directory: String
+        public var driver: String
+        public var tty: Bool
+    }
+
+    public func logSource(_ nameOrID: String) throws -> LogSource {
+        let entry = try entry(nameOrID)
+        return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
+                         driver: logDriver(entry.hostConfig), tty: entry.record.Config.Tty ?? false)
+    }
+
+    /// Returns once the container is not running (`docker logs -f` ends then).
+    public func waitUntilStopped(_ id: String) async {
+        guard let entry = entries[id], entry.record.State.Running else { return }
+        _ = await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+    }
+}

@@ -1,0 +1,163 @@
+import BerthOCI
+import Foundation
+
+/// One row of `GET /containers/json` (`docker ps`).
+public struct ContainerSummary: Encodable, Sendable {
+    public struct HostConfigSummary: Encodable, Sendable { public var NetworkMode: String }
+    public struct NetworkSettingsSummary: Encodable, Sendable { public var Networks: [String: EmptyObject] }
+    public var Id: String
+    public var Names: [String]
+    public var Image: String
+    public var ImageID: String
+    public var Command: String
+    public var Created: Int64
+    public var Ports: [EmptyObject] = []
+    public var SizeRw: Int64?
+    public var SizeRootFs: Int64?
+    public var Labels: [String: String]
+    public var State: String
+    public var Status: String
+    public var HostConfig: HostConfigSummary
+    public var NetworkSettings: NetworkSettingsSummary
+    public var Mounts: [EmptyObject] = []
+}
+
+/// `GET /containers/{id}/json` (`docker inspect`).
+public struct ContainerInspect: Encodable, Sendable {
+    public struct GraphDriverData: Encodable, Sendable {
+        public var Data: [String: String]
+        public var Name = "overlay2"
+    }
+    public struct NetworkSettingsData: Encodable, Sendable {
+        public var Bridge = ""
+        public var SandboxID = ""
+        public var SandboxKey = ""
+        public var Ports: [String: EmptyObject] = [:]
+        public var HairpinMode = false
+        public var LinkLocalIPv6Address = ""
+        public var LinkLocalIPv6PrefixLen = 0
+        public var SecondaryIPAddresses: [String]? = nil
+        public var SecondaryIPv6Addresses: [String]? = nil
+        public var EndpointID = ""
+        public var Gateway = ""
+        public var GlobalIPv6Address = ""
+        public var GlobalIPv6PrefixLen = 0
+        public var IPAddress = ""
+        public var IPPrefixLen = 0
+        public var IPv6Gateway = ""
+        public var MacAddress = ""
+        public var Networks: [String: EmptyObject] = [:]
+    }
+    public var Id: String
+    public var Created: String
+    public var Path: String
+    public var Args: [String]
+    public var State: ContainerStateRecord
+    public var Image: String
+    public var ResolvConfPath: String
+    public var HostnamePath: String
+    public var HostsPath: String
+    public var LogPath: String
+    public var Name: String
+    public var RestartCount: Int
+    public var Driver = "overlay2"
+    public var Platform = "linux"
+    public var MountLabel = ""
+    public var ProcessLabel = ""
+    public var AppArmorProfile = ""
+    public var ExecIDs: [String]?
+    public var HostConfig: HostConfig
+    public var GraphDriver: GraphDriverData
+    public var SizeRw: Int64?
+    public var SizeRootFs: Int64?
+    public var Mounts: [EmptyObject] = []
+    public var Config: ContainerConfig
+    public var NetworkSettings = NetworkSettingsData()
+}
+
+extension ContainerService {
+    public func inspect(_ nameOrID: String, size: Bool) throws -> ContainerInspect {
+        let entry = try entry(nameOrID)
+        let record = entry.record
+        let layer = images.snapshotter.root + "/" + record.ID
+        var inspect = ContainerInspect(
+            Id: record.ID, Created: record.Created, Path: record.Path, Args: record.Args, State: record.State,
+            Image: record.Image, ResolvConfPath: record.ResolvConfPath, HostnamePath: record.HostnamePath,
+            HostsPath: record.HostsPath, LogPath: logDriver(entry.hostConfig) == "json-file" ? record.LogPath : "",
+            Name: record.Name, RestartCount: record.RestartCount,
+            ExecIDs: entry.execs.isEmpty ? nil : entry.execs.sorted(), HostConfig: entry.hostConfig,
+            GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
+            Config: record.Config)
+        if size { inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter) }
+        return inspect
+    }
+
+    public func list(all: Bool, limit: Int?, size: Bool, filters: ContainerFilters) throws -> [ContainerSummary] {
+        var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
+        let sequence = records.map(\.ID)
+        if !all && limit == nil { records.removeAll { !$0.State.isActive } }
+        records = try records.filter { try filters.matches($0, order: sequence, resolve: { try self.resolve($0) }) }
+        if let limit, limit > 0 { records = Array(records.prefix(limit)) }
+        let now = Date().timeIntervalSince1970
+        return records.map { record in
+            var summary = ContainerSummary(
+                Id: record.ID, Names: ["/" + record.bareName], Image: record.Config.Image ?? record.Image,
+                ImageID: record.Image, Command: ([record.Path] + record.Args).joined(separator: " "),
+                Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
+                State: record.State.Status, Status: Self.describe(record.State, now: now),
+                HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
+                NetworkSettings: .init(Networks: [:]))
+            if size {
+                summary.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
+                summary.SizeRootFs = summary.SizeRw
+            }
+            return summary
+        }
+    }
+
+    /// `docker ps`' STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".
+    static func describe(_ state: ContainerStateRecord, now: Double) -> String {
+        func since(_ time: String) -> String {
+            HumanDuration.describe(seconds: now - (unixSeconds(time) ?? now))
+        }
+        if state.Restarting {
+            return "Restarting (\(state.ExitCode)) \(since(state.FinishedAt)) ago"
+        }
+        if state.Running {
+            return "Up \(since(state.StartedAt))" + (state.Paused ? " (Paused)" : "")
+        }
+        switch state.Status {
+        case "removing": return "Removal In Progress"
+        case "dead": return "Dead"
+        case "created": return "Created"
+        default:
+            if state.FinishedAt == ContainerStateRecord.zeroTime { return "Created" }
+            return "Exited (\(state.ExitCode)) \(since(state.FinishedAt)) ago"
+        }
+    }
+
+    func logDriver(_ hostConfig: HostConfig) -> String {
+        let type = hostConfig.LogConfig?.Type ?? ""
+        return type.isEmpty ? settings.logDriver : type
+    }
+}
+
+/// Go's units.HumanDuration, which `docker ps` uses.
+enum HumanDuration {
+    static func describe(seconds: Double) -> String {
+        let whole = Int(seconds)
+        if whole < 1 { return "Less than a second" }
+        if whole == 1 { return "1 second" }
+        if whole < 60 { return "\(whole) seconds" }
+        let minutes = Int(seconds / 60)
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int((seconds / 3600).rounded())
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(hours / 24 / 365) years"
+    }
+}

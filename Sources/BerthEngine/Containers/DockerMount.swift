@@ -1,0 +1,58 @@
+// Docker's `mount.Mount` (`--mount type=bind,...`), in HostConfig.Mounts.
+
+public struct ContainerMount: Codable, Sendable, Equatable {
+    public var `Type`: String?
+    public var Source: String?
+    public var Target: String?
+    public var ReadOnly: Bool?
+    public var Consistency: String?
+    public var BindOptions: BindOptions?
+    public var VolumeOptions: VolumeOptions?
+    public var ImageOptions: ImageOptions?
+    public var TmpfsOptions: TmpfsOptions?
+
+    public init(Type: String? = nil, Source: String? = nil, Target: String? = nil, ReadOnly: Bool? = nil) {
+        self.`Type` = `Type`
+        self.Source = Source
+        self.Target = Target
+        self.ReadOnly = ReadOnly
+    }
+
+    public struct BindOptions: Codable, Sendable, Equatable {
+        public var Propagation: String?
+        public var NonRecursive: Bool?
+        public var CreateMountpoint: Bool?
+        public var ReadOnlyNonRecursive: Bool?
+        public var ReadOnlyForceRecursive: Bool?
+        public init(Propagation: String? = nil, NonRecursive: Bool? = nil) {
+            self.Propagation = Propagation
+            self.NonRecursive = NonRecursive
+        }
+    }
+
+    public struct VolumeOptions: Codable, Sendable, Equatable {
+        public struct Driver: Codable, Sendable, Equatable {
+            public var Name: String?
+            public var Options: [String: String]?
+        }
+        public var NoCopy: Bool?
+        public var Labels: [String: String]?
+        public var DriverConfig: Driver?
+        public var Subpath: String?
+        public init() {}
+    }
+
+    public struct ImageOptions: Codable, Sendable, Equatable {
+        public var Subpath: String?
+    }
+
+    public struct TmpfsOptions: Codable, Sendable, Equatable {
+        public var SizeBytes: Int64?
+        public var Mode: UInt32?
+        public var Options: [[String]]?
+        public init(SizeBytes: Int64? = nil, Mode: UInt32? = nil) {
+            self.SizeBytes = SizeBytes
+            self.Mode = Mode
+        }
+    }
+}

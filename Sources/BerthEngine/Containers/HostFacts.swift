@@ -1,0 +1,127 @@
+import BerthRuntime
+import Foundation
+import Glibc
+
+/// What the host supports, as far as validating a create request needs it (dockerd's
+/// `sysinfo.SysInfo`). A plain value so tests can describe any host.
+public struct HostFacts: Sendable, Equatable {
+    /// CPUs this process may run on (Go's runtime.NumCPU), for the NanoCpus range.
+    public var cpuCount: Int
+    /// The cpuset and memory nodes containers may use, as lists like "0-3".
+    public var onlineCPUs: String
+    public var onlineMems: String
+    public var totalMemory: Int64
+    public var cgroupV2: Bool
+    public var memoryLimit = true
+    public var swapLimit = true
+    public var memoryReservation = true
+    public var memorySwappiness = true
+    public var oomKillDisable = true
+    public var pidsLimit = true
+    public var cpuShares = true
+    public var cpuCFS = true
+    public var cpuRealtime = false
+    public var cpuset = true
+    public var blkioWeight = true
+    public var cgroupNamespaces = true
+    /// The highest capability number the kernel knows (cap_last_cap).
+    public var lastCapability = 40
+
+    public init(cpuCount: Int, onlineCPUs: String, onlineMems: String, totalMemory: Int64, cgroupV2: Bool) {
+        self.cpuCount = cpuCount
+        self.onlineCPUs = onlineCPUs
+        self.onlineMems = onlineMems
+        self.totalMemory = totalMemory
+        self.cgroupV2 = cgroupV2
+        if cgroupV2 {
+            // cgroup v2 has neither a swappiness knob nor a way to turn the OOM killer off.
+            memorySwappiness = false
+            oomKillDisable = false
+        }
+    }
+
+    /// This host, read from /proc and /sys.
+    public static func current() -> HostFacts {
+        let v2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+        let cpus = read("/sys/fs/cgroup/cpuset.cpus.effective") ?? read("/sys/devices/system/cpu/online") ?? "0"
+        let mems = read("/sys/fs/cgroup/cpuset.mems.effective") ?? read("/sys/devices/system/node/online") ?? "0"
+        var facts = HostFacts(cpuCount: affinityCPUCount(), onlineCPUs: cpus, onlineMems: mems,
+                              totalMemory: Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE))),
+                              cgroupV2: v2)
+        if v2 {
+            let controllers = Set((read("/sys/fs/cgroup/cgroup.controllers") ?? "").split(separator: " ").map(String.init))
+            facts.memoryLimit = controllers.contains("memory")
+            facts.memoryReservation = facts.memoryLimit
+            facts.swapLimit = facts.memoryLimit && swapFileExistsInSomeChildCgroup()
+            facts.pidsLimit = controllers.contains("pids")
+            facts.cpuShares = controllers.contains("cpu")
+            facts.cpuCFS = controllers.contains("cpu")
+            facts.cpuset = controllers.contains("cpuset")
+            facts.blkioWeight = controllers.contains("io")
+        } else {
+            let exists = { (path: String) in FileManager.default.fileExists(atPath: "/sys/fs/cgroup/" + path) }
+            facts.memoryLimit = exists("memory/memory.limit_in_bytes")
+            facts.swapLimit = exists("memory/memory.memsw.limit_in_bytes")
+            facts.memoryReservation = exists("memory/memory.soft_limit_in_bytes")
+            facts.memorySwappiness = exists("memory/memory.swappiness")
+            facts.oomKillDisable = exists("memory/memory.oom_control")
+            facts.pidsLimit = exists("pids/pids.max") || exists("pids")
+            facts.cpuShares = exists("cpu/cpu.shares")
+            facts.cpuCFS = exists("cpu/cpu.cfs_quota_us")
+            facts.cpuRealtime = exists("cpu/cpu.rt_runtime_us")
+            facts.cpuset = exists("cpuset/cpuset.cpus")
+            facts.blkioWeight = exists("blkio/blkio.weight") || exists("blkio/blkio.bfq.weight")
+        }
+        facts.cgroupNamespaces = FileManager.default.fileExists(atPath: "/proc/self/ns/cgroup")
+        if let last = read("/proc/sys/kernel/cap_last_cap").flatMap({ Int($0) }) { facts.lastCapability = last }
+        return facts
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// memory.swap.max exists only below the root cgroup, and only with swap accounting on.
+    static func swapFileExistsInSomeChildCgroup() -> Bool {
+        let children = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        return children.contains { FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\($0)/memory.swap.max") }
+    }
+
+    /// The CPUs in this process's affinity mask (Cpus_allowed_list), as Go's NumCPU counts them.
+    static func affinityCPUCount() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        let list = line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? ""
+        if let cpus = try? NumberList.parse(list), !cpus.isEmpty { return cpus.count }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}
+
+/// A kernel list of CPU or memory node numbers: "0-3,8,10-11".
+public enum NumberList {
+    /// The numbers in the list; dockerd's wording when it is malformed.
+    public static func parse(_ text: String) throws -> Set<Int> {
+        var numbers = Set<Int>()
+        guard !text.isEmpty else { return numbers }
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), low >= 0,
+                  let high = Int(bounds.last!), high >= low else {
+                throw BerthErrorText.invalidFormat(text)
+            }
+            numbers.formUnion(low...high)
+        }
+        return numbers
+    }
+}
+
+enum BerthErrorText: Error, CustomStringConvertible {
+    case invalidFormat(String)
+    var description: String {
+        switch self {
+        case .invalidFormat(let text): return "invalid format: \(text)"
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import BerthOCI
+import BerthRuntime
+import BerthStore
+import Foundation
+
+/// Everything a start needs done on disk before the shim runs: the root mounted, the
+/// generated /etc files, the OCI bundle. Made in the actor, carried out off it.
+struct StartPlan: Sendable {
+    let record: ContainerRecord
+    let hostConfig: HostConfig
+    let paths: ContainerPaths
+    let settings: ContainerDefaults
+    let log: LogSettings
+    /// The pid of a running container, for `container:<name>` namespace modes.
+    let peerPid: @Sendable (String) throws -> Int32
+
+    init(record: ContainerRecord, hostConfig: HostConfig, paths: ContainerPaths, settings: ContainerDefaults,
+         peerPid: @escaping @Sendable (String) throws -> Int32) throws {
+        self.record = record
+        self.hostConfig = hostConfig
+        self.paths = paths
+        self.settings = settings
+        self.peerPid = peerPid
+        log = try LogSettings(hostConfig.LogConfig, defaults: settings)
+    }
+
+    var bundle: String { paths.shimDirectory(record.ID) }
+
+    var shimOptions: ShimLauncher.Options {
+        let tty = record.Config.Tty ?? false
+        return ShimLauncher.Options(
+            id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
+            stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: record.LogPath,
+            logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, containerName: record.bareName)
+    }
+
+    /// Mounts the root and writes the bundle; on failure leaves nothing mounted.
+    func prepare(images: ImageStore) throws {
+        guard let parent = try images.topLayer(record.Image) else {
+            throw BerthError.internalError("the image of container \(record.ID) has no layers")
+        }
+        let rootfs = try ContainerRoot.mount(record.ID, parent: parent, snapshotter: images.snapshotter)
+        do {
+            try prepareRoot(rootfs)
+            try writeEtcFiles()
+            let spec = try makeSpec(rootfs: rootfs)
+            try? FileManager.default.removeItem(atPath: bundle)
+            try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            try writeAtomically(encoder.encode(spec), to: bundle + "/config.json")
+        } catch {
+            ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
+            throw error
+        }
+    }
+
+    func undo(images: ImageStore) {
+        ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
+    }
+
+    /// /.dockerenv (programs look for it to know they are in a container) and the working
+    /// directory, created if the image lacks it.
+    private func prepareRoot(_ rootfs: String) throws {
+        let marker = ScopedPath.resolve("/.dockerenv", inRoot: rootfs)
+        if access(marker, F_OK) != 0 {
+            let fd = open(marker, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o755)
+            if fd >= 0 { close(fd) }
+        }
+        if let workingDir = record.Config.WorkingDir, !workingDir.isEmpty, workingDir != "/" {
+            let target = ScopedPath.resolve(workingDir, inRoot: rootfs)
+            if !FileManager.default.fileExists(atPath: target) {
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o755])
+            }
+        }
+    }
+
+    private func writeEtcFiles() throws {
+        let hostNetwork = hostConfig.NetworkMode == "host"
+        let etcResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let source = ContainerFiles.resolvConfSource(etcResolvConf: etcResolvConf)
+        let hostResolvConf = source == "/etc/resolv.conf" ? etcResolvConf : ((try? String(contentsOfFile: source, encoding: .utf8)) ?? "")
+        let hostname = hostNetwork ? SystemInfo.hostname : (record.Config.Hostname ?? record.shortID)
+        let hosts = hostNetwork
+            ? try ContainerFiles.hostsForHostNetwork(hostFile: (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "",
+                                                     extraHosts: hostConfig.ExtraHosts)
+            : try ContainerFiles.hosts(hostname: hostname, domainname: record.Config.Domainname,
+                                       extraHosts: hostConfig.ExtraHosts)
+        let resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
+                                                   dnsOptions: hostConfig.DnsOptions, hostNetwork: hostNetwork)
+        try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath)
+        try writeAtomically(Data(hosts.utf8), to: record.HostsPath)
+        try writeAtomically(Data(resolvConf.utf8), to: record.ResolvConfPath)
+        for path in [record.HostnamePath, record.HostsPath, record.ResolvConfPath] { chmod(path, 0o644) }
+    }
+
+    private func makeSpec(rootfs: String) throws -> Spec {
+        let built = try SpecBuilder.build(SpecBuildInput(
+            containerID: record.ID, config: record.Config, hostConfig: hostConfig, rootfsPath: rootfs,
+            hostnamePath: record.HostnamePath, hostsPath: record.HostsPath, resolvConfPath: record.ResolvConfPath,
+            initPath: settings.initPath, cgroupV2: settings.host.cgroupV2,
+            cgroupsPath: settings.cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
+            containerPID: peerPid))
+        // `-v /missing:/x` makes the host directory, as dockerd does for binds.
+        for directory in built.hostDirectoriesToCreate {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        return built.spec
+    }
+}

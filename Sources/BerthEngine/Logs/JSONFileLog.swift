@@ -1,0 +1,327 @@
+import BerthOCI
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container's json-file log: `<dir>/<id>-json.log`, with older rotated files
+/// `<id>-json.log.1` (newest) … `.N` (oldest), as the shim writes them.
+///
+/// Reading is what `docker logs` asks for (`LogReadOptions`): `tail` counts lines from the
+/// end across the files reading backwards, `since` / `until` filter by time, and `follow`
+/// goes on with what is appended — through a rotation (the file renamed to `.1` and a new one
+/// created: the old one is read to its end first, so nothing is lost or repeated) — until the
+/// caller's stop condition, then drains what is left. Records are handed out in batches as
+/// they are read, and the reader waits for each hand-off, so a slow consumer slows the reader
+/// and memory stays at one read buffer and one batch, whatever the size of the log.
+///
+/// The files are read with blocking `pread`s of at most 256 KiB (page cache reads) on the
+/// caller's executor.
+public struct JSONFileLog: Sendable {
+    public let path: String
+    /// How often a follower looks for new data once it has caught up.
+    public var pollInterval: Duration = .milliseconds(50)
+    /// About how many bytes of log file go into one batch.
+    public var batchBytes: Int = 256 << 10
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The log of container `id` in its directory (`<directory>/<id>-json.log`).
+    public init(directory: String, containerID: String) {
+        self.path = directory + "/" + containerID + "-json.log"
+    }
+
+    /// Reads the log as `options` say, handing out records in batches in file order, and
+    /// waiting for `onBatch` before reading on. With `options.follow`, after the end it keeps
+    /// reading what is appended until `stop` returns (e.g. "the container exited"), then
+    /// drains what is left and returns; without `stop` it follows until `until` passes or the
+    /// task is cancelled (a cancelled read throws `CancellationError`).
+    public func readBatches(
+        options: LogReadOptions,
+        stop: (@Sendable () async -> Void)? = nil,
+        isolation: isolated (any Actor)? = #isolation,
+        _ onBatch: ([LogRecord]) async throws -> Void
+    ) async throws {
+        let cursor = try LogCursor(path: path, options: options)
+        let stopFlag = StopFlag()
+        var stopTask: Task<Void, Never>?
+        if options.follow, let stop {
+            stopTask = Task {
+                await stop()
+                stopFlag.set()
+            }
+        }
+        defer { stopTask?.cancel() }
+        while true {
+            try Task.checkCancellation()
+            // Read the flag before the pass, so that everything written before the stop was
+            // signalled is read by this pass.
+            let stopping = stopFlag.isSet
+            var step: LogCursor.Step
+            repeat {
+                step = try cursor.step(budget: batchBytes)
+                if !cursor.batch.isEmpty { try await onBatch(cursor.takeBatch()) }
+            } while step == .progress
+            if step == .finished { return }
+            if try cursor.followRotation() { continue }
+            if stopping {
+                cursor.finishLiveFragment()
+                if !cursor.batch.isEmpty { try await onBatch(cursor.takeBatch()) }
+                return
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Like `readBatches`, one record at a time.
+    public func read(
+        options: LogReadOptions,
+        stop: (@Sendable () async -> Void)? = nil,
+        isolation: isolated (any Actor)? = #isolation,
+        emit: (LogRecord) async throws -> Void
+    ) async throws {
+        try await readBatches(options: options, stop: stop) { batch in
+            for record in batch { try await emit(record) }
+        }
+    }
+
+    /// Reads the log and hands out the bytes of the `GET /containers/{id}/logs` response body
+    /// (stdcopy frames, or raw for `tty`, with the timestamps / details prefixes the options
+    /// ask for), in chunks of about `chunkBytes`; a chunk is also handed out whenever the
+    /// reader has caught up with the writer, so a follower sees new lines at once.
+    public func readFormatted(
+        options: LogReadOptions,
+        tty: Bool,
+        stop: (@Sendable () async -> Void)? = nil,
+        chunkBytes: Int = 64 << 10,
+        isolation: isolated (any Actor)? = #isolation,
+        emit: ([UInt8]) async throws -> Void
+    ) async throws {
+        let formatter = LogFormatter(tty: tty, options: options)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkBytes + 1024)
+        try await readBatches(options: options, stop: stop) { batch in
+            for record in batch {
+                formatter.append(record, to: &chunk)
+                if chunk.count >= chunkBytes {
+                    try await emit(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            if !chunk.isEmpty {
+                try await emit(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// Every record `options` select, at once (no follow). For tests and small logs: its
+    /// memory grows with the log.
+    public func readAll(options: LogReadOptions = LogReadOptions()) throws -> [LogRecord] {
+        var options = options
+        options.follow = false
+        let cursor = try LogCursor(path: path, options: options)
+        var records: [LogRecord] = []
+        while try cursor.step(budget: batchBytes) != .finished {
+            records.append(contentsOf: cursor.takeBatch())
+        }
+        records.append(contentsOf: cursor.takeBatch())
+        return records
+    }
+
+    /// The paths of the log's files that exist, oldest first.
+    public func files() -> [String] {
+        var paths: [String] = []
+        if FileIdentity.of(path: path) != nil { paths.append(path) }
+        var index = 1
+        while index <= LogCursor.maxRotated, FileIdentity.of(path: "\(path).\(index)") != nil {
+            paths.insert("\(path).\(index)", at: 0)
+            index += 1
+        }
+        return paths
+    }
+}
+
+private final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}
+
+/// The synchronous part of a read: which files are left, where in them, and the filters.
+final class LogCursor {
+    static let maxRotated = 1000
+
+    let path: String
+    let options: LogReadOptions
+    /// Files to read to their end, oldest first (rotated files, and without follow all).
+    private var queue: [LogFile] = []
+    /// The file being followed (follow only); nil until it exists.
+    private var live: LogFile?
+    private var finished = false
+    private(set) var batch: [LogRecord] = []
+
+    enum Step { case progress, caughtUp, finished }
+
+    init(path: String, options: LogReadOptions) throws(BerthError) {
+        self.path = path
+        self.options = options
+        var (current, rotated) = try LogCursor.openAll(path: path)  // rotated: newest first
+
+        // Newest first, with the sizes as they are now: the tail is counted over these.
+        var newestFirst: [LogFile] = []
+        if let current { newestFirst.append(current) }
+        newestFirst.append(contentsOf: rotated)
+        if let tail = options.tail {
+            var need = tail
+            var keep = newestFirst.count
+            if tail == 0 {
+                keep = min(1, newestFirst.count)
+                newestFirst.first?.seek(to: newestFirst.first!.sizeAtOpen)
+            } else {
+                for (index, file) in newestFirst.enumerated() {
+                    let (offset, lines) = try file.lineStart(fromEnd: need, size: file.sizeAtOpen)
+                    if let offset {
+                        file.seek(to: offset)
+                        keep = index + 1
+                        break
+                    }
+                    need -= lines
+                }
+            }
+            newestFirst.removeSubrange(keep...)
+            if current != nil, newestFirst.isEmpty { current = nil }
+            rotated = current != nil ? Array(newestFirst.dropFirst()) : newestFirst
+        }
+        if options.follow {
+            queue = rotated.reversed()
+            live = current
+        } else {
+            queue = newestFirst.reversed()
+            for file in queue { file.lineStartLimit = file.sizeAtOpen }
+        }
+    }
+
+    /// Opens the current file and the rotated ones (newest first) as one consistent set:
+    /// if a rotation happens while they are opened, it starts again.
+    static func openAll(path: String) throws(BerthError) -> (LogFile?, [LogFile]) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let current = try LogFile(path: path)
+            var rotated: [LogFile] = []
+            var index = 1
+            while index <= maxRotated, let file = try LogFile(path: "\(path).\(index)") {
+                rotated.append(file)
+                index += 1
+            }
+            // Consistent when the path still names the file we opened and no rotated file is it.
+            let stillCurrent = FileIdentity.of(path: path) == current?.identity
+            let firstStill = rotated.isEmpty || FileIdentity.of(path: "\(path).1") == rotated[0].identity
+            let distinct = current.map { file in !rotated.contains { $0.identity == file.identity } } ?? true
+            if (stillCurrent && firstStill && distinct) || attempt >= 5 {
+                return (current, rotated)
+            }
+        }
+    }
+
+    func takeBatch() -> [LogRecord] {
+        defer { batch = [] }
+        return batch
+    }
+
+    /// Decodes and filters one line; false once `until` is passed (reading ends).
+    private func handle(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let record = JSONLogLine.decode(line) else { return true }  // corrupt: skipped
+        if let until = options.until, record.timestamp > until {
+            finished = true
+            return false
+        }
+        if let since = options.since, record.timestamp < since { return true }
+        guard options.wants(record.stream) else { return true }
+        batch.append(record)
+        return true
+    }
+
+    /// Reads on for about `budget` bytes of log.
+    func step(budget: Int) throws(BerthError) -> Step {
+        if finished { return .finished }
+        if let file = queue.first {
+            let status = try file.readLines(budget: budget) { handle($0) }
+            switch status {
+            case .budget:
+                return .progress
+            case .stopped:
+                return .finished
+            case .endOfFile, .limit:
+                // The file is complete: a last line without newline is tried once.
+                if status == .endOfFile, let fragment = file.fragment() { _ = handle(fragment) }
+                queue.removeFirst()
+                return finished ? .finished : .progress
+            }
+        }
+        guard options.follow else {
+            finished = true
+            return .finished
+        }
+        guard let live else { return .caughtUp }
+        switch try live.readLines(budget: budget, { handle($0) }) {
+        case .budget: return .progress
+        case .stopped, .limit: return .finished
+        case .endOfFile: return .caughtUp
+        }
+    }
+
+    /// Once caught up while following: notices a rotation (the followed file renamed away
+    /// and a new one at the path) or a truncation, and moves on. True when there may be
+    /// more to read now.
+    func followRotation() throws(BerthError) -> Bool {
+        guard let current = live else {
+            live = try LogFile(path: path)  // the log appears
+            return live != nil
+        }
+        guard let atPath = FileIdentity.of(path: path) else {
+            return false  // renamed, and the new file is not there yet: keep the old one
+        }
+        if atPath == current.identity {
+            if current.currentSize() < current.readOffset {  // truncated in place
+                current.seek(to: 0)
+                return true
+            }
+            return false
+        }
+        // Rotated: the old file is final. Read its rest (queue), then the file that followed it:
+        // the one rotated just after it (`.k-1` when it is now `.k`), else the current file.
+        queue.append(current)
+        var index = 1
+        var oldest: Int?
+        var successor: String?
+        while index <= LogCursor.maxRotated, let identity = FileIdentity.of(path: "\(path).\(index)") {
+            if identity == current.identity {
+                successor = index == 1 ? path : "\(path).\(index - 1)"
+                break
+            }
+            oldest = index
+            index += 1
+        }
+        if successor == nil {
+            // Ours is gone (removed as the oldest): every file left is newer; start at the oldest.
+            successor = oldest.map { "\(path).\($0)" } ?? path
+        }
+        if let next = try LogFile(path: successor!) {
+            live = next
+        } else {
+            live = try LogFile(path: path)
+        }
+        return true
+    }
+
+    /// When the follow ends: the followed file's last line without newline is tried once.
+    func finishLiveFragment() {
+        guard let live, !finished, let fragment = live.fragment() else { return }
+        _ = handle(fragment)
+        live.dropFragment()
+    }
+}

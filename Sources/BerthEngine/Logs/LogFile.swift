@@ -1,0 +1,213 @@
+import BerthOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file's identity: renaming keeps it, a new file at the same path has another.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// The identity of the file at `path` now, or nil when there is none.
+    static func of(path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(info)
+    }
+}
+
+/// One open log file and a read buffer over it, handing out complete lines (without the
+/// newline) as views into the buffer. Memory is the buffer alone: 256 KiB, grown for a longer
+/// line up to `maxLine`; a line longer than that is skipped.
+final class LogFile {
+    let fd: Int32
+    let identity: FileIdentity
+    /// The size when it was opened.
+    let sizeAtOpen: Int64
+    /// Lines that start at or after this offset are not handed out (a snapshot end for a read
+    /// without follow: a line being written when the read began is still completed).
+    var lineStartLimit: Int64 = .max
+
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var start = 0
+    private var end = 0
+    /// The file offset of `storage[start]`.
+    private var bufferOffset: Int64 = 0
+    /// The file offset of the next read.
+    private(set) var readOffset: Int64 = 0
+    /// Skipping the rest of an over-long line.
+    private var discarding = false
+
+    static let initialCapacity = 256 << 10
+    static let maxLine = 8 << 20
+
+    /// Opens `path`; nil when it does not exist.
+    init?(path: String) throws(BerthError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw BerthError.internalError("open \(path): \(String(cString: strerror(code)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw BerthError.internalError("stat \(path): \(String(cString: strerror(code)))")
+        }
+        self.fd = fd
+        identity = FileIdentity(info)
+        sizeAtOpen = Int64(info.st_size)
+        capacity = LogFile.initialCapacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        close(fd)
+        storage.deallocate()
+    }
+
+    /// The file's size now.
+    func currentSize() -> Int64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return 0 }
+        return Int64(info.st_size)
+    }
+
+    /// Continues reading at `offset` (a line start), dropping what is buffered.
+    func seek(to offset: Int64) {
+        readOffset = offset
+        bufferOffset = offset
+        start = 0
+        end = 0
+        discarding = false
+    }
+
+    enum Status {
+        /// `budget` bytes of lines were handed out; more may follow at once.
+        case budget
+        /// The end of the file: no complete line is left (a fragment may be).
+        case endOfFile
+        /// The next line starts at or after `lineStartLimit`.
+        case limit
+        /// The body asked to stop.
+        case stopped
+    }
+
+    /// Hands each complete line to `body` (which returns false to stop), reading as needed,
+    /// until `budget` bytes were consumed or the end of the file.
+    func readLines(budget: Int, _ body: (UnsafeRawBufferPointer) -> Bool) throws(BerthError) -> Status {
+        var consumed = 0
+        while true {
+            while start < end {
+                guard let newline = memchr(storage + start, 0x0A, end - start) else { break }
+                let lineEnd = newline - storage
+                if bufferOffset >= lineStartLimit { return .limit }
+                let length = lineEnd - start
+                let keepGoing: Bool
+                if discarding {
+                    discarding = false
+                    keepGoing = true
+                } else {
+                    keepGoing = body(UnsafeRawBufferPointer(start: storage + start, count: length))
+                }
+                start = lineEnd + 1
+                bufferOffset += Int64(length + 1)
+                consumed += length + 1
+                if !keepGoing { return .stopped }
+                if consumed >= budget { return .budget }
+            }
+            if bufferOffset >= lineStartLimit { return .limit }
+            // Make room: move the fragment to the front, grow, or give up on an over-long line.
+            if start == end {
+                start = 0
+                end = 0
+            } else if start > 0 {
+                (storage).copyMemory(from: storage + start, byteCount: end - start)
+                end -= start
+                start = 0
+            }
+            if end == capacity {
+                if capacity < LogFile.maxLine {
+                    let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                    grown.copyMemory(from: storage, byteCount: end)
+                    storage.deallocate()
+                    storage = grown
+                    capacity *= 2
+                } else {
+                    discarding = true
+                    bufferOffset += Int64(end)
+                    end = 0
+                }
+            }
+            let count = pread(fd, storage + end, capacity - end, off_t(readOffset))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw BerthError.internalError("read log: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return .endOfFile }
+            end += count
+            readOffset += Int64(count)
+        }
+    }
+
+    /// The bytes after the last newline, if they start before the limit: a last line without
+    /// its newline, usually half-written.
+    func fragment() -> UnsafeRawBufferPointer? {
+        guard start < end, !discarding, bufferOffset < lineStartLimit else { return nil }
+        return UnsafeRawBufferPointer(start: storage + start, count: end - start)
+    }
+
+    /// Forgets the fragment (after it was tried once the file is final).
+    func dropFragment() {
+        bufferOffset += Int64(end - start)
+        start = end
+    }
+
+    /// Where the `need`-th line from the end of the file starts (`need` ≥ 1), reading backwards
+    /// in blocks; or, when the file has fewer lines, how many it has. A last line without
+    /// a newline counts as a line.
+    func lineStart(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
+        guard size > 0 else { return (nil, 0) }
+        let blockSize = 64 << 10
+        let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
+        defer { block.deallocate() }
+        var found = 0
+        var position = size  // bytes before `position` are still to scan
+        var skipLastNewline = true
+        while position > 0 {
+            let length = Int(min(Int64(blockSize), position))
+            let blockStart = position - Int64(length)
+            var got = 0
+            while got < length {
+                let count = pread(fd, block + got, length - got, off_t(blockStart) + off_t(got))
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { throw BerthError.internalError("read log backwards: short read") }
+                got += count
+            }
+            let bytes = block.assumingMemoryBound(to: UInt8.self)
+            var index = length - 1
+            if skipLastNewline {
+                skipLastNewline = false
+                if bytes[index] == 0x0A { index -= 1 }  // it ends the last line
+            }
+            while index >= 0 {
+                if bytes[index] == 0x0A {
+                    found += 1
+                    if found == need { return (blockStart + Int64(index) + 1, found) }
+                }
+                index -= 1
+            }
+            position = blockStart
+        }
+        found += 1  // the first line of the file
+        if found == need { return (0, found) }
+        return (nil, found)
+    }
+}

@@ -1,0 +1,77 @@
+import BerthOCI
+import BerthRuntime
+import CSystemShims
+import Foundation
+
+/// Starts a container's berth-shim: detached in its own session, so it outlives berthd, and
+/// waits for its first word on the ready pipe (the runtime's create done, or why not).
+struct ShimLauncher: Sendable {
+    let shimPath: String
+    let runtimePath: String
+    let runtimeRoot: String
+
+    struct Options: Sendable {
+        var id: String
+        var bundle: String
+        var tty: Bool
+        var stdin: Bool
+        var stdinOnce: Bool
+        var logDriver: String
+        var logPath: String
+        var logMaxSize: Int64
+        var logMaxFiles: Int
+        var containerName: String
+    }
+
+    /// Blocks until the shim is ready; returns the container init's pid.
+    func launch(_ options: Options) throws -> Int32 {
+        var arguments = [shimPath, "--id", options.id, "--bundle", options.bundle, "--state", options.bundle,
+                         "--runtime", runtimePath, "--runtime-root", runtimeRoot,
+                         "--log-driver", options.logDriver, "--container-name", options.containerName]
+        if options.tty { arguments.append("--tty") }
+        if options.stdin { arguments.append("--stdin") }
+        if options.stdinOnce { arguments.append("--stdin-once") }
+        if options.logDriver == "json-file" {
+            arguments += ["--log-path", options.logPath, "--log-max-size", String(options.logMaxSize),
+                          "--log-max-file", String(options.logMaxFiles)]
+        }
+        var ready: [Int32] = [0, 0]
+        guard pipe(&ready) == 0 else { throw BerthError.internalError("pipe: \(String(cString: strerror(errno)))") }
+        // Our ends must not leak into other children spawned meanwhile.
+        _ = fcntl(ready[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ready[1], F_SETFD, FD_CLOEXEC)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let log = open(options.bundle + "/shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        defer {
+            close(ready[0])
+            if null >= 0 { close(null) }
+            if log >= 0 { close(log) }
+        }
+        let fdMap: [Int32] = [null, 0, null, 1, log >= 0 ? log : null, 2, ready[1], 3]
+        let environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        let pid = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in
+                berth_spawn_detached(shimPath, argv, envp, fdMap, Int32(fdMap.count / 2))
+            }
+        }
+        close(ready[1])
+        guard pid > 0 else { throw BerthError.internalError("cannot start \(shimPath): \(String(cString: strerror(errno)))") }
+        let answer = Self.readAll(ready[0]).trimmingCharacters(in: .whitespacesAndNewlines)
+        if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
+        if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
+        let shimLog = (try? String(contentsOfFile: options.bundle + "/shim.log", encoding: .utf8)) ?? ""
+        throw BerthError.internalError("the container's shim exited before it was ready" + (shimLog.isEmpty ? "" : ": " + shimLog))
+    }
+
+    private static func readAll(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,69 @@
+import BerthShimCore
+import Glibc
+
+/// Where a log record goes: a json-file, or journald.
+protocol LogBackend: AnyObject {
+    /// Called once per chunk of output, before its records.
+    func beginChunk()
+    func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool)
+    /// Called after a chunk's records: the moment to write them out.
+    func endChunk()
+    func releaseMemory()
+}
+
+/// The container's log: cuts each output stream into records and hands them to the backend.
+/// Runs as output is read, before any client sees it, so a slow client never costs a line.
+final class ContainerLog {
+    private let backend: LogBackend
+    private var stdoutLines = LineSplitter()
+    private var stderrLines = LineSplitter()
+
+    init(backend: LogBackend) {
+        self.backend = backend
+    }
+
+    /// The log the options ask for; nil for the `none` driver.
+    static func open(_ options: Options) throws(ShimError) -> ContainerLog? {
+        switch options.logDriver {
+        case .none:
+            return nil
+        case .jsonFile:
+            guard let path = options.logPath else { return nil }
+            guard let file = JSONFileLog(path: path, rotation: LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile)) else {
+                throw ShimError("cannot open log \(path): \(errnoText())")
+            }
+            return ContainerLog(backend: file)
+        case .journald:
+            return ContainerLog(backend: JournaldLog(id: options.id, name: options.containerName))
+        }
+    }
+
+    func write(_ chunk: UnsafeBufferPointer<UInt8>, stderr: Bool) {
+        backend.beginChunk()
+        let sink = backend
+        if stderr {
+            stderrLines.feed(chunk) { sink.record($0, stderr: true, partial: $1) }
+        } else {
+            stdoutLines.feed(chunk) { sink.record($0, stderr: false, partial: $1) }
+        }
+        backend.endChunk()
+    }
+
+    /// End of a stream: its unfinished last line goes out as a partial record.
+    func finish(stderr: Bool) {
+        backend.beginChunk()
+        let sink = backend
+        if stderr {
+            stderrLines.finish { sink.record($0, stderr: true, partial: $1) }
+        } else {
+            stdoutLines.finish { sink.record($0, stderr: false, partial: $1) }
+        }
+        backend.endChunk()
+    }
+
+    func releaseMemory() {
+        stdoutLines.releaseMemory()
+        stderrLines.releaseMemory()
+        backend.releaseMemory()
+    }
+}

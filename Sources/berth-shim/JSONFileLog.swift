@@ -1,0 +1,81 @@
+import BerthShimCore
+import Glibc
+
+/// Docker's json-file log: records gathered in one buffer per chunk of output and written
+/// with one write(2); rotated by size, record by record.
+final class JSONFileLog: LogBackend {
+    let path: String
+    let rotation: LogRotation
+    private var fd: Int32
+    private var size: Int64
+    private var buffer: [UInt8] = []
+    private var time: [UInt8] = []
+    private var reportedFailure = false
+
+    init?(path: String, rotation: LogRotation) {
+        self.path = path
+        self.rotation = rotation
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    func beginChunk() {
+        // One timestamp per chunk: its records were all read at this moment.
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        time.removeAll(keepingCapacity: true)
+        Timestamp.append(to: &time, seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
+    }
+
+    func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool) {
+        let start = buffer.count
+        JSONLogRecord.append(line: line, stderr: stderr, time: time, to: &buffer)
+        if rotation.shouldRotate(currentSize: size + Int64(start), incoming: buffer.count - start) {
+            buffer.withUnsafeBytes { writeOut(UnsafeRawBufferPointer(rebasing: $0[..<start])) }
+            buffer.removeFirst(start)
+            rotate()
+        }
+    }
+
+    func endChunk() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { writeOut($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func releaseMemory() {
+        buffer = []
+        time = []
+    }
+
+    private func writeOut(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if writeAll(fd, bytes) {
+            size += Int64(bytes.count)
+        } else if !reportedFailure {
+            reportedFailure = true
+            writeAll(2, "berth-shim: writing log \(path): \(errnoText())\n")
+        }
+    }
+
+    /// `path.(N-1)` is dropped, every other file moves one number up, and a new live file starts.
+    /// With a single file the live one is emptied in place.
+    private func rotate() {
+        let steps = rotation.steps(path: path)
+        if steps.renames.isEmpty {
+            _ = ftruncate(fd, 0)
+        } else {
+            close(fd)
+            if let oldest = steps.remove { unlink(oldest) }
+            for step in steps.renames { rename(step.from, step.to) }
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        }
+        size = 0
+    }
+}

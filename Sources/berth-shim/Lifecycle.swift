@@ -1,0 +1,93 @@
+import BerthShimCore
+import Glibc
+
+/// Children exiting, and the shim's own end.
+extension Shim {
+    /// Reaps every exited child: ours (runtime start and exec), the container's init (a
+    /// child of ours since `runtime create` exited: we are a subreaper), and strays.
+    func reapChildren() {
+        while true {
+            var waitStatus: Int32 = 0
+            let pid = waitpid(-1, &waitStatus, WNOHANG)
+            if pid < 0 && errno == EINTR { continue }
+            if pid <= 0 { return }
+            let status = shellStatus(waitStatus)
+            if pid == container.pid && container.status == nil {
+                exited(container, status: status)
+                writeExitFile()
+            } else if let session = execs.first(where: { $0.pid == pid && $0.status == nil }) {
+                exited(session, status: status)
+                collectConsole(session)
+            } else if let index = starts.firstIndex(where: { $0.pid == pid }) {
+                startFinished(index, status: status)
+            }
+        }
+    }
+
+    private func exited(_ session: Session, status: Int32) {
+        session.status = status
+        session.finishedAt = wallClockNanos()
+        session.drainDeadline = monotonicMillis() + Self.drainTime
+    }
+
+    /// `<state>/exit`: "STATUS FINISHED_UNIX_NANOS\n", written atomically, so that berthd
+    /// learns how the container ended even when the shim is gone.
+    private func writeExitFile() {
+        let path = stateDir + "/exit"
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            writeAll(2, "berth-shim: cannot write \(temporary): \(errnoText())\n")
+            return
+        }
+        let written = writeAll(fd, "\(container.status ?? 0) \(container.finishedAt)\n")
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written && synced && rename(temporary, path) == 0 else {
+            writeAll(2, "berth-shim: cannot write \(path): \(errnoText())\n")
+            return
+        }
+        let dir = open(stateDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+
+    /// Runs before every poll: ends what has ended.
+    func checkProgress() {
+        let now = monotonicMillis()
+        for session in execs where session.status != nil && (session.outputEnded || now >= session.drainDeadline) {
+            finishExec(session)
+        }
+        if !containerDone, container.status != nil, container.outputEnded || now >= container.drainDeadline {
+            finishContainer()
+        }
+        if containerDone && ((execs.isEmpty && connections.allSatisfy(\.isDone)) || now >= exitDeadline) {
+            unlink(stateDir + "/shim.sock")
+            exit(0)
+        }
+    }
+
+    /// The container has exited and its output is drained (or given up on).
+    private func finishContainer() {
+        for (index, output) in container.outputs.enumerated() where output.fd >= 0 {
+            container.closeOutput(index)
+            log?.finish(stderr: output.kind == .stderr)
+        }
+        container.closeAll()
+        containerDone = true
+        exitDeadline = monotonicMillis() + Self.finalFlushTime
+        for client in connections {
+            switch client.role {
+            case .waiter:
+                reply(client, exitLine)
+            case .attach:
+                client.reading = false
+                client.closeWhenFlushed = true
+            default:
+                break
+            }
+        }
+    }
+}

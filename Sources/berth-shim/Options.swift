@@ -1,0 +1,88 @@
+/// The shim's command line (see the usage text). Parsed by hand: no Foundation, no
+/// ArgumentParser, to keep the binary and its memory small.
+struct Options {
+    enum LogDriver: String {
+        case jsonFile = "json-file"
+        case none
+        case journald
+    }
+
+    var id = ""
+    var bundle = ""
+    var stateDir = ""
+    var runtime = ""
+    var runtimeRoot = ""
+    var tty = false
+    var stdin = false
+    var stdinOnce = false
+    var logDriver = LogDriver.jsonFile
+    var logPath: String?
+    var logMaxSize: Int64 = 0
+    var logMaxFile = 1
+    var containerName: String?
+
+    static let usage = """
+        usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
+                          [--tty] [--stdin] [--stdin-once]
+                          [--log-driver json-file|none|journald] [--log-path FILE]
+                          [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
+        """
+
+    struct UsageError: Error {
+        let message: String
+    }
+
+    /// Accepts `--flag value` and `--flag=value`.
+    static func parse(_ arguments: [String]) throws(UsageError) -> Options {
+        var options = Options()
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("--") else { throw UsageError(message: "unexpected argument \"\(argument)\"") }
+            var name = String(argument.dropFirst(2))
+            var inline: String?
+            if let equals = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            func value() throws(UsageError) -> String {
+                if let inline { return inline }
+                guard let next = rest.popFirst() else { throw UsageError(message: "flag --\(name) needs a value") }
+                return next
+            }
+            switch name {
+            case "id": options.id = try value()
+            case "bundle": options.bundle = try value()
+            case "state": options.stateDir = try value()
+            case "runtime": options.runtime = try value()
+            case "runtime-root": options.runtimeRoot = try value()
+            case "tty": options.tty = true
+            case "stdin": options.stdin = true
+            case "stdin-once": options.stdinOnce = true
+            case "log-driver":
+                let text = try value()
+                guard let driver = LogDriver(rawValue: text) else { throw UsageError(message: "unknown log driver \"\(text)\"") }
+                options.logDriver = driver
+            case "log-path": options.logPath = try value()
+            case "log-max-size":
+                let text = try value()
+                guard let size = Int64(text), size >= 0 else { throw UsageError(message: "invalid --log-max-size \"\(text)\"") }
+                options.logMaxSize = size
+            case "log-max-file":
+                let text = try value()
+                guard let count = Int(text), count >= 1 else { throw UsageError(message: "invalid --log-max-file \"\(text)\"") }
+                options.logMaxFile = count
+            case "container-name": options.containerName = try value()
+            default:
+                throw UsageError(message: "unknown flag --\(name)")
+            }
+        }
+        for (flag, value) in [("id", options.id), ("bundle", options.bundle), ("state", options.stateDir),
+                              ("runtime", options.runtime), ("runtime-root", options.runtimeRoot)] where value.isEmpty {
+            throw UsageError(message: "missing --\(flag)")
+        }
+        if options.logDriver == .jsonFile && options.logPath == nil {
+            throw UsageError(message: "--log-driver json-file needs --log-path")
+        }
+        return options
+    }
+}

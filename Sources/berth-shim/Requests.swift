@@ -1,0 +1,93 @@
+import BerthShimCore
+import CSystemShims
+import Glibc
+
+/// Answers to the requests of shim.sock (the protocol is described on `Request`).
+extension Shim {
+    func handle(_ request: Request, from client: Connection) {
+        switch request {
+        case .start:
+            startContainer(client)
+        case .attach(let stdin, let stdout, let stderr):
+            client.role = .attach(stdin: stdin, stdout: stdout, stderr: stderr)
+            client.sendLine("ok")
+            // Attached after the end: there is nothing more to send.
+            if containerDone { client.closeWhenFlushed = true }
+        case .exec(let id, let tty, let stdin, let path):
+            startExec(id: id, tty: tty, stdin: stdin, processPath: path, client: client)
+        case .resize(let rows, let cols):
+            resize(container, rows: rows, cols: cols, client: client)
+        case .resizeExec(let id, let rows, let cols):
+            guard let session = execs.first(where: { $0.execID == id }) else {
+                return reject(client, "no such exec: \(id)")
+            }
+            resize(session, rows: rows, cols: cols, client: client)
+        case .kill(let signal):
+            // The init is our child: until we reap it, its pid cannot name another process.
+            guard container.status == nil else { return reject(client, "container is not running") }
+            if Glibc.kill(container.pid, signal) == 0 {
+                reply(client, "ok")
+            } else {
+                reject(client, "kill \(container.pid): \(errnoText())")
+            }
+        case .wait:
+            if containerDone {
+                reply(client, exitLine)
+            } else {
+                client.role = .waiter
+            }
+        case .state:
+            if let status = container.status {
+                reply(client, "exited \(status) \(container.finishedAt)")
+            } else {
+                reply(client, "\(started ? "running" : "created") \(container.pid)")
+            }
+        }
+    }
+
+    var exitLine: String {
+        "exit \(container.status ?? 0) \(container.finishedAt)"
+    }
+
+    private func resize(_ session: Session, rows: UInt16, cols: UInt16, client: Connection) {
+        if session.terminalPending {
+            // `docker exec -it` resizes right after the start, maybe before the pty is here.
+            session.pendingSize = (rows, cols)
+            return reply(client, "ok")
+        }
+        guard session.terminal >= 0 else { return reject(client, "no terminal") }
+        if berth_set_winsize(session.terminal, rows, cols) == 0 {
+            reply(client, "ok")
+        } else {
+            reject(client, "resize: \(errnoText())")
+        }
+    }
+
+    /// `runtime start`, answered when it exits (see `reapChildren`).
+    private func startContainer(_ client: Connection) {
+        guard container.status == nil else { return reject(client, "container is not running") }
+        let runtimeLog = stateDir + "/runtime.log"
+        let argv = [options.runtime, "--root", options.runtimeRoot, "--log", runtimeLog, "start", options.id]
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        do {
+            let pid = try Launch.spawn(argv, stdio: [null, null, null])
+            client.role = .reply
+            client.reading = false
+            starts.append((pid, client, fileSize(runtimeLog)))
+        } catch {
+            reject(client, error.message)
+        }
+    }
+
+    func startFinished(_ index: Int, status: Int32) {
+        let start = starts.remove(at: index)
+        if status == 0 {
+            started = true
+            reply(start.client, "ok")
+        } else {
+            let text = readFile(stateDir + "/runtime.log", from: start.logOffset) ?? []
+            reject(start.client, RuntimeLog.lastError(in: text) ?? "runtime start exited with \(status)")
+        }
+    }
+}

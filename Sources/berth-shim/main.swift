@@ -1,0 +1,57 @@
+import CSystemShims
+import Glibc
+
+// berth-shim: one per container, started by berthd and outliving it. It creates the container
+// through the runtime, holds its stdio, writes its log, serves attach/exec/wait/kill on
+// <state>/shim.sock, reaps it and records how it ended. See DESIGN.md and `Request`.
+
+/// fd 3, when berthd gave it: where the shim says `ok PID` or `error MESSAGE` once.
+let readyFD: Int32 = fcntl(3, F_GETFD) >= 0 ? 3 : -1
+if readyFD >= 0 { _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC) }
+
+func fail(_ code: Int32, _ message: String, usage: Bool = false) -> Never {
+    if readyFD >= 0 { writeAll(readyFD, "error \(message.filter { $0 != "\n" })\n") }
+    writeAll(2, "berth-shim: \(message)\n" + (usage ? Options.usage + "\n" : ""))
+    exit(code)
+}
+
+let options: Options
+do {
+    options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail(2, error.message, usage: true)
+}
+
+// Relative socket paths (for long state paths) are relative to the state directory.
+guard chdir(options.stateDir) == 0 else { fail(1, "state directory \(options.stateDir): \(errnoText())") }
+
+// SIGCHLD is taken through a signalfd in the poll loop; orphans of the container become ours.
+let signals = berth_shim_sigchld_fd()
+guard signals >= 0 else { fail(1, "signalfd: \(errnoText())") }
+guard berth_set_child_subreaper() == 0 else { fail(1, "child subreaper: \(errnoText())") }
+
+// Opened before the container exists: a log that cannot be written fails the start.
+let log: ContainerLog?
+do {
+    log = try ContainerLog.open(options)
+} catch {
+    fail(1, error.message)
+}
+
+let container: Session
+do {
+    container = try Startup.createContainer(options)
+} catch {
+    fail(1, error.message)
+}
+
+guard let listener = UnixSocket.listen(path: UnixSocket.path(stateDir: options.stateDir, name: "shim.sock")) else {
+    fail(1, "listen on \(options.stateDir)/shim.sock: \(errnoText())")
+}
+
+if readyFD >= 0 {
+    writeAll(readyFD, "ok \(container.pid)\n")
+    close(readyFD)
+}
+
+Shim(options: options, container: container, log: log, listener: listener, signals: signals).run()

@@ -1,0 +1,96 @@
+@testable import BerthEngine
+import BerthOCI
+import Testing
+
+@Suite struct DetachKeyTests {
+    @Test func defaultSequenceDetachesAndHoldsBackAPartialMatch() {
+        var scanner = DetachKeyScanner(keys: DetachKeyScanner.defaultKeys)
+        #expect(scanner.scan(Array("ab".utf8)) == (Array("ab".utf8), false))
+        // ctrl-p alone is held back until the next byte decides.
+        #expect(scanner.scan([16]) == ([], false))
+        #expect(scanner.scan([UInt8(ascii: "x")]) == ([16, UInt8(ascii: "x")], false))
+        #expect(scanner.scan([16, 17, UInt8(ascii: "z")]) == ([], true))
+        var split = DetachKeyScanner(keys: [16, 17])
+        #expect(split.scan([UInt8(ascii: "a"), 16]) == ([UInt8(ascii: "a")], false))
+        #expect(split.scan([17]) == ([], true))
+    }
+
+    @Test func dockersDetachKeyFormat() throws {
+        #expect(try DetachKeyScanner.parse("ctrl-p,ctrl-q") == [16, 17])
+        #expect(try DetachKeyScanner.parse("ctrl-a,x,ctrl-@") == [1, UInt8(ascii: "x"), 0])
+        #expect(throws: BerthError.self) { try DetachKeyScanner.parse("ctrl-") }
+        #expect(throws: BerthError.self) { try DetachKeyScanner.parse("abc") }
+    }
+}
+
+@Suite struct ContainerTextTests {
+    @Test func humanDurationsAsDockerPsShowsThem() {
+        #expect(HumanDuration.describe(seconds: 0.4) == "Less than a second")
+        #expect(HumanDuration.describe(seconds: 1) == "1 second")
+        #expect(HumanDuration.describe(seconds: 42) == "42 seconds")
+        #expect(HumanDuration.describe(seconds: 61) == "About a minute")
+        #expect(HumanDuration.describe(seconds: 600) == "10 minutes")
+        #expect(HumanDuration.describe(seconds: 3600) == "About an hour")
+        #expect(HumanDuration.describe(seconds: 5 * 3600) == "5 hours")
+        #expect(HumanDuration.describe(seconds: 3 * 86400) == "3 days")
+    }
+
+    @Test func statusColumn() {
+        var state = ContainerStateRecord()
+        #expect(ContainerService.describe(state, now: 100) == "Created")
+        state.Running = true
+        state.StartedAt = timestamp(seconds: 90, nanoseconds: 0)
+        #expect(ContainerService.describe(state, now: 100) == "Up 10 seconds")
+        state.Paused = true
+        #expect(ContainerService.describe(state, now: 100) == "Up 10 seconds (Paused)")
+        state = ContainerStateRecord()
+        state.Status = "exited"
+        state.ExitCode = 137
+        state.FinishedAt = timestamp(seconds: 40, nanoseconds: 0)
+        #expect(ContainerService.describe(state, now: 100) == "Exited (137) About a minute ago")
+    }
+
+    @Test func timestampsRoundTrip() {
+        #expect(timestamp(seconds: 1_764_414_000, nanoseconds: 120_000_000) == "2025-11-29T11:00:00.12Z")
+        #expect(timestamp(seconds: 0, nanoseconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(unixSeconds("2025-11-29T11:00:00.12Z") == 1_764_414_000.12)
+        #expect(unixSeconds("0001-01-01T00:00:00Z") != nil)
+        #expect(unixSeconds("yesterday") == nil)
+    }
+
+    @Test func logSizesAndOptions() throws {
+        #expect(LogSettings.ramBytes("10m") == 10 << 20)
+        #expect(LogSettings.ramBytes("1.5k") == 1536)
+        #expect(LogSettings.ramBytes("2GB") == 2 << 30)
+        #expect(LogSettings.ramBytes("ten") == nil)
+        let defaults = ContainerDefaults(host: HostFacts(cpuCount: 2, onlineCPUs: "0-1", onlineMems: "0", totalMemory: 1 << 30, cgroupV2: true),
+                                         logDriver: "json-file", logOptions: ["max-size": "1m", "max-file": "3"],
+                                         initPath: "/x", cgroupParent: "/berth", specDefaults: DaemonSpecDefaults())
+        let inherited = try LogSettings(nil, defaults: defaults)
+        #expect(inherited.driver == "json-file" && inherited.maxSize == 1 << 20 && inherited.maxFiles == 3)
+        #expect(try LogSettings(LogConfig(Type: "none"), defaults: defaults).driver == "none")
+        #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "syslogx"), defaults: defaults) }
+        // max-file without max-size: accepted, as dockerd does, with nothing to rotate.
+        #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 1)
+        #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "json-file", Config: ["bogus": "1"]), defaults: defaults) }
+    }
+
+    @Test func containerIDsAreHexWithALetterUpFront() {
+        for _ in 0..<50 {
+            let id = ContainerIdentity.newID()
+            #expect(id.count == 64 && id.allSatisfy(\.isHexDigit))
+            #expect(id.prefix(12).contains { $0.isLetter })
+        }
+    }
+
+    @Test func listFiltersAreChecked() throws {
+        #expect(throws: BerthError.self) { try ContainerFilters(["bogus": ["1"]]) }
+        #expect(throws: BerthError.self) { try ContainerFilters(["status": ["sleeping"]]) }
+        #expect(throws: BerthError.self) { try ContainerFilters(["exited": ["x"]]) }
+        #expect(ContainerFilters.label("a=b", in: ["a": "b"]))
+        #expect(!ContainerFilters.label("a=c", in: ["a": "b"]))
+        #expect(ContainerFilters.label("a", in: ["a": ""]))
+        #expect(ContainerFilters.regex("^/web$", matches: "web"))
+        #expect(ContainerFilters.regex("we", matches: "web"))
+    }
+}
