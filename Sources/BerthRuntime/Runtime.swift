@@ -11,6 +11,7 @@ public struct Runtime {
     public init(root: String) throws {
         store = ContainerStore(root: root)
         try FileSystem.makeDirectories(root, mode: 0o700)
+        SeccompFilter.cacheDirectory = root
     }
 
     public struct CreateOptions {

@@ -63,9 +63,23 @@ extension Shim {
         }
     }
 
-    /// `runtime start`, answered when it exits (see `reapChildren`).
+    /// Lets the created container exec its process. Like runc, berth-runtime parks the init on
+    /// `<root>/<id>/exec.fifo` until `start` writes a byte there; the shim writes it itself,
+    /// which spares a runtime process per start. Without the fifo, `runtime start` runs.
     private func startContainer(_ client: Connection) {
         guard container.status == nil else { return reject(client, "container is not running") }
+        let fifo = options.runtimeRoot + "/" + options.id + "/exec.fifo"
+        let fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd >= 0 {
+            var byte: UInt8 = 0
+            let written = write(fd, &byte, 1)
+            close(fd)
+            guard written == 1 else { return reject(client, "cannot start the container: write exec fifo: \(errnoText())") }
+            unlink(fifo)
+            started = true
+            return reply(client, "ok")
+        }
+        if errno == ENXIO { return reject(client, "cannot start the container: its init has exited") }
         let runtimeLog = stateDir + "/runtime.log"
         let argv = [options.runtime, "--root", options.runtimeRoot, "--log", runtimeLog, "start", options.id]
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)

@@ -2,6 +2,11 @@ import BerthOCI
 import BerthRuntime
 import Foundation
 
+/// When the phases of a start ended, for the debug log.
+final class PhaseTimes: @unchecked Sendable {
+    var prepared = ContinuousClock.now
+}
+
 /// What an attachment made before start gets when the container starts: the shim to talk
 /// to, and the signal that it is connected (start waits for it, so no output is lost).
 struct PendingAttachGo: Sendable {
@@ -30,6 +35,7 @@ extension ContainerService {
     func startProcess(_ id: String) async throws {
         entries[id]!.busy = true
         defer { entries[id]?.busy = false }
+        await entries[id]?.cleanup?.value
         let entry = entries[id]!
         let plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
                                  peerPid: { [entries] nameOrID in
@@ -45,9 +51,13 @@ extension ContainerService {
         let images = self.images
         let launcher = self.launcher
         let pid: Int32
+        let clock = ContinuousClock()
+        let began = clock.now
+        let timings = PhaseTimes()
         do {
             pid = try await blocking {
                 try plan.prepare(images: images)
+                timings.prepared = clock.now
                 do {
                     return try launcher.launch(plan.shimOptions)
                 } catch {
@@ -79,8 +89,10 @@ extension ContainerService {
                 }
             }
         }
+        let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).call("start")
+            logger.debug("start \(id.prefix(12)): root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
         } catch {
             // The shim and its created container go: the runtime's delete kills the init.
             let paths = self.paths
@@ -151,12 +163,13 @@ extension ContainerService {
         guard entries[id]?.record.State.Running == true else { return }
         let paths = self.paths
         let images = self.images
-        let oomKilled = (try? await blocking { () -> Bool in
-            let killed = ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot)
+        let oomKilled = (try? await blocking { ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot) }) ?? false
+        // The runtime's record, the cgroup and the root mount go while the exit is reported;
+        // the next start or the removal waits for them.
+        entries[id]?.cleanup = Task.detached {
             ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
             ContainerRoot.unmount(id, snapshotter: images.snapshotter)
-            return killed
-        }) ?? false
+        }
         guard var entry = entries[id] else { return }
         entry.record.State.Running = false
         entry.record.State.Paused = false

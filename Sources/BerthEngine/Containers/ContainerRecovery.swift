@@ -70,7 +70,7 @@ extension ContainerService {
                 try? FileManager.default.removeItem(atPath: shimRoot + "/" + id)
             }
             if let runtime = try? Runtime(root: paths.runtimeRoot) {
-                for id in (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeRoot)) ?? [] where !running.contains(id) {
+                for id in runtime.store.list() where !running.contains(id) {
                     try? runtime.delete(id: id, force: true)
                 }
             }

@@ -25,6 +25,8 @@ public actor ContainerService {
         var startedUptime: UInt64 = 0
         var restartDelay: UInt64 = 0
         var execs: Set<String> = []
+        /// What is left to clean after an exit (runtime record, cgroup, root mount).
+        var cleanup: Task<Void, Never>?
     }
 
     public struct ExitResult: Sendable {
@@ -60,6 +62,7 @@ public actor ContainerService {
             else {
                 // A create cut off by a crash: nothing else refers to it.
                 logger.warning("removing container \(id): its configuration is incomplete")
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
                 try? FileManager.default.removeItem(atPath: paths.directory(id))
                 try? images.snapshotter.remove(key: id)
                 continue
@@ -241,11 +244,20 @@ public actor ContainerService {
         entries[id] = entry
         let paths = self.paths
         let images = self.images
+        // Without its config the container is gone, also for a daemon that crashes right
+        // after; the rest of its files go in the background (a restart sweeps what is left).
         try await blocking {
+            if unlink(paths.config(id)) != 0 && errno != ENOENT {
+                throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
+            }
+        }
+        let cleanup = entry.cleanup
+        Task.detached {
+            await cleanup?.value
             ContainerRoot.unmount(id, snapshotter: images.snapshotter)
             try? images.snapshotter.remove(key: id)
             try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
-            try FileManager.default.removeItem(atPath: paths.directory(id))
+            try? FileManager.default.removeItem(atPath: paths.directory(id))
         }
         entries[id] = nil
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }

@@ -2,53 +2,101 @@ import BerthOCI
 import CSystemShims
 import Glibc
 
-/// A libseccomp filter built from the spec's linux.seccomp. It is built in the runtime's
+/// A seccomp filter from the spec's linux.seccomp, compiled by libseccomp in the runtime's
 /// parent (so a bad profile fails before anything runs) and loaded in the container's init.
+/// Compiling Docker's default profile costs more than the rest of a container start, so
+/// compiled programs are kept in a cache and reused for the same profile.
 public final class SeccompFilter {
-    private let context: UnsafeMutableRawPointer
+    private let context: UnsafeMutableRawPointer?
+    /// The BPF program, when it can be loaded as is (not with a notify listener).
+    private let program: [UInt8]?
+
+    /// Where compiled programs are kept (the runtime's root); nil: no cache.
+    nonisolated(unsafe) public static var cacheDirectory: String?
 
     public init(_ spec: Spec.Seccomp) throws {
+        let notifies = (spec.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
+        let cache = notifies ? nil : Self.cacheDirectory.map { SeccompCache(directory: $0, spec: spec) }
+        if let cached = cache?.lookup() {
+            context = nil
+            program = cached
+            return
+        }
+        let context = try Self.build(spec)
+        if notifies {
+            self.context = context
+            program = nil
+            return
+        }
+        defer { berth_seccomp_free(context) }
+        var bytes: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        let result = berth_seccomp_export_program(context, &bytes, &length)
+        if result != 0 { throw SystemError("seccomp: compile filter", errno: -result) }
+        defer { free(bytes) }
+        let compiled = Array(UnsafeBufferPointer(start: bytes, count: length))
+        cache?.store(compiled)
+        self.context = nil
+        program = compiled
+    }
+
+    private static func build(_ spec: Spec.Seccomp) throws -> UnsafeMutableRawPointer {
         let defaultErrno = spec.defaultErrnoRet ?? UInt32(EPERM)
         guard let context = berth_seccomp_new(try Self.action(spec.defaultAction, errno: defaultErrno)) else {
             throw ConfigError("seccomp: cannot initialise a filter")
         }
-        self.context = context
-        for arch in spec.architectures ?? [] {
-            guard let name = SeccompFeatures.architectureNames[arch] else {
-                throw ConfigError("seccomp: unknown architecture \"\(arch)\"")
-            }
-            let result = berth_seccomp_add_arch(context, name)
-            // An architecture this libseccomp or kernel cannot handle is skipped, as runc does.
-            if result != 0 && result != -EINVAL && result != -EDOM {
-                throw SystemError("seccomp: add architecture \(arch)", errno: -result)
-            }
-        }
-        for rule in spec.syscalls ?? [] {
-            if rule.action == "SCMP_ACT_NOTIFY" && spec.listenerPath == nil {
-                throw ConfigError("seccomp: SCMP_ACT_NOTIFY needs a listenerPath")
-            }
-            let action = try Self.action(rule.action, errno: rule.errnoRet ?? UInt32(EPERM))
-            for argumentSet in try Self.splitConditions(rule.args ?? []) {
-                for name in rule.names {
-                    let result = argumentSet.withUnsafeBufferPointer {
-                        berth_seccomp_add_rule(context, action, name, $0.baseAddress, UInt32($0.count))
-                    }
-                    if result < 0 { throw SystemError("seccomp: add rule for \(name)", errno: -result) }
+        do {
+            for arch in spec.architectures ?? [] {
+                guard let name = SeccompFeatures.architectureNames[arch] else {
+                    throw ConfigError("seccomp: unknown architecture \"\(arch)\"")
+                }
+                let result = berth_seccomp_add_arch(context, name)
+                // An architecture this libseccomp or kernel cannot handle is skipped, as runc does.
+                if result != 0 && result != -EINVAL && result != -EDOM {
+                    throw SystemError("seccomp: add architecture \(arch)", errno: -result)
                 }
             }
+            for rule in spec.syscalls ?? [] {
+                if rule.action == "SCMP_ACT_NOTIFY" && spec.listenerPath == nil {
+                    throw ConfigError("seccomp: SCMP_ACT_NOTIFY needs a listenerPath")
+                }
+                let action = try Self.action(rule.action, errno: rule.errnoRet ?? UInt32(EPERM))
+                for argumentSet in try Self.splitConditions(rule.args ?? []) {
+                    for name in rule.names {
+                        let result = argumentSet.withUnsafeBufferPointer {
+                            berth_seccomp_add_rule(context, action, name, $0.baseAddress, UInt32($0.count))
+                        }
+                        if result < 0 { throw SystemError("seccomp: add rule for \(name)", errno: -result) }
+                    }
+                }
+            }
+        } catch {
+            berth_seccomp_free(context)
+            throw error
         }
+        return context
     }
 
-    deinit { berth_seccomp_free(context) }
+    deinit { if let context { berth_seccomp_free(context) } }
 
     /// Loads the filter into the calling process (and so every process it execs).
     public func load() throws {
-        let result = berth_seccomp_load(context)
+        let result: Int32
+        if let program {
+            result = program.withUnsafeBytes { berth_seccomp_load_program($0.baseAddress, $0.count) }
+        } else {
+            result = berth_seccomp_load(context)
+        }
         if result != 0 { throw SystemError("seccomp: load filter", errno: -result) }
     }
 
     /// Writes the compiled BPF program, e.g. to check what a profile turns into.
     public func exportBPF(to fd: Int32) throws {
+        if let program {
+            let written = program.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written != program.count { throw SystemError("seccomp: export BPF") }
+            return
+        }
         let result = berth_seccomp_export_bpf(context, fd)
         if result != 0 { throw SystemError("seccomp: export BPF", errno: -result) }
     }

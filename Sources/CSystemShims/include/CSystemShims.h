@@ -133,6 +133,10 @@ int berth_seccomp_add_rule(void *filter, uint32_t action, const char *syscall,
 int berth_seccomp_load(void *filter);                 // 0 or -errno
 int berth_seccomp_export_bpf(void *filter, int fd);   // 0 or -errno
 int berth_seccomp_mode(void);                         // PR_GET_SECCOMP
+// The filter compiled to BPF, in a malloc'd buffer the caller frees (seccomp_program.c).
+int berth_seccomp_export_program(void *filter, uint8_t **program, size_t *length);  // 0 or -errno
+// Loads a compiled BPF program into the calling thread's process (seccomp(2), no flags).
+int berth_seccomp_load_program(const void *program, size_t length);              // 0 or -errno
 
 // ---- berth-shim (shim.c) ----
 // Blocks SIGCHLD, ignores SIGPIPE, and returns a non-blocking signalfd for SIGCHLD.

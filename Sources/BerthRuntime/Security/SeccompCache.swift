@@ -1,0 +1,59 @@
+import BerthOCI
+import FoundationEssentials
+import Glibc
+
+/// Compiled seccomp programs by profile: `<root>/@seccomp/<hash>.profile` holds the profile exactly as
+/// encoded, `<hash>.bpf` its program. A hit needs the whole profile to match, not just the
+/// hash, so a collision can only cost a compile.
+struct SeccompCache {
+    let directory: String
+    let key: [UInt8]
+    let name: String
+
+    init(directory: String, spec: Spec.Seccomp) {
+        self.directory = directory + "/@seccomp"  // "@" is in no container ID
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        key = Array((try? encoder.encode(spec)) ?? Data()) + Array("\n\(Self.formatVersion)".utf8)
+        name = String(Self.fnv1a(key), radix: 16)
+    }
+
+    /// Bumped when what is stored changes meaning.
+    static let formatVersion = "berth-seccomp-1"
+
+    func lookup() -> [UInt8]? {
+        guard let stored = FileSystem.readBytes(directory + "/" + name + ".profile"), stored == key,
+              let program = FileSystem.readBytes(directory + "/" + name + ".bpf"), !program.isEmpty else { return nil }
+        return program
+    }
+
+    /// Best effort: a cache that cannot be written only means compiling next time.
+    func store(_ program: [UInt8]) {
+        try? FileSystem.makeDirectories(directory, mode: 0o700)
+        // The program first: a profile file never points at a missing or partial program.
+        guard Self.writeAtomically(program, to: directory + "/" + name + ".bpf") else { return }
+        _ = Self.writeAtomically(key, to: directory + "/" + name + ".profile")
+    }
+
+    private static func writeAtomically(_ bytes: [UInt8], to path: String) -> Bool {
+        let temp = path + ".\(getpid()).tmp"
+        let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temp, path) == 0 else {
+            unlink(temp)
+            return false
+        }
+        return true
+    }
+
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
