@@ -11,7 +11,10 @@ enum ContainerRoutes {
         router.add(.GET, "/containers/json") { request, _ in
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")))
             let limit = request.queryValue("limit").flatMap { Int($0) }
-            return .json(try await containers.list(all: request.flag("all"), limit: limit, size: request.flag("size"), filters: filters))
+            let query = request.query.keys.sorted().map { "\($0)=\(request.query[$0]!)" }.joined(separator: "&")
+            let body = try await containers.listJSON(all: request.flag("all"), limit: limit, size: request.flag("size"),
+                                                     filters: filters, query: query)
+            return APIResponse(headers: ["Content-Type": "application/json"], body: body)
         }
         router.add(.POST, "/containers/create") { request, _ in
             let body: ContainerCreateRequest

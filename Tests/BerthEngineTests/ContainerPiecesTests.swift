@@ -1,6 +1,7 @@
 @testable import BerthEngine
 import BerthOCI
 import Testing
+import Foundation
 
 @Suite struct DetachKeyTests {
     @Test func defaultSequenceDetachesAndHoldsBackAPartialMatch() {
@@ -92,5 +93,19 @@ import Testing
         #expect(ContainerFilters.label("a", in: ["a": ""]))
         #expect(ContainerFilters.regex("^/web$", matches: "web"))
         #expect(ContainerFilters.regex("we", matches: "web"))
+    }
+}
+
+@Suite struct ContainerListJSONTests {
+    @Test func handWrittenJSONMatchesTheEncoder() throws {
+        let summary = ContainerSummary(
+            Id: "abc", Names: ["/web"], Image: "busybox", ImageID: "sha256:1", Command: "sh -c \"echo \\\\ hi\"\n\t",
+            Created: 1_764_414_000, SizeRw: 12, SizeRootFs: nil, Labels: ["b": "2", "a": "\u{1}x"], State: "running",
+            Status: "Up 2 seconds", HostConfig: .init(NetworkMode: "bridge"), NetworkSettings: .init(Networks: [:]))
+        let fast = try JSONSerialization.jsonObject(with: Data(ContainerSummary.json([summary, summary]))) as! [[String: Any]]
+        let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode([summary, summary])) as! [[String: Any]]
+        #expect(fast.count == 2)
+        #expect(NSDictionary(dictionary: fast[0]).isEqual(to: encoded[0]))
+        #expect(ContainerSummary.json([]) == Array("[]\n".utf8))
     }
 }

@@ -43,6 +43,9 @@ public actor ContainerService {
     /// Name (without the slash) → ID.
     var names: [String: String] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// Counts every change of any container, so that cached answers know they are stale.
+    var stateVersion = 0
+    var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
                 settings: ContainerDefaults, logger: Logger) throws {
@@ -117,6 +120,7 @@ public actor ContainerService {
     // MARK: - persistence
 
     func persist(_ id: String) {
+        stateVersion += 1
         guard let entry = entries[id] else { return }
         do {
             let encoder = JSONEncoder()
@@ -199,6 +203,7 @@ public actor ContainerService {
             throw error
         }
         imageUsers.update(entries.values.map(\.record))
+        stateVersion += 1
         return Created(id: id, warnings: validated.warnings)
     }
 
@@ -260,6 +265,7 @@ public actor ContainerService {
             try? FileManager.default.removeItem(atPath: paths.directory(id))
         }
         entries[id] = nil
+        stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
         imageUsers.update(entries.values.map(\.record))

@@ -92,6 +92,19 @@ extension ContainerService {
         return inspect
     }
 
+    /// The list encoded as `GET /containers/json` answers it. Clients poll it, so an answer
+    /// is reused until a container changes or the clock reaches the next second (the STATUS
+    /// column counts whole seconds).
+    public func listJSON(all: Bool, limit: Int?, size: Bool, filters: ContainerFilters, query: String) throws -> [UInt8] {
+        let second = Int(Date().timeIntervalSince1970)
+        if !size, let cached = listCache, cached.query == query, cached.version == stateVersion, cached.second == second {
+            return cached.body
+        }
+        let body = ContainerSummary.json(try list(all: all, limit: limit, size: size, filters: filters))
+        if !size { listCache = (query, stateVersion, second, body) }
+        return body
+    }
+
     public func list(all: Bool, limit: Int?, size: Bool, filters: ContainerFilters) throws -> [ContainerSummary] {
         var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
         let sequence = records.map(\.ID)

@@ -54,12 +54,14 @@ public struct ShimClient: Sendable {
                     }
                 }
         } catch {
-            throw ShimGone(socketPath: socketPath)
+            throw ShimGone(socketPath: socketPath, reason: "\(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: request + "\n"))
             let frames = ShimFrames(inbound.makeAsyncIterator())
-            guard let reply = try await frames.readLine() else { throw ShimGone(socketPath: socketPath) }
+            guard let reply = try await frames.readLine() else {
+                throw ShimGone(socketPath: socketPath, reason: "it closed the connection without an answer")
+            }
             if reply.hasPrefix("error ") { throw ShimRefused(message: String(reply.dropFirst(6))) }
             return try await body(reply, frames, outbound)
         }
@@ -69,7 +71,8 @@ public struct ShimClient: Sendable {
 /// The shim's socket is gone or closed early: the shim has exited.
 public struct ShimGone: Error, CustomStringConvertible {
     public let socketPath: String
-    public var description: String { "the container's shim is not running (\(socketPath))" }
+    public var reason = ""
+    public var description: String { "the container's shim is not running (\(socketPath)): \(reason)" }
 }
 
 /// The shim answered `error MSG`.

@@ -45,23 +45,29 @@ struct InitPlan {
             case .container(let rootfs, let fifo):
                 try becomeContainerInit(rootfs: rootfs)
                 let path = try setup.resolveExecutable()
-                SyncChannel.send(sync.childEnd, "ready")
-                close(sync.childEnd)
-                _ = berth_set_pdeathsig(0)
+                try reportReady()
                 try waitForStart(fifo)
                 try setup.exec(path: path, keepingFdsBelow: 3 + preserveFds)
             case .exec:
                 try becomeExecProcess()
                 let path = try setup.resolveExecutable()
-                SyncChannel.send(sync.childEnd, "ready")
-                close(sync.childEnd)
-                _ = berth_set_pdeathsig(0)
+                try reportReady()
                 try setup.exec(path: path, keepingFdsBelow: 3 + preserveFds)
             }
         } catch {
             SyncChannel.send(sync.childEnd, "error \(error)")
             _exit(1)
         }
+    }
+
+    /// Tells the parent we are set up. The parent may exit as soon as it hears it, so dying
+    /// with it stops first; a parent already gone makes the send fail, and we end then.
+    private func reportReady() throws {
+        _ = berth_set_pdeathsig(0)
+        guard SyncChannel.send(sync.childEnd, "ready") else {
+            throw ConfigError("the runtime went away before the container was ready")
+        }
+        close(sync.childEnd)
     }
 
     private func becomeContainerInit(rootfs: RootfsBuilder) throws {

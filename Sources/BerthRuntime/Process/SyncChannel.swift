@@ -13,9 +13,11 @@ struct SyncChannel {
         return SyncChannel(parentEnd: fds[0], childEnd: fds[1])
     }
 
-    static func send(_ fd: Int32, _ message: String) {
+    /// False when the message could not go (the other end is gone).
+    @discardableResult
+    static func send(_ fd: Int32, _ message: String) -> Bool {
         var bytes = Array(message.utf8)
-        _ = Glibc.send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL))
+        return Glibc.send(fd, &bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count
     }
 
     /// Nil when the other end closed without a message (the child died).
