@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "BerthAPI",
             dependencies: [
-                "BerthEngine",
+                "BerthEngine", "BerthNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAPI", "BerthEngine", "BerthStore", "CSystemShims",
+                "BerthAPI", "BerthEngine", "BerthNetwork", "BerthStore", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthStore
@@ -37,14 +38,17 @@ public actor ContainerService {
     let launcher: ShimLauncher
     let settings: ContainerDefaults
     let logger: Logger
+    /// Namespaces, addresses and ports of containers (nil: every container gets loopback only).
+    let network: NetworkService?
     var entries: [String: Entry] = [:]
     /// Name (without the slash) → ID.
     var names: [String: String] = [:]
     var execs: [String: ExecRecord] = [:]
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
-                settings: ContainerDefaults, logger: Logger) throws {
+                settings: ContainerDefaults, logger: Logger, network: NetworkService? = nil) throws {
         paths = ContainerPaths(dataRoot: dataRoot, execRoot: execRoot)
+        self.network = network
         self.images = images
         self.settings = settings
         self.logger = logger
@@ -182,6 +186,12 @@ public actor ContainerService {
             try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
             _ = try images.snapshotter.prepare(key: newID, parent: parent)
         }
+        do {
+            try await registerNetworks(id, hostConfig: validated.hostConfig, networking: request.networkingConfig)  // network
+        } catch {
+            try? await blocking { try? images.snapshotter.remove(key: newID); try? FileManager.default.removeItem(atPath: paths.directory(newID)) }
+            throw error
+        }
         names[name] = id
         entries[id] = Entry(record: record,
                             hostConfig: validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2))
@@ -247,6 +257,7 @@ public actor ContainerService {
             try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
             try FileManager.default.removeItem(atPath: paths.directory(id))
         }
+        await forgetNetwork(id)  // network
         entries[id] = nil
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
