@@ -11,7 +11,7 @@ extension NetworkService {
         guard modeHasOwnNetwork(mode) else { return }
         let primary = try network(forMode: mode)
         var list: [Attachment] = []
-        let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id]
+        let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id] ?? (primary.isDefaultBridge ? endpoints["default"] : nil)
         if primary.isDefaultBridge, let ip = primaryConfig?.ipv4, !ip.isEmpty {
             throw NetworkError("user specified IP address is supported on user defined networks only")
         }
@@ -20,7 +20,8 @@ extension NetworkService {
         }
         list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
-            let record = try find(name)
+            if name == mode || name == "default" { continue }
+            let record = try network(forMode: name)
             if record.id == primary.id { continue }
             list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4))
         }
