@@ -34,6 +34,8 @@ extension ContainerService {
         }
         do {
             try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
+        } catch is NetworkLookupError {
+            // As dockerd: a missing network fails the start ("network x not found"), not the create.
         } catch {
             throw Self.networkError(error)
         }
