@@ -84,7 +84,7 @@ start_dockerd() {
     host[dockerd]=unix://$DOCKERD_SOCK
 }
 
-median_ms() { python3 -c 'import json,sys; print(f"{json.load(open(sys.argv[1]))["results"][0]["median"]*1000:.1f}")' "$1"; }
+median_ms() { python3 -c "import json,sys; print('%.1f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$1"; }
 
 measure() {
     local name=$1 d="${host[$1]}" port=$((20000 + RANDOM % 9000))

@@ -227,7 +227,7 @@ extension NetworkService {
                 ? "user specified IP address is supported on user defined networks only"
                 : "network-scoped alias is supported only for containers in user defined networks")
         }
-        var list = attachments[containerID] ?? []
+        var list = attachments[containerID] ?? defaultAttachments(containerID)
         if list.contains(where: { $0.networkID == record.id }) {
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
@@ -252,7 +252,8 @@ extension NetworkService {
 
     public func disconnect(_ nameOrID: String, containerID: String, containerName: String) throws {
         let record = try find(nameOrID)
-        guard var list = attachments[containerID], list.contains(where: { $0.networkID == record.id }) else {
+        var list = attachments[containerID] ?? defaultAttachments(containerID)
+        guard list.contains(where: { $0.networkID == record.id }) else {
             throw NetworkRequestError(kind: .forbidden, description: "container \(containerID) is not connected to network \(record.name)")
         }
         if var sandbox = sandboxes[containerID], let index = sandbox.endpoints.firstIndex(where: { $0.networkID == record.id }) {
@@ -274,12 +275,27 @@ extension NetworkService {
         refreshView(containerID)
     }
 
+    /// A container recorded nothing at create: it is on the default bridge.
+    func defaultAttachments(_ containerID: String) -> [Attachment] {
+        if let sandbox = sandboxes[containerID] {
+            return sandbox.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) }
+        }
+        return defaultBridge.map { [Attachment(networkID: $0.id)] } ?? []
+    }
+
     /// A container's address on its first network, for legacy links.
     public func primaryAddress(_ containerID: String) -> String? {
         sandboxes[containerID]?.endpoints.first?.address.description
     }
 
-    /// Removes everything of this daemon's networks: for tests and `--bridge none`-like teardown.
+    /// At daemon shutdown: the proxies and DNS servers end with the process; bridges and
+    /// rules stay for live containers, and go when there are none (made again at start).
+    public func shutdown() {
+        guard sandboxes.isEmpty else { return }
+        teardown()
+    }
+
+    /// Removes every bridge and the rules of this daemon's networks (records stay).
     public func teardown() {
         for id in Array(sandboxes.keys) { releaseSandbox(id) }
         for record in networks.values where record.driver == "bridge" {

@@ -9,6 +9,9 @@ extension NetworkService {
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
     public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?)]) throws {
         guard modeHasOwnNetwork(mode) else { return }
+        // The plain default bridge needs no record: it follows from the mode at each start.
+        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty }
+        if plain && (mode.isEmpty || mode == "default" || mode == "bridge") { return }
         let primary = try network(forMode: mode)
         var list: [Attachment] = []
         let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id] ?? (primary.isDefaultBridge ? endpoints["default"] : nil)
@@ -49,11 +52,7 @@ extension NetworkService {
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
         guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
-        if attachments[request.containerID] == nil {
-            // Created before this daemon kept attachments: the mode's network alone.
-            try registerContainer(request.containerID, mode: request.mode, endpoints: [:])
-        }
-        let wanted = attachments[request.containerID] ?? []
+        let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
         let path = namespaceDirectory + "/" + request.containerID
         _ = berth_netns_remove(path)
         let made = berth_netns_new(path)
@@ -142,11 +141,14 @@ extension NetworkService {
         try? save(record)
     }
 
+    /// The veth goes on a thread of its own: the kernel takes tens of milliseconds to
+    /// unregister a device (RCU grace periods), which a container's exit need not wait for.
+    /// The address is free at once: it lived in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
-        do {
-            try NetlinkSocket().deleteLink(endpoint.hostInterface)
-        } catch {
-            // Gone with its namespace already.
+        let name = endpoint.hostInterface
+        Sockets.spawn {
+            // An error means it went with its namespace already.
+            try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
     }
@@ -272,7 +274,8 @@ extension NetworkService {
         var view = ContainerNetworkView()
         let previous = views.view(id)
         let sandbox = sandboxes[id]
-        for attachment in attachments[id] ?? [] {
+        let wanted = attachments[id] ?? sandbox?.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) } ?? []
+        for attachment in wanted {
             guard let record = networks[attachment.networkID] else { continue }
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases

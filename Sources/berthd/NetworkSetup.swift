@@ -8,6 +8,9 @@ enum NetworkSetup {
         if let bridge = daemon.bridge, !bridge.isEmpty {
             guard bridge.utf8.count < 16 else { throw DaemonOptions.Failure("invalid bridge name \(bridge)") }
             options.bridgeName = bridge
+        } else if daemon.dataRoot != DaemonOptions().dataRoot {
+            // Another data root is another daemon: its own bridge and table, never berth0's.
+            options.bridgeName = "berth" + hash(daemon.dataRoot)
         }
         if let bip = daemon.bip {
             guard let subnet = IPv4Subnet(bip) else { throw DaemonOptions.Failure("invalid bip \(bip)") }
@@ -23,5 +26,13 @@ enum NetworkSetup {
         options.ipForward = daemon.ipForward
         if let mtu = daemon.mtu { options.mtu = mtu }
         return options
+    }
+
+    /// 8 hex digits of FNV-1a, stable across runs.
+    static func hash(_ text: String) -> String {
+        var value: UInt32 = 2_166_136_261
+        for byte in text.utf8 { value = (value ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 }

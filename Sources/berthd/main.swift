@@ -139,6 +139,8 @@ if !options.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.
     await containers.stopAllForShutdown()
 }
+// Bridges and rules stay while containers use them; with none left, they go.
+await network.shutdown()
 try? await server.shutdown()
 for case .unix(let path) in listeners { unlink(path) }
 pidFile.remove()
