@@ -75,6 +75,7 @@ public actor NetworkService {
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
         try ensurePredefined()
+        rebuildAllocations()
         if options.ipForward { enableForwarding() }
         for record in networks.values where record.driver == "bridge" {
             do {
@@ -126,6 +127,15 @@ public actor NetworkService {
     }
 
     var defaultBridge: NetworkRecord? { networks.values.first { $0.isDefaultBridge } }
+
+    /// The addresses in use are those of the sandboxes on disk: no address is handed out
+    /// twice after a restart, and none stays taken by a container that is gone.
+    func rebuildAllocations() {
+        for id in networks.keys where networks[id]?.pool != nil { networks[id]!.pool!.allocated = [] }
+        for sandbox in sandboxes.values {
+            for endpoint in sandbox.endpoints { networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address) }
+        }
+    }
 
     /// bip, else 172.17.0.0/16 unless a host route overlaps it, else the next free pool.
     func defaultBridgePool() throws -> AddressPool {

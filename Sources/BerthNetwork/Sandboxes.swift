@@ -105,9 +105,9 @@ extension NetworkService {
             wantedIP = ip
         }
         let address = try pool.allocate(wantedIP)
-        var updated = record
-        updated.pool = pool
-        try save(updated)
+        // Allocations live in memory; the sandbox records (written once per start) are
+        // what a restart rebuilds them from, so a start costs one file write, not three.
+        networks[record.id]?.pool = pool
         let hostName = "veth" + randomHex(7)
         let mac = macAddress(for: address)
         do {
@@ -136,9 +136,7 @@ extension NetworkService {
     }
 
     func releaseAddress(_ address: IPv4Address, network id: String) {
-        guard var record = networks[id], record.pool != nil else { return }
-        record.pool!.release(address)
-        try? save(record)
+        networks[id]?.pool?.release(address)
     }
 
     /// The veth goes on a thread of its own: the kernel takes tens of milliseconds to
