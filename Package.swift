@@ -24,10 +24,12 @@ let package = Package(
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
+        // Bridges, veths and addresses over netlink, IPAM, nftables rules, port proxies, embedded DNS.
+        .target(name: "BerthNetwork", dependencies: ["CSystemShims"]),
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthOCI", "BerthRuntime", "BerthStore", "CSystemShims",
+                "BerthOCI", "BerthRuntime", "BerthStore", "BerthNetwork", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "BerthAPI",
             dependencies: [
-                "BerthEngine",
+                "BerthEngine", "BerthNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -46,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "berthd",
             dependencies: [
-                "BerthAPI", "BerthEngine", "BerthStore", "CSystemShims",
+                "BerthAPI", "BerthEngine", "BerthNetwork", "BerthStore", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthOCI", "CSystemShims"]),
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthOCI"]),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork"]),
         // The json-file log reader: decoding, tail, since/until, follow across rotation, framing.
         .testTarget(name: "BerthEngineLogTests", dependencies: ["BerthEngine"]),
         // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.

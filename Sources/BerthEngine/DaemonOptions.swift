@@ -16,6 +16,14 @@ public struct DaemonOptions: Sendable {
     public var logOptions: [String: String] = [:]
     /// Containers' cgroups go below this (dockerd's default is /docker).
     public var cgroupParent = "/berth"
+    /// Networking keys of daemon.json (dockerd's names): the default bridge's device and
+    /// address, the pools of new networks, and whether berthd manages firewall and forwarding.
+    public var bridge: String?
+    public var bip: String?
+    public var defaultAddressPools: [(base: String, size: Int)] = []
+    public var iptables = true
+    public var ipForward = true
+    public var mtu: Int?
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -146,6 +154,21 @@ public struct DaemonOptions: Sendable {
             case "log-opts":
                 guard let map = value as? [String: String] else { throw invalid }
                 logOptions.merge(map) { _, new in new }
+            case "bridge", "bip":
+                guard let text = value as? String else { throw invalid }
+                if key == "bridge" { bridge = text } else { bip = text }
+            case "iptables", "ip-forward":
+                guard let flag = value as? Bool else { throw invalid }
+                if key == "iptables" { iptables = flag } else { ipForward = flag }
+            case "mtu":
+                guard let number = value as? Int, number >= 68 else { throw invalid }
+                mtu = number
+            case "default-address-pools":
+                guard let list = value as? [[String: Any]] else { throw invalid }
+                defaultAddressPools = try list.map { pool in
+                    guard let base = pool["base"] as? String, let size = pool["size"] as? Int else { throw invalid }
+                    return (base, size)
+                }
             default:
                 break  // known to dockerd, not used by Berth yet
             }

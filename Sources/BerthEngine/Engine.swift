@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import BerthStore
 import Dispatch
@@ -9,8 +10,11 @@ public final class Engine: Sendable {
     public let images: ImageStore
     public let containers: ContainerService
     public let settings: DaemonSettings
+    public let network: NetworkService?
 
-    public init(system: SystemInfo, images: ImageStore, containers: ContainerService, settings: DaemonSettings) {
+    public init(system: SystemInfo, images: ImageStore, containers: ContainerService, settings: DaemonSettings,
+                network: NetworkService? = nil) {
+        self.network = network
         self.system = system
         self.images = images
         self.containers = containers

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthEngine
+import BerthNetwork
 import BerthStore
 import Foundation
 import Logging
@@ -78,6 +79,14 @@ do {
 }
 // berth-shim, berth-runtime and berth-init are installed beside berthd.
 let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+// Networks come up before the containers' recovery, which releases the dead ones' addresses.
+let network: NetworkService
+do {
+    network = try NetworkService(options: NetworkSetup.options(from: options), log: { [logger] in logger.warning("\($0)") })
+    try await network.start()
+} catch {
+    fail("cannot set up networking: \(error)")
+}
 let containers: ContainerService
 do {
     containers = try ContainerService(
@@ -85,14 +94,15 @@ do {
         settings: ContainerDefaults(host: HostFacts.current(), logDriver: options.logDriver, logOptions: options.logOptions,
                                     initPath: binDirectory + "/berth-init", cgroupParent: options.cgroupParent,
                                     specDefaults: DaemonSpecDefaults.current()),
-        logger: logger)
+        logger: logger, network: network)
 } catch {
     fail("cannot open the containers in \(options.dataRoot): \(error)")
 }
 await containers.recover()
+await network.reconcile(running: Set(await containers.all().filter { $0.0.State.Running }.map(\.0.ID)))
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
                                        liveRestore: options.liveRestore, loggingDriver: options.logDriver),
-                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug))
+                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug), network: network)
 let spoolDirectory = options.dataRoot + "/tmp"
 try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind
 try? FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
@@ -129,6 +139,8 @@ if !options.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.
     await containers.stopAllForShutdown()
 }
+// Bridges and rules stay while containers use them; with none left, they go.
+await network.shutdown()
 try? await server.shutdown()
 for case .unix(let path) in listeners { unlink(path) }
 pidFile.remove()

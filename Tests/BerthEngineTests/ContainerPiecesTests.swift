@@ -98,10 +98,12 @@ import Foundation
 
 @Suite struct ContainerListJSONTests {
     @Test func handWrittenJSONMatchesTheEncoder() throws {
-        let summary = ContainerSummary(
+        var summary = ContainerSummary(
             Id: "abc", Names: ["/web"], Image: "busybox", ImageID: "sha256:1", Command: "sh -c \"echo \\\\ hi\"\n\t",
             Created: 1_764_414_000, SizeRw: 12, SizeRootFs: nil, Labels: ["b": "2", "a": "\u{1}x"], State: "running",
             Status: "Up 2 seconds", HostConfig: .init(NetworkMode: "bridge"), NetworkSettings: .init(Networks: [:]))
+        summary.Ports = [.init(IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: "tcp"),
+                         .init(IP: nil, PrivatePort: 53, PublicPort: nil, Type: "udp")]
         let fast = try JSONSerialization.jsonObject(with: Data(ContainerSummary.json([summary, summary]))) as! [[String: Any]]
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode([summary, summary])) as! [[String: Any]]
         #expect(fast.count == 2)

@@ -37,7 +37,7 @@ extension ContainerService {
         defer { entries[id]?.busy = false }
         await entries[id]?.cleanup?.value
         let entry = entries[id]!
-        let plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
+        var plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
                                  peerPid: { [entries] nameOrID in
                                      // `container:<name>` modes join a running container's namespaces.
                                      guard let peer = entries.values.first(where: { $0.record.ID == nameOrID || $0.record.bareName == nameOrID || $0.record.ID.hasPrefix(nameOrID) }) else {
@@ -48,24 +48,35 @@ extension ContainerService {
                                      }
                                      return peer.record.State.Pid
                                  })
+        // network: the namespace, interfaces and ports, made before the runtime joins them.
+        do {
+            plan.sandbox = try await prepareNetwork(id)
+            if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }
+        } catch {
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            await recordStartFailure(id, message: message)
+            throw error
+        }
         let images = self.images
         let launcher = self.launcher
+        let prepared = plan
         let pid: Int32
         let clock = ContinuousClock()
         let began = clock.now
         let timings = PhaseTimes()
         do {
             pid = try await blocking {
-                try plan.prepare(images: images)
+                try prepared.prepare(images: images)
                 timings.prepared = clock.now
                 do {
-                    return try launcher.launch(plan.shimOptions)
+                    return try launcher.launch(prepared.shimOptions)
                 } catch {
-                    plan.undo(images: images)
+                    prepared.undo(images: images)
                     throw error
                 }
             }
         } catch {
+            await releaseNetwork(id)  // network
             await recordStartFailure(id, message: Self.startFailure(error))
             throw Self.startError(Self.startFailure(error))
         }
@@ -101,6 +112,7 @@ extension ContainerService {
                 ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)
             }
+            await releaseNetwork(id)  // network
             await recordStartFailure(id, message: "cannot start container \(id): \(error)")
             throw BerthError.internalError("cannot start container \(id): \(error)")
         }
@@ -190,6 +202,7 @@ extension ContainerService {
             signal.yield(true)
             signal.finish()
         }
+        await releaseNetwork(id)  // network: after the waiters, before a restart needs the ports again
 
         if entry.hostConfig.AutoRemove == true {
             try? await removeStopped(id)

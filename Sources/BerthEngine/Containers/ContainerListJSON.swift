@@ -76,13 +76,31 @@ extension ContainerSummary {
         out.raw(",\"ImageID\":"); out.string(ImageID)
         out.raw(",\"Command\":"); out.string(Command)
         out.raw(",\"Created\":"); out.number(Created)
-        out.raw(",\"Ports\":[]")
+        out.raw(",\"Ports\":[")
+        for (index, port) in Ports.enumerated() {
+            out.raw(index == 0 ? "{" : ",{")
+            if let ip = port.IP { out.raw("\"IP\":"); out.string(ip); out.raw(",") }
+            out.raw("\"PrivatePort\":"); out.number(port.PrivatePort)
+            if let published = port.PublicPort { out.raw(",\"PublicPort\":"); out.number(published) }
+            out.raw(",\"Type\":"); out.string(port.Type)
+            out.raw("}")
+        }
+        out.raw("]")
         if let SizeRw { out.raw(",\"SizeRw\":"); out.number(SizeRw) }
         if let SizeRootFs { out.raw(",\"SizeRootFs\":"); out.number(SizeRootFs) }
         out.raw(",\"Labels\":"); out.stringMap(Labels)
         out.raw(",\"State\":"); out.string(State)
         out.raw(",\"Status\":"); out.string(Status)
         out.raw(",\"HostConfig\":{\"NetworkMode\":"); out.string(HostConfig.NetworkMode)
-        out.raw("},\"NetworkSettings\":{\"Networks\":{}},\"Mounts\":[]}")
+        out.raw("},\"NetworkSettings\":{\"Networks\":")
+        if NetworkSettings.Networks.isEmpty {
+            out.raw("{}")
+        } else {
+            // Rare and nested: the encoder's output, as is.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            out.bytes += (try? encoder.encode(NetworkSettings.Networks)).map(Array.init) ?? Array("{}".utf8)
+        }
+        out.raw("},\"Mounts\":[]}")
     }
 }

@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthStore
@@ -39,6 +40,8 @@ public actor ContainerService {
     let launcher: ShimLauncher
     let settings: ContainerDefaults
     let logger: Logger
+    /// Namespaces, addresses and ports of containers (nil: every container gets loopback only).
+    let network: NetworkService?
     var entries: [String: Entry] = [:]
     /// Name (without the slash) → ID.
     var names: [String: String] = [:]
@@ -48,8 +51,9 @@ public actor ContainerService {
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
-                settings: ContainerDefaults, logger: Logger) throws {
+                settings: ContainerDefaults, logger: Logger, network: NetworkService? = nil) throws {
         paths = ContainerPaths(dataRoot: dataRoot, execRoot: execRoot)
+        self.network = network
         self.images = images
         self.settings = settings
         self.logger = logger
@@ -189,6 +193,12 @@ public actor ContainerService {
             try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
             _ = try images.snapshotter.prepare(key: newID, parent: parent)
         }
+        do {
+            try await registerNetworks(id, hostConfig: validated.hostConfig, networking: request.networkingConfig)  // network
+        } catch {
+            try? await blocking { try? images.snapshotter.remove(key: newID); try? FileManager.default.removeItem(atPath: paths.directory(newID)) }
+            throw error
+        }
         names[name] = id
         entries[id] = Entry(record: record,
                             hostConfig: validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2))
@@ -264,6 +274,7 @@ public actor ContainerService {
             try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
             try? FileManager.default.removeItem(atPath: paths.directory(id))
         }
+        await forgetNetwork(id)  // network
         entries[id] = nil
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }

@@ -1,17 +1,25 @@
+import BerthNetwork
 import BerthOCI
 import Foundation
 
 /// One row of `GET /containers/json` (`docker ps`).
 public struct ContainerSummary: Encodable, Sendable {
     public struct HostConfigSummary: Encodable, Sendable { public var NetworkMode: String }
-    public struct NetworkSettingsSummary: Encodable, Sendable { public var Networks: [String: EmptyObject] }
+    public struct NetworkSettingsSummary: Encodable, Sendable { public var Networks: [String: EndpointView] }
+    /// One PORTS entry of `docker ps`; unpublished exposed ports have no IP or PublicPort.
+    public struct PortSummary: Encodable, Sendable {
+        public var IP: String?
+        public var PrivatePort: Int
+        public var PublicPort: Int?
+        public var `Type`: String
+    }
     public var Id: String
     public var Names: [String]
     public var Image: String
     public var ImageID: String
     public var Command: String
     public var Created: Int64
-    public var Ports: [EmptyObject] = []
+    public var Ports: [PortSummary] = []
     public var SizeRw: Int64?
     public var SizeRootFs: Int64?
     public var Labels: [String: String]
@@ -32,7 +40,7 @@ public struct ContainerInspect: Encodable, Sendable {
         public var Bridge = ""
         public var SandboxID = ""
         public var SandboxKey = ""
-        public var Ports: [String: EmptyObject] = [:]
+        public var Ports: [String: [PortBindingView]?] = [:]
         public var HairpinMode = false
         public var LinkLocalIPv6Address = ""
         public var LinkLocalIPv6PrefixLen = 0
@@ -46,7 +54,7 @@ public struct ContainerInspect: Encodable, Sendable {
         public var IPPrefixLen = 0
         public var IPv6Gateway = ""
         public var MacAddress = ""
-        public var Networks: [String: EmptyObject] = [:]
+        public var Networks: [String: EndpointView] = [:]
     }
     public var Id: String
     public var Created: String
@@ -89,6 +97,7 @@ extension ContainerService {
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if size { inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter) }
+        if let view = network?.views.view(record.ID) { inspect.NetworkSettings.apply(view) }  // network
         return inspect
     }
 
@@ -97,11 +106,12 @@ extension ContainerService {
     /// column counts whole seconds).
     public func listJSON(all: Bool, limit: Int?, size: Bool, filters: ContainerFilters, query: String) throws -> [UInt8] {
         let second = Int(Date().timeIntervalSince1970)
-        if !size, let cached = listCache, cached.query == query, cached.version == stateVersion, cached.second == second {
+        let version = stateVersion &+ (network?.views.version ?? 0) << 32
+        if !size, let cached = listCache, cached.query == query, cached.version == version, cached.second == second {
             return cached.body
         }
         let body = ContainerSummary.json(try list(all: all, limit: limit, size: size, filters: filters))
-        if !size { listCache = (query, stateVersion, second, body) }
+        if !size { listCache = (query, version, second, body) }
         return body
     }
 
@@ -120,6 +130,10 @@ extension ContainerService {
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
                 NetworkSettings: .init(Networks: [:]))
+            if let view = network?.views.view(record.ID) {  // network
+                summary.NetworkSettings.Networks = view.networks
+                summary.Ports = ContainerSummary.ports(view)
+            }
             if size {
                 summary.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
                 summary.SizeRootFs = summary.SizeRw

@@ -25,6 +25,8 @@ public struct SpecBuildInput {
     public var defaults: DaemonSpecDefaults
     /// The pid of a running container by name or ID, for `container:<x>` namespace modes.
     public var containerPID: (String) throws -> Int32
+    /// A network namespace made by the network service, joined instead of a new one.
+    public var networkNamespacePath: String?
     /// Whether a host path exists (bind sources).
     public var pathExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     /// Whether /proc/sys has this sysctl: Docker's default net sysctls are only set when it does.
@@ -260,7 +262,7 @@ public enum SpecBuilder {
         switch NetworkModeKind(host.NetworkMode) {
         case .host: break
         case .container(let target): namespaces.append(try joined("network", target, "net"))
-        default: namespaces.append(.init(type: "network"))
+        default: namespaces.append(.init(type: "network", path: input.networkNamespacePath))
         }
         let ipc = host.IpcMode ?? ""
         if ipc.hasPrefix("container:") {

@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthStore
@@ -13,6 +14,11 @@ struct StartPlan: Sendable {
     let log: LogSettings
     /// The pid of a running container, for `container:<name>` namespace modes.
     let peerPid: @Sendable (String) throws -> Int32
+    /// The network namespace and addresses made by the network service (nil: a fresh
+    /// namespace from the runtime, loopback only).
+    var sandbox: Sandbox?
+    /// Legacy `--link` /etc/hosts lines and environment.
+    var links: (hosts: [String], env: [String]) = ([], [])
 
     init(record: ContainerRecord, hostConfig: HostConfig, paths: ContainerPaths, settings: ContainerDefaults,
          peerPid: @escaping @Sendable (String) throws -> Int32) throws {
@@ -87,9 +93,16 @@ struct StartPlan: Sendable {
             ? try ContainerFiles.hostsForHostNetwork(hostFile: (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "",
                                                      extraHosts: hostConfig.ExtraHosts)
             : try ContainerFiles.hosts(hostname: hostname, domainname: record.Config.Domainname,
-                                       extraHosts: hostConfig.ExtraHosts)
-        let resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
+                                       extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.gateway,
+                                       containerAddresses: sandbox?.addresses ?? [])
+                + links.hosts.map { $0 + "\n" }.joined()
+        var resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
                                                    dnsOptions: hostConfig.DnsOptions, hostNetwork: hostNetwork)
+        if let nameserver = sandbox?.nameserver, (hostConfig.Dns ?? []).isEmpty {
+            // User networks: the embedded DNS server answers, and forwards other names.
+            resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: [nameserver], dnsSearch: hostConfig.DnsSearch,
+                                                   dnsOptions: hostConfig.DnsOptions)
+        }
         try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath)
         try writeAtomically(Data(hosts.utf8), to: record.HostsPath)
         try writeAtomically(Data(resolvConf.utf8), to: record.ResolvConfPath)
@@ -97,12 +110,16 @@ struct StartPlan: Sendable {
     }
 
     private func makeSpec(rootfs: String) throws -> Spec {
-        let built = try SpecBuilder.build(SpecBuildInput(
-            containerID: record.ID, config: record.Config, hostConfig: hostConfig, rootfsPath: rootfs,
+        var config = record.Config
+        if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
+        var input = SpecBuildInput(
+            containerID: record.ID, config: config, hostConfig: hostConfig, rootfsPath: rootfs,
             hostnamePath: record.HostnamePath, hostsPath: record.HostsPath, resolvConfPath: record.ResolvConfPath,
             initPath: settings.initPath, cgroupV2: settings.host.cgroupV2,
             cgroupsPath: settings.cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
-            containerPID: peerPid))
+            containerPID: peerPid)
+        input.networkNamespacePath = sandbox?.namespacePath
+        let built = try SpecBuilder.build(input)
         // `-v /missing:/x` makes the host directory, as dockerd does for binds.
         for directory in built.hostDirectoriesToCreate {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -294,27 +294,33 @@ final class LogCursor {
         }
         // Rotated: the old file is final. Read its rest (queue), then the file that followed it:
         // the one rotated just after it (`.k-1` when it is now `.k`), else the current file.
-        queue.append(current)
-        var index = 1
-        var oldest: Int?
-        var successor: String?
-        while index <= LogCursor.maxRotated, let identity = FileIdentity.of(path: "\(path).\(index)") {
-            if identity == current.identity {
-                successor = index == 1 ? path : "\(path).\(index - 1)"
-                break
+        // The writer may rotate again while we look, shifting every file up one place: the
+        // successor is chosen by identity, and a file that moved before we opened it is
+        // looked for again.
+        for _ in 0..<20 {
+            var chain: [(path: String, identity: FileIdentity)] = []
+            if let newest = FileIdentity.of(path: path) { chain.append((path, newest)) }
+            var index = 1
+            while index <= LogCursor.maxRotated, let identity = FileIdentity.of(path: "\(path).\(index)") {
+                chain.append(("\(path).\(index)", identity))
+                index += 1
             }
-            oldest = index
-            index += 1
+            let successor: (path: String, identity: FileIdentity)?
+            if let ours = chain.firstIndex(where: { $0.identity == current.identity }) {
+                successor = ours > 0 ? chain[ours - 1] : nil
+            } else {
+                // Ours is gone (removed as the oldest): every file left is newer; start at the oldest.
+                successor = chain.last
+            }
+            guard let successor else { return false }  // nothing newer yet
+            if let next = try LogFile(path: successor.path), next.identity == successor.identity {
+                queue.append(current)
+                live = next
+                return true
+            }
         }
-        if successor == nil {
-            // Ours is gone (removed as the oldest): every file left is newer; start at the oldest.
-            successor = oldest.map { "\(path).\($0)" } ?? path
-        }
-        if let next = try LogFile(path: successor!) {
-            live = next
-        } else {
-            live = try LogFile(path: path)
-        }
+        queue.append(current)
+        live = try LogFile(path: path)
         return true
     }
 

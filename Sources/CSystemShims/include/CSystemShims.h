@@ -146,4 +146,17 @@ void berth_shim_drain_signalfd(int fd);
 // Gives freed heap memory back to the kernel (malloc_trim).
 void berth_shim_release_memory(void);
 
+// ---- network namespaces and the port proxy (netns.c) ----
+// Each returns 0 (or an fd) on success and -errno on failure.
+// Creates the file `path` and bind-mounts a new network namespace on it (made on a pthread
+// of its own, so the caller's threads keep theirs).
+int berth_netns_new(const char *path);
+// Unmounts and deletes a namespace file made by berth_netns_new.
+int berth_netns_remove(const char *path);
+// A socket (close-on-exec) that lives in the network namespace open at nsfd.
+int berth_netns_socket(int nsfd, int domain, int type, int protocol);
+// Moves bytes from one socket to another with splice until EOF; then shutdown(to, SHUT_WR).
+long long berth_splice_pump(int from, int to);
+// ---- end of netns.c ----
+
 #endif

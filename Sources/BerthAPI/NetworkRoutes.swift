@@ -1,0 +1,70 @@
+import BerthEngine
+import BerthNetwork
+import BerthOCI
+import Foundation
+
+/// /networks/…: list, inspect, create, remove, prune, connect and disconnect.
+enum NetworkRoutes {
+    /// The network service's errors as engine errors (status codes in one place).
+    @Sendable static func mapped<T>(_ work: () async throws -> T) async throws -> T {
+        do { return try await work() } catch { throw ContainerService.networkError(error) }
+    }
+
+    static func register(_ router: inout Router, engine: Engine) {
+        guard let network = engine.network else { return }
+        let containers = engine.containers
+        router.add(.GET, "/networks") { request, _ in
+            let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
+            return .json(try await mapped { try await network.list(filters: filters) })
+        }
+        router.add(.GET, "/networks/{id}") { _, parameters in
+            .json(try await mapped { try await network.inspect(parameters["id"]!) })
+        }
+        router.add(.POST, "/networks/create") { request, _ in
+            let body: NetworkCreateRequest
+            do {
+                body = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(request.body))
+            } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            let created = try await mapped { try await network.create(body) }
+            struct Answer: Encodable { var Id: String; var Warning: String }
+            return .json(Answer(Id: created.id, Warning: created.warning), status: .created)
+        }
+        router.add(.DELETE, "/networks/{id}") { _, parameters in
+            try await mapped { try await network.remove(parameters["id"]!) }
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/networks/prune") { request, _ in
+            let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
+            let removed = try await mapped { try await network.prune(filters: filters) }
+            struct Answer: Encodable { var NetworksDeleted: [String] }
+            return .json(Answer(NetworksDeleted: removed))
+        }
+        struct ConnectBody: Decodable {
+            var Container: String
+            var EndpointConfig: EndpointSettings?
+            var Force: Bool?
+        }
+        router.add(.POST, "/networks/{id}/connect") { request, parameters in
+            let body: ConnectBody
+            do { body = try JSONDecoder().decode(ConnectBody.self, from: Data(request.body)) } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            _ = try await mapped { try await network.inspect(parameters["id"]!) }
+            try await containers.connectNetwork(parameters["id"]!, container: body.Container,
+                                                aliases: body.EndpointConfig?.Aliases ?? [],
+                                                ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address)
+            return APIResponse(status: .ok)
+        }
+        router.add(.POST, "/networks/{id}/disconnect") { request, parameters in
+            let body: ConnectBody
+            do { body = try JSONDecoder().decode(ConnectBody.self, from: Data(request.body)) } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            _ = try await mapped { try await network.inspect(parameters["id"]!) }
+            try await containers.disconnectNetwork(parameters["id"]!, container: body.Container)
+            return APIResponse(status: .ok)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import BerthNetwork
+import BerthOCI
+import Foundation
+
+/// The container side of networking: what a create, start, exit and remove ask of the
+/// network service, `docker network connect/disconnect`, and legacy links.
+extension ContainerService {
+    /// Network errors in the engine's terms (DESIGN rule 1).
+    public static func networkError(_ error: Error) -> Error {
+        switch error {
+        case let lookup as NetworkLookupError:
+            if case .notFound = lookup { return BerthError.notFound(lookup.description) }
+            return BerthError.invalidArgument(lookup.description)
+        case let request as NetworkRequestError:
+            switch request.kind {
+            case .invalid: return BerthError.invalidArgument(request.description)
+            case .conflict: return BerthError.conflict(request.description)
+            case .forbidden: return BerthError(.forbidden, request.description)
+            case .notFound: return BerthError.notFound(request.description)
+            }
+        case let failure as NetworkError:
+            return BerthError.internalError(failure.description)
+        default:
+            return error
+        }
+    }
+
+    /// At create: the networks of NetworkMode and NetworkingConfig must exist.
+    func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?) async throws {
+        guard let network else { return }
+        var endpoints: [String: (aliases: [String], ipv4: String?)] = [:]
+        for (name, settings) in networking?.EndpointsConfig ?? [:] {
+            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address)
+        }
+        do {
+            try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
+        } catch is NetworkLookupError {
+            // As dockerd: a missing network fails the start ("network x not found"), not the create.
+        } catch {
+            throw Self.networkError(error)
+        }
+    }
+
+    /// Before the runtime: the container's namespace, interfaces and ports.
+    func prepareNetwork(_ id: String) async throws -> Sandbox? {
+        guard let network, let entry = entries[id] else { return nil }
+        let record = entry.record
+        let host = entry.hostConfig
+        var bindings: [String: [(hostIP: String?, hostPort: String?)]] = [:]
+        for (key, list) in host.PortBindings ?? [:] {
+            bindings[key] = (list ?? []).map { ($0.HostIp, $0.HostPort) }
+        }
+        let exposed = Array(Set((record.Config.ExposedPorts ?? [:]).keys).union(bindings.keys))
+        do {
+            let ports = try PortSpecs.requests(bindings: bindings, exposed: exposed, publishAll: host.PublishAllPorts == true)
+            let request = SandboxRequest(containerID: id, name: record.bareName, hostname: record.Config.Hostname ?? record.shortID,
+                                         mode: host.NetworkMode ?? "", ports: ports, exposed: exposed)
+            return try await network.prepareSandbox(request)
+        } catch {
+            throw Self.networkError(error)
+        }
+    }
+
+    func releaseNetwork(_ id: String) async {
+        await network?.releaseSandbox(id)
+    }
+
+    func forgetNetwork(_ id: String) async {
+        await network?.forgetContainer(id)
+    }
+
+    // MARK: - docker network connect / disconnect
+
+    public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?) async throws {
+        let id = try resolve(nameOrID)
+        guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
+        let entry = entries[id]!
+        let mode = NetworkModeKind(entry.hostConfig.NetworkMode)
+        if mode == .host || mode == .none || mode.isContainer {
+            throw BerthError(.forbidden, "container cannot be disconnected from host network or connected to host network")
+        }
+        do {
+            try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
+                                      aliases: aliases, ipv4: ipv4)
+        } catch {
+            throw Self.networkError(error)
+        }
+    }
+
+    public func disconnectNetwork(_ networkName: String, container nameOrID: String) async throws {
+        let id = try resolve(nameOrID)
+        guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
+        do {
+            try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
+        } catch {
+            throw Self.networkError(error)
+        }
+    }
+
+    // MARK: - legacy links
+
+    /// `--link name:alias`: the /etc/hosts lines and environment Docker writes for each link.
+    func linkFiles(_ id: String) async -> (hosts: [String], env: [String]) {
+        guard let network, let entry = entries[id] else { return ([], []) }
+        var hosts: [String] = []
+        var env: [String] = []
+        for link in entry.hostConfig.Links ?? [] {
+            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+            let target = parts[0].hasPrefix("/") ? String(parts[0].dropFirst()) : parts[0]
+            var alias = parts.count > 1 ? parts[1] : target
+            if let slash = alias.lastIndex(of: "/") { alias = String(alias[alias.index(after: slash)...]) }
+            guard let targetID = try? resolve(target), let peer = entries[targetID],
+                  let address = await network.primaryAddress(targetID) else { continue }
+            hosts.append("\(address)\t\(alias) \(peer.record.shortID) \(peer.record.bareName)")
+            env += LegacyLink.environment(alias: alias, address: address, exposed: Array((peer.record.Config.ExposedPorts ?? [:]).keys),
+                                          peerName: "/\(entry.record.bareName)/\(alias)", peerEnv: peer.record.Config.Env ?? [])
+        }
+        return (hosts, env)
+    }
+}
+
+/// The environment variables of a legacy link, as Docker writes them
+/// (WEB_PORT=tcp://172.17.0.2:80, WEB_PORT_80_TCP_ADDR=…, WEB_NAME=/me/web, WEB_ENV_X=…).
+enum LegacyLink {
+    static func environment(alias: String, address: String, exposed: [String], peerName: String, peerEnv: [String]) -> [String] {
+        let prefix = alias.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+        var env: [String] = []
+        let ports = exposed.compactMap(PortSpecs.parseKey).sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
+        if let first = ports.first {
+            env.append("\(prefix)_PORT=\(first.proto)://\(address):\(first.port)")
+        }
+        for port in ports {
+            let name = "\(prefix)_PORT_\(port.port)_\(port.proto.uppercased())"
+            env += ["\(name)=\(port.proto)://\(address):\(port.port)", "\(name)_ADDR=\(address)",
+                    "\(name)_PORT=\(port.port)", "\(name)_PROTO=\(port.proto)"]
+        }
+        env.append("\(prefix)_NAME=\(peerName)")
+        for variable in peerEnv {
+            let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            if ["HOME", "PATH", "HOSTNAME"].contains(key) { continue }
+            env.append("\(prefix)_ENV_\(variable)")
+        }
+        return env
+    }
+}
+
+extension ContainerInspect.NetworkSettingsData {
+    /// The network service's view of the container, in inspect's shape.
+    mutating func apply(_ view: ContainerNetworkView) {
+        SandboxID = view.sandboxID
+        SandboxKey = view.sandboxKey
+        Ports = view.ports
+        Networks = view.networks
+        if let bridge = view.bridgeEndpoint {
+            EndpointID = bridge.EndpointID
+            Gateway = bridge.Gateway
+            IPAddress = bridge.IPAddress
+            IPPrefixLen = bridge.IPPrefixLen
+            MacAddress = bridge.MacAddress
+        }
+    }
+}
+
+extension ContainerSummary {
+    /// `docker ps`' PORTS: published ports, then exposed ones without a binding.
+    static func ports(_ view: ContainerNetworkView) -> [PortSummary] {
+        var result = view.published.map {
+            PortSummary(IP: $0.hostIP, PrivatePort: $0.containerPort, PublicPort: $0.hostPort, Type: $0.proto)
+        }
+        for (key, bindings) in view.ports where bindings == nil {
+            if let (port, proto) = PortSpecs.parseKey(key) { result.append(PortSummary(PrivatePort: port, Type: proto)) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Glibc
+
+/// The names of each user-defined network: container names, aliases and short IDs → the
+/// addresses on that network. Read by the DNS threads, written by the network service.
+public final class DNSTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String: [String: [IPv4Address]]] = [:]  // network ID → name → addresses
+    private var reverse: [String: [IPv4Address: String]] = [:]
+
+    public init() {}
+
+    /// Replaces a network's records.
+    func set(network: String, entries: [(names: [String], address: IPv4Address)]) {
+        var byName: [String: [IPv4Address]] = [:]
+        var byAddress: [IPv4Address: String] = [:]
+        for entry in entries {
+            for name in entry.names where !name.isEmpty { byName[name.lowercased(), default: []].append(entry.address) }
+            if let first = entry.names.first { byAddress[entry.address] = first }
+        }
+        lock.withLock {
+            names[network] = byName
+            reverse[network] = byAddress
+        }
+    }
+
+    func remove(network: String) {
+        lock.withLock {
+            names[network] = nil
+            reverse[network] = nil
+        }
+    }
+
+    public func lookup(network: String, name: String) -> [IPv4Address]? {
+        var key = name.lowercased()
+        if key.hasSuffix(".") { key.removeLast() }
+        return lock.withLock { names[network]?[key] }
+    }
+
+    public func reverseLookup(network: String, address: IPv4Address) -> String? {
+        lock.withLock { reverse[network]?[address] }
+    }
+}
+
+/// A DNS server on a user network's gateway address (UDP and TCP port 53): answers for the
+/// network's containers and forwards other names to the host's resolvers.
+final class DNSServer: @unchecked Sendable {
+    let network: String
+    let subnet: IPv4Subnet
+    let table: DNSTable
+    let upstreams: [IPv4Address]
+    private let udp: Int32
+    private let tcp: Int32
+
+    init(network: String, address: IPv4Address, subnet: IPv4Subnet, table: DNSTable, upstreams: [IPv4Address]) throws {
+        self.network = network
+        self.subnet = subnet
+        self.table = table
+        self.upstreams = upstreams
+        do {
+            udp = try Sockets.bound("udp", ip: address, port: 53, freebind: true)
+        } catch let failure as Sockets.BindFailure {
+            throw NetworkError("DNS server on \(address):53: \(failure.message)")
+        }
+        do {
+            tcp = try Sockets.bound("tcp", ip: address, port: 53, freebind: true)
+        } catch let failure as Sockets.BindFailure {
+            close(udp)
+            throw NetworkError("DNS server on \(address):53/tcp: \(failure.message)")
+        }
+        Sockets.spawn { [self] in self.serveUDP() }
+        Sockets.spawn { [self] in self.serveTCP() }
+    }
+
+    func stop() {
+        shutdown(udp, Int32(SHUT_RDWR))
+        shutdown(tcp, Int32(SHUT_RDWR))
+    }
+
+    /// The local answer, or nil when the question is for the host's resolvers.
+    func answer(_ query: DNSQuery) -> [UInt8]? {
+        let name = query.question.name
+        if let address = reverseLookupAddress(name) {
+            if let target = table.reverseLookup(network: network, address: address) {
+                return query.response(.pointer(target + "." + "\(networkName)"))
+            }
+            // Reverse names of this network's subnet never leave the host.
+            return subnet.contains(address) ? query.response(nil) : nil
+        }
+        guard let addresses = table.lookup(network: network, name: name) else { return nil }
+        return query.response(.addresses(query.question.type == DNSQuestion.typeA ? addresses : []))
+    }
+
+    /// The network's name, the domain of its PTR answers (as Docker's "name.network").
+    var networkName = ""
+
+    private func serveUDP() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            var client = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let count = withUnsafeMutablePointer(to: &client) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(udp, &buffer, buffer.count, 0, $0, &length) }
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            let packet = Array(buffer[0..<count])
+            guard let query = DNSQuery(packet) else { continue }
+            if let reply = answer(query) {
+                send(reply, to: client)
+            } else {
+                let destination = client
+                Sockets.spawn { [self] in
+                    if let reply = forward(packet, tcp: false) { send(reply, to: destination) }
+                }
+            }
+        }
+        close(udp)
+    }
+
+    private func send(_ reply: [UInt8], to client: sockaddr_in) {
+        var destination = client
+        _ = withUnsafePointer(to: &destination) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(udp, reply, reply.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    private func serveTCP() {
+        while true {
+            let client = Sockets.accept(tcp)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                break
+            }
+            Sockets.spawn { [self] in
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                while let packet = Self.readFramed(client), let query = DNSQuery(packet) {
+                    guard let reply = answer(query) ?? forward(packet, tcp: true) else { break }
+                    let framed = UInt16(reply.count).bigBytes + reply
+                    guard Glibc.send(client, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count else { break }
+                }
+                close(client)
+            }
+        }
+        close(tcp)
+    }
+
+    static func readFramed(_ fd: Int32) -> [UInt8]? {
+        func readExactly(_ count: Int) -> [UInt8]? {
+            var bytes = [UInt8](repeating: 0, count: count)
+            var got = 0
+            while got < count {
+                let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+                if n <= 0 { return nil }
+                got += n
+            }
+            return bytes
+        }
+        guard let length = readExactly(2) else { return nil }
+        return readExactly(Int(length[0]) << 8 | Int(length[1]))
+    }
+
+    /// Asks the host's resolvers in turn (over UDP, 2 s each) and returns the first answer.
+    private func forward(_ packet: [UInt8], tcp: Bool) -> [UInt8]? {
+        for upstream in upstreams {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = Sockets.address(upstream, port: 53)
+            let sent = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard sent == packet.count else { continue }
+            var buffer = [UInt8](repeating: 0, count: 65535)
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0 { return Array(buffer[0..<count]) }
+        }
+        return nil
+    }
+}

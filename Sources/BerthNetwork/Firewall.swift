@@ -1,0 +1,116 @@
+import Foundation
+
+/// Berth's nftables rules, all in one table of its own (`table ip <name>`), rewritten as a
+/// whole in one `nft -f` transaction whenever networks or published ports change. Other
+/// tables are never read or touched.
+public struct FirewallRuleset: Sendable, Equatable {
+    public struct Bridge: Sendable, Equatable {
+        public var device: String
+        public var subnet: IPv4Subnet
+        /// `--internal`: nothing in or out but between its own containers.
+        public var isInternal: Bool
+        /// A user-defined network: isolated from the other user networks and the default bridge.
+        public var isolated: Bool
+        public init(device: String, subnet: IPv4Subnet, isInternal: Bool, isolated: Bool = true) {
+            self.device = device
+            self.subnet = subnet
+            self.isInternal = isInternal
+            self.isolated = isolated
+        }
+    }
+
+    public struct Forward: Sendable, Equatable {
+        public var proto: String
+        /// nil for every host address.
+        public var hostIP: IPv4Address?
+        public var hostPort: Int
+        public var containerIP: IPv4Address
+        public var containerPort: Int
+        /// The container's bridge: its own traffic goes through the proxy instead (hairpin).
+        public var bridge: String
+        public init(proto: String, hostIP: IPv4Address?, hostPort: Int, containerIP: IPv4Address, containerPort: Int, bridge: String) {
+            self.proto = proto
+            self.hostIP = hostIP
+            self.hostPort = hostPort
+            self.containerIP = containerIP
+            self.containerPort = containerPort
+            self.bridge = bridge
+        }
+    }
+
+    public var table: String
+    public var bridges: [Bridge]
+    public var forwards: [Forward]
+
+    public init(table: String, bridges: [Bridge], forwards: [Forward]) {
+        self.table = table
+        self.bridges = bridges
+        self.forwards = forwards
+    }
+
+    /// The `nft -f` input: creates the table if missing, deletes it, and writes it anew, so
+    /// the kernel swaps old rules for new ones atomically.
+    public func script() -> String {
+        var text = "table ip \(table)\ndelete table ip \(table)\ntable ip \(table) {\n"
+        text += "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+        text += "\t\tfib daddr type local jump published\n\t}\n"
+        // Loopback traffic is the userland proxy's; the host's other addresses are DNATed here.
+        text += "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
+        text += "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump published\n\t}\n"
+        text += "\tchain published {\n"
+        for forward in forwards {
+            if let hostIP = forward.hostIP, hostIP.value >> 24 == 127 { continue }
+            var rule = "\t\tiifname != \(quoted(forward.bridge)) "
+            if let hostIP = forward.hostIP, hostIP.value != 0 { rule += "ip daddr \(hostIP) " }
+            rule += "\(forward.proto) dport \(forward.hostPort) dnat to \(forward.containerIP):\(forward.containerPort)\n"
+            text += rule
+        }
+        text += "\t}\n"
+        text += "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+        for bridge in bridges where !bridge.isInternal {
+            text += "\t\tip saddr \(bridge.subnet) oifname != \(quoted(bridge.device)) masquerade\n"
+        }
+        text += "\t}\n"
+        text += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
+        for bridge in bridges where bridge.isInternal {
+            text += "\t\tiifname \(quoted(bridge.device)) oifname != \(quoted(bridge.device)) drop\n"
+            text += "\t\toifname \(quoted(bridge.device)) iifname != \(quoted(bridge.device)) drop\n"
+        }
+        // Docker's isolation: no traffic between two different Docker networks.
+        for from in bridges {
+            for to in bridges where to.device != from.device && (from.isolated || to.isolated) {
+                text += "\t\tiifname \(quoted(from.device)) oifname \(quoted(to.device)) drop\n"
+            }
+        }
+        text += "\t}\n}\n"
+        return text
+    }
+
+    /// Only the deletion, for when the last network goes.
+    public func deletionScript() -> String {
+        "table ip \(table)\ndelete table ip \(table)\n"
+    }
+
+    private func quoted(_ name: String) -> String { "\"\(name)\"" }
+
+    /// Runs `nft -f -` with the script on stdin.
+    public static func apply(_ script: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: nftPath)
+        process.arguments = ["-f", "-"]
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try input.fileHandleForWriting.close()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw NetworkError("nft failed: \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    static let nftPath = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/nft"
+}

@@ -1,0 +1,84 @@
+import Glibc
+
+/// Links, addresses and routes through rtnetlink: what `ip link/addr/route` would do,
+/// without starting a process per step.
+extension NetlinkSocket {
+    /// The index of a link by name, or nil when there is none.
+    func linkIndex(_ name: String) throws -> Int32? {
+        var request = NetlinkRequest(type: RTM.getLink, flags: NLM.request, header: NetlinkRequest.linkHeader())
+        request.attributes.add(IFLA.ifname, string: name)
+        do {
+            let replies = try perform(request, what: "find link \(name)")
+            guard let reply = replies.first, reply.payload.count >= 8 else { return nil }
+            return Int32(bitPattern: reply.payload.loadLE(UInt32.self, at: 4))
+        } catch let error as NetworkError where error.description.hasSuffix(String(cString: strerror(ENODEV))) {
+            return nil
+        }
+    }
+
+    func createBridge(_ name: String, mtu: Int?) throws {
+        var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
+                                     header: NetlinkRequest.linkHeader())
+        request.attributes.add(IFLA.ifname, string: name)
+        if let mtu { request.attributes.add(IFLA.mtu, uint32: UInt32(mtu)) }
+        request.attributes.nest(IFLA.linkinfo) { $0.add(IFLA.infoKind, string: "bridge") }
+        try perform(request, what: "create bridge \(name)")
+    }
+
+    /// A veth pair whose host end joins `bridgeIndex` and whose other end is created straight
+    /// in the container's namespace (open at `peerNamespaceFD`) under `peerName`, with `peerMAC`.
+    func createVeth(hostName: String, bridgeIndex: Int32, peerName: String, peerNamespaceFD: Int32,
+                    peerMAC: [UInt8], mtu: Int) throws {
+        var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
+                                     header: NetlinkRequest.linkHeader())
+        request.attributes.add(IFLA.ifname, string: hostName)
+        request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
+        request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex))
+        request.attributes.nest(IFLA.linkinfo) { info in
+            info.add(IFLA.infoKind, string: "veth")
+            info.nest(IFLA.infoData) { data in
+                data.nest(IFLA.vethPeer, prefix: NetlinkRequest.linkHeader()) { peer in
+                    peer.add(IFLA.ifname, string: peerName)
+                    peer.add(IFLA.mtu, uint32: UInt32(mtu))
+                    peer.add(IFLA.address, peerMAC)
+                    peer.add(IFLA.netnsFD, uint32: UInt32(bitPattern: peerNamespaceFD))
+                }
+            }
+        }
+        try perform(request, what: "create veth \(hostName)")
+    }
+
+    func setUp(_ index: Int32, what: String) throws {
+        let up = UInt32(IFF_UP)
+        let request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack,
+                                     header: NetlinkRequest.linkHeader(index: index, flags: up, change: up))
+        try perform(request, what: "set \(what) up")
+    }
+
+    func deleteLink(_ name: String) throws {
+        var request = NetlinkRequest(type: RTM.delLink, flags: NLM.request | NLM.ack, header: NetlinkRequest.linkHeader())
+        request.attributes.add(IFLA.ifname, string: name)
+        try perform(request, what: "delete link \(name)")
+    }
+
+    /// Adds `address/prefix` to a link (replacing the same address if it is there).
+    func addAddress(_ subnet: IPv4Subnet, index: Int32) throws {
+        // struct ifaddrmsg: family, prefixlen, flags, scope, index.
+        let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.newAddr, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
+        if subnet.prefixLength < 31 { request.attributes.add(4, subnet.broadcast.bytes) }  // IFA_BROADCAST
+        try perform(request, what: "add address \(subnet.addressDescription)")
+    }
+
+    /// The default route through `gateway` on the link.
+    func addDefaultRoute(via gateway: IPv4Address, index: Int32) throws {
+        // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.
+        let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
+        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
+        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
+        try perform(request, what: "add default route via \(gateway)")
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+
+/// What `docker network create` sends.
+public struct NetworkCreateRequest: Decodable, Sendable {
+    public struct IPAMConfig: Decodable, Sendable {
+        public var Subnet: String?
+        public var IPRange: String?
+        public var Gateway: String?
+    }
+    public struct IPAM: Decodable, Sendable {
+        public var Driver: String?
+        public var Config: [IPAMConfig]?
+        public var Options: [String: String]?
+    }
+    public var Name: String
+    public var Driver: String?
+    public var Internal: Bool?
+    public var Attachable: Bool?
+    public var EnableIPv6: Bool?
+    public var IPAM: IPAM?
+    public var Options: [String: String]?
+    public var Labels: [String: String]?
+}
+
+/// A refusal with the HTTP meaning the API gives it.
+public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound }
+    public let kind: Kind
+    public let description: String
+}
+
+/// The network endpoints of the Engine API: list, inspect, create, remove, prune,
+/// connect, disconnect.
+extension NetworkService {
+    public func view(_ record: NetworkRecord) -> NetworkView {
+        var containers: [String: NetworkView.ContainerEntry] = [:]
+        for sandbox in sandboxes.values {
+            for endpoint in sandbox.endpoints where endpoint.networkID == record.id {
+                containers[sandbox.containerID] = .init(
+                    Name: sandbox.name, EndpointID: endpoint.id, MacAddress: endpoint.mac,
+                    IPv4Address: "\(endpoint.address)/\(record.pool?.subnet.prefixLength ?? 32)")
+            }
+        }
+        let config = record.pool.map { pool in
+            [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description, Gateway: pool.gateway.description)]
+        } ?? []
+        return NetworkView(Name: record.name, Id: record.id, Created: record.created, Driver: record.driver,
+                           IPAM: .init(Config: config), Internal: record.isInternal, Attachable: record.attachable,
+                           Containers: containers, Options: record.options, Labels: record.labels)
+    }
+
+    public func inspect(_ nameOrID: String) throws -> NetworkView { view(try find(nameOrID)) }
+
+    /// `docker network ls` with its filters: name (substring), id (prefix), driver, label, type.
+    public func list(filters: [String: [String]]) throws -> [NetworkView] {
+        for key in filters.keys where !["name", "id", "driver", "label", "type", "scope", "dangling"].contains(key) {
+            throw NetworkRequestError(kind: .invalid, description: "invalid filter '\(key)'")
+        }
+        for type in filters["type"] ?? [] where type != "custom" && type != "builtin" {
+            throw NetworkRequestError(kind: .invalid, description: "invalid filter: 'type'='\(type)'")
+        }
+        let records = networks.values.filter { record in
+            if let names = filters["name"], !names.contains(where: { record.name.contains($0) }) { return false }
+            if let ids = filters["id"], !ids.contains(where: { record.id.hasPrefix($0) }) { return false }
+            if let drivers = filters["driver"], !drivers.contains(record.driver) { return false }
+            if let scopes = filters["scope"], !scopes.contains("local") { return false }
+            if let types = filters["type"] {
+                let type = record.isPredefined ? "builtin" : "custom"
+                if !types.contains(type) { return false }
+            }
+            for label in filters["label"] ?? [] {
+                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                guard let value = record.labels[parts[0]] else { return false }
+                if parts.count == 2 && value != parts[1] { return false }
+            }
+            if let dangling = filters["dangling"]?.first {
+                let unused = !record.isPredefined && !inUse(record.id)
+                if (dangling == "true" || dangling == "1") != unused { return false }
+            }
+            return true
+        }
+        return records.sorted { $0.created < $1.created }.map(view)
+    }
+
+    func inUse(_ networkID: String) -> Bool {
+        sandboxes.values.contains { $0.endpoints.contains { $0.networkID == networkID } }
+    }
+
+    public func create(_ request: NetworkCreateRequest) throws -> (id: String, warning: String) {
+        let name = request.Name
+        guard !name.isEmpty else { throw NetworkRequestError(kind: .invalid, description: "network name must not be empty") }
+        let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!
+        if networks.values.contains(where: { $0.name == name }) {
+            throw NetworkRequestError(kind: .conflict, description: "network with name \(name) already exists")
+        }
+        switch driver {
+        case "bridge": break
+        case "host", "null":
+            throw NetworkRequestError(kind: .forbidden, description: "only one instance of \"\(driver)\" network is allowed")
+        default:
+            throw NetworkRequestError(kind: .notFound, description: "plugin \"\(driver)\" not found")
+        }
+        if request.EnableIPv6 == true {
+            throw NetworkRequestError(kind: .invalid, description: "IPv6 networks are not supported by Berth yet")
+        }
+        let configs = (request.IPAM?.Config ?? []).filter { !($0.Subnet ?? "").contains(":") }
+        guard configs.count <= 1 else {
+            throw NetworkRequestError(kind: .invalid, description: "Berth supports one IPv4 subnet per network")
+        }
+        let inUse = networks.values.compactMap { $0.pool?.subnet }
+        var pool: AddressPool
+        if let config = configs.first, let subnetText = config.Subnet, !subnetText.isEmpty {
+            guard let subnet = IPv4Subnet(subnetText) else {
+                throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(subnetText)")
+            }
+            if inUse.contains(where: { $0.overlaps(subnet) }) {
+                throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
+            }
+            var gateway: IPv4Address?
+            if let text = config.Gateway, !text.isEmpty {
+                guard let parsed = IPv4Address(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid gateway address \(text)") }
+                gateway = parsed
+            }
+            var range: IPv4Subnet?
+            if let text = config.IPRange, !text.isEmpty {
+                guard let parsed = IPv4Subnet(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(text)") }
+                range = parsed
+            }
+            do {
+                pool = try AddressPool(subnet: subnet, gateway: gateway, range: range)
+            } catch {
+                throw NetworkRequestError(kind: .invalid, description: "\(error)")
+            }
+        } else {
+            if let config = configs.first, !(config.Gateway ?? "").isEmpty || !(config.IPRange ?? "").isEmpty {
+                throw NetworkRequestError(kind: .invalid, description: "ip-range and gateway need a subnet")
+            }
+            let routes = HostRoutes.read(excludingDevices: Set(networks.values.compactMap(\.device)))
+            guard let subnet = PoolSpec.choose(from: options.pools, inUse: inUse, hostRoutes: routes) else {
+                throw NetworkRequestError(kind: .forbidden, description: "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+            }
+            pool = try AddressPool(subnet: subnet)
+        }
+        var id = randomHex(64)
+        while networks[id] != nil { id = randomHex(64) }
+        var record = NetworkRecord(id: id, name: name, driver: "bridge", created: nowTimestamp())
+        record.pool = pool
+        record.isInternal = request.Internal ?? false
+        record.attachable = request.Attachable ?? false
+        record.labels = request.Labels ?? [:]
+        record.options = request.Options ?? [:]
+        let device = record.options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
+        guard !device.isEmpty, device.utf8.count < 16 else {
+            throw NetworkRequestError(kind: .invalid, description: "invalid bridge name \(device)")
+        }
+        if networks.values.contains(where: { $0.device == device }) {
+            throw NetworkRequestError(kind: .conflict, description: "bridge name \(device) is in use by another network")
+        }
+        record.device = device
+        try ensureBridge(record)
+        do {
+            try save(record)
+            try startDNS(record)
+            try applyFirewall()
+        } catch {
+            stopDNS(id)
+            deleteBridge(record)
+            networks[id] = nil
+            try? FileManager.default.removeItem(atPath: networkPath(id))
+            throw error
+        }
+        return (id, "")
+    }
+
+    func stopDNS(_ id: String) {
+        dnsServers[id]?.stop()
+        dnsServers[id] = nil
+        dns.remove(network: id)
+    }
+
+    public func remove(_ nameOrID: String) throws {
+        let record = try find(nameOrID)
+        if record.isPredefined {
+            throw NetworkRequestError(kind: .forbidden, description: "\(record.name) is a pre-defined network and cannot be removed")
+        }
+        if inUse(record.id) {
+            throw NetworkRequestError(kind: .forbidden, description: "error while removing network: network \(record.name) id \(record.id) has active endpoints")
+        }
+        stopDNS(record.id)
+        networks[record.id] = nil
+        try? FileManager.default.removeItem(atPath: networkPath(record.id))
+        deleteBridge(record)
+        try applyFirewall()
+        for (container, list) in attachments where list.contains(where: { $0.networkID == record.id }) {
+            refreshView(container)
+        }
+    }
+
+    /// `docker network prune`: user networks without endpoints; returns their names.
+    public func prune(filters: [String: [String]]) throws -> [String] {
+        var removed: [String] = []
+        for record in networks.values.sorted(by: { $0.created < $1.created }) where !record.isPredefined && !inUse(record.id) {
+            var matches = true
+            for label in filters["label"] ?? [] {
+                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                if record.labels[parts[0]] == nil || (parts.count == 2 && record.labels[parts[0]] != parts[1]) { matches = false }
+            }
+            for label in filters["label!"] ?? [] {
+                let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                if let value = record.labels[parts[0]], parts.count == 1 || value == parts[1] { matches = false }
+            }
+            guard matches else { continue }
+            try remove(record.id)
+            removed.append(record.name)
+        }
+        return removed
+    }
+
+    /// `docker network connect`: recorded for the container; added live when it runs.
+    public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?) throws {
+        let record = try find(nameOrID)
+        guard record.driver == "bridge" else {
+            throw NetworkRequestError(kind: .forbidden, description: "container cannot be disconnected from host network or connected to host network")
+        }
+        if record.isDefaultBridge && (!(ipv4 ?? "").isEmpty || !aliases.isEmpty) {
+            throw NetworkRequestError(kind: .invalid, description: ipv4?.isEmpty == false
+                ? "user specified IP address is supported on user defined networks only"
+                : "network-scoped alias is supported only for containers in user defined networks")
+        }
+        var list = attachments[containerID] ?? defaultAttachments(containerID)
+        if list.contains(where: { $0.networkID == record.id }) {
+            let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
+            throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
+        }
+        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4)
+        if running, var sandbox = sandboxes[containerID] {
+            let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
+            let used = Set(sandbox.endpoints.map(\.interfaceName))
+            var number = 0
+            while used.contains("eth\(number)") { number += 1 }
+            let endpoint = try attach(record, attachment: attachment, namespacePath: sandbox.namespacePath, inside: inside,
+                                      interface: "eth\(number)", withRoute: sandbox.endpoints.isEmpty, containerName: sandbox.name)
+            sandbox.endpoints.append(endpoint)
+            try saveSandbox(sandbox)
+            refreshDNS(record.id)
+        }
+        list.append(attachment)
+        attachments[containerID] = list
+        try saveAttachments(containerID)
+        refreshView(containerID)
+    }
+
+    public func disconnect(_ nameOrID: String, containerID: String, containerName: String) throws {
+        let record = try find(nameOrID)
+        var list = attachments[containerID] ?? defaultAttachments(containerID)
+        guard list.contains(where: { $0.networkID == record.id }) else {
+            throw NetworkRequestError(kind: .forbidden, description: "container \(containerID) is not connected to network \(record.name)")
+        }
+        if var sandbox = sandboxes[containerID], let index = sandbox.endpoints.firstIndex(where: { $0.networkID == record.id }) {
+            let endpoint = sandbox.endpoints.remove(at: index)
+            let hadPorts = sandbox.portsNetworkID == record.id && !sandbox.ports.isEmpty
+            if sandbox.portsNetworkID == record.id {
+                for proxy in proxies[containerID] ?? [] { proxy.stop() }
+                proxies[containerID] = nil
+                sandbox.ports = []
+            }
+            detach(endpoint)
+            try saveSandbox(sandbox)
+            refreshDNS(record.id)
+            if hadPorts { try applyFirewall() }
+        }
+        list.removeAll { $0.networkID == record.id }
+        attachments[containerID] = list
+        try saveAttachments(containerID)
+        refreshView(containerID)
+    }
+
+    /// A container recorded nothing at create: it is on the default bridge.
+    func defaultAttachments(_ containerID: String) -> [Attachment] {
+        if let sandbox = sandboxes[containerID] {
+            return sandbox.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) }
+        }
+        return defaultBridge.map { [Attachment(networkID: $0.id)] } ?? []
+    }
+
+    /// A container's address on its first network, for legacy links.
+    public func primaryAddress(_ containerID: String) -> String? {
+        sandboxes[containerID]?.endpoints.first?.address.description
+    }
+
+    /// At daemon shutdown: the proxies and DNS servers end with the process; bridges and
+    /// rules stay for live containers, and go when there are none (made again at start).
+    public func shutdown() {
+        guard sandboxes.isEmpty else { return }
+        teardown()
+    }
+
+    /// Removes every bridge and the rules of this daemon's networks (records stay).
+    public func teardown() {
+        for id in Array(sandboxes.keys) { releaseSandbox(id) }
+        for record in networks.values where record.driver == "bridge" {
+            stopDNS(record.id)
+            deleteBridge(record)
+        }
+        if options.firewall {
+            try? FirewallRuleset.apply(FirewallRuleset(table: options.tableName, bridges: [], forwards: []).deletionScript())
+        }
+        appliedRuleset = nil
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A network as berthd keeps it in `<dataRoot>/network/networks/<id>.json`.
+public struct NetworkRecord: Codable, Sendable {
+    public var id: String
+    public var name: String
+    /// "bridge", "host" or "null".
+    public var driver: String
+    public var created: String
+    /// The bridge device of a bridge network.
+    public var device: String?
+    public var pool: AddressPool?
+    public var isInternal = false
+    public var attachable = false
+    public var labels: [String: String] = [:]
+    public var options: [String: String] = [:]
+    /// The daemon's default `bridge` network (no name resolution, no isolation opt-out).
+    public var isDefaultBridge = false
+
+    public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }
+}
+
+/// One container's interface on one network.
+public struct EndpointRecord: Codable, Sendable {
+    public var id: String
+    public var networkID: String
+    public var address: IPv4Address
+    public var mac: String
+    /// The veth end in the host's namespace, on the bridge.
+    public var hostInterface: String
+    /// eth0, eth1, … in the container.
+    public var interfaceName: String
+    public var aliases: [String]
+}
+
+/// A running container's network namespace and what was set up for it, in
+/// `<dataRoot>/network/sandboxes/<container id>.json`: what a daemon restart needs to bring
+/// back its proxies and names, or to clean it up.
+public struct SandboxRecord: Codable, Sendable {
+    public var containerID: String
+    public var name: String
+    public var namespacePath: String
+    public var endpoints: [EndpointRecord]
+    public var ports: [PublishedPort]
+    /// The network whose address the published ports forward to.
+    public var portsNetworkID: String?
+}
+
+/// The networks a container asked for (NetworkMode, `--network-alias`, `--ip`,
+/// `docker network connect` while stopped), kept until it is removed.
+public struct Attachment: Codable, Sendable, Equatable {
+    public var networkID: String
+    public var aliases: [String]
+    public var ipv4Address: String?
+
+    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil) {
+        self.networkID = networkID
+        self.aliases = aliases
+        self.ipv4Address = ipv4Address
+    }
+}
+
+/// What a container start needs from the network: where its namespace is and what goes
+/// into its /etc/hosts and /etc/resolv.conf.
+public struct Sandbox: Sendable {
+    /// nil: the runtime makes a fresh namespace with loopback only (`--network none`).
+    public var namespacePath: String?
+    /// The container's addresses, one /etc/hosts line each.
+    public var addresses: [String]
+    /// The embedded DNS server on a user network; nil on the default bridge.
+    public var nameserver: String?
+    /// The default gateway, for `host-gateway` in --add-host.
+    public var gateway: String?
+}
+
+/// A start's network settings request.
+public struct SandboxRequest: Sendable {
+    public var containerID: String
+    public var name: String
+    public var hostname: String
+    /// HostConfig.NetworkMode: "", "default", "bridge", "none" or a network name or ID.
+    public var mode: String
+    public var ports: [PortRequest]
+    /// "80/tcp" keys of the exposed ports, shown in NetworkSettings.Ports even unpublished.
+    public var exposed: [String]
+
+    public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String]) {
+        self.containerID = containerID
+        self.name = name
+        self.hostname = hostname
+        self.mode = mode
+        self.ports = ports
+        self.exposed = exposed
+    }
+}
+
+/// Atomic writes, as the rest of berthd does them (write, fsync, rename).
+func writeFileAtomically(_ data: Data, to path: String) throws {
+    let temp = path + ".tmp"
+    let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw NetworkError.errno("write \(temp)", errno) }
+    let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    let synced = fsync(fd)
+    close(fd)
+    guard written == data.count, synced == 0, rename(temp, path) == 0 else {
+        let code = errno
+        unlink(temp)
+        throw NetworkError.errno("write \(path)", code)
+    }
+}
+
+func randomHex(_ count: Int) -> String {
+    var text = ""
+    while text.count < count { text += String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }
+    return String(text.prefix(count))
+}
+
+func nowTimestamp() -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: Date())
+}

@@ -1,0 +1,280 @@
+import CSystemShims
+import Foundation
+
+/// The daemon's network settings, from daemon.json.
+public struct NetworkOptions: Sendable {
+    public var dataRoot: String
+    public var execRoot: String
+    /// The default bridge's device (daemon.json `bridge`).
+    public var bridgeName = "berth0"
+    /// daemon.json `bip`: the default bridge's gateway address and prefix.
+    public var bip: IPv4Subnet?
+    public var pools = PoolSpec.dockerDefaults
+    /// daemon.json `iptables`: false leaves the firewall alone.
+    public var firewall = true
+    public var ipForward = true
+    public var mtu = 1500
+
+    public init(dataRoot: String, execRoot: String) {
+        self.dataRoot = dataRoot
+        self.execRoot = execRoot
+    }
+
+    /// One nftables table per default bridge, so two daemons never share rules.
+    public var tableName: String { bridgeName == "berth0" ? "berth" : "berth-" + bridgeName }
+}
+
+/// Networks and the network side of containers: bridges, veths, addresses, NAT and port
+/// rules, userland proxies and the embedded DNS. All state changes go through this actor;
+/// what restart needs is kept under `<dataRoot>/network/`.
+public actor NetworkService {
+    public let options: NetworkOptions
+    let log: @Sendable (String) -> Void
+    var networks: [String: NetworkRecord] = [:]
+    var sandboxes: [String: SandboxRecord] = [:]
+    var attachments: [String: [Attachment]] = [:]
+    var proxies: [String: [PortProxy]] = [:]
+    var dnsServers: [String: DNSServer] = [:]
+    let dns = DNSTable()
+    var appliedRuleset: String?
+    /// What inspect and ps read without waiting on the actor.
+    public nonisolated let views = NetworkViewStore()
+
+    var directory: String { options.dataRoot + "/network" }
+    func networkPath(_ id: String) -> String { directory + "/networks/" + id + ".json" }
+    func sandboxPath(_ id: String) -> String { directory + "/sandboxes/" + id + ".json" }
+    func attachmentsPath(_ id: String) -> String { directory + "/attachments/" + id + ".json" }
+    var namespaceDirectory: String { options.execRoot + "/netns" }
+
+    public init(options: NetworkOptions, log: @escaping @Sendable (String) -> Void) throws {
+        self.options = options
+        self.log = log
+        let fm = FileManager.default
+        for sub in ["networks", "sandboxes", "attachments"] {
+            try fm.createDirectory(atPath: options.dataRoot + "/network/" + sub, withIntermediateDirectories: true)
+        }
+        try fm.createDirectory(atPath: options.execRoot + "/netns", withIntermediateDirectories: true)
+        func load<T: Decodable>(_ sub: String, _ type: T.Type) -> [String: T] {
+            var result: [String: T] = [:]
+            let folder = options.dataRoot + "/network/" + sub
+            for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json") {
+                if let data = fm.contents(atPath: folder + "/" + file), let value = try? JSONDecoder().decode(T.self, from: data) {
+                    result[String(file.dropLast(5))] = value
+                }
+            }
+            return result
+        }
+        networks = load("networks", NetworkRecord.self)
+        sandboxes = load("sandboxes", SandboxRecord.self)
+        attachments = load("attachments", [Attachment].self)
+    }
+
+    // MARK: - daemon start
+
+    /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
+    /// the proxies and names of the containers that kept running while berthd was down.
+    public func start() throws {
+        try ensurePredefined()
+        rebuildAllocations()
+        if options.ipForward { enableForwarding() }
+        for record in networks.values where record.driver == "bridge" {
+            do {
+                try ensureBridge(record)
+                try startDNS(record)
+            } catch {
+                log("network \(record.name): \(error)")
+            }
+        }
+        for sandbox in sandboxes.values {
+            startProxies(for: sandbox)
+        }
+        for id in networks.keys { refreshDNS(id) }
+        for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
+        removeStrayNamespaces()
+        try applyFirewall()
+    }
+
+    /// After the containers' recovery: sandboxes of containers that are not running go.
+    public func reconcile(running: Set<String>) {
+        for id in sandboxes.keys where !running.contains(id) {
+            log("releasing the network of container \(id), which is not running")
+            releaseSandbox(id)
+        }
+    }
+
+    func ensurePredefined() throws {
+        if defaultBridge == nil {
+            var record = NetworkRecord(id: randomHex(64), name: "bridge", driver: "bridge", created: nowTimestamp())
+            record.device = options.bridgeName
+            record.isDefaultBridge = true
+            record.pool = try defaultBridgePool()
+            record.options = [
+                "com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.enable_icc": "true",
+                "com.docker.network.bridge.enable_ip_masquerade": "true",
+                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                "com.docker.network.bridge.name": options.bridgeName, "com.docker.network.driver.mtu": "\(options.mtu)",
+            ]
+            try save(record)
+        } else if var record = defaultBridge, let bip = options.bip,
+                  record.pool?.subnet != bip.normalized || record.pool?.gateway != bip.address {
+            // daemon.json's bip changed: the default bridge moves (its containers are restarted anyway).
+            record.pool = try AddressPool(subnet: bip, gateway: bip.address)
+            try save(record)
+        }
+        for (name, driver) in [("host", "host"), ("none", "null")] where networks.values.first(where: { $0.name == name && $0.driver == driver }) == nil {
+            try save(NetworkRecord(id: randomHex(64), name: name, driver: driver, created: nowTimestamp()))
+        }
+    }
+
+    var defaultBridge: NetworkRecord? { networks.values.first { $0.isDefaultBridge } }
+
+    /// The addresses in use are those of the sandboxes on disk: no address is handed out
+    /// twice after a restart, and none stays taken by a container that is gone.
+    func rebuildAllocations() {
+        for id in networks.keys where networks[id]?.pool != nil { networks[id]!.pool!.allocated = [] }
+        for sandbox in sandboxes.values {
+            for endpoint in sandbox.endpoints { networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address) }
+        }
+    }
+
+    /// bip, else 172.17.0.0/16 unless a host route overlaps it, else the next free pool.
+    func defaultBridgePool() throws -> AddressPool {
+        if let bip = options.bip { return try AddressPool(subnet: bip, gateway: bip.address) }
+        let routes = HostRoutes.read(excludingDevices: [options.bridgeName])
+        let inUse = networks.values.compactMap { $0.pool?.subnet }
+        guard let subnet = PoolSpec.choose(from: options.pools, inUse: inUse, hostRoutes: routes) else {
+            throw NetworkError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+        }
+        return try AddressPool(subnet: subnet)
+    }
+
+    func enableForwarding() {
+        let path = "/proc/sys/net/ipv4/ip_forward"
+        if (try? String(contentsOfFile: path, encoding: .utf8))?.hasPrefix("1") == true { return }
+        // As dockerd: forwarding is turned on and left on.
+        if (try? "1\n".write(toFile: path, atomically: false, encoding: .utf8)) == nil {
+            log("cannot enable IPv4 forwarding")
+        }
+    }
+
+    func ensureBridge(_ record: NetworkRecord) throws {
+        guard let device = record.device, let pool = record.pool else { return }
+        let netlink = try NetlinkSocket()
+        if try netlink.linkIndex(device) == nil {
+            try netlink.createBridge(device, mtu: nil)
+        }
+        guard let index = try netlink.linkIndex(device) else { throw NetworkError("bridge \(device) vanished") }
+        try netlink.addAddress(pool.gatewayAddress, index: index)
+        try netlink.setUp(index, what: device)
+    }
+
+    func deleteBridge(_ record: NetworkRecord) {
+        guard let device = record.device else { return }
+        do {
+            try NetlinkSocket().deleteLink(device)
+        } catch {
+            log("cannot delete bridge \(device): \(error)")
+        }
+    }
+
+    /// User networks have name resolution; the default bridge does not (as in Docker).
+    func startDNS(_ record: NetworkRecord) throws {
+        guard !record.isDefaultBridge, record.driver == "bridge", let pool = record.pool, dnsServers[record.id] == nil else { return }
+        let server = try DNSServer(network: record.id, address: pool.gateway, subnet: pool.subnet, table: dns,
+                                   upstreams: Self.hostNameservers())
+        server.networkName = record.name
+        dnsServers[record.id] = server
+    }
+
+    /// The host's resolvers (systemd-resolved's upstream list when /etc has only its stub).
+    static func hostNameservers() -> [IPv4Address] {
+        func servers(_ path: String) -> [IPv4Address] {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { line in
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                return fields.count >= 2 && fields[0] == "nameserver" ? IPv4Address(fields[1]) : nil
+            }
+        }
+        let etc = servers("/etc/resolv.conf")
+        if etc.allSatisfy({ $0.value >> 24 == 127 }) { return servers("/run/systemd/resolve/resolv.conf") }
+        return etc
+    }
+
+    func removeStrayNamespaces() {
+        let known = Set(sandboxes.values.map(\.namespacePath))
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: namespaceDirectory)) ?? [] {
+            let path = namespaceDirectory + "/" + file
+            if !known.contains(path) { _ = berth_netns_remove(path) }
+        }
+    }
+
+    // MARK: - persistence
+
+    func save(_ record: NetworkRecord) throws {
+        networks[record.id] = record
+        try writeFileAtomically(JSONEncoder().encode(record), to: networkPath(record.id))
+    }
+
+    func saveSandbox(_ record: SandboxRecord) throws {
+        sandboxes[record.containerID] = record
+        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID))
+    }
+
+    func saveAttachments(_ id: String) throws {
+        if let list = attachments[id] {
+            try writeFileAtomically(JSONEncoder().encode(list), to: attachmentsPath(id))
+        } else {
+            try? FileManager.default.removeItem(atPath: attachmentsPath(id))
+        }
+    }
+
+    // MARK: - lookup
+
+    /// By full ID, exact name, or unique ID prefix, as dockerd finds networks.
+    public func find(_ nameOrID: String) throws -> NetworkRecord {
+        if let record = networks[nameOrID] { return record }
+        if let record = networks.values.first(where: { $0.name == nameOrID }) { return record }
+        let matches = networks.values.filter { $0.id.hasPrefix(nameOrID) }
+        if matches.count == 1, !nameOrID.isEmpty { return matches[0] }
+        if matches.count > 1 { throw NetworkLookupError.ambiguous(nameOrID) }
+        throw NetworkLookupError.notFound(nameOrID)
+    }
+
+    /// The network of a NetworkMode ("", "default" → the default bridge).
+    func network(forMode mode: String) throws -> NetworkRecord {
+        if mode.isEmpty || mode == "default" || mode == "bridge" {
+            guard let bridge = defaultBridge else { throw NetworkLookupError.notFound("bridge") }
+            return bridge
+        }
+        return try find(mode)
+    }
+}
+
+public enum NetworkLookupError: Error, CustomStringConvertible {
+    case notFound(String), ambiguous(String)
+    public var description: String {
+        switch self {
+        case .notFound(let name): return "network \(name) not found"
+        case .ambiguous(let name): return "network \(name) is ambiguous"
+        }
+    }
+}
+
+/// The containers' network views, readable under a lock.
+public final class NetworkViewStore: @unchecked Sendable {
+    private let lock = NSLock()
+    private var views: [String: ContainerNetworkView] = [:]
+    private var changes = 0
+
+    public init() {}
+
+    public func view(_ containerID: String) -> ContainerNetworkView? { lock.withLock { views[containerID] } }
+    /// Counts every change, so that cached answers built from the views know they are stale.
+    public var version: Int { lock.withLock { changes } }
+    func set(_ containerID: String, _ view: ContainerNetworkView?) {
+        lock.withLock {
+            views[containerID] = view
+            changes += 1
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// `GET /networks` and `GET /networks/{id}` bodies (the API's Network object).
+public struct NetworkView: Encodable, Sendable {
+    public struct IPAMConfig: Encodable, Sendable {
+        public var Subnet: String
+        public var IPRange: String?
+        public var Gateway: String
+    }
+    public struct IPAM: Encodable, Sendable {
+        public var Driver = "default"
+        public var Options: [String: String]? = nil
+        public var Config: [IPAMConfig]
+    }
+    public struct ContainerEntry: Encodable, Sendable {
+        public var Name: String
+        public var EndpointID: String
+        public var MacAddress: String
+        public var IPv4Address: String
+        public var IPv6Address = ""
+    }
+    public struct ConfigReference: Encodable, Sendable { public var Network = "" }
+
+    public var Name: String
+    public var Id: String
+    public var Created: String
+    public var Scope = "local"
+    public var Driver: String
+    public var EnableIPv4 = true
+    public var EnableIPv6 = false
+    public var IPAM: IPAM
+    public var Internal: Bool
+    public var Attachable: Bool
+    public var Ingress = false
+    public var ConfigFrom = ConfigReference()
+    public var ConfigOnly = false
+    public var Containers: [String: ContainerEntry]
+    public var Options: [String: String]
+    public var Labels: [String: String]
+}
+
+/// One network of a container in `NetworkSettings.Networks` (the API's EndpointSettings).
+public struct EndpointView: Encodable, Sendable {
+    public struct IPAMConfigView: Encodable, Sendable { public var IPv4Address: String? }
+    public var IPAMConfig: IPAMConfigView?
+    public var Links: [String]?
+    public var Aliases: [String]?
+    public var MacAddress = ""
+    public var DriverOpts: [String: String]?
+    public var GwPriority = 0
+    public var NetworkID: String
+    public var EndpointID = ""
+    public var Gateway = ""
+    public var IPAddress = ""
+    public var IPPrefixLen = 0
+    public var IPv6Gateway = ""
+    public var GlobalIPv6Address = ""
+    public var GlobalIPv6PrefixLen = 0
+    public var DNSNames: [String]?
+}
+
+/// `HostIp`/`HostPort` pairs of NetworkSettings.Ports.
+public struct PortBindingView: Encodable, Sendable, Equatable {
+    public var HostIp: String
+    public var HostPort: String
+}
+
+/// A container's network state as inspect and ps show it.
+public struct ContainerNetworkView: Sendable {
+    public var sandboxKey = ""
+    public var sandboxID = ""
+    /// Port key ("80/tcp") → bindings; nil for exposed but unpublished ports.
+    public var ports: [String: [PortBindingView]?] = [:]
+    public var published: [PublishedPort] = []
+    /// Network name → endpoint.
+    public var networks: [String: EndpointView] = [:]
+    /// The default bridge's endpoint, mirrored in NetworkSettings' top-level fields.
+    public var bridgeEndpoint: EndpointView?
+}

@@ -1,0 +1,312 @@
+import CSystemShims
+import Foundation
+import Glibc
+
+/// Containers on networks: their namespaces, interfaces, published ports and names.
+extension NetworkService {
+    // MARK: - container create and remove
+
+    /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
+    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?)]) throws {
+        guard modeHasOwnNetwork(mode) else { return }
+        // The plain default bridge needs no record: it follows from the mode at each start.
+        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty }
+        if plain && (mode.isEmpty || mode == "default" || mode == "bridge") { return }
+        let primary = try network(forMode: mode)
+        var list: [Attachment] = []
+        let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id] ?? (primary.isDefaultBridge ? endpoints["default"] : nil)
+        if primary.isDefaultBridge, let ip = primaryConfig?.ipv4, !ip.isEmpty {
+            throw NetworkError("user specified IP address is supported on user defined networks only")
+        }
+        if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
+            throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
+        }
+        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4))
+        for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
+            if name == mode || name == "default" { continue }
+            let record = try network(forMode: name)
+            if record.id == primary.id { continue }
+            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4))
+        }
+        attachments[id] = list
+        try saveAttachments(id)
+        refreshView(id)
+    }
+
+    /// The container is gone: its network state goes too.
+    public func forgetContainer(_ id: String) {
+        releaseSandbox(id)
+        attachments[id] = nil
+        try? saveAttachments(id)
+        views.set(id, nil)
+    }
+
+    func modeHasOwnNetwork(_ mode: String) -> Bool {
+        !(mode == "host" || mode == "none" || mode.hasPrefix("container:"))
+    }
+
+    // MARK: - start and exit
+
+    /// Before the runtime creates the container: a namespace with an interface on each of
+    /// its networks, its published ports, and its names in the networks' DNS.
+    public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
+        guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
+        releaseSandbox(request.containerID)
+        let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
+        let path = namespaceDirectory + "/" + request.containerID
+        _ = berth_netns_remove(path)
+        let made = berth_netns_new(path)
+        guard made == 0 else { throw NetworkError.errno("create network namespace \(path)", -made) }
+        var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [])
+        do {
+            let inside = try NetlinkSocket(namespacePath: path)
+            try inside.setUp(1, what: "lo")  // loopback is always index 1
+            for attachment in wanted {
+                guard let record = networks[attachment.networkID] else {
+                    throw NetworkLookupError.notFound(attachment.networkID)
+                }
+                let endpoint = try attach(record, attachment: attachment, namespacePath: path, inside: inside,
+                                          interface: "eth\(sandbox.endpoints.count)", withRoute: sandbox.endpoints.isEmpty,
+                                          containerName: request.name)
+                sandbox.endpoints.append(endpoint)
+                sandboxes[request.containerID] = sandbox  // so a failure below releases it
+            }
+            if let first = sandbox.endpoints.first {
+                sandbox.portsNetworkID = first.networkID
+                sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
+                                            endpoint: first)
+            }
+            sandboxes[request.containerID] = sandbox
+            try saveSandbox(sandbox)
+            for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
+            if !sandbox.ports.isEmpty { try applyFirewall() }
+        } catch {
+            sandboxes[request.containerID] = sandbox
+            releaseSandbox(request.containerID)
+            throw error
+        }
+        refreshView(request.containerID, exposed: request.exposed)
+        let first = sandbox.endpoints.first.flatMap { endpoint in networks[endpoint.networkID].map { (endpoint, $0) } }
+        return Sandbox(namespacePath: path, addresses: sandbox.endpoints.map { $0.address.description },
+                       nameserver: first.flatMap { $0.1.isDefaultBridge ? nil : $0.1.pool?.gateway.description },
+                       gateway: first?.1.pool?.gateway.description)
+    }
+
+    /// One interface: an address from the network's pool, a veth pair with its container
+    /// end made in the namespace, and (on the first network) the default route.
+    func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
+                interface: String, withRoute: Bool, containerName: String) throws -> EndpointRecord {
+        guard record.driver == "bridge", var pool = record.pool, let device = record.device else {
+            throw NetworkError("container cannot be connected to network \(record.name)")
+        }
+        var wantedIP: IPv4Address?
+        if let text = attachment.ipv4Address, !text.isEmpty {
+            guard let ip = IPv4Address(text) else { throw NetworkError("invalid IPv4 address: \(text)") }
+            wantedIP = ip
+        }
+        let address = try pool.allocate(wantedIP)
+        // Allocations live in memory; the sandbox records (written once per start) are
+        // what a restart rebuilds them from, so a start costs one file write, not three.
+        networks[record.id]?.pool = pool
+        let hostName = "veth" + randomHex(7)
+        let mac = macAddress(for: address)
+        do {
+            let host = try NetlinkSocket()
+            guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
+            let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+            guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+            defer { close(nsfd) }
+            try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
+                                peerMAC: mac, mtu: options.mtu)
+            guard let hostIndex = try host.linkIndex(hostName) else { throw NetworkError("veth \(hostName) vanished") }
+            try host.setUp(hostIndex, what: hostName)
+            guard let index = try inside.linkIndex(interface) else { throw NetworkError("\(interface) not found in the container") }
+            try inside.addAddress(IPv4Subnet(address, prefixLength: pool.subnet.prefixLength), index: index)
+            try inside.setUp(index, what: interface)
+            if withRoute && !record.isInternal {
+                try inside.addDefaultRoute(via: pool.gateway, index: index)
+            }
+        } catch {
+            try? NetlinkSocket().deleteLink(hostName)
+            releaseAddress(address, network: record.id)
+            throw error
+        }
+        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, mac: macDescription(mac),
+                              hostInterface: hostName, interfaceName: interface, aliases: attachment.aliases)
+    }
+
+    func releaseAddress(_ address: IPv4Address, network id: String) {
+        networks[id]?.pool?.release(address)
+    }
+
+    /// The veth goes on a thread of its own: the kernel takes tens of milliseconds to
+    /// unregister a device (RCU grace periods), which a container's exit need not wait for.
+    /// The address is free at once: it lived in the container's namespace, not on the host.
+    func detach(_ endpoint: EndpointRecord) {
+        let name = endpoint.hostInterface
+        Sockets.spawn {
+            // An error means it went with its namespace already.
+            try? NetlinkSocket().deleteLink(name)
+        }
+        releaseAddress(endpoint.address, network: endpoint.networkID)
+    }
+
+    /// After the container's exit (or at its removal): everything prepareSandbox made.
+    public func releaseSandbox(_ id: String) {
+        guard let sandbox = sandboxes[id] else { return }
+        for proxy in proxies[id] ?? [] { proxy.stop() }
+        proxies[id] = nil
+        for endpoint in sandbox.endpoints { detach(endpoint) }
+        _ = berth_netns_remove(sandbox.namespacePath)
+        sandboxes[id] = nil
+        try? FileManager.default.removeItem(atPath: sandboxPath(id))
+        for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
+        if !sandbox.ports.isEmpty {
+            do { try applyFirewall() } catch { log("firewall: \(error)") }
+        }
+        refreshView(id)
+    }
+
+    // MARK: - published ports
+
+    /// Binds each host port with a proxy (which proves it free), in the order asked.
+    func publish(_ requests: [PortRequest], container: String, name: String, endpoint: EndpointRecord) throws -> [PublishedPort] {
+        var published: [PublishedPort] = []
+        var started: [PortProxy] = []
+        let taken = sandboxes.values.filter { $0.containerID != container }.flatMap(\.ports)
+        func conflicts(_ proto: String, _ ip: String, _ port: Int) -> Bool {
+            (taken + published).contains { other in
+                other.proto == proto && other.hostPort == port && (other.hostIP == ip || other.hostIP == "0.0.0.0" || ip == "0.0.0.0")
+            }
+        }
+        do {
+            for request in requests {
+                let hostIP = request.hostIP.isEmpty ? "0.0.0.0" : request.hostIP
+                guard let bindIP = IPv4Address(hostIP) else {
+                    if hostIP.contains(":") { continue }  // IPv6 bindings: no IPv6 on Berth's bridges yet
+                    throw NetworkError("invalid host IP \(hostIP)")
+                }
+                let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
+                var proxy: PortProxy?
+                var lastError = ""
+                for port in request.hostPorts {
+                    if port != 0 && conflicts(request.proto, hostIP, port) {
+                        lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"
+                        continue
+                    }
+                    do {
+                        proxy = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
+                                              targetIP: endpoint.address, targetPort: request.containerPort)
+                        break
+                    } catch let failure as Sockets.BindFailure {
+                        lastError = "Error starting userland proxy: listen \(request.proto)4 \(hostIP):\(port): bind: \(failure.message)"
+                    }
+                }
+                guard let proxy else { throw NetworkError("\(failurePrefix): \(lastError)") }
+                started.append(proxy)
+                published.append(PublishedPort(proto: request.proto, hostIP: hostIP, hostPort: proxy.hostPort,
+                                               containerPort: request.containerPort))
+            }
+        } catch {
+            for proxy in started { proxy.stop() }
+            throw error
+        }
+        proxies[container] = started
+        return published
+    }
+
+    /// After a daemon restart: the proxies of a running container's ports.
+    func startProxies(for sandbox: SandboxRecord) {
+        guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }) ?? sandbox.endpoints.first else { return }
+        var started: [PortProxy] = []
+        for port in sandbox.ports {
+            do {
+                started.append(try PortProxy(proto: port.proto, hostIP: IPv4Address(port.hostIP) ?? IPv4Address(0),
+                                             hostPort: port.hostPort, targetIP: endpoint.address, targetPort: port.containerPort))
+            } catch {
+                log("container \(sandbox.containerID): cannot listen on \(port.hostIP):\(port.hostPort) again: \(error)")
+            }
+        }
+        proxies[sandbox.containerID] = started
+    }
+
+    // MARK: - rules, names and views
+
+    func firewallRuleset() -> FirewallRuleset {
+        let bridges = networks.values.filter { $0.driver == "bridge" && $0.device != nil && $0.pool != nil }
+            .sorted { $0.created < $1.created }
+            .map { FirewallRuleset.Bridge(device: $0.device!, subnet: $0.pool!.subnet, isInternal: $0.isInternal) }
+        var forwards: [FirewallRuleset.Forward] = []
+        for sandbox in sandboxes.values.sorted(by: { $0.containerID < $1.containerID }) {
+            guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
+                  let device = networks[endpoint.networkID]?.device else { continue }
+            for port in sandbox.ports {
+                forwards.append(.init(proto: port.proto, hostIP: IPv4Address(port.hostIP), hostPort: port.hostPort,
+                                      containerIP: endpoint.address, containerPort: port.containerPort, bridge: device))
+            }
+        }
+        return FirewallRuleset(table: options.tableName, bridges: bridges, forwards: forwards)
+    }
+
+    func applyFirewall() throws {
+        guard options.firewall else { return }
+        let script = firewallRuleset().script()
+        if script == appliedRuleset { return }
+        try FirewallRuleset.apply(script)
+        appliedRuleset = script
+    }
+
+    /// Names on a user network: each container's name, short ID and aliases.
+    func refreshDNS(_ networkID: String) {
+        guard let record = networks[networkID], !record.isDefaultBridge, record.driver == "bridge" else { return }
+        var entries: [(names: [String], address: IPv4Address)] = []
+        for sandbox in sandboxes.values {
+            for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
+                entries.append(([sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases, endpoint.address))
+            }
+        }
+        dns.set(network: networkID, entries: entries)
+    }
+
+    func refreshView(_ id: String, exposed: [String]? = nil) {
+        var view = ContainerNetworkView()
+        let previous = views.view(id)
+        let sandbox = sandboxes[id]
+        let wanted = attachments[id] ?? sandbox?.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) } ?? []
+        for attachment in wanted {
+            guard let record = networks[attachment.networkID] else { continue }
+            var endpoint = EndpointView(NetworkID: record.id)
+            endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
+            if let ip = attachment.ipv4Address, !ip.isEmpty { endpoint.IPAMConfig = .init(IPv4Address: ip) }
+            if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
+                endpoint.EndpointID = live.id
+                endpoint.MacAddress = live.mac
+                endpoint.IPAddress = live.address.description
+                endpoint.IPPrefixLen = pool.subnet.prefixLength
+                endpoint.Gateway = record.isInternal ? "" : pool.gateway.description
+                if !record.isDefaultBridge {
+                    endpoint.DNSNames = [sandbox!.name, String(id.prefix(12))] + live.aliases
+                }
+            }
+            view.networks[record.name] = endpoint
+            if record.isDefaultBridge { view.bridgeEndpoint = endpoint }
+        }
+        if let sandbox {
+            view.sandboxKey = sandbox.namespacePath
+            view.sandboxID = String(sandbox.namespacePath.split(separator: "/").last ?? "")
+            view.published = sandbox.ports
+        }
+        var ports: [String: [PortBindingView]?] = [:]
+        if sandbox != nil {
+            for key in exposed ?? previous.map({ Array($0.ports.keys) }) ?? [] { ports[key] = .some(nil) }
+        }
+        for port in sandbox?.ports ?? [] {
+            let key = "\(port.containerPort)/\(port.proto)"
+            var list = (ports[key] ?? nil) ?? []
+            list.append(PortBindingView(HostIp: port.hostIP, HostPort: "\(port.hostPort)"))
+            ports[key] = .some(list)
+        }
+        view.ports = ports
+        views.set(id, view)
+    }
+}

@@ -1,0 +1,88 @@
+import Glibc
+
+/// Small wrappers around IPv4 sockets for the proxy and the DNS server.
+enum Sockets {
+    static func address(_ ip: IPv4Address, port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = ip.value.bigEndian
+        return address
+    }
+
+    /// A bound socket (listening, for TCP); throws with the errno of the failed step.
+    static func bound(_ proto: String, ip: IPv4Address, port: Int, freebind: Bool = false) throws -> Int32 {
+        let type = proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BindFailure(code: errno) }
+        var one: Int32 = 1
+        if proto != "udp" { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        if freebind { setsockopt(fd, Int32(IPPROTO_IP), 15 /* IP_FREEBIND */, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        var address = Self.address(ip, port: port)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0, proto == "udp" || listen(fd, 1024) == 0 else {
+            let code = errno
+            close(fd)
+            throw BindFailure(code: code)
+        }
+        return fd
+    }
+
+    struct BindFailure: Error {
+        let code: Int32
+        /// Go's wording, which Docker's messages carry ("bind: address already in use").
+        var message: String { String(cString: strerror(code)).lowercased() }
+    }
+
+    /// accept, with the new socket close-on-exec (berthd spawns shims).
+    static func accept(_ fd: Int32) -> Int32 {
+        let client = Glibc.accept(fd, nil, nil)
+        if client >= 0 { _ = fcntl(client, F_SETFD, FD_CLOEXEC) }
+        return client
+    }
+
+    static func localPort(_ fd: Int32) -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func connect(to ip: IPv4Address, port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = Self.address(ip, port: port)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// Runs `body` on a new detached thread with a small stack (proxy connections, servers).
+    static func spawn(_ body: @escaping @Sendable () -> Void) {
+        final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 256 * 1024)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, &attributes, { raw in
+            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
+            box.body()
+            return nil
+        }, box)
+        pthread_attr_destroy(&attributes)
+        if rc != 0 {
+            Unmanaged<AnyObject>.fromOpaque(box).release()
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Testing
+
+/// A daemon with the busybox image, its own default bridge and subnet (so tests never meet
+/// each other or an anchor's docker0), that removes every container, network, bridge and
+/// nftables table it made when the test ends, whatever happened.
+final class NetworkDaemon {
+    nonisolated(unsafe) private static var counter = 0  // the suite is serialized
+    static let cgroupParent = "/berth-net-test"
+    let bridge: String
+    let daemon: TestDaemon
+    var table: String { "berth-" + bridge }
+
+    init(directory: String? = nil, bridge existing: String? = nil) throws {
+        Self.counter += 1
+        let pid = Int(getpid()) % 1000
+        bridge = existing ?? "bt\(pid)x\(Self.counter)"
+        let octet = 10 + (pid * 7 + Self.counter) % 200
+        // A cgroup parent of its own: other suites' cleanups of /berth-test must not kill these containers.
+        let configuration = #"{"cgroup-parent": "\#(Self.cgroupParent)", "bridge": "\#(bridge)", "bip": "10.250.\#(octet).1/24"}"#
+        if let directory {
+            daemon = try TestDaemon(directory: directory)
+        } else {
+            daemon = try TestDaemon(configuration: configuration)
+            let load = daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"])
+            guard load.status == 0 else { throw TestFailure("load failed: \(load.stderr)") }
+        }
+    }
+
+    @discardableResult
+    func docker(_ args: [String]) -> Harness.Result { daemon.docker(args) }
+
+    /// Stops a crashed-and-restarted test from cleaning up twice.
+    var keep = false
+
+    deinit {
+        guard !keep else { return }
+        let ids = docker(["ps", "-aq"]).stdout.split(separator: "\n").map(String.init)
+        if !ids.isEmpty { docker(["rm", "-f"] + ids) }
+        let networks = docker(["network", "ls", "-q", "--filter", "type=custom"]).stdout.split(separator: "\n").map(String.init)
+        let devices = networks.map { docker(["network", "inspect", "-f", #"{{index .Options "com.docker.network.bridge.name"}}|{{.Id}}"#, $0]).stdout }
+        docker(["network", "prune", "-f"])
+        _ = daemon.stop()
+        for line in devices {
+            let parts = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false)
+            let device = parts.first.map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "br-" + (parts.last?.prefix(12) ?? "")
+            Harness.run("/usr/sbin/ip", ["link", "del", device])
+        }
+        Harness.run("/usr/sbin/ip", ["link", "del", bridge])
+        Harness.run("/usr/sbin/nft", ["delete", "table", "ip", table])
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/" + controller + Self.cgroupParent)
+        }
+        rmdir("/sys/fs/cgroup" + Self.cgroupParent)
+    }
+
+    /// A busybox httpd serving `text` at / on port 80 of a new container.
+    func runWebServer(_ name: String, text: String, extra: [String] = []) throws {
+        let run = docker(["run", "-d", "--name", name] + extra
+            + ["busybox", "sh", "-c", "mkdir -p /www && echo \(text) > /www/index.html && exec httpd -f -p 80 -h /www"])
+        guard run.status == 0 else { throw TestFailure("run \(name) failed: \(run.stderr)") }
+    }
+
+    static func fetch(_ url: String, attempts: Int = 30) -> String {
+        for _ in 0..<attempts {
+            let result = Harness.run("/usr/bin/curl", ["-s", "-m", "2", url])
+            if result.status == 0 { return result.stdout }
+            usleep(100_000)
+        }
+        return ""
+    }
+
+    static func freePort() -> Int { Int.random(in: 20000...29999) }
+}
+
+@Suite(.enabled(if: Harness.isRoot, "networking needs root"), .serialized)
+struct NetworkTests {
+    @Test func defaultNetworksAreListedLikeDockerds() throws {
+        let net = try NetworkDaemon()
+        let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"])
+        #expect(ls.status == 0, "\(ls.stderr)")
+        #expect(ls.stdout == "bridge bridge local\nhost host local\nnone null local\n")
+        let inspect = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}", "bridge"])
+        #expect(inspect.stdout.hasPrefix("10.250."), "\(inspect.stdout) \(inspect.stderr)")
+        let address = net.docker(["run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"])
+        #expect(address.stdout.contains("inet 10.250."), "\(address.stdout) \(address.stderr)")
+        let none = net.docker(["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"])
+        #expect(!none.stdout.contains("eth0"))
+        let missing = net.docker(["run", "--rm", "--network", "nosuch", "busybox", "true"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("network nosuch not found"), "\(missing.stderr)")
+    }
+
+    @Test func publishedPortAnswersOnLoopbackAndIsReleasedAtStop() throws {
+        let net = try NetworkDaemon()
+        let port = NetworkDaemon.freePort()
+        try net.runWebServer("blog1", text: "hello-blog", extra: ["-p", "127.0.0.1:\(port):80"])
+        #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "hello-blog\n", "\(net.daemon.log)")
+        #expect(net.docker(["port", "blog1"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        #expect(net.docker(["ps", "--format", "{{.Ports}}"]).stdout == "127.0.0.1:\(port)->80/tcp\n")
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Ports}}", "blog1"]).stdout
+            == "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\(port)\"}]}\n")
+
+        // The port is taken: a second container cannot have it.
+        let taken = net.docker(["run", "-d", "--name", "blog2", "-p", "127.0.0.1:\(port):80", "busybox", "true"])
+        #expect(taken.status != 0)
+        #expect(taken.stderr.contains("Bind for 127.0.0.1:\(port) failed: port is already allocated"), "\(taken.stderr)")
+
+        // A port held by another program of the host.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
+        let busyPort = NetworkDaemon.freePort()
+        address.sin_port = UInt16(busyPort).bigEndian
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 1)
+        let busy = net.docker(["run", "-d", "--name", "blog3", "-p", "127.0.0.1:\(busyPort):80", "busybox", "true"])
+        #expect(busy.status != 0)
+        #expect(busy.stderr.contains("listen tcp4 127.0.0.1:\(busyPort): bind: address already in use"), "\(busy.stderr)")
+
+        // -P publishes every exposed port on a free one.
+        let all = net.docker(["run", "-d", "--name", "blog4", "--expose", "81", "-P", "busybox", "sleep", "60"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(net.docker(["port", "blog4", "81"]).stdout.hasPrefix("0.0.0.0:"))
+
+        #expect(net.docker(["stop", "-t", "1", "blog1"]).status == 0)
+        #expect(Harness.run("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/"]).status != 0)
+        let rules = Harness.run("/usr/sbin/nft", ["list", "table", "ip", net.table]).stdout
+        #expect(!rules.contains("dport \(port)"))
+        // The veth goes in the background (the kernel's unregistering is slow): wait a little.
+        var ports = 0
+        for _ in 0..<50 {
+            ports = Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", net.bridge]).stdout.split(separator: "\n").count
+            if ports == 1 { break }
+            usleep(20_000)
+        }
+        #expect(ports == 1, "only blog4's veth is left on the bridge")
+    }
+
+    @Test func containersFindEachOtherByNameOnAUserNetwork() throws {
+        let net = try NetworkDaemon()
+        try net.runWebServer("blog1", text: "hello-by-name")
+        let create = net.docker(["network", "create", "--subnet", "10.251.\(Int(getpid()) % 200).0/24", "--label", "test=yes", "my_network"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let again = net.docker(["network", "create", "my_network"])
+        #expect(again.stderr.contains("network with name my_network already exists"), "\(again.stderr)")
+        let overlap = net.docker(["network", "create", "--subnet", "10.251.\(Int(getpid()) % 200).128/25", "other"])
+        #expect(overlap.stderr.contains("Pool overlaps with other one on this address space"), "\(overlap.stderr)")
+        #expect(net.docker(["network", "connect", "--alias", "web", "my_network", "blog1"]).status == 0)
+
+        let fetched = net.docker(["run", "--rm", "--network", "my_network", "busybox", "sh", "-c",
+                                  "for i in 1 2 3 4 5; do wget -qO- http://blog1 && exit 0; sleep 0.2; done; exit 1"])
+        #expect(fetched.stdout == "hello-by-name\n", "\(fetched.stderr)")
+        let lookup = net.docker(["run", "--rm", "--network", "my_network", "busybox", "nslookup", "web"])
+        #expect(lookup.stdout.contains("Address: 10.251."), "\(lookup.stdout) \(lookup.stderr)")
+        let inspect = net.docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}} {{.Labels.test}}", "my_network"])
+        #expect(inspect.stdout.hasPrefix("blog1 10.251."), "\(inspect.stdout)")
+        #expect(inspect.stdout.hasSuffix("/24 yes\n"))
+        #expect(net.docker(["network", "ls", "--filter", "label=test=yes", "--format", "{{.Name}}"]).stdout == "my_network\n")
+
+        let remove = net.docker(["network", "rm", "my_network"])
+        #expect(remove.status != 0)
+        #expect(remove.stderr.contains("error while removing network: network my_network id "), "\(remove.stderr)")
+        #expect(remove.stderr.contains("has active endpoints"))
+
+        #expect(net.docker(["network", "disconnect", "my_network", "blog1"]).status == 0)
+        let gone = net.docker(["run", "--rm", "--network", "my_network", "busybox", "nslookup", "blog1"])
+        #expect(gone.status != 0, "\(gone.stdout)")
+        // The default bridge has no name resolution.
+        #expect(net.docker(["run", "--rm", "busybox", "cat", "/etc/resolv.conf"]).stdout.contains("nameserver 10.250.") == false)
+        #expect(net.docker(["network", "rm", "my_network"]).status == 0)
+    }
+
+    @Test func userNetworksAreIsolatedAndInternalOnesHaveNoWayOut() throws {
+        let net = try NetworkDaemon()
+        let base = Int(getpid()) % 200
+        #expect(net.docker(["network", "create", "--subnet", "10.252.\(base).0/24", "neta"]).status == 0)
+        #expect(net.docker(["network", "create", "--subnet", "10.253.\(base).0/24", "netb"]).status == 0)
+        #expect(net.docker(["network", "create", "--internal", "--subnet", "10.254.\(base).0/24", "inside"]).status == 0)
+        try net.runWebServer("b1", text: "on-b", extra: ["--network", "netb"])
+        let target = net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.netb.IPAddress}}", "b1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(target.hasPrefix("10.253."))
+        // busybox-static's wget crashes on literal addresses here, so nc speaks HTTP.
+        let probe = "for i in 1 2 3; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 1 \(target) 80 | tail -n 1 | grep . && exit 0; sleep 0.2; done; exit 1"
+        // Same network: reachable (the server is up).
+        #expect(net.docker(["run", "--rm", "--network", "netb", "busybox", "sh", "-c", probe]).stdout == "on-b\n")
+        // Another user network: dropped.
+        #expect(net.docker(["run", "--rm", "--network", "neta", "busybox", "sh", "-c", probe]).status != 0)
+        // An internal network: no route out, and forwarding dropped.
+        #expect(net.docker(["run", "--rm", "--network", "inside", "busybox", "sh", "-c", probe]).status != 0)
+        #expect(net.docker(["run", "--rm", "--network", "inside", "busybox", "ip", "route"]).stdout.contains("default") == false)
+        // Connected to both: reachable again.
+        #expect(net.docker(["network", "connect", "netb", "b1"]).stderr.contains("already exists"))
+    }
+
+    @Test func publishedPortSurvivesADaemonCrash() throws {
+        let first = try NetworkDaemon()
+        let port = NetworkDaemon.freePort()
+        try first.runWebServer("blog1", text: "still-here", extra: ["-p", "127.0.0.1:\(port):80"])
+        #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "still-here\n")
+        let address = first.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "blog1"]).stdout
+        first.daemon.crash()
+        first.keep = true
+        let second = try NetworkDaemon(directory: first.daemon.directory, bridge: first.bridge)
+        #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "still-here\n", "\(second.daemon.log)")
+        #expect(second.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "blog1"]).stdout == address)
+        // A new container gets another address.
+        let other = second.docker(["run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"]).stdout
+        #expect(!other.contains("inet " + address.trimmingCharacters(in: .whitespacesAndNewlines) + "/"), "\(other)")
+        #expect(second.docker(["rm", "-f", "blog1"]).status == 0)
+        #expect(Harness.run("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/"]).status != 0)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: second.daemon.directory + "/exec/netns")) ?? []
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func legacyLinksWriteHostsAndEnvironment() throws {
+        let net = try NetworkDaemon()
+        try net.runWebServer("db", text: "x", extra: ["--expose", "5432", "-e", "SECRET=1"])
+        let env = net.docker(["run", "--rm", "--link", "db:database", "busybox", "sh", "-c", "cat /etc/hosts; env | sort"])
+        #expect(env.status == 0, "\(env.stderr)")
+        #expect(env.stdout.contains("\tdatabase "), "\(env.stdout)")
+        #expect(env.stdout.contains("DATABASE_PORT_5432_TCP_PORT=5432"))
+        #expect(env.stdout.contains("DATABASE_ENV_SECRET=1"))
+    }
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Network benchmark: berthd against the anchor dockerd (../shared/anchors, bridge mode), both
+# through the same stock docker CLI, in one run. Prints each figure, the berthd/dockerd ratio
+# and the budget:
+#
+#   1  `docker run --rm busybox true` on the default bridge, median (hyperfine), and on
+#      berthd the same with `--network none`: the difference is what network setup costs
+#      a start (budget < 5 ms)
+#   2  throughput host → container through a port published on 127.0.0.1 (the userland
+#      proxy path): a FILE_MB file served by busybox httpd, fetched with curl, best of 3
+#      (budget ≥ dockerd's)
+#   3  connection rate through the same port: new connection + GET of a small file,
+#      sequential, for RATE_SECONDS
+#
+# All traffic is to 127.0.0.1. Everything is removed at the end: containers, the berthd
+# data root, its bridge and nftables table, the daemons this script started (by PID; the
+# anchor dockerd with its stop script and cleanup-net.sh).
+#
+# Environment: RUNS (20), WARMUP (3), FILE_MB (512), RATE_SECONDS (3), DAEMONS
+# ("berthd dockerd"), BERTH_BIN_DIR (.build/release), DOCKER_CLI (/usr/local/bin/docker),
+# BERTH_TEST_IMAGE_DIR (build/test-image, made with scripts/make-test-image). Needs root.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+anchors=$(cd "$repo/.." && pwd)/shared/anchors
+runs=${RUNS:-20}
+warmup=${WARMUP:-3}
+file_mb=${FILE_MB:-512}
+rate_seconds=${RATE_SECONDS:-3}
+daemons=${DAEMONS:-"berthd dockerd"}
+bin_dir=${BERTH_BIN_DIR:-$repo/.build/release}
+docker=${DOCKER_CLI:-/usr/local/bin/docker}
+image_dir=${BERTH_TEST_IMAGE_DIR:-$repo/build/test-image}
+bridge=bnb$(( $$ % 10000 ))
+bip=10.249.$(( $$ % 200 )).1/24
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/network.sh: needs root" >&2; exit 1; }
+for tool in hyperfine curl python3; do command -v "$tool" >/dev/null || { echo "bench/network.sh: $tool missing" >&2; exit 1; }; done
+[ -x "$bin_dir/berthd" ] || { echo "bench/network.sh: no berthd in $bin_dir (swift build -c release)" >&2; exit 1; }
+[ -f "$image_dir/busybox.tar" ] || python3 "$repo/scripts/make-test-image" "$image_dir" >/dev/null
+
+work=$(mktemp -d /tmp/berth-bench-network.XXXXXX)
+berthd_pid=""
+started_dockerd=no
+declare -A host=() result=()
+log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+cleanup() {
+    for name in $daemons; do
+        [ -n "${host[$name]:-}" ] || continue
+        ids=$("$docker" -H "${host[$name]}" ps -aq --filter label=berth.bench.network 2>/dev/null)
+        [ -n "$ids" ] && "$docker" -H "${host[$name]}" rm -f $ids >/dev/null 2>&1
+    done
+    if [ -n "$berthd_pid" ]; then
+        kill -TERM "$berthd_pid" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$berthd_pid" 2>/dev/null || break; sleep 0.1; done
+        ip link del "$bridge" 2>/dev/null
+        nft delete table ip "berth-$bridge" 2>/dev/null
+    fi
+    if [ "$started_dockerd" = yes ]; then
+        "$anchors/stop-dockerd.sh" >/dev/null 2>&1
+        "$anchors/cleanup-net.sh" >/dev/null 2>&1
+    fi
+    umount "$work"/data/overlay/*/merged 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_berthd() {
+    printf '{"cgroup-parent": "/berth-bench", "bridge": "%s", "bip": "%s"}\n' "$bridge" "$bip" >"$work/daemon.json"
+    "$bin_dir/berthd" -H "unix://$work/berth.sock" --data-root "$work/data" --exec-root "$work/exec" \
+        --pidfile "$work/berthd.pid" --config-file "$work/daemon.json" 2>"$work/berthd.log" &
+    berthd_pid=$!
+    for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.1; done
+    host[berthd]=unix://$work/berth.sock
+}
+
+start_dockerd() {
+    . "$anchors/env.sh"
+    if ! "$docker" -H "unix://$DOCKERD_SOCK" version >/dev/null 2>&1; then
+        "$anchors/start-dockerd.sh" bridge >"$work/dockerd-start.log" 2>&1 || { log "anchor dockerd did not start"; return 1; }
+        started_dockerd=yes
+    fi
+    host[dockerd]=unix://$DOCKERD_SOCK
+}
+
+median_ms() { python3 -c "import json,sys; print('%.1f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$1"; }
+
+measure() {
+    local name=$1 d="${host[$1]}" port=$((20000 + RANDOM % 9000))
+    "$docker" -H "$d" load -q -i "$image_dir/busybox.tar" >/dev/null || { log "$name: load failed"; return; }
+    log "$name: docker run --rm busybox true"
+    hyperfine -N -r "$runs" -w "$warmup" --export-json "$work/run-$name.json" \
+        "$docker -H $d run --rm busybox true" >/dev/null 2>&1 && result[run.$name]=$(median_ms "$work/run-$name.json")
+    if [ "$name" = berthd ]; then
+        hyperfine -N -r "$runs" -w "$warmup" --export-json "$work/none-$name.json" \
+            "$docker -H $d run --rm --network none busybox true" >/dev/null 2>&1 && result[none.$name]=$(median_ms "$work/none-$name.json")
+    fi
+    log "$name: httpd with a ${file_mb} MB file on 127.0.0.1:$port"
+    "$docker" -H "$d" run -d --label berth.bench.network=1 --name "bench-net-$$" -p "127.0.0.1:$port:80" busybox sh -c \
+        "mkdir -p /www && echo ok > /www/small && dd if=/dev/zero of=/www/big bs=1M count=$file_mb 2>/dev/null && exec httpd -f -p 80 -h /www" >/dev/null
+    for _ in $(seq 200); do curl -sf -m 1 "http://127.0.0.1:$port/small" >/dev/null && break; sleep 0.1; done
+    best=0
+    for _ in 1 2 3; do
+        speed=$(curl -s -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$port/big")
+        best=$(python3 -c "print(max($best, $speed))")
+    done
+    result[mbps.$name]=$(python3 -c "print(f'{$best/1048576:.0f}')")
+    result[rate.$name]=$(python3 - "$port" "$rate_seconds" <<'PY'
+import socket, sys, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+done, end = 0, time.monotonic() + seconds
+while time.monotonic() < end:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /small HTTP/1.0\r\n\r\n")
+    while s.recv(4096): pass
+    s.close(); done += 1
+print(f"{done / seconds:.0f}")
+PY
+)
+    "$docker" -H "$d" rm -f "bench-net-$$" >/dev/null
+}
+
+for name in $daemons; do
+    case $name in
+        berthd) start_berthd ;;
+        dockerd) start_dockerd || continue ;;
+    esac
+    measure "$name"
+done
+
+ratio() { python3 -c "import sys; a,b=sys.argv[1],sys.argv[2]; print(f'{float(a)/float(b):.2f}' if a and b else 'n/a')" "${1:-}" "${2:-}"; }
+printf '\n%-48s %10s %10s %8s  %s\n' "figure" "berthd" "dockerd" "ratio" "budget"
+printf '%-48s %10s %10s %8s  %s\n' "docker run --rm busybox true, median ms" "${result[run.berthd]:-n/a}" "${result[run.dockerd]:-n/a}" "$(ratio "${result[run.berthd]:-}" "${result[run.dockerd]:-}")" "≤ 0.125"
+printf '%-48s %10s %10s %8s  %s\n' "  same with --network none (berthd), median ms" "${result[none.berthd]:-n/a}" "" "" ""
+if [ -n "${result[run.berthd]:-}" ] && [ -n "${result[none.berthd]:-}" ]; then
+    printf '%-48s %10s %10s %8s  %s\n' "  network setup cost (bridge − none), ms" "$(python3 -c "print(f'{${result[run.berthd]}-${result[none.berthd]}:.1f}')")" "" "" "< 5"
+fi
+printf '%-48s %10s %10s %8s  %s\n' "throughput 127.0.0.1 → container, MiB/s" "${result[mbps.berthd]:-n/a}" "${result[mbps.dockerd]:-n/a}" "$(ratio "${result[mbps.berthd]:-}" "${result[mbps.dockerd]:-}")" "≥ 1"
+printf '%-48s %10s %10s %8s  %s\n' "connections/s (new connection + GET)" "${result[rate.berthd]:-n/a}" "${result[rate.dockerd]:-n/a}" "$(ratio "${result[rate.berthd]:-}" "${result[rate.dockerd]:-}")" "≥ 1"
