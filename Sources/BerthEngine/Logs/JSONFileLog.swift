@@ -213,8 +213,14 @@ final class LogCursor {
             let current = try LogFile(path: path)
             var rotated: [LogFile] = []
             var index = 1
-            while index <= maxRotated, let file = try LogFile(path: "\(path).\(index)") {
-                rotated.append(file)
+            var misses = 0  // a rotation under way leaves one index empty for a moment
+            while index <= maxRotated && misses < 3 {
+                if let file = try LogFile(path: "\(path).\(index)") {
+                    if !rotated.contains(where: { $0.identity == file.identity }) { rotated.append(file) }
+                    misses = 0
+                } else {
+                    misses += 1
+                }
                 index += 1
             }
             // Consistent when the path still names the file we opened and no rotated file is it.
@@ -292,36 +298,67 @@ final class LogCursor {
             }
             return false
         }
-        // Rotated: the old file is final. Read its rest (queue), then the file that followed it:
-        // the one rotated just after it (`.k-1` when it is now `.k`), else the current file.
-        // The writer may rotate again while we look, shifting every file up one place: the
-        // successor is chosen by identity, and a file that moved before we opened it is
-        // looked for again.
-        for _ in 0..<20 {
-            var chain: [(path: String, identity: FileIdentity)] = []
-            if let newest = FileIdentity.of(path: path) { chain.append((path, newest)) }
-            var index = 1
-            while index <= LogCursor.maxRotated, let identity = FileIdentity.of(path: "\(path).\(index)") {
-                chain.append(("\(path).\(index)", identity))
-                index += 1
-            }
-            let successor: (path: String, identity: FileIdentity)?
-            if let ours = chain.firstIndex(where: { $0.identity == current.identity }) {
-                successor = ours > 0 ? chain[ours - 1] : nil
-            } else {
+        // Rotated: the old file is final. Read its rest (queue), then the file that followed it.
+        // A rotation renames `.k` to `.k+1` from the oldest down, then the current file to
+        // `.1`: the file after ours is always one place newer than ours, and that pair is a
+        // consistent view when ours has not moved while we looked at its neighbour.
+        for _ in 0..<50 {
+            guard let place = LogCursor.place(of: current.identity, path: path) else {
                 // Ours is gone (removed as the oldest): every file left is newer; start at the oldest.
-                successor = chain.last
+                queue.append(current)
+                if let oldest = try LogCursor.oldest(path: path) {
+                    live = oldest
+                } else {
+                    live = try LogFile(path: path)
+                }
+                return true
             }
-            guard let successor else { return false }  // nothing newer yet
-            if let next = try LogFile(path: successor.path), next.identity == successor.identity {
+            if place == 0 { return false }  // still at the path: not rotated after all
+            let neighbour = place == 1 ? path : "\(path).\(place - 1)"
+            guard let next = try LogFile(path: neighbour) else { return false }  // not created yet
+            if FileIdentity.of(path: "\(path).\(place)") == current.identity {
                 queue.append(current)
                 live = next
                 return true
             }
         }
-        queue.append(current)
-        live = try LogFile(path: path)
-        return true
+        return false
+    }
+
+    /// Where the file is now: 0 for the current path, k for `.k`; nil when it is not found.
+    /// A rotation under way leaves one index empty for a moment, so gaps do not end the search.
+    static func place(of identity: FileIdentity, path: String) -> Int? {
+        if FileIdentity.of(path: path) == identity { return 0 }
+        var misses = 0
+        var index = 1
+        while index <= maxRotated && misses < 3 {
+            if let found = FileIdentity.of(path: "\(path).\(index)") {
+                if found == identity { return index }
+                misses = 0
+            } else {
+                misses += 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The oldest rotated file there is.
+    static func oldest(path: String) throws(BerthError) -> LogFile? {
+        var index = 1
+        var last: Int?
+        var misses = 0
+        while index <= maxRotated && misses < 3 {
+            if FileIdentity.of(path: "\(path).\(index)") != nil {
+                last = index
+                misses = 0
+            } else {
+                misses += 1
+            }
+            index += 1
+        }
+        guard let last else { return nil }
+        return try LogFile(path: "\(path).\(last)")
     }
 
     /// When the follow ends: the followed file's last line without newline is tried once.
