@@ -10,14 +10,17 @@ enum ImageRoutes {
     static func register(_ router: inout Router, engine: Engine) {
         router.add(.POST, "/images/load") { request, _ in
             guard let file = request.bodyFile else { throw BerthError.invalidArgument("no image archive in the request body") }
-            let lines = try await engine.blocking {
+            let result = try await engine.blocking {
                 let fd = open(file, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
                 defer { close(fd) }
-                return try engine.images.load(from: fd)
+                return try engine.images.loadReporting(from: fd)
             }
-            // A JSON message stream, one object per line, as dockerd sends it.
-            return .jsonLines(lines.map { ["stream": $0 + "\n"] })
+            // A JSON message stream, one object per line, as dockerd sends it. The CLI asks for
+            // progress (quiet=0) on a terminal: one finished bar per layer unpacked.
+            var messages = request.flag("quiet") ? [] : result.layers.map(LoadProgress.layerLoaded)
+            messages += result.lines.map { LoadProgress(stream: $0 + "\n") }
+            return .jsonLines(messages)
         }
         let save: @Sendable ([String]) async throws -> APIResponse = { names in
             let export = try engine.exportImages(names)
@@ -147,5 +150,51 @@ enum ImageRoutes {
             else { throw BerthError.invalidArgument("invalid filter value for \(key)") }
         }
         return filters
+    }
+}
+
+/// One message of `docker load`'s JSON stream: a progress bar or a line of text.
+struct LoadProgress: Encodable, Sendable {
+    struct Detail: Encodable, Sendable {
+        var current: Int64
+        var total: Int64
+    }
+    var status: String?
+    var progressDetail: Detail?
+    var progress: String?
+    var id: String?
+    var stream: String?
+
+    init(stream: String) { self.stream = stream }
+
+    init(status: String, id: String, current: Int64, total: Int64) {
+        self.status = status
+        self.id = id
+        progressDetail = Detail(current: current, total: total)
+        progress = Self.bar(current: current, total: total)
+    }
+
+    static func layerLoaded(_ layer: (id: String, bytes: Int64)) -> LoadProgress {
+        LoadProgress(status: "Loading layer", id: layer.id, current: layer.bytes, total: layer.bytes)
+    }
+
+    /// dockerd's bar: 50 columns, `=` done and `>` at the head, then the sizes.
+    static func bar(current: Int64, total: Int64) -> String {
+        let width = 50
+        let done = total > 0 ? Int(Double(width) * Double(current) / Double(total)) : width
+        let head = done >= width ? String(repeating: "=", count: width) + ">" : String(repeating: "=", count: done) + ">" + String(repeating: " ", count: width - done - 1)
+        return "[\(head)]  \(humanSize(current))/\(humanSize(total))"
+    }
+
+    /// Go's units.HumanSize: decimal units, four significant digits.
+    static func humanSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return String(format: "%.4g", value) + units[unit]
     }
 }

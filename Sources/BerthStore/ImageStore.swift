@@ -59,6 +59,12 @@ public final class ImageStore: @unchecked Sendable {
     /// Loads a docker-archive or OCI image-layout tar read from `fd`; returns the lines the
     /// CLI prints ("Loaded image: busybox:latest").
     public func load(from fd: Int32) throws -> [String] {
+        try loadReporting(from: fd).lines
+    }
+
+    /// A load, and the layers it unpacked (short diff ID, size of the layer as stored), for
+    /// the progress lines `docker load` shows on a terminal.
+    public func loadReporting(from fd: Int32) throws -> (lines: [String], layers: [(id: String, bytes: Int64)]) {
         loadLock.lock()
         defer { loadLock.unlock() }
         do {
@@ -69,7 +75,7 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    private func loadArchive(_ fd: Int32) throws -> [String] {
+    private func loadArchive(_ fd: Int32) throws -> (lines: [String], layers: [(id: String, bytes: Int64)]) {
         let reader = try ArchiveReader(fd: fd)
         var digests: [String: String] = [:]     // archive path → blob digest
         var small: [String: Data] = [:]         // archive path → bytes, for the JSON files
@@ -97,7 +103,8 @@ public final class ImageStore: @unchecked Sendable {
         } else {
             throw BerthError.invalidArgument("invalid archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")
         }
-        for (record, _) in loaded { try unpackLayers(of: record) }
+        var layers: [(id: String, bytes: Int64)] = []
+        for (record, _) in loaded { layers += try unpackLayers(of: record) }
         var lines: [String] = []
         try lock.withLock {
             for (record, references) in loaded {
@@ -110,7 +117,7 @@ public final class ImageStore: @unchecked Sendable {
             }
             try persist()
         }
-        return lines
+        return (lines, layers)
     }
 
     private func loadDockerArchive(_ manifestData: Data, digests: [String: String]) throws -> [(Record, [ImageReference])] {
@@ -189,16 +196,22 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// Unpacks every layer of an image that is not unpacked yet, base first.
-    private func unpackLayers(of record: Record) throws {
-        let chain = Snapshotter.chainIDs(try decodeConfig(record.id).rootfs.diff_ids)
+    /// Unpacks every layer of an image that is not unpacked yet, base first; returns them
+    /// (short diff ID, stored size).
+    @discardableResult
+    private func unpackLayers(of record: Record) throws -> [(id: String, bytes: Int64)] {
+        let diffIDs = try decodeConfig(record.id).rootfs.diff_ids
+        let chain = Snapshotter.chainIDs(diffIDs)
+        var unpacked: [(id: String, bytes: Int64)] = []
         for (index, (chainID, blob)) in zip(chain, record.layers).enumerated() where !snapshotter.hasLayer(chainID) {
             guard let path = content.path(blob) else { continue }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw BerthError.internalError("open layer \(blob): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             try snapshotter.addLayer(chainID, parent: index > 0 ? chain[index - 1] : nil, layerFD: fd)
+            unpacked.append((String(diffIDs[index].dropFirst(7).prefix(12)), content.size(blob)))
         }
+        return unpacked
     }
 
     /// What a new container takes from its image.

@@ -43,6 +43,23 @@ struct ImagesTests {
         #expect(info.stdout == "1\n")
     }
 
+    @Test func loadOnATerminalReportsEachLayer() throws {
+        let daemon = try TestDaemon()
+        // quiet=0 is what the CLI asks for when its output is a terminal.
+        let load = daemon.curl(["-X", "POST", "--data-binary", "@" + Harness.imageDir + "/busybox.tar",
+                                "http://berth/v1.50/images/load?quiet=0"])
+        let lines = load.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.count == 2, "\(load.stdout)")
+        #expect(lines.first?.contains(#""status":"Loading layer""#) == true)
+        #expect(lines.first?.contains(#""progress":"[==================================================>]"#) == true)
+        #expect(lines.first?.contains(#""progressDetail":{"#) == true)
+        #expect(lines.last == #"{"stream":"Loaded image: busybox:latest\n"}"#)
+        // quiet=1 (output not a terminal): only the result.
+        let quiet = daemon.curl(["-X", "POST", "--data-binary", "@" + Harness.imageDir + "/busybox.tar",
+                                 "http://berth/v1.50/images/load?quiet=1"])
+        #expect(quiet.stdout == #"{"stream":"Loaded image: busybox:latest\n"}"# + "\r\n")
+    }
+
     @Test func badArchivesAndUnknownImages() throws {
         let daemon = try TestDaemon()
         let directory = daemon.directory
@@ -210,7 +227,7 @@ struct ImagesTests {
         let upload = Process()
         upload.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         upload.arguments = ["-s", "-o", output, "--limit-rate", "6M", "--unix-socket", daemon.socket, "-X", "POST",
-                            "-H", "Content-Type: application/x-tar", "--data-binary", "@" + archive, "http://berth/v1.50/images/load"]
+                            "-H", "Content-Type: application/x-tar", "--data-binary", "@" + archive, "http://berth/v1.50/images/load?quiet=1"]
         try upload.run()
         usleep(400_000)
         // SIGTERM mid-upload: the listener closes, the load in progress still completes.
