@@ -116,8 +116,8 @@ extension ContainerService {
             markExecEnded(execID, code: nil)
         } else {
             Task {
-                do { try await run() } catch { await self.markExecEnded(execID, code: 126) }
-                await self.markExecEnded(execID, code: nil)
+                do { try await run() } catch { self.markExecEnded(execID, code: 126) }
+                self.markExecEnded(execID, code: nil)
             }
         }
     }
