@@ -88,10 +88,11 @@ enum ContainerRoutes {
             // The head goes out at once, so the client knows the wait is registered.
             let stream = ResponseStream { writer in
                 let result = await containers.wait(id: id, condition: condition)
-                struct Failure: Encodable { var Message: String }
-                struct Answer: Encodable { var StatusCode: Int32; var Error: Failure? }
-                let answer = Answer(StatusCode: result.statusCode, Error: result.error.map { Failure(Message: $0) })
-                try await writer.write(Array(try JSONEncoder().encode(answer)) + [0x0A])
+                // dockerd always has the Error field, null when there is none.
+                let error = result.error.map { message in
+                    "{\"Message\":" + String(decoding: (try? JSONEncoder().encode(message)) ?? Data("\"\"".utf8), as: UTF8.self) + "}"
+                } ?? "null"
+                try await writer.write(Array("{\"Error\":\(error),\"StatusCode\":\(result.statusCode)}\n".utf8))
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }
@@ -142,6 +143,14 @@ enum ContainerRoutes {
         }
         router.add(.GET, "/exec/{id}/json") { _, parameters in
             .json(try await containers.inspectExec(parameters["id"]!))
+        }
+        // No volume exists yet: naming one is "no such volume" (`docker inspect NAME` asks
+        // containers, images, networks, then volumes, and shows the last answer).
+        router.add(.GET, "/volumes/{name}") { _, parameters in
+            throw BerthError.notFound("get \(parameters["name"]!): no such volume")
+        }
+        router.add(.GET, "/plugins/{name}/json") { _, parameters in
+            throw BerthError.notFound("plugin \"\(parameters["name"]!)\" not found")
         }
         for (path, what) in [("/containers/{id}/top", "docker top"), ("/containers/{id}/stats", "docker stats"),
                              ("/containers/{id}/changes", "docker diff"), ("/containers/{id}/export", "docker export"),

@@ -516,6 +516,13 @@ public final class ImageStore: @unchecked Sendable {
         return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
     }
 
+    /// The `LowerDir` of a container made from the image: its layers' directories, topmost first.
+    public func lowerDirectories(_ imageID: String) -> String? {
+        guard let config = try? decodeConfig(imageID) else { return nil }
+        let dirs = Snapshotter.chainIDs(config.rootfs.diff_ids).reversed().map { snapshotter.directory($0) + "/diff" }
+        return dirs.isEmpty ? nil : dirs.joined(separator: ":")
+    }
+
     /// Where the image's layers are, as dockerd shows them for overlay2.
     private func graphDriverData(_ config: ImageConfig) -> [String: String] {
         let chain = Snapshotter.chainIDs(config.rootfs.diff_ids)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <pty.h>
 #include <sched.h>
 #include <signal.h>
@@ -260,4 +261,21 @@ int berth_set_controlling_tty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
     struct winsize ws = {.ws_row = rows, .ws_col = cols};
     return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int berth_loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof(request));
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (rc == 0 && !(request.ifr_flags & IFF_UP)) {
+        request.ifr_flags |= IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }

@@ -71,8 +71,13 @@ import Foundation
         #expect(inherited.driver == "json-file" && inherited.maxSize == 1 << 20 && inherited.maxFiles == 3)
         #expect(try LogSettings(LogConfig(Type: "none"), defaults: defaults).driver == "none")
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "syslogx"), defaults: defaults) }
-        // max-file without max-size: accepted, as dockerd does, with nothing to rotate.
-        #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 1)
+        // The daemon's options fill what the container leaves out for the daemon's driver.
+        #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 2)
+        #expect(LogSettings.merged(LogConfig(Type: "", Config: ["max-file": "2"]), defaults: defaults).Config == ["max-size": "1m", "max-file": "2"])
+        // max-file without any max-size: accepted, as dockerd does, with nothing to rotate.
+        var plain = defaults
+        plain.logOptions = [:]
+        #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: plain).maxFiles == 1)
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "json-file", Config: ["bogus": "1"]), defaults: defaults) }
     }
 

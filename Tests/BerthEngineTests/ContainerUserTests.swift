@@ -46,7 +46,7 @@ struct ContainerUserTests {
         #expect(throws: BerthError.invalidArgument("unable to find group nogroup: no matching entries in group file")) {
             try ContainerUser.resolve(user: "app:nogroup", groupAdd: nil, rootfs: rootfs.path)
         }
-        #expect(throws: BerthError.invalidArgument("unable to find group wheel: no matching entries in group file")) {
+        #expect(throws: BerthError.invalidArgument("Unable to find group wheel: no matching entries in group file")) {  // dockerd capitalises this one
             try ContainerUser.resolve(user: "app", groupAdd: ["wheel"], rootfs: rootfs.path)
         }
         #expect(throws: BerthError.invalidArgument("uids and gids must be in range 0-2147483647")) {

@@ -83,8 +83,9 @@ struct ContainersTests {
         let exec = daemon.docker(["exec", "web", "sh", "-c", "echo from exec; hostname"])
         #expect(exec.stdout == "from exec\n\(id.prefix(12))\n", "\(exec.stderr)")
         #expect(daemon.docker(["exec", "web", "sh", "-c", "exit 7"]).status == 7)
+        // dockerd 20.10 answers a command it cannot start with 126 (later versions 127).
         let execMissing = daemon.docker(["exec", "web", "nosuch"])
-        #expect(execMissing.status == 127, "\(execMissing.stdout) \(execMissing.stderr)")
+        #expect(execMissing.status == 126, "\(execMissing.stdout) \(execMissing.stderr)")
         #expect(daemon.docker(["exec", "-i", "web", "cat"], stdin: "in\n").stdout == "in\n")
         #expect(daemon.docker(["exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "web", "sh", "-c", "echo $X $(pwd) $(id -u)"]).stdout == "1 /tmp 65534\n")
         #expect(daemon.docker(["logs", "web"]).stdout == "started\n")

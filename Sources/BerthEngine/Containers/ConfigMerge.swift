@@ -47,7 +47,7 @@ extension ContainerConfig {
     }
 
     static func union(_ request: [String: EmptyObject]?, _ image: [String: EmptyObject]?) -> [String: EmptyObject]? {
-        guard let image, !image.isEmpty else { return request }
-        return (request ?? [:]).merging(image) { request, _ in request }
+        let merged = (request ?? [:]).merging(image ?? [:]) { request, _ in request }
+        return merged.isEmpty ? nil : merged  // dockerd shows none as null
     }
 }

@@ -14,6 +14,11 @@ public struct ContainerDefaults: Sendable {
     /// Ulimits, `--init` and the seccomp profile every container starts from.
     public var specDefaults: DaemonSpecDefaults
 
+    /// dockerd's defaults for HostConfig.MaskedPaths and ReadonlyPaths.
+    static let maskedPaths = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                              "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
+    static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
     public init(host: HostFacts, logDriver: String, logOptions: [String: String], initPath: String, cgroupParent: String,
                 specDefaults: DaemonSpecDefaults) {
         self.host = host
@@ -36,10 +41,22 @@ struct LogSettings: Sendable {
     var maxSize: Int64 = 0
     var maxFiles = 1
 
-    init(_ config: LogConfig?, defaults: ContainerDefaults) throws {
+    /// The container's LogConfig completed as dockerd does at create: the daemon's driver when
+    /// none is given, and for the daemon's driver its options where the container sets none.
+    static func merged(_ config: LogConfig?, defaults: ContainerDefaults) -> LogConfig {
         let requested = config?.Type ?? ""
-        driver = requested.isEmpty ? defaults.logDriver : requested
-        let options = requested.isEmpty ? defaults.logOptions : (config?.Config ?? [:])
+        let type = requested.isEmpty ? defaults.logDriver : requested
+        var options = config?.Config ?? [:]
+        if type == defaults.logDriver {
+            for (key, value) in defaults.logOptions where options[key] == nil { options[key] = value }
+        }
+        return LogConfig(Type: type, Config: options)
+    }
+
+    init(_ config: LogConfig?, defaults: ContainerDefaults) throws {
+        let merged = Self.merged(config, defaults: defaults)
+        driver = merged.Type
+        let options = merged.Config ?? [:]
         guard Self.drivers.contains(driver) else {
             throw BerthError.invalidArgument("error looking up logging plugin \(driver): plugin \"\(driver)\" not found")
         }

@@ -89,14 +89,24 @@ extension ContainerService {
         let id = exec.ContainerID
         let shimDirectory = paths.shimDirectory(id)
         let processPath = shimDirectory + "/exec-\(execID).json"
-        let process = try ExecProcess.make(exec, tty: tty, bundle: shimDirectory + "/config.json", lastCapability: settings.host.lastCapability)
+        let process: Spec.Process
+        do {
+            process = try ExecProcess.make(exec, tty: tty, bundle: shimDirectory + "/config.json", lastCapability: settings.host.lastCapability)
+        } catch {
+            // As the runtime's own refusals: the reason in the stream, 126 as the exit code.
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            await recordExecEnd(execID, frame: ShimFrame(kind: .execFailed, payload: ByteBuffer(string: message)),
+                                client: client, tty: tty, wrapped: false)
+            if client == nil { throw BerthError.internalError(message) }
+            return
+        }
         try writeAtomically(JSONEncoder().encode(process), to: processPath)
         let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(processPath)"
         let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
         let pump = StreamPump(tty: tty, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
         let socket = paths.shimSocket(id)
         let finish: @Sendable (ShimFrame) async -> Void = { frame in
-            await self.recordExecEnd(execID, frame: frame, client: client, tty: tty)
+            await self.recordExecEnd(execID, frame: frame, client: client, tty: tty, wrapped: true)
         }
         let run = { @Sendable in
             defer { unlink(processPath) }
@@ -122,14 +132,14 @@ extension ContainerService {
         }
     }
 
-    private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool) async {
+    private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {
         let text = String(buffer: frame.payload)
         if frame.kind == .execExit {
             execs[execID]?.ExitCode = Int32(text) ?? 255
         } else {
-            // dockerd writes why the exec could not start into the stream, and 126/127 as its code.
-            let message = "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown"
-            execs[execID]?.ExitCode = message.contains("executable file not found") || message.contains("no such file or directory") ? 127 : 126
+            // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
+            let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text
+            execs[execID]?.ExitCode = 126
             var text = ByteBuffer(string: message + "\r\n")
             if !tty {
                 // As stdout, in the stream's stdcopy framing.

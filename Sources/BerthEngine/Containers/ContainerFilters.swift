@@ -13,13 +13,13 @@ public struct ContainerFilters: Sendable {
     public init(_ values: [String: [String]], prune: Bool = false) throws {
         let known = prune ? Self.pruneKeys : Self.listKeys
         for key in values.keys where !known.contains(key) {
-            throw BerthError.invalidArgument("invalid filter '\(key)'")
+            throw BerthError.invalidArgument("Invalid filter '\(key)'")
         }
         for status in values["status"] ?? [] where !Self.statuses.contains(status) {
-            throw BerthError.invalidArgument("invalid filter 'status=\(status)'")
+            throw BerthError.invalidArgument("Invalid filter 'status=\(status)'")
         }
         for code in values["exited"] ?? [] where Int(code) == nil {
-            throw BerthError.invalidArgument("invalid filter 'exited=\(code)'")
+            throw BerthError.invalidArgument("Invalid filter 'exited=\(code)'")
         }
         for health in values["health"] ?? [] where !["starting", "healthy", "unhealthy", "none"].contains(health) {
             throw BerthError.invalidArgument("Unrecognised filter value for health: \(health)")
@@ -77,8 +77,10 @@ public struct ContainerFilters: Sendable {
 
     static func regex(_ pattern: String, matches name: String) -> Bool {
         guard let expression = try? NSRegularExpression(pattern: pattern) else { return name.contains(pattern) }
-        let withSlash = "/" + name
-        return expression.firstMatch(in: withSlash, range: NSRange(withSlash.startIndex..., in: withSlash)) != nil
+        // dockerd tries the name as it is and with its slash: `^web$` and `^/web$` both match.
+        return [name, "/" + name].contains { candidate in
+            expression.firstMatch(in: candidate, range: NSRange(candidate.startIndex..., in: candidate)) != nil
+        }
     }
 
     /// A unix time, an RFC 3339 time, or a duration ("10m") before now.

@@ -77,8 +77,11 @@ extension ContainerService {
             }
         } catch {
             await releaseNetwork(id)  // network
-            await recordStartFailure(id, message: Self.startFailure(error))
-            throw Self.startError(Self.startFailure(error))
+            // The runtime's errors come wrapped as dockerd wraps runc's; ours (user, working
+            // directory, devices) in our own words.
+            let message = error is ShimRefused ? Self.startFailure(error) : ((error as? BerthError)?.message ?? "\(error)")
+            await recordStartFailure(id, message: message)
+            throw Self.startError(message)
         }
         let socket = paths.shimSocket(id)
         // Attachments made before start connect to the shim first.
@@ -147,7 +150,8 @@ extension ContainerService {
         entry.pendingAttaches = []
         entries[id] = entry
         persist(id)
-        let result = ExitResult(statusCode: entry.record.State.ExitCode, error: message)
+        // The start's own answer carries the error; the wait answer only the code, as dockerd's.
+        let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
         for waiter in waiters { waiter.resume(returning: result) }
         for attach in pending { attach.resume(returning: nil) }
         if entry.hostConfig.AutoRemove == true { try? await removeStopped(id) }
@@ -312,6 +316,7 @@ extension ContainerService {
         entries[id]!.exitSignals.append(exitSignal)
         do {
             try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+            if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
         }
@@ -331,13 +336,21 @@ extension ContainerService {
 
     public func kill(_ nameOrID: String, signal: String?) async throws {
         let id = try resolve(nameOrID)
-        let number = try DockerSignal.parse(signal ?? "SIGKILL")
+        let number: Int32
+        do {
+            number = try DockerSignal.parse(signal ?? "SIGKILL")
+        } catch let error where Int(signal ?? "") != nil {
+            _ = error
+            throw BerthError.invalidArgument("Cannot kill container: \(nameOrID): The linux daemon does not support signal \(signal!)")
+        }
         guard entries[id]!.record.State.Running else {
             throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
         }
         if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
         do {
             try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(number)")
+            // A frozen process gets its signal only once thawed; dockerd unpauses it too.
+            if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch let refused as ShimRefused {
             throw BerthError.internalError("Cannot kill container: \(nameOrID): \(refused.message)")
         } catch is ShimGone {
@@ -407,8 +420,9 @@ extension ContainerService {
     }
 
     static func exitCode(forStartFailure message: String) -> Int32 {
-        if message.contains("executable file not found") || message.contains("no such file or directory") { return 127 }
-        if message.contains("permission denied") { return 126 }
+        let lower = message.lowercased()
+        if lower.contains("executable file not found") || lower.contains("no such file or directory") { return 127 }
+        if lower.contains("permission denied") { return 126 }
         return 128
     }
 

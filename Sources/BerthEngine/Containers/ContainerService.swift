@@ -172,7 +172,17 @@ public actor ContainerService {
             throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
         }
         let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: settings.host)
-        _ = try LogSettings(validated.hostConfig.LogConfig, defaults: settings)
+        try checkReferences(validated.hostConfig)
+        var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
+        hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)
+        // What dockerd records at create: no pids limit as null, the masked and read-only
+        // paths a container gets (none when privileged).
+        if hostConfig.PidsLimit == 0 { hostConfig.PidsLimit = nil }
+        if hostConfig.Privileged != true {
+            if hostConfig.MaskedPaths == nil { hostConfig.MaskedPaths = ContainerDefaults.maskedPaths }
+            if hostConfig.ReadonlyPaths == nil { hostConfig.ReadonlyPaths = ContainerDefaults.readonlyPaths }
+        }
+        _ = try LogSettings(hostConfig.LogConfig, defaults: settings)
         var config = try request.config.merged(withImage: base.config.config)
         let command = config.commandLine
         let (path, args) = (command[0], Array(command.dropFirst()))
@@ -200,8 +210,7 @@ public actor ContainerService {
             throw error
         }
         names[name] = id
-        entries[id] = Entry(record: record,
-                            hostConfig: validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2))
+        entries[id] = Entry(record: record, hostConfig: hostConfig)
         do {
             try persistHostConfig(id)
             try writeAtomically(JSONEncoder().encode(record), to: paths.config(id))
@@ -215,6 +224,25 @@ public actor ContainerService {
         imageUsers.update(entries.values.map(\.record))
         stateVersion += 1
         return Created(id: id, warnings: validated.warnings)
+    }
+
+    /// Other containers and runtimes a new one names must exist, as dockerd checks at create.
+    private func checkReferences(_ hostConfig: HostConfig) throws {
+        if let runtime = hostConfig.Runtime, !runtime.isEmpty, !["berth-runtime", "runc"].contains(runtime) {
+            throw BerthError.invalidArgument("Unknown runtime specified \(runtime)")
+        }
+        // Not 404: the CLI would take that for a missing image and try to pull it.
+        for source in hostConfig.VolumesFrom ?? [] {
+            let name = String(source.split(separator: ":").first ?? "")
+            do { _ = try resolve(name) } catch { throw BerthError.invalidArgument("No such container: \(name)") }
+            throw BerthError.notImplemented("volumes are not implemented yet in this version of Berth: --volumes-from \(source)")
+        }
+        for link in hostConfig.Links ?? [] {
+            let name = String(link.split(separator: ":").first ?? "")
+            do { _ = try resolve(name) } catch {
+                throw BerthError.invalidArgument("could not get container for \(name): No such container: \(name)")
+            }
+        }
     }
 
     // MARK: - rename, remove
@@ -280,8 +308,7 @@ public actor ContainerService {
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
         imageUsers.update(entries.values.map(\.record))
-        let result = ExitResult(statusCode: entry.record.State.ExitCode,
-                                error: entry.record.State.Error.isEmpty ? nil : entry.record.State.Error)
+        let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
         for waiter in entry.exitWaiters { waiter.resume(returning: result) }
         for waiter in entry.removalWaiters { waiter.resume(returning: result) }
         for signal in entry.exitSignals {

@@ -125,12 +125,12 @@ struct DetachKeyScanner {
                 case UInt8(ascii: "]"): keys.append(29)
                 case UInt8(ascii: "^"): keys.append(30)
                 case UInt8(ascii: "_"): keys.append(31)
-                default: throw BerthError.invalidArgument("Invalid detach keys (\(text)) provided")
+                default: throw BerthError.invalidArgument("Invalid escape keys (\(text)) provided")
                 }
             } else if part.count == 1, let key = part.first?.asciiValue {
                 keys.append(key)
             } else {
-                throw BerthError.invalidArgument("Invalid detach keys (\(text)) provided")
+                throw BerthError.invalidArgument("Invalid escape keys (\(text)) provided")
             }
         }
         return keys
@@ -177,9 +177,8 @@ extension ContainerService {
         let entry = try entry(nameOrID)
         if let keys = options.detachKeys { _ = try DetachKeyScanner.parse(keys) }
         let state = entry.record.State
-        if !state.Running && entry.record.HasBeenStartedBefore && !state.Restarting {
-            throw BerthError.conflict("You cannot attach to a stopped container, start it first")
-        }
+        // A stopped container is attached to until its next start (`docker start -a`); the
+        // CLI itself refuses `docker attach` to one.
         if state.Paused { throw BerthError.conflict("You cannot attach to a paused container, unpause it first") }
         return entry.record.Config.Tty ?? false
     }

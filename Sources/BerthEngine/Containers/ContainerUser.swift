@@ -59,7 +59,7 @@ public enum ContainerUser {
             let numeric = try parseNumeric(name)
             let found = (group ?? []).first { numeric != nil ? $0.gid == numeric : $0.name == name }
             guard let id = found?.gid ?? numeric else {
-                throw BerthError.invalidArgument("unable to find group \(name): no matching entries in group file")
+                throw BerthError.invalidArgument("Unable to find group \(name): no matching entries in group file")
             }
             if !added.contains(id) { added.append(id) }
         }

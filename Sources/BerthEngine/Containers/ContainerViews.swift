@@ -96,7 +96,11 @@ extension ContainerService {
             ExecIDs: entry.execs.isEmpty ? nil : entry.execs.sorted(), HostConfig: entry.hostConfig,
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
-        if size { inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter) }
+        if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
+        if size {
+            inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
+            inspect.SizeRootFs = (inspect.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)
+        }
         if let view = network?.views.view(record.ID) { inspect.NetworkSettings.apply(view) }  // network
         return inspect
     }
@@ -119,13 +123,17 @@ extension ContainerService {
         var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
         let sequence = records.map(\.ID)
         if !all && limit == nil { records.removeAll { !$0.State.isActive } }
-        records = try records.filter { try filters.matches($0, order: sequence, resolve: { try self.resolve($0) }) }
+        records = try records.filter {
+            try filters.matches($0, order: sequence, resolve: { name in
+                do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
+            })
+        }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
         return records.map { record in
             var summary = ContainerSummary(
                 Id: record.ID, Names: ["/" + record.bareName], Image: record.Config.Image ?? record.Image,
-                ImageID: record.Image, Command: ([record.Path] + record.Args).joined(separator: " "),
+                ImageID: record.Image, Command: ([record.Path] + record.Args).map(Self.quotedForCommand).joined(separator: " "),
                 Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
@@ -140,6 +148,11 @@ extension ContainerService {
             }
             return summary
         }
+    }
+
+    /// dockerd shows an argument with spaces in single quotes ("sh -c 'exit 3'").
+    static func quotedForCommand(_ word: String) -> String {
+        word.contains(where: { $0 == " " || $0 == "\t" }) ? "'" + word + "'" : word
     }
 
     /// `docker ps`' STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".

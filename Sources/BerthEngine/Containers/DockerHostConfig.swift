@@ -155,7 +155,7 @@ public struct HostConfig: Codable, Sendable, Equatable {
         try c.encode(MemorySwap ?? 0, forKey: .MemorySwap)
         try c.encodeOrNull(MemorySwappiness, forKey: .MemorySwappiness)
         try c.encodeOrNull(OomKillDisable, forKey: .OomKillDisable)
-        try c.encodeOrNull(PidsLimit, forKey: .PidsLimit)
+        try c.encodeIfPresent(PidsLimit, forKey: .PidsLimit)  // omitempty in dockerd
         try c.encodeOrNull(Ulimits, forKey: .Ulimits)
         try c.encode(CpuCount ?? 0, forKey: .CpuCount)
         try c.encode(CpuPercent ?? 0, forKey: .CpuPercent)

@@ -76,6 +76,10 @@ struct StartPlan: Sendable {
         }
         if let workingDir = record.Config.WorkingDir, !workingDir.isEmpty, workingDir != "/" {
             let target = ScopedPath.resolve(workingDir, inRoot: rootfs)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw BerthError.invalidArgument("Cannot mkdir: \(workingDir) is not a directory")
+            }
             if !FileManager.default.fileExists(atPath: target) {
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o755])
@@ -109,6 +113,12 @@ struct StartPlan: Sendable {
         for path in [record.HostnamePath, record.HostsPath, record.ResolvConfPath] { chmod(path, 0o644) }
     }
 
+    /// `--cgroup-parent` of the container, else the daemon's.
+    var cgroupParent: String {
+        guard let parent = hostConfig.CgroupParent, !parent.isEmpty else { return settings.cgroupParent }
+        return parent.hasPrefix("/") ? parent : "/" + parent
+    }
+
     private func makeSpec(rootfs: String) throws -> Spec {
         var config = record.Config
         if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
@@ -116,7 +126,7 @@ struct StartPlan: Sendable {
             containerID: record.ID, config: config, hostConfig: hostConfig, rootfsPath: rootfs,
             hostnamePath: record.HostnamePath, hostsPath: record.HostsPath, resolvConfPath: record.ResolvConfPath,
             initPath: settings.initPath, cgroupV2: settings.host.cgroupV2,
-            cgroupsPath: settings.cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
+            cgroupsPath: cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
         let built = try SpecBuilder.build(input)

@@ -80,6 +80,9 @@ struct InitPlan {
             try check("unshare cgroup namespace", berth_unshare(Int32(BERTH_CLONE_NEWCGROUP)))
         }
         _ = setsid()
+        // A network namespace of its own starts with loopback down; Docker's containers,
+        // `--network none` ones too, have it up.
+        if namespaces.newNetworkNamespace { try check("bring loopback up", berth_loopback_up()) }
         try rootfs.prepare()
         try rootfs.pivot()
         if let consoleSocket {

@@ -98,7 +98,9 @@ struct ProcessSetup {
     private func checkExecutable(_ path: String, name: String) throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw ConfigError("exec: \"\(name)\": stat \(path): \(String(cString: strerror(errno)))")
+            // Go's (and so runc's) error texts are lower case; the docker CLI matches on them.
+            let reason = String(cString: strerror(errno))
+            throw ConfigError("exec: \"\(name)\": stat \(path): \(reason.prefix(1).lowercased() + reason.dropFirst())")
         }
         if (st.st_mode & S_IFMT) == S_IFDIR || access(path, X_OK) != 0 {
             throw ConfigError("exec: \"\(name)\": permission denied")

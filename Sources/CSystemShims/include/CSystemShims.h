@@ -34,6 +34,8 @@ int berth_close_fds_except(int first, const int *keep, int keep_count);
 void berth_reset_signals(void);
 int berth_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 int berth_set_child_subreaper(void);
+// Brings the loopback interface of the caller's network namespace up.
+int berth_loopback_up(void);
 int berth_set_pdeathsig(int sig);
 int berth_set_dumpable(int dumpable);
 int berth_set_no_new_privs(void);
