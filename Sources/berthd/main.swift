@@ -139,6 +139,7 @@ if !options.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.
     await containers.stopAllForShutdown()
 }
+await containers.finishBackgroundWork()
 // Bridges and rules stay while containers use them; with none left, they go.
 await network.shutdown()
 try? await server.shutdown()

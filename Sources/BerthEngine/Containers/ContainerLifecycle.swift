@@ -182,7 +182,7 @@ extension ContainerService {
         let oomKilled = (try? await blocking { ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot) }) ?? false
         // The runtime's record, the cgroup and the root mount go while the exit is reported;
         // the next start or the removal waits for them.
-        entries[id]?.cleanup = Task.detached {
+        entries[id]?.cleanup = inBackground {
             ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
             ContainerRoot.unmount(id, snapshotter: images.snapshotter)
         }

@@ -49,6 +49,8 @@ public actor ContainerService {
     /// Counts every change of any container, so that cached answers know they are stale.
     var stateVersion = 0
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
+    var background: [Int: Task<Void, Never>] = [:]
+    var backgroundCount = 0
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
                 settings: ContainerDefaults, logger: Logger, network: NetworkService? = nil) throws {
@@ -295,7 +297,7 @@ public actor ContainerService {
             }
         }
         let cleanup = entry.cleanup
-        Task.detached {
+        inBackground {
             await cleanup?.value
             ContainerRoot.unmount(id, snapshotter: images.snapshotter)
             try? images.snapshotter.remove(key: id)
@@ -334,6 +336,34 @@ public actor ContainerService {
             deleted.append(id)
         }
         return PruneReport(deleted: deleted, reclaimed: reclaimed)
+    }
+
+    /// Cleanup that nobody waits for (after an exit or a removal), still finished before the
+    /// daemon exits (`finishBackgroundWork`).
+    @discardableResult
+    func inBackground(_ work: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        let task = Task.detached(operation: work)
+        let number = backgroundCount
+        backgroundCount += 1
+        background[number] = task
+        Task {
+            await task.value
+            self.background[number] = nil
+        }
+        return task
+    }
+
+    /// Waits for the cleanup in progress: a daemon that stops leaves no half-removed container.
+    public func finishBackgroundWork() async {
+        var done = Set<Int>()
+        while true {
+            let pending = background.filter { !done.contains($0.key) }
+            if pending.isEmpty { return }
+            for (number, task) in pending {
+                await task.value
+                done.insert(number)
+            }
+        }
     }
 
     /// Runs blocking work (mounts, files, spawning) off the actor and the cooperative pool.
