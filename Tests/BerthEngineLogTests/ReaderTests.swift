@@ -126,8 +126,19 @@ import Glibc
         try await log.readFormatted(options: LogReadOptions(tail: 2, timestamps: true), tty: false) { body += $0 }
         let first = "2025-11-29T11:00:28.000028000Z line 28\n"
         let second = "2025-11-29T11:00:29.000029000Z line 29\n"
-        #expect(body == [1, 0, 0, 0, 0, 0, 0, UInt8(first.utf8.count)] + Array(first.utf8)
-            + [1, 0, 0, 0, 0, 0, 0, UInt8(second.utf8.count)] + Array(second.utf8))
+        // Records of one stream in a row share a frame.
+        #expect(body == [1, 0, 0, 0, 0, 0, 0, UInt8(first.utf8.count + second.utf8.count)] + Array(first.utf8) + Array(second.utf8))
+    }
+
+    @Test func framesSplitWhereTheStreamChanges() {
+        let formatter = LogFormatter(tty: false)
+        var out: [UInt8] = []
+        var frame: Int?
+        for (index, stream) in [LogStream.stdout, .stdout, .stderr, .stdout].enumerated() {
+            formatter.append(LogRecord(stream: stream, timestamp: LogTimestamp(seconds: 0), text: "\(index)\n"), to: &out, joining: &frame)
+        }
+        #expect(out == [1, 0, 0, 0, 0, 0, 0, 4] + Array("0\n1\n".utf8) + [2, 0, 0, 0, 0, 0, 0, 2] + Array("2\n".utf8)
+            + [1, 0, 0, 0, 0, 0, 0, 2] + Array("3\n".utf8))
     }
 
     @Test func nonFollowReadStopsAtTheSizeItSaw() async throws {

@@ -102,17 +102,20 @@ public struct JSONFileLog: Sendable {
         let formatter = LogFormatter(tty: tty, options: options)
         var chunk: [UInt8] = []
         chunk.reserveCapacity(chunkBytes + 1024)
+        var frame: Int?  // the open frame in `chunk`, which records of its stream join
         try await readBatches(options: options, stop: stop) { batch in
             for record in batch {
-                formatter.append(record, to: &chunk)
+                formatter.append(record, to: &chunk, joining: &frame)
                 if chunk.count >= chunkBytes {
                     try await emit(chunk)
                     chunk.removeAll(keepingCapacity: true)
+                    frame = nil
                 }
             }
             if !chunk.isEmpty {
                 try await emit(chunk)
                 chunk.removeAll(keepingCapacity: true)
+                frame = nil
             }
         }
     }

@@ -115,6 +115,31 @@ public struct LogFormatter: Sendable {
         }
     }
 
+    /// Like `append`, but a record of the same stream as the frame at `frame` (the last one
+    /// in `out`) goes into that frame: the same bytes reach the client's stdout and stderr
+    /// with far fewer frames to split (one per chunk instead of one per line).
+    public func append(_ record: LogRecord, to out: inout [UInt8], joining frame: inout Int?) {
+        guard !tty, let start = frame, out[start] == record.stream.rawValue else {
+            let before = out.count
+            append(record, to: &out)
+            frame = tty || out.count == before ? nil : before
+            return
+        }
+        let payloadAt = out.count
+        if timestamps {
+            record.timestamp.appendRFC3339(to: &out, fixedFraction: true)
+            out.append(UInt8(ascii: " "))
+        }
+        if details { out.append(UInt8(ascii: " ")) }
+        out.append(contentsOf: record.line)
+        let previous = UInt32(out[start + 4]) << 24 | UInt32(out[start + 5]) << 16 | UInt32(out[start + 6]) << 8 | UInt32(out[start + 7])
+        let length = previous &+ UInt32(truncatingIfNeeded: out.count - payloadAt)
+        out[start + 4] = UInt8(truncatingIfNeeded: length >> 24)
+        out[start + 5] = UInt8(truncatingIfNeeded: length >> 16)
+        out[start + 6] = UInt8(truncatingIfNeeded: length >> 8)
+        out[start + 7] = UInt8(truncatingIfNeeded: length)
+    }
+
     public func format(_ record: LogRecord) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(record.line.count + 40)
