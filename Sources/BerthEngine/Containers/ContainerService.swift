@@ -267,7 +267,16 @@ public actor ContainerService {
 
     public func remove(_ nameOrID: String, force: Bool) async throws {
         let id = try resolve(nameOrID)
-        let state = entries[id]!.record.State
+        // A start in progress owns the container until its process runs (or fails to): the
+        // removal waits for it, then sees a running container.
+        var waited = 0
+        while entries[id]?.busy == true && waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        guard let entry = entries[id] else { return }
+        if entry.busy { throw BerthError.conflict("container \(id) is still starting: try again") }
+        let state = entry.record.State
         if state.Running || state.Restarting {
             guard force else {
                 throw BerthError.conflict("You cannot remove a running container \(id). Stop the container before attempting removal or force remove")
@@ -327,7 +336,7 @@ public actor ContainerService {
 
     /// `docker container prune`: every stopped container matching the filters.
     public func prune(filters: ContainerFilters) async throws -> PruneReport {
-        let victims = entries.values.filter { !$0.record.State.isActive && filters.matchesForPrune($0.record) }.map(\.record.ID)
+        let victims = entries.values.filter { !$0.busy && !$0.record.State.isActive && filters.matchesForPrune($0.record) }.map(\.record.ID)
         var deleted: [String] = []
         var reclaimed: Int64 = 0
         for id in victims.sorted() {
