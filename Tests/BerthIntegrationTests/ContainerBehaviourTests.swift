@@ -660,6 +660,8 @@ struct ContainerBehaviourTests {
             #expect(daemon.docker(["ps", "-a", "--filter", "name=^c1$", "--format", "{{.Names}}"]).stdout == "c1\n")
             #expect(daemon.docker(["ps", "-a", "--filter", "name=c3", "--format", "{{.Command}}"]).stdout == "\"sh -c 'exit 3'\"\n")
             #expect(daemon.docker(["ps", "-a", "--no-trunc", "--filter", "name=c3", "--format", "{{.Command}}"]).stdout == "\"sh -c 'exit 3'\"\n")
+            let sizes = daemon.docker(["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"]).stdout.split(separator: "\n")
+            #expect(sizes.count == 4 && sizes.allSatisfy { $0.range(of: #"^c\d 0B \(virtual \d+(\.\d+)?[kM]B\)$"#, options: .regularExpression) != nil }, "\(sizes)")
             #expect(daemon.docker(["ps", "-a", "--filter", "status=bogus"]).stderr == "Error response from daemon: Invalid filter 'status=bogus'\n")
             #expect(daemon.docker(["ps", "-a", "--filter", "bogus=1"]).stderr == "Error response from daemon: Invalid filter 'bogus'\n")
             #expect(daemon.docker(["ps", "-a", "--filter", "since=nosuch"]).stderr == "Error response from daemon: no such container nosuch\n")

@@ -143,8 +143,9 @@ extension ContainerService {
                 summary.Ports = ContainerSummary.ports(view)
             }
             if size {
+                // SIZE shows "<rw> (virtual <rw + image>)".
                 summary.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
-                summary.SizeRootFs = summary.SizeRw
+                summary.SizeRootFs = (summary.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)
             }
             return summary
         }
