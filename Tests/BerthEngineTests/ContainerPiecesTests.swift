@@ -98,6 +98,10 @@ import Foundation
         #expect(ContainerFilters.label("a", in: ["a": ""]))
         #expect(ContainerFilters.regex("^/web$", matches: "web"))
         #expect(ContainerFilters.regex("we", matches: "web"))
+        #expect(try ContainerFilters.port("80", matchesAnyOf: ["80/tcp"]))
+        #expect(try !ContainerFilters.port("80", matchesAnyOf: ["80/udp"]))
+        #expect(try ContainerFilters.port("8000-8100/udp", matchesAnyOf: ["53/tcp", "8080/udp"]))
+        #expect(throws: BerthError.self) { try ContainerFilters.port("eighty", matchesAnyOf: []) }
     }
 }
 

@@ -662,6 +662,14 @@ struct ContainerBehaviourTests {
             #expect(daemon.docker(["ps", "-a", "--no-trunc", "--filter", "name=c3", "--format", "{{.Command}}"]).stdout == "\"sh -c 'exit 3'\"\n")
             let sizes = daemon.docker(["ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}"]).stdout.split(separator: "\n")
             #expect(sizes.count == 4 && sizes.allSatisfy { $0.range(of: #"^c\d 0B \(virtual \d+(\.\d+)?[kM]B\)$"#, options: .regularExpression) != nil }, "\(sizes)")
+            for filter in ["volume=/x", "network=nosuch", "publish=80", "expose=80"] {
+                let result = daemon.docker(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"])
+                #expect(result.status == 0 && result.stdout.isEmpty, "--filter \(filter): \(result.stdout)")
+            }
+            #expect(daemon.docker(["create", "--name", "ex", "--expose", "8080/udp", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["ps", "-a", "--filter", "expose=8000-8100/udp", "--format", "{{.Names}}"]).stdout == "ex\n")
+            #expect(daemon.docker(["ps", "-a", "--filter", "network=bridge", "--filter", "name=ex", "--format", "{{.Names}}"]).stdout == "ex\n")
+            #expect(daemon.docker(["rm", "ex"]).status == 0)
             #expect(daemon.docker(["ps", "-a", "--filter", "status=bogus"]).stderr == "Error response from daemon: Invalid filter 'status=bogus'\n")
             #expect(daemon.docker(["ps", "-a", "--filter", "bogus=1"]).stderr == "Error response from daemon: Invalid filter 'bogus'\n")
             #expect(daemon.docker(["ps", "-a", "--filter", "since=nosuch"]).stderr == "Error response from daemon: no such container nosuch\n")

@@ -28,8 +28,32 @@ public struct ContainerFilters: Sendable {
     }
 
     /// Whether a container passes every filter (each key: any of its values).
-    func matches(_ record: ContainerRecord, order: [String], resolve: (String) throws -> String) throws -> Bool {
+    /// What the volume, network, publish and expose filters look at, besides the record.
+    struct Attachments {
+        var hostConfig: HostConfig?
+        /// Names and IDs of the networks the container is on.
+        var networks: [String] = []
+    }
+
+    func matches(_ record: ContainerRecord, order: [String], resolve: (String) throws -> String,
+                 attachments: Attachments = Attachments()) throws -> Bool {
         if let ids = values["id"], !ids.contains(where: { record.ID.hasPrefix($0) }) { return false }
+        if let wanted = values["network"], !wanted.contains(where: attachments.networks.contains) { return false }
+        if let wanted = values["volume"] {
+            let hostConfig = attachments.hostConfig
+            // A bind's source or destination, or a mount's.
+            let points = (hostConfig?.Binds ?? []).flatMap { $0.split(separator: ":").prefix(2).map(String.init) }
+                + (hostConfig?.Mounts ?? []).flatMap { [$0.Source, $0.Target].compactMap { $0 } }
+            if !wanted.contains(where: points.contains) { return false }
+        }
+        if let wanted = values["publish"] {
+            let ports = Array((attachments.hostConfig?.PortBindings ?? [:]).keys)
+            if !(try wanted.contains { try Self.port($0, matchesAnyOf: ports) }) { return false }
+        }
+        if let wanted = values["expose"] {
+            let ports = Array((record.Config.ExposedPorts ?? [:]).keys)
+            if !(try wanted.contains { try Self.port($0, matchesAnyOf: ports) }) { return false }
+        }
         if let names = values["name"], !names.contains(where: { Self.regex($0, matches: record.bareName) }) { return false }
         if let labels = values["label"], !labels.allSatisfy({ Self.label($0, in: record.Config.Labels ?? [:]) }) { return false }
         if let statuses = values["status"], !statuses.contains(record.State.Status) { return false }
@@ -66,6 +90,21 @@ public struct ContainerFilters: Sendable {
             guard let limit = Self.time(until), let created = unixSeconds(record.Created), created < limit else { return false }
         }
         return true
+    }
+
+    /// A filter value "80", "80/udp" or "8000-8080/tcp" against port keys like "80/tcp".
+    static func port(_ filter: String, matchesAnyOf ports: [String]) throws -> Bool {
+        let parts = filter.split(separator: "/", maxSplits: 1)
+        let proto = parts.count > 1 ? String(parts[1]) : "tcp"
+        let bounds = parts.first.map { $0.split(separator: "-", maxSplits: 1).map { Int($0) } } ?? []
+        guard let low = bounds.first ?? nil, let high = bounds.count > 1 ? bounds[1] : low, low <= high else {
+            throw BerthError.invalidArgument("invalid port filter '\(filter)'")
+        }
+        return ports.contains { key in
+            let keyParts = key.split(separator: "/", maxSplits: 1)
+            guard let number = Int(keyParts[0]) else { return false }
+            return (keyParts.count > 1 ? String(keyParts[1]) : "tcp") == proto && (low...high).contains(number)
+        }
     }
 
     /// "key" or "key=value".

@@ -124,9 +124,17 @@ extension ContainerService {
         let sequence = records.map(\.ID)
         if !all && limit == nil { records.removeAll { !$0.State.isActive } }
         records = try records.filter {
-            try filters.matches($0, order: sequence, resolve: { name in
+            let hostConfig = entries[$0.ID]?.hostConfig
+            // "default" is the bridge, by name, as dockerd files it.
+            let mode = hostConfig?.NetworkMode ?? "default"
+            var networks = [mode == "default" ? "bridge" : mode]
+            if let view = network?.views.view($0.ID) {  // network
+                networks += view.networks.keys
+                networks += view.networks.values.map(\.NetworkID)
+            }
+            return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            })
+            }, attachments: .init(hostConfig: hostConfig, networks: networks))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
