@@ -628,15 +628,22 @@ public final class ImageStore: @unchecked Sendable {
     // MARK: - persistence
 
     private func persist() throws {
-        let data = try JSONEncoder().encode(state)
-        let path = root + "/state.json"
+        try AtomicFile.write(try JSONEncoder().encode(state), to: root + "/state.json")
+    }
+}
+
+/// Files replaced whole: write a temporary file, fsync, rename over the old one, so that a
+/// crash leaves the old or the new content (DESIGN rule 5).
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
         let temp = path + ".tmp"
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp)") }
+        guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
         guard written == data.count, synced == 0, rename(temp, path) == 0 else {
+            unlink(temp)
             throw BerthError.internalError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
