@@ -10,7 +10,9 @@ enum ContainerLogRoutes {
         guard source.driver == "json-file" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")
         }
-        let options = try LogReadOptions(query: request.query.compactMapValues(\.last))
+        var query = try LogReadOptions(query: request.query.compactMapValues(\.last))
+        query.detailsPrefix = source.detailsPrefix
+        let options = query
         let log = JSONFileLog(directory: source.directory, containerID: source.id)
         let containerID = source.id
         let stream = ResponseStream { writer in

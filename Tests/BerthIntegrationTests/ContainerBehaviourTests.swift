@@ -977,6 +977,35 @@ struct ContainerBehaviourTests {
         }
     }
 
+    // dockerd answers a detached exec once its process runs, or with why it cannot start.
+    @Test func detachedExecThatCannotStartIsAnErrorAndExecIDsListLiveExecs() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "ex", "busybox", "sleep", "1000"]).status == 0)
+            #expect(Self.inspect(daemon, "{{json .ExecIDs}}", "ex") == "null\n")
+            let missing = daemon.docker(["exec", "-d", "ex", "nosuchcmd"])
+            #expect(missing.status == 1, "\(missing)")
+            #expect(missing.stderr == "Error response from daemon: OCI runtime exec failed: exec failed: unable to start container process: exec: \"nosuchcmd\": executable file not found in $PATH: unknown\n", "\(missing.stderr)")
+            #expect(daemon.docker(["exec", "ex", "true"]).status == 0)
+            // Ended execs leave the list (they stay inspectable by ID).
+            #expect(Self.inspect(daemon, "{{json .ExecIDs}}", "ex") == "null\n")
+            #expect(daemon.docker(["exec", "-d", "ex", "sleep", "30"]).status == 0)
+            let live = Self.inspect(daemon, "{{len .ExecIDs}}", "ex")
+            #expect(live == "1\n", "\(live)")
+        }
+    }
+
+    @Test func logsDetailsShowTheLabelAndEnvironmentAttributes() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--name", "la", "--log-opt", "labels=a,b", "--label", "a=1", "--label", "b=x,y",
+                                   "--log-opt", "env=FOO", "-e", "FOO=bar", "--log-opt", "labels-regex=^z",
+                                   "--label", "zed=a b", "--label", "other=no", "busybox", "sh", "-c", "echo hi; echo err >&2"]).status == 0)
+            let details = daemon.docker(["logs", "--details", "la"])
+            #expect(details.stdout == "FOO=bar,a=1,b=x%2Cy,zed=a+b hi\n", "\(details.stdout)")
+            #expect(details.stderr == "FOO=bar,a=1,b=x%2Cy,zed=a+b err\n", "\(details.stderr)")
+            #expect(daemon.docker(["logs", "la"]).stdout == "hi\n")
+        }
+    }
+
     // MARK: - berthd restarts
 
     @Test func containersSurviveACrashAndWorkAfter() throws {

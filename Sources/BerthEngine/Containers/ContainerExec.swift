@@ -108,6 +108,8 @@ extension ContainerService {
         let finish: @Sendable (ShimFrame) async -> Void = { frame in
             await self.recordExecEnd(execID, frame: frame, client: client, tty: tty, wrapped: true)
         }
+        // A detached start answers once the process runs, or with why it could not.
+        let (settled, settle) = AsyncStream<DetachedStart>.makeStream()
         let run = { @Sendable in
             defer { unlink(processPath) }
             try await ShimClient(socketPath: socket).withConnection(request) { _, frames, shim in
@@ -116,7 +118,9 @@ extension ContainerService {
                 } else {
                     shim.finish()
                     while let frame = try await frames.next() {
-                        if frame.kind == .execExit || frame.kind == .execFailed { await finish(frame) }
+                        guard frame.kind == .execExit || frame.kind == .execFailed else { continue }
+                        await finish(frame)
+                        settle.yield(frame.kind == .execFailed ? .failed(String(buffer: frame.payload)) : .started)
                     }
                 }
             }
@@ -124,12 +128,38 @@ extension ContainerService {
         if client != nil {
             do { try await run() } catch { markExecEnded(execID, code: 126) }
             markExecEnded(execID, code: nil)
-        } else {
-            Task {
-                do { try await run() } catch { self.markExecEnded(execID, code: 126) }
-                self.markExecEnded(execID, code: nil)
-            }
+            return
         }
+        Task {
+            do { try await run() } catch { settle.yield(.failed("\(error)")); self.markExecEnded(execID, code: 126) }
+            self.markExecEnded(execID, code: nil)
+            settle.finish()
+        }
+        // The runtime writes the pid file only once the process has been started.
+        let pidFile = shimDirectory + "/exec-\(execID).pid"
+        let watch = Task {
+            while !Task.isCancelled {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    settle.yield(.started)
+                    return pid
+                }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return Int32(0)
+        }
+        var outcome = DetachedStart.started
+        for await first in settled { outcome = first; break }
+        watch.cancel()
+        let pid = await watch.value
+        if pid > 0, execs[execID]?.Running == true { execs[execID]?.Pid = pid }
+        if case .failed(let text) = outcome {
+            throw BerthError.internalError("OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown")
+        }
+    }
+
+    private enum DetachedStart: Sendable {
+        case started
+        case failed(String)
     }
 
     private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {

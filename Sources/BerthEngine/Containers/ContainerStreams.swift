@@ -198,12 +198,18 @@ extension ContainerService {
         public var directory: String
         public var driver: String
         public var tty: Bool
+        /// The `--details` prefix of its records.
+        public var detailsPrefix: String
     }
 
     public func logSource(_ nameOrID: String) throws -> LogSource {
         let entry = try entry(nameOrID)
+        let options = LogSettings.merged(entry.hostConfig.LogConfig, defaults: settings).Config ?? [:]
+        let attributes = LogAttributes.make(options: options, labels: entry.record.Config.Labels ?? [:],
+                                            environment: entry.record.Config.Env ?? [])
         return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
-                         driver: logDriver(entry.hostConfig), tty: entry.record.Config.Tty ?? false)
+                         driver: logDriver(entry.hostConfig), tty: entry.record.Config.Tty ?? false,
+                         detailsPrefix: LogAttributes.detailsPrefix(attributes))
     }
 
     /// Returns once the container is not running (`docker logs -f` ends then).

@@ -73,7 +73,8 @@ public struct ContainerInspect: Encodable, Sendable {
     public var MountLabel = ""
     public var ProcessLabel = ""
     public var AppArmorProfile = ""
-    public var ExecIDs: [String]?
+    /// null, not absent, when there are none (Go leaves no omitempty on it).
+    @StringOrList public var ExecIDs: [String]?
     public var HostConfig: HostConfig
     public var GraphDriver: GraphDriverData
     public var SizeRw: Int64?
@@ -88,12 +89,14 @@ extension ContainerService {
         let entry = try entry(nameOrID)
         let record = entry.record
         let layer = images.snapshotter.root + "/" + record.ID
+        // As dockerd: the execs not yet ended (an ended one stays inspectable by its ID).
+        let liveExecs = entry.execs.filter { execs[$0].map { !$0.started || $0.Running } ?? false }.sorted()
         var inspect = ContainerInspect(
             Id: record.ID, Created: record.Created, Path: record.Path, Args: record.Args, State: record.State,
             Image: record.Image, ResolvConfPath: record.ResolvConfPath, HostnamePath: record.HostnamePath,
             HostsPath: record.HostsPath, LogPath: logDriver(entry.hostConfig) == "json-file" ? record.LogPath : "",
             Name: record.Name, RestartCount: record.RestartCount,
-            ExecIDs: entry.execs.isEmpty ? nil : entry.execs.sorted(), HostConfig: entry.hostConfig,
+            ExecIDs: liveExecs.isEmpty ? nil : liveExecs, HostConfig: entry.hostConfig,
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }

@@ -16,8 +16,11 @@ public struct LogReadOptions: Sendable, Equatable {
     public var follow: Bool
     /// Prefix each line with its time (formatting only).
     public var timestamps: Bool
-    /// Prefix each line with its attributes (formatting only; these logs have none).
+    /// Prefix each line with its attributes (formatting only).
     public var details: Bool
+    /// The container's log attributes as `--details` shows them (`a=1,b=x%2Cy`); the server
+    /// fills it in from the container, not from the query.
+    public var detailsPrefix = ""
 
     public init(stdout: Bool = true, stderr: Bool = true, tail: Int? = nil, since: LogTimestamp? = nil,
                 until: LogTimestamp? = nil, follow: Bool = false, timestamps: Bool = false, details: Bool = false) {
@@ -70,22 +73,24 @@ extension String {
 /// three zero bytes, the payload length as a big-endian UInt32 — then the payload); for a TTY
 /// container the payload alone. With `timestamps` the payload starts with the time in
 /// RFC 3339 with all nine fraction digits and a space (`2026-11-29T11:00:00.120000000Z text`,
-/// dockerd's `RFC3339NanoFixed`); with `details` it starts with the record's attributes and a
-/// space — these logs carry none, so with `details` the line gets a leading space, as dockerd
-/// sends for a container without log attributes.
+/// dockerd's `RFC3339NanoFixed`); with `details` it starts with the container's log attributes
+/// and a space (only the space when it has none, as dockerd sends).
 public struct LogFormatter: Sendable {
     public var tty: Bool
     public var timestamps: Bool
     public var details: Bool
+    /// What `details` writes before the space.
+    public var detailsPrefix: [UInt8]
 
-    public init(tty: Bool, timestamps: Bool = false, details: Bool = false) {
+    public init(tty: Bool, timestamps: Bool = false, details: Bool = false, detailsPrefix: String = "") {
         self.tty = tty
         self.timestamps = timestamps
         self.details = details
+        self.detailsPrefix = Array(detailsPrefix.utf8)
     }
 
     public init(tty: Bool, options: LogReadOptions) {
-        self.init(tty: tty, timestamps: options.timestamps, details: options.details)
+        self.init(tty: tty, timestamps: options.timestamps, details: options.details, detailsPrefix: options.detailsPrefix)
     }
 
     public func append(_ record: LogRecord, to out: inout [UInt8]) {
@@ -99,6 +104,7 @@ public struct LogFormatter: Sendable {
             out.append(UInt8(ascii: " "))
         }
         if details {
+            out.append(contentsOf: detailsPrefix)
             out.append(UInt8(ascii: " "))
         }
         out.append(contentsOf: record.line)
@@ -130,7 +136,10 @@ public struct LogFormatter: Sendable {
             record.timestamp.appendRFC3339(to: &out, fixedFraction: true)
             out.append(UInt8(ascii: " "))
         }
-        if details { out.append(UInt8(ascii: " ")) }
+        if details {
+            out.append(contentsOf: detailsPrefix)
+            out.append(UInt8(ascii: " "))
+        }
         out.append(contentsOf: record.line)
         let previous = UInt32(out[start + 4]) << 24 | UInt32(out[start + 5]) << 16 | UInt32(out[start + 6]) << 8 | UInt32(out[start + 7])
         let length = previous &+ UInt32(truncatingIfNeeded: out.count - payloadAt)
