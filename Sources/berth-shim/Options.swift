@@ -20,12 +20,14 @@ struct Options {
     var logMaxSize: Int64 = 0
     var logMaxFile = 1
     var containerName: String?
+    var detach = false
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
                           [--tty] [--stdin] [--stdin-once]
                           [--log-driver json-file|none|journald] [--log-path FILE]
                           [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
+                          [--detach]
         """
 
     struct UsageError: Error {
@@ -72,6 +74,7 @@ struct Options {
                 guard let count = Int(text), count >= 1 else { throw UsageError(message: "invalid --log-max-file \"\(text)\"") }
                 options.logMaxFile = count
             case "container-name": options.containerName = try value()
+            case "detach": options.detach = true
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }

@@ -22,6 +22,15 @@ do {
     fail(2, error.message, usage: true)
 }
 
+// With --detach the first process exits at once for its starter to reap, and its child goes
+// on, nobody's child but init's (a fork of this small process is cheap; berthd spawns us
+// without copying itself).
+if options.detach {
+    let child = fork()
+    guard child >= 0 else { fail(1, "fork: \(errnoText())") }
+    if child > 0 { _exit(0) }
+}
+
 // Relative socket paths (for long state paths) are relative to the state directory.
 guard chdir(options.stateDir) == 0 else { fail(1, "state directory \(options.stateDir): \(errnoText())") }
 

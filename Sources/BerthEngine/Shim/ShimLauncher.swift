@@ -27,7 +27,7 @@ struct ShimLauncher: Sendable {
     func launch(_ options: Options) throws -> Int32 {
         var arguments = [shimPath, "--id", options.id, "--bundle", options.bundle, "--state", options.bundle,
                          "--runtime", runtimePath, "--runtime-root", runtimeRoot,
-                         "--log-driver", options.logDriver, "--container-name", options.containerName]
+                         "--log-driver", options.logDriver, "--container-name", options.containerName, "--detach"]
         if options.tty { arguments.append("--tty") }
         if options.stdin { arguments.append("--stdin") }
         if options.stdinOnce { arguments.append("--stdin-once") }

@@ -51,13 +51,15 @@ int berth_wexitstatus(int status);
 int berth_wifsignaled(int status);
 int berth_wtermsig(int status);
 
-// fork+exec done entirely in C (vfork-safe) for spawning from a multi-threaded process.
+// posix_spawn (vfork-style: no copy of a large multi-threaded parent) with default signal
+// handling and an empty mask in the child.
 // fd_map: pairs (from, to) applied with dup2 in the child; every other fd is closed.
-// new_session: setsid() in the child. Returns the pid or -1.
+// new_session: setsid() in the child. Returns the pid or -1 with errno.
 pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
                   const int *fd_map, int fd_map_count, int new_session);
-// Like berth_spawn in a new session, through a middle process that exits at once: the child
-// is not ours to reap (a daemon's long-lived helpers).
+// For a program that detaches itself (forks once, its first process exiting 0 at once, as
+// `berth-shim --detach` does): spawns it in a new session and reaps that first process, so the
+// one that goes on is not ours to reap. Returns a positive number, or -1 with errno.
 pid_t berth_spawn_detached(const char *path, char *const argv[], char *const envp[],
                            const int *fd_map, int fd_map_count);
 
