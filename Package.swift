@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
         // Bridges, veths and addresses over netlink, IPAM, nftables rules, port proxies, embedded DNS.
-        .target(name: "BerthNetwork", dependencies: ["CSystemShims"]),
+        .target(name: "BerthNetwork", dependencies: ["BerthOCI", "CSystemShims"]),
         .target(
             name: "BerthEngine",
             dependencies: [

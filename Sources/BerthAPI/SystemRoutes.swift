@@ -1,3 +1,4 @@
+import BerthOCI
 import BerthEngine
 import Foundation
 import NIOHTTP1
@@ -75,7 +76,7 @@ enum SystemRoutes {
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
             "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!SystemInfo.warnings.contains("WARNING: IPv4 forwarding is disabled")),
             "Debug": .bool(debug), "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
-            "SystemTime": .string(ISO8601DateFormatter().string(from: Date())),
+            "SystemTime": .string(LogTimestamp.now().rfc3339(fixedFraction: false)),
             "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
             "NEventsListener": 0, "KernelVersion": .string(SystemInfo.kernelVersion),
             "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": "", "OSType": "linux",

@@ -40,7 +40,7 @@ public struct SystemInfo: Sendable {
     public static let buildTime: String = {
         var info = stat()
         guard stat("/proc/self/exe", &info) == 0 else { return "" }
-        return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+        return LogTimestamp(seconds: Int64(info.st_mtim.tv_sec)).rfc3339(fixedFraction: false)
     }()
 
     /// The filesystem under `path` by Docker's name for it ("extfs", "xfs", "tmpfs", ...): the

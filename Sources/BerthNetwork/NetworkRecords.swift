@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 
 /// A network as berthd keeps it in `<dataRoot>/network/networks/<id>.json`.
@@ -115,8 +116,7 @@ func randomHex(_ count: Int) -> String {
     return String(text.prefix(count))
 }
 
+/// Now, as Go's RFC3339Nano writes it (dockerd's network `Created`).
 func nowTimestamp() -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: Date())
+    LogTimestamp.now().rfc3339(fixedFraction: false)
 }

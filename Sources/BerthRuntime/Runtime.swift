@@ -212,7 +212,16 @@ public struct Runtime {
         if plan.namespaces.newUserNamespace {
             try writeIDMaps(pid: pid, spec: plan.spec)
         }
-        try cgroup.addProcess(pid)
+        do {
+            try cgroup.addProcess(pid)
+        } catch {
+            // The child may have failed while building its root (and gone): its reason is
+            // the one to tell.
+            if let reply = SyncChannel.receive(plan.sync.parentEnd, wait: false), reply.hasPrefix("error ") {
+                throw ConfigError(String(reply.dropFirst(6)))
+            }
+            throw error
+        }
         SyncChannel.send(plan.sync.parentEnd, "go")
         guard let reply = SyncChannel.receive(plan.sync.parentEnd) else {
             throw ConfigError("container init exited before it was ready")

@@ -269,8 +269,7 @@ public final class ImageStore: @unchecked Sendable {
         defer { loadLock.unlock() }
         do {
             let layer = try writeUncompressedLayer(from: fd)
-            let now = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!,
-                                                  formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            let now = LogTimestamp.now().rfc3339(fixedFraction: false)
             let image = ImageConfig(architecture: architecture, os: os, created: now, config: config,
                                     rootfs: .init(diff_ids: [layer]),
                                     history: [.init(created: now, created_by: "", comment: message ?? "Imported from -")],
@@ -545,11 +544,7 @@ public final class ImageStore: @unchecked Sendable {
 
     static func unixTime(_ text: String?) -> Int64 {
         guard let text else { return 0 }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970) }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) } ?? 0
+        return LogTimestamp(rfc3339: text)?.seconds ?? 0
     }
 
     static func glob(_ pattern: String, matches text: String) -> Bool {

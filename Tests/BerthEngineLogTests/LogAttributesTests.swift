@@ -1,4 +1,5 @@
 @testable import BerthEngine
+import BerthOCI
 import Testing
 
 @Suite struct LogAttributesTests {

@@ -115,11 +115,10 @@ public struct ContainerFilters: Sendable {
     }
 
     static func regex(_ pattern: String, matches name: String) -> Bool {
-        guard let expression = try? NSRegularExpression(pattern: pattern) else { return name.contains(pattern) }
+        // Swift's own regex engine: NSRegularExpression would load ICU into the daemon.
+        guard let expression = try? Regex(pattern) else { return name.contains(pattern) }
         // dockerd tries the name as it is and with its slash: `^web$` and `^/web$` both match.
-        return [name, "/" + name].contains { candidate in
-            expression.firstMatch(in: candidate, range: NSRange(candidate.startIndex..., in: candidate)) != nil
-        }
+        return [name, "/" + name].contains { $0.firstMatch(of: expression) != nil }
     }
 
     /// A unix time, an RFC 3339 time, or a duration ("10m") before now.

@@ -1,3 +1,5 @@
+import BerthOCI
+
 /// One line of Docker's json-file log format:
 /// `{"log":"text\n","stream":"stdout","time":"2026-11-29T11:00:00.123456789Z"}`.
 ///

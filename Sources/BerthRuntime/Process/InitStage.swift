@@ -39,11 +39,21 @@ struct InitPlan {
             // memory through /proc (the host's runtime binary is still mapped here).
             try check("prctl(PR_SET_PDEATHSIG)", berth_set_pdeathsig(SIGKILL))
             try check("prctl(PR_SET_DUMPABLE)", berth_set_dumpable(0))
+            // The root is built while the parent places us in our cgroups (on cgroup v1 the
+            // first move waits out an RCU grace period, 5-15 ms) — unless a user namespace
+            // must be mapped first, or a cgroup namespace rooted at our own cgroup.
+            var rootBuilt = false
+            if case .container(let rootfs, _) = kind, !namespaces.newUserNamespace, !namespaces.createsCgroupNamespace {
+                try NamespacePlan.join(joins)
+                try buildRoot(rootfs)
+                rootBuilt = true
+            }
             guard SyncChannel.receive(sync.childEnd) == "go" else { _exit(1) }
-            try NamespacePlan.join(joins)
+            if !rootBuilt { try NamespacePlan.join(joins) }
             switch kind {
             case .container(let rootfs, let fifo):
-                try becomeContainerInit(rootfs: rootfs)
+                if !rootBuilt { try buildRoot(rootfs) }
+                try finishInit()
                 let path = try setup.resolveExecutable()
                 try reportReady()
                 try waitForStart(fifo)
@@ -70,7 +80,9 @@ struct InitPlan {
         close(sync.childEnd)
     }
 
-    private func becomeContainerInit(rootfs: RootfsBuilder) throws {
+    /// Everything of the container's init up to its identity: namespaces entered, root
+    /// mounted and pivoted into, console, sysctls, names.
+    private func buildRoot(_ rootfs: RootfsBuilder) throws {
         if namespaces.newUserNamespace {
             try check("setresgid 0", berth_setresgid(0, 0, 0))
             try check("setresuid 0", berth_setresuid(0, 0, 0))
@@ -92,6 +104,10 @@ struct InitPlan {
         try setSysctls()
         try rootfs.finish()
         try setNames()
+    }
+
+    /// The rest, once the parent has placed us in our cgroups.
+    private func finishInit() throws {
         try setup.rlimits.apply()
         try setOOMScore()
         try setup.applyIdentity()
