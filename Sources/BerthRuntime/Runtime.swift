@@ -196,6 +196,9 @@ public struct Runtime {
             }
         }
         defer { if case .container = plan.kind { plan.joins.forEach { close($0.fd) } } }
+        // Without a user namespace (whose root cannot write the host's cgroup files until it
+        // is mapped), the child moves itself in: much cheaper than a move by pid on cgroup v1.
+        if !plan.namespaces.newUserNamespace { plan.cgroupSelfJoin = cgroup.selfJoinFiles }
         fflush(nil)
         let pid = berth_clone(UInt64(UInt32(bitPattern: plan.namespaces.createFlags)))
         if pid < 0 {
@@ -213,7 +216,7 @@ public struct Runtime {
             try writeIDMaps(pid: pid, spec: plan.spec)
         }
         do {
-            try cgroup.addProcess(pid)
+            if plan.cgroupSelfJoin.isEmpty { try cgroup.addProcess(pid) }
         } catch {
             // The child may have failed while building its root (and gone): its reason is
             // the one to tell.

@@ -11,6 +11,12 @@ public protocol CgroupManager {
     func create() throws
     /// Moves a process (and so its future children) into the cgroup.
     func addProcess(_ pid: pid_t) throws
+    /// Files a freshly cloned, single-threaded child writes "0" to, to move itself in. Moving
+    /// only the calling thread skips the global lock that a move by pid takes, which on
+    /// cgroup v1 waits out an RCU grace period (5-15 ms per container start or exec). Empty
+    /// where that is not possible (cgroup v2 domains take no thread moves): the parent uses
+    /// `addProcess`.
+    var selfJoinFiles: [String] { get }
     /// Applies resource limits; also used by `update`.
     func apply(_ resources: Spec.Resources) throws
     func freeze() throws

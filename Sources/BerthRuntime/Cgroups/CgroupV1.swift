@@ -44,6 +44,8 @@ struct CgroupV1: CgroupManager {
         throw SystemError("mkdir \(directory)", errno: ENOENT)
     }
 
+    var selfJoinFiles: [String] { directories.map { $0 + "/tasks" } }
+
     func addProcess(_ pid: pid_t) throws {
         for directory in directories {
             try CgroupFile.write(directory, "cgroup.procs", String(pid))

@@ -37,6 +37,8 @@ struct CgroupV2: CgroupManager {
         }
     }
 
+    var selfJoinFiles: [String] { [] }
+
     func addProcess(_ pid: pid_t) throws {
         try CgroupFile.write(directory, "cgroup.procs", String(pid))
     }

@@ -21,6 +21,9 @@ struct InitPlan {
     var consoleSocket: Int32?
     var preserveFds: Int32
     var sync: SyncChannel
+    /// Set by the parent before the clone: the cgroup files the child moves itself in with
+    /// (see CgroupManager.selfJoinFiles); empty when the parent moves it.
+    var cgroupSelfJoin: [String] = []
 
     /// The child side: runs in the cloned process and never returns.
     func runChild() -> Never {
@@ -39,9 +42,10 @@ struct InitPlan {
             // memory through /proc (the host's runtime binary is still mapped here).
             try check("prctl(PR_SET_PDEATHSIG)", berth_set_pdeathsig(SIGKILL))
             try check("prctl(PR_SET_DUMPABLE)", berth_set_dumpable(0))
-            // The root is built while the parent places us in our cgroups (on cgroup v1 the
-            // first move waits out an RCU grace period, 5-15 ms) — unless a user namespace
-            // must be mapped first, or a cgroup namespace rooted at our own cgroup.
+            for file in cgroupSelfJoin { try FileSystem.writeFile(file, "0", flags: O_WRONLY) }
+            // The root is built while the parent, where it must move us itself, places us in
+            // our cgroups (a move by pid waits out an RCU grace period, 5-15 ms) — unless a user
+            // namespace must be mapped first, or a cgroup namespace rooted at our own cgroup.
             var rootBuilt = false
             if case .container(let rootfs, _) = kind, !namespaces.newUserNamespace, !namespaces.createsCgroupNamespace {
                 try NamespacePlan.join(joins)
