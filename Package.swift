@@ -18,9 +18,9 @@ let package = Package(
     targets: [
         // Thin C wrappers for what Glibc does not expose (clone3, pivot_root, capset, libseccomp, ...).
         .target(name: "CSystemShims", linkerSettings: [.linkedLibrary("seccomp")]),
-        // libarchive (tar, gzip, zstd) and libcrypto (sha256) for the image store.
+        // libarchive (tar, gzip, zstd) and nettle (sha256, already a dependency of libarchive) for the image store.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),

@@ -1,6 +1,7 @@
 import BerthEngine
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 import NIOHTTP1
 

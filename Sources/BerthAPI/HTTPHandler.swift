@@ -1,5 +1,8 @@
+import BerthOCI
 import BerthEngine
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -115,7 +118,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let finished = { @Sendable (status: HTTPResponseStatus) in
             inFlight.end()
             let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-            logger.debug("\(head.method) \(head.uri) \(status.code) \(String(format: "%.2f", milliseconds))ms")
+            logger.debug("\(head.method) \(head.uri) \(status.code) \((milliseconds * 100).rounded() / 100)ms")
         }
         promise.futureResult.whenSuccess { response in
             let context = boundContext.value
@@ -173,7 +176,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             for pair in parts[1].split(separator: "&") {
                 let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let decode = { (text: Substring) in
-                    String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+                    String(text).replacing("+", with: " ").percentDecoded ?? String(text)
                 }
                 query[decode(keyValue[0]), default: []].append(keyValue.count > 1 ? decode(keyValue[1]) : "")
             }

@@ -1,7 +1,8 @@
 import BerthEngine
 import BerthOCI
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -140,7 +141,7 @@ enum ImageRoutes {
     /// `filters` is JSON: {"dangling": ["true"]} (or the old {"dangling": {"true": true}}).
     static func parseFilters(_ text: String?) throws -> [String: [String]] {
         guard let text, !text.isEmpty else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard let object = try? AnyJSON.parse(Data(text.utf8)) as? [String: Any] else {
             throw BerthError.invalidArgument("invalid filter: \(text)")
         }
         var filters: [String: [String]] = [:]
@@ -195,6 +196,6 @@ struct LoadProgress: Encodable, Sendable {
             value /= 1000
             unit += 1
         }
-        return String(format: "%.4g", value) + units[unit]
+        return formatSignificant(value, digits: 4) + units[unit]
     }
 }

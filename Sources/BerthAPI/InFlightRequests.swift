@@ -1,9 +1,11 @@
-import Foundation
+import BerthOCI
+import FoundationEssentials
+import Glibc
 
 /// Requests received and not yet answered in full, so that a shutdown can let them finish
 /// after the listeners are closed.
 final class InFlightRequests: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var count = 0
 
     func begin() { lock.withLock { count += 1 } }

@@ -1,5 +1,6 @@
 import BerthEngine
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension APIServer.Listener {
     /// dockerd's -H values: unix://PATH, tcp://HOST:PORT, fd:// (every socket systemd passed)

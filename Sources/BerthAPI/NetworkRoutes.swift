@@ -1,7 +1,8 @@
 import BerthEngine
 import BerthNetwork
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// /networks/…: list, inspect, create, remove, prune, connect and disconnect.
 enum NetworkRoutes {

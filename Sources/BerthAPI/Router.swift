@@ -1,5 +1,7 @@
+import BerthOCI
 import BerthEngine
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOHTTP1
 
 /// Routes by method and path pattern ("/containers/{id}/json"), with or without a /v1.NN
@@ -62,7 +64,7 @@ public struct Router: Sendable {
             let name = String(path.dropFirst(route.prefix.count).dropLast(route.suffix.count))
             guard !name.isEmpty else { continue }
             do {
-                return try await route.handler(request, ["name": name.removingPercentEncoding ?? name])
+                return try await route.handler(request, ["name": name.percentDecoded ?? name])
             } catch {
                 return .error(error)
             }
@@ -72,7 +74,7 @@ public struct Router: Sendable {
             var parameters: [String: String] = [:]
             let matches = zip(route.segments, segments).allSatisfy { pattern, value in
                 if pattern.hasPrefix("{") && pattern.hasSuffix("}") {
-                    parameters[String(pattern.dropFirst().dropLast())] = String(value).removingPercentEncoding ?? String(value)
+                    parameters[String(pattern.dropFirst().dropLast())] = value.percentDecoded ?? String(value)
                     return true
                 }
                 return pattern == value

@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthEngine
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOHTTP1
 
 /// /_ping, /version and /info: what `docker version` and `docker info` show.

@@ -1,4 +1,6 @@
-import Foundation
+import BerthOCI
+import FoundationEssentials
+import Glibc
 
 /// berthd's settings from its flags and daemon.json, with dockerd's names and rules: an
 /// unknown key, a malformed file, or a key set both ways stops the daemon with a message.
@@ -119,14 +121,14 @@ public struct DaemonOptions: Sendable {
         }
         let object: [String: Any]
         do {
-            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard let parsed = try AnyJSON.parse(data) as? [String: Any] else {
                 throw Failure("the configuration is not a JSON object")
             }
             object = parsed
         } catch let failure as Failure {
             throw Failure("unable to configure the Berth daemon with file \(path): \(failure)")
         } catch {
-            throw Failure("unable to configure the Berth daemon with file \(path): invalid JSON: \(error.localizedDescription)")
+            throw Failure("unable to configure the Berth daemon with file \(path): invalid JSON: \(error)")
         }
         let unknown = object.keys.filter { !Self.knownKeys.contains($0) }.sorted()
         if !unknown.isEmpty {
@@ -177,9 +179,6 @@ public struct DaemonOptions: Sendable {
 
     static func describe(_ value: Any) -> String {
         if let text = value as? String { return text }
-        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
-            return String(decoding: data, as: UTF8.self)
-        }
-        return "\(value)"
+        return AnyJSON.text(value)
     }
 }

@@ -1,9 +1,11 @@
-import Foundation
+import BerthOCI
+import FoundationEssentials
+import Glibc
 
 /// The daemon settings the engine reports that can change while it runs (daemon.json's
 /// reloadable keys, re-read on SIGHUP): `docker info` shows `Debug`.
 public final class DaemonSettings: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var currentDebug: Bool
 
     public init(debug: Bool) {

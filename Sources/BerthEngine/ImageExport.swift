@@ -1,12 +1,13 @@
 import BerthOCI
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `docker save` as a stream: the store writes the archive into a pipe on a worker thread and
 /// the reader takes it out as the client accepts it. Nothing is staged on disk, and a slow
 /// client slows the writer (the pipe fills) instead of growing memory.
 public final class ImageExport: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var readEnd: Int32
     private let writer: Task<Void, Error>
 

@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthRuntime
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Facts about this host and daemon that `docker version` and `docker info` print, read from
 /// the kernel and /proc each time (they are cheap and can change: memory, cgroup layout).
@@ -53,7 +54,7 @@ public struct SystemInfo: Sendable {
             // "36 35 98:0 /root /mnt opts - ext4 /dev/sda rw": mount point is field 5, type follows "-".
             let fields = line.split(separator: " ")
             guard fields.count > 5, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
-            let mountPoint = String(fields[4]).replacingOccurrences(of: "\\040", with: " ")
+            let mountPoint = String(fields[4]).replacing("\\040", with: " ")
             let holds = mountPoint == "/" || resolved == mountPoint || resolved.hasPrefix(mountPoint + "/")
             if holds && mountPoint.count >= (best?.mountPoint.count ?? 0) {
                 best = (mountPoint, String(fields[dash + 1]))
@@ -83,7 +84,7 @@ public struct SystemInfo: Sendable {
     public static var operatingSystem: String {
         let text = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
-            return String(line.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return String(line.dropFirst("PRETTY_NAME=".count)).trimmed(of: ["\""])
         }
         return "Linux"
     }
@@ -117,7 +118,7 @@ public struct SystemInfo: Sendable {
             }
         }
         let forwarding = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)) ?? "0"
-        if forwarding.trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+        if forwarding.trimmed() != "1" {
             warnings.append("WARNING: IPv4 forwarding is disabled")
         }
         return warnings

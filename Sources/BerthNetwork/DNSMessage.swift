@@ -1,3 +1,4 @@
+import BerthOCI
 /// The few parts of a DNS message (RFC 1035) the embedded server needs: the header, the
 /// first question, and A / PTR answers.
 public struct DNSQuestion: Equatable, Sendable {

@@ -1,10 +1,11 @@
-import Foundation
+import BerthOCI
+import FoundationEssentials
 import Glibc
 
 /// The names of each user-defined network: container names, aliases and short IDs → the
 /// addresses on that network. Read by the DNS threads, written by the network service.
 public final class DNSTable: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var names: [String: [String: [IPv4Address]]] = [:]  // network ID → name → addresses
     private var reverse: [String: [IPv4Address: String]] = [:]
 

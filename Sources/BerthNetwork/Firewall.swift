@@ -1,4 +1,7 @@
-import Foundation
+import BerthOCI
+import CSystemShims
+import FoundationEssentials
+import Glibc
 
 /// Berth's nftables rules, all in one table of its own (`table ip <name>`), rewritten as a
 /// whole in one `nft -f` transaction whenever networks or published ports change. Other
@@ -95,20 +98,50 @@ public struct FirewallRuleset: Sendable, Equatable {
 
     /// Runs `nft -f -` with the script on stdin.
     public static func apply(_ script: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nftPath)
-        process.arguments = ["-f", "-"]
-        let input = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw NetworkError("nft failed: \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        var input: [Int32] = [-1, -1]
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&input) == 0 else { throw NetworkError.errno("pipe", errno) }
+        guard pipe(&errors) == 0 else {
+            let code = errno
+            input.forEach { close($0) }
+            throw NetworkError.errno("pipe", code)
+        }
+        // Not inherited by other children spawned meanwhile (their copy would hold the pipes open).
+        for fd in input + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        let map: [Int32] = [input[0], 0, null, 1, errors[1], 2]
+        let pid = withCStrings([nftPath, "-f", "-"]) { berth_spawn(nftPath, $0, environ, map, 3, 0) }
+        let spawnError = errno
+        close(input[0])
+        close(errors[1])
+        close(null)
+        guard pid > 0 else {
+            close(input[1])
+            close(errors[0])
+            throw NetworkError.errno("run \(nftPath)", spawnError)
+        }
+        // nft reads the whole script before it writes anything, so one pipe at a time is enough.
+        var bytes = Array(script.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { break }
+            bytes = bytes.dropFirst(written)
+        }
+        close(input[1])
+        var message: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(errors[0], &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            message += chunk[0..<count]
+        }
+        close(errors[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard berth_wifexited(status) != 0, berth_wexitstatus(status) == 0 else {
+            throw NetworkError("nft failed: \(String(decoding: message, as: UTF8.self).trimmed())")
         }
     }
 

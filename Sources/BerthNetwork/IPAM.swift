@@ -1,3 +1,4 @@
+import BerthOCI
 /// The addresses of one network: its subnet, gateway, the range containers draw from
 /// (`--ip-range`), and which are taken. Kept in the network's record, so a daemon restart
 /// hands out no address twice.

@@ -1,3 +1,4 @@
+import BerthOCI
 /// An IPv4 address as a host-order number, printed and parsed in dotted form.
 public struct IPv4Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var value: UInt32

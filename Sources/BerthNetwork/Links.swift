@@ -1,3 +1,4 @@
+import BerthOCI
 import Glibc
 
 /// Links, addresses and routes through rtnetlink: what `ip link/addr/route` would do,

@@ -1,3 +1,4 @@
+import BerthOCI
 import CSystemShims
 import Glibc
 

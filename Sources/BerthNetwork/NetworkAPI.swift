@@ -1,4 +1,6 @@
-import Foundation
+import BerthOCI
+import FoundationEssentials
+import Glibc
 
 /// What `docker network create` sends.
 public struct NetworkCreateRequest: Decodable, Sendable {

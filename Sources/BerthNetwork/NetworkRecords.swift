@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A network as berthd keeps it in `<dataRoot>/network/networks/<id>.json`.
 public struct NetworkRecord: Codable, Sendable {
@@ -112,7 +113,7 @@ func writeFileAtomically(_ data: Data, to path: String) throws {
 
 func randomHex(_ count: Int) -> String {
     var text = ""
-    while text.count < count { text += String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }
+    while text.count < count { text += (0..<8).map { _ in UInt8.random(in: 0...255) }.hexString }
     return String(text.prefix(count))
 }
 

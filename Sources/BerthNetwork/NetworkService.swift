@@ -1,5 +1,7 @@
+import BerthOCI
 import CSystemShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The daemon's network settings, from daemon.json.
 public struct NetworkOptions: Sendable {
@@ -262,7 +264,7 @@ public enum NetworkLookupError: Error, CustomStringConvertible {
 
 /// The containers' network views, readable under a lock.
 public final class NetworkViewStore: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var views: [String: ContainerNetworkView] = [:]
     private var changes = 0
 

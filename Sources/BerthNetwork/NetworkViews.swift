@@ -1,3 +1,4 @@
+import BerthOCI
 /// `GET /networks` and `GET /networks/{id}` bodies (the API's Network object).
 public struct NetworkView: Encodable, Sendable {
     public struct IPAMConfig: Encodable, Sendable {

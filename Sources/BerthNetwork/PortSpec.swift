@@ -1,3 +1,4 @@
+import BerthOCI
 /// One port to publish, from HostConfig.PortBindings ("80/tcp": [{HostIp, HostPort}]),
 /// ExposedPorts with PublishAllPorts (`-P`), as the CLI sends them.
 public struct PortRequest: Sendable, Equatable, Codable {

@@ -1,5 +1,6 @@
+import BerthOCI
 import CSystemShims
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Containers on networks: their namespaces, interfaces, published ports and names.

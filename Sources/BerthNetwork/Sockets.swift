@@ -1,3 +1,4 @@
+import BerthOCI
 import Glibc
 
 /// Small wrappers around IPv4 sockets for the proxy and the DNS server.

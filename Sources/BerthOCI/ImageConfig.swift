@@ -81,3 +81,42 @@ public struct ArchiveManifestEntry: Codable, Sendable {
         self.Layers = Layers
     }
 }
+
+/// An OCI content descriptor (what `docker save` writes into its manifests and index).
+public struct OCIDescriptor: Codable, Sendable {
+    public var mediaType: String
+    public var digest: String
+    public var size: Int64
+    public var annotations: [String: String]?
+
+    public init(mediaType: String, digest: String, size: Int64, annotations: [String: String]? = nil) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.size = size
+        self.annotations = annotations
+    }
+}
+
+/// An OCI image manifest, schema 2.
+public struct OCIManifest: Codable, Sendable {
+    public var schemaVersion = 2
+    public var mediaType = "application/vnd.oci.image.manifest.v1+json"
+    public var config: OCIDescriptor
+    public var layers: [OCIDescriptor]
+
+    public init(config: OCIDescriptor, layers: [OCIDescriptor]) {
+        self.config = config
+        self.layers = layers
+    }
+}
+
+/// An OCI image index, schema 2.
+public struct OCIIndex: Codable, Sendable {
+    public var schemaVersion = 2
+    public var mediaType = "application/vnd.oci.image.index.v1+json"
+    public var manifests: [OCIDescriptor]
+
+    public init(manifests: [OCIDescriptor]) {
+        self.manifests = manifests
+    }
+}

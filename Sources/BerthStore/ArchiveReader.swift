@@ -1,6 +1,7 @@
 import BerthOCI
 import CArchive
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reads a tar stream (plain, gzip, zstd, ...) entry by entry through libarchive.
 final class ArchiveReader {

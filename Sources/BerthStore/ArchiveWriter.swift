@@ -1,6 +1,7 @@
 import BerthOCI
 import CArchive
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Writes a tar (POSIX pax) to a file descriptor through libarchive, with fixed owners and
 /// times so that saving the same images gives the same bytes.

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Blobs by digest under `<root>/content/blobs/sha256`. A blob is written to `<root>/ingest`
 /// while it is hashed, synced, and renamed into place only once complete: a crash leaves a
@@ -32,8 +33,9 @@ final class ContentStore: @unchecked Sendable {
     }
 
     func size(_ digest: String) -> Int64 {
-        guard let path = path(digest), let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return 0 }
-        return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        var info = stat()
+        guard let path = path(digest), stat(path, &info) == 0 else { return 0 }
+        return Int64(info.st_size)
     }
 
     /// Writes what `produce` yields (it calls the writer with each chunk) and commits the blob.

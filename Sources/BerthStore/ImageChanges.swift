@@ -1,14 +1,15 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `docker import --change` / `docker commit --change`: Dockerfile instructions applied to an
 /// image's config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME, STOPSIGNAL, ONBUILD).
 enum ImageChanges {
     static func apply(_ changes: [String], to config: inout ImageConfig.Config) throws {
-        for change in changes where !change.trimmingCharacters(in: .whitespaces).isEmpty {
-            let trimmed = change.trimmingCharacters(in: .whitespaces)
+        for change in changes where !change.trimmed(newlines: false).isEmpty {
+            let trimmed = change.trimmed(newlines: false)
             let instruction = String(trimmed.prefix { !$0.isWhitespace })
-            let argument = trimmed.dropFirst(instruction.count).trimmingCharacters(in: .whitespaces)
+            let argument = trimmed.dropFirst(instruction.count).trimmed(newlines: false)
             switch instruction.uppercased() {
             case "CMD": config.Cmd = command(argument)
             case "ENTRYPOINT": config.Entrypoint = command(argument)
@@ -70,7 +71,7 @@ enum ImageChanges {
             guard parts.count == 2 || pair.hasSuffix("=") else {
                 throw BerthError.invalidArgument("\(instruction) names must be given as key=value: \(pair)")
             }
-            let value = parts.count == 2 ? String(parts[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : ""
+            let value = parts.count == 2 ? String(parts[1]).trimmed(of: ["\""]) : ""
             return (String(parts[0]), value)
         }
     }

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// GET /images/json items, with the API's field names.
 public struct ImageSummary: Codable, Sendable {

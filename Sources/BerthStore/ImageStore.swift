@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Images: their configs and layer blobs in the content store, and the references naming
 /// them. What is visible is the state file, replaced atomically once an image is complete.
@@ -19,10 +20,10 @@ public final class ImageStore: @unchecked Sendable {
     private let content: ContentStore
     /// The unpacked layers, and the container roots made from them.
     public let snapshotter: Snapshotter
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Loads run one at a time: a failed load sweeps unreferenced blobs, which must not be
     /// another load's blobs in flight.
-    private let loadLock = NSLock()
+    private let loadLock = Lock()
     private var state: State
     /// Which containers use an image (set by the engine): rmi and prune must not pull an
     /// image from under one.
@@ -347,42 +348,39 @@ public final class ImageStore: @unchecked Sendable {
         try writer.directory("blobs/sha256")
         var written = Set<String>()
         var manifest: [ArchiveManifestEntry] = []
-        var indexEntries: [[String: Any]] = []
+        var indexEntries: [OCIDescriptor] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var repositories: [String: [String: String]] = [:]
         for (record, references) in images {
             for blob in [record.id] + record.layers where written.insert(blob).inserted {
-                try writer.file("blobs/" + blob.replacingOccurrences(of: ":", with: "/"), contentsOf: content.path(blob)!)
+                try writer.file("blobs/" + blob.replacing(":", with: "/"), contentsOf: content.path(blob)!)
             }
-            let blobPath = { (digest: String) in "blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
+            let blobPath = { (digest: String) in "blobs/" + digest.replacing(":", with: "/") }
             manifest.append(ArchiveManifestEntry(Config: blobPath(record.id), RepoTags: references.map(\.familiar),
                                                  Layers: record.layers.map(blobPath)))
             // The OCI manifest for this image, itself a blob.
-            let ociManifest: [String: Any] = [
-                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": record.id, "size": content.size(record.id)],
-                "layers": record.layers.map { ["mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": $0, "size": content.size($0)] },
-            ]
-            let manifestData = try JSONSerialization.data(withJSONObject: ociManifest, options: [.sortedKeys])
+            let ociManifest = OCIManifest(
+                config: .init(mediaType: "application/vnd.oci.image.config.v1+json", digest: record.id, size: content.size(record.id)),
+                layers: record.layers.map { .init(mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $0, size: content.size($0)) })
+            let manifestData = try encoder.encode(ociManifest)
             let manifestDigest = SHA256Hasher.digest(manifestData)
             if written.insert(manifestDigest).inserted { try writer.file(blobPath(manifestDigest), data: manifestData) }
             for reference in references.isEmpty ? [nil] : references.map(Optional.some) {
-                var entry: [String: Any] = ["mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                            "digest": manifestDigest, "size": manifestData.count]
+                var entry = OCIDescriptor(mediaType: "application/vnd.oci.image.manifest.v1+json",
+                                          digest: manifestDigest, size: Int64(manifestData.count))
                 if let reference {
-                    entry["annotations"] = ["io.containerd.image.name": reference.repository + ":" + (reference.tag ?? "latest"),
+                    entry.annotations = ["io.containerd.image.name": reference.repository + ":" + (reference.tag ?? "latest"),
                                             "org.opencontainers.image.ref.name": reference.tag ?? "latest"]
                     repositories[reference.familiarRepository, default: [:]][reference.tag ?? "latest"] = String(record.id.dropFirst(7))
                 }
                 indexEntries.append(entry)
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try writer.file("manifest.json", data: encoder.encode(manifest))
         if !repositories.isEmpty { try writer.file("repositories", data: encoder.encode(repositories)) }
         try writer.file("oci-layout", data: Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
-        let index: [String: Any] = ["schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": indexEntries]
-        try writer.file("index.json", data: JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]))
+        try writer.file("index.json", data: encoder.encode(OCIIndex(manifests: indexEntries)))
         try writer.finish()
     }
 

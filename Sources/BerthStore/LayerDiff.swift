@@ -1,7 +1,8 @@
 import BerthOCI
 import CArchive
 import CSystemShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The other direction of LayerUnpacker: what an overlay upper directory records, written as
 /// a layer tar with Docker's whiteouts (a 0:0 character device → `.wh.NAME`, an opaque

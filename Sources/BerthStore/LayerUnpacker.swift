@@ -1,7 +1,8 @@
 import BerthOCI
 import CArchive
 import CSystemShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Unpacks a layer tar (plain or compressed) into a directory for overlayfs, translating
 /// Docker's whiteouts: `.wh.NAME` becomes a 0:0 character device NAME (a deleted file) and

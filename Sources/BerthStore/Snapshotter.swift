@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Layers unpacked under `<data-root>/overlay`, one directory per chain ID, and the overlay
 /// mounts made from them. Each layer has a short link name (`overlay/l/<id>` → its diff) so
@@ -42,7 +43,7 @@ public final class Snapshotter: @unchecked Sendable {
         do {
             let size = try LayerUnpacker.unpack(layerFD: layerFD, into: temp + "/diff")
             try String(size).write(toFile: temp + "/size", atomically: true, encoding: .utf8)
-            let link = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(26)).uppercased()
+            let link = String(UUID().uuidString.replacing("-", with: "").prefix(26)).uppercased()
             let lower = try parent.map { try lowerChain(of: $0) } ?? []
             try lower.joined(separator: ":").write(toFile: temp + "/lower", atomically: true, encoding: .utf8)
             try link.write(toFile: temp + "/link", atomically: true, encoding: .utf8)

@@ -1,2 +1,1 @@
-#include <openssl/evp.h>
-#include <openssl/sha.h>
+#include <nettle/sha2.h>

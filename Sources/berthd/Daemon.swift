@@ -1,6 +1,9 @@
+import BerthOCI
 import BerthAPI
 import BerthEngine
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Logging
 import Synchronization
 
@@ -70,13 +73,13 @@ final class PidFile: Sendable {
     let fd: Int32
 
     init(path: String) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DaemonOptions.Failure("cannot open pid file \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             throw DaemonOptions.Failure(path.hasSuffix("/berthd.lock")
-                ? "the data root \((path as NSString).deletingLastPathComponent) is in use by another berthd"
+                ? "the data root \(directory) is in use by another berthd"
                 : "pid file found, ensure berthd is not running or delete \(path)")
         }
         self.path = path
@@ -96,7 +99,7 @@ enum DaemonIdentity {
     static func load(dataRoot: String) -> String {
         let path = dataRoot + "/engine-id"
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), !existing.isEmpty {
-            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+            return existing.trimmed()
         }
         let id = UUID().uuidString.lowercased()
         try? id.write(toFile: path, atomically: true, encoding: .utf8)
@@ -132,7 +135,7 @@ final class SignalWaiter: @unchecked Sendable {
     func waitForTermination(reload: @escaping @Sendable () -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let queue = DispatchQueue(label: "berthd.signals")
-            let resumed = NSLock()
+            let resumed = Lock()
             var done = false
             for sig in [SIGTERM, SIGINT, SIGHUP] {
                 signal(sig, SIG_IGN)

@@ -2,7 +2,8 @@ import BerthAPI
 import BerthEngine
 import BerthNetwork
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import NIOCore
 
@@ -10,7 +11,8 @@ import NIOCore
 // lock, serves the Engine API on its listeners, and stops cleanly on SIGTERM/SIGINT.
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("berthd: \(message)\n".utf8))
+    let line = Array("berthd: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(1)
 }
 

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What the daemon gives every container unless it asks otherwise.
 public struct ContainerDefaults: Sendable {
@@ -99,7 +100,7 @@ enum ContainerIdentity {
     static func newID() -> String {
         while true {
             var generator = SystemRandomNumberGenerator()
-            let id = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+            let id = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexString
             if id.prefix(12).contains(where: { $0.isLetter }) { return id }
         }
     }

@@ -1,5 +1,5 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Host devices made available in a container (`--device`, `--device-cgroup-rule`,
@@ -10,7 +10,7 @@ public enum ContainerDevices {
     public static func fromPath(_ hostPath: String, containerPath: String, permissions: String)
         throws -> (devices: [Spec.Device], rules: [Spec.DeviceRule]) {
         let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: hostPath)).map { target in
-            target.hasPrefix("/") ? target : (hostPath as NSString).deletingLastPathComponent + "/" + target
+            target.hasPrefix("/") ? target : String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)]) + "/" + target
         } ?? hostPath
         let access = permissions.isEmpty ? "rwm" : permissions
         switch node(at: resolved, path: containerPath) {
@@ -18,10 +18,10 @@ public enum ContainerDevices {
             return ([device], [rule(for: device, access: access)])
         case .failure(let reason):
             var devices: [Spec.Device] = []
-            var isDirectory: ObjCBool = false
+            var isDirectory = false
             if reason == "not a device node",
-               FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue {
-                for entry in (FileManager.default.enumerator(atPath: resolved)?.allObjects as? [String] ?? []).sorted() {
+               FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory {
+                for entry in ((try? FileManager.default.subpathsOfDirectory(atPath: resolved)) ?? []).sorted() {
                     if case .success(let device) = node(at: resolved + "/" + entry, path: containerPath + "/" + entry) {
                         devices.append(device)
                     }

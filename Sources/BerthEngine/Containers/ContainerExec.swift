@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 
 /// `POST /containers/{id}/exec`'s body.
@@ -139,7 +140,7 @@ extension ContainerService {
         let pidFile = shimDirectory + "/exec-\(execID).pid"
         let watch = Task {
             while !Task.isCancelled {
-                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmed()) {
                     settle.yield(.started)
                     return pid
                 }

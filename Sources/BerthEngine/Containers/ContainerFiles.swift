@@ -91,10 +91,10 @@ public enum ContainerFiles {
             let options = dnsOptions.isEmpty ? lastFields(of: "options", in: hostFile) : dnsOptions
             var text = ""
             let searchLine = search.joined(separator: " ")
-            if !search.isEmpty && searchLine.trimmingCharacters(in: [" "]) != "." { text += "search \(searchLine)\n" }
+            if !search.isEmpty && searchLine.trimmed(of: [" "]) != "." { text += "search \(searchLine)\n" }
             for server in servers { text += "nameserver \(server)\n" }
             let optionsLine = options.joined(separator: " ")
-            if !options.isEmpty && !optionsLine.trimmingCharacters(in: [" "]).isEmpty { text += "options \(optionsLine)\n" }
+            if !options.isEmpty && !optionsLine.trimmed(of: [" "]).isEmpty { text += "options \(optionsLine)\n" }
             return text
         }
         if hostNetwork { return hostFile }

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `docker ps --filter` and `docker container prune --filter`, with dockerd's keys.
 public struct ContainerFilters: Sendable {

@@ -1,6 +1,8 @@
 import BerthOCI
 import BerthRuntime
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 
 /// When the phases of a start ended, for the debug log.
 final class PhaseTimes: @unchecked Sendable {
@@ -442,6 +444,6 @@ enum ShimExit {
 
     static func read(directory: String) -> (status: Int32, finished: String)? {
         guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8) else { return nil }
-        return parse("exit " + text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return parse("exit " + text.trimmed())
     }
 }

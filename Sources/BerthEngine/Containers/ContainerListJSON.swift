@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `docker ps` is the request clients poll most, so its answer is written by hand rather
 /// than through JSONEncoder (a tenth of the cost): the same fields, in the same shapes.

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The mounts a container gets on top of the defaults: Binds, Mounts, Tmpfs and the
 /// generated /etc/hostname, /etc/hosts and /etc/resolv.conf, as dockerd turns them into OCI

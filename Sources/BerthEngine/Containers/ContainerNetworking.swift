@@ -1,6 +1,7 @@
 import BerthNetwork
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The container side of networking: what a create, start, exit and remove ask of the
 /// network service, `docker network connect/disconnect`, and legacy links.

@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `State` in `docker inspect`.
 public struct ContainerStateRecord: Codable, Sendable {

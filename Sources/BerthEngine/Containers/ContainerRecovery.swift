@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthRuntime
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What berthd does with containers when it starts and stops: containers outlive the daemon
 /// through their shims, so at start it reconnects to every live shim, records the exits that

@@ -2,7 +2,8 @@ import BerthOCI
 import BerthRuntime
 import BerthStore
 import CSystemShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A container's root filesystem (the overlay made from its image) and what the runtime
 /// leaves of it after the process exits.
@@ -61,9 +62,8 @@ enum ContainerRoot {
     }
 
     static func directorySize(_ path: String) -> Int64 {
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: Int64 = 0
-        while let name = walker.nextObject() as? String {
+        for name in (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? [] {
             var info = stat()
             if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_size) }
         }

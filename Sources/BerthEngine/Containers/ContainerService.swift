@@ -2,7 +2,9 @@ import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Logging
 
 /// Every container of this daemon: their records on disk and in memory, names, and the
@@ -385,7 +387,7 @@ public actor ContainerService {
 
 /// Container IDs by image, for the image store's conflict checks (which run under its own lock).
 final class UsersSnapshot: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var byImage: [String: ImageUsers] = [:]
 
     func update(_ records: [ContainerRecord]) {

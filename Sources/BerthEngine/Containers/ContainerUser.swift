@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The user a container's process runs as: `Config.User` (`name`, `uid`, `name:group`,
 /// `uid:gid`, ...) and HostConfig.GroupAdd, looked up in the container's own /etc/passwd and
@@ -84,7 +85,7 @@ public enum ContainerUser {
 
     static func lines(_ text: String) -> [[Substring]] {
         text.split(separator: "\n").compactMap { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmed(newlines: false)
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return nil }
             return line.split(separator: ":", omittingEmptySubsequences: false)
         }
@@ -100,7 +101,7 @@ public enum ContainerUser {
     static func parseGroup(_ text: String) -> [GroupEntry] {
         lines(text).compactMap { fields in
             guard fields.count >= 3 else { return nil }
-            let members = fields.count > 3 ? fields[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : []
+            let members = fields.count > 3 ? fields[3].split(separator: ",").map { $0.trimmed(newlines: false) } : []
             return GroupEntry(name: String(fields[0]), gid: Int(fields[2]) ?? 0, members: members)
         }
     }

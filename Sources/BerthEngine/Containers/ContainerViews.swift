@@ -1,6 +1,7 @@
 import BerthNetwork
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One row of `GET /containers/json` (`docker ps`).
 public struct ContainerSummary: Encodable, Sendable {

@@ -1,5 +1,6 @@
 import BerthOCI
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A create request that passed validation: the HostConfig with what this host cannot do
 /// discarded (as dockerd discards it), and the warnings `docker create` prints.

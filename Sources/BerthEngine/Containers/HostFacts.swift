@@ -1,5 +1,6 @@
+import BerthOCI
 import BerthRuntime
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// What the host supports, as far as validating a create request needs it (dockerd's
@@ -79,7 +80,7 @@ public struct HostFacts: Sendable, Equatable {
 
     static func read(_ path: String) -> String? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmed()
         return trimmed.isEmpty ? nil : trimmed
     }
 
@@ -93,7 +94,7 @@ public struct HostFacts: Sendable, Equatable {
     static func affinityCPUCount() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
-        let list = line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? ""
+        let list = line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmed(newlines: false) } ?? ""
         if let cpus = try? NumberList.parse(list), !cpus.isEmpty { return cpus.count }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }

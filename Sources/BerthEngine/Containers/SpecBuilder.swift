@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthRuntime
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything the OCI spec of one container is made from.
 public struct SpecBuildInput {
@@ -30,7 +31,7 @@ public struct SpecBuildInput {
     /// Whether a host path exists (bind sources).
     public var pathExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     /// Whether /proc/sys has this sysctl: Docker's default net sysctls are only set when it does.
-    public var hostHasSysctl: (String) -> Bool = { FileManager.default.fileExists(atPath: "/proc/sys/" + $0.replacingOccurrences(of: ".", with: "/")) }
+    public var hostHasSysctl: (String) -> Bool = { FileManager.default.fileExists(atPath: "/proc/sys/" + $0.replacing(".", with: "/")) }
     /// The host's device nodes, for privileged containers.
     public var hostDevices: () -> [Spec.Device] = { ContainerDevices.hostDevices() }
 

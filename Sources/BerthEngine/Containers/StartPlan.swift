@@ -2,7 +2,8 @@ import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import BerthStore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything a start needs done on disk before the shim runs: the root mounted, the
 /// generated /etc files, the OCI bundle. Made in the actor, carried out off it.
@@ -76,8 +77,8 @@ struct StartPlan: Sendable {
         }
         if let workingDir = record.Config.WorkingDir, !workingDir.isEmpty, workingDir != "/" {
             let target = ScopedPath.resolve(workingDir, inRoot: rootfs)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue {
+            var isDirectory = false
+            if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory {
                 throw BerthError.invalidArgument("Cannot mkdir: \(workingDir) is not a directory")
             }
             if !FileManager.default.fileExists(atPath: target) {

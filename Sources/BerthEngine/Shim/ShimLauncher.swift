@@ -1,7 +1,8 @@
 import BerthOCI
 import BerthRuntime
 import CSystemShims
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Starts a container's berth-shim: detached in its own session, so it outlives berthd, and
 /// waits for its first word on the ready pipe (the runtime's create done, or why not).
@@ -56,7 +57,7 @@ struct ShimLauncher: Sendable {
         }
         close(ready[1])
         guard pid > 0 else { throw BerthError.internalError("cannot start \(shimPath): \(String(cString: strerror(errno)))") }
-        let answer = Self.readAll(ready[0]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let answer = Self.readAll(ready[0]).trimmed()
         if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
         if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
         let shimLog = (try? String(contentsOfFile: options.bundle + "/shim.log", encoding: .utf8)) ?? ""

@@ -123,13 +123,6 @@ struct ProcessSetup {
     }
 }
 
-/// Calls `body` with a NULL-terminated C array of the strings.
-public func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
 /// Reads the container's /etc/passwd (after pivot_root).
 enum Passwd {
     static func home(uid: UInt32) -> String? {
