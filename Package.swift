@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way:
-// executables → BerthAPI → BerthEngine → (BerthRuntime, BerthStore) → BerthOCI → CSystemShims.
+// executables → BerthAPI → BerthEngine → (BerthRuntime, BerthStore) → BerthOCI → CSystemShims → CProcess.
+// berth-shim stands apart: Embedded Swift over CBerthShim → CProcess (see its target).
 let package = Package(
     name: "Berth",
     products: [
@@ -16,8 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        // spawn, fd passing and wait status in C: shared by CSystemShims (which re-exports it) and berth-shim.
+        .target(name: "CProcess"),
         // Thin C wrappers for what Glibc does not expose (clone3, pivot_root, capset, libseccomp, ...).
-        .target(name: "CSystemShims", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "CSystemShims", dependencies: ["CProcess"], linkerSettings: [.linkedLibrary("seccomp")]),
         // libarchive (tar, gzip, zstd) and nettle (sha256, already a dependency of libarchive) for the image store.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
@@ -61,13 +64,31 @@ let package = Package(
             dependencies: ["CSystemShims"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
-        // One per running container: holds its stdio, writes its log, outlives berthd. Static and
-        // Foundation-free, so that it costs well under 1 MiB of memory per container.
-        .target(name: "BerthShimCore"),
+        // One per running container: holds its stdio, writes its log, outlives berthd. Embedded
+        // Swift, statically linked: no Swift runtime or full stdlib to map, so that it costs
+        // under 1 MiB of memory per container. Its libc comes through CBerthShim. Its pure
+        // logic, BerthShimCore, is compiled into it through the symlink
+        // Sources/berth-shim/BerthShimCore (an embedded module cannot be imported by the
+        // ordinary test target, so the library target builds the same files for the tests).
+        .target(name: "CBerthShim", dependencies: ["CProcess"]),
+        .target(name: "BerthShimCore", dependencies: ["CBerthShim"]),
         .executableTarget(
             name: "berth-shim",
-            dependencies: ["BerthShimCore", "CSystemShims"],
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            dependencies: ["CBerthShim"],
+            swiftSettings: [
+                .enableExperimentalFeature("Embedded"),
+                // Embedded Swift needs whole-module compilation, in debug builds too. One section
+                // per function, so that the linker drops what nothing calls: that includes the
+                // Equatable of Request, there for the tests, whose String == would need the
+                // Unicode tables (see ASCIIWords.swift).
+                .unsafeFlags(["-wmo", "-Xfrontend", "-function-sections"]),
+            ],
+            // A plain static link: -static-executable would add the ordinary Swift runtime's
+            // libraries. (clang is told not to warn about the -pie it then has no use for.)
+            linkerSettings: [.unsafeFlags([
+                "-Xclang-linker", "-static", "-Xclang-linker", "-Wno-unused-command-line-argument",
+                "-Xlinker", "--gc-sections",
+            ])]
         ),
         .testTarget(name: "BerthShimTests", dependencies: ["BerthShimCore"]),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthOCI"]),

@@ -24,7 +24,7 @@ public enum JournalDatagram {
     /// The fields every entry of a container carries, encoded once.
     public static func containerFields(id: String, name: String?) -> [UInt8] {
         var out: [UInt8] = []
-        let short = String(id.prefix(12))
+        let short = String(Substring(id.utf8.prefix(12)))  // ids are hex: bytes are characters
         appendField("CONTAINER_ID", short, to: &out)
         appendField("CONTAINER_ID_FULL", id, to: &out)
         if let name { appendField("CONTAINER_NAME", name, to: &out) }

@@ -1,4 +1,4 @@
-import Glibc
+import CBerthShim
 
 /// Cuts one output stream into log records: a record is a line with its `\n`; a line longer
 /// than `maxRecord` goes out in pieces of that size, marked partial; the unfinished tail of a

@@ -19,7 +19,7 @@ public struct LogRotation: Equatable, Sendable {
     /// Empty when the live file is to be truncated in place (`maxFiles` = 1).
     public func steps(path: String) -> (remove: String?, renames: [(from: String, to: String)]) {
         guard maxFiles > 1 else { return (nil, []) }
-        var renames: [(String, String)] = []
+        var renames: [(from: String, to: String)] = []
         var k = maxFiles - 1
         while k >= 2 {
             renames.append(("\(path).\(k - 1)", "\(path).\(k)"))

@@ -45,11 +45,12 @@ public enum Request: Equatable, Sendable {
 
     /// Parses a request line (without its `\n`); the error is the text for `error MSG`.
     public static func parse(_ line: String) -> Result<Request, RequestError> {
-        var text = Substring(line)
-        if text.hasSuffix("\r") { text = text.dropLast() }
-        let words = text.split(separator: " ", omittingEmptySubsequences: true)
+        // Split on bytes (see ASCIIWords.swift): a space byte is never inside a longer character.
+        var text = line.utf8[...]
+        if text.last == UInt8(ascii: "\r") { text = text.dropLast() }
+        let words = text.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
         guard let verb = words.first else { return .failure(.unknown) }
-        let args = Array(words.dropFirst())
+        let args = words.dropFirst().map { Substring($0) }
         switch verb {
         case "start":
             return args.isEmpty ? .success(.start) : .failure(.usage("start"))
@@ -67,7 +68,7 @@ public enum Request: Equatable, Sendable {
             guard args.count >= 4, isValidExecID(args[0]), let tty = flag(args[1]), let stdin = flag(args[2]) else {
                 return .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH"))
             }
-            let path = text[args[3].startIndex...]
+            let path = Substring(text[args[3].startIndex...])
             return .success(.exec(id: String(args[0]), tty: tty, stdin: stdin, processPath: String(path)))
         case "resize":
             guard args.count == 2, let rows = UInt16(args[0]), let cols = UInt16(args[1]) else {
@@ -91,7 +92,7 @@ public enum Request: Equatable, Sendable {
 
     /// Exec ids name files in the state directory: letters, digits, `-`, `_` and `.` only.
     public static func isValidExecID<S: StringProtocol>(_ id: S) -> Bool {
-        !id.isEmpty && id.utf8.count <= 128 && id != "." && id != ".."
+        !id.isEmpty && id.utf8.count <= 128 && !id.hasSameBytes(as: ".") && !id.hasSameBytes(as: "..")
             && id.utf8.allSatisfy { b in
                 (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
                     || b == 0x2D || b == 0x5F || b == 0x2E
@@ -99,7 +100,11 @@ public enum Request: Equatable, Sendable {
     }
 
     static func flag(_ word: Substring) -> Bool? {
-        word == "1" ? true : word == "0" ? false : nil
+        switch word.utf8 {
+        case "1": return true
+        case "0": return false
+        default: return nil
+        }
     }
 }
 

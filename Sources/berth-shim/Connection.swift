@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// One client of shim.sock. It starts by sending a request line; what it becomes depends on
 /// the request (see `Request`). Its socket is non-blocking: what cannot be written at once

@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// Where a log record goes: a json-file, or journald.
 protocol LogBackend: AnyObject {

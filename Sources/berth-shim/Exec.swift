@@ -1,12 +1,11 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// Exec sessions: `runtime exec` in the foreground, with pipes or a pty of its own, its
 /// output framed to the one client that asked for it.
 extension Shim {
     func startExec(id: String, tty: Bool, stdin: Bool, processPath: String, client: Connection) {
         guard container.status == nil else { return reject(client, "container is not running") }
-        guard !execs.contains(where: { $0.execID == id }) else { return reject(client, "exec \(id) is already running") }
+        guard !execs.contains(where: { $0.isExec(id) }) else { return reject(client, "exec \(id) is already running") }
         let session = Session(execID: id, tty: tty)
         session.logPath = stateDir + "/exec-\(id).log"
         session.pidFilePath = stateDir + "/exec-\(id).pid"

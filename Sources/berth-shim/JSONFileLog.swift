@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// Docker's json-file log: records gathered in one buffer per chunk of output and written
 /// with one write(2); rotated by size, record by record.

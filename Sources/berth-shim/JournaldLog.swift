@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// The journald log driver: each record is one datagram on journald's native socket. When
 /// journald is not there the records are dropped (the container must not stall on it).

@@ -1,5 +1,4 @@
-import CSystemShims
-import Glibc
+import CBerthShim
 
 struct ShimError: Error {
     let message: String
@@ -72,7 +71,7 @@ enum Launch {
     static func spawn(_ argv: [String], stdio: [Int32]) throws(ShimError) -> pid_t {
         let map: [Int32] = [stdio[0], 0, stdio[1], 1, stdio[2], 2]
         let pid = withCStrings(argv) { cArgs in
-            map.withUnsafeBufferPointer { berth_spawn(argv[0], cArgs, environ, $0.baseAddress, 3, 0) }
+            map.withUnsafeBufferPointer { berth_spawn(argv[0], cArgs, berth_shim_environ(), $0.baseAddress, 3, 0) }
         }
         guard pid > 0 else { throw ShimError("cannot run \(argv[0]): \(errnoText())") }
         return pid

@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// Children exiting, and the shim's own end.
 extension Shim {
@@ -63,7 +62,7 @@ extension Shim {
         if !containerDone, container.status != nil, container.outputEnded || now >= container.drainDeadline {
             finishContainer()
         }
-        if containerDone && ((execs.isEmpty && connections.allSatisfy(\.isDone)) || now >= exitDeadline) {
+        if containerDone && ((execs.isEmpty && connections.allSatisfy { $0.isDone }) || now >= exitDeadline) {
             unlink(stateDir + "/shim.sock")
             exit(0)
         }

@@ -1,10 +1,20 @@
 /// The shim's command line (see the usage text). Parsed by hand: no Foundation, no
 /// ArgumentParser, to keep the binary and its memory small.
 struct Options {
-    enum LogDriver: String {
-        case jsonFile = "json-file"
+    enum LogDriver {
+        case jsonFile
         case none
         case journald
+
+        /// The driver named `name` (json-file, none, journald).
+        init?(name: String) {
+            switch name.utf8 {
+            case "json-file": self = .jsonFile
+            case "none": self = .none
+            case "journald": self = .journald
+            default: return nil
+            }
+        }
     }
 
     var id = ""
@@ -34,24 +44,25 @@ struct Options {
         let message: String
     }
 
-    /// Accepts `--flag value` and `--flag=value`.
+    /// Accepts `--flag value` and `--flag=value`. Flags are matched on their bytes (see
+    /// ASCIIWords.swift).
     static func parse(_ arguments: [String]) throws(UsageError) -> Options {
         var options = Options()
         var rest = arguments[...]
         while let argument = rest.popFirst() {
-            guard argument.hasPrefix("--") else { throw UsageError(message: "unexpected argument \"\(argument)\"") }
-            var name = String(argument.dropFirst(2))
+            guard argument.utf8.starts(with: "--".utf8) else { throw UsageError(message: "unexpected argument \"\(argument)\"") }
+            var name = String(Substring(argument.utf8.dropFirst(2)))
             var inline: String?
-            if let equals = name.firstIndex(of: "=") {
-                inline = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
+            if let equals = name.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                inline = String(Substring(name.utf8[name.utf8.index(after: equals)...]))
+                name = String(Substring(name.utf8[..<equals]))
             }
             func value() throws(UsageError) -> String {
                 if let inline { return inline }
                 guard let next = rest.popFirst() else { throw UsageError(message: "flag --\(name) needs a value") }
                 return next
             }
-            switch name {
+            switch name.utf8 {
             case "id": options.id = try value()
             case "bundle": options.bundle = try value()
             case "state": options.stateDir = try value()
@@ -62,7 +73,7 @@ struct Options {
             case "stdin-once": options.stdinOnce = true
             case "log-driver":
                 let text = try value()
-                guard let driver = LogDriver(rawValue: text) else { throw UsageError(message: "unknown log driver \"\(text)\"") }
+                guard let driver = LogDriver(name: text) else { throw UsageError(message: "unknown log driver \"\(text)\"") }
                 options.logDriver = driver
             case "log-path": options.logPath = try value()
             case "log-max-size":
@@ -83,7 +94,8 @@ struct Options {
                               ("runtime", options.runtime), ("runtime-root", options.runtimeRoot)] where value.isEmpty {
             throw UsageError(message: "missing --\(flag)")
         }
-        if options.logDriver == .jsonFile && options.logPath == nil {
+        // (A pattern, not `logPath == nil`: see Session.isContainer.)
+        if options.logDriver == .jsonFile, case .none = options.logPath {
             throw UsageError(message: "--log-driver json-file needs --log-path")
         }
         return options

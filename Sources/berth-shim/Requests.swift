@@ -1,6 +1,4 @@
-import BerthShimCore
-import CSystemShims
-import Glibc
+import CBerthShim
 
 /// Answers to the requests of shim.sock (the protocol is described on `Request`).
 extension Shim {
@@ -18,14 +16,14 @@ extension Shim {
         case .resize(let rows, let cols):
             resize(container, rows: rows, cols: cols, client: client)
         case .resizeExec(let id, let rows, let cols):
-            guard let session = execs.first(where: { $0.execID == id }) else {
+            guard let session = execs.first(where: { $0.isExec(id) }) else {
                 return reject(client, "no such exec: \(id)")
             }
             resize(session, rows: rows, cols: cols, client: client)
         case .kill(let signal):
             // The init is our child: until we reap it, its pid cannot name another process.
             guard container.status == nil else { return reject(client, "container is not running") }
-            if Glibc.kill(container.pid, signal) == 0 {
+            if CBerthShim.kill(container.pid, signal) == 0 {
                 reply(client, "ok")
             } else {
                 reject(client, "kill \(container.pid): \(errnoText())")

@@ -1,6 +1,4 @@
-import BerthShimCore
-import CSystemShims
-import Glibc
+import CBerthShim
 
 /// The stdio of one process the shim runs: the container's init, or one exec. Output comes
 /// from pipes (stdout, stderr) or a pty master; input goes into a pipe or the same master.
@@ -39,7 +37,10 @@ final class Session {
     var consoleSocketPath: String?
 
     // Exec only.
-    weak var client: Connection?
+    /// The client that asked for the exec. Not weak (Embedded Swift has no weak references):
+    /// the shim clears it when it drops that connection, which ends the cycle through the
+    /// connection's role.
+    var client: Connection?
     var logPath = ""
     var pidFilePath = ""
     /// stderr of an exec is held back until its process has surely started (its pid file is
@@ -55,7 +56,16 @@ final class Session {
         self.tty = tty
     }
 
-    var isContainer: Bool { execID == nil }
+    /// (Not `execID == nil`: unoptimized, that calls String's ==, which Embedded Swift can
+    /// only link with the Unicode tables; see ASCIIWords.swift.)
+    var isContainer: Bool {
+        if case .none = execID { true } else { false }
+    }
+
+    /// Whether this is the exec `id` (compared as bytes: see ASCIIWords.swift).
+    func isExec(_ id: String) -> Bool {
+        execID?.hasSameBytes(as: id) ?? false
+    }
 
     var outputEnded: Bool {
         consoleListener < 0 && consoleConnection < 0 && outputs.allSatisfy { $0.fd < 0 }

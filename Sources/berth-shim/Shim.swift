@@ -1,6 +1,4 @@
-import BerthShimCore
-import CSystemShims
-import Glibc
+import CBerthShim
 
 /// The running shim: one thread, one poll loop over the container's output and input, the
 /// exec sessions, the clients of shim.sock and SIGCHLD.

@@ -1,5 +1,4 @@
-import BerthShimCore
-import Glibc
+import CBerthShim
 
 /// `runtime create`: the container comes into being with its stdio held by the shim.
 enum Startup {
@@ -47,8 +46,8 @@ enum Startup {
             session.closeAll()
             throw ShimError("no terminal came from the runtime's console socket")
         }
-        let pidText = String(decoding: readFile(state + "/init.pid") ?? [], as: UTF8.self)
-        guard let initPid = Int32(pidText.filter { $0 != "\n" && $0 != " " }), initPid > 0 else {
+        let pidDigits = (readFile(state + "/init.pid") ?? []).filter { $0 != 0x0A && $0 != 0x20 }
+        guard let initPid = Int32(String(decoding: pidDigits, as: UTF8.self)), initPid > 0 else {
             session.closeAll()
             throw ShimError("runtime create wrote no pid to \(state)/init.pid")
         }

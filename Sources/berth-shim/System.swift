@@ -1,7 +1,21 @@
-import CSystemShims
-import Glibc
+import CBerthShim
 
-// Small wrappers over Glibc used throughout the shim.
+// Small wrappers over libc used throughout the shim.
+
+/// errno, as Glibc's Swift overlay spells it (Embedded Swift has no such overlay).
+var errno: Int32 {
+    get { berth_errno() }
+    set { berth_set_errno(newValue) }
+}
+
+/// open(2) and fcntl(2) as Glibc's overlay spells them (the C functions are variadic).
+func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+    berth_open(path, flags, mode)
+}
+
+func fcntl(_ fd: Int32, _ command: Int32, _ argument: Int32 = 0) -> Int32 {
+    berth_fcntl(fd, command, argument)
+}
 
 func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))

@@ -1,4 +1,4 @@
-import Glibc
+import CBerthShim
 
 /// Listening unix sockets in the state directory.
 enum UnixSocket {
@@ -19,7 +19,7 @@ enum UnixSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         umask(old)
-        guard bound == 0, chmod(path, mode) == 0, Glibc.listen(fd, 64) == 0 else {
+        guard bound == 0, chmod(path, mode) == 0, CBerthShim.listen(fd, 64) == 0 else {
             let failure = errno
             close(fd)
             errno = failure
@@ -30,7 +30,7 @@ enum UnixSocket {
 
     /// Accepts one connection, non-blocking and close-on-exec; -1 when none is waiting.
     static func accept(_ listener: Int32) -> Int32 {
-        let fd = Glibc.accept(listener, nil, nil)
+        let fd = CBerthShim.accept(listener, nil, nil)
         guard fd >= 0 else { return -1 }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         setNonBlocking(fd)

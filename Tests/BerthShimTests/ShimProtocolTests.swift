@@ -39,6 +39,20 @@ struct ShimProtocolTests {
         #expect(RequestError.unknown.message == "unknown request")
     }
 
+    /// Requests are split and matched on their bytes (the shim cannot compare Strings): words
+    /// are exact, and the process path comes back byte for byte, spaces and all.
+    @Test func requestsAreMatchedOnTheirBytes() throws {
+        #expect(try Request.parse("exec e.1 0 1 /tmp/ü  x/e\u{301}.json\r").get()
+            == .exec(id: "e.1", tty: false, stdin: true, processPath: "/tmp/ü  x/e\u{301}.json"))
+        #expect(try Request.parse("  wait  ").get() == .wait)
+        #expect(Request.parse("   ") == .failure(.unknown))
+        #expect(Request.parse("STATE") == .failure(.unknown))
+        #expect(Request.parse("start now") == .failure(.usage("start")))
+        #expect(Request.parse("exec . 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
+        #expect(Request.parse("exec .. 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
+        #expect(Request.parse("attach 1 0 ١") == .failure(.usage("attach STDIN STDOUT STDERR")))
+    }
+
     @Test func rotationKeepsAtMostMaxFiles() {
         let three = LogRotation(maxSize: 100, maxFiles: 3)
         let steps = three.steps(path: "/l/c-json.log")

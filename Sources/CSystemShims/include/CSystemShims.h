@@ -8,6 +8,9 @@
 #include <sys/types.h>
 #include <sys/xattr.h>   // setxattr for overlay whiteouts (not in Swift's Glibc module)
 
+// spawn, fd passing, close-range, wait status, window size: shared with berth-shim.
+#include "CProcess.h"
+
 // ---- processes and namespaces (process.c) ----
 
 // Namespace flags of <sched.h>, which Swift only sees with _GNU_SOURCE.
@@ -25,15 +28,9 @@ int berth_unshare(int flags);
 int berth_setns(int fd, int nstype);
 int berth_pidfd_open(pid_t pid);
 int berth_pidfd_send_signal(int pidfd, int sig);
-int berth_close_range(unsigned int first, unsigned int last, unsigned int flags);
-// Closes every fd >= first (close_range, or a /proc/self/fd walk where it is missing).
-int berth_close_fds_from(int first);
-// Closes every fd >= first except those listed in `keep`.
-int berth_close_fds_except(int first, const int *keep, int keep_count);
 // Every signal back to its default action, and none blocked.
 void berth_reset_signals(void);
 int berth_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
-int berth_set_child_subreaper(void);
 // Brings the loopback interface of the caller's network namespace up.
 int berth_loopback_up(void);
 int berth_set_pdeathsig(int sig);
@@ -45,32 +42,10 @@ int berth_setdomainname(const char *name);
 int berth_setgroups(size_t count, const gid_t *groups);
 int berth_setresuid(uid_t r, uid_t e, uid_t s);
 int berth_setresgid(gid_t r, gid_t e, gid_t s);
-// Wait status decoding (macros in C).
-int berth_wifexited(int status);
-int berth_wexitstatus(int status);
-int berth_wifsignaled(int status);
-int berth_wtermsig(int status);
-
-// posix_spawn (vfork-style: no copy of a large multi-threaded parent) with default signal
-// handling and an empty mask in the child.
-// fd_map: pairs (from, to) applied with dup2 in the child; every other fd is closed.
-// new_session: setsid() in the child. Returns the pid or -1 with errno.
-pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
-                  const int *fd_map, int fd_map_count, int new_session);
-// For a program that detaches itself (forks once, its first process exiting 0 at once, as
-// `berth-shim --detach` does): spawns it in a new session and reaps that first process, so the
-// one that goes on is not ours to reap. Returns a positive number, or -1 with errno.
-pid_t berth_spawn_detached(const char *path, char *const argv[], char *const envp[],
-                           const int *fd_map, int fd_map_count);
-
-// ---- file descriptors passing (process.c) ----
-int berth_send_fd(int socket, int fd, const char *message);
-int berth_recv_fd(int socket, char *buffer, size_t buffer_size);   // returns the fd or -1
 
 // ---- terminals (process.c) ----
 int berth_openpty(int *master, char *slave_name, size_t slave_name_size);
 int berth_set_controlling_tty(int fd);
-int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
 
 // ---- mounts (mount.c) ----
 int berth_mount(const char *source, const char *target, const char *fstype,
@@ -141,14 +116,6 @@ int berth_seccomp_mode(void);                         // PR_GET_SECCOMP
 int berth_seccomp_export_program(void *filter, uint8_t **program, size_t *length);  // 0 or -errno
 // Loads a compiled BPF program into the calling thread's process (seccomp(2), no flags).
 int berth_seccomp_load_program(const void *program, size_t length);              // 0 or -errno
-
-// ---- berth-shim (shim.c) ----
-// Blocks SIGCHLD, ignores SIGPIPE, and returns a non-blocking signalfd for SIGCHLD.
-int berth_shim_sigchld_fd(void);
-// Reads every pending signal off a non-blocking signalfd.
-void berth_shim_drain_signalfd(int fd);
-// Gives freed heap memory back to the kernel (malloc_trim).
-void berth_shim_release_memory(void);
 
 // ---- network namespaces and the port proxy (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.

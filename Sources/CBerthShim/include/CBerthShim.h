@@ -1,0 +1,50 @@
+// The C side of berth-shim. The shim is built as Embedded Swift, which has no Glibc module:
+// the libc it calls comes in through this header, with the few helpers Swift cannot express
+// (errno, a variadic prctl, signal masks, the command line). BerthShimCore uses it too, in
+// both its embedded (inside berth-shim) and its ordinary (unit-tested) builds.
+#ifndef BERTH_CBERTHSHIM_H
+#define BERTH_CBERTHSHIM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "CProcess.h"
+
+// errno is a macro over a thread-local location, which Swift cannot import.
+static inline int berth_errno(void) { return errno; }
+static inline void berth_set_errno(int value) { errno = value; }
+
+// open(2) and fcntl(2) are variadic, which Swift cannot call.
+static inline int berth_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+static inline int berth_fcntl(int fd, int command, int argument) { return fcntl(fd, command, argument); }
+
+// The process's environment (`environ`, a mutable global Swift 6 will not read as it is).
+char **berth_shim_environ(void);
+
+// The command line main() was given (Embedded Swift has no CommandLine).
+int berth_shim_argc(void);
+char **berth_shim_argv(void);
+
+// PR_SET_CHILD_SUBREAPER: orphans of the container become the shim's children.
+int berth_set_child_subreaper(void);
+// Blocks SIGCHLD, ignores SIGPIPE, and returns a non-blocking signalfd for SIGCHLD.
+int berth_shim_sigchld_fd(void);
+// Reads every pending signal off a non-blocking signalfd.
+void berth_shim_drain_signalfd(int fd);
+// Gives freed heap memory back to the kernel (malloc_trim).
+void berth_shim_release_memory(void);
+
+#endif
