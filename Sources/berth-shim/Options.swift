@@ -20,12 +20,15 @@ struct Options {
     var logMaxSize: Int64 = 0
     var logMaxFile = 1
     var containerName: String?
+    var imageName: String?
+    var logTag: String?
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
                           [--tty] [--stdin] [--stdin-once]
                           [--log-driver json-file|none|journald] [--log-path FILE]
                           [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
+                          [--image-name NAME] [--log-tag TAG]
         """
 
     struct UsageError: Error {
@@ -72,6 +75,8 @@ struct Options {
                 guard let count = Int(text), count >= 1 else { throw UsageError(message: "invalid --log-max-file \"\(text)\"") }
                 options.logMaxFile = count
             case "container-name": options.containerName = try value()
+            case "image-name": options.imageName = try value()
+            case "log-tag": options.logTag = try value()
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }
