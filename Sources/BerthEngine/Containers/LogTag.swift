@@ -69,8 +69,9 @@ struct LogTag {
         case "ImageFullID", "ContainerImageID": return imageID
         case "ImageName", "ContainerImageName": return imageName
         case "Hostname":
-            var name = [CChar](repeating: 0, count: 256)
-            return gethostname(&name, name.count) == 0 ? String(cString: name) : ""
+            var name = [UInt8](repeating: 0, count: 256)
+            guard gethostname(&name, name.count - 1) == 0 else { return "" }
+            return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
         case "DaemonName": return "docker"
         case "LogPath": return logPath
         default: return nil

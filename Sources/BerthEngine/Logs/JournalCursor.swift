@@ -132,23 +132,24 @@ final class JournalCursor {
 
 /// Where a journald writer (one run of a container) ended: its epoch and the ordinal of its
 /// last entry. journald takes entries in asynchronously, so a reader that starts or goes on
-/// after the container stopped reads until it has seen that entry, or until `drainTime`
-/// after the stop (an entry journald dropped never comes).
+/// after the container stopped reads until it has seen that entry, or until the drain time
+/// after the stop has passed (an entry journald dropped never comes).
 public struct JournalLogEnd: Sendable, Equatable {
     public var epoch: String
     /// 0 when the writer sent nothing.
     public var ordinal: UInt64
-    public var stoppedAt: ContinuousClock.Instant
+    /// When readers stop waiting for the last entry.
+    public var deadline: ContinuousClock.Instant
 
+    /// How long after the stop journald is given, as dockerd gives it.
     public static let drainTime: Duration = .seconds(5)
 
-    public init(epoch: String, ordinal: UInt64, stoppedAt: ContinuousClock.Instant = .now) {
+    public init(epoch: String, ordinal: UInt64, stoppedAt: ContinuousClock.Instant = .now,
+                drainTime: Duration = JournalLogEnd.drainTime) {
         self.epoch = epoch
         self.ordinal = ordinal
-        self.stoppedAt = stoppedAt
+        deadline = stoppedAt + drainTime
     }
-
-    public var deadline: ContinuousClock.Instant { stoppedAt + Self.drainTime }
 }
 
 extension LogTimestamp {
