@@ -24,6 +24,8 @@ let package = Package(
         // libarchive (tar, gzip, zstd) and nettle (sha256, already a dependency of libarchive) for the image store.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
+        // libsystemd's sd-journal, to read back the logs of containers on the journald driver.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
@@ -32,7 +34,7 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthOCI", "BerthRuntime", "BerthStore", "BerthNetwork", "CSystemShims",
+                "BerthOCI", "BerthRuntime", "BerthStore", "BerthNetwork", "CSystemShims", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +100,9 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork"]),
         // The json-file log reader: decoding, tail, since/until, follow across rotation, framing.
         .testTarget(name: "BerthEngineLogTests", dependencies: ["BerthEngine"]),
-        // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root.
-        .testTarget(name: "BerthIntegrationTests", dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims"]),
+        // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root;
+        // reads a private journald's journal with the engine's reader.
+        .testTarget(name: "BerthIntegrationTests",
+                    dependencies: ["BerthOCI", "BerthRuntime", "CSystemShims", "BerthEngine", "BerthShimCore"]),
     ]
 )

@@ -22,7 +22,10 @@
 ///     resize-exec EXECID ROWS COLS → `ok` | `error MSG`
 ///     kill SIGNUM                → `ok` | `error MSG`; signals the container's init.
 ///     wait                       → `exit STATUS FINISHED_UNIX_NANOS` once the container has
-///                                  exited and its output is drained, then close.
+///                                  exited and its output is drained, then close. With the
+///                                  journald log driver the line goes on with
+///                                  ` journal EPOCH ORDINAL`: the log writer's epoch and the
+///                                  ordinal of the last entry it sent (0: none).
 ///     state                      → `created PID` | `running PID` | `exited STATUS NANOS`
 ///     anything else              → `error unknown request`
 ///

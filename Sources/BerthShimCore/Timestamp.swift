@@ -3,8 +3,10 @@
 public enum Timestamp {
     public static let length = 30
 
-    /// Writes the timestamp for `seconds`.`nanoseconds` since the epoch into `out`.
-    public static func append(to out: inout [UInt8], seconds: Int64, nanoseconds: Int64) {
+    /// Writes the timestamp for `seconds`.`nanoseconds` since the epoch into `out`. With
+    /// `trimmingZeros` the fraction loses its trailing zeros (and its dot when it is zero), as
+    /// Go's `RFC3339Nano` layout writes it.
+    public static func append(to out: inout [UInt8], seconds: Int64, nanoseconds: Int64, trimmingZeros: Bool = false) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
@@ -21,6 +23,10 @@ public enum Timestamp {
         appendDigits(&out, secondOfDay % 60, width: 2)
         out.append(UInt8(ascii: "."))
         appendDigits(&out, nanoseconds, width: 9)
+        if trimmingZeros {
+            while out.last == UInt8(ascii: "0") { out.removeLast() }
+            if out.last == UInt8(ascii: ".") { out.removeLast() }
+        }
         out.append(UInt8(ascii: "Z"))
     }
 

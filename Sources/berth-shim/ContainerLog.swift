@@ -8,6 +8,12 @@ protocol LogBackend: AnyObject {
     /// Called after a chunk's records: the moment to write them out.
     func endChunk()
     func releaseMemory()
+    /// What the exit record tells about the log's end (journald: the writer's last entry).
+    var endNote: String? { get }
+}
+
+extension LogBackend {
+    var endNote: String? { nil }
 }
 
 /// The container's log: cuts each output stream into records and hands them to the backend.
@@ -33,7 +39,8 @@ final class ContainerLog {
             }
             return ContainerLog(backend: file)
         case .journald:
-            return ContainerLog(backend: JournaldLog(id: options.id, name: options.containerName))
+            return ContainerLog(backend: JournaldLog(id: options.id, name: options.containerName, tag: options.logTag,
+                                                     imageName: options.imageName))
         }
     }
 
@@ -59,6 +66,8 @@ final class ContainerLog {
         }
         backend.endChunk()
     }
+
+    var endNote: String? { backend.endNote }
 
     func releaseMemory() {
         stdoutLines.releaseMemory()

@@ -31,6 +31,8 @@ struct Options {
     var logMaxFile = 1
     var containerName: String?
     var detach = false
+    var imageName: String?
+    var logTag: String?
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -38,6 +40,7 @@ struct Options {
                           [--log-driver json-file|none|journald] [--log-path FILE]
                           [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
                           [--detach]
+                          [--image-name NAME] [--log-tag TAG]
         """
 
     struct UsageError: Error {
@@ -86,6 +89,8 @@ struct Options {
                 options.logMaxFile = count
             case "container-name": options.containerName = try value()
             case "detach": options.detach = true
+            case "image-name": options.imageName = try value()
+            case "log-tag": options.logTag = try value()
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }

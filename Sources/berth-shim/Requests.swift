@@ -43,8 +43,9 @@ extension Shim {
         }
     }
 
+    /// "exit STATUS FINISHED_UNIX_NANOS", then for journald "journal EPOCH LAST_ORDINAL".
     var exitLine: String {
-        "exit \(container.status ?? 0) \(container.finishedAt)"
+        "exit \(container.status ?? 0) \(container.finishedAt)" + (log?.endNote.map { " " + $0 } ?? "")
     }
 
     private func resize(_ session: Session, rows: UInt16, cols: UInt16, client: Connection) {

@@ -77,27 +77,48 @@ struct ShimProtocolTests {
         #expect(LogRotation(maxSize: 10, maxFiles: 0).maxFiles == 1)
     }
 
-    func entry(_ line: String, stderr: Bool, partial: Bool, fields: [UInt8]) -> [UInt8] {
-        Array(line.utf8).withUnsafeBufferPointer {
-            JournalDatagram.entry(line: $0, stderr: stderr, partial: partial, containerFields: fields)
+    func entry(_ line: String, stderr: Bool, partial: JournalDatagram.Partial? = nil, ordinal: UInt64 = 1,
+               fields: [UInt8] = []) -> String {
+        let bytes = Array(line.utf8).withUnsafeBufferPointer {
+            JournalDatagram.entry(line: $0, stderr: stderr, partial: partial, seconds: 1_764_414_000,
+                                  nanoseconds: 120_000_000, ordinal: ordinal, containerFields: fields)
         }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    @Test func journaldDatagramUsesTheNativeProtocol() {
+    @Test func journaldDatagramUsesTheNativeProtocolAndDockerdsFields() {
         let id = String(repeating: "ab", count: 32)
-        let fields = JournalDatagram.containerFields(id: id, name: "web")
-        let text = String(decoding: fields, as: UTF8.self)
-        #expect(text == "CONTAINER_ID=abababababab\n"
-            + "CONTAINER_ID_FULL=\(id)\nCONTAINER_NAME=web\nCONTAINER_TAG=abababababab\nSYSLOG_IDENTIFIER=abababababab\n")
+        let epoch = String(repeating: "e", count: 64)
+        let fields = JournalDatagram.containerFields(id: id, name: "web", epoch: epoch)
+        #expect(String(decoding: fields, as: UTF8.self) == "CONTAINER_ID=abababababab\n"
+            + "CONTAINER_ID_FULL=\(id)\nCONTAINER_NAME=web\nCONTAINER_TAG=abababababab\n"
+            + "SYSLOG_IDENTIFIER=abababababab\nCONTAINER_LOG_EPOCH=\(epoch)\n")
+        let tagged = JournalDatagram.containerFields(id: id, name: nil, tag: "web-tag", imageName: "busybox:latest", epoch: "1")
+        #expect(String(decoding: tagged, as: UTF8.self) == "CONTAINER_ID=abababababab\nCONTAINER_ID_FULL=\(id)\n"
+            + "CONTAINER_TAG=web-tag\nIMAGE_NAME=busybox:latest\nSYSLOG_IDENTIFIER=web-tag\nCONTAINER_LOG_EPOCH=1\n")
 
-        let out = entry("hello\n", stderr: false, partial: false, fields: [])
-        #expect(String(decoding: out, as: UTF8.self) == "MESSAGE=hello\nPRIORITY=6\n")
-        let err = entry("oops", stderr: true, partial: true, fields: [])
-        #expect(String(decoding: err, as: UTF8.self) == "MESSAGE=oops\nPRIORITY=3\nCONTAINER_PARTIAL_MESSAGE=true\n")
+        // MESSAGE without the newline, the stream as a priority, the shim's time as Go's
+        // RFC3339Nano, the writer's sequence number.
+        #expect(entry("hello\n", stderr: false, ordinal: 7) == "MESSAGE=hello\nPRIORITY=6\n"
+            + "SYSLOG_TIMESTAMP=2025-11-29T11:00:00.12Z\nCONTAINER_LOG_ORDINAL=7\n")
+        #expect(entry("oops\n", stderr: true).hasPrefix("MESSAGE=oops\nPRIORITY=3\n"))
+        // The pieces of a long line: all but the last are partial messages.
+        let first = entry("abc", stderr: false, partial: JournalDatagram.Partial(id: "p", ordinal: 1, last: false), ordinal: 2)
+        #expect(first == "MESSAGE=abc\nPRIORITY=6\nSYSLOG_TIMESTAMP=2025-11-29T11:00:00.12Z\n"
+            + "CONTAINER_PARTIAL_ID=p\nCONTAINER_PARTIAL_ORDINAL=1\nCONTAINER_PARTIAL_LAST=false\n"
+            + "CONTAINER_PARTIAL_MESSAGE=true\nCONTAINER_LOG_ORDINAL=2\n")
+        let last = entry("def\n", stderr: false, partial: JournalDatagram.Partial(id: "p", ordinal: 2, last: true), ordinal: 3)
+        #expect(last == "MESSAGE=def\nPRIORITY=6\nSYSLOG_TIMESTAMP=2025-11-29T11:00:00.12Z\n"
+            + "CONTAINER_PARTIAL_ID=p\nCONTAINER_PARTIAL_ORDINAL=2\nCONTAINER_PARTIAL_LAST=true\nCONTAINER_LOG_ORDINAL=3\n")
+        // The container fields come after MESSAGE.
+        #expect(entry("x\n", stderr: false, fields: fields).hasPrefix("MESSAGE=x\nCONTAINER_ID=abababababab\n"))
 
         // A value holding a newline: name, newline, 64-bit little-endian length, bytes, newline.
-        let binary = entry("a\nb\n", stderr: false, partial: false, fields: [])
-        #expect(binary == Array("MESSAGE\n".utf8) + [3, 0, 0, 0, 0, 0, 0, 0] + Array("a\nb\nPRIORITY=6\n".utf8))
+        let binary = Array("a\nb\n".utf8).withUnsafeBufferPointer {
+            JournalDatagram.entry(line: $0, stderr: false, partial: nil, seconds: 0, nanoseconds: 0, ordinal: 1, containerFields: [])
+        }
+        #expect(Array(binary.prefix(20)) == Array("MESSAGE\n".utf8) + [3, 0, 0, 0, 0, 0, 0, 0] + Array("a\nb\n".utf8))
+        #expect(String(decoding: binary.dropFirst(20), as: UTF8.self) == "PRIORITY=6\nSYSLOG_TIMESTAMP=1970-01-01T00:00:00Z\nCONTAINER_LOG_ORDINAL=1\n")
     }
 
     @Test func runtimeErrorsAreReadFromItsLog() {

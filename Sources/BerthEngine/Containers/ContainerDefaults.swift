@@ -38,6 +38,8 @@ struct LogSettings: Sendable {
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
 
     var driver: String
+    /// The `tag` option's template, when given.
+    var tag: String?
     /// 0 = no limit.
     var maxSize: Int64 = 0
     var maxFiles = 1
@@ -65,6 +67,7 @@ struct LogSettings: Sendable {
         for key in options.keys.sorted() where !allowed.contains(key) {
             throw BerthError.invalidArgument("unknown log opt '\(key)' for \(driver) log driver")
         }
+        tag = options["tag"]
         if let size = options["max-size"] {
             guard let bytes = Self.ramBytes(size), bytes > 0 || size == "-1" else {
                 throw BerthError.invalidArgument("failed to initialize logging driver: invalid size: '\(size)'")

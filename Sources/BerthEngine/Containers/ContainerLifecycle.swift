@@ -69,10 +69,11 @@ extension ContainerService {
         let timings = PhaseTimes()
         do {
             pid = try await blocking {
+                let shimOptions = try prepared.shimOptions()
                 try prepared.prepare(images: images)
                 timings.prepared = clock.now
                 do {
-                    return try launcher.launch(prepared.shimOptions)
+                    return try launcher.launch(shimOptions)
                 } catch {
                     prepared.undo(images: images)
                     throw error
@@ -164,21 +165,22 @@ extension ContainerService {
     func monitor(_ id: String, socket: String) {
         let shimDirectory = paths.shimDirectory(id)
         Task {
-            let exit: (status: Int32, finished: String)
+            let exit: ShimExit
             do {
                 let reply = try await ShimClient(socketPath: socket).call("wait")
-                exit = ShimExit.parse(reply) ?? (255, timestamp())
+                exit = ShimExit.parse(reply) ?? ShimExit(status: 255, finished: timestamp())
             } catch {
                 // The shim is gone: it wrote the exit file before it left, or it died.
-                exit = ShimExit.read(directory: shimDirectory) ?? (255, timestamp())
+                exit = ShimExit.read(directory: shimDirectory) ?? ShimExit(status: 255, finished: timestamp())
             }
-            await self.handleExit(id, status: exit.status, finished: exit.finished)
+            await self.handleExit(id, status: exit.status, finished: exit.finished, journalEnd: exit.journalEnd)
         }
     }
 
     /// The process has exited: clean the runtime's container and the root mount, record the
     /// status, wake the waiters, then remove or restart as the container asks.
-    func handleExit(_ id: String, status: Int32, finished: String) async {
+    /// `journalEnd`: where its journald log writer ended, for the log readers.
+    func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil) async {
         guard entries[id]?.record.State.Running == true else { return }
         let paths = self.paths
         let images = self.images
@@ -197,6 +199,7 @@ extension ContainerService {
         entry.record.State.FinishedAt = finished
         entry.record.State.OOMKilled = oomKilled
         entry.record.State.Status = "exited"
+        entry.journalEnd = journalEnd
         let waiters = entry.exitWaiters
         let signals = entry.exitSignals
         entry.exitWaiters = []
@@ -434,15 +437,25 @@ extension ContainerService {
     }
 }
 
-/// The shim's exit records: "exit STATUS NANOS" answers and the `exit` file.
-enum ShimExit {
-    static func parse(_ reply: String) -> (status: Int32, finished: String)? {
+/// The shim's exit records: "exit STATUS NANOS" answers (followed, for the journald log
+/// driver, by "journal EPOCH ORDINAL": where its log writer ended) and the `exit` file.
+struct ShimExit {
+    var status: Int32
+    var finished: String
+    var journalEnd: JournalLogEnd?
+
+    static func parse(_ reply: String) -> ShimExit? {
         let fields = reply.split(separator: " ")
-        guard fields.count == 3, fields[0] == "exit", let status = Int32(fields[1]), let nanos = Int64(fields[2]) else { return nil }
-        return (status, timestamp(seconds: nanos / 1_000_000_000, nanoseconds: nanos % 1_000_000_000))
+        guard fields.count == 3 || fields.count == 6, fields[0] == "exit", let status = Int32(fields[1]),
+              let nanos = Int64(fields[2]) else { return nil }
+        var exit = ShimExit(status: status, finished: timestamp(seconds: nanos / 1_000_000_000, nanoseconds: nanos % 1_000_000_000))
+        if fields.count == 6, fields[3] == "journal", let ordinal = UInt64(fields[5]) {
+            exit.journalEnd = JournalLogEnd(epoch: String(fields[4]), ordinal: ordinal)
+        }
+        return exit
     }
 
-    static func read(directory: String) -> (status: Int32, finished: String)? {
+    static func read(directory: String) -> ShimExit? {
         guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8) else { return nil }
         return parse("exit " + text.trimmed())
     }

@@ -23,7 +23,7 @@ extension ContainerService {
                 case "running":
                     monitor(id, socket: socket)
                 case "exited" where fields.count == 3:
-                    let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? (255, timestamp())
+                    let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? ShimExit(status: 255, finished: timestamp())
                     await handleExit(id, status: exit.status, finished: exit.finished)
                 default:
                     // Created but never started: berthd died between create and start.

@@ -30,6 +30,8 @@ public actor ContainerService {
         var execs: Set<String> = []
         /// What is left to clean after an exit (runtime record, cgroup, root mount).
         var cleanup: Task<Void, Never>?
+        /// Where the last run's journald log writer ended (journald log driver).
+        var journalEnd: JournalLogEnd?
     }
 
     public struct ExitResult: Sendable {

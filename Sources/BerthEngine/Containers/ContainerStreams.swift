@@ -200,6 +200,8 @@ extension ContainerService {
         public var tty: Bool
         /// The `--details` prefix of its records.
         public var detailsPrefix: String
+        /// For a stopped container on the journald driver: where its last run's writer ended.
+        public var journalEnd: JournalLogEnd?
     }
 
     public func logSource(_ nameOrID: String) throws -> LogSource {
@@ -209,12 +211,20 @@ extension ContainerService {
                                             environment: entry.record.Config.Env ?? [])
         return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
                          driver: logDriver(entry.hostConfig), tty: entry.record.Config.Tty ?? false,
-                         detailsPrefix: LogAttributes.detailsPrefix(attributes))
+                         detailsPrefix: LogAttributes.detailsPrefix(attributes),
+                         journalEnd: entry.record.State.Running ? nil : entry.journalEnd)
     }
 
     /// Returns once the container is not running (`docker logs -f` ends then).
     public func waitUntilStopped(_ id: String) async {
         guard let entry = entries[id], entry.record.State.Running else { return }
         _ = await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+    }
+
+    /// Like `waitUntilStopped`, and answers where the run's journald log writer ended.
+    public func waitForJournalEnd(_ id: String) async -> JournalLogEnd? {
+        await waitUntilStopped(id)
+        guard let entry = entries[id], !entry.record.State.Running else { return nil }
+        return entry.journalEnd
     }
 }

@@ -33,12 +33,27 @@ struct StartPlan: Sendable {
 
     var bundle: String { paths.shimDirectory(record.ID) }
 
-    var shimOptions: ShimLauncher.Options {
+    /// The shim's options. Fails as dockerd's log driver fails to start: a `tag` template it
+    /// cannot render, the journald driver without journald (its output would be lost).
+    func shimOptions() throws(BerthError) -> ShimLauncher.Options {
+        var tag: String?
+        if log.driver == "journald" {
+            do {
+                tag = try LogTag(record: record).render(log.tag)
+            } catch {
+                throw BerthError.internalError("failed to create task for container: failed to initialize logging driver: \(error.message)")
+            }
+            guard JournaldSocket.isListening() else {
+                throw BerthError.internalError(
+                    "failed to create task for container: failed to initialize logging driver: journald is not enabled on this host")
+            }
+        }
         let tty = record.Config.Tty ?? false
         return ShimLauncher.Options(
             id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
             stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: record.LogPath,
-            logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, containerName: record.bareName)
+            logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, containerName: record.bareName,
+            imageName: record.Config.Image ?? record.Image, logTag: tag)
     }
 
     /// Mounts the root and writes the bundle; on failure leaves nothing mounted.

@@ -99,24 +99,9 @@ public struct JSONFileLog: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         emit: ([UInt8]) async throws -> Void
     ) async throws {
-        let formatter = LogFormatter(tty: tty, options: options)
-        var chunk: [UInt8] = []
-        chunk.reserveCapacity(chunkBytes + 1024)
-        var frame: Int?  // the open frame in `chunk`, which records of its stream join
+        var chunker = LogChunker(formatter: LogFormatter(tty: tty, options: options), chunkBytes: chunkBytes)
         try await readBatches(options: options, stop: stop) { batch in
-            for record in batch {
-                formatter.append(record, to: &chunk, joining: &frame)
-                if chunk.count >= chunkBytes {
-                    try await emit(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                    frame = nil
-                }
-            }
-            if !chunk.isEmpty {
-                try await emit(chunk)
-                chunk.removeAll(keepingCapacity: true)
-                frame = nil
-            }
+            try await chunker.add(batch, emit: emit)
         }
     }
 

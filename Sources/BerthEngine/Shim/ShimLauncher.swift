@@ -22,6 +22,10 @@ struct ShimLauncher: Sendable {
         var logMaxSize: Int64
         var logMaxFiles: Int
         var containerName: String
+        /// The image as the container names it (IMAGE_NAME of journald entries).
+        var imageName: String
+        /// The `tag` log option, rendered (journald's CONTAINER_TAG and SYSLOG_IDENTIFIER).
+        var logTag: String?
     }
 
     /// Blocks until the shim is ready; returns the container init's pid.
@@ -35,6 +39,10 @@ struct ShimLauncher: Sendable {
         if options.logDriver == "json-file" {
             arguments += ["--log-path", options.logPath, "--log-max-size", String(options.logMaxSize),
                           "--log-max-file", String(options.logMaxFiles)]
+        }
+        if options.logDriver == "journald" {
+            arguments += ["--image-name", options.imageName]
+            if let tag = options.logTag { arguments += ["--log-tag", tag] }
         }
         var ready: [Int32] = [0, 0]
         guard pipe(&ready) == 0 else { throw BerthError.internalError("pipe: \(String(cString: strerror(errno)))") }
