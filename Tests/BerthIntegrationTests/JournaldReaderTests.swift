@@ -1,3 +1,4 @@
+import BerthOCI
 import BerthEngine
 import BerthShimCore
 import Foundation
