@@ -59,7 +59,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "berth-runtime", dependencies: ["BerthRuntime", "CSystemShims"]),
+        // Runs once per container start and exec: linked with the Swift libraries built in, it
+        // starts without resolving them at every run.
+        .executableTarget(name: "berth-runtime", dependencies: ["BerthRuntime", "CSystemShims"],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-lswiftSynchronization"])]),
         // Bound into containers as /sbin/docker-init: it must not need the host's Swift libraries.
         .executableTarget(
             name: "berth-init",
