@@ -146,8 +146,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                         if !keepAlive { try? await channel.close() }
                         finished(response.status)
                     } catch {
-                        // The head is sent: all that can be said now is a cut-off body.
-                        logger.info("\(head.method) \(head.uri): response stream ended early: \(error)")
+                        // The head is sent: all that can be said now is a cut-off body. Clients
+                        // routinely hang up once they have what they wanted (the CLI closes a
+                        // wait stream after its JSON, before the last chunk): debug, not info.
+                        logger.debug("\(head.method) \(head.uri): response stream ended early: \(error)")
                         try? await channel.close()
                         finished(response.status)
                     }
