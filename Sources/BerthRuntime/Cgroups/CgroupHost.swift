@@ -18,7 +18,13 @@ public struct CgroupHost: Sendable {
         return false
     }
 
+    /// This host's layout, read once per process: cgroup mounts do not change under a running
+    /// daemon, while its mountinfo grows with every container (berthd asks on each removal).
     public static func probe() throws -> CgroupHost {
+        try probed.get()
+    }
+
+    private static let probed = Result<CgroupHost, any Error> {
         guard let mountinfo = FileSystem.readFile("/proc/self/mountinfo") else {
             throw SystemError("read /proc/self/mountinfo")
         }
