@@ -46,14 +46,8 @@ struct JournaldLogTests {
         var diagnostics: String { "berthd: \(daemon.log)\njournald: \(journald.log())" }
     }
 
-    /// Polls until `condition` holds (or `seconds` pass); returns whether it did.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
+        ContainerBehaviourTests.eventually(seconds, condition)
     }
 
     /// `2026-11-29T11:00:00.123456000Z` → microseconds since the epoch, when the fraction
