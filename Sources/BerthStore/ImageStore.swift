@@ -628,12 +628,14 @@ public final class ImageStore: @unchecked Sendable {
 /// Files replaced whole: write a temporary file, fsync, rename over the old one, so that a
 /// crash leaves the old or the new content (DESIGN rule 5).
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
+    /// A crash leaves the old or the new content. With `durable` the new content is also on
+    /// disk before it replaces the old (fsync): for state that is not made again.
+    public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
         let temp = path + ".tmp"
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
+        let synced = durable ? fsync(fd) : 0
         close(fd)
         guard written == data.count, synced == 0, rename(temp, path) == 0 else {
             unlink(temp)

@@ -101,7 +101,7 @@ extension ContainerService {
             if client == nil { throw BerthError.internalError(message) }
             return
         }
-        try writeAtomically(JSONEncoder().encode(process), to: processPath)
+        try writeAtomically(JSONEncoder().encode(process), to: processPath, durable: false)
         let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(processPath)"
         let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
         let pump = StreamPump(tty: tty, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)

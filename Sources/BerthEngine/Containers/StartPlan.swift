@@ -71,7 +71,7 @@ struct StartPlan: Sendable {
                                                     attributes: [.posixPermissions: 0o700])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
-            try writeAtomically(encoder.encode(spec), to: bundle + "/config.json")
+            try writeAtomically(encoder.encode(spec), to: bundle + "/config.json", durable: false)
         } catch {
             ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
             throw error
@@ -123,9 +123,9 @@ struct StartPlan: Sendable {
             resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: [nameserver], dnsSearch: hostConfig.DnsSearch,
                                                    dnsOptions: hostConfig.DnsOptions)
         }
-        try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath)
-        try writeAtomically(Data(hosts.utf8), to: record.HostsPath)
-        try writeAtomically(Data(resolvConf.utf8), to: record.ResolvConfPath)
+        try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath, durable: false)
+        try writeAtomically(Data(hosts.utf8), to: record.HostsPath, durable: false)
+        try writeAtomically(Data(resolvConf.utf8), to: record.ResolvConfPath, durable: false)
         for path in [record.HostnamePath, record.HostsPath, record.ResolvConfPath] { chmod(path, 0o644) }
     }
 

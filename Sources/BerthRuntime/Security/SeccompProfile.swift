@@ -41,10 +41,13 @@ public struct SeccompProfile: Decodable, Sendable {
         }
     }
 
-    /// The project's default profile (etc/seccomp/default.json), compiled in.
+    /// The project's default profile (etc/seccomp/default.json), compiled in; decoded once
+    /// (every container start asks for it).
     public static func builtIn() throws -> SeccompProfile {
-        try SeccompProfile(json: DefaultSeccompProfile.json)
+        try decodedBuiltIn.get()
     }
+
+    private static let decodedBuiltIn = Result<SeccompProfile, any Error> { try SeccompProfile(json: DefaultSeccompProfile.json) }
 
     /// Docker names architectures in rule conditions as Go does; the archMap uses libseccomp's.
     static let seccompArchitecture: [String: String] = [
