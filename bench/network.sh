@@ -31,7 +31,7 @@ daemons=${DAEMONS:-"berthd dockerd"}
 bin_dir=${BERTH_BIN_DIR:-$repo/.build/release}
 docker=${DOCKER_CLI:-/usr/local/bin/docker}
 image_dir=${BERTH_TEST_IMAGE_DIR:-$repo/build/test-image}
-bridge=bnb$(( $$ % 10000 ))
+bridge=""  # berthd names its bridge after the data root; read back once it is up
 bip=10.249.$(( $$ % 200 )).1/24
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/network.sh: needs root" >&2; exit 1; }
@@ -54,8 +54,10 @@ cleanup() {
     if [ -n "$berthd_pid" ]; then
         kill -TERM "$berthd_pid" 2>/dev/null
         for _ in $(seq 100); do kill -0 "$berthd_pid" 2>/dev/null || break; sleep 0.1; done
-        ip link del "$bridge" 2>/dev/null
-        nft delete table ip "berth-$bridge" 2>/dev/null
+        if [ -n "$bridge" ]; then
+            ip link del "$bridge" 2>/dev/null
+            nft delete table ip "berth-$bridge" 2>/dev/null
+        fi
     fi
     if [ "$started_dockerd" = yes ]; then
         "$anchors/stop-dockerd.sh" >/dev/null 2>&1
@@ -67,12 +69,13 @@ cleanup() {
 trap cleanup EXIT
 
 start_berthd() {
-    printf '{"cgroup-parent": "/berth-bench", "bridge": "%s", "bip": "%s"}\n' "$bridge" "$bip" >"$work/daemon.json"
+    printf '{"cgroup-parent": "/berth-bench", "bip": "%s"}\n' "$bip" >"$work/daemon.json"
     "$bin_dir/berthd" -H "unix://$work/berth.sock" --data-root "$work/data" --exec-root "$work/exec" \
         --pidfile "$work/berthd.pid" --config-file "$work/daemon.json" 2>"$work/berthd.log" &
     berthd_pid=$!
     for _ in $(seq 100); do [ -S "$work/berth.sock" ] && break; sleep 0.1; done
     host[berthd]=unix://$work/berth.sock
+    bridge=$("$docker" -H "${host[berthd]}" network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' bridge 2>/dev/null)
 }
 
 start_dockerd() {

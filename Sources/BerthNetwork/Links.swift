@@ -72,6 +72,20 @@ extension NetlinkSocket {
         try perform(request, what: "add address \(subnet.addressDescription)")
     }
 
+    /// The IPv4 addresses of a link, each with its prefix length.
+    func ipv4Addresses(index: Int32) throws -> [IPv4Subnet] {
+        let header = [UInt8(AF_INET), 0, 0, 0] + UInt32(0).littleBytes
+        let request = NetlinkRequest(type: RTM.getAddr, flags: NLM.request | NLM.dump, header: header)
+        return try perform(request, what: "list addresses").compactMap { reply in
+            // struct ifaddrmsg: family, prefixlen, flags, scope, index; then IFA_LOCAL (2) or IFA_ADDRESS (1).
+            guard reply.payload.count >= 8, Int32(bitPattern: reply.payload.loadLE(UInt32.self, at: 4)) == index else { return nil }
+            let attributes = reply.payload.attributes(after: 8)
+            guard let bytes = attributes[2] ?? attributes[1], bytes.count == 4 else { return nil }
+            let value = bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            return IPv4Subnet(IPv4Address(value), prefixLength: Int(reply.payload[1]))
+        }
+    }
+
     /// The default route through `gateway` on the link.
     func addDefaultRoute(via gateway: IPv4Address, index: Int32) throws {
         // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.

@@ -56,12 +56,12 @@ struct NetlinkRequest {
 
 enum RTM {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18
-    static let newAddr: UInt16 = 20
+    static let newAddr: UInt16 = 20, getAddr: UInt16 = 22
     static let newRoute: UInt16 = 24
 }
 
 enum NLM {
-    static let request: UInt16 = 0x1, ack: UInt16 = 0x4
+    static let request: UInt16 = 0x1, ack: UInt16 = 0x4, dump: UInt16 = 0x300
     static let replace: UInt16 = 0x100, excl: UInt16 = 0x200, create: UInt16 = 0x400
 }
 
@@ -132,7 +132,8 @@ final class NetlinkSocket {
                     return replies
                 default:
                     replies.append((type, payload))
-                    if request.flags & NLM.ack == 0 { return replies }
+                    // A dump ends with NLMSG_DONE; a plain request with its one answer.
+                    if request.flags & (NLM.ack | NLM.dump) == 0 { return replies }
                 }
             }
         }
@@ -140,6 +141,19 @@ final class NetlinkSocket {
 }
 
 extension Array where Element == UInt8 {
+    /// The rtattrs of a payload after its fixed header, by type (the last of a type wins).
+    func attributes(after headerLength: Int) -> [UInt16: ArraySlice<UInt8>] {
+        var result: [UInt16: ArraySlice<UInt8>] = [:]
+        var offset = (headerLength + 3) & ~3
+        while offset + 4 <= count {
+            let length = Int(loadLE(UInt16.self, at: offset))
+            guard length >= 4, offset + length <= count else { break }
+            result[loadLE(UInt16.self, at: offset + 2)] = self[offset + 4 ..< offset + length]
+            offset += (length + 3) & ~3
+        }
+        return result
+    }
+
     func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var value: T = 0
         for index in 0..<MemoryLayout<T>.size { value |= T(self[offset + index]) << (8 * index) }

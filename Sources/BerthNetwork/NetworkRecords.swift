@@ -16,6 +16,8 @@ public struct NetworkRecord: Codable, Sendable {
     public var options: [String: String] = [:]
     /// The daemon's default `bridge` network (no name resolution, no isolation opt-out).
     public var isDefaultBridge = false
+    /// true: the device was there before berthd (daemon.json `bridge`), and stays after it.
+    public var deviceIsExternal: Bool?
 
     public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }
 }
@@ -44,6 +46,8 @@ public struct SandboxRecord: Codable, Sendable {
     public var ports: [PublishedPort]
     /// The network whose address the published ports forward to.
     public var portsNetworkID: String?
+    /// Legacy links opened through a bridge whose icc is off.
+    public var links: [FirewallRuleset.Link]?
 }
 
 /// The networks a container asked for (NetworkMode, `--network-alias`, `--ip`,
@@ -71,6 +75,9 @@ public struct Sandbox: Sendable {
     public var nameserver: String?
     /// The default gateway, for `host-gateway` in --add-host.
     public var gateway: String?
+    /// On the default bridge of a daemon without one (`"bridge": "none"`): the container
+    /// runs with loopback only, as dockerd's does with Config.NetworkDisabled.
+    public var networkDisabled = false
 }
 
 /// A start's network settings request.
@@ -83,14 +90,19 @@ public struct SandboxRequest: Sendable {
     public var ports: [PortRequest]
     /// "80/tcp" keys of the exposed ports, shown in NetworkSettings.Ports even unpublished.
     public var exposed: [String]
+    /// The containers of `--link` and their exposed ports ("80/tcp"): on a bridge whose icc
+    /// is off, those ports are opened to this container.
+    public var links: [(containerID: String, exposed: [String])]
 
-    public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String]) {
+    public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String],
+                links: [(containerID: String, exposed: [String])] = []) {
         self.containerID = containerID
         self.name = name
         self.hostname = hostname
         self.mode = mode
         self.ports = ports
         self.exposed = exposed
+        self.links = links
     }
 }
 

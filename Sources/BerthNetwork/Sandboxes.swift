@@ -52,6 +52,10 @@ extension NetworkService {
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
         guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
+        if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
+           options.defaultBridgeDisabled {
+            return disabledSandbox(request.containerID)
+        }
         let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
         let path = namespaceDirectory + "/" + request.containerID
         _ = berth_netns_remove(path)
@@ -75,11 +79,12 @@ extension NetworkService {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
                                             endpoint: first)
+                sandbox.links = linkRules(request.links, from: first)
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
             for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-            if !sandbox.ports.isEmpty { try applyFirewall() }
+            if !sandbox.ports.isEmpty || sandbox.links != nil { try applyFirewall() }
         } catch {
             sandboxes[request.containerID] = sandbox
             releaseSandbox(request.containerID)
@@ -90,6 +95,33 @@ extension NetworkService {
         return Sandbox(namespacePath: path, addresses: sandbox.endpoints.map { $0.address.description },
                        nameserver: first.flatMap { $0.1.isDefaultBridge ? nil : $0.1.pool?.gateway.description },
                        gateway: first?.1.pool?.gateway.description)
+    }
+
+    /// `"bridge": "none"` and a container of the default bridge: it runs as with `--network
+    /// none`, and inspect shows an empty "bridge" entry, as dockerd's does.
+    func disabledSandbox(_ id: String) -> Sandbox {
+        var view = ContainerNetworkView()
+        view.networks["bridge"] = EndpointView(NetworkID: "")
+        views.set(id, view)
+        var sandbox = Sandbox(namespacePath: nil, addresses: [])
+        sandbox.networkDisabled = true
+        return sandbox
+    }
+
+    /// dockerd's link rules on a bridge without icc: the linking container may reach each
+    /// exposed port of the linked one on the same bridge. nil when there is nothing to open.
+    func linkRules(_ links: [(containerID: String, exposed: [String])], from endpoint: EndpointRecord) -> [FirewallRuleset.Link]? {
+        guard !links.isEmpty, let record = networks[endpoint.networkID], let device = record.device,
+              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return nil }
+        var rules: [FirewallRuleset.Link] = []
+        for link in links {
+            guard let peer = sandboxes[link.containerID]?.endpoints.first(where: { $0.networkID == endpoint.networkID }) else { continue }
+            for key in link.exposed.sorted() {
+                guard let (port, proto) = PortSpecs.parseKey(key) else { continue }
+                rules.append(.init(bridge: device, from: endpoint.address, to: peer.address, proto: proto, port: port))
+            }
+        }
+        return rules.isEmpty ? nil : rules
     }
 
     /// One interface: an address from the network's pool, a veth pair with its container
@@ -161,7 +193,7 @@ extension NetworkService {
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
         for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-        if !sandbox.ports.isEmpty {
+        if !sandbox.ports.isEmpty || sandbox.links != nil {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
         refreshView(id)
@@ -235,9 +267,15 @@ extension NetworkService {
     func firewallRuleset() -> FirewallRuleset {
         let bridges = networks.values.filter { $0.driver == "bridge" && $0.device != nil && $0.pool != nil }
             .sorted { $0.created < $1.created }
-            .map { FirewallRuleset.Bridge(device: $0.device!, subnet: $0.pool!.subnet, isInternal: $0.isInternal) }
+            .map { record in
+                FirewallRuleset.Bridge(device: record.device!, subnet: record.pool!.subnet, isInternal: record.isInternal,
+                                       icc: (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) ?? true,
+                                       masquerade: (try? BridgeOptions.flag(record.options, BridgeOptions.enableIPMasquerade)) ?? true)
+            }
         var forwards: [FirewallRuleset.Forward] = []
+        var links: [FirewallRuleset.Link] = []
         for sandbox in sandboxes.values.sorted(by: { $0.containerID < $1.containerID }) {
+            links += sandbox.links ?? []
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
             for port in sandbox.ports {
@@ -245,15 +283,34 @@ extension NetworkService {
                                       containerIP: endpoint.address, containerPort: port.containerPort, bridge: device))
             }
         }
-        return FirewallRuleset(table: options.tableName, bridges: bridges, forwards: forwards)
+        return FirewallRuleset(table: options.tableName, bridges: bridges, forwards: forwards, links: links)
     }
 
     func applyFirewall() throws {
         guard options.firewall else { return }
-        let script = firewallRuleset().script()
+        let ruleset = firewallRuleset()
+        let script = ruleset.script()
         if script == appliedRuleset { return }
+        if ruleset.bridges.contains(where: { !$0.icc }) { try ensureBridgeNetfilter() }
         try FirewallRuleset.apply(script)
         appliedRuleset = script
+    }
+
+    /// icc off relies on br_netfilter: traffic between two ports of a bridge reaches the ip
+    /// family's forward hook only with bridge-nf-call-iptables on. As dockerd: an error
+    /// without the module, and the switch turned on when forwarding is.
+    func ensureBridgeNetfilter() throws {
+        let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        guard let value = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw NetworkError("cannot restrict inter-container communication: please ensure that br_netfilter kernel module is loaded")
+        }
+        let forwarding = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("1") == true
+        if value.hasPrefix("1") || !forwarding { return }
+        do {
+            try "1\n".write(toFile: path, atomically: false, encoding: .utf8)
+        } catch {
+            throw NetworkError("cannot restrict inter-container communication: \(error)")
+        }
     }
 
     /// Names on a user network: each container's name, short ID and aliases.

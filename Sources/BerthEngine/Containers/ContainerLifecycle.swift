@@ -127,6 +127,8 @@ extension ContainerService {
         record.State.Pid = pid
         record.State.StartedAt = timestamp()
         record.HasBeenStartedBefore = true
+        // As dockerd records a start on a default bridge that `"bridge": "none"` took away.
+        if plan.sandbox?.networkDisabled == true { record.Config.NetworkDisabled = true }  // network
         entries[id]!.record = record
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
         persist(id)
