@@ -97,23 +97,45 @@ final class NetlinkSocket {
         fd = result
     }
 
+    /// In a new network namespace, which it bind-mounts at `path` (a file it creates).
+    init(creatingNamespaceAt path: String) throws {
+        let result = berth_netns_new_socket(path, AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
+        guard result >= 0 else { throw NetworkError.errno("create network namespace \(path)", -result) }
+        fd = result
+    }
+
     deinit { close(fd) }
 
     /// Sends the request and waits for the kernel's acknowledgement; returns the reply
     /// messages' payloads (for requests that answer with data).
     @discardableResult
     func perform(_ request: NetlinkRequest, what: String) throws -> [(type: UInt16, payload: [UInt8])] {
-        sequence &+= 1
-        let message = request.encoded(sequence: sequence)
+        try performAll([(request, what)])[0]
+    }
+
+    /// Sends the requests in one write and reads every answer: one round trip to the kernel
+    /// for several changes. The kernel takes them in order and answers each; the first
+    /// refusal is thrown, after all answers are in. Returns each request's data replies.
+    @discardableResult
+    func performAll(_ requests: [(request: NetlinkRequest, what: String)]) throws -> [[(type: UInt16, payload: [UInt8])]] {
+        let first = sequence &+ 1
+        var message: [UInt8] = []
+        for (request, _) in requests {
+            sequence &+= 1
+            message += request.encoded(sequence: sequence)
+        }
         // Unaddressed netlink messages go to the kernel.
         let sent = send(fd, message, message.count, 0)
-        guard sent == message.count else { throw NetworkError.errno(what, errno) }
-        var replies: [(UInt16, [UInt8])] = []
+        guard sent == message.count else { throw NetworkError.errno(requests[0].what, errno) }
+        var replies = [[(type: UInt16, payload: [UInt8])]](repeating: [], count: requests.count)
+        var done = [Bool](repeating: false, count: requests.count)
+        var remaining = requests.count
+        var failure: (index: Int, code: Int32)?
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        while remaining > 0 {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw NetworkError.errno(what, errno) }
+            guard count > 0 else { throw NetworkError.errno(requests[0].what, errno) }
             var offset = 0
             while offset + 16 <= count {
                 let length = Int(buffer.loadLE(UInt32.self, at: offset))
@@ -122,21 +144,28 @@ final class NetlinkSocket {
                 guard length >= 16, offset + length <= count else { break }
                 let payload = Array(buffer[offset + 16 ..< offset + length])
                 offset += (length + 3) & ~3
-                guard seq == sequence else { continue }
+                // Answers to earlier, abandoned requests are skipped.
+                let index = Int(seq &- first)
+                guard index >= 0, index < requests.count, !done[index] else { continue }
+                let flags = requests[index].request.flags
                 switch type {
                 case 2:  // NLMSG_ERROR: 0 is the acknowledgement
                     let code = -Int32(bitPattern: payload.loadLE(UInt32.self, at: 0))
-                    if code != 0 { throw NetworkError.errno(what, code) }
-                    return replies
+                    if code != 0 && (failure == nil || index < failure!.index) { failure = (index, code) }
                 case 3:  // NLMSG_DONE
-                    return replies
+                    break
                 default:
-                    replies.append((type, payload))
-                    // A dump ends with NLMSG_DONE; a plain request with its one answer.
-                    if request.flags & (NLM.ack | NLM.dump) == 0 { return replies }
+                    replies[index].append((type, payload))
+                    // A dump ends with NLMSG_DONE, an acknowledged request with its ack,
+                    // and a plain request with its one answer.
+                    if flags & (NLM.ack | NLM.dump) != 0 { continue }
                 }
+                done[index] = true
+                remaining -= 1
             }
         }
+        if let failure { throw NetworkError.errno(requests[failure.index].what, failure.code) }
+        return replies
     }
 }
 

@@ -106,13 +106,14 @@ public struct SandboxRequest: Sendable {
     }
 }
 
-/// Atomic writes, as the rest of berthd does them (write, fsync, rename).
-func writeFileAtomically(_ data: Data, to path: String) throws {
+/// Atomic writes, as the rest of berthd does them (write, fsync, rename); `durable: false`
+/// leaves out the fsync, for what need not outlive the machine's running state.
+func writeFileAtomically(_ data: Data, to path: String, durable: Bool = true) throws {
     let temp = path + ".tmp"
     let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw NetworkError.errno("write \(temp)", errno) }
     let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    let synced = fsync(fd)
+    let synced = durable ? fsync(fd) : 0
     close(fd)
     guard written == data.count, synced == 0, rename(temp, path) == 0 else {
         let code = errno

@@ -258,9 +258,12 @@ public actor NetworkService {
         try writeFileAtomically(JSONEncoder().encode(record), to: networkPath(record.id))
     }
 
+    /// Written at every start, without fsync: a sandbox matters only while its container
+    /// runs, and a power loss ends every container (the rename still keeps it whole across a
+    /// crash of berthd, the one case it must survive).
     func saveSandbox(_ record: SandboxRecord) throws {
         sandboxes[record.containerID] = record
-        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID))
+        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID), durable: false)
     }
 
     func saveAttachments(_ id: String) throws {

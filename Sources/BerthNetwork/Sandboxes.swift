@@ -59,22 +59,20 @@ extension NetworkService {
         let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
         let path = namespaceDirectory + "/" + request.containerID
         _ = berth_netns_remove(path)
-        let made = berth_netns_new(path)
-        guard made == 0 else { throw NetworkError.errno("create network namespace \(path)", -made) }
+        let inside = try NetlinkSocket(creatingNamespaceAt: path)
         var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [])
         do {
-            let inside = try NetlinkSocket(namespacePath: path)
-            try inside.setUp(1, what: "lo")  // loopback is always index 1
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
                     throw NetworkLookupError.notFound(attachment.networkID)
                 }
                 let endpoint = try attach(record, attachment: attachment, namespacePath: path, inside: inside,
                                           interface: "eth\(sandbox.endpoints.count)", withRoute: sandbox.endpoints.isEmpty,
-                                          containerName: request.name)
+                                          containerName: request.name, loopbackToo: sandbox.endpoints.isEmpty)
                 sandbox.endpoints.append(endpoint)
                 sandboxes[request.containerID] = sandbox  // so a failure below releases it
             }
+            if wanted.isEmpty { try inside.setUp(1, what: "lo") }  // loopback is always index 1
             if let first = sandbox.endpoints.first {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
@@ -125,9 +123,11 @@ extension NetworkService {
     }
 
     /// One interface: an address from the network's pool, a veth pair with its container
-    /// end made in the namespace, and (on the first network) the default route.
+    /// end made in the namespace, and (on the first network) the default route. Four round
+    /// trips to the kernel: the bridge's index, the veth pair (the host end up), the container
+    /// end's index (with loopback up, for a new namespace), and its address, state and route.
     func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
-                interface: String, withRoute: Bool, containerName: String) throws -> EndpointRecord {
+                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false) throws -> EndpointRecord {
         guard record.driver == "bridge", var pool = record.pool, let device = record.device else {
             throw NetworkError("container cannot be connected to network \(record.name)")
         }
@@ -150,14 +150,20 @@ extension NetworkService {
             defer { close(nsfd) }
             try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
                                 peerMAC: mac, mtu: options.mtu)
-            guard let hostIndex = try host.linkIndex(hostName) else { throw NetworkError("veth \(hostName) vanished") }
-            try host.setUp(hostIndex, what: hostName)
-            guard let index = try inside.linkIndex(interface) else { throw NetworkError("\(interface) not found in the container") }
-            try inside.addAddress(IPv4Subnet(address, prefixLength: pool.subnet.prefixLength), index: index)
-            try inside.setUp(index, what: interface)
-            if withRoute && !record.isInternal {
-                try inside.addDefaultRoute(via: pool.gateway, index: index)
+            var lookups: [(request: NetlinkRequest, what: String)] = []
+            if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
+            lookups.append((.getLink(interface), "find \(interface) in the container"))
+            guard let index = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
+                throw NetworkError("\(interface) not found in the container")
             }
+            let subnet = IPv4Subnet(address, prefixLength: pool.subnet.prefixLength)
+            var changes: [(request: NetlinkRequest, what: String)] = [
+                (.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), (.setUp(index), "set \(interface) up"),
+            ]
+            if withRoute && !record.isInternal {
+                changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
+            }
+            try inside.performAll(changes)
         } catch {
             try? NetlinkSocket().deleteLink(hostName)
             releaseAddress(address, network: record.id)
@@ -171,17 +177,20 @@ extension NetworkService {
         networks[id]?.pool?.release(address)
     }
 
-    /// The veth goes on a thread of its own: the kernel takes tens of milliseconds to
-    /// unregister a device (RCU grace periods), which a container's exit need not wait for.
-    /// The address is free at once: it lived in the container's namespace, not on the host.
+    /// The veth goes in the background: the kernel takes tens of milliseconds to unregister
+    /// a device (RCU grace periods), which a container's exit need not wait for. One serial
+    /// queue does them all (no thread made per exit). The address is free at once: it lived
+    /// in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
         let name = endpoint.hostInterface
-        Sockets.spawn {
+        Self.linkRemovals.async {
             // An error means it went with its namespace already.
             try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
     }
+
+    static let linkRemovals = DispatchQueue(label: "berth.network.link-removals")
 
     /// After the container's exit (or at its removal): everything prepareSandbox made.
     public func releaseSandbox(_ id: String) {

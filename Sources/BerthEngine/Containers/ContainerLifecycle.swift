@@ -50,6 +50,8 @@ extension ContainerService {
                                      return peer.record.State.Pid
                                  })
         // network: the namespace, interfaces and ports, made before the runtime joins them.
+        let clock = ContinuousClock()
+        let networkBegan = clock.now
         do {
             plan.sandbox = try await prepareNetwork(id)
             if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }
@@ -62,7 +64,6 @@ extension ContainerService {
         let launcher = self.launcher
         let prepared = plan
         let pid: Int32
-        let clock = ContinuousClock()
         let began = clock.now
         let timings = PhaseTimes()
         do {
@@ -107,7 +108,7 @@ extension ContainerService {
         let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).call("start")
-            logger.debug("start \(id.prefix(12)): root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
+            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
         } catch {
             // The shim and its created container go: the runtime's delete kills the init.
             let paths = self.paths

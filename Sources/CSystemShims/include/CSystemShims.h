@@ -150,10 +150,11 @@ void berth_shim_release_memory(void);
 
 // ---- network namespaces and the port proxy (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
-// Creates the file `path` and bind-mounts a new network namespace on it (made on a pthread
-// of its own, so the caller's threads keep theirs).
-int berth_netns_new(const char *path);
-// Unmounts and deletes a namespace file made by berth_netns_new.
+// Creates the file `path`, bind-mounts a new network namespace on it, and returns a socket
+// (close-on-exec) made inside it; the work is done on a helper thread, so the caller's
+// threads keep their namespace.
+int berth_netns_new_socket(const char *path, int domain, int type, int protocol);
+// Unmounts and deletes a namespace file made by berth_netns_new_socket.
 int berth_netns_remove(const char *path);
 // A socket (close-on-exec) that lives in the network namespace open at nsfd.
 int berth_netns_socket(int nsfd, int domain, int type, int protocol);
