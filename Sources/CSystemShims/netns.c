@@ -130,30 +130,3 @@ int berth_netns_socket(int nsfd, int domain, int type, int protocol) {
     struct netns_job job = { .nsfd = nsfd, .domain = domain, .type = type, .protocol = protocol };
     return run_job(&job);
 }
-
-// Copies one direction of a proxied connection through a pipe with splice (no copies in
-// user space) until EOF or an error, then half-closes the writer. Returns bytes moved.
-long long berth_splice_pump(int from, int to) {
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) return -1;
-    fcntl(pipefd[1], F_SETPIPE_SZ, 1 << 20);
-    long long total = 0;
-    for (;;) {
-        ssize_t in = splice(from, NULL, pipefd[1], NULL, 1 << 20, SPLICE_F_MOVE);
-        if (in < 0 && errno == EINTR) continue;
-        if (in <= 0) break;
-        ssize_t left = in;
-        while (left > 0) {
-            ssize_t out = splice(pipefd[0], NULL, to, NULL, (size_t)left, SPLICE_F_MOVE);
-            if (out < 0 && errno == EINTR) continue;
-            if (out <= 0) goto done;
-            left -= out;
-        }
-        total += in;
-    }
-done:
-    shutdown(to, SHUT_WR);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return total;
-}

@@ -148,7 +148,7 @@ void berth_shim_drain_signalfd(int fd);
 // Gives freed heap memory back to the kernel (malloc_trim).
 void berth_shim_release_memory(void);
 
-// ---- network namespaces and the port proxy (netns.c) ----
+// ---- network namespaces (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
 // Creates the file `path`, bind-mounts a new network namespace on it, and returns a socket
 // (close-on-exec) made inside it; the work is done on a helper thread, so the caller's
@@ -158,8 +158,15 @@ int berth_netns_new_socket(const char *path, int domain, int type, int protocol)
 int berth_netns_remove(const char *path);
 // A socket (close-on-exec) that lives in the network namespace open at nsfd.
 int berth_netns_socket(int nsfd, int domain, int type, int protocol);
-// Moves bytes from one socket to another with splice until EOF; then shutdown(to, SHUT_WR).
-long long berth_splice_pump(int from, int to);
 // ---- end of netns.c ----
+
+// ---- the port proxy (proxy.c) ----
+struct sockaddr_in;
+// Serves a listening TCP socket: each connection is forwarded to `target` and back, on this
+// thread, until `stop` (a pipe's read end, never read) becomes readable; then every connection is
+// closed and it returns 0 (-errno if it could not start). Neither fd is closed. Several
+// threads may serve one listener with one stop fd.
+int berth_proxy_serve(int listener, int stop, const struct sockaddr_in *target);
+// ---- end of proxy.c ----
 
 #endif
