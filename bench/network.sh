@@ -171,6 +171,7 @@ PY
     done
 done
 for name in "${ready[@]}"; do
+    if [ -z "${speeds[$name]:-}" ]; then "$docker" -H "${host[$name]}" rm -f "bench-net-$$" >/dev/null; continue; fi  # ROUNDS=0
     result[mbps.$name]=$(python3 -c "import statistics, sys; v = [float(x) / 1048576 for x in sys.argv[1:]]; print(f'{statistics.median(v):.0f}')" ${speeds[$name]})
     result[best.$name]=$(python3 -c "import sys; print(f'{max(float(x) for x in sys.argv[1:]) / 1048576:.0f}')" ${speeds[$name]})
     result[rate.$name]=$(python3 -c "import statistics, sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.0f}')" ${rates[$name]})

@@ -32,14 +32,23 @@ static struct netns_job *job_pending;
 static int job_finished;
 static int helper_running;
 
-// Enters the job's namespace (a new one, bound at its path, or an existing one) and makes
-// the socket there. Returns whether the thread left its own namespace.
+// Enters the job's namespace (a new one, bound at its path, set up, or an existing one) and
+// makes the socket there. Returns whether the thread left its own namespace.
 static int netns_do(struct netns_job *job) {
     if (job->path) {
         if (unshare(CLONE_NEWNET) != 0) { job->result = -errno; return 0; }
         char self[64];
         snprintf(self, sizeof self, "/proc/self/task/%ld/ns/net", (long)syscall(SYS_gettid));
         if (mount(self, job->path, NULL, MS_BIND, NULL) != 0) { job->result = -errno; return 1; }
+        // As dockerd's sandboxes: no IPv6 on any interface of the namespace (Berth's networks
+        // are IPv4), which also spares the kernel link-local addresses, DAD and MLD on them.
+        // Interfaces made later inherit it. A kernel without IPv6 has no such file.
+        int knob = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_WRONLY | O_CLOEXEC);
+        if (knob >= 0) {
+            ssize_t written = write(knob, "1\n", 2);
+            (void)written;
+            close(knob);
+        }
     } else if (setns(job->nsfd, CLONE_NEWNET) != 0) {
         job->result = -errno;
         return 0;

@@ -125,6 +125,9 @@ struct NetworkTests {
         #expect(options.stdout == "\(net.bridge) true\n")
         let address = net.docker(["run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"])
         #expect(address.stdout.contains("inet 10.250."), "\(address.stdout) \(address.stderr)")
+        // As in dockerd's sandboxes, IPv6 is off on every interface of an IPv4 network's container.
+        let all = net.docker(["run", "--rm", "busybox", "ip", "-o", "addr"])
+        #expect(all.stdout.contains("inet 127.0.0.1/8") && !all.stdout.contains("inet6"), "\(all.stdout)")
         let none = net.docker(["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"])
         #expect(!none.stdout.contains("eth0"))
         let missing = net.docker(["run", "--rm", "--network", "nosuch", "busybox", "true"])

@@ -210,10 +210,14 @@ extension ContainerService {
             signal.yield(true)
             signal.finish()
         }
+        let clock = ContinuousClock()
+        let reported = clock.now
         await releaseNetwork(id)  // network: after the waiters, before a restart needs the ports again
+        let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
             try? await removeStopped(id)
+            logger.debug("exit \(id.prefix(12)): network released \(released - reported), removed \(clock.now - released)")
             return
         }
         if let delay = restartDelay(id, status: status) {

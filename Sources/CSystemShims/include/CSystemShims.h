@@ -150,9 +150,9 @@ void berth_shim_release_memory(void);
 
 // ---- network namespaces (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
-// Creates the file `path`, bind-mounts a new network namespace on it, and returns a socket
-// (close-on-exec) made inside it; the work is done on a helper thread, so the caller's
-// threads keep their namespace.
+// Creates the file `path`, bind-mounts a new network namespace on it (IPv6 off on all its
+// interfaces, as dockerd's sandboxes), and returns a socket (close-on-exec) made inside it;
+// the work is done on a helper thread, so the caller's threads keep their namespace.
 int berth_netns_new_socket(const char *path, int domain, int type, int protocol);
 // Unmounts and deletes a namespace file made by berth_netns_new_socket.
 int berth_netns_remove(const char *path);
