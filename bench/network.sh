@@ -8,9 +8,10 @@
 #      alternated, and the median of each pair's difference (budget < 5 ms)
 #   2  throughput host → container through a port published on 127.0.0.1 (the userland
 #      proxy path): a FILE_MB file served by busybox httpd, fetched with curl; ROUNDS
-#      rounds that fetch it once from each daemon in turn, median and best (budget ≥ dockerd's)
+#      rounds that fetch it once from each daemon in turn (who goes first alternates):
+#      median, best, and the median of the rounds' berthd/dockerd ratios (budget ≥ 1)
 #   3  connection rate through the same port: new connection + GET of a small file,
-#      sequential, for RATE_SECONDS, ROUNDS times alternately
+#      sequential, for RATE_SECONDS, in the same rounds
 #
 # Both daemons are up together, with their servers, so that each round meets the same load
 # on this shared machine. All traffic is to 127.0.0.1. Everything is removed at the end:
@@ -179,11 +180,15 @@ for name in "${ready[@]}"; do
     "$docker" -H "${host[$name]}" rm -f "bench-net-$$" >/dev/null
 done
 
+# The median of each round's berthd/dockerd ratio: both ran within seconds of each other.
+paired() { python3 -c "import statistics, sys; a, b = sys.argv[1].split(), sys.argv[2].split(); print(f'{statistics.median(float(x) / float(y) for x, y in zip(a, b)):.2f}' if a and b else 'n/a')" "${1:-}" "${2:-}"; }
 ratio() { python3 -c "import sys; a,b=sys.argv[1],sys.argv[2]; print(f'{float(a)/float(b):.2f}' if a and b else 'n/a')" "${1:-}" "${2:-}"; }
 printf '\n%-48s %10s %10s %8s  %s\n' "figure" "berthd" "dockerd" "ratio" "budget"
 printf '%-48s %10s %10s %8s  %s\n' "docker run --rm busybox true, median ms" "${result[run.berthd]:-n/a}" "${result[run.dockerd]:-n/a}" "$(ratio "${result[run.berthd]:-}" "${result[run.dockerd]:-}")" "≤ 0.125"
 printf '%-48s %10s %10s %8s  %s\n' "  berthd on the bridge / --network none, ms" "${result[bridge.berthd]:-n/a} / ${result[none.berthd]:-n/a}" "" "" "(medians of the pairs)"
 printf '%-48s %10s %10s %8s  %s\n' "  network setup cost (bridge − none), ms" "${result[cost.berthd]:-n/a}" "" "" "< 5"
 printf '%-48s %10s %10s %8s  %s\n' "throughput 127.0.0.1 → container, MiB/s, median" "${result[mbps.berthd]:-n/a}" "${result[mbps.dockerd]:-n/a}" "$(ratio "${result[mbps.berthd]:-}" "${result[mbps.dockerd]:-}")" "≥ 1"
+printf '%-48s %10s %10s %8s  %s\n' "  median of the rounds' ratios" "" "" "$(paired "${speeds[berthd]:-}" "${speeds[dockerd]:-}")" ""
 printf '%-48s %10s %10s %8s  %s\n' "  best round, MiB/s" "${result[best.berthd]:-n/a}" "${result[best.dockerd]:-n/a}" "$(ratio "${result[best.berthd]:-}" "${result[best.dockerd]:-}")" ""
 printf '%-48s %10s %10s %8s  %s\n' "connections/s (new connection + GET), median" "${result[rate.berthd]:-n/a}" "${result[rate.dockerd]:-n/a}" "$(ratio "${result[rate.berthd]:-}" "${result[rate.dockerd]:-}")" "≥ 1"
+printf '%-48s %10s %10s %8s  %s\n' "  median of the rounds' ratios" "" "" "$(paired "${rates[berthd]:-}" "${rates[dockerd]:-}")" ""

@@ -82,6 +82,8 @@ public actor NetworkService {
     /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
+        // A namespace with its netlink socket is made ahead of each container start.
+        berth_netns_keep_spare(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
         try ensurePredefined()
         rebuildAllocations()
         if options.ipForward { enableForwarding() }
