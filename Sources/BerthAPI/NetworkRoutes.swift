@@ -52,7 +52,7 @@ enum NetworkRoutes {
             do { body = try JSONDecoder().decode(ConnectBody.self, from: Data(request.body)) } catch {
                 throw BerthError.invalidArgument("invalid JSON: \(error)")
             }
-            _ = try await mapped { try await network.inspect(parameters["id"]!) }
+            try await mapped { try await network.checkConnectable(parameters["id"]!) }
             try await containers.connectNetwork(parameters["id"]!, container: body.Container,
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address)

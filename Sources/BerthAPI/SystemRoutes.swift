@@ -61,6 +61,7 @@ enum SystemRoutes {
     static func info(_ system: SystemInfo, images: Int, containers: (running: Int, paused: Int, stopped: Int),
                      debug: Bool) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
+        let warnings = SystemInfo.warnings
         var securityOptions = ["name=seccomp,profile=builtin"]
         if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
         return [
@@ -73,9 +74,11 @@ enum SystemRoutes {
             "DockerRootDir": .string(system.dataRoot),
             "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
                         "Authorization": .null, "Log": .array(["json-file", "local", "journald"])],
-            "MemoryLimit": true, "SwapLimit": .bool(!SystemInfo.warnings.contains("WARNING: No swap limit support")),
+            "MemoryLimit": true, "SwapLimit": .bool(!warnings.contains("WARNING: No swap limit support")),
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
-            "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!SystemInfo.warnings.contains("WARNING: IPv4 forwarding is disabled")),
+            "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!warnings.contains("WARNING: IPv4 forwarding is disabled")),
+            "BridgeNfIptables": .bool(!warnings.contains("WARNING: bridge-nf-call-iptables is disabled")),
+            "BridgeNfIp6tables": .bool(!warnings.contains("WARNING: bridge-nf-call-ip6tables is disabled")),
             "Debug": .bool(debug), "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
             "SystemTime": .string(LogTimestamp.now().rfc3339(fixedFraction: false)),
             "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
@@ -91,7 +94,7 @@ enum SystemRoutes {
             "LiveRestoreEnabled": .bool(system.liveRestore), "Isolation": "", "InitBinary": "berth-init",
             "ContainerdCommit": ["ID": ""], "RuncCommit": ["ID": ""], "InitCommit": ["ID": ""],
             "SecurityOptions": .array(securityOptions.map(JSONValue.string)),
-            "Warnings": .array(SystemInfo.warnings.map(JSONValue.string)),
+            "Warnings": .array(warnings.map(JSONValue.string)),
         ]
     }
 

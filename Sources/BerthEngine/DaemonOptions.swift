@@ -18,13 +18,16 @@ public struct DaemonOptions: Sendable {
     public var logOptions: [String: String] = [:]
     /// Containers' cgroups go below this (dockerd's default is /docker).
     public var cgroupParent = "/berth"
-    /// Networking keys of daemon.json (dockerd's names): the default bridge's device and
-    /// address, the pools of new networks, and whether berthd manages firewall and forwarding.
+    /// Networking keys of daemon.json (dockerd's names): the default bridge's device ("none":
+    /// no default bridge) and address, the pools of new networks, whether berthd manages
+    /// firewall and forwarding, and the default bridge's inter-container traffic and NAT.
     public var bridge: String?
     public var bip: String?
     public var defaultAddressPools: [(base: String, size: Int)] = []
     public var iptables = true
     public var ipForward = true
+    public var icc = true
+    public var ipMasquerade = true
     public var mtu: Int?
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
@@ -83,6 +86,7 @@ public struct DaemonOptions: Sendable {
             }
         }
         try options.merge(configFile: options.configFile, explicit: fromFlags["config-file"] != nil, flags: fromFlags)
+        try options.checkNetworkSettings()
         if options.hosts.isEmpty { options.hosts = ["unix://" + options.execRoot + "/berth.sock"] }
         return options
     }
@@ -159,9 +163,14 @@ public struct DaemonOptions: Sendable {
             case "bridge", "bip":
                 guard let text = value as? String else { throw invalid }
                 if key == "bridge" { bridge = text } else { bip = text }
-            case "iptables", "ip-forward":
-                guard let flag = value as? Bool else { throw invalid }
-                if key == "iptables" { iptables = flag } else { ipForward = flag }
+            case "iptables", "ip-forward", "icc", "ip-masq":
+                guard let flag = value as? Bool, !(value is String) else { throw invalid }
+                switch key {
+                case "iptables": iptables = flag
+                case "ip-forward": ipForward = flag
+                case "icc": icc = flag
+                default: ipMasquerade = flag
+                }
             case "mtu":
                 guard let number = value as? Int, number >= 68 else { throw invalid }
                 mtu = number
@@ -174,6 +183,16 @@ public struct DaemonOptions: Sendable {
             default:
                 break  // known to dockerd, not used by Berth yet
             }
+        }
+    }
+
+    /// dockerd's refusals of network settings that contradict each other, in its words.
+    private func checkNetworkSettings() throws {
+        if !(bridge ?? "").isEmpty && !(bip ?? "").isEmpty {
+            throw Failure("You specified -b & --bip, mutually exclusive options. Please specify only one")
+        }
+        if !iptables && !icc {
+            throw Failure("You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true")
         }
     }
 

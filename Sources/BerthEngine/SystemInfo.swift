@@ -117,10 +117,20 @@ public struct SystemInfo: Sendable {
                 warnings.append("WARNING: No blkio weight_device support")
             }
         }
-        let forwarding = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8)) ?? "0"
-        if forwarding.trimmed() != "1" {
-            warnings.append("WARNING: IPv4 forwarding is disabled")
-        }
+        warnings += networkWarnings { path in try? String(contentsOfFile: path, encoding: .utf8) }
         return warnings
+    }
+
+    /// dockerd's forwarding and br_netfilter warnings, from the /proc/sys files `read` gives
+    /// (nil when missing: a switch that is not there is off, as dockerd reads it).
+    public static func networkWarnings(read: (String) -> String?) -> [String] {
+        let checks = [
+            ("/proc/sys/net/ipv4/ip_forward", "WARNING: IPv4 forwarding is disabled"),
+            ("/proc/sys/net/bridge/bridge-nf-call-iptables", "WARNING: bridge-nf-call-iptables is disabled"),
+            ("/proc/sys/net/bridge/bridge-nf-call-ip6tables", "WARNING: bridge-nf-call-ip6tables is disabled"),
+        ]
+        return checks.compactMap { path, warning in
+            read(path)?.trimmed() == "1" ? nil : warning
+        }
     }
 }

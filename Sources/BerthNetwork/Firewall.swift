@@ -14,11 +14,35 @@ public struct FirewallRuleset: Sendable, Equatable {
         public var isInternal: Bool
         /// A user-defined network: isolated from the other user networks and the default bridge.
         public var isolated: Bool
-        public init(device: String, subnet: IPv4Subnet, isInternal: Bool, isolated: Bool = true) {
+        /// Inter-container communication: false drops what one container sends another.
+        public var icc: Bool
+        /// NAT to the outside (`enable_ip_masquerade`).
+        public var masquerade: Bool
+        public init(device: String, subnet: IPv4Subnet, isInternal: Bool, isolated: Bool = true, icc: Bool = true,
+                    masquerade: Bool = true) {
             self.device = device
             self.subnet = subnet
             self.isInternal = isInternal
             self.isolated = isolated
+            self.icc = icc
+            self.masquerade = masquerade
+        }
+    }
+
+    /// A legacy link on a bridge without icc: `from` may reach `to` on one of its exposed
+    /// ports, and the answers come back (dockerd's ACCEPT pair per port).
+    public struct Link: Sendable, Equatable, Codable {
+        public var bridge: String
+        public var from: IPv4Address
+        public var to: IPv4Address
+        public var proto: String
+        public var port: Int
+        public init(bridge: String, from: IPv4Address, to: IPv4Address, proto: String, port: Int) {
+            self.bridge = bridge
+            self.from = from
+            self.to = to
+            self.proto = proto
+            self.port = port
         }
     }
 
@@ -44,11 +68,13 @@ public struct FirewallRuleset: Sendable, Equatable {
     public var table: String
     public var bridges: [Bridge]
     public var forwards: [Forward]
+    public var links: [Link]
 
-    public init(table: String, bridges: [Bridge], forwards: [Forward]) {
+    public init(table: String, bridges: [Bridge], forwards: [Forward], links: [Link] = []) {
         self.table = table
         self.bridges = bridges
         self.forwards = forwards
+        self.links = links
     }
 
     /// The `nft -f` input: creates the table if missing, deletes it, and writes it anew, so
@@ -70,7 +96,7 @@ public struct FirewallRuleset: Sendable, Equatable {
         }
         text += "\t}\n"
         text += "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-        for bridge in bridges where !bridge.isInternal {
+        for bridge in bridges where !bridge.isInternal && bridge.masquerade {
             text += "\t\tip saddr \(bridge.subnet) oifname != \(quoted(bridge.device)) masquerade\n"
         }
         text += "\t}\n"
@@ -84,6 +110,16 @@ public struct FirewallRuleset: Sendable, Equatable {
             for to in bridges where to.device != from.device && (from.isolated || to.isolated) {
                 text += "\t\tiifname \(quoted(from.device)) oifname \(quoted(to.device)) drop\n"
             }
+        }
+        // icc off: traffic between two ports of the bridge is seen here through br_netfilter,
+        // with the bridge as both interfaces (as dockerd's `-i docker0 -o docker0 -j DROP`).
+        for bridge in bridges where !bridge.icc {
+            let both = "iifname \(quoted(bridge.device)) oifname \(quoted(bridge.device))"
+            for link in links where link.bridge == bridge.device {
+                text += "\t\t\(both) ip saddr \(link.from) ip daddr \(link.to) \(link.proto) dport \(link.port) accept\n"
+                text += "\t\t\(both) ip saddr \(link.to) ip daddr \(link.from) \(link.proto) sport \(link.port) accept\n"
+            }
+            text += "\t\t\(both) drop\n"
         }
         text += "\t}\n}\n"
         return text

@@ -3,15 +3,52 @@ import Glibc
 
 /// Links, addresses and routes through rtnetlink: what `ip link/addr/route` would do,
 /// without starting a process per step.
+extension NetlinkRequest {
+    /// RTM_GETLINK of one link by name; acknowledged, so it can share a batch.
+    static func getLink(_ name: String) -> NetlinkRequest {
+        var request = NetlinkRequest(type: RTM.getLink, flags: NLM.request | NLM.ack, header: linkHeader())
+        request.attributes.add(IFLA.ifname, string: name)
+        return request
+    }
+
+    static func setUp(_ index: Int32) -> NetlinkRequest {
+        let up = UInt32(IFF_UP)
+        return NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack, header: linkHeader(index: index, flags: up, change: up))
+    }
+
+    /// Adds `address/prefix` to a link (replacing the same address if it is there).
+    static func addAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
+        // struct ifaddrmsg: family, prefixlen, flags, scope, index.
+        let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.newAddr, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
+        if subnet.prefixLength < 31 { request.attributes.add(4, subnet.broadcast.bytes) }  // IFA_BROADCAST
+        return request
+    }
+
+    /// The default route through `gateway` on the link.
+    static func addDefaultRoute(via gateway: IPv4Address, index: Int32) -> NetlinkRequest {
+        // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.
+        let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
+        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
+        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
+        return request
+    }
+
+    /// The interface index in an RTM_NEWLINK answer (struct ifinfomsg's ifi_index).
+    static func linkIndex(in replies: [(type: UInt16, payload: [UInt8])]) -> Int32? {
+        guard let reply = replies.first, reply.payload.count >= 8 else { return nil }
+        return Int32(bitPattern: reply.payload.loadLE(UInt32.self, at: 4))
+    }
+}
+
 extension NetlinkSocket {
     /// The index of a link by name, or nil when there is none.
     func linkIndex(_ name: String) throws -> Int32? {
-        var request = NetlinkRequest(type: RTM.getLink, flags: NLM.request, header: NetlinkRequest.linkHeader())
-        request.attributes.add(IFLA.ifname, string: name)
         do {
-            let replies = try perform(request, what: "find link \(name)")
-            guard let reply = replies.first, reply.payload.count >= 8 else { return nil }
-            return Int32(bitPattern: reply.payload.loadLE(UInt32.self, at: 4))
+            return NetlinkRequest.linkIndex(in: try perform(.getLink(name), what: "find link \(name)"))
         } catch let error as NetworkError where error.description.hasSuffix(String(cString: strerror(ENODEV))) {
             return nil
         }
@@ -28,10 +65,14 @@ extension NetlinkSocket {
 
     /// A veth pair whose host end joins `bridgeIndex` and whose other end is created straight
     /// in the container's namespace (open at `peerNamespaceFD`) under `peerName`, with `peerMAC`.
+    /// The host end comes up with the creation (the kernel applies its ifinfomsg flags once
+    /// the pair is whole); the container end cannot (its flags are applied before it has a
+    /// peer, and the kernel refuses with ENOTCONN), so it is set up afterwards.
     func createVeth(hostName: String, bridgeIndex: Int32, peerName: String, peerNamespaceFD: Int32,
                     peerMAC: [UInt8], mtu: Int) throws {
+        let up = UInt32(IFF_UP)
         var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
-                                     header: NetlinkRequest.linkHeader())
+                                     header: NetlinkRequest.linkHeader(flags: up, change: up))
         request.attributes.add(IFLA.ifname, string: hostName)
         request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
         request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex))
@@ -50,10 +91,7 @@ extension NetlinkSocket {
     }
 
     func setUp(_ index: Int32, what: String) throws {
-        let up = UInt32(IFF_UP)
-        let request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack,
-                                     header: NetlinkRequest.linkHeader(index: index, flags: up, change: up))
-        try perform(request, what: "set \(what) up")
+        try perform(.setUp(index), what: "set \(what) up")
     }
 
     func deleteLink(_ name: String) throws {
@@ -62,24 +100,21 @@ extension NetlinkSocket {
         try perform(request, what: "delete link \(name)")
     }
 
-    /// Adds `address/prefix` to a link (replacing the same address if it is there).
     func addAddress(_ subnet: IPv4Subnet, index: Int32) throws {
-        // struct ifaddrmsg: family, prefixlen, flags, scope, index.
-        let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes
-        var request = NetlinkRequest(type: RTM.newAddr, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
-        request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
-        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
-        if subnet.prefixLength < 31 { request.attributes.add(4, subnet.broadcast.bytes) }  // IFA_BROADCAST
-        try perform(request, what: "add address \(subnet.addressDescription)")
+        try perform(.addAddress(subnet, index: index), what: "add address \(subnet.addressDescription)")
     }
 
-    /// The default route through `gateway` on the link.
-    func addDefaultRoute(via gateway: IPv4Address, index: Int32) throws {
-        // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.
-        let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
-        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
-        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
-        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
-        try perform(request, what: "add default route via \(gateway)")
+    /// The IPv4 addresses of a link, each with its prefix length.
+    func ipv4Addresses(index: Int32) throws -> [IPv4Subnet] {
+        let header = [UInt8(AF_INET), 0, 0, 0] + UInt32(0).littleBytes
+        let request = NetlinkRequest(type: RTM.getAddr, flags: NLM.request | NLM.dump, header: header)
+        return try perform(request, what: "list addresses").compactMap { reply in
+            // struct ifaddrmsg: family, prefixlen, flags, scope, index; then IFA_LOCAL (2) or IFA_ADDRESS (1).
+            guard reply.payload.count >= 8, Int32(bitPattern: reply.payload.loadLE(UInt32.self, at: 4)) == index else { return nil }
+            let attributes = reply.payload.attributes(after: 8)
+            guard let bytes = attributes[2] ?? attributes[1], bytes.count == 4 else { return nil }
+            let value = bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            return IPv4Subnet(IPv4Address(value), prefixLength: Int(reply.payload[1]))
+        }
     }
 }

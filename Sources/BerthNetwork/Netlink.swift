@@ -57,12 +57,12 @@ struct NetlinkRequest {
 
 enum RTM {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18
-    static let newAddr: UInt16 = 20
+    static let newAddr: UInt16 = 20, getAddr: UInt16 = 22
     static let newRoute: UInt16 = 24
 }
 
 enum NLM {
-    static let request: UInt16 = 0x1, ack: UInt16 = 0x4
+    static let request: UInt16 = 0x1, ack: UInt16 = 0x4, dump: UInt16 = 0x300
     static let replace: UInt16 = 0x100, excl: UInt16 = 0x200, create: UInt16 = 0x400
 }
 
@@ -98,23 +98,45 @@ final class NetlinkSocket {
         fd = result
     }
 
+    /// In a new network namespace, which it bind-mounts at `path` (a file it creates).
+    init(creatingNamespaceAt path: String) throws {
+        let result = berth_netns_new_socket(path, AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
+        guard result >= 0 else { throw NetworkError.errno("create network namespace \(path)", -result) }
+        fd = result
+    }
+
     deinit { close(fd) }
 
     /// Sends the request and waits for the kernel's acknowledgement; returns the reply
     /// messages' payloads (for requests that answer with data).
     @discardableResult
     func perform(_ request: NetlinkRequest, what: String) throws -> [(type: UInt16, payload: [UInt8])] {
-        sequence &+= 1
-        let message = request.encoded(sequence: sequence)
+        try performAll([(request, what)])[0]
+    }
+
+    /// Sends the requests in one write and reads every answer: one round trip to the kernel
+    /// for several changes. The kernel takes them in order and answers each; the first
+    /// refusal is thrown, after all answers are in. Returns each request's data replies.
+    @discardableResult
+    func performAll(_ requests: [(request: NetlinkRequest, what: String)]) throws -> [[(type: UInt16, payload: [UInt8])]] {
+        let first = sequence &+ 1
+        var message: [UInt8] = []
+        for (request, _) in requests {
+            sequence &+= 1
+            message += request.encoded(sequence: sequence)
+        }
         // Unaddressed netlink messages go to the kernel.
         let sent = send(fd, message, message.count, 0)
-        guard sent == message.count else { throw NetworkError.errno(what, errno) }
-        var replies: [(UInt16, [UInt8])] = []
+        guard sent == message.count else { throw NetworkError.errno(requests[0].what, errno) }
+        var replies = [[(type: UInt16, payload: [UInt8])]](repeating: [], count: requests.count)
+        var done = [Bool](repeating: false, count: requests.count)
+        var remaining = requests.count
+        var failure: (index: Int, code: Int32)?
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        while remaining > 0 {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw NetworkError.errno(what, errno) }
+            guard count > 0 else { throw NetworkError.errno(requests[0].what, errno) }
             var offset = 0
             while offset + 16 <= count {
                 let length = Int(buffer.loadLE(UInt32.self, at: offset))
@@ -123,24 +145,45 @@ final class NetlinkSocket {
                 guard length >= 16, offset + length <= count else { break }
                 let payload = Array(buffer[offset + 16 ..< offset + length])
                 offset += (length + 3) & ~3
-                guard seq == sequence else { continue }
+                // Answers to earlier, abandoned requests are skipped.
+                let index = Int(seq &- first)
+                guard index >= 0, index < requests.count, !done[index] else { continue }
+                let flags = requests[index].request.flags
                 switch type {
                 case 2:  // NLMSG_ERROR: 0 is the acknowledgement
                     let code = -Int32(bitPattern: payload.loadLE(UInt32.self, at: 0))
-                    if code != 0 { throw NetworkError.errno(what, code) }
-                    return replies
+                    if code != 0 && (failure == nil || index < failure!.index) { failure = (index, code) }
                 case 3:  // NLMSG_DONE
-                    return replies
+                    break
                 default:
-                    replies.append((type, payload))
-                    if request.flags & NLM.ack == 0 { return replies }
+                    replies[index].append((type, payload))
+                    // A dump ends with NLMSG_DONE, an acknowledged request with its ack,
+                    // and a plain request with its one answer.
+                    if flags & (NLM.ack | NLM.dump) != 0 { continue }
                 }
+                done[index] = true
+                remaining -= 1
             }
         }
+        if let failure { throw NetworkError.errno(requests[failure.index].what, failure.code) }
+        return replies
     }
 }
 
 extension Array where Element == UInt8 {
+    /// The rtattrs of a payload after its fixed header, by type (the last of a type wins).
+    func attributes(after headerLength: Int) -> [UInt16: ArraySlice<UInt8>] {
+        var result: [UInt16: ArraySlice<UInt8>] = [:]
+        var offset = (headerLength + 3) & ~3
+        while offset + 4 <= count {
+            let length = Int(loadLE(UInt16.self, at: offset))
+            guard length >= 4, offset + length <= count else { break }
+            result[loadLE(UInt16.self, at: offset + 2)] = self[offset + 4 ..< offset + length]
+            offset += (length + 3) & ~3
+        }
+        return result
+    }
+
     func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var value: T = 0
         for index in 0..<MemoryLayout<T>.size { value |= T(self[offset + index]) << (8 * index) }

@@ -151,7 +151,8 @@ extension NetworkService {
         record.attachable = request.Attachable ?? false
         record.labels = request.Labels ?? [:]
         record.options = request.Options ?? [:]
-        let device = record.options["com.docker.network.bridge.name"] ?? "br-" + id.prefix(12)
+        for key in [BridgeOptions.enableICC, BridgeOptions.enableIPMasquerade] { _ = try BridgeOptions.flag(record.options, key) }
+        let device = record.options[BridgeOptions.name] ?? "br-" + id.prefix(12)
         guard !device.isEmpty, device.utf8.count < 16 else {
             throw NetworkRequestError(kind: .invalid, description: "invalid bridge name \(device)")
         }
@@ -220,6 +221,7 @@ extension NetworkService {
 
     /// `docker network connect`: recorded for the container; added live when it runs.
     public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?) throws {
+        if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
         guard record.driver == "bridge" else {
             throw NetworkRequestError(kind: .forbidden, description: "container cannot be disconnected from host network or connected to host network")
@@ -250,6 +252,17 @@ extension NetworkService {
         attachments[containerID] = list
         try saveAttachments(containerID)
         refreshView(containerID)
+    }
+
+    /// What `docker network connect` may name: a network, or `bridge` on a daemon without
+    /// one, which dockerd takes and leaves the container's network disabled.
+    public func checkConnectable(_ nameOrID: String) throws {
+        if isDisabledDefaultBridge(nameOrID) { return }
+        _ = try find(nameOrID)
+    }
+
+    func isDisabledDefaultBridge(_ nameOrID: String) -> Bool {
+        nameOrID == "bridge" && defaultBridge == nil && options.defaultBridgeDisabled
     }
 
     public func disconnect(_ nameOrID: String, containerID: String, containerName: String) throws {

@@ -18,6 +18,8 @@ public struct NetworkRecord: Codable, Sendable {
     public var options: [String: String] = [:]
     /// The daemon's default `bridge` network (no name resolution, no isolation opt-out).
     public var isDefaultBridge = false
+    /// true: the device was there before berthd (daemon.json `bridge`), and stays after it.
+    public var deviceIsExternal: Bool?
 
     public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }
 }
@@ -46,6 +48,8 @@ public struct SandboxRecord: Codable, Sendable {
     public var ports: [PublishedPort]
     /// The network whose address the published ports forward to.
     public var portsNetworkID: String?
+    /// Legacy links opened through a bridge whose icc is off.
+    public var links: [FirewallRuleset.Link]?
 }
 
 /// The networks a container asked for (NetworkMode, `--network-alias`, `--ip`,
@@ -73,6 +77,9 @@ public struct Sandbox: Sendable {
     public var nameserver: String?
     /// The default gateway, for `host-gateway` in --add-host.
     public var gateway: String?
+    /// On the default bridge of a daemon without one (`"bridge": "none"`): the container
+    /// runs with loopback only, as dockerd's does with Config.NetworkDisabled.
+    public var networkDisabled = false
 }
 
 /// A start's network settings request.
@@ -85,24 +92,30 @@ public struct SandboxRequest: Sendable {
     public var ports: [PortRequest]
     /// "80/tcp" keys of the exposed ports, shown in NetworkSettings.Ports even unpublished.
     public var exposed: [String]
+    /// The containers of `--link` and their exposed ports ("80/tcp"): on a bridge whose icc
+    /// is off, those ports are opened to this container.
+    public var links: [(containerID: String, exposed: [String])]
 
-    public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String]) {
+    public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String],
+                links: [(containerID: String, exposed: [String])] = []) {
         self.containerID = containerID
         self.name = name
         self.hostname = hostname
         self.mode = mode
         self.ports = ports
         self.exposed = exposed
+        self.links = links
     }
 }
 
-/// Atomic writes, as the rest of berthd does them (write, fsync, rename).
-func writeFileAtomically(_ data: Data, to path: String) throws {
+/// Atomic writes, as the rest of berthd does them (write, fsync, rename); `durable: false`
+/// leaves out the fsync, for what need not outlive the machine's running state.
+func writeFileAtomically(_ data: Data, to path: String, durable: Bool = true) throws {
     let temp = path + ".tmp"
     let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw NetworkError.errno("write \(temp)", errno) }
     let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    let synced = fsync(fd)
+    let synced = durable ? fsync(fd) : 0
     close(fd)
     guard written == data.count, synced == 0, rename(temp, path) == 0 else {
         let code = errno

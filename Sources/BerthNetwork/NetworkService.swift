@@ -7,14 +7,22 @@ import Glibc
 public struct NetworkOptions: Sendable {
     public var dataRoot: String
     public var execRoot: String
-    /// The default bridge's device (daemon.json `bridge`).
+    /// The default bridge's device: berthd's own (made and removed by it), or one daemon.json's
+    /// `bridge` names, which must exist and is never removed.
     public var bridgeName = "berth0"
+    public var bridgeIsExternal = false
+    /// daemon.json `"bridge": "none"`: no default bridge network at all.
+    public var defaultBridgeDisabled = false
     /// daemon.json `bip`: the default bridge's gateway address and prefix.
     public var bip: IPv4Subnet?
     public var pools = PoolSpec.dockerDefaults
     /// daemon.json `iptables`: false leaves the firewall alone.
     public var firewall = true
     public var ipForward = true
+    /// daemon.json `icc` and `ip-masq`: the default bridge's traffic between its containers
+    /// and its NAT to the outside.
+    public var icc = true
+    public var ipMasquerade = true
     public var mtu = 1500
 
     public init(dataRoot: String, execRoot: String) {
@@ -76,6 +84,8 @@ public actor NetworkService {
     /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
+        // A namespace with its netlink socket is made ahead of each container start.
+        berth_netns_keep_spare(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
         try ensurePredefined()
         rebuildAllocations()
         if options.ipForward { enableForwarding() }
@@ -104,28 +114,50 @@ public actor NetworkService {
         }
     }
 
+    /// The default bridge as daemon.json has it (or none at all), then host and none.
     func ensurePredefined() throws {
-        if defaultBridge == nil {
-            var record = NetworkRecord(id: randomHex(64), name: "bridge", driver: "bridge", created: nowTimestamp())
-            record.device = options.bridgeName
+        if let record = defaultBridge, inUse(record.id) {
+            // As dockerd: running containers keep the network they started on; changes wait.
+            if settingsDiffer(record) { log("containers still use the default bridge: daemon.json's changes to it wait for them to stop") }
+        } else if options.defaultBridgeDisabled {
+            // `"bridge": "none"`: no default network (a stale one goes).
+            if let record = defaultBridge {
+                networks[record.id] = nil
+                try? FileManager.default.removeItem(atPath: networkPath(record.id))
+                deleteBridge(record)
+            }
+        } else {
+            let previous = defaultBridge
+            var record = previous ?? NetworkRecord(id: randomHex(64), name: "bridge", driver: "bridge", created: nowTimestamp())
             record.isDefaultBridge = true
-            record.pool = try defaultBridgePool()
-            record.options = [
-                "com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.enable_icc": "true",
-                "com.docker.network.bridge.enable_ip_masquerade": "true",
-                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                "com.docker.network.bridge.name": options.bridgeName, "com.docker.network.driver.mtu": "\(options.mtu)",
-            ]
-            try save(record)
-        } else if var record = defaultBridge, let bip = options.bip,
-                  record.pool?.subnet != bip.normalized || record.pool?.gateway != bip.address {
-            // daemon.json's bip changed: the default bridge moves (its containers are restarted anyway).
-            record.pool = try AddressPool(subnet: bip, gateway: bip.address)
-            try save(record)
+            record.device = options.bridgeName
+            record.deviceIsExternal = options.bridgeIsExternal ? true : nil
+            let pool = try defaultBridgePool()
+            if record.pool?.subnet != pool.subnet || record.pool?.gateway != pool.gateway { record.pool = pool }
+            record.options = defaultBridgeOptions
+            if let previous, previous.device != record.device { deleteBridge(previous) }
+            if previous == nil || settingsDiffer(previous!) || previous!.pool != record.pool || previous!.deviceIsExternal != record.deviceIsExternal {
+                try save(record)
+            }
         }
         for (name, driver) in [("host", "host"), ("none", "null")] where networks.values.first(where: { $0.name == name && $0.driver == driver }) == nil {
             try save(NetworkRecord(id: randomHex(64), name: name, driver: driver, created: nowTimestamp()))
         }
+    }
+
+    /// What `docker network inspect bridge` shows in Options, from daemon.json.
+    var defaultBridgeOptions: [String: String] {
+        [
+            "com.docker.network.bridge.default_bridge": "true", BridgeOptions.enableICC: "\(options.icc)",
+            BridgeOptions.enableIPMasquerade: "\(options.ipMasquerade)",
+            "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+            BridgeOptions.name: options.bridgeName, "com.docker.network.driver.mtu": "\(options.mtu)",
+        ]
+    }
+
+    func settingsDiffer(_ record: NetworkRecord) -> Bool {
+        options.defaultBridgeDisabled || record.device != options.bridgeName || record.options != defaultBridgeOptions
+            || (options.bip.map { record.pool?.subnet != $0.normalized || record.pool?.gateway != $0.address } ?? false)
     }
 
     var defaultBridge: NetworkRecord? { networks.values.first { $0.isDefaultBridge } }
@@ -139,11 +171,23 @@ public actor NetworkService {
         }
     }
 
-    /// bip, else 172.17.0.0/16 unless a host route overlaps it, else the next free pool.
+    /// As dockerd elects it: bip; else the address the bridge device already has; else the
+    /// pool the network had; else 172.17.0.0/16 unless a host route overlaps it, else the
+    /// next free pool. A bridge named in daemon.json must exist.
     func defaultBridgePool() throws -> AddressPool {
+        let device = options.bridgeName
+        let netlink = try NetlinkSocket()
+        let index = try netlink.linkIndex(device)
+        if options.bridgeIsExternal && index == nil {
+            throw NetworkError("Error creating default \"bridge\" network: bridge device with non default name \(device) must be created manually")
+        }
         if let bip = options.bip { return try AddressPool(subnet: bip, gateway: bip.address) }
-        let routes = HostRoutes.read(excludingDevices: [options.bridgeName])
-        let inUse = networks.values.compactMap { $0.pool?.subnet }
+        if let index, let address = try netlink.ipv4Addresses(index: index).first {
+            return try AddressPool(subnet: address, gateway: address.address)
+        }
+        if let record = defaultBridge, record.device == device, let pool = record.pool { return pool }
+        let routes = HostRoutes.read(excludingDevices: [device])
+        let inUse = networks.values.filter { !$0.isDefaultBridge }.compactMap { $0.pool?.subnet }
         guard let subnet = PoolSpec.choose(from: options.pools, inUse: inUse, hostRoutes: routes) else {
             throw NetworkError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
         }
@@ -170,8 +214,9 @@ public actor NetworkService {
         try netlink.setUp(index, what: device)
     }
 
+    /// Only berthd's own bridges: one named in daemon.json stays, as dockerd leaves it.
     func deleteBridge(_ record: NetworkRecord) {
-        guard let device = record.device else { return }
+        guard let device = record.device, record.deviceIsExternal != true else { return }
         do {
             try NetlinkSocket().deleteLink(device)
         } catch {
@@ -217,9 +262,12 @@ public actor NetworkService {
         try writeFileAtomically(JSONEncoder().encode(record), to: networkPath(record.id))
     }
 
+    /// Written at every start, without fsync: a sandbox matters only while its container
+    /// runs, and a power loss ends every container (the rename still keeps it whole across a
+    /// crash of berthd, the one case it must survive).
     func saveSandbox(_ record: SandboxRecord) throws {
         sandboxes[record.containerID] = record
-        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID))
+        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID), durable: false)
     }
 
     func saveAttachments(_ id: String) throws {
@@ -244,12 +292,16 @@ public actor NetworkService {
 
     /// The network of a NetworkMode ("", "default" → the default bridge).
     func network(forMode mode: String) throws -> NetworkRecord {
-        if mode.isEmpty || mode == "default" || mode == "bridge" {
+        if Self.isDefaultBridgeMode(mode) {
             guard let bridge = defaultBridge else { throw NetworkLookupError.notFound("bridge") }
             return bridge
         }
         return try find(mode)
     }
+}
+
+extension NetworkService {
+    static func isDefaultBridgeMode(_ mode: String) -> Bool { mode.isEmpty || mode == "default" || mode == "bridge" }
 }
 
 public enum NetworkLookupError: Error, CustomStringConvertible {

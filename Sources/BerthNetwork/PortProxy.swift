@@ -5,13 +5,19 @@ import Glibc
 /// The userland proxy of one published port, like docker-proxy: it holds the host port (so
 /// no other program can take it) and forwards the connections that the DNAT rules do not
 /// catch: those to 127.0.0.1 and from the container's own bridge. TCP connections are
-/// pumped with splice on a thread per direction; UDP datagrams are relayed per client.
+/// served by epoll loops that splice both directions (proxy.c), one loop per CPU up to four,
+/// so connections cost no thread and many of them still spread over the cores; UDP
+/// datagrams are relayed per client.
 final class PortProxy: @unchecked Sendable {
     let proto: String
     let hostIP: IPv4Address
     let hostPort: Int
     let target: (IPv4Address, Int)
     private let fd: Int32
+    /// TCP: a pipe whose read end, once written to, stops the loops, and what closes the
+    /// fds once they and stop() are done (so none is closed while another may still use it).
+    private let stopPipe: (read: Int32, write: Int32)
+    private let closing: Countdown?
 
     /// Binds the host address; `hostPort` 0 takes a free port.
     init(proto: String, hostIP: IPv4Address, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
@@ -22,57 +28,65 @@ final class PortProxy: @unchecked Sendable {
         target = (targetIP, targetPort)
         let fd = self.fd
         if proto == "udp" {
+            stopPipe = (-1, -1)
+            closing = nil
             Sockets.spawn { [target] in UDPRelay(fd: fd, target: target).run() }
-        } else {
-            Sockets.spawn { [target] in Self.acceptLoop(fd, target: target) }
+            return
+        }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            let code = errno
+            close(fd)
+            throw NetworkError.errno("pipe", code)
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // berthd spawns shims
+        stopPipe = (ends[0], ends[1])
+        let loops = min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 4)
+        let closing = Countdown(loops + 1) {
+            close(fd)
+            close(ends[0])
+            close(ends[1])
+        }
+        self.closing = closing
+        let stop = ends[0]
+        for _ in 0..<loops {
+            Sockets.spawn { [target] in
+                var address = Sockets.address(target.0, port: target.1)
+                _ = berth_proxy_serve(fd, stop, &address)
+                closing.finish()
+            }
         }
     }
 
-    /// Wakes the accept loop, which then closes the socket.
+    /// Ends the proxy: the loops close their connections and return; a UDP relay's
+    /// socket wakes and closes.
     func stop() {
-        shutdown(fd, Int32(SHUT_RDWR))
-    }
-
-    private static func acceptLoop(_ fd: Int32, target: (IPv4Address, Int)) {
-        while true {
-            let client = Sockets.accept(fd)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE { continue }
-                break
-            }
-            Sockets.spawn {
-                guard let upstream = Sockets.connect(to: target.0, port: target.1) else {
-                    close(client)
-                    return
-                }
-                var one: Int32 = 1
-                setsockopt(upstream, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                let done = DoneCounter()
-                Sockets.spawn {
-                    _ = berth_splice_pump(upstream, client)
-                    if done.finish() { close(client); close(upstream) }
-                }
-                _ = berth_splice_pump(client, upstream)
-                if done.finish() { close(client); close(upstream) }
-            }
+        if let closing {
+            _ = write(stopPipe.write, "x", 1)
+            closing.finish()
+        } else {
+            shutdown(fd, Int32(SHUT_RDWR))
         }
-        close(fd)
     }
 }
 
-/// Two pumps share a connection's sockets: the second to finish closes them.
-final class DoneCounter: @unchecked Sendable {
+/// Runs `body` when `finish()` has been called `count` times, from whichever thread is last.
+final class Countdown: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
-    private var count = 0
-    init() { pthread_mutex_init(&mutex, nil) }
+    private var remaining: Int
+    private let body: () -> Void
+    init(_ count: Int, body: @escaping () -> Void) {
+        remaining = count
+        self.body = body
+        pthread_mutex_init(&mutex, nil)
+    }
     deinit { pthread_mutex_destroy(&mutex) }
-    func finish() -> Bool {
+    func finish() {
         pthread_mutex_lock(&mutex)
-        count += 1
-        let last = count == 2
+        remaining -= 1
+        let last = remaining == 0
         pthread_mutex_unlock(&mutex)
-        return last
+        if last { body() }
     }
 }
 

@@ -1,6 +1,7 @@
 import BerthOCI
 import CSystemShims
 import FoundationEssentials
+import Dispatch
 import Glibc
 
 /// Containers on networks: their namespaces, interfaces, published ports and names.
@@ -53,34 +54,37 @@ extension NetworkService {
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
         guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
+        if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
+           options.defaultBridgeDisabled {
+            return disabledSandbox(request.containerID)
+        }
         let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
         let path = namespaceDirectory + "/" + request.containerID
         _ = berth_netns_remove(path)
-        let made = berth_netns_new(path)
-        guard made == 0 else { throw NetworkError.errno("create network namespace \(path)", -made) }
+        let inside = try NetlinkSocket(creatingNamespaceAt: path)
         var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [])
         do {
-            let inside = try NetlinkSocket(namespacePath: path)
-            try inside.setUp(1, what: "lo")  // loopback is always index 1
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
                     throw NetworkLookupError.notFound(attachment.networkID)
                 }
                 let endpoint = try attach(record, attachment: attachment, namespacePath: path, inside: inside,
                                           interface: "eth\(sandbox.endpoints.count)", withRoute: sandbox.endpoints.isEmpty,
-                                          containerName: request.name)
+                                          containerName: request.name, loopbackToo: sandbox.endpoints.isEmpty)
                 sandbox.endpoints.append(endpoint)
                 sandboxes[request.containerID] = sandbox  // so a failure below releases it
             }
+            if wanted.isEmpty { try inside.setUp(1, what: "lo") }  // loopback is always index 1
             if let first = sandbox.endpoints.first {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
                                             endpoint: first)
+                sandbox.links = linkRules(request.links, from: first)
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
             for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-            if !sandbox.ports.isEmpty { try applyFirewall() }
+            if !sandbox.ports.isEmpty || sandbox.links != nil { try applyFirewall() }
         } catch {
             sandboxes[request.containerID] = sandbox
             releaseSandbox(request.containerID)
@@ -93,10 +97,39 @@ extension NetworkService {
                        gateway: first?.1.pool?.gateway.description)
     }
 
+    /// `"bridge": "none"` and a container of the default bridge: it runs as with `--network
+    /// none`, and inspect shows an empty "bridge" entry, as dockerd's does.
+    func disabledSandbox(_ id: String) -> Sandbox {
+        var view = ContainerNetworkView()
+        view.networks["bridge"] = EndpointView(NetworkID: "")
+        views.set(id, view)
+        var sandbox = Sandbox(namespacePath: nil, addresses: [])
+        sandbox.networkDisabled = true
+        return sandbox
+    }
+
+    /// dockerd's link rules on a bridge without icc: the linking container may reach each
+    /// exposed port of the linked one on the same bridge. nil when there is nothing to open.
+    func linkRules(_ links: [(containerID: String, exposed: [String])], from endpoint: EndpointRecord) -> [FirewallRuleset.Link]? {
+        guard !links.isEmpty, let record = networks[endpoint.networkID], let device = record.device,
+              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return nil }
+        var rules: [FirewallRuleset.Link] = []
+        for link in links {
+            guard let peer = sandboxes[link.containerID]?.endpoints.first(where: { $0.networkID == endpoint.networkID }) else { continue }
+            for key in link.exposed.sorted() {
+                guard let (port, proto) = PortSpecs.parseKey(key) else { continue }
+                rules.append(.init(bridge: device, from: endpoint.address, to: peer.address, proto: proto, port: port))
+            }
+        }
+        return rules.isEmpty ? nil : rules
+    }
+
     /// One interface: an address from the network's pool, a veth pair with its container
-    /// end made in the namespace, and (on the first network) the default route.
+    /// end made in the namespace, and (on the first network) the default route. Four round
+    /// trips to the kernel: the bridge's index, the veth pair (the host end up), the container
+    /// end's index (with loopback up, for a new namespace), and its address, state and route.
     func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
-                interface: String, withRoute: Bool, containerName: String) throws -> EndpointRecord {
+                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false) throws -> EndpointRecord {
         guard record.driver == "bridge", var pool = record.pool, let device = record.device else {
             throw NetworkError("container cannot be connected to network \(record.name)")
         }
@@ -119,14 +152,20 @@ extension NetworkService {
             defer { close(nsfd) }
             try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
                                 peerMAC: mac, mtu: options.mtu)
-            guard let hostIndex = try host.linkIndex(hostName) else { throw NetworkError("veth \(hostName) vanished") }
-            try host.setUp(hostIndex, what: hostName)
-            guard let index = try inside.linkIndex(interface) else { throw NetworkError("\(interface) not found in the container") }
-            try inside.addAddress(IPv4Subnet(address, prefixLength: pool.subnet.prefixLength), index: index)
-            try inside.setUp(index, what: interface)
-            if withRoute && !record.isInternal {
-                try inside.addDefaultRoute(via: pool.gateway, index: index)
+            var lookups: [(request: NetlinkRequest, what: String)] = []
+            if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
+            lookups.append((.getLink(interface), "find \(interface) in the container"))
+            guard let index = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
+                throw NetworkError("\(interface) not found in the container")
             }
+            let subnet = IPv4Subnet(address, prefixLength: pool.subnet.prefixLength)
+            var changes: [(request: NetlinkRequest, what: String)] = [
+                (.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), (.setUp(index), "set \(interface) up"),
+            ]
+            if withRoute && !record.isInternal {
+                changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
+            }
+            try inside.performAll(changes)
         } catch {
             try? NetlinkSocket().deleteLink(hostName)
             releaseAddress(address, network: record.id)
@@ -140,17 +179,20 @@ extension NetworkService {
         networks[id]?.pool?.release(address)
     }
 
-    /// The veth goes on a thread of its own: the kernel takes tens of milliseconds to
-    /// unregister a device (RCU grace periods), which a container's exit need not wait for.
-    /// The address is free at once: it lived in the container's namespace, not on the host.
+    /// The veth goes in the background: the kernel takes tens of milliseconds to unregister
+    /// a device (RCU grace periods), which a container's exit need not wait for. One serial
+    /// queue does them all (no thread made per exit). The address is free at once: it lived
+    /// in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
         let name = endpoint.hostInterface
-        Sockets.spawn {
+        Self.linkRemovals.async {
             // An error means it went with its namespace already.
             try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
     }
+
+    static let linkRemovals = DispatchQueue(label: "berth.network.link-removals")
 
     /// After the container's exit (or at its removal): everything prepareSandbox made.
     public func releaseSandbox(_ id: String) {
@@ -162,7 +204,7 @@ extension NetworkService {
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
         for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-        if !sandbox.ports.isEmpty {
+        if !sandbox.ports.isEmpty || sandbox.links != nil {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
         refreshView(id)
@@ -236,9 +278,15 @@ extension NetworkService {
     func firewallRuleset() -> FirewallRuleset {
         let bridges = networks.values.filter { $0.driver == "bridge" && $0.device != nil && $0.pool != nil }
             .sorted { $0.created < $1.created }
-            .map { FirewallRuleset.Bridge(device: $0.device!, subnet: $0.pool!.subnet, isInternal: $0.isInternal) }
+            .map { record in
+                FirewallRuleset.Bridge(device: record.device!, subnet: record.pool!.subnet, isInternal: record.isInternal,
+                                       icc: (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) ?? true,
+                                       masquerade: (try? BridgeOptions.flag(record.options, BridgeOptions.enableIPMasquerade)) ?? true)
+            }
         var forwards: [FirewallRuleset.Forward] = []
+        var links: [FirewallRuleset.Link] = []
         for sandbox in sandboxes.values.sorted(by: { $0.containerID < $1.containerID }) {
+            links += sandbox.links ?? []
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
             for port in sandbox.ports {
@@ -246,15 +294,34 @@ extension NetworkService {
                                       containerIP: endpoint.address, containerPort: port.containerPort, bridge: device))
             }
         }
-        return FirewallRuleset(table: options.tableName, bridges: bridges, forwards: forwards)
+        return FirewallRuleset(table: options.tableName, bridges: bridges, forwards: forwards, links: links)
     }
 
     func applyFirewall() throws {
         guard options.firewall else { return }
-        let script = firewallRuleset().script()
+        let ruleset = firewallRuleset()
+        let script = ruleset.script()
         if script == appliedRuleset { return }
+        if ruleset.bridges.contains(where: { !$0.icc }) { try ensureBridgeNetfilter() }
         try FirewallRuleset.apply(script)
         appliedRuleset = script
+    }
+
+    /// icc off relies on br_netfilter: traffic between two ports of a bridge reaches the ip
+    /// family's forward hook only with bridge-nf-call-iptables on. As dockerd: an error
+    /// without the module, and the switch turned on when forwarding is.
+    func ensureBridgeNetfilter() throws {
+        let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        guard let value = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw NetworkError("cannot restrict inter-container communication: please ensure that br_netfilter kernel module is loaded")
+        }
+        let forwarding = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("1") == true
+        if value.hasPrefix("1") || !forwarding { return }
+        do {
+            try "1\n".write(toFile: path, atomically: false, encoding: .utf8)
+        } catch {
+            throw NetworkError("cannot restrict inter-container communication: \(error)")
+        }
     }
 
     /// Names on a user network: each container's name, short ID and aliases.

@@ -5,12 +5,17 @@ import BerthNetwork
 enum NetworkSetup {
     static func options(from daemon: DaemonOptions) throws -> NetworkOptions {
         var options = NetworkOptions(dataRoot: daemon.dataRoot, execRoot: daemon.execRoot)
-        if let bridge = daemon.bridge, !bridge.isEmpty {
-            guard bridge.utf8.count < 16 else { throw DaemonOptions.Failure("invalid bridge name \(bridge)") }
-            options.bridgeName = bridge
-        } else if daemon.dataRoot != DaemonOptions().dataRoot {
+        if daemon.dataRoot != DaemonOptions().dataRoot {
             // Another data root is another daemon: its own bridge and table, never berth0's.
             options.bridgeName = "berth" + hash(daemon.dataRoot)
+        }
+        if let bridge = daemon.bridge, bridge == "none" {
+            options.defaultBridgeDisabled = true
+        } else if let bridge = daemon.bridge, !bridge.isEmpty {
+            guard bridge.utf8.count < 16 else { throw DaemonOptions.Failure("invalid bridge name \(bridge)") }
+            // As dockerd: a bridge of another name than the default is the user's, made beforehand.
+            options.bridgeIsExternal = bridge != "berth0" && bridge != options.bridgeName
+            options.bridgeName = bridge
         }
         if let bip = daemon.bip {
             guard let subnet = IPv4Subnet(bip) else { throw DaemonOptions.Failure("invalid bip \(bip)") }
@@ -24,6 +29,8 @@ enum NetworkSetup {
         }
         options.firewall = daemon.iptables
         options.ipForward = daemon.ipForward
+        options.icc = daemon.icc
+        options.ipMasquerade = daemon.ipMasquerade
         if let mtu = daemon.mtu { options.mtu = mtu }
         return options
     }

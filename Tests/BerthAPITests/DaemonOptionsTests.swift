@@ -92,4 +92,25 @@ struct DaemonOptionsTests {
         #expect(failure(["--config-file", absent])
             == "unable to configure the Berth daemon with file \(absent): open \(absent): no such file or directory")
     }
+
+    @Test func networkSettingsFollowDockerdsRules() throws {
+        try withConfig(#"{"icc": false, "ip-masq": false, "bridge": "none"}"#) { path in
+            let options = try DaemonOptions.parse(["--config-file", path], defaults: defaults)
+            #expect(options.icc == false)
+            #expect(options.ipMasquerade == false)
+            #expect(options.bridge == "none")
+        }
+        let plain = try DaemonOptions.parse([], defaults: defaults)
+        #expect(plain.icc && plain.ipMasquerade && plain.ipForward && plain.iptables)
+        try withConfig(#"{"icc": "no"}"#) { path in
+            #expect(failure(["--config-file", path]) == "unable to configure the Berth daemon with file \(path): invalid value for icc: no")
+        }
+        try withConfig(#"{"icc": false, "iptables": false}"#) { path in
+            #expect(failure(["--config-file", path])
+                == "You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true")
+        }
+        try withConfig(#"{"bridge": "br0", "bip": "10.0.0.1/24"}"#) { path in
+            #expect(failure(["--config-file", path]) == "You specified -b & --bip, mutually exclusive options. Please specify only one")
+        }
+    }
 }

@@ -224,6 +224,16 @@ struct CreateValidationTests {
         #expect(try DockerSignal.parse("10") == 10)
         #expect(try DockerSignal.parse("RTMIN+3") == 37)
     }
+
+    @Test func forwardingOffIsWarnedAboutUnlessTheNetworkIsHostOrNone() throws {
+        var off = Self.host
+        off.ipv4Forwarding = false
+        #expect(try Self.validate({ _ in }, host: off).warnings == ["IPv4 forwarding is disabled. Networking will not work."])
+        #expect(try Self.validate({ $0.NetworkMode = "mynet" }, host: off).warnings == ["IPv4 forwarding is disabled. Networking will not work."])
+        #expect(try Self.validate({ $0.NetworkMode = "none" }, host: off).warnings == [])
+        #expect(try Self.validate({ $0.NetworkMode = "host" }, host: off).warnings == [])
+        #expect(try Self.validate({ _ in }).warnings == [])
+    }
 }
 
 struct HostFactsTests {

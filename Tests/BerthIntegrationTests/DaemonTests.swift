@@ -11,10 +11,10 @@ final class TestDaemon {
 
     /// A new daemon, or with `directory` one restarted on an earlier daemon's state. With
     /// `socketActivated`, a launcher binds the socket and passes it as systemd does (fd 3,
-    /// LISTEN_PID, LISTEN_FDS) to berthd started with `-H fd://`. With `wrapper`, berthd is
-    /// started through that command (which must exec it, keeping the pid), e.g. nsenter.
+    /// LISTEN_PID, LISTEN_FDS) to berthd started with `-H fd://`. A `launcher` (a command that
+    /// execs its arguments, such as `unshare --net`) runs berthd in its own surroundings.
     init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = [],
-         socketActivated: Bool = false, wrapper: [String] = []) throws {
+         socketActivated: Bool = false, launcher: [String] = []) throws {
         directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -33,9 +33,9 @@ final class TestDaemon {
                 """
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = ["-c", launcher, socket, Harness.binary("berthd"), "-H", "fd://"] + arguments.dropFirst(2)
-        } else if let launcher = wrapper.first {
-            process.executableURL = URL(fileURLWithPath: launcher)
-            process.arguments = wrapper.dropFirst() + [Harness.binary("berthd")] + arguments + extraHosts.flatMap { ["-H", $0] }
+        } else if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = launcher.dropFirst() + [Harness.binary("berthd")] + arguments + extraHosts.flatMap { ["-H", $0] }
         } else {
             process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
             process.arguments = arguments + extraHosts.flatMap { ["-H", $0] }

@@ -18,7 +18,7 @@ struct JournaldLogTests {
             journald = try PrivateJournald()
             do {
                 daemon = try TestDaemon(configuration: #"{"cgroup-parent": "/berth-test", "log-driver": "journald"}"#,
-                                        wrapper: journald.wrapper)
+                                        launcher: journald.launcher)
             } catch {
                 journald.stop()
                 throw error

@@ -7,24 +7,50 @@ import Testing
 final class NetworkDaemon {
     nonisolated(unsafe) private static var counter = 0  // the suite is serialized
     static let cgroupParent = "/berth-net-test"
+    /// The default bridge's device: berthd names it after the data root unless daemon.json's
+    /// `bridge` names one.
     let bridge: String
     let daemon: TestDaemon
     var table: String { "berth-" + bridge }
+    /// A bridge named in daemon.json is the test's, not the daemon's, to delete.
+    private let ownsBridge: Bool
 
-    init(directory: String? = nil, bridge existing: String? = nil) throws {
+    /// `settings` are added to daemon.json (without `bridge`, a `bip` of its own is given);
+    /// `launcher` runs berthd through another command (a network namespace of its own).
+    init(directory: String? = nil, settings: [String: Any] = [:], launcher: [String] = []) throws {
         Self.counter += 1
         let pid = Int(getpid()) % 1000
-        bridge = existing ?? "bt\(pid)x\(Self.counter)"
         let octet = 10 + (pid * 7 + Self.counter) % 200
         // A cgroup parent of its own: other suites' cleanups of /berth-test must not kill these containers.
-        let configuration = #"{"cgroup-parent": "\#(Self.cgroupParent)", "bridge": "\#(bridge)", "bip": "10.250.\#(octet).1/24"}"#
+        var configuration: [String: Any] = ["cgroup-parent": Self.cgroupParent]
+        if settings["bridge"] == nil { configuration["bip"] = "10.250.\(octet).1/24" }
+        configuration.merge(settings) { $1 }
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: configuration), as: UTF8.self)
         if let directory {
-            daemon = try TestDaemon(directory: directory)
+            daemon = try TestDaemon(directory: directory, launcher: launcher)
         } else {
-            daemon = try TestDaemon(configuration: configuration)
+            daemon = try TestDaemon(configuration: text, launcher: launcher)
+        }
+        if let named = settings["bridge"] as? String, named != "none" {
+            bridge = named
+            ownsBridge = false
+        } else {
+            bridge = Self.defaultBridge(dataRoot: daemon.directory + "/data")
+            ownsBridge = true
+        }
+        if directory == nil {
             let load = daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"])
             guard load.status == 0 else { throw TestFailure("load failed: \(load.stderr)") }
         }
+    }
+
+    /// berthd's default bridge for a data root other than its default one: "berth" and 8 hex
+    /// digits of the path's FNV-1a hash.
+    static func defaultBridge(dataRoot: String) -> String {
+        var value: UInt32 = 2_166_136_261
+        for byte in dataRoot.utf8 { value = (value ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(value, radix: 16)
+        return "berth" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     @discardableResult
@@ -46,7 +72,7 @@ final class NetworkDaemon {
             let device = parts.first.map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "br-" + (parts.last?.prefix(12) ?? "")
             Harness.run("/usr/sbin/ip", ["link", "del", device])
         }
-        Harness.run("/usr/sbin/ip", ["link", "del", bridge])
+        if ownsBridge { Harness.run("/usr/sbin/ip", ["link", "del", bridge]) }
         Harness.run("/usr/sbin/nft", ["delete", "table", "ip", table])
         for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
             rmdir("/sys/fs/cgroup/" + controller + Self.cgroupParent)
@@ -71,6 +97,19 @@ final class NetworkDaemon {
     }
 
     static func freePort() -> Int { Int.random(in: 20000...29999) }
+
+    /// A container's address on one of its networks ("bridge" for the default one).
+    func address(_ container: String, network: String = "bridge") -> String {
+        docker(["inspect", "-f", "{{(index .NetworkSettings.Networks \"\(network)\").IPAddress}}", container]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A shell line that GETs / of `address` port 80 and prints its body's last line; it fails
+    /// when nothing answers within three tries. busybox-static's wget crashes on literal
+    /// addresses here, so nc speaks HTTP.
+    static func probe(_ address: String) -> String {
+        "for i in 1 2 3; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 1 \(address) 80 | tail -n 1 | grep . && exit 0; sleep 0.2; done; exit 1"
+    }
 }
 
 @Suite(.enabled(if: Harness.isRoot, "networking needs root"), .serialized)
@@ -82,8 +121,13 @@ struct NetworkTests {
         #expect(ls.stdout == "bridge bridge local\nhost host local\nnone null local\n")
         let inspect = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}", "bridge"])
         #expect(inspect.stdout.hasPrefix("10.250."), "\(inspect.stdout) \(inspect.stderr)")
+        let options = net.docker(["network", "inspect", "-f", #"{{index .Options "com.docker.network.bridge.name"}} {{index .Options "com.docker.network.bridge.enable_icc"}}"#, "bridge"])
+        #expect(options.stdout == "\(net.bridge) true\n")
         let address = net.docker(["run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"])
         #expect(address.stdout.contains("inet 10.250."), "\(address.stdout) \(address.stderr)")
+        // As in dockerd's sandboxes, IPv6 is off on every interface of an IPv4 network's container.
+        let all = net.docker(["run", "--rm", "busybox", "ip", "-o", "addr"])
+        #expect(all.stdout.contains("inet 127.0.0.1/8") && !all.stdout.contains("inet6"), "\(all.stdout)")
         let none = net.docker(["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"])
         #expect(!none.stdout.contains("eth0"))
         let missing = net.docker(["run", "--rm", "--network", "nosuch", "busybox", "true"])
@@ -186,8 +230,7 @@ struct NetworkTests {
         let target = net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.netb.IPAddress}}", "b1"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(target.hasPrefix("10.253."))
-        // busybox-static's wget crashes on literal addresses here, so nc speaks HTTP.
-        let probe = "for i in 1 2 3; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 1 \(target) 80 | tail -n 1 | grep . && exit 0; sleep 0.2; done; exit 1"
+        let probe = NetworkDaemon.probe(target)
         // Same network: reachable (the server is up).
         #expect(net.docker(["run", "--rm", "--network", "netb", "busybox", "sh", "-c", probe]).stdout == "on-b\n")
         // Another user network: dropped.
@@ -207,7 +250,7 @@ struct NetworkTests {
         let address = first.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "blog1"]).stdout
         first.daemon.crash()
         first.keep = true
-        let second = try NetworkDaemon(directory: first.daemon.directory, bridge: first.bridge)
+        let second = try NetworkDaemon(directory: first.daemon.directory)
         #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "still-here\n", "\(second.daemon.log)")
         #expect(second.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "blog1"]).stdout == address)
         // A new container gets another address.
@@ -227,5 +270,154 @@ struct NetworkTests {
         #expect(env.stdout.contains("\tdatabase "), "\(env.stdout)")
         #expect(env.stdout.contains("DATABASE_PORT_5432_TCP_PORT=5432"))
         #expect(env.stdout.contains("DATABASE_ENV_SECRET=1"))
+    }
+
+    // MARK: - icc, bridge none, an existing bridge, forwarding
+
+    @Test func iccOffKeepsTheDefaultBridgesContainersApart() throws {
+        let net = try NetworkDaemon(settings: ["icc": false])
+        let options = net.docker(["network", "inspect", "-f", #"{{index .Options "com.docker.network.bridge.enable_icc"}}"#, "bridge"])
+        #expect(options.stdout == "false\n", "\(options.stderr)")
+        let port = NetworkDaemon.freePort()
+        try net.runWebServer("web", text: "icc-web", extra: ["-p", "127.0.0.1:\(port):80"])
+        let target = net.address("web")
+        #expect(target.hasPrefix("10.250."))
+        // Published ports still answer, and the host (the gateway) is still reachable.
+        #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "icc-web\n", "\(net.daemon.log)")
+        let gateway = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(net.docker(["run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", gateway]).status == 0)
+        // Another container of the bridge reaches neither the server nor its address.
+        let probe = net.docker(["run", "--rm", "busybox", "sh", "-c", NetworkDaemon.probe(target)])
+        #expect(probe.status != 0, "\(probe.stdout)")
+        #expect(net.docker(["run", "--rm", "busybox", "ping", "-c", "1", "-W", "1", target]).status != 0)
+        // A legacy link opens the linked container's exposed ports to the linking one, as dockerd's does.
+        try net.runWebServer("linked", text: "by-link", extra: ["--expose", "80"])
+        let linked = net.docker(["run", "--rm", "--link", "linked:db", "busybox", "sh", "-c", NetworkDaemon.probe(net.address("linked"))])
+        #expect(linked.stdout == "by-link\n", "\(linked.stderr)")
+        #expect(net.docker(["run", "--rm", "busybox", "sh", "-c", NetworkDaemon.probe(net.address("linked"))]).status != 0)
+        // A user network keeps its own setting (on by default).
+        #expect(net.docker(["network", "create", "--subnet", "10.251.\(Int(getpid()) % 200).0/24", "open"]).status == 0)
+        try net.runWebServer("web2", text: "icc-open", extra: ["--network", "open"])
+        let open = net.docker(["run", "--rm", "--network", "open", "busybox", "sh", "-c", NetworkDaemon.probe(net.address("web2", network: "open"))])
+        #expect(open.stdout == "icc-open\n", "\(open.stderr)")
+    }
+
+    @Test func aUserNetworkCanTurnIccOff() throws {
+        let net = try NetworkDaemon()
+        // The default bridge has icc on: its containers reach each other.
+        try net.runWebServer("web", text: "icc-on")
+        let onBridge = net.docker(["run", "--rm", "busybox", "sh", "-c", NetworkDaemon.probe(net.address("web"))])
+        #expect(onBridge.stdout == "icc-on\n", "\(onBridge.stderr)")
+        let bad = net.docker(["network", "create", "-o", "com.docker.network.bridge.enable_icc=maybe", "badicc"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("failed to parse com.docker.network.bridge.enable_icc value: maybe (strconv.ParseBool: parsing \"maybe\": invalid syntax)"), "\(bad.stderr)")
+        let create = net.docker(["network", "create", "--subnet", "10.252.\(Int(getpid()) % 200).0/24",
+                                 "-o", "com.docker.network.bridge.enable_icc=false", "closed"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let options = net.docker(["network", "inspect", "-f", #"{{index .Options "com.docker.network.bridge.enable_icc"}}"#, "closed"])
+        #expect(options.stdout == "false\n")
+        try net.runWebServer("inside", text: "icc-closed", extra: ["--network", "closed"])
+        let target = net.address("inside", network: "closed")
+        #expect(net.docker(["run", "--rm", "--network", "closed", "busybox", "sh", "-c", NetworkDaemon.probe(target)]).status != 0)
+        #expect(net.docker(["run", "--rm", "--network", "closed", "busybox", "ping", "-c", "1", "-W", "1", target]).status != 0)
+    }
+
+    @Test func iccOffWithoutTheFirewallIsRefused() throws {
+        do {
+            _ = try TestDaemon(configuration: #"{"icc": false, "iptables": false}"#)
+            Issue.record("berthd started with icc off and no firewall")
+        } catch {
+            #expect("\(error)".contains("You specified --iptables=false with --icc=false. ICC=false uses iptables to function. Please set --icc or --iptables to true"), "\(error)")
+        }
+    }
+
+    @Test func bridgeNoneMakesNoDefaultNetwork() throws {
+        let net = try NetworkDaemon(settings: ["bridge": "none"])
+        let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
+        #expect(ls.stdout == "host host\nnone null\n", "\(ls.stderr)")
+        #expect(Harness.run("/usr/sbin/ip", ["link", "show", net.bridge]).status != 0, "no bridge device is made")
+        // A container without --network has loopback only, as with `--network none`.
+        let run = net.docker(["run", "--rm", "--hostname", "lonely", "busybox", "sh", "-c", "ip -o link; cat /etc/hosts"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("lo:") && !run.stdout.contains("eth0"), "\(run.stdout)")
+        #expect(!run.stdout.contains("lonely"), "no address line for the container in /etc/hosts")
+        // Published ports are ignored; inspect says the network is disabled, as dockerd's does.
+        let port = NetworkDaemon.freePort()
+        try net.runWebServer("quiet", text: "x", extra: ["-p", "127.0.0.1:\(port):80"])
+        #expect(net.docker(["port", "quiet"]).stdout == "")
+        let inspect = net.docker(["inspect", "-f", "{{.Config.NetworkDisabled}} {{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}};{{end}}", "quiet"])
+        #expect(inspect.stdout == "true default bridge=;\n", "\(inspect.stderr)")
+        #expect(Harness.run("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/"]).status != 0)
+        // `network connect bridge` is accepted and does nothing; the bridge itself is not found.
+        #expect(net.docker(["network", "connect", "bridge", "quiet"]).status == 0)
+        let missing = net.docker(["network", "inspect", "bridge"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("network bridge not found"), "\(missing.stderr)")
+        // User networks work as ever.
+        #expect(net.docker(["network", "create", "--subnet", "10.253.\(Int(getpid()) % 200).0/24", "mine"]).status == 0)
+        let mine = net.docker(["run", "--rm", "--network", "mine", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"])
+        #expect(mine.stdout.contains("inet 10.253."), "\(mine.stdout) \(mine.stderr)")
+        // -b and --bip together are refused, as dockerd refuses them.
+        do {
+            _ = try TestDaemon(configuration: #"{"bridge": "none", "bip": "10.99.0.1/24"}"#)
+            Issue.record("berthd started with both bridge and bip")
+        } catch {
+            #expect("\(error)".contains("You specified -b & --bip, mutually exclusive options. Please specify only one"), "\(error)")
+        }
+    }
+
+    @Test func anExistingBridgeIsUsedWithItsAddressAndLeftInPlace() throws {
+        let name = "btu\(Int(getpid()) % 10000)"
+        let octet = Int(getpid()) % 200
+        defer { Harness.run("/usr/sbin/ip", ["link", "del", name]) }
+        #expect(Harness.run("/usr/sbin/ip", ["link", "add", name, "type", "bridge"]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "10.248.\(octet).1/24", "dev", name]).status == 0)
+        do {
+            let net = try NetworkDaemon(settings: ["bridge": name])
+            let inspect = net.docker(["network", "inspect", "-f", #"{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}} {{index .Options "com.docker.network.bridge.name"}}"#, "bridge"])
+            #expect(inspect.stdout == "10.248.\(octet).0/24 10.248.\(octet).1 \(name)\n", "\(inspect.stderr)")
+            let address = net.docker(["run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"])
+            #expect(address.stdout.contains("inet 10.248.\(octet).2/24"), "\(address.stdout) \(address.stderr)")
+            #expect(net.daemon.stop() == 0)
+        }
+        // The daemon is gone, the bridge stays with its address.
+        #expect(Harness.run("/usr/sbin/ip", ["-4", "-o", "addr", "show", name]).stdout.contains("10.248.\(octet).1/24"))
+        // A bridge that is not there is not made: dockerd's refusal.
+        let absent = "btn\(Int(getpid()) % 10000)"
+        do {
+            _ = try TestDaemon(configuration: #"{"bridge": "\#(absent)"}"#)
+            Issue.record("berthd started on a missing bridge")
+        } catch {
+            #expect("\(error)".contains("bridge device with non default name \(absent) must be created manually"), "\(error)")
+        }
+        #expect(Harness.run("/usr/sbin/ip", ["link", "show", absent]).status != 0)
+    }
+
+    @Test func forwardingIsTurnedOnOrWarnedAbout() throws {
+        // Each daemon in a network namespace of its own whose ip_forward starts at 0, so the
+        // host's setting is never touched.
+        // Loopback comes up there too: Foundation's run loop binds 127.0.0.1.
+        let launcher = ["/usr/bin/unshare", "--net", "/bin/sh", "-c",
+                        "/usr/sbin/ip link set lo up && echo 0 > /proc/sys/net/ipv4/ip_forward && exec \"$@\"", "sh"]
+        func forwarding(_ daemon: TestDaemon) -> String {
+            Harness.run("/usr/bin/nsenter", ["--net=/proc/\(daemon.process.processIdentifier)/ns/net", "cat", "/proc/sys/net/ipv4/ip_forward"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let off = try NetworkDaemon(settings: ["ip-forward": false], launcher: launcher)
+        #expect(forwarding(off.daemon) == "0")
+        let info = off.docker(["info", "-f", "{{.IPv4Forwarding}} {{json .Warnings}}"])
+        #expect(info.stdout.hasPrefix("false "), "\(info.stdout) \(info.stderr)")
+        #expect(info.stdout.contains("WARNING: IPv4 forwarding is disabled"))
+        let create = off.docker(["create", "busybox", "true"])
+        #expect(create.stderr.contains("WARNING: IPv4 forwarding is disabled. Networking will not work."), "\(create.stderr)")
+        #expect(!off.docker(["create", "--network", "none", "busybox", "true"]).stderr.contains("forwarding"))
+
+        let on = try NetworkDaemon(launcher: launcher)
+        #expect(forwarding(on.daemon) == "1")
+        let onInfo = on.docker(["info", "-f", "{{.IPv4Forwarding}} {{json .Warnings}}"])
+        #expect(onInfo.stdout.hasPrefix("true "), "\(onInfo.stdout)")
+        #expect(!onInfo.stdout.contains("IPv4 forwarding"))
+        #expect(!on.docker(["create", "busybox", "true"]).stderr.contains("forwarding"))
     }
 }

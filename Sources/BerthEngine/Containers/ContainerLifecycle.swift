@@ -52,6 +52,8 @@ extension ContainerService {
                                      return peer.record.State.Pid
                                  })
         // network: the namespace, interfaces and ports, made before the runtime joins them.
+        let clock = ContinuousClock()
+        let networkBegan = clock.now
         do {
             plan.sandbox = try await prepareNetwork(id)
             if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }
@@ -64,7 +66,6 @@ extension ContainerService {
         let launcher = self.launcher
         let prepared = plan
         let pid: Int32
-        let clock = ContinuousClock()
         let began = clock.now
         let timings = PhaseTimes()
         do {
@@ -110,7 +111,7 @@ extension ContainerService {
         let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).call("start")
-            logger.debug("start \(id.prefix(12)): root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
+            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
         } catch {
             // The shim and its created container go: the runtime's delete kills the init.
             let paths = self.paths
@@ -130,6 +131,8 @@ extension ContainerService {
         record.State.Pid = pid
         record.State.StartedAt = timestamp()
         record.HasBeenStartedBefore = true
+        // As dockerd records a start on a default bridge that `"bridge": "none"` took away.
+        if plan.sandbox?.networkDisabled == true { record.Config.NetworkDisabled = true }  // network
         entries[id]!.record = record
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
         persist(id)
@@ -212,10 +215,14 @@ extension ContainerService {
             signal.yield(true)
             signal.finish()
         }
+        let clock = ContinuousClock()
+        let reported = clock.now
         await releaseNetwork(id)  // network: after the waiters, before a restart needs the ports again
+        let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
             try? await removeStopped(id)
+            logger.debug("exit \(id.prefix(12)): network released \(released - reported), removed \(clock.now - released)")
             return
         }
         if let delay = restartDelay(id, status: status) {

@@ -52,10 +52,15 @@ extension ContainerService {
             bindings[key] = (list ?? []).map { ($0.HostIp, $0.HostPort) }
         }
         let exposed = Array(Set((record.Config.ExposedPorts ?? [:]).keys).union(bindings.keys))
+        // Linked containers' exposed ports: what a bridge without icc still lets through.
+        let links = (host.Links ?? []).compactMap { link -> (containerID: String, exposed: [String])? in
+            guard let targetID = try? resolve(Self.linkTarget(link)), let peer = entries[targetID] else { return nil }
+            return (targetID, Array((peer.record.Config.ExposedPorts ?? [:]).keys))
+        }
         do {
             let ports = try PortSpecs.requests(bindings: bindings, exposed: exposed, publishAll: host.PublishAllPorts == true)
             let request = SandboxRequest(containerID: id, name: record.bareName, hostname: record.Config.Hostname ?? record.shortID,
-                                         mode: host.NetworkMode ?? "", ports: ports, exposed: exposed)
+                                         mode: host.NetworkMode ?? "", ports: ports, exposed: exposed, links: links)
             return try await network.prepareSandbox(request)
         } catch {
             throw Self.networkError(error)
@@ -100,6 +105,12 @@ extension ContainerService {
 
     // MARK: - legacy links
 
+    /// The linked container's name in a `--link name:alias` (stored as "/name:/me/alias").
+    static func linkTarget(_ link: String) -> String {
+        let name = link.split(separator: ":", maxSplits: 1).first.map(String.init) ?? link
+        return name.hasPrefix("/") ? String(name.dropFirst()) : name
+    }
+
     /// `--link name:alias`: the /etc/hosts lines and environment Docker writes for each link.
     func linkFiles(_ id: String) async -> (hosts: [String], env: [String]) {
         guard let network, let entry = entries[id] else { return ([], []) }
@@ -107,7 +118,7 @@ extension ContainerService {
         var env: [String] = []
         for link in entry.hostConfig.Links ?? [] {
             let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
-            let target = parts[0].hasPrefix("/") ? String(parts[0].dropFirst()) : parts[0]
+            let target = Self.linkTarget(link)
             var alias = parts.count > 1 ? parts[1] : target
             if let slash = alias.lastIndex(of: "/") { alias = String(alias[alias.index(after: slash)...]) }
             guard let targetID = try? resolve(target), let peer = entries[targetID],

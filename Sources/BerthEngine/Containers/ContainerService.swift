@@ -177,7 +177,9 @@ public actor ContainerService {
         guard let parent = base.topLayer else {
             throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
         }
-        let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: settings.host)
+        var host = settings.host
+        host.ipv4Forwarding = HostFacts.ipv4ForwardingEnabled()
+        let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
         try checkReferences(validated.hostConfig)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
         hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)

@@ -336,7 +336,12 @@ public enum CreateValidation {
         if score < -1000 || score > 1000 {
             throw BerthError.invalidArgument("Invalid value \(score), range for oom score adj is [-1000, 1000]")
         }
-        if NetworkModeKind(hc.NetworkMode) == .host && !(hc.PortBindings ?? [:]).isEmpty {
+        // Forwarding does not matter to a container on the host's network or on none.
+        let mode = NetworkModeKind(hc.NetworkMode)
+        if !host.ipv4Forwarding && mode != .host && mode != .none {
+            warnings.append("IPv4 forwarding is disabled. Networking will not work.")
+        }
+        if mode == .host && !(hc.PortBindings ?? [:]).isEmpty {
             warnings.append("Published ports are discarded when using host network mode")
         }
         for destination in (hc.Tmpfs ?? [:]).keys.sorted() {

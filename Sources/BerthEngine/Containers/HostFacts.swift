@@ -27,6 +27,8 @@ public struct HostFacts: Sendable, Equatable {
     public var cgroupNamespaces = true
     /// The highest capability number the kernel knows (cap_last_cap).
     public var lastCapability = 40
+    /// net.ipv4.ip_forward: without it, containers on bridges reach nothing beyond the host.
+    public var ipv4Forwarding = true
 
     public init(cpuCount: Int, onlineCPUs: String, onlineMems: String, totalMemory: Int64, cgroupV2: Bool) {
         self.cpuCount = cpuCount
@@ -75,7 +77,13 @@ public struct HostFacts: Sendable, Equatable {
         }
         facts.cgroupNamespaces = FileManager.default.fileExists(atPath: "/proc/self/ns/cgroup")
         if let last = read("/proc/sys/kernel/cap_last_cap").flatMap({ Int($0) }) { facts.lastCapability = last }
+        facts.ipv4Forwarding = ipv4ForwardingEnabled()
         return facts
+    }
+
+    /// Read at each use, as dockerd does: an administrator may turn it off at any time.
+    public static func ipv4ForwardingEnabled() -> Bool {
+        read("/proc/sys/net/ipv4/ip_forward") == "1"
     }
 
     static func read(_ path: String) -> String? {

@@ -117,17 +117,28 @@ int berth_seccomp_export_program(void *filter, uint8_t **program, size_t *length
 // Loads a compiled BPF program into the calling thread's process (seccomp(2), no flags).
 int berth_seccomp_load_program(const void *program, size_t length);              // 0 or -errno
 
-// ---- network namespaces and the port proxy (netns.c) ----
+// ---- network namespaces (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
-// Creates the file `path` and bind-mounts a new network namespace on it (made on a pthread
-// of its own, so the caller's threads keep theirs).
-int berth_netns_new(const char *path);
-// Unmounts and deletes a namespace file made by berth_netns_new.
+// Creates the file `path`, bind-mounts a new network namespace on it (IPv6 off on all its
+// interfaces, as dockerd's sandboxes), and returns a socket (close-on-exec) made inside it;
+// the work is done on a helper thread, so the caller's threads keep their namespace. The
+// namespace kept ready by berth_netns_keep_spare is taken when the socket kinds match.
+int berth_netns_new_socket(const char *path, int domain, int type, int protocol);
+// From now on, a new namespace with such a socket is kept ready between calls.
+void berth_netns_keep_spare(int domain, int type, int protocol);
+// Unmounts and deletes a namespace file made by berth_netns_new_socket.
 int berth_netns_remove(const char *path);
 // A socket (close-on-exec) that lives in the network namespace open at nsfd.
 int berth_netns_socket(int nsfd, int domain, int type, int protocol);
-// Moves bytes from one socket to another with splice until EOF; then shutdown(to, SHUT_WR).
-long long berth_splice_pump(int from, int to);
 // ---- end of netns.c ----
+
+// ---- the port proxy (proxy.c) ----
+struct sockaddr_in;
+// Serves a listening TCP socket: each connection is forwarded to `target` and back, on this
+// thread, until `stop` (a pipe's read end, never read) becomes readable; then every connection is
+// closed and it returns 0 (-errno if it could not start). Neither fd is closed. Several
+// threads may serve one listener with one stop fd.
+int berth_proxy_serve(int listener, int stop, const struct sockaddr_in *target);
+// ---- end of proxy.c ----
 
 #endif

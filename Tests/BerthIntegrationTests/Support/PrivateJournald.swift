@@ -4,7 +4,7 @@ import Glibc
 /// A systemd-journald of the test's own, from scripts/private-journald: it runs in a mount
 /// namespace of its own over private tmpfs mounts of /run/systemd, /run/log and
 /// /var/log/journal, so the host's journal, /dev/log and journald sockets are never touched.
-/// A berthd started with `wrapper` joins that namespace, and so do its shims: their entries go
+/// A berthd started with `launcher` joins that namespace, and so do its shims: their entries go
 /// to this journald and berthd reads them back from it. Stopped by its pid; the namespace and
 /// its mounts end with the last process in it.
 final class PrivateJournald {
@@ -38,11 +38,11 @@ final class PrivateJournald {
     func log() -> String { (try? String(contentsOfFile: directory + "/journald.log", encoding: .utf8)) ?? "" }
 
     /// Runs a command in journald's mount namespace by exec (it keeps its pid).
-    var wrapper: [String] { ["/usr/bin/nsenter", "--target", String(pid), "--mount", "--"] }
+    var launcher: [String] { ["/usr/bin/nsenter", "--target", String(pid), "--mount", "--"] }
 
     /// journalctl on this journal.
     func journalctl(_ args: [String]) -> Harness.Result {
-        Harness.run(wrapper[0], Array(wrapper.dropFirst()) + ["journalctl", "--no-pager"] + args)
+        Harness.run(launcher[0], Array(launcher.dropFirst()) + ["journalctl", "--no-pager"] + args)
     }
 
     func stop() {
