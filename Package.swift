@@ -24,8 +24,9 @@ let package = Package(
         // libarchive (tar, gzip, zstd) and nettle (sha256, already a dependency of libarchive) for the image store.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
-        // libsystemd's sd-journal, to read back the logs of containers on the journald driver.
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // libsystemd's sd-journal, loaded on first use, to read back the logs of containers on
+        // the journald driver.
+        .target(name: "CSystemd"),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
