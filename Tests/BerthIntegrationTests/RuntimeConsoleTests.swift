@@ -110,9 +110,13 @@ struct RuntimeConsoleTests {
 
     @Test func errorsAreLoggedAsJSONWhenAsked() throws {
         let log = NSTemporaryDirectory() + Harness.uniqueID("log") + ".json"
-        defer { try? FileManager.default.removeItem(atPath: log) }
+        let root = "/tmp/berth-none-\(getpid())"  // the runtime makes its root: removed after
+        defer {
+            try? FileManager.default.removeItem(atPath: log)
+            try? FileManager.default.removeItem(atPath: root)
+        }
         let result = Harness.run(Harness.binary("berth-runtime"),
-                                 ["--log", log, "--log-format", "json", "--root", "/tmp/berth-none-\(getpid())", "state", "missing"])
+                                 ["--log", log, "--log-format", "json", "--root", root, "state", "missing"])
         #expect(result.status == 1)
         let line = try String(contentsOfFile: log, encoding: .utf8)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -147,7 +151,9 @@ struct RuntimeConsoleTests {
         let runtime = Harness.binary("berth-runtime")
         #expect(Harness.run(runtime, ["kill", "x", "NOTASIGNAL"]).stderr.contains("invalid signal"))
         #expect(Harness.run(runtime, ["create", "--bogus", "x"]).stderr.contains("flag provided but not defined: -bogus"))
-        #expect(Harness.run(runtime, ["--root", "/tmp/berth-none-\(getpid())", "state", "missing"]).stderr
+        let root = "/tmp/berth-none-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(Harness.run(runtime, ["--root", root, "state", "missing"]).stderr
             .contains("container \"missing\" does not exist"))
     }
 }
