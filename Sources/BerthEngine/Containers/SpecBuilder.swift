@@ -329,13 +329,18 @@ public enum SpecBuilder {
     ]
 
     /// Docker's defaults for a private network namespace (ping and low ports without
-    /// capabilities), then the request's; only namespaced sysctls pass, with runc's texts.
+    /// capabilities; with `none`, no IPv6 at all, loopback's ::1 included, as dockerd's
+    /// sandboxes have it), then the request's; only namespaced sysctls pass, with runc's texts.
     static func sysctls(_ host: HostConfig, namespaces: [Spec.Namespace],
                         hostHasSysctl: (String) -> Bool) throws -> [String: String]? {
         var sysctls: [String: String] = [:]
-        if NetworkModeKind(host.NetworkMode).isPrivate {
-            for (key, value) in [("net.ipv4.ping_group_range", "0 2147483647"), ("net.ipv4.ip_unprivileged_port_start", "0")]
-            where hostHasSysctl(key) {
+        let mode = NetworkModeKind(host.NetworkMode)
+        if mode.isPrivate {
+            var defaults = [("net.ipv4.ping_group_range", "0 2147483647"), ("net.ipv4.ip_unprivileged_port_start", "0")]
+            if mode == .none {
+                defaults += [("net.ipv6.conf.all.disable_ipv6", "1"), ("net.ipv6.conf.default.disable_ipv6", "1")]
+            }
+            for (key, value) in defaults where hostHasSysctl(key) {
                 sysctls[key] = value
             }
         }
