@@ -99,15 +99,7 @@ public struct LogFormatter: Sendable {
             out.append(contentsOf: [record.stream.rawValue, 0, 0, 0, 0, 0, 0, 0])
         }
         let payloadAt = out.count
-        if timestamps {
-            record.timestamp.appendRFC3339(to: &out, fixedFraction: true)
-            out.append(UInt8(ascii: " "))
-        }
-        if details {
-            out.append(contentsOf: detailsPrefix)
-            out.append(UInt8(ascii: " "))
-        }
-        out.append(contentsOf: record.line)
+        appendPayload(record, to: &out)
         if !tty {
             let length = UInt32(truncatingIfNeeded: out.count - payloadAt)
             if length == 0 {
@@ -121,6 +113,19 @@ public struct LogFormatter: Sendable {
         }
     }
 
+    /// The record's line with the prefixes the options ask for.
+    private func appendPayload(_ record: LogRecord, to out: inout [UInt8]) {
+        if timestamps {
+            record.timestamp.appendRFC3339(to: &out, fixedFraction: true)
+            out.append(UInt8(ascii: " "))
+        }
+        if details {
+            out.append(contentsOf: detailsPrefix)
+            out.append(UInt8(ascii: " "))
+        }
+        out.append(contentsOf: record.line)
+    }
+
     /// Like `append`, but a record of the same stream as the frame at `frame` (the last one
     /// in `out`) goes into that frame: the same bytes reach the client's stdout and stderr
     /// with far fewer frames to split (one per chunk instead of one per line).
@@ -132,15 +137,7 @@ public struct LogFormatter: Sendable {
             return
         }
         let payloadAt = out.count
-        if timestamps {
-            record.timestamp.appendRFC3339(to: &out, fixedFraction: true)
-            out.append(UInt8(ascii: " "))
-        }
-        if details {
-            out.append(contentsOf: detailsPrefix)
-            out.append(UInt8(ascii: " "))
-        }
-        out.append(contentsOf: record.line)
+        appendPayload(record, to: &out)
         let previous = UInt32(out[start + 4]) << 24 | UInt32(out[start + 5]) << 16 | UInt32(out[start + 6]) << 8 | UInt32(out[start + 7])
         let length = previous &+ UInt32(truncatingIfNeeded: out.count - payloadAt)
         out[start + 4] = UInt8(truncatingIfNeeded: length >> 24)
