@@ -157,22 +157,9 @@ public struct FirewallRuleset: Sendable, Equatable {
             throw NetworkError.errno("run \(nftPath)", spawnError)
         }
         // nft reads the whole script before it writes anything, so one pipe at a time is enough.
-        var bytes = Array(script.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { break }
-            bytes = bytes.dropFirst(written)
-        }
+        DescriptorIO.writeAll(input[1], Array(script.utf8))
         close(input[1])
-        var message: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(errors[0], &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            message += chunk[0..<count]
-        }
+        let message = DescriptorIO.readToEnd(errors[0])
         close(errors[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

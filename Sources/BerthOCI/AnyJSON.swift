@@ -9,9 +9,18 @@ public enum AnyJSON {
     public struct Null: Sendable, Equatable {}
     public static let null = Null()
 
-    /// The document's value; throws when the text is not JSON.
+    /// Why a text is not JSON, in the decoder's own words ("Unexpected character ...").
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The document's value; throws a SyntaxError when the text is not JSON.
     public static func parse(_ data: Data) throws -> Any {
-        try JSONDecoder().decode(Node.self, from: data).value
+        do {
+            return try JSONDecoder().decode(Node.self, from: data).value
+        } catch DecodingError.dataCorrupted(let context) {
+            throw SyntaxError(description: context.underlyingError.map { "\($0)" } ?? context.debugDescription)
+        }
     }
 
     /// A value as compact JSON text (object keys sorted).

@@ -41,7 +41,7 @@ public struct LogReadOptions: Sendable, Equatable {
     public init(query: [String: String]) throws(BerthError) {
         func flag(_ name: String) -> Bool {
             guard let raw = query[name] else { return false }
-            let value = raw.trimmingASCIISpaces().lowercased()
+            let value = raw.trimmed().lowercased()
             return !(value.isEmpty || value == "0" || value == "no" || value == "false" || value == "none")
         }
         self.init(stdout: flag("stdout"), stderr: flag("stderr"), follow: flag("follow"),
@@ -49,7 +49,7 @@ public struct LogReadOptions: Sendable, Equatable {
         guard stdout || stderr else {
             throw BerthError.invalidArgument("Bad parameters: you must choose at least one stream")
         }
-        if let value = query["tail"], let lines = Int(value.trimmingASCIISpaces()), lines >= 0 {
+        if let value = query["tail"], let lines = Int(value.trimmed()), lines >= 0 {
             tail = lines
         }
         if let value = query["since"] { since = try LogTimestamp.parseDockerTimestamp(value) }
@@ -57,15 +57,6 @@ public struct LogReadOptions: Sendable, Equatable {
     }
 
     func wants(_ stream: LogStream) -> Bool { stream == .stdout ? stdout : stderr }
-}
-
-extension String {
-    fileprivate func trimmingASCIISpaces() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[first ... last])
-    }
 }
 
 /// Turns log records into the bytes dockerd sends for `GET /containers/{id}/logs`: for a

@@ -65,22 +65,10 @@ struct ShimLauncher: Sendable {
         }
         close(ready[1])
         guard pid > 0 else { throw BerthError.internalError("cannot start \(shimPath): \(String(cString: strerror(errno)))") }
-        let answer = Self.readAll(ready[0]).trimmed()
+        let answer = String(decoding: DescriptorIO.readToEnd(ready[0]), as: UTF8.self).trimmed()
         if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
         if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
         let shimLog = (try? String(contentsOfFile: options.bundle + "/shim.log", encoding: .utf8)) ?? ""
         throw BerthError.internalError("the container's shim exited before it was ready" + (shimLog.isEmpty ? "" : ": " + shimLog))
-    }
-
-    private static func readAll(_ fd: Int32) -> String {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole reads and writes on a file descriptor (a pipe to or from a child process), retried
+/// on EINTR and short transfers.
+public enum DescriptorIO {
+    /// Everything until end of file (or an error).
+    public static func readToEnd(_ fd: Int32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    /// Writes all of `bytes`; false when the descriptor stopped taking them.
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let written = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return false }
+            rest = rest.dropFirst(written)
+        }
+        return true
+    }
+}
