@@ -37,6 +37,7 @@ struct InitPlan {
         // The container starts with default signal handling, whatever its caller had ignored
         // or blocked (both survive execve).
         berth_reset_signals()
+        var heardGo = false
         do {
             // Until the parent has seen us ready, we die with it; nobody can ptrace or read our
             // memory through /proc (the host's runtime binary is still mapped here).
@@ -53,6 +54,7 @@ struct InitPlan {
                 rootBuilt = true
             }
             guard SyncChannel.receive(sync.childEnd) == "go" else { _exit(1) }
+            heardGo = true
             if !rootBuilt { try NamespacePlan.join(joins) }
             switch kind {
             case .container(let rootfs, let fifo):
@@ -69,6 +71,9 @@ struct InitPlan {
                 try setup.exec(path: path, keepingFdsBelow: 3 + preserveFds)
             }
         } catch {
+            // A "go" left unread when we exit would reset the parent's end, and the parent
+            // would then read the reset instead of our reason: take it first.
+            if !heardGo { _ = SyncChannel.receive(sync.childEnd) }
             SyncChannel.send(sync.childEnd, "error \(error)")
             _exit(1)
         }
