@@ -14,7 +14,19 @@ public struct SavedContainer: Codable, Sendable {
     public var created: String
     public var owner: String
     public var cgroupPaths: [String: String]
-    public var config: Spec
+    /// Where exec finds the container's seccomp filter. nil: saved by a runtime that kept the
+    /// config in this file (read it from there).
+    public var seccomp: SeccompSource?
+
+    /// The config is kept in a file of its own (see ContainerStore.loadConfig): exec, run for
+    /// every `docker exec`, then reads only these few fields.
+    public enum SeccompSource: String, Codable, Sendable {
+        case none
+        /// Compiled at create, in the state directory's seccomp.bpf.
+        case program
+        /// Built again from the config (a profile with a notify listener cannot be kept compiled).
+        case config
+    }
 }
 
 public enum ContainerStatus: String, Sendable {
@@ -32,6 +44,8 @@ public struct ContainerStore: Sendable {
     public func directory(_ id: String) -> String { root + "/" + id }
     func execFifo(_ id: String) -> String { directory(id) + "/exec.fifo" }
     func stateFile(_ id: String) -> String { directory(id) + "/state.json" }
+    func configFile(_ id: String) -> String { directory(id) + "/config.json" }
+    func seccompProgramFile(_ id: String) -> String { directory(id) + "/seccomp.bpf" }
 
     /// Container IDs are used as file names: keep them to a safe alphabet.
     public static func validate(id: String) throws {
@@ -58,10 +72,45 @@ public struct ContainerStore: Sendable {
         }
     }
 
-    /// Written atomically: a temp file, fsync, rename.
+    /// The container's config as it was at create.
+    public func loadConfig(_ id: String) throws -> Spec {
+        try Self.validate(id: id)
+        // A runtime before the split kept the config inside the state file.
+        struct StateWithConfig: Decodable { var config: Spec }
+        do {
+            if let text = FileSystem.readFile(configFile(id)) {
+                return try JSONDecoder().decode(Spec.self, from: Data(text.utf8))
+            }
+            if let text = FileSystem.readFile(stateFile(id)) {
+                return try JSONDecoder().decode(StateWithConfig.self, from: Data(text.utf8)).config
+            }
+        } catch {
+            throw ConfigError("container \"\(id)\": config is unreadable: \(error)")
+        }
+        throw ConfigError("container \"\(id)\" does not exist")
+    }
+
     public func save(_ container: SavedContainer) throws {
-        let data = try JSONEncoder().encode(container)
-        let path = stateFile(container.id)
+        try writeAtomically(try JSONEncoder().encode(container), to: stateFile(container.id))
+    }
+
+    public func saveConfig(_ spec: Spec, id: String) throws {
+        try writeAtomically(try JSONEncoder().encode(spec), to: configFile(id))
+    }
+
+    public func saveSeccompProgram(_ program: [UInt8], id: String) throws {
+        try writeAtomically(Data(program), to: seccompProgramFile(id))
+    }
+
+    public func loadSeccompProgram(_ id: String) throws -> [UInt8] {
+        guard let program = FileSystem.readBytes(seccompProgramFile(id)), !program.isEmpty else {
+            throw ConfigError("container \"\(id)\": its seccomp program is missing")
+        }
+        return program
+    }
+
+    /// A temp file, fsync, rename.
+    private func writeAtomically(_ data: Data, to path: String) throws {
         let temp = path + ".tmp"
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         if fd < 0 { throw SystemError("create \(temp)") }
@@ -94,8 +143,10 @@ public struct ContainerStore: Sendable {
 
     public func remove(_ id: String) {
         unlink(execFifo(id))
-        unlink(stateFile(id))
-        unlink(stateFile(id) + ".tmp")
+        for file in [stateFile(id), configFile(id), seccompProgramFile(id)] {
+            unlink(file)
+            unlink(file + ".tmp")
+        }
         rmdir(directory(id))
     }
 }

@@ -74,14 +74,23 @@ public struct Runtime {
         let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupPaths: cgroup.paths,
                                     inUserNamespace: namespaces.newUserNamespace || namespaces.joins["user"] != nil,
                                     newNetworkNamespace: namespaces.newNetworkNamespace)
-        let pid = try launch(InitPlan(kind: .container(rootfs: builder, execFifo: fifo), spec: spec, setup: setup,
+        let pid = try launch(InitPlan(kind: .container(rootfs: builder, execFifo: fifo), setup: setup,
                                       namespaces: namespaces, joins: [], consoleSocket: nil, preserveFds: options.preserveFds,
                                       sync: try SyncChannel.make()),
                              consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
 
         guard let info = HostProcess.stat(pid: pid) else { throw ConfigError("container init exited during create") }
+        try store.saveConfig(spec, id: id)
+        var seccomp = SavedContainer.SeccompSource.none
+        if let filter = setup.seccomp {
+            seccomp = .config
+            if let program = filter.compiledProgram {
+                try store.saveSeccompProgram(program, id: id)
+                seccomp = .program
+            }
+        }
         try store.save(SavedContainer(id: id, bundle: bundle, rootfs: rootfs, pid: pid, pidStartTime: info.startTime,
-                                      created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, config: spec))
+                                      created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, seccomp: seccomp))
         if let pidFile = options.pidFile { try writePidFile(pidFile, pid) }
         cleanup.cancel()
         return pid
@@ -136,7 +145,7 @@ public struct Runtime {
 
     /// The container's process template, for `exec` given only args.
     public func processTemplate(id: String) throws -> Spec.Process {
-        guard let process = try store.load(id).config.process else { throw ConfigError("container \(id) has no process") }
+        guard let process = try store.loadConfig(id).process else { throw ConfigError("container \(id) has no process") }
         return process
     }
 
@@ -152,7 +161,7 @@ public struct Runtime {
         if options.process.terminal == true && options.consoleSocket == nil {
             throw ConfigError("cannot allocate tty if runc will detach without setting console socket")
         }
-        let setup = try ProcessSetup(process: options.process, seccomp: container.config.linux?.seccomp)
+        let setup = try ProcessSetup(process: options.process, seccompFilter: try seccompFilter(of: container))
         // Join every namespace of the init that differs from ours.
         var joinSpecs: [Spec.Namespace] = []
         for (type, file) in NamespacePlan.procNames.sorted(by: { $0.key < $1.key }) {
@@ -169,7 +178,7 @@ public struct Runtime {
         }
         var cleanup = Cleanup()
         defer { cleanup.run() }
-        let pid = try launch(InitPlan(kind: .exec, spec: container.config, setup: setup, namespaces: namespaces,
+        let pid = try launch(InitPlan(kind: .exec, setup: setup, namespaces: namespaces,
                                       joins: joins, consoleSocket: nil, preserveFds: options.preserveFds,
                                       sync: try SyncChannel.make()),
                              consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
@@ -177,6 +186,15 @@ public struct Runtime {
         cleanup.cancel()
         if options.detach { return 0 }
         return SignalForwarder.wait(for: pid)
+    }
+
+    /// The filter of the container's own process, which every exec gets too.
+    private func seccompFilter(of container: SavedContainer) throws -> SeccompFilter? {
+        switch container.seccomp {
+        case .none?: return nil
+        case .program?: return SeccompFilter(program: try store.loadSeccompProgram(container.id))
+        case .config?, nil: return try store.loadConfig(container.id).linux?.seccomp.map { try SeccompFilter($0) }
+        }
     }
 
     // MARK: - the clone and handshake shared by create and exec
@@ -212,8 +230,9 @@ public struct Runtime {
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
-        if plan.namespaces.newUserNamespace {
-            try writeIDMaps(pid: pid, spec: plan.spec)
+        // Only a container's init makes a user namespace (an exec joins it).
+        if case .container(let rootfs, _) = plan.kind, plan.namespaces.newUserNamespace {
+            try writeIDMaps(pid: pid, spec: rootfs.spec)
         }
         do {
             if plan.cgroupSelfJoin.isEmpty { try cgroup.addProcess(pid) }
@@ -250,10 +269,11 @@ public struct Runtime {
     public func state(id: String) throws -> ContainerState {
         let container = try store.load(id)
         let status = store.status(of: container, cgroup: try? openCgroupManager(paths: container.cgroupPaths))
-        return ContainerState(ociVersion: container.config.ociVersion, id: id,
+        let config = try store.loadConfig(id)
+        return ContainerState(ociVersion: config.ociVersion, id: id,
                               pid: status == .stopped ? 0 : container.pid, status: status.rawValue,
                               bundle: container.bundle, rootfs: container.rootfs, created: container.created,
-                              owner: container.owner, annotations: container.config.annotations)
+                              owner: container.owner, annotations: config.annotations)
     }
 
     public func list() -> [ContainerState] {
@@ -328,12 +348,13 @@ public struct Runtime {
     }
 
     public func update(id: String, resources: Spec.Resources) throws {
-        var (container, cgroup) = try loadWithCgroup(id)
+        let (container, cgroup) = try loadWithCgroup(id)
         guard store.status(of: container, cgroup: cgroup) != .stopped else { throw ConfigError("container not running") }
         try cgroup.apply(resources)
-        container.config.linux = container.config.linux ?? Spec.Linux()
-        container.config.linux?.resources = resources
-        try store.save(container)
+        var config = try store.loadConfig(id)
+        config.linux = config.linux ?? Spec.Linux()
+        config.linux?.resources = resources
+        try store.saveConfig(config, id: id)
     }
 
     public func processes(id: String) throws -> [Int32] {

@@ -90,6 +90,34 @@ struct RuntimeLifecycleTests {
         #expect(asNobody.stdout == "65534\n", "\(asNobody.stderr)")
     }
 
+    /// exec reads only the small state file: the config and the compiled seccomp program of the
+    /// container's process are kept beside it, and a state file from before that split (config
+    /// inside) still works.
+    @Test func execGetsTheContainersSeccompFilterFromItsCompiledProgram() throws {
+        let bundle = try TestBundle(args: ["sleep", "30"])
+        bundle.spec.linux?.seccomp = .init(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+                                           syscalls: [.init(names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO")])
+        try bundle.writeSpec()
+        #expect(bundle.runtime(["run", "--detach", "--bundle", bundle.directory, bundle.id]).status == 0)
+        let store = ContainerStore(root: bundle.stateRoot)
+        #expect(try store.load(bundle.id).seccomp == .program)
+        #expect(FileManager.default.fileExists(atPath: store.directory(bundle.id) + "/seccomp.bpf"))
+        let check = ["exec", bundle.id, "sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/denied; echo rc=$?"]
+        let exec = bundle.runtime(check)
+        #expect(exec.stdout == "Seccomp:\t2\nrc=1\n", "\(exec.stdout) \(exec.stderr)")
+        #expect(exec.stderr.contains("Operation not permitted"))
+
+        // The old layout: the config inside state.json, no seccomp source, no program file.
+        let directory = store.directory(bundle.id)
+        var old = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/state.json"))) as? [String: Any])
+        old["config"] = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/config.json")))
+        old["seccomp"] = nil
+        try JSONSerialization.data(withJSONObject: old).write(to: URL(fileURLWithPath: directory + "/state.json"))
+        for file in ["config.json", "seccomp.bpf"] { try FileManager.default.removeItem(atPath: directory + "/" + file) }
+        #expect(bundle.runtime(check).stdout == "Seccomp:\t2\nrc=1\n")
+        #expect(bundle.runtime(["state", bundle.id]).stdout.contains("\"status\" : \"running\""))
+    }
+
     @Test func pauseFreezesAndResumeThaws() throws {
         let bundle = try TestBundle(args: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.01; done"])
         try bundle.writeSpec()

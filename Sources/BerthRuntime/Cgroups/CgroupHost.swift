@@ -104,19 +104,12 @@ public func makeCgroupManager(cgroupsPath: String?, containerID: String) throws 
 }
 
 /// Re-opens a container's cgroup from the `paths` its manager reported when it was created.
+/// The paths tell the version, so the host's mounts are not read again (exec pays for every
+/// read); an opened manager never creates, so it needs no mount points.
 public func openCgroupManager(paths: [String: String]) throws -> CgroupManager {
     guard !paths.isEmpty else { throw ConfigError("the container has no cgroup paths") }
-    let host = try CgroupHost.probe()
-    switch (host.layout, paths[""]) {
-    case (.unified(let mountPoint), let directory?):
-        return CgroupV2(directory: directory, mountPoint: mountPoint)
-    case (.legacy(let mountPoints), nil):
-        return CgroupV1(paths: paths, mountPoints: mountPoints)
-    case (.unified, nil):
-        throw ConfigError("the container's cgroup is v1 but this host now uses cgroup v2")
-    case (.legacy, _?):
-        throw ConfigError("the container's cgroup is v2 but this host now uses cgroup v1")
-    }
+    if let directory = paths[""] { return CgroupV2(directory: directory, mountPoint: nil) }
+    return CgroupV1(paths: paths, mountPoints: [:])
 }
 
 /// Small file helpers shared by both managers: errors name the file.

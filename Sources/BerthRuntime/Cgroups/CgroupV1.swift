@@ -5,7 +5,8 @@ import Glibc
 struct CgroupV1: CgroupManager {
     /// controller → the container's directory in that controller's hierarchy
     let paths: [String: String]
-    /// controller → where the hierarchy is mounted (to create parents within it only)
+    /// controller → where the hierarchy is mounted (to create parents within it only); known to
+    /// a manager made for a new container, empty in one opened again
     let mountPoints: [String: String]
 
     /// Each directory once: combined hierarchies (cpu,cpuacct) share one.

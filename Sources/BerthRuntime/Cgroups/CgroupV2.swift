@@ -5,7 +5,9 @@ import Glibc
 /// A container's cgroup on the unified (v2) hierarchy: one directory.
 struct CgroupV2: CgroupManager {
     let directory: String
-    let mountPoint: String
+    /// Where the hierarchy is mounted; known to a manager made for a new container, which
+    /// creates its directory.
+    let mountPoint: String?
 
     var paths: [String: String] { ["": directory] }
 
@@ -13,7 +15,9 @@ struct CgroupV2: CgroupManager {
     static let wanted = ["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "misc"]
 
     func create() throws {
-        guard directory.hasPrefix(mountPoint + "/") else { throw ConfigError("cgroup \(directory) is outside \(mountPoint)") }
+        guard let mountPoint, directory.hasPrefix(mountPoint + "/") else {
+            throw ConfigError("cgroup \(directory) is outside \(mountPoint ?? "a known cgroup2 mount")")
+        }
         let own = mountPoint + CgroupHost.ownPath(controller: "")
         var current = mountPoint
         for component in directory.dropFirst(mountPoint.count).split(separator: "/") {

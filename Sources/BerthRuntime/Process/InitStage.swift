@@ -14,7 +14,6 @@ struct InitPlan {
     }
 
     var kind: Kind
-    var spec: Spec
     var setup: ProcessSetup
     var namespaces: NamespacePlan
     var joins: [(type: String, fd: Int32)]
@@ -107,12 +106,12 @@ struct InitPlan {
         try rootfs.prepare()
         try rootfs.pivot()
         if let consoleSocket {
-            try Console.setUp(consoleSocket: consoleSocket, size: spec.process?.consoleSize, bindConsole: true)
+            try Console.setUp(consoleSocket: consoleSocket, size: rootfs.spec.process?.consoleSize, bindConsole: true)
             close(consoleSocket)
         }
-        try setSysctls()
+        try setSysctls(rootfs.spec)
         try rootfs.finish()
-        try setNames()
+        try setNames(rootfs.spec)
     }
 
     /// The rest, once the parent has placed us in our cgroups.
@@ -132,7 +131,7 @@ struct InitPlan {
         try setup.applyIdentity()
     }
 
-    private func setNames() throws {
+    private func setNames(_ spec: Spec) throws {
         let ownsUTS = namespaces.creates.contains("uts")
         if let hostname = spec.hostname, !hostname.isEmpty {
             guard ownsUTS else { throw ConfigError("unable to set hostname without a private UTS namespace") }
@@ -144,7 +143,7 @@ struct InitPlan {
         }
     }
 
-    private func setSysctls() throws {
+    private func setSysctls(_ spec: Spec) throws {
         for (key, value) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !key.isEmpty, !key.contains("/") else { throw ConfigError("invalid sysctl \(key)") }
             let path = "/proc/sys/" + key.replacing(".", with: "/")

@@ -12,6 +12,10 @@ struct ProcessSetup {
     let rlimits: Rlimits
 
     init(process: Spec.Process, seccomp: Spec.Seccomp?) throws {
+        try self.init(process: process, seccompFilter: try seccomp.map { try SeccompFilter($0) })
+    }
+
+    init(process: Spec.Process, seccompFilter: SeccompFilter?) throws {
         guard let args = process.args, !args.isEmpty else {
             throw ConfigError("process.args must not be empty")
         }
@@ -20,7 +24,7 @@ struct ProcessSetup {
         }
         self.process = process
         self.capabilities = try CapabilitySets(process.capabilities)
-        self.seccomp = try seccomp.map { try SeccompFilter($0) }
+        self.seccomp = seccompFilter
         self.rlimits = try Rlimits(process.rlimits ?? [])
     }
 

@@ -40,6 +40,15 @@ public final class SeccompFilter {
         program = compiled
     }
 
+    /// A program compiled before (see `compiledProgram`).
+    public init(program: [UInt8]) {
+        context = nil
+        self.program = program
+    }
+
+    /// The BPF program to keep for later loads; nil when the filter has a notify listener.
+    public var compiledProgram: [UInt8]? { program }
+
     private static func build(_ spec: Spec.Seccomp) throws -> UnsafeMutableRawPointer {
         let defaultErrno = spec.defaultErrnoRet ?? UInt32(EPERM)
         guard let context = berth_seccomp_new(try Self.action(spec.defaultAction, errno: defaultErrno)) else {
