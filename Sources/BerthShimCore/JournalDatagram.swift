@@ -26,9 +26,10 @@ public enum JournalDatagram {
 
     /// The fields every entry of one run of a container carries, encoded once. `tag` (the
     /// `tag` log option, by default the short ID) is also the syslog identifier; `epoch`
-    /// names this writer, whose entries are numbered from 1 (`CONTAINER_LOG_ORDINAL`).
+    /// names this writer, whose entries are numbered from 1 (`CONTAINER_LOG_ORDINAL`);
+    /// `extraFields` are the log attributes, as dockerd adds them.
     public static func containerFields(id: String, name: String?, tag: String? = nil, imageName: String? = nil,
-                                       epoch: String) -> [UInt8] {
+                                       epoch: String, extraFields: [(name: String, value: String)] = []) -> [UInt8] {
         var out: [UInt8] = []
         let short = String(Substring(id.utf8.prefix(12)))  // ids are hex: bytes are characters
         let tag = tag ?? short
@@ -39,6 +40,7 @@ public enum JournalDatagram {
         if let imageName { appendField("IMAGE_NAME", imageName, to: &out) }
         appendField("SYSLOG_IDENTIFIER", tag, to: &out)
         appendField("CONTAINER_LOG_EPOCH", epoch, to: &out)
+        for field in extraFields { appendField(field.name, field.value, to: &out) }
         return out
     }
 

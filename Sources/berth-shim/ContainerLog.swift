@@ -40,7 +40,7 @@ final class ContainerLog {
             return ContainerLog(backend: file)
         case .journald:
             return ContainerLog(backend: JournaldLog(id: options.id, name: options.containerName, tag: options.logTag,
-                                                     imageName: options.imageName))
+                                                     imageName: options.imageName, extraFields: options.logFields))
         }
     }
 

@@ -18,9 +18,10 @@ final class JournaldLog: LogBackend {
     /// The long line each stream is in the middle of: its pieces' id, count and time.
     private var pieces: [(id: String, ordinal: Int, seconds: Int64, nanoseconds: Int64)?] = [nil, nil]
 
-    init(id: String, name: String?, tag: String?, imageName: String?) {
+    init(id: String, name: String?, tag: String?, imageName: String?, extraFields: [(name: String, value: String)]) {
         epoch = Self.randomID()
-        fields = JournalDatagram.containerFields(id: id, name: name, tag: tag, imageName: imageName, epoch: epoch)
+        fields = JournalDatagram.containerFields(id: id, name: name, tag: tag, imageName: imageName, epoch: epoch,
+                                                 extraFields: extraFields)
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         address = UnixSocket.address(Self.socketPath)!
         // A busy journald may slow the container down, but never hang it.

@@ -33,6 +33,8 @@ struct Options {
     var detach = false
     var imageName: String?
     var logTag: String?
+    /// More fields for journald entries (the log attributes), `--log-field NAME=VALUE`.
+    var logFields: [(name: String, value: String)] = []
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -40,7 +42,7 @@ struct Options {
                           [--log-driver json-file|none|journald] [--log-path FILE]
                           [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
                           [--detach]
-                          [--image-name NAME] [--log-tag TAG]
+                          [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
         """
 
     struct UsageError: Error {
@@ -91,6 +93,13 @@ struct Options {
             case "detach": options.detach = true
             case "image-name": options.imageName = try value()
             case "log-tag": options.logTag = try value()
+            case "log-field":
+                let field = try value()
+                guard let equals = field.utf8.firstIndex(of: UInt8(ascii: "=")), equals != field.utf8.startIndex else {
+                    throw UsageError(message: "invalid --log-field \"\(field)\": want NAME=VALUE")
+                }
+                options.logFields.append((String(Substring(field.utf8[..<equals])),
+                                          String(Substring(field.utf8[field.utf8.index(after: equals)...]))))
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }

@@ -17,6 +17,15 @@ import Testing
         #expect(LogAttributes.detailsPrefix([:]) == "")
     }
 
+    @Test func journalFieldNamesAreSanitizedAsDockerdWritesThem() {
+        let fields = LogAttributes.journalFields(["com.example.tier": "web", "_lead": "1", "Foo-Bar": "2", "9lives": "x",
+                                                  "container_name": "clash", "image_name": "clash", "": "empty"])
+        #expect(fields == ["COM_EXAMPLE_TIER": "web", "LEAD": "1", "FOO_BAR": "2"])
+        // Read back, dockerd's entries also show IMAGE_NAME among the attributes.
+        #expect(LogAttributes.detailsPrefix(LogAttributes.journalDetails(["tier": "web"], imageName: "busybox:latest"))
+            == "IMAGE_NAME=busybox%3Alatest,TIER=web")
+    }
+
     @Test func formatterWritesThePrefixBeforeEachLine() {
         var out: [UInt8] = []
         let formatter = LogFormatter(tty: true, details: true, detailsPrefix: "a=1")

@@ -225,6 +225,20 @@ struct JournaldLogTests {
             + "template: log-tag:1:2: executing \"log-tag\" at <.Nope>: can't evaluate field Nope in type *logger.Info"), "\(bad.stderr)")
     }
 
+    @Test func logAttributesAreFieldsAndDetailsShowThem() throws {
+        let bed = try Testbed()
+        let run = bed.docker(["run", "--name", "attrs", "--label", "com.example.tier=web", "-e", "STAGE=prod",
+                              "--log-opt", "labels=com.example.tier", "--log-opt", "env=STAGE", "busybox", "echo", "hi"])
+        #expect(run.status == 0, "\(run.stderr) \(bed.diagnostics)")
+        let id = bed.docker(["inspect", "--format", "{{.Id}}", "attrs"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let entries = bed.entries(id)
+        #expect(entries.count == 1)
+        #expect(entries.first?["COM_EXAMPLE_TIER"] as? String == "web")
+        #expect(entries.first?["STAGE"] as? String == "prod")
+        let details = bed.docker(["logs", "--details", "attrs"])
+        #expect(details.stdout == "COM_EXAMPLE_TIER=web,IMAGE_NAME=busybox,STAGE=prod hi\n", "\(details.stderr)")
+    }
+
     @Test func otherDriversAndATerminalBesideJournald() throws {
         let bed = try Testbed()
         // A TTY container's output is one stream, raw.

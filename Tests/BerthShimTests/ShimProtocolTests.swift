@@ -96,6 +96,10 @@ struct ShimProtocolTests {
         let tagged = JournalDatagram.containerFields(id: id, name: nil, tag: "web-tag", imageName: "busybox:latest", epoch: "1")
         #expect(String(decoding: tagged, as: UTF8.self) == "CONTAINER_ID=abababababab\nCONTAINER_ID_FULL=\(id)\n"
             + "CONTAINER_TAG=web-tag\nIMAGE_NAME=busybox:latest\nSYSLOG_IDENTIFIER=web-tag\nCONTAINER_LOG_EPOCH=1\n")
+        // Log attributes follow; a value with a newline takes the binary form.
+        let attributes = JournalDatagram.containerFields(id: id, name: nil, epoch: "1",
+                                                         extraFields: [("TIER", "web"), ("NOTE", "a\nb")])
+        #expect(Array(attributes.suffix(26)) == Array("TIER=web\nNOTE\n".utf8) + [3, 0, 0, 0, 0, 0, 0, 0] + Array("a\nb\n".utf8))
 
         // MESSAGE without the newline, the stream as a priority, the shim's time as Go's
         // RFC3339Nano, the writer's sequence number.

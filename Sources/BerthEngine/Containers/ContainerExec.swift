@@ -92,7 +92,14 @@ extension ContainerService {
         let processPath = shimDirectory + "/exec-\(execID).json"
         let process: Spec.Process
         do {
-            process = try ExecProcess.make(exec, tty: tty, bundle: shimDirectory + "/config.json", lastCapability: settings.host.lastCapability)
+            let template: ExecTemplate
+            if let cached = entries[id]?.execTemplate {
+                template = cached
+            } else {
+                template = try ExecTemplate(bundle: shimDirectory + "/config.json")
+                entries[id]?.execTemplate = template
+            }
+            process = try ExecProcess.make(exec, tty: tty, template: template, lastCapability: settings.host.lastCapability)
         } catch {
             // As the runtime's own refusals: the reason in the stream, 126 as the exit code.
             let message = (error as? BerthError)?.message ?? "\(error)"
@@ -199,10 +206,26 @@ extension ContainerService {
 
 /// The OCI process of an exec: the container's own process with the exec's command,
 /// environment, user, directory and terminal.
+/// What every exec of a run starts from: the container process's spec and its root. Kept in
+/// memory from the start, so an exec does not decode the whole bundle again.
+struct ExecTemplate: Sendable {
+    var process: Spec.Process
+    var rootfs: String
+
+    init(_ spec: Spec) throws {
+        guard let process = spec.process else { throw BerthError.internalError("the container's spec has no process") }
+        self.process = process
+        rootfs = spec.root?.path ?? "/"
+    }
+
+    init(bundle: String) throws {
+        try self.init(JSONDecoder().decode(Spec.self, from: Data(contentsOf: URL(fileURLWithPath: bundle))))
+    }
+}
+
 enum ExecProcess {
-    static func make(_ exec: ExecRecord, tty: Bool, bundle: String, lastCapability: Int) throws -> Spec.Process {
-        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: URL(fileURLWithPath: bundle)))
-        guard var process = spec.process else { throw BerthError.internalError("the container's spec has no process") }
+    static func make(_ exec: ExecRecord, tty: Bool, template: ExecTemplate, lastCapability: Int) throws -> Spec.Process {
+        var process = template.process
         process.args = [exec.ProcessConfig.entrypoint] + exec.ProcessConfig.arguments
         process.terminal = tty
         var environment = process.env ?? []
@@ -214,7 +237,7 @@ enum ExecProcess {
         process.env = environment
         if !exec.workingDir.isEmpty { process.cwd = exec.workingDir }
         if !exec.ProcessConfig.user.isEmpty {
-            process.user = try ContainerUser.resolve(user: exec.ProcessConfig.user, groupAdd: nil, rootfs: spec.root?.path ?? "/")
+            process.user = try ContainerUser.resolve(user: exec.ProcessConfig.user, groupAdd: nil, rootfs: template.rootfs)
         }
         if exec.ProcessConfig.privileged {
             let all = ContainerCapabilities.all(lastCapability: lastCapability)

@@ -66,15 +66,16 @@ extension ContainerService {
         let launcher = self.launcher
         let prepared = plan
         let pid: Int32
+        let execTemplate: ExecTemplate
         let began = clock.now
         let timings = PhaseTimes()
         do {
-            pid = try await blocking {
+            (pid, execTemplate) = try await blocking {
                 let shimOptions = try prepared.shimOptions()
-                try prepared.prepare(images: images)
+                let execTemplate = try prepared.prepare(images: images)
                 timings.prepared = clock.now
                 do {
-                    return try launcher.launch(shimOptions)
+                    return (try launcher.launch(shimOptions), execTemplate)
                 } catch {
                     prepared.undo(images: images)
                     throw error
@@ -135,6 +136,7 @@ extension ContainerService {
         if plan.sandbox?.networkDisabled == true { record.Config.NetworkDisabled = true }  // network
         entries[id]!.record = record
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
+        entries[id]!.execTemplate = execTemplate
         persist(id)
         monitor(id, socket: socket)
     }

@@ -28,6 +28,9 @@ public actor ContainerService {
         var startedUptime: UInt64 = 0
         var restartDelay: UInt64 = 0
         var execs: Set<String> = []
+        /// The running process's spec pieces every exec starts from (nil after a daemon restart
+        /// until the first exec reads them from the bundle).
+        var execTemplate: ExecTemplate?
         /// What is left to clean after an exit (runtime record, cgroup, root mount).
         var cleanup: Task<Void, Never>?
         /// Where the last run's journald log writer ended (journald log driver).

@@ -207,10 +207,14 @@ extension ContainerService {
     public func logSource(_ nameOrID: String) throws -> LogSource {
         let entry = try entry(nameOrID)
         let options = LogSettings.merged(entry.hostConfig.LogConfig, defaults: settings).Config ?? [:]
-        let attributes = LogAttributes.make(options: options, labels: entry.record.Config.Labels ?? [:],
+        var attributes = LogAttributes.make(options: options, labels: entry.record.Config.Labels ?? [:],
                                             environment: entry.record.Config.Env ?? [])
+        let driver = logDriver(entry.hostConfig)
+        if driver == "journald" {
+            attributes = LogAttributes.journalDetails(attributes, imageName: entry.record.Config.Image ?? entry.record.Image)
+        }
         return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
-                         driver: logDriver(entry.hostConfig), tty: entry.record.Config.Tty ?? false,
+                         driver: driver, tty: entry.record.Config.Tty ?? false,
                          detailsPrefix: LogAttributes.detailsPrefix(attributes),
                          journalEnd: entry.record.State.Running ? nil : entry.journalEnd)
     }

@@ -37,7 +37,11 @@ struct StartPlan: Sendable {
     /// cannot render, the journald driver without journald (its output would be lost).
     func shimOptions() throws(BerthError) -> ShimLauncher.Options {
         var tag: String?
+        var fields: [String: String] = [:]
         if log.driver == "journald" {
+            let options = LogSettings.merged(hostConfig.LogConfig, defaults: settings).Config ?? [:]
+            fields = LogAttributes.journalFields(LogAttributes.make(options: options, labels: record.Config.Labels ?? [:],
+                                                                    environment: record.Config.Env ?? []))
             do {
                 tag = try LogTag(record: record).render(log.tag)
             } catch {
@@ -53,11 +57,12 @@ struct StartPlan: Sendable {
             id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
             stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: record.LogPath,
             logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, containerName: record.bareName,
-            imageName: record.Config.Image ?? record.Image, logTag: tag)
+            imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields)
     }
 
-    /// Mounts the root and writes the bundle; on failure leaves nothing mounted.
-    func prepare(images: ImageStore) throws {
+    /// Mounts the root and writes the bundle; on failure leaves nothing mounted. Returns what
+    /// execs into this run start from.
+    func prepare(images: ImageStore) throws -> ExecTemplate {
         guard let parent = try images.topLayer(record.Image) else {
             throw BerthError.internalError("the image of container \(record.ID) has no layers")
         }
@@ -72,6 +77,7 @@ struct StartPlan: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             try writeAtomically(encoder.encode(spec), to: bundle + "/config.json", durable: false)
+            return try ExecTemplate(spec)
         } catch {
             ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
             throw error

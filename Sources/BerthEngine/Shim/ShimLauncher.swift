@@ -26,6 +26,8 @@ struct ShimLauncher: Sendable {
         var imageName: String
         /// The `tag` log option, rendered (journald's CONTAINER_TAG and SYSLOG_IDENTIFIER).
         var logTag: String?
+        /// Fields journald entries carry besides the shim's own (the log attributes).
+        var logFields: [String: String] = [:]
     }
 
     /// Blocks until the shim is ready; returns the container init's pid.
@@ -43,6 +45,9 @@ struct ShimLauncher: Sendable {
         if options.logDriver == "journald" {
             arguments += ["--image-name", options.imageName]
             if let tag = options.logTag { arguments += ["--log-tag", tag] }
+            for (name, value) in options.logFields.sorted(by: { $0.key < $1.key }) {
+                arguments += ["--log-field", name + "=" + value]
+            }
         }
         var ready: [Int32] = [0, 0]
         guard pipe(&ready) == 0 else { throw BerthError.internalError("pipe: \(String(cString: strerror(errno)))") }
