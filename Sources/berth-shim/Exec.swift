@@ -69,7 +69,11 @@ extension Shim {
                 Array(message.utf8).withUnsafeBufferPointer { client.sendFrame(.execFailed, $0) }
             } else {
                 releaseHeldStderr(session)
-                Array("\(session.status ?? 0)".utf8).withUnsafeBufferPointer { client.sendFrame(.execExit, $0) }
+                // "<status> <pid>": the pid the runtime wrote, which inspect keeps showing.
+                var payload = Array("\(session.status ?? 0)".utf8)
+                let pid = (readFile(session.pidFilePath) ?? []).filter { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+                if !pid.isEmpty { payload += [UInt8(ascii: " ")] + pid }
+                payload.withUnsafeBufferPointer { client.sendFrame(.execExit, $0) }
             }
             client.reading = false
             client.closeWhenFlushed = true

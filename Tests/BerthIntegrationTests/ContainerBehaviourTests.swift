@@ -940,6 +940,14 @@ struct ContainerBehaviourTests {
             #expect(env.status == 1 && env.stdout == "1\n0\n")
             #expect(daemon.docker(["exec", "ex", "grep", "CapEff", "/proc/self/status"]).stdout == "CapEff:\t00000000a80425fb\n")
             #expect(daemon.docker(["exec", "ex", "sh", "-c", "exit 42"]).status == 42)
+            // Inspect keeps the host pid of an exec that ran attached, after its exit, as dockerd's does.
+            let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Cmd":["true"],"AttachStdout":true}"#,
+                                       "http://berth/containers/ex/exec"]).stdout
+            let execID = try #require((try? JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["Id"] as? String)
+            #expect(daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach":false}"#,
+                                 "http://berth/exec/\(execID)/start"]).status == 0)
+            let execInspect = try? JSONSerialization.jsonObject(with: Data(daemon.curl(["http://berth/exec/\(execID)/json"]).stdout.utf8)) as? [String: Any]
+            #expect((execInspect?["Pid"] as? Int ?? 0) > 1 && execInspect?["Running"] as? Bool == false, "\(String(describing: execInspect))")
             let notExecutable = daemon.docker(["exec", "ex", "/etc/passwd"])
             #expect(notExecutable.status == 126)
             #expect(notExecutable.stdout == "OCI runtime exec failed: exec failed: unable to start container process: exec: \"/etc/passwd\": permission denied: unknown\r\n")

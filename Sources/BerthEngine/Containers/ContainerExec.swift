@@ -133,8 +133,26 @@ extension ContainerService {
                 }
             }
         }
+        // The runtime writes the pid file only once the process has been started. Inspect shows
+        // the pid from then on (the exit frame has it too), also after the exit, as dockerd's does.
+        let pidFile = shimDirectory + "/exec-\(execID).pid"
+        let readPid = { [weak self] () async -> Bool in
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmed()) else { return false }
+            await self?.recordExecPid(execID, pid)
+            return true
+        }
+        let watch = Task {
+            while !Task.isCancelled {
+                if await readPid() {
+                    settle.yield(.started)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
         if client != nil {
             do { try await run() } catch { markExecEnded(execID, code: 126) }
+            watch.cancel()
             markExecEnded(execID, code: nil)
             return
         }
@@ -143,26 +161,16 @@ extension ContainerService {
             self.markExecEnded(execID, code: nil)
             settle.finish()
         }
-        // The runtime writes the pid file only once the process has been started.
-        let pidFile = shimDirectory + "/exec-\(execID).pid"
-        let watch = Task {
-            while !Task.isCancelled {
-                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmed()) {
-                    settle.yield(.started)
-                    return pid
-                }
-                try? await Task.sleep(for: .milliseconds(2))
-            }
-            return Int32(0)
-        }
         var outcome = DetachedStart.started
         for await first in settled { outcome = first; break }
         watch.cancel()
-        let pid = await watch.value
-        if pid > 0, execs[execID]?.Running == true { execs[execID]?.Pid = pid }
         if case .failed(let text) = outcome {
             throw BerthError.internalError("OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown")
         }
+    }
+
+    private func recordExecPid(_ execID: String, _ pid: Int32) {
+        execs[execID]?.Pid = pid
     }
 
     private enum DetachedStart: Sendable {
@@ -173,7 +181,10 @@ extension ContainerService {
     private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {
         let text = String(buffer: frame.payload)
         if frame.kind == .execExit {
-            execs[execID]?.ExitCode = Int32(text) ?? 255
+            // "<status> <pid>" (a shim from before the pid was added sends the status alone).
+            let fields = text.split(separator: " ")
+            execs[execID]?.ExitCode = fields.first.flatMap { Int32($0) } ?? 255
+            if fields.count > 1, let pid = Int32(fields[1]) { execs[execID]?.Pid = pid }
         } else {
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
             let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text
