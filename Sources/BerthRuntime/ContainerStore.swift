@@ -14,12 +14,13 @@ public struct SavedContainer: Codable, Sendable {
     public var created: String
     public var owner: String
     public var cgroupPaths: [String: String]
-    /// Where exec finds the container's seccomp filter. nil: saved by a runtime that kept the
-    /// config in this file (read it from there).
+    /// Where exec finds the container's seccomp filter. nil: saved by a runtime from before
+    /// this field (build it from the config).
     public var seccomp: SeccompSource?
 
-    /// The config is kept in a file of its own (see ContainerStore.loadConfig): exec, run for
-    /// every `docker exec`, then reads only these few fields.
+    /// The state file also holds the config, under "config" (see ContainerStore.loadConfig);
+    /// decoding this type skips it, so that exec, run for every `docker exec`, decodes only
+    /// these few fields.
     public enum SeccompSource: String, Codable, Sendable {
         case none
         /// Compiled at create, in the state directory's seccomp.bpf.
@@ -44,7 +45,6 @@ public struct ContainerStore: Sendable {
     public func directory(_ id: String) -> String { root + "/" + id }
     func execFifo(_ id: String) -> String { directory(id) + "/exec.fifo" }
     func stateFile(_ id: String) -> String { directory(id) + "/state.json" }
-    func configFile(_ id: String) -> String { directory(id) + "/config.json" }
     func seccompProgramFile(_ id: String) -> String { directory(id) + "/seccomp.bpf" }
 
     /// Container IDs are used as file names: keep them to a safe alphabet.
@@ -75,30 +75,29 @@ public struct ContainerStore: Sendable {
     /// The container's config as it was at create.
     public func loadConfig(_ id: String) throws -> Spec {
         try Self.validate(id: id)
-        // A runtime before the split kept the config inside the state file.
         struct StateWithConfig: Decodable { var config: Spec }
+        guard let bytes = FileSystem.readBytes(stateFile(id)) else { throw ConfigError("container \"\(id)\" does not exist") }
         do {
-            if let text = FileSystem.readFile(configFile(id)) {
-                return try JSONDecoder().decode(Spec.self, from: Data(text.utf8))
-            }
-            if let text = FileSystem.readFile(stateFile(id)) {
-                return try JSONDecoder().decode(StateWithConfig.self, from: Data(text.utf8)).config
-            }
+            return try JSONDecoder().decode(StateWithConfig.self, from: Data(bytes)).config
         } catch {
             throw ConfigError("container \"\(id)\": config is unreadable: \(error)")
         }
-        throw ConfigError("container \"\(id)\" does not exist")
     }
 
-    public func save(_ container: SavedContainer) throws {
-        try writeAtomically(try JSONEncoder().encode(container), to: stateFile(container.id))
+    /// The record, with `config` (a JSON object: the config as read from the bundle, so that
+    /// it is not encoded again) under "config".
+    public func save(_ container: SavedContainer, config: [UInt8]) throws {
+        var bytes = Array(try JSONEncoder().encode(container))
+        guard bytes.last == UInt8(ascii: "}") else { throw ConfigError("cannot encode the state of \(container.id)") }
+        bytes.removeLast()
+        bytes += Array(#","config":"#.utf8) + config + [UInt8(ascii: "}")]
+        try writeAtomically(Data(bytes), to: stateFile(container.id))
     }
 
-    public func saveConfig(_ spec: Spec, id: String) throws {
-        try writeAtomically(try JSONEncoder().encode(spec), to: configFile(id))
-    }
-
-    public func saveSeccompProgram(_ program: [UInt8], id: String) throws {
+    /// A hard link to the compiled program's cache file where there is one (the cache only
+    /// ever replaces its files, so the link keeps this program); otherwise a copy.
+    public func saveSeccompProgram(_ program: [UInt8], linkingFrom cacheFile: String?, id: String) throws {
+        if let cacheFile, link(cacheFile, seccompProgramFile(id)) == 0 { return }
         try writeAtomically(Data(program), to: seccompProgramFile(id))
     }
 
@@ -109,15 +108,16 @@ public struct ContainerStore: Sendable {
         return program
     }
 
-    /// A temp file, fsync, rename.
+    /// A temp file, then rename: a reader sees the old or the new file whole. Not flushed to
+    /// disk: the state describes processes, which a power loss ends anyway (the root is meant
+    /// to live under /run, as runc's does).
     private func writeAtomically(_ data: Data, to path: String) throws {
         let temp = path + ".tmp"
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         if fd < 0 { throw SystemError("create \(temp)") }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
         close(fd)
-        guard written == data.count, synced == 0 else { throw SystemError("write \(temp)") }
+        guard written == data.count else { throw SystemError("write \(temp)") }
         try check("rename \(temp)", rename(temp, path))
     }
 
@@ -143,7 +143,7 @@ public struct ContainerStore: Sendable {
 
     public func remove(_ id: String) {
         unlink(execFifo(id))
-        for file in [stateFile(id), configFile(id), seccompProgramFile(id)] {
+        for file in [stateFile(id), seccompProgramFile(id)] {
             unlink(file)
             unlink(file + ".tmp")
         }

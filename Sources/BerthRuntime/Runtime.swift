@@ -37,7 +37,7 @@ public struct Runtime {
         try ContainerStore.validate(id: id)
         guard !store.exists(id) else { throw ConfigError("container \"\(id)\" already exists") }
         let bundle = try absolutePath(options.bundle)
-        let spec = try loadSpec(bundle: bundle)
+        let (spec, specBytes) = try loadSpec(bundle: bundle)
         guard let process = spec.process else { throw ConfigError("config.json has no process") }
         guard let rootPath = spec.root?.path else { throw ConfigError("config.json has no root.path") }
         let rootfs = rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath
@@ -80,17 +80,19 @@ public struct Runtime {
                              consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
 
         guard let info = HostProcess.stat(pid: pid) else { throw ConfigError("container init exited during create") }
-        try store.saveConfig(spec, id: id)
+        // The config as read (later changes to the bundle do not count), and the program
+        // linked from the cache when it is there: neither is encoded again.
         var seccomp = SavedContainer.SeccompSource.none
         if let filter = setup.seccomp {
             seccomp = .config
             if let program = filter.compiledProgram {
-                try store.saveSeccompProgram(program, id: id)
+                try store.saveSeccompProgram(program, linkingFrom: filter.cachedProgramPath, id: id)
                 seccomp = .program
             }
         }
         try store.save(SavedContainer(id: id, bundle: bundle, rootfs: rootfs, pid: pid, pidStartTime: info.startTime,
-                                      created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, seccomp: seccomp))
+                                      created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, seccomp: seccomp),
+                       config: specBytes)
         if let pidFile = options.pidFile { try writePidFile(pidFile, pid) }
         cleanup.cancel()
         return pid
@@ -354,7 +356,7 @@ public struct Runtime {
         var config = try store.loadConfig(id)
         config.linux = config.linux ?? Spec.Linux()
         config.linux?.resources = resources
-        try store.saveConfig(config, id: id)
+        try store.save(container, config: Array(JSONEncoder().encode(config)))
     }
 
     public func processes(id: String) throws -> [Int32] {
@@ -369,12 +371,12 @@ public struct Runtime {
 
     // MARK: - helpers
 
-    private func loadSpec(bundle: String) throws -> Spec {
-        guard let text = FileSystem.readFile(bundle + "/config.json") else {
+    private func loadSpec(bundle: String) throws -> (Spec, [UInt8]) {
+        guard let bytes = FileSystem.readBytes(bundle + "/config.json") else {
             throw SystemError("open \(bundle)/config.json")
         }
         do {
-            return try JSONDecoder().decode(Spec.self, from: Data(text.utf8))
+            return (try JSONDecoder().decode(Spec.self, from: Data(bytes)), bytes)
         } catch {
             throw ConfigError("config.json: \(error)")
         }

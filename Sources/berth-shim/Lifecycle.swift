@@ -30,7 +30,8 @@ extension Shim {
     }
 
     /// `<state>/exit`: "STATUS FINISHED_UNIX_NANOS\n", written atomically, so that berthd
-    /// learns how the container ended even when the shim is gone.
+    /// learns how the container ended even when the shim is gone. Not flushed to disk: the
+    /// state directory lives under /run, and no container outlives a power loss.
     private func writeExitFile() {
         let path = stateDir + "/exit"
         let temporary = path + ".tmp"
@@ -40,16 +41,10 @@ extension Shim {
             return
         }
         let written = writeAll(fd, "\(container.status ?? 0) \(container.finishedAt)\n")
-        let synced = fsync(fd) == 0
         close(fd)
-        guard written && synced && rename(temporary, path) == 0 else {
+        guard written && rename(temporary, path) == 0 else {
             writeAll(2, "berth-shim: cannot write \(path): \(errnoText())\n")
             return
-        }
-        let dir = open(stateDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
         }
     }
 

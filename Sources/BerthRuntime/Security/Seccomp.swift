@@ -10,6 +10,8 @@ public final class SeccompFilter {
     private let context: UnsafeMutableRawPointer?
     /// The BPF program, when it can be loaded as is (not with a notify listener).
     private let program: [UInt8]?
+    /// The cache file that holds `program`, when the cache has it.
+    public private(set) var cachedProgramPath: String?
 
     /// Where compiled programs are kept (the runtime's root); nil: no cache.
     nonisolated(unsafe) public static var cacheDirectory: String?
@@ -17,9 +19,10 @@ public final class SeccompFilter {
     public init(_ spec: Spec.Seccomp) throws {
         let notifies = (spec.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
         let cache = notifies ? nil : Self.cacheDirectory.map { SeccompCache(directory: $0, spec: spec) }
-        if let cached = cache?.lookup() {
+        if let cache, let cached = cache.lookup() {
             context = nil
             program = cached
+            cachedProgramPath = cache.programPath
             return
         }
         let context = try Self.build(spec)
@@ -35,9 +38,9 @@ public final class SeccompFilter {
         if result != 0 { throw SystemError("seccomp: compile filter", errno: -result) }
         defer { free(bytes) }
         let compiled = Array(UnsafeBufferPointer(start: bytes, count: length))
-        cache?.store(compiled)
         self.context = nil
         program = compiled
+        if let cache, cache.store(compiled) { cachedProgramPath = cache.programPath }
     }
 
     /// A program compiled before (see `compiledProgram`).

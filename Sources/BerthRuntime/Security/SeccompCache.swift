@@ -21,18 +21,22 @@ struct SeccompCache {
     /// Bumped when what is stored changes meaning.
     static let formatVersion = "berth-seccomp-1"
 
+    var programPath: String { directory + "/" + name + ".bpf" }
+
     func lookup() -> [UInt8]? {
         guard let stored = FileSystem.readBytes(directory + "/" + name + ".profile"), stored == key,
-              let program = FileSystem.readBytes(directory + "/" + name + ".bpf"), !program.isEmpty else { return nil }
+              let program = FileSystem.readBytes(programPath), !program.isEmpty else { return nil }
         return program
     }
 
-    /// Best effort: a cache that cannot be written only means compiling next time.
-    func store(_ program: [UInt8]) {
+    /// Best effort: a cache that cannot be written only means compiling next time. True when
+    /// the program is stored.
+    @discardableResult
+    func store(_ program: [UInt8]) -> Bool {
         try? FileSystem.makeDirectories(directory, mode: 0o700)
         // The program first: a profile file never points at a missing or partial program.
-        guard Self.writeAtomically(program, to: directory + "/" + name + ".bpf") else { return }
-        _ = Self.writeAtomically(key, to: directory + "/" + name + ".profile")
+        guard Self.writeAtomically(program, to: programPath) else { return false }
+        return Self.writeAtomically(key, to: directory + "/" + name + ".profile")
     }
 
     private static func writeAtomically(_ bytes: [UInt8], to path: String) -> Bool {
