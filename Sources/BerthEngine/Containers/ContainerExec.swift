@@ -60,6 +60,7 @@ extension ContainerService {
                                  privileged: request.Privileged ?? false, user: request.User ?? ""),
             env: request.Env ?? [], workingDir: request.WorkingDir ?? "")
         entries[id]!.execs.insert(execID)
+        emitExec("exec_create", execID: execID)
         return execID
     }
 
@@ -87,6 +88,7 @@ extension ContainerService {
         exec.started = true
         exec.Running = true
         execs[execID] = exec
+        emitExec("exec_start", execID: execID)
         let id = exec.ContainerID
         let shimDirectory = paths.shimDirectory(id)
         let processPath = shimDirectory + "/exec-\(execID).json"
@@ -167,6 +169,7 @@ extension ContainerService {
         let text = String(buffer: frame.payload)
         if frame.kind == .execExit {
             execs[execID]?.ExitCode = Int32(text) ?? 255
+            emitExec("exec_die", execID: execID, ["exitCode": String(Int32(text) ?? 255)])
         } else {
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
             let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text

@@ -54,6 +54,8 @@ public actor ContainerService {
     var stateVersion = 0
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
     var background: [Int: Task<Void, Never>] = [:]
+    /// What `docker events` reads: every service of the engine publishes here.
+    public nonisolated let events = EventBus()
     var backgroundCount = 0
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
@@ -231,6 +233,7 @@ public actor ContainerService {
         }
         imageUsers.update(entries.values.map(\.record))
         stateVersion += 1
+        emit("create", container: id)
         return Created(id: id, warnings: validated.warnings)
     }
 
@@ -269,6 +272,7 @@ public actor ContainerService {
         names[bare] = id
         entries[id]!.record.Name = "/" + bare
         persist(id)
+        emit("rename", container: id, ["oldName": "/" + old])
     }
 
     public func remove(_ nameOrID: String, force: Bool) async throws {
@@ -333,6 +337,7 @@ public actor ContainerService {
             signal.finish()
         }
         for attach in entry.pendingAttaches { attach.resume(returning: nil) }
+        emit("destroy", record: entry.record)
     }
 
     public struct PruneReport: Sendable {
