@@ -129,7 +129,7 @@ await stop.waitForTermination(reload: {
     do {
         let reloaded = try DaemonOptions.parse(Array(CommandLine.arguments.dropFirst()))
         LogLevel.current = reloaded.debug ? .debug : Logger.Level(dockerName: reloaded.logLevel)
-        engine.settings.reload(from: reloaded)
+        engine.reload(from: reloaded)
         logger.info("reloaded \(reloaded.configFile): log level \(LogLevel.current)")
     } catch {
         logger.error("not reloaded: \(error)")

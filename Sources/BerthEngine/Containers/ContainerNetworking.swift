@@ -103,7 +103,7 @@ extension ContainerService {
         do {
             let actor = await networkActor(networkName)
             try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
-            if entries[id]?.record.State.Running == true, let actor { emitNetwork("disconnect", container: id, networks: [actor]) }
+            if let actor { emitNetwork("disconnect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
         }

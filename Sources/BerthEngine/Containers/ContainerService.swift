@@ -355,6 +355,7 @@ public actor ContainerService {
             try await removeStopped(id)
             deleted.append(id)
         }
+        events.publish(.container, "prune", actor: "", attributes: ["reclaimed": String(reclaimed)])
         return PruneReport(deleted: deleted, reclaimed: reclaimed)
     }
 

@@ -25,9 +25,11 @@ public struct EventMessage: Sendable, Equatable {
     /// One line of the stream: the JSON object and a newline, as Go's json.Encoder writes it.
     public var jsonLine: [UInt8] {
         var out = "{"
+        // Go leaves the legacy fields out when empty (a prune's actor has no ID).
         if type == .container || type == .image {
-            out += "\"status\":" + Self.quoted(action) + ",\"id\":" + Self.quoted(actorID) + ","
-            if type == .container, let image = attributes["image"] { out += "\"from\":" + Self.quoted(image) + "," }
+            if !action.isEmpty { out += "\"status\":" + Self.quoted(action) + "," }
+            if !actorID.isEmpty { out += "\"id\":" + Self.quoted(actorID) + "," }
+            if type == .container, let image = attributes["image"], !image.isEmpty { out += "\"from\":" + Self.quoted(image) + "," }
         }
         out += "\"Type\":" + Self.quoted(type.rawValue) + ",\"Action\":" + Self.quoted(action)
         out += ",\"Actor\":{\"ID\":" + Self.quoted(actorID) + ",\"Attributes\":{"

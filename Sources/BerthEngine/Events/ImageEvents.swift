@@ -52,6 +52,7 @@ extension Engine {
                 untagged = []
             }
         }
+        events.publish(.image, "prune", actor: "", attributes: ["reclaimed": String(report.SpaceReclaimed)])
         return report
     }
 

@@ -28,6 +28,8 @@ extension Engine {
         for view in before where removed.contains(view.Name) {
             events.publish(.network, "destroy", actor: view.Id, attributes: ["name": view.Name, "type": view.Driver])
         }
+        // Networks take no disk space: dockerd reports 0.
+        events.publish(.network, "prune", actor: "", attributes: ["reclaimed": "0"])
         return removed
     }
 }
