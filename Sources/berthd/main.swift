@@ -136,6 +136,7 @@ await stop.waitForTermination(reload: {
     }
 })
 logger.info("shutting down")
+engine.events.close()  // event streams end now instead of holding the shutdown
 for channel in channels { try? await channel.close().get() }
 if !options.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.

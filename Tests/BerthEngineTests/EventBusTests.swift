@@ -166,3 +166,20 @@ struct EventMessageTests {
         #expect(String(decoding: prune.jsonLine, as: UTF8.self).hasPrefix(#"{"status":"prune","Type":"container","Action":"prune","Actor":{"ID":"","#))
     }
 }
+
+extension EventBusTests {
+    @Test func closingEndsEveryStreamAndLaterOnesAtOnce() async throws {
+        let bus = EventBus()
+        let first = bus.subscribe(since: nil, until: nil, filter: try EventFilter(), live: true)
+        bus.close()
+        #expect(bus.subscriberCount == 0)
+        var iterator = first.live.makeAsyncIterator()
+        #expect(await iterator.next() == nil)
+        bus.publish(.container, "start", actor: "c1")
+        let later = bus.subscribe(since: 0, until: nil, filter: try EventFilter(), live: true)
+        #expect(later.replay.map(\.actorID) == ["c1"])
+        #expect(bus.subscriberCount == 0)
+        var laterIterator = later.live.makeAsyncIterator()
+        #expect(await laterIterator.next() == nil)
+    }
+}

@@ -249,3 +249,16 @@ extension EventsTests {
         #expect(removal.stdout == "kill 9\ndie 137\ndestroy \n", "\(removal.stdout)")
     }
 }
+
+extension EventsTests {
+    @Test func anOpenStreamDoesNotHoldTheDaemonsShutdown() throws {
+        let daemon = try Self.daemon()
+        let watcher = try Watcher(daemon, [])
+        usleep(500_000)
+        let began = Date()
+        #expect(daemon.stop() == 0)
+        // The server lets requests finish for up to 15 s; an event stream must not count as one.
+        #expect(Date().timeIntervalSince(began) < 5, "\(daemon.log)")
+        watcher.process.waitUntilExit()
+    }
+}

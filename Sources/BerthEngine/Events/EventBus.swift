@@ -22,6 +22,8 @@ public final class EventBus: @unchecked Sendable {
     private var subscribers: [Int: Subscriber] = [:]
     private var nextSubscriber = 0
     private var lastTime: Int64 = 0
+    /// Set at shutdown: streams end, so the server need not wait for them.
+    private var closed = false
 
     public init() {}
 
@@ -62,7 +64,7 @@ public final class EventBus: @unchecked Sendable {
                     event.timeNano >= (since ?? Int64.min) && event.timeNano <= (until ?? Int64.max) && filter.includes(event)
                 }
             }
-            if live {
+            if live && !closed {
                 let number = nextSubscriber
                 nextSubscriber += 1
                 subscribers[number] = Subscriber(filter: filter, continuation: continuation)
@@ -70,8 +72,20 @@ public final class EventBus: @unchecked Sendable {
             }
             return replay
         }
-        if !live { continuation.finish() }
+        if !live || lock.withLock({ closed }) { continuation.finish() }
         return Subscription(replay: replay, live: stream, continuation: continuation)
+    }
+
+    /// Ends every stream (the daemon is stopping); later subscriptions get only their replay.
+    public func close() {
+        let ending = lock.withLock {
+            closed = true
+            let continuations = subscribers.values.map(\.continuation)
+            subscribers = [:]
+            return continuations
+        }
+        // Outside the lock: finishing runs the termination handlers, which take it.
+        for continuation in ending { continuation.finish() }
     }
 
     private func unsubscribe(_ number: Int) {
