@@ -101,9 +101,8 @@ extension ContainerService {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         do {
-            let actor = await networkActor(networkName)
             try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
-            if let actor { emitNetwork("disconnect", container: id, networks: [actor]) }
+            if let actor = await networkActor(networkName) { emitNetwork("disconnect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
         }
