@@ -24,6 +24,7 @@ public final class APIServer: Sendable {
         ImageRoutes.register(&router, engine: engine)
         ContainerRoutes.register(&router, engine: engine)
         NetworkRoutes.register(&router, engine: engine)
+        EventRoutes.register(&router, engine: engine)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger

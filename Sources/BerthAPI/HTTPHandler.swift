@@ -32,6 +32,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let inFlight: InFlightRequests
     /// A request whose head came but whose end did not (yet).
     private var requestOpen = false
+    /// The task writing a streamed body: cancelled when the client leaves, so that an
+    /// endless stream (events) ends and frees what it holds without waiting for a write.
+    private var streamTask: Task<Void, Never>?
 
     init(router: Router, logger: Logger, spoolDirectory: String, inFlight: InFlightRequests) {
         self.inFlight = inFlight
@@ -49,6 +52,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             close(spool.fd)
             unlink(spool.path)
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        streamTask?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client closed its side: nobody reads the stream any more.
+        if let event = event as? ChannelEvent, event == .inputClosed { streamTask?.cancel() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,6 +128,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let logger = self.logger
         let boundContext = NIOLoopBound(context, eventLoop: loop)
         let inFlight = self.inFlight
+        let boundSelf = NIOLoopBound(self, eventLoop: loop)
         // The response is out (or given up on): count it done and log it.
         let finished = { @Sendable (status: HTTPResponseStatus) in
             inFlight.end()
@@ -138,7 +153,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             if let stream = response.stream, head.method != .HEAD {
                 context.flush()
-                Task {
+                boundSelf.value.streamTask = Task {
                     let sender = ChunkSender(channel: channel)
                     do {
                         try await stream.produce(ResponseWriter(send: sender.send))

@@ -15,7 +15,7 @@ enum ImageRoutes {
                 let fd = open(file, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
                 defer { close(fd) }
-                return try engine.images.loadReporting(from: fd)
+                return try engine.loadImages(from: fd)
             }
             // A JSON message stream, one object per line, as dockerd sends it. The CLI asks for
             // progress (quiet=0) on a terminal: one finished bar per layer unpacked.
@@ -66,8 +66,8 @@ enum ImageRoutes {
                 let fd = open(file, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
                 defer { close(fd) }
-                return try engine.images.importImage(from: fd, reference: reference, changes: changes,
-                                                     message: message, platform: platform)
+                return try engine.importImage(from: fd, reference: reference, changes: changes,
+                                              message: message, platform: platform)
             }
             return .jsonLines([["status": id]])
         }
@@ -100,7 +100,7 @@ enum ImageRoutes {
             let all = filters["dangling"]?.contains("false") == true || filters["dangling"]?.contains("0") == true
             let until = try filters["until"]?.last.map { try PruneFilters.timestamp($0) }
             let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
-            return .json(try await engine.blocking { try engine.images.prune(all: all, filters: selection) })
+            return .json(try await engine.blocking { try engine.pruneImages(all: all, filters: selection) })
         }
         router.add(.GET, "/system/df") { _, _ in
             let images = try await engine.blocking { try engine.images.list() }
@@ -119,13 +119,13 @@ enum ImageRoutes {
                 throw BerthError.invalidArgument("repository name must have at least one component")
             }
             let tag = request.queryValue("tag")
-            try await engine.blocking { try engine.images.tag(name, repository: repository, tag: tag) }
+            try await engine.blocking { try engine.tagImage(name, repository: repository, tag: tag) }
             return APIResponse(status: .created)
         }
         router.addNamed(.DELETE, prefix: "/images/", suffix: "") { request, parameters in
             let name = parameters["name"]!
             let force = request.queryValue("force") == "1" || request.queryValue("force") == "true"
-            return .json(try await engine.blocking { try engine.images.remove(name, force: force) })
+            return .json(try await engine.blocking { try engine.removeImage(name, force: force) })
         }
     }
 

@@ -28,17 +28,17 @@ enum NetworkRoutes {
             } catch {
                 throw BerthError.invalidArgument("invalid JSON: \(error)")
             }
-            let created = try await mapped { try await network.create(body) }
+            let created = try await mapped { try await engine.createNetwork(body) }
             struct Answer: Encodable { var Id: String; var Warning: String }
             return .json(Answer(Id: created.id, Warning: created.warning), status: .created)
         }
         router.add(.DELETE, "/networks/{id}") { _, parameters in
-            try await mapped { try await network.remove(parameters["id"]!) }
+            try await mapped { try await engine.removeNetwork(parameters["id"]!) }
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/networks/prune") { request, _ in
             let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
-            let removed = try await mapped { try await network.prune(filters: filters) }
+            let removed = try await mapped { try await engine.pruneNetworks(filters: filters) }
             struct Answer: Encodable { var NetworksDeleted: [String] }
             return .json(Answer(NetworksDeleted: removed))
         }

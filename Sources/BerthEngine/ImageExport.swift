@@ -26,6 +26,7 @@ public final class ImageExport: @unchecked Sendable {
             try await engine.blocking {
                 defer { Glibc.close(writeEnd) }  // the reader sees the end of the archive
                 try engine.images.save(names, to: writeEnd)
+                engine.emitSaved(names)
             }
         }
     }

@@ -129,13 +129,14 @@ await stop.waitForTermination(reload: {
     do {
         let reloaded = try DaemonOptions.parse(Array(CommandLine.arguments.dropFirst()))
         LogLevel.current = reloaded.debug ? .debug : Logger.Level(dockerName: reloaded.logLevel)
-        engine.settings.reload(from: reloaded)
+        engine.reload(from: reloaded)
         logger.info("reloaded \(reloaded.configFile): log level \(LogLevel.current)")
     } catch {
         logger.error("not reloaded: \(error)")
     }
 })
 logger.info("shutting down")
+engine.events.close()  // event streams end now instead of holding the shutdown
 for channel in channels { try? await channel.close().get() }
 if !options.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.

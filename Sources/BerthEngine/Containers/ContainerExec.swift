@@ -60,6 +60,7 @@ extension ContainerService {
                                  privileged: request.Privileged ?? false, user: request.User ?? ""),
             env: request.Env ?? [], workingDir: request.WorkingDir ?? "")
         entries[id]!.execs.insert(execID)
+        emitExec("exec_create", execID: execID)
         return execID
     }
 
@@ -87,6 +88,7 @@ extension ContainerService {
         exec.started = true
         exec.Running = true
         execs[execID] = exec
+        emitExec("exec_start", execID: execID)
         let id = exec.ContainerID
         let shimDirectory = paths.shimDirectory(id)
         let processPath = shimDirectory + "/exec-\(execID).json"
@@ -183,8 +185,10 @@ extension ContainerService {
         if frame.kind == .execExit {
             // "<status> <pid>" (a shim from before the pid was added sends the status alone).
             let fields = text.split(separator: " ")
-            execs[execID]?.ExitCode = fields.first.flatMap { Int32($0) } ?? 255
+            let code = fields.first.flatMap { Int32($0) } ?? 255
+            execs[execID]?.ExitCode = code
             if fields.count > 1, let pid = Int32(fields[1]) { execs[execID]?.Pid = pid }
+            emitExec("exec_die", execID: execID, ["exitCode": String(code)])
         } else {
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
             let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text

@@ -138,6 +138,7 @@ extension ContainerService {
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
         entries[id]!.execTemplate = execTemplate
         persist(id)
+        emit("start", container: id)
         monitor(id, socket: socket)
     }
 
@@ -211,6 +212,8 @@ extension ContainerService {
         entry.exitSignals = []
         entries[id] = entry
         persist(id)
+        if oomKilled { emit("oom", container: id) }
+        emit("die", container: id, ["exitCode": String(status)])
         let result = ExitResult(statusCode: status, error: nil)
         for waiter in waiters { waiter.resume(returning: result) }
         for signal in signals {
@@ -300,6 +303,7 @@ extension ContainerService {
         if entry.record.State.Restarting {
             cancelRestart(id)
             persist(id)
+            emit("stop", container: id)
             return .stopped
         }
         guard entry.record.State.Running else {
@@ -318,6 +322,7 @@ extension ContainerService {
         } catch is StopTimedOut {
             try await killAndWait(id, signal: SIGKILL, timeout: .seconds(30))
         }
+        emit("stop", container: id)
         return .stopped
     }
 
@@ -331,6 +336,7 @@ extension ContainerService {
         entries[id]!.exitSignals.append(exitSignal)
         do {
             try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+            emit("kill", container: id, ["signal": String(signal)])
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
@@ -364,6 +370,7 @@ extension ContainerService {
         if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
         do {
             try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(number)")
+            emit("kill", container: id, ["signal": String(number)])
             // A frozen process gets its signal only once thawed; dockerd unpauses it too.
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch let refused as ShimRefused {
@@ -378,6 +385,7 @@ extension ContainerService {
         _ = try await stop(id, timeout: timeout, signal: signal)
         entries[id]!.record.HasBeenManuallyStopped = false
         try await startProcess(id)
+        emit("restart", container: id)
     }
 
     public enum WaitCondition: String, Sendable { case notRunning = "not-running", nextExit = "next-exit", removed }
@@ -414,6 +422,7 @@ extension ContainerService {
         entries[id]!.record.State.Paused = true
         entries[id]!.record.State.Status = "paused"
         persist(id)
+        emit("pause", container: id)
     }
 
     public func unpause(_ nameOrID: String) async throws {
@@ -424,6 +433,7 @@ extension ContainerService {
         entries[id]!.record.State.Paused = false
         entries[id]!.record.State.Status = "running"
         persist(id)
+        emit("unpause", container: id)
     }
 
     // MARK: - start failures

@@ -61,13 +61,16 @@ extension ContainerService {
             let ports = try PortSpecs.requests(bindings: bindings, exposed: exposed, publishAll: host.PublishAllPorts == true)
             let request = SandboxRequest(containerID: id, name: record.bareName, hostname: record.Config.Hostname ?? record.shortID,
                                          mode: host.NetworkMode ?? "", ports: ports, exposed: exposed, links: links)
-            return try await network.prepareSandbox(request)
+            let sandbox = try await network.prepareSandbox(request)
+            emitNetwork("connect", container: id, networks: attachedNetworks(id))
+            return sandbox
         } catch {
             throw Self.networkError(error)
         }
     }
 
     func releaseNetwork(_ id: String) async {
+        emitNetwork("disconnect", container: id, networks: attachedNetworks(id))
         await network?.releaseSandbox(id)
     }
 
@@ -88,6 +91,7 @@ extension ContainerService {
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
                                       aliases: aliases, ipv4: ipv4)
+            if entry.record.State.Running, let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
         }
@@ -98,6 +102,7 @@ extension ContainerService {
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         do {
             try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
+            if let actor = await networkActor(networkName) { emitNetwork("disconnect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
         }

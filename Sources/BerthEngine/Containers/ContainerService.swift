@@ -57,6 +57,8 @@ public actor ContainerService {
     var stateVersion = 0
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
     var background: [Int: Task<Void, Never>] = [:]
+    /// What `docker events` reads: every service of the engine publishes here.
+    public nonisolated let events = EventBus()
     var backgroundCount = 0
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
@@ -234,6 +236,7 @@ public actor ContainerService {
         }
         imageUsers.update(entries.values.map(\.record))
         stateVersion += 1
+        emit("create", container: id)
         return Created(id: id, warnings: validated.warnings)
     }
 
@@ -272,6 +275,7 @@ public actor ContainerService {
         names[bare] = id
         entries[id]!.record.Name = "/" + bare
         persist(id)
+        emit("rename", container: id, ["oldName": "/" + old])
     }
 
     public func remove(_ nameOrID: String, force: Bool) async throws {
@@ -336,6 +340,7 @@ public actor ContainerService {
             signal.finish()
         }
         for attach in entry.pendingAttaches { attach.resume(returning: nil) }
+        emit("destroy", record: entry.record)
     }
 
     public struct PruneReport: Sendable {
@@ -353,6 +358,7 @@ public actor ContainerService {
             try await removeStopped(id)
             deleted.append(id)
         }
+        events.publish(.container, "prune", actor: "", attributes: ["reclaimed": String(reclaimed)])
         return PruneReport(deleted: deleted, reclaimed: reclaimed)
     }
 

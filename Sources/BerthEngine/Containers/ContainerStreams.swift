@@ -152,6 +152,7 @@ extension ContainerService {
                               detachKeys: tty ? keys : [],
                               forwardStdin: options.stdin && (entry.record.Config.OpenStdin ?? false))
         let request = "attach \(options.stdin ? 1 : 0) \(options.stdout ? 1 : 0) \(options.stderr ? 1 : 0)"
+        emit("attach", container: id)
         if entry.record.State.Running {
             try await ShimClient(socketPath: paths.shimSocket(id)).withConnection(request) { _, frames, shim in
                 try await pump.run(client: client, frames: frames, shim: shim) { _ in }
@@ -189,6 +190,7 @@ extension ContainerService {
             throw BerthError.conflict("cannot resize container \(id): container is not running")
         }
         try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(height) \(width)")
+        emit("resize", container: id, ["height": String(height), "width": String(width)])
     }
 }
 

@@ -1,0 +1,55 @@
+import BerthNetwork
+import BerthOCI
+
+/// The container service's side of the events: each emit is one line at the place where the
+/// thing happened, with the attributes dockerd gives that action.
+extension ContainerService {
+    /// A container event: its labels, `image` (as the user named it) and `name`, plus `extra`
+    /// (exitCode, signal, execID, oldName, height/width).
+    func emit(_ action: String, container id: String, _ extra: [String: String] = [:]) {
+        guard let record = entries[id]?.record else { return }
+        emit(action, record: record, extra)
+    }
+
+    /// For a container no longer in the table (destroy).
+    func emit(_ action: String, record: ContainerRecord, _ extra: [String: String] = [:]) {
+        var attributes = record.Config.Labels ?? [:]
+        attributes["image"] = record.Config.Image ?? record.Image
+        attributes["name"] = record.bareName
+        attributes.merge(extra) { _, new in new }
+        events.publish(.container, action, actor: record.ID, attributes: attributes)
+    }
+
+    /// `exec_create: sh -c date` — dockerd puts the command in the action itself.
+    func emitExec(_ action: String, execID: String, _ extra: [String: String] = [:]) {
+        guard let exec = execs[execID] else { return }
+        let command = exec.ProcessConfig.entrypoint + " " + exec.ProcessConfig.arguments.joined(separator: " ")
+        let name = action == "exec_die" ? action : action + ": " + command
+        emit(name, container: exec.ContainerID, extra.merging(["execID": execID]) { _, new in new })
+    }
+
+    /// The networks a running container is on: ID, name and driver, for connect/disconnect.
+    /// Synchronous (no wait on the network service), so that an exit's `disconnect` comes
+    /// before what the exit wakes (`stop`, `destroy`), in dockerd's order.
+    func attachedNetworks(_ id: String) -> [(id: String, name: String, driver: String)] {
+        guard let view = network?.views.view(id) else { return [] }
+        return view.networks.sorted(by: { $0.key < $1.key }).map { name, endpoint in
+            // Only the predefined host and none networks have other drivers than bridge.
+            (endpoint.NetworkID, name, name == "host" ? "host" : name == "none" ? "null" : "bridge")
+        }
+    }
+
+    /// `network connect` / `network disconnect` events of one container.
+    func emitNetwork(_ action: String, container id: String, networks: [(id: String, name: String, driver: String)]) {
+        for network in networks {
+            events.publish(.network, action, actor: network.id,
+                           attributes: ["container": id, "name": network.name, "type": network.driver])
+        }
+    }
+
+    /// One network by name or ID, for the connect/disconnect requests.
+    func networkActor(_ nameOrID: String) async -> (id: String, name: String, driver: String)? {
+        guard let record = try? await network?.find(nameOrID) else { return nil }
+        return (record.id, record.name, record.driver)
+    }
+}
