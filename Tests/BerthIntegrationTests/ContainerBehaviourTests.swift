@@ -837,7 +837,8 @@ struct ContainerBehaviourTests {
             #expect(Self.eventually { Int(Self.inspect(daemon, "{{.RestartCount}}", "rp4").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1 })
             #expect(daemon.docker(["run", "-d", "--name", "rp2", "--restart", "unless-stopped", "busybox", "sh", "-c", "exit 2"]).status == 0)
             #expect(Self.eventually { Int(Self.inspect(daemon, "{{.RestartCount}}", "rp2").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 2 })
-            #expect(daemon.docker(["stop", "-t", "1", "rp2"]).status == 0)
+            let stopRestarting = daemon.docker(["stop", "-t", "1", "rp2"])
+            #expect(stopRestarting.status == 0, "\(stopRestarting.stderr)")
             #expect(Self.eventually { Self.inspect(daemon, "{{.State.Status}}", "rp2") == "exited\n" })
         }
     }

@@ -101,7 +101,8 @@ struct ContainersTests {
         #expect(exited.stdout == "exited 137\n")
         #expect(daemon.docker(["ps", "-a", "--format", "{{.Status}}"]).stdout.hasPrefix("Exited (137) "))
         #expect(daemon.docker(["start", "site"]).status == 0)
-        #expect(daemon.docker(["logs", "site"]).stdout == "started\nstarted\n")
+        // A detached start answers before the process has printed: wait for its line.
+        #expect(ContainerBehaviourTests.eventually { daemon.docker(["logs", "site"]).stdout == "started\nstarted\n" })
         #expect(daemon.docker(["rm", "-f", "site"]).status == 0)
         #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
     }

@@ -211,7 +211,9 @@ extension ContainerService {
         entry.exitWaiters = []
         entry.exitSignals = []
         entries[id] = entry
-        persist(id)
+        // A container that is removed next need not be saved as exited: after a crash in
+        // between, recovery finds it without its shim and removes it all the same.
+        if entry.hostConfig.AutoRemove == true { stateVersion += 1 } else { persist(id) }
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
         let result = ExitResult(statusCode: status, error: nil)
@@ -340,6 +342,8 @@ extension ContainerService {
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
+        } catch let refused as ShimRefused where refused.message.contains("not running") {
+            // Exited, and the shim has not reported it yet (a restart loop's quick exits).
         }
         let timer = timeout.map { timeout in
             Task {
