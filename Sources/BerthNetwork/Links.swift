@@ -27,6 +27,14 @@ extension NetlinkRequest {
         return request
     }
 
+    /// Removes `address/prefix` from a link.
+    static func removeAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
+        let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.delAddr, flags: NLM.request | NLM.ack, header: header)
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
+        return request
+    }
+
     /// The default route through `gateway` on the link.
     static func addDefaultRoute(via gateway: IPv4Address, index: Int32) -> NetlinkRequest {
         // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.

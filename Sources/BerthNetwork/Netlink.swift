@@ -57,7 +57,7 @@ struct NetlinkRequest {
 
 enum RTM {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18
-    static let newAddr: UInt16 = 20, getAddr: UInt16 = 22
+    static let newAddr: UInt16 = 20, delAddr: UInt16 = 21, getAddr: UInt16 = 22
     static let newRoute: UInt16 = 24
 }
 

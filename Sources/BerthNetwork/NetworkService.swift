@@ -210,7 +210,15 @@ public actor NetworkService {
             try netlink.createBridge(device, mtu: nil)
         }
         guard let index = try netlink.linkIndex(device) else { throw NetworkError("bridge \(device) vanished") }
-        try netlink.addAddress(pool.gatewayAddress, index: index)
+        let change = BridgeAddressChange(current: try netlink.ipv4Addresses(index: index), wanted: pool.gatewayAddress)
+        if let old = change.remove {
+            do {
+                try netlink.perform(.removeAddress(old, index: index), what: "remove address \(old.addressDescription)")
+            } catch {
+                throw NetworkError("failed to remove current ip address from bridge: \(error)")
+            }
+        }
+        if let new = change.add { try netlink.addAddress(new, index: index) }
         try netlink.setUp(index, what: device)
     }
 

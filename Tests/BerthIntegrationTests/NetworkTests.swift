@@ -394,6 +394,29 @@ struct NetworkTests {
         #expect(Harness.run("/usr/sbin/ip", ["link", "show", absent]).status != 0)
     }
 
+    @Test func bipReplacesTheAddressTheDefaultBridgeHad() throws {
+        // The default bridge is already there (left by an earlier daemon with another bip, or
+        // made by hand) with two addresses outside the new bip: as dockerd, the first is
+        // replaced by bip's, the other stays.
+        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-bip")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let octet = Int(getpid()) % 200
+        let settings = #"{"cgroup-parent": "\#(NetworkDaemon.cgroupParent)", "bip": "10.246.\#(octet).1/24"}"#
+        try settings.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
+        let device = NetworkDaemon.defaultBridge(dataRoot: directory + "/data")
+        defer { Harness.run("/usr/sbin/ip", ["link", "del", device]) }
+        #expect(Harness.run("/usr/sbin/ip", ["link", "add", device, "type", "bridge"]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "10.245.\(octet).1/24", "dev", device]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "10.244.\(octet).1/24", "dev", device]).status == 0)
+        let net = try NetworkDaemon(directory: directory)
+        let addresses = Harness.run("/usr/sbin/ip", ["-4", "-o", "addr", "show", device]).stdout
+        #expect(addresses.contains("inet 10.246.\(octet).1/24"), "\(addresses) \(net.daemon.log)")
+        #expect(!addresses.contains("10.245.\(octet)."), "\(addresses)")
+        #expect(addresses.contains("inet 10.244.\(octet).1/24"), "\(addresses)")
+        let inspect = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}", "bridge"])
+        #expect(inspect.stdout == "10.246.\(octet).0/24 10.246.\(octet).1\n", "\(inspect.stderr)")
+    }
+
     @Test func forwardingIsTurnedOnOrWarnedAbout() throws {
         // Each daemon in a network namespace of its own whose ip_forward starts at 0, so the
         // host's setting is never touched.
