@@ -303,6 +303,12 @@ extension NetworkService {
         sandboxes[containerID]?.endpoints.first?.address.description
     }
 
+    /// A container's address on the default bridge, the one legacy links name.
+    public func defaultBridgeAddress(_ containerID: String) -> String? {
+        guard let bridge = defaultBridge else { return nil }
+        return sandboxes[containerID]?.endpoints.first { $0.networkID == bridge.id }?.address.description
+    }
+
     /// At daemon shutdown: the proxies and DNS servers end with the process; bridges and
     /// rules stay for live containers, and go when there are none (made again at start).
     public func shutdown() {

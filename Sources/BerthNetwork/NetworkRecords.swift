@@ -48,8 +48,18 @@ public struct SandboxRecord: Codable, Sendable {
     public var ports: [PublishedPort]
     /// The network whose address the published ports forward to.
     public var portsNetworkID: String?
-    /// Legacy links opened through a bridge whose icc is off.
+    /// Legacy links opened through a bridge whose icc is off, as written by berthd before
+    /// `linked` (their addresses fixed at this container's start).
     public var links: [FirewallRuleset.Link]?
+    /// The containers of its `--link`s with their exposed ports: the firewall openings follow
+    /// their addresses as they stop and start again.
+    public var linked: [LinkedContainer]?
+}
+
+/// A container named by a `--link`, and the ports ("80/tcp") it exposes.
+public struct LinkedContainer: Codable, Sendable, Equatable {
+    public var containerID: String
+    public var exposed: [String]
 }
 
 /// The networks a container asked for (NetworkMode, `--network-alias`, `--ip`,

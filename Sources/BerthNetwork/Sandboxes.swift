@@ -79,12 +79,14 @@ extension NetworkService {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
                                             endpoint: first)
-                sandbox.links = linkRules(request.links, from: first)
+                if !request.links.isEmpty {
+                    sandbox.linked = request.links.map { LinkedContainer(containerID: $0.containerID, exposed: $0.exposed) }
+                }
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
             for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-            if !sandbox.ports.isEmpty || sandbox.links != nil { try applyFirewall() }
+            if touchesFirewall(sandbox) { try applyFirewall() }
         } catch {
             sandboxes[request.containerID] = sandbox
             releaseSandbox(request.containerID)
@@ -109,19 +111,29 @@ extension NetworkService {
     }
 
     /// dockerd's link rules on a bridge without icc: the linking container may reach each
-    /// exposed port of the linked one on the same bridge. nil when there is nothing to open.
-    func linkRules(_ links: [(containerID: String, exposed: [String])], from endpoint: EndpointRecord) -> [FirewallRuleset.Link]? {
-        guard !links.isEmpty, let record = networks[endpoint.networkID], let device = record.device,
-              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return nil }
+    /// exposed port of the linked one on the same bridge, at the addresses both have now (a
+    /// linked container that restarts with another address gets its openings back there,
+    /// as dockerd's bridge driver opens them again when it joins).
+    func linkRules(of sandbox: SandboxRecord) -> [FirewallRuleset.Link] {
+        guard let linked = sandbox.linked else { return sandbox.links ?? [] }
+        guard let endpoint = sandbox.endpoints.first, let record = networks[endpoint.networkID], let device = record.device,
+              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return [] }
         var rules: [FirewallRuleset.Link] = []
-        for link in links {
+        for link in linked {
             guard let peer = sandboxes[link.containerID]?.endpoints.first(where: { $0.networkID == endpoint.networkID }) else { continue }
             for key in link.exposed.sorted() {
                 guard let (port, proto) = PortSpecs.parseKey(key) else { continue }
                 rules.append(.init(bridge: device, from: endpoint.address, to: peer.address, proto: proto, port: port))
             }
         }
-        return rules.isEmpty ? nil : rules
+        return rules
+    }
+
+    /// Whether the sandbox's coming or going changes the rules: published ports, its links,
+    /// or the links of others to it.
+    func touchesFirewall(_ sandbox: SandboxRecord) -> Bool {
+        !sandbox.ports.isEmpty || sandbox.links != nil || sandbox.linked != nil
+            || sandboxes.values.contains { $0.linked?.contains { $0.containerID == sandbox.containerID } == true }
     }
 
     /// One interface: an address from the network's pool, a veth pair with its container
@@ -204,7 +216,7 @@ extension NetworkService {
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
         for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-        if !sandbox.ports.isEmpty || sandbox.links != nil {
+        if touchesFirewall(sandbox) {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
         refreshView(id)
@@ -286,7 +298,7 @@ extension NetworkService {
         var forwards: [FirewallRuleset.Forward] = []
         var links: [FirewallRuleset.Link] = []
         for sandbox in sandboxes.values.sorted(by: { $0.containerID < $1.containerID }) {
-            links += sandbox.links ?? []
+            links += linkRules(of: sandbox)
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
             for port in sandbox.ports {

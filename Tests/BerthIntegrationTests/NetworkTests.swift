@@ -272,6 +272,33 @@ struct NetworkTests {
         #expect(env.stdout.contains("DATABASE_ENV_SECRET=1"))
     }
 
+    @Test func aLinkFollowsItsContainerToANewAddress() throws {
+        // icc off: the link's openings are the only way from one to the other.
+        let net = try NetworkDaemon(settings: ["icc": false])
+        try net.runWebServer("db", text: "moved", extra: ["--expose", "80"])
+        let app = net.docker(["run", "-d", "--name", "app", "--link", "db:store", "busybox", "sleep", "300"])
+        #expect(app.status == 0, "\(app.stderr)")
+        let before = net.address("db")
+        #expect(net.docker(["exec", "app", "sh", "-c", NetworkDaemon.probe(before)]).stdout == "moved\n")
+        // db stops, another container takes its address, and db comes back at another one.
+        #expect(net.docker(["stop", "-t", "0", "db"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "filler", "busybox", "sleep", "300"]).status == 0)
+        #expect(net.address("filler") == before)
+        #expect(net.docker(["start", "db"]).status == 0)
+        let after = net.address("db")
+        #expect(!after.isEmpty && after != before)
+        // As dockerd: the linking container's /etc/hosts names the new address, and the
+        // firewall opens the exposed port there (and no longer at the old one).
+        let hosts = net.docker(["exec", "app", "cat", "/etc/hosts"]).stdout
+        #expect(hosts.contains("\(after)\tstore "), "\(hosts)")
+        #expect(!hosts.contains("\(before)\tstore "), "\(hosts)")
+        let probe = net.docker(["exec", "app", "sh", "-c", NetworkDaemon.probe(after)])
+        #expect(probe.stdout == "moved\n", "\(probe.stderr)")
+        let rules = Harness.run("/usr/sbin/nft", ["list", "table", "ip", net.table]).stdout
+        #expect(rules.contains("ip daddr \(after) tcp dport 80 accept"), "\(rules)")
+        #expect(!rules.contains("ip daddr \(before) tcp dport 80 accept"), "\(rules)")
+    }
+
     // MARK: - icc, bridge none, an existing bridge, forwarding
 
     @Test func iccOffKeepsTheDefaultBridgesContainersApart() throws {

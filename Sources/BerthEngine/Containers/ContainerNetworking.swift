@@ -111,16 +111,22 @@ extension ContainerService {
         return name.hasPrefix("/") ? String(name.dropFirst()) : name
     }
 
+    /// The alias of a link ("/name:/me/alias" → "alias"; the name when there is none).
+    static func linkAlias(_ link: String) -> String {
+        let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+        let alias = parts.count > 1 ? parts[1] : linkTarget(link)
+        guard let slash = alias.lastIndex(of: "/") else { return alias }
+        return String(alias[alias.index(after: slash)...])
+    }
+
     /// `--link name:alias`: the /etc/hosts lines and environment Docker writes for each link.
     func linkFiles(_ id: String) async -> (hosts: [String], env: [String]) {
         guard let network, let entry = entries[id] else { return ([], []) }
         var hosts: [String] = []
         var env: [String] = []
         for link in entry.hostConfig.Links ?? [] {
-            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
             let target = Self.linkTarget(link)
-            var alias = parts.count > 1 ? parts[1] : target
-            if let slash = alias.lastIndex(of: "/") { alias = String(alias[alias.index(after: slash)...]) }
+            let alias = Self.linkAlias(link)
             guard let targetID = try? resolve(target), let peer = entries[targetID],
                   let address = await network.primaryAddress(targetID) else { continue }
             hosts.append("\(address)\t\(alias) \(peer.record.shortID) \(peer.record.bareName)")
