@@ -16,6 +16,15 @@ extension NetlinkRequest {
         return NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack, header: linkHeader(index: index, flags: up, change: up))
     }
 
+    /// Sets a link up, with first (the kernel applies them before the flags) its bridge or
+    /// its hardware address.
+    static func setUp(_ index: Int32, master: Int32? = nil, address: [UInt8]? = nil) -> NetlinkRequest {
+        var request = setUp(index)
+        if let master { request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: master)) }
+        if let address { request.attributes.add(IFLA.address, address) }
+        return request
+    }
+
     /// Adds `address/prefix` to a link (replacing the same address if it is there).
     static func addAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
         // struct ifaddrmsg: family, prefixlen, flags, scope, index.
@@ -71,26 +80,27 @@ extension NetlinkSocket {
         try perform(request, what: "create bridge \(name)")
     }
 
-    /// A veth pair whose host end joins `bridgeIndex` and whose other end is created straight
-    /// in the container's namespace (open at `peerNamespaceFD`) under `peerName`, with `peerMAC`.
-    /// The host end comes up with the creation (the kernel applies its ifinfomsg flags once
-    /// the pair is whole); the container end cannot (its flags are applied before it has a
-    /// peer, and the kernel refuses with ENOTCONN), so it is set up afterwards.
-    func createVeth(hostName: String, bridgeIndex: Int32, peerName: String, peerNamespaceFD: Int32,
-                    peerMAC: [UInt8], mtu: Int) throws {
-        let up = UInt32(IFF_UP)
+    /// A veth pair whose other end is created straight in the container's namespace (open
+    /// at `peerNamespaceFD`) under `peerName`. With `bridgeIndex`, the host end joins that
+    /// bridge and comes up with the creation (the kernel applies its ifinfomsg flags once the
+    /// pair is whole); without, it waits outside any bridge, down. The container end cannot
+    /// come up here (its flags are applied before it has a peer, and the kernel refuses with
+    /// ENOTCONN), so it is set up afterwards.
+    func createVeth(hostName: String, bridgeIndex: Int32?, peerName: String, peerNamespaceFD: Int32,
+                    peerMAC: [UInt8]?, mtu: Int) throws {
+        let up = bridgeIndex == nil ? 0 : UInt32(IFF_UP)
         var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
                                      header: NetlinkRequest.linkHeader(flags: up, change: up))
         request.attributes.add(IFLA.ifname, string: hostName)
         request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
-        request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex))
+        if let bridgeIndex { request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex)) }
         request.attributes.nest(IFLA.linkinfo) { info in
             info.add(IFLA.infoKind, string: "veth")
             info.nest(IFLA.infoData) { data in
                 data.nest(IFLA.vethPeer, prefix: NetlinkRequest.linkHeader()) { peer in
                     peer.add(IFLA.ifname, string: peerName)
                     peer.add(IFLA.mtu, uint32: UInt32(mtu))
-                    peer.add(IFLA.address, peerMAC)
+                    if let peerMAC { peer.add(IFLA.address, peerMAC) }
                     peer.add(IFLA.netnsFD, uint32: UInt32(bitPattern: peerNamespaceFD))
                 }
             }

@@ -105,6 +105,13 @@ final class NetlinkSocket {
         fd = result
     }
 
+    /// In a new network namespace bound nowhere yet; `namespaceFD` is set to an fd open on it.
+    init(creatingNamespaceOpenAt namespaceFD: inout Int32) throws {
+        let result = berth_netns_new(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0, &namespaceFD)
+        guard result >= 0 else { throw NetworkError.errno("create network namespace", -result) }
+        fd = result
+    }
+
     deinit { close(fd) }
 
     /// Sends the request and waits for the kernel's acknowledgement; returns the reply

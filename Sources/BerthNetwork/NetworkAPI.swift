@@ -312,13 +312,17 @@ extension NetworkService {
     /// At daemon shutdown: the proxies and DNS servers end with the process; bridges and
     /// rules stay for live containers, and go when there are none (made again at start).
     public func shutdown() {
+        reserve.drain()
+        defer { Self.teardowns.sync {} }  // the exited containers' veths and namespace files
         guard sandboxes.isEmpty else { return }
         teardown()
     }
 
     /// Removes every bridge and the rules of this daemon's networks (records stay).
     public func teardown() {
+        reserve.drain()
         for id in Array(sandboxes.keys) { releaseSandbox(id) }
+        Self.teardowns.sync {}
         for record in networks.values where record.driver == "bridge" {
             stopDNS(record.id)
             deleteBridge(record)

@@ -54,6 +54,9 @@ public struct SandboxRecord: Codable, Sendable {
     /// The containers of its `--link`s with their exposed ports: the firewall openings follow
     /// their addresses as they stop and start again.
     public var linked: [LinkedContainer]?
+    /// dockerd's SandboxID (its first 12 digits name the namespace file); nil in records
+    /// written before, whose file was named after the container.
+    public var sandboxID: String?
 }
 
 /// A container named by a `--link`, and the ports ("80/tcp") it exposes.

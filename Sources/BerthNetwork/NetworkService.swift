@@ -49,6 +49,8 @@ public actor NetworkService {
     var appliedRuleset: String?
     /// What inspect and ps read without waiting on the actor.
     public nonisolated let views = NetworkViewStore()
+    /// A namespace with its eth0, made ahead of the next container start.
+    let reserve: NamespaceReserve
 
     var directory: String { options.dataRoot + "/network" }
     func networkPath(_ id: String) -> String { directory + "/networks/" + id + ".json" }
@@ -59,6 +61,7 @@ public actor NetworkService {
     public init(options: NetworkOptions, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
+        reserve = NamespaceReserve(mtu: options.mtu, log: log)
         let fm = FileManager.default
         for sub in ["networks", "sandboxes", "attachments"] {
             try fm.createDirectory(atPath: options.dataRoot + "/network/" + sub, withIntermediateDirectories: true)
@@ -84,8 +87,6 @@ public actor NetworkService {
     /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
-        // A namespace with its netlink socket is made ahead of each container start.
-        berth_netns_keep_spare(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
         try ensurePredefined()
         rebuildAllocations()
         if options.ipForward { enableForwarding() }
@@ -104,6 +105,7 @@ public actor NetworkService {
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
         removeStrayNamespaces()
         try applyFirewall()
+        reserve.refill()
     }
 
     /// After the containers' recovery: sandboxes of containers that are not running go.

@@ -59,18 +59,32 @@ extension NetworkService {
             return disabledSandbox(request.containerID)
         }
         let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
-        let path = namespaceDirectory + "/" + request.containerID
-        _ = berth_netns_remove(path)
-        let inside = try NetlinkSocket(creatingNamespaceAt: path)
-        var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [])
+        // A new sandbox each start, named as dockerd names them; its namespace file is
+        // removed in the background after the exit, so a path is never used twice.
+        let sandboxID = randomHex(64)
+        let path = namespaceDirectory + "/" + sandboxID.prefix(12)
+        // The namespace made ahead, when its eth0 is what the first network needs; the next
+        // one is made once this start's netlink work is done.
+        let ready = wanted.first.flatMap { networks[$0.networkID] }.map(isPlainBridge) == true ? reserve.take() : nil
+        defer { reserve.refill() }
+        let inside: NetlinkSocket
+        if let ready {
+            try ready.bind(at: path)
+            inside = ready.inside
+        } else {
+            inside = try NetlinkSocket(creatingNamespaceAt: path)
+        }
+        var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [],
+                                    sandboxID: sandboxID)
         do {
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
                     throw NetworkLookupError.notFound(attachment.networkID)
                 }
+                let first = sandbox.endpoints.isEmpty
                 let endpoint = try attach(record, attachment: attachment, namespacePath: path, inside: inside,
-                                          interface: "eth\(sandbox.endpoints.count)", withRoute: sandbox.endpoints.isEmpty,
-                                          containerName: request.name, loopbackToo: sandbox.endpoints.isEmpty)
+                                          interface: "eth\(sandbox.endpoints.count)", withRoute: first,
+                                          containerName: request.name, loopbackToo: first, ready: first ? ready : nil)
                 sandbox.endpoints.append(endpoint)
                 sandboxes[request.containerID] = sandbox  // so a failure below releases it
             }
@@ -136,13 +150,22 @@ extension NetworkService {
             || sandboxes.values.contains { $0.linked?.contains { $0.containerID == sandbox.containerID } == true }
     }
 
+    /// A bridge network with addresses and a device: what a ReadyNamespace's eth0 can join.
+    func isPlainBridge(_ record: NetworkRecord) -> Bool {
+        record.driver == "bridge" && record.pool != nil && record.device != nil
+    }
+
     /// One interface: an address from the network's pool, a veth pair with its container
-    /// end made in the namespace, and (on the first network) the default route. Four round
-    /// trips to the kernel: the bridge's index, the veth pair (the host end up), the container
-    /// end's index (with loopback up, for a new namespace), and its address, state and route.
+    /// end in the namespace, and (on the first network) the default route. With a `ready`
+    /// namespace the pair is there already: two round trips to the kernel (the bridge's
+    /// index; then the host end on the bridge and up) and one in the container (eth0's
+    /// address as hardware address, up, its address and route). Without: the bridge's index,
+    /// the veth pair (the host end up), the container end's index (with loopback up, for a
+    /// new namespace), and its address, state and route.
     func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
-                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false) throws -> EndpointRecord {
-        guard record.driver == "bridge", var pool = record.pool, let device = record.device else {
+                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false,
+                ready: ReadyNamespace? = nil) throws -> EndpointRecord {
+        guard isPlainBridge(record), var pool = record.pool, let device = record.device else {
             throw NetworkError("container cannot be connected to network \(record.name)")
         }
         var wantedIP: IPv4Address?
@@ -154,26 +177,34 @@ extension NetworkService {
         // Allocations live in memory; the sandbox records (written once per start) are
         // what a restart rebuilds them from, so a start costs one file write, not three.
         networks[record.id]?.pool = pool
-        let hostName = "veth" + randomHex(7)
+        let hostName = ready?.hostName ?? "veth" + randomHex(7)
         let mac = macAddress(for: address)
         do {
             let host = try NetlinkSocket()
             guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
-            let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
-            guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
-            defer { close(nsfd) }
-            try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
-                                peerMAC: mac, mtu: options.mtu)
-            var lookups: [(request: NetlinkRequest, what: String)] = []
-            if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
-            lookups.append((.getLink(interface), "find \(interface) in the container"))
-            guard let index = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
-                throw NetworkError("\(interface) not found in the container")
-            }
             let subnet = IPv4Subnet(address, prefixLength: pool.subnet.prefixLength)
-            var changes: [(request: NetlinkRequest, what: String)] = [
-                (.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), (.setUp(index), "set \(interface) up"),
-            ]
+            var changes: [(request: NetlinkRequest, what: String)] = []
+            let index: Int32
+            if let ready {
+                try host.perform(.setUp(ready.hostIndex, master: bridgeIndex), what: "attach \(hostName) to \(device)")
+                index = ready.peerIndex
+                changes.append((.setUp(index, address: mac), "set \(interface) up"))
+            } else {
+                let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+                guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+                defer { close(nsfd) }
+                try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
+                                    peerMAC: mac, mtu: options.mtu)
+                var lookups: [(request: NetlinkRequest, what: String)] = []
+                if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
+                lookups.append((.getLink(interface), "find \(interface) in the container"))
+                guard let found = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
+                    throw NetworkError("\(interface) not found in the container")
+                }
+                index = found
+                changes.append((.setUp(index), "set \(interface) up"))
+            }
+            changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 0)
             if withRoute && !record.isInternal {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
             }
@@ -197,14 +228,15 @@ extension NetworkService {
     /// in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
         let name = endpoint.hostInterface
-        Self.linkRemovals.async {
+        Self.teardowns.async {
             // An error means it went with its namespace already.
             try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
     }
 
-    static let linkRemovals = DispatchQueue(label: "berth.network.link-removals")
+    /// Veths and namespace files of exited containers, removed off their exit's path.
+    static let teardowns = DispatchQueue(label: "berth.network.teardowns")
 
     /// After the container's exit (or at its removal): everything prepareSandbox made.
     public func releaseSandbox(_ id: String) {
@@ -212,7 +244,9 @@ extension NetworkService {
         for proxy in proxies[id] ?? [] { proxy.stop() }
         proxies[id] = nil
         for endpoint in sandbox.endpoints { detach(endpoint) }
-        _ = berth_netns_remove(sandbox.namespacePath)
+        // Unmounting waits for an RCU grace period, which the exit need not wait for either.
+        let path = sandbox.namespacePath
+        Self.teardowns.async { _ = berth_netns_remove(path) }
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
         for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
@@ -373,7 +407,7 @@ extension NetworkService {
         }
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath
-            view.sandboxID = String(sandbox.namespacePath.split(separator: "/").last ?? "")
+            view.sandboxID = sandbox.sandboxID ?? String(sandbox.namespacePath.split(separator: "/").last ?? "")
             view.published = sandbox.ports
         }
         var ports: [String: [PortBindingView]?] = [:]

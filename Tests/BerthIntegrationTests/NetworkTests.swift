@@ -242,6 +242,38 @@ struct NetworkTests {
         #expect(net.docker(["network", "connect", "netb", "b1"]).stderr.contains("already exists"))
     }
 
+    @Test func eachStartGetsAWholeFirstInterface() throws {
+        // The first start makes its namespace; later ones take one made ahead, with eth0 in
+        // it already: both must give the same interface.
+        let net = try NetworkDaemon(settings: ["mtu": 1400])
+        let script = "cat /sys/class/net/eth0/mtu /sys/class/net/eth0/address /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -4 -o addr show eth0; ip route"
+        for round in 0..<3 {
+            let name = "whole\(round)"
+            let run = net.docker(["run", "-d", "--name", name, "busybox", "sh", "-c", script + "; sleep 300"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let address = net.address(name)
+            let octets = address.split(separator: ".").compactMap { UInt8($0) }
+            #expect(octets.count == 4 && address.hasPrefix("10.250."), "\(address)")
+            let mac = "02:42:" + octets.map { String(format: "%02x", $0) }.joined(separator: ":")
+            var output = ""
+            for _ in 0..<50 where !output.contains("default") {
+                output = net.docker(["logs", name]).stdout
+                if !output.contains("default") { usleep(20_000) }
+            }
+            let gateway = address.split(separator: ".").prefix(3).joined(separator: ".") + ".1"
+            #expect(output.hasPrefix("1400\n\(mac)\n1\n"), "\(output)")
+            #expect(output.contains("inet \(address)/24"), "\(output)")
+            #expect(output.contains("default via \(gateway) dev eth0"), "\(output)")
+            let sandbox = net.docker(["inspect", "-f", "{{.NetworkSettings.SandboxID}} {{.NetworkSettings.SandboxKey}}", name]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+            #expect(sandbox.count == 2 && sandbox[0].count == 64 && sandbox[1] == net.daemon.directory + "/exec/netns/" + sandbox[0].prefix(12), "\(sandbox)")
+            // The bridge holds one host end per running container, none made ahead.
+            let ports = Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", net.bridge]).stdout
+            #expect(ports.split(separator: "\n").count == round + 1, "\(ports)")
+            #expect(ports.contains("mtu 1400"), "\(ports)")
+        }
+    }
+
     @Test func publishedPortSurvivesADaemonCrash() throws {
         let first = try NetworkDaemon()
         let port = NetworkDaemon.freePort()
@@ -258,7 +290,12 @@ struct NetworkTests {
         #expect(!other.contains("inet " + address.trimmingCharacters(in: .whitespacesAndNewlines) + "/"), "\(other)")
         #expect(second.docker(["rm", "-f", "blog1"]).status == 0)
         #expect(Harness.run("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/"]).status != 0)
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: second.daemon.directory + "/exec/netns")) ?? []
+        // The namespace file goes in the background, right after the exit.
+        var leftovers = ["?"]
+        for _ in 0..<50 where !leftovers.isEmpty {
+            leftovers = (try? FileManager.default.contentsOfDirectory(atPath: second.daemon.directory + "/exec/netns")) ?? []
+            if !leftovers.isEmpty { usleep(20_000) }
+        }
         #expect(leftovers.isEmpty)
     }
 
