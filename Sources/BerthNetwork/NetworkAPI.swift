@@ -26,7 +26,7 @@ public struct NetworkCreateRequest: Decodable, Sendable {
 
 /// A refusal with the HTTP meaning the API gives it.
 public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound }
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, notImplemented }
     public let kind: Kind
     public let description: String
 }
@@ -103,7 +103,7 @@ extension NetworkService {
             throw NetworkRequestError(kind: .notFound, description: "plugin \"\(driver)\" not found")
         }
         if request.EnableIPv6 == true {
-            throw NetworkRequestError(kind: .invalid, description: "IPv6 networks are not supported by Berth yet")
+            throw NetworkRequestError(kind: .notImplemented, description: "IPv6 networks (--ipv6) are not implemented")
         }
         let configs = (request.IPAM?.Config ?? []).filter { !($0.Subnet ?? "").contains(":") }
         guard configs.count <= 1 else {

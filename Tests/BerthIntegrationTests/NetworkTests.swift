@@ -367,6 +367,17 @@ struct NetworkTests {
         #expect(open.stdout == "icc-open\n", "\(open.stderr)")
     }
 
+    @Test func ipv6NetworksAnswerNotImplemented() throws {
+        let net = try NetworkDaemon()
+        let create = net.docker(["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"])
+        #expect(create.status != 0)
+        #expect(create.stderr.contains("IPv6 networks (--ipv6) are not implemented"), "\(create.stderr)")
+        let status = net.daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                      "-d", #"{"Name": "n6", "EnableIPv6": true}"#, "http://berth/networks/create"])
+        #expect(status.stdout == "501")
+        #expect(net.docker(["network", "inspect", "n6"]).status != 0, "nothing was made")
+    }
+
     @Test func aUserNetworkCanTurnIccOff() throws {
         let net = try NetworkDaemon()
         // The default bridge has icc on: its containers reach each other.
