@@ -130,8 +130,9 @@ extension NetworkService {
     /// as dockerd's bridge driver opens them again when it joins).
     func linkRules(of sandbox: SandboxRecord) -> [FirewallRuleset.Link] {
         guard let linked = sandbox.linked else { return sandbox.links ?? [] }
-        guard let endpoint = sandbox.endpoints.first, let record = networks[endpoint.networkID], let device = record.device,
-              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return [] }
+        // Legacy links are the default bridge's only, as in dockerd.
+        guard let endpoint = sandbox.endpoints.first, let record = networks[endpoint.networkID], record.isDefaultBridge,
+              let device = record.device, (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return [] }
         var rules: [FirewallRuleset.Link] = []
         for link in linked {
             guard let peer = sandboxes[link.containerID]?.endpoints.first(where: { $0.networkID == endpoint.networkID }) else { continue }
