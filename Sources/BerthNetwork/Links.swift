@@ -36,6 +36,26 @@ extension NetlinkRequest {
         return request
     }
 
+    /// Adds an IPv6 `address/prefix` to a link, without duplicate address detection (the
+    /// network's addresses are handed out by berthd alone, as dockerd adds them).
+    static func addAddress(_ subnet: IPv6Subnet, index: Int32) -> NetlinkRequest {
+        // struct ifaddrmsg: family, prefixlen, flags (IFA_F_NODAD), scope, index.
+        let header = [UInt8(AF_INET6), UInt8(subnet.prefixLength), 0x02, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.newAddr, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
+        request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
+        return request
+    }
+
+    /// The IPv6 default route through `gateway` on the link.
+    static func addDefaultRoute(via gateway: IPv6Address, index: Int32) -> NetlinkRequest {
+        let header: [UInt8] = [UInt8(AF_INET6), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
+        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
+        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
+        return request
+    }
+
     /// Removes `address/prefix` from a link.
     static func removeAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
         let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes

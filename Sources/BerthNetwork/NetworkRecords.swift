@@ -12,6 +12,8 @@ public struct NetworkRecord: Codable, Sendable {
     /// The bridge device of a bridge network.
     public var device: String?
     public var pool: AddressPool?
+    /// `--ipv6`: the network's IPv6 subnet and addresses.
+    public var pool6: AddressPool6?
     public var isInternal = false
     public var attachable = false
     public var labels: [String: String] = [:]
@@ -29,6 +31,8 @@ public struct EndpointRecord: Codable, Sendable {
     public var id: String
     public var networkID: String
     public var address: IPv4Address
+    /// On an IPv6 network, its IPv6 address too.
+    public var address6: IPv6Address?
     public var mac: String
     /// The veth end in the host's namespace, on the bridge.
     public var hostInterface: String
@@ -71,11 +75,14 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var networkID: String
     public var aliases: [String]
     public var ipv4Address: String?
+    /// `--ip6`, on an IPv6 network.
+    public var ipv6Address: String?
 
-    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil) {
+    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
+        self.ipv6Address = ipv6Address
     }
 }
 

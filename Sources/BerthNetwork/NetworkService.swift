@@ -168,8 +168,12 @@ public actor NetworkService {
     /// twice after a restart, and none stays taken by a container that is gone.
     func rebuildAllocations() {
         for id in networks.keys where networks[id]?.pool != nil { networks[id]!.pool!.allocated = [] }
+        for id in networks.keys where networks[id]?.pool6 != nil { networks[id]!.pool6!.allocated = [] }
         for sandbox in sandboxes.values {
-            for endpoint in sandbox.endpoints { networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address) }
+            for endpoint in sandbox.endpoints {
+                networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address)
+                if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.allocated.append(address6) }
+            }
         }
     }
 
@@ -221,6 +225,15 @@ public actor NetworkService {
             }
         }
         if let new = change.add { try netlink.addAddress(new, index: index) }
+        if let pool6 = record.pool6 {
+            // IPv6 on the bridge (a host whose default has it off), and its gateway address.
+            let knob = "/proc/sys/net/ipv6/conf/\(device)/disable_ipv6"
+            if (try? String(contentsOfFile: knob, encoding: .utf8))?.hasPrefix("1") == true {
+                try? "0\n".write(toFile: knob, atomically: false, encoding: .utf8)
+            }
+            let gateway = pool6.gatewayAddress
+            try netlink.perform(.addAddress(gateway, index: index), what: "add address \(gateway.addressDescription)")
+        }
         try netlink.setUp(index, what: device)
     }
 

@@ -9,26 +9,27 @@ extension NetworkService {
     // MARK: - container create and remove
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
-    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?)]) throws {
+    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)]) throws {
         guard modeHasOwnNetwork(mode) else { return }
         // The plain default bridge needs no record: it follows from the mode at each start.
-        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty }
+        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty && ($0.value.ipv6 ?? "").isEmpty }
         if plain && (mode.isEmpty || mode == "default" || mode == "bridge") { return }
         let primary = try network(forMode: mode)
         var list: [Attachment] = []
         let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id] ?? (primary.isDefaultBridge ? endpoints["default"] : nil)
-        if primary.isDefaultBridge, let ip = primaryConfig?.ipv4, !ip.isEmpty {
+        if primary.isDefaultBridge, !(primaryConfig?.ipv4 ?? "").isEmpty || !(primaryConfig?.ipv6 ?? "").isEmpty {
             throw NetworkError("user specified IP address is supported on user defined networks only")
         }
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
-        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4))
+        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
+                               ipv6Address: primaryConfig?.ipv6))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
-            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4))
+            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6))
         }
         attachments[id] = list
         try saveAttachments(id)
@@ -108,7 +109,7 @@ extension NetworkService {
         }
         refreshView(request.containerID, exposed: request.exposed)
         let first = sandbox.endpoints.first.flatMap { endpoint in networks[endpoint.networkID].map { (endpoint, $0) } }
-        return Sandbox(namespacePath: path, addresses: sandbox.endpoints.map { $0.address.description },
+        return Sandbox(namespacePath: path, addresses: sandbox.endpoints.flatMap { [$0.address.description] + ($0.address6.map { [$0.description] } ?? []) },
                        nameserver: first.flatMap { $0.1.isDefaultBridge ? nil : $0.1.pool?.gateway.description },
                        gateway: first?.1.pool?.gateway.description)
     }
@@ -178,6 +179,24 @@ extension NetworkService {
         // Allocations live in memory; the sandbox records (written once per start) are
         // what a restart rebuilds them from, so a start costs one file write, not three.
         networks[record.id]?.pool = pool
+        var address6: IPv6Address?
+        do {
+            var wanted6: IPv6Address?
+            if let text = attachment.ipv6Address, !text.isEmpty {
+                guard let ip = IPv6Address(text) else { throw NetworkError("invalid IPv6 address: \(text)") }
+                guard record.pool6?.subnet.contains(ip) == true else {
+                    throw NetworkError("Invalid address \(text): It does not belong to any of this network's subnets")
+                }
+                wanted6 = ip
+            }
+            if var pool6 = record.pool6 {
+                address6 = try pool6.allocate(wanted6)
+                networks[record.id]?.pool6 = pool6
+            }
+        } catch {
+            releaseAddress(address, network: record.id)
+            throw error
+        }
         let hostName = ready?.hostName ?? "veth" + randomHex(7)
         let mac = macAddress(for: address)
         do {
@@ -209,18 +228,41 @@ extension NetworkService {
             if withRoute && !record.isInternal {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
             }
+            if let address6, let pool6 = record.pool6 {
+                // The namespace has IPv6 off everywhere: on for this interface and loopback.
+                try enableIPv6(namespacePath: namespacePath, interfaces: ["lo", interface])
+                let subnet6 = IPv6Subnet(address6, prefixLength: pool6.subnet.prefixLength)
+                changes.append((.addAddress(subnet6, index: index), "add address \(subnet6.addressDescription)"))
+                if withRoute && !record.isInternal {
+                    changes.append((.addDefaultRoute(via: pool6.gateway, index: index), "add default route via \(pool6.gateway)"))
+                }
+            }
             try inside.performAll(changes)
         } catch {
             try? NetlinkSocket().deleteLink(hostName)
             releaseAddress(address, network: record.id)
+            if let address6 { networks[record.id]?.pool6?.release(address6) }
             throw error
         }
-        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, mac: macDescription(mac),
+        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, address6: address6, mac: macDescription(mac),
                               hostInterface: hostName, interfaceName: interface, aliases: attachment.aliases)
     }
 
     func releaseAddress(_ address: IPv4Address, network id: String) {
         networks[id]?.pool?.release(address)
+    }
+
+    /// IPv6 on the given interfaces of a container's namespace (its sysctls are its own, so
+    /// they are written from inside it).
+    func enableIPv6(namespacePath: String, interfaces: [String]) throws {
+        let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+        guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+        defer { close(nsfd) }
+        let paths = interfaces.map { strdup("/proc/sys/net/ipv6/conf/\($0)/disable_ipv6") }
+        defer { for path in paths { free(path) } }
+        let pointers: [UnsafePointer<CChar>?] = paths.map { $0.map { UnsafePointer($0) } }
+        let result = pointers.withUnsafeBufferPointer { berth_netns_write(nsfd, $0.baseAddress, Int32($0.count), "0") }
+        guard result == 0 else { throw NetworkError.errno("enable IPv6 on \(interfaces.joined(separator: ", "))", -result) }
     }
 
     /// The veth goes in the background: the kernel takes tens of milliseconds to unregister
@@ -234,6 +276,7 @@ extension NetworkService {
             try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
+        if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.release(address6) }
     }
 
     /// Veths and namespace files of exited containers, removed off their exit's path.
@@ -375,12 +418,15 @@ extension NetworkService {
     func refreshDNS(_ networkID: String) {
         guard let record = networks[networkID], !record.isDefaultBridge, record.driver == "bridge" else { return }
         var entries: [(names: [String], address: IPv4Address)] = []
+        var entries6: [(names: [String], address: IPv6Address)] = []
         for sandbox in sandboxes.values {
             for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
-                entries.append(([sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases, endpoint.address))
+                let names = [sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases
+                entries.append((names, endpoint.address))
+                if let address6 = endpoint.address6 { entries6.append((names, address6)) }
             }
         }
-        dns.set(network: networkID, entries: entries)
+        dns.set(network: networkID, entries: entries, entries6: entries6)
     }
 
     func refreshView(_ id: String, exposed: [String]? = nil) {
@@ -392,13 +438,20 @@ extension NetworkService {
             guard let record = networks[attachment.networkID] else { continue }
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
-            if let ip = attachment.ipv4Address, !ip.isEmpty { endpoint.IPAMConfig = .init(IPv4Address: ip) }
+            let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
+            let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
+            if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }
             if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac
                 endpoint.IPAddress = live.address.description
                 endpoint.IPPrefixLen = pool.subnet.prefixLength
                 endpoint.Gateway = record.isInternal ? "" : pool.gateway.description
+                if let address6 = live.address6, let pool6 = record.pool6 {
+                    endpoint.GlobalIPv6Address = address6.description
+                    endpoint.GlobalIPv6PrefixLen = pool6.subnet.prefixLength
+                    endpoint.IPv6Gateway = record.isInternal ? "" : pool6.gateway.description
+                }
                 if !record.isDefaultBridge {
                     endpoint.DNSNames = [sandbox!.name, String(id.prefix(12))] + live.aliases
                 }

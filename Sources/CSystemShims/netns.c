@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -30,6 +31,10 @@ struct netns_made {
 struct netns_job {
     int nsfd;                   // >= 0: enter this namespace; -1: make a new one
     struct netns_made made;     // its socket (and, for a new one, its fd)
+    // Instead of a socket: `value` written to each of these files (sysctls of the namespace).
+    const char *const *write_paths;
+    int write_count;
+    const char *write_value;
     int result;                 // 0, or -errno
 };
 
@@ -64,6 +69,16 @@ static int netns_do(struct netns_job *job) {
         made->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (made->nsfd < 0) { job->result = -errno; return 1; }
         netns_disable_ipv6();
+    }
+    if (job->write_paths) {
+        job->result = 0;
+        size_t length = strlen(job->write_value);
+        for (int i = 0; i < job->write_count && job->result == 0; i++) {
+            int file = open(job->write_paths[i], O_WRONLY | O_CLOEXEC);
+            if (file < 0 || write(file, job->write_value, length) != (ssize_t)length) job->result = -errno;
+            if (file >= 0) close(file);
+        }
+        return 1;
     }
     made->socket = socket(made->domain, made->type | SOCK_CLOEXEC, made->protocol);
     job->result = made->socket >= 0 ? 0 : -errno;
@@ -180,6 +195,11 @@ int berth_netns_remove(const char *path) {
     if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -errno;
     if (unlink(path) != 0 && errno != ENOENT) return -errno;
     return 0;
+}
+
+int berth_netns_write(int nsfd, const char *const *paths, int count, const char *value) {
+    struct netns_job job = { .nsfd = nsfd, .made = { .nsfd = -1 }, .write_paths = paths, .write_count = count, .write_value = value };
+    return run_job(&job);
 }
 
 int berth_netns_socket(int nsfd, int domain, int type, int protocol) {

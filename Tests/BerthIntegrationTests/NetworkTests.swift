@@ -367,15 +367,46 @@ struct NetworkTests {
         #expect(open.stdout == "icc-open\n", "\(open.stderr)")
     }
 
-    @Test func ipv6NetworksAnswerNotImplemented() throws {
+    @Test func ipv6UserNetworksGiveAddressesNamesAndRoutes() throws {
         let net = try NetworkDaemon()
-        let create = net.docker(["network", "create", "--ipv6", "--subnet", "fd00:1::/64", "n6"])
-        #expect(create.status != 0)
-        #expect(create.stderr.contains("IPv6 networks (--ipv6) are not implemented"), "\(create.stderr)")
-        let status = net.daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
-                                      "-d", #"{"Name": "n6", "EnableIPv6": true}"#, "http://berth/networks/create"])
-        #expect(status.stdout == "501")
-        #expect(net.docker(["network", "inspect", "n6"]).status != 0, "nothing was made")
+        let octet = Int(getpid()) % 200
+        let prefix = "fd00:\(String(0xb000 + octet, radix: 16))"
+        // dockerd's refusals: no IPv6 subnet (there are no default IPv6 pools), two of them.
+        let none = net.docker(["network", "create", "--ipv6", "nov6"])
+        #expect(none.stderr.contains("could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network"), "\(none.stderr)")
+        let two = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix):1::/64", "--subnet", "\(prefix):2::/64", "twov6"])
+        #expect(two.stderr.contains("bridge driver doesn't support multiple subnets"), "\(two.stderr)")
+        let create = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/64", "--subnet", "10.241.\(octet).0/24", "n6"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let overlap = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/80", "n6b"])
+        #expect(overlap.stderr.contains("Pool overlaps with other one on this address space"), "\(overlap.stderr)")
+        let inspect = net.docker(["network", "inspect", "-f", "{{.EnableIPv6}} {{json .IPAM.Config}}", "n6"])
+        #expect(inspect.stdout == #"true [{"Subnet":"10.241.\#(octet).0/24","Gateway":"10.241.\#(octet).1"},{"Subnet":"\#(prefix)::/64"}]"# + "\n",
+                "\(inspect.stdout) \(inspect.stderr)")
+        #expect(net.docker(["run", "-d", "--name", "six", "--network", "n6", "busybox", "sleep", "300"]).status == 0)
+        let endpoint = net.docker(["inspect", "-f", "{{with .NetworkSettings.Networks.n6}}{{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}", "six"])
+        #expect(endpoint.stdout == "\(prefix)::2 64 \(prefix)::1\n", "\(endpoint.stdout) \(endpoint.stderr)")
+        // Another container: its own address and route, loopback's ::1, the line in /etc/hosts,
+        // the first one by name (AAAA) and by address, and the gateway on the bridge.
+        let probe = net.docker(["run", "--rm", "--network", "n6", "--hostname", "other", "busybox", "sh", "-c",
+                                "ip -6 -o addr; ip -6 route; cat /etc/hosts; nslookup -type=AAAA six 10.241.\(octet).1; ping -6 -c 1 -W 2 six && ping -6 -c 1 -W 2 \(prefix)::1"])
+        #expect(probe.status == 0, "\(probe.stdout) \(probe.stderr)")
+        #expect(probe.stdout.contains("inet6 ::1/128"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("inet6 \(prefix)::3/64"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("default via \(prefix)::1 dev eth0"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("\(prefix)::3\tother\n"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("Address: \(prefix)::2"), "\(probe.stdout)")
+        // The address goes back to the pool with the container.
+        #expect(net.docker(["rm", "-f", "six"]).status == 0)
+        let again = net.docker(["run", "--rm", "--network", "n6", "busybox", "ip", "-6", "-o", "addr", "show", "eth0"])
+        #expect(again.stdout.contains("inet6 \(prefix)::2/64"), "\(again.stdout)")
+        // --ip6: the address asked for, or dockerd's refusals.
+        let chosen = net.docker(["run", "--rm", "--network", "n6", "--ip6", "\(prefix)::99", "busybox", "ip", "-6", "-o", "addr", "show", "eth0"])
+        #expect(chosen.stdout.contains("inet6 \(prefix)::99/64"), "\(chosen.stdout) \(chosen.stderr)")
+        let outside = net.docker(["run", "--rm", "--network", "n6", "--ip6", "fd00:ffff::9", "busybox", "true"])
+        #expect(outside.stderr.contains("Invalid address fd00:ffff::9: It does not belong to any of this network's subnets"), "\(outside.stderr)")
+        let onBridge = net.docker(["run", "--rm", "--ip6", "\(prefix)::98", "busybox", "true"])
+        #expect(onBridge.stderr.contains("user specified IP address is supported on user defined networks only"), "\(onBridge.stderr)")
     }
 
     @Test func aUserNetworkCanTurnIccOff() throws {

@@ -18,7 +18,6 @@ extension ContainerService {
             case .conflict: return BerthError.conflict(request.description)
             case .forbidden: return BerthError(.forbidden, request.description)
             case .notFound: return BerthError.notFound(request.description)
-            case .notImplemented: return BerthError.notImplemented(request.description)
             }
         case let failure as NetworkError:
             return BerthError.internalError(failure.description)
@@ -30,9 +29,9 @@ extension ContainerService {
     /// At create: the networks of NetworkMode and NetworkingConfig must exist.
     func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?) async throws {
         guard let network else { return }
-        var endpoints: [String: (aliases: [String], ipv4: String?)] = [:]
+        var endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)] = [:]
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
-            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address)
+            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address, settings?.IPAMConfig?.IPv6Address)
         }
         do {
             try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
@@ -78,7 +77,8 @@ extension ContainerService {
 
     // MARK: - docker network connect / disconnect
 
-    public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?) async throws {
+    public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
+                               ipv6: String? = nil) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -88,7 +88,7 @@ extension ContainerService {
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
-                                      aliases: aliases, ipv4: ipv4)
+                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6)
         } catch {
             throw Self.networkError(error)
         }

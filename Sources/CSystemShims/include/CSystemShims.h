@@ -129,6 +129,9 @@ int berth_netns_bind(int nsfd, const char *path);
 int berth_netns_new_socket(const char *path, int domain, int type, int protocol);
 // Unmounts and deletes a namespace file made by berth_netns_new_socket.
 int berth_netns_remove(const char *path);
+// Writes `value` to each of `paths` as seen from the network namespace open at nsfd (its
+// /proc/sys/net), stopping at the first failure.
+int berth_netns_write(int nsfd, const char *const *paths, int count, const char *value);
 // A socket (close-on-exec) that lives in the network namespace open at nsfd.
 int berth_netns_socket(int nsfd, int domain, int type, int protocol);
 // ---- end of netns.c ----
