@@ -46,8 +46,8 @@ static int job_finished;
 static int helper_running;
 
 // In a new namespace: IPv6 off on all its interfaces, as dockerd's sandboxes have it
-// (Berth's networks are IPv4), which also spares the kernel link-local addresses, DAD and
-// MLD on them. Interfaces made later inherit it. A kernel without IPv6 has no such file.
+// (an IPv6 network turns it on for its own interface and loopback), which also spares the
+// kernel link-local addresses, DAD and MLD on them. Interfaces made later inherit it. A kernel without IPv6 has no such file.
 static void netns_disable_ipv6(void) {
     int knob = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_WRONLY | O_CLOEXEC);
     if (knob < 0) return;
@@ -75,7 +75,11 @@ static int netns_do(struct netns_job *job) {
         size_t length = strlen(job->write_value);
         for (int i = 0; i < job->write_count && job->result == 0; i++) {
             int file = open(job->write_paths[i], O_WRONLY | O_CLOEXEC);
-            if (file < 0 || write(file, job->write_value, length) != (ssize_t)length) job->result = -errno;
+            if (file < 0) job->result = -errno;
+            else {
+                ssize_t written = write(file, job->write_value, length);
+                if (written != (ssize_t)length) job->result = written < 0 ? -errno : -EIO;
+            }
             if (file >= 0) close(file);
         }
         return 1;
