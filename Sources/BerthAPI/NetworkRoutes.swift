@@ -55,7 +55,8 @@ enum NetworkRoutes {
             try await mapped { try await network.checkConnectable(parameters["id"]!) }
             try await containers.connectNetwork(parameters["id"]!, container: body.Container,
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
-                                                ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address)
+                                                ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
+                                                ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address)
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in

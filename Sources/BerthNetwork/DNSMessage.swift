@@ -61,6 +61,7 @@ public struct DNSQuery: Equatable, Sendable {
 
     public enum Answer: Equatable, Sendable {
         case addresses([IPv4Address])
+        case addresses6([IPv6Address])
         case pointer(String)
     }
 
@@ -72,6 +73,10 @@ public struct DNSQuery: Equatable, Sendable {
         case .addresses(let addresses):
             for address in addresses {
                 records.append([0xc0, 0x0c, 0, 1, 0, 1] + ttl.bigBytes + [0, 4] + address.bytes)
+            }
+        case .addresses6(let addresses):
+            for address in addresses {
+                records.append([0xc0, 0x0c, 0, 28, 0, 1] + ttl.bigBytes + [0, 16] + address.bytes)
             }
         case .pointer(let name):
             let target = Self.encodeName(name)

@@ -7,20 +7,26 @@ import Glibc
 public final class DNSTable: @unchecked Sendable {
     private let lock = Lock()
     private var names: [String: [String: [IPv4Address]]] = [:]  // network ID → name → addresses
+    private var names6: [String: [String: [IPv6Address]]] = [:]  // the same, IPv6 (AAAA)
     private var reverse: [String: [IPv4Address: String]] = [:]
 
     public init() {}
 
     /// Replaces a network's records.
-    func set(network: String, entries: [(names: [String], address: IPv4Address)]) {
+    func set(network: String, entries: [(names: [String], address: IPv4Address)], entries6: [(names: [String], address: IPv6Address)] = []) {
         var byName: [String: [IPv4Address]] = [:]
+        var byName6: [String: [IPv6Address]] = [:]
         var byAddress: [IPv4Address: String] = [:]
         for entry in entries {
             for name in entry.names where !name.isEmpty { byName[name.lowercased(), default: []].append(entry.address) }
             if let first = entry.names.first { byAddress[entry.address] = first }
         }
+        for entry in entries6 {
+            for name in entry.names where !name.isEmpty { byName6[name.lowercased(), default: []].append(entry.address) }
+        }
         lock.withLock {
             names[network] = byName
+            names6[network] = byName6
             reverse[network] = byAddress
         }
     }
@@ -28,6 +34,7 @@ public final class DNSTable: @unchecked Sendable {
     func remove(network: String) {
         lock.withLock {
             names[network] = nil
+            names6[network] = nil
             reverse[network] = nil
         }
     }
@@ -36,6 +43,12 @@ public final class DNSTable: @unchecked Sendable {
         var key = name.lowercased()
         if key.hasSuffix(".") { key.removeLast() }
         return lock.withLock { names[network]?[key] }
+    }
+
+    public func lookup6(network: String, name: String) -> [IPv6Address] {
+        var key = name.lowercased()
+        if key.hasSuffix(".") { key.removeLast() }
+        return lock.withLock { names6[network]?[key] ?? [] }
     }
 
     public func reverseLookup(network: String, address: IPv4Address) -> String? {
@@ -89,7 +102,11 @@ final class DNSServer: @unchecked Sendable {
             return subnet.contains(address) ? query.response(nil) : nil
         }
         guard let addresses = table.lookup(network: network, name: name) else { return nil }
-        return query.response(.addresses(query.question.type == DNSQuestion.typeA ? addresses : []))
+        switch query.question.type {
+        case DNSQuestion.typeA: return query.response(.addresses(addresses))
+        case DNSQuestion.typeAAAA: return query.response(.addresses6(table.lookup6(network: network, name: name)))
+        default: return query.response(.addresses([]))
+        }
     }
 
     /// The network's name, the domain of its PTR answers (as Docker's "name.network").

@@ -16,6 +16,15 @@ extension NetlinkRequest {
         return NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack, header: linkHeader(index: index, flags: up, change: up))
     }
 
+    /// Sets a link up, with first (the kernel applies them before the flags) its bridge or
+    /// its hardware address.
+    static func setUp(_ index: Int32, master: Int32? = nil, address: [UInt8]? = nil) -> NetlinkRequest {
+        var request = setUp(index)
+        if let master { request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: master)) }
+        if let address { request.attributes.add(IFLA.address, address) }
+        return request
+    }
+
     /// Adds `address/prefix` to a link (replacing the same address if it is there).
     static func addAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
         // struct ifaddrmsg: family, prefixlen, flags, scope, index.
@@ -24,6 +33,34 @@ extension NetlinkRequest {
         request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
         request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
         if subnet.prefixLength < 31 { request.attributes.add(4, subnet.broadcast.bytes) }  // IFA_BROADCAST
+        return request
+    }
+
+    /// Adds an IPv6 `address/prefix` to a link, without duplicate address detection (the
+    /// network's addresses are handed out by berthd alone, as dockerd adds them).
+    static func addAddress(_ subnet: IPv6Subnet, index: Int32) -> NetlinkRequest {
+        // struct ifaddrmsg: family, prefixlen, flags (IFA_F_NODAD), scope, index.
+        let header = [UInt8(AF_INET6), UInt8(subnet.prefixLength), 0x02, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.newAddr, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
+        request.attributes.add(1, subnet.address.bytes)  // IFA_ADDRESS
+        return request
+    }
+
+    /// The IPv6 default route through `gateway` on the link.
+    static func addDefaultRoute(via gateway: IPv6Address, index: Int32) -> NetlinkRequest {
+        let header: [UInt8] = [UInt8(AF_INET6), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
+        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
+        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
+        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
+        return request
+    }
+
+    /// Removes `address/prefix` from a link.
+    static func removeAddress(_ subnet: IPv4Subnet, index: Int32) -> NetlinkRequest {
+        let header = [UInt8(AF_INET), UInt8(subnet.prefixLength), 0, 0] + UInt32(bitPattern: index).littleBytes
+        var request = NetlinkRequest(type: RTM.delAddr, flags: NLM.request | NLM.ack, header: header)
+        request.attributes.add(2, subnet.address.bytes)  // IFA_LOCAL
         return request
     }
 
@@ -63,26 +100,27 @@ extension NetlinkSocket {
         try perform(request, what: "create bridge \(name)")
     }
 
-    /// A veth pair whose host end joins `bridgeIndex` and whose other end is created straight
-    /// in the container's namespace (open at `peerNamespaceFD`) under `peerName`, with `peerMAC`.
-    /// The host end comes up with the creation (the kernel applies its ifinfomsg flags once
-    /// the pair is whole); the container end cannot (its flags are applied before it has a
-    /// peer, and the kernel refuses with ENOTCONN), so it is set up afterwards.
-    func createVeth(hostName: String, bridgeIndex: Int32, peerName: String, peerNamespaceFD: Int32,
-                    peerMAC: [UInt8], mtu: Int) throws {
-        let up = UInt32(IFF_UP)
+    /// A veth pair whose other end is created straight in the container's namespace (open
+    /// at `peerNamespaceFD`) under `peerName`. With `bridgeIndex`, the host end joins that
+    /// bridge and comes up with the creation (the kernel applies its ifinfomsg flags once the
+    /// pair is whole); without, it waits outside any bridge, down. The container end cannot
+    /// come up here (its flags are applied before it has a peer, and the kernel refuses with
+    /// ENOTCONN), so it is set up afterwards.
+    func createVeth(hostName: String, bridgeIndex: Int32?, peerName: String, peerNamespaceFD: Int32,
+                    peerMAC: [UInt8]?, mtu: Int) throws {
+        let up = bridgeIndex == nil ? 0 : UInt32(IFF_UP)
         var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
                                      header: NetlinkRequest.linkHeader(flags: up, change: up))
         request.attributes.add(IFLA.ifname, string: hostName)
         request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
-        request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex))
+        if let bridgeIndex { request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex)) }
         request.attributes.nest(IFLA.linkinfo) { info in
             info.add(IFLA.infoKind, string: "veth")
             info.nest(IFLA.infoData) { data in
                 data.nest(IFLA.vethPeer, prefix: NetlinkRequest.linkHeader()) { peer in
                     peer.add(IFLA.ifname, string: peerName)
                     peer.add(IFLA.mtu, uint32: UInt32(mtu))
-                    peer.add(IFLA.address, peerMAC)
+                    if let peerMAC { peer.add(IFLA.address, peerMAC) }
                     peer.add(IFLA.netnsFD, uint32: UInt32(bitPattern: peerNamespaceFD))
                 }
             }

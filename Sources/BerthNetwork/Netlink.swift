@@ -57,7 +57,7 @@ struct NetlinkRequest {
 
 enum RTM {
     static let newLink: UInt16 = 16, delLink: UInt16 = 17, getLink: UInt16 = 18
-    static let newAddr: UInt16 = 20, getAddr: UInt16 = 22
+    static let newAddr: UInt16 = 20, delAddr: UInt16 = 21, getAddr: UInt16 = 22
     static let newRoute: UInt16 = 24
 }
 
@@ -102,6 +102,13 @@ final class NetlinkSocket {
     init(creatingNamespaceAt path: String) throws {
         let result = berth_netns_new_socket(path, AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
         guard result >= 0 else { throw NetworkError.errno("create network namespace \(path)", -result) }
+        fd = result
+    }
+
+    /// In a new network namespace bound nowhere yet; `namespaceFD` is set to an fd open on it.
+    init(creatingNamespaceOpenAt namespaceFD: inout Int32) throws {
+        let result = berth_netns_new(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0, &namespaceFD)
+        guard result >= 0 else { throw NetworkError.errno("create network namespace", -result) }
         fd = result
     }
 

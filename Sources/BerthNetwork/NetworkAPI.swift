@@ -40,14 +40,18 @@ extension NetworkService {
             for endpoint in sandbox.endpoints where endpoint.networkID == record.id {
                 containers[sandbox.containerID] = .init(
                     Name: sandbox.name, EndpointID: endpoint.id, MacAddress: endpoint.mac,
-                    IPv4Address: "\(endpoint.address)/\(record.pool?.subnet.prefixLength ?? 32)")
+                    IPv4Address: "\(endpoint.address)/\(record.pool?.subnet.prefixLength ?? 32)",
+                    IPv6Address: endpoint.address6.map { "\($0)/\(record.pool6?.subnet.prefixLength ?? 128)" } ?? "")
             }
         }
-        let config = record.pool.map { pool in
+        var config = record.pool.map { pool in
             [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description, Gateway: pool.gateway.description)]
         } ?? []
+        if let pool6 = record.pool6 {
+            config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
+        }
         return NetworkView(Name: record.name, Id: record.id, Created: record.created, Driver: record.driver,
-                           IPAM: .init(Config: config), Internal: record.isInternal, Attachable: record.attachable,
+                           EnableIPv6: record.pool6 != nil, IPAM: .init(Config: config), Internal: record.isInternal, Attachable: record.attachable,
                            Containers: containers, Options: record.options, Labels: record.labels)
     }
 
@@ -102,9 +106,7 @@ extension NetworkService {
         default:
             throw NetworkRequestError(kind: .notFound, description: "plugin \"\(driver)\" not found")
         }
-        if request.EnableIPv6 == true {
-            throw NetworkRequestError(kind: .invalid, description: "IPv6 networks are not supported by Berth yet")
-        }
+        let pool6 = try request.EnableIPv6 == true ? ipv6Pool(request.IPAM?.Config ?? []) : nil
         let configs = (request.IPAM?.Config ?? []).filter { !($0.Subnet ?? "").contains(":") }
         guard configs.count <= 1 else {
             throw NetworkRequestError(kind: .invalid, description: "Berth supports one IPv4 subnet per network")
@@ -147,6 +149,7 @@ extension NetworkService {
         while networks[id] != nil { id = randomHex(64) }
         var record = NetworkRecord(id: id, name: name, driver: "bridge", created: nowTimestamp())
         record.pool = pool
+        record.pool6 = pool6
         record.isInternal = request.Internal ?? false
         record.attachable = request.Attachable ?? false
         record.labels = request.Labels ?? [:]
@@ -173,6 +176,33 @@ extension NetworkService {
             throw error
         }
         return (id, "")
+    }
+
+    /// `--ipv6`: the one IPv6 subnet of the request (Docker has no default IPv6 pools).
+    func ipv6Pool(_ configs: [NetworkCreateRequest.IPAMConfig]) throws -> AddressPool6 {
+        let configs = configs.filter { ($0.Subnet ?? "").contains(":") }
+        guard configs.count <= 1 else {
+            throw NetworkRequestError(kind: .forbidden, description: "bridge driver doesn't support multiple subnets")
+        }
+        guard let config = configs.first, let text = config.Subnet else {
+            throw NetworkRequestError(kind: .forbidden, description: "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network")
+        }
+        guard let subnet = IPv6Subnet(text) else {
+            throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(text) : invalid CIDR address: \(text)")
+        }
+        if networks.values.contains(where: { $0.pool6?.subnet.overlaps(subnet) == true }) {
+            throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
+        }
+        var gateway: IPv6Address?
+        if let text = config.Gateway, !text.isEmpty {
+            guard let parsed = IPv6Address(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid gateway address \(text)") }
+            gateway = parsed
+        }
+        do {
+            return try AddressPool6(subnet: subnet, gateway: gateway)
+        } catch {
+            throw NetworkRequestError(kind: .invalid, description: "\(error)")
+        }
     }
 
     func stopDNS(_ id: String) {
@@ -220,14 +250,15 @@ extension NetworkService {
     }
 
     /// `docker network connect`: recorded for the container; added live when it runs.
-    public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?) throws {
+    public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil) throws {
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
         guard record.driver == "bridge" else {
             throw NetworkRequestError(kind: .forbidden, description: "container cannot be disconnected from host network or connected to host network")
         }
-        if record.isDefaultBridge && (!(ipv4 ?? "").isEmpty || !aliases.isEmpty) {
-            throw NetworkRequestError(kind: .invalid, description: ipv4?.isEmpty == false
+        let specifiesIP = !(ipv4 ?? "").isEmpty || !(ipv6 ?? "").isEmpty
+        if record.isDefaultBridge && (specifiesIP || !aliases.isEmpty) {
+            throw NetworkRequestError(kind: .invalid, description: specifiesIP
                 ? "user specified IP address is supported on user defined networks only"
                 : "network-scoped alias is supported only for containers in user defined networks")
         }
@@ -236,7 +267,7 @@ extension NetworkService {
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
-        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4)
+        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6)
         if running, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
             let used = Set(sandbox.endpoints.map(\.interfaceName))
@@ -303,16 +334,26 @@ extension NetworkService {
         sandboxes[containerID]?.endpoints.first?.address.description
     }
 
+    /// A container's address on the default bridge, the one legacy links name.
+    public func defaultBridgeAddress(_ containerID: String) -> String? {
+        guard let bridge = defaultBridge else { return nil }
+        return sandboxes[containerID]?.endpoints.first { $0.networkID == bridge.id }?.address.description
+    }
+
     /// At daemon shutdown: the proxies and DNS servers end with the process; bridges and
     /// rules stay for live containers, and go when there are none (made again at start).
     public func shutdown() {
+        reserve.drain()
+        defer { Self.teardowns.sync {} }  // the exited containers' veths and namespace files
         guard sandboxes.isEmpty else { return }
         teardown()
     }
 
     /// Removes every bridge and the rules of this daemon's networks (records stay).
     public func teardown() {
+        reserve.drain()
         for id in Array(sandboxes.keys) { releaseSandbox(id) }
+        Self.teardowns.sync {}
         for record in networks.values where record.driver == "bridge" {
             stopDNS(record.id)
             deleteBridge(record)

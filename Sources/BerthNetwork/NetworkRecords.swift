@@ -12,6 +12,8 @@ public struct NetworkRecord: Codable, Sendable {
     /// The bridge device of a bridge network.
     public var device: String?
     public var pool: AddressPool?
+    /// `--ipv6`: the network's IPv6 subnet and addresses.
+    public var pool6: AddressPool6?
     public var isInternal = false
     public var attachable = false
     public var labels: [String: String] = [:]
@@ -29,6 +31,8 @@ public struct EndpointRecord: Codable, Sendable {
     public var id: String
     public var networkID: String
     public var address: IPv4Address
+    /// On an IPv6 network, its IPv6 address too.
+    public var address6: IPv6Address?
     public var mac: String
     /// The veth end in the host's namespace, on the bridge.
     public var hostInterface: String
@@ -48,8 +52,21 @@ public struct SandboxRecord: Codable, Sendable {
     public var ports: [PublishedPort]
     /// The network whose address the published ports forward to.
     public var portsNetworkID: String?
-    /// Legacy links opened through a bridge whose icc is off.
+    /// Legacy links opened through a bridge whose icc is off, as written by berthd before
+    /// `linked` (their addresses fixed at this container's start).
     public var links: [FirewallRuleset.Link]?
+    /// The containers of its `--link`s with their exposed ports: the firewall openings follow
+    /// their addresses as they stop and start again.
+    public var linked: [LinkedContainer]?
+    /// dockerd's SandboxID (its first 12 digits name the namespace file); nil in records
+    /// written before, whose file was named after the container.
+    public var sandboxID: String?
+}
+
+/// A container named by a `--link`, and the ports ("80/tcp") it exposes.
+public struct LinkedContainer: Codable, Sendable, Equatable {
+    public var containerID: String
+    public var exposed: [String]
 }
 
 /// The networks a container asked for (NetworkMode, `--network-alias`, `--ip`,
@@ -58,11 +75,14 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var networkID: String
     public var aliases: [String]
     public var ipv4Address: String?
+    /// `--ip6`, on an IPv6 network.
+    public var ipv6Address: String?
 
-    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil) {
+    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
+        self.ipv6Address = ipv6Address
     }
 }
 

@@ -49,6 +49,8 @@ public actor NetworkService {
     var appliedRuleset: String?
     /// What inspect and ps read without waiting on the actor.
     public nonisolated let views = NetworkViewStore()
+    /// A namespace with its eth0, made ahead of the next container start.
+    let reserve: NamespaceReserve
 
     var directory: String { options.dataRoot + "/network" }
     func networkPath(_ id: String) -> String { directory + "/networks/" + id + ".json" }
@@ -59,6 +61,7 @@ public actor NetworkService {
     public init(options: NetworkOptions, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
+        reserve = NamespaceReserve(mtu: options.mtu, log: log)
         let fm = FileManager.default
         for sub in ["networks", "sandboxes", "attachments"] {
             try fm.createDirectory(atPath: options.dataRoot + "/network/" + sub, withIntermediateDirectories: true)
@@ -84,8 +87,6 @@ public actor NetworkService {
     /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
-        // A namespace with its netlink socket is made ahead of each container start.
-        berth_netns_keep_spare(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)
         try ensurePredefined()
         rebuildAllocations()
         if options.ipForward { enableForwarding() }
@@ -104,6 +105,7 @@ public actor NetworkService {
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
         removeStrayNamespaces()
         try applyFirewall()
+        reserve.refill()
     }
 
     /// After the containers' recovery: sandboxes of containers that are not running go.
@@ -166,8 +168,12 @@ public actor NetworkService {
     /// twice after a restart, and none stays taken by a container that is gone.
     func rebuildAllocations() {
         for id in networks.keys where networks[id]?.pool != nil { networks[id]!.pool!.allocated = [] }
+        for id in networks.keys where networks[id]?.pool6 != nil { networks[id]!.pool6!.allocated = [] }
         for sandbox in sandboxes.values {
-            for endpoint in sandbox.endpoints { networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address) }
+            for endpoint in sandbox.endpoints {
+                networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address)
+                if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.allocated.append(address6) }
+            }
         }
     }
 
@@ -210,7 +216,24 @@ public actor NetworkService {
             try netlink.createBridge(device, mtu: nil)
         }
         guard let index = try netlink.linkIndex(device) else { throw NetworkError("bridge \(device) vanished") }
-        try netlink.addAddress(pool.gatewayAddress, index: index)
+        let change = BridgeAddressChange(current: try netlink.ipv4Addresses(index: index), wanted: pool.gatewayAddress)
+        if let old = change.remove {
+            do {
+                try netlink.perform(.removeAddress(old, index: index), what: "remove address \(old.addressDescription)")
+            } catch {
+                throw NetworkError("failed to remove current ip address from bridge: \(error)")
+            }
+        }
+        if let new = change.add { try netlink.addAddress(new, index: index) }
+        if let pool6 = record.pool6 {
+            // IPv6 on the bridge (a host whose default has it off), and its gateway address.
+            let knob = "/proc/sys/net/ipv6/conf/\(device)/disable_ipv6"
+            if (try? String(contentsOfFile: knob, encoding: .utf8))?.hasPrefix("1") == true {
+                try? "0\n".write(toFile: knob, atomically: false, encoding: .utf8)
+            }
+            let gateway = pool6.gatewayAddress
+            try netlink.perform(.addAddress(gateway, index: index), what: "add address \(gateway.addressDescription)")
+        }
         try netlink.setUp(index, what: device)
     }
 

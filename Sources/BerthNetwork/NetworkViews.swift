@@ -4,7 +4,7 @@ public struct NetworkView: Encodable, Sendable {
     public struct IPAMConfig: Encodable, Sendable {
         public var Subnet: String
         public var IPRange: String?
-        public var Gateway: String
+        public var Gateway: String?
     }
     public struct IPAM: Encodable, Sendable {
         public var Driver = "default"
@@ -40,7 +40,10 @@ public struct NetworkView: Encodable, Sendable {
 
 /// One network of a container in `NetworkSettings.Networks` (the API's EndpointSettings).
 public struct EndpointView: Encodable, Sendable {
-    public struct IPAMConfigView: Encodable, Sendable { public var IPv4Address: String? }
+    public struct IPAMConfigView: Encodable, Sendable {
+        public var IPv4Address: String?
+        public var IPv6Address: String?
+    }
     public var IPAMConfig: IPAMConfigView?
     public var Links: [String]?
     public var Aliases: [String]?

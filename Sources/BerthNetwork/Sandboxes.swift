@@ -9,26 +9,27 @@ extension NetworkService {
     // MARK: - container create and remove
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
-    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?)]) throws {
+    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)]) throws {
         guard modeHasOwnNetwork(mode) else { return }
         // The plain default bridge needs no record: it follows from the mode at each start.
-        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty }
+        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty && ($0.value.ipv6 ?? "").isEmpty }
         if plain && (mode.isEmpty || mode == "default" || mode == "bridge") { return }
         let primary = try network(forMode: mode)
         var list: [Attachment] = []
         let primaryConfig = endpoints[mode] ?? endpoints[primary.name] ?? endpoints[primary.id] ?? (primary.isDefaultBridge ? endpoints["default"] : nil)
-        if primary.isDefaultBridge, let ip = primaryConfig?.ipv4, !ip.isEmpty {
+        if primary.isDefaultBridge, !(primaryConfig?.ipv4 ?? "").isEmpty || !(primaryConfig?.ipv6 ?? "").isEmpty {
             throw NetworkError("user specified IP address is supported on user defined networks only")
         }
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
-        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4))
+        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
+                               ipv6Address: primaryConfig?.ipv6))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
-            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4))
+            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6))
         }
         attachments[id] = list
         try saveAttachments(id)
@@ -59,18 +60,32 @@ extension NetworkService {
             return disabledSandbox(request.containerID)
         }
         let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
-        let path = namespaceDirectory + "/" + request.containerID
-        _ = berth_netns_remove(path)
-        let inside = try NetlinkSocket(creatingNamespaceAt: path)
-        var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [])
+        // A new sandbox each start, named as dockerd names them; its namespace file is
+        // removed in the background after the exit, so a path is never used twice.
+        let sandboxID = randomHex(64)
+        let path = namespaceDirectory + "/" + sandboxID.prefix(12)
+        // The namespace made ahead, when its eth0 is what the first network needs; the next
+        // one is made once this start's netlink work is done.
+        let ready = wanted.first.flatMap { networks[$0.networkID] }.map(isPlainBridge) == true ? reserve.take() : nil
+        defer { reserve.refill() }
+        let inside: NetlinkSocket
+        if let ready {
+            try ready.bind(at: path)
+            inside = ready.inside
+        } else {
+            inside = try NetlinkSocket(creatingNamespaceAt: path)
+        }
+        var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [],
+                                    sandboxID: sandboxID)
         do {
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
                     throw NetworkLookupError.notFound(attachment.networkID)
                 }
+                let first = sandbox.endpoints.isEmpty
                 let endpoint = try attach(record, attachment: attachment, namespacePath: path, inside: inside,
-                                          interface: "eth\(sandbox.endpoints.count)", withRoute: sandbox.endpoints.isEmpty,
-                                          containerName: request.name, loopbackToo: sandbox.endpoints.isEmpty)
+                                          interface: "eth\(sandbox.endpoints.count)", withRoute: first,
+                                          containerName: request.name, loopbackToo: first, ready: first ? ready : nil)
                 sandbox.endpoints.append(endpoint)
                 sandboxes[request.containerID] = sandbox  // so a failure below releases it
             }
@@ -79,12 +94,14 @@ extension NetworkService {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
                                             endpoint: first)
-                sandbox.links = linkRules(request.links, from: first)
+                if !request.links.isEmpty {
+                    sandbox.linked = request.links.map { LinkedContainer(containerID: $0.containerID, exposed: $0.exposed) }
+                }
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
             for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-            if !sandbox.ports.isEmpty || sandbox.links != nil { try applyFirewall() }
+            if touchesFirewall(sandbox) { try applyFirewall() }
         } catch {
             sandboxes[request.containerID] = sandbox
             releaseSandbox(request.containerID)
@@ -92,7 +109,7 @@ extension NetworkService {
         }
         refreshView(request.containerID, exposed: request.exposed)
         let first = sandbox.endpoints.first.flatMap { endpoint in networks[endpoint.networkID].map { (endpoint, $0) } }
-        return Sandbox(namespacePath: path, addresses: sandbox.endpoints.map { $0.address.description },
+        return Sandbox(namespacePath: path, addresses: sandbox.endpoints.flatMap { [$0.address.description] + ($0.address6.map { [$0.description] } ?? []) },
                        nameserver: first.flatMap { $0.1.isDefaultBridge ? nil : $0.1.pool?.gateway.description },
                        gateway: first?.1.pool?.gateway.description)
     }
@@ -109,28 +126,48 @@ extension NetworkService {
     }
 
     /// dockerd's link rules on a bridge without icc: the linking container may reach each
-    /// exposed port of the linked one on the same bridge. nil when there is nothing to open.
-    func linkRules(_ links: [(containerID: String, exposed: [String])], from endpoint: EndpointRecord) -> [FirewallRuleset.Link]? {
-        guard !links.isEmpty, let record = networks[endpoint.networkID], let device = record.device,
-              (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return nil }
+    /// exposed port of the linked one on the same bridge, at the addresses both have now (a
+    /// linked container that restarts with another address gets its openings back there,
+    /// as dockerd's bridge driver opens them again when it joins).
+    func linkRules(of sandbox: SandboxRecord) -> [FirewallRuleset.Link] {
+        guard let linked = sandbox.linked else { return sandbox.links ?? [] }
+        // Legacy links are the default bridge's only, as in dockerd.
+        guard let endpoint = sandbox.endpoints.first, let record = networks[endpoint.networkID], record.isDefaultBridge,
+              let device = record.device, (try? BridgeOptions.flag(record.options, BridgeOptions.enableICC)) == false else { return [] }
         var rules: [FirewallRuleset.Link] = []
-        for link in links {
+        for link in linked {
             guard let peer = sandboxes[link.containerID]?.endpoints.first(where: { $0.networkID == endpoint.networkID }) else { continue }
             for key in link.exposed.sorted() {
                 guard let (port, proto) = PortSpecs.parseKey(key) else { continue }
                 rules.append(.init(bridge: device, from: endpoint.address, to: peer.address, proto: proto, port: port))
             }
         }
-        return rules.isEmpty ? nil : rules
+        return rules
+    }
+
+    /// Whether the sandbox's coming or going changes the rules: published ports, its links,
+    /// or the links of others to it.
+    func touchesFirewall(_ sandbox: SandboxRecord) -> Bool {
+        !sandbox.ports.isEmpty || sandbox.links != nil || sandbox.linked != nil
+            || sandboxes.values.contains { $0.linked?.contains { $0.containerID == sandbox.containerID } == true }
+    }
+
+    /// A bridge network with addresses and a device: what a ReadyNamespace's eth0 can join.
+    func isPlainBridge(_ record: NetworkRecord) -> Bool {
+        record.driver == "bridge" && record.pool != nil && record.device != nil
     }
 
     /// One interface: an address from the network's pool, a veth pair with its container
-    /// end made in the namespace, and (on the first network) the default route. Four round
-    /// trips to the kernel: the bridge's index, the veth pair (the host end up), the container
-    /// end's index (with loopback up, for a new namespace), and its address, state and route.
+    /// end in the namespace, and (on the first network) the default route. With a `ready`
+    /// namespace the pair is there already: two round trips to the kernel (the bridge's
+    /// index; then the host end on the bridge and up) and one in the container (eth0's
+    /// address as hardware address, up, its address and route). Without: the bridge's index,
+    /// the veth pair (the host end up), the container end's index (with loopback up, for a
+    /// new namespace), and its address, state and route.
     func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
-                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false) throws -> EndpointRecord {
-        guard record.driver == "bridge", var pool = record.pool, let device = record.device else {
+                interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false,
+                ready: ReadyNamespace? = nil) throws -> EndpointRecord {
+        guard isPlainBridge(record), var pool = record.pool, let device = record.device else {
             throw NetworkError("container cannot be connected to network \(record.name)")
         }
         var wantedIP: IPv4Address?
@@ -142,41 +179,90 @@ extension NetworkService {
         // Allocations live in memory; the sandbox records (written once per start) are
         // what a restart rebuilds them from, so a start costs one file write, not three.
         networks[record.id]?.pool = pool
-        let hostName = "veth" + randomHex(7)
+        var address6: IPv6Address?
+        do {
+            var wanted6: IPv6Address?
+            if let text = attachment.ipv6Address, !text.isEmpty {
+                guard let ip = IPv6Address(text) else { throw NetworkError("invalid IPv6 address: \(text)") }
+                guard record.pool6?.subnet.contains(ip) == true else {
+                    throw NetworkError("Invalid address \(text): It does not belong to any of this network's subnets")
+                }
+                wanted6 = ip
+            }
+            if var pool6 = record.pool6 {
+                address6 = try pool6.allocate(wanted6)
+                networks[record.id]?.pool6 = pool6
+            }
+        } catch {
+            releaseAddress(address, network: record.id)
+            throw error
+        }
+        let hostName = ready?.hostName ?? "veth" + randomHex(7)
         let mac = macAddress(for: address)
         do {
             let host = try NetlinkSocket()
             guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
-            let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
-            guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
-            defer { close(nsfd) }
-            try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
-                                peerMAC: mac, mtu: options.mtu)
-            var lookups: [(request: NetlinkRequest, what: String)] = []
-            if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
-            lookups.append((.getLink(interface), "find \(interface) in the container"))
-            guard let index = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
-                throw NetworkError("\(interface) not found in the container")
-            }
             let subnet = IPv4Subnet(address, prefixLength: pool.subnet.prefixLength)
-            var changes: [(request: NetlinkRequest, what: String)] = [
-                (.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), (.setUp(index), "set \(interface) up"),
-            ]
+            var changes: [(request: NetlinkRequest, what: String)] = []
+            let index: Int32
+            if let ready {
+                try host.perform(.setUp(ready.hostIndex, master: bridgeIndex), what: "attach \(hostName) to \(device)")
+                index = ready.peerIndex
+                changes.append((.setUp(index, address: mac), "set \(interface) up"))
+            } else {
+                let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+                guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+                defer { close(nsfd) }
+                try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
+                                    peerMAC: mac, mtu: options.mtu)
+                var lookups: [(request: NetlinkRequest, what: String)] = []
+                if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
+                lookups.append((.getLink(interface), "find \(interface) in the container"))
+                guard let found = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
+                    throw NetworkError("\(interface) not found in the container")
+                }
+                index = found
+                changes.append((.setUp(index), "set \(interface) up"))
+            }
+            changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 0)
             if withRoute && !record.isInternal {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
+            }
+            if let address6, let pool6 = record.pool6 {
+                // The namespace has IPv6 off everywhere: on for this interface and loopback.
+                try enableIPv6(namespacePath: namespacePath, interfaces: ["lo", interface])
+                let subnet6 = IPv6Subnet(address6, prefixLength: pool6.subnet.prefixLength)
+                changes.append((.addAddress(subnet6, index: index), "add address \(subnet6.addressDescription)"))
+                if withRoute && !record.isInternal {
+                    changes.append((.addDefaultRoute(via: pool6.gateway, index: index), "add default route via \(pool6.gateway)"))
+                }
             }
             try inside.performAll(changes)
         } catch {
             try? NetlinkSocket().deleteLink(hostName)
             releaseAddress(address, network: record.id)
+            if let address6 { networks[record.id]?.pool6?.release(address6) }
             throw error
         }
-        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, mac: macDescription(mac),
+        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, address6: address6, mac: macDescription(mac),
                               hostInterface: hostName, interfaceName: interface, aliases: attachment.aliases)
     }
 
     func releaseAddress(_ address: IPv4Address, network id: String) {
         networks[id]?.pool?.release(address)
+    }
+
+    /// IPv6 on the given interfaces of a container's namespace (its sysctls are its own, so
+    /// they are written from inside it).
+    func enableIPv6(namespacePath: String, interfaces: [String]) throws {
+        let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+        guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+        defer { close(nsfd) }
+        let paths = interfaces.map { strdup("/proc/sys/net/ipv6/conf/\($0)/disable_ipv6") }
+        defer { for path in paths { free(path) } }
+        let pointers: [UnsafePointer<CChar>?] = paths.map { $0.map { UnsafePointer($0) } }
+        let result = pointers.withUnsafeBufferPointer { berth_netns_write(nsfd, $0.baseAddress, Int32($0.count), "0") }
+        guard result == 0 else { throw NetworkError.errno("enable IPv6 on \(interfaces.joined(separator: ", "))", -result) }
     }
 
     /// The veth goes in the background: the kernel takes tens of milliseconds to unregister
@@ -185,14 +271,16 @@ extension NetworkService {
     /// in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
         let name = endpoint.hostInterface
-        Self.linkRemovals.async {
+        Self.teardowns.async {
             // An error means it went with its namespace already.
             try? NetlinkSocket().deleteLink(name)
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
+        if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.release(address6) }
     }
 
-    static let linkRemovals = DispatchQueue(label: "berth.network.link-removals")
+    /// Veths and namespace files of exited containers, removed off their exit's path.
+    static let teardowns = DispatchQueue(label: "berth.network.teardowns")
 
     /// After the container's exit (or at its removal): everything prepareSandbox made.
     public func releaseSandbox(_ id: String) {
@@ -200,11 +288,13 @@ extension NetworkService {
         for proxy in proxies[id] ?? [] { proxy.stop() }
         proxies[id] = nil
         for endpoint in sandbox.endpoints { detach(endpoint) }
-        _ = berth_netns_remove(sandbox.namespacePath)
+        // Unmounting waits for an RCU grace period, which the exit need not wait for either.
+        let path = sandbox.namespacePath
+        Self.teardowns.async { _ = berth_netns_remove(path) }
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
         for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
-        if !sandbox.ports.isEmpty || sandbox.links != nil {
+        if touchesFirewall(sandbox) {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
         refreshView(id)
@@ -286,7 +376,7 @@ extension NetworkService {
         var forwards: [FirewallRuleset.Forward] = []
         var links: [FirewallRuleset.Link] = []
         for sandbox in sandboxes.values.sorted(by: { $0.containerID < $1.containerID }) {
-            links += sandbox.links ?? []
+            links += linkRules(of: sandbox)
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
             for port in sandbox.ports {
@@ -328,12 +418,15 @@ extension NetworkService {
     func refreshDNS(_ networkID: String) {
         guard let record = networks[networkID], !record.isDefaultBridge, record.driver == "bridge" else { return }
         var entries: [(names: [String], address: IPv4Address)] = []
+        var entries6: [(names: [String], address: IPv6Address)] = []
         for sandbox in sandboxes.values {
             for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
-                entries.append(([sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases, endpoint.address))
+                let names = [sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases
+                entries.append((names, endpoint.address))
+                if let address6 = endpoint.address6 { entries6.append((names, address6)) }
             }
         }
-        dns.set(network: networkID, entries: entries)
+        dns.set(network: networkID, entries: entries, entries6: entries6)
     }
 
     func refreshView(_ id: String, exposed: [String]? = nil) {
@@ -345,13 +438,20 @@ extension NetworkService {
             guard let record = networks[attachment.networkID] else { continue }
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
-            if let ip = attachment.ipv4Address, !ip.isEmpty { endpoint.IPAMConfig = .init(IPv4Address: ip) }
+            let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
+            let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
+            if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }
             if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac
                 endpoint.IPAddress = live.address.description
                 endpoint.IPPrefixLen = pool.subnet.prefixLength
                 endpoint.Gateway = record.isInternal ? "" : pool.gateway.description
+                if let address6 = live.address6, let pool6 = record.pool6 {
+                    endpoint.GlobalIPv6Address = address6.description
+                    endpoint.GlobalIPv6PrefixLen = pool6.subnet.prefixLength
+                    endpoint.IPv6Gateway = record.isInternal ? "" : pool6.gateway.description
+                }
                 if !record.isDefaultBridge {
                     endpoint.DNSNames = [sandbox!.name, String(id.prefix(12))] + live.aliases
                 }
@@ -361,7 +461,7 @@ extension NetworkService {
         }
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath
-            view.sandboxID = String(sandbox.namespacePath.split(separator: "/").last ?? "")
+            view.sandboxID = sandbox.sandboxID ?? String(sandbox.namespacePath.split(separator: "/").last ?? "")
             view.published = sandbox.ports
         }
         var ports: [String: [PortBindingView]?] = [:]

@@ -3,8 +3,9 @@
 // setns(CLONE_NEWNET) change only the calling thread, which steps back into its own
 // namespace after each job. The helper lives on between jobs: on a busy host a sleeping
 // thread is woken ahead of the queue, while a new thread waits for its first turn (a
-// container start paid milliseconds for each of the threads it used to make). Between
-// jobs it keeps one new namespace ready, so that a container start only binds it.
+// container start paid milliseconds for each of the threads it used to make). Namespaces
+// made ahead of container starts are the network service's business (it calls
+// berth_netns_new between starts, and berth_netns_bind at one).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -29,6 +31,10 @@ struct netns_made {
 struct netns_job {
     int nsfd;                   // >= 0: enter this namespace; -1: make a new one
     struct netns_made made;     // its socket (and, for a new one, its fd)
+    // Instead of a socket: `value` written to each of these files (sysctls of the namespace).
+    const char *const *write_paths;
+    int write_count;
+    const char *write_value;
     int result;                 // 0, or -errno
 };
 
@@ -38,13 +44,10 @@ static pthread_cond_t job_changed = PTHREAD_COND_INITIALIZER;
 static struct netns_job *job_pending;
 static int job_finished;
 static int helper_running;
-// The namespace kept ready, and whether one is wanted.
-static struct netns_made spare;
-static int spare_enabled, spare_ready, spare_wanted;
 
 // In a new namespace: IPv6 off on all its interfaces, as dockerd's sandboxes have it
-// (Berth's networks are IPv4), which also spares the kernel link-local addresses, DAD and
-// MLD on them. Interfaces made later inherit it. A kernel without IPv6 has no such file.
+// (an IPv6 network turns it on for its own interface and loopback), which also spares the
+// kernel link-local addresses, DAD and MLD on them. Interfaces made later inherit it. A kernel without IPv6 has no such file.
 static void netns_disable_ipv6(void) {
     int knob = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_WRONLY | O_CLOEXEC);
     if (knob < 0) return;
@@ -66,6 +69,20 @@ static int netns_do(struct netns_job *job) {
         made->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (made->nsfd < 0) { job->result = -errno; return 1; }
         netns_disable_ipv6();
+    }
+    if (job->write_paths) {
+        job->result = 0;
+        size_t length = strlen(job->write_value);
+        for (int i = 0; i < job->write_count && job->result == 0; i++) {
+            int file = open(job->write_paths[i], O_WRONLY | O_CLOEXEC);
+            if (file < 0) job->result = -errno;
+            else {
+                ssize_t written = write(file, job->write_value, length);
+                if (written != (ssize_t)length) job->result = written < 0 ? -errno : -EIO;
+            }
+            if (file >= 0) close(file);
+        }
+        return 1;
     }
     made->socket = socket(made->domain, made->type | SOCK_CLOEXEC, made->protocol);
     job->result = made->socket >= 0 ? 0 : -errno;
@@ -90,33 +107,18 @@ static void *netns_helper(void *unused) {
     int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     pthread_mutex_lock(&job_lock);
     for (;;) {
-        while (!job_pending && !(spare_wanted && !spare_ready)) pthread_cond_wait(&job_changed, &job_lock);
-        int home_ok;
-        if (job_pending) {
-            struct netns_job *job = job_pending;
-            pthread_mutex_unlock(&job_lock);
-            home_ok = netns_run(job, home);
-            if (!home_ok || job->result < 0) {
-                netns_release(job);
-                if (job->result >= 0) job->result = -EIO;
-            }
-            pthread_mutex_lock(&job_lock);
-            job_pending = NULL;
-            job_finished = 1;
-            pthread_cond_broadcast(&job_changed);
-        } else {
-            struct netns_job job = { .nsfd = -1, .made = spare };
-            pthread_mutex_unlock(&job_lock);
-            home_ok = netns_run(&job, home);
-            pthread_mutex_lock(&job_lock);
-            if (home_ok && job.result == 0) {
-                spare = job.made;
-                spare_ready = 1;
-            } else {
-                netns_release(&job);
-                spare_wanted = 0;   // until the next start asks again
-            }
+        while (!job_pending) pthread_cond_wait(&job_changed, &job_lock);
+        struct netns_job *job = job_pending;
+        pthread_mutex_unlock(&job_lock);
+        int home_ok = netns_run(job, home);
+        if (!home_ok || job->result < 0) {
+            netns_release(job);
+            if (job->result >= 0) job->result = -EIO;
         }
+        pthread_mutex_lock(&job_lock);
+        job_pending = NULL;
+        job_finished = 1;
+        pthread_cond_broadcast(&job_changed);
         if (!home_ok) {
             // Cannot go home: this thread ends, and the next job starts another.
             helper_running = 0;
@@ -157,60 +159,51 @@ static int run_job(struct netns_job *job) {
     return rc;
 }
 
-void berth_netns_keep_spare(int domain, int type, int protocol) {
-    pthread_mutex_lock(&job_lock);
-    spare.domain = domain;
-    spare.type = type;
-    spare.protocol = protocol;
-    spare_enabled = 1;
-    spare_wanted = 1;
-    if (ensure_helper() == 0) pthread_cond_broadcast(&job_changed);
-    pthread_mutex_unlock(&job_lock);
+int berth_netns_new(int domain, int type, int protocol, int *nsfd) {
+    struct netns_job job = { .nsfd = -1, .made = { .domain = domain, .type = type, .protocol = protocol } };
+    int rc = run_job(&job);
+    if (rc < 0) return rc;
+    *nsfd = job.made.nsfd;
+    return job.made.socket;
 }
 
-int berth_netns_new_socket(const char *path, int domain, int type, int protocol) {
+int berth_netns_bind(int nsfd, const char *path) {
     int file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (file < 0) return -errno;
     close(file);
-    struct netns_made made = { .nsfd = -1, .socket = -1 };
-    pthread_mutex_lock(&job_lock);
-    if (spare_ready && spare.domain == domain && spare.type == type && spare.protocol == protocol) {
-        made = spare;
-        spare_ready = 0;
-    }
-    if (spare_enabled) {
-        // The next one is made while this start goes on.
-        spare_wanted = 1;
-        pthread_cond_broadcast(&job_changed);
-    }
-    pthread_mutex_unlock(&job_lock);
-    int rc = 0;
-    if (made.socket < 0) {
-        struct netns_job job = { .nsfd = -1, .made = { .domain = domain, .type = type, .protocol = protocol } };
-        rc = run_job(&job);
-        made = job.made;
-    }
-    if (rc == 0) {
-        // The namespace is bound at `path` from its fd; the helper's thread has left it.
-        char source[64];
-        snprintf(source, sizeof source, "/proc/self/fd/%d", made.nsfd);
-        if (mount(source, path, NULL, MS_BIND, NULL) != 0) {
-            rc = -errno;
-            close(made.socket);
-        }
-        close(made.nsfd);
-    }
-    if (rc < 0) {
+    // The helper's thread has left the namespace: it is bound from its fd.
+    char source[64];
+    snprintf(source, sizeof source, "/proc/self/fd/%d", nsfd);
+    if (mount(source, path, NULL, MS_BIND, NULL) != 0) {
+        int rc = -errno;
         unlink(path);
         return rc;
     }
-    return made.socket;
+    return 0;
+}
+
+int berth_netns_new_socket(const char *path, int domain, int type, int protocol) {
+    int nsfd = -1;
+    int sock = berth_netns_new(domain, type, protocol, &nsfd);
+    if (sock < 0) return sock;
+    int rc = berth_netns_bind(nsfd, path);
+    close(nsfd);
+    if (rc < 0) {
+        close(sock);
+        return rc;
+    }
+    return sock;
 }
 
 int berth_netns_remove(const char *path) {
     if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) return -errno;
     if (unlink(path) != 0 && errno != ENOENT) return -errno;
     return 0;
+}
+
+int berth_netns_write(int nsfd, const char *const *paths, int count, const char *value) {
+    struct netns_job job = { .nsfd = nsfd, .made = { .nsfd = -1 }, .write_paths = paths, .write_count = count, .write_value = value };
+    return run_job(&job);
 }
 
 int berth_netns_socket(int nsfd, int domain, int type, int protocol) {

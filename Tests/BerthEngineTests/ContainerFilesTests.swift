@@ -21,6 +21,10 @@ struct ContainerFilesTests {
         let text = try ContainerFiles.hosts(hostname: "web", extraHosts: ["db:10.0.0.5", "v6:fd00::1", "gw:host-gateway"],
                                             hostGateway: "172.17.0.1", containerAddresses: ["172.17.0.2"])
         #expect(text == Self.defaults + "10.0.0.5\tdb\nfd00::1\tv6\n172.17.0.1\tgw\n172.17.0.2\tweb\n")
+        // Legacy links' lines after the extra hosts, before the container's own (dockerd's order).
+        let linked = try ContainerFiles.hosts(hostname: "web", extraHosts: ["db:10.0.0.5"], containerAddresses: ["172.17.0.3"],
+                                              linkLines: ["172.17.0.2\tstore 0123456789ab db"])
+        #expect(linked == Self.defaults + "10.0.0.5\tdb\n172.17.0.2\tstore 0123456789ab db\n172.17.0.3\tweb\n")
     }
 
     @Test func hostsNamesTheFullAndShortHostname() throws {

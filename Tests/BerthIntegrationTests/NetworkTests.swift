@@ -242,6 +242,38 @@ struct NetworkTests {
         #expect(net.docker(["network", "connect", "netb", "b1"]).stderr.contains("already exists"))
     }
 
+    @Test func eachStartGetsAWholeFirstInterface() throws {
+        // The first start makes its namespace; later ones take one made ahead, with eth0 in
+        // it already: both must give the same interface.
+        let net = try NetworkDaemon(settings: ["mtu": 1400])
+        let script = "cat /sys/class/net/eth0/mtu /sys/class/net/eth0/address /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -4 -o addr show eth0; ip route"
+        for round in 0..<3 {
+            let name = "whole\(round)"
+            let run = net.docker(["run", "-d", "--name", name, "busybox", "sh", "-c", script + "; sleep 300"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let address = net.address(name)
+            let octets = address.split(separator: ".").compactMap { UInt8($0) }
+            #expect(octets.count == 4 && address.hasPrefix("10.250."), "\(address)")
+            let mac = "02:42:" + octets.map { String(format: "%02x", $0) }.joined(separator: ":")
+            var output = ""
+            for _ in 0..<50 where !output.contains("default") {
+                output = net.docker(["logs", name]).stdout
+                if !output.contains("default") { usleep(20_000) }
+            }
+            let gateway = address.split(separator: ".").prefix(3).joined(separator: ".") + ".1"
+            #expect(output.hasPrefix("1400\n\(mac)\n1\n"), "\(output)")
+            #expect(output.contains("inet \(address)/24"), "\(output)")
+            #expect(output.contains("default via \(gateway) dev eth0"), "\(output)")
+            let sandbox = net.docker(["inspect", "-f", "{{.NetworkSettings.SandboxID}} {{.NetworkSettings.SandboxKey}}", name]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+            #expect(sandbox.count == 2 && sandbox[0].count == 64 && sandbox[1] == net.daemon.directory + "/exec/netns/" + sandbox[0].prefix(12), "\(sandbox)")
+            // The bridge holds one host end per running container, none made ahead.
+            let ports = Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", net.bridge]).stdout
+            #expect(ports.split(separator: "\n").count == round + 1, "\(ports)")
+            #expect(ports.contains("mtu 1400"), "\(ports)")
+        }
+    }
+
     @Test func publishedPortSurvivesADaemonCrash() throws {
         let first = try NetworkDaemon()
         let port = NetworkDaemon.freePort()
@@ -258,7 +290,12 @@ struct NetworkTests {
         #expect(!other.contains("inet " + address.trimmingCharacters(in: .whitespacesAndNewlines) + "/"), "\(other)")
         #expect(second.docker(["rm", "-f", "blog1"]).status == 0)
         #expect(Harness.run("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/"]).status != 0)
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: second.daemon.directory + "/exec/netns")) ?? []
+        // The namespace file goes in the background, right after the exit.
+        var leftovers = ["?"]
+        for _ in 0..<50 where !leftovers.isEmpty {
+            leftovers = (try? FileManager.default.contentsOfDirectory(atPath: second.daemon.directory + "/exec/netns")) ?? []
+            if !leftovers.isEmpty { usleep(20_000) }
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -270,6 +307,33 @@ struct NetworkTests {
         #expect(env.stdout.contains("\tdatabase "), "\(env.stdout)")
         #expect(env.stdout.contains("DATABASE_PORT_5432_TCP_PORT=5432"))
         #expect(env.stdout.contains("DATABASE_ENV_SECRET=1"))
+    }
+
+    @Test func aLinkFollowsItsContainerToANewAddress() throws {
+        // icc off: the link's openings are the only way from one to the other.
+        let net = try NetworkDaemon(settings: ["icc": false])
+        try net.runWebServer("db", text: "moved", extra: ["--expose", "80"])
+        let app = net.docker(["run", "-d", "--name", "app", "--link", "db:store", "busybox", "sleep", "300"])
+        #expect(app.status == 0, "\(app.stderr)")
+        let before = net.address("db")
+        #expect(net.docker(["exec", "app", "sh", "-c", NetworkDaemon.probe(before)]).stdout == "moved\n")
+        // db stops, another container takes its address, and db comes back at another one.
+        #expect(net.docker(["stop", "-t", "0", "db"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "filler", "busybox", "sleep", "300"]).status == 0)
+        #expect(net.address("filler") == before)
+        #expect(net.docker(["start", "db"]).status == 0)
+        let after = net.address("db")
+        #expect(!after.isEmpty && after != before)
+        // As dockerd: the linking container's /etc/hosts names the new address, and the
+        // firewall opens the exposed port there (and no longer at the old one).
+        let hosts = net.docker(["exec", "app", "cat", "/etc/hosts"]).stdout
+        #expect(hosts.contains("\(after)\tstore "), "\(hosts)")
+        #expect(!hosts.contains("\(before)\tstore "), "\(hosts)")
+        let probe = net.docker(["exec", "app", "sh", "-c", NetworkDaemon.probe(after)])
+        #expect(probe.stdout == "moved\n", "\(probe.stderr)")
+        let rules = Harness.run("/usr/sbin/nft", ["list", "table", "ip", net.table]).stdout
+        #expect(rules.contains("ip daddr \(after) tcp dport 80 accept"), "\(rules)")
+        #expect(!rules.contains("ip daddr \(before) tcp dport 80 accept"), "\(rules)")
     }
 
     // MARK: - icc, bridge none, an existing bridge, forwarding
@@ -301,6 +365,48 @@ struct NetworkTests {
         try net.runWebServer("web2", text: "icc-open", extra: ["--network", "open"])
         let open = net.docker(["run", "--rm", "--network", "open", "busybox", "sh", "-c", NetworkDaemon.probe(net.address("web2", network: "open"))])
         #expect(open.stdout == "icc-open\n", "\(open.stderr)")
+    }
+
+    @Test func ipv6UserNetworksGiveAddressesNamesAndRoutes() throws {
+        let net = try NetworkDaemon()
+        let octet = Int(getpid()) % 200
+        let prefix = "fd00:\(String(0xb000 + octet, radix: 16))"
+        // dockerd's refusals: no IPv6 subnet (there are no default IPv6 pools), two of them.
+        let none = net.docker(["network", "create", "--ipv6", "nov6"])
+        #expect(none.stderr.contains("could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network"), "\(none.stderr)")
+        let two = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix):1::/64", "--subnet", "\(prefix):2::/64", "twov6"])
+        #expect(two.stderr.contains("bridge driver doesn't support multiple subnets"), "\(two.stderr)")
+        let create = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/64", "--subnet", "10.241.\(octet).0/24", "n6"])
+        #expect(create.status == 0, "\(create.stderr)")
+        let overlap = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/80", "n6b"])
+        #expect(overlap.stderr.contains("Pool overlaps with other one on this address space"), "\(overlap.stderr)")
+        let inspect = net.docker(["network", "inspect", "-f", "{{.EnableIPv6}} {{json .IPAM.Config}}", "n6"])
+        #expect(inspect.stdout == #"true [{"Subnet":"10.241.\#(octet).0/24","Gateway":"10.241.\#(octet).1"},{"Subnet":"\#(prefix)::/64"}]"# + "\n",
+                "\(inspect.stdout) \(inspect.stderr)")
+        #expect(net.docker(["run", "-d", "--name", "six", "--network", "n6", "busybox", "sleep", "300"]).status == 0)
+        let endpoint = net.docker(["inspect", "-f", "{{with .NetworkSettings.Networks.n6}}{{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}", "six"])
+        #expect(endpoint.stdout == "\(prefix)::2 64 \(prefix)::1\n", "\(endpoint.stdout) \(endpoint.stderr)")
+        // Another container: its own address and route, loopback's ::1, the line in /etc/hosts,
+        // the first one by name (AAAA) and by address, and the gateway on the bridge.
+        let probe = net.docker(["run", "--rm", "--network", "n6", "--hostname", "other", "busybox", "sh", "-c",
+                                "ip -6 -o addr; ip -6 route; cat /etc/hosts; nslookup -type=AAAA six 10.241.\(octet).1; ping -6 -c 1 -W 2 six && ping -6 -c 1 -W 2 \(prefix)::1"])
+        #expect(probe.status == 0, "\(probe.stdout) \(probe.stderr)")
+        #expect(probe.stdout.contains("inet6 ::1/128"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("inet6 \(prefix)::3/64"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("default via \(prefix)::1 dev eth0"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("\(prefix)::3\tother\n"), "\(probe.stdout)")
+        #expect(probe.stdout.contains("Address: \(prefix)::2"), "\(probe.stdout)")
+        // The address goes back to the pool with the container.
+        #expect(net.docker(["rm", "-f", "six"]).status == 0)
+        let again = net.docker(["run", "--rm", "--network", "n6", "busybox", "ip", "-6", "-o", "addr", "show", "eth0"])
+        #expect(again.stdout.contains("inet6 \(prefix)::2/64"), "\(again.stdout)")
+        // --ip6: the address asked for, or dockerd's refusals.
+        let chosen = net.docker(["run", "--rm", "--network", "n6", "--ip6", "\(prefix)::99", "busybox", "ip", "-6", "-o", "addr", "show", "eth0"])
+        #expect(chosen.stdout.contains("inet6 \(prefix)::99/64"), "\(chosen.stdout) \(chosen.stderr)")
+        let outside = net.docker(["run", "--rm", "--network", "n6", "--ip6", "fd00:ffff::9", "busybox", "true"])
+        #expect(outside.stderr.contains("Invalid address fd00:ffff::9: It does not belong to any of this network's subnets"), "\(outside.stderr)")
+        let onBridge = net.docker(["run", "--rm", "--ip6", "\(prefix)::98", "busybox", "true"])
+        #expect(onBridge.stderr.contains("user specified IP address is supported on user defined networks only"), "\(onBridge.stderr)")
     }
 
     @Test func aUserNetworkCanTurnIccOff() throws {
@@ -392,6 +498,29 @@ struct NetworkTests {
             #expect("\(error)".contains("bridge device with non default name \(absent) must be created manually"), "\(error)")
         }
         #expect(Harness.run("/usr/sbin/ip", ["link", "show", absent]).status != 0)
+    }
+
+    @Test func bipReplacesTheAddressTheDefaultBridgeHad() throws {
+        // The default bridge is already there (left by an earlier daemon with another bip, or
+        // made by hand) with two addresses outside the new bip: as dockerd, the first is
+        // replaced by bip's, the other stays.
+        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-bip")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let octet = Int(getpid()) % 200
+        let settings = #"{"cgroup-parent": "\#(NetworkDaemon.cgroupParent)", "bip": "10.246.\#(octet).1/24"}"#
+        try settings.write(toFile: directory + "/daemon.json", atomically: true, encoding: .utf8)
+        let device = NetworkDaemon.defaultBridge(dataRoot: directory + "/data")
+        defer { Harness.run("/usr/sbin/ip", ["link", "del", device]) }
+        #expect(Harness.run("/usr/sbin/ip", ["link", "add", device, "type", "bridge"]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "10.245.\(octet).1/24", "dev", device]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "10.244.\(octet).1/24", "dev", device]).status == 0)
+        let net = try NetworkDaemon(directory: directory)
+        let addresses = Harness.run("/usr/sbin/ip", ["-4", "-o", "addr", "show", device]).stdout
+        #expect(addresses.contains("inet 10.246.\(octet).1/24"), "\(addresses) \(net.daemon.log)")
+        #expect(!addresses.contains("10.245.\(octet)."), "\(addresses)")
+        #expect(addresses.contains("inet 10.244.\(octet).1/24"), "\(addresses)")
+        let inspect = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}", "bridge"])
+        #expect(inspect.stdout == "10.246.\(octet).0/24 10.246.\(octet).1\n", "\(inspect.stderr)")
     }
 
     @Test func forwardingIsTurnedOnOrWarnedAbout() throws {

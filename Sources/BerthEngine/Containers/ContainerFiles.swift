@@ -19,13 +19,16 @@ public enum ContainerFiles {
     ]
 
     /// /etc/hosts of a container with its own network namespace: Docker's default records,
-    /// the ExtraHosts entries, then one line per address of the container naming it by its
+    /// the ExtraHosts entries, the legacy links' lines, then one line per address of the container naming it by its
     /// full and short hostname. `hostGateway` is what `host-gateway` stands for.
     public static func hosts(hostname: String, domainname: String? = nil, extraHosts: [String]? = nil,
-                             hostGateway: String? = nil, containerAddresses: [String] = []) throws -> String {
+                             hostGateway: String? = nil, containerAddresses: [String] = [],
+                             linkLines: [String] = []) throws -> String {
         var text = ""
         for record in defaultHostsRecords { text += "\(record.address)\t\(record.names)\n" }
         text += try extraHostsLines(extraHosts, hostGateway: hostGateway)
+        // Links' lines come before the container's own, as in dockerd's file.
+        text += linkLines.map { $0 + "\n" }.joined()
         let names = selfNames(hostname: hostname, domainname: domainname)
         for address in containerAddresses { text += "\(address)\t\(names)\n" }
         return text

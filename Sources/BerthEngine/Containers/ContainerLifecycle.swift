@@ -57,6 +57,7 @@ extension ContainerService {
         do {
             plan.sandbox = try await prepareNetwork(id)
             if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }
+            await refreshLinkingHosts(of: id)
         } catch {
             let message = (error as? BerthError)?.message ?? "\(error)"
             await recordStartFailure(id, message: message)

@@ -29,9 +29,9 @@ extension ContainerService {
     /// At create: the networks of NetworkMode and NetworkingConfig must exist.
     func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?) async throws {
         guard let network else { return }
-        var endpoints: [String: (aliases: [String], ipv4: String?)] = [:]
+        var endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)] = [:]
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
-            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address)
+            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address, settings?.IPAMConfig?.IPv6Address)
         }
         do {
             try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
@@ -80,7 +80,8 @@ extension ContainerService {
 
     // MARK: - docker network connect / disconnect
 
-    public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?) async throws {
+    public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
+                               ipv6: String? = nil) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -90,7 +91,7 @@ extension ContainerService {
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
-                                      aliases: aliases, ipv4: ipv4)
+                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6)
             if entry.record.State.Running, let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
@@ -116,16 +117,22 @@ extension ContainerService {
         return name.hasPrefix("/") ? String(name.dropFirst()) : name
     }
 
+    /// The alias of a link ("/name:/me/alias" → "alias"; the name when there is none).
+    static func linkAlias(_ link: String) -> String {
+        let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+        let alias = parts.count > 1 ? parts[1] : linkTarget(link)
+        guard let slash = alias.lastIndex(of: "/") else { return alias }
+        return String(alias[alias.index(after: slash)...])
+    }
+
     /// `--link name:alias`: the /etc/hosts lines and environment Docker writes for each link.
     func linkFiles(_ id: String) async -> (hosts: [String], env: [String]) {
         guard let network, let entry = entries[id] else { return ([], []) }
         var hosts: [String] = []
         var env: [String] = []
         for link in entry.hostConfig.Links ?? [] {
-            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
             let target = Self.linkTarget(link)
-            var alias = parts.count > 1 ? parts[1] : target
-            if let slash = alias.lastIndex(of: "/") { alias = String(alias[alias.index(after: slash)...]) }
+            let alias = Self.linkAlias(link)
             guard let targetID = try? resolve(target), let peer = entries[targetID],
                   let address = await network.primaryAddress(targetID) else { continue }
             hosts.append("\(address)\t\(alias) \(peer.record.shortID) \(peer.record.bareName)")

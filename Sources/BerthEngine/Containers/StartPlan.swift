@@ -120,8 +120,7 @@ struct StartPlan: Sendable {
                                                      extraHosts: hostConfig.ExtraHosts)
             : try ContainerFiles.hosts(hostname: hostname, domainname: record.Config.Domainname,
                                        extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.gateway,
-                                       containerAddresses: sandbox?.addresses ?? [])
-                + links.hosts.map { $0 + "\n" }.joined()
+                                       containerAddresses: sandbox?.addresses ?? [], linkLines: links.hosts)
         var resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
                                                    dnsOptions: hostConfig.DnsOptions, hostNetwork: hostNetwork)
         if let nameserver = sandbox?.nameserver, (hostConfig.Dns ?? []).isEmpty {

@@ -119,15 +119,19 @@ int berth_seccomp_load_program(const void *program, size_t length);             
 
 // ---- network namespaces (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
-// Creates the file `path`, bind-mounts a new network namespace on it (IPv6 off on all its
-// interfaces, as dockerd's sandboxes), and returns a socket (close-on-exec) made inside it;
-// the work is done on a helper thread, so the caller's threads keep their namespace. The
-// namespace kept ready by berth_netns_keep_spare is taken when the socket kinds match.
+// A new network namespace (IPv6 off on all its interfaces, as dockerd's sandboxes), open at
+// *nsfd, and a socket (close-on-exec) made inside it, returned; the work is done on a helper
+// thread, so the caller's threads keep their namespace.
+int berth_netns_new(int domain, int type, int protocol, int *nsfd);
+// Creates the file `path` and bind-mounts the namespace open at nsfd on it.
+int berth_netns_bind(int nsfd, const char *path);
+// Both: a new namespace bound at `path`, and a socket inside it.
 int berth_netns_new_socket(const char *path, int domain, int type, int protocol);
-// From now on, a new namespace with such a socket is kept ready between calls.
-void berth_netns_keep_spare(int domain, int type, int protocol);
 // Unmounts and deletes a namespace file made by berth_netns_new_socket.
 int berth_netns_remove(const char *path);
+// Writes `value` to each of `paths` as seen from the network namespace open at nsfd (its
+// /proc/sys/net), stopping at the first failure.
+int berth_netns_write(int nsfd, const char *const *paths, int count, const char *value);
 // A socket (close-on-exec) that lives in the network namespace open at nsfd.
 int berth_netns_socket(int nsfd, int domain, int type, int protocol);
 // ---- end of netns.c ----

@@ -1,0 +1,54 @@
+import FoundationEssentials
+import Glibc
+
+/// When a linked container starts again with another address, dockerd rewrites the address
+/// on the /etc/hosts lines of the running containers that link to it: each line whose names
+/// begin with the link's alias (after a tab, followed by a space or a dot) gets the new one.
+enum LinkedHosts {
+    /// `text` with the address of each alias line replaced.
+    static func replacing(in text: String, alias: String, address: String) -> String {
+        let marker = "\t" + alias
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (number, line) in lines.enumerated() {
+            // The file's own line ends count as the space after the name; the last line without one does not.
+            let isLast = number == lines.count - 1
+            let match = line.ranges(of: marker).first { found in
+                found.upperBound == line.endIndex ? !isLast : (line[found.upperBound].isWhitespace || line[found.upperBound] == ".")
+            }
+            guard let found = match else { continue }
+            var start = found.lowerBound
+            while start > line.startIndex, !line[line.index(before: start)].isWhitespace { start = line.index(before: start) }
+            lines[number] = String(line[..<start]) + address + String(line[found.lowerBound...])
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Rewrites the file in place: it is bind-mounted into the container, so a new file put
+    /// in its place would not be seen there.
+    static func update(path: String, alias: String, address: String) {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        let updated = replacing(in: text, alias: alias, address: address)
+        guard updated != text else { return }
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let bytes = Array(updated.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+extension ContainerService {
+    /// After a container's network is set up: the /etc/hosts of the running containers that
+    /// link to it get its address on the default bridge (dockerd's "parent" update).
+    func refreshLinkingHosts(of id: String) async {
+        guard let network else { return }
+        let parents = entries.values.filter { $0.record.ID != id && $0.record.State.Running && !($0.hostConfig.Links ?? []).isEmpty }
+        guard !parents.isEmpty, let address = await network.defaultBridgeAddress(id) else { return }
+        for parent in parents {
+            for link in parent.hostConfig.Links ?? [] where (try? resolve(Self.linkTarget(link))) == id {
+                LinkedHosts.update(path: parent.record.HostsPath, alias: Self.linkAlias(link), address: address)
+            }
+        }
+    }
+}

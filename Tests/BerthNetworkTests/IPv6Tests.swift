@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import BerthNetwork
+
+struct IPv6Tests {
+    @Test func addressesParseAndPrintAsGoDoes() throws {
+        for (text, printed) in [("fd00:1::2", "fd00:1::2"), ("FD00:0001:0000:0000:0000:0000:0000:0002", "fd00:1::2"),
+                                ("::", "::"), ("::1", "::1"), ("1::", "1::"), ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+                                ("1:0:0:2:0:0:3:4", "1::2:0:0:3:4"), ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"), ("1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7")] {
+            let address = try #require(IPv6Address(text), "\(text)")
+            #expect(address.description == printed)
+        }
+        for bad in ["", ":", "1:::2", "1::2::3", "12345::", "g::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "::1:2:3:4:5:6:7:8", "10.0.0.1"] {
+            #expect(IPv6Address(bad) == nil, "\(bad)")
+        }
+        #expect(IPv6Address("fd00::1")!.bytes == [0xfd, 0] + [UInt8](repeating: 0, count: 13) + [1])
+    }
+
+    @Test func subnetsContainAndOverlap() throws {
+        let subnet = try #require(IPv6Subnet("fd00:1::9/64"))
+        #expect(subnet.description == "fd00:1::/64")
+        #expect(subnet.contains(IPv6Address("fd00:1::ffff:1")!))
+        #expect(!subnet.contains(IPv6Address("fd00:2::1")!))
+        #expect(subnet.overlaps(IPv6Subnet("fd00::/16")!))
+        #expect(!subnet.overlaps(IPv6Subnet("fd00:2::/64")!))
+        #expect(IPv6Subnet("fd00::/129") == nil)
+    }
+
+    @Test func poolsHandOutTheLowestFreeAddressAfterTheGateway() throws {
+        var pool = try AddressPool6(subnet: IPv6Subnet("fd00:1::5/64")!, gateway: nil)
+        #expect(pool.gateway.description == "fd00:1::1" && !pool.gatewayIsGiven)
+        #expect(try pool.allocate().description == "fd00:1::2")
+        #expect(try pool.allocate().description == "fd00:1::3")
+        pool.release(IPv6Address("fd00:1::2")!)
+        #expect(try pool.allocate().description == "fd00:1::2")
+        var given = try AddressPool6(subnet: IPv6Subnet("fd00:2::/64")!, gateway: IPv6Address("fd00:2::2"))
+        #expect(try given.allocate().description == "fd00:2::1")
+        #expect(try given.allocate().description == "fd00:2::3")
+        #expect(throws: NetworkError.self) { try AddressPool6(subnet: IPv6Subnet("fd00:2::/64")!, gateway: IPv6Address("fd00:3::1")) }
+    }
+
+    @Test func aaaaAnswersCarryTheAddresses() throws {
+        let query = try #require(DNSQuery(DNSQuery.encode(id: 7, name: "web", type: DNSQuestion.typeAAAA)))
+        let answer = query.response(.addresses6([IPv6Address("fd00:1::2")!]))
+        #expect(Array(answer[6..<8]) == [0, 1])
+        // The record: name pointer, type AAAA, class IN, TTL, length 16, the address.
+        #expect(Array(answer.suffix(28).prefix(6)) == [0xc0, 0x0c, 0, 28, 0, 1])
+        #expect(Array(answer.suffix(18)) == [0, 16] + IPv6Address("fd00:1::2")!.bytes)
+        let table = DNSTable()
+        table.set(network: "n", entries: [(["web"], IPv4Address("10.0.0.2")!)], entries6: [(["web"], IPv6Address("fd00:1::2")!)])
+        #expect(table.lookup6(network: "n", name: "WEB.").map(\.description) == ["fd00:1::2"])
+        #expect(table.lookup6(network: "n", name: "other").isEmpty)
+    }
+}
