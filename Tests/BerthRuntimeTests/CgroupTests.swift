@@ -176,10 +176,12 @@ struct CgroupPathTests {
 }
 
 struct CgroupStatsParserTests {
-    @Test func v1BlockIOSkipsTotals() {
+    @Test func v1BlockIOKeepsEveryDeviceOperationButNotTheGrandTotal() {
         let text = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 4608\n8:0 Total 4608\nTotal 4608\n"
         #expect(CgroupStatsParser.v1BlockIO(text) == [.init(major: 8, minor: 0, operation: "Read", bytes: 4096),
-                                                       .init(major: 8, minor: 0, operation: "Write", bytes: 512)])
+                                                       .init(major: 8, minor: 0, operation: "Write", bytes: 512),
+                                                       .init(major: 8, minor: 0, operation: "Sync", bytes: 4608),
+                                                       .init(major: 8, minor: 0, operation: "Total", bytes: 4608)])
     }
 
     @Test func v2IOStatBecomesReadAndWrite() {

@@ -203,6 +203,7 @@ struct CgroupV1: CgroupManager {
         }
         if let directory = paths["blkio"] {
             stats.blockIO = CgroupStatsParser.v1BlockIO(CgroupFile.read(directory, "blkio.throttle.io_service_bytes_recursive"))
+            stats.blockIOServiced = CgroupStatsParser.v1BlockIO(CgroupFile.read(directory, "blkio.throttle.io_serviced_recursive"))
         }
         return stats
     }
