@@ -332,7 +332,8 @@ public struct Runtime {
         guard store.status(of: container, cgroup: cgroup) != .stopped else { throw ConfigError("container not running") }
         try cgroup.apply(resources)
         container.config.linux = container.config.linux ?? Spec.Linux()
-        container.config.linux?.resources = resources
+        let merged = ResourcesUpdate.merge(resources, into: container.config.linux?.resources)
+        container.config.linux?.resources = merged
         try store.save(container)
     }
 

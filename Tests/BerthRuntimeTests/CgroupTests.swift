@@ -222,3 +222,18 @@ struct DeviceRuleTests {
     }
 }
 
+
+struct ResourcesUpdateTests {
+    @Test func anUpdateChangesOnlyWhatItNames() {
+        let saved = Spec.Resources(devices: [.init(allow: false, access: "rwm")],
+                                   memory: .init(limit: 64 << 20, swap: 128 << 20),
+                                   cpu: .init(shares: 1024, cpus: "0"), pids: .init(limit: 100))
+        let update = Spec.Resources(memory: .init(limit: 32 << 20), cpu: .init(quota: 50_000, period: 100_000))
+        let merged = ResourcesUpdate.merge(update, into: saved)
+        #expect(merged.memory == .init(limit: 32 << 20, swap: 128 << 20))
+        #expect(merged.cpu == .init(shares: 1024, quota: 50_000, period: 100_000, cpus: "0"))
+        #expect(merged.pids == .init(limit: 100))
+        #expect(merged.devices == saved.devices)
+        #expect(ResourcesUpdate.merge(update, into: nil) == update)
+    }
+}
