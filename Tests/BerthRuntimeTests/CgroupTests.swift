@@ -27,6 +27,10 @@ struct CgroupConversionTests {
         #expect(CgroupConversions.cpuMax(quota: 50_000, period: 100_000) == "50000 100000")
         #expect(CgroupConversions.cpuMax(quota: -1, period: 100_000) == "max 100000")
         #expect(CgroupConversions.cpuMax(quota: nil, period: nil) == nil)
+        // `update --cpu-period` alone keeps the quota in force.
+        #expect(CgroupConversions.cpuMax(quota: nil, period: 200_000, current: "50000 100000") == "50000 200000")
+        #expect(CgroupConversions.cpuMax(quota: nil, period: 200_000, current: "max 100000") == "max 200000")
+        #expect(CgroupConversions.cpuMax(quota: 30_000, period: nil, current: "50000 100000") == "30000")
     }
 
     @Test func ioWeightScale() {
