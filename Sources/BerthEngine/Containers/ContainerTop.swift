@@ -116,10 +116,11 @@ extension ContainerService {
     public func top(_ nameOrID: String, psArgs: String?) async throws -> ContainerTopResult {
         let id = try resolve(nameOrID)
         let state = entries[id]!.record.State
-        guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
+        // dockerd counts a container in its restart back-off as running, but restarting.
         if state.Restarting {
             throw BerthError.conflict("Container \(id) is restarting, wait until the container is running")
         }
+        guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         let root = paths.runtimeRoot
         let arguments = ProcessTable.arguments(psArgs)
         return try await blocking {
