@@ -88,6 +88,7 @@ struct StatsRecordTests {
         stats.cpuPerCPU = [400, 500]
         stats.memoryUsage = 2048
         stats.memoryMaxUsage = 4096
+        stats.memoryFailCount = 2
         stats.memoryStat = ["total_inactive_file": 10, "anon": 5, "sec_pagetables": 1]
         stats.pidsCurrent = 3
         stats.blockIO = [.init(major: 8, minor: 0, operation: "Read", bytes: 512)]
@@ -116,7 +117,7 @@ struct StatsRecordTests {
         #expect(cpu["system_cpu_usage"] as? Int == 5_000_000_000 && cpu["online_cpus"] as? Int == 2)
         let memory = try #require(json["memory_stats"] as? [String: Any])
         #expect(memory["limit"] as? Int == 4 << 30, "no limit: the host's memory")
-        #expect(memory["max_usage"] as? Int == 4096)
+        #expect(memory["max_usage"] as? Int == 4096 && memory["failcnt"] as? Int == 2)
         #expect((memory["stats"] as? [String: Int])?["sec_pagetables"] == 1, "v1 passes memory.stat on whole")
         let blkio = try #require(json["blkio_stats"] as? [String: Any])
         #expect((blkio["io_service_bytes_recursive"] as? [[String: Any]])?.first?["op"] as? String == "Read")
@@ -138,7 +139,7 @@ struct StatsRecordTests {
         #expect(usageJSON["percpu_usage"] == nil)
         let memory = try #require(json["memory_stats"] as? [String: Any])
         #expect(memory["limit"] as? Int == 1 << 20)
-        #expect(memory["max_usage"] == nil)
+        #expect(memory["max_usage"] == nil && memory["failcnt"] == nil)
         #expect(memory["stats"] as? [String: Int] == ["anon": 5], "only dockerd's v2 keys")
         let blkio = try #require(json["blkio_stats"] as? [String: Any])
         #expect((blkio["io_service_bytes_recursive"] as? [[String: Any]])?.first?["op"] as? String == "read")

@@ -77,6 +77,7 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
         public var usage: UInt64?
         public var max_usage: UInt64?
         public var stats: [String: UInt64]?
+        public var failcnt: UInt64?
         public var limit: UInt64?
     }
 
@@ -136,7 +137,7 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
     ]
 
     /// A running container's sample from its cgroup's numbers, in the shape of the host's
-    /// cgroup version (v2: no per-CPU usage, no max_usage, v2 memory.stat names, lower-case
+    /// cgroup version (v2: no per-CPU usage, no max_usage or failcnt, v2 memory.stat names, lower-case
     /// blkio operations and only the bytes list).
     public static func sample(name: String, id: String, read: String, cgroup: CgroupStats, unified: Bool,
                               host: HostSample, networks: [String: NetworkStats]?) -> StatsRecord {
@@ -165,7 +166,9 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
         let limit = min(cgroup.memoryLimit ?? host.memory, host.memory)
         record.memory = MemoryStats(usage: cgroup.memoryUsage,
                                     max_usage: unified || cgroup.memoryMaxUsage == 0 ? nil : cgroup.memoryMaxUsage,
-                                    stats: stat.isEmpty ? nil : stat, limit: limit == 0 ? nil : limit)
+                                    stats: stat.isEmpty ? nil : stat,
+                                    failcnt: unified || cgroup.memoryFailCount == 0 ? nil : cgroup.memoryFailCount,
+                                    limit: limit == 0 ? nil : limit)
         record.networks = networks
         return record
     }

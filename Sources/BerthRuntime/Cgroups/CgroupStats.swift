@@ -12,6 +12,8 @@ public struct CgroupStats: Sendable, Equatable {
 
     public var memoryUsage: UInt64 = 0
     public var memoryMaxUsage: UInt64 = 0
+    /// Times the usage hit the limit (v1's memory.failcnt; v2 has none).
+    public var memoryFailCount: UInt64 = 0
     public var memoryLimit: UInt64?
     /// memory.stat as it is: v1 names (cache, total_inactive_file, ...) or v2's (anon, file, inactive_file, ...).
     public var memoryStat: [String: UInt64] = [:]

@@ -194,6 +194,7 @@ struct CgroupV1: CgroupManager {
         if let directory = paths["memory"] {
             stats.memoryUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.usage_in_bytes"))
             stats.memoryMaxUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.max_usage_in_bytes"))
+            stats.memoryFailCount = CgroupStatsParser.number(CgroupFile.read(directory, "memory.failcnt"))
             stats.memoryLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "memory.limit_in_bytes"))
             stats.memoryStat = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "memory.stat"))
         }
