@@ -55,7 +55,8 @@ public enum ProcessTable {
 /// Runs the host's `ps` without forking berthd (posix_spawn), capturing its output.
 enum HostPS {
     struct Outcome {
-        var succeeded: Bool
+        /// Go's words for how it ended ("exit status 1"), nil when it succeeded.
+        var failure: String?
         var output: String
         var errors: String
     }
@@ -95,19 +96,24 @@ enum HostPS {
         let stderr = DescriptorIO.readToEnd(errors[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return Outcome(succeeded: berth_wifexited(status) != 0 && berth_wexitstatus(status) == 0,
-                       output: String(decoding: stdout, as: UTF8.self), errors: String(decoding: stderr, as: UTF8.self))
+        var failure: String?
+        if berth_wifexited(status) == 0 {
+            failure = "signal: \(String(cString: strsignal(berth_wtermsig(status))))"
+        } else if berth_wexitstatus(status) != 0 {
+            failure = "exit status \(berth_wexitstatus(status))"
+        }
+        return Outcome(failure: failure, output: String(decoding: stdout, as: UTF8.self), errors: String(decoding: stderr, as: UTF8.self))
     }
 
     /// As dockerd: first with `-q PIDS` (so ps lists only those), and when ps refuses that
     /// combination (some options do), once more without; a failure is ps's first stderr line.
     static func table(arguments: [String], pids: [Int32]) throws -> String {
         let selected = try run(arguments + ["-q", pids.map(String.init).joined(separator: ",")])
-        if selected.succeeded { return selected.output }
+        if selected.failure == nil { return selected.output }
         let plain = try run(arguments)
-        if plain.succeeded { return plain.output }
+        guard let failure = plain.failure else { return plain.output }
         let reason = plain.errors.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        throw BerthError.internalError("ps: " + (reason.isEmpty ? "exit status \(plain.errors)" : reason))
+        throw BerthError.internalError("ps: " + (reason.isEmpty ? failure : reason))
     }
 }
 
