@@ -5,7 +5,8 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 
-/// /containers/…: create, the lifecycle, inspect and list, attach, logs, wait, prune.
+/// /containers/…: create, the lifecycle, inspect and list, attach, logs, wait, prune, top,
+/// stats, update.
 enum ContainerRoutes {
     static func register(_ router: inout Router, engine: Engine) {
         let containers = engine.containers
@@ -153,9 +154,42 @@ enum ContainerRoutes {
         router.add(.GET, "/plugins/{name}/json") { _, parameters in
             throw BerthError.notFound("plugin \"\(parameters["name"]!)\" not found")
         }
-        for (path, what) in [("/containers/{id}/top", "docker top"), ("/containers/{id}/stats", "docker stats"),
-                             ("/containers/{id}/changes", "docker diff"), ("/containers/{id}/export", "docker export"),
-                             ("/containers/{id}/archive", "docker cp"), ("/containers/{id}/update", "docker update")] {
+        router.add(.GET, "/containers/{id}/top") { request, parameters in
+            .json(try await containers.top(parameters["id"]!, psArgs: request.queryValue("ps_args")))
+        }
+        router.add(.GET, "/containers/{id}/stats") { request, parameters in
+            let id = try await containers.statsTarget(parameters["id"]!)
+            // Docker's default is a stream; only an explicit false (or 0) asks for one record.
+            let stream = request.queryValue("stream").map { !["0", "false"].contains($0.lowercased()) } ?? true
+            let oneShot = request.flag("one-shot")
+            if oneShot && stream {
+                throw BerthError.invalidArgument("cannot have stream=true and one-shot=true")
+            }
+            return APIResponse(headers: ["Content-Type": "application/json"], stream: ResponseStream { writer in
+                try await containers.streamStats(id: id, stream: stream, oneShot: oneShot) { try await writer.write($0) }
+            })
+        }
+        router.add(.POST, "/containers/{id}/update") { request, parameters in
+            let body: HostConfig
+            guard !request.body.isEmpty else { throw BerthError.invalidArgument("invalid JSON: the request body is empty") }
+            do {
+                body = try JSONDecoder().decode(HostConfig.self, from: Data(request.body))
+            } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            struct Answer: Encodable {
+                var Warnings: [String]?
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(Warnings, forKey: .Warnings)   // null when none, as dockerd
+                }
+                enum CodingKeys: String, CodingKey { case Warnings }
+            }
+            let warnings = try await containers.update(parameters["id"]!, request: body)
+            return .json(Answer(Warnings: warnings.isEmpty ? nil : warnings))
+        }
+        for (path, what) in [("/containers/{id}/changes", "docker diff"), ("/containers/{id}/export", "docker export"),
+                             ("/containers/{id}/archive", "docker cp")] {
             let handler: Router.Handler = { _, parameters in
                 _ = try await containers.record(parameters["id"]!)
                 throw BerthError.notImplemented("\(what) is not implemented yet in this version of Berth")

@@ -354,8 +354,9 @@ public struct Runtime {
         guard store.status(of: container, cgroup: cgroup) != .stopped else { throw ConfigError("container not running") }
         try cgroup.apply(resources)
         var config = try store.loadConfig(id)
-        config.linux = config.linux ?? Spec.Linux()
-        config.linux?.resources = resources
+        var linux = config.linux ?? Spec.Linux()
+        linux.resources = ResourcesUpdate.merge(resources, into: linux.resources)
+        config.linux = linux
         try store.save(container, config: Array(JSONEncoder().encode(config)))
     }
 

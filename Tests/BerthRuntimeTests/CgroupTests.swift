@@ -27,6 +27,10 @@ struct CgroupConversionTests {
         #expect(CgroupConversions.cpuMax(quota: 50_000, period: 100_000) == "50000 100000")
         #expect(CgroupConversions.cpuMax(quota: -1, period: 100_000) == "max 100000")
         #expect(CgroupConversions.cpuMax(quota: nil, period: nil) == nil)
+        // `update --cpu-period` alone keeps the quota in force.
+        #expect(CgroupConversions.cpuMax(quota: nil, period: 200_000, current: "50000 100000") == "50000 200000")
+        #expect(CgroupConversions.cpuMax(quota: nil, period: 200_000, current: "max 100000") == "max 200000")
+        #expect(CgroupConversions.cpuMax(quota: 30_000, period: nil, current: "50000 100000") == "30000")
     }
 
     @Test func ioWeightScale() {
@@ -176,10 +180,12 @@ struct CgroupPathTests {
 }
 
 struct CgroupStatsParserTests {
-    @Test func v1BlockIOSkipsTotals() {
+    @Test func v1BlockIOKeepsEveryDeviceOperationButNotTheGrandTotal() {
         let text = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 4608\n8:0 Total 4608\nTotal 4608\n"
         #expect(CgroupStatsParser.v1BlockIO(text) == [.init(major: 8, minor: 0, operation: "Read", bytes: 4096),
-                                                       .init(major: 8, minor: 0, operation: "Write", bytes: 512)])
+                                                       .init(major: 8, minor: 0, operation: "Write", bytes: 512),
+                                                       .init(major: 8, minor: 0, operation: "Sync", bytes: 4608),
+                                                       .init(major: 8, minor: 0, operation: "Total", bytes: 4608)])
     }
 
     @Test func v2IOStatBecomesReadAndWrite() {
@@ -220,3 +226,18 @@ struct DeviceRuleTests {
     }
 }
 
+
+struct ResourcesUpdateTests {
+    @Test func anUpdateChangesOnlyWhatItNames() {
+        let saved = Spec.Resources(devices: [.init(allow: false, access: "rwm")],
+                                   memory: .init(limit: 64 << 20, swap: 128 << 20),
+                                   cpu: .init(shares: 1024, cpus: "0"), pids: .init(limit: 100))
+        let update = Spec.Resources(memory: .init(limit: 32 << 20), cpu: .init(quota: 50_000, period: 100_000))
+        let merged = ResourcesUpdate.merge(update, into: saved)
+        #expect(merged.memory == .init(limit: 32 << 20, swap: 128 << 20))
+        #expect(merged.cpu == .init(shares: 1024, quota: 50_000, period: 100_000, cpus: "0"))
+        #expect(merged.pids == .init(limit: 100))
+        #expect(merged.devices == saved.devices)
+        #expect(ResourcesUpdate.merge(update, into: nil) == update)
+    }
+}

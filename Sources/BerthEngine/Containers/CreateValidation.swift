@@ -191,7 +191,9 @@ public enum CreateValidation {
 
     // MARK: Resources (dockerd's verifyPlatformContainerResources)
 
-    static func validateResources(_ hc: inout HostConfig, host: HostFacts) throws -> [String] {
+    /// Also `docker update`'s checks (`update`: a swap limit alone is fine there, the memory
+    /// limit already set counts).
+    static func validateResources(_ hc: inout HostConfig, host: HostFacts, update: Bool = false) throws -> [String] {
         var warnings: [String] = []
         func fail(_ text: String) -> BerthError { .invalidArgument(text) }
         if hc.MemorySwappiness == -1 { hc.MemorySwappiness = nil }
@@ -211,7 +213,7 @@ public enum CreateValidation {
         if (hc.Memory ?? 0) > 0 && swap > 0 && swap < (hc.Memory ?? 0) {
             throw fail("Minimum memoryswap limit should be larger than memory limit, see usage")
         }
-        if (hc.Memory ?? 0) == 0 && swap > 0 {
+        if (hc.Memory ?? 0) == 0 && swap > 0 && !update {
             throw fail("You should always set the Memory limit when using Memoryswap limit, see usage")
         }
         if hc.MemorySwappiness != nil && !host.memorySwappiness {

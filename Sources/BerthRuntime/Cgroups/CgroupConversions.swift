@@ -29,8 +29,13 @@ public enum CgroupConversions {
     }
 
     /// v2 cpu.max from quota and period: "max 100000", "50000 100000"; nil when neither is set.
-    public static func cpuMax(quota: Int64?, period: UInt64?) -> String? {
-        let quota = quota ?? 0
+    /// `current` is cpu.max as it is: an update that names only the period keeps its quota.
+    public static func cpuMax(quota: Int64?, period: UInt64?, current: String? = nil) -> String? {
+        var kept = quota
+        if kept == nil, period != nil, let head = current?.split(separator: " ").first {
+            kept = head == "max" ? -1 : Int64(head)
+        }
+        let quota = kept ?? 0
         let period = period ?? 0
         if quota == 0 && period == 0 { return nil }
         let head = quota > 0 ? String(quota) : "max"

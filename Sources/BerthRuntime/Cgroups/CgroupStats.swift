@@ -12,6 +12,8 @@ public struct CgroupStats: Sendable, Equatable {
 
     public var memoryUsage: UInt64 = 0
     public var memoryMaxUsage: UInt64 = 0
+    /// Times the usage hit the limit (v1's memory.failcnt; v2 has none).
+    public var memoryFailCount: UInt64 = 0
     public var memoryLimit: UInt64?
     /// memory.stat as it is: v1 names (cache, total_inactive_file, ...) or v2's (anon, file, inactive_file, ...).
     public var memoryStat: [String: UInt64] = [:]
@@ -21,12 +23,21 @@ public struct CgroupStats: Sendable, Equatable {
 
     /// Bytes read and written per block device.
     public var blockIO: [BlockIO] = []
+    /// I/O operations per block device (v1's io_serviced_recursive; dockerd shows none on v2).
+    public var blockIOServiced: [BlockIO] = []
 
     public struct BlockIO: Sendable, Equatable {
         public var major: UInt64
         public var minor: UInt64
-        public var operation: String   // "Read" or "Write", as Docker names them
+        public var operation: String   // "Read", "Write" (and v1's "Sync", "Async", "Discard", "Total"), as Docker names them
         public var bytes: UInt64
+
+        public init(major: UInt64, minor: UInt64, operation: String, bytes: UInt64) {
+            self.major = major
+            self.minor = minor
+            self.operation = operation
+            self.bytes = bytes
+        }
     }
 
     public init() {}
@@ -54,12 +65,13 @@ enum CgroupStatsParser {
         return value
     }
 
-    /// v1 blkio.throttle.io_service_bytes_recursive: "8:0 Read 4096" lines and a "Total" line.
+    /// v1 blkio.throttle.io_service_bytes_recursive / io_serviced_recursive: "8:0 Read 4096"
+    /// lines per device and operation (dockerd passes every operation on), and a bare
+    /// "Total 4096" line, which is no device's.
     static func v1BlockIO(_ text: String?) -> [CgroupStats.BlockIO] {
         (text ?? "").split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ")
-            guard parts.count == 3, parts[1] == "Read" || parts[1] == "Write",
-                  let device = device(parts[0]), let bytes = UInt64(parts[2]) else { return nil }
+            guard parts.count == 3, let device = device(parts[0]), let bytes = UInt64(parts[2]) else { return nil }
             return .init(major: device.major, minor: device.minor, operation: String(parts[1]), bytes: bytes)
         }
     }

@@ -195,6 +195,7 @@ struct CgroupV1: CgroupManager {
         if let directory = paths["memory"] {
             stats.memoryUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.usage_in_bytes"))
             stats.memoryMaxUsage = CgroupStatsParser.number(CgroupFile.read(directory, "memory.max_usage_in_bytes"))
+            stats.memoryFailCount = CgroupStatsParser.number(CgroupFile.read(directory, "memory.failcnt"))
             stats.memoryLimit = CgroupStatsParser.limit(CgroupFile.read(directory, "memory.limit_in_bytes"))
             stats.memoryStat = CgroupStatsParser.keyedValues(CgroupFile.read(directory, "memory.stat"))
         }
@@ -204,6 +205,7 @@ struct CgroupV1: CgroupManager {
         }
         if let directory = paths["blkio"] {
             stats.blockIO = CgroupStatsParser.v1BlockIO(CgroupFile.read(directory, "blkio.throttle.io_service_bytes_recursive"))
+            stats.blockIOServiced = CgroupStatsParser.v1BlockIO(CgroupFile.read(directory, "blkio.throttle.io_serviced_recursive"))
         }
         return stats
     }

@@ -53,7 +53,8 @@ struct CgroupV2: CgroupManager {
             if let shares = cpu.shares, shares > 0 {
                 try CgroupFile.write(directory, "cpu.weight", String(CgroupConversions.cpuWeight(shares: shares)))
             }
-            if let max = CgroupConversions.cpuMax(quota: cpu.quota, period: cpu.period) {
+            if let max = CgroupConversions.cpuMax(quota: cpu.quota, period: cpu.period,
+                                                  current: CgroupFile.read(directory, "cpu.max")) {
                 try CgroupFile.write(directory, "cpu.max", max)
             }
             if let burst = cpu.burst { try CgroupFile.write(directory, "cpu.max.burst", String(burst)) }
