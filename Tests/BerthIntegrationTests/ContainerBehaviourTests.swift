@@ -921,6 +921,26 @@ struct ContainerBehaviourTests {
         }
     }
 
+    // MARK: - docker system prune
+
+    /// The CLI's system prune asks for containers, networks, images and the build cache (and
+    /// volumes with --volumes); Berth has no build cache or volumes yet, so those answer empty.
+    @Test func systemPruneRemovesStoppedContainersAndUnusedNetworks() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--name", "gone", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "kept", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["network", "create", "pn"]).status == 0)
+            let id = Self.inspect(daemon, "{{.Id}}", "gone").trimmingCharacters(in: .whitespacesAndNewlines)
+            let prune = daemon.docker(["system", "prune", "-f", "--volumes"])
+            #expect(prune.status == 0, "\(prune.stderr)")
+            #expect(prune.stdout == "Deleted Containers:\n\(id)\n\nDeleted Networks:\npn\n\nTotal reclaimed space: 0B\n", "\(prune.stdout)")
+            #expect(daemon.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "kept\n")
+            #expect(daemon.docker(["images", "--format", "{{.Repository}}"]).stdout == "busybox\n")
+            let bad = daemon.curl(["-X", "POST", "http://berth/build/prune?filters=%7B%22bogus%22%3A%7B%22x%22%3Atrue%7D%7D"])
+            #expect(bad.stdout.contains(#""message":"failed to prune build cache: Invalid filter 'bogus'""#), "\(bad.stdout)")
+        }
+    }
+
     // MARK: - docker exec
 
     @Test func execOptionsAndExitCodes() throws {
