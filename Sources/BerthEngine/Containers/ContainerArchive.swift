@@ -1,0 +1,218 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+import Glibc
+
+/// A path of `docker cp` as dockerd reads it (container.ResolvePath): absolute and cleaned,
+/// with a trailing "/" or "/." kept, since they mean "follow the last link" and "the
+/// directory's contents".
+struct ArchivePath: Equatable {
+    /// The cleaned absolute path with its trailing "/" or "/." (dockerd's absPath).
+    let absolute: String
+    /// Its directory part (resolved through symlinks) and last element ("" or "." when the
+    /// path ends in "/" or "/.").
+    let directory: String
+    let base: String
+
+    init(_ path: String) {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(part)
+        }
+        var absolute = "/" + parts.joined(separator: "/")
+        if absolute != "/" {
+            if path.hasSuffix("/.") || path == "." {
+                absolute += "/."
+            } else if path.hasSuffix("/") {
+                absolute += "/"
+            }
+        }
+        self.absolute = absolute
+        let slash = absolute.lastIndex(of: "/")!
+        directory = String(absolute[...slash])
+        base = String(absolute[absolute.index(after: slash)...])
+    }
+
+    /// The name the stat and the archive give it (Go's filepath.Base of absPath).
+    var name: String {
+        if absolute == "/" { return "/" }
+        if absolute.hasSuffix("/.") { return "." }
+        return String(absolute.split(separator: "/").last ?? "/")
+    }
+}
+
+extension ContainerService {
+    /// The path in the container, resolved (the last element followed only after "/"), and
+    /// its stat (`HEAD /containers/{id}/archive`).
+    struct ResolvedPath {
+        let path: ArchivePath
+        /// dockerd's resolvedPath: the directory resolved in the root, plus the base.
+        let resolved: String
+        let stat: PathStat
+        let isDirectory: Bool
+    }
+
+    static func resolve(_ path: ArchivePath, in root: ScopedRoot, notFound: @autoclosure () -> BerthError) throws -> ResolvedPath {
+        let directory = root.canonical(path.directory)
+        var info = stat()
+        do {
+            if path.base.isEmpty || path.base == "." {
+                let fd = try root.open(directory, flags: O_PATH_ | O_DIRECTORY)
+                defer { close(fd) }
+                fstat(fd, &info)
+            } else {
+                info = try root.lstat(directory + "/" + path.base)
+            }
+        } catch {
+            if error.isNotFound { throw notFound() }
+            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+        }
+        let resolved = path.base.isEmpty ? directory : (directory == "/" ? "/" : directory + "/") + path.base
+        let isLink = (info.st_mode & S_IFMT) == S_IFLNK
+        let stat = PathStat(name: path.name, size: Int64(info.st_size), mode: PathStat.goFileMode(UInt32(info.st_mode)),
+                            mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)),
+                            linkTarget: isLink ? root.canonical(path.absolute) : "")
+        return ResolvedPath(path: path, resolved: resolved, stat: stat, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    static func checkArchivePath(_ path: String?) throws -> ArchivePath {
+        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: pathcannot be empty") }
+        return ArchivePath(path)
+    }
+
+    static func missingFile(_ path: String, _ container: String) -> BerthError {
+        .notFound("Could not find the file \(path) in container \(container)")
+    }
+
+    // MARK: - HEAD and GET /containers/{id}/archive
+
+    /// The stat of a path in the container (`docker cp` asks it first).
+    public func statPath(_ nameOrID: String, path rawPath: String?) async throws -> PathStat {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let view = try await rootView(id, withMounts: true)
+        defer { view.close() }
+        return try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID)).stat
+    }
+
+    /// A tar of a path in the container, named by the path's last element, and its stat.
+    public func archive(_ nameOrID: String, path rawPath: String?) async throws -> (PathStat, TarStream) {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let view = try await rootView(id, withMounts: true)
+        do {
+            let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
+            // dockerd's SplitPathDirEntry: the entry is the last element of the resolved path.
+            let source = ArchivePath(target.resolved)
+            let sourceName = source.absolute == "/" ? "." : (source.base.isEmpty ? "." : source.base)
+            let sourceDirectory = source.absolute == "/" ? "/" : source.directory
+            let archiveName = path.name
+            let stream = try TarStream(write: { output in
+                let dirFD = try view.root.open(sourceDirectory, flags: O_PATH_ | O_DIRECTORY)
+                defer { close(dirFD) }
+                let archiver = try TreeArchiver(output: output)
+                try archiver.add(dirFD: dirFD, name: sourceName, as: archiveName)
+                try archiver.finish()
+            }, onEnd: { view.close() })
+            return (target.stat, stream)
+        } catch {
+            view.close()
+            throw error
+        }
+    }
+
+    // MARK: - PUT /containers/{id}/archive
+
+    public struct ExtractOptions: Sendable {
+        public var noOverwriteDirNonDir: Bool
+        public var copyUIDGID: Bool
+
+        public init(noOverwriteDirNonDir: Bool, copyUIDGID: Bool) {
+            self.noOverwriteDirNonDir = noOverwriteDirNonDir
+            self.copyUIDGID = copyUIDGID
+        }
+    }
+
+    /// Unpacks the tar in the file `archiveFile` into the directory `path` of the container.
+    public func extract(_ nameOrID: String, path rawPath: String?, archiveFile: String?, options: ExtractOptions) async throws {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let (record, hostConfig) = (entries[id]!.record, entries[id]!.hostConfig)
+        let view = try await rootView(id, withMounts: true)
+        defer { view.close() }
+        let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
+        guard target.isDirectory else { throw BerthError.internalError("extraction point is not a directory") }
+        if hostConfig.ReadonlyRootfs == true && !Self.isOnWritableMount(path.absolute, hostConfig: hostConfig) {
+            throw BerthError.internalError("container rootfs is marked read-only")
+        }
+        var owner: (uid: UInt32, gid: UInt32)?
+        if options.copyUIDGID, let user = record.Config.User, !user.isEmpty {
+            let resolved = try ContainerUser.resolve(user: user, groupAdd: nil, rootfs: view.path)
+            owner = (resolved.uid, resolved.gid)
+        }
+        let extractor = TreeExtractor(root: view.root, destination: view.root.canonical(target.resolved),
+                                      options: .init(noOverwriteDirNonDir: options.noOverwriteDirNonDir, owner: owner))
+        try await blocking {
+            guard let archiveFile else { return }  // no body: nothing to unpack
+            let fd = open(archiveFile, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
+            defer { close(fd) }
+            try extractor.extract(from: fd)
+        }
+    }
+
+    /// Whether `path` is at or below a writable bind or tmpfs of the container (dockerd lets
+    /// `docker cp` write there even with a read-only root).
+    static func isOnWritableMount(_ path: String, hostConfig: HostConfig) -> Bool {
+        var writable: [String] = []
+        for (destination, options) in hostConfig.Tmpfs ?? [:] where !options.split(separator: ",").contains("ro") {
+            writable.append(destination)
+        }
+        if let mounts = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], pathExists: { _ in true }).mounts {
+            for mount in mounts where !(mount.options ?? []).contains("ro") { writable.append(mount.destination) }
+        }
+        return writable.contains { destination in
+            let prefix = destination.hasSuffix("/") ? destination : destination + "/"
+            return path == destination || path.hasPrefix(prefix)
+        }
+    }
+
+    // MARK: - GET /containers/{id}/export
+
+    /// A tar of the container's root file system, without its mounts (as dockerd's export).
+    public func export(_ nameOrID: String) async throws -> TarStream {
+        let id = try resolve(nameOrID)
+        let view = try await rootView(id, withMounts: false)
+        do {
+            return try TarStream(write: { output in
+                let archiver = try TreeArchiver(output: output)
+                try archiver.add(dirFD: view.root.fd, name: ".", as: "")
+                try archiver.finish()
+            }, onEnd: { view.close() })
+        } catch {
+            view.close()
+            throw error
+        }
+    }
+
+    // MARK: - GET /containers/{id}/changes
+
+    /// `docker diff`: the container's layer against its image's.
+    public func changes(_ nameOrID: String) async throws -> [OverlayChanges.Change] {
+        let id = try resolve(nameOrID)
+        let record = entries[id]!.record
+        let images = self.images
+        return try await blocking {
+            guard let parent = try images.topLayer(record.Image) else { return [] }
+            let options = try images.snapshotter.mount(key: id, parent: parent).options ?? []
+            let lowers = options.first { $0.hasPrefix("lowerdir=") }.map { $0.dropFirst("lowerdir=".count).split(separator: ":").map(String.init) } ?? []
+            let upper = options.first { $0.hasPrefix("upperdir=") }.map { String($0.dropFirst("upperdir=".count)) } ?? ""
+            return try OverlayChanges.changes(upper: upper, lowers: lowers)
+        }
+    }
+}

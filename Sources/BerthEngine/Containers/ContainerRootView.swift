@@ -1,0 +1,93 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+import Glibc
+
+/// A container's file system as its processes see it, for `docker cp`.
+///
+/// Design: berthd never enters a container's namespaces (it is multi-threaded). For a
+/// running (or paused) container, `/proc/<pid>/root` is its root in its own mount namespace,
+/// so opening it gives the rootfs with every mount on it (tmpfs, binds, the generated /etc
+/// files) without a setns. For a stopped container there is no namespace: its overlay is
+/// mounted where start mounts it and unmounted when the copy ends; while it is held the
+/// container is marked busy, so a start or a removal waits or refuses instead of racing it.
+/// Either way paths are resolved only through ScopedRoot (openat2 RESOLVE_IN_ROOT), so a
+/// symlink in the container cannot reach the host.
+public final class ContainerRootView: @unchecked Sendable {
+    public let root: ScopedRoot
+    /// The path `root` was opened from (for readers that take paths, like the passwd lookup).
+    let path: String
+    private var release: (@Sendable () -> Void)?
+    private let lock = Lock()
+
+    init(root: ScopedRoot, path: String, release: (@Sendable () -> Void)?) {
+        self.root = root
+        self.path = path
+        self.release = release
+    }
+
+    deinit { close() }
+
+    /// Gives the view back (unmounts a stopped container's root); later calls do nothing.
+    public func close() {
+        let release = lock.withLock {
+            defer { self.release = nil }
+            return self.release
+        }
+        release?()
+    }
+}
+
+extension ContainerService {
+    /// Opens the container's file system (see ContainerRootView); `close()` it when done.
+    /// Without `withMounts` it is the bare overlay root (`docker export`), which a running
+    /// container has mounted in berthd's own namespace.
+    func rootView(_ id: String, withMounts: Bool) async throws -> ContainerRootView {
+        let record = entries[id]!.record
+        if record.State.Running && !withMounts {
+            let path = ContainerRoot.mountPoint(id, snapshotter: images.snapshotter)
+            do {
+                return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: nil)
+            } catch {
+                throw BerthError.internalError("cannot reach the root of container \(id): \(error)")
+            }
+        }
+        if record.State.Running && record.State.Pid > 0 {
+            let path = "/proc/\(record.State.Pid)/root"
+            do {
+                return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: nil)
+            } catch {
+                throw BerthError.internalError("cannot reach the file system of container \(id): \(error)")
+            }
+        }
+        if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
+        entries[id]!.busy = true
+        let images = self.images
+        do {
+            let (root, path) = try await blocking {
+                guard let parent = try images.topLayer(record.Image) else {
+                    throw BerthError.internalError("the image of container \(id) has no layers")
+                }
+                let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
+                do {
+                    return (try ScopedRoot(path: path), path)
+                } catch {
+                    ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+                    throw BerthError.internalError("cannot open the root of container \(id): \(error)")
+                }
+            }
+            return ContainerRootView(root: root, path: path, release: { [weak self] in
+                Task { await self?.releaseStoppedRoot(id) }
+            })
+        } catch {
+            entries[id]?.busy = false
+            throw error
+        }
+    }
+
+    private func releaseStoppedRoot(_ id: String) {
+        // Started meanwhile (it cannot while busy, but a restart supervisor might): keep its root.
+        if entries[id]?.record.State.Running != true { ContainerRoot.unmount(id, snapshotter: images.snapshotter) }
+        entries[id]?.busy = false
+    }
+}
