@@ -87,6 +87,26 @@ public final class ScopedRoot: @unchecked Sendable {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Makes `path` and the directories above it that are missing (0755), each inside the
+    /// root; the last one is an empty file unless `directory`. What exists is left as it is.
+    public func makePath(_ path: String, directory: Bool) throws(ScopedPathError) {
+        let components = Self.components(path).filter { $0 != "." && $0 != ".." }
+        var made = "/"
+        for (index, component) in components.enumerated() {
+            let dirFD = try open(made, flags: O_PATH_ | O_DIRECTORY)
+            defer { close(dirFD) }
+            let last = index == components.count - 1
+            if last && !directory {
+                let fd = openat(dirFD, component, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o755)
+                guard fd >= 0 || errno == EEXIST || errno == ELOOP else { throw ScopedPathError(errno: errno, path: path) }
+                if fd >= 0 { close(fd) }
+            } else if mkdirat(dirFD, component, 0o755) != 0 && errno != EEXIST {
+                throw ScopedPathError(errno: errno, path: path)
+            }
+            made += component + "/"
+        }
+    }
+
     /// "/a//b/./c/" → ["a", "b", ".", "c"] ("." kept: callers decide what it means).
     static func components(_ path: String) -> [String] {
         path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)

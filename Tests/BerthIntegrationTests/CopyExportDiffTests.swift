@@ -90,6 +90,29 @@ struct CopyExportDiffTests {
         }
     }
 
+    /// A created container's binds are part of what `docker cp` sees, as dockerd mounts them
+    /// for the copy: reads and writes go to the host directory, a read-only one refuses.
+    @Test func copyThroughTheBindsOfACreatedContainer() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let bound = try HostDirectory()
+            let readOnly = try HostDirectory()
+            let host = try HostDirectory()
+            try "from the host\n".write(toFile: bound.path + "/there", atomically: true, encoding: .utf8)
+            try "copied\n".write(toFile: host.path + "/file", atomically: true, encoding: .utf8)
+            #expect(daemon.docker(["create", "--name", "cpv", "-v", bound.path + ":/data", "-v", readOnly.path + ":/locked:ro",
+                                   "busybox", "true"]).status == 0)
+            #expect(Self.shell(daemon, "DOCKER cp cpv:/data/there - | tar -xOf -").stdout == "from the host\n")
+            #expect(daemon.docker(["cp", host.path + "/file", "cpv:/data/"]).status == 0)
+            #expect((try? String(contentsOfFile: bound.path + "/file", encoding: .utf8)) == "copied\n")
+            let refused = daemon.docker(["cp", host.path + "/file", "cpv:/locked/"])
+            #expect(refused.status == 1 && refused.stderr == "Error response from daemon: mounted volume is marked read-only\n", "\(refused)")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: readOnly.path)) == [])
+            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            #expect(!mounts.contains(daemon.directory + "/data/overlay/"), "\(mounts)")
+            #expect(daemon.docker(["rm", "cpv"]).status == 0)
+        }
+    }
+
     /// A symlink in the container that points "outside" (absolute or through ..) is read as the
     /// container sees it: the host's file of that name is never read or written.
     @Test func symlinksPointingOutsideStayInsideTheContainer() throws {

@@ -147,8 +147,11 @@ extension ContainerService {
         defer { view.close() }
         let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
         guard target.isDirectory else { throw BerthError.internalError("extraction point is not a directory") }
-        if hostConfig.ReadonlyRootfs == true && !Self.isOnWritableMount(path.absolute, hostConfig: hostConfig) {
-            throw BerthError.internalError("container rootfs is marked read-only")
+        switch Self.mountCovering(path.absolute, hostConfig: hostConfig) {
+        case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
+        case .some(false): break
+        case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.internalError("container rootfs is marked read-only")
+        case .none: break
         }
         var owner: (uid: UInt32, gid: UInt32)?
         if options.copyUIDGID, let user = record.Config.User, !user.isEmpty {
@@ -166,20 +169,22 @@ extension ContainerService {
         }
     }
 
-    /// Whether `path` is at or below a writable bind or tmpfs of the container (dockerd lets
-    /// `docker cp` write there even with a read-only root).
-    static func isOnWritableMount(_ path: String, hostConfig: HostConfig) -> Bool {
-        var writable: [String] = []
-        for (destination, options) in hostConfig.Tmpfs ?? [:] where !options.split(separator: ",").contains("ro") {
-            writable.append(destination)
+    /// Whether the user's bind or tmpfs mount holding `path` (the deepest one) is read-only;
+    /// nil when `path` is on the root file system. dockerd lets `docker cp` write into a
+    /// writable mount of a read-only root, and refuses a read-only mount.
+    static func mountCovering(_ path: String, hostConfig: HostConfig) -> Bool? {
+        var mounts: [(destination: String, readOnly: Bool)] = []
+        for (destination, options) in hostConfig.Tmpfs ?? [:] {
+            mounts.append((destination, options.split(separator: ",").contains("ro")))
         }
-        if let mounts = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], pathExists: { _ in true }).mounts {
-            for mount in mounts where !(mount.options ?? []).contains("ro") { writable.append(mount.destination) }
+        if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], pathExists: { _ in true }).mounts {
+            for mount in user { mounts.append((mount.destination, (mount.options ?? []).contains("ro"))) }
         }
-        return writable.contains { destination in
-            let prefix = destination.hasSuffix("/") ? destination : destination + "/"
-            return path == destination || path.hasPrefix(prefix)
+        let covering = mounts.filter { mount in
+            let prefix = mount.destination.hasSuffix("/") ? mount.destination : mount.destination + "/"
+            return path == mount.destination || path.hasPrefix(prefix)
         }
+        return covering.max { $0.destination.count < $1.destination.count }?.readOnly
     }
 
     // MARK: - GET /containers/{id}/export

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthStore
+import CSystemShims
 import FoundationEssentials
 import Glibc
 
@@ -63,6 +64,7 @@ extension ContainerService {
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
         entries[id]!.busy = true
         let images = self.images
+        let hostConfig = entries[id]!.hostConfig
         do {
             let (root, path) = try await blocking {
                 guard let parent = try images.topLayer(record.Image) else {
@@ -70,7 +72,9 @@ extension ContainerService {
                 }
                 let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
                 do {
-                    return (try ScopedRoot(path: path), path)
+                    let root = try ScopedRoot(path: path)
+                    if withMounts { try Self.mountBinds(record: record, hostConfig: hostConfig, merged: path, root: root) }
+                    return (root, path)
                 } catch {
                     ContainerRoot.unmount(id, snapshotter: images.snapshotter)
                     throw BerthError.internalError("cannot open the root of container \(id): \(error)")
@@ -82,6 +86,44 @@ extension ContainerService {
         } catch {
             entries[id]?.busy = false
             throw error
+        }
+    }
+
+    /// A stopped container's binds and generated /etc files, mounted on its root as its
+    /// start would (dockerd mounts a stopped container's volumes for `docker cp` too). The
+    /// root is made private first so that none of this propagates to other namespaces; the
+    /// targets are resolved inside the root and mounted through their descriptors.
+    static func mountBinds(record: ContainerRecord, hostConfig: HostConfig, merged: String, root: ScopedRoot) throws {
+        let generated = [("/etc/resolv.conf", record.ResolvConfPath), ("/etc/hostname", record.HostnamePath),
+                         ("/etc/hosts", record.HostsPath)].filter { !$0.1.isEmpty && access($0.1, F_OK) == 0 }
+        let mounts = try ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: generated.map { ($0.0, $0.1) },
+                                                    pathExists: { access($0, F_OK) == 0 }).mounts
+        let binds = mounts.filter { $0.type == "bind" && access($0.source ?? "", F_OK) == 0 }
+        guard !binds.isEmpty else { return }
+        guard berth_mount(nil, merged, nil, UInt(MS_PRIVATE), nil) == 0 else {
+            throw BerthError.internalError("make \(merged) private: \(String(cString: strerror(errno)))")
+        }
+        for bind in binds {
+            // As dockerd: a missing mount point is made in the container's layer (start would make it too).
+            var source = stat()
+            guard stat(bind.source ?? "", &source) == 0 else { continue }
+            try? root.makePath(bind.destination, directory: (source.st_mode & S_IFMT) == S_IFDIR)
+            guard let target = try? root.open(bind.destination, flags: O_PATH_) else { continue }
+            let options = bind.options ?? []
+            var flags = UInt(MS_BIND)
+            if options.contains("rbind") { flags |= UInt(MS_REC) }
+            let result = berth_mount(bind.source, "/proc/self/fd/\(target)", nil, flags, nil)
+            close(target)
+            guard result == 0 else {
+                throw BerthError.internalError("mount \(bind.source ?? "") on \(bind.destination): \(String(cString: strerror(errno)))")
+            }
+            // The new mount is what the destination names now.
+            guard let mounted = try? root.open(bind.destination, flags: O_PATH_) else { continue }
+            defer { close(mounted) }
+            _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_PRIVATE) | UInt(MS_REC), nil)
+            if options.contains("ro") {
+                _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_REMOUNT) | UInt(MS_BIND) | UInt(MS_RDONLY), nil)
+            }
         }
     }
 
