@@ -130,6 +130,13 @@ struct CopyExportDiffTests {
             try "copied in\n".write(toFile: host.path + "/incoming", atomically: true, encoding: .utf8)
             #expect(daemon.docker(["cp", host.path + "/incoming", "cpl:/tmp/up/"]).status == 0)
             #expect(daemon.docker(["exec", "cpl", "cat", host.path + "/incoming"]).stdout == "copied in\n")
+            // The API follows a last element that is a symlink to a directory, as dockerd's PUT does.
+            #expect(Harness.run("/usr/bin/tar", ["-C", host.path, "-cf", host.path + "/upload.tar", "incoming"]).status == 0)
+            let put = daemon.curl(["-X", "PUT", "-w", "%{http_code}", "--data-binary", "@" + host.path + "/upload.tar",
+                                   "http://berth/containers/cpl/archive?path=/tmp/abs"])
+            #expect(put.stdout == "200", "\(put)")
+            #expect(daemon.docker(["exec", "cpl", "ls", host.path]).stdout == "incoming\nsecret\n")
+            try FileManager.default.removeItem(atPath: host.path + "/upload.tar")
             // The host's directory holds only what the test put there.
             #expect((try? FileManager.default.contentsOfDirectory(atPath: host.path).sorted()) == ["incoming", "secret"])
             #expect((try? String(contentsOfFile: host.path + "/secret", encoding: .utf8)) == "host secret\n")

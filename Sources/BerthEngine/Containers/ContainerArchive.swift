@@ -145,8 +145,18 @@ extension ContainerService {
         let (record, hostConfig) = (entries[id]!.record, entries[id]!.hostConfig)
         let view = try await rootView(id, withMounts: true)
         defer { view.close() }
-        let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
-        guard target.isDirectory else { throw BerthError.internalError("extraction point is not a directory") }
+        // Unlike a stat, the last element is followed too: one can copy into a symlink to a directory.
+        let destination = view.root.canonical(path.absolute)
+        var info = stat()
+        do {
+            let fd = try view.root.open(destination, flags: O_PATH_)
+            defer { close(fd) }
+            fstat(fd, &info)
+        } catch {
+            if error.isNotFound { throw Self.missingFile(rawPath!, nameOrID) }
+            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.internalError("extraction point is not a directory") }
         switch Self.mountCovering(path.absolute, hostConfig: hostConfig) {
         case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
         case .some(false): break
@@ -158,7 +168,7 @@ extension ContainerService {
             let resolved = try ContainerUser.resolve(user: user, groupAdd: nil, rootfs: view.path)
             owner = (resolved.uid, resolved.gid)
         }
-        let extractor = TreeExtractor(root: view.root, destination: view.root.canonical(target.resolved),
+        let extractor = TreeExtractor(root: view.root, destination: destination,
                                       options: .init(noOverwriteDirNonDir: options.noOverwriteDirNonDir, owner: owner))
         try await blocking {
             guard let archiveFile else { return }  // no body: nothing to unpack
