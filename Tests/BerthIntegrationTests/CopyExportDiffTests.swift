@@ -66,6 +66,10 @@ struct CopyExportDiffTests {
             // The stat header, as dockerd encodes it (mode in Go's FileMode bits).
             let stat = Self.stat(daemon, "cpb", "/tmp/copied/sub/link") ?? ""
             #expect(stat.hasPrefix(#"{"name":"link","size":4,"mode":134218239,"mtime":""#) && stat.hasSuffix(#"","linkTarget":"/tmp/copied/sub/leaf"}"#), "\(stat)")
+            // A paused container is copied from as a running one.
+            #expect(daemon.docker(["pause", "cpb"]).status == 0)
+            #expect(Self.shell(daemon, "DOCKER cp cpb:/scratch/note - | tar -xOf -").stdout == "inside\n")
+            #expect(daemon.docker(["unpause", "cpb"]).status == 0)
             #expect(daemon.docker(["rm", "-f", "cpb"]).status == 0)
         }
     }

@@ -55,11 +55,21 @@ extension ContainerService {
         }
         if record.State.Running && record.State.Pid > 0 {
             let path = "/proc/\(record.State.Pid)/root"
+            let root: ScopedRoot
             do {
-                return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: nil)
+                root = try ScopedRoot(path: path)
             } catch {
                 throw BerthError.internalError("cannot reach the file system of container \(id): \(error)")
             }
+            // The pid is the container's only while its root is the container's overlay (the
+            // one mounted here for it): a pid reused after an exit must not open a host root.
+            var opened = stat(), overlay = stat()
+            guard fstat(root.fd, &opened) == 0,
+                  stat(ContainerRoot.mountPoint(id, snapshotter: images.snapshotter), &overlay) == 0,
+                  opened.st_dev == overlay.st_dev else {
+                throw BerthError.conflict("Container \(id) is not running")
+            }
+            return ContainerRootView(root: root, path: path, release: nil)
         }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
         entries[id]!.busy = true
