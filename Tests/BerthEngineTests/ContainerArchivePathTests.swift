@@ -21,7 +21,6 @@ import Testing
         #expect(PathStat.goFileMode(UInt32(S_IFREG) | 0o4755) == (1 << 23) | 0o755)
         #expect(PathStat.goFileMode(UInt32(S_IFCHR) | 0o666) == (1 << 26) | (1 << 21) | 0o666)
         #expect(PathStat.goFileMode(UInt32(S_IFIFO) | 0o600) == (1 << 25) | 0o600)
-        #expect(PathStat.isDirectory(mode: PathStat.goFileMode(UInt32(S_IFDIR) | 0o700)))
     }
 
     /// dockerd's ResolvePath: cleaned and absolute, a trailing "/" or "/." kept.

@@ -3,58 +3,13 @@ import BerthStore
 import FoundationEssentials
 import Glibc
 
-/// A path of `docker cp` as dockerd reads it (container.ResolvePath): absolute and cleaned,
-/// with a trailing "/" or "/." kept, since they mean "follow the last link" and "the
-/// directory's contents".
-struct ArchivePath: Equatable {
-    /// The cleaned absolute path with its trailing "/" or "/." (dockerd's absPath).
-    let absolute: String
-    /// Its directory part (resolved through symlinks) and last element ("" or "." when the
-    /// path ends in "/" or "/.").
-    let directory: String
-    let base: String
-
-    init(_ path: String) {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") {
-            if part == "." { continue }
-            if part == ".." {
-                if !parts.isEmpty { parts.removeLast() }
-                continue
-            }
-            parts.append(part)
-        }
-        var absolute = "/" + parts.joined(separator: "/")
-        if absolute != "/" {
-            if path.hasSuffix("/.") || path == "." {
-                absolute += "/."
-            } else if path.hasSuffix("/") {
-                absolute += "/"
-            }
-        }
-        self.absolute = absolute
-        let slash = absolute.lastIndex(of: "/")!
-        directory = String(absolute[...slash])
-        base = String(absolute[absolute.index(after: slash)...])
-    }
-
-    /// The name the stat and the archive give it (Go's filepath.Base of absPath).
-    var name: String {
-        if absolute == "/" { return "/" }
-        if absolute.hasSuffix("/.") { return "." }
-        return String(absolute.split(separator: "/").last ?? "/")
-    }
-}
-
 extension ContainerService {
     /// The path in the container, resolved (the last element followed only after "/"), and
     /// its stat (`HEAD /containers/{id}/archive`).
     struct ResolvedPath {
-        let path: ArchivePath
         /// dockerd's resolvedPath: the directory resolved in the root, plus the base.
         let resolved: String
         let stat: PathStat
-        let isDirectory: Bool
     }
 
     static func resolve(_ path: ArchivePath, in root: ScopedRoot, notFound: @autoclosure () -> BerthError) throws -> ResolvedPath {
@@ -77,7 +32,7 @@ extension ContainerService {
         let stat = PathStat(name: path.name, size: Int64(info.st_size), mode: PathStat.goFileMode(UInt32(info.st_mode)),
                             mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)),
                             linkTarget: isLink ? root.canonical(path.absolute) : "")
-        return ResolvedPath(path: path, resolved: resolved, stat: stat, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+        return ResolvedPath(resolved: resolved, stat: stat)
     }
 
     static func checkArchivePath(_ path: String?) throws -> ArchivePath {
@@ -195,39 +150,5 @@ extension ContainerService {
             return path == mount.destination || path.hasPrefix(prefix)
         }
         return covering.max { $0.destination.count < $1.destination.count }?.readOnly
-    }
-
-    // MARK: - GET /containers/{id}/export
-
-    /// A tar of the container's root file system, without its mounts (as dockerd's export).
-    public func export(_ nameOrID: String) async throws -> TarStream {
-        let id = try resolve(nameOrID)
-        let view = try await rootView(id, withMounts: false)
-        do {
-            return try TarStream(write: { output in
-                let archiver = try TreeArchiver(output: output)
-                try archiver.add(dirFD: view.root.fd, name: ".", as: "")
-                try archiver.finish()
-            }, onEnd: { view.close() })
-        } catch {
-            view.close()
-            throw error
-        }
-    }
-
-    // MARK: - GET /containers/{id}/changes
-
-    /// `docker diff`: the container's layer against its image's.
-    public func changes(_ nameOrID: String) async throws -> [OverlayChanges.Change] {
-        let id = try resolve(nameOrID)
-        let record = entries[id]!.record
-        let images = self.images
-        return try await blocking {
-            guard let parent = try images.topLayer(record.Image) else { return [] }
-            let options = try images.snapshotter.mount(key: id, parent: parent).options ?? []
-            let lowers = options.first { $0.hasPrefix("lowerdir=") }.map { $0.dropFirst("lowerdir=".count).split(separator: ":").map(String.init) } ?? []
-            let upper = options.first { $0.hasPrefix("upperdir=") }.map { String($0.dropFirst("upperdir=".count)) } ?? ""
-            return try OverlayChanges.changes(upper: upper, lowers: lowers)
-        }
     }
 }

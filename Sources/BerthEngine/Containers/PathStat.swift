@@ -46,9 +46,6 @@ public struct PathStat: Equatable, Sendable {
         return mode
     }
 
-    public var isDirectory: Bool { Self.isDirectory(mode: mode) }
-    static func isDirectory(mode: UInt32) -> Bool { mode & modeDir != 0 }
-
     /// The JSON dockerd sends, in its field order (Go escapes no slashes; it does escape <, > and &).
     public var json: String {
         func quoted(_ text: String) -> String {

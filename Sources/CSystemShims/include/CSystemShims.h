@@ -73,9 +73,6 @@ enum { BERTH_O_PATH = 010000000 };
 // openat2(2): opens `path` below `dirfd` with `resolve` flags (RESOLVE_IN_ROOT: "/" and ".."
 // stop at dirfd, symlinks are resolved as if dirfd were the root).
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
-// major(3) and minor(3) as functions (they are macros).
-unsigned int berth_major(dev_t device);
-unsigned int berth_minor(dev_t device);
 
 // ---- cgroup v2 device filter (bpf_devices.c) ----
 // Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte instructions); returns its fd or -1.
