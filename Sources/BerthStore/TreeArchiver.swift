@@ -1,5 +1,6 @@
 import BerthOCI
 import CArchive
+import CSystemShims
 import FoundationEssentials
 import Glibc
 
@@ -96,6 +97,10 @@ public final class TreeArchiver {
                 if info.st_nlink > 1 { linked[key] = path }
                 dataFD = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
                 guard dataFD >= 0 else { throw BerthError.internalError("open \(path): \(String(cString: strerror(errno)))") }
+                // File capabilities travel with the file, as in Docker's archives (the only xattr they carry).
+                var capability = [UInt8](repeating: 0, count: 64)
+                let length = fgetxattr(dataFD, Self.capabilityAttribute, &capability, capability.count)
+                if length > 0 { archive_entry_xattr_add_entry(entry, Self.capabilityAttribute, capability, length) }
             }
         case S_IFSOCK:
             return  // tar has no sockets; Go's archiver skips them too
@@ -116,6 +121,8 @@ public final class TreeArchiver {
             remaining -= Int64(n)
         }
     }
+
+    static let capabilityAttribute = "security.capability"
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0

@@ -1,5 +1,6 @@
 import BerthOCI
 import CArchive
+import CSystemShims
 import FoundationEssentials
 import Glibc
 
@@ -153,11 +154,29 @@ public struct TreeExtractor: Sendable {
             _ = utimensat(dirFD, name, times, AT_SYMLINK_NOFOLLOW)
             return nil
         }
-        // After chown, which clears set-id bits.
+        // After chown, which clears set-id bits and file capabilities.
         try check(fchmodat(dirFD, name, permissions, 0), "chmod")
+        if type == S_IFREG { try setCapability(entry, dirFD: dirFD, name: name, path: path) }
         if type == S_IFDIR { return times }
         try check(utimensat(dirFD, name, times, AT_SYMLINK_NOFOLLOW), "set times of")
         return nil
+    }
+
+    /// The entry's security.capability, the one xattr Docker's archives carry.
+    private func setCapability(_ entry: OpaquePointer, dirFD: Int32, name: String, path: String) throws {
+        guard archive_entry_xattr_reset(entry) > 0 else { return }
+        var key: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK {
+            guard let key, String(cString: key) == TreeArchiver.capabilityAttribute, let value else { continue }
+            let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw BerthError.internalError("open \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            guard fsetxattr(fd, TreeArchiver.capabilityAttribute, value, size, 0) == 0 else {
+                throw BerthError.internalError("set capabilities of \(path): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// The directory of `path`, resolved in the root; missing directories are made (0755, root).

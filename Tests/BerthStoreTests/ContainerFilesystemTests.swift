@@ -60,6 +60,10 @@ import Testing
         try source.write("dir/sub/b.txt", "beta")
         try source.link("dir/sub/link", to: "../a.txt")
         chmod(source.path + "/dir/a.txt", 0o640)
+        // cap_net_raw, permitted and effective (a v2 capability blob), when root may set it.
+        let capability: [UInt8] = [1, 0, 0, 2, 0, 0x20, 0, 0] + [UInt8](repeating: 0, count: 12)
+        let canSetCapabilities = getuid() == 0
+            && setxattr(source.path + "/dir/sub/b.txt", "security.capability", capability, capability.count, 0) == 0
         link(source.path + "/dir/a.txt", source.path + "/dir/hard")
         let tar = source.path + "/out.tar"
         let output = open(tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -93,6 +97,11 @@ import Testing
         var a = stat(), hard = stat()
         #expect(lstat(landed + "/a.txt", &a) == 0 && lstat(landed + "/hard", &hard) == 0)
         #expect(a.st_ino == hard.st_ino && a.st_mode & 0o777 == 0o640)
+        if canSetCapabilities {
+            var copied = [UInt8](repeating: 0, count: 64)
+            let length = getxattr(landed + "/sub/b.txt", "security.capability", &copied, copied.count)
+            #expect(length == capability.count && Array(copied.prefix(max(length, 0))) == capability)
+        }
     }
 
     @Test func noOverwriteDirNonDirRefusesToReplaceADirectory() throws {
