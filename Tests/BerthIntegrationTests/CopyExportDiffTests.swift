@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// `docker cp`, `docker export` and `docker diff` through the stock CLI, with dockerd
@@ -82,6 +83,17 @@ struct CopyExportDiffTests {
             #expect(daemon.docker(["cp", host.path + "/file", "cps:/root/file"]).status == 0)
             #expect(daemon.docker(["cp", "cps:/etc/passwd", host.path + "/passwd"]).status == 0)
             #expect((try? String(contentsOfFile: host.path + "/passwd", encoding: .utf8))?.hasPrefix("root:") == true)
+            // Copies at the same time share the root's mount.
+            let statuses = Mutex([Int32](repeating: -1, count: 6))
+            let (address, directory) = (daemon.host, host.path)
+            DispatchQueue.concurrentPerform(iterations: 6) { index in
+                let status = Harness.run(Harness.dockerCLI, ["-H", address, "cp", "cps:/etc/passwd", directory + "/passwd\(index)"]).status
+                statuses.withLock { $0[index] = status }
+            }
+            #expect(statuses.withLock { $0 } == [Int32](repeating: 0, count: 6))
+            for index in 0..<6 {
+                #expect((try? String(contentsOfFile: host.path + "/passwd\(index)", encoding: .utf8))?.hasPrefix("root:") == true)
+            }
             // The root is unmounted again between copies: nothing of this container stays mounted.
             let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
             #expect(!mounts.contains(daemon.directory + "/data/overlay/"), "\(mounts)")

@@ -10,8 +10,9 @@ import Glibc
 /// running (or paused) container, `/proc/<pid>/root` is its root in its own mount namespace,
 /// so opening it gives the rootfs with every mount on it (tmpfs, binds, the generated /etc
 /// files) without a setns. For a stopped container there is no namespace: its overlay is
-/// mounted where start mounts it and unmounted when the copy ends; while it is held the
-/// container is marked busy, so a start or a removal waits or refuses instead of racing it.
+/// mounted where start mounts it, with its binds, and unmounted when the last copy ends
+/// (concurrent copies share the mount); while it is held the container is marked busy, so a
+/// start or a removal waits or refuses instead of racing it.
 /// Either way paths are resolved only through ScopedRoot (openat2 RESOLVE_IN_ROOT), so a
 /// symlink in the container cannot reach the host.
 public final class ContainerRootView: @unchecked Sendable {
@@ -37,6 +38,13 @@ public final class ContainerRootView: @unchecked Sendable {
         }
         release?()
     }
+}
+
+/// A stopped container's root mounted for copies: mounted once, shared by the copies at
+/// work, unmounted by the last one.
+struct StoppedRootShare {
+    let mounted: Task<String, Error>
+    var users: Int
 }
 
 extension ContainerService {
@@ -71,32 +79,68 @@ extension ContainerService {
             }
             return ContainerRootView(root: root, path: path, release: nil)
         }
+        // Stopped: copies share one mount of the root (with its binds); an export needs the
+        // bare root and has it to itself.
+        if withMounts, let share = stoppedRoots[id] {
+            stoppedRoots[id]!.users += 1
+            return try await sharedView(id, mounted: share.mounted)
+        }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
         entries[id]!.busy = true
         let images = self.images
         let hostConfig = entries[id]!.hostConfig
-        do {
-            let (root, path) = try await blocking {
-                guard let parent = try images.topLayer(record.Image) else {
-                    throw BerthError.internalError("the image of container \(id) has no layers")
-                }
-                let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
-                do {
-                    let root = try ScopedRoot(path: path)
-                    if withMounts { try Self.mountBinds(record: record, hostConfig: hostConfig, merged: path, root: root) }
-                    return (root, path)
-                } catch {
-                    ContainerRoot.unmount(id, snapshotter: images.snapshotter)
-                    throw BerthError.internalError("cannot open the root of container \(id): \(error)")
-                }
+        let mount: @Sendable () throws -> String = {
+            guard let parent = try images.topLayer(record.Image) else {
+                throw BerthError.internalError("the image of container \(id) has no layers")
             }
-            return ContainerRootView(root: root, path: path, release: { [weak self] in
+            let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
+            do {
+                if withMounts { try Self.mountBinds(record: record, hostConfig: hostConfig, merged: path, root: try ScopedRoot(path: path)) }
+                return path
+            } catch {
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+                throw BerthError.internalError("cannot open the root of container \(id): \(error)")
+            }
+        }
+        if withMounts {
+            let mounted = Task { try await blocking(mount) }
+            stoppedRoots[id] = StoppedRootShare(mounted: mounted, users: 1)
+            return try await sharedView(id, mounted: mounted)
+        }
+        do {
+            let path = try await blocking(mount)
+            return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: { [weak self] in
                 Task { await self?.releaseStoppedRoot(id) }
             })
         } catch {
-            entries[id]?.busy = false
+            releaseStoppedRoot(id)
             throw error
         }
+    }
+
+    /// A view on the shared mount of a stopped container's root, once it is mounted.
+    private func sharedView(_ id: String, mounted: Task<String, Error>) async throws -> ContainerRootView {
+        do {
+            let path = try await mounted.value
+            return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: { [weak self] in
+                Task { await self?.leaveStoppedRoot(id) }
+            })
+        } catch {
+            leaveStoppedRoot(id)
+            throw error
+        }
+    }
+
+    /// The last copy out of a stopped container's root unmounts it.
+    private func leaveStoppedRoot(_ id: String) {
+        guard var share = stoppedRoots[id] else { return }
+        share.users -= 1
+        if share.users > 0 {
+            stoppedRoots[id] = share
+            return
+        }
+        stoppedRoots[id] = nil
+        releaseStoppedRoot(id)
     }
 
     /// A stopped container's binds and generated /etc files, mounted on its root as its

@@ -55,6 +55,8 @@ public actor ContainerService {
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
     var background: [Int: Task<Void, Never>] = [:]
     var backgroundCount = 0
+    /// Stopped containers whose root is mounted for `docker cp` (see ContainerRootView).
+    var stoppedRoots: [String: StoppedRootShare] = [:]
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
                 settings: ContainerDefaults, logger: Logger, network: NetworkService? = nil) throws {
