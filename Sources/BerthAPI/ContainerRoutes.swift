@@ -1,5 +1,6 @@
 import BerthEngine
 import BerthOCI
+import Dispatch
 import FoundationEssentials
 import Glibc
 import NIOCore
@@ -188,13 +189,66 @@ enum ContainerRoutes {
             let warnings = try await containers.update(parameters["id"]!, request: body)
             return .json(Answer(Warnings: warnings.isEmpty ? nil : warnings))
         }
-        for (path, what) in [("/containers/{id}/changes", "docker diff"), ("/containers/{id}/export", "docker export"),
-                             ("/containers/{id}/archive", "docker cp")] {
-            let handler: Router.Handler = { _, parameters in
-                _ = try await containers.record(parameters["id"]!)
-                throw BerthError.notImplemented("\(what) is not implemented yet in this version of Berth")
+        registerFiles(&router, containers: containers)
+    }
+}
+
+extension ContainerRoutes {
+    /// `docker cp` (archive), `docker export` and `docker diff` (changes).
+    static func registerFiles(_ router: inout Router, containers: ContainerService) {
+        let statHeader = "X-Docker-Container-Path-Stat"
+        router.add(.HEAD, "/containers/{id}/archive") { request, parameters in
+            let stat = try await containers.statPath(parameters["id"]!, path: request.queryValue("path"))
+            return APIResponse(headers: [statHeader: stat.header])
+        }
+        router.add(.GET, "/containers/{id}/archive") { request, parameters in
+            let (stat, tar) = try await containers.archive(parameters["id"]!, path: request.queryValue("path"))
+            return tarResponse(tar, headers: ["Content-Type": "application/x-tar", statHeader: stat.header])
+        }
+        router.add(.PUT, "/containers/{id}/archive") { request, parameters in
+            let options = ContainerService.ExtractOptions(noOverwriteDirNonDir: request.flag("noOverwriteDirNonDir"),
+                                                          copyUIDGID: request.flag("copyUIDGID"))
+            try await containers.extract(parameters["id"]!, path: request.queryValue("path"),
+                                         archiveFile: request.bodyFile, options: options)
+            return APIResponse(status: .ok)
+        }
+        router.add(.GET, "/containers/{id}/export") { _, parameters in
+            tarResponse(try await containers.export(parameters["id"]!), headers: ["Content-Type": "application/x-tar"])
+        }
+        router.add(.GET, "/containers/{id}/changes") { _, parameters in
+            let changes = try await containers.changes(parameters["id"]!)
+            // dockerd answers null when nothing changed.
+            guard !changes.isEmpty else { return APIResponse(headers: ["Content-Type": "application/json"], body: Array("null\n".utf8)) }
+            let items = changes.map { change in
+                "{\"Path\":" + String(decoding: (try? JSONEncoder().encode(change.path)) ?? Data("\"\"".utf8), as: UTF8.self)
+                    + ",\"Kind\":\(change.kind.rawValue)}"
             }
-            for method in [HTTPMethod.GET, .HEAD, .POST, .PUT] { router.add(method, path, handler) }
+            return APIResponse(headers: ["Content-Type": "application/json"], body: Array(("[" + items.joined(separator: ",") + "]\n").utf8))
+        }
+    }
+
+    /// A tar written while it is sent; chunks are read off the event loop.
+    static func tarResponse(_ tar: TarStream, headers: HTTPHeaders) -> APIResponse {
+        APIResponse(headers: headers, stream: ResponseStream { writer in
+            defer { tar.close() }
+            while true {
+                let chunk = try await ContainerRoutes.readChunk(tar)
+                if chunk.readableBytes == 0 { break }
+                try await writer.write(chunk)
+            }
+            try await tar.finish()
+        })
+    }
+
+    static func readChunk(_ tar: TarStream) async throws -> ByteBuffer {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    var buffer = ByteBufferAllocator().buffer(capacity: TarStream.chunkSize)
+                    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: TarStream.chunkSize) { try tar.read(into: $0) }
+                    return buffer
+                })
+            }
         }
     }
 }

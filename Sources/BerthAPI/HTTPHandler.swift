@@ -19,6 +19,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Requests whose body is an upload, spooled to disk rather than held in memory.
     static let uploadPaths: Set<String> = ["/images/load", "/images/create"]
 
+    /// `docker cp` into a container: PUT /containers/{id}/archive carries a tar of any size.
+    static func isArchiveUpload(_ method: HTTPMethod, _ path: String) -> Bool {
+        method == .PUT && path.hasPrefix("/containers/") && path.hasSuffix("/archive")
+    }
+
     private let router: Router
     private let logger: Logger
     private let spoolDirectory: String
@@ -80,7 +85,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             tooLarge = false
             spoolError = nil
             let path = Self.parse(requestHead.uri).1
-            if requestHead.method == .POST && Self.uploadPaths.contains(path) {
+            if (requestHead.method == .POST && Self.uploadPaths.contains(path)) || Self.isArchiveUpload(requestHead.method, path) {
                 let file = spoolDirectory + "/upload-" + UUID().uuidString
                 let fd = open(file, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
                 if fd >= 0 { spool = (file, fd) } else { spoolError = String(cString: strerror(errno)) }

@@ -60,6 +60,8 @@ public actor ContainerService {
     /// What `docker events` reads: every service of the engine publishes here.
     public nonisolated let events = EventBus()
     var backgroundCount = 0
+    /// Stopped containers whose root is mounted for `docker cp` (see ContainerRootView).
+    var stoppedRoots: [String: StoppedRootShare] = [:]
 
     public init(dataRoot: String, execRoot: String, binDirectory: String, images: ImageStore,
                 settings: ContainerDefaults, logger: Logger, network: NetworkService? = nil) throws {

@@ -66,6 +66,14 @@ dev_t berth_makedev(unsigned int major, unsigned int minor);
 long berth_filesystem_type(const char *path);
 enum { BERTH_AT_RECURSIVE = 0x8000 };
 
+// ---- paths confined to a directory (scoped_open.c) ----
+enum { BERTH_RESOLVE_NO_MAGICLINKS = 0x02, BERTH_RESOLVE_IN_ROOT = 0x10 };
+// O_PATH of <fcntl.h>, which Swift only sees with _GNU_SOURCE.
+enum { BERTH_O_PATH = 010000000 };
+// openat2(2): opens `path` below `dirfd` with `resolve` flags (RESOLVE_IN_ROOT: "/" and ".."
+// stop at dirfd, symlinks are resolved as if dirfd were the root).
+int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
 // ---- cgroup v2 device filter (bpf_devices.c) ----
 // Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte instructions); returns its fd or -1.
 // The verifier's log goes to `log` when given.

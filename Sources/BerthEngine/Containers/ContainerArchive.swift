@@ -1,0 +1,154 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+import Glibc
+
+extension ContainerService {
+    /// The path in the container, resolved (the last element followed only after "/"), and
+    /// its stat (`HEAD /containers/{id}/archive`).
+    struct ResolvedPath {
+        /// dockerd's resolvedPath: the directory resolved in the root, plus the base.
+        let resolved: String
+        let stat: PathStat
+    }
+
+    static func resolve(_ path: ArchivePath, in root: ScopedRoot, notFound: @autoclosure () -> BerthError) throws -> ResolvedPath {
+        let directory = root.canonical(path.directory)
+        var info = stat()
+        do {
+            if path.base.isEmpty || path.base == "." {
+                let fd = try root.open(directory, flags: O_PATH_ | O_DIRECTORY)
+                defer { close(fd) }
+                fstat(fd, &info)
+            } else {
+                info = try root.lstat(directory + "/" + path.base)
+            }
+        } catch {
+            if error.isNotFound { throw notFound() }
+            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+        }
+        let resolved = path.base.isEmpty ? directory : (directory == "/" ? "/" : directory + "/") + path.base
+        let isLink = (info.st_mode & S_IFMT) == S_IFLNK
+        let stat = PathStat(name: path.name, size: Int64(info.st_size), mode: PathStat.goFileMode(UInt32(info.st_mode)),
+                            mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)),
+                            linkTarget: isLink ? root.canonical(path.absolute) : "")
+        return ResolvedPath(resolved: resolved, stat: stat)
+    }
+
+    static func checkArchivePath(_ path: String?) throws -> ArchivePath {
+        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: pathcannot be empty") }
+        return ArchivePath(path)
+    }
+
+    static func missingFile(_ path: String, _ container: String) -> BerthError {
+        .notFound("Could not find the file \(path) in container \(container)")
+    }
+
+    // MARK: - HEAD and GET /containers/{id}/archive
+
+    /// The stat of a path in the container (`docker cp` asks it first).
+    public func statPath(_ nameOrID: String, path rawPath: String?) async throws -> PathStat {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let view = try await rootView(id, withMounts: true)
+        defer { view.close() }
+        return try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID)).stat
+    }
+
+    /// A tar of a path in the container, named by the path's last element, and its stat.
+    public func archive(_ nameOrID: String, path rawPath: String?) async throws -> (PathStat, TarStream) {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let view = try await rootView(id, withMounts: true)
+        do {
+            let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
+            // dockerd's SplitPathDirEntry: the entry is the last element of the resolved path.
+            let source = ArchivePath(target.resolved)
+            let sourceName = source.absolute == "/" ? "." : (source.base.isEmpty ? "." : source.base)
+            let sourceDirectory = source.absolute == "/" ? "/" : source.directory
+            let archiveName = path.name
+            let stream = try TarStream(write: { output in
+                let dirFD = try view.root.open(sourceDirectory, flags: O_PATH_ | O_DIRECTORY)
+                defer { close(dirFD) }
+                let archiver = try TreeArchiver(output: output)
+                try archiver.add(dirFD: dirFD, name: sourceName, as: archiveName)
+                try archiver.finish()
+            }, onEnd: { view.close() })
+            return (target.stat, stream)
+        } catch {
+            view.close()
+            throw error
+        }
+    }
+
+    // MARK: - PUT /containers/{id}/archive
+
+    public struct ExtractOptions: Sendable {
+        public var noOverwriteDirNonDir: Bool
+        public var copyUIDGID: Bool
+
+        public init(noOverwriteDirNonDir: Bool, copyUIDGID: Bool) {
+            self.noOverwriteDirNonDir = noOverwriteDirNonDir
+            self.copyUIDGID = copyUIDGID
+        }
+    }
+
+    /// Unpacks the tar in the file `archiveFile` into the directory `path` of the container.
+    public func extract(_ nameOrID: String, path rawPath: String?, archiveFile: String?, options: ExtractOptions) async throws {
+        let path = try Self.checkArchivePath(rawPath)
+        let id = try resolve(nameOrID)
+        let (record, hostConfig) = (entries[id]!.record, entries[id]!.hostConfig)
+        let view = try await rootView(id, withMounts: true)
+        defer { view.close() }
+        // Unlike a stat, the last element is followed too: one can copy into a symlink to a directory.
+        let destination = view.root.canonical(path.absolute)
+        var info = stat()
+        do {
+            let fd = try view.root.open(destination, flags: O_PATH_)
+            defer { close(fd) }
+            fstat(fd, &info)
+        } catch {
+            if error.isNotFound { throw Self.missingFile(rawPath!, nameOrID) }
+            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.internalError("extraction point is not a directory") }
+        switch Self.mountCovering(path.absolute, hostConfig: hostConfig) {
+        case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
+        case .some(false): break
+        case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.internalError("container rootfs is marked read-only")
+        case .none: break
+        }
+        var owner: (uid: UInt32, gid: UInt32)?
+        if options.copyUIDGID, let user = record.Config.User, !user.isEmpty {
+            let resolved = try ContainerUser.resolve(user: user, groupAdd: nil, rootfs: view.path)
+            owner = (resolved.uid, resolved.gid)
+        }
+        let extractor = TreeExtractor(root: view.root, destination: destination,
+                                      options: .init(noOverwriteDirNonDir: options.noOverwriteDirNonDir, owner: owner))
+        try await blocking {
+            guard let archiveFile else { return }  // no body: nothing to unpack
+            let fd = open(archiveFile, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw BerthError.internalError("cannot read the upload") }
+            defer { close(fd) }
+            try extractor.extract(from: fd)
+        }
+    }
+
+    /// Whether the user's bind or tmpfs mount holding `path` (the deepest one) is read-only;
+    /// nil when `path` is on the root file system. dockerd lets `docker cp` write into a
+    /// writable mount of a read-only root, and refuses a read-only mount.
+    static func mountCovering(_ path: String, hostConfig: HostConfig) -> Bool? {
+        var mounts: [(destination: String, readOnly: Bool)] = []
+        for (destination, options) in hostConfig.Tmpfs ?? [:] {
+            mounts.append((destination, options.split(separator: ",").contains("ro")))
+        }
+        if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], pathExists: { _ in true }).mounts {
+            for mount in user { mounts.append((mount.destination, (mount.options ?? []).contains("ro"))) }
+        }
+        let covering = mounts.filter { mount in
+            let prefix = mount.destination.hasSuffix("/") ? mount.destination : mount.destination + "/"
+            return path == mount.destination || path.hasPrefix(prefix)
+        }
+        return covering.max { $0.destination.count < $1.destination.count }?.readOnly
+    }
+}

@@ -1,0 +1,189 @@
+import BerthOCI
+import BerthStore
+import CSystemShims
+import FoundationEssentials
+import Glibc
+
+/// A container's file system as its processes see it, for `docker cp`.
+///
+/// Design: berthd never enters a container's namespaces (it is multi-threaded). For a
+/// running (or paused) container, `/proc/<pid>/root` is its root in its own mount namespace,
+/// so opening it gives the rootfs with every mount on it (tmpfs, binds, the generated /etc
+/// files) without a setns. For a stopped container there is no namespace: its overlay is
+/// mounted where start mounts it, with its binds, and unmounted when the last copy ends
+/// (concurrent copies share the mount); while it is held the container is marked busy, so a
+/// start or a removal waits or refuses instead of racing it.
+/// Either way paths are resolved only through ScopedRoot (openat2 RESOLVE_IN_ROOT), so a
+/// symlink in the container cannot reach the host.
+public final class ContainerRootView: @unchecked Sendable {
+    public let root: ScopedRoot
+    /// The path `root` was opened from (for readers that take paths, like the passwd lookup).
+    let path: String
+    private var release: (@Sendable () -> Void)?
+    private let lock = Lock()
+
+    init(root: ScopedRoot, path: String, release: (@Sendable () -> Void)?) {
+        self.root = root
+        self.path = path
+        self.release = release
+    }
+
+    deinit { close() }
+
+    /// Gives the view back (unmounts a stopped container's root); later calls do nothing.
+    public func close() {
+        let release = lock.withLock {
+            defer { self.release = nil }
+            return self.release
+        }
+        release?()
+    }
+}
+
+/// A stopped container's root mounted for copies: mounted once, shared by the copies at
+/// work, unmounted by the last one.
+struct StoppedRootShare {
+    let mounted: Task<String, Error>
+    var users: Int
+}
+
+extension ContainerService {
+    /// Opens the container's file system (see ContainerRootView); `close()` it when done.
+    /// Without `withMounts` it is the bare overlay root (`docker export`), which a running
+    /// container has mounted in berthd's own namespace.
+    func rootView(_ id: String, withMounts: Bool) async throws -> ContainerRootView {
+        let record = entries[id]!.record
+        if record.State.Running && !withMounts {
+            let path = ContainerRoot.mountPoint(id, snapshotter: images.snapshotter)
+            do {
+                return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: nil)
+            } catch {
+                throw BerthError.internalError("cannot reach the root of container \(id): \(error)")
+            }
+        }
+        if record.State.Running && record.State.Pid > 0 {
+            let path = "/proc/\(record.State.Pid)/root"
+            let root: ScopedRoot
+            do {
+                root = try ScopedRoot(path: path)
+            } catch {
+                throw BerthError.internalError("cannot reach the file system of container \(id): \(error)")
+            }
+            // The pid is the container's only while its root is the container's overlay (the
+            // one mounted here for it): a pid reused after an exit must not open a host root.
+            var opened = stat(), overlay = stat()
+            guard fstat(root.fd, &opened) == 0,
+                  stat(ContainerRoot.mountPoint(id, snapshotter: images.snapshotter), &overlay) == 0,
+                  opened.st_dev == overlay.st_dev else {
+                throw BerthError.conflict("Container \(id) is not running")
+            }
+            return ContainerRootView(root: root, path: path, release: nil)
+        }
+        // Stopped: copies share one mount of the root (with its binds); an export needs the
+        // bare root and has it to itself.
+        if withMounts, let share = stoppedRoots[id] {
+            stoppedRoots[id]!.users += 1
+            return try await sharedView(id, mounted: share.mounted)
+        }
+        if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
+        entries[id]!.busy = true
+        let images = self.images
+        let hostConfig = entries[id]!.hostConfig
+        let mount: @Sendable () throws -> String = {
+            guard let parent = try images.topLayer(record.Image) else {
+                throw BerthError.internalError("the image of container \(id) has no layers")
+            }
+            let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
+            do {
+                if withMounts { try Self.mountBinds(record: record, hostConfig: hostConfig, merged: path, root: try ScopedRoot(path: path)) }
+                return path
+            } catch {
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+                throw BerthError.internalError("cannot open the root of container \(id): \(error)")
+            }
+        }
+        if withMounts {
+            let mounted = Task { try await blocking(mount) }
+            stoppedRoots[id] = StoppedRootShare(mounted: mounted, users: 1)
+            return try await sharedView(id, mounted: mounted)
+        }
+        do {
+            let path = try await blocking(mount)
+            return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: { [weak self] in
+                Task { await self?.releaseStoppedRoot(id) }
+            })
+        } catch {
+            releaseStoppedRoot(id)
+            throw error
+        }
+    }
+
+    /// A view on the shared mount of a stopped container's root, once it is mounted.
+    private func sharedView(_ id: String, mounted: Task<String, Error>) async throws -> ContainerRootView {
+        do {
+            let path = try await mounted.value
+            return ContainerRootView(root: try ScopedRoot(path: path), path: path, release: { [weak self] in
+                Task { await self?.leaveStoppedRoot(id) }
+            })
+        } catch {
+            leaveStoppedRoot(id)
+            throw error
+        }
+    }
+
+    /// The last copy out of a stopped container's root unmounts it.
+    private func leaveStoppedRoot(_ id: String) {
+        guard var share = stoppedRoots[id] else { return }
+        share.users -= 1
+        if share.users > 0 {
+            stoppedRoots[id] = share
+            return
+        }
+        stoppedRoots[id] = nil
+        releaseStoppedRoot(id)
+    }
+
+    /// A stopped container's binds and generated /etc files, mounted on its root as its
+    /// start would (dockerd mounts a stopped container's volumes for `docker cp` too). The
+    /// root is made private first so that none of this propagates to other namespaces; the
+    /// targets are resolved inside the root and mounted through their descriptors.
+    static func mountBinds(record: ContainerRecord, hostConfig: HostConfig, merged: String, root: ScopedRoot) throws {
+        let generated = [("/etc/resolv.conf", record.ResolvConfPath), ("/etc/hostname", record.HostnamePath),
+                         ("/etc/hosts", record.HostsPath)].filter { !$0.1.isEmpty && access($0.1, F_OK) == 0 }
+        let mounts = try ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: generated.map { ($0.0, $0.1) },
+                                                    pathExists: { access($0, F_OK) == 0 }).mounts
+        let binds = mounts.filter { $0.type == "bind" && access($0.source ?? "", F_OK) == 0 }
+        guard !binds.isEmpty else { return }
+        guard berth_mount(nil, merged, nil, UInt(MS_PRIVATE), nil) == 0 else {
+            throw BerthError.internalError("make \(merged) private: \(String(cString: strerror(errno)))")
+        }
+        for bind in binds {
+            // As dockerd: a missing mount point is made in the container's layer (start would make it too).
+            var source = stat()
+            guard stat(bind.source ?? "", &source) == 0 else { continue }
+            try? root.makePath(bind.destination, directory: (source.st_mode & S_IFMT) == S_IFDIR)
+            guard let target = try? root.open(bind.destination, flags: O_PATH_) else { continue }
+            let options = bind.options ?? []
+            var flags = UInt(MS_BIND)
+            if options.contains("rbind") { flags |= UInt(MS_REC) }
+            let result = berth_mount(bind.source, "/proc/self/fd/\(target)", nil, flags, nil)
+            close(target)
+            guard result == 0 else {
+                throw BerthError.internalError("mount \(bind.source ?? "") on \(bind.destination): \(String(cString: strerror(errno)))")
+            }
+            // The new mount is what the destination names now.
+            guard let mounted = try? root.open(bind.destination, flags: O_PATH_) else { continue }
+            defer { close(mounted) }
+            _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_PRIVATE) | UInt(MS_REC), nil)
+            if options.contains("ro") {
+                _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_REMOUNT) | UInt(MS_BIND) | UInt(MS_RDONLY), nil)
+            }
+        }
+    }
+
+    private func releaseStoppedRoot(_ id: String) {
+        // Started meanwhile (it cannot while busy, but a restart supervisor might): keep its root.
+        if entries[id]?.record.State.Running != true { ContainerRoot.unmount(id, snapshotter: images.snapshotter) }
+        entries[id]?.busy = false
+    }
+}
