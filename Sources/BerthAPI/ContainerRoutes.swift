@@ -240,6 +240,7 @@ extension ContainerRoutes {
         })
     }
 
+    /// The next piece of the tar; empty at its end.
     static func readChunk(_ tar: TarStream) async throws -> ByteBuffer {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {

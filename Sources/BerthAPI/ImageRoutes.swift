@@ -26,7 +26,7 @@ enum ImageRoutes {
         let save: @Sendable ([String]) async throws -> APIResponse = { names in
             let export = try engine.exportImages(names)
             // The first chunk, or the end, decides the status: an unknown name fails before any byte.
-            let first = try await readChunk(export, engine: engine)
+            let first = try await ContainerRoutes.readChunk(export)
             if first.readableBytes == 0 {
                 defer { export.close() }
                 try await export.finish()
@@ -36,7 +36,7 @@ enum ImageRoutes {
                 var chunk = first
                 while chunk.readableBytes > 0 {
                     try await writer.write(chunk)
-                    chunk = try await readChunk(export, engine: engine)
+                    chunk = try await ContainerRoutes.readChunk(export)
                 }
                 try await export.finish()
             })
@@ -126,15 +126,6 @@ enum ImageRoutes {
             let name = parameters["name"]!
             let force = request.queryValue("force") == "1" || request.queryValue("force") == "true"
             return .json(try await engine.blocking { try engine.removeImage(name, force: force) })
-        }
-    }
-
-    /// The next piece of an archive being saved; empty at its end.
-    static func readChunk(_ export: ImageExport, engine: Engine) async throws -> ByteBuffer {
-        try await engine.blocking {
-            var buffer = ByteBufferAllocator().buffer(capacity: ImageExport.chunkSize)
-            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: ImageExport.chunkSize) { try export.read(into: $0) }
-            return buffer
         }
     }
 

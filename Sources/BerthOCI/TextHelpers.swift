@@ -85,3 +85,29 @@ public func formatSignificant(_ value: Double, digits significant: Int) -> Strin
     }
     return (value < 0 ? "-" : "") + digits
 }
+
+extension StringProtocol {
+    /// The text as a JSON string written as Go's encoding/json writes it: quotes, backslashes
+    /// and control characters escaped, and also <, >, & and U+2028/U+2029 (as \u00XX).
+    /// For JSON whose bytes must match dockerd's.
+    public var goJSONQuoted: String {
+        func hex4(_ value: UInt32) -> String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: Swift.max(0, 4 - digits.count)) + digits
+        }
+        var out = "\""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<", ">", "&", "\u{2028}", "\u{2029}": out += "\\u" + hex4(scalar.value)
+            default:
+                if scalar.value < 0x20 { out += "\\u" + hex4(scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}

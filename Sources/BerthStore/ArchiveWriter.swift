@@ -65,11 +65,18 @@ final class ArchiveWriter {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
-            guard n > 0 else { throw failure("write archive data") }
-            offset += n
-        }
+        guard writeArchiveData(archive, bytes) else { throw failure("write archive data") }
     }
+}
+
+/// Hands all of `bytes` to libarchive as the current entry's data (it may take them in
+/// parts); false when it refuses.
+func writeArchiveData(_ archive: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
+        guard n > 0 else { return false }
+        offset += n
+    }
+    return true
 }

@@ -125,11 +125,6 @@ public final class TreeArchiver {
     static let capabilityAttribute = "security.capability"
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
-            guard n > 0 else { throw failure("write archive data") }
-            offset += n
-        }
+        guard writeArchiveData(archive, bytes) else { throw failure("write archive data") }
     }
 }

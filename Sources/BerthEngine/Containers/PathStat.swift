@@ -48,30 +48,8 @@ public struct PathStat: Equatable, Sendable {
 
     /// The JSON dockerd sends, in its field order (Go escapes no slashes; it does escape <, > and &).
     public var json: String {
-        func quoted(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "<", ">", "&", "\u{2028}", "\u{2029}":
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return out + "\""
-        }
         let time = LogTimestamp(seconds: mtime.seconds, nanoseconds: Int32(mtime.nanoseconds)).rfc3339(fixedFraction: false)
-        return "{\"name\":\(quoted(name)),\"size\":\(size),\"mode\":\(mode),\"mtime\":\"\(time)\",\"linkTarget\":\(quoted(linkTarget))}"
+        return "{\"name\":\(name.goJSONQuoted),\"size\":\(size),\"mode\":\(mode),\"mtime\":\"\(time)\",\"linkTarget\":\(linkTarget.goJSONQuoted)}"
     }
 
     /// The value of the X-Docker-Container-Path-Stat header.

@@ -4,9 +4,9 @@ import FoundationEssentials
 import Glibc
 
 /// A tar written on a worker thread into a pipe and read out as the client takes it
-/// (`docker cp` out, `docker export`): nothing is staged on disk or held whole in memory,
-/// and a slow client slows the writer. `onEnd` runs once the writer is done (releases the
-/// container's root).
+/// (`docker save`, `docker cp` out, `docker export`): nothing is staged on disk or held whole
+/// in memory, and a slow client slows the writer (the pipe fills). `onEnd` runs once the
+/// writer is done (e.g. releases a container's root).
 public final class TarStream: @unchecked Sendable {
     private let lock = Lock()
     private var readEnd: Int32
@@ -14,13 +14,14 @@ public final class TarStream: @unchecked Sendable {
 
     public static let chunkSize = 1 << 20
 
-    init(write: @escaping @Sendable (Int32) throws -> Void, onEnd: @escaping @Sendable () -> Void) throws {
+    init(write: @escaping @Sendable (Int32) throws -> Void, onEnd: @escaping @Sendable () -> Void = {}) throws {
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else {
             onEnd()
             throw BerthError.internalError("pipe: \(String(cString: strerror(errno)))")
         }
-        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }  // Glibc's Swift module has no pipe2
+        // A bigger pipe means fewer hops between the two threads; the default is 64 KiB.
         let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, not exported by Glibc's Swift module
         _ = fcntl(ends[1], setPipeSize, Int32(Self.chunkSize))
         readEnd = ends[0]
@@ -52,7 +53,7 @@ public final class TarStream: @unchecked Sendable {
         }
     }
 
-    /// Waits for the writer; throws what it threw.
+    /// Waits for the writer; throws what it threw (e.g. "No such image: x").
     public func finish() async throws { try await writer.value }
 
     /// Stops reading: a writer still at work fails with EPIPE and ends.
