@@ -158,4 +158,28 @@ struct HealthTests {
             #expect(restarted.docker(["rm", "-f", "on"]).status == 0)
         }
     }
+
+    @Test func theImagesHealthcheckIsInheritedAndOverridden() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let archive = daemon.directory + "/rootfs.tgz"
+            #expect(Harness.run("/bin/tar", ["-C", Harness.imageDir + "/rootfs", "-czf", archive, "."]).status == 0)
+            let imported = daemon.docker(["import", "--change", "HEALTHCHECK --interval=1s --retries=4 CMD echo from-image",
+                                          "--change", #"CMD ["sleep", "300"]"#, archive, "checked:1"])
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(daemon.docker(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", "checked:1"]).stdout
+                    == #"{"Test":["CMD-SHELL","echo from-image"],"Interval":1000000000,"Retries":4}"# + "\n")
+            let bad = daemon.docker(["import", "--change", "HEALTHCHECK --retries=0 CMD true", archive])
+            #expect(bad.status == 1 && bad.stderr == "Error response from daemon: --retries must be at least 1 (not 0)\n", "\(bad.stderr)")
+            // Inherited as it is, and field by field under what the run sets.
+            #expect(daemon.docker(["run", "-d", "--name", "inherits", "checked:1"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "overrides", "--health-cmd", "echo mine", "--health-timeout", "5s", "checked:1"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "disables", "--no-healthcheck", "checked:1"]).status == 0)
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{json .Config.Healthcheck}}", "overrides")
+                    == #"{"Test":["CMD-SHELL","echo mine"],"Interval":1000000000,"Timeout":5000000000,"Retries":4}"# + "\n")
+            #expect(Self.wait(daemon, "{{.State.Health.Status}} {{(index .State.Health.Log 0).Output}}", "inherits", for: "healthy from-image\n"))
+            #expect(Self.wait(daemon, "{{.State.Health.Status}} {{(index .State.Health.Log 0).Output}}", "overrides", for: "healthy mine\n"))
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{json .State.Health}}", "disables") == "null\n")
+            #expect(daemon.docker(["rm", "-f", "inherits", "overrides", "disables"]).status == 0)
+        }
+    }
 }
