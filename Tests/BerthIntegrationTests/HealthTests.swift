@@ -57,6 +57,14 @@ struct HealthTests {
             let filtered = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "event=health_status",
                                           "--format", "{{.Status}} {{.Actor.Attributes.name}}"]).stdout
             #expect(filtered == "health_status: healthy ok\n", "\(filtered)")
+            // Probes that change nothing but the log do not rewrite the container's state on disk.
+            let id = ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "ok").trimmingCharacters(in: .whitespacesAndNewlines)
+            let stateFile = daemon.directory + "/data/containers/\(id)/config.v2.json"
+            let written = try FileManager.default.attributesOfItem(atPath: stateFile)[.modificationDate] as? Date
+            let logged = ContainerBehaviourTests.inspect(daemon, "{{len .State.Health.Log}}", "ok")
+            usleep(2_300_000)
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{len .State.Health.Log}}", "ok") != logged, "no probe ran")
+            #expect(try FileManager.default.attributesOfItem(atPath: stateFile)[.modificationDate] as? Date == written)
             // Probes leave no exec behind.
             #expect(ContainerBehaviourTests.inspect(daemon, "{{len .ExecIDs}}", "ok") == "0\n"
                     || ContainerBehaviourTests.inspect(daemon, "{{len .ExecIDs}}", "ok") == "1\n")
