@@ -50,36 +50,10 @@ enum HealthcheckInstruction {
     /// A set duration must be at least 1ms; unset is nil (the default).
     private static func duration(_ text: String?, name: String) throws -> Int64? {
         guard let text, !text.isEmpty else { return nil }
-        guard let nanoseconds = GoDurationParser.nanoseconds(text) else {
+        guard let nanoseconds = GoDuration.nanoseconds(text) else {
             throw BerthError.invalidArgument("time: invalid duration \"\(text)\"")
         }
         guard nanoseconds >= 1_000_000 else { throw BerthError.invalidArgument("Interval \"\(name)\" cannot be less than 1ms") }
         return nanoseconds
-    }
-}
-
-/// Go's `time.ParseDuration`: "1m30s", "1.5s", "500ms", "-2h", "0".
-enum GoDurationParser {
-    static func nanoseconds(_ text: String) -> Int64? {
-        var rest = Substring(text)
-        var sign: Double = 1
-        if let first = rest.first, first == "-" || first == "+" {
-            sign = first == "-" ? -1 : 1
-            rest = rest.dropFirst()
-        }
-        if rest == "0" { return 0 }
-        guard !rest.isEmpty else { return nil }
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 6e10), ("h", 3.6e12)]
-        var total: Double = 0
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, number != ".", let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            // The longest unit that matches ("ms" before "m").
-            guard let unit = units.filter({ rest.hasPrefix($0.0) }).max(by: { $0.0.count < $1.0.count }) else { return nil }
-            rest = rest.dropFirst(unit.0.count)
-            total += value * unit.1
-        }
-        return Int64((sign * total).rounded())
     }
 }

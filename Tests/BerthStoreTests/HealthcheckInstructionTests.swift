@@ -35,13 +35,13 @@ struct HealthcheckInstructionTests {
     }
 
     @Test func goDurations() {
-        #expect(GoDurationParser.nanoseconds("0") == 0)
-        #expect(GoDurationParser.nanoseconds("1h2m3s") == 3_723_000_000_000)
-        #expect(GoDurationParser.nanoseconds("250ms") == 250_000_000)
-        #expect(GoDurationParser.nanoseconds("10us") == 10_000)
-        #expect(GoDurationParser.nanoseconds("-1s") == -1_000_000_000)
-        #expect(GoDurationParser.nanoseconds("5") == nil)
-        #expect(GoDurationParser.nanoseconds("s") == nil)
-        #expect(GoDurationParser.nanoseconds("1x") == nil)
+        #expect(GoDuration.nanoseconds("0") == 0)
+        #expect(GoDuration.nanoseconds("1h2m3s") == 3_723_000_000_000)
+        #expect(GoDuration.nanoseconds("250ms") == 250_000_000)
+        #expect(GoDuration.nanoseconds("10us") == 10_000)
+        #expect(GoDuration.nanoseconds("-1s") == -1_000_000_000)
+        #expect(GoDuration.nanoseconds("5") == nil)
+        #expect(GoDuration.nanoseconds("s") == nil)
+        #expect(GoDuration.nanoseconds("1x") == nil)
     }
 }

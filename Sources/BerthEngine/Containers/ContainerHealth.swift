@@ -113,34 +113,3 @@ struct ProbeOutput: Sendable {
 
     var text: String { String(decoding: bytes, as: UTF8.self) + (truncated ? "..." : "") }
 }
-
-/// Go's `time.Duration.String()` ("1s", "1m30s", "500ms"), which dockerd's timeout message uses.
-enum GoDuration {
-    static func describe(nanoseconds: Int64) -> String {
-        if nanoseconds == 0 { return "0s" }
-        let sign = nanoseconds < 0 ? "-" : ""
-        let magnitude = nanoseconds.magnitude
-        if magnitude < 1_000_000_000 {
-            let (unit, scale, digits): (String, UInt64, Int) =
-                magnitude < 1_000 ? ("ns", 1, 0) : magnitude < 1_000_000 ? ("µs", 1_000, 3) : ("ms", 1_000_000, 6)
-            return sign + decimal(magnitude / scale, fraction: magnitude % scale, digits: digits) + unit
-        }
-        let seconds = magnitude / 1_000_000_000
-        var text = decimal(seconds % 60, fraction: magnitude % 1_000_000_000, digits: 9) + "s"
-        let minutes = seconds / 60
-        if minutes > 0 {
-            text = "\(minutes % 60)m" + text
-            if minutes / 60 > 0 { text = "\(minutes / 60)h" + text }
-        }
-        return sign + text
-    }
-
-    /// "1.5" from 1 and 500 of 3 digits; the fraction's trailing zeros dropped.
-    private static func decimal(_ whole: UInt64, fraction: UInt64, digits: Int) -> String {
-        guard fraction > 0 else { return String(whole) }
-        var text = String(fraction)
-        text = String(repeating: "0", count: digits - text.count) + text
-        while text.hasSuffix("0") { text.removeLast() }
-        return "\(whole).\(text)"
-    }
-}
