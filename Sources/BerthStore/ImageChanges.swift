@@ -43,6 +43,7 @@ enum ImageChanges {
                 for path in jsonArray(argument) ?? argument.split(separator: " ").map(String.init) { volumes[path] = EmptyObject() }
                 config.Volumes = volumes
             case "ONBUILD": config.OnBuild = (config.OnBuild ?? []) + [argument]
+            case "HEALTHCHECK": config.Healthcheck = try HealthcheckInstruction.parse(String(argument))
             default:
                 throw BerthError.invalidArgument("\(instruction.lowercased()) is not a valid change command")
             }

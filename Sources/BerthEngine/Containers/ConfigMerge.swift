@@ -9,6 +9,8 @@ extension ContainerConfig {
     /// - Entrypoint/Cmd: an Entrypoint in the request drops the image's Cmd; otherwise a
     ///   missing Cmd comes from the image, and a missing (nil, not `[]`) Entrypoint too.
     ///   `Entrypoint: [""]` clears it. Nothing left to run is dockerd's "No command specified".
+    /// - Healthcheck: the image's, field by field where the request leaves one unset (empty
+    ///   Test, zero durations and retries).
     public func merged(withImage image: ImageConfig.Config?) throws -> ContainerConfig {
         var merged = self
         if let image {
@@ -19,6 +21,9 @@ extension ContainerConfig {
             merged.Labels = (merged.Labels ?? [:]).merging(image.Labels ?? [:]) { request, _ in request }
             merged.ExposedPorts = Self.union(merged.ExposedPorts, image.ExposedPorts)
             merged.Volumes = Self.union(merged.Volumes, image.Volumes)
+            if let inherited = image.Healthcheck {
+                merged.Healthcheck = Self.mergeHealthcheck(request: merged.Healthcheck, image: inherited)
+            }
             if (merged.Entrypoint ?? []).isEmpty {
                 if (merged.Cmd ?? []).isEmpty { merged.Cmd = image.Cmd }
                 if merged.Entrypoint == nil { merged.Entrypoint = image.Entrypoint }
@@ -40,6 +45,17 @@ extension ContainerConfig {
         guard let request, !request.isEmpty else { return image }
         let requestNames = Set(request.map(envName))
         return request + (image ?? []).filter { !requestNames.contains(envName($0)) }
+    }
+
+    static func mergeHealthcheck(request: HealthConfig?, image: ImageHealthcheck) -> HealthConfig {
+        var merged = request ?? HealthConfig()
+        if (merged.Test ?? []).isEmpty { merged.Test = image.Test }
+        if (merged.Interval ?? 0) == 0 { merged.Interval = image.Interval }
+        if (merged.Timeout ?? 0) == 0 { merged.Timeout = image.Timeout }
+        if (merged.StartPeriod ?? 0) == 0 { merged.StartPeriod = image.StartPeriod }
+        if (merged.StartInterval ?? 0) == 0 { merged.StartInterval = image.StartInterval }
+        if (merged.Retries ?? 0) == 0 { merged.Retries = image.Retries }
+        return merged
     }
 
     static func envName(_ entry: String) -> Substring {

@@ -94,14 +94,7 @@ extension ContainerService {
         let processPath = shimDirectory + "/exec-\(execID).json"
         let process: Spec.Process
         do {
-            let template: ExecTemplate
-            if let cached = entries[id]?.execTemplate {
-                template = cached
-            } else {
-                template = try ExecTemplate(bundle: shimDirectory + "/config.json")
-                entries[id]?.execTemplate = template
-            }
-            process = try ExecProcess.make(exec, tty: tty, template: template, lastCapability: settings.host.lastCapability)
+            process = try execProcess(exec, tty: tty)
         } catch {
             // As the runtime's own refusals: the reason in the stream, 126 as the exit code.
             let message = (error as? BerthError)?.message ?? "\(error)"
@@ -169,6 +162,20 @@ extension ContainerService {
         if case .failed(let text) = outcome {
             throw BerthError.internalError("OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown")
         }
+    }
+
+    /// The OCI process of an exec, from the container's own (kept from its start, or read
+    /// from the bundle after a daemon restart).
+    func execProcess(_ exec: ExecRecord, tty: Bool) throws -> Spec.Process {
+        let id = exec.ContainerID
+        let template: ExecTemplate
+        if let cached = entries[id]?.execTemplate {
+            template = cached
+        } else {
+            template = try ExecTemplate(bundle: paths.shimDirectory(id) + "/config.json")
+            entries[id]?.execTemplate = template
+        }
+        return try ExecProcess.make(exec, tty: tty, template: template, lastCapability: settings.host.lastCapability)
     }
 
     private func recordExecPid(_ execID: String, _ pid: Int32) {

@@ -70,7 +70,8 @@ public struct ContainerFilters: Sendable {
             }
             if !matched { return false }
         }
-        if let health = values["health"], !health.contains("none") { return false }
+        // A stopped container keeps the health its last run ended with, as in dockerd.
+        if let health = values["health"], !health.contains(record.State.Health?.Status ?? "none") { return false }
         // `before` / `since`: created before/after the named container.
         if let before = values["before"]?.first {
             let other = try resolve(before)

@@ -127,7 +127,9 @@ extension ContainerService {
             throw BerthError.internalError("cannot start container \(id): \(error)")
         }
         var record = entries[id]!.record
+        let previousHealth = record.State.Health
         record.State = ContainerStateRecord()
+        record.State.Health = ContainerHealth.forNewRun(previous: previousHealth, config: record.Config)
         record.State.Status = "running"
         record.State.Running = true
         record.State.Pid = pid
@@ -141,6 +143,7 @@ extension ContainerService {
         persist(id)
         emit("start", container: id)
         monitor(id, socket: socket)
+        startHealthMonitor(id)
     }
 
     /// A start that failed: the error and code go into the state (as dockerd records them),
@@ -189,6 +192,7 @@ extension ContainerService {
     /// `journalEnd`: where its journald log writer ended, for the log readers.
     func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil) async {
         guard entries[id]?.record.State.Running == true else { return }
+        stopHealthMonitor(id)  // the health stays as the last probe left it, as dockerd's
         let paths = self.paths
         let images = self.images
         let oomKilled = (try? await blocking { ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot) }) ?? false
@@ -423,6 +427,7 @@ extension ContainerService {
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused else { throw BerthError.conflict("Container \(id) is already paused") }
         let root = paths.runtimeRoot
+        stopHealthMonitor(id)  // a frozen container is not probed
         try await blocking { try Runtime(root: root).pause(id: id) }
         entries[id]!.record.State.Paused = true
         entries[id]!.record.State.Status = "paused"
@@ -439,6 +444,7 @@ extension ContainerService {
         entries[id]!.record.State.Status = "running"
         persist(id)
         emit("unpause", container: id)
+        startHealthMonitor(id)
     }
 
     // MARK: - start failures

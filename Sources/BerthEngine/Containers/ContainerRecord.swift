@@ -18,6 +18,8 @@ public struct ContainerStateRecord: Codable, Sendable {
     public var Error = ""
     public var StartedAt = zeroTime
     public var FinishedAt = zeroTime
+    /// Only for a container with a healthcheck (absent otherwise, as dockerd leaves it out).
+    public var Health: ContainerHealth?
 
     /// Running, paused and restarting containers hold a process (or are about to).
     public var isActive: Bool { Running || Restarting }

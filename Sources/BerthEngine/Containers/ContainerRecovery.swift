@@ -22,6 +22,11 @@ extension ContainerService {
                 switch fields.first {
                 case "running":
                     monitor(id, socket: socket)
+                    // The probes go on where they were; a container from before has its health begin.
+                    if entries[id]!.record.State.Health == nil {
+                        entries[id]!.record.State.Health = ContainerHealth.forNewRun(previous: nil, config: entry.record.Config)
+                    }
+                    startHealthMonitor(id)
                 case "exited" where fields.count == 3:
                     let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? ShimExit(status: 255, finished: timestamp())
                     await handleExit(id, status: exit.status, finished: exit.finished)

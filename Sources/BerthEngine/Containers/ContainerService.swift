@@ -35,6 +35,8 @@ public actor ContainerService {
         var cleanup: Task<Void, Never>?
         /// Where the last run's journald log writer ended (journald log driver).
         var journalEnd: JournalLogEnd?
+        /// The healthcheck's monitor of this run (see HealthMonitor).
+        var healthMonitor: HealthMonitorHandle?
     }
 
     public struct ExitResult: Sendable {
@@ -309,6 +311,7 @@ public actor ContainerService {
     func removeStopped(_ id: String) async throws {
         guard var entry = entries[id] else { return }
         if entry.record.State.Status == "removing" { return }
+        stopHealthMonitor(id)
         entry.record.State.Status = "removing"
         entries[id] = entry
         let paths = self.paths

@@ -177,7 +177,8 @@ extension ContainerService {
             return "Restarting (\(state.ExitCode)) \(since(state.FinishedAt)) ago"
         }
         if state.Running {
-            return "Up \(since(state.StartedAt))" + (state.Paused ? " (Paused)" : "")
+            if state.Paused { return "Up \(since(state.StartedAt)) (Paused)" }
+            return "Up \(since(state.StartedAt))" + (state.Health.map { " (\($0.summary))" } ?? "")
         }
         switch state.Status {
         case "removing": return "Removal In Progress"
