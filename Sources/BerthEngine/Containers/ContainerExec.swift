@@ -1,4 +1,5 @@
 import BerthOCI
+import Dispatch
 import FoundationEssentials
 import Glibc
 import NIOCore
@@ -19,13 +20,24 @@ public struct ExecCreateRequest: Codable, Sendable {
 }
 
 /// An exec instance, as `GET /exec/{id}/json` shows it.
-public struct ExecRecord: Codable, Sendable {
-    public struct ProcessConfig: Codable, Sendable {
+public struct ExecRecord: Encodable, Sendable {
+    public struct ProcessConfig: Encodable, Sendable {
         public var tty: Bool
         public var entrypoint: String
         public var arguments: [String]
         public var privileged: Bool
         public var user: String
+
+        enum CodingKeys: String, CodingKey { case tty, entrypoint, arguments, privileged, user }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(tty, forKey: .tty)
+            try container.encode(entrypoint, forKey: .entrypoint)
+            try container.encode(arguments, forKey: .arguments)
+            try container.encode(privileged, forKey: .privileged)
+            if !user.isEmpty { try container.encode(user, forKey: .user) }  // omitted when empty, as dockerd
+        }
     }
     public var CanRemove = false
     public var ContainerID: String
@@ -41,6 +53,37 @@ public struct ExecRecord: Codable, Sendable {
     var env: [String]
     var workingDir: String
     var started = false
+    /// When it ended (uptime nanoseconds), for the clean-up of old records.
+    var endedUptime: UInt64?
+
+    /// How long an ended exec stays inspectable: dockerd's clean-up drops it within 5 to 10
+    /// minutes. Without one, a container exec'd into every few seconds would grow for ever.
+    static let endedLifetime: UInt64 = 5 * 60 * 1_000_000_000
+
+    func isExpired(now: UInt64) -> Bool {
+        guard let endedUptime, now >= endedUptime else { return false }
+        return now - endedUptime > Self.endedLifetime
+    }
+
+    /// The fields of dockerd's `GET /exec/{id}/json`, ExitCode null until the end.
+    enum CodingKeys: String, CodingKey {
+        case ID, Running, ExitCode, ProcessConfig, OpenStdin, OpenStderr, OpenStdout, CanRemove, ContainerID, DetachKeys, Pid
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ID, forKey: .ID)
+        try container.encode(Running, forKey: .Running)
+        try container.encode(ExitCode, forKey: .ExitCode)
+        try container.encode(self.ProcessConfig, forKey: .ProcessConfig)
+        try container.encode(OpenStdin, forKey: .OpenStdin)
+        try container.encode(OpenStderr, forKey: .OpenStderr)
+        try container.encode(OpenStdout, forKey: .OpenStdout)
+        try container.encode(CanRemove, forKey: .CanRemove)
+        try container.encode(ContainerID, forKey: .ContainerID)
+        try container.encode(DetachKeys, forKey: .DetachKeys)
+        try container.encode(Pid, forKey: .Pid)
+    }
 }
 
 extension ContainerService {
@@ -51,6 +94,7 @@ extension ContainerService {
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused else { throw BerthError.conflict("Container \(nameOrID) is paused, unpause the container before exec") }
         if let keys = request.DetachKeys, !keys.isEmpty { _ = try DetachKeyScanner.parse(keys) }
+        forgetOldExecs()
         let execID = ContainerIdentity.newID()
         execs[execID] = ExecRecord(
             ContainerID: id, DetachKeys: request.DetachKeys ?? "", ID: execID,
@@ -217,6 +261,16 @@ extension ContainerService {
         guard execs[execID] != nil else { return }
         execs[execID]!.Running = false
         if execs[execID]!.ExitCode == nil { execs[execID]!.ExitCode = code ?? 137 }
+        if execs[execID]!.endedUptime == nil { execs[execID]!.endedUptime = DispatchTime.now().uptimeNanoseconds }
+    }
+
+    /// Drops the records of execs that ended long ago (see ExecRecord.isExpired); checked at
+    /// each new exec, so an idle daemon does no work for it.
+    func forgetOldExecs(now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        for (execID, exec) in execs where exec.isExpired(now: now) {
+            execs[execID] = nil
+            entries[exec.ContainerID]?.execs.remove(execID)
+        }
     }
 
     public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
