@@ -4,8 +4,8 @@ import Glibc
 
 /// `docker import --change` / `docker commit --change`: Dockerfile instructions applied to an
 /// image's config (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME, STOPSIGNAL, ONBUILD).
-enum ImageChanges {
-    static func apply(_ changes: [String], to config: inout ImageConfig.Config) throws {
+public enum ImageChanges {
+    public static func apply(_ changes: [String], to config: inout ImageConfig.Config) throws {
         for change in changes where !change.trimmed(newlines: false).isEmpty {
             let trimmed = change.trimmed(newlines: false)
             let instruction = String(trimmed.prefix { !$0.isWhitespace })
@@ -30,7 +30,7 @@ enum ImageChanges {
                     let parts = port.split(separator: "/")
                     guard let number = Int(parts[0]), (1...65535).contains(number), parts.count <= 2,
                           parts.count == 1 || ["tcp", "udp", "sctp"].contains(parts[1].lowercased()) else {
-                        throw BerthError.invalidArgument("invalid containerPort: \(port)")
+                        throw BerthError.invalidArgument("Invalid containerPort: \(port)")
                     }
                     ports["\(number)/\(parts.count == 2 ? parts[1].lowercased() : "tcp")"] = EmptyObject()
                 }

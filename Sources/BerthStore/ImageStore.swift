@@ -17,7 +17,7 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     private let root: String
-    private let content: ContentStore
+    let content: ContentStore
     /// The unpacked layers, and the container roots made from them.
     public let snapshotter: Snapshotter
     private let lock = Lock()
@@ -227,7 +227,7 @@ public final class ImageStore: @unchecked Sendable {
         Snapshotter.chainIDs(try decodeConfig(try resolve(name).id).rootfs.diff_ids).last
     }
 
-    private func decodeConfig(_ digest: String) throws -> ImageConfig {
+    func decodeConfig(_ digest: String) throws -> ImageConfig {
         do {
             return try JSONDecoder().decode(ImageConfig.self, from: content.read(digest))
         } catch let error as BerthError {
@@ -266,9 +266,7 @@ public final class ImageStore: @unchecked Sendable {
         var config = ImageConfig.Config()
         try ImageChanges.apply(changes, to: &config)
         let (os, architecture) = try Self.platform(platform)
-        loadLock.lock()
-        defer { loadLock.unlock() }
-        do {
+        return try creatingImage {
             let layer = try writeUncompressedLayer(from: fd)
             let now = LogTimestamp.now().rfc3339(fixedFraction: false)
             let image = ImageConfig(architecture: architecture, os: os, created: now, config: config,
@@ -277,18 +275,35 @@ public final class ImageStore: @unchecked Sendable {
                                     comment: message ?? "Imported from -")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let id = try content.write(encoder.encode(image))
-            try unpackLayers(of: Record(id: id, layers: [layer]))
-            try lock.withLock {
-                state.images[id] = Record(id: id, layers: [layer])
-                if let target { state.references[target.repository + ":" + (target.tag ?? "latest")] = id }
-                try persist()
-            }
-            return id
+            return try addImage(config: encoder.encode(image), layers: [layer], reference: target)
+        }
+    }
+
+    /// Makes a new image (import, commit). These run one at a time with loads, and a failure
+    /// sweeps the blobs it wrote.
+    func creatingImage<T>(_ work: () throws -> T) throws -> T {
+        loadLock.lock()
+        defer { loadLock.unlock() }
+        do {
+            return try work()
         } catch {
             lock.withLock { sweepUnreferencedBlobs() }
             throw error
         }
+    }
+
+    /// Stores a new image's config, unpacks its layers (blobs already stored, base first) and
+    /// records it under `reference`. Returns the image ID.
+    func addImage(config: Data, layers: [String], reference: ImageReference?) throws -> String {
+        let id = try content.write(config)
+        let record = Record(id: id, layers: layers)
+        try unpackLayers(of: record)
+        try lock.withLock {
+            state.images[id] = record
+            if let reference { state.references[reference.repository + ":" + (reference.tag ?? "latest")] = id }
+            try persist()
+        }
+        return id
     }
 
     /// This machine's architecture as images name it ("amd64", "arm64").
@@ -462,7 +477,9 @@ public final class ImageStore: @unchecked Sendable {
         let record = try resolve(name)
         let config = try decodeConfig(record.id)
         return lock.withLock {
-            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "", Comment: config.comment ?? "",
+            // A committed image's comment is in its last history entry (dockerd shows that).
+            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "",
+                         Comment: config.comment ?? config.history?.last?.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
                          Size: layerSize(record, config),
@@ -478,7 +495,10 @@ public final class ImageStore: @unchecked Sendable {
         let record = try resolve(name)
         let config = try decodeConfig(record.id)
         let tags = lock.withLock { self.tags(of: record.id) }
-        var layerSizes = record.layers.map { content.size($0) }.makeIterator()
+        // The bytes of the files in each layer, as dockerd counts them (the stored tar's size
+        // for a layer not unpacked).
+        var layerSizes = zip(Snapshotter.chainIDs(config.rootfs.diff_ids), record.layers)
+            .map { snapshotter.size($0) ?? content.size($1) }.makeIterator()
         let entries = config.history ?? [ImageConfig.History(created: config.created, created_by: "", comment: nil, author: nil, empty_layer: nil)]
         var rows = entries.map { entry -> HistoryItem in
             let size = entry.empty_layer == true ? 0 : (layerSizes.next() ?? 0)

@@ -73,7 +73,7 @@ extension Engine {
         }
     }
 
-    private func emitImage(_ action: String, id: String, name: String? = nil, labels: [String: String]? = nil) {
+    func emitImage(_ action: String, id: String, name: String? = nil, labels: [String: String]? = nil) {
         var attributes = labels ?? (try? images.containerBase(id).config.config?.Labels) ?? [:]
         attributes["name"] = name ?? id
         events.publish(.image, action, actor: id, attributes: attributes)
