@@ -16,7 +16,7 @@ extension ImageStore {
             let layer = try content.write(intoFileDescriptor: { fd in
                 try LayerDiff.write(upperDirectory: upperDirectory, to: fd, including: including)
             }).digest
-            return try addImage(config: makeConfig(parentConfig, layer), layers: parentRecord.layers + [layer],
+            return try addImage(config: makeConfig(parentConfig, layer), layers: parentRecord.layers + [layer], parent: parentRecord.id,
                                 reference: reference)
         }
     }

@@ -9,6 +9,8 @@ public final class ImageStore: @unchecked Sendable {
     struct Record: Codable {
         var id: String
         var layers: [String]       // blob digests, base layer first
+        /// The image a commit started from: its history rows are the parent's plus this one's.
+        var parent: String? = nil
     }
 
     struct State: Codable {
@@ -108,7 +110,8 @@ public final class ImageStore: @unchecked Sendable {
         for (record, _) in loaded { layers += try unpackLayers(of: record) }
         var lines: [String] = []
         try lock.withLock {
-            for (record, references) in loaded {
+            for (var record, references) in loaded {
+                record.parent = state.images[record.id]?.parent   // a reload keeps what a commit recorded
                 state.images[record.id] = record
                 for reference in references {
                     state.references[reference.repository + ":" + (reference.tag ?? "latest")] = record.id
@@ -275,7 +278,7 @@ public final class ImageStore: @unchecked Sendable {
                                     comment: message ?? "Imported from -")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return try addImage(config: encoder.encode(image), layers: [layer], reference: target)
+            return try addImage(config: encoder.encode(image), layers: [layer], parent: nil, reference: target)
         }
     }
 
@@ -294,9 +297,9 @@ public final class ImageStore: @unchecked Sendable {
 
     /// Stores a new image's config, unpacks its layers (blobs already stored, base first) and
     /// records it under `reference`. Returns the image ID.
-    func addImage(config: Data, layers: [String], reference: ImageReference?) throws -> String {
+    func addImage(config: Data, layers: [String], parent: String?, reference: ImageReference?) throws -> String {
         let id = try content.write(config)
-        let record = Record(id: id, layers: layers)
+        let record = Record(id: id, layers: layers, parent: parent)
         try unpackLayers(of: record)
         try lock.withLock {
             state.images[id] = record
@@ -430,6 +433,16 @@ public final class ImageStore: @unchecked Sendable {
         state.references.filter { $0.value == id }.keys.compactMap { try? ImageReference.parse($0).familiar }.sorted()
     }
 
+    /// Whether an image was committed from `id`.
+    private func hasChildren(_ id: String) -> Bool {
+        state.images.values.contains { $0.parent == id }
+    }
+
+    /// The image's parent while it is still here ("" otherwise), as dockerd shows it.
+    private func parentID(of record: Record) -> String {
+        record.parent.flatMap { state.images[$0]?.id } ?? ""
+    }
+
     // MARK: - list, inspect
 
     public func list(all: Bool = false, filters: [String: [String]] = [:]) throws -> [ImageSummary] {
@@ -452,6 +465,8 @@ public final class ImageStore: @unchecked Sendable {
                     }
                     if (dangling == "true") != tags.isEmpty { return nil }
                 }
+                // An untagged image something was committed from is an intermediate one: -a only.
+                if tags.isEmpty && hasChildren(record.id) && (!all || filters["dangling"]?.last == "true") { return nil }
                 let createdAt = Self.unixTime(config.created)
                 if let before, createdAt >= before { return nil }
                 if let since, createdAt <= since { return nil }
@@ -466,7 +481,7 @@ public final class ImageStore: @unchecked Sendable {
                         if parts.count == 1 ? have[parts[0]] == nil : have[parts[0]] != parts[1] { return nil }
                     }
                 }
-                return ImageSummary(Id: record.id, ParentId: "", RepoTags: tags, RepoDigests: [],
+                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: tags, RepoDigests: [],
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
@@ -478,7 +493,7 @@ public final class ImageStore: @unchecked Sendable {
         let config = try decodeConfig(record.id)
         return lock.withLock {
             // A committed image's comment is in its last history entry (dockerd shows that).
-            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "",
+            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: parentID(of: record),
                          Comment: config.comment ?? config.history?.last?.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
@@ -506,30 +521,48 @@ public final class ImageStore: @unchecked Sendable {
                                Tags: [], Size: size, Comment: entry.comment ?? "")
         }
         rows.reverse()
-        if !rows.isEmpty {
-            rows[0].Id = record.id
-            rows[0].Tags = tags
+        // Each image of the commit chain still here names its newest row, as dockerd shows.
+        lock.withLock {
+            var image: Record? = record
+            while let current = image, let config = try? decodeConfig(current.id) {
+                let row = rows.count - (config.history?.count ?? 1)
+                guard row >= 0, row < rows.count else { break }
+                rows[row].Id = current.id
+                rows[row].Tags = current.id == record.id ? tags : self.tags(of: current.id)
+                image = current.parent.flatMap { state.images[$0] }
+            }
         }
         return rows
     }
 
     /// `docker image prune`: untagged images, or with `all` every image, that no container uses.
     public func prune(all: Bool, filters: PruneFilters = PruneFilters()) throws -> PruneReport {
-        let victims = try lock.withLock {
-            try state.images.keys.filter { id in
-                guard all || !state.references.values.contains(id) else { return false }
-                if let users, !users(id).isEmpty { return false }
-                return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
-            }.sorted()
+        // What each image frees, measured before any goes (a deletion can take its parents along).
+        let sizes = lock.withLock {
+            state.images.values.reduce(into: [String: Int64]()) { sizes, record in
+                sizes[record.id] = ((try? decodeConfig(record.id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
+            }
         }
         var deleted: [DeleteResponseItem] = []
-        var reclaimed: Int64 = 0
-        for id in victims {
-            guard let record = lock.withLock({ state.images[id] }) else { continue }
-            let size = ((try? decodeConfig(id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
-            deleted += try remove(id, force: true)
-            reclaimed += size
+        var tried = Set<String>()
+        // Images nothing was committed from first; their parents become such images in the next round.
+        while true {
+            let victims = try lock.withLock {
+                try state.images.keys.filter { id in
+                    guard !tried.contains(id), !hasChildren(id) else { return false }
+                    guard all || !state.references.values.contains(id) else { return false }
+                    if let users, !users(id).isEmpty { return false }
+                    return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
+                }.sorted()
+            }
+            if victims.isEmpty { break }
+            for id in victims {
+                tried.insert(id)
+                guard lock.withLock({ state.images[id] }) != nil else { continue }
+                deleted += try remove(id, force: true)
+            }
         }
+        let reclaimed = deleted.compactMap(\.Deleted).reduce(0) { $0 + (sizes[$1] ?? 0) }
         return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
     }
 
@@ -597,11 +630,15 @@ public final class ImageStore: @unchecked Sendable {
                 }
                 state.references[key] = nil
                 removed.append(.init(Untagged: reference.familiar))
-                if names.count > 1 {
+                // Another name, or an image committed from it, keeps it.
+                if names.count > 1 || hasChildren(record.id) {
                     try persist()
                     return removed
                 }
             } else {
+                if hasChildren(record.id) {
+                    throw BerthError.conflict("conflict: unable to delete \(shortID) (cannot be forced) - image has dependent child images")
+                }
                 if let user = users.running.first {
                     throw BerthError.conflict("conflict: unable to delete \(shortID) (cannot be forced) - image is being used by running container \(user.prefix(12))")
                 }
@@ -621,21 +658,34 @@ public final class ImageStore: @unchecked Sendable {
                 try persist()
                 return removed
             }
-            state.images[record.id] = nil
-            try persist()
-            let usedChains = Set(state.images.values.flatMap { image in
-                (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
-            })
-            if let config = try? decodeConfig(record.id) {
-                for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
-                    snapshotter.removeLayer(chainID)
-                }
-            }
-            let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
-            for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
+            try deleteLocked(record)
             removed.append(.init(Deleted: record.id))
+            // The image it was committed from goes too once nothing names or uses it (dockerd's prune of parents).
+            var parent = record.parent.flatMap { state.images[$0] }
+            while let candidate = parent, tags(of: candidate.id).isEmpty, !hasChildren(candidate.id),
+                  (self.users?(candidate.id) ?? ImageUsers()).isEmpty {
+                try deleteLocked(candidate)
+                removed.append(.init(Deleted: candidate.id))
+                parent = candidate.parent.flatMap { state.images[$0] }
+            }
             return removed
         }
+    }
+
+    /// Forgets an image and removes its layers and blobs that no other image uses.
+    private func deleteLocked(_ record: Record) throws {
+        state.images[record.id] = nil
+        try persist()
+        let usedChains = Set(state.images.values.flatMap { image in
+            (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
+        })
+        if let config = try? decodeConfig(record.id) {
+            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
+                snapshotter.removeLayer(chainID)
+            }
+        }
+        let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
+        for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
     }
 
     // MARK: - persistence

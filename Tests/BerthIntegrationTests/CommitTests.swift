@@ -102,6 +102,34 @@ struct CommitTests {
         }
     }
 
+    @Test func theImageCommittedFromIsItsParent() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--name", "one", "busybox", "touch", "/one"]).status == 0)
+            #expect(daemon.docker(["commit", "one", "first"]).status == 0)
+            #expect(daemon.docker(["run", "--name", "two", "first", "touch", "/two"]).status == 0)
+            #expect(daemon.docker(["commit", "two", "second"]).status == 0)
+            #expect(daemon.docker(["rm", "one", "two"]).status == 0)
+            func id(_ name: String) -> String { Self.trimmed(daemon.docker(["image", "inspect", "-f", "{{.Id}}", name]).stdout) }
+            let (busybox, first, second) = (id("busybox"), id("first"), id("second"))
+            #expect(daemon.docker(["image", "inspect", "-f", "{{.Parent}}", "second"]).stdout == first + "\n")
+            #expect(daemon.docker(["image", "inspect", "-f", "{{.Parent}}", "busybox"]).stdout == "\n")
+            // Each image of the chain names its row in the history, as dockerd shows.
+            let history = daemon.docker(["history", "--no-trunc", "--format", "{{.ID}} {{.CreatedBy}}", "second"])
+            let rows = history.stdout.split(separator: "\n").map(String.init)
+            #expect(rows.map { String($0.prefix(71)) } == [second, first, busybox], "\(history)")
+            #expect(rows.count == 3 && rows[0].hasSuffix(" touch /two") && rows[1].hasSuffix(" touch /one"), "\(history)")
+            // Untagged, the parent is an intermediate image: kept, listed with -a only, not deletable by ID.
+            #expect(daemon.docker(["rmi", "first"]).stdout == "Untagged: first:latest\n")
+            #expect(!daemon.docker(["images", "-q", "--no-trunc"]).stdout.contains(first))
+            #expect(daemon.docker(["images", "-a", "-q", "--no-trunc"]).stdout.contains(first))
+            let refused = daemon.docker(["rmi", "-f", first])
+            #expect(refused.status == 1 && refused.stderr == "Error response from daemon: conflict: unable to delete \(first.dropFirst(7).prefix(12)) (cannot be forced) - image has dependent child images\n", "\(refused)")
+            // Deleting the child takes the untagged parent along.
+            #expect(daemon.docker(["rmi", "second"]).stdout == "Untagged: second:latest\nDeleted: \(second)\nDeleted: \(first)\n")
+            #expect(daemon.docker(["images", "-a", "-q", "--no-trunc"]).stdout == busybox + "\n")
+        }
+    }
+
     @Test func errorsAreDockers() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["create", "--name", "ee", "busybox", "true"]).status == 0)

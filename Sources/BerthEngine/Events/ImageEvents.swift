@@ -69,7 +69,8 @@ extension Engine {
     private func emitRemoval(_ items: [DeleteResponseItem], id: String, labels: [String: String]) {
         for item in items {
             if item.Untagged != nil { emitImage("untag", id: id, labels: labels) }
-            if item.Deleted == id { emitImage("delete", id: id, labels: labels) }
+            // A deletion can take the image it was committed from along (its labels are gone with it).
+            if let deleted = item.Deleted { emitImage("delete", id: deleted, labels: deleted == id ? labels : [:]) }
         }
     }
 
