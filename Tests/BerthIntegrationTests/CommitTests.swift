@@ -54,7 +54,8 @@ struct CommitTests {
             #expect(daemon.docker(["create", "--name", "base", "-e", "KEEP=1", "busybox", "sleep", "1"]).status == 0)
             let commit = daemon.docker(["commit", "-a", "Jane <jane@example.com>", "-m", "a message",
                                         "-c", #"CMD ["sh", "-c", "echo $A $KEEP; pwd"]"#, "-c", "ENV A=1",
-                                        "-c", "WORKDIR /tmp", "-c", "EXPOSE 8080", "-c", "LABEL team=x", "base", "changed"])
+                                        "-c", "WORKDIR /tmp", "-c", "EXPOSE 8080", "-c", "LABEL team=x",
+                                        "-c", "HEALTHCHECK --interval=5s --retries=2 CMD true", "base", "changed"])
             #expect(commit.status == 0, "\(commit)")
             #expect(daemon.docker(["run", "--rm", "changed"]).stdout == "1 1\n/tmp\n")
             let inspect = daemon.docker(["image", "inspect", "-f",
@@ -62,6 +63,8 @@ struct CommitTests {
                                          "changed"])
             #expect(inspect.stdout == #"["KEEP=1","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=1"]|/tmp|{"8080/tcp":{}}|{"team":"x"}|Jane <jane@example.com>|a message"#
                     + "\n", "\(inspect)")
+            #expect(daemon.docker(["image", "inspect", "-f", "{{json .Config.Healthcheck}}", "changed"]).stdout
+                    == #"{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":2}"# + "\n")
             // One new history row: the container's command, the message; the layer is empty.
             let history = daemon.docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "changed"])
             let rows = history.stdout.split(separator: "\n").map(String.init)
@@ -137,7 +140,10 @@ struct CommitTests {
             #expect(missing.status == 1 && missing.stderr == "Error response from daemon: No such container: nosuch\n", "\(missing)")
             for (change, message) in [("FOO bar", "foo is not a valid change command"), ("FROM busybox", "from is not a valid change command"),
                                       ("RUN true", "run is not a valid change command"), ("EXPOSE abc", "Invalid containerPort: abc"),
-                                      ("ENV", "ENV requires at least one argument")] {
+                                      ("ENV", "ENV requires at least one argument"), ("ENV a", "ENV must have two arguments"),
+                                      ("STOPSIGNAL SIGINT", "stopsignal is not a valid change command"),
+                                      ("HEALTHCHECK --bogus=1 CMD true", "Unknown flag: bogus"),
+                                      ("ONBUILD FROM x", "FROM isn't allowed as an ONBUILD trigger")] {
                 let refused = daemon.docker(["commit", "-c", change, "ee"])
                 #expect(refused.status == 1 && refused.stderr == "Error response from daemon: \(message)\n", "\(change): \(refused)")
             }

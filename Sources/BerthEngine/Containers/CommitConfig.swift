@@ -12,7 +12,7 @@ enum CommitConfig {
     }
 
     /// The Dockerfile instructions work on the image part of the config; the rest of it
-    /// (Hostname, Tty, Healthcheck, ...) passes through unchanged.
+    /// (Hostname, Tty, ...) passes through unchanged.
     static func apply(_ changes: [String], to config: inout ContainerConfig) throws {
         var image = ImageConfig.Config()
         image.User = config.User
@@ -23,8 +23,8 @@ enum CommitConfig {
         image.Labels = config.Labels
         image.ExposedPorts = config.ExposedPorts
         image.Volumes = config.Volumes
-        image.StopSignal = config.StopSignal
         image.OnBuild = config.OnBuild
+        image.Healthcheck = config.Healthcheck.map(imageHealthcheck)
         try ImageChanges.apply(changes, to: &image)
         config.User = image.User
         config.Env = image.Env
@@ -34,8 +34,16 @@ enum CommitConfig {
         config.Labels = image.Labels
         config.ExposedPorts = image.ExposedPorts
         config.Volumes = image.Volumes
-        config.StopSignal = image.StopSignal
         config.OnBuild = image.OnBuild
+        config.Healthcheck = image.Healthcheck.map {
+            HealthConfig(Test: $0.Test, Interval: $0.Interval, Timeout: $0.Timeout, StartPeriod: $0.StartPeriod,
+                         StartInterval: $0.StartInterval, Retries: $0.Retries)
+        }
+    }
+
+    static func imageHealthcheck(_ health: HealthConfig) -> ImageHealthcheck {
+        ImageHealthcheck(Test: health.Test, Interval: health.Interval, Timeout: health.Timeout, StartPeriod: health.StartPeriod,
+                         StartInterval: health.StartInterval, Retries: health.Retries)
     }
 
     /// dockerd's commit merge: what the new config leaves empty comes from the container's;
@@ -62,7 +70,9 @@ enum CommitConfig {
             }
             if merged.Entrypoint == nil { merged.Entrypoint = container.Entrypoint }
         }
-        if merged.Healthcheck == nil { merged.Healthcheck = container.Healthcheck }
+        if let inherited = container.Healthcheck {
+            merged.Healthcheck = merged.Healthcheck.map { ContainerConfig.mergeHealthcheck(request: $0, image: imageHealthcheck(inherited)) } ?? inherited
+        }
         if (merged.WorkingDir ?? "").isEmpty { merged.WorkingDir = container.WorkingDir }
         if (merged.Volumes ?? [:]).isEmpty {
             merged.Volumes = container.Volumes

@@ -50,6 +50,14 @@ extension ContainerService {
         let directories = try await blocking { try Self.overlayDirectories(id, image: record.Image, images: images) }
         return CommitSource(record: record, upper: directories.upper, lowers: directories.lowers)
     }
+
+    /// Pauses a running container for a commit; false when it is not running or is paused
+    /// already (it then stays as it is).
+    func pauseForCommit(_ id: String) async throws -> Bool {
+        guard let state = entries[id]?.record.State, state.Running, !state.Paused, !state.Restarting else { return false }
+        try await pause(id)
+        return true
+    }
 }
 
 extension Engine {
@@ -59,8 +67,7 @@ extension Engine {
         let reference = try ImageReference.repositoryTag(request.repository, request.tag)
         let source = try await containers.commitSource(request.container)
         let id = source.record.ID
-        let pauseIt = request.pause && source.record.State.Running && !source.record.State.Paused
-        if pauseIt { try await containers.pause(id) }
+        let pauseIt = request.pause ? try await containers.pauseForCommit(id) : false
         let imageID: String
         do {
             imageID = try await commitLayer(source, request: request, reference: reference)
