@@ -23,6 +23,7 @@ public final class APIServer: Sendable {
         SystemRoutes.register(&router, engine: engine)
         ImageRoutes.register(&router, engine: engine)
         ContainerRoutes.register(&router, engine: engine)
+        CommitRoutes.register(&router, engine: engine)
         NetworkRoutes.register(&router, engine: engine)
         EventRoutes.register(&router, engine: engine)
         NotImplementedRoutes.register(&router)

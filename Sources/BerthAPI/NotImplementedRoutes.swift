@@ -8,7 +8,7 @@ enum NotImplementedRoutes {
         ("volumes", "volumes"), ("system", "system"),
         ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
         ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),
-        ("auth", "registry login"), ("commit", "commit"),
+        ("auth", "registry login"),
     ]
 
     /// Answers every method on every path below the listed resources (up to five levels).

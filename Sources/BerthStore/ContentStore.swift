@@ -72,6 +72,37 @@ final class ContentStore: @unchecked Sendable {
         return (digest, size)
     }
 
+    /// Commits what `produce` writes into the file descriptor it is given (for writers that
+    /// want a file, such as libarchive's): hashed by reading the file back once complete.
+    func write(intoFileDescriptor produce: (Int32) throws -> Void) throws -> (digest: String, size: Int64) {
+        let temp = ingest + "/" + UUID().uuidString
+        let fd = open(temp, O_CREAT | O_RDWR | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BerthError.internalError("cannot create \(temp): \(String(cString: strerror(errno)))") }
+        var committed = false
+        defer {
+            close(fd)
+            if !committed { unlink(temp) }
+        }
+        try produce(fd)
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw BerthError.internalError("seek \(temp): \(String(cString: strerror(errno)))") }
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw BerthError.internalError("read \(temp): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            size += Int64(n)
+        }
+        let digest = hasher.finish()
+        guard fsync(fd) == 0, let target = path(digest) else { throw BerthError.internalError("fsync \(temp) failed") }
+        guard rename(temp, target) == 0 else { throw BerthError.internalError("rename \(temp): \(String(cString: strerror(errno)))") }
+        committed = true
+        return (digest, size)
+    }
+
     func write(_ data: Data) throws -> String {
         try write { sink in try data.withUnsafeBytes { try sink($0) } }.digest
     }

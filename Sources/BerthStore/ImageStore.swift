@@ -9,6 +9,8 @@ public final class ImageStore: @unchecked Sendable {
     struct Record: Codable {
         var id: String
         var layers: [String]       // blob digests, base layer first
+        /// The image a commit started from: its history rows are the parent's plus this one's.
+        var parent: String? = nil
     }
 
     struct State: Codable {
@@ -17,7 +19,7 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     private let root: String
-    private let content: ContentStore
+    let content: ContentStore
     /// The unpacked layers, and the container roots made from them.
     public let snapshotter: Snapshotter
     private let lock = Lock()
@@ -108,7 +110,8 @@ public final class ImageStore: @unchecked Sendable {
         for (record, _) in loaded { layers += try unpackLayers(of: record) }
         var lines: [String] = []
         try lock.withLock {
-            for (record, references) in loaded {
+            for (var record, references) in loaded {
+                record.parent = state.images[record.id]?.parent   // a reload keeps what a commit recorded
                 state.images[record.id] = record
                 for reference in references {
                     state.references[reference.repository + ":" + (reference.tag ?? "latest")] = record.id
@@ -227,7 +230,7 @@ public final class ImageStore: @unchecked Sendable {
         Snapshotter.chainIDs(try decodeConfig(try resolve(name).id).rootfs.diff_ids).last
     }
 
-    private func decodeConfig(_ digest: String) throws -> ImageConfig {
+    func decodeConfig(_ digest: String) throws -> ImageConfig {
         do {
             return try JSONDecoder().decode(ImageConfig.self, from: content.read(digest))
         } catch let error as BerthError {
@@ -266,9 +269,7 @@ public final class ImageStore: @unchecked Sendable {
         var config = ImageConfig.Config()
         try ImageChanges.apply(changes, to: &config)
         let (os, architecture) = try Self.platform(platform)
-        loadLock.lock()
-        defer { loadLock.unlock() }
-        do {
+        return try creatingImage {
             let layer = try writeUncompressedLayer(from: fd)
             let now = LogTimestamp.now().rfc3339(fixedFraction: false)
             let image = ImageConfig(architecture: architecture, os: os, created: now, config: config,
@@ -277,18 +278,35 @@ public final class ImageStore: @unchecked Sendable {
                                     comment: message ?? "Imported from -")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let id = try content.write(encoder.encode(image))
-            try unpackLayers(of: Record(id: id, layers: [layer]))
-            try lock.withLock {
-                state.images[id] = Record(id: id, layers: [layer])
-                if let target { state.references[target.repository + ":" + (target.tag ?? "latest")] = id }
-                try persist()
-            }
-            return id
+            return try addImage(config: encoder.encode(image), layers: [layer], parent: nil, reference: target)
+        }
+    }
+
+    /// Makes a new image (import, commit). These run one at a time with loads, and a failure
+    /// sweeps the blobs it wrote.
+    func creatingImage<T>(_ work: () throws -> T) throws -> T {
+        loadLock.lock()
+        defer { loadLock.unlock() }
+        do {
+            return try work()
         } catch {
             lock.withLock { sweepUnreferencedBlobs() }
             throw error
         }
+    }
+
+    /// Stores a new image's config, unpacks its layers (blobs already stored, base first) and
+    /// records it under `reference`. Returns the image ID.
+    func addImage(config: Data, layers: [String], parent: String?, reference: ImageReference?) throws -> String {
+        let id = try content.write(config)
+        let record = Record(id: id, layers: layers, parent: parent)
+        try unpackLayers(of: record)
+        try lock.withLock {
+            state.images[id] = record
+            if let reference { state.references[reference.repository + ":" + (reference.tag ?? "latest")] = id }
+            try persist()
+        }
+        return id
     }
 
     /// This machine's architecture as images name it ("amd64", "arm64").
@@ -415,6 +433,16 @@ public final class ImageStore: @unchecked Sendable {
         state.references.filter { $0.value == id }.keys.compactMap { try? ImageReference.parse($0).familiar }.sorted()
     }
 
+    /// Whether an image was committed from `id`.
+    private func hasChildren(_ id: String) -> Bool {
+        state.images.values.contains { $0.parent == id }
+    }
+
+    /// The image's parent while it is still here ("" otherwise), as dockerd shows it.
+    private func parentID(of record: Record) -> String {
+        record.parent.flatMap { state.images[$0]?.id } ?? ""
+    }
+
     // MARK: - list, inspect
 
     public func list(all: Bool = false, filters: [String: [String]] = [:]) throws -> [ImageSummary] {
@@ -437,6 +465,8 @@ public final class ImageStore: @unchecked Sendable {
                     }
                     if (dangling == "true") != tags.isEmpty { return nil }
                 }
+                // An untagged image something was committed from is an intermediate one: -a only.
+                if tags.isEmpty && hasChildren(record.id) && (!all || filters["dangling"]?.last == "true") { return nil }
                 let createdAt = Self.unixTime(config.created)
                 if let before, createdAt >= before { return nil }
                 if let since, createdAt <= since { return nil }
@@ -451,7 +481,7 @@ public final class ImageStore: @unchecked Sendable {
                         if parts.count == 1 ? have[parts[0]] == nil : have[parts[0]] != parts[1] { return nil }
                     }
                 }
-                return ImageSummary(Id: record.id, ParentId: "", RepoTags: tags, RepoDigests: [],
+                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: tags, RepoDigests: [],
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
@@ -462,7 +492,9 @@ public final class ImageStore: @unchecked Sendable {
         let record = try resolve(name)
         let config = try decodeConfig(record.id)
         return lock.withLock {
-            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: "", Comment: config.comment ?? "",
+            // A committed image's comment is in its last history entry (dockerd shows that).
+            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: parentID(of: record),
+                         Comment: config.comment ?? config.history?.last?.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
                          Size: layerSize(record, config),
@@ -478,7 +510,10 @@ public final class ImageStore: @unchecked Sendable {
         let record = try resolve(name)
         let config = try decodeConfig(record.id)
         let tags = lock.withLock { self.tags(of: record.id) }
-        var layerSizes = record.layers.map { content.size($0) }.makeIterator()
+        // The bytes of the files in each layer, as dockerd counts them (the stored tar's size
+        // for a layer not unpacked).
+        var layerSizes = zip(Snapshotter.chainIDs(config.rootfs.diff_ids), record.layers)
+            .map { snapshotter.size($0) ?? content.size($1) }.makeIterator()
         let entries = config.history ?? [ImageConfig.History(created: config.created, created_by: "", comment: nil, author: nil, empty_layer: nil)]
         var rows = entries.map { entry -> HistoryItem in
             let size = entry.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
@@ -486,30 +521,48 @@ public final class ImageStore: @unchecked Sendable {
                                Tags: [], Size: size, Comment: entry.comment ?? "")
         }
         rows.reverse()
-        if !rows.isEmpty {
-            rows[0].Id = record.id
-            rows[0].Tags = tags
+        // Each image of the commit chain still here names its newest row, as dockerd shows.
+        lock.withLock {
+            var image: Record? = record
+            while let current = image, let config = try? decodeConfig(current.id) {
+                let row = rows.count - (config.history?.count ?? 1)
+                guard row >= 0, row < rows.count else { break }
+                rows[row].Id = current.id
+                rows[row].Tags = current.id == record.id ? tags : self.tags(of: current.id)
+                image = current.parent.flatMap { state.images[$0] }
+            }
         }
         return rows
     }
 
     /// `docker image prune`: untagged images, or with `all` every image, that no container uses.
     public func prune(all: Bool, filters: PruneFilters = PruneFilters()) throws -> PruneReport {
-        let victims = try lock.withLock {
-            try state.images.keys.filter { id in
-                guard all || !state.references.values.contains(id) else { return false }
-                if let users, !users(id).isEmpty { return false }
-                return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
-            }.sorted()
+        // What each image frees, measured before any goes (a deletion can take its parents along).
+        let sizes = lock.withLock {
+            state.images.values.reduce(into: [String: Int64]()) { sizes, record in
+                sizes[record.id] = ((try? decodeConfig(record.id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
+            }
         }
         var deleted: [DeleteResponseItem] = []
-        var reclaimed: Int64 = 0
-        for id in victims {
-            guard let record = lock.withLock({ state.images[id] }) else { continue }
-            let size = ((try? decodeConfig(id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
-            deleted += try remove(id, force: true)
-            reclaimed += size
+        var tried = Set<String>()
+        // Images nothing was committed from first; their parents become such images in the next round.
+        while true {
+            let victims = try lock.withLock {
+                try state.images.keys.filter { id in
+                    guard !tried.contains(id), !hasChildren(id) else { return false }
+                    guard all || !state.references.values.contains(id) else { return false }
+                    if let users, !users(id).isEmpty { return false }
+                    return filters.isEmpty ? true : try filters.matches(decodeConfig(id))
+                }.sorted()
+            }
+            if victims.isEmpty { break }
+            for id in victims {
+                tried.insert(id)
+                guard lock.withLock({ state.images[id] }) != nil else { continue }
+                deleted += try remove(id, force: true)
+            }
         }
+        let reclaimed = deleted.compactMap(\.Deleted).reduce(0) { $0 + (sizes[$1] ?? 0) }
         return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
     }
 
@@ -577,11 +630,15 @@ public final class ImageStore: @unchecked Sendable {
                 }
                 state.references[key] = nil
                 removed.append(.init(Untagged: reference.familiar))
-                if names.count > 1 {
+                // Another name, or an image committed from it, keeps it.
+                if names.count > 1 || hasChildren(record.id) {
                     try persist()
                     return removed
                 }
             } else {
+                if hasChildren(record.id) {
+                    throw BerthError.conflict("conflict: unable to delete \(shortID) (cannot be forced) - image has dependent child images")
+                }
                 if let user = users.running.first {
                     throw BerthError.conflict("conflict: unable to delete \(shortID) (cannot be forced) - image is being used by running container \(user.prefix(12))")
                 }
@@ -601,21 +658,34 @@ public final class ImageStore: @unchecked Sendable {
                 try persist()
                 return removed
             }
-            state.images[record.id] = nil
-            try persist()
-            let usedChains = Set(state.images.values.flatMap { image in
-                (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
-            })
-            if let config = try? decodeConfig(record.id) {
-                for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
-                    snapshotter.removeLayer(chainID)
-                }
-            }
-            let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
-            for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
+            try deleteLocked(record)
             removed.append(.init(Deleted: record.id))
+            // The image it was committed from goes too once nothing names or uses it (dockerd's prune of parents).
+            var parent = record.parent.flatMap { state.images[$0] }
+            while let candidate = parent, tags(of: candidate.id).isEmpty, !hasChildren(candidate.id),
+                  (self.users?(candidate.id) ?? ImageUsers()).isEmpty {
+                try deleteLocked(candidate)
+                removed.append(.init(Deleted: candidate.id))
+                parent = candidate.parent.flatMap { state.images[$0] }
+            }
             return removed
         }
+    }
+
+    /// Forgets an image and removes its layers and blobs that no other image uses.
+    private func deleteLocked(_ record: Record) throws {
+        state.images[record.id] = nil
+        try persist()
+        let usedChains = Set(state.images.values.flatMap { image in
+            (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
+        })
+        if let config = try? decodeConfig(record.id) {
+            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
+                snapshotter.removeLayer(chainID)
+            }
+        }
+        let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
+        for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
     }
 
     // MARK: - persistence

@@ -8,13 +8,16 @@ import Glibc
 /// a layer tar with Docker's whiteouts (a 0:0 character device → `.wh.NAME`, an opaque
 /// directory → `DIR/.wh..wh..opq`). For `commit` and `build`.
 public enum LayerDiff {
-    public static func write(upperDirectory: String, to fd: Int32) throws {
+    /// `including`, when given, names the entries to write ("/etc/passwd", parents included):
+    /// what is left out is what the daemon made for its own mounts, or a directory that was
+    /// only copied up.
+    public static func write(upperDirectory: String, to fd: Int32, including: Set<String>? = nil) throws {
         guard let archive = archive_write_new() else { throw BerthError.internalError("libarchive: cannot allocate a writer") }
         defer { archive_write_free(archive) }
         archive_write_set_format_pax_restricted(archive)
         guard archive_write_open_fd(archive, fd) == ARCHIVE_OK else { throw failure(archive, "open layer for writing") }
         var hardlinks: [String: String] = [:]   // "dev:ino" → first path
-        try walk(upperDirectory, relative: "", archive: archive, hardlinks: &hardlinks)
+        try walk(upperDirectory, relative: "", archive: archive, including: including, hardlinks: &hardlinks)
         guard archive_write_close(archive) == ARCHIVE_OK else { throw failure(archive, "finish layer") }
     }
 
@@ -23,11 +26,12 @@ public enum LayerDiff {
     }
 
     private static func walk(_ directory: String, relative: String, archive: OpaquePointer,
-                             hardlinks: inout [String: String]) throws {
+                             including: Set<String>?, hardlinks: inout [String: String]) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         for name in names {
             let path = directory + "/" + name
             let entryPath = relative.isEmpty ? name : relative + "/" + name
+            if let including, !including.contains("/" + entryPath) { continue }
             var info = stat()
             guard lstat(path, &info) == 0 else { throw BerthError.internalError("lstat \(path): \(String(cString: strerror(errno)))") }
             let kind = info.st_mode & S_IFMT
@@ -57,7 +61,7 @@ public enum LayerDiff {
                 if getxattr(path, "trusted.overlay.opaque", &flag, 2) == 1 && flag[0] == UInt8(ascii: "y") {
                     try emptyFile(entryPath + "/.wh..wh..opq", like: info, archive: archive)
                 }
-                try walk(path, relative: entryPath, archive: archive, hardlinks: &hardlinks)
+                try walk(path, relative: entryPath, archive: archive, including: including, hardlinks: &hardlinks)
             }
         }
     }
@@ -71,6 +75,7 @@ public enum LayerDiff {
         archive_entry_set_size(entry, 0)
         archive_entry_set_uid(entry, Int64(info.st_uid))
         archive_entry_set_gid(entry, Int64(info.st_gid))
+        archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
         guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw failure(archive, "write \(path)") }
     }
 

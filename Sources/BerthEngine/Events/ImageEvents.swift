@@ -69,11 +69,12 @@ extension Engine {
     private func emitRemoval(_ items: [DeleteResponseItem], id: String, labels: [String: String]) {
         for item in items {
             if item.Untagged != nil { emitImage("untag", id: id, labels: labels) }
-            if item.Deleted == id { emitImage("delete", id: id, labels: labels) }
+            // A deletion can take the image it was committed from along (its labels are gone with it).
+            if let deleted = item.Deleted { emitImage("delete", id: deleted, labels: deleted == id ? labels : [:]) }
         }
     }
 
-    private func emitImage(_ action: String, id: String, name: String? = nil, labels: [String: String]? = nil) {
+    func emitImage(_ action: String, id: String, name: String? = nil, labels: [String: String]? = nil) {
         var attributes = labels ?? (try? images.containerBase(id).config.config?.Labels) ?? [:]
         attributes["name"] = name ?? id
         events.publish(.image, action, actor: id, attributes: attributes)

@@ -1,0 +1,117 @@
+import BerthOCI
+import BerthStore
+
+/// The config of an image made by `docker commit`, as dockerd makes it: the request's config
+/// (or the container's), with the `--change` instructions applied, then completed from the
+/// container's config.
+enum CommitConfig {
+    static func make(base: ContainerConfig, changes: [String], container: ContainerConfig) throws -> ContainerConfig {
+        var config = base
+        try apply(changes, to: &config)
+        return merged(config, with: container)
+    }
+
+    /// The Dockerfile instructions work on the image part of the config; the rest of it
+    /// (Hostname, Tty, ...) passes through unchanged.
+    static func apply(_ changes: [String], to config: inout ContainerConfig) throws {
+        var image = ImageConfig.Config()
+        image.User = config.User
+        image.Env = config.Env
+        image.Cmd = config.Cmd
+        image.Entrypoint = config.Entrypoint
+        image.WorkingDir = config.WorkingDir
+        image.Labels = config.Labels
+        image.ExposedPorts = config.ExposedPorts
+        image.Volumes = config.Volumes
+        image.OnBuild = config.OnBuild
+        image.Healthcheck = config.Healthcheck.map(imageHealthcheck)
+        try ImageChanges.apply(changes, to: &image)
+        config.User = image.User
+        config.Env = image.Env
+        config.Cmd = image.Cmd
+        config.Entrypoint = image.Entrypoint
+        config.WorkingDir = image.WorkingDir
+        config.Labels = image.Labels
+        config.ExposedPorts = image.ExposedPorts
+        config.Volumes = image.Volumes
+        config.OnBuild = image.OnBuild
+        config.Healthcheck = image.Healthcheck.map {
+            HealthConfig(Test: $0.Test, Interval: $0.Interval, Timeout: $0.Timeout, StartPeriod: $0.StartPeriod,
+                         StartInterval: $0.StartInterval, Retries: $0.Retries)
+        }
+    }
+
+    static func imageHealthcheck(_ health: HealthConfig) -> ImageHealthcheck {
+        ImageHealthcheck(Test: health.Test, Interval: health.Interval, Timeout: health.Timeout, StartPeriod: health.StartPeriod,
+                         StartInterval: health.StartInterval, Retries: health.Retries)
+    }
+
+    /// dockerd's commit merge: what the new config leaves empty comes from the container's;
+    /// ports, env names, labels and volumes are unions (the new config wins per key).
+    static func merged(_ config: ContainerConfig, with container: ContainerConfig) -> ContainerConfig {
+        var merged = config
+        if (merged.User ?? "").isEmpty { merged.User = container.User }
+        if (merged.ExposedPorts ?? [:]).isEmpty {
+            merged.ExposedPorts = container.ExposedPorts
+        } else {
+            merged.ExposedPorts = merged.ExposedPorts!.merging(container.ExposedPorts ?? [:]) { new, _ in new }
+        }
+        if (merged.Env ?? []).isEmpty {
+            merged.Env = container.Env
+        } else {
+            let names = Set(merged.Env!.map { $0.prefix { $0 != "=" } })
+            merged.Env! += (container.Env ?? []).filter { !names.contains($0.prefix { $0 != "=" }) }
+        }
+        merged.Labels = (merged.Labels ?? [:]).merging(container.Labels ?? [:]) { new, _ in new }
+        if (merged.Entrypoint ?? []).isEmpty {
+            if (merged.Cmd ?? []).isEmpty {
+                merged.Cmd = container.Cmd
+                merged.ArgsEscaped = container.ArgsEscaped
+            }
+            if merged.Entrypoint == nil { merged.Entrypoint = container.Entrypoint }
+        }
+        if let inherited = container.Healthcheck {
+            merged.Healthcheck = merged.Healthcheck.map { ContainerConfig.mergeHealthcheck(request: $0, image: imageHealthcheck(inherited)) } ?? inherited
+        }
+        if (merged.WorkingDir ?? "").isEmpty { merged.WorkingDir = container.WorkingDir }
+        if (merged.Volumes ?? [:]).isEmpty {
+            merged.Volumes = container.Volumes
+        } else {
+            merged.Volumes = merged.Volumes!.merging(container.Volumes ?? [:]) { new, _ in new }
+        }
+        if (merged.StopSignal ?? "").isEmpty { merged.StopSignal = container.StopSignal }
+        return merged
+    }
+}
+
+/// The image config JSON `docker commit` writes: dockerd's fields (an empty author is left out).
+struct CommittedImage: Encodable {
+    var architecture: String?
+    var author: String?
+    var config: ContainerConfig
+    var container: String
+    var container_config: ContainerConfig
+    var created: String
+    var docker_version: String
+    var history: [ImageConfig.History]
+    var os: String?
+    var rootfs: ImageConfig.RootFS
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, author, config, container, container_config, created, docker_version, history, os, rootfs
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(architecture ?? "", forKey: .architecture)
+        if let author, !author.isEmpty { try c.encode(author, forKey: .author) }
+        try c.encode(config, forKey: .config)
+        try c.encode(container, forKey: .container)
+        try c.encode(container_config, forKey: .container_config)
+        try c.encode(created, forKey: .created)
+        try c.encode(docker_version, forKey: .docker_version)
+        try c.encode(history, forKey: .history)
+        try c.encode(os ?? "linux", forKey: .os)
+        try c.encode(rootfs, forKey: .rootfs)
+    }
+}
