@@ -14,7 +14,7 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var Volumes: [String: EmptyObject]?
         public var StopSignal: String?
         public var OnBuild: [String]?
-        public var Healthcheck: ImageHealthcheck?
+        public var Healthcheck: HealthConfig?
         public init() {}
     }
 

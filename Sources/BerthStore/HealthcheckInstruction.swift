@@ -4,7 +4,7 @@ import FoundationEssentials
 /// A Dockerfile's `HEALTHCHECK [--interval=D --timeout=D --start-period=D --retries=N] CMD …`
 /// or `HEALTHCHECK NONE`, as `docker import/commit --change` take it, with dockerd's errors.
 enum HealthcheckInstruction {
-    static func parse(_ argument: String) throws -> ImageHealthcheck {
+    static func parse(_ argument: String) throws -> HealthConfig {
         var rest = Substring(argument)
         var values: [String: String] = [:]
         // The flags come first, each as --name=value.
@@ -23,7 +23,7 @@ enum HealthcheckInstruction {
             throw BerthError.invalidArgument("HEALTHCHECK requires at least one argument")
         }
         let command = String(rest.dropFirst(kind.count).drop { $0.isWhitespace })
-        var check = ImageHealthcheck()
+        var check = HealthConfig()
         switch kind.uppercased() {
         case "NONE":
             guard command.isEmpty else { throw BerthError.invalidArgument("HEALTHCHECK NONE takes no arguments") }

@@ -117,7 +117,7 @@ struct HealthStateTests {
     @Test func theImagesHealthcheckFillsWhatTheRequestLeavesUnset() throws {
         var image = ImageConfig.Config()
         image.Cmd = ["sh"]
-        image.Healthcheck = ImageHealthcheck(Test: ["CMD-SHELL", "true"], Interval: 5_000_000_000, Timeout: 2_000_000_000, Retries: 4)
+        image.Healthcheck = HealthConfig(Test: ["CMD-SHELL", "true"], Interval: 5_000_000_000, Timeout: 2_000_000_000, Retries: 4)
         let inherited = try ContainerConfig().merged(withImage: image)
         #expect(inherited.Healthcheck == HealthConfig(Test: ["CMD-SHELL", "true"], Interval: 5_000_000_000, Timeout: 2_000_000_000, Retries: 4))
         var request = ContainerConfig()

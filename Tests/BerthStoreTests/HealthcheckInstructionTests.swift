@@ -5,11 +5,11 @@ import Testing
 /// `--change 'HEALTHCHECK …'` as dockerd 20.10 reads it (its answers measured on Debian's dockerd).
 struct HealthcheckInstructionTests {
     @Test func formsAndFlags() throws {
-        #expect(try HealthcheckInstruction.parse("NONE") == ImageHealthcheck(Test: ["NONE"]))
-        #expect(try HealthcheckInstruction.parse(#"CMD ["cat","/x"]"#) == ImageHealthcheck(Test: ["CMD", "cat", "/x"]))
-        #expect(try HealthcheckInstruction.parse("CMD [bad") == ImageHealthcheck(Test: ["CMD-SHELL", "[bad"]))
+        #expect(try HealthcheckInstruction.parse("NONE") == HealthConfig(Test: ["NONE"]))
+        #expect(try HealthcheckInstruction.parse(#"CMD ["cat","/x"]"#) == HealthConfig(Test: ["CMD", "cat", "/x"]))
+        #expect(try HealthcheckInstruction.parse("CMD [bad") == HealthConfig(Test: ["CMD-SHELL", "[bad"]))
         #expect(try HealthcheckInstruction.parse("--retries=2 --start-period=2s --timeout=3s --interval=1m30s cmd exit 1")
-                == ImageHealthcheck(Test: ["CMD-SHELL", "exit 1"], Interval: 90_000_000_000, Timeout: 3_000_000_000,
+                == HealthConfig(Test: ["CMD-SHELL", "exit 1"], Interval: 90_000_000_000, Timeout: 3_000_000_000,
                                     StartPeriod: 2_000_000_000, Retries: 2))
         #expect(try HealthcheckInstruction.parse("--interval=1.5s CMD true").Interval == 1_500_000_000)
     }

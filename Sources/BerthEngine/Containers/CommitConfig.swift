@@ -24,7 +24,7 @@ enum CommitConfig {
         image.ExposedPorts = config.ExposedPorts
         image.Volumes = config.Volumes
         image.OnBuild = config.OnBuild
-        image.Healthcheck = config.Healthcheck.map(imageHealthcheck)
+        image.Healthcheck = config.Healthcheck
         try ImageChanges.apply(changes, to: &image)
         config.User = image.User
         config.Env = image.Env
@@ -35,15 +35,7 @@ enum CommitConfig {
         config.ExposedPorts = image.ExposedPorts
         config.Volumes = image.Volumes
         config.OnBuild = image.OnBuild
-        config.Healthcheck = image.Healthcheck.map {
-            HealthConfig(Test: $0.Test, Interval: $0.Interval, Timeout: $0.Timeout, StartPeriod: $0.StartPeriod,
-                         StartInterval: $0.StartInterval, Retries: $0.Retries)
-        }
-    }
-
-    static func imageHealthcheck(_ health: HealthConfig) -> ImageHealthcheck {
-        ImageHealthcheck(Test: health.Test, Interval: health.Interval, Timeout: health.Timeout, StartPeriod: health.StartPeriod,
-                         StartInterval: health.StartInterval, Retries: health.Retries)
+        config.Healthcheck = image.Healthcheck
     }
 
     /// dockerd's commit merge: what the new config leaves empty comes from the container's;
@@ -71,7 +63,7 @@ enum CommitConfig {
             if merged.Entrypoint == nil { merged.Entrypoint = container.Entrypoint }
         }
         if let inherited = container.Healthcheck {
-            merged.Healthcheck = merged.Healthcheck.map { ContainerConfig.mergeHealthcheck(request: $0, image: imageHealthcheck(inherited)) } ?? inherited
+            merged.Healthcheck = merged.Healthcheck.map { ContainerConfig.mergeHealthcheck(request: $0, image: inherited) } ?? inherited
         }
         if (merged.WorkingDir ?? "").isEmpty { merged.WorkingDir = container.WorkingDir }
         if (merged.Volumes ?? [:]).isEmpty {

@@ -47,7 +47,7 @@ extension ContainerConfig {
         return request + (image ?? []).filter { !requestNames.contains(envName($0)) }
     }
 
-    static func mergeHealthcheck(request: HealthConfig?, image: ImageHealthcheck) -> HealthConfig {
+    static func mergeHealthcheck(request: HealthConfig?, image: HealthConfig) -> HealthConfig {
         var merged = request ?? HealthConfig()
         if (merged.Test ?? []).isEmpty { merged.Test = image.Test }
         if (merged.Interval ?? 0) == 0 { merged.Interval = image.Interval }

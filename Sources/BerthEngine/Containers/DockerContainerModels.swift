@@ -71,38 +71,6 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// Docker's `container.HealthConfig`; durations are in nanoseconds.
-public struct HealthConfig: Codable, Sendable, Equatable {
-    public var Test: [String]?
-    public var Interval: Int64?
-    public var Timeout: Int64?
-    public var StartPeriod: Int64?
-    public var StartInterval: Int64?
-    public var Retries: Int?
-
-    public init(Test: [String]? = nil, Interval: Int64? = nil, Timeout: Int64? = nil, StartPeriod: Int64? = nil,
-                StartInterval: Int64? = nil, Retries: Int? = nil) {
-        self.Test = Test
-        self.Interval = Interval
-        self.Timeout = Timeout
-        self.StartPeriod = StartPeriod
-        self.StartInterval = StartInterval
-        self.Retries = Retries
-    }
-
-    enum CodingKeys: String, CodingKey { case Test, Interval, Timeout, StartPeriod, StartInterval, Retries }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeUnlessEmpty(Test, forKey: .Test)
-        try c.encodeUnlessZero(Interval, zero: 0, forKey: .Interval)
-        try c.encodeUnlessZero(Timeout, zero: 0, forKey: .Timeout)
-        try c.encodeUnlessZero(StartPeriod, zero: 0, forKey: .StartPeriod)
-        try c.encodeUnlessZero(StartInterval, zero: 0, forKey: .StartInterval)
-        try c.encodeUnlessZero(Retries, zero: 0, forKey: .Retries)
-    }
-}
-
 /// `NetworkingConfig` of the create body: the networks to connect at creation, by name.
 public struct NetworkingConfig: Codable, Sendable, Equatable {
     public var EndpointsConfig: [String: EndpointSettings?]?
