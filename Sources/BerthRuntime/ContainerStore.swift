@@ -22,7 +22,8 @@ public struct SavedContainer: Codable, Sendable {
     /// decoding this type skips it, so that exec, run for every `docker exec`, decodes only
     /// these few fields.
     public enum SeccompSource: String, Codable, Sendable {
-        case none
+        /// No filter (`seccomp=unconfined`, or a config without one).
+        case unconfined
         /// Compiled at create, in the state directory's seccomp.bpf.
         case program
         /// Built again from the config (a profile with a notify listener cannot be kept compiled).

@@ -82,7 +82,7 @@ public struct Runtime {
         guard let info = HostProcess.stat(pid: pid) else { throw ConfigError("container init exited during create") }
         // The config as read (later changes to the bundle do not count), and the program
         // linked from the cache when it is there: neither is encoded again.
-        var seccomp = SavedContainer.SeccompSource.none
+        var seccomp = SavedContainer.SeccompSource.unconfined
         if let filter = setup.seccomp {
             seccomp = .config
             if let program = filter.compiledProgram {
@@ -193,7 +193,7 @@ public struct Runtime {
     /// The filter of the container's own process, which every exec gets too.
     private func seccompFilter(of container: SavedContainer) throws -> SeccompFilter? {
         switch container.seccomp {
-        case .none?: return nil
+        case .unconfined?: return nil
         case .program?: return SeccompFilter(program: try store.loadSeccompProgram(container.id))
         case .config?, nil: return try store.loadConfig(container.id).linux?.seccomp.map { try SeccompFilter($0) }
         }
