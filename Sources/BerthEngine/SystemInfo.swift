@@ -8,6 +8,8 @@ import Glibc
 public struct SystemInfo: Sendable {
     public static let version = "0.1.0"
     public static let apiVersion = "1.50"
+    /// The runtime's name in `docker info` and in a container's HostConfig.Runtime.
+    public static let defaultRuntime = "berth-runtime"
     public static let minimumAPIVersion = "1.40"
 
     public let dataRoot: String

@@ -59,6 +59,32 @@ public struct EndpointView: Encodable, Sendable {
     public var GlobalIPv6Address = ""
     public var GlobalIPv6PrefixLen = 0
     public var DNSNames: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case IPAMConfig, Links, Aliases, MacAddress, DriverOpts, GwPriority, NetworkID, EndpointID, Gateway, IPAddress
+        case IPPrefixLen, IPv6Gateway, GlobalIPv6Address, GlobalIPv6PrefixLen, DNSNames
+    }
+
+    /// The optional lists and maps are written as null when unset, as Go writes nil ones, so
+    /// that `--format` templates naming them print `<nil>` as they do against dockerd.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(IPAMConfig, forKey: .IPAMConfig)
+        try c.encode(Links, forKey: .Links)
+        try c.encode(Aliases, forKey: .Aliases)
+        try c.encode(MacAddress, forKey: .MacAddress)
+        try c.encode(DriverOpts, forKey: .DriverOpts)
+        try c.encode(GwPriority, forKey: .GwPriority)
+        try c.encode(NetworkID, forKey: .NetworkID)
+        try c.encode(EndpointID, forKey: .EndpointID)
+        try c.encode(Gateway, forKey: .Gateway)
+        try c.encode(IPAddress, forKey: .IPAddress)
+        try c.encode(IPPrefixLen, forKey: .IPPrefixLen)
+        try c.encode(IPv6Gateway, forKey: .IPv6Gateway)
+        try c.encode(GlobalIPv6Address, forKey: .GlobalIPv6Address)
+        try c.encode(GlobalIPv6PrefixLen, forKey: .GlobalIPv6PrefixLen)
+        try c.encode(DNSNames, forKey: .DNSNames)
+    }
 }
 
 /// `HostIp`/`HostPort` pairs of NetworkSettings.Ports.

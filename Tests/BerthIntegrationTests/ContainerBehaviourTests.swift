@@ -729,6 +729,10 @@ struct ContainerBehaviourTests {
             let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first ?? [:]
             #expect(((object["GraphDriver"] as? [String: Any])?["Data"] as? [String: Any])?["LowerDir"] != nil)
             #expect((object["Config"] as? [String: Any])?["Volumes"] is NSNull)
+            // dockerd records its default runtime's name, and writes an endpoint's unset lists as null.
+            #expect((object["HostConfig"] as? [String: Any])?["Runtime"] as? String == "berth-runtime")
+            let endpoints = ((object["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: [String: Any]]) ?? [:]
+            #expect(!endpoints.isEmpty && endpoints.values.allSatisfy { $0["IPAMConfig"] is NSNull && $0["DriverOpts"] is NSNull }, "\(endpoints)")
             let size = daemon.docker(["inspect", "-s", "-f", "{{.SizeRootFs}}", "c2"]).stdout
             #expect(Int(size.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 1_000_000, "\(size)")
         }

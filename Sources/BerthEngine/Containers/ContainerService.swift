@@ -195,6 +195,8 @@ public actor ContainerService {
         // What dockerd records at create: no pids limit as null, the masked and read-only
         // paths a container gets (none when privileged).
         if hostConfig.PidsLimit == 0 { hostConfig.PidsLimit = nil }
+        // As dockerd records its default runtime's name when none is asked for.
+        if (hostConfig.Runtime ?? "").isEmpty { hostConfig.Runtime = SystemInfo.defaultRuntime }
         if hostConfig.Privileged != true {
             if hostConfig.MaskedPaths == nil { hostConfig.MaskedPaths = ContainerDefaults.maskedPaths }
             if hostConfig.ReadonlyPaths == nil { hostConfig.ReadonlyPaths = ContainerDefaults.readonlyPaths }
