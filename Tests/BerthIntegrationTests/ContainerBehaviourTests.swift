@@ -726,6 +726,9 @@ struct ContainerBehaviourTests {
             #expect(masked == "[/proc/asound /proc/acpi /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware]\n", "\(masked)")
             #expect(Self.inspect(daemon, "{{.HostConfig.ReadonlyPaths}}", "c2") == "[/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger]\n")
             let json = daemon.docker(["inspect", "c2"]).stdout
+            // The same object in the same order every time (the CLI prints the daemon's order).
+            #expect((1...3).allSatisfy { _ in daemon.docker(["inspect", "c2"]).stdout == json })
+            #expect((1...2).map { _ in daemon.docker(["image", "inspect", "busybox"]).stdout }.allSatisfy { $0 == daemon.docker(["image", "inspect", "busybox"]).stdout })
             let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first ?? [:]
             #expect(((object["GraphDriver"] as? [String: Any])?["Data"] as? [String: Any])?["LowerDir"] != nil)
             #expect((object["Config"] as? [String: Any])?["Volumes"] is NSNull)

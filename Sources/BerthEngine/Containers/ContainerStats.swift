@@ -36,7 +36,7 @@ extension ContainerService {
     public nonisolated func streamStats(id: String, stream: Bool, oneShot: Bool,
                                         write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // the same order in every record
         func send(_ record: StatsRecord) async throws {
             try await write(Array(try encoder.encode(record)) + [0x0A])
         }
