@@ -1,6 +1,6 @@
 import BerthOCI
 /// An IPv4 address as a host-order number, printed and parsed in dotted form.
-public struct IPv4Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct IPv4Address: TextCodable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var value: UInt32
 
     public init(_ value: UInt32) { self.value = value }
@@ -25,22 +25,12 @@ public struct IPv4Address: Hashable, Comparable, Sendable, Codable, CustomString
 
     public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
 
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IPv4 address \(text)"))
-        }
-        self = address
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    static let codingName = "IPv4 address"
+    var codingText: String { description }
 }
 
 /// An IPv4 prefix ("172.17.0.0/16").
-public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct IPv4Subnet: TextCodable, Hashable, Sendable, CustomStringConvertible {
     public var address: IPv4Address
     public var prefixLength: Int
 
@@ -75,18 +65,8 @@ public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The address with this prefix length ("172.17.0.1/16"), as `ip addr` shows it.
     public var addressDescription: String { "\(address)/\(prefixLength)" }
 
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let subnet = IPv4Subnet(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IPv4 subnet \(text)"))
-        }
-        self = subnet
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(addressDescription)
-    }
+    static let codingName = "IPv4 subnet"
+    var codingText: String { addressDescription }
 }
 
 /// Docker derives a container's MAC from its IPv4 address: 02:42 and the four address bytes.

@@ -1,6 +1,6 @@
 /// An IPv6 address: parsed from and written as text the way Go's net package (and so
 /// dockerd) does, lower-case with the longest run of zero groups written "::".
-public struct IPv6Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct IPv6Address: TextCodable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public var high: UInt64
     public var low: UInt64
 
@@ -62,22 +62,12 @@ public struct IPv6Address: Hashable, Comparable, Sendable, Codable, CustomString
         return IPv6Address(high: high &+ (overflow ? 1 : 0), low: sum)
     }
 
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv6Address(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IPv6 address \(text)"))
-        }
-        self = address
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    static let codingName = "IPv6 address"
+    var codingText: String { description }
 }
 
 /// An IPv6 address with a prefix length ("fd00:1::/64").
-public struct IPv6Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct IPv6Subnet: TextCodable, Hashable, Sendable, CustomStringConvertible {
     public var address: IPv6Address
     public var prefixLength: Int
 
@@ -109,18 +99,8 @@ public struct IPv6Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(network)/\(prefixLength)" }
     public var addressDescription: String { "\(address)/\(prefixLength)" }
 
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let subnet = IPv6Subnet(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad IPv6 subnet \(text)"))
-        }
-        self = subnet
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(addressDescription)
-    }
+    static let codingName = "IPv6 subnet"
+    var codingText: String { addressDescription }
 }
 
 /// An IPv6 network's addresses: its subnet, its gateway (the subnet's first address unless

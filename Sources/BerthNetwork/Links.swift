@@ -49,11 +49,7 @@ extension NetlinkRequest {
 
     /// The IPv6 default route through `gateway` on the link.
     static func addDefaultRoute(via gateway: IPv6Address, index: Int32) -> NetlinkRequest {
-        let header: [UInt8] = [UInt8(AF_INET6), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
-        var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
-        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
-        request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
-        return request
+        defaultRoute(family: UInt8(AF_INET6), gateway: gateway.bytes, index: index)
     }
 
     /// Removes `address/prefix` from a link.
@@ -66,10 +62,14 @@ extension NetlinkRequest {
 
     /// The default route through `gateway` on the link.
     static func addDefaultRoute(via gateway: IPv4Address, index: Int32) -> NetlinkRequest {
+        defaultRoute(family: UInt8(AF_INET), gateway: gateway.bytes, index: index)
+    }
+
+    private static func defaultRoute(family: UInt8, gateway: [UInt8], index: Int32) -> NetlinkRequest {
         // struct rtmsg: family, dst_len, src_len, tos, table (main), protocol (boot), scope (universe), type (unicast), flags.
-        let header: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
+        let header: [UInt8] = [family, 0, 0, 0, 254, 3, 0, 1] + UInt32(0).littleBytes
         var request = NetlinkRequest(type: RTM.newRoute, flags: NLM.request | NLM.ack | NLM.create | NLM.replace, header: header)
-        request.attributes.add(5, gateway.bytes)  // RTA_GATEWAY
+        request.attributes.add(5, gateway)  // RTA_GATEWAY
         request.attributes.add(4, uint32: UInt32(bitPattern: index))  // RTA_OIF
         return request
     }
