@@ -1,16 +1,31 @@
 import BerthOCI
 import BerthRuntime
+import FoundationEssentials
 
 /// The capability set of a container from CapAdd, CapDrop and Privileged, as dockerd
 /// computes it: names are case-insensitive, `CAP_` is optional, and `ALL` means every
-/// capability this kernel has.
+/// capability available: known to this kernel and in the daemon's own bounding set.
 public enum ContainerCapabilities {
     /// Docker's default 14, in Docker's order.
     public static let defaults: [String] = CapabilitySets.dockerDefaults.map { "CAP_" + $0 }
 
-    /// Every capability the kernel knows, in number order.
+    /// The daemon's bounding set: no process it starts can hold a capability outside it (a
+    /// host or a container that dropped some, as a sandbox may), so dockerd leaves those out
+    /// of `--privileged` and `ALL`.
+    static let daemonBoundingSet: UInt64 = {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
+        return line.flatMap { UInt64(String($0.dropFirst(7).filter { $0 != " " && $0 != "\t" }), radix: 16) } ?? .max
+    }()
+
+    static func isAvailable(_ number: Int, lastCapability: Int) -> Bool {
+        number <= lastCapability && number < 64 && daemonBoundingSet & (1 << UInt64(number)) != 0
+    }
+
+    /// Every available capability, in number order.
     public static func all(lastCapability: Int) -> [String] {
-        CapabilitySets.allNames.filter { (CapabilitySets.numbers[$0] ?? .max) <= lastCapability }.map { "CAP_" + $0 }
+        CapabilitySets.allNames.filter { isAvailable(CapabilitySets.numbers[$0] ?? .max, lastCapability: lastCapability) }
+            .map { "CAP_" + $0 }
     }
 
     /// Upper-cased, CAP_-prefixed names; "ALL" kept as is. Errors as dockerd words them.
@@ -22,7 +37,7 @@ public enum ContainerCapabilities {
             guard let number = CapabilitySets.numbers[String(full.dropFirst(4))] else {
                 throw BerthError.invalidArgument("unknown capability: \"\(full)\"")
             }
-            guard number <= lastCapability else {
+            guard isAvailable(number, lastCapability: lastCapability) else {
                 throw BerthError.invalidArgument(
                     "capability not supported by your kernel or not available in the current environment: \"\(full)\"")
             }
