@@ -3,10 +3,12 @@
 public enum FrameKind: UInt8, Sendable {
     case stdout = 1
     case stderr = 2
-    /// An exec's process ended; the payload is its status in ASCII decimal.
+    /// An exec's process ended; the payload is "STATUS PID" in ASCII decimal.
     case execExit = 16
-    /// An exec's process could not be started; the payload is the runtime's message.
+    /// An exec's process could not be started; the payload is the reason.
     case execFailed = 17
+    /// An exec's process has exec'd; the payload is its pid in ASCII decimal.
+    case execStarted = 18
 }
 
 /// The 8-byte frame header: kind, three zero bytes, then the payload length big-endian.

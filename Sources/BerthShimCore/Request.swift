@@ -4,8 +4,8 @@
 /// A connection opens with ONE request line ending in `\n`. Replies are lines. After `ok`, an
 /// attach or exec connection carries frames: an 8-byte header [kind, 0, 0, 0, length as a
 /// big-endian UInt32] then the payload. Kinds: 1 stdout, 2 stderr (Docker's stdcopy header;
-/// with a TTY all output is kind 1), 16 exec exit (payload: the status in ASCII decimal),
-/// 17 exec failed to start (payload: the runtime's error message).
+/// with a TTY all output is kind 1), 16 exec exit, 17 exec failed to start (payload: the
+/// reason), 18 exec started (payload: the process's pid in ASCII decimal).
 ///
 ///     start                      → `ok` | `error MSG`; runs `runtime start`.
 ///     attach STDIN STDOUT STDERR → `ok`, then output frames of the streams asked for (0/1
@@ -15,9 +15,13 @@
 ///                                  closed, otherwise that client's input just ends. The shim
 ///                                  closes the connection once the container has exited and
 ///                                  its output is drained. Earlier output is not replayed.
-///     exec EXECID TTY STDIN PATH → `ok`, then the exec's output frames; client bytes go to
-///                                  its stdin, the client's half-close closes that stdin; at
-///                                  the end one frame 16 (status) or 17 (message), then close.
+///     exec EXECID TTY STDIN LENGTH → followed by LENGTH bytes of plan (NUL-terminated
+///                                  `key=value` entries, see ExecPlan in berthd); `ok` once
+///                                  the process is forked, then a frame 18 (its pid) once it
+///                                  has exec'd, its output frames, and at the end one frame
+///                                  16 (`STATUS PID`) or 17 (why it could not start), then
+///                                  close. Client bytes after the plan go to its stdin; the
+///                                  client's half-close closes that stdin.
 ///     resize ROWS COLS           → `ok` | `error MSG` (the container's terminal)
 ///     resize-exec EXECID ROWS COLS → `ok` | `error MSG`
 ///     kill SIGNUM                → `ok` | `error MSG`; signals the container's init.
@@ -36,15 +40,17 @@
 public enum Request: Equatable, Sendable {
     case start
     case attach(stdin: Bool, stdout: Bool, stderr: Bool)
-    case exec(id: String, tty: Bool, stdin: Bool, processPath: String)
+    case exec(id: String, tty: Bool, stdin: Bool, planLength: Int)
     case resize(rows: UInt16, cols: UInt16)
     case resizeExec(id: String, rows: UInt16, cols: UInt16)
     case kill(signal: Int32)
     case wait
     case state
 
-    /// Longest request line accepted (a process.json path is the longest part).
+    /// Longest request line accepted.
     public static let maxLineLength = 8192
+    /// Largest exec plan accepted (its arguments and environment are most of it).
+    public static let maxPlanLength = 4 << 20
 
     /// Parses a request line (without its `\n`); the error is the text for `error MSG`.
     public static func parse(_ line: String) -> Result<Request, RequestError> {
@@ -67,12 +73,11 @@ public enum Request: Equatable, Sendable {
             }
             return .success(.attach(stdin: i, stdout: o, stderr: e))
         case "exec":
-            // The path is the rest of the line, so it may hold spaces.
-            guard args.count >= 4, isValidExecID(args[0]), let tty = flag(args[1]), let stdin = flag(args[2]) else {
-                return .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH"))
+            guard args.count == 4, isValidExecID(args[0]), let tty = flag(args[1]), let stdin = flag(args[2]),
+                  let length = Int(args[3]), length > 0, length <= maxPlanLength else {
+                return .failure(.usage("exec EXECID TTY STDIN PLANLENGTH"))
             }
-            let path = Substring(text[args[3].startIndex...])
-            return .success(.exec(id: String(args[0]), tty: tty, stdin: stdin, processPath: String(path)))
+            return .success(.exec(id: String(args[0]), tty: tty, stdin: stdin, planLength: length))
         case "resize":
             guard args.count == 2, let rows = UInt16(args[0]), let cols = UInt16(args[1]) else {
                 return .failure(.usage("resize ROWS COLS"))

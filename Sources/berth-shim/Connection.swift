@@ -6,6 +6,7 @@ import CBerthShim
 final class Connection {
     enum Role {
         case request                       // still reading the request line
+        case execPlan(id: String, tty: Bool, stdin: Bool, length: Int)  // reading the plan after it
         case attach(stdin: Bool, stdout: Bool, stderr: Bool)
         case exec(Session)
         case waiter                        // `wait`: answered when the container is done
@@ -14,7 +15,7 @@ final class Connection {
 
     let fd: Int32
     var role = Role.request
-    /// The request line read so far.
+    /// The request line (then an exec's plan) read so far.
     var line: [UInt8] = []
     /// Bytes not yet accepted by the socket, from `pendingStart` on.
     private var pending: [UInt8] = []

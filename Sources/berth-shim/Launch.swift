@@ -5,24 +5,16 @@ struct ShimError: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// Running the OCI runtime with a session's stdio.
+/// Starting a process (the OCI runtime, an exec's helper) with a session's stdio.
 enum Launch {
-    /// Sets up the session's side of its stdio and returns the three descriptors the runtime
-    /// gets as its 0, 1 and 2 (the container's process inherits them from the runtime). With
-    /// a TTY they are /dev/null: the process's stdio is the pty, whose master the runtime
-    /// sends over the console socket.
-    static func prepareStdio(_ session: Session, stdin: Bool, consolePath: String?) throws(ShimError) -> [Int32] {
+    /// Sets up the session's side of its stdio and returns the three descriptors the child
+    /// gets as its 0, 1 and 2 (the container's process inherits them). With a TTY they are
+    /// /dev/null: the process's stdio is the pty made in the container, whose master comes
+    /// back over a console socket.
+    static func prepareStdio(_ session: Session, stdin: Bool) throws(ShimError) -> [Int32] {
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard null >= 0 else { throw ShimError("open /dev/null: \(errnoText())") }
-        if session.tty {
-            guard let consolePath, let listener = UnixSocket.listen(path: consolePath) else {
-                close(null)
-                throw ShimError("console socket: \(errnoText())")
-            }
-            session.consoleListener = listener
-            session.consoleSocketPath = consolePath
-            return [null, null, null]
-        }
+        if session.tty { return [null, null, null] }
         var childFDs = [null, null, null]
         var failed = false
         func pipeFor(_ target: Int) -> (read: Int32, write: Int32)? {
@@ -56,8 +48,8 @@ enum Launch {
         return childFDs
     }
 
-    /// The runtime's copies are closed once it has them, so that EOF on the output pipes
-    /// means the container's processes have closed theirs.
+    /// The child's copies are closed once it has them, so that EOF on the output pipes means
+    /// the container's processes have closed theirs.
     static func closeChildStdio(_ fds: [Int32]) {
         var closed: [Int32] = []
         for fd in fds where fd >= 0 && !closed.contains(fd) {
@@ -77,7 +69,7 @@ enum Launch {
         return pid
     }
 
-    /// Takes the pty master the runtime sent on a console socket connection; -1 if none came.
+    /// Takes the pty master sent on a console socket connection; -1 if none came.
     static func receiveMaster(connection: Int32) -> Int32 {
         var message = [CChar](repeating: 0, count: 64)
         return berth_recv_fd(connection, &message, message.count)

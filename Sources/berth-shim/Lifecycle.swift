@@ -2,8 +2,9 @@ import CBerthShim
 
 /// Children exiting, and the shim's own end.
 extension Shim {
-    /// Reaps every exited child: ours (runtime start and exec), the container's init (a
-    /// child of ours since `runtime create` exited: we are a subreaper), and strays.
+    /// Reaps every exited child: ours (runtime start, exec processes and their helpers), the
+    /// container's init (a child of ours since `runtime create` exited: we are a subreaper),
+    /// and strays.
     func reapChildren() {
         while true {
             var waitStatus: Int32 = 0
@@ -16,7 +17,6 @@ extension Shim {
                 writeExitFile()
             } else if let session = execs.first(where: { $0.pid == pid && $0.status == nil }) {
                 exited(session, status: status)
-                collectConsole(session)
             } else if let index = starts.firstIndex(where: { $0.pid == pid }) {
                 startFinished(index, status: status)
             }

@@ -11,8 +11,9 @@ extension Shim {
             client.sendLine("ok")
             // Attached after the end: there is nothing more to send.
             if containerDone { client.closeWhenFlushed = true }
-        case .exec(let id, let tty, let stdin, let path):
-            startExec(id: id, tty: tty, stdin: stdin, processPath: path, client: client)
+        case .exec(let id, let tty, let stdin, let planLength):
+            // The plan follows the line; the exec starts once it is all here.
+            client.role = .execPlan(id: id, tty: tty, stdin: stdin, length: planLength)
         case .resize(let rows, let cols):
             resize(container, rows: rows, cols: cols, client: client)
         case .resizeExec(let id, let rows, let cols):

@@ -11,7 +11,7 @@ final class Session {
     /// nil for the container itself.
     let execID: String?
     let tty: Bool
-    /// The container's init, or the `runtime exec` process of an exec.
+    /// The container's init, or the exec's process.
     var pid: pid_t = 0
     var outputs: [Output] = []
     /// The pty master, for resizing (also one of `outputs`).
@@ -31,23 +31,19 @@ final class Session {
     /// stray process that kept the pipes open must not keep the shim from finishing.
     var drainDeadline: Int64 = 0
 
-    /// Exec with a TTY: the runtime connects here to hand over the pty master.
-    var consoleListener: Int32 = -1
-    var consoleConnection: Int32 = -1
-    var consoleSocketPath: String?
-
     // Exec only.
+    /// The read end of the exec's report pipe (see berth_exec_spawn) until its EOF: the
+    /// process has exec'd, or failed and said why.
+    var reportFD: Int32 = -1
+    var report: [UInt8] = []
+    /// With a TTY: the shim's end of the socket pair the process sends its pty master on.
+    var consoleChannel: Int32 = -1
+    /// Why the process could not start (from the report), sent as the frame 17.
+    var failure: String?
     /// The client that asked for the exec. Not weak (Embedded Swift has no weak references):
     /// the shim clears it when it drops that connection, which ends the cycle through the
     /// connection's role.
     var client: Connection?
-    var logPath = ""
-    var pidFilePath = ""
-    /// stderr of an exec is held back until its process has surely started (its pid file is
-    /// there): before that, what arrives on it is the runtime's own error message, which is
-    /// reported once, as the frame 17.
-    var startConfirmed = false
-    var heldStderr: [UInt8] = []
     /// Whether the exec asked for stdin (with a TTY it is set up when the master arrives).
     var wantsStdin = false
 
@@ -68,13 +64,13 @@ final class Session {
     }
 
     var outputEnded: Bool {
-        consoleListener < 0 && consoleConnection < 0 && outputs.allSatisfy { $0.fd < 0 }
+        reportFD < 0 && outputs.allSatisfy { $0.fd < 0 }
     }
 
     var stdinBacklog: Int { stdinPending.count - stdinPendingStart }
     var stdinWaiting: Bool { stdinFD >= 0 && stdinBacklog > 0 }
 
-    /// Takes the pty master received from the runtime: it is the output, the terminal, and,
+    /// Takes the pty master the exec's process sent: it is the output, the terminal, and,
     /// through a second descriptor that can be closed on its own, the stdin.
     func adoptTerminal(_ master: Int32, stdin: Bool) {
         setNonBlocking(master)
@@ -95,26 +91,18 @@ final class Session {
         outputs[index].fd = -1
     }
 
-    func closeConsole() {
-        closeIfOpen(&consoleListener)
-        closeIfOpen(&consoleConnection)
-        if let path = consoleSocketPath {
-            unlink(path)
-            consoleSocketPath = nil
-        }
-    }
-
     func closeAll() {
         for index in outputs.indices { closeOutput(index) }
         closeStdin()
-        closeConsole()
+        closeIfOpen(&reportFD)
+        closeIfOpen(&consoleChannel)
     }
 
     // MARK: stdin
 
-    /// An exec's terminal is on its way (the runtime sends it over the console socket).
+    /// An exec's terminal is on its way (its process sends it before it execs).
     var terminalPending: Bool {
-        tty && terminal < 0 && (consoleListener >= 0 || consoleConnection >= 0)
+        tty && terminal < 0 && consoleChannel >= 0
     }
 
     func queueStdin(_ bytes: UnsafeBufferPointer<UInt8>) {

@@ -48,8 +48,7 @@ final class Shim {
         case listener
         case output(Session, Int)
         case stdin(Session)
-        case consoleListener(Session)
-        case consoleConnection(Session)
+        case report(Session)
         case client(Connection)
     }
 
@@ -68,14 +67,14 @@ final class Shim {
             watch(signals, POLLIN, .signals)
             watch(listener, POLLIN, .listener)
             for session in [container] + execs {
+                // Before the outputs: an exec's start is reported before what it printed.
+                if session.reportFD >= 0 { watch(session.reportFD, POLLIN, .report(session)) }
                 if !isPaused(session) {
                     for (index, output) in session.outputs.enumerated() where output.fd >= 0 {
                         watch(output.fd, POLLIN, .output(session, index))
                     }
                 }
                 if session.stdinWaiting { watch(session.stdinFD, POLLOUT, .stdin(session)) }
-                if session.consoleListener >= 0 { watch(session.consoleListener, POLLIN, .consoleListener(session)) }
-                if session.consoleConnection >= 0 { watch(session.consoleConnection, POLLIN, .consoleConnection(session)) }
             }
             for client in connections {
                 var events: Int32 = 0
@@ -113,10 +112,8 @@ final class Shim {
                     if session.stdinFD == entry.fd {
                         if events & (POLLERR | POLLHUP) != 0 { session.closeStdin() } else { session.flushStdin() }
                     }
-                case .consoleListener(let session):
-                    if session.consoleListener == entry.fd { acceptConsole(session) }
-                case .consoleConnection(let session):
-                    if session.consoleConnection == entry.fd { receiveConsole(session) }
+                case .report(let session):
+                    if session.reportFD == entry.fd { reportEvent(session) }
                 case .client(let client):
                     clientEvent(client, events)
                 }
@@ -201,21 +198,7 @@ final class Shim {
             }
             return
         }
-        if !session.startConfirmed && !session.tty {
-            session.startConfirmed = fileExists(session.pidFilePath)
-            if session.startConfirmed { releaseHeldStderr(session) }
-        }
-        if kind == .stderr && !session.startConfirmed {
-            session.heldStderr.append(contentsOf: bytes)
-            return
-        }
         session.client?.sendFrame(kind, bytes)
-    }
-
-    func releaseHeldStderr(_ session: Session) {
-        guard !session.heldStderr.isEmpty else { return }
-        session.heldStderr.withUnsafeBufferPointer { session.client?.sendFrame(.stderr, $0) }
-        session.heldStderr = []
     }
 
     // MARK: clients
@@ -264,8 +247,17 @@ final class Shim {
             case .success(let request): handle(request, from: client)
             case .failure(let error): reject(client, error.message)
             }
-            if bytes.isEmpty { return }
         }
+        if case .execPlan(let id, let tty, let stdin, let length) = client.role {
+            let take = min(length - client.line.count, bytes.count)
+            client.line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<take]))
+            bytes = UnsafeBufferPointer(rebasing: bytes[take...])
+            guard client.line.count == length else { return }
+            let plan = client.line
+            client.line = []
+            startExec(id: id, tty: tty, stdin: stdin, plan: plan, client: client)
+        }
+        if bytes.isEmpty { return }
         forwardInput(bytes, from: client)
     }
 
@@ -285,7 +277,7 @@ final class Shim {
     private func clientInputEnded(_ client: Connection) {
         client.reading = false
         switch client.role {
-        case .request:
+        case .request, .execPlan:
             client.broken = true  // gone before saying what it wanted
         case .attach(let stdin, _, _):
             if stdin && options.stdinOnce { container.endStdin() }

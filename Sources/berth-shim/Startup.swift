@@ -8,7 +8,19 @@ enum Startup {
         let session = Session(execID: nil, tty: options.tty)
         let state = options.stateDir
         let consolePath = options.tty ? UnixSocket.path(stateDir: state, name: "console.sock") : nil
-        let stdio = try Launch.prepareStdio(session, stdin: options.stdin, consolePath: consolePath)
+        // The runtime connects here to hand over the pty master.
+        var consoleListener: Int32 = -1
+        if let consolePath {
+            consoleListener = UnixSocket.listen(path: consolePath) ?? -1
+            guard consoleListener >= 0 else { throw ShimError("console socket: \(errnoText())") }
+        }
+        defer {
+            if let consolePath {
+                close(consoleListener)
+                unlink(consolePath)
+            }
+        }
+        let stdio = try Launch.prepareStdio(session, stdin: options.stdin)
         let runtimeLog = state + "/runtime.log"
         let logOffset = fileSize(runtimeLog)
         var argv = [options.runtime, "--root", options.runtimeRoot, "--log", runtimeLog,
@@ -30,12 +42,11 @@ enum Startup {
         var waitStatus: Int32 = 0
         while waitpid(pid, &waitStatus, 0) < 0 && errno == EINTR {}
         if options.tty && shellStatus(waitStatus) == 0 {
-            let connection = Launch.acceptConsole(session.consoleListener)
+            let connection = Launch.acceptConsole(consoleListener)
             let master = connection >= 0 ? Launch.receiveMaster(connection: connection) : -1
             if connection >= 0 { close(connection) }
             if master >= 0 { session.adoptTerminal(master, stdin: options.stdin) }
         }
-        session.closeConsole()
         let status = shellStatus(waitStatus)
         guard status == 0 else {
             session.closeAll()

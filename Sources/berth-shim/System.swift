@@ -80,10 +80,6 @@ func fileSize(_ path: String) -> Int {
     return stat(path, &info) == 0 ? Int(info.st_size) : 0
 }
 
-func fileExists(_ path: String) -> Bool {
-    access(path, F_OK) == 0
-}
-
 func setNonBlocking(_ fd: Int32) {
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
@@ -95,6 +91,13 @@ func makePipe() -> (read: Int32, write: Int32)? {
     guard pipe(&fds) == 0 else { return nil }
     _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
     _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+    return (fds[0], fds[1])
+}
+
+/// A connected pair of close-on-exec unix stream sockets.
+func makeSocketPair() -> (Int32, Int32)? {
+    var fds: [Int32] = [-1, -1]
+    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { return nil }
     return (fds[0], fds[1])
 }
 

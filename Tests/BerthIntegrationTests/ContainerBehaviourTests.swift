@@ -995,6 +995,43 @@ struct ContainerBehaviourTests {
         }
     }
 
+    /// The shim starts execs itself: each must be in the container in every way its init is
+    /// (namespaces, cgroups, seccomp, no_new_privs, limits, capabilities), and leave nothing behind.
+    @Test func execJoinsEverythingOfTheContainer() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "ex", "--security-opt", "no-new-privileges", "--ulimit", "nofile=100:200",
+                                   "--cap-drop", "NET_RAW", "busybox", "sleep", "1000"]).status == 0)
+            let script = "for n in ipc mnt net pid uts cgroup; do [ $(readlink /proc/self/ns/$n) = $(readlink /proc/1/ns/$n) ] || echo differs $n; done;"
+                + " [ \"$(cat /proc/self/cgroup)\" = \"$(cat /proc/1/cgroup)\" ] || echo cgroup differs;"
+                + " grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; ulimit -n; ulimit -Hn; echo $HOME"
+            let inside = daemon.docker(["exec", "ex", "sh", "-c", script])
+            #expect(inside.status == 0, "\(inside)")
+            #expect(inside.stdout == "CapEff:\t00000000a80405fb\nCapBnd:\t00000000a80405fb\nNoNewPrivs:\t1\nSeccomp:\t2\n100\n200\n/root\n", "\(inside.stdout)")
+            let privileged = daemon.docker(["exec", "--privileged", "ex", "grep", "CapEff", "/proc/self/status"]).stdout
+            // Every capability of the daemon's bounding set (this process's: a sandbox may lack some).
+            let bounding = try String(contentsOfFile: "/proc/self/status", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
+            #expect(privileged == "CapEff:" + (bounding?.dropFirst(7) ?? "?") + "\n", "\(privileged)")
+            let run = daemon.docker(["run", "--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status"])
+            #expect(run.stdout == "CapEff:" + (bounding?.dropFirst(7) ?? "?") + "\n", "\(run)")
+            // Its pid is the one `docker top` lists, and nothing of it is left once it ends.
+            let started = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Cmd":["sleep","30"]}"#,
+                                       "http://berth/containers/ex/exec"]).stdout
+            let execID = try #require((try? JSONSerialization.jsonObject(with: Data(started.utf8)) as? [String: Any])?["Id"] as? String)
+            #expect(daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach":true}"#,
+                                 "http://berth/exec/\(execID)/start"]).status == 0)
+            let inspected = try? JSONSerialization.jsonObject(with: Data(daemon.curl(["http://berth/exec/\(execID)/json"]).stdout.utf8)) as? [String: Any]
+            let pid = try #require(inspected?["Pid"] as? Int)
+            #expect(daemon.docker(["top", "ex", "-o", "pid"]).stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == String(pid) })
+            let shimPid = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8).split(separator: " ")[3]
+            #expect(try String(contentsOfFile: "/proc/\(shimPid)/comm", encoding: .utf8) == "berth-shim\n")
+            kill(Int32(pid), SIGKILL)
+            #expect(Self.eventually {
+                let children = (try? String(contentsOfFile: "/proc/\(shimPid)/task/\(shimPid)/children", encoding: .utf8)) ?? "?"
+                return children.split(separator: " ").count == 1  // the container's init alone: no helper, no zombie
+            })
+        }
+    }
+
     // Berth differed from dockerd 20.10 here: `exec -u nosuch` runs the command as root (exit 0) where dockerd
     // refuses with 126 and "unable to find user nosuch: no matching entries in passwd file".
     @Test func execAsAMissingUserIsRefused() throws {

@@ -1,4 +1,6 @@
+@testable import BerthEngine
 import BerthOCI
+import BerthRuntime
 import CSystemShims
 import Foundation
 import Glibc
@@ -291,38 +293,42 @@ struct ShimTests {
         let shim = try RunningShim(args: ["sleep", "100"])
         #expect(try shim.ask("start") == "ok")
         var process = try #require(shim.bundle.spec.process)
-        process.terminal = false
-        func writeProcess(_ name: String, _ args: [String], terminal: Bool = false) throws -> String {
+        // As berthd sends it: the request line, then the plan.
+        func startExec(_ id: String, _ args: [String], terminal: Bool = false, stdin: Bool = false) throws -> (ShimClient, String) {
             process.args = args
             process.terminal = terminal
-            let path = shim.bundle.directory + "/" + name
-            try JSONEncoder().encode(process).write(to: URL(fileURLWithPath: path))
-            return path
+            let plan = try ExecPlan.encode(process, capabilities: CapabilitySets(process.capabilities),
+                                           join: ContainerStore(root: shim.bundle.stateRoot).joinFacts(shim.id))
+            let client = try shim.open("exec \(id) \(terminal ? 1 : 0) \(stdin ? 1 : 0) \(plan.count)")
+            try client.send(String(decoding: plan, as: UTF8.self))
+            return (client, try client.readLine())
         }
 
-        let echo = try writeProcess("echo.json", ["sh", "-c", "echo hi; exit 0"])
-        let (session, started) = try shim.request("exec e1 0 0 \(echo)")
+        let (session, started) = try startExec("e1", ["sh", "-c", "echo hi; exit 0"])
         #expect(started == "ok")
         let frames = try session.readFrames()
-        #expect(frames.map(\.kind) == [1, 16])
-        #expect(frames.first?.payload == "hi\n")
-        // The exit frame: "<status> <pid>" (the pid the runtime wrote for it).
-        #expect(frames.last?.payload.wholeMatch(of: /0 [0-9]+/) != nil, "\(frames)")
+        #expect(frames.map(\.kind) == [18, 1, 16])
+        #expect(frames[1].payload == "hi\n")
+        // Started carries the pid; the exit frame "<status> <pid>" repeats it.
+        #expect(frames.first?.payload.wholeMatch(of: /[0-9]+/) != nil, "\(frames)")
+        #expect(frames.last?.payload == "0 " + (frames.first?.payload ?? ""), "\(frames)")
 
-        let status = try writeProcess("status.json", ["sh", "-c", "echo oops >&2; exit 7"])
-        let statusFrames = try shim.request("exec e2 0 0 \(status)").0.readFrames()
+        let statusFrames = try startExec("e2", ["sh", "-c", "echo oops >&2; exit 7"]).0.readFrames()
         #expect(Self.text(statusFrames, kind: 2) == "oops\n")
         #expect(statusFrames.last?.kind == 16 && statusFrames.last?.payload.wholeMatch(of: /7 [0-9]+/) != nil, "\(statusFrames)")
 
-        let missing = try writeProcess("missing.json", ["no-such-command"])
-        let failed = try shim.request("exec e3 0 0 \(missing)").0.readFrames()
-        #expect(failed.count == 1, "\(failed)")  // the runtime's stderr is not repeated as output
-        #expect(failed.last?.kind == 17)
-        #expect(failed.last?.payload.contains("no-such-command") == true, "\(failed)")
+        let failed = try startExec("e3", ["no-such-command"]).0.readFrames()
+        #expect(failed.map(\.kind) == [17], "\(failed)")
+        #expect(failed.last?.payload == #"exec: "no-such-command": executable file not found in $PATH"#, "\(failed)")
+
+        // A plan the shim cannot take is refused before anything runs.
+        let refused = try shim.open("exec e5 0 0 4")
+        try refused.send("cwd")
+        try refused.send("\0")
+        #expect(try refused.readLine().hasPrefix("error exec plan: entry without a value"))
 
         // With a TTY: input typed and a resize asked for at once, even before the pty is there.
-        let interactive = try writeProcess("tty.json", ["sh", "-c", "read line; stty size; echo got $line"], terminal: true)
-        let (tty, ttyStarted) = try shim.request("exec e4 1 1 \(interactive)")
+        let (tty, ttyStarted) = try startExec("e4", ["sh", "-c", "read line; stty size; echo got $line"], terminal: true, stdin: true)
         #expect(ttyStarted == "ok")
         #expect(try shim.ask("resize-exec e4 20 50") == "ok")
         try tty.send("abc\n")

@@ -8,6 +8,7 @@ struct ShimProtocolTests {
         #expect(FrameHeader(kind: .stderr, length: 0x0102_0304).array == [2, 0, 0, 0, 1, 2, 3, 4])
         #expect(encodeFrame(kind: .execExit, payload: Array("143".utf8)) == [16, 0, 0, 0, 0, 0, 0, 3, 49, 52, 51])
         #expect(FrameKind.execFailed.rawValue == 17)
+        #expect(FrameKind.execStarted.rawValue == 18)
         let decoded = FrameHeader.decode([2, 0, 0, 0, 0, 1, 0, 0])
         #expect(decoded?.kind == 2 && decoded?.length == 65536)
         #expect(FrameHeader.decode([1, 0, 0]) == nil)
@@ -18,8 +19,7 @@ struct ShimProtocolTests {
         #expect(try Request.parse("wait").get() == .wait)
         #expect(try Request.parse("state\r").get() == .state)
         #expect(try Request.parse("attach 1 0 1").get() == .attach(stdin: true, stdout: false, stderr: true))
-        #expect(try Request.parse("exec e-1 1 0 /tmp/a b/process.json").get()
-            == .exec(id: "e-1", tty: true, stdin: false, processPath: "/tmp/a b/process.json"))
+        #expect(try Request.parse("exec e-1 1 0 312").get() == .exec(id: "e-1", tty: true, stdin: false, planLength: 312))
         #expect(try Request.parse("resize 24 80").get() == .resize(rows: 24, cols: 80))
         #expect(try Request.parse("resize-exec abc 30 120").get() == .resizeExec(id: "abc", rows: 30, cols: 120))
         #expect(try Request.parse("kill 15").get() == .kill(signal: 15))
@@ -34,23 +34,44 @@ struct ShimProtocolTests {
         #expect(Request.parse("kill 0") == .failure(.usage("kill SIGNUM")))
         #expect(Request.parse("resize 24") == .failure(.usage("resize ROWS COLS")))
         // Exec ids become file names: no path tricks.
-        #expect(Request.parse("exec ../x 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
-        #expect(Request.parse("exec a/b 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
+        #expect(Request.parse("exec ../x 0 0 10") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec a/b 0 0 10") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        // The plan's length: a positive decimal, at most maxPlanLength.
+        #expect(Request.parse("exec e 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec e 0 0 0") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec e 0 0 -5") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec e 0 0 \(Request.maxPlanLength + 1)") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec e 0 0 10 more") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
         #expect(RequestError.unknown.message == "unknown request")
     }
 
     /// Requests are split and matched on their bytes (the shim cannot compare Strings): words
-    /// are exact, and the process path comes back byte for byte, spaces and all.
+    /// are exact.
     @Test func requestsAreMatchedOnTheirBytes() throws {
-        #expect(try Request.parse("exec e.1 0 1 /tmp/ü  x/e\u{301}.json\r").get()
-            == .exec(id: "e.1", tty: false, stdin: true, processPath: "/tmp/ü  x/e\u{301}.json"))
+        #expect(try Request.parse("exec e.1 0 1  7\r").get() == .exec(id: "e.1", tty: false, stdin: true, planLength: 7))
+        #expect(Request.parse("exec e.1 0 1 ٧") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
         #expect(try Request.parse("  wait  ").get() == .wait)
         #expect(Request.parse("   ") == .failure(.unknown))
         #expect(Request.parse("STATE") == .failure(.unknown))
         #expect(Request.parse("start now") == .failure(.usage("start")))
-        #expect(Request.parse("exec . 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
-        #expect(Request.parse("exec .. 0 0 /p.json") == .failure(.usage("exec EXECID TTY STDIN PROCESSJSONPATH")))
+        #expect(Request.parse("exec . 0 0 7") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
+        #expect(Request.parse("exec .. 0 0 7") == .failure(.usage("exec EXECID TTY STDIN PLANLENGTH")))
         #expect(Request.parse("attach 1 0 ١") == .failure(.usage("attach STDIN STDOUT STDERR")))
+    }
+
+    /// The exec helper's report: NUL-terminated records; a record still being written is
+    /// not taken.
+    @Test func execReportRecords() {
+        let records = ExecReport.records(in: Array("pid 4242".utf8) + [0] + Array("error exec: \"x\": permission denied".utf8) + [0] + Array("pid 7".utf8))
+        #expect(records.count == 2)
+        #expect(ExecReport.pid(in: records[0]) == 4242)
+        #expect(ExecReport.error(in: records[0]) == nil)
+        #expect(ExecReport.error(in: records[1]) == "exec: \"x\": permission denied")
+        #expect(ExecReport.pid(in: records[1]) == nil)
+        for bad in ["pid ", "pid -1", "pid 0", "pid 12a", "pid 99999999999", "pid4", "PID 4"] {
+            #expect(ExecReport.pid(in: Array(bad.utf8)[...]) == nil, "\(bad)")
+        }
+        #expect(ExecReport.records(in: []).isEmpty)
     }
 
     @Test func rotationKeepsAtMostMaxFiles() {

@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthRuntime
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -134,95 +135,93 @@ extension ContainerService {
         execs[execID] = exec
         emitExec("exec_start", execID: execID)
         let id = exec.ContainerID
-        let shimDirectory = paths.shimDirectory(id)
-        let processPath = shimDirectory + "/exec-\(execID).json"
-        let process: Spec.Process
+        let plan: [UInt8]
         do {
-            process = try execProcess(exec, tty: tty)
+            plan = try execPlan(exec, tty: tty)
         } catch {
             // As the runtime's own refusals: the reason in the stream, 126 as the exit code.
             let message = (error as? BerthError)?.message ?? "\(error)"
-            await recordExecEnd(execID, frame: ShimFrame(kind: .execFailed, payload: ByteBuffer(string: message)),
-                                client: client, tty: tty, wrapped: false)
+            await recordExecFrame(execID, ShimFrame(kind: .execFailed, payload: ByteBuffer(string: message)),
+                                  client: client, tty: tty, wrapped: false)
+            markExecEnded(execID, code: nil)
             if client == nil { throw BerthError.internalError(message) }
             return
         }
-        try writeAtomically(JSONEncoder().encode(process), to: processPath, durable: false)
-        let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(processPath)"
+        let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(plan.count)"
         let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
         let pump = StreamPump(tty: tty, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
         let socket = paths.shimSocket(id)
-        let finish: @Sendable (ShimFrame) async -> Void = { frame in
-            await self.recordExecEnd(execID, frame: frame, client: client, tty: tty, wrapped: true)
+        let record: @Sendable (ShimFrame) async -> Void = { frame in
+            await self.recordExecFrame(execID, frame, client: client, tty: tty, wrapped: true)
         }
-        // A detached start answers once the process runs, or with why it could not.
-        let (settled, settle) = AsyncStream<DetachedStart>.makeStream()
-        let run = { @Sendable in
-            defer { unlink(processPath) }
-            try await ShimClient(socketPath: socket).withConnection(request) { _, frames, shim in
-                if let client {
-                    try await pump.run(client: client, frames: frames, shim: shim, onRecord: finish)
-                } else {
-                    shim.finish()
-                    while let frame = try await frames.next() {
-                        guard frame.kind == .execExit || frame.kind == .execFailed else { continue }
-                        await finish(frame)
-                        settle.yield(frame.kind == .execFailed ? .failed(String(buffer: frame.payload)) : .started)
-                    }
+        if let client {
+            do {
+                try await ShimClient(socketPath: socket).withConnection(request, payload: plan) { _, frames, shim in
+                    try await pump.run(client: client, frames: frames, shim: shim, onRecord: record)
                 }
+            } catch {
+                markExecEnded(execID, code: 126)
             }
-        }
-        // The runtime writes the pid file only once the process has been started. Inspect shows
-        // the pid from then on (the exit frame has it too), also after the exit, as dockerd's does.
-        let pidFile = shimDirectory + "/exec-\(execID).pid"
-        let readPid = { [weak self] () async -> Bool in
-            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmed()) else { return false }
-            await self?.recordExecPid(execID, pid)
-            return true
-        }
-        let watch = Task {
-            while !Task.isCancelled {
-                if await readPid() {
-                    settle.yield(.started)
-                    return
-                }
-                try? await Task.sleep(for: .milliseconds(2))
-            }
-        }
-        if client != nil {
-            do { try await run() } catch { markExecEnded(execID, code: 126) }
-            watch.cancel()
             markExecEnded(execID, code: nil)
             return
         }
+        // Detached: answers once the process runs (the shim's frame 18), or with why it could not.
+        let (settled, settle) = AsyncStream<DetachedStart>.makeStream()
         Task {
-            do { try await run() } catch { settle.yield(.failed("\(error)")); self.markExecEnded(execID, code: 126) }
+            do {
+                try await ShimClient(socketPath: socket).withConnection(request, payload: plan) { _, frames, shim in
+                    shim.finish()
+                    while let frame = try await frames.next() {
+                        await record(frame)
+                        switch frame.kind {
+                        case .execStarted: settle.yield(.started)
+                        case .execFailed: settle.yield(.failed(String(buffer: frame.payload)))
+                        default: break
+                        }
+                    }
+                }
+            } catch {
+                settle.yield(.failed("\(error)"))
+                self.markExecEnded(execID, code: 126)
+            }
             self.markExecEnded(execID, code: nil)
             settle.finish()
         }
         var outcome = DetachedStart.started
         for await first in settled { outcome = first; break }
-        watch.cancel()
         if case .failed(let text) = outcome {
             throw BerthError.internalError("OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown")
         }
     }
 
-    /// The OCI process of an exec, from the container's own (kept from its start, or read
-    /// from the bundle after a daemon restart).
-    func execProcess(_ exec: ExecRecord, tty: Bool) throws -> Spec.Process {
+    /// The exec's process for the shim: the container's own with the exec's command,
+    /// environment, user, directory and terminal (the template is kept from the container's
+    /// start, or read from the bundle and the runtime's state after a daemon restart).
+    func execPlan(_ exec: ExecRecord, tty: Bool) throws -> [UInt8] {
         let id = exec.ContainerID
-        let template: ExecTemplate
+        var template: ExecTemplate
         if let cached = entries[id]?.execTemplate {
             template = cached
         } else {
             template = try ExecTemplate(bundle: paths.shimDirectory(id) + "/config.json")
-            entries[id]?.execTemplate = template
         }
-        return try ExecProcess.make(exec, tty: tty, template: template, lastCapability: settings.host.lastCapability)
+        if template.join == nil {
+            do {
+                template.join = try ContainerStore(root: paths.runtimeRoot).joinFacts(id)
+            } catch {
+                throw BerthError.internalError("cannot read the runtime's state of container \(id): \(error)")
+            }
+        }
+        entries[id]?.execTemplate = template
+        let process = try ExecProcess.make(exec, tty: tty, template: template, lastCapability: settings.host.lastCapability)
+        var capabilities = template.capabilities
+        if exec.ProcessConfig.privileged {
+            capabilities = try CapabilitySets(process.capabilities)
+        }
+        return try ExecPlan.encode(process, capabilities: capabilities, join: template.join!)
     }
 
-    private func recordExecPid(_ execID: String, _ pid: Int32) {
+    func recordExecPid(_ execID: String, _ pid: Int32) {
         execs[execID]?.Pid = pid
     }
 
@@ -231,16 +230,23 @@ extension ContainerService {
         case failed(String)
     }
 
-    private func recordExecEnd(_ execID: String, frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {
+    /// The shim's records of an exec: started (its pid), ended, or could not start.
+    private func recordExecFrame(_ execID: String, _ frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {
         let text = String(buffer: frame.payload)
-        if frame.kind == .execExit {
-            // "<status> <pid>" (a shim from before the pid was added sends the status alone).
+        switch frame.kind {
+        case .stdout, .stderr:
+            return
+        case .execStarted:
+            if let pid = Int32(text) { execs[execID]?.Pid = pid }
+            return
+        case .execExit:
+            // "<status> <pid>"
             let fields = text.split(separator: " ")
             let code = fields.first.flatMap { Int32($0) } ?? 255
             execs[execID]?.ExitCode = code
             if fields.count > 1, let pid = Int32(fields[1]) { execs[execID]?.Pid = pid }
             emitExec("exec_die", execID: execID, ["exitCode": String(code)])
-        } else {
+        case .execFailed:
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
             let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text
             execs[execID]?.ExitCode = 126
@@ -280,18 +286,20 @@ extension ContainerService {
     }
 }
 
-/// The OCI process of an exec: the container's own process with the exec's command,
-/// environment, user, directory and terminal.
-/// What every exec of a run starts from: the container process's spec and its root. Kept in
-/// memory from the start, so an exec does not decode the whole bundle again.
+/// What every exec of a run starts from: the container process's spec, its root and its
+/// capability sets, kept in memory from the start (so an exec does not decode the whole
+/// bundle again), and what the runtime's state adds (read at the first exec).
 struct ExecTemplate: Sendable {
     var process: Spec.Process
     var rootfs: String
+    var capabilities: CapabilitySets
+    var join: JoinFacts?
 
     init(_ spec: Spec) throws {
         guard let process = spec.process else { throw BerthError.internalError("the container's spec has no process") }
         self.process = process
         rootfs = spec.root?.path ?? "/"
+        capabilities = try CapabilitySets(process.capabilities)
     }
 
     init(bundle: String) throws {
@@ -299,6 +307,8 @@ struct ExecTemplate: Sendable {
     }
 }
 
+/// The OCI process of an exec: the container's own process with the exec's command,
+/// environment, user, directory and terminal.
 enum ExecProcess {
     static func make(_ exec: ExecRecord, tty: Bool, template: ExecTemplate, lastCapability: Int) throws -> Spec.Process {
         var process = template.process

@@ -36,7 +36,7 @@ struct StreamPump {
 
     enum Ending: Sendable { case outputEnded, inputEnded, detached }
 
-    /// Runs the pump; `onFrame` sees the exec records (kinds 16 and 17) the shim sends last.
+    /// Runs the pump; `onRecord` sees the shim's exec records (kinds 16, 17 and 18).
     func run(client: StreamClient, frames: ShimFrames, shim: NIOAsyncChannelOutboundWriter<ByteBuffer>,
              onRecord: @escaping @Sendable (ShimFrame) async -> Void) async throws {
         let tty = self.tty
@@ -59,7 +59,7 @@ struct StreamPump {
                             framed.writeBuffer(&payload)
                             try await client.output.write(framed)
                         }
-                    case .execExit, .execFailed:
+                    case .execStarted, .execExit, .execFailed:
                         await onRecord(frame)
                     }
                 }

@@ -76,9 +76,9 @@ extension ContainerService {
         execs[execID] = exec
         emitExec("exec_start", execID: execID)
         let start = Date()
-        let processPath = paths.shimDirectory(id) + "/exec-\(execID).json"
+        let plan: [UInt8]
         do {
-            try writeAtomically(JSONEncoder().encode(execProcess(exec, tty: false)), to: processPath, durable: false)
+            plan = try execPlan(exec, tty: false)
         } catch {
             let failure = ProbeOutcome(exitCode: nil, failure: (error as? BerthError)?.message ?? "\(error)", output: ProbeOutput())
             endProbeExec(execID, failure)
@@ -88,11 +88,12 @@ extension ContainerService {
 
         let (events, sink) = AsyncStream<ProbeEvent>.makeStream()
         let socket = paths.shimSocket(id)
-        let request = "exec \(execID) 0 0 \(processPath)"
+        let request = "exec \(execID) 0 0 \(plan.count)"
         // The exec runs on its own: a stopped monitor leaves it to end (killed) by itself.
         Task.detached {
-            let outcome = await Self.runProbeExec(socket: socket, request: request)
-            unlink(processPath)
+            let outcome = await Self.runProbeExec(socket: socket, request: request, plan: plan) { pid in
+                await self.recordExecPid(execID, pid)
+            }
             await self.endProbeExec(execID, outcome)
             sink.yield(.finished(outcome))
             sink.finish()
@@ -124,15 +125,18 @@ extension ContainerService {
 
     /// The exec through the container's shim, without a client: its output is kept (up to
     /// dockerd's limit) and its exit code read from the shim's last record.
-    private nonisolated static func runProbeExec(socket: String, request: String) async -> ProbeOutcome {
+    private nonisolated static func runProbeExec(socket: String, request: String, plan: [UInt8],
+                                                 started: @escaping @Sendable (Int32) async -> Void) async -> ProbeOutcome {
         do {
-            return try await ShimClient(socketPath: socket).withConnection(request) { _, frames, shim in
+            return try await ShimClient(socketPath: socket).withConnection(request, payload: plan) { _, frames, shim in
                 shim.finish()
                 var output = ProbeOutput()
                 while let frame = try await frames.next() {
                     switch frame.kind {
                     case .stdout, .stderr:
                         output.append(frame.payload.readableBytesView)
+                    case .execStarted:
+                        if let pid = Int32(String(buffer: frame.payload)) { await started(pid) }
                     case .execExit:
                         // "<status> <pid>"
                         let code = String(buffer: frame.payload).split(separator: " ").first.flatMap { Int32($0) } ?? 255
@@ -149,11 +153,10 @@ extension ContainerService {
         }
     }
 
-    /// The probe's process gets SIGKILL (its pid is known once the runtime has started it).
+    /// The probe's process gets SIGKILL (its pid is known once the shim has started it).
     private func killProbe(_ id: String, _ execID: String) async {
-        let pidFile = paths.shimDirectory(id) + "/exec-\(execID).pid"
         for _ in 0..<100 where execs[execID]?.Running == true {
-            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmed()), pid > 0 {
+            if let pid = execs[execID]?.Pid, pid > 0 {
                 Glibc.kill(pid, SIGKILL)
                 return
             }

@@ -4,11 +4,11 @@ import NIOCore
 import NIOPosix
 
 /// One frame of a shim stream: Docker's stdcopy kinds 1 (stdout) and 2 (stderr), and the
-/// shim's own end-of-exec records.
+/// shim's own exec records (see Request in BerthShimCore).
 public struct ShimFrame: Sendable {
     public enum Kind: UInt8, Sendable {
         case stdout = 1, stderr = 2
-        case execExit = 16, execFailed = 17
+        case execExit = 16, execFailed = 17, execStarted = 18
     }
     public var kind: Kind
     public var payload: ByteBuffer
@@ -28,10 +28,11 @@ public struct ShimClient: Sendable {
         try await withConnection(request) { reply, _, _ in reply }
     }
 
-    /// Opens a connection for `request`; `body` gets the answer line, the frames after it,
-    /// and the writer for bytes to the process's stdin.
+    /// Opens a connection for `request` (and the `payload` that follows its line); `body`
+    /// gets the answer line, the frames after it, and the writer for bytes to the process's
+    /// stdin.
     public func withConnection<R: Sendable>(
-        _ request: String,
+        _ request: String, payload: [UInt8] = [],
         _ body: @Sendable (String, ShimFrames, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> R
     ) async throws -> R {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -57,7 +58,9 @@ public struct ShimClient: Sendable {
             throw ShimGone(socketPath: socketPath, reason: "\(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: request + "\n"))
+            var message = ByteBuffer(string: request + "\n")
+            message.writeBytes(payload)
+            try await outbound.write(message)
             let frames = ShimFrames(inbound.makeAsyncIterator())
             guard let reply = try await frames.readLine() else {
                 throw ShimGone(socketPath: socketPath, reason: "it closed the connection without an answer")

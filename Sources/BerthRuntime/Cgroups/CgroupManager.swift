@@ -17,6 +17,9 @@ public protocol CgroupManager {
     /// where that is not possible (cgroup v2 domains take no thread moves): the parent uses
     /// `addProcess`.
     var selfJoinFiles: [String] { get }
+    /// Files a single-threaded process joining the running container (the shim's exec
+    /// helper) writes "0" to, to move itself in.
+    var joinFiles: [String] { get }
     /// Applies resource limits; also used by `update`.
     func apply(_ resources: Spec.Resources) throws
     func freeze() throws

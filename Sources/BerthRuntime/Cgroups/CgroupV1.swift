@@ -46,6 +46,7 @@ struct CgroupV1: CgroupManager {
     }
 
     var selfJoinFiles: [String] { directories.map { $0 + "/tasks" } }
+    var joinFiles: [String] { selfJoinFiles }
 
     func addProcess(_ pid: pid_t) throws {
         for directory in directories {

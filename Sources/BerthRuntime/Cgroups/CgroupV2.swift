@@ -42,6 +42,7 @@ struct CgroupV2: CgroupManager {
     }
 
     var selfJoinFiles: [String] { [] }
+    var joinFiles: [String] { [directory + "/cgroup.procs"] }
 
     func addProcess(_ pid: pid_t) throws {
         try CgroupFile.write(directory, "cgroup.procs", String(pid))

@@ -47,4 +47,17 @@ void berth_shim_drain_signalfd(int fd);
 // Gives freed heap memory back to the kernel (malloc_trim).
 void berth_shim_release_memory(void);
 
+// ---- exec (exec.c) ----
+// An exec's plan from berthd: NUL-terminated "key=value" entries (see ExecPlan in BerthEngine).
+// NULL on bad input, with the reason in `error`.
+struct berth_exec_plan;
+struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, char *error, size_t error_size);
+void berth_exec_plan_free(struct berth_exec_plan *plan);
+// Forks the helper that enters the container of `init_pid` and clones the exec's process as
+// the caller's child; returns the helper's pid, or -1 with errno. `stdio` becomes the process's
+// 0-2 (with a terminal, `console` is a socket the pty master is sent on, -1 otherwise). Records
+// "pid N" and "error MESSAGE" (each NUL-terminated) arrive on the pipe whose write end is
+// `report_fd`; it reads EOF once the process has exec'd or failed.
+pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int stdio[3], int console, int report_fd);
+
 #endif

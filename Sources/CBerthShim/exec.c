@@ -1,0 +1,527 @@
+// `docker exec` without a runtime process: the shim forks a helper that enters the running
+// container (its cgroups, then its namespaces, the mount namespace last), and the helper
+// clones the exec's process as the shim's own child (CLONE_PARENT), which takes on the exec's
+// identity and privileges and execs. Same steps, in the same order, as berth-runtime's exec
+// (BerthRuntime's InitStage and ProcessSetup), whose error texts it keeps.
+//
+// The plan comes from berthd as NUL-terminated "key=value" entries (see ExecPlan in
+// BerthEngine). Both processes report on `report` (close-on-exec): the helper "pid N", and
+// either of them "error MESSAGE", each record ending in a NUL. The read end sees EOF once the
+// helper has exited and the process has exec'd (or died).
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "CBerthShim.h"
+
+struct berth_exec_rlimit {
+    int resource;
+    struct rlimit value;
+};
+
+struct berth_exec_plan {
+    char **argv;          // NULL-terminated
+    char **envp;          // NULL-terminated, with room for HOME
+    int env_count;
+    const char *cwd;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    int group_count;
+    mode_t umask;
+    uint64_t bounding, effective, permitted, inheritable, ambient;
+    int no_new_privileges;
+    struct berth_exec_rlimit *rlimits;
+    int rlimit_count;
+    struct sock_filter *seccomp;   // NULL: no filter
+    size_t seccomp_length;         // in instructions
+    const char **cgroup_files;
+    int cgroup_file_count;
+    int last_capability;
+    char *storage;                 // the plan's bytes, which the strings above point into
+};
+
+// ---- parsing (in the shim, before any fork) ----
+
+static const char *rlimit_names[] = {
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+enum { RLIMIT_NAME_COUNT = sizeof(rlimit_names) / sizeof(rlimit_names[0]) };
+
+static int rlimit_resource(const char *name) {
+    for (int i = 0; i < RLIMIT_NAME_COUNT; i++) {
+        if (strcmp(rlimit_names[i], name) == 0) return i;
+    }
+    return -1;
+}
+
+static int parse_u64(const char *text, uint64_t *value) {
+    char *end;
+    errno = 0;
+    unsigned long long parsed = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != 0 || text[0] == '-') return -1;
+    *value = parsed;
+    return 0;
+}
+
+// Splits "a,b,c" in place into up to `count` numbers; returns how many, or -1.
+static int parse_u64_list(char *text, uint64_t *values, int count) {
+    int n = 0;
+    if (*text == 0) return 0;
+    for (char *field = text;; ) {
+        char *comma = strchr(field, ',');
+        if (comma) *comma = 0;
+        if (n == count || parse_u64(field, &values[n]) != 0) return -1;
+        n++;
+        if (!comma) return n;
+        field = comma + 1;
+    }
+}
+
+static int read_seccomp_program(struct berth_exec_plan *plan, const char *path, char *error, size_t error_size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(error, error_size, "open seccomp program %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    plan->seccomp = malloc(size > 0 ? size : 1);
+    ssize_t got = plan->seccomp ? read(fd, plan->seccomp, size) : -1;
+    close(fd);
+    if (got < 0 || (size_t)got != size || size == 0 || size % sizeof(struct sock_filter) != 0) {
+        snprintf(error, error_size, "seccomp program %s is not a BPF program", path);
+        return -1;
+    }
+    plan->seccomp_length = size / sizeof(struct sock_filter);
+    return 0;
+}
+
+static int read_last_capability(void) {
+    int last = CAP_LAST_CAP;
+    FILE *file = fopen("/proc/sys/kernel/cap_last_cap", "re");
+    if (file) {
+        if (fscanf(file, "%d", &last) != 1) last = CAP_LAST_CAP;
+        fclose(file);
+    }
+    return last;
+}
+
+struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, char *error, size_t error_size) {
+    struct berth_exec_plan *plan = calloc(1, sizeof(*plan));
+    if (!plan) return NULL;
+    plan->storage = malloc(length + 1);
+    if (!plan->storage) goto oom;
+    memcpy(plan->storage, bytes, length);
+    plan->storage[length] = 0;
+    plan->umask = 022;
+    plan->last_capability = read_last_capability();
+    // Every entry could be an argument or a variable: size the arrays by the entry count.
+    int entries = 0;
+    for (size_t i = 0; i < length; i++) entries += plan->storage[i] == 0;
+    int argc = 0;
+    plan->argv = calloc((size_t)entries + 1, sizeof(char *));
+    plan->envp = calloc((size_t)entries + 2, sizeof(char *));
+    plan->rlimits = calloc((size_t)entries + 1, sizeof(*plan->rlimits));
+    plan->cgroup_files = calloc((size_t)entries + 1, sizeof(char *));
+    if (!plan->argv || !plan->envp || !plan->rlimits || !plan->cgroup_files) goto oom;
+    int have_caps = 0, have_user = 0;
+    for (char *entry = plan->storage, *next; entry < plan->storage + length; entry = next) {
+        next = entry + strlen(entry) + 1;   // before the entry is split at its '='
+        char *equals = strchr(entry, '=');
+        if (!equals) {
+            snprintf(error, error_size, "exec plan: entry without a value: %.60s", entry);
+            goto invalid;
+        }
+        *equals = 0;
+        char *value = equals + 1;
+        uint64_t numbers[5];
+        if (strcmp(entry, "arg") == 0) {
+            plan->argv[argc++] = value;
+        } else if (strcmp(entry, "env") == 0) {
+            plan->envp[plan->env_count++] = value;
+        } else if (strcmp(entry, "cwd") == 0) {
+            plan->cwd = value;
+        } else if (strcmp(entry, "user") == 0) {
+            if (parse_u64_list(value, numbers, 2) != 2 || numbers[0] > UINT32_MAX || numbers[1] > UINT32_MAX) goto bad_value;
+            plan->uid = (uid_t)numbers[0];
+            plan->gid = (gid_t)numbers[1];
+            have_user = 1;
+        } else if (strcmp(entry, "groups") == 0) {
+            int count = 1;
+            for (char *c = value; *c; c++) count += *c == ',';
+            uint64_t *parsed = calloc((size_t)count, sizeof(uint64_t));
+            plan->groups = calloc((size_t)count, sizeof(gid_t));
+            if (!parsed || !plan->groups) {
+                free(parsed);
+                goto oom;
+            }
+            int n = parse_u64_list(value, parsed, count);
+            for (int i = 0; i < n; i++) plan->groups[i] = (gid_t)parsed[i];
+            free(parsed);
+            if (n < 0) goto bad_value;
+            plan->group_count = n;
+        } else if (strcmp(entry, "umask") == 0) {
+            if (parse_u64(value, &numbers[0]) != 0 || numbers[0] > 0777) goto bad_value;
+            plan->umask = (mode_t)numbers[0];
+        } else if (strcmp(entry, "caps") == 0) {
+            if (parse_u64_list(value, numbers, 5) != 5) goto bad_value;
+            plan->bounding = numbers[0];
+            plan->effective = numbers[1];
+            plan->permitted = numbers[2];
+            plan->inheritable = numbers[3];
+            plan->ambient = numbers[4];
+            have_caps = 1;
+        } else if (strcmp(entry, "nnp") == 0) {
+            plan->no_new_privileges = strcmp(value, "1") == 0;
+        } else if (strcmp(entry, "rlimit") == 0) {
+            // NAME,SOFT,HARD
+            char *comma = strchr(value, ',');
+            if (!comma) goto bad_value;
+            *comma = 0;
+            int resource = rlimit_resource(value);
+            if (resource < 0) {
+                snprintf(error, error_size, "rlimit %.60s is not a known resource", value);
+                goto invalid;
+            }
+            if (parse_u64_list(comma + 1, numbers, 2) != 2) goto bad_value;
+            if (numbers[0] > numbers[1]) {
+                snprintf(error, error_size, "rlimit %s: soft limit %llu is above the hard limit %llu", value,
+                         (unsigned long long)numbers[0], (unsigned long long)numbers[1]);
+                goto invalid;
+            }
+            struct berth_exec_rlimit *limit = &plan->rlimits[plan->rlimit_count++];
+            limit->resource = resource;
+            limit->value.rlim_cur = (rlim_t)numbers[0];
+            limit->value.rlim_max = (rlim_t)numbers[1];
+        } else if (strcmp(entry, "seccomp") == 0) {
+            if (read_seccomp_program(plan, value, error, error_size) != 0) goto invalid;
+        } else if (strcmp(entry, "cgroup") == 0) {
+            plan->cgroup_files[plan->cgroup_file_count++] = value;
+        } else {
+            snprintf(error, error_size, "exec plan: unknown entry %.60s", entry);
+            goto invalid;
+        }
+        continue;
+    bad_value:
+        snprintf(error, error_size, "exec plan: bad %s value %.60s", entry, value);
+        goto invalid;
+    }
+    if (argc == 0 || !plan->cwd || plan->cwd[0] != '/' || !have_caps || !have_user) {
+        snprintf(error, error_size, "exec plan: args, an absolute cwd, user and caps are required");
+        goto invalid;
+    }
+    return plan;
+oom:
+    snprintf(error, error_size, "exec plan: out of memory");
+invalid:
+    berth_exec_plan_free(plan);
+    return NULL;
+}
+
+void berth_exec_plan_free(struct berth_exec_plan *plan) {
+    if (!plan) return;
+    free(plan->argv);
+    free(plan->envp);
+    free(plan->groups);
+    free(plan->rlimits);
+    free(plan->seccomp);
+    free(plan->cgroup_files);
+    free(plan->storage);
+    free(plan);
+}
+
+// ---- the forked processes ----
+
+// Descriptors the helper and the process keep: stdio on 0-2, then these.
+enum { REPORT_FD = 3, CONSOLE_FD = 4 };
+
+static void report(const char *text) {
+    size_t length = strlen(text) + 1;   // with its NUL
+    while (length > 0) {
+        ssize_t n = write(REPORT_FD, text, length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        text += n;
+        length -= (size_t)n;
+    }
+}
+
+__attribute__((noreturn, format(printf, 1, 2))) static void fail(const char *format, ...) {
+    char message[1024] = "error ";
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message + 6, sizeof(message) - 6, format, args);
+    va_end(args);
+    report(message);
+    _exit(126);
+}
+
+// The container's namespaces, in the order they are joined: the user namespace first (the
+// others belong to it), the mount namespace last (it changes what paths mean).
+static const struct {
+    const char *name;
+    int type;
+} namespace_order[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+};
+enum { NAMESPACE_COUNT = sizeof(namespace_order) / sizeof(namespace_order[0]) };
+
+// Puts the given descriptors on 0..count-1 whatever their numbers were, and closes the rest.
+static void arrange_descriptors(const int *fds, int count) {
+    int moved[8];
+    for (int i = 0; i < count; i++) {
+        moved[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, 16);
+        // Nowhere to report yet: the shim sees EOF without a record.
+        if (fds[i] >= 0 && moved[i] < 0) _exit(126);
+    }
+    for (int i = 0; i < count; i++) {
+        if (moved[i] < 0) {
+            close(i);   // whatever of the shim's was there
+            continue;
+        }
+        // stdio survives exec; the report and console descriptors must not.
+        if (dup3(moved[i], i, i > 2 ? O_CLOEXEC : 0) < 0) _exit(126);
+    }
+    berth_close_fds_from(count);
+}
+
+static void reset_signals(void) {
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail("open %s: %s", path, strerror(errno));
+    if (write(fd, text, strlen(text)) < 0) fail("write %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+static int load_seccomp(const struct berth_exec_plan *plan) {
+    struct sock_fprog program = {.len = (unsigned short)plan->seccomp_length, .filter = plan->seccomp};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+}
+
+// The terminal: a pty of the container's own devpts, its master sent to the shim, its slave
+// the controlling terminal and stdio.
+static void set_up_terminal(void) {
+    if (setsid() < 0) fail("setsid: %s", strerror(errno));
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    char name[128];
+    if (master < 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof(name)) != 0) fail("open pty: %s", strerror(errno));
+    int slave = open(name, O_RDWR | O_CLOEXEC);
+    if (slave < 0) fail("open %s: %s", name, strerror(errno));
+    if (berth_send_fd(CONSOLE_FD, master, "console") != 0) fail("send console fd: %s", strerror(errno));
+    if (ioctl(slave, TIOCSCTTY, 0) != 0) fail("set controlling tty: %s", strerror(errno));
+    for (int target = 0; target <= 2; target++) {
+        if (dup2(slave, target) < 0) fail("dup2 console: %s", strerror(errno));
+    }
+    close(slave);
+    close(master);
+    close(CONSOLE_FD);
+}
+
+static void switch_user(const struct berth_exec_plan *plan) {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+    if (setgroups((size_t)plan->group_count, plan->groups) != 0) {
+        // In a user namespace with setgroups denied, only an empty list is acceptable.
+        if (!(errno == EPERM && plan->group_count == 0)) fail("setgroups: %s", strerror(errno));
+    }
+    if (setresgid(plan->gid, plan->gid, plan->gid) != 0) fail("setresgid %u: %s", plan->gid, strerror(errno));
+    if (setresuid(plan->uid, plan->uid, plan->uid) != 0) fail("setresuid %u: %s", plan->uid, strerror(errno));
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+}
+
+static void set_capabilities(const struct berth_exec_plan *plan) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {
+        {.effective = (uint32_t)plan->effective, .permitted = (uint32_t)plan->permitted,
+         .inheritable = (uint32_t)plan->inheritable},
+        {.effective = (uint32_t)(plan->effective >> 32), .permitted = (uint32_t)(plan->permitted >> 32),
+         .inheritable = (uint32_t)(plan->inheritable >> 32)},
+    };
+    if (syscall(SYS_capset, &header, data) != 0) fail("capset: %s", strerror(errno));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("clear ambient capabilities: %s", strerror(errno));
+    uint64_t raisable = plan->ambient & plan->permitted & plan->inheritable;
+    for (int cap = 0; cap < 64; cap++) {
+        if ((raisable & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+            fail("raise ambient capability %d: %s", cap, strerror(errno));
+        }
+    }
+}
+
+// Go's error texts (and so runc's and dockerd's) are lower case; the docker CLI matches on them.
+static const char *lower_case_error(int error, char *buffer, size_t size) {
+    snprintf(buffer, size, "%s", strerror(error));
+    if (buffer[0] >= 'A' && buffer[0] <= 'Z') buffer[0] = (char)(buffer[0] - 'A' + 'a');
+    return buffer;
+}
+
+static int is_executable_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+// args[0] through PATH (the process's own), inside the container.
+static void resolve_executable(const struct berth_exec_plan *plan, char *path, size_t size) {
+    const char *name = plan->argv[0];
+    char reason[128];
+    if (strchr(name, '/')) {
+        struct stat st;
+        if (stat(name, &st) != 0) fail("exec: \"%s\": stat %s: %s", name, name, lower_case_error(errno, reason, sizeof(reason)));
+        if (S_ISDIR(st.st_mode) || access(name, X_OK) != 0) fail("exec: \"%s\": permission denied", name);
+        snprintf(path, size, "%s", name);
+        return;
+    }
+    const char *search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (int i = 0; i < plan->env_count; i++) {
+        if (strncmp(plan->envp[i], "PATH=", 5) == 0) search = plan->envp[i] + 5;
+    }
+    for (const char *start = search; *start; ) {
+        const char *end = strchrnul(start, ':');
+        if (end > start && snprintf(path, size, "%.*s/%s", (int)(end - start), start, name) < (int)size &&
+            is_executable_file(path)) {
+            return;
+        }
+        start = *end ? end + 1 : end;
+    }
+    fail("exec: \"%s\": executable file not found in $PATH", name);
+}
+
+// HOME from the container's /etc/passwd when the environment lacks it, as the runtime adds it.
+static void add_home(struct berth_exec_plan *plan) {
+    for (int i = 0; i < plan->env_count; i++) {
+        if (strncmp(plan->envp[i], "HOME=", 5) == 0) return;
+    }
+    static char home[PATH_MAX + 8];
+    snprintf(home, sizeof(home), "HOME=/");
+    FILE *passwd = fopen("/etc/passwd", "re");
+    if (passwd) {
+        char line[4096];
+        while (fgets(line, sizeof(line), passwd)) {
+            char *fields[7] = {0};
+            int n = 0;
+            for (char *field = line; n < 7; n++) {
+                fields[n] = field;
+                char *colon = strchr(field, ':');
+                if (!colon) {
+                    n++;
+                    break;
+                }
+                *colon = 0;
+                field = colon + 1;
+            }
+            uint64_t uid;
+            if (n >= 6 && parse_u64(fields[2], &uid) == 0 && uid == plan->uid) {
+                fields[5][strcspn(fields[5], "\n")] = 0;
+                snprintf(home, sizeof(home), "HOME=%s", fields[5]);
+                break;
+            }
+        }
+        fclose(passwd);
+    }
+    plan->envp[plan->env_count++] = home;
+    plan->envp[plan->env_count] = NULL;
+}
+
+// The exec's process: the shim's child, in every namespace and cgroup of the container.
+__attribute__((noreturn)) static void become_process(struct berth_exec_plan *plan, int terminal) {
+    if (terminal) set_up_terminal();
+    for (int i = 0; i < plan->rlimit_count; i++) {
+        const struct berth_exec_rlimit *limit = &plan->rlimits[i];
+        if (setrlimit(limit->resource, &limit->value) != 0) fail("setrlimit %s: %s", rlimit_names[limit->resource], strerror(errno));
+    }
+    // A non-root user may be unable to enter it yet; retried after the switch.
+    if (chdir(plan->cwd) != 0 && errno != EACCES) fail("chdir to cwd (\"%s\") set in config.json: %s", plan->cwd, strerror(errno));
+    // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: before the drop.
+    if (plan->seccomp && !plan->no_new_privileges && load_seccomp(plan) != 0) fail("seccomp: load filter: %s", strerror(errno));
+    for (int cap = 0; cap <= plan->last_capability; cap++) {
+        if (!(plan->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            fail("drop capability %d from the bounding set: %s", cap, strerror(errno));
+        }
+    }
+    switch_user(plan);
+    if (chdir(plan->cwd) != 0) fail("chdir to cwd (\"%s\") set in config.json: %s", plan->cwd, strerror(errno));
+    // A cwd reached through a leaked host descriptor would be outside our root; the kernel
+    // then reports it as unreachable (the runc CVE-2024-21626 pattern).
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') fail("current working directory is outside of the container's root");
+    set_capabilities(plan);
+    if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+    umask(plan->umask);
+    char path[PATH_MAX];
+    resolve_executable(plan, path, sizeof(path));
+    add_home(plan);
+    // Last, so that the filter may deny what the setup above needed.
+    if (plan->seccomp && plan->no_new_privileges && load_seccomp(plan) != 0) fail("seccomp: load filter: %s", strerror(errno));
+    execve(path, plan->argv, plan->envp);
+    fail("exec %s: %s", plan->argv[0], strerror(errno));
+}
+
+pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int stdio[3], int console, int report_fd) {
+    fflush(NULL);
+    pid_t helper = fork();
+    if (helper != 0) return helper;
+
+    // The helper: it becomes the container's in every way but its identity, then clones the
+    // process and exits.
+    reset_signals();
+    int descriptors[5] = {stdio[0], stdio[1], stdio[2], report_fd, console};
+    arrange_descriptors(descriptors, 5);
+    // Nothing in the container may open /proc/<pid>/exe (the host's shim binary) or read
+    // our memory while we are still the shim's image; exec makes the process dumpable again.
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+    int joins[NAMESPACE_COUNT];
+    for (int i = 0; i < NAMESPACE_COUNT; i++) {
+        char theirs[64], ours[64];
+        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", init_pid, namespace_order[i].name);
+        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", namespace_order[i].name);
+        struct stat their_stat, our_stat;
+        joins[i] = -1;
+        if (stat(theirs, &their_stat) != 0) fail("open %s: %s", theirs, strerror(errno));
+        if (stat(ours, &our_stat) == 0 && our_stat.st_ino == their_stat.st_ino && our_stat.st_dev == their_stat.st_dev) continue;
+        joins[i] = open(theirs, O_RDONLY | O_CLOEXEC);
+        if (joins[i] < 0) fail("open %s: %s", theirs, strerror(errno));
+    }
+    // Its cgroups, while the host's cgroup mounts are still what paths name.
+    for (int i = 0; i < plan->cgroup_file_count; i++) write_file(plan->cgroup_files[i], "0");
+    for (int i = 0; i < NAMESPACE_COUNT; i++) {
+        if (joins[i] < 0) continue;
+        if (setns(joins[i], namespace_order[i].type) != 0) fail("setns %s: %s", namespace_order[i].name, strerror(errno));
+        close(joins[i]);
+    }
+    // A child of the shim itself (so that the shim reaps it and has its status), and in the
+    // container's pid namespace, which applies to children only.
+    pid_t process = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (process < 0) fail("clone: %s", strerror(errno));
+    if (process == 0) become_process(plan, console >= 0);
+    char record[32];
+    snprintf(record, sizeof(record), "pid %d", process);
+    report(record);
+    _exit(0);
+}
