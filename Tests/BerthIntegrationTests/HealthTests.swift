@@ -57,6 +57,13 @@ struct HealthTests {
             let filtered = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "event=health_status",
                                           "--format", "{{.Status}} {{.Actor.Attributes.name}}"]).stdout
             #expect(filtered == "health_status: healthy ok\n", "\(filtered)")
+            // An ended probe stays inspectable, as dockerd keeps it until its exec clean-up.
+            let probeIDs = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "container=ok",
+                                          "--filter", "event=exec_die", "--format", "{{.Actor.Attributes.execID}}"]).stdout
+            let probeID = try #require(probeIDs.split(separator: "\n").first.map(String.init))
+            let probe = try? JSONSerialization.jsonObject(with: Data(daemon.curl(["http://berth/exec/\(probeID)/json"]).stdout.utf8)) as? [String: Any]
+            #expect(probe?["ExitCode"] as? Int == 0 && probe?["Running"] as? Bool == false, "\(String(describing: probe))")
+            #expect(probe?["ContainerID"] as? String == ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "ok").trimmingCharacters(in: .whitespacesAndNewlines))
             // Probes that change nothing but the log do not rewrite the container's state on disk.
             let id = ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "ok").trimmingCharacters(in: .whitespacesAndNewlines)
             let stateFile = daemon.directory + "/data/containers/\(id)/config.v2.json"

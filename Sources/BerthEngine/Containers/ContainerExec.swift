@@ -263,7 +263,7 @@ extension ContainerService {
         execs[execID]?.Running = false
     }
 
-    private func markExecEnded(_ execID: String, code: Int32?) {
+    func markExecEnded(_ execID: String, code: Int32?) {
         guard execs[execID] != nil else { return }
         execs[execID]!.Running = false
         if execs[execID]!.ExitCode == nil { execs[execID]!.ExitCode = code ?? 137 }

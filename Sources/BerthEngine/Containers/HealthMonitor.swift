@@ -62,6 +62,7 @@ extension ContainerService {
     /// does), and records its result. False when the monitor has been stopped meanwhile.
     private func probe(_ id: String, token: UUID, rules: HealthRules) async -> Bool {
         guard entries[id]?.record.State.Running == true else { return false }
+        forgetOldExecs()
         let execID = ContainerIdentity.newID()
         var exec = ExecRecord(
             ContainerID: id, ID: execID, OpenStderr: true, OpenStdin: false, OpenStdout: true,
@@ -164,12 +165,11 @@ extension ContainerService {
         }
     }
 
-    /// The probe's exec is over: its `exec_die`, then it is forgotten (dockerd drops a probe's
-    /// exec too; kept, one per interval would pile up).
+    /// The probe's exec is over: its `exec_die`; it stays inspectable until it expires with
+    /// the other ended execs (dockerd's exec clean-up takes probes too).
     private func endProbeExec(_ execID: String, _ outcome: ProbeOutcome) {
         if let code = outcome.exitCode { emitExec("exec_die", execID: execID, ["exitCode": String(code)]) }
-        guard let exec = execs.removeValue(forKey: execID) else { return }
-        entries[exec.ContainerID]?.execs.remove(execID)
+        markExecEnded(execID, code: outcome.exitCode ?? 126)
     }
 
     /// A result into `State.Health`. The state goes to disk, and the event out, only when the
