@@ -964,6 +964,10 @@ struct ContainerBehaviourTests {
             #expect(daemon.docker(["exec", "-w", "/tmp", "ex", "pwd"]).stdout == "/tmp\n")
             let noDir = daemon.docker(["exec", "-w", "/nonexist", "ex", "pwd"])
             #expect(noDir.status == 126 && noDir.stdout.hasPrefix("OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd (\"/nonexist\") set in config.json"), "\(noDir)")
+            let relative = daemon.docker(["exec", "-w", "tmp", "ex", "pwd"])
+            #expect(relative.status == 126 && relative.stdout == "OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown\r\n", "\(relative)")
+            #expect(daemon.docker(["exec", "-d", "-w", "tmp", "ex", "pwd"]).stderr
+                    == "Error response from daemon: OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown\n")
             let env = daemon.docker(["exec", "-e", "A=1", "-e", "BERTH_UNSET_VARIABLE", "ex", "sh", "-c", "echo $A; env | grep -c ^BERTH_UNSET"])
             #expect(env.status == 1 && env.stdout == "1\n0\n")
             #expect(daemon.docker(["exec", "ex", "grep", "CapEff", "/proc/self/status"]).stdout == "CapEff:\t00000000a80425fb\n")

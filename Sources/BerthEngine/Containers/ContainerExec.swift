@@ -160,6 +160,9 @@ extension ContainerService {
                     try await pump.run(client: client, frames: frames, shim: shim, onRecord: record)
                 }
             } catch {
+                // The shim refused the exec (or is gone): why, in the stream, as a runtime failure.
+                await recordExecFrame(execID, ShimFrame(kind: .execFailed, payload: ByteBuffer(string: "\(error)")),
+                                      client: client, tty: tty, wrapped: true)
                 markExecEnded(execID, code: 126)
             }
             markExecEnded(execID, code: nil)
@@ -322,6 +325,10 @@ enum ExecProcess {
         }
         process.env = environment
         if !exec.workingDir.isEmpty { process.cwd = exec.workingDir }
+        guard process.cwd.hasPrefix("/") else {
+            // runc's check, in dockerd's wrapping (without "unable to start container process").
+            throw BerthError.internalError("OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown")
+        }
         if !exec.ProcessConfig.user.isEmpty {
             process.user = try ContainerUser.resolve(user: exec.ProcessConfig.user, groupAdd: nil, rootfs: template.rootfs)
         }
