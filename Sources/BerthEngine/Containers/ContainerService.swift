@@ -219,7 +219,10 @@ public actor ContainerService {
         let paths = self.paths
         let newID = id
         try await blocking {
-            try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+            // One mkdir: the containers directory is made at start.
+            if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
+                try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+            }
             _ = try images.snapshotter.prepare(key: newID, parent: parent)
         }
         do {
