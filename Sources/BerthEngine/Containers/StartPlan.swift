@@ -71,12 +71,13 @@ struct StartPlan: Sendable {
             try prepareRoot(rootfs)
             try writeEtcFiles()
             let spec = try makeSpec(rootfs: rootfs)
-            try? FileManager.default.removeItem(atPath: bundle)
-            try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            try writeAtomically(encoder.encode(spec), to: bundle + "/config.json", durable: false)
+            // A fresh directory; what a previous run left in it goes first.
+            if mkdir(bundle, 0o700) != 0 {
+                try? FileManager.default.removeItem(atPath: bundle)
+                try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            try writeAtomically(BundleConfig.encode(spec), to: bundle + "/config.json", durable: false)
             return try ExecTemplate(spec)
         } catch {
             ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
