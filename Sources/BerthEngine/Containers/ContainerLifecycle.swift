@@ -140,6 +140,7 @@ extension ContainerService {
         entries[id]!.record = record
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
         entries[id]!.execTemplate = execTemplate
+        entries[id]!.cgroupsPath = plan.cgroupsPath
         persist(id)
         emit("start", container: id)
         monitor(id, socket: socket)
@@ -195,7 +196,10 @@ extension ContainerService {
         stopHealthMonitor(id)  // the health stays as the last probe left it, as dockerd's
         let paths = self.paths
         let images = self.images
-        let oomKilled = (try? await blocking { ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot) }) ?? false
+        let cgroupsPath = entries[id]?.cgroupsPath
+        let oomKilled = (try? await blocking {
+            ContainerRoot.oomKilled(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
+        }) ?? false
         // The runtime's record, the cgroup and the root mount go while the exit is reported;
         // the next start or the removal waits for them.
         entries[id]?.cleanup = inBackground {

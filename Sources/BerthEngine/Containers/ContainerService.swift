@@ -31,6 +31,9 @@ public actor ContainerService {
         /// The running process's spec pieces every exec starts from (nil after a daemon restart
         /// until the first exec reads them from the bundle).
         var execTemplate: ExecTemplate?
+        /// The running process's linux.cgroupsPath (nil after a daemon restart: then it is read
+        /// from the runtime's state).
+        var cgroupsPath: String?
         /// What is left to clean after an exit (runtime record, cgroup, root mount).
         var cleanup: Task<Void, Never>?
         /// Where the last run's journald log writer ended (journald log driver).

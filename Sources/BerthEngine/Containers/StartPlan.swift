@@ -141,6 +141,9 @@ struct StartPlan: Sendable {
         return parent.hasPrefix("/") ? parent : "/" + parent
     }
 
+    /// linux.cgroupsPath of the run.
+    var cgroupsPath: String { cgroupParent + "/" + record.ID }
+
     private func makeSpec(rootfs: String) throws -> Spec {
         var config = record.Config
         if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
@@ -148,7 +151,7 @@ struct StartPlan: Sendable {
             containerID: record.ID, config: config, hostConfig: hostConfig, rootfsPath: rootfs,
             hostnamePath: record.HostnamePath, hostsPath: record.HostsPath, resolvConfPath: record.ResolvConfPath,
             initPath: settings.initPath, cgroupV2: settings.host.cgroupV2,
-            cgroupsPath: cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
+            cgroupsPath: cgroupsPath, defaults: settings.specDefaults,
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
         let built = try SpecBuilder.build(input)
