@@ -83,6 +83,7 @@ extension ContainerService {
                 }
             }
         } catch {
+            network?.refillReserve()
             await releaseNetwork(id)  // network
             // The runtime's errors come wrapped as dockerd wraps runc's; ours (user, working
             // directory, devices) in our own words.
@@ -90,6 +91,8 @@ extension ContainerService {
             await recordStartFailure(id, message: message)
             throw Self.startError(message)
         }
+        // The runtime's create is done: the next start's namespace is made from now on.
+        network?.refillReserve()
         let socket = paths.shimSocket(id)
         // Attachments made before start connect to the shim first.
         let pending = entries[id]!.pendingAttaches
