@@ -705,8 +705,9 @@ public final class ImageStore: @unchecked Sendable {
 public enum AtomicFile {
     /// A crash leaves the old or the new content. With `durable` the new content is also on
     /// disk before it replaces the old (fsync): for state that is not made again.
-    public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
-        let temp = path + ".tmp"
+    /// `temporarySuffix`: a writer that may overlap another's of the same file takes its own.
+    public static func write(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
+        let temp = path + temporarySuffix
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

@@ -93,6 +93,13 @@ extension ContainerService {
         }
         // The runtime's create is done: the next start's namespace is made from now on.
         network?.refillReserve()
+        // The record of this run is saved while the attachments connect and the shim lets the
+        // process go, so that its fsync is not between the exit and its report. Saved before
+        // the process runs: after a crash in between, the shim answers "created", and
+        // recovery kills the container and records it as exited.
+        let startedAt = timestamp()
+        let networkDisabled = plan.sandbox?.networkDisabled == true  // network
+        let saving = saveInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
         let socket = paths.shimSocket(id)
         // Attachments made before start connect to the shim first.
         let pending = entries[id]!.pendingAttaches
@@ -118,6 +125,7 @@ extension ContainerService {
             try await ShimClient(socketPath: socket).call("start")
             logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
         } catch {
+            _ = await saving.value  // before the failure is saved over it
             // The shim and its created container go: the runtime's delete kills the init.
             let paths = self.paths
             let images = self.images
@@ -129,25 +137,37 @@ extension ContainerService {
             await recordStartFailure(id, message: "cannot start container \(id): \(error)")
             throw BerthError.internalError("cannot start container \(id): \(error)")
         }
-        var record = entries[id]!.record
+        let saved = await saving.value
+        // From the record as it is now: a rename, say, may have changed it meanwhile.
+        let record = Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled)
+        entries[id]!.record = record
+        entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
+        entries[id]!.execTemplate = execTemplate
+        entries[id]!.cgroupsPath = plan.cgroupsPath
+        if let saved, saved == (try? ContainerRecord.sortedEncoder.encode(record)) {
+            persisted(id)
+        } else {
+            persist(id)
+        }
+        emit("start", container: id)
+        monitor(id, socket: socket)
+        startHealthMonitor(id)
+    }
+
+    /// The record of a run that has started.
+    static func running(_ record: ContainerRecord, pid: Int32, startedAt: String, networkDisabled: Bool) -> ContainerRecord {
+        var record = record
         let previousHealth = record.State.Health
         record.State = ContainerStateRecord()
         record.State.Health = ContainerHealth.forNewRun(previous: previousHealth, config: record.Config)
         record.State.Status = "running"
         record.State.Running = true
         record.State.Pid = pid
-        record.State.StartedAt = timestamp()
+        record.State.StartedAt = startedAt
         record.HasBeenStartedBefore = true
         // As dockerd records a start on a default bridge that `"bridge": "none"` took away.
-        if plan.sandbox?.networkDisabled == true { record.Config.NetworkDisabled = true }  // network
-        entries[id]!.record = record
-        entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
-        entries[id]!.execTemplate = execTemplate
-        entries[id]!.cgroupsPath = plan.cgroupsPath
-        persist(id)
-        emit("start", container: id)
-        monitor(id, socket: socket)
-        startHealthMonitor(id)
+        if networkDisabled { record.Config.NetworkDisabled = true }  // network
+        return record
     }
 
     /// A start that failed: the error and code go into the state (as dockerd records them),

@@ -153,6 +153,32 @@ public actor ContainerService {
         imageUsers.update(entries.values.map(\.record))
     }
 
+    /// Saves a record off the actor, fsync included; answers the JSON saved (sorted keys, so
+    /// that it can be compared), or nil when it could not be saved. It has a temporary file of
+    /// its own: a persist meanwhile does not mix with it.
+    func saveInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
+        let path = paths.config(record.ID)
+        let logger = self.logger
+        return Task {
+            do {
+                return try await blocking {
+                    let data = try ContainerRecord.sortedEncoder.encode(record)
+                    try writeAtomically(data, to: path, temporarySuffix: ".saving")
+                    return data
+                }
+            } catch {
+                logger.error("container \(record.ID): cannot save its state: \(error)")
+                return nil
+            }
+        }
+    }
+
+    /// What `persist` does besides the write, for a record that is on disk as it is.
+    func persisted(_ id: String) {
+        stateVersion += 1
+        imageUsers.update(entries.values.map(\.record))
+    }
+
     func persistHostConfig(_ id: String) throws {
         guard let entry = entries[id] else { return }
         try writeAtomically(JSONEncoder().encode(entry.hostConfig), to: paths.hostConfig(id))
