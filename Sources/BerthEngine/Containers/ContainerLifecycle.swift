@@ -246,6 +246,10 @@ extension ContainerService {
         // A container that is removed next need not be saved as exited: after a crash in
         // between, recovery finds it without its shim and removes it all the same.
         if entry.hostConfig.AutoRemove == true { stateVersion += 1 } else { persist(id) }
+        // A kill whose answer is on its way tells of itself first, as the signal came first.
+        if killsInFlight[id] != nil {
+            await withCheckedContinuation { exitsAfterKills[id, default: []].append($0) }
+        }
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
         let result = ExitResult(statusCode: status, error: nil)
@@ -369,8 +373,7 @@ extension ContainerService {
         let (exited, exitSignal) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingOldest(1))
         entries[id]!.exitSignals.append(exitSignal)
         do {
-            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
-            emit("kill", container: id, ["signal": String(signal)])
+            try await signalThroughShim(id, signal)
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
@@ -405,8 +408,7 @@ extension ContainerService {
         }
         if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
         do {
-            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(number)")
-            emit("kill", container: id, ["signal": String(number)])
+            try await signalThroughShim(id, number)
             // A frozen process gets its signal only once thawed; dockerd unpauses it too.
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch let refused as ShimRefused {
@@ -414,6 +416,21 @@ extension ContainerService {
         } catch is ShimGone {
             throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
         }
+    }
+
+    /// Sends a signal through the shim and tells of it ("kill"). An exit the shim reports
+    /// meanwhile tells of itself ("die") only after: see handleExit.
+    private func signalThroughShim(_ id: String, _ signal: Int32) async throws {
+        killsInFlight[id, default: 0] += 1
+        defer {
+            let left = (killsInFlight[id] ?? 1) - 1
+            killsInFlight[id] = left > 0 ? left : nil
+            if left <= 0 {
+                for waiter in exitsAfterKills.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+        }
+        try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+        emit("kill", container: id, ["signal": String(signal)])
     }
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {

@@ -59,6 +59,10 @@ public actor ContainerService {
     var names: [String: String] = [:]
     /// Names of containers being created (not in `names` until their files are saved) → ID.
     var creatingNames: [String: String] = [:]
+    /// By container ID: kills sent to the shim and not answered yet, and the exits waiting for
+    /// them to tell of themselves first (see handleExit).
+    var killsInFlight: [String: Int] = [:]
+    var exitsAfterKills: [String: [CheckedContinuation<Void, Never>]] = [:]
     var execs: [String: ExecRecord] = [:]
     /// Counts every change of any container, so that cached answers know they are stale.
     var stateVersion = 0
