@@ -120,6 +120,16 @@ public struct Runtime {
 
     /// Lets a created container exec its process.
     public func start(id: String) throws {
+        try ContainerStore.validate(id: id)
+        // Only the waiting init reads the fifo: when it opens for writing, that init is there
+        // and waiting, and nothing needs reading from the state (a JSON decode of the whole
+        // config, on the way to every container's first instruction). A missing fifo or one
+        // without its reader is told apart from the state below.
+        let waiting = open(store.execFifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if waiting >= 0 {
+            try release(fifo: waiting, id: id)
+            return
+        }
         let container = try store.load(id)
         let status = store.status(of: container, cgroup: try? openCgroupManager(paths: container.cgroupPaths))
         guard status == .created else {
@@ -127,6 +137,11 @@ public struct Runtime {
         }
         let fifo = open(store.execFifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         if fifo < 0 { throw SystemError("open exec fifo (the container's init is gone)") }
+        try release(fifo: fifo, id: id)
+    }
+
+    /// The byte the init waits for; the fifo goes, which marks the container started.
+    private func release(fifo: Int32, id: String) throws {
         var byte: UInt8 = 0
         let written = write(fifo, &byte, 1)
         close(fifo)
