@@ -52,6 +52,13 @@ public actor NetworkService {
     /// A namespace with its eth0, made ahead of the next container start.
     let reserve: NamespaceReserve
 
+    /// Makes the next namespace ahead, unless one is ready or under way. Called once a
+    /// container's start is over (or failed), not during it: made meanwhile, the namespace
+    /// and its veth pair take a core and the kernel's network locks from the runtime's create.
+    public nonisolated func refillReserve() {
+        reserve.refill()
+    }
+
     var directory: String { options.dataRoot + "/network" }
     func networkPath(_ id: String) -> String { directory + "/networks/" + id + ".json" }
     func sandboxPath(_ id: String) -> String { directory + "/sandboxes/" + id + ".json" }

@@ -65,9 +65,8 @@ extension NetworkService {
         let sandboxID = randomHex(64)
         let path = namespaceDirectory + "/" + sandboxID.prefix(12)
         // The namespace made ahead, when its eth0 is what the first network needs; the next
-        // one is made once this start's netlink work is done.
+        // one is made when the caller says the start is over (refillReserve).
         let ready = wanted.first.flatMap { networks[$0.networkID] }.map(isPlainBridge) == true ? reserve.take() : nil
-        defer { reserve.refill() }
         let inside: NetlinkSocket
         if let ready {
             try ready.bind(at: path)

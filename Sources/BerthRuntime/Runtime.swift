@@ -74,16 +74,39 @@ public struct Runtime {
         let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupPaths: cgroup.paths,
                                     inUserNamespace: namespaces.newUserNamespace || namespaces.joins["user"] != nil,
                                     newNetworkNamespace: namespaces.newNetworkNamespace)
-        let pid = try launch(InitPlan(kind: .container(rootfs: builder, execFifo: fifo), setup: setup,
+        var pidFileWritten = false
+        let pid: Int32
+        do {
+            // The state and the pid file are written while the init builds its root (on
+            // another core), not after: a failed create still removes them.
+            pid = try launch(InitPlan(kind: .container(rootfs: builder, execFifo: fifo), setup: setup,
                                       namespaces: namespaces, joins: [], consoleSocket: nil, preserveFds: options.preserveFds,
                                       sync: try SyncChannel.make()),
-                             consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup)
+                             consoleSocketPath: options.consoleSocket, cgroup: cgroup, cleanup: &cleanup,
+                             whileChildPrepares: { pid in
+                                 try saveState(id: id, pid: pid, bundle: bundle, rootfs: rootfs, cgroup: cgroup, seccompFilter: setup.seccomp,
+                                               config: specBytes)
+                                 if let pidFile = options.pidFile {
+                                     try writePidFile(pidFile, pid)
+                                     pidFileWritten = true
+                                 }
+                             })
+        } catch {
+            if pidFileWritten, let pidFile = options.pidFile { unlink(pidFile) }
+            throw error
+        }
+        cleanup.cancel()
+        return pid
+    }
 
+    /// The runtime's record of a container being created (see SavedContainer).
+    private func saveState(id: String, pid: Int32, bundle: String, rootfs: String, cgroup: CgroupManager,
+                           seccompFilter: SeccompFilter?, config: [UInt8]) throws {
         guard let info = HostProcess.stat(pid: pid) else { throw ConfigError("container init exited during create") }
         // The config as read (later changes to the bundle do not count), and the program
         // linked from the cache when it is there: neither is encoded again.
         var seccomp = SavedContainer.SeccompSource.unconfined
-        if let filter = setup.seccomp {
+        if let filter = seccompFilter {
             seccomp = .config
             if let program = filter.compiledProgram {
                 try store.saveSeccompProgram(program, linkingFrom: filter.cachedProgramPath, id: id)
@@ -92,14 +115,21 @@ public struct Runtime {
         }
         try store.save(SavedContainer(id: id, bundle: bundle, rootfs: rootfs, pid: pid, pidStartTime: info.startTime,
                                       created: rfc3339Now(), owner: "", cgroupPaths: cgroup.paths, seccomp: seccomp),
-                       config: specBytes)
-        if let pidFile = options.pidFile { try writePidFile(pidFile, pid) }
-        cleanup.cancel()
-        return pid
+                       config: config)
     }
 
     /// Lets a created container exec its process.
     public func start(id: String) throws {
+        try ContainerStore.validate(id: id)
+        // Only the waiting init reads the fifo: when it opens for writing, that init is there
+        // and waiting, and nothing needs reading from the state (a JSON decode of the whole
+        // config, on the way to every container's first instruction). A missing fifo or one
+        // without its reader is told apart from the state below.
+        let waiting = open(store.execFifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        if waiting >= 0 {
+            try release(fifo: waiting, id: id)
+            return
+        }
         let container = try store.load(id)
         let status = store.status(of: container, cgroup: try? openCgroupManager(paths: container.cgroupPaths))
         guard status == .created else {
@@ -107,6 +137,11 @@ public struct Runtime {
         }
         let fifo = open(store.execFifo(id), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         if fifo < 0 { throw SystemError("open exec fifo (the container's init is gone)") }
+        try release(fifo: fifo, id: id)
+    }
+
+    /// The byte the init waits for; the fifo goes, which marks the container started.
+    private func release(fifo: Int32, id: String) throws {
         var byte: UInt8 = 0
         let written = write(fifo, &byte, 1)
         close(fifo)
@@ -201,8 +236,10 @@ public struct Runtime {
 
     // MARK: - the clone and handshake shared by create and exec
 
+    /// `whileChildPrepares`: the parent's own work, done once the child is told to go on and
+    /// before its "ready" is awaited.
     private func launch(_ plan: InitPlan, consoleSocketPath: String?, cgroup: CgroupManager,
-                        cleanup: inout Cleanup) throws -> Int32 {
+                        cleanup: inout Cleanup, whileChildPrepares: (Int32) throws -> Void = { _ in }) throws -> Int32 {
         var plan = plan
         defer { close(plan.sync.parentEnd) }
         if let path = consoleSocketPath {
@@ -247,6 +284,15 @@ public struct Runtime {
             throw error
         }
         SyncChannel.send(plan.sync.parentEnd, "go")
+        do {
+            try whileChildPrepares(pid)
+        } catch {
+            // A child that failed meanwhile has the reason to tell.
+            if let reply = SyncChannel.receive(plan.sync.parentEnd, wait: false), reply.hasPrefix("error ") {
+                throw ConfigError(String(reply.dropFirst(6)))
+            }
+            throw error
+        }
         guard let reply = SyncChannel.receive(plan.sync.parentEnd) else {
             throw ConfigError("container init exited before it was ready")
         }

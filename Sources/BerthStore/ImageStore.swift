@@ -221,14 +221,18 @@ public final class ImageStore: @unchecked Sendable {
     /// What a new container takes from its image.
     public func containerBase(_ name: String) throws -> (id: String, config: ImageConfig, topLayer: String?) {
         let record = try resolve(name)
-        let config = try decodeConfig(record.id)
-        return (record.id, config, Snapshotter.chainIDs(config.rootfs.diff_ids).last)
+        let base = try containerBases.get(record.id) { try decodeConfig(record.id) }
+        return (record.id, base.config, base.topLayer)
     }
 
     /// The chain ID of an image's top layer: the parent of a container's root.
     public func topLayer(_ name: String) throws -> String? {
-        Snapshotter.chainIDs(try decodeConfig(try resolve(name).id).rootfs.diff_ids).last
+        let id = try resolve(name).id
+        return try containerBases.get(id) { try decodeConfig(id) }.topLayer
     }
+
+    /// Every create and start reads its image's config: decoded once per image.
+    private let containerBases = ContainerBaseCache()
 
     func decodeConfig(_ digest: String) throws -> ImageConfig {
         do {
@@ -675,6 +679,7 @@ public final class ImageStore: @unchecked Sendable {
     /// Forgets an image and removes its layers and blobs that no other image uses.
     private func deleteLocked(_ record: Record) throws {
         state.images[record.id] = nil
+        containerBases.forget(record.id)
         try persist()
         let usedChains = Set(state.images.values.flatMap { image in
             (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
@@ -700,8 +705,9 @@ public final class ImageStore: @unchecked Sendable {
 public enum AtomicFile {
     /// A crash leaves the old or the new content. With `durable` the new content is also on
     /// disk before it replaces the old (fsync): for state that is not made again.
-    public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
-        let temp = path + ".tmp"
+    /// `temporarySuffix`: a writer that may overlap another's of the same file takes its own.
+    public static func write(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
+        let temp = path + temporarySuffix
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

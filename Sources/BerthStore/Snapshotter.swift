@@ -75,8 +75,9 @@ public final class Snapshotter: @unchecked Sendable {
     public func prepare(key: String, parent: String) throws -> Spec.Mount {
         guard !key.isEmpty, !key.contains("/"), !key.hasPrefix("sha256") else { throw BerthError.invalidArgument("invalid snapshot key \(key)") }
         let dir = root + "/" + key
-        for sub in ["diff", "work", "merged"] {
-            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        // One mkdir each (the root is made at start): FileManager's walk checks every parent.
+        for path in [dir, dir + "/diff", dir + "/work", dir + "/merged"] where mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw BerthError.internalError("mkdir \(path): \(String(cString: strerror(errno)))")
         }
         return try mount(key: key, parent: parent)
     }

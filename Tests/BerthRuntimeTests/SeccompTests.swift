@@ -98,3 +98,55 @@ struct SeccompProfileTests {
         return url.path
     }()
 }
+
+/// The compiled-program cache is keyed by the profile's canonical text: two profiles may share
+/// a program only when they are equal, so the text must cover every field.
+struct SeccompCacheKeyTests {
+    static let full = Spec.Seccomp(
+        defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, architectures: ["SCMP_ARCH_X86_64"], flags: ["SECCOMP_FILTER_FLAG_LOG"],
+        listenerPath: "/run/l.sock",
+        syscalls: [.init(names: ["read", "write"], action: "SCMP_ACT_ALLOW", errnoRet: 2,
+                         args: [.init(index: 0, value: 1, valueTwo: 3, op: "SCMP_CMP_EQ")])])
+
+    @Test func everyFieldOfTheProfileIsInTheKey() {
+        // A field added to these types must be added to SeccompCache.canonicalText as well.
+        #expect(Mirror(reflecting: Self.full).children.count == 6)
+        #expect(Mirror(reflecting: Self.full.syscalls![0]).children.count == 4)
+        #expect(Mirror(reflecting: Self.full.syscalls![0].args![0]).children.count == 4)
+
+        var variants: [Spec.Seccomp] = []
+        func vary(_ change: (inout Spec.Seccomp) -> Void) {
+            var profile = Self.full
+            change(&profile)
+            variants.append(profile)
+        }
+        vary { $0.defaultAction = "SCMP_ACT_KILL" }
+        vary { $0.defaultErrnoRet = nil }
+        vary { $0.architectures = [] }
+        vary { $0.flags = nil }
+        vary { $0.listenerPath = nil }
+        vary { $0.syscalls = nil }
+        vary { $0.syscalls = [] }
+        vary { $0.syscalls![0].names = ["read"] }
+        vary { $0.syscalls![0].names = ["readwrite"] }
+        vary { $0.syscalls![0].action = "SCMP_ACT_LOG" }
+        vary { $0.syscalls![0].errnoRet = nil }
+        vary { $0.syscalls![0].args = nil }
+        vary { $0.syscalls![0].args![0].index = 1 }
+        vary { $0.syscalls![0].args![0].value = 2 }
+        vary { $0.syscalls![0].args![0].valueTwo = nil }
+        vary { $0.syscalls![0].args![0].op = "SCMP_CMP_NE" }
+        let keys = ([Self.full] + variants).map { SeccompCache(directory: "/x", spec: $0).key }
+        #expect(Set(keys).count == keys.count)
+        #expect(SeccompCache(directory: "/x", spec: Self.full).key == SeccompCache(directory: "/y", spec: Self.full).key)
+    }
+
+    /// Strings carry their length: moving a boundary between names changes the key.
+    @Test func splitNamesDoNotCollide() {
+        var one = Self.full
+        one.syscalls![0].names = ["ab", "c"]
+        var other = Self.full
+        other.syscalls![0].names = ["a", "bc"]
+        #expect(SeccompCache.canonicalText(one) != SeccompCache.canonicalText(other))
+    }
+}

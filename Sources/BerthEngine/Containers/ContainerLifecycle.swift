@@ -83,6 +83,7 @@ extension ContainerService {
                 }
             }
         } catch {
+            network?.refillReserve()
             await releaseNetwork(id)  // network
             // The runtime's errors come wrapped as dockerd wraps runc's; ours (user, working
             // directory, devices) in our own words.
@@ -90,6 +91,15 @@ extension ContainerService {
             await recordStartFailure(id, message: message)
             throw Self.startError(message)
         }
+        // The runtime's create is done: the next start's namespace is made from now on.
+        network?.refillReserve()
+        // The record of this run is saved while the attachments connect and the shim lets the
+        // process go, so that its fsync is not between the exit and its report. Saved before
+        // the process runs: after a crash in between, the shim answers "created", and
+        // recovery kills the container and records it as exited.
+        let startedAt = timestamp()
+        let networkDisabled = plan.sandbox?.networkDisabled == true  // network
+        let saving = saveInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
         let socket = paths.shimSocket(id)
         // Attachments made before start connect to the shim first.
         let pending = entries[id]!.pendingAttaches
@@ -115,6 +125,7 @@ extension ContainerService {
             try await ShimClient(socketPath: socket).call("start")
             logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
         } catch {
+            _ = await saving.value  // before the failure is saved over it
             // The shim and its created container go: the runtime's delete kills the init.
             let paths = self.paths
             let images = self.images
@@ -126,24 +137,37 @@ extension ContainerService {
             await recordStartFailure(id, message: "cannot start container \(id): \(error)")
             throw BerthError.internalError("cannot start container \(id): \(error)")
         }
-        var record = entries[id]!.record
+        let saved = await saving.value
+        // From the record as it is now: a rename, say, may have changed it meanwhile.
+        let record = Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled)
+        entries[id]!.record = record
+        entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
+        entries[id]!.execTemplate = execTemplate
+        entries[id]!.cgroupsPath = plan.cgroupsPath
+        if let saved, saved == (try? ContainerRecord.sortedEncoder.encode(record)) {
+            persisted(id)
+        } else {
+            persist(id)
+        }
+        emit("start", container: id)
+        monitor(id, socket: socket)
+        startHealthMonitor(id)
+    }
+
+    /// The record of a run that has started.
+    static func running(_ record: ContainerRecord, pid: Int32, startedAt: String, networkDisabled: Bool) -> ContainerRecord {
+        var record = record
         let previousHealth = record.State.Health
         record.State = ContainerStateRecord()
         record.State.Health = ContainerHealth.forNewRun(previous: previousHealth, config: record.Config)
         record.State.Status = "running"
         record.State.Running = true
         record.State.Pid = pid
-        record.State.StartedAt = timestamp()
+        record.State.StartedAt = startedAt
         record.HasBeenStartedBefore = true
         // As dockerd records a start on a default bridge that `"bridge": "none"` took away.
-        if plan.sandbox?.networkDisabled == true { record.Config.NetworkDisabled = true }  // network
-        entries[id]!.record = record
-        entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
-        entries[id]!.execTemplate = execTemplate
-        persist(id)
-        emit("start", container: id)
-        monitor(id, socket: socket)
-        startHealthMonitor(id)
+        if networkDisabled { record.Config.NetworkDisabled = true }  // network
+        return record
     }
 
     /// A start that failed: the error and code go into the state (as dockerd records them),
@@ -195,7 +219,10 @@ extension ContainerService {
         stopHealthMonitor(id)  // the health stays as the last probe left it, as dockerd's
         let paths = self.paths
         let images = self.images
-        let oomKilled = (try? await blocking { ContainerRoot.oomKilled(id, runtimeRoot: paths.runtimeRoot) }) ?? false
+        let cgroupsPath = entries[id]?.cgroupsPath
+        let oomKilled = (try? await blocking {
+            ContainerRoot.oomKilled(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
+        }) ?? false
         // The runtime's record, the cgroup and the root mount go while the exit is reported;
         // the next start or the removal waits for them.
         entries[id]?.cleanup = inBackground {
@@ -219,6 +246,10 @@ extension ContainerService {
         // A container that is removed next need not be saved as exited: after a crash in
         // between, recovery finds it without its shim and removes it all the same.
         if entry.hostConfig.AutoRemove == true { stateVersion += 1 } else { persist(id) }
+        // A kill whose answer is on its way tells of itself first, as the signal came first.
+        if killsInFlight[id] != nil {
+            await withCheckedContinuation { exitsAfterKills[id, default: []].append($0) }
+        }
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
         let result = ExitResult(statusCode: status, error: nil)
@@ -342,8 +373,7 @@ extension ContainerService {
         let (exited, exitSignal) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingOldest(1))
         entries[id]!.exitSignals.append(exitSignal)
         do {
-            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
-            emit("kill", container: id, ["signal": String(signal)])
+            try await signalThroughShim(id, signal)
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
@@ -378,8 +408,7 @@ extension ContainerService {
         }
         if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
         do {
-            try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(number)")
-            emit("kill", container: id, ["signal": String(number)])
+            try await signalThroughShim(id, number)
             // A frozen process gets its signal only once thawed; dockerd unpauses it too.
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch let refused as ShimRefused {
@@ -387,6 +416,21 @@ extension ContainerService {
         } catch is ShimGone {
             throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
         }
+    }
+
+    /// Sends a signal through the shim and tells of it ("kill"). An exit the shim reports
+    /// meanwhile tells of itself ("die") only after: see handleExit.
+    private func signalThroughShim(_ id: String, _ signal: Int32) async throws {
+        killsInFlight[id, default: 0] += 1
+        defer {
+            let left = (killsInFlight[id] ?? 1) - 1
+            killsInFlight[id] = left > 0 ? left : nil
+            if left <= 0 {
+                for waiter in exitsAfterKills.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+        }
+        try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+        emit("kill", container: id, ["signal": String(signal)])
     }
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {

@@ -46,6 +46,13 @@ public struct ContainerRecord: Codable, Sendable {
     public var HasBeenManuallyStopped = false
     public var HasBeenStartedBefore = false
 
+    /// JSON with sorted keys: the same record always gives the same bytes.
+    static var sortedEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
     public var shortID: String { String(ID.prefix(12)) }
     /// The name without its leading slash.
     public var bareName: String { String(Name.dropFirst()) }
@@ -68,8 +75,8 @@ struct ContainerPaths: Sendable {
 
 /// Writes a file so that a crash leaves the old or the new content (DESIGN rule 5). Files
 /// made again at every start (the bundle, /etc/hosts and friends) need not be `durable`.
-func writeAtomically(_ data: Data, to path: String, durable: Bool = true) throws {
-    try AtomicFile.write(data, to: path, durable: durable)
+func writeAtomically(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
+    try AtomicFile.write(data, to: path, durable: durable, temporarySuffix: temporarySuffix)
 }
 
 /// RFC 3339 with nanoseconds in UTC, as Go prints times in Docker's JSON (the log reader's

@@ -43,11 +43,17 @@ enum ContainerRoot {
     }
 
     /// Whether the kernel's OOM killer killed a process of the container (read before the
-    /// runtime removes the cgroup).
-    static func oomKilled(_ id: String, runtimeRoot: String) -> Bool {
-        guard let saved = try? ContainerStore(root: runtimeRoot).load(id),
-              let cgroup = try? openCgroupManager(paths: saved.cgroupPaths) else { return false }
-        return cgroup.oomKillCount() > 0
+    /// runtime removes the cgroup). `cgroupsPath`: the spec's linux.cgroupsPath of the run, when
+    /// this daemon started it; the cgroup is then found without reading the runtime's state
+    /// file (a JSON decode of the whole config, on the way from the exit to `run --rm`'s end).
+    static func oomKilled(_ id: String, cgroupsPath: String?, runtimeRoot: String) -> Bool {
+        let cgroup: CgroupManager?
+        if let cgroupsPath {
+            cgroup = try? makeCgroupManager(cgroupsPath: cgroupsPath, containerID: id)
+        } else {
+            cgroup = (try? ContainerStore(root: runtimeRoot).load(id)).flatMap { try? openCgroupManager(paths: $0.cgroupPaths) }
+        }
+        return (cgroup?.oomKillCount() ?? 0) > 0
     }
 
     /// The runtime's record and cgroup of an exited container.

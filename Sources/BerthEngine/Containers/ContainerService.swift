@@ -31,6 +31,9 @@ public actor ContainerService {
         /// The running process's spec pieces every exec starts from (nil after a daemon restart
         /// until the first exec reads them from the bundle).
         var execTemplate: ExecTemplate?
+        /// The running process's linux.cgroupsPath (nil after a daemon restart: then it is read
+        /// from the runtime's state).
+        var cgroupsPath: String?
         /// What is left to clean after an exit (runtime record, cgroup, root mount).
         var cleanup: Task<Void, Never>?
         /// Where the last run's journald log writer ended (journald log driver).
@@ -54,6 +57,12 @@ public actor ContainerService {
     var entries: [String: Entry] = [:]
     /// Name (without the slash) → ID.
     var names: [String: String] = [:]
+    /// Names of containers being created (not in `names` until their files are saved) → ID.
+    var creatingNames: [String: String] = [:]
+    /// By container ID: kills sent to the shim and not answered yet, and the exits waiting for
+    /// them to tell of themselves first (see handleExit).
+    var killsInFlight: [String: Int] = [:]
+    var exitsAfterKills: [String: [CheckedContinuation<Void, Never>]] = [:]
     var execs: [String: ExecRecord] = [:]
     /// Counts every change of any container, so that cached answers know they are stale.
     var stateVersion = 0
@@ -150,6 +159,32 @@ public actor ContainerService {
         imageUsers.update(entries.values.map(\.record))
     }
 
+    /// Saves a record off the actor, fsync included; answers the JSON saved (sorted keys, so
+    /// that it can be compared), or nil when it could not be saved. It has a temporary file of
+    /// its own: a persist meanwhile does not mix with it.
+    func saveInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
+        let path = paths.config(record.ID)
+        let logger = self.logger
+        return Task {
+            do {
+                return try await blocking {
+                    let data = try ContainerRecord.sortedEncoder.encode(record)
+                    try writeAtomically(data, to: path, temporarySuffix: ".saving")
+                    return data
+                }
+            } catch {
+                logger.error("container \(record.ID): cannot save its state: \(error)")
+                return nil
+            }
+        }
+    }
+
+    /// What `persist` does besides the write, for a record that is on disk as it is.
+    func persisted(_ id: String) {
+        stateVersion += 1
+        imageUsers.update(entries.values.map(\.record))
+    }
+
     func persistHostConfig(_ id: String) throws {
         guard let entry = entries[id] else { return }
         try writeAtomically(JSONEncoder().encode(entry.hostConfig), to: paths.hostConfig(id))
@@ -163,21 +198,27 @@ public actor ContainerService {
     }
 
     public func create(_ request: ContainerCreateRequest, name requestedName: String?) async throws -> Created {
+        var id = ""
+        repeat { id = ContainerIdentity.newID() } while entries[id] != nil
         let name: String
         if let requestedName, !requestedName.isEmpty {
             name = String(try CreateValidation.validateName(requestedName).dropFirst())
-            if let holder = names[name] {
+            if let holder = names[name] ?? creatingNames[name] {
                 throw BerthError.conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
             }
         } else {
             var retry = 0
             var candidate = NameGenerator().generate()
-            while names[candidate] != nil {
+            while names[candidate] != nil || creatingNames[candidate] != nil {
                 retry += 1
                 candidate = NameGenerator().generate(retry: retry)
             }
             name = candidate
         }
+        // Held from here: the create suspends (files, network) before the container is
+        // registered, and another create or a rename must not take the name meanwhile.
+        creatingNames[name] = id
+        defer { creatingNames[name] = nil }
         guard let imageName = request.config.Image, !imageName.isEmpty else {
             throw BerthError.invalidArgument("config cannot be empty in order to create a container")
         }
@@ -207,8 +248,6 @@ public actor ContainerService {
         let (path, args) = (command[0], Array(command.dropFirst()))
         config.Image = imageName
 
-        var id = ""
-        repeat { id = ContainerIdentity.newID() } while entries[id] != nil
         if config.Hostname?.isEmpty ?? true {
             config.Hostname = validated.hostConfig.NetworkMode == "host" ? SystemInfo.hostname : String(id.prefix(12))
         }
@@ -219,7 +258,10 @@ public actor ContainerService {
         let paths = self.paths
         let newID = id
         try await blocking {
-            try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+            // One mkdir: the containers directory is made at start.
+            if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
+                try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+            }
             _ = try images.snapshotter.prepare(key: newID, parent: parent)
         }
         do {
@@ -228,18 +270,23 @@ public actor ContainerService {
             try? await blocking { try? images.snapshotter.remove(key: newID); try? FileManager.default.removeItem(atPath: paths.directory(newID)) }
             throw error
         }
-        names[name] = id
-        entries[id] = Entry(record: record, hostConfig: hostConfig)
+        // Both files are written and flushed at once, off the actor; the container is there
+        // for the others once they are on disk.
         do {
-            try persistHostConfig(id)
-            try writeAtomically(JSONEncoder().encode(record), to: paths.config(id))
+            let hostConfigJSON = try JSONEncoder().encode(hostConfig)
+            let recordJSON = try JSONEncoder().encode(record)
+            async let hostConfigSaved: Void = blocking { try writeAtomically(hostConfigJSON, to: paths.hostConfig(newID)) }
+            async let recordSaved: Void = blocking { try writeAtomically(recordJSON, to: paths.config(newID)) }
+            _ = try await (hostConfigSaved, recordSaved)
         } catch {
-            names[name] = nil
-            entries[id] = nil
-            try? FileManager.default.removeItem(atPath: paths.directory(id))
-            try? images.snapshotter.remove(key: id)
+            _ = try? await blocking {
+                try? FileManager.default.removeItem(atPath: paths.directory(newID))
+                try? images.snapshotter.remove(key: newID)
+            }
             throw error
         }
+        names[name] = id
+        entries[id] = Entry(record: record, hostConfig: hostConfig)
         imageUsers.update(entries.values.map(\.record))
         stateVersion += 1
         emit("create", container: id)
@@ -274,7 +321,7 @@ public actor ContainerService {
         if bare == old {
             throw BerthError.invalidArgument("Renaming a container with the same name as its current name")
         }
-        if let holder = names[bare] {
+        if let holder = names[bare] ?? creatingNames[bare] {
             throw BerthError.conflict("Error when allocating new name: Conflict. The container name \"/\(bare)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
         names[old] = nil

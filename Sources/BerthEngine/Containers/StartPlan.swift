@@ -71,12 +71,13 @@ struct StartPlan: Sendable {
             try prepareRoot(rootfs)
             try writeEtcFiles()
             let spec = try makeSpec(rootfs: rootfs)
-            try? FileManager.default.removeItem(atPath: bundle)
-            try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            try writeAtomically(encoder.encode(spec), to: bundle + "/config.json", durable: false)
+            // A fresh directory; what a previous run left in it goes first.
+            if mkdir(bundle, 0o700) != 0 {
+                try? FileManager.default.removeItem(atPath: bundle)
+                try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            try writeAtomically(BundleConfig.encode(spec), to: bundle + "/config.json", durable: false)
             return try ExecTemplate(spec)
         } catch {
             ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
@@ -140,6 +141,9 @@ struct StartPlan: Sendable {
         return parent.hasPrefix("/") ? parent : "/" + parent
     }
 
+    /// linux.cgroupsPath of the run.
+    var cgroupsPath: String { cgroupParent + "/" + record.ID }
+
     private func makeSpec(rootfs: String) throws -> Spec {
         var config = record.Config
         if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
@@ -147,7 +151,7 @@ struct StartPlan: Sendable {
             containerID: record.ID, config: config, hostConfig: hostConfig, rootfsPath: rootfs,
             hostnamePath: record.HostnamePath, hostsPath: record.HostsPath, resolvConfPath: record.ResolvConfPath,
             initPath: settings.initPath, cgroupV2: settings.host.cgroupV2,
-            cgroupsPath: cgroupParent + "/" + record.ID, defaults: settings.specDefaults,
+            cgroupsPath: cgroupsPath, defaults: settings.specDefaults,
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
         let built = try SpecBuilder.build(input)

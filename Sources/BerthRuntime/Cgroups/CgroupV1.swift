@@ -26,6 +26,9 @@ struct CgroupV1: CgroupManager {
     /// parent's. A parent removed meanwhile (an empty /berth-test cleaned up by another run)
     /// makes the walk start over.
     private static func makeDirectories(_ directory: String, below mountPoint: String, copyingCpuset: Bool) throws {
+        // The parents (/berth) are there after the first container: one mkdir then. Not for
+        // cpuset, whose every level is checked.
+        if !copyingCpuset && mkdir(directory, 0o755) == 0 { return }
         for attempt in 1...3 {
             var current = mountPoint
             for component in directory.dropFirst(mountPoint.count).split(separator: "/") {

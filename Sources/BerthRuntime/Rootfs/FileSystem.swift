@@ -12,16 +12,16 @@ enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// mkdir -p with the given mode for each created directory.
+    /// mkdir -p with the given mode for each created directory. Tries the path itself first
+    /// and climbs only while parents are missing: mount points are one level below an existing
+    /// directory, and every mkdir from "/" down is a path walk of its own.
     static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-        if isDirectory(path) { return }
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, mode) != 0 && errno != EEXIST {
-                throw SystemError("mkdir \(current)")
-            }
-        }
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw SystemError("mkdir \(path)") }
+        let parent = parent(of: path)
+        guard parent != path else { throw SystemError("mkdir \(path)", errno: ENOENT) }
+        try makeDirectories(parent, mode: mode)
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
     }
 
     /// Creates an empty file (and its parent directories) to bind-mount a file onto.
