@@ -145,6 +145,7 @@ struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, 
     plan->cgroup_files = calloc((size_t)entries + 1, sizeof(char *));
     if (!plan->argv || !plan->envp || !plan->rlimits || !plan->cgroup_files) goto oom;
     int have_caps = 0, have_user = 0;
+    unsigned seen = 0;
     for (char *entry = plan->storage, *next; entry < plan->storage + length; entry = next) {
         next = entry + strlen(entry) + 1;   // before the entry is split at its '='
         char *equals = strchr(entry, '=');
@@ -155,6 +156,16 @@ struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, 
         *equals = 0;
         char *value = equals + 1;
         uint64_t numbers[5];
+        // Each key but the repeated ones (arg, env, rlimit, cgroup) once only.
+        static const char *singles[] = {"cwd", "user", "groups", "umask", "caps", "nnp", "seccomp"};
+        for (int i = 0; i < (int)(sizeof(singles) / sizeof(singles[0])); i++) {
+            if (strcmp(entry, singles[i]) != 0) continue;
+            if (seen & (1u << i)) {
+                snprintf(error, error_size, "exec plan: %s given twice", entry);
+                goto invalid;
+            }
+            seen |= 1u << i;
+        }
         if (strcmp(entry, "arg") == 0) {
             plan->argv[argc++] = value;
         } else if (strcmp(entry, "env") == 0) {
