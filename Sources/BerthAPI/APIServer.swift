@@ -25,6 +25,7 @@ public final class APIServer: Sendable {
         ContainerRoutes.register(&router, engine: engine)
         CommitRoutes.register(&router, engine: engine)
         NetworkRoutes.register(&router, engine: engine)
+        VolumeRoutes.register(&router, engine: engine)
         EventRoutes.register(&router, engine: engine)
         NotImplementedRoutes.register(&router)
         self.router = router

@@ -79,7 +79,7 @@ enum ContainerRoutes {
         }
         router.add(.DELETE, "/containers/{id}") { request, parameters in
             if request.flag("link") { throw BerthError.notImplemented("removing links is not implemented yet in this version of Berth") }
-            try await containers.remove(parameters["id"]!, force: request.flag("force"))
+            try await containers.remove(parameters["id"]!, force: request.flag("force"), removeVolumes: request.flag("v"))
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/containers/{id}/wait") { request, parameters in
@@ -146,11 +146,6 @@ enum ContainerRoutes {
         }
         router.add(.GET, "/exec/{id}/json") { _, parameters in
             .json(try await containers.inspectExec(parameters["id"]!))
-        }
-        // No volume exists yet: naming one is "no such volume" (`docker inspect NAME` asks
-        // containers, images, networks, then volumes, and shows the last answer).
-        router.add(.GET, "/volumes/{name}") { _, parameters in
-            throw BerthError.notFound("get \(parameters["name"]!): no such volume")
         }
         router.add(.GET, "/plugins/{name}/json") { _, parameters in
             throw BerthError.notFound("plugin \"\(parameters["name"]!)\" not found")

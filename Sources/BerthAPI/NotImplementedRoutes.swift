@@ -5,7 +5,7 @@ import NIOHTTP1
 enum NotImplementedRoutes {
     static let resources: [(prefix: String, name: String)] = [
         ("images", "images"), ("build", "build"),
-        ("volumes", "volumes"), ("system", "system"),
+        ("system", "system"),
         ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
         ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),
         ("auth", "registry login"),

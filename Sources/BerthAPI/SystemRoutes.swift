@@ -17,22 +17,14 @@ enum SystemRoutes {
         router.add(.GET, "/_ping", ping)
         router.add(.HEAD, "/_ping", ping)
         router.add(.GET, "/version") { _, _ in .json(version()) }
-        // `docker system prune` also prunes the build cache (and with --volumes the volumes).
-        // Berth builds nothing and keeps no volumes yet, so there is nothing to reclaim: an
-        // empty answer is the truth, after dockerd's filter checks.
+        // `docker system prune` also prunes the build cache. Berth builds nothing, so there is
+        // nothing to reclaim: an empty answer is the truth, after dockerd's filter checks.
         router.add(.POST, "/build/prune") { request, _ in
             let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
             if let key = filters.keys.sorted().first(where: { !buildPruneFilters.contains($0) }) {
                 throw BerthError.invalidArgument("failed to prune build cache: Invalid filter '\(key)'")
             }
             return .json(BuildCachePruneReport())
-        }
-        router.add(.POST, "/volumes/prune") { request, _ in
-            let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
-            if let key = filters.keys.sorted().first(where: { !["label", "label!", "all"].contains($0) }) {
-                throw BerthError.invalidArgument("Invalid filter '\(key)'")
-            }
-            return .json(VolumePruneReport())
         }
         router.add(.GET, "/info") { _, _ in
             let counts = await engine.containers.counts
@@ -51,18 +43,6 @@ enum SystemRoutes {
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(CachesDeleted, forKey: .CachesDeleted)  // null, as dockerd writes it
-            try container.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
-        }
-    }
-
-    struct VolumePruneReport: Encodable {
-        var VolumesDeleted: [String]? = nil
-        var SpaceReclaimed: Int64 = 0
-        enum CodingKeys: String, CodingKey { case VolumesDeleted, SpaceReclaimed }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(VolumesDeleted, forKey: .VolumesDeleted)
             try container.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
         }
     }

@@ -11,6 +11,8 @@ public final class Engine: Sendable {
     public let containers: ContainerService
     public let settings: DaemonSettings
     public let network: NetworkService?
+    /// The local volumes (kept by the container service, which mounts them).
+    public var volumes: VolumeStore { containers.volumes }
 
     public init(system: SystemInfo, images: ImageStore, containers: ContainerService, settings: DaemonSettings,
                 network: NetworkService? = nil) {

@@ -51,6 +51,7 @@ extension ContainerService {
                                      }
                                      return peer.record.State.Pid
                                  })
+        plan.volumes = volumes
         // network: the namespace, interfaces and ports, made before the runtime joins them.
         let clock = ContinuousClock()
         let networkBegan = clock.now
@@ -192,7 +193,7 @@ extension ContainerService {
         let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
         for waiter in waiters { waiter.resume(returning: result) }
         for attach in pending { attach.resume(returning: nil) }
-        if entry.hostConfig.AutoRemove == true { try? await removeStopped(id) }
+        if entry.hostConfig.AutoRemove == true { try? await removeStopped(id, removeVolumes: true) }
     }
 
     /// Waits (in the background) for the shim to report the exit.
@@ -264,7 +265,7 @@ extension ContainerService {
         let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
-            try? await removeStopped(id)
+            try? await removeStopped(id, removeVolumes: true)  // as dockerd's --rm, its anonymous volumes too
             logger.debug("exit \(id.prefix(12)): network released \(released - reported), removed \(clock.now - released)")
             return
         }

@@ -11,7 +11,9 @@ public enum ContainerMounts {
 
     /// The user's mounts, sorted parents before children, and the bind sources that do not
     /// exist yet (dockerd creates `-v` sources; the caller does, before the container starts).
+    /// `volumes` are the bind mounts of the container's volumes (`volumeSpecMounts`).
     static func userMounts(hostConfig: HostConfig, networkFiles: [(destination: String, source: String)],
+                           volumes: [Spec.Mount] = [],
                            pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
         var mounts: [Spec.Mount] = []
         var missing: [String] = []
@@ -25,10 +27,8 @@ public enum ContainerMounts {
 
         for raw in hostConfig.Binds ?? [] {
             let bind = try BindSpec.parse(raw)
-            if bind.isVolume {
-                throw BerthError.notImplemented("volumes are not implemented yet: \(raw) needs a volume")
-            }
             try claim(bind.destination)
+            if bind.isVolume { continue }  // among `volumes`
             if !pathExists(bind.source) { missing.append(bind.source) }
             mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnly: bind.readOnly,
                                     propagation: bind.propagation, recursive: true))
@@ -39,6 +39,8 @@ public enum ContainerMounts {
             let destination = MountValidation.clean(mount.Target ?? "")
             try claim(destination)
             switch mount.Type {
+            case "volume":
+                continue  // among `volumes`
             case "bind":
                 let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
                 mounts.append(bindMount(source: MountValidation.clean(mount.Source ?? ""), destination: destination,
@@ -49,8 +51,13 @@ public enum ContainerMounts {
                 mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs",
                                     options: try mergeTmpfsOptions(tmpfsDefaults + data)))
             default:
-                throw BerthError.notImplemented("volumes are not implemented yet: mount of type \"\(mount.Type ?? "")\" at \(destination)")
+                throw BerthError.notImplemented("mounts of type \"\(mount.Type ?? "")\" are not implemented yet in this version of Berth")
             }
+        }
+        // The image's VOLUMEs were left out at create where another mount covers them.
+        for volume in volumes {
+            destinations.insert(volume.destination)
+            mounts.append(volume)
         }
 
         // The generated files, unless the user mounts something there.

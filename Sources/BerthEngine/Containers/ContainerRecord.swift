@@ -45,6 +45,8 @@ public struct ContainerRecord: Codable, Sendable {
     /// Stopped by `docker stop`/`kill`: no restart policy brings it back, nor a daemon start.
     public var HasBeenManuallyStopped = false
     public var HasBeenStartedBefore = false
+    /// The volumes it mounts, made or found at create (nil: none).
+    public var VolumeMounts: [VolumeMountPoint]?
 
     /// JSON with sorted keys: the same record always gives the same bytes.
     static var sortedEncoder: JSONEncoder {

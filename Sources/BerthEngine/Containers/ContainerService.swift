@@ -70,6 +70,8 @@ public actor ContainerService {
     var background: [Int: Task<Void, Never>] = [:]
     /// What `docker events` reads: every service of the engine publishes here.
     public nonisolated let events = EventBus()
+    /// The local volumes, which containers make at create and mount at start.
+    public nonisolated let volumes: VolumeStore
     var backgroundCount = 0
     /// Stopped containers whose root is mounted for `docker cp` (see ContainerRootView).
     var stoppedRoots: [String: StoppedRootShare] = [:]
@@ -86,6 +88,7 @@ public actor ContainerService {
         for directory in [dataRoot + "/containers", execRoot + "/containers", paths.runtimeRoot] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]
         for id in (try? FileManager.default.contentsOfDirectory(atPath: dataRoot + "/containers")) ?? [] {
             guard let record = try? JSONDecoder().decode(ContainerRecord.self, from: Data(contentsOf: URL(fileURLWithPath: paths.config(id)))),
@@ -106,6 +109,12 @@ public actor ContainerService {
         users.update(loaded.values.map(\.record))
         imageUsers = users
         images.imageUsers = { users.users(of: $0) }
+        for entry in loaded.values {
+            volumes.use((entry.record.VolumeMounts ?? []).map(\.Name), by: entry.record.ID)
+        }
+        volumes.setEventSink { [events] action, name, attributes in
+            events.publish(.volume, action, actor: name, attributes: attributes)
+        }
     }
 
     /// Which containers use which image, readable from the image store's lock without the actor.
@@ -251,23 +260,32 @@ public actor ContainerService {
         if config.Hostname?.isEmpty ?? true {
             config.Hostname = validated.hostConfig.NetworkMode == "host" ? SystemInfo.hostname : String(id.prefix(12))
         }
-        let record = ContainerRecord(
+        var record = ContainerRecord(
             ID: id, Created: timestamp(), Path: path, Args: args, Config: config, Image: base.id, Name: "/" + name,
             LogPath: paths.jsonLog(id), HostnamePath: paths.directory(id) + "/hostname",
             HostsPath: paths.directory(id) + "/hosts", ResolvConfPath: paths.directory(id) + "/resolv.conf")
+        let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes)
+        record.VolumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
+        let volumes = self.volumes
         let paths = self.paths
         let newID = id
-        try await blocking {
-            // One mkdir: the containers directory is made at start.
-            if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
-                try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+        do {
+            try await blocking {
+                // One mkdir: the containers directory is made at start.
+                if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
+                    try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
+                }
+                _ = try images.snapshotter.prepare(key: newID, parent: parent)
             }
-            _ = try images.snapshotter.prepare(key: newID, parent: parent)
+        } catch {
+            Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
+            throw error
         }
         do {
             try await registerNetworks(id, hostConfig: validated.hostConfig, networking: request.networkingConfig)  // network
         } catch {
             try? await blocking { try? images.snapshotter.remove(key: newID); try? FileManager.default.removeItem(atPath: paths.directory(newID)) }
+            Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
             throw error
         }
         // Both files are written and flushed at once, off the actor; the container is there
@@ -283,6 +301,7 @@ public actor ContainerService {
                 try? FileManager.default.removeItem(atPath: paths.directory(newID))
                 try? images.snapshotter.remove(key: newID)
             }
+            Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
             throw error
         }
         names[name] = id
@@ -302,7 +321,7 @@ public actor ContainerService {
         for source in hostConfig.VolumesFrom ?? [] {
             let name = String(source.split(separator: ":").first ?? "")
             do { _ = try resolve(name) } catch { throw BerthError.invalidArgument("No such container: \(name)") }
-            throw BerthError.notImplemented("volumes are not implemented yet in this version of Berth: --volumes-from \(source)")
+            throw BerthError.notImplemented("--volumes-from is not implemented yet in this version of Berth: --volumes-from \(source)")
         }
         for link in hostConfig.Links ?? [] {
             let name = String(link.split(separator: ":").first ?? "")
@@ -331,7 +350,8 @@ public actor ContainerService {
         emit("rename", container: id, ["oldName": "/" + old])
     }
 
-    public func remove(_ nameOrID: String, force: Bool) async throws {
+    /// `removeVolumes` (`docker rm -v`): its anonymous volumes go too.
+    public func remove(_ nameOrID: String, force: Bool, removeVolumes: Bool = false) async throws {
         let id = try resolve(nameOrID)
         // A start in progress owns the container until its process runs (or fails to): the
         // removal waits for it, then sees a running container.
@@ -353,11 +373,11 @@ public actor ContainerService {
                 try? await killAndWait(id, signal: SIGKILL, timeout: .seconds(10))
             }
         }
-        try await removeStopped(id)
+        try await removeStopped(id, removeVolumes: removeVolumes)
     }
 
     /// Deletes a stopped container's files, root and name; wakes `wait --condition removed`.
-    func removeStopped(_ id: String) async throws {
+    func removeStopped(_ id: String, removeVolumes: Bool = false) async throws {
         guard var entry = entries[id] else { return }
         if entry.record.State.Status == "removing" { return }
         stopHealthMonitor(id)
@@ -381,6 +401,10 @@ public actor ContainerService {
             try? FileManager.default.removeItem(atPath: paths.directory(id))
         }
         await forgetNetwork(id)  // network
+        if let mounts = entry.record.VolumeMounts {
+            let volumes = self.volumes
+            _ = try? await blocking { Self.dropVolumes(mounts, of: id, removeAnonymous: removeVolumes, store: volumes) }
+        }
         entries[id] = nil
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }

@@ -80,7 +80,7 @@ public struct ContainerInspect: Encodable, Sendable {
     public var GraphDriver: GraphDriverData
     public var SizeRw: Int64?
     public var SizeRootFs: Int64?
-    public var Mounts: [EmptyObject] = []
+    public var Mounts: [MountView] = []
     public var Config: ContainerConfig
     public var NetworkSettings = NetworkSettingsData()
 }
@@ -101,6 +101,7 @@ extension ContainerService {
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
+        inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes)
         if size {
             inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
             inspect.SizeRootFs = (inspect.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)

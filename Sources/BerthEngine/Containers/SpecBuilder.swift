@@ -28,6 +28,8 @@ public struct SpecBuildInput {
     public var containerPID: (String) throws -> Int32
     /// A network namespace made by the network service, joined instead of a new one.
     public var networkNamespacePath: String?
+    /// The bind mounts of the container's volumes (`ContainerService.volumeSpecMounts`).
+    public var volumeMounts: [Spec.Mount] = []
     /// Whether a host path exists (bind sources).
     public var pathExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     /// Whether /proc/sys has this sysctl: Docker's default net sysctls are only set when it does.
@@ -114,7 +116,7 @@ public enum SpecBuilder {
         let networkFiles = [("/etc/resolv.conf", input.resolvConfPath), ("/etc/hostname", input.hostnamePath),
                             ("/etc/hosts", input.hostsPath)]
         let user = try ContainerMounts.userMounts(hostConfig: host, networkFiles: networkFiles.map { ($0.0, $0.1) },
-                                                  pathExists: input.pathExists)
+                                                  volumes: input.volumeMounts, pathExists: input.pathExists)
         let userDestinations = Set(user.mounts.map(\.destination))
         // A user mount replaces the default at the same place; a user /dev replaces all of /dev.
         mounts = mounts.filter { mount in

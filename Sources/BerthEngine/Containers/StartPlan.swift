@@ -18,6 +18,8 @@ struct StartPlan: Sendable {
     /// The network namespace and addresses made by the network service (nil: a fresh
     /// namespace from the runtime, loopback only).
     var sandbox: Sandbox?
+    /// Where the container's volumes are (nil: it has none to mount).
+    var volumes: VolumeStore?
     /// Legacy `--link` /etc/hosts lines and environment.
     var links: (hosts: [String], env: [String]) = ([], [])
 
@@ -154,6 +156,9 @@ struct StartPlan: Sendable {
             cgroupsPath: cgroupsPath, defaults: settings.specDefaults,
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
+        if let volumes, let mounts = record.VolumeMounts {
+            input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, store: volumes, rootfs: rootfs)
+        }
         let built = try SpecBuilder.build(input)
         // `-v /missing:/x` makes the host directory, as dockerd does for binds.
         for directory in built.hostDirectoriesToCreate {

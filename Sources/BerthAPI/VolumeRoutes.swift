@@ -1,0 +1,69 @@
+import BerthEngine
+import BerthOCI
+import FoundationEssentials
+
+/// /volumes/…: list, create, inspect, remove and prune local volumes (`docker volume`).
+enum VolumeRoutes {
+    struct CreateBody: Decodable {
+        var Name: String?
+        var Driver: String?
+        var DriverOpts: [String: String]?
+        var Labels: [String: String]?
+    }
+
+    /// `GET /volumes`: dockerd always writes Warnings, as null when there are none.
+    struct ListAnswer: Encodable {
+        var Volumes: [VolumeView]
+        enum CodingKeys: String, CodingKey { case Volumes, Warnings }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Volumes, forKey: .Volumes)
+            try container.encodeNil(forKey: .Warnings)
+        }
+    }
+
+    struct PruneAnswer: Encodable {
+        var VolumesDeleted: [String]?
+        var SpaceReclaimed: Int64
+        enum CodingKeys: String, CodingKey { case VolumesDeleted, SpaceReclaimed }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(VolumesDeleted, forKey: .VolumesDeleted)  // null when none, as dockerd
+            try container.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
+        }
+    }
+
+    static func register(_ router: inout Router, engine: Engine) {
+        let volumes = engine.volumes
+        router.add(.GET, "/volumes") { request, _ in
+            let filters = try VolumeFilters.forList(ImageRoutes.parseFilters(request.queryValue("filters")))
+            return .json(ListAnswer(Volumes: volumes.list(filters).map(volumes.view)))
+        }
+        router.add(.POST, "/volumes/create") { request, _ in
+            let body: CreateBody
+            do {
+                body = request.body.isEmpty ? CreateBody() : try JSONDecoder().decode(CreateBody.self, from: Data(request.body))
+            } catch {
+                throw BerthError.invalidArgument("invalid JSON: \(error)")
+            }
+            let record = try await engine.blocking {
+                try volumes.create(name: body.Name, labels: body.Labels, driver: body.Driver, driverOptions: body.DriverOpts)
+            }
+            return .json(volumes.view(record), status: .created)
+        }
+        router.add(.GET, "/volumes/{name}") { _, parameters in
+            .json(volumes.view(try volumes.get(parameters["name"]!)))
+        }
+        router.add(.DELETE, "/volumes/{name}") { request, parameters in
+            let name = parameters["name"]!
+            try await engine.blocking { try volumes.remove(name, force: request.flag("force")) }
+            return APIResponse(status: .noContent)
+        }
+        router.add(.POST, "/volumes/prune") { request, _ in
+            let filters = try VolumeFilters.forPrune(ImageRoutes.parseFilters(request.queryValue("filters")))
+            let pruned = try await engine.blocking { volumes.prune(filters) }
+            engine.containers.events.publish(.volume, "prune", actor: "", attributes: ["reclaimed": String(pruned.reclaimed)])
+            return .json(PruneAnswer(VolumesDeleted: pruned.deleted.isEmpty ? nil : pruned.deleted, SpaceReclaimed: pruned.reclaimed))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import BerthOCI
+import FoundationEssentials
+
+/// The container service's side of volumes: made at create, held while the container
+/// exists, mounted (and filled from the image) at start, let go at removal.
+extension ContainerService {
+    /// Creates (or finds) the volumes of a new container and records it as their user.
+    func makeVolumes(for id: String, hostConfig: HostConfig, configVolumes: [String: EmptyObject]?) async throws -> [VolumeMountPoint] {
+        let planned = try PlannedVolume.plan(hostConfig: hostConfig, configVolumes: configVolumes)
+        if planned.isEmpty { return [] }
+        let volumes = self.volumes
+        return try await blocking {
+            var made: [VolumeMountPoint] = []
+            do {
+                for var volume in planned {
+                    var labels = volume.labels ?? [:]
+                    if volume.mount.Anonymous { labels[VolumeRecord.anonymousLabel] = "" }
+                    let record = try volumes.create(name: volume.mount.Name, labels: labels)
+                    volume.mount.Name = record.Name
+                    volumes.use([record.Name], by: id)
+                    made.append(volume.mount)
+                }
+            } catch {
+                Self.dropVolumes(made, of: id, removeAnonymous: true, store: volumes)
+                throw error
+            }
+            return made
+        }
+    }
+
+    /// The container no longer holds its volumes; with `removeAnonymous` (`rm -v`, `--rm`)
+    /// its anonymous ones go too, unless another container uses them.
+    nonisolated static func dropVolumes(_ mounts: [VolumeMountPoint], of id: String, removeAnonymous: Bool, store: VolumeStore) {
+        store.release(mounts.map(\.Name), by: id)
+        guard removeAnonymous else { return }
+        for mount in mounts where mount.Anonymous {
+            try? store.remove(mount.Name, force: true)
+        }
+    }
+
+    /// The bind mounts of a container's volumes for its spec; an empty volume first gets the
+    /// image's content at its destination (dockerd's copy-up).
+    nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], store: VolumeStore, rootfs: String) throws -> [Spec.Mount] {
+        try mounts.map { mount in
+            let source = store.mountpoint(mount.Name)
+            if mount.CopyData {
+                try VolumeCopyUp.fill(volume: source, from: ScopedPath.resolve(mount.Destination, inRoot: rootfs))
+            }
+            return ContainerMounts.bindMount(source: source, destination: mount.Destination, readOnly: !mount.RW,
+                                             propagation: "rprivate", recursive: true)
+        }
+    }
+}

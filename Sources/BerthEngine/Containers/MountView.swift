@@ -1,0 +1,32 @@
+/// One entry of `Mounts` in `docker inspect` and `docker ps`: a bind or a volume, as dockerd
+/// shows its mount points (Name and Driver only for volumes).
+public struct MountView: Encodable, Sendable, Equatable {
+    public var `Type`: String
+    public var Name: String?
+    public var Source: String
+    public var Destination: String
+    public var Driver: String?
+    public var Mode: String
+    public var RW: Bool
+    public var Propagation: String
+
+    /// The container's volumes, then its `-v` and `--mount` binds.
+    static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore) -> [MountView] {
+        var views = (record.VolumeMounts ?? []).map { mount in
+            MountView(Type: "volume", Name: mount.Name, Source: volumes.mountpoint(mount.Name), Destination: mount.Destination,
+                      Driver: "local", Mode: mount.Mode, RW: mount.RW, Propagation: "")
+        }
+        for raw in hostConfig.Binds ?? [] {
+            guard let bind = try? BindSpec.parse(raw), !bind.isVolume else { continue }
+            views.append(MountView(Type: "bind", Source: bind.source, Destination: bind.destination, Mode: bind.mode,
+                                   RW: !bind.readOnly, Propagation: bind.propagation))
+        }
+        for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
+            let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+            views.append(MountView(Type: "bind", Source: MountValidation.clean(mount.Source ?? ""),
+                                   Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
+                                   RW: mount.ReadOnly != true, Propagation: propagation))
+        }
+        return views
+    }
+}

@@ -1,0 +1,70 @@
+import BerthOCI
+
+/// A volume a container mounts, as recorded in its config.v2.json at create: which volume,
+/// where, and how (dockerd's MountPoints entries of type volume).
+public struct VolumeMountPoint: Codable, Sendable, Equatable {
+    public var Name: String
+    public var Destination: String
+    public var RW: Bool
+    /// What `docker inspect` shows as Mode: the `-v` mode text, "z" for a named `-v` without
+    /// one and for `--mount`, "" for an anonymous `-v` or an image's VOLUME.
+    public var Mode: String
+    /// Fill an empty volume from the image at start (not with `nocopy`).
+    public var CopyData: Bool
+    /// Made for this container without a name; `rm -v` and `run --rm` remove it.
+    public var Anonymous: Bool
+
+    public init(Name: String, Destination: String, RW: Bool, Mode: String, CopyData: Bool, Anonymous: Bool) {
+        self.Name = Name
+        self.Destination = Destination
+        self.RW = RW
+        self.Mode = Mode
+        self.CopyData = CopyData
+        self.Anonymous = Anonymous
+    }
+}
+
+/// A container's volumes as its create request asks for them: `-v name:/dst[:mode]`,
+/// `-v /dst`, `--mount type=volume,...` and the image's VOLUME entries not covered by
+/// another mount. Anonymous ones have an empty name until the store makes them.
+public struct PlannedVolume: Sendable, Equatable {
+    public var mount: VolumeMountPoint
+    public var labels: [String: String]?
+
+    public static func plan(hostConfig: HostConfig, configVolumes: [String: EmptyObject]?) throws -> [PlannedVolume] {
+        var planned: [PlannedVolume] = []
+        var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
+        for raw in hostConfig.Binds ?? [] {
+            let bind = try BindSpec.parse(raw)
+            taken.insert(bind.destination)
+            guard bind.isVolume else { continue }
+            let options = bind.mode.split(separator: ",").map(String.init)
+            let anonymous = bind.source.isEmpty
+            planned.append(.init(mount: .init(Name: bind.source, Destination: bind.destination, RW: !bind.readOnly,
+                                              Mode: bind.mode.isEmpty && !anonymous ? "z" : bind.mode,
+                                              CopyData: !options.contains("nocopy"), Anonymous: anonymous)))
+        }
+        for mount in hostConfig.Mounts ?? [] {
+            let destination = MountValidation.clean(mount.Target ?? "")
+            taken.insert(destination)
+            guard mount.Type == "volume" else { continue }
+            if let driver = mount.VolumeOptions?.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
+                throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
+            }
+            if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
+                throw BerthError.notImplemented("volume subpath is not implemented yet in this version of Berth")
+            }
+            let name = mount.Source ?? ""
+            planned.append(.init(mount: .init(Name: name, Destination: destination, RW: mount.ReadOnly != true, Mode: "z",
+                                              CopyData: mount.VolumeOptions?.NoCopy != true, Anonymous: name.isEmpty),
+                                 labels: mount.VolumeOptions?.Labels))
+        }
+        for destination in (configVolumes ?? [:]).keys.sorted() {
+            try MountValidation.validateTarget(destination)
+            let clean = MountValidation.clean(destination)
+            guard taken.insert(clean).inserted else { continue }
+            planned.append(.init(mount: .init(Name: "", Destination: clean, RW: true, Mode: "", CopyData: true, Anonymous: true)))
+        }
+        return planned
+    }
+}

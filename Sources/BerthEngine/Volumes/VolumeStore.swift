@@ -1,0 +1,155 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+import Glibc
+
+/// The volumes of the local driver: `<data-root>/volumes/<name>/_data` and a metadata file
+/// beside it, and which containers use each. Callable from any thread (a lock guards it), so
+/// the container service can use it inside its own steps.
+public final class VolumeStore: @unchecked Sendable {
+    public let root: String
+    private let lock = Lock()
+    private var records: [String: VolumeRecord] = [:]
+    /// Volume name → IDs of the containers that mount it.
+    private var users: [String: Set<String>] = [:]
+    private var publish: (@Sendable (String, String, [String: String]) -> Void)?
+
+    public init(root: String) throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: metadataPath(name))),
+                  let record = try? JSONDecoder().decode(VolumeRecord.self, from: data), record.Name == name
+            else { continue }  // a create cut off before its metadata was written: not a volume
+            records[name] = record
+        }
+    }
+
+    /// Where volume events go (action, volume name, attributes).
+    public func setEventSink(_ sink: @escaping @Sendable (String, String, [String: String]) -> Void) {
+        lock.withLock { publish = sink }
+    }
+
+    func metadataPath(_ name: String) -> String { root + "/" + name + "/volume.json" }
+    public func mountpoint(_ name: String) -> String { root + "/" + name + "/_data" }
+
+    // MARK: create, get, list
+
+    /// Makes the volume, or answers the one of that name (as dockerd, labels are not changed).
+    @discardableResult
+    public func create(name requested: String?, labels: [String: String]? = nil, driver: String? = nil,
+                       driverOptions: [String: String]? = nil) throws -> VolumeRecord {
+        let name = requested.flatMap { $0.isEmpty ? nil : $0 } ?? ContainerIdentity.newID()
+        if let driver, !driver.isEmpty, driver != "local" {
+            throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
+        }
+        if let driverOptions, !driverOptions.isEmpty {
+            throw BerthError.notImplemented("create \(name): volume driver options (type, device, o) are not implemented yet in this version of Berth")
+        }
+        do { try VolumeName.validate(name) } catch let error as BerthError {
+            throw BerthError(error.code, "create \(name): \(error.message)")
+        }
+        let (record, made) = try lock.withLock { () throws -> (VolumeRecord, Bool) in
+            if let existing = records[name] { return (existing, false) }
+            let record = VolumeRecord(Name: name, Labels: labels.flatMap { $0.isEmpty ? nil : $0 }, Options: nil,
+                                      CreatedAt: Self.now())
+            try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
+            try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true, temporarySuffix: ".tmp")
+            records[name] = record
+            return (record, true)
+        }
+        if made { emit("create", name) }
+        return record
+    }
+
+    public func get(_ name: String) throws -> VolumeRecord {
+        guard let record = lock.withLock({ records[name] }) else {
+            throw BerthError.notFound("get \(name): no such volume")
+        }
+        return record
+    }
+
+    public func view(_ record: VolumeRecord) -> VolumeView { VolumeView(record: record, mountpoint: mountpoint(record.Name)) }
+
+    public func list(_ filters: VolumeFilters) -> [VolumeRecord] {
+        lock.withLock {
+            records.values.filter { filters.matches($0, inUse: !(users[$0.Name] ?? []).isEmpty) }
+        }.sorted { $0.Name < $1.Name }
+    }
+
+    public var count: Int { lock.withLock { records.count } }
+
+    // MARK: users
+
+    /// Records that a container mounts these volumes (at create, and for every container at start).
+    public func use(_ names: [String], by container: String) {
+        lock.withLock { for name in names { users[name, default: []].insert(container) } }
+    }
+
+    /// The container is gone: it no longer holds its volumes.
+    public func release(_ names: [String], by container: String) {
+        lock.withLock {
+            for name in names {
+                users[name]?.remove(container)
+                if users[name]?.isEmpty == true { users[name] = nil }
+            }
+        }
+    }
+
+    public func users(of name: String) -> [String] { lock.withLock { (users[name] ?? []).sorted() } }
+
+    // MARK: remove, prune
+
+    /// `force` removes a missing volume quietly; a volume in use is never removed.
+    public func remove(_ name: String, force: Bool) throws {
+        let record: VolumeRecord? = try lock.withLock {
+            guard let record = records[name] else {
+                if force { return nil }
+                throw BerthError.notFound("get \(name): no such volume")
+            }
+            if let holders = users[name], !holders.isEmpty {
+                throw BerthError.conflict("remove \(name): volume is in use - [\(holders.sorted().joined(separator: ", "))]")
+            }
+            // The metadata goes first: a crash part way leaves a directory the next start ignores.
+            if unlink(metadataPath(name)) != 0 && errno != ENOENT {
+                throw BerthError.internalError("remove \(name): \(String(cString: strerror(errno)))")
+            }
+            records[name] = nil
+            return record
+        }
+        guard record != nil else { return }
+        try? FileManager.default.removeItem(atPath: root + "/" + name)
+        emit("destroy", name)
+    }
+
+    /// Unused volumes passing the filters (only anonymous ones unless `all`), with the bytes
+    /// their data took.
+    public func prune(_ filters: VolumeFilters) -> (deleted: [String], reclaimed: Int64) {
+        var unused = filters
+        unused.dangling = true
+        let candidates = list(unused).filter { filters.all || $0.isAnonymous }
+        var deleted: [String] = []
+        var reclaimed: Int64 = 0
+        for record in candidates {
+            let size = DirectorySize.of(mountpoint(record.Name))
+            guard (try? remove(record.Name, force: false)) != nil else { continue }  // taken meanwhile
+            deleted.append(record.Name)
+            reclaimed += size
+        }
+        return (deleted, reclaimed)
+    }
+
+    func emit(_ action: String, _ name: String, _ extra: [String: String] = [:]) {
+        let sink = lock.withLock { publish }
+        sink?(action, name, extra.merging(["driver": "local"]) { own, _ in own })
+    }
+
+    /// What dockerd shows as CreatedAt: RFC 3339 to the second, UTC.
+    static func now() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
