@@ -1,0 +1,72 @@
+import BerthOCI
+import Testing
+@testable import BerthEngine
+
+/// Volume names, filters and the volumes a create request asks for.
+struct VolumeLogicTests {
+    @Test func namesAsTheLocalDriverChecksThem() throws {
+        for good in ["ab", "a1", "my_vol.1-x", "0abc", String(repeating: "f", count: 64)] {
+            try VolumeName.validate(good)
+        }
+        #expect(throws: BerthError.invalidArgument("volume name is too short, names should be at least two alphanumeric characters")) {
+            try VolumeName.validate("a")
+        }
+        for bad in ["a/b", "_ab", ".ab", "-ab", "a b", "ab:", "é1"] {
+            #expect(throws: BerthError.invalidArgument("\"\(bad)\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")) {
+                try VolumeName.validate(bad)
+            }
+        }
+    }
+
+    @Test func listFilters() throws {
+        let record = VolumeRecord(Name: "data-1", Labels: ["env": "prod", "tier": ""], CreatedAt: "")
+        func passes(_ filters: [String: [String]], inUse: Bool = false) throws -> Bool {
+            try VolumeFilters.forList(filters).matches(record, inUse: inUse)
+        }
+        #expect(try passes([:]))
+        #expect(try passes(["name": ["ata"]]))
+        #expect(try !passes(["name": ["x"]]))
+        #expect(try passes(["name": ["x", "data"]]))
+        #expect(try passes(["driver": ["local"]]))
+        #expect(try !passes(["driver": ["loc"]]))
+        #expect(try passes(["label": ["env", "env=prod", "tier="]]))
+        #expect(try !passes(["label": ["env=dev"]]))
+        #expect(try !passes(["label": ["env", "other"]]))
+        #expect(try passes(["dangling": ["true"]]))
+        #expect(try !passes(["dangling": ["1"]], inUse: true))
+        #expect(try passes(["dangling": ["false"]], inUse: true))
+        #expect(throws: BerthError.invalidArgument("Invalid filter 'dangling=[maybe]'")) { try passes(["dangling": ["maybe"]]) }
+        #expect(throws: BerthError.invalidArgument("Invalid filter 'until'")) { try passes(["until": ["1h"]]) }
+    }
+
+    @Test func pruneFilters() throws {
+        let filters = try VolumeFilters.forPrune(["label!": ["keep"], "all": ["true"]])
+        #expect(filters.all)
+        #expect(!filters.matches(VolumeRecord(Name: "k", Labels: ["keep": "1"], CreatedAt: ""), inUse: false))
+        #expect(filters.matches(VolumeRecord(Name: "k", Labels: nil, CreatedAt: ""), inUse: false))
+        #expect(try !VolumeFilters.forPrune([:]).all)
+        #expect(throws: BerthError.invalidArgument("Invalid filter 'dangling'")) { try VolumeFilters.forPrune(["dangling": ["true"]]) }
+    }
+
+    @Test func plannedVolumesFromBindsMountsAndImage() throws {
+        var host = HostConfig()
+        host.Binds = ["named:/data", "/host:/bound", "ro3:/f:ro,nocopy", "/anon2"]
+        var volumeMount = ContainerMount(Type: "volume", Source: "mnt", Target: "/d/", ReadOnly: true)
+        volumeMount.VolumeOptions = .init()
+        volumeMount.VolumeOptions?.NoCopy = true
+        volumeMount.VolumeOptions?.Labels = ["l": "v"]
+        host.Mounts = [volumeMount, ContainerMount(Type: "volume", Target: "/e")]
+        host.Tmpfs = ["/tmp": ""]
+        let planned = try PlannedVolume.plan(hostConfig: host, configVolumes: ["/bound": .init(), "/tmp": .init(), "/image": .init(),
+                                                                               "/data": .init()])
+        #expect(planned.map(\.mount) == [
+            VolumeMountPoint(Name: "named", Destination: "/data", RW: true, Mode: "z", CopyData: true, Anonymous: false),
+            VolumeMountPoint(Name: "ro3", Destination: "/f", RW: false, Mode: "ro,nocopy", CopyData: false, Anonymous: false),
+            VolumeMountPoint(Name: "", Destination: "/anon2", RW: true, Mode: "", CopyData: true, Anonymous: true),
+            VolumeMountPoint(Name: "mnt", Destination: "/d", RW: false, Mode: "z", CopyData: false, Anonymous: false),
+            VolumeMountPoint(Name: "", Destination: "/e", RW: true, Mode: "z", CopyData: true, Anonymous: true),
+            VolumeMountPoint(Name: "", Destination: "/image", RW: true, Mode: "", CopyData: true, Anonymous: true),
+        ])
+        #expect(planned[3].labels == ["l": "v"])
+    }
+}

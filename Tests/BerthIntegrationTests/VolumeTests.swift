@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+
+/// `docker volume …` and volumes in `docker run`, through the stock CLI, with dockerd 20.10's
+/// outputs (measured on the same machine) as the reference; Mountpoint paths differ.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct VolumeTests {
+    static func withDaemon(_ body: (TestDaemon) throws -> Void) throws {
+        try ContainerBehaviourTests.withDaemon(#"{"cgroup-parent": "/berth-test"}"#, body)
+    }
+
+    static func error(_ message: String) -> String { "Error response from daemon: \(message)\n" }
+
+    @Test func createListInspectRemove() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["volume", "create", "--label", "a=b", "vt1"]).stdout == "vt1\n")
+            // Creating an existing name answers that volume again.
+            #expect(daemon.docker(["volume", "create", "vt1"]).stdout == "vt1\n")
+            #expect(daemon.docker(["volume", "create", "vt2"]).status == 0)
+            #expect(daemon.docker(["volume", "ls"]).stdout == "DRIVER    VOLUME NAME\nlocal     vt1\nlocal     vt2\n")
+            let inspect = daemon.docker(["volume", "inspect", "--format",
+                                         "{{.Name}} {{.Driver}} {{.Scope}} {{json .Labels}} {{json .Options}} {{.Mountpoint}}", "vt1"])
+            #expect(inspect.stdout == "vt1 local local {\"a\":\"b\"} null \(daemon.directory)/data/volumes/vt1/_data\n", "\(inspect)")
+            let created = daemon.docker(["volume", "inspect", "--format", "{{.CreatedAt}}", "vt2"]).stdout
+            #expect(created.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$"#, options: .regularExpression) != nil, "\(created)")
+            let raw = daemon.curl(["http://berth/volumes/vt2"]).stdout
+            #expect(raw.contains("\"Labels\":null") && raw.contains("\"Options\":null") && raw.contains("\"Scope\":\"local\""), "\(raw)")
+            #expect(daemon.curl(["http://berth/volumes?filters=%7B%22name%22%3A%5B%22vt2%22%5D%7D"]).stdout.hasSuffix("\"Warnings\":null}\n"))
+
+            // Filters.
+            #expect(daemon.docker(["volume", "ls", "-q", "-f", "label=a"]).stdout == "vt1\n")
+            #expect(daemon.docker(["volume", "ls", "-q", "-f", "label=a=c"]).stdout == "")
+            #expect(daemon.docker(["volume", "ls", "-q", "-f", "name=2"]).stdout == "vt2\n")
+            #expect(daemon.docker(["volume", "ls", "-q", "-f", "driver=local"]).stdout == "vt1\nvt2\n")
+            let badFilter = daemon.docker(["volume", "ls", "-f", "foo=bar"])
+            #expect(badFilter.status == 1 && badFilter.stderr == Self.error("Invalid filter 'foo'"))
+            #expect(daemon.docker(["volume", "ls", "-f", "dangling=maybe"]).stderr == Self.error("Invalid filter 'dangling=[maybe]'"))
+
+            #expect(daemon.docker(["volume", "rm", "vt1", "vt2"]).stdout == "vt1\nvt2\n")
+            #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/data/volumes/vt1"))
+            let missing = daemon.docker(["volume", "rm", "vt1"])
+            #expect(missing.status == 1 && missing.stderr == Self.error("get vt1: no such volume"), "\(missing)")
+            #expect(daemon.docker(["volume", "rm", "-f", "vt1"]).status == 0)
+            let inspectMissing = daemon.docker(["volume", "inspect", "vt1"])
+            #expect(inspectMissing.status == 1 && inspectMissing.stderr == Self.error("get vt1: no such volume"))
+        }
+    }
+
+    @Test func badNamesAreRefusedWithDockerdsText() throws {
+        try Self.withDaemon { daemon in
+            let short = daemon.docker(["volume", "create", "a"])
+            #expect(short.status == 1)
+            #expect(short.stderr == Self.error("create a: volume name is too short, names should be at least two alphanumeric characters"))
+            let slash = daemon.docker(["volume", "create", "a/b"])
+            #expect(slash.stderr == Self.error("create a/b: \"a/b\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"))
+            let run = daemon.docker(["run", "--rm", "-v", "bad$name:/x", "busybox", "true"])
+            #expect(run.status == 125)
+            #expect(run.stderr == ContainerBehaviourTests.runError("create bad$name: \"bad$name\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"), "\(run)")
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "")
+        }
+    }
+
+    @Test func namedVolumeDataOutlivesTheContainer() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--rm", "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/f"]).status == 0)
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "keep\n")
+            #expect(daemon.docker(["run", "--rm", "--mount", "type=volume,src=keep,dst=/other", "busybox", "cat", "/other/f"]).stdout == "kept\n")
+            // Read-only, both ways of asking.
+            let ro = daemon.docker(["run", "--rm", "-v", "keep:/data:ro", "busybox", "sh", "-c", "echo x > /data/g"])
+            #expect(ro.status != 0 && ro.stderr.contains("Read-only file system"), "\(ro)")
+            let mountRO = daemon.docker(["run", "--rm", "--mount", "type=volume,src=keep,dst=/data,readonly", "busybox",
+                                         "sh", "-c", "echo x > /data/g"])
+            #expect(mountRO.status != 0 && mountRO.stderr.contains("Read-only file system"))
+            #expect(daemon.docker(["volume", "rm", "keep"]).stdout == "keep\n")
+        }
+    }
+
+    @Test func emptyVolumeIsFilledFromTheImageUnlessNocopy() throws {
+        try Self.withDaemon { daemon in
+            let group = daemon.docker(["run", "--rm", "busybox", "cat", "/etc/group"]).stdout
+            #expect(!group.isEmpty)
+            #expect(daemon.docker(["run", "--rm", "-v", "etc:/etc", "busybox", "cat", "/etc/group"]).stdout == group)
+            #expect(FileManager.default.fileExists(atPath: daemon.directory + "/data/volumes/etc/_data/group"))
+            // A volume with content is not filled again.
+            #expect(daemon.docker(["run", "--rm", "-v", "etc:/etc", "busybox", "rm", "/etc/group"]).status == 0)
+            #expect(daemon.docker(["run", "--rm", "-v", "etc:/etc", "busybox", "test", "-e", "/etc/group"]).status == 1)
+            #expect(daemon.docker(["run", "--rm", "-v", "bare:/etc:nocopy", "busybox", "test", "-e", "/etc/group"]).status == 1)
+            #expect(daemon.docker(["run", "--rm", "--mount", "type=volume,src=bare2,dst=/etc,volume-nocopy", "busybox",
+                                   "test", "-e", "/etc/group"]).status == 1)
+            // Anonymous volumes are filled too.
+            #expect(daemon.docker(["run", "--rm", "-v", "/etc", "busybox", "cat", "/etc/group"]).stdout == group)
+        }
+    }
+
+    @Test func inspectShowsTheMountsAsDockerd() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--name", "mounts", "-v", "named:/data", "-v", "/anon", "-v", "ro3:/f:ro,nocopy",
+                                   "--mount", "type=volume,src=mnt,dst=/d,readonly", "busybox", "true"]).status == 0)
+            let anonymous = daemon.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init)
+                .filter { $0.count == 64 }
+            try #require(anonymous.count == 1)
+            let root = daemon.directory + "/data/volumes/"
+            func entry(_ name: String, _ destination: String, _ mode: String, _ rw: Bool) -> String {
+                "{\"Type\":\"volume\",\"Name\":\"\(name)\",\"Source\":\"\(root)\(name)/_data\",\"Destination\":\"\(destination)\",\"Driver\":\"local\",\"Mode\":\"\(mode)\",\"RW\":\(rw),\"Propagation\":\"\"}"
+            }
+            let mounts = ContainerBehaviourTests.inspect(daemon, "{{json .Mounts}}", "mounts")
+            let expected = "[" + [entry("named", "/data", "z", true), entry("ro3", "/f", "ro,nocopy", false),
+                                  entry("mnt", "/d", "z", false), entry(anonymous[0], "/anon", "", true)].joined(separator: ",") + "]\n"
+            #expect(mounts == expected, "\(mounts)")
+            #expect(daemon.docker(["rm", "mounts"]).status == 0)
+        }
+    }
+
+    @Test func anonymousVolumesGoWithRmVAndRunRm() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--rm", "-v", "/anon", "-v", "named:/named", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "named\n")
+            #expect(daemon.docker(["create", "--name", "cv", "-v", "/anon", "-v", "named:/named", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").count == 2)
+            // Without -v the anonymous volume stays, dangling.
+            #expect(daemon.docker(["create", "--name", "dk", "-v", "/kept", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["rm", "dk"]).status == 0)
+            let dangling = daemon.docker(["volume", "ls", "-q", "-f", "dangling=true"]).stdout.split(separator: "\n").map(String.init)
+            #expect(dangling.count == 1 && dangling[0].count == 64, "\(dangling)")  // named and cv's are in use
+            #expect(daemon.docker(["rm", "-v", "cv"]).status == 0)
+            // cv's anonymous volume went; dk's and the named one stay.
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init).sorted() == (dangling + ["named"]).sorted())
+        }
+    }
+
+    @Test func removingAVolumeInUseIsRefused() throws {
+        try Self.withDaemon { daemon in
+            let id = daemon.docker(["create", "-v", "busy:/data", "busybox", "true"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(id.count == 64)
+            let refused = daemon.docker(["volume", "rm", "busy"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr == Self.error("remove busy: volume is in use - [\(id)]"), "\(refused)")
+            #expect(daemon.docker(["volume", "rm", "-f", "busy"]).stderr == Self.error("remove busy: volume is in use - [\(id)]"))
+            #expect(daemon.docker(["volume", "ls", "-q", "-f", "dangling=false"]).stdout == "busy\n")
+            #expect(daemon.docker(["rm", id]).status == 0)
+            #expect(daemon.docker(["volume", "rm", "busy"]).stdout == "busy\n")
+        }
+    }
+
+    @Test func pruneRemovesUnusedAnonymousVolumesOrAllWithAll() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["volume", "prune", "-f"]).stdout == "Total reclaimed space: 0B\n")
+            #expect(daemon.docker(["volume", "create", "named"]).status == 0)
+            #expect(daemon.docker(["volume", "create", "--label", "keep=1", "labelled"]).status == 0)
+            #expect(daemon.docker(["create", "--name", "user", "-v", "used:/u", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["create", "--name", "anon", "-v", "/a", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["run", "--rm", "-v", "filled:/f", "busybox", "sh", "-c", "printf abc > /f/x"]).status == 0)
+            let anonymous = daemon.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init).filter { $0.count == 64 }
+            try #require(anonymous.count == 1)
+            #expect(daemon.docker(["rm", "anon"]).status == 0)
+            #expect(daemon.docker(["volume", "prune", "-f"]).stdout == "Deleted Volumes:\n\(anonymous[0])\n\nTotal reclaimed space: 0B\n")
+            #expect(daemon.docker(["volume", "prune", "-f", "--all", "--filter", "label!=keep"]).stdout
+                == "Deleted Volumes:\nfilled\nnamed\n\nTotal reclaimed space: 3B\n")
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "labelled\nused\n")
+            let bad = daemon.docker(["volume", "prune", "-f", "--filter", "foo=1"])
+            #expect(bad.status == 1 && bad.stderr == Self.error("Invalid filter 'foo'"))
+            #expect(daemon.docker(["rm", "user"]).status == 0)
+        }
+    }
+
+    @Test func volumesAreThereAfterARestart() throws {
+        let first = try ContainersTests.daemonWithImage()
+        let directory = first.directory
+        #expect(first.docker(["volume", "create", "--label", "x=y", "durable"]).status == 0)
+        #expect(first.docker(["create", "--name", "holder", "-v", "durable:/d", "busybox", "true"]).status == 0)
+        first.crash()
+        let second = try TestDaemon(directory: directory)
+        #expect(second.docker(["volume", "inspect", "--format", "{{.Name}} {{json .Labels}}", "durable"]).stdout == "durable {\"x\":\"y\"}\n")
+        // Its user was reloaded with the containers.
+        #expect(second.docker(["volume", "rm", "durable"]).status == 1)
+        #expect(second.docker(["rm", "holder"]).status == 0)
+        #expect(second.docker(["volume", "rm", "durable"]).stdout == "durable\n")
+    }
+}
