@@ -112,7 +112,7 @@ extension ContainerService {
             throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.internalError("extraction point is not a directory") }
-        switch Self.mountCovering(path.absolute, hostConfig: hostConfig) {
+        switch Self.mountCovering(path.absolute, hostConfig: hostConfig, volumes: Self.volumeBinds(record.VolumeMounts, store: volumes)) {
         case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
         case .some(false): break
         case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.internalError("container rootfs is marked read-only")
@@ -137,12 +137,13 @@ extension ContainerService {
     /// Whether the user's bind or tmpfs mount holding `path` (the deepest one) is read-only;
     /// nil when `path` is on the root file system. dockerd lets `docker cp` write into a
     /// writable mount of a read-only root, and refuses a read-only mount.
-    static func mountCovering(_ path: String, hostConfig: HostConfig) -> Bool? {
+    static func mountCovering(_ path: String, hostConfig: HostConfig, volumes: [Spec.Mount] = []) -> Bool? {
         var mounts: [(destination: String, readOnly: Bool)] = []
         for (destination, options) in hostConfig.Tmpfs ?? [:] {
             mounts.append((destination, options.split(separator: ",").contains("ro")))
         }
-        if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], pathExists: { _ in true }).mounts {
+        if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], volumes: volumes,
+                                                      pathExists: { _ in true }).mounts {
             for mount in user { mounts.append((mount.destination, (mount.options ?? []).contains("ro"))) }
         }
         let covering = mounts.filter { mount in

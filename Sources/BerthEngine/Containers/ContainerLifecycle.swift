@@ -150,6 +150,7 @@ extension ContainerService {
         } else {
             persist(id)
         }
+        emitVolumeEvents(id, mounted: true)
         emit("start", container: id)
         monitor(id, socket: socket)
         startHealthMonitor(id)
@@ -253,6 +254,7 @@ extension ContainerService {
         }
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
+        emitVolumeEvents(id, mounted: false)
         let result = ExitResult(statusCode: status, error: nil)
         for waiter in waiters { waiter.resume(returning: result) }
         for signal in signals {

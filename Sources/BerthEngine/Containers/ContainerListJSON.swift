@@ -102,6 +102,14 @@ extension ContainerSummary {
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             out.bytes += (try? encoder.encode(NetworkSettings.Networks)).map(Array.init) ?? Array("{}".utf8)
         }
-        out.raw("},\"Mounts\":[]}")
+        out.raw("},\"Mounts\":")
+        if Mounts.isEmpty {
+            out.raw("[]}")
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            out.bytes += (try? encoder.encode(Mounts)).map(Array.init) ?? Array("[]".utf8)
+            out.raw("}")
+        }
     }
 }

@@ -89,13 +89,17 @@ extension ContainerService {
         entries[id]!.busy = true
         let images = self.images
         let hostConfig = entries[id]!.hostConfig
+        let volumes = self.volumes
         let mount: @Sendable () throws -> String = {
             guard let parent = try images.topLayer(record.Image) else {
                 throw BerthError.internalError("the image of container \(id) has no layers")
             }
             let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
             do {
-                if withMounts { try Self.mountBinds(record: record, hostConfig: hostConfig, merged: path, root: try ScopedRoot(path: path)) }
+                if withMounts {
+                    try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: Self.volumeBinds(record.VolumeMounts, store: volumes),
+                                        merged: path, root: try ScopedRoot(path: path))
+                }
                 return path
             } catch {
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)
@@ -147,11 +151,12 @@ extension ContainerService {
     /// start would (dockerd mounts a stopped container's volumes for `docker cp` too). The
     /// root is made private first so that none of this propagates to other namespaces; the
     /// targets are resolved inside the root and mounted through their descriptors.
-    static func mountBinds(record: ContainerRecord, hostConfig: HostConfig, merged: String, root: ScopedRoot) throws {
+    static func mountBinds(record: ContainerRecord, hostConfig: HostConfig, volumes: [Spec.Mount] = [], merged: String,
+                           root: ScopedRoot) throws {
         let generated = [("/etc/resolv.conf", record.ResolvConfPath), ("/etc/hostname", record.HostnamePath),
                          ("/etc/hosts", record.HostsPath)].filter { !$0.1.isEmpty && access($0.1, F_OK) == 0 }
         let mounts = try ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: generated.map { ($0.0, $0.1) },
-                                                    pathExists: { access($0, F_OK) == 0 }).mounts
+                                                    volumes: volumes, pathExists: { access($0, F_OK) == 0 }).mounts
         let binds = mounts.filter { $0.type == "bind" && access($0.source ?? "", F_OK) == 0 }
         guard !binds.isEmpty else { return }
         guard berth_mount(nil, merged, nil, UInt(MS_PRIVATE), nil) == 0 else {

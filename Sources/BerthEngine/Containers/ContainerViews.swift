@@ -28,7 +28,7 @@ public struct ContainerSummary: Encodable, Sendable {
     public var Status: String
     public var HostConfig: HostConfigSummary
     public var NetworkSettings: NetworkSettingsSummary
-    public var Mounts: [EmptyObject] = []
+    public var Mounts: [MountView] = []
 }
 
 /// `GET /containers/{id}/json` (`docker inspect`).
@@ -154,6 +154,9 @@ extension ContainerService {
             if let view = network?.views.view(record.ID) {  // network
                 summary.NetworkSettings.Networks = view.networks
                 summary.Ports = ContainerSummary.ports(view)
+            }
+            if let hostConfig = entries[record.ID]?.hostConfig {
+                summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }
             if size {
                 // SIZE shows "<rw> (virtual <rw + image>)".

@@ -41,13 +41,28 @@ extension ContainerService {
     /// The bind mounts of a container's volumes for its spec; an empty volume first gets the
     /// image's content at its destination (dockerd's copy-up).
     nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], store: VolumeStore, rootfs: String) throws -> [Spec.Mount] {
-        try mounts.map { mount in
-            let source = store.mountpoint(mount.Name)
-            if mount.CopyData {
-                try VolumeCopyUp.fill(volume: source, from: ScopedPath.resolve(mount.Destination, inRoot: rootfs))
-            }
-            return ContainerMounts.bindMount(source: source, destination: mount.Destination, readOnly: !mount.RW,
-                                             propagation: "rprivate", recursive: true)
+        for mount in mounts where mount.CopyData {
+            try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.Destination, inRoot: rootfs))
+        }
+        return volumeBinds(mounts, store: store)
+    }
+
+    /// The bind mounts of a container's volumes, as they are (`docker cp` on a stopped container).
+    nonisolated static func volumeBinds(_ mounts: [VolumeMountPoint]?, store: VolumeStore) -> [Spec.Mount] {
+        (mounts ?? []).map { mount in
+            ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.Destination, readOnly: !mount.RW,
+                                      propagation: "rprivate", recursive: true)
+        }
+    }
+
+    /// dockerd's volume `mount` events as a container starts and `unmount` events as it ends.
+    func emitVolumeEvents(_ id: String, mounted: Bool) {
+        for mount in entries[id]?.record.VolumeMounts ?? [] {
+            let attributes = mounted
+                ? ["container": id, "destination": mount.Destination, "driver": "local", "propagation": "",
+                   "read/write": String(mount.RW)]
+                : ["container": id, "driver": "local"]
+            events.publish(.volume, mounted ? "mount" : "unmount", actor: mount.Name, attributes: attributes)
         }
     }
 }
