@@ -163,6 +163,25 @@ struct VolumeTests {
         }
     }
 
+    @Test func volumesFromAnotherContainer() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--name", "source", "-v", "shared:/v", "-v", "/anon", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["run", "--rm", "--volumes-from", "source", "busybox", "sh", "-c", "echo s > /v/f; ls -d /anon"]).stdout == "/anon\n")
+            let readOnly = daemon.docker(["run", "--rm", "--volumes-from", "source:ro", "busybox", "sh", "-c", "cat /v/f; touch /v/g"])
+            #expect(readOnly.status == 1 && readOnly.stdout == "s\n" && readOnly.stderr == "touch: /v/g: Read-only file system\n", "\(readOnly)")
+            #expect(daemon.docker(["create", "--name", "sink", "--volumes-from", "source:ro", "busybox", "true"]).status == 0)
+            let mode = ContainerBehaviourTests.inspect(daemon, "{{range .Mounts}}{{.Name}} {{.Mode}} {{.RW}};{{end}}", "sink")
+            #expect(mode.hasPrefix("shared ro false;") && mode.hasSuffix(" ro false;\n"), "\(mode)")
+            let badMode = daemon.docker(["run", "--rm", "--volumes-from", "source:xx", "busybox", "true"])
+            #expect(badMode.stderr == ContainerBehaviourTests.runError("invalid mode: xx"))
+            let missing = daemon.docker(["run", "--rm", "--volumes-from", "nosuch", "busybox", "true"])
+            #expect(missing.stderr == ContainerBehaviourTests.runError("No such container: nosuch"))
+            // The anonymous volume stays while the source holds it, and goes with it.
+            #expect(daemon.docker(["rm", "-v", "sink", "source"]).status == 0)
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "shared\n")
+        }
+    }
+
     @Test func volumesAreThereAfterARestart() throws {
         let first = try ContainersTests.daemonWithImage()
         let directory = first.directory

@@ -321,7 +321,6 @@ public actor ContainerService {
         for source in hostConfig.VolumesFrom ?? [] {
             let name = String(source.split(separator: ":").first ?? "")
             do { _ = try resolve(name) } catch { throw BerthError.invalidArgument("No such container: \(name)") }
-            throw BerthError.notImplemented("--volumes-from is not implemented yet in this version of Berth: --volumes-from \(source)")
         }
         for link in hostConfig.Links ?? [] {
             let name = String(link.split(separator: ":").first ?? "")

@@ -6,7 +6,8 @@ import FoundationEssentials
 extension ContainerService {
     /// Creates (or finds) the volumes of a new container and records it as their user.
     func makeVolumes(for id: String, hostConfig: HostConfig, configVolumes: [String: EmptyObject]?) async throws -> [VolumeMountPoint] {
-        let planned = try PlannedVolume.plan(hostConfig: hostConfig, configVolumes: configVolumes)
+        let planned = try PlannedVolume.plan(hostConfig: hostConfig, configVolumes: configVolumes,
+                                             inherited: try volumesFrom(hostConfig.VolumesFrom ?? []))
         if planned.isEmpty { return [] }
         let volumes = self.volumes
         return try await blocking {
@@ -26,6 +27,31 @@ extension ContainerService {
             }
             return made
         }
+    }
+
+    /// `--volumes-from name[:ro|:rw]`: the volumes of those containers, read-only or
+    /// writable as asked, else as they are there. Their binds are not carried over yet.
+    func volumesFrom(_ sources: [String]) throws -> [VolumeMountPoint] {
+        var inherited: [VolumeMountPoint] = []
+        for source in sources {
+            let parts = source.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let mode = parts.count > 1 ? parts[1] : ""
+            guard ["", "ro", "rw"].contains(mode) else { throw BerthError.invalidArgument("invalid mode: \(mode)") }
+            let id: String
+            do { id = try resolve(parts[0]) } catch { throw BerthError.invalidArgument("No such container: \(parts[0])") }
+            let entry = entries[id]!
+            let binds = (entry.hostConfig.Binds ?? []).filter { (try? BindSpec.parse($0))?.isVolume == false }
+            if !binds.isEmpty || (entry.hostConfig.Mounts ?? []).contains(where: { $0.Type == "bind" }) {
+                throw BerthError.notImplemented("--volumes-from a container with bind mounts is not implemented yet in this version of Berth: \(source)")
+            }
+            for var mount in entry.record.VolumeMounts ?? [] {
+                if !mode.isEmpty { mount.RW = mode == "rw" }
+                mount.Mode = mode  // as dockerd shows an inherited volume
+                mount.CopyData = false
+                inherited.append(mount)
+            }
+        }
+        return inherited
     }
 
     /// The container no longer holds its volumes; with `removeAnonymous` (`rm -v`, `--rm`)

@@ -31,7 +31,10 @@ public struct PlannedVolume: Sendable, Equatable {
     public var mount: VolumeMountPoint
     public var labels: [String: String]?
 
-    public static func plan(hostConfig: HostConfig, configVolumes: [String: EmptyObject]?) throws -> [PlannedVolume] {
+    /// `inherited`: the volumes of `--volumes-from` containers; the container's own mounts
+    /// replace them at the same destination, and they replace the image's.
+    public static func plan(hostConfig: HostConfig, configVolumes: [String: EmptyObject]?,
+                            inherited: [VolumeMountPoint] = []) throws -> [PlannedVolume] {
         var planned: [PlannedVolume] = []
         var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
         for raw in hostConfig.Binds ?? [] {
@@ -58,6 +61,9 @@ public struct PlannedVolume: Sendable, Equatable {
             planned.append(.init(mount: .init(Name: name, Destination: destination, RW: mount.ReadOnly != true, Mode: "z",
                                               CopyData: mount.VolumeOptions?.NoCopy != true, Anonymous: name.isEmpty),
                                  labels: mount.VolumeOptions?.Labels))
+        }
+        for mount in inherited where taken.insert(mount.Destination).inserted {
+            planned.append(.init(mount: mount))
         }
         for destination in (configVolumes ?? [:]).keys.sorted() {
             try MountValidation.validateTarget(destination)
