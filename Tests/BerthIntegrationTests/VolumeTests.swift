@@ -107,6 +107,11 @@ struct VolumeTests {
             let expected = "[" + [entry("named", "/data", "z", true), entry("ro3", "/f", "ro,nocopy", false),
                                   entry("mnt", "/d", "z", false), entry(anonymous[0], "/anon", "", true)].joined(separator: ",") + "]\n"
             #expect(mounts == expected, "\(mounts)")
+            // docker ps: the volume filter knows them by name or destination, anonymous ones too.
+            for filter in ["volume=named", "volume=/anon", "volume=\(anonymous[0])", "volume=/d"] {
+                #expect(daemon.docker(["ps", "-aq", "--no-trunc", "-f", filter]).stdout.count == 65, "\(filter)")
+            }
+            #expect(daemon.docker(["ps", "-a", "--format", "{{.Mounts}}"]).stdout.hasPrefix("named,ro3,mnt,"))
             #expect(daemon.docker(["rm", "mounts"]).status == 0)
         }
     }

@@ -45,6 +45,7 @@ public struct ContainerFilters: Sendable {
             // A bind's source or destination, or a mount's.
             let points = (hostConfig?.Binds ?? []).flatMap { $0.split(separator: ":").prefix(2).map(String.init) }
                 + (hostConfig?.Mounts ?? []).flatMap { [$0.Source, $0.Target].compactMap { $0 } }
+                + (record.VolumeMounts ?? []).flatMap { [$0.Name, $0.Destination] }  // anonymous and inherited ones too
             if !wanted.contains(where: points.contains) { return false }
         }
         if let wanted = values["publish"] {
