@@ -104,14 +104,15 @@ enum ImageRoutes {
         }
         router.add(.GET, "/system/df") { _, _ in
             let images = try await engine.blocking { try engine.images.list() }
+            let volumes = try await engine.blocking { engine.volumes.usage() }
             struct DiskUsage: Encodable {
                 var LayersSize: Int64
                 var Images: [ImageSummary]
                 var Containers: [String] = []
-                var Volumes: [String] = []
+                var Volumes: [VolumeView]
                 var BuildCache: [String] = []
             }
-            return .json(DiskUsage(LayersSize: images.reduce(0) { $0 + $1.Size }, Images: images))
+            return .json(DiskUsage(LayersSize: images.reduce(0) { $0 + $1.Size }, Images: images, Volumes: volumes))
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
             let name = parameters["name"]!

@@ -20,10 +20,16 @@ public struct VolumeRecord: Codable, Sendable, Equatable {
 /// A volume as `GET /volumes` and `GET /volumes/{name}` answer it (Labels and Options null
 /// when empty, as dockerd writes them).
 public struct VolumeView: Encodable, Sendable {
+    public struct Usage: Encodable, Sendable {
+        public var RefCount: Int
+        public var Size: Int64
+    }
     public var record: VolumeRecord
     public var mountpoint: String
+    /// Only in `GET /system/df` (`docker system df`).
+    public var usage: Usage?
 
-    enum CodingKeys: String, CodingKey { case CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope }
+    enum CodingKeys: String, CodingKey { case CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope, UsageData }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -34,5 +40,6 @@ public struct VolumeView: Encodable, Sendable {
         try container.encode(record.Name, forKey: .Name)
         try container.encode(record.Options.flatMap { $0.isEmpty ? nil : $0 }, forKey: .Options)
         try container.encode("local", forKey: .Scope)
+        try container.encodeIfPresent(usage, forKey: .UsageData)
     }
 }

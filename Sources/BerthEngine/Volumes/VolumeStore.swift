@@ -71,6 +71,15 @@ public final class VolumeStore: @unchecked Sendable {
 
     public func view(_ record: VolumeRecord) -> VolumeView { VolumeView(record: record, mountpoint: mountpoint(record.Name)) }
 
+    /// Every volume with how many containers use it and the bytes of its data (`docker system df`).
+    public func usage() -> [VolumeView] {
+        list(VolumeFilters()).map { record in
+            var view = view(record)
+            view.usage = .init(RefCount: users(of: record.Name).count, Size: DirectorySize.of(view.mountpoint))
+            return view
+        }
+    }
+
     public func list(_ filters: VolumeFilters) -> [VolumeRecord] {
         lock.withLock {
             records.values.filter { filters.matches($0, inUse: !(users[$0.Name] ?? []).isEmpty) }
