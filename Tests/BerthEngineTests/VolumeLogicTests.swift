@@ -68,5 +68,8 @@ struct VolumeLogicTests {
             VolumeMountPoint(Name: "", Destination: "/image", RW: true, Mode: "", CopyData: true, Anonymous: true),
         ])
         #expect(planned[3].labels == ["l": "v"])
+        // A relative image or request entry is kept as written and mounted from the root.
+        let relative = try PlannedVolume.plan(hostConfig: HostConfig(), configVolumes: ["rel": .init()])
+        #expect(relative.map(\.mount.Destination) == ["rel"] && relative[0].mount.target == "/rel")
     }
 }

@@ -192,6 +192,29 @@ struct VolumeTests {
         }
     }
 
+    @Test func eventsAsDockerdSendsThem() throws {
+        try Self.withDaemon { daemon in
+            let since = String(Int(Date().timeIntervalSince1970))
+            let run = daemon.docker(["run", "-d", "-v", "ev:/d", "busybox", "true"])
+            let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(daemon.docker(["wait", id]).stdout == "0\n")
+            #expect(daemon.docker(["rm", id]).status == 0)
+            #expect(daemon.docker(["volume", "rm", "ev"]).status == 0)
+            #expect(daemon.docker(["volume", "prune", "-f"]).status == 0)
+            let until = String(Int(Date().timeIntervalSince1970) + 1)
+            let events = daemon.docker(["events", "--since", since, "--until", until, "--filter", "type=volume",
+                                        "--format", "{{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}"])
+            #expect(events.stdout == """
+                create ev {"driver":"local"}
+                mount ev {"container":"\(id)","destination":"/d","driver":"local","propagation":"","read/write":"true"}
+                unmount ev {"container":"\(id)","driver":"local"}
+                destroy ev {"driver":"local"}
+                prune  {"reclaimed":"0"}
+
+                """, "\(events)")
+        }
+    }
+
     @Test func volumesAreThereAfterARestart() throws {
         let first = try ContainersTests.daemonWithImage()
         let directory = first.directory

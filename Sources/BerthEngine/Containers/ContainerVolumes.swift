@@ -68,7 +68,7 @@ extension ContainerService {
     /// image's content at its destination (dockerd's copy-up).
     nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], store: VolumeStore, rootfs: String) throws -> [Spec.Mount] {
         for mount in mounts where mount.CopyData {
-            try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.Destination, inRoot: rootfs))
+            try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.target, inRoot: rootfs))
         }
         return volumeBinds(mounts, store: store)
     }
@@ -76,7 +76,7 @@ extension ContainerService {
     /// The bind mounts of a container's volumes, as they are (`docker cp` on a stopped container).
     nonisolated static func volumeBinds(_ mounts: [VolumeMountPoint]?, store: VolumeStore) -> [Spec.Mount] {
         (mounts ?? []).map { mount in
-            ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.Destination, readOnly: !mount.RW,
+            ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.target, readOnly: !mount.RW,
                                       propagation: "rprivate", recursive: true)
         }
     }

@@ -14,6 +14,9 @@ public struct VolumeMountPoint: Codable, Sendable, Equatable {
     /// Made for this container without a name; `rm -v` and `run --rm` remove it.
     public var Anonymous: Bool
 
+    /// Where it is mounted in the container (a relative Destination counts from the root).
+    public var target: String { MountValidation.clean("/" + Destination) }
+
     public init(Name: String, Destination: String, RW: Bool, Mode: String, CopyData: Bool, Anonymous: Bool) {
         self.Name = Name
         self.Destination = Destination
@@ -66,10 +69,13 @@ public struct PlannedVolume: Sendable, Equatable {
             planned.append(.init(mount: mount))
         }
         for destination in (configVolumes ?? [:]).keys.sorted() {
-            try MountValidation.validateTarget(destination)
-            let clean = MountValidation.clean(destination)
+            // dockerd takes a relative entry ("data") as is, and mounts it from the root.
+            let relative = !destination.hasPrefix("/")
+            if !relative { try MountValidation.validateTarget(destination) }
+            let clean = MountValidation.clean("/" + destination)
             guard taken.insert(clean).inserted else { continue }
-            planned.append(.init(mount: .init(Name: "", Destination: clean, RW: true, Mode: "", CopyData: true, Anonymous: true)))
+            planned.append(.init(mount: .init(Name: "", Destination: relative ? destination : clean, RW: true, Mode: "",
+                                              CopyData: true, Anonymous: true)))
         }
         return planned
     }
