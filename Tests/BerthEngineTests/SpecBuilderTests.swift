@@ -157,7 +157,11 @@ struct SpecBuilderTests {
         #expect(throws: BerthError.invalidArgument("invalid mode: bogus")) {
             try Self.build { $0.Binds = ["/exists:/data:bogus"] }
         }
-        #expect(throws: BerthError.self) { try Self.build { $0.Binds = ["named:/data"] } }
+        // A volume comes from the container's volume mounts (made at create), not from Binds.
+        #expect(try Self.build { $0.Binds = ["named:/data"] }.spec.mounts?.contains { $0.destination == "/data" } == false)
+        #expect(throws: BerthError.invalidArgument("Duplicate mount point: /data")) {
+            try Self.build { $0.Binds = ["named:/data", "/exists:/data"] }
+        }
     }
 
     @Test func userBindReplacesGeneratedFile() throws {

@@ -16,9 +16,8 @@ extension ContainerService {
                 for var volume in planned {
                     var labels = volume.labels ?? [:]
                     if volume.mount.Anonymous { labels[VolumeRecord.anonymousLabel] = "" }
-                    let record = try volumes.create(name: volume.mount.Name, labels: labels)
+                    let record = try volumes.create(name: volume.mount.Name, labels: labels, user: id)
                     volume.mount.Name = record.Name
-                    volumes.use([record.Name], by: id)
                     made.append(volume.mount)
                 }
             } catch {

@@ -36,12 +36,14 @@ public final class VolumeStore: @unchecked Sendable {
     // MARK: create, get, list
 
     /// Makes the volume, or answers the one of that name (as dockerd, labels are not changed).
+    /// `user`: a container that uses it from now on, recorded at once so that no removal
+    /// comes in between.
     @discardableResult
     public func create(name requested: String?, labels: [String: String]? = nil, driver: String? = nil,
-                       driverOptions: [String: String]? = nil) throws -> VolumeRecord {
+                       driverOptions: [String: String]? = nil, user: String? = nil) throws -> VolumeRecord {
         let name = requested.flatMap { $0.isEmpty ? nil : $0 } ?? ContainerIdentity.newID()
         if let driver, !driver.isEmpty, driver != "local" {
-            throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
+            throw BerthError.notFound("create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
         if let driverOptions, !driverOptions.isEmpty {
             throw BerthError.notImplemented("create \(name): volume driver options (type, device, o) are not implemented yet in this version of Berth")
@@ -50,11 +52,17 @@ public final class VolumeStore: @unchecked Sendable {
             throw BerthError(error.code, "create \(name): \(error.message)")
         }
         let (record, made) = try lock.withLock { () throws -> (VolumeRecord, Bool) in
+            if let user { users[name, default: []].insert(user) }
             if let existing = records[name] { return (existing, false) }
             let record = VolumeRecord(Name: name, Labels: labels.flatMap { $0.isEmpty ? nil : $0 }, Options: nil,
                                       CreatedAt: Self.now())
-            try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
-            try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true, temporarySuffix: ".tmp")
+            do {
+                try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
+                try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true, temporarySuffix: ".tmp")
+            } catch {
+                if let user { users[name]?.remove(user); if users[name]?.isEmpty == true { users[name] = nil } }
+                throw BerthError.internalError("create \(name): \(error)")
+            }
             records[name] = record
             return (record, true)
         }
