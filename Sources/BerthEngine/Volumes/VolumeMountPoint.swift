@@ -57,6 +57,9 @@ public struct PlannedVolume: Sendable, Equatable {
             if let driver = mount.VolumeOptions?.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
                 throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
             }
+            if let options = mount.VolumeOptions?.DriverConfig?.Options, !options.isEmpty {
+                throw BerthError.notImplemented("volume driver options (volume-opt) are not implemented yet in this version of Berth")
+            }
             if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
                 throw BerthError.notImplemented("volume subpath is not implemented yet in this version of Berth")
             }
