@@ -1,4 +1,5 @@
 import BerthOCI
+import Foundation
 import Testing
 @testable import BerthEngine
 
@@ -71,5 +72,46 @@ struct VolumeLogicTests {
         // A relative image or request entry is kept as written and mounted from the root.
         let relative = try PlannedVolume.plan(hostConfig: HostConfig(), configVolumes: ["rel": .init()])
         #expect(relative.map(\.mount.Destination) == ["rel"] && relative[0].mount.target == "/rel")
+    }
+}
+
+/// The store on a temporary directory: durable records, users, removal and prune rules.
+struct VolumeStoreTests {
+    static func withStore(_ body: (VolumeStore, String) throws -> Void) throws {
+        let root = FileManager.default.temporaryDirectory.path + "/berth-volumes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try body(try VolumeStore(root: root), root)
+    }
+
+    @Test func recordsSurviveAReloadAndHalfMadeOnesAreIgnored() throws {
+        try Self.withStore { store, root in
+            try store.create(name: "kept", labels: ["a": "b"])
+            try FileManager.default.createDirectory(atPath: root + "/torn/_data", withIntermediateDirectories: true)
+            let again = try VolumeStore(root: root)
+            #expect(again.list(VolumeFilters()).map(\.Name) == ["kept"])
+            #expect(try again.get("kept").Labels == ["a": "b"])
+            #expect(throws: BerthError.notFound("get torn: no such volume")) { try again.get("torn") }
+        }
+    }
+
+    @Test func usersKeepAVolumeAndPruneTakesOnlyUnusedAnonymousOnes() throws {
+        try Self.withStore { store, _ in
+            try store.create(name: "named")
+            let anonymous = try store.create(name: nil, labels: [VolumeRecord.anonymousLabel: ""], user: "c1")
+            #expect(anonymous.Name.count == 64 && anonymous.isAnonymous)
+            #expect(throws: BerthError.conflict("remove \(anonymous.Name): volume is in use - [c1]")) {
+                try store.remove(anonymous.Name, force: true)
+            }
+            #expect(store.prune(VolumeFilters()).deleted.isEmpty)
+            store.release([anonymous.Name], by: "c1")
+            FileManager.default.createFile(atPath: store.mountpoint(anonymous.Name) + "/f", contents: Data("12345".utf8))
+            let pruned = store.prune(VolumeFilters())
+            #expect(pruned.deleted == [anonymous.Name] && pruned.reclaimed == 5)
+            var all = VolumeFilters()
+            all.all = true
+            #expect(store.prune(all).deleted == ["named"])
+            try store.remove("gone", force: true)
+            #expect(throws: BerthError.notFound("get gone: no such volume")) { try store.remove("gone", force: false) }
+        }
     }
 }
