@@ -56,6 +56,10 @@ struct VolumeTests {
             let run = daemon.docker(["run", "--rm", "-v", "bad$name:/x", "busybox", "true"])
             #expect(run.status == 125)
             #expect(run.stderr == ContainerBehaviourTests.runError("create bad$name: \"bad$name\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"), "\(run)")
+            #expect(daemon.docker(["volume", "create", "-o", "foo=bar", "opt"]).stderr == Self.error("create opt: invalid option: \"foo\""))
+            // The local driver's mount options are not built yet: said so, not ignored.
+            let options = daemon.docker(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "opt"])
+            #expect(options.status == 1 && options.stderr.contains("not implemented yet"), "\(options)")
             #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "")
         }
     }

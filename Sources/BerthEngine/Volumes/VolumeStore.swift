@@ -46,6 +46,9 @@ public final class VolumeStore: @unchecked Sendable {
             throw BerthError.notFound("create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
         if let driverOptions, !driverOptions.isEmpty {
+            if let key = driverOptions.keys.sorted().first(where: { !["type", "device", "o"].contains($0) }) {
+                throw BerthError.invalidArgument("create \(name): invalid option: \"\(key)\"")
+            }
             throw BerthError.notImplemented("create \(name): volume driver options (type, device, o) are not implemented yet in this version of Berth")
         }
         do { try VolumeName.validate(name) } catch let error as BerthError {
