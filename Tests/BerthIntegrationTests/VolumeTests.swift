@@ -57,9 +57,6 @@ struct VolumeTests {
             #expect(run.status == 125)
             #expect(run.stderr == ContainerBehaviourTests.runError("create bad$name: \"bad$name\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"), "\(run)")
             #expect(daemon.docker(["volume", "create", "-o", "foo=bar", "opt"]).stderr == Self.error("create opt: invalid option: \"foo\""))
-            // The local driver's mount options are not built yet: said so, not ignored.
-            let options = daemon.docker(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "opt"])
-            #expect(options.status == 1 && options.stderr.contains("not implemented yet"), "\(options)")
             #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "")
         }
     }
@@ -216,6 +213,37 @@ struct VolumeTests {
                 prune  {"reclaimed":"0"}
 
                 """, "\(events)")
+        }
+    }
+
+    /// The local driver's options: a filesystem mounted on the volume while containers use it.
+    @Test func driverOptionsMountAFilesystemWhileInUse() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m,uid=1000", "tv"]).status == 0)
+            #expect(daemon.docker(["volume", "inspect", "-f", "{{json .Options}}", "tv"]).stdout
+                == "{\"device\":\"tmpfs\",\"o\":\"size=1m,uid=1000\",\"type\":\"tmpfs\"}\n")
+            let inside = daemon.docker(["run", "--rm", "-v", "tv:/d", "busybox", "sh", "-c", "grep ' /d ' /proc/mounts; stat -c %u /d"])
+            #expect(inside.stdout == "tmpfs /d tmpfs rw,relatime,size=1024k,uid=1000 0 0\n1000\n", "\(inside)")
+            let data = daemon.directory + "/data/volumes/tv/_data"
+            let mounted = { ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(data) ") }
+            #expect(!mounted(), "unmounted when the last container ended")
+
+            // A bind of a host directory: its files are seen, and removing the volume keeps them.
+            let host = daemon.directory + "/hostdir"
+            try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+            try "from host\n".write(toFile: host + "/h", atomically: true, encoding: .utf8)
+            #expect(daemon.docker(["volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=\(host)", "bv"]).status == 0)
+            #expect(daemon.docker(["run", "--rm", "-v", "bv:/d", "busybox", "sh", "-c", "cat /d/h; echo c > /d/c"]).stdout == "from host\n")
+            #expect(daemon.docker(["run", "--rm", "--mount", "type=volume,src=mv,dst=/m,volume-opt=type=tmpfs,volume-opt=device=tmpfs",
+                                   "busybox", "sh", "-c", "grep -c ' /m tmpfs' /proc/mounts"]).stdout == "1\n")
+            #expect(daemon.docker(["volume", "rm", "tv", "bv", "mv"]).status == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: host).sorted() == ["c", "h"])
+
+            #expect(daemon.docker(["volume", "create", "-o", "type=bogus", "-o", "device=x", "badv"]).status == 0)
+            let bad = daemon.docker(["run", "--rm", "-v", "badv:/d", "busybox", "true"])
+            let path = daemon.directory + "/data/volumes/badv/_data"
+            #expect(bad.stderr == ContainerBehaviourTests.runError("error while mounting volume '\(path)': failed to mount local volume: mount x:\(path): no such device"), "\(bad)")
+            #expect(daemon.docker(["volume", "rm", "badv"]).status == 0)
         }
     }
 

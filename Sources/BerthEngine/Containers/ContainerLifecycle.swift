@@ -175,6 +175,7 @@ extension ContainerService {
     /// A start that failed: the error and code go into the state (as dockerd records them),
     /// whoever waits is told, and an AutoRemove container goes.
     func recordStartFailure(_ id: String, message: String) async {
+        releaseVolumeMounts(id)
         guard var entry = entries[id] else { return }
         entry.record.State.Error = message
         entry.record.State.ExitCode = Self.exitCode(forStartFailure: message)

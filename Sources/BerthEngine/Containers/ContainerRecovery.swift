@@ -47,6 +47,7 @@ extension ContainerService {
             }
         }
         await cleanLeftovers()
+        reconcileVolumeMounts()
         for id in entries.keys.sorted() {
             guard let entry = entries[id], !entry.record.State.Running else { continue }
             let policy = entry.hostConfig.RestartPolicy?.Name ?? ""

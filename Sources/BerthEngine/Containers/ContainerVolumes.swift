@@ -16,7 +16,7 @@ extension ContainerService {
                 for var volume in planned {
                     var labels = volume.labels ?? [:]
                     if volume.mount.Anonymous { labels[VolumeRecord.anonymousLabel] = "" }
-                    let record = try volumes.create(name: volume.mount.Name, labels: labels, user: id)
+                    let record = try volumes.create(name: volume.mount.Name, labels: labels, driverOptions: volume.driverOptions, user: id)
                     volume.mount.Name = record.Name
                     made.append(volume.mount)
                 }
@@ -65,7 +65,14 @@ extension ContainerService {
 
     /// The bind mounts of a container's volumes for its spec; an empty volume first gets the
     /// image's content at its destination (dockerd's copy-up).
-    nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], store: VolumeStore, rootfs: String) throws -> [Spec.Mount] {
+    nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], of id: String, store: VolumeStore,
+                                             rootfs: String) throws -> [Spec.Mount] {
+        do {
+            for mount in mounts { try store.mount(mount.Name, by: id) }
+        } catch {
+            for mount in mounts { store.unmount(mount.Name, by: id) }
+            throw error
+        }
         for mount in mounts where mount.CopyData {
             try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.target, inRoot: rootfs))
         }
@@ -80,9 +87,24 @@ extension ContainerService {
         }
     }
 
+    /// A start that failed lets go of the volumes it mounted.
+    func releaseVolumeMounts(_ id: String) {
+        for mount in entries[id]?.record.VolumeMounts ?? [] { volumes.unmount(mount.Name, by: id) }
+    }
+
+    /// At daemon start: the volume mounts of the containers still running stay, others go.
+    func reconcileVolumeMounts() {
+        var running: [String: Set<String>] = [:]
+        for entry in entries.values where entry.record.State.Running {
+            for mount in entry.record.VolumeMounts ?? [] { running[mount.Name, default: []].insert(entry.record.ID) }
+        }
+        volumes.reconcileMounts(running: running)
+    }
+
     /// dockerd's volume `mount` events as a container starts and `unmount` events as it ends.
     func emitVolumeEvents(_ id: String, mounted: Bool) {
         for mount in entries[id]?.record.VolumeMounts ?? [] {
+            if !mounted { volumes.unmount(mount.Name, by: id) }
             let attributes = mounted
                 ? ["container": id, "destination": mount.Destination, "driver": "local", "propagation": "",
                    "read/write": String(mount.RW)]

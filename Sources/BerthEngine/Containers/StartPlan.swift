@@ -157,7 +157,7 @@ struct StartPlan: Sendable {
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
         if let volumes, let mounts = record.VolumeMounts {
-            input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, store: volumes, rootfs: rootfs)
+            input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }
         let built = try SpecBuilder.build(input)
         // `-v /missing:/x` makes the host directory, as dockerd does for binds.

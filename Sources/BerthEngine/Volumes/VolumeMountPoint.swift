@@ -33,6 +33,8 @@ public struct VolumeMountPoint: Codable, Sendable, Equatable {
 public struct PlannedVolume: Sendable, Equatable {
     public var mount: VolumeMountPoint
     public var labels: [String: String]?
+    /// `volume-opt` of `--mount`: the local driver's type, device and o, for a new volume.
+    public var driverOptions: [String: String]?
 
     /// `inherited`: the volumes of `--volumes-from` containers; the container's own mounts
     /// replace them at the same destination, and they replace the image's.
@@ -57,16 +59,13 @@ public struct PlannedVolume: Sendable, Equatable {
             if let driver = mount.VolumeOptions?.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
                 throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
             }
-            if let options = mount.VolumeOptions?.DriverConfig?.Options, !options.isEmpty {
-                throw BerthError.notImplemented("volume driver options (volume-opt) are not implemented yet in this version of Berth")
-            }
             if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
                 throw BerthError.notImplemented("volume subpath is not implemented yet in this version of Berth")
             }
             let name = mount.Source ?? ""
             planned.append(.init(mount: .init(Name: name, Destination: destination, RW: mount.ReadOnly != true, Mode: "z",
                                               CopyData: mount.VolumeOptions?.NoCopy != true, Anonymous: name.isEmpty),
-                                 labels: mount.VolumeOptions?.Labels))
+                                 labels: mount.VolumeOptions?.Labels, driverOptions: mount.VolumeOptions?.DriverConfig?.Options))
         }
         for mount in inherited where taken.insert(mount.Destination).inserted {
             planned.append(.init(mount: mount))

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthStore
+import CSystemShims
 import FoundationEssentials
 import Glibc
 
@@ -13,6 +14,7 @@ public final class VolumeStore: @unchecked Sendable {
     /// Volume name → IDs of the containers that mount it.
     private var users: [String: Set<String>] = [:]
     private var publish: (@Sendable (String, String, [String: String]) -> Void)?
+    private let localMounts = LocalVolumeMounts()
 
     public init(root: String) throws {
         self.root = root
@@ -45,11 +47,8 @@ public final class VolumeStore: @unchecked Sendable {
         if let driver, !driver.isEmpty, driver != "local" {
             throw BerthError.notFound("create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
-        if let driverOptions, !driverOptions.isEmpty {
-            if let key = driverOptions.keys.sorted().first(where: { !["type", "device", "o"].contains($0) }) {
-                throw BerthError.invalidArgument("create \(name): invalid option: \"\(key)\"")
-            }
-            throw BerthError.notImplemented("create \(name): volume driver options (type, device, o) are not implemented yet in this version of Berth")
+        if let key = (driverOptions ?? [:]).keys.sorted().first(where: { !["type", "device", "o"].contains($0) }) {
+            throw BerthError.invalidArgument("create \(name): invalid option: \"\(key)\"")
         }
         do { try VolumeName.validate(name) } catch let error as BerthError {
             throw BerthError(error.code, "create \(name): \(error.message)")
@@ -57,8 +56,8 @@ public final class VolumeStore: @unchecked Sendable {
         let (record, made) = try lock.withLock { () throws -> (VolumeRecord, Bool) in
             if let user { users[name, default: []].insert(user) }
             if let existing = records[name] { return (existing, false) }
-            let record = VolumeRecord(Name: name, Labels: labels.flatMap { $0.isEmpty ? nil : $0 }, Options: nil,
-                                      CreatedAt: Self.now())
+            let record = VolumeRecord(Name: name, Labels: labels.flatMap { $0.isEmpty ? nil : $0 },
+                                      Options: driverOptions.flatMap { $0.isEmpty ? nil : $0 }, CreatedAt: Self.now())
             do {
                 try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
                 try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true, temporarySuffix: ".tmp")
@@ -118,17 +117,41 @@ public final class VolumeStore: @unchecked Sendable {
 
     public func users(of name: String) -> [String] { lock.withLock { (users[name] ?? []).sorted() } }
 
+    // MARK: mounts of volumes with driver options
+
+    /// A container using the volume starts: a volume made with mount options gets mounted.
+    public func mount(_ name: String, by container: String) throws {
+        try localMounts.mount(try get(name), at: mountpoint(name), by: container)
+    }
+
+    /// A container using the volume ended: the last one out unmounts it.
+    public func unmount(_ name: String, by container: String) {
+        localMounts.unmount(name, at: mountpoint(name), by: container)
+    }
+
+    /// At daemon start, with the volumes of the containers still running.
+    public func reconcileMounts(running: [String: Set<String>]) {
+        localMounts.reconcile(list(VolumeFilters()), path: mountpoint, running: running)
+    }
+
     // MARK: remove, prune
 
     /// `force` removes a missing volume quietly; a volume in use is never removed.
     public func remove(_ name: String, force: Bool) throws {
-        let record: VolumeRecord? = try lock.withLock {
+        let record = try lock.withLock { () throws -> VolumeRecord? in
             guard let record = records[name] else {
                 if force { return nil }
                 throw BerthError.notFound("get \(name): no such volume")
             }
             if let holders = users[name], !holders.isEmpty {
                 throw BerthError.conflict("remove \(name): volume is in use - [\(holders.sorted().joined(separator: ", "))]")
+            }
+            // Never delete through a mount (a bind of a host directory would lose its files).
+            if LocalVolumeMounts.isMountpoint(mountpoint(name)) {
+                _ = berth_umount2(mountpoint(name), Int32(MNT_DETACH))
+                if LocalVolumeMounts.isMountpoint(mountpoint(name)) {
+                    throw BerthError.internalError("remove \(name): its data directory is still mounted")
+                }
             }
             // The metadata goes first: a crash part way leaves a directory the next start ignores.
             if unlink(metadataPath(name)) != 0 && errno != ENOENT {
