@@ -247,6 +247,24 @@ struct VolumeTests {
         }
     }
 
+    /// A mounted volume stays mounted for a container that outlives the daemon, and is
+    /// unmounted when that container ends under the next daemon.
+    @Test func volumeMountsAreReconciledAtDaemonStart() throws {
+        let first = try ContainersTests.daemonWithImage()
+        let directory = first.directory
+        let data = directory + "/data/volumes/tv/_data"
+        let mounted = { ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(data) ") }
+        #expect(first.docker(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "tv"]).status == 0)
+        #expect(first.docker(["run", "-d", "--name", "holder", "-v", "tv:/d", "busybox", "sleep", "60"]).status == 0)
+        #expect(mounted())
+        first.crash()
+        let second = try TestDaemon(directory: directory)
+        #expect(mounted(), "the running container still holds it")
+        #expect(second.docker(["rm", "-f", "holder"]).status == 0)
+        #expect(!mounted())
+        #expect(second.docker(["volume", "rm", "tv"]).stdout == "tv\n")
+    }
+
     @Test func volumesAreThereAfterARestart() throws {
         let first = try ContainersTests.daemonWithImage()
         let directory = first.directory
