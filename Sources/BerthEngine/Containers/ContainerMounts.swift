@@ -54,7 +54,7 @@ public enum ContainerMounts {
                 throw BerthError.notImplemented("mounts of type \"\(mount.Type ?? "")\" are not implemented yet in this version of Berth")
             }
         }
-        // The image's VOLUMEs were left out at create where another mount covers them.
+        // The container's volumes, decided at create (an image VOLUME another mount covers is not among them).
         for volume in volumes {
             destinations.insert(volume.destination)
             mounts.append(volume)
