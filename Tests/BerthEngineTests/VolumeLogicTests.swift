@@ -91,6 +91,7 @@ struct VolumeStoreTests {
             #expect(again.list(VolumeFilters()).map(\.Name) == ["kept"])
             #expect(try again.get("kept").Labels == ["a": "b"])
             #expect(throws: BerthError.notFound("get torn: no such volume")) { try again.get("torn") }
+            #expect(!FileManager.default.fileExists(atPath: root + "/torn"), "what a crash left is swept")
         }
     }
 

@@ -22,7 +22,16 @@ public final class VolumeStore: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: metadataPath(name))),
                   let record = try? JSONDecoder().decode(VolumeRecord.self, from: data), record.Name == name
-            else { continue }  // a create cut off before its metadata was written: not a volume
+            else {
+                // A create or a removal cut off by a crash: not a volume, and swept (never
+                // through something still mounted on it).
+                var isDirectory = false
+                if FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDirectory), isDirectory,
+                   !LocalVolumeMounts.isMountpoint(mountpoint(name)) {
+                    try? FileManager.default.removeItem(atPath: root + "/" + name)
+                }
+                continue
+            }
             records[name] = record
         }
     }
