@@ -50,7 +50,7 @@ public struct SystemInfo: Sendable {
     /// type of the deepest mount in /proc/self/mountinfo that holds the path.
     public static func backingFilesystem(_ path: String) -> String {
         let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mountinfo = readProcFile("/proc/self/mountinfo") ?? ""
         var best: (mountPoint: String, type: String)?
         for line in mountinfo.split(separator: "\n") {
             // "36 35 98:0 /root /mnt opts - ext4 /dev/sda rw": mount point is field 5, type follows "-".

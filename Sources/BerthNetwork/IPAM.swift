@@ -95,7 +95,7 @@ public struct PoolSpec: Sendable, Equatable {
 /// The host's IPv4 routes (/proc/net/route) other than the default route, by device.
 public enum HostRoutes {
     public static func read(excludingDevices excluded: Set<String> = []) -> [IPv4Subnet] {
-        guard let text = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return [] }
+        guard let text = readProcFile("/proc/net/route") else { return [] }
         return parse(text, excludingDevices: excluded)
     }
 

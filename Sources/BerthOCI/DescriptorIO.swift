@@ -30,3 +30,13 @@ public enum DescriptorIO {
         return true
     }
 }
+
+/// A /proc file's text, read to its end. Its size reads as 0, and FoundationEssentials'
+/// `String(contentsOfFile:)` then stops after the first read, which a seq_file answers with
+/// one page: /proc/self/mountinfo or /proc/net/route came back cut at about 4 KB.
+public func readProcFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    return String(decoding: DescriptorIO.readToEnd(fd), as: UTF8.self)
+}

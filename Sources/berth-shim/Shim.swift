@@ -67,9 +67,10 @@ final class Shim {
             watch(signals, POLLIN, .signals)
             watch(listener, POLLIN, .listener)
             for session in [container] + execs {
-                // Before the outputs: an exec's start is reported before what it printed.
+                // An exec's output is read only once its start is reported (the report ends
+                // when its helper has exited too, which may come after the first output).
                 if session.reportFD >= 0 { watch(session.reportFD, POLLIN, .report(session)) }
-                if !isPaused(session) {
+                if !isPaused(session) && session.reportFD < 0 {
                     for (index, output) in session.outputs.enumerated() where output.fd >= 0 {
                         watch(output.fd, POLLIN, .output(session, index))
                     }

@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Glibc
 import Testing
@@ -74,7 +75,7 @@ struct ContainerBehaviourTests {
             for member in family { kill(member, SIGKILL) }
         }
         var mounts: [String] = []
-        let table = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        let table = readProcFile("/proc/self/mounts") ?? ""
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count > 1 && fields[1].hasPrefix(directory + "/") { mounts.append(String(fields[1])) }

@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Glibc
 import Synchronization
@@ -95,7 +96,7 @@ struct CopyExportDiffTests {
                 #expect((try? String(contentsOfFile: host.path + "/passwd\(index)", encoding: .utf8))?.hasPrefix("root:") == true)
             }
             // The root is unmounted again between copies: nothing of this container stays mounted.
-            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            let mounts = readProcFile("/proc/self/mounts") ?? ""
             #expect(!mounts.contains(daemon.directory + "/data/overlay/"), "\(mounts)")
             #expect(daemon.docker(["start", "-a", "cps"]).stdout == "before start\n")
             // Exited: a copy out still works, and one in is seen by the next start.
@@ -123,7 +124,7 @@ struct CopyExportDiffTests {
             let refused = daemon.docker(["cp", host.path + "/file", "cpv:/locked/"])
             #expect(refused.status == 1 && refused.stderr == "Error response from daemon: mounted volume is marked read-only\n", "\(refused)")
             #expect((try? FileManager.default.contentsOfDirectory(atPath: readOnly.path)) == [])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+            let mounts = readProcFile("/proc/self/mounts") ?? ""
             #expect(!mounts.contains(daemon.directory + "/data/overlay/"), "\(mounts)")
             #expect(daemon.docker(["rm", "cpv"]).status == 0)
         }

@@ -36,7 +36,7 @@ struct RuntimeLifecycleTests {
         // Nothing left: no state, no cgroup directories, no mounts naming the bundle.
         #expect(bundle.runtime(["state", bundle.id]).status == 1)
         for (_, path) in paths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = readProcFile("/proc/self/mountinfo") ?? ""
         #expect(!mounts.contains(bundle.directory))
     }
 

@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Testing
 
@@ -225,7 +226,7 @@ struct VolumeTests {
             let inside = daemon.docker(["run", "--rm", "-v", "tv:/d", "busybox", "sh", "-c", "grep ' /d ' /proc/mounts; stat -c %u /d"])
             #expect(inside.stdout == "tmpfs /d tmpfs rw,relatime,size=1024k,uid=1000 0 0\n1000\n", "\(inside)")
             let data = daemon.directory + "/data/volumes/tv/_data"
-            let mounted = { ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(data) ") }
+            let mounted = { (readProcFile("/proc/self/mountinfo") ?? "").contains(" \(data) ") }
             #expect(!mounted(), "unmounted when the last container ended")
 
             // A bind of a host directory: its files are seen, and removing the volume keeps them.
@@ -253,7 +254,7 @@ struct VolumeTests {
         let first = try ContainersTests.daemonWithImage()
         let directory = first.directory
         let data = directory + "/data/volumes/tv/_data"
-        let mounted = { ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(data) ") }
+        let mounted = { (readProcFile("/proc/self/mountinfo") ?? "").contains(" \(data) ") }
         #expect(first.docker(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "tv"]).status == 0)
         #expect(first.docker(["run", "-d", "--name", "holder", "-v", "tv:/d", "busybox", "sleep", "60"]).status == 0)
         #expect(mounted())

@@ -13,7 +13,7 @@ public enum ContainerCapabilities {
     /// host or a container that dropped some, as a sandbox may), so dockerd leaves those out
     /// of `--privileged` and `ALL`.
     static let daemonBoundingSet: UInt64 = {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = readProcFile("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
         return line.flatMap { UInt64(String($0.dropFirst(7).filter { $0 != " " && $0 != "\t" }), radix: 16) } ?? .max
     }()

@@ -29,11 +29,3 @@ public enum HostCPUUsage {
         UInt32(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1))
     }
 }
-
-/// A /proc file's text (its size reads as 0, so it is read to the end).
-func readProcFile(_ path: String) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    return String(decoding: DescriptorIO.readToEnd(fd), as: UTF8.self)
-}

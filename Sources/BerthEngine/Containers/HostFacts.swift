@@ -100,7 +100,7 @@ public struct HostFacts: Sendable, Equatable {
 
     /// The CPUs in this process's affinity mask (Cpus_allowed_list), as Go's NumCPU counts them.
     static func affinityCPUCount() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = readProcFile("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
         let list = line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmed(newlines: false) } ?? ""
         if let cpus = try? NumberList.parse(list), !cpus.isEmpty { return cpus.count }

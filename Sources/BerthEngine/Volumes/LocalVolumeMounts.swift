@@ -66,7 +66,7 @@ final class LocalVolumeMounts: @unchecked Sendable {
 
     /// Whether something is mounted on `path` (this mount namespace's table).
     static func isMountpoint(_ path: String) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        guard let table = readProcFile("/proc/self/mountinfo") else { return false }
         let escaped = path.replacing(" ", with: "\\040")
         return table.split(separator: "\n").contains { line in
             let fields = line.split(separator: " ", maxSplits: 5)
