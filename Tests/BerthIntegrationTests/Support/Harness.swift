@@ -29,6 +29,8 @@ enum Harness {
         let dir = NSTemporaryDirectory() + "berth-test-image-\(getpid())"
         let result = run(packageRoot + "/scripts/make-test-image", [dir])
         precondition(result.status == 0, "make-test-image failed: \(result.stderr)")
+        // Made for this run only: gone when the test process ends.
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "berth-test-image-\(getpid())") }
         return dir
     }()
 
