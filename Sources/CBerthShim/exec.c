@@ -10,19 +10,14 @@
 // helper has exited and the process has exec'd (or died).
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -116,13 +111,10 @@ static int read_seccomp_program(struct berth_exec_plan *plan, const char *path, 
     return 0;
 }
 
-static int read_last_capability(void) {
-    int last = CAP_LAST_CAP;
-    FILE *file = fopen("/proc/sys/kernel/cap_last_cap", "re");
-    if (file) {
-        if (fscanf(file, "%d", &last) != 1) last = CAP_LAST_CAP;
-        fclose(file);
-    }
+// The kernel's, read once: it does not change while the shim runs.
+static int last_capability(void) {
+    static int last = -1;
+    if (last < 0) last = berth_cap_last_cap();
     return last;
 }
 
@@ -134,7 +126,7 @@ struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, 
     memcpy(plan->storage, bytes, length);
     plan->storage[length] = 0;
     plan->umask = 022;
-    plan->last_capability = read_last_capability();
+    plan->last_capability = last_capability();
     // Every entry could be an argument or a variable: size the arrays by the entry count.
     int entries = 0;
     for (size_t i = 0; i < length; i++) entries += plan->storage[i] == 0;
@@ -317,15 +309,6 @@ static void arrange_descriptors(const int *fds, int count) {
     berth_close_fds_from(count);
 }
 
-static void reset_signals(void) {
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void write_file(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail("open %s: %s", path, strerror(errno));
@@ -333,22 +316,22 @@ static void write_file(const char *path, const char *text) {
     close(fd);
 }
 
-static int load_seccomp(const struct berth_exec_plan *plan) {
-    struct sock_fprog program = {.len = (unsigned short)plan->seccomp_length, .filter = plan->seccomp};
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program);
+static void load_seccomp(const struct berth_exec_plan *plan) {
+    int result = berth_seccomp_load_program(plan->seccomp, plan->seccomp_length * sizeof(struct sock_filter));
+    if (result != 0) fail("seccomp: load filter: %s", strerror(-result));
 }
 
 // The terminal: a pty of the container's own devpts, its master sent to the shim, its slave
 // the controlling terminal and stdio.
 static void set_up_terminal(void) {
     if (setsid() < 0) fail("setsid: %s", strerror(errno));
-    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int master;
     char name[128];
-    if (master < 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof(name)) != 0) fail("open pty: %s", strerror(errno));
+    if (berth_openpty(&master, name, sizeof(name)) != 0) fail("open pty: %s", strerror(errno));
     int slave = open(name, O_RDWR | O_CLOEXEC);
     if (slave < 0) fail("open %s: %s", name, strerror(errno));
     if (berth_send_fd(CONSOLE_FD, master, "console") != 0) fail("send console fd: %s", strerror(errno));
-    if (ioctl(slave, TIOCSCTTY, 0) != 0) fail("set controlling tty: %s", strerror(errno));
+    if (berth_set_controlling_tty(slave) != 0) fail("set controlling tty: %s", strerror(errno));
     for (int target = 0; target <= 2; target++) {
         if (dup2(slave, target) < 0) fail("dup2 console: %s", strerror(errno));
     }
@@ -358,29 +341,22 @@ static void set_up_terminal(void) {
 }
 
 static void switch_user(const struct berth_exec_plan *plan) {
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
-    if (setgroups((size_t)plan->group_count, plan->groups) != 0) {
+    if (berth_set_keepcaps(1) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+    if (berth_setgroups((size_t)plan->group_count, plan->groups) != 0) {
         // In a user namespace with setgroups denied, only an empty list is acceptable.
         if (!(errno == EPERM && plan->group_count == 0)) fail("setgroups: %s", strerror(errno));
     }
-    if (setresgid(plan->gid, plan->gid, plan->gid) != 0) fail("setresgid %u: %s", plan->gid, strerror(errno));
-    if (setresuid(plan->uid, plan->uid, plan->uid) != 0) fail("setresuid %u: %s", plan->uid, strerror(errno));
-    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+    if (berth_setresgid(plan->gid, plan->gid, plan->gid) != 0) fail("setresgid %u: %s", plan->gid, strerror(errno));
+    if (berth_setresuid(plan->uid, plan->uid, plan->uid) != 0) fail("setresuid %u: %s", plan->uid, strerror(errno));
+    if (berth_set_keepcaps(0) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
 }
 
 static void set_capabilities(const struct berth_exec_plan *plan) {
-    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2] = {
-        {.effective = (uint32_t)plan->effective, .permitted = (uint32_t)plan->permitted,
-         .inheritable = (uint32_t)plan->inheritable},
-        {.effective = (uint32_t)(plan->effective >> 32), .permitted = (uint32_t)(plan->permitted >> 32),
-         .inheritable = (uint32_t)(plan->inheritable >> 32)},
-    };
-    if (syscall(SYS_capset, &header, data) != 0) fail("capset: %s", strerror(errno));
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("clear ambient capabilities: %s", strerror(errno));
+    if (berth_capset(plan->effective, plan->permitted, plan->inheritable) != 0) fail("capset: %s", strerror(errno));
+    if (berth_ambient_clear_all() != 0) fail("clear ambient capabilities: %s", strerror(errno));
     uint64_t raisable = plan->ambient & plan->permitted & plan->inheritable;
     for (int cap = 0; cap < 64; cap++) {
-        if ((raisable & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+        if ((raisable & (1ULL << cap)) && berth_ambient_raise(cap) != 0) {
             fail("raise ambient capability %d: %s", cap, strerror(errno));
         }
     }
@@ -470,9 +446,9 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
     // A non-root user may be unable to enter it yet; retried after the switch.
     if (chdir(plan->cwd) != 0 && errno != EACCES) fail("chdir to cwd (\"%s\") set in config.json: %s", plan->cwd, strerror(errno));
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: before the drop.
-    if (plan->seccomp && !plan->no_new_privileges && load_seccomp(plan) != 0) fail("seccomp: load filter: %s", strerror(errno));
+    if (plan->seccomp && !plan->no_new_privileges) load_seccomp(plan);
     for (int cap = 0; cap <= plan->last_capability; cap++) {
-        if (!(plan->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+        if (!(plan->bounding & (1ULL << cap)) && berth_drop_bounding(cap) != 0) {
             fail("drop capability %d from the bounding set: %s", cap, strerror(errno));
         }
     }
@@ -483,13 +459,13 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') fail("current working directory is outside of the container's root");
     set_capabilities(plan);
-    if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+    if (plan->no_new_privileges && berth_set_no_new_privs() != 0) fail("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
     umask(plan->umask);
     char path[PATH_MAX];
     resolve_executable(plan, path, sizeof(path));
     add_home(plan);
     // Last, so that the filter may deny what the setup above needed.
-    if (plan->seccomp && plan->no_new_privileges && load_seccomp(plan) != 0) fail("seccomp: load filter: %s", strerror(errno));
+    if (plan->seccomp && plan->no_new_privileges) load_seccomp(plan);
     execve(path, plan->argv, plan->envp);
     fail("exec %s: %s", plan->argv[0], strerror(errno));
 }
@@ -501,12 +477,12 @@ pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int s
 
     // The helper: it becomes the container's in every way but its identity, then clones the
     // process and exits.
-    reset_signals();
+    berth_reset_signals();
     int descriptors[5] = {stdio[0], stdio[1], stdio[2], report_fd, console};
     arrange_descriptors(descriptors, 5);
     // Nothing in the container may open /proc/<pid>/exe (the host's shim binary) or read
     // our memory while we are still the shim's image; exec makes the process dumpable again.
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+    if (berth_set_dumpable(0) != 0) fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
     int joins[NAMESPACE_COUNT];
     for (int i = 0; i < NAMESPACE_COUNT; i++) {
         char theirs[64], ours[64];

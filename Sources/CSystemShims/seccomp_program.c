@@ -11,15 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int berth_seccomp_load_program(const void *program, size_t length) {
-    struct sock_fprog filter = {
-        .len = (unsigned short)(length / sizeof(struct sock_filter)),
-        .filter = (struct sock_filter *)program,
-    };
-    if (length == 0 || length % sizeof(struct sock_filter) != 0) return -EINVAL;
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) == 0 ? 0 : -errno;
-}
-
 int berth_seccomp_export_program(void *filter, uint8_t **program, size_t *length) {
     int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
     if (fd < 0) return -errno;

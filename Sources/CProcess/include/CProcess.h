@@ -6,6 +6,7 @@
 #define BERTH_CPROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 int berth_close_range(unsigned int first, unsigned int last, unsigned int flags);
@@ -38,5 +39,27 @@ int berth_recv_fd(int socket, char *buffer, size_t buffer_size);   // returns th
 
 // ---- terminals ----
 int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+// A pty from the caller's /dev/ptmx (unlocked; the slave's name in slave_name).
+int berth_openpty(int *master, char *slave_name, size_t slave_name_size);
+int berth_set_controlling_tty(int fd);
+
+// ---- identity and privileges (identity.c) ----
+// Every signal back to its default action, and none blocked.
+void berth_reset_signals(void);
+int berth_set_dumpable(int dumpable);
+int berth_set_no_new_privs(void);
+int berth_set_keepcaps(int keep);
+int berth_setgroups(size_t count, const gid_t *groups);
+int berth_setresuid(uid_t r, uid_t e, uid_t s);
+int berth_setresgid(gid_t r, gid_t e, gid_t s);
+// Sets the effective, permitted and inheritable sets (64-bit masks) of the calling thread.
+int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+int berth_cap_last_cap(void);                  // highest capability number the kernel knows
+int berth_drop_bounding(int cap);              // PR_CAPBSET_DROP
+int berth_ambient_raise(int cap);              // PR_CAP_AMBIENT_RAISE
+int berth_ambient_clear_all(void);
+// Loads a compiled BPF program into the calling thread's process (seccomp(2), no flags).
+int berth_seccomp_load_program(const void *program, size_t length);              // 0 or -errno
 
 #endif

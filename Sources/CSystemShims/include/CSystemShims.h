@@ -28,24 +28,14 @@ int berth_unshare(int flags);
 int berth_setns(int fd, int nstype);
 int berth_pidfd_open(pid_t pid);
 int berth_pidfd_send_signal(int pidfd, int sig);
-// Every signal back to its default action, and none blocked.
-void berth_reset_signals(void);
 int berth_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
 // Brings the loopback interface of the caller's network namespace up.
 int berth_loopback_up(void);
 int berth_set_pdeathsig(int sig);
-int berth_set_dumpable(int dumpable);
-int berth_set_no_new_privs(void);
-int berth_set_keepcaps(int keep);
 int berth_sethostname(const char *name);
 int berth_setdomainname(const char *name);
-int berth_setgroups(size_t count, const gid_t *groups);
-int berth_setresuid(uid_t r, uid_t e, uid_t s);
-int berth_setresgid(gid_t r, gid_t e, gid_t s);
 
-// ---- terminals (process.c) ----
-int berth_openpty(int *master, char *slave_name, size_t slave_name_size);
-int berth_set_controlling_tty(int fd);
+// Terminals, capabilities, identity: see CProcess.h (identity.c), re-exported here.
 
 // ---- mounts (mount.c) ----
 int berth_mount(const char *source, const char *target, const char *fstype,
@@ -85,14 +75,6 @@ int berth_bpf_replace_device_program(int cgroup_fd, int program_fd);
 // How many device programs are attached to the cgroup, or -1.
 int berth_bpf_attached_device_programs(int cgroup_fd);
 
-// ---- capabilities (caps.c) ----
-// Sets the effective, permitted and inheritable sets (64-bit masks) of the calling thread.
-int berth_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
-int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
-int berth_cap_last_cap(void);                  // highest capability number the kernel knows
-int berth_drop_bounding(int cap);              // PR_CAPBSET_DROP
-int berth_ambient_raise(int cap);              // PR_CAP_AMBIENT_RAISE
-int berth_ambient_clear_all(void);
 
 // ---- seccomp through libseccomp (seccomp.c) ----
 enum berth_seccomp_action_kind {
@@ -122,8 +104,6 @@ int berth_seccomp_export_bpf(void *filter, int fd);   // 0 or -errno
 int berth_seccomp_mode(void);                         // PR_GET_SECCOMP
 // The filter compiled to BPF, in a malloc'd buffer the caller frees (seccomp_program.c).
 int berth_seccomp_export_program(void *filter, uint8_t **program, size_t *length);  // 0 or -errno
-// Loads a compiled BPF program into the calling thread's process (seccomp(2), no flags).
-int berth_seccomp_load_program(const void *program, size_t length);              // 0 or -errno
 
 // ---- network namespaces (netns.c) ----
 // Each returns 0 (or an fd) on success and -errno on failure.
