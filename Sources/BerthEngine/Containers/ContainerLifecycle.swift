@@ -255,6 +255,7 @@ extension ContainerService {
         }
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
+        releaseVolumeMounts(id)
         emitVolumeEvents(id, mounted: false)
         let result = ExitResult(statusCode: status, error: nil)
         for waiter in waiters { waiter.resume(returning: result) }

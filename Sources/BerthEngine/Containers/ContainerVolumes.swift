@@ -87,7 +87,7 @@ extension ContainerService {
         }
     }
 
-    /// A start that failed lets go of the volumes it mounted.
+    /// The container lets go of the volumes it mounted (its run ended, or its start failed).
     func releaseVolumeMounts(_ id: String) {
         for mount in entries[id]?.record.VolumeMounts ?? [] { volumes.unmount(mount.Name, by: id) }
     }
@@ -104,7 +104,6 @@ extension ContainerService {
     /// dockerd's volume `mount` events as a container starts and `unmount` events as it ends.
     func emitVolumeEvents(_ id: String, mounted: Bool) {
         for mount in entries[id]?.record.VolumeMounts ?? [] {
-            if !mounted { volumes.unmount(mount.Name, by: id) }
             let attributes = mounted
                 ? ["container": id, "destination": mount.Destination, "driver": "local", "propagation": "",
                    "read/write": String(mount.RW)]
