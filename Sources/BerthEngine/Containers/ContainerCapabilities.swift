@@ -12,11 +12,7 @@ public enum ContainerCapabilities {
     /// The daemon's bounding set: no process it starts can hold a capability outside it (a
     /// host or a container that dropped some, as a sandbox may), so dockerd leaves those out
     /// of `--privileged` and `ALL`.
-    static let daemonBoundingSet: UInt64 = {
-        let status = readProcFile("/proc/self/status") ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
-        return line.flatMap { UInt64(String($0.dropFirst(7).filter { $0 != " " && $0 != "\t" }), radix: 16) } ?? .max
-    }()
+    static let daemonBoundingSet: UInt64 = HostFacts.ownStatusField("CapBnd").flatMap { UInt64($0, radix: 16) } ?? .max
 
     static func isAvailable(_ number: Int, lastCapability: Int) -> Bool {
         number <= lastCapability && number < 64 && daemonBoundingSet & (1 << UInt64(number)) != 0

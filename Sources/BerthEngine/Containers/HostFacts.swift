@@ -100,11 +100,16 @@ public struct HostFacts: Sendable, Equatable {
 
     /// The CPUs in this process's affinity mask (Cpus_allowed_list), as Go's NumCPU counts them.
     static func affinityCPUCount() -> Int {
-        let status = readProcFile("/proc/self/status") ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
-        let list = line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmed(newlines: false) } ?? ""
+        let list = ownStatusField("Cpus_allowed_list") ?? ""
         if let cpus = try? NumberList.parse(list), !cpus.isEmpty { return cpus.count }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// A field of this process's /proc/self/status ("CapBnd", "Cpus_allowed_list"), trimmed.
+    static func ownStatusField(_ name: String) -> String? {
+        let status = readProcFile("/proc/self/status") ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+        return line.map { $0.dropFirst(name.count + 1).trimmed(newlines: false) }
     }
 }
 

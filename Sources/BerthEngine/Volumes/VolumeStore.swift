@@ -198,10 +198,6 @@ public final class VolumeStore: @unchecked Sendable {
 
     /// What dockerd shows as CreatedAt: RFC 3339 to the second, UTC.
     static func now() -> String {
-        var seconds = time(nil)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        timestamp(seconds: Int64(time(nil)), nanoseconds: 0)
     }
 }
