@@ -82,11 +82,12 @@ import Foundation
     }
 
     @Test func containerIDsAreHexWithALetterUpFront() {
-        for _ in 0..<50 {
-            let id = ContainerIdentity.newID()
+        let ids = (0..<50).map { _ in ContainerIdentity.newID() }
+        for id in ids {
             #expect(id.count == 64 && id.allSatisfy(\.isHexDigit))
             #expect(id.prefix(12).contains { $0.isLetter })
         }
+        #expect(Set(ids).count == ids.count)
     }
 
     @Test func listFiltersAreChecked() throws {

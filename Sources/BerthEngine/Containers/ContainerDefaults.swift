@@ -102,8 +102,9 @@ struct LogSettings: Sendable {
 enum ContainerIdentity {
     static func newID() -> String {
         while true {
+            // Four 64-bit draws: one getrandom each, where a byte at a time took 32.
             var generator = SystemRandomNumberGenerator()
-            let id = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexString
+            let id = (0..<4).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }.hexString
             if id.prefix(12).contains(where: { $0.isLetter }) { return id }
         }
     }
