@@ -90,7 +90,7 @@ enum ContainerRoutes {
             let id = try await containers.waitRegistration(parameters["id"]!, condition: condition)
             // The head goes out at once, so the client knows the wait is registered.
             let stream = ResponseStream { writer in
-                let result = await containers.wait(id: id, condition: condition)
+                guard let result = await containers.wait(id: id, condition: condition) else { return }  // the client left
                 // dockerd always has the Error field, null when there is none.
                 let error = result.error.map { message in
                     "{\"Message\":" + String(decoding: (try? JSONEncoder().encode(message)) ?? Data("\"\"".utf8), as: UTF8.self) + "}"

@@ -1130,6 +1130,27 @@ struct ContainerBehaviourTests {
         }
     }
 
+    /// `docker run -d` registers a wait and hangs up once the container starts; so does a
+    /// `docker wait` or `docker attach` that is interrupted. Such waits must end with their
+    /// client, not hold their request (and a shutdown, 15 s) until the container exits.
+    @Test func waitsOfClientsThatLeftDoNotHoldTheShutdown() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "lw", "busybox", "sleep", "1000"]).status == 0)
+            #expect(Harness.run("/usr/bin/timeout", ["1", Harness.dockerCLI, "-H", daemon.host, "wait", "lw"]).status == 124)
+            #expect(Harness.run("/usr/bin/timeout", ["-s", "KILL", "1", Harness.dockerCLI, "-H", daemon.host, "attach", "lw"]).status == 9)  // killed by timeout
+            try withExtendedLifetime(daemon) {
+                let started = ContinuousClock.now
+                #expect(daemon.stop() == 0)
+                let took = ContinuousClock.now - started
+                #expect(took < .seconds(5), "shutdown took \(took): \(daemon.log)")
+                #expect(!daemon.log.contains("unfinished request"), "\(daemon.log)")
+                let restarted = try TestDaemon(directory: daemon.directory)
+                #expect(Self.inspect(restarted, "{{.State.Status}}", "lw") == "running\n")
+                #expect(restarted.docker(["rm", "-f", "lw"]).status == 0)
+            }
+        }
+    }
+
     @Test func aKilledShimLeavesAnExitedContainer() throws {
         try Self.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--name", "shimk", "busybox", "sleep", "1000"]).status == 0)

@@ -186,14 +186,14 @@ extension ContainerService {
             entry.record.State.FinishedAt = timestamp()
         }
         let waiters = entry.exitWaiters
-        entry.exitWaiters = []
+        entry.exitWaiters = ExitWaiters()
         let pending = entry.pendingAttaches
         entry.pendingAttaches = []
         entries[id] = entry
         persist(id)
         // The start's own answer carries the error; the wait answer only the code, as dockerd's.
         let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
-        for waiter in waiters { waiter.resume(returning: result) }
+        waiters.resumeAll(returning: result)
         for attach in pending { attach.resume(returning: nil) }
         if entry.hostConfig.AutoRemove == true { try? await removeStopped(id, removeVolumes: true) }
     }
@@ -243,7 +243,7 @@ extension ContainerService {
         entry.journalEnd = journalEnd
         let waiters = entry.exitWaiters
         let signals = entry.exitSignals
-        entry.exitWaiters = []
+        entry.exitWaiters = ExitWaiters()
         entry.exitSignals = []
         entries[id] = entry
         // A container that is removed next need not be saved as exited: after a crash in
@@ -258,7 +258,7 @@ extension ContainerService {
         releaseVolumeMounts(id)
         emitVolumeEvents(id, mounted: false)
         let result = ExitResult(statusCode: status, error: nil)
-        for waiter in waiters { waiter.resume(returning: result) }
+        waiters.resumeAll(returning: result)
         for signal in signals {
             signal.yield(true)
             signal.finish()
@@ -453,18 +453,19 @@ extension ContainerService {
         try resolve(nameOrID)
     }
 
-    public func wait(id: String, condition: WaitCondition) async -> ExitResult {
+    /// nil when the client left before the answer.
+    public func wait(id: String, condition: WaitCondition) async -> ExitResult? {
         guard let entry = entries[id] else { return ExitResult(statusCode: 0, error: nil) }
         switch condition {
         case .notRunning:
             if !entry.record.State.Running && !entry.record.State.Restarting {
                 return ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
             }
-            return await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+            return await awaitContainer(id, .exit)
         case .nextExit:
-            return await withCheckedContinuation { entries[id]!.exitWaiters.append($0) }
+            return await awaitContainer(id, .exit)
         case .removed:
-            return await withCheckedContinuation { entries[id]!.removalWaiters.append($0) }
+            return await awaitContainer(id, .removal)
         }
     }
 

@@ -15,11 +15,11 @@ public actor ContainerService {
         var record: ContainerRecord
         var hostConfig: HostConfig
         /// `docker wait` and the stop/restart paths: resumed at the next exit.
-        var exitWaiters: [CheckedContinuation<ExitResult, Never>] = []
+        var exitWaiters = ExitWaiters()
         /// Stops waiting for the exit with a time limit (see killAndWait).
         var exitSignals: [AsyncStream<Bool>.Continuation] = []
         /// `docker wait --condition removed` and `docker run --rm`.
-        var removalWaiters: [CheckedContinuation<ExitResult, Never>] = []
+        var removalWaiters = ExitWaiters()
         /// Attachments made before the container started (`docker run` attaches first).
         var pendingAttaches: [CheckedContinuation<PendingAttachGo?, Never>] = []
         /// Set while start, stop or remove is at work, so they do not overlap.
@@ -64,6 +64,8 @@ public actor ContainerService {
     var killsInFlight: [String: Int] = [:]
     var exitsAfterKills: [String: [CheckedContinuation<Void, Never>]] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// Tells the waits for exits and removals apart (see ExitWaiters).
+    var nextWaiterToken: UInt64 = 0
     /// Counts every change of any container, so that cached answers know they are stale.
     var stateVersion = 0
     var listCache: (query: String, version: Int, second: Int, body: [UInt8])?
@@ -410,8 +412,8 @@ public actor ContainerService {
         for exec in entry.execs { execs[exec] = nil }
         imageUsers.update(entries.values.map(\.record))
         let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
-        for waiter in entry.exitWaiters { waiter.resume(returning: result) }
-        for waiter in entry.removalWaiters { waiter.resume(returning: result) }
+        entry.exitWaiters.resumeAll(returning: result)
+        entry.removalWaiters.resumeAll(returning: result)
         for signal in entry.exitSignals {
             signal.yield(true)
             signal.finish()
