@@ -112,7 +112,7 @@ extension ContainerService {
             throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.internalError("extraction point is not a directory") }
-        switch Self.mountCovering(path.absolute, hostConfig: hostConfig, volumes: Self.volumeBinds(record.VolumeMounts, store: volumes)) {
+        switch Self.mountCovering(path.absolute, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes)) {
         case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
         case .some(false): break
         case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.internalError("container rootfs is marked read-only")

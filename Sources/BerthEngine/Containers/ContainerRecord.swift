@@ -47,6 +47,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var HasBeenStartedBefore = false
     /// The volumes it mounts, made or found at create (nil: none).
     public var VolumeMounts: [VolumeMountPoint]?
+    /// The binds it took from other containers with `--volumes-from` (nil: none).
+    public var InheritedBinds: [InheritedBind]?
 
     /// JSON with sorted keys: the same record always gives the same bytes.
     static var sortedEncoder: JSONEncoder {

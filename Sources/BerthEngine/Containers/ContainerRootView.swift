@@ -97,7 +97,7 @@ extension ContainerService {
             let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
             do {
                 if withMounts {
-                    try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: Self.volumeBinds(record.VolumeMounts, store: volumes),
+                    try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes),
                                         merged: path, root: try ScopedRoot(path: path))
                 }
                 return path

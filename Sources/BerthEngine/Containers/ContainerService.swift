@@ -266,7 +266,10 @@ public actor ContainerService {
             ID: id, Created: timestamp(), Path: path, Args: args, Config: config, Image: base.id, Name: "/" + name,
             LogPath: paths.jsonLog(id), HostnamePath: paths.directory(id) + "/hostname",
             HostsPath: paths.directory(id) + "/hosts", ResolvConfPath: paths.directory(id) + "/resolv.conf")
-        let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes)
+        let inherited = try volumesFrom(hostConfig.VolumesFrom ?? [])
+        let inheritedBinds = InheritedBind.unclaimed(inherited.binds, by: hostConfig, volumes: inherited.volumes)
+        record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
+        let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
         record.VolumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         let volumes = self.volumes
         let paths = self.paths

@@ -5,9 +5,11 @@ import FoundationEssentials
 /// exists, mounted (and filled from the image) at start, let go at removal.
 extension ContainerService {
     /// Creates (or finds) the volumes of a new container and records it as their user.
-    func makeVolumes(for id: String, hostConfig: HostConfig, configVolumes: [String: EmptyObject]?) async throws -> [VolumeMountPoint] {
+    /// `inherited`: what `--volumes-from` gives it (see `volumesFrom`).
+    func makeVolumes(for id: String, hostConfig: HostConfig, configVolumes: [String: EmptyObject]?,
+                     inherited: Inherited) async throws -> [VolumeMountPoint] {
         let planned = try PlannedVolume.plan(hostConfig: hostConfig, configVolumes: configVolumes,
-                                             inherited: try volumesFrom(hostConfig.VolumesFrom ?? []))
+                                             inherited: inherited.volumes, inheritedBinds: inherited.binds)
         if planned.isEmpty { return [] }
         let volumes = self.volumes
         return try await blocking {
@@ -28,10 +30,16 @@ extension ContainerService {
         }
     }
 
-    /// `--volumes-from name[:ro|:rw]`: the volumes of those containers, read-only or
-    /// writable as asked, else as they are there. Their binds are not carried over yet.
-    func volumesFrom(_ sources: [String]) throws -> [VolumeMountPoint] {
-        var inherited: [VolumeMountPoint] = []
+    /// The mounts a container takes from others with `--volumes-from`.
+    struct Inherited {
+        var volumes: [VolumeMountPoint] = []
+        var binds: [InheritedBind] = []
+    }
+
+    /// `--volumes-from name[:ro|:rw]`: the volumes and binds of those containers, read-only
+    /// where they are there or with "ro" (dockerd shows them with an empty Mode).
+    func volumesFrom(_ sources: [String]) throws -> Inherited {
+        var inherited = Inherited()
         for source in sources {
             let parts = source.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let mode = parts.count > 1 ? parts[1] : ""
@@ -39,16 +47,13 @@ extension ContainerService {
             let id: String
             do { id = try resolve(parts[0]) } catch { throw BerthError.invalidArgument("No such container: \(parts[0])") }
             let entry = entries[id]!
-            let binds = (entry.hostConfig.Binds ?? []).filter { (try? BindSpec.parse($0))?.isVolume == false }
-            if !binds.isEmpty || (entry.hostConfig.Mounts ?? []).contains(where: { $0.Type == "bind" }) {
-                throw BerthError.notImplemented("--volumes-from a container with bind mounts is not implemented yet in this version of Berth: \(source)")
-            }
             for var mount in entry.record.VolumeMounts ?? [] {
-                if !mode.isEmpty { mount.RW = mode == "rw" }
-                mount.Mode = mode  // as dockerd shows an inherited volume
+                mount.RW = mount.RW && mode != "ro"
+                mount.Mode = ""
                 mount.CopyData = false
-                inherited.append(mount)
+                inherited.volumes.append(mount)
             }
+            inherited.binds += InheritedBind.binds(of: entry.hostConfig, inherited: entry.record.InheritedBinds, mode: mode)
         }
         return inherited
     }
@@ -85,6 +90,12 @@ extension ContainerService {
             ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.target, readOnly: !mount.RW,
                                       propagation: "rprivate", recursive: true)
         }
+    }
+
+    /// The bind mounts of a container's volumes and of the binds it took with `--volumes-from`,
+    /// as they are (`docker cp` on a stopped container).
+    nonisolated static func storedBinds(_ record: ContainerRecord, store: VolumeStore) -> [Spec.Mount] {
+        volumeBinds(record.VolumeMounts, store: store) + (record.InheritedBinds ?? []).map(\.specMount)
     }
 
     /// The container lets go of the volumes it mounted (its run ended, or its start failed).

@@ -159,6 +159,7 @@ struct StartPlan: Sendable {
         if let volumes, let mounts = record.VolumeMounts {
             input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }
+        input.volumeMounts += (record.InheritedBinds ?? []).map(\.specMount)
         let built = try SpecBuilder.build(input)
         // `-v /missing:/x` makes the host directory, as dockerd does for binds.
         for directory in built.hostDirectoriesToCreate {

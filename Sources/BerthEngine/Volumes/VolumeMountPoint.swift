@@ -39,7 +39,7 @@ public struct PlannedVolume: Sendable, Equatable {
     /// `inherited`: the volumes of `--volumes-from` containers; the container's own mounts
     /// replace them at the same destination, and they replace the image's.
     public static func plan(hostConfig: HostConfig, configVolumes: [String: EmptyObject]?,
-                            inherited: [VolumeMountPoint] = []) throws -> [PlannedVolume] {
+                            inherited: [VolumeMountPoint] = [], inheritedBinds: [InheritedBind] = []) throws -> [PlannedVolume] {
         var planned: [PlannedVolume] = []
         var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
         for raw in hostConfig.Binds ?? [] {
@@ -70,6 +70,7 @@ public struct PlannedVolume: Sendable, Equatable {
         for mount in inherited where taken.insert(mount.Destination).inserted {
             planned.append(.init(mount: mount))
         }
+        for bind in inheritedBinds { taken.insert(bind.Destination) }  // no image VOLUME under an inherited bind
         for destination in (configVolumes ?? [:]).keys.sorted() {
             // dockerd takes a relative entry ("data") as is, and mounts it from the root.
             let relative = !destination.hasPrefix("/")

@@ -1,0 +1,61 @@
+import BerthOCI
+
+/// A bind mount a container takes from another with `--volumes-from`, recorded in its
+/// config.v2.json at create (dockerd copies the other container's mount points; the binds
+/// do not appear in the new container's HostConfig.Binds).
+public struct InheritedBind: Codable, Sendable, Equatable {
+    public var Source: String
+    public var Destination: String
+    public var RW: Bool
+    public var Propagation: String
+    /// `--mount type=bind,bind-nonrecursive` in the first container.
+    public var NonRecursive: Bool?
+
+    public init(Source: String, Destination: String, RW: Bool, Propagation: String, NonRecursive: Bool? = nil) {
+        self.Source = Source
+        self.Destination = Destination
+        self.RW = RW
+        self.Propagation = Propagation
+        self.NonRecursive = NonRecursive
+    }
+
+    /// The binds of a container, as `--volumes-from` takes them: its `-v` and `--mount` binds
+    /// and those it took itself, read-only where they are or where `mode` is "ro" ("rw" does
+    /// not make a read-only one writable, as in dockerd).
+    static func binds(of hostConfig: HostConfig, inherited: [InheritedBind]?, mode: String) -> [InheritedBind] {
+        var binds: [InheritedBind] = []
+        for raw in hostConfig.Binds ?? [] {
+            guard let bind = try? BindSpec.parse(raw), !bind.isVolume else { continue }
+            binds.append(.init(Source: bind.source, Destination: bind.destination, RW: !bind.readOnly,
+                               Propagation: bind.propagation))
+        }
+        for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
+            let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+            binds.append(.init(Source: MountValidation.clean(mount.Source ?? ""), Destination: MountValidation.clean(mount.Target ?? ""),
+                               RW: mount.ReadOnly != true, Propagation: propagation,
+                               NonRecursive: mount.BindOptions?.NonRecursive == true ? true : nil))
+        }
+        binds += inherited ?? []
+        return binds.map { bind in
+            var bind = bind
+            bind.RW = bind.RW && mode != "ro"
+            return bind
+        }
+    }
+
+    /// Those of `binds` the new container's own mounts and its inherited volumes leave free
+    /// (they win at the same destination); the first at each destination.
+    static func unclaimed(_ binds: [InheritedBind], by hostConfig: HostConfig, volumes: [VolumeMountPoint]) -> [InheritedBind] {
+        var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean)).union(volumes.map(\.target))
+        for raw in hostConfig.Binds ?? [] {
+            if let bind = try? BindSpec.parse(raw) { taken.insert(bind.destination) }
+        }
+        for mount in hostConfig.Mounts ?? [] { taken.insert(MountValidation.clean(mount.Target ?? "")) }
+        return binds.filter { taken.insert($0.Destination).inserted }
+    }
+
+    var specMount: Spec.Mount {
+        ContainerMounts.bindMount(source: Source, destination: Destination, readOnly: !RW, propagation: Propagation,
+                                  recursive: NonRecursive != true)
+    }
+}
