@@ -9,6 +9,9 @@ public final class DNSTable: @unchecked Sendable {
     private var names: [String: [String: [IPv4Address]]] = [:]  // network ID → name → addresses
     private var names6: [String: [String: [IPv6Address]]] = [:]  // the same, IPv6 (AAAA)
     private var reverse: [String: [IPv4Address: String]] = [:]
+    /// A container's address on a user network → every user network it is on, in the order
+    /// it joined them: a container resolves the names of all its networks, as with dockerd.
+    private var memberships: [IPv4Address: [String]] = [:]
 
     public init() {}
 
@@ -29,6 +32,18 @@ public final class DNSTable: @unchecked Sendable {
             names6[network] = byName6
             reverse[network] = byAddress
         }
+    }
+
+    /// Replaces which user networks each container (by its addresses on them) is on.
+    func setMemberships(_ map: [IPv4Address: [String]]) {
+        lock.withLock { memberships = map }
+    }
+
+    /// The networks whose names a query to `network`'s server from `client` may be answered
+    /// from: that network first, then the client's other networks.
+    func networks(answering client: IPv4Address?, at network: String) -> [String] {
+        guard let client else { return [network] }
+        return [network] + lock.withLock { memberships[client] ?? [] }.filter { $0 != network }
     }
 
     func remove(network: String) {
@@ -91,8 +106,9 @@ final class DNSServer: @unchecked Sendable {
         shutdown(tcp, Int32(SHUT_RDWR))
     }
 
-    /// The local answer, or nil when the question is for the host's resolvers.
-    func answer(_ query: DNSQuery) -> [UInt8]? {
+    /// The local answer, or nil when the question is for the host's resolvers. `client`: the
+    /// asking container's address, whose other networks' names are answered too.
+    func answer(_ query: DNSQuery, client: IPv4Address? = nil) -> [UInt8]? {
         let name = query.question.name
         if let address = reverseLookupAddress(name) {
             if let target = table.reverseLookup(network: network, address: address) {
@@ -101,12 +117,15 @@ final class DNSServer: @unchecked Sendable {
             // Reverse names of this network's subnet never leave the host.
             return subnet.contains(address) ? query.response(nil) : nil
         }
-        guard let addresses = table.lookup(network: network, name: name) else { return nil }
-        switch query.question.type {
-        case DNSQuestion.typeA: return query.response(.addresses(addresses))
-        case DNSQuestion.typeAAAA: return query.response(.addresses6(table.lookup6(network: network, name: name)))
-        default: return query.response(.addresses([]))
+        for network in table.networks(answering: client, at: network) {
+            guard let addresses = table.lookup(network: network, name: name) else { continue }
+            switch query.question.type {
+            case DNSQuestion.typeA: return query.response(.addresses(addresses))
+            case DNSQuestion.typeAAAA: return query.response(.addresses6(table.lookup6(network: network, name: name)))
+            default: return query.response(.addresses([]))
+            }
         }
+        return nil
     }
 
     /// The network's name, the domain of its PTR answers (as Docker's "name.network").
@@ -124,7 +143,7 @@ final class DNSServer: @unchecked Sendable {
             if count <= 0 { break }
             let packet = Array(buffer[0..<count])
             guard let query = DNSQuery(packet) else { continue }
-            if let reply = answer(query) {
+            if let reply = answer(query, client: IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
                 send(reply, to: client)
             } else {
                 let destination = client
@@ -155,8 +174,9 @@ final class DNSServer: @unchecked Sendable {
             Sockets.spawn { [self] in
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let peer = Sockets.peerAddress(client)
                 while let packet = Self.readFramed(client), let query = DNSQuery(packet) {
-                    guard let reply = answer(query) ?? forward(packet, tcp: true) else { break }
+                    guard let reply = answer(query, client: peer) ?? forward(packet, tcp: true) else { break }
                     let framed = UInt16(reply.count).bigBytes + reply
                     guard Glibc.send(client, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count else { break }
                 }

@@ -109,7 +109,7 @@ extension NetworkService {
         refreshView(request.containerID, exposed: request.exposed)
         let first = sandbox.endpoints.first.flatMap { endpoint in networks[endpoint.networkID].map { (endpoint, $0) } }
         return Sandbox(namespacePath: path, addresses: sandbox.endpoints.flatMap { [$0.address.description] + ($0.address6.map { [$0.description] } ?? []) },
-                       nameserver: first.flatMap { $0.1.isDefaultBridge ? nil : $0.1.pool?.gateway.description },
+                       nameserver: embeddedNameserver(sandbox),
                        gateway: first?.1.pool?.gateway.description)
     }
 
@@ -415,7 +415,7 @@ extension NetworkService {
 
     /// Names on a user network: each container's name, short ID and aliases.
     func refreshDNS(_ networkID: String) {
-        guard let record = networks[networkID], !record.isDefaultBridge, record.driver == "bridge" else { return }
+        guard let record = networks[networkID], Self.hasEmbeddedDNS(record) else { return }
         var entries: [(names: [String], address: IPv4Address)] = []
         var entries6: [(names: [String], address: IPv6Address)] = []
         for sandbox in sandboxes.values {
@@ -426,6 +426,38 @@ extension NetworkService {
             }
         }
         dns.set(network: networkID, entries: entries, entries6: entries6)
+        dns.setMemberships(dnsMemberships())
+    }
+
+    /// Each container's addresses on user networks → all the user networks it is on.
+    func dnsMemberships() -> [IPv4Address: [String]] {
+        var map: [IPv4Address: [String]] = [:]
+        for sandbox in sandboxes.values {
+            let user = sandbox.endpoints.filter { networks[$0.networkID].map(Self.hasEmbeddedDNS) ?? false }
+            for endpoint in user { map[endpoint.address] = user.map(\.networkID) }
+        }
+        return map
+    }
+
+    /// User-defined bridge networks have a DNS server at their gateway; the default bridge has none.
+    static func hasEmbeddedDNS(_ record: NetworkRecord) -> Bool {
+        !record.isDefaultBridge && record.driver == "bridge"
+    }
+
+    /// The DNS server a container asks: the one of the first user network it is on (it
+    /// answers for all of them), nil on the default bridge alone.
+    func embeddedNameserver(_ sandbox: SandboxRecord) -> String? {
+        for endpoint in sandbox.endpoints {
+            if let record = networks[endpoint.networkID], Self.hasEmbeddedDNS(record), let gateway = record.pool?.gateway {
+                return gateway.description
+            }
+        }
+        return nil
+    }
+
+    /// `embeddedNameserver` of a running container, after `docker network connect/disconnect`.
+    public func embeddedNameserver(containerID: String) -> String? {
+        sandboxes[containerID].flatMap(embeddedNameserver)
     }
 
     func refreshView(_ id: String, exposed: [String]? = nil) {

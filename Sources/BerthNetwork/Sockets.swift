@@ -44,6 +44,17 @@ enum Sockets {
         return client
     }
 
+    /// The IPv4 address of a connected socket's peer (nil if it has none).
+    static func peerAddress(_ fd: Int32) -> IPv4Address? {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard result == 0, address.sin_family == sa_family_t(AF_INET) else { return nil }
+        return IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr))
+    }
+
     static func localPort(_ fd: Int32) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

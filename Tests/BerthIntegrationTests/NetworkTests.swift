@@ -220,6 +220,36 @@ struct NetworkTests {
         #expect(net.docker(["network", "rm", "my_network"]).status == 0)
     }
 
+    /// As with dockerd: a container resolves the names of every user network it is on, and
+    /// one started on the default bridge asks the embedded DNS once it joins a user network.
+    @Test func namesOfEveryNetworkOfTheContainerResolve() throws {
+        let net = try NetworkDaemon()
+        let base = Int(getpid()) % 200
+        #expect(net.docker(["network", "create", "--subnet", "10.248.\(base).0/24", "front"]).status == 0)
+        #expect(net.docker(["network", "create", "--subnet", "10.249.\(base).0/24", "back"]).status == 0)
+        #expect(net.docker(["run", "-d", "--network", "back", "--network-alias", "database", "--name", "db", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["run", "-d", "--network", "front", "--name", "web", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["create", "--network", "front", "--name", "proxy", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["network", "connect", "back", "proxy"]).status == 0)
+        #expect(net.docker(["start", "proxy"]).status == 0)
+        for name in ["web", "db", "database"] {
+            let found = net.docker(["exec", "proxy", "nslookup", name])
+            #expect(found.status == 0 && found.stdout.contains("Address: 10.24"), "\(name): \(found)")
+        }
+        // A container of one network only does not see the other's names.
+        #expect(net.docker(["exec", "web", "nslookup", "db"]).status != 0)
+
+        #expect(net.docker(["run", "-d", "--name", "plain", "busybox", "sleep", "100"]).status == 0)
+        let before = net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout
+        #expect(net.docker(["network", "connect", "back", "plain"]).status == 0)
+        #expect(net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout.contains("nameserver 10.249.\(base).1\n"))
+        #expect(net.docker(["exec", "plain", "nslookup", "database"]).status == 0)
+        #expect(net.docker(["network", "disconnect", "back", "plain"]).status == 0)
+        #expect(net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout == before)
+        #expect(net.docker(["rm", "-f", "db", "web", "proxy", "plain"]).status == 0)
+        #expect(net.docker(["network", "rm", "front", "back"]).status == 0)
+    }
+
     @Test func userNetworksAreIsolatedAndInternalOnesHaveNoWayOut() throws {
         let net = try NetworkDaemon()
         let base = Int(getpid()) % 200

@@ -31,4 +31,16 @@ struct DNSTests {
         #expect(table.lookup(network: "other", name: "blog1") == nil)
         #expect(table.reverseLookup(network: "n", address: IPv4Address("172.18.0.2")!) == "blog1")
     }
+
+    /// A query to one network's server is answered from all the asking container's networks,
+    /// its own first; a stranger gets that network's names only.
+    @Test func aContainerIsAnsweredFromAllItsNetworks() {
+        let table = DNSTable()
+        let front = IPv4Address("10.1.0.5")!, back = IPv4Address("10.2.0.5")!
+        table.setMemberships([front: ["front", "back"], back: ["front", "back"]])
+        #expect(table.networks(answering: front, at: "front") == ["front", "back"])
+        #expect(table.networks(answering: back, at: "back") == ["back", "front"])
+        #expect(table.networks(answering: IPv4Address("10.9.0.9")!, at: "front") == ["front"])
+        #expect(table.networks(answering: nil, at: "front") == ["front"])
+    }
 }

@@ -92,7 +92,10 @@ extension ContainerService {
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
                                       aliases: aliases, ipv4: ipv4, ipv6: ipv6)
-            if entry.record.State.Running, let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
+            if entry.record.State.Running {
+                await refreshResolvConf(id)
+                if let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
+            }
         } catch {
             throw Self.networkError(error)
         }
@@ -103,9 +106,23 @@ extension ContainerService {
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         do {
             try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
+            if entries[id]!.record.State.Running { await refreshResolvConf(id) }
             if let actor = await networkActor(networkName) { emitNetwork("disconnect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
+        }
+    }
+
+    /// A running container that joins its first user network (or leaves the one whose DNS
+    /// server it asks) gets its /etc/resolv.conf rewritten, as dockerd switches it to its
+    /// embedded DNS.
+    func refreshResolvConf(_ id: String) async {
+        guard let network, let entry = entries[id], entry.hostConfig.NetworkMode != "host" else { return }
+        let text = StartPlan.resolvConf(entry.hostConfig, nameserver: await network.embeddedNameserver(containerID: id))
+        let path = entry.record.ResolvConfPath
+        guard !path.isEmpty, (try? String(contentsOfFile: path, encoding: .utf8)) != text else { return }
+        if !BindMountedFile.rewrite(path, with: text) {
+            logger.warning("cannot update the resolv.conf of container \(id): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -23,18 +23,13 @@ enum LinkedHosts {
         return lines.joined(separator: "\n")
     }
 
-    /// Rewrites the file in place: it is bind-mounted into the container, so a new file put
-    /// in its place would not be seen there.
+    /// Rewrites the running container's /etc/hosts (see BindMountedFile).
     static func update(path: String, alias: String, address: String) {
         guard let data = FileManager.default.contents(atPath: path) else { return }
         let text = String(decoding: data, as: UTF8.self)
         let updated = replacing(in: text, alias: alias, address: address)
         guard updated != text else { return }
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let bytes = Array(updated.utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        BindMountedFile.rewrite(path, with: updated)
     }
 }
 

@@ -114,9 +114,6 @@ struct StartPlan: Sendable {
 
     private func writeEtcFiles() throws {
         let hostNetwork = hostConfig.NetworkMode == "host"
-        let etcResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        let source = ContainerFiles.resolvConfSource(etcResolvConf: etcResolvConf)
-        let hostResolvConf = source == "/etc/resolv.conf" ? etcResolvConf : ((try? String(contentsOfFile: source, encoding: .utf8)) ?? "")
         let hostname = hostNetwork ? SystemInfo.hostname : (record.Config.Hostname ?? record.shortID)
         let hosts = hostNetwork
             ? try ContainerFiles.hostsForHostNetwork(hostFile: (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "",
@@ -124,17 +121,25 @@ struct StartPlan: Sendable {
             : try ContainerFiles.hosts(hostname: hostname, domainname: record.Config.Domainname,
                                        extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.gateway,
                                        containerAddresses: sandbox?.addresses ?? [], linkLines: links.hosts)
-        var resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
-                                                   dnsOptions: hostConfig.DnsOptions, hostNetwork: hostNetwork)
-        if let nameserver = sandbox?.nameserver, (hostConfig.Dns ?? []).isEmpty {
-            // User networks: the embedded DNS server answers, and forwards other names.
-            resolvConf = ContainerFiles.resolvConf(hostFile: hostResolvConf, dns: [nameserver], dnsSearch: hostConfig.DnsSearch,
-                                                   dnsOptions: hostConfig.DnsOptions)
-        }
+        let resolvConf = Self.resolvConf(hostConfig, nameserver: sandbox?.nameserver)
         try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath, durable: false)
         try writeAtomically(Data(hosts.utf8), to: record.HostsPath, durable: false)
         try writeAtomically(Data(resolvConf.utf8), to: record.ResolvConfPath, durable: false)
         for path in [record.HostnamePath, record.HostsPath, record.ResolvConfPath] { chmod(path, 0o644) }
+    }
+
+    /// The container's /etc/resolv.conf, from the host's: on a user network (and without
+    /// --dns) its embedded DNS server answers, and forwards other names.
+    static func resolvConf(_ hostConfig: HostConfig, nameserver: String?) -> String {
+        let etcResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let source = ContainerFiles.resolvConfSource(etcResolvConf: etcResolvConf)
+        let hostFile = source == "/etc/resolv.conf" ? etcResolvConf : ((try? String(contentsOfFile: source, encoding: .utf8)) ?? "")
+        if let nameserver, (hostConfig.Dns ?? []).isEmpty {
+            return ContainerFiles.resolvConf(hostFile: hostFile, dns: [nameserver], dnsSearch: hostConfig.DnsSearch,
+                                             dnsOptions: hostConfig.DnsOptions)
+        }
+        return ContainerFiles.resolvConf(hostFile: hostFile, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
+                                         dnsOptions: hostConfig.DnsOptions, hostNetwork: hostConfig.NetworkMode == "host")
     }
 
     /// `--cgroup-parent` of the container, else the daemon's.
