@@ -28,13 +28,14 @@ extension ContainerService {
     enum WaitEvent { case exit, removal }
 
     /// Waits for the container's next exit or its removal; nil when the waiting task is
-    /// cancelled first (its client left) or the container is gone already.
+    /// cancelled first (its client left). A container gone already answers at once, as wait does.
     func awaitContainer(_ id: String, _ event: WaitEvent) async -> ExitResult? {
         let token = nextWaiterToken
         nextWaiterToken &+= 1
         return await withTaskCancellationHandler {
             await withCheckedContinuation { waiter in
-                guard entries[id] != nil, !Task.isCancelled else { return waiter.resume(returning: nil) }
+                guard entries[id] != nil else { return waiter.resume(returning: ExitResult(statusCode: 0, error: nil)) }
+                guard !Task.isCancelled else { return waiter.resume(returning: nil) }
                 switch event {
                 case .exit: entries[id]!.exitWaiters.add(token, waiter)
                 case .removal: entries[id]!.removalWaiters.add(token, waiter)
