@@ -13,7 +13,8 @@ final class PortProxy: @unchecked Sendable {
     let hostIP: IPv4Address
     let hostPort: Int
     let target: (IPv4Address, Int)
-    private let fd: Int32
+    /// The listening socket (the tests find the loops' epoll sets by it).
+    let fd: Int32
     /// TCP: a pipe whose read end, once written to, stops the loops, and what closes the
     /// fds once they and stop() are done (so none is closed while another may still use it).
     private let stopPipe: (read: Int32, write: Int32)

@@ -55,7 +55,13 @@ static char listener_tag, stop_tag;
 static void connection_close(struct loop *loop, struct connection *c) {
     if (c->closed) return;
     c->closed = 1;
-    for (int i = 0; i < 2; i++) close(c->ends[i].fd);   // closing also leaves the epoll set
+    // Out of the epoll set first: a close alone leaves it only once no other process holds
+    // the socket, and a child forked meanwhile (berthd spawns shims) holds it until its exec,
+    // so epoll could still report the freed connection.
+    for (int i = 0; i < 2; i++) {
+        epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->ends[i].fd, NULL);
+        close(c->ends[i].fd);
+    }
     close(c->up.pipe[0]);
     close(c->up.pipe[1]);
     close(c->down.pipe[0]);

@@ -31,8 +31,10 @@ struct PortProxyTests {
                         if count <= 0 { break }
                         received += buffer[0..<count]
                     }
-                    // The client's half-close arrived: answer after it, then close.
+                    // The client's half-close arrived: answer after it, then close (shut down
+                    // first: a forked child may hold the socket too).
                     _ = sendAll(client, Array("\(received.count)\n".utf8) + received)
+                    shutdown(client, Int32(SHUT_RDWR))
                     close(client)
                 }
             }
@@ -106,6 +108,65 @@ struct PortProxyTests {
             }
         }
         #expect(tally.good == count)
+    }
+
+    /// The descriptors in each epoll set of this process that watches `fd` (the proxy's loops).
+    static func epollSetsWatching(_ fd: Int32) -> [[Int32]] {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.compactMap { name -> [Int32]? in
+            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name)) == "anon_inode:[eventpoll]",
+                  let info = try? String(contentsOfFile: "/proc/self/fdinfo/" + name, encoding: .utf8) else { return nil }
+            let watched = info.split(separator: "\n").compactMap { line -> Int32? in
+                guard line.hasPrefix("tfd:") else { return nil }
+                return Int32(line.dropFirst(4).split(separator: " ").first ?? "")
+            }
+            return watched.contains(fd) ? watched : nil
+        }
+    }
+
+    /// berthd forks shims: a child holds every socket of the daemon until its exec. A
+    /// connection the proxy closes meanwhile must leave its loop's epoll set at once; closing
+    /// alone left it there, reported with a pointer to the freed connection (a crash).
+    @Test func aClosedConnectionLeavesTheLoopWhileAForkedChildHoldsItsSockets() throws {
+        let server = try Self.listener()
+        defer { close(server.fd) }
+        Self.echoServer(server.fd, connections: 1)
+        let proxy = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: server.port)
+        defer { proxy.stop() }
+        let client = try #require(Sockets.connect(to: Self.loopback, port: proxy.hostPort))
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // Until the proxy has accepted and connected, a loop watches more than its own two.
+        for _ in 0..<100 where Self.epollSetsWatching(proxy.fd).allSatisfy({ $0.count == 2 }) { usleep(10_000) }
+        let child = fork()
+        if child == 0 {
+            // Holds the sockets; killed below, and gone by itself after 20 s in any case.
+            for _ in 0..<200 { usleep(100_000) }
+            _exit(0)
+        }
+        defer {
+            kill(child, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+        }
+        #expect(Self.sendAll(client, Array("bye".utf8)))
+        shutdown(client, Int32(SHUT_WR))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var answer: [UInt8] = []
+        while true {
+            let count = recv(client, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        close(client)
+        #expect(answer == Array("3\nbye".utf8))
+        // Both directions ended: the loop is back to its listener and its stop pipe.
+        var sets = Self.epollSetsWatching(proxy.fd)
+        for _ in 0..<100 where !sets.allSatisfy({ $0.count == 2 }) {
+            usleep(10_000)
+            sets = Self.epollSetsWatching(proxy.fd)
+        }
+        #expect(!sets.isEmpty && sets.allSatisfy { $0.count == 2 }, "\(sets)")
     }
 
     @Test func aRefusedTargetClosesTheClientAndStopFreesThePort() throws {
