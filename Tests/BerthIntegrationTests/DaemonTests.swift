@@ -220,7 +220,7 @@ struct DaemonTests {
     }
 
     @Test func tcpListenerAndSIGHUPReload() throws {
-        let port = Int.random(in: 30000...39999)
+        let port = Harness.freePort()
         let daemon = try TestDaemon(extraHosts: ["tcp://127.0.0.1:\(port)"])
         let overTCP = Harness.run(Harness.dockerCLI, ["-H", "tcp://127.0.0.1:\(port)", "version", "--format", "{{.Server.APIVersion}}"])
         #expect(overTCP.stdout == "1.50\n", "\(overTCP.stderr)")

@@ -96,7 +96,7 @@ final class NetworkDaemon {
         return ""
     }
 
-    static func freePort() -> Int { Int.random(in: 20000...29999) }
+    static func freePort() -> Int { Harness.freePort() }
 
     /// A container's address on one of its networks ("bridge" for the default one).
     func address(_ container: String, network: String = "bridge") -> String {

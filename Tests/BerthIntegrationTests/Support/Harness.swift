@@ -87,6 +87,21 @@ enum Harness {
         return mask & (1 << UInt64(number)) != 0
     }
 
+    /// A loopback TCP port nothing listens on now, as the kernel picks one: a random pick
+    /// could meet another test's (or another engineer's) listener on this shared machine.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     static func uniqueID(_ prefix: String) -> String {
         "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     }
