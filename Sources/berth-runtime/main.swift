@@ -175,6 +175,12 @@ func runCommand(_ argv: [String]) throws -> Int32 {
                                             preserveFds: try preservedFds(args))
         let runtime = try Runtime(root: root)
         if command == "create" {
+            // A caller (the shim) that dies meanwhile ends the create too, and the init with it
+            // (it dies with us until it is ready): nobody would be left to start, wait for or
+            // delete the container.
+            let parent = getppid()
+            _ = berth_set_pdeathsig(SIGKILL)
+            if getppid() != parent { return 1 }
             try runtime.create(id: id, options: options)
             return 0
         }

@@ -108,4 +108,9 @@ enum ContainerIdentity {
             if id.prefix(12).contains(where: { $0.isLetter }) { return id }
         }
     }
+
+    /// 64 lowercase hex digits: a name in a directory that can be a container's (and nothing else).
+    static func isFullID(_ name: String) -> Bool {
+        name.utf8.count == 64 && name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
 }

@@ -74,6 +74,10 @@ extension ContainerService {
         do {
             (pid, execTemplate) = try await blocking {
                 let shimOptions = try prepared.shimOptions()
+                // A start cut short before (its shim or runtime killed) may have left the
+                // runtime's container, which would refuse this one's create.
+                ContainerRoot.deleteRuntimeLeftovers(prepared.record.ID, cgroupsPath: prepared.cgroupsPath,
+                                                     runtimeRoot: prepared.paths.runtimeRoot)
                 let execTemplate = try prepared.prepare(images: images)
                 timings.prepared = clock.now
                 do {
@@ -128,12 +132,7 @@ extension ContainerService {
         } catch {
             _ = await saving.value  // before the failure is saved over it
             // The shim and its created container go: the runtime's delete kills the init.
-            let paths = self.paths
-            let images = self.images
-            _ = try? await blocking {
-                ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
-                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
-            }
+            _ = try? await blocking { prepared.undo(images: images) }
             await releaseNetwork(id)  // network
             await recordStartFailure(id, message: "cannot start container \(id): \(error)")
             throw BerthError.internalError("cannot start container \(id): \(error)")

@@ -67,6 +67,8 @@ extension ContainerService {
     private func cleanLeftovers() async {
         let running = Set(entries.values.filter(\.record.State.Running).map(\.record.ID))
         let known = Set(entries.keys)
+        let settings = self.settings
+        let cgroupsPaths = entries.mapValues { StartPlan.cgroupsPath($0.record.ID, hostConfig: $0.hostConfig, settings: settings) }
         let paths = self.paths
         let images = self.images
         let logger = self.logger
@@ -76,10 +78,12 @@ extension ContainerService {
                 if !known.contains(id) { logger.warning("removing the leftovers of unknown container \(id)") }
                 try? FileManager.default.removeItem(atPath: shimRoot + "/" + id)
             }
-            if let runtime = try? Runtime(root: paths.runtimeRoot) {
-                for id in runtime.store.list() where !running.contains(id) {
-                    try? runtime.delete(id: id, force: true)
-                }
+            // Every directory, not only the recorded containers: a runtime killed mid-create
+            // leaves one without its state, and a cgroup found only by its path.
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeRoot)) ?? []
+            where !running.contains(id) && ContainerIdentity.isFullID(id) {
+                ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPaths[id] ?? settings.cgroupParent + "/" + id,
+                                                     runtimeRoot: paths.runtimeRoot)
             }
             for id in known where !running.contains(id) {
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)

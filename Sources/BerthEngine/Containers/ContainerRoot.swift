@@ -62,6 +62,28 @@ enum ContainerRoot {
         try? runtime.delete(id: id, force: true)
     }
 
+    /// What a start cut short (berthd, the shim or the runtime killed mid-way) can leave of
+    /// the runtime's container: its record, with a created init waiting for `start`, and its
+    /// cgroup, which the runtime makes before it records the container. Without this the next
+    /// create of the ID fails ("already exists") and the cgroup stays. Cheap when there is
+    /// nothing: the runtime's directory is made first, so without it there is nothing else.
+    static func deleteRuntimeLeftovers(_ id: String, cgroupsPath: String?, runtimeRoot: String) {
+        guard let runtime = try? Runtime(root: runtimeRoot), runtime.store.exists(id) else { return }
+        try? runtime.delete(id: id, force: true)
+        // A runtime killed before it saved its state: the cgroup is unrecorded, found by path.
+        // (Some of its controllers' directories may be missing: a create cut short.)
+        guard let cgroupsPath, let cgroup = try? makeCgroupManager(cgroupsPath: cgroupsPath, containerID: id) else { return }
+        if let processes = try? cgroup.processes(), !processes.isEmpty {
+            try? cgroup.killAll(signal: SIGKILL)
+            var waited = 0
+            while waited < 400, let left = try? cgroup.processes(), !left.isEmpty {
+                usleep(5000)
+                waited += 1
+            }
+        }
+        try? cgroup.destroy()
+    }
+
     /// The bytes written in the container's own layer (`docker ps -s`, prune's reclaimed space).
     static func writableSize(_ id: String, snapshotter: Snapshotter) -> Int64 {
         directorySize(snapshotter.root + "/" + id + "/diff")

@@ -397,8 +397,12 @@ public actor ContainerService {
             }
         }
         let cleanup = entry.cleanup
+        // What a start cut short left of the runtime's container goes too (nothing to do, and
+        // one stat, after an ordinary run).
+        let cgroupsPath = StartPlan.cgroupsPath(id, hostConfig: entry.hostConfig, settings: settings)
         inBackground {
             await cleanup?.value
+            ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
             ContainerRoot.unmount(id, snapshotter: images.snapshotter)
             try? images.snapshotter.remove(key: id)
             try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))

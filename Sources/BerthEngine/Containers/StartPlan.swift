@@ -87,7 +87,10 @@ struct StartPlan: Sendable {
         }
     }
 
+    /// After a launch that failed: the root, and what a shim or runtime that died mid-create
+    /// left of the runtime's container.
     func undo(images: ImageStore) {
+        ContainerRoot.deleteRuntimeLeftovers(record.ID, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
         ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
     }
 
@@ -142,14 +145,14 @@ struct StartPlan: Sendable {
                                          dnsOptions: hostConfig.DnsOptions, hostNetwork: hostConfig.NetworkMode == "host")
     }
 
-    /// `--cgroup-parent` of the container, else the daemon's.
-    var cgroupParent: String {
-        guard let parent = hostConfig.CgroupParent, !parent.isEmpty else { return settings.cgroupParent }
-        return parent.hasPrefix("/") ? parent : "/" + parent
-    }
-
     /// linux.cgroupsPath of the run.
-    var cgroupsPath: String { cgroupParent + "/" + record.ID }
+    var cgroupsPath: String { Self.cgroupsPath(record.ID, hostConfig: hostConfig, settings: settings) }
+
+    /// `--cgroup-parent` of the container, else the daemon's, and the ID.
+    static func cgroupsPath(_ id: String, hostConfig: HostConfig?, settings: ContainerDefaults) -> String {
+        guard let parent = hostConfig?.CgroupParent, !parent.isEmpty else { return settings.cgroupParent + "/" + id }
+        return (parent.hasPrefix("/") ? parent : "/" + parent) + "/" + id
+    }
 
     private func makeSpec(rootfs: String) throws -> Spec {
         var config = record.Config

@@ -1,0 +1,382 @@
+import BerthOCI
+import Foundation
+import Synchronization
+import Testing
+
+/// berthd killed in the middle of create/start/rm/stop/restart/exec (and shims and runtimes
+/// killed mid-start): after a restart on the same data root every container is in a true
+/// state, and once everything is removed nothing of them is left on the host.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct CrashConsistencyTests {
+    /// Milliseconds after the burst's first create reached berthd at which it is killed:
+    /// fixed, so a failure repeats. `helpers`: a shim and the runtimes at work are killed first.
+    static let rounds: [(delay: Int, helpers: Bool)] = [
+        (5, false), (60, true), (150, false), (300, false), (25, true), (500, false), (220, true), (900, false),
+    ]
+
+    @Test func crashesInTheMiddleOfCommandsLeaveTrueStatesAndNoLeftovers() throws {
+        let rig = try CrashRig()
+        defer { rig.cleanUp() }
+        var everyName: Set<String> = []
+        var everyID: Set<String> = []
+        // Containers the first round's rm/stop/restart/exec work on.
+        try rig.seed(round: 0)
+        var rounds = Self.rounds
+        if let hunt = ProcessInfo.processInfo.environment["CRASH_DELAYS"] {
+            rounds = hunt.split(separator: ",").map { (Int($0.filter(\.isNumber))!, $0.hasSuffix("h")) }
+        }
+        for (index, round) in rounds.enumerated() {
+            let number = index + 1
+            let burst = rig.burst(round: number)
+            everyName.formUnion(burst.map(\.name))
+            let outcomes = rig.runBurst(burst, crashAfter: round.delay, killHelpers: round.helpers)
+            try rig.restart()
+            everyID.formUnion(rig.allIDs())
+            if ProcessInfo.processInfo.environment["CRASH_DEBUG"] != nil {
+                for o in outcomes { print("R\(number) \(o.command.steps.map { $0.prefix(2).joined(separator: " ") }) \(o.statuses) \(o.stderr.prefix(200))") }
+                for l in rig.inspectAll() { print("R\(number)   \(l.name) \(l.status) \(l.pid)") }
+            }
+            rig.checkTrueStates(round: number, outcomes: outcomes)
+        }
+        // Every container is usable: the stopped ones start, and every one is removed.
+        let listed = rig.inspectAll()
+        for container in listed where !container.running && !container.autoRemove {
+            let start = rig.docker(["start", container.id])
+            #expect(start.status == 0, "start of \(container.name) (\(container.status)) after the crashes: \(start.stderr)")
+        }
+        let ids = rig.allIDs()
+        everyID.formUnion(ids)
+        if !ids.isEmpty {
+            let rm = rig.docker(["rm", "-f", "-v"] + ids)
+            #expect(rm.status == 0, "rm -f of every container: \(rm.stderr)")
+        }
+        #expect(rig.allIDs().isEmpty, "containers left after rm -f of all: \(rig.docker(["ps", "-a"]).stdout)")
+        rig.checkNoLeftovers(ids: everyID)
+        // Every name is free again.
+        for name in everyName.sorted() {
+            let create = rig.docker(["create", "--name", name, "busybox", "true"])
+            #expect(create.status == 0, "the name \(name) is still held: \(create.stderr)")
+        }
+        let reused = rig.allIDs()
+        if !reused.isEmpty { rig.docker(["rm", "-f"] + reused) }
+    }
+}
+
+/// One berthd, killed and restarted on the same directory, with its own default bridge,
+/// subnet and cgroup parent; cleans everything it made whatever happens.
+final class CrashRig {
+    static let cgroupParent = "berth-crash-test"
+    let directory: String
+    let bridge: String
+    private(set) var daemon: TestDaemon
+    /// The bridge's firewall table with no container: what every rule check compares with.
+    private(set) var idleFirewall = ""
+
+    var dataRoot: String { directory + "/data" }
+    var execRoot: String { directory + "/exec" }
+
+    init() throws {
+        let octet = 10 + Int(getpid()) % 200
+        let configuration = #"{"cgroup-parent": "/\#(Self.cgroupParent)", "bip": "10.251.\#(octet).1/24"}"#
+        daemon = try TestDaemon(configuration: configuration)
+        directory = daemon.directory
+        bridge = NetworkDaemon.defaultBridge(dataRoot: directory + "/data")
+        let load = daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"])
+        guard load.status == 0 else { throw TestFailure("load failed: \(load.stderr)") }
+        idleFirewall = firewall()
+    }
+
+    @discardableResult
+    func docker(_ args: [String]) -> Harness.Result { daemon.docker(args) }
+
+    func firewall() -> String {
+        Harness.run("/usr/sbin/nft", ["list", "table", "ip", "berth-" + bridge]).stdout
+    }
+
+    // MARK: - bursts
+
+    struct Command {
+        var name: String
+        var steps: [[String]]
+        /// An acknowledged success must still show after the crash (true) or be gone (false).
+        var durable: Bool?
+    }
+
+    struct Outcome {
+        var command: Command
+        var statuses: [Int32]
+        var stderr: String
+        var seconds: Double
+        var succeeded: Bool { !statuses.isEmpty && statuses.count == command.steps.count && statuses.allSatisfy { $0 == 0 } }
+    }
+
+    static func port(_ round: Int) -> Int { 30000 + (Int(getpid()) * 13 + round * 7) % 9000 }
+
+    /// Long-lived containers of round `round`, which the next round stops, restarts, execs
+    /// into and removes.
+    func seed(round: Int) throws {
+        for command in burst(round: round) where command.name.hasPrefix("d") || command.name.hasPrefix("c") || command.name.hasPrefix("v")
+            || command.name.hasPrefix("p") {
+            for step in command.steps {
+                let result = docker(step)
+                guard result.status == 0 else { throw TestFailure("seed \(step): \(result.stderr)") }
+            }
+        }
+    }
+
+    func burst(round r: Int) -> [Command] {
+        let p = r - 1
+        return [
+            Command(name: "d\(r)", steps: [["run", "-d", "--name", "d\(r)", "busybox", "sleep", "1000"]], durable: true),
+            Command(name: "rmfg\(r)", steps: [["run", "--rm", "--name", "rmfg\(r)", "busybox", "sh", "-c", "echo hi; sleep 0.1"]]),
+            Command(name: "rmd\(r)", steps: [["run", "-d", "--rm", "--name", "rmd\(r)", "busybox", "sleep", "0.2"]]),
+            Command(name: "rmv\(r)", steps: [["run", "-d", "--rm", "-v", "/scratch", "--name", "rmv\(r)", "busybox", "sleep", "0.1"]]),
+            Command(name: "c\(r)", steps: [["create", "--name", "c\(r)", "busybox", "sleep", "1000"], ["start", "c\(r)"]], durable: true),
+            Command(name: "p\(r)", steps: [["run", "-d", "-p", "127.0.0.1:\(Self.port(r)):80", "--name", "p\(r)", "busybox",
+                                            "httpd", "-f", "-p", "80"]], durable: true),
+            Command(name: "v\(r)", steps: [["run", "-d", "-v", "crashvol\(r % 3):/data", "--name", "v\(r)", "busybox", "sleep", "1000"]],
+                    durable: true),
+            Command(name: "al\(r)", steps: [["run", "-d", "--restart", "always", "--name", "al\(r)", "busybox", "sleep", "0.3"]]),
+            Command(name: "x\(r)", steps: [["create", "--rm", "--name", "x\(r)", "busybox", "true"]]),
+            // On the previous round's containers.
+            Command(name: "d\(p)", steps: [["rm", "-f", "d\(p)"]], durable: false),
+            Command(name: "c\(p)", steps: [["stop", "-t", "0", "c\(p)"]]),
+            Command(name: "v\(p)", steps: [["restart", "-t", "0", "v\(p)"]]),
+            Command(name: "p\(p)", steps: [["exec", "p\(p)", "true"]]),
+            Command(name: "al\(p)", steps: [["rm", "-f", "al\(p)"]], durable: false),
+        ].filter { r > 0 || !$0.name.hasSuffix("-1") }
+    }
+
+    /// Starts every command at once, kills the shim and runtimes (when asked) and then berthd
+    /// `delay` ms in, and waits for every CLI to end.
+    func runBurst(_ commands: [Command], crashAfter delay: Int, killHelpers: Bool) -> [Outcome] {
+        let outcomes = Mutex<[Outcome]>([])
+        let group = DispatchGroup()
+        let host = daemon.host
+        for command in commands {
+            group.enter()
+            Thread.detachNewThread {
+                let began = Date()
+                var statuses: [Int32] = []
+                var stderr = ""
+                for step in command.steps {
+                    let result = Harness.run(Harness.dockerCLI, ["-H", host] + step, timeout: 30)
+                    statuses.append(result.status)
+                    stderr += result.stderr
+                    if result.status != 0 { break }
+                }
+                let outcome = Outcome(command: command, statuses: statuses, stderr: stderr, seconds: Date().timeIntervalSince(began))
+                outcomes.withLock { $0.append(outcome) }
+                group.leave()
+            }
+        }
+        // The CLIs take a while to start: the clock starts at the first container made.
+        let containers = dataRoot + "/containers"
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [])
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && Set((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).subtracting(before).isEmpty {
+            usleep(1000)
+        }
+        if killHelpers {
+            usleep(UInt32(delay * 1000 / 2))
+            let helpers = helperProcesses()
+            // The newest shim (a start in progress, most likely) and every runtime at work.
+            if let shim = helpers.filter({ $0.kind == "berth-shim" }).map(\.pid).max() { kill(shim, SIGKILL) }
+            for runtime in helpers where runtime.kind == "berth-runtime" { kill(runtime.pid, SIGKILL) }
+            usleep(UInt32(delay * 1000 / 2))
+        } else {
+            usleep(UInt32(delay * 1000))
+        }
+        daemon.crash()
+        // A CLI whose daemon died must end, not hang.
+        if group.wait(timeout: .now() + 20) == .timedOut {
+            Issue.record("a docker command hung after berthd was killed")
+            group.wait()
+        }
+        return outcomes.withLock { $0 }
+    }
+
+    /// The shims and runtimes of this daemon (their arguments name its directory).
+    func helperProcesses() -> [(pid: Int32, kind: String, id: String)] {
+        var found: [(pid: Int32, kind: String, id: String)] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard let program = argv.first, argv.contains(where: { $0.hasPrefix(directory + "/") }) else { continue }
+            let kind = String(program.split(separator: "/").last ?? "")
+            guard kind == "berth-shim" || kind == "berth-runtime" else { continue }
+            let id = argv.firstIndex(of: "--id").flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil } ?? argv.last ?? ""
+            found.append((pid, kind, id))
+        }
+        return found
+    }
+
+    func restart() throws {
+        daemon = try TestDaemon(directory: directory)
+    }
+
+    // MARK: - checks
+
+    struct Listed {
+        var id: String
+        var name: String
+        var status: String
+        var running: Bool
+        var pid: Int32
+        var autoRemove: Bool
+    }
+
+    func allIDs() -> [String] {
+        docker(["ps", "-aq", "--no-trunc"]).stdout.split(separator: "\n").map(String.init)
+    }
+
+    func inspectAll() -> [Listed] {
+        let ids = allIDs()
+        guard !ids.isEmpty else { return [] }
+        let result = docker(["inspect", "--format", "{{.Id}} {{.Name}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.HostConfig.AutoRemove}}"] + ids)
+        if result.status != 0 {
+            // One of them may have gone meanwhile (an --rm exit): inspect each.
+            return ids.compactMap { id in
+                let one = docker(["inspect", "--format", "{{.Id}} {{.Name}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.HostConfig.AutoRemove}}", id])
+                if one.status != 0 && !one.stderr.contains("No such object") && !one.stderr.contains("No such container") {
+                    Issue.record("inspect of listed container \(id) fails: \(one.stderr)")
+                }
+                return one.status == 0 ? Self.parse(one.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+            }
+        }
+        return result.stdout.split(separator: "\n").compactMap { Self.parse(String($0)) }
+    }
+
+    static func parse(_ line: String) -> Listed? {
+        let fields = line.split(separator: " ").map(String.init)
+        guard fields.count == 6 else { return nil }
+        return Listed(id: fields[0], name: String(fields[1].dropFirst()), status: fields[2], running: fields[3] == "true",
+                      pid: Int32(fields[4]) ?? 0, autoRemove: fields[5] == "true")
+    }
+
+    /// Whether `pid` lives in the container's cgroup.
+    static func inContainerCgroup(_ pid: Int32, id: String) -> Bool {
+        let cgroups = readProcFile("/proc/\(pid)/cgroup") ?? ""
+        return cgroups.split(separator: "\n").contains { $0.hasSuffix("/\(cgroupParent)/\(id)") }
+    }
+
+    /// The processes in the container's cgroup (any controller).
+    static func cgroupProcesses(_ id: String) -> [Int32] {
+        var pids: Set<Int32> = []
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let procs = "/sys/fs/cgroup/\(controller)/\(cgroupParent)/\(id)/cgroup.procs"
+            for line in (readProcFile(procs) ?? "").split(separator: "\n") { if let pid = Int32(line) { pids.insert(pid) } }
+        }
+        for line in (readProcFile("/sys/fs/cgroup/\(cgroupParent)/\(id)/cgroup.procs") ?? "").split(separator: "\n") {
+            if let pid = Int32(line) { pids.insert(pid) }
+        }
+        return pids.sorted()
+    }
+
+    func checkTrueStates(round: Int, outcomes: [Outcome]) {
+        let listed = inspectAll()
+        let names = Set(listed.map(\.name))
+        for outcome in outcomes where outcome.succeeded {
+            if outcome.command.durable == true {
+                #expect(names.contains(outcome.command.name), "round \(round): \(outcome.command.steps) succeeded before the crash, and \(outcome.command.name) is gone")
+            } else if outcome.command.durable == false {
+                #expect(!names.contains(outcome.command.name), "round \(round): \(outcome.command.steps) succeeded before the crash, and \(outcome.command.name) is back")
+            }
+        }
+        for container in listed {
+            let label = "round \(round): \(container.name) \(container.status)"
+            if container.running {
+                // Running: its process is alive, in its cgroup (or it has just exited, and says so).
+                let holds = ContainerBehaviourTests.eventually(3) {
+                    (ContainerBehaviourTests.alive(container.pid) && Self.inContainerCgroup(container.pid, id: container.id))
+                        || inspect(container.id).map { !$0.running } ?? true
+                }
+                #expect(holds, "\(label): pid \(container.pid) is not a live process of its cgroup")
+            } else {
+                // Not running: no process and no shim of it remain.
+                let settled = ContainerBehaviourTests.eventually(3) {
+                    Self.cgroupProcesses(container.id).isEmpty && !helperProcesses().contains { $0.id == container.id && $0.kind == "berth-shim" }
+                        || inspect(container.id).map(\.running) ?? false
+                }
+                #expect(settled, "\(label): processes \(Self.cgroupProcesses(container.id)) or a shim remain")
+            }
+            // An --rm container that exited is removed.
+            if container.autoRemove && container.status == "exited" {
+                let gone = ContainerBehaviourTests.eventually(3) { inspect(container.id).map { $0.status != "exited" } ?? true }
+                #expect(gone, "\(label): an exited --rm container stays")
+            }
+            #expect(["created", "running", "exited", "restarting"].contains(container.status), "\(label): not a state a container should be left in")
+        }
+    }
+
+    func inspect(_ id: String) -> Listed? {
+        let one = docker(["inspect", "--format", "{{.Id}} {{.Name}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.HostConfig.AutoRemove}}", id])
+        return one.status == 0 ? Self.parse(one.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+    }
+
+    /// With every container removed: no mount, cgroup, directory, shim, namespace, veth or
+    /// firewall rule of any of `ids` is left.
+    func checkNoLeftovers(ids: Set<String>) {
+        func mountsUnderDirectory() -> [String] {
+            (readProcFile("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ")
+                return fields.count > 4 && fields[4].hasPrefix(directory + "/") ? String(fields[4]) : nil
+            }
+        }
+        #expect(ContainerBehaviourTests.eventually(5) { mountsUnderDirectory().isEmpty }, "mounts left: \(mountsUnderDirectory())")
+        func cgroupsLeft() -> [String] {
+            var left: [String] = []
+            let fm = FileManager.default
+            for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+                let parent = "/sys/fs/cgroup/\(controller)/\(Self.cgroupParent)"
+                for child in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where ids.contains(child) { left.append(parent + "/" + child) }
+            }
+            for child in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(Self.cgroupParent)")) ?? [] where ids.contains(child) {
+                left.append(child)
+            }
+            return left
+        }
+        #expect(ContainerBehaviourTests.eventually(5) { cgroupsLeft().isEmpty }, "cgroups left: \(cgroupsLeft())")
+        func directoriesLeft() -> [String] {
+            var left: [String] = []
+            let fm = FileManager.default
+            let homes = [dataRoot + "/containers", execRoot + "/containers", dataRoot + "/overlay"]
+                + ((try? fm.contentsOfDirectory(atPath: execRoot)) ?? []).map { execRoot + "/" + $0 }
+            for home in homes {
+                for child in (try? fm.contentsOfDirectory(atPath: home)) ?? [] where ids.contains(child) { left.append(home + "/" + child) }
+            }
+            return left
+        }
+        #expect(ContainerBehaviourTests.eventually(5) { directoriesLeft().isEmpty }, "container directories left: \(directoriesLeft())")
+        #expect(ContainerBehaviourTests.eventually(5) { helperProcesses().isEmpty }, "shims or runtimes left: \(helperProcesses())")
+        func vethsLeft() -> String { Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout }
+        #expect(ContainerBehaviourTests.eventually(5) { vethsLeft().isEmpty }, "interfaces left on the bridge: \(vethsLeft())")
+        // The namespace kept ready for the next start is held by an fd, never bound to a file.
+        func namespacesLeft() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: execRoot + "/netns")) ?? [] }
+        #expect(ContainerBehaviourTests.eventually(5) { namespacesLeft().isEmpty }, "network namespaces left: \(namespacesLeft())")
+        #expect(ContainerBehaviourTests.eventually(5) { firewall() == idleFirewall }, "firewall rules left:\n\(firewall())\nidle:\n\(idleFirewall)")
+    }
+
+    /// The rig's own cleanup, whatever the test found: the daemon's containers, then anything
+    /// it left (shims by pid, mounts, cgroups), the bridge, the firewall table and the directory.
+    func cleanUp() {
+        let ids = allIDs()
+        if !ids.isEmpty { docker(["rm", "-f", "-v"] + ids) }
+        _ = daemon.stop()
+        let leftovers = ContainerBehaviourTests.scrub(directory)
+        if !leftovers.isEmpty { Issue.record("berthd left behind: \(leftovers)") }
+        Harness.run("/usr/sbin/ip", ["link", "del", bridge])
+        Harness.run("/usr/sbin/nft", ["delete", "table", "ip", "berth-" + bridge])
+        let fm = FileManager.default
+        for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let parent = "/sys/fs/cgroup/\(controller)/\(Self.cgroupParent)"
+            for child in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] {
+                ContainerBehaviourTests.thawAndKill(id: child, parent: Self.cgroupParent)
+                rmdir(parent + "/" + child)
+            }
+            rmdir(parent)
+        }
+        rmdir("/sys/fs/cgroup/\(Self.cgroupParent)")
+        try? fm.removeItem(atPath: directory)
+    }
+}
