@@ -52,6 +52,9 @@ struct CrashConsistencyTests {
         }
         #expect(rig.allIDs().isEmpty, "containers left after rm -f of all: \(rig.docker(["ps", "-a"]).stdout)")
         rig.checkNoLeftovers(ids: everyID)
+        // The anonymous volumes went with their containers (rm -v); the named ones stay.
+        let volumes = rig.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").filter { !$0.hasPrefix("crashvol") }
+        #expect(volumes.isEmpty, "anonymous volumes left: \(volumes)")
         // Every name is free again.
         for name in everyName.sorted() {
             let create = rig.docker(["create", "--name", name, "busybox", "true"])

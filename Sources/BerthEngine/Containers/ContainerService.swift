@@ -92,17 +92,21 @@ public actor ContainerService {
         }
         volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]
+        var orphanedVolumes: [String] = []
         for id in (try? FileManager.default.contentsOfDirectory(atPath: dataRoot + "/containers")) ?? [] {
             guard let record = try? JSONDecoder().decode(ContainerRecord.self, from: Data(contentsOf: URL(fileURLWithPath: paths.config(id)))),
                   let hostConfig = try? JSONDecoder().decode(HostConfig.self, from: Data(contentsOf: URL(fileURLWithPath: paths.hostConfig(id))))
             else {
                 // A create cut off by a crash: nothing else refers to it.
                 logger.warning("removing container \(id): its configuration is incomplete")
+                orphanedVolumes += AnonymousVolumeNote.read(id, paths: paths)
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)
                 try? FileManager.default.removeItem(atPath: paths.directory(id))
                 try? images.snapshotter.remove(key: id)
                 continue
             }
+            // A note a crash kept after the create was saved: the config says it all now.
+            if record.VolumeMounts?.contains(where: \.Anonymous) == true { AnonymousVolumeNote.drop(id, paths: paths) }
             loaded[id] = Entry(record: record, hostConfig: hostConfig)
         }
         entries = loaded
@@ -113,6 +117,11 @@ public actor ContainerService {
         images.imageUsers = { users.users(of: $0) }
         for entry in loaded.values {
             volumes.use((entry.record.VolumeMounts ?? []).map(\.Name), by: entry.record.ID)
+        }
+        // Made for a create, or left by a removal, that a crash cut short (unless in use).
+        for name in orphanedVolumes where volumes.users(of: name).isEmpty && ((try? volumes.get(name))?.isAnonymous ?? false) {
+            logger.warning("removing anonymous volume \(name): its container is gone")
+            try? volumes.remove(name, force: true)
         }
         volumes.setEventSink { [events] action, name, attributes in
             events.publish(.volume, action, actor: name, attributes: attributes)
@@ -301,6 +310,7 @@ public actor ContainerService {
             async let hostConfigSaved: Void = blocking { try writeAtomically(hostConfigJSON, to: paths.hostConfig(newID)) }
             async let recordSaved: Void = blocking { try writeAtomically(recordJSON, to: paths.config(newID)) }
             _ = try await (hostConfigSaved, recordSaved)
+            if volumeMounts.contains(where: \.Anonymous) { AnonymousVolumeNote.drop(newID, paths: paths) }
         } catch {
             _ = try? await blocking {
                 try? FileManager.default.removeItem(atPath: paths.directory(newID))
@@ -391,7 +401,10 @@ public actor ContainerService {
         let images = self.images
         // Without its config the container is gone, also for a daemon that crashes right
         // after; the rest of its files go in the background (a restart sweeps what is left).
+        // The anonymous volumes that go with it are noted first (see AnonymousVolumeNote).
+        let anonymous = removeVolumes ? (entry.record.VolumeMounts ?? []).filter(\.Anonymous).map(\.Name) : []
         try await blocking {
+            if !anonymous.isEmpty { try AnonymousVolumeNote.write(anonymous, for: id, paths: paths) }
             if unlink(paths.config(id)) != 0 && errno != ENOENT {
                 throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
             }

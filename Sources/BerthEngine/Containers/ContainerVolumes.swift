@@ -12,7 +12,14 @@ extension ContainerService {
                                              inherited: inherited.volumes, inheritedBinds: inherited.binds)
         if planned.isEmpty { return [] }
         let volumes = self.volumes
+        let paths = self.paths
         return try await blocking {
+            // The new anonymous ones are named here and noted in the container's directory
+            // before they are made (see AnonymousVolumeNote).
+            var planned = planned
+            let fresh = planned.indices.filter { planned[$0].mount.Anonymous && planned[$0].mount.Name.isEmpty }
+            for index in fresh { planned[index].mount.Name = ContainerIdentity.newID() }
+            if !fresh.isEmpty { try AnonymousVolumeNote.write(fresh.map { planned[$0].mount.Name }, for: id, paths: paths) }
             var made: [VolumeMountPoint] = []
             do {
                 for var volume in planned {
@@ -24,6 +31,7 @@ extension ContainerService {
                 }
             } catch {
                 Self.dropVolumes(made, of: id, removeAnonymous: true, store: volumes)
+                if !fresh.isEmpty { try? FileManager.default.removeItem(atPath: paths.directory(id)) }
                 throw error
             }
             return made
