@@ -115,11 +115,17 @@ public actor NetworkService {
         reserve.refill()
     }
 
-    /// After the containers' recovery: sandboxes of containers that are not running go.
-    public func reconcile(running: Set<String>) {
+    /// After the containers' recovery: sandboxes of containers that are not running go, and
+    /// everything of containers that do not exist (a create or a removal cut short by a crash
+    /// between the network's records and the container's own).
+    public func reconcile(running: Set<String>, known: Set<String>) {
         for id in sandboxes.keys where !running.contains(id) {
             log("releasing the network of container \(id), which is not running")
             releaseSandbox(id)
+        }
+        for id in attachments.keys where !known.contains(id) {
+            log("forgetting the network settings of container \(id), which does not exist")
+            forgetContainer(id)
         }
     }
 

@@ -101,7 +101,8 @@ do {
     fail("cannot open the containers in \(options.dataRoot): \(error)")
 }
 await containers.recover()
-await network.reconcile(running: Set(await containers.all().filter { $0.0.State.Running }.map(\.0.ID)))
+let recovered = await containers.all()
+await network.reconcile(running: Set(recovered.filter { $0.0.State.Running }.map(\.0.ID)), known: Set(recovered.map(\.0.ID)))
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
                                        liveRestore: options.liveRestore, loggingDriver: options.logDriver),
                     images: images, containers: containers, settings: DaemonSettings(debug: options.debug), network: network)

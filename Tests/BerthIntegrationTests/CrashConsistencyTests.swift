@@ -18,7 +18,6 @@ struct CrashConsistencyTests {
         let rig = try CrashRig()
         defer { rig.cleanUp() }
         var everyName: Set<String> = []
-        var everyID: Set<String> = []
         // Containers the first round's rm/stop/restart/exec work on.
         try rig.seed(round: 0)
         var rounds = Self.rounds
@@ -31,7 +30,6 @@ struct CrashConsistencyTests {
             everyName.formUnion(burst.map(\.name))
             let outcomes = rig.runBurst(burst, crashAfter: round.delay, killHelpers: round.helpers)
             try rig.restart()
-            everyID.formUnion(rig.allIDs())
             if ProcessInfo.processInfo.environment["CRASH_DEBUG"] != nil {
                 for o in outcomes { print("R\(number) \(o.command.steps.map { $0.prefix(2).joined(separator: " ") }) \(o.statuses) \(o.stderr.prefix(200))") }
                 for l in rig.inspectAll() { print("R\(number)   \(l.name) \(l.status) \(l.pid)") }
@@ -45,13 +43,12 @@ struct CrashConsistencyTests {
             #expect(start.status == 0, "start of \(container.name) (\(container.status)) after the crashes: \(start.stderr)")
         }
         let ids = rig.allIDs()
-        everyID.formUnion(ids)
         if !ids.isEmpty {
             let rm = rig.docker(["rm", "-f", "-v"] + ids)
             #expect(rm.status == 0, "rm -f of every container: \(rm.stderr)")
         }
         #expect(rig.allIDs().isEmpty, "containers left after rm -f of all: \(rig.docker(["ps", "-a"]).stdout)")
-        rig.checkNoLeftovers(ids: everyID)
+        rig.checkNoLeftovers()
         // The anonymous volumes went with their containers (rm -v); the named ones stay.
         let volumes = rig.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").filter { !$0.hasPrefix("crashvol") }
         #expect(volumes.isEmpty, "anonymous volumes left: \(volumes)")
@@ -62,6 +59,97 @@ struct CrashConsistencyTests {
         }
         let reused = rig.allIDs()
         if !reused.isEmpty { rig.docker(["rm", "-f"] + reused) }
+        // No container holds the user network any more.
+        let networkRemoval = rig.docker(["network", "rm", "crashnet"])
+        #expect(networkRemoval.status == 0, "\(networkRemoval.stderr)")
+    }
+
+    /// What a runtime killed mid-create leaves (its directory without a state, a cgroup) does
+    /// not block the container's next start ("already exists"), and goes with the container;
+    /// at a restart berthd sweeps it for containers that are not running and unknown ones.
+    @Test func whatAStartCutShortLeftIsCleanedUp() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            func id(_ name: String) -> String { ContainerBehaviourTests.inspect(daemon, "{{.Id}}", name).trimmingCharacters(in: .whitespacesAndNewlines) }
+            func leave(_ id: String, in directory: String) -> [String] {
+                mkdir(directory + "/exec/runtime/" + id, 0o711)
+                let cgroups = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                    ? ["/sys/fs/cgroup/berth-test/\(id)"] : ["pids", "memory", "freezer"].map { "/sys/fs/cgroup/\($0)/berth-test/\(id)" }
+                for cgroup in cgroups { try? FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: true) }
+                return [directory + "/exec/runtime/" + id] + cgroups
+            }
+            func gone(_ paths: [String]) -> Bool { paths.allSatisfy { !FileManager.default.fileExists(atPath: $0) } }
+
+            #expect(daemon.docker(["create", "--name", "cut", "busybox", "sleep", "1000"]).status == 0)
+            let cut = leave(id("cut"), in: daemon.directory)
+            let start = daemon.docker(["start", "cut"])
+            #expect(start.status == 0, "\(start.stderr)")
+            #expect(daemon.docker(["exec", "cut", "true"]).status == 0)
+            #expect(daemon.docker(["rm", "-f", "cut"]).status == 0)
+            #expect(ContainerBehaviourTests.eventually(5) { gone(cut) }, "left: \(cut.filter { FileManager.default.fileExists(atPath: $0) })")
+
+            // Removed while leftovers were there: they go with it.
+            #expect(daemon.docker(["create", "--name", "cut2", "busybox", "sleep", "1000"]).status == 0)
+            let cut2 = leave(id("cut2"), in: daemon.directory)
+            #expect(daemon.docker(["rm", "cut2"]).status == 0)
+            #expect(ContainerBehaviourTests.eventually(5) { gone(cut2) }, "left: \(cut2.filter { FileManager.default.fileExists(atPath: $0) })")
+
+            // Found at a restart: of a created container, and of one berthd does not know.
+            #expect(daemon.docker(["create", "--name", "cut3", "busybox", "sleep", "1000"]).status == 0)
+            let cut3ID = id("cut3")
+            daemon.crash()
+            let left = leave(cut3ID, in: daemon.directory) + leave(String(repeating: "ab", count: 32), in: daemon.directory)
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(gone(left), "left after the restart: \(left.filter { FileManager.default.fileExists(atPath: $0) })")
+            #expect(restarted.docker(["start", "cut3"]).status == 0)
+            #expect(restarted.docker(["rm", "-f", "cut3"]).status == 0)
+        }
+    }
+
+    /// Anonymous volumes a create made, or a removal (`rm -v`) was taking along, when a crash
+    /// cut it short are removed at the next start; those a container uses stay.
+    @Test func anonymousVolumesOfACreateCutShortAreRemoved() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["create", "-v", "/data", "--name", "anon", "busybox", "true"]).status == 0)
+            let used = ContainerBehaviourTests.inspect(daemon, "{{(index .Mounts 0).Name}}", "anon").trimmingCharacters(in: .whitespacesAndNewlines)
+            let orphan = String(repeating: "cd", count: 32)
+            #expect(daemon.docker(["volume", "create", "--label", "com.docker.volume.anonymous=", orphan]).status == 0)
+            daemon.crash()
+            // A create cut short between its volumes and its config: a directory with the note only.
+            let cutShort = daemon.directory + "/data/containers/" + String(repeating: "ef", count: 32)
+            try FileManager.default.createDirectory(atPath: cutShort, withIntermediateDirectories: true)
+            try "\(orphan)\n\(used)\n".write(toFile: cutShort + "/anonymous-volumes", atomically: true, encoding: .utf8)
+            let restarted = try TestDaemon(directory: daemon.directory)
+            let volumes = restarted.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").map(String.init)
+            #expect(!volumes.contains(orphan), "\(volumes)")
+            #expect(volumes.contains(used), "the volume of a container that exists went: \(volumes)")
+            #expect(!FileManager.default.fileExists(atPath: cutShort))
+            #expect(restarted.docker(["start", "-a", "anon"]).status == 0)
+            #expect(restarted.docker(["rm", "-v", "anon"]).status == 0)
+            #expect(restarted.docker(["volume", "ls", "-q"]).stdout.isEmpty)
+        }
+    }
+
+    /// A container whose create a crash cut short after it was put on a user network: the
+    /// network forgets it at the next start, so the network can be removed.
+    @Test func aUserNetworkForgetsAContainerWhoseCreateWasCutShort() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let network = daemon.docker(["network", "create", "--subnet", "10.254.\(10 + Int(getpid()) % 200).0/24", "cutnet"])
+            try #require(network.status == 0, "\(network.stderr)")
+            let device = "br-" + network.stdout.prefix(12)
+            defer { Harness.run("/usr/sbin/ip", ["link", "del", device]) }
+            #expect(daemon.docker(["create", "--network", "cutnet", "--network-alias", "half", "--name", "half", "busybox", "true"]).status == 0)
+            let id = ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "half").trimmingCharacters(in: .whitespacesAndNewlines)
+            let attachments = daemon.directory + "/data/network/attachments/\(id).json"
+            #expect(FileManager.default.fileExists(atPath: attachments))
+            daemon.crash()
+            // As a create cut short before its config was written leaves it.
+            unlink(daemon.directory + "/data/containers/\(id)/config.v2.json")
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(restarted.docker(["ps", "-aq"]).stdout.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: attachments), "the network still holds the container")
+            let removal = restarted.docker(["network", "rm", "cutnet"])
+            #expect(removal.status == 0, "\(removal.stderr)")
+        }
     }
 }
 
@@ -71,9 +159,13 @@ final class CrashRig {
     static let cgroupParent = "berth-crash-test"
     let directory: String
     let bridge: String
+    /// The user network's bridge (crashnet).
+    private(set) var userBridge = ""
     private(set) var daemon: TestDaemon
     /// The bridge's firewall table with no container: what every rule check compares with.
     private(set) var idleFirewall = ""
+    /// The overlay directory with the image's layers only.
+    private(set) var idleOverlay: Set<String> = []
 
     var dataRoot: String { directory + "/data" }
     var execRoot: String { directory + "/exec" }
@@ -86,7 +178,11 @@ final class CrashRig {
         bridge = NetworkDaemon.defaultBridge(dataRoot: directory + "/data")
         let load = daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"])
         guard load.status == 0 else { throw TestFailure("load failed: \(load.stderr)") }
+        let network = daemon.docker(["network", "create", "--subnet", "10.253.\(octet).0/24", "crashnet"])
+        guard network.status == 0 else { throw TestFailure("network create failed: \(network.stderr)") }
+        userBridge = "br-" + network.stdout.prefix(12)
         idleFirewall = firewall()
+        idleOverlay = Set((try? FileManager.default.contentsOfDirectory(atPath: dataRoot + "/overlay")) ?? [])
     }
 
     @discardableResult
@@ -118,8 +214,7 @@ final class CrashRig {
     /// Long-lived containers of round `round`, which the next round stops, restarts, execs
     /// into and removes.
     func seed(round: Int) throws {
-        for command in burst(round: round) where command.name.hasPrefix("d") || command.name.hasPrefix("c") || command.name.hasPrefix("v")
-            || command.name.hasPrefix("p") {
+        for command in burst(round: round) where command.durable == true {
             for step in command.steps {
                 let result = docker(step)
                 guard result.status == 0 else { throw TestFailure("seed \(step): \(result.stderr)") }
@@ -141,12 +236,15 @@ final class CrashRig {
                     durable: true),
             Command(name: "al\(r)", steps: [["run", "-d", "--restart", "always", "--name", "al\(r)", "busybox", "sleep", "0.3"]]),
             Command(name: "x\(r)", steps: [["create", "--rm", "--name", "x\(r)", "busybox", "true"]]),
+            Command(name: "n\(r)", steps: [["run", "-d", "--network", "crashnet", "--network-alias", "web\(r)", "--name", "n\(r)",
+                                            "busybox", "sleep", "1000"]], durable: true),
             // On the previous round's containers.
             Command(name: "d\(p)", steps: [["rm", "-f", "d\(p)"]], durable: false),
             Command(name: "c\(p)", steps: [["stop", "-t", "0", "c\(p)"]]),
             Command(name: "v\(p)", steps: [["restart", "-t", "0", "v\(p)"]]),
             Command(name: "p\(p)", steps: [["exec", "p\(p)", "true"]]),
             Command(name: "al\(p)", steps: [["rm", "-f", "al\(p)"]], durable: false),
+            Command(name: "n\(p)", steps: [["rm", "-f", "n\(p)"]], durable: false),
         ].filter { r > 0 || !$0.name.hasSuffix("-1") }
     }
 
@@ -257,6 +355,10 @@ final class CrashRig {
                       pid: Int32(fields[4]) ?? 0, autoRemove: fields[5] == "true")
     }
 
+    static func isContainerID(_ name: String) -> Bool {
+        name.utf8.count == 64 && name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// Whether `pid` lives in the container's cgroup.
     static func inContainerCgroup(_ pid: Int32, id: String) -> Bool {
         let cgroups = readProcFile("/proc/\(pid)/cgroup") ?? ""
@@ -319,7 +421,7 @@ final class CrashRig {
 
     /// With every container removed: no mount, cgroup, directory, shim, namespace, veth or
     /// firewall rule of any of `ids` is left.
-    func checkNoLeftovers(ids: Set<String>) {
+    func checkNoLeftovers() {
         func mountsUnderDirectory() -> [String] {
             (readProcFile("/proc/self/mountinfo") ?? "").split(separator: "\n").compactMap { line in
                 let fields = line.split(separator: " ")
@@ -327,32 +429,35 @@ final class CrashRig {
             }
         }
         #expect(ContainerBehaviourTests.eventually(5) { mountsUnderDirectory().isEmpty }, "mounts left: \(mountsUnderDirectory())")
+        // Not only of the containers listed: a create cut short never was.
         func cgroupsLeft() -> [String] {
-            var left: [String] = []
             let fm = FileManager.default
-            for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-                let parent = "/sys/fs/cgroup/\(controller)/\(Self.cgroupParent)"
-                for child in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where ids.contains(child) { left.append(parent + "/" + child) }
+            let parents = ((try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)/\(Self.cgroupParent)" }
+                + ["/sys/fs/cgroup/\(Self.cgroupParent)"]
+            return parents.flatMap { parent in
+                ((try? fm.contentsOfDirectory(atPath: parent)) ?? []).filter(Self.isContainerID).map { parent + "/" + $0 }
             }
-            for child in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(Self.cgroupParent)")) ?? [] where ids.contains(child) {
-                left.append(child)
-            }
-            return left
         }
         #expect(ContainerBehaviourTests.eventually(5) { cgroupsLeft().isEmpty }, "cgroups left: \(cgroupsLeft())")
         func directoriesLeft() -> [String] {
-            var left: [String] = []
             let fm = FileManager.default
-            let homes = [dataRoot + "/containers", execRoot + "/containers", dataRoot + "/overlay"]
-                + ((try? fm.contentsOfDirectory(atPath: execRoot)) ?? []).map { execRoot + "/" + $0 }
-            for home in homes {
-                for child in (try? fm.contentsOfDirectory(atPath: home)) ?? [] where ids.contains(child) { left.append(home + "/" + child) }
+            var left: [String] = []
+            for home in [dataRoot + "/containers", execRoot + "/containers", execRoot + "/runtime",
+                         dataRoot + "/network/attachments", dataRoot + "/network/sandboxes"] {
+                left += ((try? fm.contentsOfDirectory(atPath: home)) ?? []).filter { Self.isContainerID(String($0.prefix(64))) }
+                    .map { home + "/" + $0 }
             }
+            // The image's layers stay; every container's own layer goes.
+            let overlay = Set((try? fm.contentsOfDirectory(atPath: dataRoot + "/overlay")) ?? [])
+            left += overlay.subtracting(idleOverlay).sorted().map { dataRoot + "/overlay/" + $0 }
             return left
         }
         #expect(ContainerBehaviourTests.eventually(5) { directoriesLeft().isEmpty }, "container directories left: \(directoriesLeft())")
         #expect(ContainerBehaviourTests.eventually(5) { helperProcesses().isEmpty }, "shims or runtimes left: \(helperProcesses())")
-        func vethsLeft() -> String { Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout }
+        func vethsLeft() -> String {
+            Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout
+                + Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", userBridge]).stdout
+        }
         #expect(ContainerBehaviourTests.eventually(5) { vethsLeft().isEmpty }, "interfaces left on the bridge: \(vethsLeft())")
         // The namespace kept ready for the next start is held by an fd, never bound to a file.
         func namespacesLeft() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: execRoot + "/netns")) ?? [] }
@@ -365,10 +470,12 @@ final class CrashRig {
     func cleanUp() {
         let ids = allIDs()
         if !ids.isEmpty { docker(["rm", "-f", "-v"] + ids) }
+        docker(["network", "rm", "crashnet"])
         _ = daemon.stop()
         let leftovers = ContainerBehaviourTests.scrub(directory)
         if !leftovers.isEmpty { Issue.record("berthd left behind: \(leftovers)") }
         Harness.run("/usr/sbin/ip", ["link", "del", bridge])
+        if !userBridge.isEmpty { Harness.run("/usr/sbin/ip", ["link", "del", userBridge]) }
         Harness.run("/usr/sbin/nft", ["delete", "table", "ip", "berth-" + bridge])
         let fm = FileManager.default
         for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
