@@ -151,6 +151,37 @@ struct CrashConsistencyTests {
             #expect(removal.status == 0, "\(removal.stderr)")
         }
     }
+
+    /// A crash between a freeze (or a thaw) and its record: after the restart the container's
+    /// state is what its cgroup says, and `stop` ends it at once instead of signalling a
+    /// frozen process in vain.
+    @Test func pausedIsWhatTheCgroupSaysAfterACrash() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "frozen", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "thawed", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["pause", "thawed"]).status == 0)
+            let ids = ["frozen", "thawed"].map { ContainerBehaviourTests.inspect(daemon, "{{.Id}}", $0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            func freeze(_ id: String, _ on: Bool) {
+                let v2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                let (file, value) = v2 ? ("/sys/fs/cgroup/berth-test/\(id)/cgroup.freeze", on ? "1" : "0")
+                    : ("/sys/fs/cgroup/freezer/berth-test/\(id)/freezer.state", on ? "FROZEN" : "THAWED")
+                try? value.write(toFile: file, atomically: false, encoding: .utf8)
+            }
+            daemon.crash()
+            freeze(ids[0], true)
+            freeze(ids[1], false)
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.State.Paused}}", "frozen") == "paused true\n")
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.State.Paused}}", "thawed") == "running false\n")
+            let began = Date()
+            #expect(restarted.docker(["stop", "-t", "1", "frozen"]).status == 0)
+            #expect(Date().timeIntervalSince(began) < 10, "stop waited on a frozen process")
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "frozen") == "exited\n")
+            #expect(restarted.docker(["unpause", "thawed"]).stderr.contains("is not paused"))
+            #expect(restarted.docker(["pause", "thawed"]).status == 0)
+            #expect(restarted.docker(["rm", "-f", "frozen", "thawed"]).status == 0)
+        }
+    }
 }
 
 /// One berthd, killed and restarted on the same directory, with its own default bridge,

@@ -26,7 +26,7 @@ extension ContainerService {
                     if entries[id]!.record.State.Health == nil {
                         entries[id]!.record.State.Health = ContainerHealth.forNewRun(previous: nil, config: entry.record.Config)
                     }
-                    startHealthMonitor(id)
+                    if await !reconcilePause(id) { startHealthMonitor(id) }
                 case "exited" where fields.count == 3:
                     let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? ShimExit(status: 255, finished: timestamp())
                     await handleExit(id, status: exit.status, finished: exit.finished)
@@ -61,6 +61,24 @@ extension ContainerService {
                 logger.error("container \(id): cannot start it again: \(error)")
             }
         }
+    }
+
+    /// A crash between a freeze (or a thaw) and its record leaves the two apart, and a stop
+    /// would then signal a frozen process and wait in vain: the cgroup says whether the
+    /// container is paused. Answers whether it is.
+    private func reconcilePause(_ id: String) async -> Bool {
+        let runtimeRoot = paths.runtimeRoot
+        let frozen = (try? await blocking {
+            guard let saved = try? ContainerStore(root: runtimeRoot).load(id),
+                  let cgroup = try? openCgroupManager(paths: saved.cgroupPaths) else { return false }
+            return cgroup.isFrozen()
+        }) ?? false
+        guard let state = entries[id]?.record.State, state.Paused != frozen else { return frozen }
+        logger.warning("container \(id): its cgroup is \(frozen ? "frozen" : "thawed"); recording it as \(frozen ? "paused" : "running")")
+        entries[id]!.record.State.Paused = frozen
+        entries[id]!.record.State.Status = frozen ? "paused" : "running"
+        persist(id)
+        return frozen
     }
 
     /// Shim directories, runtime records and root mounts of containers that are not running.
