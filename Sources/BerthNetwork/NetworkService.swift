@@ -77,6 +77,10 @@ public actor NetworkService {
         func load<T: Decodable>(_ sub: String, _ type: T.Type) -> [String: T] {
             var result: [String: T] = [:]
             let folder = options.dataRoot + "/network/" + sub
+            // A write a crash cut short; the record it was replacing (if any) is whole.
+            for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json.tmp") {
+                unlink(folder + "/" + file)
+            }
             for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json") {
                 if let data = fm.contents(atPath: folder + "/" + file), let value = try? JSONDecoder().decode(T.self, from: data) {
                     result[String(file.dropLast(5))] = value
