@@ -447,6 +447,9 @@ final class CrashRig {
                 let gone = ContainerBehaviourTests.eventually(3) { inspect(container.id).map { $0.status != "exited" } ?? true }
                 #expect(gone, "\(label): an exited --rm container stays")
             }
+            // Its log reads back, whatever a killed shim was writing.
+            let logs = docker(["logs", container.id])
+            #expect(logs.status == 0 || logs.stderr.contains("No such container"), "\(label): docker logs fails: \(logs.stderr)")
             #expect(["created", "running", "paused", "exited", "restarting"].contains(container.status), "\(label): not a state a container should be left in")
         }
     }
@@ -489,6 +492,17 @@ final class CrashRig {
             left += overlay.subtracting(idleOverlay).sorted().map { dataRoot + "/overlay/" + $0 }
             return left
         }
+        // Writes a crash cut short (temporary files) are swept, except in the image's layers.
+        func temporariesLeft() -> [String] {
+            let walker = FileManager.default.enumerator(atPath: dataRoot)
+            var found: [String] = []
+            while let path = walker?.nextObject() as? String {
+                if path.hasPrefix("overlay/") { walker?.skipDescendants(); continue }
+                if path.hasSuffix(".tmp") || path.hasSuffix(".saving") { found.append(path) }
+            }
+            return found
+        }
+        #expect(temporariesLeft().isEmpty, "half-written files left: \(temporariesLeft())")
         #expect(ContainerBehaviourTests.eventually(5) { directoriesLeft().isEmpty }, "container directories left: \(directoriesLeft())")
         #expect(ContainerBehaviourTests.eventually(5) { helperProcesses().isEmpty }, "shims or runtimes left: \(helperProcesses())")
         func vethsLeft() -> String {
