@@ -10,9 +10,15 @@ import Testing
 struct CrashConsistencyTests {
     /// Milliseconds after the burst's first create reached berthd at which it is killed:
     /// fixed, so a failure repeats. `helpers`: a shim and the runtimes at work are killed first.
-    static let rounds: [(delay: Int, helpers: Bool)] = [
-        (5, false), (60, true), (150, false), (300, false), (25, true), (500, false), (220, true), (900, false),
-    ]
+    /// To hunt with other moments, BERTH_CRASH_DELAYS="40,130h,..." ("h": helpers too), and
+    /// BERTH_CRASH_VERBOSE=1 prints each round's commands and states.
+    static let rounds: [(delay: Int, helpers: Bool)] = {
+        if let delays = ProcessInfo.processInfo.environment["BERTH_CRASH_DELAYS"] {
+            return delays.split(separator: ",").map { (Int($0.filter(\.isNumber)) ?? 0, $0.hasSuffix("h")) }
+        }
+        return [(5, false), (60, true), (150, false), (300, false), (25, true), (220, false), (110, true), (380, false),
+                (12, false), (180, true)]
+    }()
 
     @Test func crashesInTheMiddleOfCommandsLeaveTrueStatesAndNoLeftovers() throws {
         let rig = try CrashRig()
@@ -20,19 +26,17 @@ struct CrashConsistencyTests {
         var everyName: Set<String> = []
         // Containers the first round's rm/stop/restart/exec work on.
         try rig.seed(round: 0)
-        var rounds = Self.rounds
-        if let hunt = ProcessInfo.processInfo.environment["CRASH_DELAYS"] {
-            rounds = hunt.split(separator: ",").map { (Int($0.filter(\.isNumber))!, $0.hasSuffix("h")) }
-        }
-        for (index, round) in rounds.enumerated() {
+        for (index, round) in Self.rounds.enumerated() {
             let number = index + 1
             let burst = rig.burst(round: number)
             everyName.formUnion(burst.map(\.name))
             let outcomes = rig.runBurst(burst, crashAfter: round.delay, killHelpers: round.helpers)
             try rig.restart()
-            if ProcessInfo.processInfo.environment["CRASH_DEBUG"] != nil {
-                for o in outcomes { print("R\(number) \(o.command.steps.map { $0.prefix(2).joined(separator: " ") }) \(o.statuses) \(o.stderr.prefix(200))") }
-                for l in rig.inspectAll() { print("R\(number)   \(l.name) \(l.status) \(l.pid)") }
+            if ProcessInfo.processInfo.environment["BERTH_CRASH_VERBOSE"] != nil {
+                for outcome in outcomes {
+                    print("round \(number): \(outcome.command.steps.map { $0.joined(separator: " ") }) → \(outcome.statuses) \(outcome.stderr.prefix(200))")
+                }
+                for container in rig.inspectAll() { print("round \(number):   \(container.name) \(container.status) \(container.pid)") }
             }
             rig.checkTrueStates(round: number, outcomes: outcomes)
         }
@@ -186,6 +190,42 @@ struct CrashConsistencyTests {
             #expect(restarted.docker(["rm", "-f", "frozen", "thawed"]).status == 0)
         }
     }
+
+    /// Clients attached to a container or following its log end, with an error as the CLI
+    /// gives for dockerd, when berthd is killed; after the restart both work again.
+    @Test func attachedClientsEndWhenBerthdIsKilled() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "talk", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.1; done"]).status == 0)
+            func client(_ args: [String]) throws -> Process {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
+                process.arguments = ["-H", daemon.host] + args
+                process.standardInput = FileHandle.nullDevice
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                return process
+            }
+            let clients = [try client(["attach", "--sig-proxy=false", "talk"]), try client(["logs", "-f", "talk"])]
+            usleep(700_000)
+            let running = clients.allSatisfy { $0.isRunning }
+            #expect(running)
+            daemon.crash()
+            let ended = ContainerBehaviourTests.eventually(5) { clients.allSatisfy { !$0.isRunning } }
+            #expect(ended, "a client still waits on the killed daemon")
+            for process in clients where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in clients {
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 1, "\(process.arguments ?? []) ended with \(process.terminationStatus)")
+            }
+            let restarted = try TestDaemon(directory: daemon.directory)
+            let follow = Harness.run("/usr/bin/timeout", ["1", Harness.dockerCLI, "-H", restarted.host, "logs", "-f", "--tail", "1", "talk"])
+            #expect(follow.status == 124 && follow.stdout.split(separator: "\n").count >= 3, "logs -f after the restart: \(follow)")
+            let attach = Harness.run("/usr/bin/timeout", ["-s", "KILL", "1", Harness.dockerCLI, "-H", restarted.host, "attach", "--sig-proxy=false", "talk"])
+            #expect(attach.stdout.hasPrefix("tick\n"), "attach after the restart: \(attach)")
+            #expect(restarted.docker(["rm", "-f", "talk"]).status == 0)
+        }
+    }
 }
 
 /// One berthd, killed and restarted on the same directory, with its own default bridge,
@@ -240,7 +280,6 @@ final class CrashRig {
         var command: Command
         var statuses: [Int32]
         var stderr: String
-        var seconds: Double
         var succeeded: Bool { !statuses.isEmpty && statuses.count == command.steps.count && statuses.allSatisfy { $0 == 0 } }
     }
 
@@ -291,10 +330,11 @@ final class CrashRig {
         let outcomes = Mutex<[Outcome]>([])
         let group = DispatchGroup()
         let host = daemon.host
+        let containers = dataRoot + "/containers"
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [])
         for command in commands {
             group.enter()
             Thread.detachNewThread {
-                let began = Date()
                 var statuses: [Int32] = []
                 var stderr = ""
                 for step in command.steps {
@@ -303,14 +343,12 @@ final class CrashRig {
                     stderr += result.stderr
                     if result.status != 0 { break }
                 }
-                let outcome = Outcome(command: command, statuses: statuses, stderr: stderr, seconds: Date().timeIntervalSince(began))
+                let outcome = Outcome(command: command, statuses: statuses, stderr: stderr)
                 outcomes.withLock { $0.append(outcome) }
                 group.leave()
             }
         }
         // The CLIs take a while to start: the clock starts at the first container made.
-        let containers = dataRoot + "/containers"
-        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [])
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline && Set((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).subtracting(before).isEmpty {
             usleep(1000)
