@@ -9,15 +9,16 @@ import Testing
 @Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
 struct CrashConsistencyTests {
     /// Milliseconds after the burst's first create reached berthd at which it is killed:
-    /// fixed, so a failure repeats. `helpers`: a shim and the runtimes at work are killed first.
-    /// To hunt with other moments, BERTH_CRASH_DELAYS="40,130h,..." ("h": helpers too), and
-    /// BERTH_CRASH_VERBOSE=1 prints each round's commands and states.
-    static let rounds: [(delay: Int, helpers: Bool)] = {
-        if let delays = ProcessInfo.processInfo.environment["BERTH_CRASH_DELAYS"] {
-            return delays.split(separator: ",").map { (Int($0.filter(\.isNumber)) ?? 0, $0.hasSuffix("h")) }
+    /// fixed, so a failure repeats. "h": a shim and the runtimes at work are killed first;
+    /// "r": the restarted berthd is killed again in the middle of its recovery. To hunt with
+    /// other moments, BERTH_CRASH_DELAYS="40,130h,70hr,...", and BERTH_CRASH_VERBOSE=1 prints
+    /// each round's commands and states.
+    static let rounds: [(delay: Int, helpers: Bool, recovery: Int?)] = {
+        let list = ProcessInfo.processInfo.environment["BERTH_CRASH_DELAYS"]
+            ?? "5,60h,150r,300,25h,220,110hr,380,12,180h"
+        return list.split(separator: ",").enumerated().map { index, round in
+            (Int(round.filter(\.isNumber)) ?? 0, round.contains("h"), round.contains("r") ? 10 + index * 15 : nil)
         }
-        return [(5, false), (60, true), (150, false), (300, false), (25, true), (220, false), (110, true), (380, false),
-                (12, false), (180, true)]
     }()
 
     @Test func crashesInTheMiddleOfCommandsLeaveTrueStatesAndNoLeftovers() throws {
@@ -31,6 +32,7 @@ struct CrashConsistencyTests {
             let burst = rig.burst(round: number)
             everyName.formUnion(burst.map(\.name))
             let outcomes = rig.runBurst(burst, crashAfter: round.delay, killHelpers: round.helpers)
+            if let recovery = round.recovery { rig.crashDuringRecovery(after: recovery) }
             try rig.restart()
             if ProcessInfo.processInfo.environment["BERTH_CRASH_VERBOSE"] != nil {
                 for outcome in outcomes {
@@ -389,6 +391,23 @@ final class CrashRig {
 
     func restart() throws {
         daemon = try TestDaemon(directory: directory)
+    }
+
+    /// Starts berthd on the directory and kills it `milliseconds` later, in the middle of its
+    /// recovery (it answers no request before that is done).
+    func crashDuringRecovery(after milliseconds: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
+        process.arguments = daemon.arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
+        guard (try? process.run()) != nil else {
+            Issue.record("cannot start berthd")
+            return
+        }
+        usleep(UInt32(milliseconds * 1000))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     // MARK: - checks
