@@ -337,11 +337,12 @@ extension ContainerService {
 
     public enum StopResult: Sendable { case stopped, notRunning }
 
-    /// `docker stop`: the stop signal, then SIGKILL after the timeout.
-    public func stop(_ nameOrID: String, timeout: Int?, signal: String?) async throws -> StopResult {
+    /// `docker stop`: the stop signal, then SIGKILL after the timeout. `manual`: a user's stop
+    /// (not the daemon's shutdown), which restart policies then respect.
+    public func stop(_ nameOrID: String, timeout: Int?, signal: String?, manual: Bool = true) async throws -> StopResult {
         let id = try resolve(nameOrID)
         let entry = entries[id]!
-        entries[id]!.record.HasBeenManuallyStopped = true
+        if manual { markManuallyStopped(id) }
         if entry.record.State.Restarting {
             cancelRestart(id)
             persist(id)
@@ -369,6 +370,16 @@ extension ContainerService {
     }
 
     struct StopTimedOut: Error {}
+
+    /// Saved before the signal goes, as dockerd does: after a crash between the signal and
+    /// the exit's record, the restart policy still knows that the user stopped the container
+    /// (else an unless-stopped one would come back). Only a container with a policy, for
+    /// which it matters, pays for the write.
+    func markManuallyStopped(_ id: String) {
+        guard let entry = entries[id], !entry.record.HasBeenManuallyStopped else { return }
+        entries[id]!.record.HasBeenManuallyStopped = true
+        if !["", "no"].contains(entry.hostConfig.RestartPolicy?.Name ?? "") { persist(id) }
+    }
 
     /// Signals the process and waits for its exit (or throws StopTimedOut).
     func killAndWait(_ id: String, signal: Int32, timeout: Duration?) async throws {
@@ -410,7 +421,7 @@ extension ContainerService {
         guard entries[id]!.record.State.Running else {
             throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
         }
-        if number == SIGKILL || number == SIGTERM || number == SIGINT { entries[id]!.record.HasBeenManuallyStopped = true }
+        if number == SIGKILL || number == SIGTERM || number == SIGINT { markManuallyStopped(id) }
         do {
             try await signalThroughShim(id, number)
             // A frozen process gets its signal only once thawed; dockerd unpauses it too.

@@ -122,9 +122,7 @@ extension ContainerService {
 
     /// A stop for daemon shutdown: not a user's stop, so restart policies apply at the next start.
     private func stopKeepingPolicy(_ id: String) async throws {
-        let manuallyStopped = entries[id]?.record.HasBeenManuallyStopped ?? false
-        _ = try await stop(id, timeout: nil, signal: nil)
-        entries[id]?.record.HasBeenManuallyStopped = manuallyStopped
+        _ = try await stop(id, timeout: nil, signal: nil, manual: false)
         persist(id)
     }
 }

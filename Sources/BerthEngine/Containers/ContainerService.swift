@@ -381,7 +381,7 @@ public actor ContainerService {
             guard force else {
                 throw BerthError.conflict("You cannot remove a running container \(id). Stop the container before attempting removal or force remove")
             }
-            entries[id]!.record.HasBeenManuallyStopped = true
+            markManuallyStopped(id)
             if state.Restarting { cancelRestart(id) }
             if entries[id]?.record.State.Running == true {
                 try? await killAndWait(id, signal: SIGKILL, timeout: .seconds(10))
