@@ -193,6 +193,47 @@ struct CrashConsistencyTests {
         }
     }
 
+    /// As dockerd at its start: an --rm container that is not running is removed, with its
+    /// anonymous volumes (a `run --rm` cut short between create and start); a running one stays.
+    @Test func autoRemoveContainersThatAreNotRunningGoAtTheRestart() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--rm", "-v", "/scratch", "--name", "never", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--rm", "--name", "still", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.split(separator: "\n").count == 1)
+            daemon.crash()
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(restarted.docker(["ps", "-a", "--format", "{{.Names}} {{.State}}"]).stdout == "still running\n")
+            #expect(restarted.docker(["volume", "ls", "-q"]).stdout.isEmpty)
+            #expect(restarted.docker(["rm", "-f", "still"]).status == 0)
+        }
+    }
+
+    /// A user's stop of an unless-stopped container that a crash cuts short (the signal sent,
+    /// the exit not recorded yet) is still a user's stop after the restart: it stays stopped.
+    @Test func aStopCutShortStillCountsAsTheUsers() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--restart", "unless-stopped", "--name", "slow", "busybox", "sh", "-c",
+                                   "trap 'sleep 1; exit 3' TERM; while true; do sleep 0.1; done"]).status == 0)
+            usleep(300_000)
+            let stop = Process()
+            stop.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
+            stop.arguments = ["-H", daemon.host, "stop", "slow"]
+            stop.standardOutput = FileHandle.nullDevice
+            stop.standardError = FileHandle.nullDevice
+            try stop.run()
+            // The container takes a second over its TERM: berthd dies meanwhile.
+            usleep(500_000)
+            daemon.crash()
+            stop.waitUntilExit()
+            usleep(1_000_000)
+            let restarted = try TestDaemon(directory: daemon.directory)
+            usleep(500_000)
+            let state = ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", "slow")
+            #expect(state == "exited 3 0\n", "\(state)")
+            #expect(restarted.docker(["rm", "-f", "slow"]).status == 0)
+        }
+    }
+
     /// Clients attached to a container or following its log end, with an error as the CLI
     /// gives for dockerd, when berthd is killed; after the restart both work again.
     @Test func attachedClientsEndWhenBerthdIsKilled() throws {
@@ -499,10 +540,11 @@ final class CrashRig {
                 }
                 #expect(settled, "\(label): processes \(Self.cgroupProcesses(container.id)) or a shim remain")
             }
-            // An --rm container that exited is removed.
-            if container.autoRemove && container.status == "exited" {
-                let gone = ContainerBehaviourTests.eventually(3) { inspect(container.id).map { $0.status != "exited" } ?? true }
-                #expect(gone, "\(label): an exited --rm container stays")
+            // An --rm container that is not running is removed (as dockerd removes them at its
+            // start, also those created and never started).
+            if container.autoRemove && ["exited", "created"].contains(container.status) {
+                let gone = ContainerBehaviourTests.eventually(3) { inspect(container.id).map { !["exited", "created"].contains($0.status) } ?? true }
+                #expect(gone, "\(label): an --rm container that is not running stays")
             }
             // Its log reads back, whatever a killed shim was writing.
             let logs = docker(["logs", container.id])

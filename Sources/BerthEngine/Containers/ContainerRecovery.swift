@@ -53,7 +53,13 @@ extension ContainerService {
             let policy = entry.hostConfig.RestartPolicy?.Name ?? ""
             let wanted = entry.record.State.Restarting
                 || (["always", "unless-stopped"].contains(policy) && !entry.record.HasBeenManuallyStopped && entry.record.HasBeenStartedBefore)
-            guard wanted else { continue }
+            guard wanted else {
+                // As dockerd at its start: an --rm container that is not running goes, with its
+                // anonymous volumes (a run cut short between create and start, or one whose
+                // removal a crash interrupted).
+                if entry.hostConfig.AutoRemove == true { try? await removeStopped(id, removeVolumes: true) }
+                continue
+            }
             entries[id]!.record.State.Restarting = false
             do {
                 try await startProcess(id)
