@@ -409,6 +409,11 @@ public actor ContainerService {
                 throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
             }
         }
+        // The volumes go before the directory with their note does.
+        if let mounts = entry.record.VolumeMounts {
+            let volumes = self.volumes
+            _ = try? await blocking { Self.dropVolumes(mounts, of: id, removeAnonymous: removeVolumes, store: volumes) }
+        }
         let cleanup = entry.cleanup
         // What a start cut short left of the runtime's container goes too (nothing to do, and
         // one stat, after an ordinary run).
@@ -422,10 +427,6 @@ public actor ContainerService {
             try? FileManager.default.removeItem(atPath: paths.directory(id))
         }
         await forgetNetwork(id)  // network
-        if let mounts = entry.record.VolumeMounts {
-            let volumes = self.volumes
-            _ = try? await blocking { Self.dropVolumes(mounts, of: id, removeAnonymous: removeVolumes, store: volumes) }
-        }
         entries[id] = nil
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
