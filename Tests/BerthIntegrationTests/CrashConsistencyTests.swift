@@ -234,6 +234,27 @@ struct CrashConsistencyTests {
         }
     }
 
+    /// As dockerd at its start: a stopped `always` container runs again even when the user
+    /// stopped it (Docker's documented exception), an `unless-stopped` one does not.
+    @Test func alwaysContainersStartAgainAfterARestartEvenWhenStopped() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--restart", "always", "--name", "alw", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--restart", "unless-stopped", "--name", "uls", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["stop", "-t", "0", "alw", "uls"]).status == 0)
+            daemon.crash()
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(ContainerBehaviourTests.eventually { ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "alw") == "running\n" })
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "uls") == "exited\n")
+            // Running again as if started: its next exit is restarted.
+            let pid = ContainerBehaviourTests.inspect(restarted, "{{.State.Pid}}", "alw").trimmingCharacters(in: .whitespacesAndNewlines)
+            kill(Int32(pid) ?? 0, SIGKILL)
+            #expect(ContainerBehaviourTests.eventually {
+                ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.RestartCount}}", "alw") == "running 1\n"
+            })
+            #expect(restarted.docker(["rm", "-f", "alw", "uls"]).status == 0)
+        }
+    }
+
     /// Clients attached to a container or following its log end, with an error as the CLI
     /// gives for dockerd, when berthd is killed; after the restart both work again.
     @Test func attachedClientsEndWhenBerthdIsKilled() throws {

@@ -51,8 +51,10 @@ extension ContainerService {
         for id in entries.keys.sorted() {
             guard let entry = entries[id], !entry.record.State.Running else { continue }
             let policy = entry.hostConfig.RestartPolicy?.Name ?? ""
-            let wanted = entry.record.State.Restarting
-                || (["always", "unless-stopped"].contains(policy) && !entry.record.HasBeenManuallyStopped && entry.record.HasBeenStartedBefore)
+            // As dockerd's restart policies decide at its start: `always` even after a user's
+            // stop (Docker's documented exception), `unless-stopped` unless the user stopped it.
+            let wanted = entry.record.State.Restarting || (entry.record.HasBeenStartedBefore
+                && (policy == "always" || (policy == "unless-stopped" && !entry.record.HasBeenManuallyStopped)))
             guard wanted else {
                 // As dockerd at its start: an --rm container that is not running goes, with its
                 // anonymous volumes (a run cut short between create and start, or one whose
@@ -61,6 +63,7 @@ extension ContainerService {
                 continue
             }
             entries[id]!.record.State.Restarting = false
+            entries[id]!.record.HasBeenManuallyStopped = false
             do {
                 try await startProcess(id)
             } catch {
