@@ -567,6 +567,15 @@ final class CrashRig {
                 let gone = ContainerBehaviourTests.eventually(3) { inspect(container.id).map { !["exited", "created"].contains($0.status) } ?? true }
                 #expect(gone, "\(label): an --rm container that is not running stays")
             }
+            // A published port of a running container answers again.
+            if container.running && container.name.hasPrefix("p"), let round = Int(container.name.dropFirst()) {
+                let url = "http://127.0.0.1:\(Self.port(round))/"
+                let answers = ContainerBehaviourTests.eventually(3) {
+                    Harness.run("/usr/bin/curl", ["-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", url]).stdout != "000"
+                        || inspect(container.id).map { !$0.running } ?? true
+                }
+                #expect(answers, "\(label): nothing answers on its published port \(url)")
+            }
             // Its log reads back, whatever a killed shim was writing.
             let logs = docker(["logs", container.id])
             #expect(logs.status == 0 || logs.stderr.contains("No such container"), "\(label): docker logs fails: \(logs.stderr)")
