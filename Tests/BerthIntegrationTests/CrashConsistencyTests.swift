@@ -373,6 +373,7 @@ final class CrashRig {
             Command(name: "v\(r)", steps: [["run", "-d", "-v", "crashvol\(r % 3):/data", "--name", "v\(r)", "busybox", "sleep", "1000"]],
                     durable: true),
             Command(name: "z\(r)", steps: [["run", "-d", "--name", "z\(r)", "busybox", "sleep", "1000"]], durable: true),
+            Command(name: "k\(r)", steps: [["run", "-d", "--name", "k\(r)", "busybox", "sleep", "1000"]], durable: true),
             Command(name: "al\(r)", steps: [["run", "-d", "--restart", "always", "--name", "al\(r)", "busybox", "sleep", "0.3"]]),
             Command(name: "x\(r)", steps: [["create", "--rm", "--name", "x\(r)", "busybox", "true"]]),
             Command(name: "n\(r)", steps: [["run", "-d", "--network", "crashnet", "--network-alias", "web\(r)", "--name", "n\(r)",
@@ -385,6 +386,8 @@ final class CrashRig {
             Command(name: "al\(p)", steps: [["rm", "-f", "al\(p)"]], durable: false),
             Command(name: "n\(p)", steps: [["rm", "-f", "n\(p)"]], durable: false),
             Command(name: "z\(p)", steps: [["pause", "z\(p)"]]),
+            Command(name: "kk\(p)", steps: [["rename", "k\(p)", "kk\(p)"]], durable: true),
+            Command(name: "k\(p)", steps: [["kill", "k\(p)"]]),
         ].filter { r > 0 || !$0.name.hasSuffix("-1") }
     }
 
