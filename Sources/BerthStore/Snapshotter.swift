@@ -89,6 +89,14 @@ public final class Snapshotter: @unchecked Sendable {
                           options: ["lowerdir=" + lowers, "upperdir=" + dir + "/diff", "workdir=" + dir + "/work"])
     }
 
+    /// The writable roots `prepare` made (every directory that is not a layer: a layer has its
+    /// `link` before it gets its name), for a reconcile against the containers that exist.
+    public func preparedKeys() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { name in
+            name != "l" && !name.hasSuffix("-incomplete") && access(root + "/" + name + "/link", F_OK) != 0
+        }
+    }
+
     public func remove(key: String) throws {
         guard !key.isEmpty, !key.contains("/"), !key.hasPrefix("sha256"), !key.hasPrefix("l") || key.count > 1 else {
             throw BerthError.invalidArgument("invalid snapshot key \(key)")

@@ -208,6 +208,34 @@ struct CrashConsistencyTests {
         }
     }
 
+    /// The writable root of a container whose removal a crash cut short goes at the next
+    /// start, whether its directory is still there (without its config) or already gone.
+    @Test func rootsOfContainersThatDoNotExistAreRemoved() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--name", "kept", "busybox", "true"]).status == 0)
+            let kept = ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "kept").trimmingCharacters(in: .whitespacesAndNewlines)
+            daemon.crash()
+            let overlay = daemon.directory + "/data/overlay/"
+            let withDirectory = String(repeating: "4a", count: 32), withoutDirectory = String(repeating: "5b", count: 32)
+            for key in [withDirectory, withoutDirectory] {
+                for sub in ["diff/etc", "work", "merged"] {
+                    try FileManager.default.createDirectory(atPath: overlay + key + "/" + sub, withIntermediateDirectories: true)
+                }
+            }
+            try FileManager.default.createDirectory(atPath: daemon.directory + "/data/containers/" + withDirectory,
+                                                    withIntermediateDirectories: true)
+            let restarted = try TestDaemon(directory: daemon.directory)
+            #expect(!FileManager.default.fileExists(atPath: overlay + withDirectory))
+            #expect(!FileManager.default.fileExists(atPath: overlay + withoutDirectory))
+            #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/data/containers/" + withDirectory))
+            // A container that exists keeps its root, and the image its layers.
+            #expect(FileManager.default.fileExists(atPath: overlay + kept))
+            #expect(restarted.docker(["start", "-a", "kept"]).status == 0)
+            #expect(restarted.docker(["run", "--rm", "busybox", "true"]).status == 0)
+            #expect(restarted.docker(["rm", "kept"]).status == 0)
+        }
+    }
+
     /// A user's stop of an unless-stopped container that a crash cuts short (the signal sent,
     /// the exit not recorded yet) is still a user's stop after the restart: it stays stopped.
     @Test func aStopCutShortStillCountsAsTheUsers() throws {

@@ -92,17 +92,12 @@ public actor ContainerService {
         }
         volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]
-        var orphanedVolumes: [String] = []
+        var incomplete: [String] = []
         for id in (try? FileManager.default.contentsOfDirectory(atPath: dataRoot + "/containers")) ?? [] {
             guard let record = try? JSONDecoder().decode(ContainerRecord.self, from: Data(contentsOf: URL(fileURLWithPath: paths.config(id)))),
                   let hostConfig = try? JSONDecoder().decode(HostConfig.self, from: Data(contentsOf: URL(fileURLWithPath: paths.hostConfig(id))))
             else {
-                // A create cut off by a crash: nothing else refers to it.
-                logger.warning("removing container \(id): its configuration is incomplete")
-                orphanedVolumes += AnonymousVolumeNote.read(id, paths: paths)
-                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
-                try? FileManager.default.removeItem(atPath: paths.directory(id))
-                try? images.snapshotter.remove(key: id)
+                incomplete.append(id)
                 continue
             }
             // A note a crash kept after the create was saved: the config says it all now.
@@ -118,10 +113,26 @@ public actor ContainerService {
         for entry in loaded.values {
             volumes.use((entry.record.VolumeMounts ?? []).map(\.Name), by: entry.record.ID)
         }
-        // Made for a create, or left by a removal, that a crash cut short (unless in use).
-        for name in orphanedVolumes where volumes.users(of: name).isEmpty && ((try? volumes.get(name))?.isAnonymous ?? false) {
-            logger.warning("removing anonymous volume \(name): its container is gone")
-            try? volumes.remove(name, force: true)
+        // A create or a removal cut off by a crash: nothing else refers to it. Its directory
+        // goes last, so that a crash meanwhile leaves it to be found again.
+        for id in incomplete {
+            logger.warning("removing container \(id): its configuration is incomplete")
+            // Anonymous volumes made for it or being removed with it (unless another uses them).
+            for name in AnonymousVolumeNote.read(id, paths: paths)
+            where volumes.users(of: name).isEmpty && ((try? volumes.get(name))?.isAnonymous ?? false) {
+                logger.warning("removing anonymous volume \(name): its container is gone")
+                try? volumes.remove(name, force: true)
+            }
+            ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            try? images.snapshotter.remove(key: id)
+            try? FileManager.default.removeItem(atPath: paths.directory(id))
+        }
+        // Roots that no container has any more (a crash in the middle of a removal that took
+        // the directory first).
+        for key in images.snapshotter.preparedKeys() where loaded[key] == nil && ContainerIdentity.isFullID(key) {
+            logger.warning("removing the root of container \(key), which does not exist")
+            ContainerRoot.unmount(key, snapshotter: images.snapshotter)
+            try? images.snapshotter.remove(key: key)
         }
         volumes.setEventSink { [events] action, name, attributes in
             events.publish(.volume, action, actor: name, attributes: attributes)
@@ -313,8 +324,8 @@ public actor ContainerService {
             if volumeMounts.contains(where: \.Anonymous) { AnonymousVolumeNote.drop(newID, paths: paths) }
         } catch {
             _ = try? await blocking {
-                try? FileManager.default.removeItem(atPath: paths.directory(newID))
                 try? images.snapshotter.remove(key: newID)
+                try? FileManager.default.removeItem(atPath: paths.directory(newID))
             }
             Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
             throw error
