@@ -363,7 +363,12 @@ extension ContainerService {
                 try await killAndWait(id, signal: stopSignal, timeout: .seconds(seconds))
             }
         } catch is StopTimedOut {
-            try await killAndWait(id, signal: SIGKILL, timeout: .seconds(30))
+            do {
+                try await killAndWait(id, signal: SIGKILL, timeout: .seconds(30))
+            } catch is StopTimedOut {
+                // A process SIGKILL does not end (stuck in the kernel): dockerd's words.
+                throw BerthError.internalError("tried to kill container, but did not receive an exit event")
+            }
         }
         emit("stop", container: id)
         return .stopped
