@@ -115,7 +115,7 @@ extension NetworkService {
         var pool: AddressPool
         if let config = configs.first, let subnetText = config.Subnet, !subnetText.isEmpty {
             guard let subnet = IPv4Subnet(subnetText) else {
-                throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(subnetText)")
+                throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
             }
             if inUse.contains(where: { $0.overlaps(subnet) }) {
                 throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
