@@ -38,7 +38,7 @@ public struct NetworkOptions: Sendable {
 /// rules, userland proxies and the embedded DNS. All state changes go through this actor;
 /// what restart needs is kept under `<dataRoot>/network/`.
 public actor NetworkService {
-    public let options: NetworkOptions
+    public nonisolated let options: NetworkOptions
     let log: @Sendable (String) -> Void
     var networks: [String: NetworkRecord] = [:]
     var sandboxes: [String: SandboxRecord] = [:]

@@ -458,6 +458,13 @@ extension NetworkService {
             view.networks[record.name] = endpoint
             if record.isDefaultBridge { view.bridgeEndpoint = endpoint }
         }
+        // A stopped container of the plain default bridge (no attachment record) keeps the
+        // network it ran on, as in dockerd's inspect and `docker ps --format {{.Networks}}`.
+        if wanted.isEmpty, let previous {
+            for (name, endpoint) in previous.networks where networks[endpoint.NetworkID]?.isDefaultBridge == true {
+                view.networks[name] = endpoint.withoutOperationalData
+            }
+        }
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath
             view.sandboxID = sandbox.sandboxID ?? String(sandbox.namespacePath.split(separator: "/").last ?? "")

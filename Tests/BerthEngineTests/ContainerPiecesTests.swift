@@ -98,10 +98,21 @@ import Foundation
         #expect(ContainerFilters.label("a", in: ["a": ""]))
         #expect(ContainerFilters.regex("^/web$", matches: "web"))
         #expect(ContainerFilters.regex("we", matches: "web"))
-        #expect(try ContainerFilters.port("80", matchesAnyOf: ["80/tcp"]))
-        #expect(try !ContainerFilters.port("80", matchesAnyOf: ["80/udp"]))
-        #expect(try ContainerFilters.port("8000-8100/udp", matchesAnyOf: ["53/tcp", "8080/udp"]))
-        #expect(throws: BerthError.self) { try ContainerFilters.port("eighty", matchesAnyOf: []) }
+        #expect(try ContainerFilters.ports(of: "80", key: "publish") == ["80/tcp"])
+        #expect(try ContainerFilters.ports(of: "80/", key: "publish") == ["80/tcp"])
+        #expect(try ContainerFilters.ports(of: "8000-8002/udp", key: "expose") == ["8000/udp", "8001/udp", "8002/udp"])
+        #expect(throws: BerthError.invalidArgument(#"error while looking up for publish eighty: strconv.ParseUint: parsing "eighty": invalid syntax"#)) {
+            try ContainerFilters.ports(of: "eighty", key: "publish")
+        }
+        #expect(throws: BerthError.invalidArgument(#"error while looking up for expose 99999: strconv.ParseUint: parsing "99999": value out of range"#)) {
+            try ContainerFilters.ports(of: "99999", key: "expose")
+        }
+        #expect(throws: BerthError.invalidArgument("error while looking up for expose 9-1: invalid range specified for port: 9-1")) {
+            try ContainerFilters.ports(of: "9-1", key: "expose")
+        }
+        #expect(throws: BerthError.invalidArgument("filter for 'publish' should not contain ':': 1:2")) {
+            try ContainerFilters.ports(of: "1:2", key: "publish")
+        }
     }
 }
 

@@ -106,7 +106,9 @@ extension ContainerService {
             inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
             inspect.SizeRootFs = (inspect.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)
         }
-        if let view = network?.views.view(record.ID) { inspect.NetworkSettings.apply(view) }  // network
+        let view = network?.views.view(record.ID)
+        if let view { inspect.NetworkSettings.apply(view) }  // network
+        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig)
         return inspect
     }
 
@@ -133,13 +135,15 @@ extension ContainerService {
             // "default" is the bridge, by name, as dockerd files it.
             let mode = hostConfig?.NetworkMode ?? "default"
             var networks = [mode == "default" ? "bridge" : mode]
+            var ports: [ContainerSummary.PortSummary] = []
             if let view = network?.views.view($0.ID) {  // network
                 networks += view.networks.keys
                 networks += view.networks.values.map(\.NetworkID)
+                ports = ContainerSummary.ports(view)
             }
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks))
+            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
@@ -151,10 +155,9 @@ extension ContainerService {
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
                 NetworkSettings: .init(Networks: [:]))
-            if let view = network?.views.view(record.ID) {  // network
-                summary.NetworkSettings.Networks = view.networks
-                summary.Ports = ContainerSummary.ports(view)
-            }
+            let view = network?.views.view(record.ID)
+            if let view { summary.Ports = ContainerSummary.ports(view) }  // network
+            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig)
             if let hostConfig = entries[record.ID]?.hostConfig {
                 summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }
