@@ -463,11 +463,13 @@ public final class ImageStore: @unchecked Sendable {
             return try state.images.values.compactMap { record -> ImageSummary? in
                 let config = try decodeConfig(record.id)
                 let tags = tags(of: record.id)
-                if let dangling = filters["dangling"]?.last {
-                    guard dangling == "true" || dangling == "false" else {
-                        throw BerthError.invalidArgument("Invalid filter 'dangling=\(dangling)'")
+                if let values = filters["dangling"] {
+                    // dockerd's boolean filter: 1/true or 0/false, not both, in its words.
+                    let truthy = values.contains("1") || values.contains("true")
+                    guard truthy != (values.contains("0") || values.contains("false")) else {
+                        throw BerthError.invalidArgument("invalid filter 'dangling=[\(values.joined(separator: " "))]'")
                     }
-                    if (dangling == "true") != tags.isEmpty { return nil }
+                    if truthy != tags.isEmpty { return nil }
                 }
                 // An untagged image something was committed from is an intermediate one: -a only.
                 if tags.isEmpty && hasChildren(record.id) && (!all || filters["dangling"]?.last == "true") { return nil }
@@ -489,6 +491,33 @@ public final class ImageStore: @unchecked Sendable {
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
+        }
+    }
+
+    /// `GET /system/df`'s images: each with the size of its layers other images share and the
+    /// number of containers using it, and the size of all distinct layers, as dockerd counts them.
+    public func diskUsage() throws -> (images: [ImageSummary], layersSize: Int64) {
+        var images = try list(all: true)
+        return lock.withLock {
+            var layerSizes: [String: Int64] = [:]
+            var layersOf: [String: [String]] = [:]
+            for record in state.images.values {
+                guard let config = try? decodeConfig(record.id) else { continue }
+                let chain = Snapshotter.chainIDs(config.rootfs.diff_ids)
+                layersOf[record.id] = chain
+                for (chainID, blob) in zip(chain, record.layers) {
+                    layerSizes[chainID] = snapshotter.size(chainID) ?? content.size(blob)
+                }
+            }
+            var uses: [String: Int] = [:]
+            for chain in layersOf.values { for layer in Set(chain) { uses[layer, default: 0] += 1 } }
+            for index in images.indices {
+                let chain = Set(layersOf[images[index].Id] ?? [])
+                images[index].SharedSize = chain.filter { (uses[$0] ?? 0) > 1 }.reduce(0) { $0 + (layerSizes[$1] ?? 0) }
+                let users = self.users?(images[index].Id) ?? ImageUsers()
+                images[index].Containers = Int64(users.running.count + users.stopped.count)
+            }
+            return (images, layerSizes.values.reduce(0, +))
         }
     }
 
