@@ -1,0 +1,248 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Differences `scripts/compare-with-dockerd` found between berthd and dockerd, each pinned
+/// through the stock CLI: exit code, stdout and stderr. Where dockerd 20.10 and current dockerd
+/// (API 1.50) word an error differently, the expected text is current dockerd's.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct DockerParityTests {
+    static func withDaemon(_ body: (TestDaemon) throws -> Void) throws {
+        try ContainerBehaviourTests.withDaemon(#"{"cgroup-parent": "/berth-test"}"#, body)
+    }
+
+    /// Runs a docker command that must succeed, saying why when it does not.
+    static func succeeds(_ daemon: TestDaemon, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        let result = daemon.docker(arguments)
+        #expect(result.status == 0, "docker \(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+    }
+
+    static func runError(_ message: String) -> String { ContainerBehaviourTests.runError(message) }
+
+    static func inspect(_ daemon: TestDaemon, _ format: String, _ name: String) -> String {
+        daemon.docker(["inspect", "--format", format, name]).stdout.trimmingCharacters(in: .newlines)
+    }
+
+    @Test func startOfAPausedContainerIsRefused() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "pp", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["pause", "pp"])
+            let start = daemon.docker(["start", "pp"])
+            #expect(start.status == 1 && start.stdout.isEmpty, "\(start)")
+            #expect(start.stderr == "Error response from daemon: cannot start a paused container, try unpause instead\nError: failed to start containers: pp\n",
+                    "\(start.stderr)")
+            #expect(Self.inspect(daemon, "{{.State.Status}}", "pp") == "paused")
+            Self.succeeds(daemon, ["rm", "-f", "pp"])
+        }
+    }
+
+    @Test func killErrorsNameTheContainer() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "kk", "busybox", "sleep", "100"])
+            let cases: [([String], String)] = [
+                (["kill", "nosuch"], "cannot kill container: nosuch: No such container: nosuch"),
+                (["kill", "-s", "0", "kk"], "cannot kill container: kk: invalid signal: 0"),
+                (["kill", "-s", "BOGUS", "kk"], "cannot kill container: kk: invalid signal: BOGUS"),
+                (["kill", "-s", "-1", "kk"], "cannot kill container: kk: the linux daemon does not support signal -1"),
+                (["kill", "-s", "32", "kk"], "cannot kill container: kk: the linux daemon does not support signal 32"),
+                // The signal is checked before the container is looked up.
+                (["kill", "-s", "0", "nosuch"], "cannot kill container: nosuch: invalid signal: 0"),
+            ]
+            for (arguments, message) in cases {
+                let result = daemon.docker(arguments)
+                #expect(result.status == 1 && result.stderr == "Error response from daemon: \(message)\n", "\(arguments): \(result.stderr)")
+            }
+            // One missing among several: the others are killed, the missing one named.
+            let mixed = daemon.docker(["kill", "kk", "nosuch"])
+            #expect(mixed.status == 1 && mixed.stdout == "kk\n", "\(mixed)")
+            #expect(mixed.stderr == "Error response from daemon: cannot kill container: nosuch: No such container: nosuch\n", "\(mixed.stderr)")
+            #expect(ContainerBehaviourTests.eventually { Self.inspect(daemon, "{{.State.Status}}", "kk") == "exited" })
+            let id = Self.inspect(daemon, "{{.Id}}", "kk")
+            let stopped = daemon.docker(["kill", "kk"])
+            #expect(stopped.stderr == "Error response from daemon: cannot kill container: kk: container \(id) is not running\n", "\(stopped.stderr)")
+            Self.succeeds(daemon, ["rm", "kk"])
+        }
+    }
+
+    @Test func psFilterValuesAreCheckedInDockersWords() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "c1", "busybox", "true"])
+            let refused: [(String, String)] = [
+                ("exited=bad", #"invalid filter 'exited=bad': strconv.Atoi: parsing "bad": invalid syntax"#),
+                ("status=bad", "invalid filter 'status=bad': invalid value for state (bad): must be one of created, running, paused, restarting, removing, exited, dead"),
+                ("health=bad", "invalid filter 'health=bad': invalid value for health (bad): must be one of none, starting, healthy, unhealthy"),
+                ("is-task=bad", "invalid filter 'is-task=[bad]'"),
+                ("publish=bad", #"error while looking up for publish bad: strconv.ParseUint: parsing "bad": invalid syntax"#),
+                ("expose=99999", #"error while looking up for expose 99999: strconv.ParseUint: parsing "99999": value out of range"#),
+                ("expose=90-80", "error while looking up for expose 90-80: invalid range specified for port: 90-80"),
+                ("publish=1:2", "filter for 'publish' should not contain ':': 1:2"),
+                ("bogus=1", "invalid filter 'bogus'"),
+            ]
+            for (filter, message) in refused {
+                let result = daemon.docker(["ps", "-a", "--filter", filter])
+                #expect(result.status == 1 && result.stderr == "Error response from daemon: \(message)\n", "\(filter): \(result.stderr)")
+            }
+            func names(_ filter: String) -> String {
+                daemon.docker(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]).stdout
+            }
+            // No container of Berth's is a swarm task; isolation is "default" for all on Linux.
+            #expect(names("is-task=true") == "")
+            #expect(names("is-task=false") == "c1\n")
+            #expect(names("isolation=default") == "c1\n")
+            Self.succeeds(daemon, ["rm", "c1"])
+        }
+    }
+
+    /// dockerd's `publish` filter looks at the host port, `expose` at the container port.
+    @Test func publishFilterMatchesTheHostPort() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "web", "-p", "127.0.0.1::80", "busybox", "sleep", "100"])
+            let hostPort = daemon.docker(["port", "web", "80"]).stdout.split(separator: ":").last.map { $0.trimmingCharacters(in: .newlines) } ?? ""
+            #expect(Int(hostPort) != nil, "\(hostPort)")
+            func names(_ filter: String) -> String {
+                daemon.docker(["ps", "--filter", filter, "--format", "{{.Names}}"]).stdout
+            }
+            #expect(names("publish=\(hostPort)") == "web\n")
+            #expect(names("publish=\(hostPort)/tcp") == "web\n")
+            #expect(names("publish=\(hostPort)/udp") == "")
+            #expect(names("publish=80") == "")
+            #expect(names("expose=80") == "web\n")
+            #expect(names("expose=79-81/tcp") == "web\n")
+            Self.succeeds(daemon, ["rm", "-f", "web"])
+        }
+    }
+
+    @Test func runRefusalsDockerUsersSee() throws {
+        try Self.withDaemon { daemon in
+            // The CLI exits 127 on "no such file or directory", as it does with dockerd.
+            let device = daemon.docker(["run", "--rm", "--device", "/nonexistent", "busybox", "true"])
+            #expect(device.status == 127, "\(device)")
+            #expect(device.stderr == Self.runError(#"error gathering device information while adding custom device "/nonexistent": no such file or directory"#),
+                    "\(device.stderr)")
+            // No GPU driver: refused, never run without the devices.
+            let gpus = daemon.docker(["run", "--rm", "--gpus", "all", "busybox", "true"])
+            #expect(gpus.status == 125 && gpus.stderr == Self.runError(#"could not select device driver "" with capabilities: [[gpu]]"#), "\(gpus.stderr)")
+            Self.succeeds(daemon, ["create", "--name", "peer", "busybox", "true"])
+            let peer = daemon.docker(["run", "--rm", "--network", "container:peer", "busybox", "true"])
+            #expect(peer.status == 125, "\(peer)")
+            #expect(peer.stderr == Self.runError("cannot join network namespace of a non running container: container peer is created"), "\(peer.stderr)")
+            #expect(daemon.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "peer\n")
+            Self.succeeds(daemon, ["rm", "peer"])
+        }
+    }
+
+    @Test func renameToAnInvalidName() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "rr", "busybox", "true"])
+            let bad = daemon.docker(["rename", "rr", "bad name"])
+            #expect(bad.status == 1)
+            #expect(bad.stderr == "Error response from daemon: Error when allocating new name: Invalid container name (/bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\nError: failed to rename container named rr\n",
+                    "\(bad.stderr)")
+            let same = daemon.docker(["rename", "rr", "rr"])
+            #expect(same.stderr == "Error response from daemon: Renaming a container with the same name as its current name\nError: failed to rename container named rr\n",
+                    "\(same.stderr)")
+            Self.succeeds(daemon, ["rename", "rr", "r2"])
+            #expect(Self.inspect(daemon, "{{.Name}}", "r2") == "/r2")
+            Self.succeeds(daemon, ["rm", "r2"])
+        }
+    }
+
+    @Test func pruneUntilTakesDockersTimesAndRefusesOthers() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "old", "busybox", "true"])
+            let bad = daemon.docker(["container", "prune", "-f", "--filter", "until=bad"])
+            #expect(bad.status == 1 && bad.stderr == "Error response from daemon: failed to parse value as time or duration: \"bad\"\n", "\(bad.stderr)")
+            // Times before the container's creation prune nothing; a local time without zone is taken.
+            for until in ["2000-01-01T00:00:00", "2000-01-01", "2000-01-01T00:00:00.5Z", "946684800", "1000h"] {
+                let kept = daemon.docker(["container", "prune", "-f", "--filter", "until=\(until)"])
+                #expect(kept.status == 0 && kept.stdout == "Total reclaimed space: 0B\n", "until=\(until): \(kept)")
+            }
+            #expect(daemon.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "old\n")
+            let pruned = daemon.docker(["container", "prune", "-f", "--filter", "until=2100-01-01T00:00:00+01:00"])
+            #expect(pruned.status == 0 && pruned.stdout.hasPrefix("Deleted Containers:\n"), "\(pruned)")
+            #expect(daemon.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout == "")
+        }
+    }
+
+    @Test func networkAndImageFilterErrors() throws {
+        try Self.withDaemon { daemon in
+            let subnet = daemon.docker(["network", "create", "--subnet", "bad", "n1"])
+            #expect(subnet.status == 1 && subnet.stderr == "Error response from daemon: Invalid subnet bad : invalid CIDR address: bad\n", "\(subnet.stderr)")
+            let dangling = daemon.docker(["images", "--filter", "dangling=bad"])
+            #expect(dangling.status == 1 && dangling.stderr == "Error response from daemon: invalid filter 'dangling=[bad]'\n", "\(dangling.stderr)")
+            #expect(daemon.docker(["images", "--filter", "dangling=1", "-q"]).stdout == "")
+            #expect(daemon.docker(["images", "--filter", "dangling=false", "--format", "{{.Repository}}"]).stdout == "busybox\n")
+        }
+    }
+
+    @Test func execInAMissingWorkingDirectory() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "ee", "busybox", "sleep", "100"])
+            let result = daemon.docker(["exec", "-w", "/nonexistent", "ee", "pwd"])
+            #expect(result.status == 126, "\(result)")
+            #expect(result.stdout.contains(#"chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory"#), "\(result.stdout)")
+            Self.succeeds(daemon, ["rm", "-f", "ee"])
+        }
+    }
+
+    /// dockerd lists a container's network whether or not it runs: "bridge" with no network
+    /// ID before the first start, and with the network's ID but no address after an exit.
+    @Test func networksOfContainersThatAreNotRunning() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "fresh", "busybox", "true"])
+            #expect(Self.inspect(daemon, "{{range $name, $e := .NetworkSettings.Networks}}{{$name}}={{$e.NetworkID}}{{end}}", "fresh") == "bridge=")
+            #expect(daemon.docker(["ps", "-a", "--filter", "name=fresh", "--format", "{{.Networks}}"]).stdout == "bridge\n")
+            Self.succeeds(daemon, ["run", "--name", "done", "busybox", "true"])
+            let bridgeID = daemon.docker(["network", "inspect", "--format", "{{.Id}}", "bridge"]).stdout.trimmingCharacters(in: .newlines)
+            #expect(!bridgeID.isEmpty)
+            #expect(Self.inspect(daemon, "{{range $name, $e := .NetworkSettings.Networks}}{{$name}}={{$e.NetworkID}}|{{$e.IPAddress}}|{{$e.EndpointID}}{{end}}", "done")
+                    == "bridge=\(bridgeID)||")
+            #expect(Self.inspect(daemon, "{{.NetworkSettings.IPAddress}}|{{.NetworkSettings.SandboxKey}}", "done") == "|")
+            #expect(daemon.docker(["ps", "-a", "--filter", "name=done", "--format", "{{.Networks}}"]).stdout == "bridge\n")
+            Self.succeeds(daemon, ["create", "--name", "isolated", "--network", "none", "busybox", "true"])
+            Self.succeeds(daemon, ["rm", "fresh", "done", "isolated"])
+        }
+    }
+
+    /// `docker system df` counts containers and, with -v, what images share and who uses them.
+    @Test func systemDiskUsageCountsContainersAndSharedLayers() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "up", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["run", "--name", "wrote", "busybox", "sh", "-c", "echo x > /y"])
+            Self.succeeds(daemon, ["commit", "wrote", "derived"])
+            let summary = daemon.docker(["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}}"]).stdout
+            #expect(summary.contains("Containers 2 1 2B\n"), "\(summary)")
+            #expect(summary.hasPrefix("Images 2 1 "), "\(summary)")
+            let images = daemon.docker(["system", "df", "-v", "--format",
+                                        "{{range .Images}}{{.Repository}} {{.Containers}} {{.UniqueSize}}|{{end}}"]).stdout
+            #expect(images == "derived 0 2B|busybox 2 0B|", "\(images)")
+            let containers = daemon.docker(["system", "df", "-v", "--format", "{{range .Containers}}{{.Names}} {{.Size}}|{{end}}"]).stdout
+            #expect(containers == "wrote 2B|up 0B|", "\(containers)")
+            Self.succeeds(daemon, ["rm", "-f", "up", "wrote"])
+            Self.succeeds(daemon, ["rmi", "derived"])
+        }
+    }
+
+    /// API 1.42 removed KernelMemory; current dockerd ignores it, without a warning.
+    @Test func updateIgnoresKernelMemory() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "uu", "busybox", "sleep", "100"])
+            let result = daemon.docker(["update", "--kernel-memory", "1m", "uu"])
+            #expect(result.status == 0 && result.stdout == "uu\n" && result.stderr.isEmpty, "\(result)")
+            Self.succeeds(daemon, ["rm", "-f", "uu"])
+        }
+    }
+
+    /// On a host without AppArmor or SELinux dockerd ignores those options silently.
+    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce")
+                   && (try? String(contentsOfFile: "/sys/module/apparmor/parameters/enabled", encoding: .utf8))?.hasPrefix("Y") != true,
+                   "the host has AppArmor or SELinux"))
+    func securityOptionsTheHostLacksAreIgnoredQuietly() throws {
+        try Self.withDaemon { daemon in
+            for option in ["apparmor=unconfined", "label=disable"] {
+                let result = daemon.docker(["run", "--rm", "--security-opt", option, "busybox", "true"])
+                #expect(result.status == 0 && result.stderr.isEmpty, "\(option): \(result)")
+            }
+        }
+    }
+}
