@@ -223,6 +223,16 @@ struct DockerParityTests {
         }
     }
 
+    @Test func logsUntilZeroIsNoLimit() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "--name", "lines", "busybox", "sh", "-c", "echo one; echo two"])
+            let all = daemon.docker(["logs", "--until", "0", "lines"])
+            #expect(all.status == 0 && all.stdout == "one\ntwo\n", "\(all)")
+            #expect(daemon.docker(["logs", "--until", "2000-01-01", "lines"]).stdout == "")
+            Self.succeeds(daemon, ["rm", "lines"])
+        }
+    }
+
     /// API 1.42 removed KernelMemory; current dockerd ignores it, without a warning.
     @Test func updateIgnoresKernelMemory() throws {
         try Self.withDaemon { daemon in
