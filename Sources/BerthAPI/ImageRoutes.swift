@@ -98,7 +98,7 @@ enum ImageRoutes {
             }
             // The CLI sends dangling=false for `prune -a`.
             let all = filters["dangling"]?.contains("false") == true || filters["dangling"]?.contains("0") == true
-            let until = try filters["until"]?.last.map { try PruneFilters.timestamp($0) }
+            let until = try filters["until"]?.last.map { Int64(try DockerTimestamp.until($0)) }
             let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
             return .json(try await engine.blocking { try engine.pruneImages(all: all, filters: selection) })
         }

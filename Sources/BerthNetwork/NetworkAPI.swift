@@ -242,6 +242,11 @@ extension NetworkService {
                 let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
                 if let value = record.labels[parts[0]], parts.count == 1 || value == parts[1] { matches = false }
             }
+            // `until` (Unix seconds): only networks created before it.
+            if let limit = filters["until"]?.last.flatMap(Double.init), let created = LogTimestamp(rfc3339: record.created),
+               Double(created.seconds) + Double(created.nanoseconds) / 1e9 >= limit {
+                matches = false
+            }
             guard matches else { continue }
             try remove(record.id)
             removed.append(record.name)

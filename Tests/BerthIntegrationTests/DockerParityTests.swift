@@ -164,6 +164,40 @@ struct DockerParityTests {
         }
     }
 
+    /// `network prune` honours `until` (it pruned every unused network whatever the filter)
+    /// and refuses keys it does not know; `image prune` words a bad time as dockerd does.
+    @Test func networkAndImagePruneFilters() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["network", "create", "recent"])
+            let bogus = daemon.docker(["network", "prune", "-f", "--filter", "bogus=1"])
+            #expect(bogus.status == 1 && bogus.stderr == "Error response from daemon: invalid filter 'bogus'\n", "\(bogus.stderr)")
+            for command in [["network", "prune", "-f", "--filter", "until=bad"], ["image", "prune", "-f", "--filter", "until=bad"]] {
+                let bad = daemon.docker(command)
+                #expect(bad.status == 1 && bad.stderr == "Error response from daemon: failed to parse value as time or duration: \"bad\"\n",
+                        "\(command): \(bad.stderr)")
+            }
+            let kept = daemon.docker(["network", "prune", "-f", "--filter", "until=2000-01-01"])
+            #expect(kept.status == 0 && kept.stdout.isEmpty, "\(kept)")
+            #expect(daemon.docker(["network", "ls", "--filter", "name=recent", "--format", "{{.Name}}"]).stdout == "recent\n")
+            let pruned = daemon.docker(["network", "prune", "-f", "--filter", "until=2100-01-01"])
+            #expect(pruned.status == 0 && pruned.stdout == "Deleted Networks:\nrecent\n\n", "\(pruned)")
+        }
+    }
+
+    /// An image's size counts what dockerd's layer walk counts: regular files and symlinks.
+    @Test func imageSizeCountsSymlinksAsDockerdDoes() throws {
+        let rootfs = (ProcessInfo.processInfo.environment["BERTH_TEST_IMAGE_DIR"] ?? "") + "/rootfs"
+        try #require(FileManager.default.fileExists(atPath: rootfs), "BERTH_TEST_IMAGE_DIR names no test image")
+        var expected: Int64 = 0
+        for name in try FileManager.default.subpathsOfDirectory(atPath: rootfs) {
+            var info = stat()
+            if lstat(rootfs + "/" + name, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { expected += Int64(info.st_size) }
+        }
+        try Self.withDaemon { daemon in
+            #expect(Self.inspect(daemon, "{{.Size}}", "busybox") == String(expected))
+        }
+    }
+
     @Test func networkAndImageFilterErrors() throws {
         try Self.withDaemon { daemon in
             let subnet = daemon.docker(["network", "create", "--subnet", "bad", "n1"])

@@ -37,9 +37,7 @@ public struct ContainerFilters: Sendable {
         }
         publish = try Set((values["publish"] ?? []).flatMap { try Self.ports(of: $0, key: "publish") })
         expose = try Set((values["expose"] ?? []).flatMap { try Self.ports(of: $0, key: "expose") })
-        if prune, let until = values["until"]?.first, Self.time(until) == nil {
-            throw BerthError.invalidArgument("failed to parse value as time or duration: \"\(until)\"")
-        }
+        if prune, let until = values["until"]?.first { _ = try DockerTimestamp.until(until) }
         self.values = values
     }
 

@@ -6,9 +6,9 @@ import Glibc
 /// from now ("10m", "1h30m"), a date or RFC 3339 time with or without a zone ("2024-01-02",
 /// "2024-01-02T15:04", "2024-01-02T15:04:05.5Z", "2024-01-02T15:04:05+02:00"; no zone is
 /// the daemon's local time), or Unix seconds with an optional fraction.
-enum DockerTimestamp {
+public enum DockerTimestamp {
     /// Seconds since the epoch; nil for what dockerd refuses.
-    static func seconds(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double? {
+    public static func seconds(_ text: String, now: Double = Date().timeIntervalSince1970) -> Double? {
         if text != "0", let nanoseconds = GoDuration.nanoseconds(text) { return now - Double(nanoseconds) / 1e9 }
         if text.contains("-") { return calendarTime(text) }
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
@@ -75,5 +75,13 @@ enum DockerTimestamp {
             base = mktime(&fields)
         }
         return Double(base) + fraction
+    }
+
+    /// A prune filter's `until`, or current dockerd's error.
+    public static func until(_ text: String) throws -> Double {
+        guard let seconds = seconds(text) else {
+            throw BerthError.invalidArgument("failed to parse value as time or duration: \"\(text)\"")
+        }
+        return seconds
     }
 }
