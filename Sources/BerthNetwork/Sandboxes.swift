@@ -23,12 +23,14 @@ extension NetworkService {
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
+        try primary.checkRequestedAddress(primaryConfig?.ipv4)
         list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
                                ipv6Address: primaryConfig?.ipv6))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
+            try record.checkRequestedAddress(config.ipv4)
             list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6))
         }
         attachments[id] = list

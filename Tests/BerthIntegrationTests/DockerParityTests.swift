@@ -184,6 +184,33 @@ struct DockerParityTests {
         }
     }
 
+    /// IPAM.Config shows what `network create` was given; `--ip` is checked against it at create.
+    @Test func userSubnetsAndRequestedAddresses() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["network", "create", "--subnet", "10.231.0.0/24", "--ip-range", "10.231.0.128/25", "ranged"])
+            Self.succeeds(daemon, ["network", "create", "--subnet", "10.232.0.0/24", "--gateway", "10.232.0.254", "gated"])
+            Self.succeeds(daemon, ["network", "create", "auto"])
+            func ipam(_ name: String) -> String {
+                daemon.docker(["network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}}|{{.IPRange}}|{{.Gateway}}{{end}}", name])
+                    .stdout.trimmingCharacters(in: .newlines)
+            }
+            #expect(ipam("ranged") == "10.231.0.0/24|10.231.0.128/25|")
+            #expect(ipam("gated") == "10.232.0.0/24||10.232.0.254")
+            #expect(ipam("auto").range(of: #"^\d+\.\d+\.\d+\.0/\d+\|\|\d+\.\d+\.\d+\.1$"#, options: .regularExpression) != nil, "\(ipam("auto"))")
+            let noSubnet = daemon.docker(["run", "--rm", "--network", "auto", "--ip", "10.1.2.3", "busybox", "true"])
+            #expect(noSubnet.status == 125, "\(noSubnet)")
+            #expect(noSubnet.stderr == Self.runError("invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets"),
+                    "\(noSubnet.stderr)")
+            let outside = daemon.docker(["run", "--rm", "--network", "ranged", "--ip", "10.99.0.5", "busybox", "true"])
+            #expect(outside.status == 125 && outside.stderr == Self.runError("invalid endpoint settings:\nno configured subnet or ip-range contain the IP address 10.99.0.5"),
+                    "\(outside.stderr)")
+            #expect(daemon.docker(["ps", "-a", "-q"]).stdout.isEmpty)
+            let inside = daemon.docker(["run", "--rm", "--network", "ranged", "--ip", "10.231.0.200", "busybox", "sh", "-c", "ip -4 -o addr show eth0"])
+            #expect(inside.status == 0 && inside.stdout.contains("inet 10.231.0.200/24"), "\(inside)")
+            Self.succeeds(daemon, ["network", "rm", "ranged", "gated", "auto"])
+        }
+    }
+
     /// An image's size counts what dockerd's layer walk counts: regular files and symlinks.
     @Test func imageSizeCountsSymlinksAsDockerdDoes() throws {
         let rootfs = (ProcessInfo.processInfo.environment["BERTH_TEST_IMAGE_DIR"] ?? "") + "/rootfs"
