@@ -211,6 +211,26 @@ struct DockerParityTests {
         }
     }
 
+    /// On cgroup v1 the kernel clamps cpu.shares; runc, and so dockerd, refuses what it would clamp.
+    @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers"), "cgroup v1 only"))
+    func cpuSharesOutsideTheKernelsRangeAreRefused() throws {
+        try Self.withDaemon { daemon in
+            let low = daemon.docker(["run", "--rm", "--cpu-shares", "1", "busybox", "true"])
+            #expect(low.status == 125 && low.stderr.contains("the minimum allowed cpu-shares is 2: unknown"), "\(low)")
+            let high = daemon.docker(["run", "--rm", "--cpu-shares", "300000", "busybox", "true"])
+            #expect(high.status == 125 && high.stderr.contains("the maximum allowed cpu-shares is 262144: unknown"), "\(high)")
+            let fine = daemon.docker(["run", "--rm", "--cpu-shares", "512", "busybox", "cat", "/sys/fs/cgroup/cpu/cpu.shares"])
+            #expect(fine.status == 0 && fine.stdout == "512\n", "\(fine)")
+            Self.succeeds(daemon, ["run", "-d", "--name", "shares", "busybox", "sleep", "100"])
+            let id = Self.inspect(daemon, "{{.Id}}", "shares")
+            let update = daemon.docker(["update", "--cpu-shares", "1", "shares"])
+            #expect(update.status == 1 && update.stderr == "Error response from daemon: Cannot update container \(id): the minimum allowed cpu-shares is 2\n",
+                    "\(update.stderr)")
+            #expect(Self.inspect(daemon, "{{.HostConfig.CpuShares}}", "shares") == "0")
+            Self.succeeds(daemon, ["rm", "-f", "shares"])
+        }
+    }
+
     /// An image's size counts what dockerd's layer walk counts: regular files and symlinks.
     @Test func imageSizeCountsSymlinksAsDockerdDoes() throws {
         let rootfs = (ProcessInfo.processInfo.environment["BERTH_TEST_IMAGE_DIR"] ?? "") + "/rootfs"
