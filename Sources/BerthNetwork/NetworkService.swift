@@ -44,6 +44,8 @@ public actor NetworkService {
     var sandboxes: [String: SandboxRecord] = [:]
     var attachments: [String: [Attachment]] = [:]
     var proxies: [String: [PortProxy]] = [:]
+    /// The last host port handed out for `-p <port>` without one, per protocol and host IP.
+    var lastEphemeralPort: [String: Int] = [:]
     var dnsServers: [String: DNSServer] = [:]
     let dns = DNSTable()
     var appliedRuleset: String?

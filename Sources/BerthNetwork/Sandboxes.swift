@@ -303,6 +303,19 @@ extension NetworkService {
 
     // MARK: - published ports
 
+    /// The host ports dockerd's allocator tries for a port published without one: the next
+    /// after the last it gave for that protocol and address, through the kernel's ephemeral
+    /// range (ip_local_port_range, 32768-60999 by default), wrapping once.
+    func ephemeralPorts(_ proto: String, _ hostIP: String) -> [Int] {
+        let bounds = ((try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        let first = bounds.count == 2 ? bounds[0] : 32768, last = bounds.count == 2 ? bounds[1] : 60999
+        guard first <= last else { return [0] }
+        var start = (lastEphemeralPort[proto + " " + hostIP] ?? last) + 1
+        if start < first || start > last { start = first }
+        return Array(start...last) + Array(first..<start)
+    }
+
     /// Binds each host port with a proxy (which proves it free), in the order asked.
     func publish(_ requests: [PortRequest], container: String, name: String, endpoint: EndpointRecord) throws -> [PublishedPort] {
         var published: [PublishedPort] = []
@@ -323,7 +336,9 @@ extension NetworkService {
                 let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
                 var proxy: PortProxy?
                 var lastError = ""
-                for port in request.hostPorts {
+                let ephemeral = request.hostPorts == 0...0
+                let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
+                for port in candidates {
                     if port != 0 && conflicts(request.proto, hostIP, port) {
                         lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"
                         continue
@@ -337,6 +352,7 @@ extension NetworkService {
                     }
                 }
                 guard let proxy else { throw NetworkError("\(failurePrefix): \(lastError)") }
+                if ephemeral { lastEphemeralPort[request.proto + " " + hostIP] = proxy.hostPort }
                 started.append(proxy)
                 published.append(PublishedPort(proto: request.proto, hostIP: hostIP, hostPort: proxy.hostPort,
                                                containerPort: request.containerPort))

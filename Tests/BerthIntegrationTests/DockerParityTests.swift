@@ -112,6 +112,25 @@ struct DockerParityTests {
         }
     }
 
+    /// `-p 80` gets the next free port of the kernel's ephemeral range after the last one
+    /// given, as dockerd's allocator hands them out, not one the kernel picks at random.
+    @Test func publishedPortsWithoutAHostPortAreHandedOutInOrder() throws {
+        let bounds = ((try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? "")
+            .split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        try #require(bounds.count == 2)
+        try Self.withDaemon { daemon in
+            var ports: [Int] = []
+            for name in ["first", "second", "third"] {
+                Self.succeeds(daemon, ["run", "-d", "--name", name, "-p", "80", "busybox", "sleep", "100"])
+                let text = daemon.docker(["port", name, "80"]).stdout
+                ports.append(Int(text.split(separator: ":").last?.trimmingCharacters(in: .newlines) ?? "") ?? 0)
+            }
+            #expect(ports[0] >= bounds[0] && ports[0] < bounds[0] + 100, "\(ports), range \(bounds)")
+            #expect(ports[0] < ports[1] && ports[1] < ports[2] && ports[2] - ports[0] < 50, "\(ports)")
+            Self.succeeds(daemon, ["rm", "-f", "first", "second", "third"])
+        }
+    }
+
     @Test func runRefusalsDockerUsersSee() throws {
         try Self.withDaemon { daemon in
             // The CLI exits 127 on "no such file or directory", as it does with dockerd.
@@ -233,8 +252,8 @@ struct DockerParityTests {
 
     /// An image's size counts what dockerd's layer walk counts: regular files and symlinks.
     @Test func imageSizeCountsSymlinksAsDockerdDoes() throws {
-        let rootfs = (ProcessInfo.processInfo.environment["BERTH_TEST_IMAGE_DIR"] ?? "") + "/rootfs"
-        try #require(FileManager.default.fileExists(atPath: rootfs), "BERTH_TEST_IMAGE_DIR names no test image")
+        let rootfs = Harness.imageDir + "/rootfs"
+        try #require(FileManager.default.fileExists(atPath: rootfs), "no test image rootfs at \(rootfs)")
         var expected: Int64 = 0
         for name in try FileManager.default.subpathsOfDirectory(atPath: rootfs) {
             var info = stat()
