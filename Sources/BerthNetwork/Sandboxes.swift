@@ -335,6 +335,10 @@ extension NetworkService {
                 }
                 let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
                 var proxy: PortProxy?
+                // A port published on all addresses (no host IP given) listens on [::] too, at
+                // the same port, as dockerd's proxy does on a host with IPv6.
+                let alsoIPv6 = request.hostIP.isEmpty && Sockets.hostHasIPv6
+                var proxy6: PortProxy?
                 var lastError = ""
                 let ephemeral = request.hostPorts == 0...0
                 let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
@@ -344,8 +348,19 @@ extension NetworkService {
                         continue
                     }
                     do {
-                        proxy = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
-                                              targetIP: endpoint.address, targetPort: request.containerPort)
+                        let bound = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
+                                                  targetIP: endpoint.address, targetPort: request.containerPort)
+                        if alsoIPv6 {
+                            do {
+                                proxy6 = try PortProxy(ipv6AnyProto: request.proto, hostPort: bound.hostPort,
+                                                       targetIP: endpoint.address, targetPort: request.containerPort)
+                            } catch let failure as Sockets.BindFailure {
+                                bound.stop()
+                                lastError = "Error starting userland proxy: listen \(request.proto)6 [::]:\(bound.hostPort): bind: \(failure.message)"
+                                continue
+                            }
+                        }
+                        proxy = bound
                         break
                     } catch let failure as Sockets.BindFailure {
                         lastError = "Error starting userland proxy: listen \(request.proto)4 \(hostIP):\(port): bind: \(failure.message)"
@@ -356,6 +371,11 @@ extension NetworkService {
                 started.append(proxy)
                 published.append(PublishedPort(proto: request.proto, hostIP: hostIP, hostPort: proxy.hostPort,
                                                containerPort: request.containerPort))
+                if let proxy6 {
+                    started.append(proxy6)
+                    published.append(PublishedPort(proto: request.proto, hostIP: "::", hostPort: proxy6.hostPort,
+                                                   containerPort: request.containerPort))
+                }
             }
         } catch {
             for proxy in started { proxy.stop() }
@@ -371,6 +391,11 @@ extension NetworkService {
         var started: [PortProxy] = []
         for port in sandbox.ports {
             do {
+                if port.hostIP == "::" {
+                    started.append(try PortProxy(ipv6AnyProto: port.proto, hostPort: port.hostPort,
+                                                 targetIP: endpoint.address, targetPort: port.containerPort))
+                    continue
+                }
                 started.append(try PortProxy(proto: port.proto, hostIP: IPv4Address(port.hostIP) ?? IPv4Address(0),
                                              hostPort: port.hostPort, targetIP: endpoint.address, targetPort: port.containerPort))
             } catch {
@@ -396,7 +421,8 @@ extension NetworkService {
             links += linkRules(of: sandbox)
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
-            for port in sandbox.ports {
+            // The IPv6 listeners ([::]) have no NAT rule: the proxy carries their traffic.
+            for port in sandbox.ports where !port.hostIP.contains(":") {
                 forwards.append(.init(proto: port.proto, hostIP: IPv4Address(port.hostIP), hostPort: port.hostPort,
                                       containerIP: endpoint.address, containerPort: port.containerPort, bridge: device))
             }

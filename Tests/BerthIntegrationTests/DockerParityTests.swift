@@ -131,6 +131,36 @@ struct DockerParityTests {
         }
     }
 
+    /// A port published on all addresses listens on [::] too, at the same port, as dockerd's
+    /// proxy does on a host with IPv6: `docker port`, `docker ps` and inspect show both, and
+    /// an IPv6 client reaches the container.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/if_inet6")
+                   && (try? String(contentsOfFile: "/proc/sys/net/ipv6/conf/all/disable_ipv6", encoding: .utf8))?.hasPrefix("0") == true,
+                   "the host has no IPv6"))
+    func portsPublishedOnAllAddressesListenOnIPv6Too() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "web6", "-p", "80", "-p", "127.0.0.1::81", "busybox", "sh", "-c",
+                                   "mkdir /www && echo hello6 > /www/index.html && exec httpd -f -p 80 -h /www"])
+            let lines = daemon.docker(["port", "web6", "80"]).stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2 && lines[0].hasPrefix("0.0.0.0:") && lines[1].hasPrefix("[::]:"), "\(lines)")
+            let port = lines.first?.split(separator: ":").last.map(String.init) ?? ""
+            #expect(lines.last == "[::]:\(port)")
+            let ports = daemon.docker(["ps", "--format", "{{.Ports}}"]).stdout
+            #expect(ports.hasPrefix("0.0.0.0:\(port)->80/tcp, [::]:\(port)->80/tcp, 127.0.0.1:"), "\(ports)")
+            #expect(daemon.docker(["port", "web6", "81"]).stdout.hasPrefix("127.0.0.1:"))
+            var answer = ""
+            for _ in 0..<30 {
+                let fetched = Harness.run("/usr/bin/curl", ["-s", "-m", "2", "http://[::1]:\(port)/"])
+                if fetched.status == 0 { answer = fetched.stdout; break }
+                usleep(100_000)
+            }
+            #expect(answer == "hello6\n")
+            Self.succeeds(daemon, ["rm", "-f", "web6"])
+            // The port is free again on both families.
+            #expect(ContainerBehaviourTests.eventually(5) { PortListener.bindIPv6(port: Int(port) ?? 0) }, "[::]:\(port) is still held")
+        }
+    }
+
     @Test func runRefusalsDockerUsersSee() throws {
         try Self.withDaemon { daemon in
             // The CLI exits 127 on "no such file or directory", as it does with dockerd.
@@ -354,5 +384,24 @@ struct DockerParityTests {
                 #expect(result.status == 0 && result.stderr.isEmpty, "\(option): \(result)")
             }
         }
+    }
+}
+
+/// Whether a host port can be bound on [::] (the proxy that held it is gone).
+enum PortListener {
+    static func bindIPv6(port: Int) -> Bool {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Connections the proxy served may linger in TIME_WAIT; a listener is what must be gone.
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
     }
 }
