@@ -56,6 +56,35 @@ public struct ContainerInspect: Encodable, Sendable {
         public var IPv6Gateway = ""
         public var MacAddress = ""
         public var Networks: [String: EndpointView] = [:]
+
+        enum CodingKeys: String, CodingKey {
+            case Bridge, SandboxID, SandboxKey, Ports, HairpinMode, LinkLocalIPv6Address, LinkLocalIPv6PrefixLen
+            case SecondaryIPAddresses, SecondaryIPv6Addresses, EndpointID, Gateway, GlobalIPv6Address, GlobalIPv6PrefixLen
+            case IPAddress, IPPrefixLen, IPv6Gateway, MacAddress, Networks
+        }
+
+        /// Every field, the never-set secondary address lists as null, as dockerd writes them.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(Bridge, forKey: .Bridge)
+            try c.encode(SandboxID, forKey: .SandboxID)
+            try c.encode(SandboxKey, forKey: .SandboxKey)
+            try c.encode(Ports, forKey: .Ports)
+            try c.encode(HairpinMode, forKey: .HairpinMode)
+            try c.encode(LinkLocalIPv6Address, forKey: .LinkLocalIPv6Address)
+            try c.encode(LinkLocalIPv6PrefixLen, forKey: .LinkLocalIPv6PrefixLen)
+            try c.encode(SecondaryIPAddresses, forKey: .SecondaryIPAddresses)
+            try c.encode(SecondaryIPv6Addresses, forKey: .SecondaryIPv6Addresses)
+            try c.encode(EndpointID, forKey: .EndpointID)
+            try c.encode(Gateway, forKey: .Gateway)
+            try c.encode(GlobalIPv6Address, forKey: .GlobalIPv6Address)
+            try c.encode(GlobalIPv6PrefixLen, forKey: .GlobalIPv6PrefixLen)
+            try c.encode(IPAddress, forKey: .IPAddress)
+            try c.encode(IPPrefixLen, forKey: .IPPrefixLen)
+            try c.encode(IPv6Gateway, forKey: .IPv6Gateway)
+            try c.encode(MacAddress, forKey: .MacAddress)
+            try c.encode(Networks, forKey: .Networks)
+        }
     }
     public var Id: String
     public var Created: String
