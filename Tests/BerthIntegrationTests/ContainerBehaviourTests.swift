@@ -673,7 +673,8 @@ struct ContainerBehaviourTests {
                 #expect(result.status == 0 && result.stdout.isEmpty, "--filter \(filter): \(result.stdout)")
             }
             #expect(daemon.docker(["create", "--name", "ex", "--expose", "8080/udp", "busybox", "true"]).status == 0)
-            #expect(daemon.docker(["ps", "-a", "--filter", "expose=8000-8100/udp", "--format", "{{.Names}}"]).stdout == "ex\n")
+            // As dockerd: expose looks at the PORTS column, which a container that is not running has empty.
+            #expect(daemon.docker(["ps", "-a", "--filter", "expose=8000-8100/udp", "--format", "{{.Names}}"]).stdout == "")
             #expect(daemon.docker(["ps", "-a", "--filter", "network=bridge", "--filter", "name=ex", "--format", "{{.Names}}"]).stdout == "ex\n")
             #expect(daemon.docker(["rm", "ex"]).status == 0)
             #expect(daemon.docker(["ps", "-a", "--filter", "status=bogus"]).stderr == "Error response from daemon: invalid filter 'status=bogus': invalid value for state (bogus): must be one of created, running, paused, restarting, removing, exited, dead\n")

@@ -18,12 +18,12 @@ struct ImagesTests {
         #expect(images.stdout == "busybox:latest \(Self.imageID.dropFirst(7).prefix(12))\n")
         let inspect = daemon.docker(["image", "inspect", "--format", "{{.Id}} {{.Os}} {{json .Config.Cmd}} {{len .RootFS.Layers}}", "busybox"])
         #expect(inspect.stdout == "\(Self.imageID) linux [\"sh\"] 1\n", "\(inspect.stderr)")
-        // SIZE counts the files in the layers, as dockerd does (not the tar around them).
+        // SIZE counts the files in the layers, symlinks too, as dockerd does (not the tar around them).
         var fileBytes = 0
         let rootfs = Harness.imageDir + "/rootfs"
         for case let path as String in FileManager.default.enumerator(atPath: rootfs)! {
             var info = stat()
-            if lstat(rootfs + "/" + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { fileBytes += Int(info.st_size) }
+            if lstat(rootfs + "/" + path, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { fileBytes += Int(info.st_size) }
         }
         #expect(daemon.docker(["image", "inspect", "--format", "{{.Size}}", "busybox"]).stdout == "\(fileBytes)\n")
         // Without --type, inspect finds no container by that name and goes on to images.
@@ -273,6 +273,6 @@ struct ImagesTests {
         #expect(daemon.docker(["image", "prune", "-a", "-f", "--filter", "label=keep=yes"]).stdout.contains("untagged: fresh:1"))
         let bad = daemon.docker(["image", "prune", "-f", "--filter", "until=someday"])
         #expect(bad.status == 1)
-        #expect(bad.stderr.contains("invalid filter 'until=someday'"))
+        #expect(bad.stderr == "Error response from daemon: failed to parse value as time or duration: \"someday\"\n", "\(bad.stderr)")
     }
 }
