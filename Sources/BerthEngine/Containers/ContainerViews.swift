@@ -130,6 +130,13 @@ extension ContainerService {
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
+        // dockerd fills these paths in at the first start (network and log set-up).
+        if record.State.StartedAt == ContainerStateRecord.zeroTime {
+            inspect.ResolvConfPath = ""
+            inspect.HostnamePath = ""
+            inspect.HostsPath = ""
+            inspect.LogPath = ""
+        }
         inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes)
         if size {
             inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
