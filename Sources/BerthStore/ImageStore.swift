@@ -691,14 +691,16 @@ public final class ImageStore: @unchecked Sendable {
                 try persist()
                 return removed
             }
-            try deleteLocked(record)
+            let layers = try deleteLocked(record)
             removed.append(.init(Deleted: record.id))
+            removed += layers.map { .init(Deleted: $0) }
             // The image it was committed from goes too once nothing names or uses it (dockerd's prune of parents).
             var parent = record.parent.flatMap { state.images[$0] }
             while let candidate = parent, tags(of: candidate.id).isEmpty, !hasChildren(candidate.id),
                   (self.users?(candidate.id) ?? ImageUsers()).isEmpty {
-                try deleteLocked(candidate)
+                let layers = try deleteLocked(candidate)
                 removed.append(.init(Deleted: candidate.id))
+                removed += layers.map { .init(Deleted: $0) }
                 parent = candidate.parent.flatMap { state.images[$0] }
             }
             return removed
@@ -706,20 +708,26 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     /// Forgets an image and removes its layers and blobs that no other image uses.
-    private func deleteLocked(_ record: Record) throws {
+    /// Deletes the image and the layers no other image uses; returns those layers' chain IDs,
+    /// topmost first, which dockerd reports as deleted too.
+    @discardableResult
+    private func deleteLocked(_ record: Record) throws -> [String] {
         state.images[record.id] = nil
         containerBases.forget(record.id)
         try persist()
         let usedChains = Set(state.images.values.flatMap { image in
             (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
         })
+        var removedLayers: [String] = []
         if let config = try? decodeConfig(record.id) {
-            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
+            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids).reversed() where !usedChains.contains(chainID) {
                 snapshotter.removeLayer(chainID)
+                removedLayers.append(chainID)
             }
         }
         let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
         for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
+        return removedLayers
     }
 
     // MARK: - persistence

@@ -9,6 +9,12 @@ struct ImagesTests {
         return (info["image_id"] ?? info["id"] ?? info["imageID"]) as! String
     }
 
+    /// The image's one layer: its chain ID is its diff ID.
+    static var layerID: String {
+        let info = try! JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Harness.imageDir + "/image-info.json"))) as! [String: Any]
+        return info["diffID"] as! String
+    }
+
     @Test func loadListInspectTagRemove() throws {
         let daemon = try TestDaemon()
         let load = daemon.docker(["load", "-i", Harness.imageDir + "/busybox.tar"])
@@ -34,7 +40,8 @@ struct ImagesTests {
         #expect(untag.stdout == "Untagged: mybox:1\n")
         // By ID, still tagged once: untagged and deleted.
         let remove = daemon.docker(["rmi", String(Self.imageID.dropFirst(7).prefix(12))])
-        #expect(remove.stdout == "Untagged: busybox:latest\nDeleted: \(Self.imageID)\n", "\(remove.stderr)")
+        // As dockerd: the layers that go with it are listed too.
+        #expect(remove.stdout == "Untagged: busybox:latest\nDeleted: \(Self.imageID)\nDeleted: \(Self.layerID)\n", "\(remove.stderr)")
         #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
         // The OCI layout of the same image loads to the same ID.
         #expect(daemon.docker(["load", "-i", Harness.imageDir + "/busybox-oci.tar"]).status == 0)
