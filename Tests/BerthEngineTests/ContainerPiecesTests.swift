@@ -71,6 +71,10 @@ import Foundation
         #expect(inherited.driver == "json-file" && inherited.maxSize == 1 << 20 && inherited.maxFiles == 3)
         #expect(try LogSettings(LogConfig(Type: "none"), defaults: defaults).driver == "none")
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "syslogx"), defaults: defaults) }
+        // dockerd's own drivers that Berth has not got: said so (501), not "plugin not found".
+        #expect(throws: BerthError.notImplemented("the syslog logging driver is not implemented yet in this version of Berth")) {
+            try LogSettings(LogConfig(Type: "syslog"), defaults: defaults)
+        }
         // The daemon's options fill what the container leaves out for the daemon's driver.
         #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 2)
         #expect(LogSettings.merged(LogConfig(Type: "", Config: ["max-file": "2"]), defaults: defaults).Config == ["max-size": "1m", "max-file": "2"])
