@@ -117,6 +117,9 @@ public enum SpecBuilder {
                             ("/etc/hosts", input.hostsPath)]
         let user = try ContainerMounts.userMounts(hostConfig: host, networkFiles: networkFiles.map { ($0.0, $0.1) },
                                                   volumes: input.volumeMounts, pathExists: input.pathExists)
+        for mount in user.mounts where mount.type == "bind" {
+            for propagation in mount.options ?? [] { try MountPropagationCheck.check(source: mount.source ?? "", propagation: propagation) }
+        }
         let userDestinations = Set(user.mounts.map(\.destination))
         // A user mount replaces the default at the same place; a user /dev replaces all of /dev.
         mounts = mounts.filter { mount in
