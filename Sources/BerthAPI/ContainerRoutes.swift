@@ -166,13 +166,16 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/containers/{id}/update") { request, parameters in
-            let body: HostConfig
+            var body: HostConfig
             guard !request.body.isEmpty else { throw BerthError.invalidArgument("invalid JSON: the request body is empty") }
             do {
                 body = try JSONDecoder().decode(HostConfig.self, from: Data(request.body))
             } catch {
                 throw BerthError.invalidArgument("invalid JSON: \(error)")
             }
+            // API 1.42 removed KernelMemory: dockerd ignores it from clients at 1.42 or later.
+            let version = (request.apiVersion ?? SystemInfo.apiVersion).split(separator: ".").map { Int($0) ?? 0 }
+            if !version.lexicographicallyPrecedes([1, 42]) { body.KernelMemory = nil }
             struct Answer: Encodable {
                 var Warnings: [String]?
                 func encode(to encoder: any Encoder) throws {

@@ -98,21 +98,23 @@ enum ImageRoutes {
             }
             // The CLI sends dangling=false for `prune -a`.
             let all = filters["dangling"]?.contains("false") == true || filters["dangling"]?.contains("0") == true
-            let until = try filters["until"]?.last.map { try PruneFilters.timestamp($0) }
+            let until = try filters["until"]?.last.map { Int64(try DockerTimestamp.until($0)) }
             let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
             return .json(try await engine.blocking { try engine.pruneImages(all: all, filters: selection) })
         }
         router.add(.GET, "/system/df") { _, _ in
-            let images = try await engine.blocking { try engine.images.list() }
+            let images = try await engine.blocking { try engine.images.diskUsage() }
             let volumes = try await engine.blocking { engine.volumes.usage() }
+            // Every container, with its sizes, as `docker ps -a -s` lists them.
+            let containers = try await engine.containers.list(all: true, limit: nil, size: true, filters: ContainerFilters([:]))
             struct DiskUsage: Encodable {
                 var LayersSize: Int64
                 var Images: [ImageSummary]
-                var Containers: [String] = []
+                var Containers: [ContainerSummary]
                 var Volumes: [VolumeView]
                 var BuildCache: [String] = []
             }
-            return .json(DiskUsage(LayersSize: images.reduce(0) { $0 + $1.Size }, Images: images, Volumes: volumes))
+            return .json(DiskUsage(LayersSize: images.layersSize, Images: images.images, Containers: containers, Volumes: volumes))
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
             let name = parameters["name"]!

@@ -44,8 +44,11 @@ extension NetworkService {
                     IPv6Address: endpoint.address6.map { "\($0)/\(record.pool6?.subnet.prefixLength ?? 128)" } ?? "")
             }
         }
+        // A subnet the user gave shows its gateway only if given too, as in dockerd.
+        let showsGateway = record.subnetIsGiven != true || record.gatewayIsGiven != false
         var config = record.pool.map { pool in
-            [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description, Gateway: pool.gateway.description)]
+            [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description,
+                                    Gateway: showsGateway ? pool.gateway.description : nil)]
         } ?? []
         if let pool6 = record.pool6 {
             config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
@@ -115,7 +118,7 @@ extension NetworkService {
         var pool: AddressPool
         if let config = configs.first, let subnetText = config.Subnet, !subnetText.isEmpty {
             guard let subnet = IPv4Subnet(subnetText) else {
-                throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(subnetText)")
+                throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
             }
             if inUse.contains(where: { $0.overlaps(subnet) }) {
                 throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
@@ -149,6 +152,8 @@ extension NetworkService {
         while networks[id] != nil { id = randomHex(64) }
         var record = NetworkRecord(id: id, name: name, driver: "bridge", created: nowTimestamp())
         record.pool = pool
+        record.subnetIsGiven = !(configs.first?.Subnet ?? "").isEmpty
+        record.gatewayIsGiven = !(configs.first?.Gateway ?? "").isEmpty
         record.pool6 = pool6
         record.isInternal = request.Internal ?? false
         record.attachable = request.Attachable ?? false
@@ -242,6 +247,11 @@ extension NetworkService {
                 let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
                 if let value = record.labels[parts[0]], parts.count == 1 || value == parts[1] { matches = false }
             }
+            // `until` (Unix seconds): only networks created before it.
+            if let limit = filters["until"]?.last.flatMap(Double.init), let created = LogTimestamp(rfc3339: record.created),
+               Double(created.seconds) + Double(created.nanoseconds) / 1e9 >= limit {
+                matches = false
+            }
             guard matches else { continue }
             try remove(record.id)
             removed.append(record.name)
@@ -262,6 +272,7 @@ extension NetworkService {
                 ? "user specified IP address is supported on user defined networks only"
                 : "network-scoped alias is supported only for containers in user defined networks")
         }
+        try record.checkRequestedAddress(ipv4)
         var list = attachments[containerID] ?? defaultAttachments(containerID)
         if list.contains(where: { $0.networkID == record.id }) {
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))

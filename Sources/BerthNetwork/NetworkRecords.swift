@@ -22,6 +22,22 @@ public struct NetworkRecord: Codable, Sendable {
     public var isDefaultBridge = false
     /// true: the device was there before berthd (daemon.json `bridge`), and stays after it.
     public var deviceIsExternal: Bool?
+    /// Whether `network create` named the IPv4 subnet and gateway (nil: a record from before
+    /// Berth kept this). dockerd shows only what was asked for in IPAM.Config, and takes a
+    /// container's own address (`--ip`) only on a network whose subnet the user gave.
+    public var subnetIsGiven: Bool?
+    public var gatewayIsGiven: Bool?
+
+    /// dockerd's check of a container's own IPv4 address on this network, at create and connect.
+    func checkRequestedAddress(_ text: String?) throws {
+        guard let text, !text.isEmpty, let pool, subnetIsGiven != nil else { return }
+        guard subnetIsGiven == true else {
+            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets")
+        }
+        if let address = IPv4Address(text), !pool.subnet.contains(address) {
+            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nno configured subnet or ip-range contain the IP address \(text)")
+        }
+    }
 
     public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }
 }

@@ -38,12 +38,14 @@ public struct NetworkOptions: Sendable {
 /// rules, userland proxies and the embedded DNS. All state changes go through this actor;
 /// what restart needs is kept under `<dataRoot>/network/`.
 public actor NetworkService {
-    public let options: NetworkOptions
+    public nonisolated let options: NetworkOptions
     let log: @Sendable (String) -> Void
     var networks: [String: NetworkRecord] = [:]
     var sandboxes: [String: SandboxRecord] = [:]
     var attachments: [String: [Attachment]] = [:]
     var proxies: [String: [PortProxy]] = [:]
+    /// The last host port handed out for `-p <port>` without one, per protocol and host IP.
+    var lastEphemeralPort: [String: Int] = [:]
     var dnsServers: [String: DNSServer] = [:]
     let dns = DNSTable()
     var appliedRuleset: String?

@@ -87,6 +87,23 @@ public struct EndpointView: Encodable, Sendable {
     }
 }
 
+extension EndpointView {
+    public init(NetworkID: String) { self.NetworkID = NetworkID }
+
+    /// What dockerd keeps of an endpoint once the container stops: no address, gateway,
+    /// endpoint or MAC (its cleanOperationalData).
+    var withoutOperationalData: EndpointView {
+        var endpoint = EndpointView(NetworkID: NetworkID)
+        endpoint.IPAMConfig = IPAMConfig
+        endpoint.Links = Links
+        endpoint.Aliases = Aliases
+        endpoint.DriverOpts = DriverOpts
+        endpoint.GwPriority = GwPriority
+        endpoint.DNSNames = DNSNames
+        return endpoint
+    }
+}
+
 /// `HostIp`/`HostPort` pairs of NetworkSettings.Ports.
 public struct PortBindingView: Encodable, Sendable, Equatable {
     public var HostIp: String

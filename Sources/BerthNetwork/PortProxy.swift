@@ -10,7 +10,8 @@ import Glibc
 /// datagrams are relayed per client.
 final class PortProxy: @unchecked Sendable {
     let proto: String
-    let hostIP: IPv4Address
+    /// "0.0.0.0", an IPv4 address, or "::" for the IPv6 listener of a port published on all addresses.
+    let hostIP: String
     let hostPort: Int
     let target: (IPv4Address, Int)
     /// The listening socket (the tests find the loops' epoll sets by it).
@@ -21,10 +22,20 @@ final class PortProxy: @unchecked Sendable {
     private let closing: Countdown?
 
     /// Binds the host address; `hostPort` 0 takes a free port.
-    init(proto: String, hostIP: IPv4Address, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
+    convenience init(proto: String, hostIP: IPv4Address, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
+        try self.init(proto: proto, hostIP: hostIP.description, fd: Sockets.bound(proto, ip: hostIP, port: hostPort),
+                      targetIP: targetIP, targetPort: targetPort)
+    }
+
+    /// Listens on [::] at `hostPort` (IPv6 only) and forwards to the container's IPv4 address.
+    convenience init(ipv6AnyProto proto: String, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
+        try self.init(proto: proto, hostIP: "::", fd: Sockets.boundIPv6Any(proto, port: hostPort), targetIP: targetIP, targetPort: targetPort)
+    }
+
+    private init(proto: String, hostIP: String, fd: Int32, targetIP: IPv4Address, targetPort: Int) throws {
         self.proto = proto
         self.hostIP = hostIP
-        fd = try Sockets.bound(proto, ip: hostIP, port: hostPort)
+        self.fd = fd
         self.hostPort = Sockets.localPort(fd)
         target = (targetIP, targetPort)
         let fd = self.fd
@@ -102,17 +113,19 @@ final class UDPRelay: @unchecked Sendable {
     }
 
     func run() {
-        var upstreams: [UInt64: Int32] = [:]
+        var upstreams: [[UInt8]: Int32] = [:]
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            var client = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            // Clients of either family: the [::] listener's are IPv6.
+            var client = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let count = withUnsafeMutablePointer(to: &client) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
             }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
-            let key = UInt64(client.sin_addr.s_addr) << 16 | UInt64(client.sin_port)
+            let clientLength = length
+            let key = withUnsafeBytes(of: &client) { Array($0.prefix(Int(clientLength))) }
             var upstream = upstreams[key]
             if upstream == nil {
                 let socketFD = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -134,7 +147,7 @@ final class UDPRelay: @unchecked Sendable {
                         if got <= 0 { break }
                         _ = withUnsafePointer(to: &destination) {
                             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                                sendto(listener, answer, got, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                                sendto(listener, answer, got, 0, $0, clientLength)
                             }
                         }
                     }

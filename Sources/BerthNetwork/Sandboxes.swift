@@ -23,12 +23,14 @@ extension NetworkService {
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
+        try primary.checkRequestedAddress(primaryConfig?.ipv4)
         list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
                                ipv6Address: primaryConfig?.ipv6))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
+            try record.checkRequestedAddress(config.ipv4)
             list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6))
         }
         attachments[id] = list
@@ -301,6 +303,19 @@ extension NetworkService {
 
     // MARK: - published ports
 
+    /// The host ports dockerd's allocator tries for a port published without one: the next
+    /// after the last it gave for that protocol and address, through the kernel's ephemeral
+    /// range (ip_local_port_range, 32768-60999 by default), wrapping once.
+    func ephemeralPorts(_ proto: String, _ hostIP: String) -> [Int] {
+        let bounds = ((try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        let first = bounds.count == 2 ? bounds[0] : 32768, last = bounds.count == 2 ? bounds[1] : 60999
+        guard first <= last else { return [0] }
+        var start = (lastEphemeralPort[proto + " " + hostIP] ?? last) + 1
+        if start < first || start > last { start = first }
+        return Array(start...last) + Array(first..<start)
+    }
+
     /// Binds each host port with a proxy (which proves it free), in the order asked.
     func publish(_ requests: [PortRequest], container: String, name: String, endpoint: EndpointRecord) throws -> [PublishedPort] {
         var published: [PublishedPort] = []
@@ -320,24 +335,47 @@ extension NetworkService {
                 }
                 let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
                 var proxy: PortProxy?
+                // A port published on all addresses (no host IP given) listens on [::] too, at
+                // the same port, as dockerd's proxy does on a host with IPv6.
+                let alsoIPv6 = request.hostIP.isEmpty && Sockets.hostHasIPv6
+                var proxy6: PortProxy?
                 var lastError = ""
-                for port in request.hostPorts {
+                let ephemeral = request.hostPorts == 0...0
+                let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
+                for port in candidates {
                     if port != 0 && conflicts(request.proto, hostIP, port) {
                         lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"
                         continue
                     }
                     do {
-                        proxy = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
-                                              targetIP: endpoint.address, targetPort: request.containerPort)
+                        let bound = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
+                                                  targetIP: endpoint.address, targetPort: request.containerPort)
+                        if alsoIPv6 {
+                            do {
+                                proxy6 = try PortProxy(ipv6AnyProto: request.proto, hostPort: bound.hostPort,
+                                                       targetIP: endpoint.address, targetPort: request.containerPort)
+                            } catch let failure as Sockets.BindFailure {
+                                bound.stop()
+                                lastError = "Error starting userland proxy: listen \(request.proto)6 [::]:\(bound.hostPort): bind: \(failure.message)"
+                                continue
+                            }
+                        }
+                        proxy = bound
                         break
                     } catch let failure as Sockets.BindFailure {
                         lastError = "Error starting userland proxy: listen \(request.proto)4 \(hostIP):\(port): bind: \(failure.message)"
                     }
                 }
                 guard let proxy else { throw NetworkError("\(failurePrefix): \(lastError)") }
+                if ephemeral { lastEphemeralPort[request.proto + " " + hostIP] = proxy.hostPort }
                 started.append(proxy)
                 published.append(PublishedPort(proto: request.proto, hostIP: hostIP, hostPort: proxy.hostPort,
                                                containerPort: request.containerPort))
+                if let proxy6 {
+                    started.append(proxy6)
+                    published.append(PublishedPort(proto: request.proto, hostIP: "::", hostPort: proxy6.hostPort,
+                                                   containerPort: request.containerPort))
+                }
             }
         } catch {
             for proxy in started { proxy.stop() }
@@ -353,6 +391,11 @@ extension NetworkService {
         var started: [PortProxy] = []
         for port in sandbox.ports {
             do {
+                if port.hostIP == "::" {
+                    started.append(try PortProxy(ipv6AnyProto: port.proto, hostPort: port.hostPort,
+                                                 targetIP: endpoint.address, targetPort: port.containerPort))
+                    continue
+                }
                 started.append(try PortProxy(proto: port.proto, hostIP: IPv4Address(port.hostIP) ?? IPv4Address(0),
                                              hostPort: port.hostPort, targetIP: endpoint.address, targetPort: port.containerPort))
             } catch {
@@ -378,7 +421,8 @@ extension NetworkService {
             links += linkRules(of: sandbox)
             guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }),
                   let device = networks[endpoint.networkID]?.device else { continue }
-            for port in sandbox.ports {
+            // The IPv6 listeners ([::]) have no NAT rule: the proxy carries their traffic.
+            for port in sandbox.ports where !port.hostIP.contains(":") {
                 forwards.append(.init(proto: port.proto, hostIP: IPv4Address(port.hostIP), hostPort: port.hostPort,
                                       containerIP: endpoint.address, containerPort: port.containerPort, bridge: device))
             }
@@ -489,6 +533,13 @@ extension NetworkService {
             }
             view.networks[record.name] = endpoint
             if record.isDefaultBridge { view.bridgeEndpoint = endpoint }
+        }
+        // A stopped container of the plain default bridge (no attachment record) keeps the
+        // network it ran on, as in dockerd's inspect and `docker ps --format {{.Networks}}`.
+        if wanted.isEmpty, let previous {
+            for (name, endpoint) in previous.networks where networks[endpoint.NetworkID]?.isDefaultBridge == true {
+                view.networks[name] = endpoint.withoutOperationalData
+            }
         }
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath

@@ -31,6 +31,39 @@ enum Sockets {
         return fd
     }
 
+    /// A socket bound to every IPv6 address ([::]) and only IPv6 (the IPv4 side has its own),
+    /// listening for TCP: the second listener dockerd's proxy opens for a port published on
+    /// all addresses.
+    static func boundIPv6Any(_ proto: String, port: Int) throws -> Int32 {
+        let type = proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+        let fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BindFailure(code: errno) }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if proto != "udp" { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard result == 0, proto == "udp" || listen(fd, 1024) == 0 else {
+            let code = errno
+            close(fd)
+            throw BindFailure(code: code)
+        }
+        return fd
+    }
+
+    /// Whether this host has IPv6 to listen on: dockerd publishes on [::] too only then.
+    static let hostHasIPv6: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        close(fd)
+        let disabled = (try? String(contentsOfFile: "/proc/sys/net/ipv6/conf/all/disable_ipv6", encoding: .utf8))?.hasPrefix("1") ?? true
+        return !disabled
+    }()
+
     struct BindFailure: Error {
         let code: Int32
         /// Go's wording, which Docker's messages carry ("bind: address already in use").
@@ -55,13 +88,14 @@ enum Sockets {
         return IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr))
     }
 
+    /// The port a socket of either family is bound to (sin_port and sin6_port share their place).
     static func localPort(_ fd: Int32) -> Int {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var address = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return Int(UInt16(bigEndian: address.sin6_port))
     }
 
     static func connect(to ip: IPv4Address, port: Int) -> Int32? {

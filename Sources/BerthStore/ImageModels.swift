@@ -95,18 +95,6 @@ public struct PruneFilters: Sendable {
         }
         return labels.allSatisfy(has) && !withoutLabels.contains(where: has)
     }
-
-    /// Docker's `until`: a Unix timestamp, an RFC 3339 time, or a duration back from now ("24h", "90m").
-    public static func timestamp(_ text: String, now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> Int64 {
-        if let seconds = Double(text) { return Int64(seconds) }
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()) {
-            return now - Int64(amount * Double(unit))
-        }
-        let time = ImageStore.unixTime(text)
-        guard time != 0 else { throw BerthError.invalidArgument("invalid filter 'until=\(text)': want a timestamp, an RFC 3339 time or a duration like 24h") }
-        return time
-    }
 }
 
 /// The containers using an image, by ID.

@@ -463,11 +463,13 @@ public final class ImageStore: @unchecked Sendable {
             return try state.images.values.compactMap { record -> ImageSummary? in
                 let config = try decodeConfig(record.id)
                 let tags = tags(of: record.id)
-                if let dangling = filters["dangling"]?.last {
-                    guard dangling == "true" || dangling == "false" else {
-                        throw BerthError.invalidArgument("Invalid filter 'dangling=\(dangling)'")
+                if let values = filters["dangling"] {
+                    // dockerd's boolean filter: 1/true or 0/false, not both, in its words.
+                    let truthy = values.contains("1") || values.contains("true")
+                    guard truthy != (values.contains("0") || values.contains("false")) else {
+                        throw BerthError.invalidArgument("invalid filter 'dangling=[\(values.joined(separator: " "))]'")
                     }
-                    if (dangling == "true") != tags.isEmpty { return nil }
+                    if truthy != tags.isEmpty { return nil }
                 }
                 // An untagged image something was committed from is an intermediate one: -a only.
                 if tags.isEmpty && hasChildren(record.id) && (!all || filters["dangling"]?.last == "true") { return nil }
@@ -489,6 +491,33 @@ public final class ImageStore: @unchecked Sendable {
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
+        }
+    }
+
+    /// `GET /system/df`'s images: each with the size of its layers other images share and the
+    /// number of containers using it, and the size of all distinct layers, as dockerd counts them.
+    public func diskUsage() throws -> (images: [ImageSummary], layersSize: Int64) {
+        var images = try list(all: true)
+        return lock.withLock {
+            var layerSizes: [String: Int64] = [:]
+            var layersOf: [String: [String]] = [:]
+            for record in state.images.values {
+                guard let config = try? decodeConfig(record.id) else { continue }
+                let chain = Snapshotter.chainIDs(config.rootfs.diff_ids)
+                layersOf[record.id] = chain
+                for (chainID, blob) in zip(chain, record.layers) {
+                    layerSizes[chainID] = snapshotter.size(chainID) ?? content.size(blob)
+                }
+            }
+            var uses: [String: Int] = [:]
+            for chain in layersOf.values { for layer in Set(chain) { uses[layer, default: 0] += 1 } }
+            for index in images.indices {
+                let chain = Set(layersOf[images[index].Id] ?? [])
+                images[index].SharedSize = chain.filter { (uses[$0] ?? 0) > 1 }.reduce(0) { $0 + (layerSizes[$1] ?? 0) }
+                let users = self.users?(images[index].Id) ?? ImageUsers()
+                images[index].Containers = Int64(users.running.count + users.stopped.count)
+            }
+            return (images, layerSizes.values.reduce(0, +))
         }
     }
 
@@ -662,14 +691,16 @@ public final class ImageStore: @unchecked Sendable {
                 try persist()
                 return removed
             }
-            try deleteLocked(record)
+            let layers = try deleteLocked(record)
             removed.append(.init(Deleted: record.id))
+            removed += layers.map { .init(Deleted: $0) }
             // The image it was committed from goes too once nothing names or uses it (dockerd's prune of parents).
             var parent = record.parent.flatMap { state.images[$0] }
             while let candidate = parent, tags(of: candidate.id).isEmpty, !hasChildren(candidate.id),
                   (self.users?(candidate.id) ?? ImageUsers()).isEmpty {
-                try deleteLocked(candidate)
+                let layers = try deleteLocked(candidate)
                 removed.append(.init(Deleted: candidate.id))
+                removed += layers.map { .init(Deleted: $0) }
                 parent = candidate.parent.flatMap { state.images[$0] }
             }
             return removed
@@ -677,20 +708,26 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     /// Forgets an image and removes its layers and blobs that no other image uses.
-    private func deleteLocked(_ record: Record) throws {
+    /// Deletes the image and the layers no other image uses; returns those layers' chain IDs,
+    /// topmost first, which dockerd reports as deleted too.
+    @discardableResult
+    private func deleteLocked(_ record: Record) throws -> [String] {
         state.images[record.id] = nil
         containerBases.forget(record.id)
         try persist()
         let usedChains = Set(state.images.values.flatMap { image in
             (try? decodeConfig(image.id)).map { Snapshotter.chainIDs($0.rootfs.diff_ids) } ?? []
         })
+        var removedLayers: [String] = []
         if let config = try? decodeConfig(record.id) {
-            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids) where !usedChains.contains(chainID) {
+            for chainID in Snapshotter.chainIDs(config.rootfs.diff_ids).reversed() where !usedChains.contains(chainID) {
                 snapshotter.removeLayer(chainID)
+                removedLayers.append(chainID)
             }
         }
         let stillUsed = Set(state.images.values.flatMap { $0.layers + [$0.id] })
         for blob in record.layers + [record.id] where !stillUsed.contains(blob) { content.remove(blob) }
+        return removedLayers
     }
 
     // MARK: - persistence

@@ -70,8 +70,11 @@ enum LayerUnpacker {
                 archive_entry_set_hardlink(entry, directory + "/" + target)
             }
             guard archive_write_header(writer, entry) == ARCHIVE_OK else { throw failure(writer, "unpack \(path)") }
+            // What dockerd's layer size counts: regular files once, and symlinks (their target's length).
             if archive_entry_filetype(entry) == UInt32(0o100000) && archive_entry_hardlink(entry) == nil {
                 contentSize += archive_entry_size(entry)
+            } else if archive_entry_filetype(entry) == UInt32(0o120000), let target = archive_entry_symlink(entry) {
+                contentSize += Int64(strlen(target))
             }
             if archive_entry_size(entry) > 0 {
                 var buffer: UnsafeRawPointer?

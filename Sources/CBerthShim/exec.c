@@ -444,7 +444,11 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
         if (setrlimit(limit->resource, &limit->value) != 0) fail("setrlimit %s: %s", rlimit_names[limit->resource], strerror(errno));
     }
     // A non-root user may be unable to enter it yet; retried after the switch.
-    if (chdir(plan->cwd) != 0 && errno != EACCES) fail("chdir to cwd (\"%s\") set in config.json: %s", plan->cwd, strerror(errno));
+    char reason[128];
+    // runc's words, which `docker exec -w /missing` shows.
+    if (chdir(plan->cwd) != 0 && errno != EACCES) {
+        fail("chdir to cwd (\"%s\") set in config.json failed: %s", plan->cwd, lower_case_error(errno, reason, sizeof(reason)));
+    }
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: before the drop.
     if (plan->seccomp && !plan->no_new_privileges) load_seccomp(plan);
     for (int cap = 0; cap <= plan->last_capability; cap++) {
@@ -453,7 +457,9 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
         }
     }
     switch_user(plan);
-    if (chdir(plan->cwd) != 0) fail("chdir to cwd (\"%s\") set in config.json: %s", plan->cwd, strerror(errno));
+    if (chdir(plan->cwd) != 0) {
+        fail("chdir to cwd (\"%s\") set in config.json failed: %s", plan->cwd, lower_case_error(errno, reason, sizeof(reason)));
+    }
     // A cwd reached through a leaked host descriptor would be outside our root; the kernel
     // then reports it as unreachable (the runc CVE-2024-21626 pattern).
     char cwd[PATH_MAX];

@@ -86,6 +86,8 @@ import Testing
         #expect(try LogReadOptions(query: ["stdout": "1", "tail": "bogus"]).tail == nil)
         #expect(try LogReadOptions(query: ["stderr": "yes"]).stdout == false)
         #expect(try LogReadOptions(query: ["stdout": "1", "until": "1732870000.5"]).until == LogTimestamp(seconds: 1_732_870_000, nanoseconds: 500_000_000))
+        // As dockerd: until=0 is no limit, not the epoch.
+        #expect(try LogReadOptions(query: ["stdout": "1", "until": "0"]).until == nil)
         #expect(throws: BerthError.invalidArgument("Bad parameters: you must choose at least one stream")) {
             try LogReadOptions(query: ["stdout": "false", "stderr": "no", "follow": "1"])
         }

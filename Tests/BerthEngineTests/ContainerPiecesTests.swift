@@ -71,6 +71,10 @@ import Foundation
         #expect(inherited.driver == "json-file" && inherited.maxSize == 1 << 20 && inherited.maxFiles == 3)
         #expect(try LogSettings(LogConfig(Type: "none"), defaults: defaults).driver == "none")
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "syslogx"), defaults: defaults) }
+        // dockerd's own drivers that Berth has not got: said so (501), not "plugin not found".
+        #expect(throws: BerthError.notImplemented("the syslog logging driver is not implemented yet in this version of Berth")) {
+            try LogSettings(LogConfig(Type: "syslog"), defaults: defaults)
+        }
         // The daemon's options fill what the container leaves out for the daemon's driver.
         #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 2)
         #expect(LogSettings.merged(LogConfig(Type: "", Config: ["max-file": "2"]), defaults: defaults).Config == ["max-size": "1m", "max-file": "2"])
@@ -99,10 +103,21 @@ import Foundation
         #expect(ContainerFilters.label("a", in: ["a": ""]))
         #expect(ContainerFilters.regex("^/web$", matches: "web"))
         #expect(ContainerFilters.regex("we", matches: "web"))
-        #expect(try ContainerFilters.port("80", matchesAnyOf: ["80/tcp"]))
-        #expect(try !ContainerFilters.port("80", matchesAnyOf: ["80/udp"]))
-        #expect(try ContainerFilters.port("8000-8100/udp", matchesAnyOf: ["53/tcp", "8080/udp"]))
-        #expect(throws: BerthError.self) { try ContainerFilters.port("eighty", matchesAnyOf: []) }
+        #expect(try ContainerFilters.ports(of: "80", key: "publish") == ["80/tcp"])
+        #expect(try ContainerFilters.ports(of: "80/", key: "publish") == ["80/tcp"])
+        #expect(try ContainerFilters.ports(of: "8000-8002/udp", key: "expose") == ["8000/udp", "8001/udp", "8002/udp"])
+        #expect(throws: BerthError.invalidArgument(#"error while looking up for publish eighty: strconv.ParseUint: parsing "eighty": invalid syntax"#)) {
+            try ContainerFilters.ports(of: "eighty", key: "publish")
+        }
+        #expect(throws: BerthError.invalidArgument(#"error while looking up for expose 99999: strconv.ParseUint: parsing "99999": value out of range"#)) {
+            try ContainerFilters.ports(of: "99999", key: "expose")
+        }
+        #expect(throws: BerthError.invalidArgument("error while looking up for expose 9-1: invalid range specified for port: 9-1")) {
+            try ContainerFilters.ports(of: "9-1", key: "expose")
+        }
+        #expect(throws: BerthError.invalidArgument("filter for 'publish' should not contain ':': 1:2")) {
+            try ContainerFilters.ports(of: "1:2", key: "publish")
+        }
     }
 }
 
@@ -119,5 +134,35 @@ import Foundation
         #expect(fast.count == 2)
         #expect(NSDictionary(dictionary: fast[0]).isEqual(to: encoded[0]))
         #expect(ContainerSummary.json([]) == Array("[]\n".utf8))
+    }
+}
+
+@Suite struct MountPropagationCheckTests {
+    static let mountInfo = """
+    22 1 8:1 / / rw,relatime - ext4 /dev/vda rw
+    30 22 0:26 / /srv/shared rw shared:5 - tmpfs tmpfs rw
+    31 22 0:27 / /srv/slave rw master:5 - tmpfs tmpfs rw
+    32 22 0:28 / /srv/with\\040space rw shared:7 - tmpfs tmpfs rw
+    """
+
+    @Test func theLongestMountPointHoldsThePath() {
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/shared/a/b", in: Self.mountInfo)?.0 == "/srv/shared")
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/sharedx", in: Self.mountInfo)?.0 == "/")
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/slave", in: Self.mountInfo)?.1 == ["master:5"])
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/with space/x", in: Self.mountInfo)?.0 == "/srv/with space")
+    }
+
+    @Test func sharedAndSlaveNeedAMountThatGivesThem() throws {
+        // "/" exists everywhere; the mount table says what it is.
+        #expect(throws: BerthError.internalError("path / is mounted on / but it is not a shared mount")) {
+            try MountPropagationCheck.check(source: "/", propagation: "rshared", mountInfo: Self.mountInfo)
+        }
+        #expect(throws: BerthError.internalError("path / is mounted on / but it is not a shared or slave mount")) {
+            try MountPropagationCheck.check(source: "/", propagation: "slave", mountInfo: Self.mountInfo)
+        }
+        try MountPropagationCheck.check(source: "/", propagation: "rprivate", mountInfo: Self.mountInfo)
+        let shared = Self.mountInfo.replacing("/ / rw,relatime -", with: "/ / rw,relatime shared:1 -")
+        try MountPropagationCheck.check(source: "/", propagation: "rshared", mountInfo: shared)
+        try MountPropagationCheck.check(source: "/", propagation: "rslave", mountInfo: shared)
     }
 }

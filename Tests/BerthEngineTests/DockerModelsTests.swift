@@ -82,7 +82,7 @@ struct DockerModelsTests {
         #expect(object["CpuShares"] as? Int == 0)
         #expect(object["NetworkMode"] as? String == "default")
         #expect((object["ConsoleSize"] as? [Int]) == [0, 0])
-        #expect(object["PidsLimit"] == nil)  // omitempty in dockerd 20.10
+        #expect(object["PidsLimit"] is NSNull)  // a pointer without omitempty: null when unset (20.10 and current)
         #expect(object["Tmpfs"] == nil)
         #expect(object["Sysctls"] == nil)
         #expect(object["Init"] == nil)

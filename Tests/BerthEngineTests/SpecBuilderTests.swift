@@ -181,7 +181,7 @@ struct SpecBuilderTests {
         let rules = spec.linux?.resources?.devices ?? []
         #expect(rules.contains(Spec.DeviceRule(allow: true, type: "c", major: 1, minor: 3, access: "rw")))
         #expect(rules.last == Spec.DeviceRule(allow: true, type: "c", major: 42, minor: -1, access: "rmw"))
-        #expect(throws: BerthError.invalidArgument("error gathering device information while adding custom device \"/dev/nope\": No such file or directory")) {
+        #expect(throws: BerthError.invalidArgument("error gathering device information while adding custom device \"/dev/nope\": no such file or directory")) {
             try Self.build { $0.Devices = [DeviceMapping(PathOnHost: "/dev/nope", PathInContainer: "/dev/nope")] }
         }
         #expect(throws: BerthError.invalidArgument("invalid device cgroup rule format: 'x 1:2 r'")) {

@@ -194,9 +194,9 @@ struct EventsTests {
 
     @Test func badInputGetsDockerdsErrors() throws {
         let daemon = try Self.daemon()
+        // dockerd (20.10 and current) does not check event filter keys: an unknown one is ignored.
         let filter = daemon.docker(["events", "--filter", "foo=bar", "--until", "0s"])
-        #expect(filter.status == 1)
-        #expect(filter.stderr == "Error response from daemon: invalid filter 'foo'\n", "\(filter.stderr)")
+        #expect(filter.status == 0 && filter.stderr.isEmpty, "\(filter.stderr)")
         let order = daemon.docker(["events", "--since", "10", "--until", "5"])
         #expect(order.status == 1)
         #expect(order.stderr == "Error response from daemon: `since` time (10) cannot be after `until` time (5)\n", "\(order.stderr)")

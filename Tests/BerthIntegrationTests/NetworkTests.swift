@@ -411,7 +411,8 @@ struct NetworkTests {
         let overlap = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/80", "n6b"])
         #expect(overlap.stderr.contains("Pool overlaps with other one on this address space"), "\(overlap.stderr)")
         let inspect = net.docker(["network", "inspect", "-f", "{{.EnableIPv6}} {{json .IPAM.Config}}", "n6"])
-        #expect(inspect.stdout == #"true [{"Subnet":"10.241.\#(octet).0/24","Gateway":"10.241.\#(octet).1"},{"Subnet":"\#(prefix)::/64"}]"# + "\n",
+        // As dockerd: a subnet the user gave shows no gateway unless one was given too.
+        #expect(inspect.stdout == #"true [{"Subnet":"10.241.\#(octet).0/24"},{"Subnet":"\#(prefix)::/64"}]"# + "\n",
                 "\(inspect.stdout) \(inspect.stderr)")
         #expect(net.docker(["run", "-d", "--name", "six", "--network", "n6", "busybox", "sleep", "300"]).status == 0)
         let endpoint = net.docker(["inspect", "-f", "{{with .NetworkSettings.Networks.n6}}{{.GlobalIPv6Address}} {{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}", "six"])

@@ -191,4 +191,90 @@ struct PortProxyTests {
         }
         #expect(refused)
     }
+
+    /// A socket connected to [::1]:port (TCP or UDP).
+    static func connectIPv6Loopback(_ type: Int32, port: Int) -> Int32? {
+        let fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = UInt16(port).bigEndian
+        address.sin6_addr.__in6_u.__u6_addr8.15 = 1
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard result == 0 else { close(fd); return nil }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Answers every datagram with the same bytes, until the socket is shut down.
+    static func udpEchoServer(_ fd: Int32) {
+        Sockets.spawn {
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            while true {
+                var client = sockaddr_storage()
+                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let count = withUnsafeMutablePointer(to: &client) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+                }
+                if count <= 0 { return }
+                _ = withUnsafePointer(to: &client) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buffer, count, 0, $0, length) }
+                }
+            }
+        }
+    }
+
+    /// What dockerd's proxy does for a port published on all addresses: a second listener on
+    /// [::] at the same port, forwarding IPv6 clients to the container's IPv4 address.
+    @Test(.enabled(if: Sockets.hostHasIPv6, "the host has no IPv6"))
+    func theIPv6ListenerForwardsTCPAndUDPToAnIPv4Target() throws {
+        let server = try Self.listener()
+        defer { close(server.fd) }
+        Self.echoServer(server.fd, connections: 1)
+        let tcp4 = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: server.port)
+        defer { tcp4.stop() }
+        let tcp6 = try PortProxy(ipv6AnyProto: "tcp", hostPort: tcp4.hostPort, targetIP: Self.loopback, targetPort: server.port)
+        defer { tcp6.stop() }
+        #expect(tcp6.hostPort == tcp4.hostPort && tcp6.hostIP == "::")
+        let client = try #require(Self.connectIPv6Loopback(Int32(SOCK_STREAM.rawValue), port: tcp6.hostPort))
+        #expect(Self.sendAll(client, Array("hi".utf8)))
+        shutdown(client, Int32(SHUT_WR))
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            let count = recv(client, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        close(client)
+        #expect(answer == Array("2\nhi".utf8))
+
+        let udpServer = try Sockets.bound("udp", ip: Self.loopback, port: 0)
+        defer { close(udpServer) }
+        Self.udpEchoServer(udpServer)
+        let udp6 = try PortProxy(ipv6AnyProto: "udp", hostPort: 0, targetIP: Self.loopback, targetPort: Sockets.localPort(udpServer))
+        defer { udp6.stop() }
+        let datagrams = try #require(Self.connectIPv6Loopback(Int32(SOCK_DGRAM.rawValue), port: udp6.hostPort))
+        defer { close(datagrams) }
+        _ = send(datagrams, "ping6", 5, 0)
+        let got = recv(datagrams, &buffer, buffer.count, 0)
+        #expect(got == 5 && Array(buffer[0..<max(got, 0)]) == Array("ping6".utf8))
+        // The IPv4 relay, whose client addresses are kept the same way.
+        let udp4 = try PortProxy(proto: "udp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: Sockets.localPort(udpServer))
+        defer { udp4.stop() }
+        let client4 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(client4) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client4, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var target = Sockets.address(Self.loopback, port: udp4.hostPort)
+        _ = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(client4, "ping4", 5, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let got4 = recv(client4, &buffer, buffer.count, 0)
+        #expect(got4 == 5 && Array(buffer[0..<max(got4, 0)]) == Array("ping4".utf8))
+        shutdown(udpServer, Int32(SHUT_RDWR))
+    }
 }

@@ -34,6 +34,8 @@ public struct ContainerDefaults: Sendable {
 /// A container's log settings: its LogConfig over the daemon's, checked as dockerd does.
 struct LogSettings: Sendable {
     static let drivers: Set<String> = ["json-file", "none", "journald"]
+    /// dockerd's other built-in drivers: Berth says it has not got them, not that they do not exist.
+    static let unimplementedDrivers: Set<String> = ["local", "syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"]
     static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
 
@@ -61,6 +63,9 @@ struct LogSettings: Sendable {
         driver = merged.Type
         let options = merged.Config ?? [:]
         guard Self.drivers.contains(driver) else {
+            if Self.unimplementedDrivers.contains(driver) {
+                throw BerthError.notImplemented("the \(driver) logging driver is not implemented yet in this version of Berth")
+            }
             throw BerthError.invalidArgument("error looking up logging plugin \(driver): plugin \"\(driver)\" not found")
         }
         let allowed: Set<String> = driver == "json-file" ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []

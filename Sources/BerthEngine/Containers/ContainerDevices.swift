@@ -82,7 +82,9 @@ public enum ContainerDevices {
     /// A character or block device's node, described for the spec at `path`.
     static func node(at hostPath: String, path: String) -> Result<Spec.Device, DeviceError> {
         var info = stat()
-        guard stat(hostPath, &info) == 0 else { return .failure(DeviceError(String(cString: strerror(errno)))) }
+        // Go's words for errno, as dockerd shows them: lowercase ("no such file or directory"),
+        // which is also what makes the CLI exit 127 for a missing device, as with dockerd.
+        guard stat(hostPath, &info) == 0 else { return .failure(DeviceError(String(cString: strerror(errno)).lowercased())) }
         let type: String
         switch info.st_mode & S_IFMT {
         case S_IFCHR: type = "c"

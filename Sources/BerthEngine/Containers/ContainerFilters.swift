@@ -7,24 +7,37 @@ public struct ContainerFilters: Sendable {
     let values: [String: [String]]
 
     static let listKeys: Set<String> = ["id", "name", "label", "status", "exited", "ancestor", "before", "since",
-                                        "health", "volume", "network", "publish", "expose", "is-task"]
+                                        "health", "volume", "network", "publish", "expose", "is-task", "isolation"]
     static let pruneKeys: Set<String> = ["until", "label", "label!"]
-    static let statuses: Set<String> = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+    static let statuses = ["created", "running", "paused", "restarting", "removing", "exited", "dead"]
+    static let healths = ["none", "starting", "healthy", "unhealthy"]
+    /// The host ports (`publish`) and container ports (`expose`) asked for, as "80/tcp".
+    let publish: Set<String>
+    let expose: Set<String>
 
+    // Texts and checking order are current dockerd's (API 1.50), which lowercased "invalid filter".
     public init(_ values: [String: [String]], prune: Bool = false) throws {
         let known = prune ? Self.pruneKeys : Self.listKeys
-        for key in values.keys where !known.contains(key) {
-            throw BerthError.invalidArgument("Invalid filter '\(key)'")
-        }
-        for status in values["status"] ?? [] where !Self.statuses.contains(status) {
-            throw BerthError.invalidArgument("Invalid filter 'status=\(status)'")
+        for key in values.keys.sorted() where !known.contains(key) {
+            throw BerthError.invalidArgument("invalid filter '\(key)'")
         }
         for code in values["exited"] ?? [] where Int(code) == nil {
-            throw BerthError.invalidArgument("Invalid filter 'exited=\(code)'")
+            throw BerthError.invalidArgument("invalid filter 'exited=\(code)': strconv.Atoi: parsing \"\(code)\": invalid syntax")
         }
-        for health in values["health"] ?? [] where !["starting", "healthy", "unhealthy", "none"].contains(health) {
-            throw BerthError.invalidArgument("Unrecognised filter value for health: \(health)")
+        for status in values["status"] ?? [] where !Self.statuses.contains(status) {
+            throw BerthError.invalidArgument("invalid filter 'status=\(status)': invalid value for state (\(status)): must be one of \(Self.statuses.joined(separator: ", "))")
         }
+        if let isTask = values["is-task"] {
+            let truthy = isTask.contains("1") || isTask.contains("true")
+            let falsy = isTask.contains("0") || isTask.contains("false")
+            if truthy == falsy { throw BerthError.invalidArgument("invalid filter 'is-task=[\(isTask.joined(separator: " "))]'") }
+        }
+        for health in values["health"] ?? [] where !Self.healths.contains(health) {
+            throw BerthError.invalidArgument("invalid filter 'health=\(health)': invalid value for health (\(health)): must be one of \(Self.healths.joined(separator: ", "))")
+        }
+        publish = try Set((values["publish"] ?? []).flatMap { try Self.ports(of: $0, key: "publish") })
+        expose = try Set((values["expose"] ?? []).flatMap { try Self.ports(of: $0, key: "expose") })
+        if prune, let until = values["until"]?.first { _ = try DockerTimestamp.until(until) }
         self.values = values
     }
 
@@ -34,6 +47,8 @@ public struct ContainerFilters: Sendable {
         var hostConfig: HostConfig?
         /// Names and IDs of the networks the container is on.
         var networks: [String] = []
+        /// Its `docker ps` PORTS: published and exposed ones.
+        var ports: [ContainerSummary.PortSummary] = []
     }
 
     func matches(_ record: ContainerRecord, order: [String], resolve: (String) throws -> String,
@@ -48,14 +63,15 @@ public struct ContainerFilters: Sendable {
                 + (record.VolumeMounts ?? []).flatMap { [$0.Name, $0.Destination] }  // anonymous and inherited ones too
             if !wanted.contains(where: points.contains) { return false }
         }
-        if let wanted = values["publish"] {
-            let ports = Array((attachments.hostConfig?.PortBindings ?? [:]).keys)
-            if !(try wanted.contains { try Self.port($0, matchesAnyOf: ports) }) { return false }
+        // dockerd: `publish` is a host port of the PORTS column, `expose` a container port of it.
+        if !publish.isEmpty || !expose.isEmpty {
+            let matched = attachments.ports.contains { port in
+                publish.contains("\(port.PublicPort ?? 0)/\(port.Type)") || expose.contains("\(port.PrivatePort)/\(port.Type)")
+            }
+            if !matched { return false }
         }
-        if let wanted = values["expose"] {
-            let ports = Array((record.Config.ExposedPorts ?? [:]).keys)
-            if !(try wanted.contains { try Self.port($0, matchesAnyOf: ports) }) { return false }
-        }
+        // No container of Berth's is a swarm task.
+        if let isTask = values["is-task"], isTask.contains("true") || isTask.contains("1") { return false }
         if let names = values["name"], !names.contains(where: { Self.regex($0, matches: record.bareName) }) { return false }
         if let labels = values["label"], !labels.allSatisfy({ Self.label($0, in: record.Config.Labels ?? [:]) }) { return false }
         if let statuses = values["status"], !statuses.contains(record.State.Status) { return false }
@@ -95,19 +111,27 @@ public struct ContainerFilters: Sendable {
         return true
     }
 
-    /// A filter value "80", "80/udp" or "8000-8080/tcp" against port keys like "80/tcp".
-    static func port(_ filter: String, matchesAnyOf ports: [String]) throws -> Bool {
-        let parts = filter.split(separator: "/", maxSplits: 1)
-        let proto = parts.count > 1 ? String(parts[1]) : "tcp"
-        let bounds = parts.first.map { $0.split(separator: "-", maxSplits: 1).map { Int($0) } } ?? []
-        guard let low = bounds.first ?? nil, let high = bounds.count > 1 ? bounds[1] : low, low <= high else {
-            throw BerthError.invalidArgument("invalid port filter '\(filter)'")
+    /// A filter value "80", "80/udp" or "8000-8080/tcp" as port keys ("80/tcp"), with dockerd's errors.
+    static func ports(of filter: String, key: String) throws -> [String] {
+        if filter.contains(":") { throw BerthError.invalidArgument("filter for '\(key)' should not contain ':': \(filter)") }
+        let parts = filter.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let proto = parts.count > 1 && !parts[1].isEmpty ? parts[1] : "tcp"
+        let range = parts.first ?? ""
+        func failure(_ reason: String) -> BerthError {
+            BerthError.invalidArgument("error while looking up for \(key) \(filter): \(reason)")
         }
-        return ports.contains { key in
-            let keyParts = key.split(separator: "/", maxSplits: 1)
-            guard let number = Int(keyParts[0]) else { return false }
-            return (keyParts.count > 1 ? String(keyParts[1]) : "tcp") == proto && (low...high).contains(number)
+        guard !range.isEmpty else { throw failure("empty string specified for ports") }
+        let bounds = range.split(separator: "-", omittingEmptySubsequences: false).prefix(2).map(String.init)
+        let numbers = try bounds.map { text -> Int in
+            guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) else {
+                throw failure("strconv.ParseUint: parsing \"\(text)\": invalid syntax")
+            }
+            guard let number = UInt16(text) else { throw failure("strconv.ParseUint: parsing \"\(text)\": value out of range") }
+            return Int(number)
         }
+        let low = numbers[0], high = numbers.count > 1 ? numbers[1] : numbers[0]
+        guard low <= high else { throw failure("invalid range specified for port: \(range)") }
+        return (low...high).map { "\($0)/\(proto)" }
     }
 
     /// "key" or "key=value".
@@ -124,14 +148,6 @@ public struct ContainerFilters: Sendable {
         return [name, "/" + name].contains { $0.firstMatch(of: expression) != nil }
     }
 
-    /// A unix time, an RFC 3339 time, or a duration ("10m") before now.
-    static func time(_ text: String) -> Double? {
-        if let seconds = Double(text) { return seconds }
-        if let seconds = unixSeconds(text) { return seconds }
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()) {
-            return Date().timeIntervalSince1970 - amount * scale
-        }
-        return nil
-    }
+    /// A unix time, a date or RFC 3339 time, or a duration ("10m") before now, as dockerd takes them.
+    static func time(_ text: String) -> Double? { DockerTimestamp.seconds(text) }
 }

@@ -24,6 +24,8 @@ extension ContainerService {
     public func start(_ nameOrID: String) async throws -> StartResult {
         let id = try resolve(nameOrID)
         let state = entries[id]!.record.State
+        // Paused is checked first: a paused container is running too.
+        if state.Paused { throw BerthError.conflict("cannot start a paused container, try unpause instead") }
         if state.Running { return .alreadyRunning }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
         if state.Restarting { cancelRestart(id) }
@@ -47,7 +49,7 @@ extension ContainerService {
                                          throw BerthError.notFound("No such container: \(nameOrID)")
                                      }
                                      guard peer.record.State.Running else {
-                                         throw BerthError.conflict("cannot join namespaces of a non running container: container \(peer.record.ID) is not running")
+                                         throw SpecBuilder.PeerNotRunning(name: peer.record.bareName, status: peer.record.State.Status)
                                      }
                                      return peer.record.State.Pid
                                  })
@@ -414,17 +416,23 @@ extension ContainerService {
         }
     }
 
+    /// Current dockerd's texts: every error is "cannot kill container: <name>: <why>", and the
+    /// signal is checked before the container is looked up.
     public func kill(_ nameOrID: String, signal: String?) async throws {
-        let id = try resolve(nameOrID)
+        func failure(_ error: BerthError) -> BerthError {
+            BerthError(error.code, "cannot kill container: \(nameOrID): \(error.message)")
+        }
         let number: Int32
         do {
             number = try DockerSignal.parse(signal ?? "SIGKILL")
-        } catch let error where Int(signal ?? "") != nil {
-            _ = error
-            throw BerthError.invalidArgument("Cannot kill container: \(nameOrID): The linux daemon does not support signal \(signal!)")
+        } catch let error as BerthError { throw failure(error) }
+        guard DockerSignal.existsOnLinux(number) else {
+            throw failure(.invalidArgument("the linux daemon does not support signal \(number)"))
         }
+        let id: String
+        do { id = try resolve(nameOrID) } catch let error as BerthError { throw failure(error) }
         guard entries[id]!.record.State.Running else {
-            throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
+            throw failure(.conflict("container \(id) is not running"))
         }
         if number == SIGKILL || number == SIGTERM || number == SIGINT { markManuallyStopped(id) }
         do {
@@ -432,9 +440,9 @@ extension ContainerService {
             // A frozen process gets its signal only once thawed; dockerd unpauses it too.
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch let refused as ShimRefused {
-            throw BerthError.internalError("Cannot kill container: \(nameOrID): \(refused.message)")
+            throw failure(.internalError(refused.message))
         } catch is ShimGone {
-            throw BerthError.conflict("Cannot kill container: \(nameOrID): Container \(id) is not running")
+            throw failure(.conflict("container \(id) is not running"))
         }
     }
 

@@ -69,6 +69,16 @@ extension ContainerService {
         }
     }
 
+    /// The networks inspect and `docker ps` show. A default-bridge container that has not run
+    /// (since the daemon started) has no endpoint yet; dockerd lists "bridge" for it anyway,
+    /// with an empty network ID.
+    func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?) -> [String: EndpointView] {
+        let networks = view?.networks ?? [:]
+        guard networks.isEmpty, let network, !network.options.defaultBridgeDisabled,
+              ["", "default", "bridge"].contains(hostConfig?.NetworkMode ?? "") else { return networks }
+        return ["bridge": EndpointView(NetworkID: "")]
+    }
+
     func releaseNetwork(_ id: String) async {
         emitNetwork("disconnect", container: id, networks: attachedNetworks(id))
         await network?.releaseSandbox(id)

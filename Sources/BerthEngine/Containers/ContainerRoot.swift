@@ -89,11 +89,16 @@ enum ContainerRoot {
         directorySize(snapshotter.root + "/" + id + "/diff")
     }
 
+    /// As dockerd counts a layer: every file but directories (a symlink by its target's
+    /// length), each inode once.
     static func directorySize(_ path: String) -> Int64 {
         var total: Int64 = 0
+        var seen = Set<UInt64>()
         for name in (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? [] {
             var info = stat()
-            if lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_size) }
+            guard lstat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR, info.st_size > 0,
+                  seen.insert(UInt64(info.st_ino)).inserted else { continue }
+            total += Int64(info.st_size)
         }
         return total
     }

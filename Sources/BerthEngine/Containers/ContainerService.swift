@@ -360,10 +360,15 @@ public actor ContainerService {
 
     public func rename(_ nameOrID: String, to newName: String) throws {
         let id = try resolve(nameOrID)
-        let bare = String(try CreateValidation.validateName(newName).dropFirst())
         let old = entries[id]!.record.bareName
-        if bare == old {
+        // dockerd's order: the same name first, then the name rule, reported with its slash.
+        let slashed = newName.hasPrefix("/") ? newName : "/" + newName
+        if slashed == "/" + old {
             throw BerthError.invalidArgument("Renaming a container with the same name as its current name")
+        }
+        let bare: String
+        do { bare = String(try CreateValidation.validateName(slashed).dropFirst()) } catch let error as BerthError {
+            throw BerthError(error.code, "Error when allocating new name: " + error.message)
         }
         if let holder = names[bare] ?? creatingNames[bare] {
             throw BerthError.conflict("Error when allocating new name: Conflict. The container name \"/\(bare)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")

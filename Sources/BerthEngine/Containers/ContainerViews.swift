@@ -56,6 +56,35 @@ public struct ContainerInspect: Encodable, Sendable {
         public var IPv6Gateway = ""
         public var MacAddress = ""
         public var Networks: [String: EndpointView] = [:]
+
+        enum CodingKeys: String, CodingKey {
+            case Bridge, SandboxID, SandboxKey, Ports, HairpinMode, LinkLocalIPv6Address, LinkLocalIPv6PrefixLen
+            case SecondaryIPAddresses, SecondaryIPv6Addresses, EndpointID, Gateway, GlobalIPv6Address, GlobalIPv6PrefixLen
+            case IPAddress, IPPrefixLen, IPv6Gateway, MacAddress, Networks
+        }
+
+        /// Every field, the never-set secondary address lists as null, as dockerd writes them.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(Bridge, forKey: .Bridge)
+            try c.encode(SandboxID, forKey: .SandboxID)
+            try c.encode(SandboxKey, forKey: .SandboxKey)
+            try c.encode(Ports, forKey: .Ports)
+            try c.encode(HairpinMode, forKey: .HairpinMode)
+            try c.encode(LinkLocalIPv6Address, forKey: .LinkLocalIPv6Address)
+            try c.encode(LinkLocalIPv6PrefixLen, forKey: .LinkLocalIPv6PrefixLen)
+            try c.encode(SecondaryIPAddresses, forKey: .SecondaryIPAddresses)
+            try c.encode(SecondaryIPv6Addresses, forKey: .SecondaryIPv6Addresses)
+            try c.encode(EndpointID, forKey: .EndpointID)
+            try c.encode(Gateway, forKey: .Gateway)
+            try c.encode(GlobalIPv6Address, forKey: .GlobalIPv6Address)
+            try c.encode(GlobalIPv6PrefixLen, forKey: .GlobalIPv6PrefixLen)
+            try c.encode(IPAddress, forKey: .IPAddress)
+            try c.encode(IPPrefixLen, forKey: .IPPrefixLen)
+            try c.encode(IPv6Gateway, forKey: .IPv6Gateway)
+            try c.encode(MacAddress, forKey: .MacAddress)
+            try c.encode(Networks, forKey: .Networks)
+        }
     }
     public var Id: String
     public var Created: String
@@ -101,12 +130,21 @@ extension ContainerService {
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
+        // dockerd fills these paths in at the first start (network and log set-up).
+        if record.State.StartedAt == ContainerStateRecord.zeroTime {
+            inspect.ResolvConfPath = ""
+            inspect.HostnamePath = ""
+            inspect.HostsPath = ""
+            inspect.LogPath = ""
+        }
         inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes)
         if size {
             inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
             inspect.SizeRootFs = (inspect.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)
         }
-        if let view = network?.views.view(record.ID) { inspect.NetworkSettings.apply(view) }  // network
+        let view = network?.views.view(record.ID)
+        if let view { inspect.NetworkSettings.apply(view) }  // network
+        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig)
         return inspect
     }
 
@@ -133,13 +171,15 @@ extension ContainerService {
             // "default" is the bridge, by name, as dockerd files it.
             let mode = hostConfig?.NetworkMode ?? "default"
             var networks = [mode == "default" ? "bridge" : mode]
+            var ports: [ContainerSummary.PortSummary] = []
             if let view = network?.views.view($0.ID) {  // network
                 networks += view.networks.keys
                 networks += view.networks.values.map(\.NetworkID)
+                ports = ContainerSummary.ports(view)
             }
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks))
+            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
@@ -151,10 +191,9 @@ extension ContainerService {
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
                 NetworkSettings: .init(Networks: [:]))
-            if let view = network?.views.view(record.ID) {  // network
-                summary.NetworkSettings.Networks = view.networks
-                summary.Ports = ContainerSummary.ports(view)
-            }
+            let view = network?.views.view(record.ID)
+            if let view { summary.Ports = ContainerSummary.ports(view) }  // network
+            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig)
             if let hostConfig = entries[record.ID]?.hostConfig {
                 summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }

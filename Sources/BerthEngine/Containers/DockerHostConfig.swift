@@ -155,7 +155,7 @@ public struct HostConfig: Codable, Sendable, Equatable {
         try c.encode(MemorySwap ?? 0, forKey: .MemorySwap)
         try c.encodeOrNull(MemorySwappiness, forKey: .MemorySwappiness)
         try c.encodeOrNull(OomKillDisable, forKey: .OomKillDisable)
-        try c.encodeIfPresent(PidsLimit, forKey: .PidsLimit)  // omitempty in dockerd
+        try c.encode(PidsLimit, forKey: .PidsLimit)  // a pointer without omitempty in dockerd: null when unset
         try c.encodeOrNull(Ulimits, forKey: .Ulimits)
         try c.encode(CpuCount ?? 0, forKey: .CpuCount)
         try c.encode(CpuPercent ?? 0, forKey: .CpuPercent)

@@ -18,15 +18,19 @@ public enum DockerSignal {
         return table
     }()
 
-    /// The signal's number; dockerd's "Invalid signal: x" otherwise.
+    /// The signal's number, as Go's signal.ParseSignal reads it: any number but 0, or a name;
+    /// current dockerd's "invalid signal: x" otherwise.
     public static func parse(_ text: String) throws -> Int32 {
-        if let number = Int32(text) {
-            guard (1...64).contains(number) else { throw BerthError.invalidArgument("Invalid signal: \(text)") }
-            return number
+        if let number = Int(text) {
+            guard number != 0, let signal = Int32(exactly: number) else { throw BerthError.invalidArgument("invalid signal: \(text)") }
+            return signal
         }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
-        guard let number = numbers[name] else { throw BerthError.invalidArgument("Invalid signal: \(text)") }
+        guard let number = numbers[name] else { throw BerthError.invalidArgument("invalid signal: \(text)") }
         return number
     }
+
+    /// Whether Linux has the signal (dockerd's ValidSignalForPlatform: 32 and 33 are the C library's).
+    public static func existsOnLinux(_ number: Int32) -> Bool { numbers.values.contains(number) }
 }

@@ -1,4 +1,5 @@
 import BerthOCI
+import Glibc
 
 /// HostConfig.SecurityOpt, parsed as dockerd parses it: `no-new-privileges[=bool]`,
 /// `seccomp=unconfined|builtin|<profile JSON>` (the CLI sends a profile file's contents),
@@ -44,17 +45,28 @@ public struct SecurityOptions: Sendable, Equatable {
 
     public var seccompUnconfined: Bool { seccompProfile == "unconfined" }
 
-    /// Options Berth accepts but cannot honour, said back as create warnings.
-    public var warnings: [String] {
+    /// Options Berth accepts but cannot honour, said back as create warnings. On a host without
+    /// SELinux or AppArmor dockerd ignores them silently too, so Berth warns only where dockerd
+    /// would have applied them.
+    public var warnings: [String] { warnings(selinux: Self.hostHasSELinux, apparmor: Self.hostHasAppArmor) }
+
+    func warnings(selinux: Bool, apparmor: Bool) -> [String] {
         var warnings: [String] = []
-        if !labelOptions.isEmpty {
+        if selinux, !labelOptions.isEmpty {
             warnings.append("SELinux is not supported by this daemon: security option label=\(labelOptions.joined(separator: ",")) is ignored.")
         }
-        if let apparmorProfile {
+        if apparmor, let apparmorProfile {
             warnings.append("AppArmor is not supported by this daemon: security option apparmor=\(apparmorProfile) is ignored.")
         }
         return warnings
     }
+
+    static let hostHasSELinux = access("/sys/fs/selinux/enforce", F_OK) == 0
+    static let hostHasAppArmor: Bool = {
+        guard let file = fopen("/sys/module/apparmor/parameters/enabled", "r") else { return false }
+        defer { fclose(file) }
+        return fgetc(file) == Int32(UInt8(ascii: "Y"))
+    }()
 
     /// Go's strconv.ParseBool.
     static func parseGoBool(_ text: String) -> Bool? {

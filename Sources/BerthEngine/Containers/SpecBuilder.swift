@@ -117,6 +117,9 @@ public enum SpecBuilder {
                             ("/etc/hosts", input.hostsPath)]
         let user = try ContainerMounts.userMounts(hostConfig: host, networkFiles: networkFiles.map { ($0.0, $0.1) },
                                                   volumes: input.volumeMounts, pathExists: input.pathExists)
+        for mount in user.mounts where mount.type == "bind" {
+            for propagation in mount.options ?? [] { try MountPropagationCheck.check(source: mount.source ?? "", propagation: propagation) }
+        }
         let userDestinations = Set(user.mounts.map(\.destination))
         // A user mount replaces the default at the same place; a user /dev replaces all of /dev.
         mounts = mounts.filter { mount in
@@ -144,6 +147,12 @@ public enum SpecBuilder {
                 deviceRules += found.rules
             }
             deviceRules += try (host.DeviceCgroupRules ?? []).map(ContainerDevices.parseCgroupRule)
+        }
+        // `--gpus`: Berth has no device driver (nvidia, CDI), so a request finds none, as on a
+        // dockerd without one, rather than running without the devices.
+        if let request = host.DeviceRequests?.first {
+            let capabilities = (request.Capabilities ?? []).map { "[" + $0.joined(separator: " ") + "]" }.joined(separator: " ")
+            throw BerthError.invalidArgument("could not select device driver \"\(request.Driver ?? "")\" with capabilities: [\(capabilities)]")
         }
 
         var resources = try resources(host)
@@ -256,11 +265,24 @@ public enum SpecBuilder {
 
     // MARK: Namespaces
 
+    /// What `containerPID` throws for a `container:<name>` mode whose container is not running.
+    public struct PeerNotRunning: Error {
+        public var name: String
+        public var status: String
+        public init(name: String, status: String) { self.name = name; self.status = status }
+    }
+
     static func namespaces(_ host: HostConfig, input: SpecBuildInput) throws -> [Spec.Namespace] {
         var namespaces: [Spec.Namespace] = [.init(type: "mount")]
         func joined(_ type: String, _ target: String, _ file: String) throws -> Spec.Namespace {
-            let pid = try input.containerPID(target)
-            return .init(type: type, path: "/proc/\(pid)/ns/\(file)")
+            do {
+                let pid = try input.containerPID(target)
+                return .init(type: type, path: "/proc/\(pid)/ns/\(file)")
+            } catch let peer as PeerNotRunning {
+                // dockerd words the network case its own way.
+                guard type == "network" else { throw BerthError.conflict("container \(target) is not running") }
+                throw BerthError.conflict("cannot join network namespace of a non running container: container \(peer.name) is \(peer.status)")
+            }
         }
         switch NetworkModeKind(host.NetworkMode) {
         case .host: break

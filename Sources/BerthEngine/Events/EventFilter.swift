@@ -4,7 +4,7 @@ import BerthOCI
 /// alternatives (labels excepted: all must hold), keys must all hold. Names match by prefix
 /// of the actor's ID or name; images by ID, name, or name without its tag.
 public struct EventFilter: Sendable {
-    /// The keys dockerd knows; any other is refused.
+    /// The keys dockerd knows; others are ignored, as current dockerd ignores them.
     public static let keys: Set<String> = [
         "container", "daemon", "event", "image", "label", "network", "scope", "type",
         "plugin", "volume", "node", "service", "secret", "config",
@@ -13,10 +13,7 @@ public struct EventFilter: Sendable {
     let values: [String: Set<String>]
 
     public init(_ filters: [String: [String]] = [:]) throws {
-        for key in filters.keys.sorted() where !Self.keys.contains(key) {
-            throw BerthError.invalidArgument("invalid filter '\(key)'")
-        }
-        values = filters.filter { !$0.value.isEmpty }.mapValues(Set.init)
+        values = filters.filter { !$0.value.isEmpty && Self.keys.contains($0.key) }.mapValues(Set.init)
     }
 
     public func includes(_ event: EventMessage) -> Bool {

@@ -36,19 +36,21 @@ extension Engine {
     public func removeImage(_ name: String, force: Bool) throws -> [DeleteResponseItem] {
         let id = try? images.containerBase(name).id
         let labels = id.flatMap { try? images.containerBase($0).config.config?.Labels } ?? [:]
+        let imageIDs = Set(((try? images.list(all: true)) ?? []).map(\.Id))
         let removed = try images.remove(name, force: force)
-        if let id { emitRemoval(removed, id: id, labels: labels) }
+        if let id { emitRemoval(removed, id: id, labels: labels, imageIDs: imageIDs) }
         return removed
     }
 
     public func pruneImages(all: Bool, filters: PruneFilters) throws -> PruneReport {
+        let imageIDs = Set(((try? images.list(all: true)) ?? []).map(\.Id))
         let report = try images.prune(all: all, filters: filters)
         // Each image's untags come before its deletion.
         var untagged: [DeleteResponseItem] = []
         for item in report.ImagesDeleted ?? [] {
             untagged.append(item)
-            if let id = item.Deleted {
-                emitRemoval(untagged, id: id, labels: [:])
+            if let id = item.Deleted, imageIDs.contains(id) {
+                emitRemoval(untagged, id: id, labels: [:], imageIDs: imageIDs)
                 untagged = []
             }
         }
@@ -66,11 +68,15 @@ extension Engine {
         }
     }
 
-    private func emitRemoval(_ items: [DeleteResponseItem], id: String, labels: [String: String]) {
+    /// `imageIDs`: the images there were before; the other deletions are layers, which dockerd
+    /// reports in the answer but tells no event of.
+    private func emitRemoval(_ items: [DeleteResponseItem], id: String, labels: [String: String], imageIDs: Set<String>) {
         for item in items {
             if item.Untagged != nil { emitImage("untag", id: id, labels: labels) }
             // A deletion can take the image it was committed from along (its labels are gone with it).
-            if let deleted = item.Deleted { emitImage("delete", id: deleted, labels: deleted == id ? labels : [:]) }
+            if let deleted = item.Deleted, imageIDs.contains(deleted) {
+                emitImage("delete", id: deleted, labels: deleted == id ? labels : [:])
+            }
         }
     }
 

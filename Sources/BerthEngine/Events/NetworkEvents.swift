@@ -23,6 +23,12 @@ extension Engine {
     /// Returns the removed networks' names.
     public func pruneNetworks(filters: [String: [String]]) async throws -> [String] {
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
+        // dockerd's keys; `until` goes on as Unix seconds.
+        for key in filters.keys.sorted() where !["label", "label!", "until"].contains(key) {
+            throw BerthError.invalidArgument("invalid filter '\(key)'")
+        }
+        var filters = filters
+        if let until = filters["until"]?.last { filters["until"] = [String(try DockerTimestamp.until(until))] }
         let before = try await network.list(filters: [:])
         let removed = try await network.prune(filters: filters)
         for view in before where removed.contains(view.Name) {

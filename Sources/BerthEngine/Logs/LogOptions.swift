@@ -53,7 +53,8 @@ public struct LogReadOptions: Sendable, Equatable {
             tail = lines
         }
         if let value = query["since"] { since = try LogTimestamp.parseDockerTimestamp(value) }
-        if let value = query["until"] { until = try LogTimestamp.parseDockerTimestamp(value) }
+        // dockerd reads until=0 (and an empty one) as no limit, not as the epoch.
+        if let value = query["until"], !value.isEmpty, value != "0" { until = try LogTimestamp.parseDockerTimestamp(value) }
     }
 
     func wants(_ stream: LogStream) -> Bool { stream == .stdout ? stdout : stderr }

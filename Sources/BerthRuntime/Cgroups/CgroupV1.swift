@@ -62,7 +62,14 @@ struct CgroupV1: CgroupManager {
         if let memory = resources.memory, let directory = paths["memory"] { try applyMemory(memory, directory) }
         if let cpu = resources.cpu {
             if let directory = paths["cpu"] {
-                if let shares = cpu.shares, shares > 0 { try CgroupFile.write(directory, "cpu.shares", String(shares)) }
+                if let shares = cpu.shares, shares > 0 {
+                    try CgroupFile.write(directory, "cpu.shares", String(shares))
+                    // The kernel clamps out-of-range shares; runc (and so dockerd) refuses them instead.
+                    if let set = CgroupFile.read(directory, "cpu.shares").flatMap({ UInt64($0) }),
+                       set != shares {
+                        throw ConfigError("the \(shares > set ? "maximum" : "minimum") allowed cpu-shares is \(set)")
+                    }
+                }
                 if let period = cpu.period, period > 0 { try CgroupFile.write(directory, "cpu.cfs_period_us", String(period)) }
                 if let quota = cpu.quota, quota != 0 { try CgroupFile.write(directory, "cpu.cfs_quota_us", String(quota)) }
                 if let burst = cpu.burst { try CgroupFile.write(directory, "cpu.cfs_burst_us", String(burst)) }
