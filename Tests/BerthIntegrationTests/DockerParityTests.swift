@@ -36,6 +36,21 @@ struct DockerParityTests {
         }
     }
 
+    /// dockerd gives a terminal exec TERM=xterm (after PATH and HOSTNAME) unless it has one.
+    @Test func aTerminalExecGetsTERM() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "term", "--hostname", "box", "busybox", "sleep", "100"])
+            // A terminal's "\r\n" is one Character to String: the carriage returns go byte by byte.
+            func lines(_ text: String) -> String { String(decoding: text.utf8.filter { $0 != 13 }, as: UTF8.self) }
+            let tty = lines(daemon.docker(["exec", "-t", "term", "env"]).stdout)
+            #expect(tty.hasPrefix("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=box\nTERM=xterm\n"), "\(tty)")
+            let chosen = lines(daemon.docker(["exec", "-t", "-e", "TERM=vt100", "term", "env"]).stdout)
+            #expect(chosen.contains("TERM=vt100\n") && !chosen.contains("xterm"), "\(chosen)")
+            #expect(!daemon.docker(["exec", "term", "env"]).stdout.contains("TERM="))
+            Self.succeeds(daemon, ["rm", "-f", "term"])
+        }
+    }
+
     @Test func killErrorsNameTheContainer() throws {
         try Self.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "kk", "busybox", "sleep", "100"])

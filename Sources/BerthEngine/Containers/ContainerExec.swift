@@ -318,6 +318,11 @@ enum ExecProcess {
         process.args = [exec.ProcessConfig.entrypoint] + exec.ProcessConfig.arguments
         process.terminal = tty
         var environment = process.env ?? []
+        if tty && !environment.contains(where: { $0.hasPrefix("TERM=") }) {
+            // dockerd gives a terminal exec TERM=xterm, after PATH and HOSTNAME.
+            let place = environment.firstIndex { $0.hasPrefix("HOSTNAME=") }.map { $0 + 1 } ?? environment.count
+            environment.insert("TERM=xterm", at: place)
+        }
         for variable in exec.env {
             let key = variable.split(separator: "=", maxSplits: 1).first.map(String.init) ?? variable
             environment.removeAll { $0 == key || $0.hasPrefix(key + "=") }
