@@ -20,8 +20,13 @@ enum Sockets {
         if proto != "udp" { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
         if freebind { setsockopt(fd, Int32(IPPROTO_IP), 15 /* IP_FREEBIND */, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var address = Self.address(ip, port: port)
+        return try bindAndListen(fd, proto, &address)
+    }
+
+    /// Binds `fd` to `address` and, for TCP, listens; closes it when either fails.
+    private static func bindAndListen<Address>(_ fd: Int32, _ proto: String, _ address: inout Address) throws -> Int32 {
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
         guard result == 0, proto == "udp" || listen(fd, 1024) == 0 else {
             let code = errno
@@ -44,15 +49,7 @@ enum Sockets {
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
-        guard result == 0, proto == "udp" || listen(fd, 1024) == 0 else {
-            let code = errno
-            close(fd)
-            throw BindFailure(code: code)
-        }
-        return fd
+        return try bindAndListen(fd, proto, &address)
     }
 
     /// Whether this host has IPv6 to listen on: dockerd publishes on [::] too only then.
