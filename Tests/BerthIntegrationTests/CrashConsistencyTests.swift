@@ -264,22 +264,34 @@ struct CrashConsistencyTests {
 
     /// As dockerd at its start: a stopped `always` container runs again even when the user
     /// stopped it (Docker's documented exception), an `unless-stopped` one does not.
-    @Test func alwaysContainersStartAgainAfterARestartEvenWhenStopped() throws {
+    @Test func restartPoliciesDecideAtTheDaemonsStartAsDockerds() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--restart", "always", "--name", "alw", "busybox", "sleep", "1000"]).status == 0)
             #expect(daemon.docker(["run", "-d", "--restart", "unless-stopped", "--name", "uls", "busybox", "sleep", "1000"]).status == 0)
-            #expect(daemon.docker(["stop", "-t", "0", "alw", "uls"]).status == 0)
+            // on-failure: a stop's 137 counts as a failure at the daemon's start (as in dockerd's
+            // restart manager); an exit 0, or no retry left, does not.
+            #expect(daemon.docker(["run", "-d", "--restart", "on-failure", "--name", "onf", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--restart", "on-failure", "--name", "onz", "busybox", "true"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--restart", "on-failure:1", "--name", "spent", "busybox", "false"]).status == 0)
+            #expect(daemon.docker(["stop", "-t", "0", "alw", "uls", "onf"]).status == 0)
+            #expect(ContainerBehaviourTests.eventually {
+                ContainerBehaviourTests.inspect(daemon, "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}", "spent") == "exited 1 1\n"
+                    && ContainerBehaviourTests.inspect(daemon, "{{.State.Status}}", "onz") == "exited\n"
+            })
             daemon.crash()
             let restarted = try TestDaemon(directory: daemon.directory)
             #expect(ContainerBehaviourTests.eventually { ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "alw") == "running\n" })
+            #expect(ContainerBehaviourTests.eventually { ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "onf") == "running\n" })
             #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}}", "uls") == "exited\n")
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.State.ExitCode}}", "onz") == "exited 0\n")
+            #expect(ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.RestartCount}}", "spent") == "exited 1\n")
             // Running again as if started: its next exit is restarted.
             let pid = ContainerBehaviourTests.inspect(restarted, "{{.State.Pid}}", "alw").trimmingCharacters(in: .whitespacesAndNewlines)
             kill(Int32(pid) ?? 0, SIGKILL)
             #expect(ContainerBehaviourTests.eventually {
                 ContainerBehaviourTests.inspect(restarted, "{{.State.Status}} {{.RestartCount}}", "alw") == "running 1\n"
             })
-            #expect(restarted.docker(["rm", "-f", "alw", "uls"]).status == 0)
+            #expect(restarted.docker(["rm", "-f", "alw", "uls", "onf", "onz", "spent"]).status == 0)
         }
     }
 

@@ -52,9 +52,13 @@ extension ContainerService {
             guard let entry = entries[id], !entry.record.State.Running else { continue }
             let policy = entry.hostConfig.RestartPolicy?.Name ?? ""
             // As dockerd's restart policies decide at its start: `always` even after a user's
-            // stop (Docker's documented exception), `unless-stopped` unless the user stopped it.
+            // stop (Docker's documented exception), `unless-stopped` unless the user stopped it,
+            // `on-failure` after a non-zero exit (a stop's 137 too) while retries are left.
+            let retries = entry.hostConfig.RestartPolicy?.MaximumRetryCount ?? 0
+            let failed = policy == "on-failure" && entry.record.State.ExitCode != 0
+                && (retries == 0 || entry.record.RestartCount < retries)
             let wanted = entry.record.State.Restarting || (entry.record.HasBeenStartedBefore
-                && (policy == "always" || (policy == "unless-stopped" && !entry.record.HasBeenManuallyStopped)))
+                && (policy == "always" || (policy == "unless-stopped" && !entry.record.HasBeenManuallyStopped) || failed))
             guard wanted else {
                 // As dockerd at its start: an --rm container that is not running goes, with its
                 // anonymous volumes (a run cut short between create and start, or one whose
