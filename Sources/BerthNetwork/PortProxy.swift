@@ -28,8 +28,10 @@ final class PortProxy: @unchecked Sendable {
     }
 
     /// Listens on [::] at `hostPort` (IPv6 only) and forwards to the container's IPv4 address.
-    convenience init(ipv6AnyProto proto: String, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
-        try self.init(proto: proto, hostIP: "::", fd: Sockets.boundIPv6Any(proto, port: hostPort), targetIP: targetIP, targetPort: targetPort)
+    /// Listens on an IPv6 address (nil: [::]) and forwards to the container's IPv4 address.
+    convenience init(ipv6Proto proto: String, hostIP: IPv6Address? = nil, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
+        try self.init(proto: proto, hostIP: hostIP?.description ?? "::", fd: Sockets.boundIPv6(proto, ip: hostIP, port: hostPort),
+                      targetIP: targetIP, targetPort: targetPort)
     }
 
     private init(proto: String, hostIP: String, fd: Int32, targetIP: IPv4Address, targetPort: Int) throws {

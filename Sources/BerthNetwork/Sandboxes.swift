@@ -321,19 +321,28 @@ extension NetworkService {
         var published: [PublishedPort] = []
         var started: [PortProxy] = []
         let taken = sandboxes.values.filter { $0.containerID != container }.flatMap(\.ports)
+        // The same address, or the wildcard of the same family ([::] listens on IPv6 only).
         func conflicts(_ proto: String, _ ip: String, _ port: Int) -> Bool {
-            (taken + published).contains { other in
-                other.proto == proto && other.hostPort == port && (other.hostIP == ip || other.hostIP == "0.0.0.0" || ip == "0.0.0.0")
+            let ipv6 = ip.contains(":")
+            let any = ipv6 ? "::" : "0.0.0.0"
+            return (taken + published).contains { other in
+                other.proto == proto && other.hostPort == port && other.hostIP.contains(":") == ipv6
+                    && (other.hostIP == ip || other.hostIP == any || ip == any)
             }
         }
         do {
             for request in requests {
-                let hostIP = request.hostIP.isEmpty ? "0.0.0.0" : request.hostIP
-                guard let bindIP = IPv4Address(hostIP) else {
-                    if hostIP.contains(":") { continue }  // IPv6 bindings: no IPv6 on Berth's bridges yet
-                    throw NetworkError("invalid host IP \(hostIP)")
-                }
                 let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
+                if let bindIP6 = IPv6Address(request.hostIP) {
+                    // `-p [::1]:8080:80`: the proxy alone (no NAT rule), as dockerd's does.
+                    let proxy = try publishIPv6(request, on: bindIP6, target: endpoint.address, conflicts: conflicts, failurePrefix: failurePrefix)
+                    started.append(proxy)
+                    published.append(PublishedPort(proto: request.proto, hostIP: proxy.hostIP, hostPort: proxy.hostPort,
+                                                   containerPort: request.containerPort))
+                    continue
+                }
+                let hostIP = request.hostIP.isEmpty ? "0.0.0.0" : request.hostIP
+                guard let bindIP = IPv4Address(hostIP) else { throw NetworkError("invalid host IP \(hostIP)") }
                 var proxy: PortProxy?
                 // A port published on all addresses (no host IP given) listens on [::] too, at
                 // the same port, as dockerd's proxy does on a host with IPv6.
@@ -352,7 +361,7 @@ extension NetworkService {
                                                   targetIP: endpoint.address, targetPort: request.containerPort)
                         if alsoIPv6 {
                             do {
-                                proxy6 = try PortProxy(ipv6AnyProto: request.proto, hostPort: bound.hostPort,
+                                proxy6 = try PortProxy(ipv6Proto: request.proto, hostPort: bound.hostPort,
                                                        targetIP: endpoint.address, targetPort: request.containerPort)
                             } catch let failure as Sockets.BindFailure {
                                 bound.stop()
@@ -385,15 +394,38 @@ extension NetworkService {
         return published
     }
 
+    /// One port on one IPv6 address: the first of the request's host ports that is free.
+    private func publishIPv6(_ request: PortRequest, on address: IPv6Address, target: IPv4Address,
+                             conflicts: (String, String, Int) -> Bool, failurePrefix: String) throws -> PortProxy {
+        let hostIP = address.description
+        var lastError = ""
+        let ports = request.hostPorts == 0...0 ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
+        for port in ports {
+            if conflicts(request.proto, hostIP, port) {
+                lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"  // dockerd writes no brackets here
+                continue
+            }
+            do {
+                let proxy = try PortProxy(ipv6Proto: request.proto, hostIP: address, hostPort: port, targetIP: target,
+                                          targetPort: request.containerPort)
+                if request.hostPorts == 0...0 { lastEphemeralPort[request.proto + " " + hostIP] = proxy.hostPort }
+                return proxy
+            } catch let failure as Sockets.BindFailure {
+                lastError = "Error starting userland proxy: listen \(request.proto)6 [\(hostIP)]:\(port): bind: \(failure.message)"
+            }
+        }
+        throw NetworkError("\(failurePrefix): \(lastError)")
+    }
+
     /// After a daemon restart: the proxies of a running container's ports.
     func startProxies(for sandbox: SandboxRecord) {
         guard let endpoint = sandbox.endpoints.first(where: { $0.networkID == sandbox.portsNetworkID }) ?? sandbox.endpoints.first else { return }
         var started: [PortProxy] = []
         for port in sandbox.ports {
             do {
-                if port.hostIP == "::" {
-                    started.append(try PortProxy(ipv6AnyProto: port.proto, hostPort: port.hostPort,
-                                                 targetIP: endpoint.address, targetPort: port.containerPort))
+                if let address = IPv6Address(port.hostIP) {
+                    started.append(try PortProxy(ipv6Proto: port.proto, hostIP: address == IPv6Address(high: 0, low: 0) ? nil : address,
+                                                 hostPort: port.hostPort, targetIP: endpoint.address, targetPort: port.containerPort))
                     continue
                 }
                 started.append(try PortProxy(proto: port.proto, hostIP: IPv4Address(port.hostIP) ?? IPv4Address(0),

@@ -36,10 +36,10 @@ enum Sockets {
         return fd
     }
 
-    /// A socket bound to every IPv6 address ([::]) and only IPv6 (the IPv4 side has its own),
-    /// listening for TCP: the second listener dockerd's proxy opens for a port published on
-    /// all addresses.
-    static func boundIPv6Any(_ proto: String, port: Int) throws -> Int32 {
+    /// A socket bound to an IPv6 address (nil: every one, [::]) and only IPv6 (the IPv4 side
+    /// has its own), listening for TCP: `-p [::1]:8080:80`, and the second listener dockerd's
+    /// proxy opens for a port published on all addresses.
+    static func boundIPv6(_ proto: String, ip: IPv6Address?, port: Int) throws -> Int32 {
         let type = proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
         let fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BindFailure(code: errno) }
@@ -49,6 +49,11 @@ enum Sockets {
         var address = sockaddr_in6()
         address.sin6_family = sa_family_t(AF_INET6)
         address.sin6_port = UInt16(port).bigEndian
+        if let ip {
+            withUnsafeMutableBytes(of: &address.sin6_addr) { raw in
+                for (index, byte) in ip.bytes.enumerated() { raw[index] = byte }
+            }
+        }
         return try bindAndListen(fd, proto, &address)
     }
 

@@ -176,6 +176,41 @@ struct DockerParityTests {
         }
     }
 
+    /// `-p [::1]:PORT:80` (and an ephemeral port there) listens on that IPv6 address only, as
+    /// dockerd's proxy does; the same port stays free for IPv4, a second claim of it is refused
+    /// in dockerd's words, and the listener comes back after a daemon restart.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/if_inet6")
+                   && (try? String(contentsOfFile: "/proc/sys/net/ipv6/conf/all/disable_ipv6", encoding: .utf8))?.hasPrefix("0") == true,
+                   "the host has no IPv6"))
+    func portsPublishedOnAnIPv6Address() throws {
+        try Self.withDaemon { daemon in
+            let port = Harness.freePort()
+            Self.succeeds(daemon, ["run", "-d", "--name", "lo6", "-p", "[::1]:\(port):80", "-p", "[::1]::81", "busybox", "sh", "-c",
+                                   "mkdir /www && echo on-lo6 > /www/index.html && exec httpd -f -p 80 -h /www"])
+            let lines = daemon.docker(["port", "lo6"]).stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2 && lines[0] == "80/tcp -> [::1]:\(port)" && lines[1].hasPrefix("81/tcp -> [::1]:"), "\(lines)")
+            #expect(Self.inspect(daemon, "{{json .NetworkSettings.Ports}}", "lo6").hasPrefix(#"{"80/tcp":[{"HostIp":"::1","HostPort":"\#(port)"}]"#))
+            func fetch() -> String {
+                for _ in 0..<30 {
+                    let fetched = Harness.run("/usr/bin/curl", ["-s", "-m", "2", "http://[::1]:\(port)/"])
+                    if fetched.status == 0 { return fetched.stdout }
+                    usleep(100_000)
+                }
+                return ""
+            }
+            #expect(fetch() == "on-lo6\n")
+            let again = daemon.docker(["run", "--rm", "-p", "[::1]:\(port):80", "busybox", "true"])
+            #expect(again.status == 125 && again.stderr.contains("Bind for ::1:\(port) failed: port is already allocated"), "\(again.stderr)")
+            Self.succeeds(daemon, ["run", "-d", "--name", "lo4", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "100"])
+            try withExtendedLifetime(daemon) {
+                #expect(daemon.stop() == 0)
+                let restarted = try TestDaemon(directory: daemon.directory)
+                #expect(fetch() == "on-lo6\n")
+                #expect(restarted.docker(["rm", "-f", "lo6", "lo4"]).status == 0)
+            }
+        }
+    }
+
     @Test func runRefusalsDockerUsersSee() throws {
         try Self.withDaemon { daemon in
             // The CLI exits 127 on "no such file or directory", as it does with dockerd.

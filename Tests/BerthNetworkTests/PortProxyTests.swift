@@ -236,7 +236,7 @@ struct PortProxyTests {
         Self.echoServer(server.fd, connections: 1)
         let tcp4 = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: server.port)
         defer { tcp4.stop() }
-        let tcp6 = try PortProxy(ipv6AnyProto: "tcp", hostPort: tcp4.hostPort, targetIP: Self.loopback, targetPort: server.port)
+        let tcp6 = try PortProxy(ipv6Proto: "tcp", hostPort: tcp4.hostPort, targetIP: Self.loopback, targetPort: server.port)
         defer { tcp6.stop() }
         #expect(tcp6.hostPort == tcp4.hostPort && tcp6.hostIP == "::")
         let client = try #require(Self.connectIPv6Loopback(Int32(SOCK_STREAM.rawValue), port: tcp6.hostPort))
@@ -255,7 +255,7 @@ struct PortProxyTests {
         let udpServer = try Sockets.bound("udp", ip: Self.loopback, port: 0)
         defer { close(udpServer) }
         Self.udpEchoServer(udpServer)
-        let udp6 = try PortProxy(ipv6AnyProto: "udp", hostPort: 0, targetIP: Self.loopback, targetPort: Sockets.localPort(udpServer))
+        let udp6 = try PortProxy(ipv6Proto: "udp", hostPort: 0, targetIP: Self.loopback, targetPort: Sockets.localPort(udpServer))
         defer { udp6.stop() }
         let datagrams = try #require(Self.connectIPv6Loopback(Int32(SOCK_DGRAM.rawValue), port: udp6.hostPort))
         defer { close(datagrams) }
