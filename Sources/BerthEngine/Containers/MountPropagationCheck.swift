@@ -7,7 +7,7 @@ import Glibc
 /// propagation asked for could not happen, and dockerd refuses rather than run without it.
 enum MountPropagationCheck {
     static func check(source: String, propagation: String,
-                      mountInfo: @autoclosure () -> String = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "") throws {
+                      mountInfo: @autoclosure () -> String = readProcFile("/proc/self/mountinfo") ?? "") throws {
         let shared = ["shared", "rshared"].contains(propagation)
         guard shared || ["slave", "rslave"].contains(propagation) else { return }
         guard let resolvedPointer = realpath(source, nil) else { return }  // a source made at start has nothing to check yet
