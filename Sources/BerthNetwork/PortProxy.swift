@@ -27,7 +27,6 @@ final class PortProxy: @unchecked Sendable {
                       targetIP: targetIP, targetPort: targetPort)
     }
 
-    /// Listens on [::] at `hostPort` (IPv6 only) and forwards to the container's IPv4 address.
     /// Listens on an IPv6 address (nil: [::]) and forwards to the container's IPv4 address.
     convenience init(ipv6Proto proto: String, hostIP: IPv6Address? = nil, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
         try self.init(proto: proto, hostIP: hostIP?.description ?? "::", fd: Sockets.boundIPv6(proto, ip: hostIP, port: hostPort),

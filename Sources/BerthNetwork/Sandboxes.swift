@@ -332,58 +332,48 @@ extension NetworkService {
         }
         do {
             for request in requests {
-                let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
-                if let bindIP6 = IPv6Address(request.hostIP) {
+                let hostIP: String
+                let listen: (Int) throws -> [PortProxy]
+                if let address = IPv6Address(request.hostIP) {
                     // `-p [::1]:8080:80`: the proxy alone (no NAT rule), as dockerd's does.
-                    let proxy = try publishIPv6(request, on: bindIP6, target: endpoint.address, conflicts: conflicts, failurePrefix: failurePrefix)
-                    started.append(proxy)
-                    published.append(PublishedPort(proto: request.proto, hostIP: proxy.hostIP, hostPort: proxy.hostPort,
-                                                   containerPort: request.containerPort))
-                    continue
-                }
-                let hostIP = request.hostIP.isEmpty ? "0.0.0.0" : request.hostIP
-                guard let bindIP = IPv4Address(hostIP) else { throw NetworkError("invalid host IP \(hostIP)") }
-                var proxy: PortProxy?
-                // A port published on all addresses (no host IP given) listens on [::] too, at
-                // the same port, as dockerd's proxy does on a host with IPv6.
-                let alsoIPv6 = request.hostIP.isEmpty && Sockets.hostHasIPv6
-                var proxy6: PortProxy?
-                var lastError = ""
-                let ephemeral = request.hostPorts == 0...0
-                let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
-                for port in candidates {
-                    if port != 0 && conflicts(request.proto, hostIP, port) {
-                        lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"
-                        continue
-                    }
-                    do {
-                        let bound = try PortProxy(proto: request.proto, hostIP: bindIP, hostPort: port,
-                                                  targetIP: endpoint.address, targetPort: request.containerPort)
-                        if alsoIPv6 {
-                            do {
-                                proxy6 = try PortProxy(ipv6Proto: request.proto, hostPort: bound.hostPort,
-                                                       targetIP: endpoint.address, targetPort: request.containerPort)
-                            } catch let failure as Sockets.BindFailure {
-                                bound.stop()
-                                lastError = "Error starting userland proxy: listen \(request.proto)6 [::]:\(bound.hostPort): bind: \(failure.message)"
-                                continue
-                            }
+                    hostIP = address.description
+                    listen = { port in
+                        do {
+                            return [try PortProxy(ipv6Proto: request.proto, hostIP: address, hostPort: port,
+                                                  targetIP: endpoint.address, targetPort: request.containerPort)]
+                        } catch let failure as Sockets.BindFailure {
+                            throw ListenFailure(message: "listen \(request.proto)6 [\(hostIP)]:\(port): bind: \(failure.message)")
                         }
-                        proxy = bound
-                        break
-                    } catch let failure as Sockets.BindFailure {
-                        lastError = "Error starting userland proxy: listen \(request.proto)4 \(hostIP):\(port): bind: \(failure.message)"
+                    }
+                } else {
+                    hostIP = request.hostIP.isEmpty ? "0.0.0.0" : request.hostIP
+                    guard let address = IPv4Address(hostIP) else { throw NetworkError("invalid host IP \(hostIP)") }
+                    // A port published on all addresses (no host IP given) listens on [::] too, at
+                    // the same port, as dockerd's proxy does on a host with IPv6.
+                    let alsoIPv6 = request.hostIP.isEmpty && Sockets.hostHasIPv6
+                    listen = { port in
+                        let bound: PortProxy
+                        do {
+                            bound = try PortProxy(proto: request.proto, hostIP: address, hostPort: port,
+                                                  targetIP: endpoint.address, targetPort: request.containerPort)
+                        } catch let failure as Sockets.BindFailure {
+                            throw ListenFailure(message: "listen \(request.proto)4 \(hostIP):\(port): bind: \(failure.message)")
+                        }
+                        guard alsoIPv6 else { return [bound] }
+                        do {
+                            return [bound, try PortProxy(ipv6Proto: request.proto, hostPort: bound.hostPort,
+                                                         targetIP: endpoint.address, targetPort: request.containerPort)]
+                        } catch let failure as Sockets.BindFailure {
+                            bound.stop()
+                            throw ListenFailure(message: "listen \(request.proto)6 [::]:\(bound.hostPort): bind: \(failure.message)")
+                        }
                     }
                 }
-                guard let proxy else { throw NetworkError("\(failurePrefix): \(lastError)") }
-                if ephemeral { lastEphemeralPort[request.proto + " " + hostIP] = proxy.hostPort }
-                started.append(proxy)
-                published.append(PublishedPort(proto: request.proto, hostIP: hostIP, hostPort: proxy.hostPort,
-                                               containerPort: request.containerPort))
-                if let proxy6 {
-                    started.append(proxy6)
-                    published.append(PublishedPort(proto: request.proto, hostIP: "::", hostPort: proxy6.hostPort,
-                                                   containerPort: request.containerPort))
+                let proxies = try firstFreePort(request, hostIP: hostIP, conflicts: conflicts, listen: listen,
+                                                failurePrefix: "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))")
+                started += proxies
+                published += proxies.map {
+                    PublishedPort(proto: request.proto, hostIP: $0.hostIP, hostPort: $0.hostPort, containerPort: request.containerPort)
                 }
             }
         } catch {
@@ -394,24 +384,29 @@ extension NetworkService {
         return published
     }
 
-    /// One port on one IPv6 address: the first of the request's host ports that is free.
-    private func publishIPv6(_ request: PortRequest, on address: IPv6Address, target: IPv4Address,
-                             conflicts: (String, String, Int) -> Bool, failurePrefix: String) throws -> PortProxy {
-        let hostIP = address.description
+    /// Why a port could not be listened on: the next candidate port is tried.
+    private struct ListenFailure: Error {
+        let message: String
+    }
+
+    /// The proxies of the first of the request's host ports (or of the next ephemeral ones)
+    /// that no other binding holds and `listen` can bind.
+    private func firstFreePort(_ request: PortRequest, hostIP: String, conflicts: (String, String, Int) -> Bool,
+                               listen: (Int) throws -> [PortProxy], failurePrefix: String) throws -> [PortProxy] {
         var lastError = ""
-        let ports = request.hostPorts == 0...0 ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
-        for port in ports {
-            if conflicts(request.proto, hostIP, port) {
+        let ephemeral = request.hostPorts == 0...0
+        let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
+        for port in candidates {
+            if port != 0 && conflicts(request.proto, hostIP, port) {
                 lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"  // dockerd writes no brackets here
                 continue
             }
             do {
-                let proxy = try PortProxy(ipv6Proto: request.proto, hostIP: address, hostPort: port, targetIP: target,
-                                          targetPort: request.containerPort)
-                if request.hostPorts == 0...0 { lastEphemeralPort[request.proto + " " + hostIP] = proxy.hostPort }
-                return proxy
-            } catch let failure as Sockets.BindFailure {
-                lastError = "Error starting userland proxy: listen \(request.proto)6 [\(hostIP)]:\(port): bind: \(failure.message)"
+                let proxies = try listen(port)
+                if ephemeral { lastEphemeralPort[request.proto + " " + hostIP] = proxies[0].hostPort }
+                return proxies
+            } catch let failure as ListenFailure {
+                lastError = "Error starting userland proxy: " + failure.message
             }
         }
         throw NetworkError("\(failurePrefix): \(lastError)")
@@ -424,7 +419,7 @@ extension NetworkService {
         for port in sandbox.ports {
             do {
                 if let address = IPv6Address(port.hostIP) {
-                    started.append(try PortProxy(ipv6Proto: port.proto, hostIP: address == IPv6Address(high: 0, low: 0) ? nil : address,
+                    started.append(try PortProxy(ipv6Proto: port.proto, hostIP: address,
                                                  hostPort: port.hostPort, targetIP: endpoint.address, targetPort: port.containerPort))
                     continue
                 }

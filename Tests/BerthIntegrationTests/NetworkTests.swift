@@ -96,8 +96,6 @@ final class NetworkDaemon {
         return ""
     }
 
-    static func freePort() -> Int { Harness.freePort() }
-
     /// A container's address on one of its networks ("bridge" for the default one).
     func address(_ container: String, network: String = "bridge") -> String {
         docker(["inspect", "-f", "{{(index .NetworkSettings.Networks \"\(network)\").IPAddress}}", container]).stdout
@@ -137,7 +135,7 @@ struct NetworkTests {
 
     @Test func publishedPortAnswersOnLoopbackAndIsReleasedAtStop() throws {
         let net = try NetworkDaemon()
-        let port = NetworkDaemon.freePort()
+        let port = Harness.freePort()
         try net.runWebServer("blog1", text: "hello-blog", extra: ["-p", "127.0.0.1:\(port):80"])
         #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "hello-blog\n", "\(net.daemon.log)")
         #expect(net.docker(["port", "blog1"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
@@ -156,7 +154,7 @@ struct NetworkTests {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = UInt32(0x7f000001).bigEndian
-        let busyPort = NetworkDaemon.freePort()
+        let busyPort = Harness.freePort()
         address.sin_port = UInt16(busyPort).bigEndian
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         listen(listener, 1)
@@ -306,7 +304,7 @@ struct NetworkTests {
 
     @Test func publishedPortSurvivesADaemonCrash() throws {
         let first = try NetworkDaemon()
-        let port = NetworkDaemon.freePort()
+        let port = Harness.freePort()
         try first.runWebServer("blog1", text: "still-here", extra: ["-p", "127.0.0.1:\(port):80"])
         #expect(NetworkDaemon.fetch("http://127.0.0.1:\(port)/") == "still-here\n")
         let address = first.docker(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "blog1"]).stdout
@@ -372,7 +370,7 @@ struct NetworkTests {
         let net = try NetworkDaemon(settings: ["icc": false])
         let options = net.docker(["network", "inspect", "-f", #"{{index .Options "com.docker.network.bridge.enable_icc"}}"#, "bridge"])
         #expect(options.stdout == "false\n", "\(options.stderr)")
-        let port = NetworkDaemon.freePort()
+        let port = Harness.freePort()
         try net.runWebServer("web", text: "icc-web", extra: ["-p", "127.0.0.1:\(port):80"])
         let target = net.address("web")
         #expect(target.hasPrefix("10.250."))
@@ -480,7 +478,7 @@ struct NetworkTests {
         #expect(run.stdout.contains("lo:") && !run.stdout.contains("eth0"), "\(run.stdout)")
         #expect(!run.stdout.contains("lonely"), "no address line for the container in /etc/hosts")
         // Published ports are ignored; inspect says the network is disabled, as dockerd's does.
-        let port = NetworkDaemon.freePort()
+        let port = Harness.freePort()
         try net.runWebServer("quiet", text: "x", extra: ["-p", "127.0.0.1:\(port):80"])
         #expect(net.docker(["port", "quiet"]).stdout == "")
         let inspect = net.docker(["inspect", "-f", "{{.Config.NetworkDisabled}} {{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}};{{end}}", "quiet"])

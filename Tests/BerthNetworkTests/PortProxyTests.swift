@@ -24,13 +24,7 @@ struct PortProxyTests {
                 let client = Sockets.accept(fd)
                 guard client >= 0 else { return }
                 Sockets.spawn {
-                    var received: [UInt8] = []
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    while true {
-                        let count = recv(client, &buffer, buffer.count, 0)
-                        if count <= 0 { break }
-                        received += buffer[0..<count]
-                    }
+                    let received = readToEnd(client)
                     // The client's half-close arrived: answer after it, then close (shut down
                     // first: a forked child may hold the socket too).
                     _ = sendAll(client, Array("\(received.count)\n".utf8) + received)
@@ -38,6 +32,17 @@ struct PortProxyTests {
                     close(client)
                 }
             }
+        }
+    }
+
+    /// Everything the peer sends until it closes (or the receive times out).
+    static func readToEnd(_ fd: Int32) -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { return received }
+            received += buffer[0..<count]
         }
     }
 
@@ -61,12 +66,7 @@ struct PortProxyTests {
         let received = Received()
         let done = DispatchSemaphore(value: 0)
         Sockets.spawn {
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = recv(fd, &buffer, buffer.count, 0)
-                if count <= 0 { break }
-                received.bytes += buffer[0..<count]
-            }
+            received.bytes = readToEnd(fd)
             done.signal()
         }
         let sent = sendAll(fd, payload)
@@ -151,13 +151,7 @@ struct PortProxyTests {
         }
         #expect(Self.sendAll(client, Array("bye".utf8)))
         shutdown(client, Int32(SHUT_WR))
-        var buffer = [UInt8](repeating: 0, count: 64)
-        var answer: [UInt8] = []
-        while true {
-            let count = recv(client, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            answer += buffer[0..<count]
-        }
+        let answer = Self.readToEnd(client)
         close(client)
         #expect(answer == Array("3\nbye".utf8))
         // Both directions ended: the loop is back to its listener and its stop pipe.
@@ -242,14 +236,9 @@ struct PortProxyTests {
         let client = try #require(Self.connectIPv6Loopback(Int32(SOCK_STREAM.rawValue), port: tcp6.hostPort))
         #expect(Self.sendAll(client, Array("hi".utf8)))
         shutdown(client, Int32(SHUT_WR))
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while true {
-            let count = recv(client, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            answer += buffer[0..<count]
-        }
+        let answer = Self.readToEnd(client)
         close(client)
+        var buffer = [UInt8](repeating: 0, count: 64)
         #expect(answer == Array("2\nhi".utf8))
 
         let udpServer = try Sockets.bound("udp", ip: Self.loopback, port: 0)

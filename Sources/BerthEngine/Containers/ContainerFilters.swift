@@ -106,7 +106,7 @@ public struct ContainerFilters: Sendable {
         if let wanted = values["label"], !wanted.allSatisfy({ Self.label($0, in: labels) }) { return false }
         if let unwanted = values["label!"], unwanted.contains(where: { Self.label($0, in: labels) }) { return false }
         if let until = values["until"]?.first {
-            guard let limit = Self.time(until), let created = unixSeconds(record.Created), created < limit else { return false }
+            guard let limit = DockerTimestamp.seconds(until), let created = unixSeconds(record.Created), created < limit else { return false }
         }
         return true
     }
@@ -147,7 +147,4 @@ public struct ContainerFilters: Sendable {
         // dockerd tries the name as it is and with its slash: `^web$` and `^/web$` both match.
         return [name, "/" + name].contains { $0.firstMatch(of: expression) != nil }
     }
-
-    /// A unix time, a date or RFC 3339 time, or a duration ("10m") before now, as dockerd takes them.
-    static func time(_ text: String) -> Double? { DockerTimestamp.seconds(text) }
 }

@@ -42,9 +42,8 @@ public enum ContainerMounts {
             case "volume":
                 continue  // among `volumes`
             case "bind":
-                let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
                 mounts.append(bindMount(source: MountValidation.clean(mount.Source ?? ""), destination: destination,
-                                        readOnly: mount.ReadOnly == true, propagation: propagation,
+                                        readOnly: mount.ReadOnly == true, propagation: mount.bindPropagation,
                                         recursive: mount.BindOptions?.NonRecursive != true))
             case "tmpfs":
                 let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)

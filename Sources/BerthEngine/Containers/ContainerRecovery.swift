@@ -113,7 +113,7 @@ extension ContainerService {
             // leaves one without its state, and a cgroup found only by its path.
             for id in (try? FileManager.default.contentsOfDirectory(atPath: paths.runtimeRoot)) ?? []
             where !running.contains(id) && ContainerIdentity.isFullID(id) {
-                ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPaths[id] ?? settings.cgroupParent + "/" + id,
+                ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPaths[id] ?? StartPlan.cgroupsPath(id, hostConfig: nil, settings: settings),
                                                      runtimeRoot: paths.runtimeRoot)
             }
             for id in known where !running.contains(id) {

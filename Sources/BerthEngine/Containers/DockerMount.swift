@@ -18,6 +18,11 @@ public struct ContainerMount: Codable, Sendable, Equatable {
         self.ReadOnly = ReadOnly
     }
 
+    /// A bind's propagation: the one asked for, else rprivate as dockerd defaults it.
+    var bindPropagation: String {
+        self.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
+    }
+
     public struct BindOptions: Codable, Sendable, Equatable {
         public var Propagation: String?
         public var NonRecursive: Bool?

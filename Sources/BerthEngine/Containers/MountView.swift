@@ -23,10 +23,9 @@ public struct MountView: Encodable, Sendable, Equatable {
                                    RW: !bind.readOnly, Propagation: bind.propagation))
         }
         for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
-            let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
             views.append(MountView(Type: "bind", Source: MountValidation.clean(mount.Source ?? ""),
                                    Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
-                                   RW: mount.ReadOnly != true, Propagation: propagation))
+                                   RW: mount.ReadOnly != true, Propagation: mount.bindPropagation))
         }
         for bind in record.InheritedBinds ?? [] {
             views.append(MountView(Type: "bind", Source: bind.Source, Destination: bind.Destination, Mode: "",

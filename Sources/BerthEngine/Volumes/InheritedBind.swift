@@ -30,9 +30,8 @@ public struct InheritedBind: Codable, Sendable, Equatable {
                                Propagation: bind.propagation))
         }
         for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
-            let propagation = mount.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"
             binds.append(.init(Source: MountValidation.clean(mount.Source ?? ""), Destination: MountValidation.clean(mount.Target ?? ""),
-                               RW: mount.ReadOnly != true, Propagation: propagation,
+                               RW: mount.ReadOnly != true, Propagation: mount.bindPropagation,
                                NonRecursive: mount.BindOptions?.NonRecursive == true ? true : nil))
         }
         binds += inherited ?? []
@@ -46,11 +45,7 @@ public struct InheritedBind: Codable, Sendable, Equatable {
     /// Those of `binds` the new container's own mounts and its inherited volumes leave free
     /// (they win at the same destination); the first at each destination.
     static func unclaimed(_ binds: [InheritedBind], by hostConfig: HostConfig, volumes: [VolumeMountPoint]) -> [InheritedBind] {
-        var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean)).union(volumes.map(\.target))
-        for raw in hostConfig.Binds ?? [] {
-            if let bind = try? BindSpec.parse(raw) { taken.insert(bind.destination) }
-        }
-        for mount in hostConfig.Mounts ?? [] { taken.insert(MountValidation.clean(mount.Target ?? "")) }
+        var taken = PlannedVolume.ownDestinations(hostConfig).union(volumes.map(\.target))
         return binds.filter { taken.insert($0.Destination).inserted }
     }
 

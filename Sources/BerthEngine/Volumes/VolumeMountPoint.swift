@@ -41,10 +41,9 @@ public struct PlannedVolume: Sendable, Equatable {
     public static func plan(hostConfig: HostConfig, configVolumes: [String: EmptyObject]?,
                             inherited: [VolumeMountPoint] = [], inheritedBinds: [InheritedBind] = []) throws -> [PlannedVolume] {
         var planned: [PlannedVolume] = []
-        var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
+        var taken = ownDestinations(hostConfig)
         for raw in hostConfig.Binds ?? [] {
             let bind = try BindSpec.parse(raw)
-            taken.insert(bind.destination)
             guard bind.isVolume else { continue }
             let options = bind.mode.split(separator: ",").map(String.init)
             let anonymous = bind.source.isEmpty
@@ -54,7 +53,6 @@ public struct PlannedVolume: Sendable, Equatable {
         }
         for mount in hostConfig.Mounts ?? [] {
             let destination = MountValidation.clean(mount.Target ?? "")
-            taken.insert(destination)
             guard mount.Type == "volume" else { continue }
             if let driver = mount.VolumeOptions?.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
                 throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
@@ -81,5 +79,16 @@ public struct PlannedVolume: Sendable, Equatable {
                                               CopyData: true, Anonymous: true)))
         }
         return planned
+    }
+
+    /// Where the container's own `-v`, `--mount` and `--tmpfs` mounts go: what `--volumes-from`
+    /// and the image's VOLUMEs give way to.
+    static func ownDestinations(_ hostConfig: HostConfig) -> Set<String> {
+        var taken = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
+        for raw in hostConfig.Binds ?? [] {
+            if let bind = try? BindSpec.parse(raw) { taken.insert(bind.destination) }
+        }
+        for mount in hostConfig.Mounts ?? [] { taken.insert(MountValidation.clean(mount.Target ?? "")) }
+        return taken
     }
 }
