@@ -12,6 +12,7 @@ public final class Snapshotter: @unchecked Sendable {
     init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/l", withIntermediateDirectories: true)
+        TopDirectory.mark(root)
         // A crash in the middle of an unpack leaves an -incomplete directory: never used, removed.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where name.hasSuffix("-incomplete") {
             try? FileManager.default.removeItem(atPath: root + "/" + name)

@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import Testing
 
@@ -190,6 +191,20 @@ struct DaemonTests {
         let third = Harness.run(Harness.binary("berthd"), otherPidFile)
         #expect(third.status == 1)
         #expect(third.stderr.contains("is in use by another berthd"))
+    }
+
+    /// Each container, layer and volume directory starts its own tree, so ext4 is told to
+    /// spread them over its block groups (see TopDirectory).
+    @Test(.enabled(if: berth_filesystem_type(NSTemporaryDirectory()) == 0xEF53,
+                   "FS_TOPDIR_FL is an ext2/3/4 flag; the temporary directory is on another file system"))
+    func directoriesOfContainersLayersAndVolumesAreMarkedTopDirectories() throws {
+        let daemon = try TestDaemon()
+        let topDirectoryFlag: Int32 = 0x0002_0000
+        for path in ["data/containers", "data/overlay", "data/volumes", "exec/containers", "exec/runtime"] {
+            let flags = berth_directory_flags(daemon.directory + "/" + path)
+            #expect(flags >= 0 && flags & topDirectoryFlag != 0, "\(path): flags \(flags)")
+        }
+        #expect(daemon.stop() == 0)
     }
 
     @Test func badConfigurationStopsStartupWithDockersWording() throws {

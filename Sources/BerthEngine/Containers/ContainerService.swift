@@ -89,6 +89,7 @@ public actor ContainerService {
                                 runtimeRoot: paths.runtimeRoot)
         for directory in [dataRoot + "/containers", execRoot + "/containers", paths.runtimeRoot] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            TopDirectory.mark(directory)
         }
         volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]

@@ -19,6 +19,7 @@ public final class VolumeStore: @unchecked Sendable {
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        TopDirectory.mark(root)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: metadataPath(name))),
                   let record = try? JSONDecoder().decode(VolumeRecord.self, from: data), record.Name == name

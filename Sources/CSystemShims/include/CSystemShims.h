@@ -56,6 +56,15 @@ dev_t berth_makedev(unsigned int major, unsigned int minor);
 long berth_filesystem_type(const char *path);
 enum { BERTH_AT_RECURSIVE = 0x8000 };
 
+// ---- allocation hints for directories (top_directory.c) ----
+
+// Sets FS_TOPDIR_FL ("chattr +T") on a directory, so ext2/3/4 spread the directories made in
+// it across block groups as top-level ones. 0, or -1 with errno (ENOTTY, EOPNOTSUPP on file
+// systems without the flag).
+int berth_mark_top_directory(const char *path);
+// The directory's FS_IOC_GETFLAGS flags, or -1 with errno.
+int berth_directory_flags(const char *path);
+
 // ---- paths confined to a directory (scoped_open.c) ----
 enum { BERTH_RESOLVE_NO_MAGICLINKS = 0x02, BERTH_RESOLVE_IN_ROOT = 0x10 };
 // O_PATH of <fcntl.h>, which Swift only sees with _GNU_SOURCE.
