@@ -144,22 +144,6 @@ public struct SandboxRequest: Sendable {
     }
 }
 
-/// Atomic writes, as the rest of berthd does them (write, fsync, rename); `durable: false`
-/// leaves out the fsync, for what need not outlive the machine's running state.
-func writeFileAtomically(_ data: Data, to path: String, durable: Bool = true) throws {
-    let temp = path + ".tmp"
-    let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw NetworkError.errno("write \(temp)", errno) }
-    let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    let synced = durable ? fsync(fd) : 0
-    close(fd)
-    guard written == data.count, synced == 0, rename(temp, path) == 0 else {
-        let code = errno
-        unlink(temp)
-        throw NetworkError.errno("write \(path)", code)
-    }
-}
-
 func randomHex(_ count: Int) -> String {
     var text = ""
     while text.count < count { text += (0..<8).map { _ in UInt8.random(in: 0...255) }.hexString }

@@ -301,7 +301,7 @@ public actor NetworkService {
 
     func save(_ record: NetworkRecord) throws {
         networks[record.id] = record
-        try writeFileAtomically(JSONEncoder().encode(record), to: networkPath(record.id))
+        try AtomicFile.write(JSONEncoder().encode(record), to: networkPath(record.id))
     }
 
     /// Written at every start, without fsync: a sandbox matters only while its container
@@ -309,12 +309,12 @@ public actor NetworkService {
     /// crash of berthd, the one case it must survive).
     func saveSandbox(_ record: SandboxRecord) throws {
         sandboxes[record.containerID] = record
-        try writeFileAtomically(JSONEncoder().encode(record), to: sandboxPath(record.containerID), durable: false)
+        try AtomicFile.write(JSONEncoder().encode(record), to: sandboxPath(record.containerID), durable: false)
     }
 
     func saveAttachments(_ id: String) throws {
         if let list = attachments[id] {
-            try writeFileAtomically(JSONEncoder().encode(list), to: attachmentsPath(id))
+            try AtomicFile.write(JSONEncoder().encode(list), to: attachmentsPath(id))
         } else {
             try? FileManager.default.removeItem(atPath: attachmentsPath(id))
         }
