@@ -103,6 +103,22 @@ struct CgroupV1ViewTests {
         }
     }
 
+    @Test func aCgroupParentHoldsTheContainerInEveryHierarchy() throws {
+        let parent = "/berth-test/cgv1-parent-\(getpid())"
+        defer { for directory in HostCgroups.hostDirectories(parent) { rmdir(directory) } }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "parented", "--cgroup-parent", parent, "busybox", "cat", "/proc/self/cgroup"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let cgroup = parent + "/" + Self.id(daemon, "parented")
+            let lines = run.stdout.split(separator: "\n")
+            #expect(lines.count == HostCgroups.v1Mounts.count + 1, "\(run.stdout)")
+            for line in lines { #expect(line.hasSuffix(":" + cgroup), "\(line)") }
+            #expect(daemon.docker(["rm", "parented"]).status == 0)
+            let left = { HostCgroups.hostDirectories(cgroup).filter { FileManager.default.fileExists(atPath: $0) } }
+            #expect(ContainerBehaviourTests.eventually(5) { left().isEmpty }, "left after rm: \(left())")
+        }
+    }
+
     @Test func sysFsCgroupIsAWritableTmpfsWithAReadOnlyBindPerHierarchyInTheHostsOrder() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let run = daemon.docker(["run", "--name", "view", "busybox", "sh", "-c",
