@@ -71,9 +71,10 @@ public struct Runtime {
             try cgroup.apply(resources)
         }
 
-        let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupPaths: cgroup.paths,
+        let builder = RootfsBuilder(spec: spec, rootfs: rootfs, cgroupBinds: try CgroupHost.probe().binds(for: cgroup.paths),
                                     inUserNamespace: namespaces.newUserNamespace || namespaces.joins["user"] != nil,
-                                    newNetworkNamespace: namespaces.newNetworkNamespace)
+                                    newNetworkNamespace: namespaces.newNetworkNamespace,
+                                    inCgroupNamespace: namespaces.createsCgroupNamespace || namespaces.joins["cgroup"] != nil)
         var pidFileWritten = false
         let pid: Int32
         do {

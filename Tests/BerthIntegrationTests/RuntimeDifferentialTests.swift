@@ -13,6 +13,9 @@ struct RuntimeDifferentialTests {
         echo pid=$$; hostname; id; umask; ulimit -n
         grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Cpus_allowed_list):' /proc/self/status
         awk '$5 !~ "^/sys/fs/cgroup/" {print $5, $9}' /proc/self/mountinfo | sort
+        cg=$(tail -1 /proc/self/cgroup | cut -d: -f3)
+        sed "s|$cg|<cgroup>|" /proc/self/cgroup
+        awk '$5 ~ "^/sys/fs/cgroup" {print $4, $5, $6}' /proc/self/mountinfo | sed "s|$cg|<cgroup>|"; ls -1 /sys/fs/cgroup
         ls -1 /dev | sort
         cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>&1
         wc -c < /proc/keys; touch /proc/sys/x 2>&1 | sed 's/^touch: //'

@@ -195,6 +195,18 @@ struct CgroupV1LiveTests {
         #expect(!paths.isEmpty)
     }
 
+    @Test func aProcessJoinsTheSystemdAndCgroup2HierarchiesToo() throws {
+        try withV1TestCgroup { manager in
+            let sleeper = try Sleeper()
+            defer { sleeper.stop() }
+            try manager.addProcess(sleeper.pid)
+            let own = try String(contentsOfFile: "/proc/\(sleeper.pid)/cgroup", encoding: .utf8)
+            let expected = manager.paths["memory"]!.dropFirst("/sys/fs/cgroup/memory".count)
+            if manager.paths["name=systemd"] != nil { #expect(own.contains(":name=systemd:\(expected)\n"), "\(own)") }
+            if hasUnifiedMountOnHybridHost { #expect(own.contains("0::\(expected)\n"), "\(own)") }
+        }
+    }
+
     @Test func killAllWithAnotherSignalReachesEveryProcess() throws {
         try withV1TestCgroup { manager in
             let sleepers = try [Sleeper(), Sleeper()]

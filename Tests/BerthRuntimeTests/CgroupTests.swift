@@ -117,7 +117,32 @@ struct CgroupHostTests {
         let host = try CgroupHost(mountinfo: hybrid)
         #expect(host.layout == .legacy(controllers: ["cpu": "/sys/fs/cgroup/cpu,cpuacct",
                                                       "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
-                                                      "memory": "/sys/fs/cgroup/memory"]))
+                                                      "memory": "/sys/fs/cgroup/memory",
+                                                      "name=systemd": "/sys/fs/cgroup/systemd",
+                                                      "": "/sys/fs/cgroup/unified"]))
+        #expect(host.v1MountPoints == ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory"])
+    }
+
+    @Test func containerBindsFollowTheHostsMountOrderWithoutCgroup2() throws {
+        let host = try CgroupHost(mountinfo: hybrid)
+        let paths = ["cpu": "/sys/fs/cgroup/cpu,cpuacct/berth/c", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct/berth/c",
+                     "memory": "/sys/fs/cgroup/memory/berth/c", "name=systemd": "/sys/fs/cgroup/systemd/berth/c",
+                     "": "/sys/fs/cgroup/unified/berth/c"]
+        #expect(host.binds(for: paths) == [.init(source: "/sys/fs/cgroup/systemd/berth/c", name: "systemd", hierarchy: "name=systemd"),
+                                           .init(source: "/sys/fs/cgroup/cpu,cpuacct/berth/c", name: "cpu,cpuacct", hierarchy: "cpu,cpuacct"),
+                                           .init(source: "/sys/fs/cgroup/memory/berth/c", name: "memory", hierarchy: "memory")])
+        // A container made before name=systemd was joined has no bind there.
+        #expect(host.binds(for: ["memory": "/sys/fs/cgroup/memory/berth/c"]).map(\.name) == ["memory"])
+        let unified = try CgroupHost(mountinfo: "25 1 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate")
+        #expect(unified.binds(for: ["": "/sys/fs/cgroup/berth/c"]).isEmpty)
+    }
+
+    @Test func theUnifiedKeyAloneIsCgroupV2AndNextToControllersIsHybrid() throws {
+        #expect(try openCgroupManager(paths: ["": "/sys/fs/cgroup/berth/c"]) is CgroupV2)
+        let hybrid = try openCgroupManager(paths: ["memory": "/sys/fs/cgroup/memory/berth/c",
+                                                   "": "/sys/fs/cgroup/unified/berth/c"])
+        #expect(hybrid is CgroupV1)
+        #expect(hybrid.joinFiles == ["/sys/fs/cgroup/memory/berth/c/tasks", "/sys/fs/cgroup/unified/berth/c/cgroup.procs"])
     }
 
     @Test func unifiedHost() throws {
@@ -127,7 +152,8 @@ struct CgroupHostTests {
 
     @Test func thisHostsHybridLayout() throws {
         // The layout of the machine these tests run on: v1 controllers each on their own mount,
-        // and a cgroup2 mount at /sys/fs/cgroup/unified that must not make it "unified".
+        // and a cgroup2 mount at /sys/fs/cgroup/unified that must not make it "unified" (but
+        // that a container joins, as name=systemd).
         let mountinfo = """
             31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
             32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -140,7 +166,10 @@ struct CgroupHostTests {
         let host = try CgroupHost(mountinfo: mountinfo)
         #expect(!host.isUnified)
         #expect(host.layout == .legacy(controllers: ["cpu": "/sys/fs/cgroup/cpu", "cpuset": "/sys/fs/cgroup/cpuset",
-                                                      "memory": "/sys/fs/cgroup/memory", "freezer": "/sys/fs/cgroup/freezer"]))
+                                                      "memory": "/sys/fs/cgroup/memory", "freezer": "/sys/fs/cgroup/freezer",
+                                                      "name=systemd": "/sys/fs/cgroup/systemd", "": "/sys/fs/cgroup/unified"]))
+        #expect(host.v1MountPoints == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/memory",
+                                       "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/systemd"])
     }
 
     @Test func mountOptionalFieldsDoNotShiftTheType() throws {
@@ -167,7 +196,11 @@ struct CgroupPathTests {
         let absolute = try makeCgroupManager(cgroupsPath: "/berth/abc", containerID: "abc")
         #expect(absolute.paths["memory"] == "/sys/fs/cgroup/memory/berth/abc")
         #expect(absolute.paths["freezer"] == "/sys/fs/cgroup/freezer/berth/abc")
-        #expect(absolute.paths[""] == nil)   // the hybrid host's cgroup2 mount is not used
+        // The named systemd hierarchy and a hybrid host's cgroup2 mount follow the same rule.
+        if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/systemd/cgroup.procs") {
+            #expect(absolute.paths["name=systemd"] == "/sys/fs/cgroup/systemd/berth/abc")
+        }
+        #expect(absolute.paths[""] == (hasUnifiedMountOnHybridHost ? "/sys/fs/cgroup/unified/berth/abc" : nil))
 
         let byID = try makeCgroupManager(cgroupsPath: nil, containerID: "xyz")
         #expect(byID.paths["pids"] == "/sys/fs/cgroup/pids/berth/xyz")
@@ -176,6 +209,10 @@ struct CgroupPathTests {
         let relative = try makeCgroupManager(cgroupsPath: "sub/abc", containerID: "abc")
         let own = CgroupHost.ownPath(controller: "memory")
         #expect(relative.paths["memory"] == "/sys/fs/cgroup/memory" + (own == "/" ? "" : own) + "/sub/abc")
+        if hasUnifiedMountOnHybridHost {
+            let ownUnified = CgroupHost.ownPath(controller: "")
+            #expect(relative.paths[""] == "/sys/fs/cgroup/unified" + (ownUnified == "/" ? "" : ownUnified) + "/sub/abc")
+        }
     }
 }
 

@@ -2,16 +2,27 @@ import BerthOCI
 import Glibc
 
 /// How this host mounts cgroups, read from /proc/self/mountinfo: the unified (v2) hierarchy
-/// at /sys/fs/cgroup, or v1 controllers each at their own mount (a hybrid host also has a
-/// cgroup2 mount holding no controllers, which does not count).
+/// at /sys/fs/cgroup, or v1 hierarchies each at their own mount. A hybrid host also keeps a
+/// cgroup2 mount at /sys/fs/cgroup/unified; it does not make the host unified, but a
+/// container joins it as runc does (and the named `name=systemd` hierarchy too).
 public struct CgroupHost: Sendable {
     public enum Layout: Sendable, Equatable {
         case unified(mountPoint: String)
-        /// controller → mount point (a combined mount like cpu,cpuacct gives both names)
+        /// hierarchy key → mount point. Keys as in runc's v1 paths: each controller (a combined
+        /// mount like cpu,cpuacct gives both names), `name=systemd`, and "" for a hybrid host's
+        /// cgroup2 mount.
         case legacy(controllers: [String: String])
     }
 
     public let layout: Layout
+    /// The v1 hierarchies' mount points in the host's mount order (cgroup2 excluded): the
+    /// order of the binds in a container's /sys/fs/cgroup.
+    public let v1MountPoints: [String]
+
+    /// Where a hybrid host keeps its cgroup2 mount (the path runc checks too).
+    static let hybridUnifiedMountPoint = "/sys/fs/cgroup/unified"
+    /// The one named v1 hierarchy a container joins (systemd inside a container needs it).
+    static let systemdHierarchy = "name=systemd"
 
     public var isUnified: Bool {
         if case .unified = layout { return true }
@@ -34,24 +45,36 @@ public struct CgroupHost: Sendable {
     /// Parses mountinfo lines: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE SOURCE SUPEROPTS`.
     public init(mountinfo: String) throws {
         var controllers: [String: String] = [:]
+        var mountOrder: [String] = []
         var unifiedRoot: String?
+        var hybridUnified: String?
         for line in mountinfo.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard let dash = fields.firstIndex(of: "-"), dash + 3 < fields.count + 1, fields.count > dash + 2 else { continue }
+            guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 2 else { continue }
             let mountPoint = String(fields[4])
             let type = fields[dash + 1]
-            if type == "cgroup2" && mountPoint == "/sys/fs/cgroup" {
-                unifiedRoot = mountPoint
+            if type == "cgroup2" {
+                if mountPoint == "/sys/fs/cgroup" { unifiedRoot = mountPoint }
+                if mountPoint == Self.hybridUnifiedMountPoint { hybridUnified = mountPoint }
             } else if type == "cgroup", dash + 3 < fields.count {
-                for option in fields[dash + 3].split(separator: ",") where Self.knownControllers.contains(String(option)) {
-                    controllers[String(option)] = mountPoint
+                var joined = false
+                for option in fields[dash + 3].split(separator: ",").map(String.init)
+                where Self.knownControllers.contains(option) || option == Self.systemdHierarchy {
+                    // A hierarchy mounted twice counts at its first mount, as the kernel lists it.
+                    guard controllers[option] == nil else { continue }
+                    controllers[option] = mountPoint
+                    joined = true
                 }
+                if joined { mountOrder.append(mountPoint) }
             }
         }
         if let unifiedRoot {
             layout = .unified(mountPoint: unifiedRoot)
-        } else if !controllers.isEmpty {
+            v1MountPoints = []
+        } else if controllers.keys.contains(where: Self.knownControllers.contains) {
+            if let hybridUnified { controllers[""] = hybridUnified }
             layout = .legacy(controllers: controllers)
+            v1MountPoints = mountOrder
         } else {
             throw ConfigError("no cgroup hierarchy is mounted (looked for cgroup2 on /sys/fs/cgroup and v1 controllers)")
         }
@@ -108,7 +131,8 @@ public func makeCgroupManager(cgroupsPath: String?, containerID: String) throws 
 /// read); an opened manager never creates, so it needs no mount points.
 public func openCgroupManager(paths: [String: String]) throws -> CgroupManager {
     guard !paths.isEmpty else { throw ConfigError("the container has no cgroup paths") }
-    if let directory = paths[""] { return CgroupV2(directory: directory, mountPoint: nil) }
+    // "" alone is the unified hierarchy; next to v1 controllers it is a hybrid host's cgroup2 mount.
+    if paths.count == 1, let directory = paths[""] { return CgroupV2(directory: directory, mountPoint: nil) }
     return CgroupV1(paths: paths, mountPoints: [:])
 }
 

@@ -1,9 +1,11 @@
 import BerthOCI
 import Glibc
 
-/// A container's cgroup on a v1 (legacy or hybrid) host: one directory per controller.
+/// A container's cgroup on a v1 (legacy or hybrid) host: one directory per hierarchy. As
+/// runc, the container also joins the named `name=systemd` hierarchy and, on a hybrid host,
+/// the cgroup2 mount (key ""): neither limits anything, but they say where the container is.
 struct CgroupV1: CgroupManager {
-    /// controller → the container's directory in that controller's hierarchy
+    /// hierarchy key (controller, `name=systemd`, "" for cgroup2) → the container's directory there
     let paths: [String: String]
     /// controller → where the hierarchy is mounted (to create parents within it only); known to
     /// a manager made for a new container, empty in one opened again
@@ -48,7 +50,11 @@ struct CgroupV1: CgroupManager {
         throw SystemError("mkdir \(directory)", errno: ENOENT)
     }
 
-    var selfJoinFiles: [String] { directories.map { $0 + "/tasks" } }
+    /// v1 hierarchies take the thread through `tasks`; cgroup2 has no such file and takes no
+    /// thread moves between domains, so there the (single-threaded) process moves whole.
+    var selfJoinFiles: [String] {
+        directories.map { $0 == paths[""] ? $0 + "/cgroup.procs" : $0 + "/tasks" }
+    }
     var joinFiles: [String] { selfJoinFiles }
 
     func addProcess(_ pid: pid_t) throws {

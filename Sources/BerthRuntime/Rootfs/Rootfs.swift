@@ -8,10 +8,13 @@ import Glibc
 struct RootfsBuilder {
     let spec: Spec
     let rootfs: String
-    /// Host cgroup directories of this container, bound into /sys/fs/cgroup on cgroup v1.
-    let cgroupPaths: [String: String]
+    /// This container's cgroup per v1 hierarchy, in the host's mount order, bound into
+    /// /sys/fs/cgroup (none on a unified host).
+    let cgroupBinds: [CgroupBind]
     let inUserNamespace: Bool
     let newNetworkNamespace: Bool
+    /// In a cgroup namespace of its own (or joined), the v1 hierarchies are mounted afresh.
+    let inCgroupNamespace: Bool
 
     /// Everything up to and including pivot_root. Afterwards "/" is the container's root.
     func prepare() throws {
@@ -129,7 +132,12 @@ struct RootfsBuilder {
     }
 
     /// cgroup v2: the cgroup2 filesystem (the container has its own cgroup namespace).
-    /// cgroup v1: a tmpfs holding, per hierarchy, a bind of this container's own cgroup.
+    /// cgroup v1: as runc, a tmpfs (writable whatever the mount's options say: systemd in a
+    /// container makes its own mounts there) holding, per hierarchy, a bind of this
+    /// container's own cgroup with the mount's options (read-only unless privileged), and a
+    /// symlink per controller name of a combined hierarchy (cpu → cpu,cpuacct). In a cgroup
+    /// namespace each hierarchy is mounted afresh instead of bound: the namespace's root, the
+    /// container's cgroup, is what the mount shows.
     private func mountCgroups(at target: String, options: MountOptions) throws {
         try FileSystem.makeDirectories(target)
         let flags = options.flags & ~(UInt(MS_BIND) | UInt(MS_REC))
@@ -137,30 +145,27 @@ struct RootfsBuilder {
             try mount("cgroup2", target, "cgroup2", flags, nil, step: "mount cgroup2 on \(target)")
             return
         }
-        try mount("tmpfs", target, "tmpfs", UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), "mode=755",
-                  step: "mount tmpfs on \(target)")
-        var done = Set<String>()
-        for (_, hostPath) in cgroupPaths.sorted(by: { $0.key < $1.key }) {
-            // /sys/fs/cgroup/<hierarchy>/<container path> → <target>/<hierarchy>
-            let relative = hostPath.dropFirst("/sys/fs/cgroup/".count)
-            guard hostPath.hasPrefix("/sys/fs/cgroup/"), let hierarchy = relative.split(separator: "/").first else { continue }
-            let name = String(hierarchy)
-            guard done.insert(name).inserted else { continue }
-            let mountPoint = target + "/" + name
+        let hardening = UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC)
+        try mount("tmpfs", target, "tmpfs", hardening, "mode=755", step: "mount tmpfs on \(target)")
+        for bind in cgroupBinds {
+            let mountPoint = target + "/" + bind.name
             try FileSystem.makeDirectories(mountPoint)
-            try mount(hostPath, mountPoint, nil, UInt(MS_BIND), nil, step: "bind cgroup \(name)")
-            try mount("", mountPoint, nil, UInt(MS_BIND) | UInt(MS_REMOUNT) | flags | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), nil,
-                      step: "remount cgroup \(name)", alsoKeepingLockedFlagsOf: mountPoint)
-            // Combined hierarchies ("cpu,cpuacct") are also reachable by each name, as on the host.
-            if name.contains(",") {
-                for alias in name.split(separator: ",") where done.insert(String(alias)).inserted {
-                    _ = symlink(name, target + "/" + alias)
+            if inCgroupNamespace {
+                // The source names a named hierarchy ("systemd"), as runc's mounts do.
+                let source = bind.hierarchy.hasPrefix("name=") ? String(bind.hierarchy.dropFirst(5)) : "cgroup"
+                try mount(source, mountPoint, "cgroup", flags | hardening, bind.hierarchy, step: "mount cgroup \(bind.name)")
+                continue
+            }
+            try mount(bind.source, mountPoint, nil, UInt(MS_BIND), nil, step: "bind cgroup \(bind.name)")
+            try mount("", mountPoint, nil, UInt(MS_BIND) | UInt(MS_REMOUNT) | flags | hardening, nil,
+                      step: "remount cgroup \(bind.name)", alsoKeepingLockedFlagsOf: mountPoint)
+        }
+        for bind in cgroupBinds where bind.name.contains(",") {
+            for alias in bind.name.split(separator: ",") {
+                if symlink(bind.name, target + "/" + alias) != 0 && errno != EEXIST {
+                    throw SystemError("symlink \(target)/\(alias)")
                 }
             }
-        }
-        if flags & UInt(MS_RDONLY) != 0 {
-            try mount("", target, nil, UInt(MS_BIND) | UInt(MS_REMOUNT) | UInt(MS_RDONLY) | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), nil,
-                      step: "remount \(target) read-only", alsoKeepingLockedFlagsOf: target)
         }
     }
 
