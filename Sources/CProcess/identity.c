@@ -56,13 +56,19 @@ int berth_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable
     return 0;
 }
 
+// Read once per process: the kernel's value does not change, and a runtime asks for it at
+// every capability step.
 int berth_cap_last_cap(void) {
+    static int cached = -1;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
     FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
     int last = CAP_LAST_CAP;
     if (f) {
         if (fscanf(f, "%d", &last) != 1) last = CAP_LAST_CAP;
         fclose(f);
     }
+    __atomic_store_n(&cached, last, __ATOMIC_RELAXED);
     return last;
 }
 

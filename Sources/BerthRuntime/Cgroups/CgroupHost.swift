@@ -48,7 +48,9 @@ public struct CgroupHost: Sendable {
         var mountOrder: [String] = []
         var unifiedRoot: String?
         var hybridUnified: String?
-        for line in mountinfo.split(separator: "\n") {
+        // Only cgroup lines are split into fields: the host's mountinfo grows by a long overlay
+        // line per container, and splitting each of them was a tenth of a runtime `create`.
+        for line in mountinfo.split(separator: "\n") where line.contains(" - cgroup") {
             let fields = line.split(separator: " ")
             guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 2 else { continue }
             let mountPoint = String(fields[4])
