@@ -338,7 +338,9 @@ struct CrashConsistencyTests {
 /// One berthd, killed and restarted on the same directory, with its own default bridge,
 /// subnet and cgroup parent; cleans everything it made whatever happens.
 final class CrashRig {
-    static let cgroupParent = "berth-crash-test"
+    /// Its own per test process: a rig's clean-up kills what it finds below its parent, which
+    /// must not be another run's containers on a shared machine.
+    static let cgroupParent = "berth-crash-test-\(getpid())"
     let directory: String
     let bridge: String
     /// The user network's bridge (crashnet).
@@ -694,6 +696,11 @@ final class CrashRig {
     /// The rig's own cleanup, whatever the test found: the daemon's containers, then anything
     /// it left (shims by pid, mounts, cgroups), the bridge, the firewall table and the directory.
     func cleanUp() {
+        // The last berthd is killed on purpose only when a round failed before its restart;
+        // otherwise, if it is gone, its log (removed below with the directory) says why.
+        if !daemon.process.isRunning {
+            Issue.record("berthd is not running at clean-up (status \(daemon.process.terminationStatus)); its log ends: \(daemon.log.suffix(4000))")
+        }
         let ids = allIDs()
         if !ids.isEmpty { docker(["rm", "-f", "-v"] + ids) }
         docker(["network", "rm", "crashnet"])
