@@ -90,6 +90,7 @@ public actor ContainerService {
         for directory in [dataRoot + "/containers", execRoot + "/containers", paths.runtimeRoot] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        CopyView.removeLeftovers(in: execRoot + "/copies")
         volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]
         var incomplete: [String] = []
