@@ -8,6 +8,13 @@ import Glibc
 /// real type, mode, owner and times: `docker cp` out of a container and `docker export`.
 /// The walk goes by descriptors from an already resolved directory (openat with O_NOFOLLOW,
 /// one name at a time), so a symlink met on the way is archived as a link, never followed.
+///
+/// The headers carry what current dockerd's (Go archive/tar, PAX format) do: permission and
+/// set-id/sticky bits in the mode (no file type bits: those went with Docker 23), numeric
+/// owners without user or group names (it looks none up), the mtime in whole seconds and no
+/// atime or ctime (so no PAX time records), device numbers for devices, and PAX records only
+/// where ustar falls short (long link targets, names that cannot be split), plus the file's
+/// security.capability as SCHILY.xattr (Go's tar knows no LIBARCHIVE.xattr records).
 public final class TreeArchiver {
     private let archive: OpaquePointer
     /// First archive name of each (device, inode) with more than one link: later ones are hard links.
@@ -17,6 +24,7 @@ public final class TreeArchiver {
         guard let archive = archive_write_new() else { throw BerthError.internalError("libarchive: cannot allocate a writer") }
         self.archive = archive
         archive_write_set_format_pax_restricted(archive)
+        archive_write_set_format_option(archive, "pax", "xattrheader", "SCHILY")
         archive_write_set_bytes_in_last_block(archive, 1)
         guard archive_write_open_fd(archive, fd) == ARCHIVE_OK else { throw failure("open archive for writing") }
     }
@@ -75,9 +83,10 @@ public final class TreeArchiver {
         var info = info
         archive_entry_copy_stat(entry, &info)
         archive_entry_set_pathname(entry, path)
-        // Go's tar header names the owner when the host knows it; root is the one that matters.
-        if info.st_uid == 0 { archive_entry_set_uname(entry, "root") }
-        if info.st_gid == 0 { archive_entry_set_gname(entry, "root") }
+        archive_entry_set_mtime(entry, info.st_mtim.tv_sec, 0)
+        archive_entry_unset_atime(entry)
+        archive_entry_unset_ctime(entry)
+        archive_entry_unset_birthtime(entry)
         let type = info.st_mode & S_IFMT
         var dataFD: Int32 = -1
         defer { if dataFD >= 0 { close(dataFD) } }
@@ -99,7 +108,13 @@ public final class TreeArchiver {
                 guard dataFD >= 0 else { throw BerthError.internalError("open \(path): \(String(cString: strerror(errno)))") }
                 // File capabilities travel with the file, as in Docker's archives (the only xattr they carry).
                 var capability = [UInt8](repeating: 0, count: 64)
-                let length = fgetxattr(dataFD, Self.capabilityAttribute, &capability, capability.count)
+                var length = fgetxattr(dataFD, Self.capabilityAttribute, &capability, capability.count)
+                // A version 3 capability names the root of a user namespace, which means nothing
+                // outside it: written as version 2, as dockerd does.
+                if length >= Self.capabilityV2Size, capability[3] == 3 {
+                    capability[3] = 2
+                    length = Self.capabilityV2Size
+                }
                 if length > 0 { archive_entry_xattr_add_entry(entry, Self.capabilityAttribute, capability, length) }
             }
         case S_IFSOCK:
@@ -123,6 +138,8 @@ public final class TreeArchiver {
     }
 
     static let capabilityAttribute = "security.capability"
+    /// The size of a version 2 security.capability (magic and flags, then two permitted/inheritable pairs).
+    static let capabilityV2Size = 20
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard writeArchiveData(archive, bytes) else { throw failure("write archive data") }
