@@ -52,14 +52,28 @@ extension ContainerService {
         .notFound("Could not find the file \(path) in container \(container)")
     }
 
+    /// The container's file system for one copy. dockerd mounts the container's volumes for
+    /// each copy request (HEAD, GET, PUT), running or not, with their `mount` events.
+    private func openCopyView(_ id: String) async throws -> ContainerRootView {
+        let view = try await rootView(id, withMounts: true)
+        emitVolumeEvents(id, mounted: true)
+        return view
+    }
+
+    /// Gives the view back, with the volumes' `unmount` events.
+    private func closeCopyView(_ id: String, _ view: ContainerRootView) {
+        view.close()
+        emitVolumeEvents(id, mounted: false)
+    }
+
     // MARK: - HEAD and GET /containers/{id}/archive
 
     /// The stat of a path in the container (`docker cp` asks it first).
     public func statPath(_ nameOrID: String, path rawPath: String?) async throws -> PathStat {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
-        let view = try await rootView(id, withMounts: true)
-        defer { view.close() }
+        let view = try await openCopyView(id)
+        defer { closeCopyView(id, view) }
         return try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID)).stat
     }
 
@@ -67,7 +81,7 @@ extension ContainerService {
     public func archive(_ nameOrID: String, path rawPath: String?) async throws -> (PathStat, TarStream) {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
-        let view = try await rootView(id, withMounts: true)
+        let view = try await openCopyView(id)
         do {
             let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
             // dockerd's SplitPathDirEntry: the entry is the last element of the resolved path.
@@ -81,11 +95,14 @@ extension ContainerService {
                 let archiver = try TreeArchiver(output: output)
                 try archiver.add(dirFD: dirFD, name: sourceName, as: archiveName)
                 try archiver.finish()
-            }, onEnd: { view.close() })
+            }, onEnd: { [weak self] in
+                view.close()
+                Task { await self?.emitVolumeEvents(id, mounted: false) }
+            })
             emit("archive-path", container: id)
             return (target.stat, stream)
         } catch {
-            view.close()
+            closeCopyView(id, view)
             throw error
         }
     }
@@ -107,8 +124,8 @@ extension ContainerService {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
         let (record, hostConfig) = (entries[id]!.record, entries[id]!.hostConfig)
-        let view = try await rootView(id, withMounts: true)
-        defer { view.close() }
+        let view = try await openCopyView(id)
+        defer { closeCopyView(id, view) }
         // Unlike a stat, the last element is followed too: one can copy into a symlink to a directory.
         let destination = view.root.canonical(path.absolute)
         var info = stat()

@@ -97,6 +97,8 @@ extension ContainerService {
                 throw BerthError.internalError("the image of container \(id) has no layers")
             }
             let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
+            // dockerd makes its init layer at create: a container never started has it too.
+            InitLayerFiles.make(inRoot: path)
             do {
                 if withMounts {
                     try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes),
