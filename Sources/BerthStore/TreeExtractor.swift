@@ -38,33 +38,40 @@ public struct TreeExtractor: Sendable {
         defer { archive_read_free(reader) }
         archive_read_support_filter_all(reader)
         archive_read_support_format_tar(reader)
-        func failure(_ step: String) -> BerthError {
-            .invalidArgument("\(step): \(archive_error_string(reader).map { String(cString: $0) } ?? "unknown error")")
-        }
-        guard archive_read_open_fd(reader, fd, 1 << 16) == ARCHIVE_OK else { throw failure("open archive") }
+        // An empty body is no archive at all: nothing to unpack (dockerd answers 200 too).
+        var input = stat()
+        if fstat(fd, &input) == 0, (input.st_mode & S_IFMT) == S_IFREG, input.st_size == 0 { return }
+        let inputSize = (input.st_mode & S_IFMT) == S_IFREG ? Int64(input.st_size) : Int64.max
+        guard archive_read_open_fd(reader, fd, 1 << 16) == ARCHIVE_OK else { throw Self.readFailure(reader, inputSize: inputSize) }
         // Directory times are set last: writing into a directory changes them.
         var directoryTimes: [(path: String, times: [timespec])] = []
         var entry: OpaquePointer?
         while true {
             let status = archive_read_next_header(reader, &entry)
             if status == ARCHIVE_EOF { break }
-            // An empty body is no archive at all: nothing to unpack (dockerd answers 200 too).
-            if status == ARCHIVE_FATAL, archive_file_count(reader) == 0 { break }
-            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw failure("read archive") }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw Self.readFailure(reader, inputSize: inputSize) }
             guard let rawName = archive_entry_pathname(entry) else { continue }
             let name = String(cString: rawName)
             guard let relative = Self.relativePath(name) else {
-                throw BerthError.invalidArgument("invalid tar entry path \(name): it is outside of \(destination)")
+                throw BerthError.internalError("invalid entry name \(name.goJSONQuoted)")
             }
             if relative.isEmpty { continue }  // the archive's "./"
             let target = destination == "/" ? "/" + relative : destination + "/" + relative
-            if let times = try write(entry, at: target, reader: reader) { directoryTimes.append((target, times)) }
+            if let times = try write(entry, at: target, named: relative, reader: reader) { directoryTimes.append((target, times)) }
         }
         for (path, times) in directoryTimes.reversed() {
             guard let (dirFD, name) = try? root.parent(of: path) else { continue }
             _ = utimensat(dirFD, name, times, AT_SYMLINK_NOFOLLOW)
             close(dirFD)
         }
+    }
+
+    /// A tar that cannot be read, in the words of Go's tar reader (dockerd answers 500 with
+    /// them): input that ends inside a header block, or a block that is no header.
+    static func readFailure(_ reader: OpaquePointer, inputSize: Int64) -> BerthError {
+        let message = archive_error_string(reader).map { String(cString: $0) } ?? ""
+        let truncated = inputSize < 512 || message.lowercased().contains("truncated")
+        return .internalError(truncated ? "unexpected EOF" : "archive/tar: invalid tar header")
     }
 
     /// The entry's path made relative ("/a/./b" → "a/b"); nil when ".." leaves the archive.
@@ -83,7 +90,7 @@ public struct TreeExtractor: Sendable {
     }
 
     /// Makes one entry at `path`; returns the times to give a directory at the end.
-    private func write(_ entry: OpaquePointer, at path: String, reader: OpaquePointer) throws -> [timespec]? {
+    private func write(_ entry: OpaquePointer, at path: String, named entryName: String, reader: OpaquePointer) throws -> [timespec]? {
         let (dirFD, name) = try parentCreating(path)
         defer { close(dirFD) }
         let type = mode_t(archive_entry_filetype(entry))
@@ -92,9 +99,10 @@ public struct TreeExtractor: Sendable {
         if fstatat(dirFD, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 {
             let existingIsDirectory = (existing.st_mode & S_IFMT) == S_IFDIR
             if options.noOverwriteDirNonDir && existingIsDirectory != isDirectory {
-                throw BerthError.invalidArgument(existingIsDirectory
-                    ? "cannot overwrite directory \"\(path)\" with non-directory \"\(name)\""
-                    : "cannot overwrite non-directory \"\(path)\" with directory \"\(name)\"")
+                // dockerd's words: the entry's name, then the directory unpacked into.
+                throw BerthError.internalError(existingIsDirectory
+                    ? "cannot overwrite directory \(entryName.goJSONQuoted) with non-directory \(destination.goJSONQuoted)"
+                    : "cannot overwrite non-directory \(entryName.goJSONQuoted) with directory \(destination.goJSONQuoted)")
             }
             if !(existingIsDirectory && isDirectory) { try Self.removeTree(dirFD: dirFD, name: name) }
         }
@@ -104,7 +112,7 @@ public struct TreeExtractor: Sendable {
         }
         if let hardlink = archive_entry_hardlink(entry) {
             guard let linkTarget = Self.relativePath(String(cString: hardlink)) else {
-                throw BerthError.invalidArgument("invalid hard link target \(String(cString: hardlink)): it is outside of \(destination)")
+                throw BerthError.internalError("invalid hardlink target \(String(cString: hardlink).goJSONQuoted)")
             }
             let (targetDirFD, targetName) = try root.parent(of: destination + "/" + linkTarget)
             defer { close(targetDirFD) }
@@ -124,9 +132,8 @@ public struct TreeExtractor: Sendable {
             while true {
                 let status = archive_read_data_block(reader, &block, &size, &offset)
                 if status == ARCHIVE_EOF { break }
-                guard status >= ARCHIVE_WARN else {
-                    throw BerthError.invalidArgument("read \(name): \(archive_error_string(reader).map { String(cString: $0) } ?? "unknown error")")
-                }
+                // A body cut short inside a file: Go's tar reader says so in these words.
+                guard status >= ARCHIVE_WARN else { throw BerthError.internalError("unexpected EOF") }
                 var written = 0
                 while written < size {
                     let n = pwrite(fd, block! + written, size - written, off_t(offset) + off_t(written))

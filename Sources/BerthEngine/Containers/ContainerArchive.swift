@@ -44,7 +44,8 @@ extension ContainerService {
     }
 
     static func checkArchivePath(_ path: String?) throws -> ArchivePath {
-        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: pathcannot be empty") }
+        // Current dockerd's words (20.10's read "pathcannot").
+        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: path cannot be empty") }
         return ArchivePath(path)
     }
 
