@@ -90,15 +90,16 @@ extension ContainerService {
             let sourceName = source.absolute == "/" ? "." : (source.base.isEmpty ? "." : source.base)
             let sourceDirectory = source.absolute == "/" ? "/" : source.directory
             let archiveName = path.name
+            let volumeMounts = entries[id]?.record.VolumeMounts ?? []
             let stream = try TarStream(write: { output in
                 let dirFD = try view.root.open(sourceDirectory, flags: O_PATH_ | O_DIRECTORY)
                 defer { close(dirFD) }
                 let archiver = try TreeArchiver(output: output)
                 try archiver.add(dirFD: dirFD, name: sourceName, as: archiveName)
                 try archiver.finish()
-            }, onEnd: { [weak self] in
+            }, onEnd: { [events] in
                 view.close()
-                Task { await self?.emitVolumeEvents(id, mounted: false) }
+                Self.publishVolumeEvents(events, container: id, mounts: volumeMounts, mounted: false)
             })
             emit("archive-path", container: id)
             return (target.stat, stream)
