@@ -268,6 +268,27 @@ struct CopyParityTests {
         }
     }
 
+    /// A file name is bytes, not necessarily UTF-8: copied in and out as it is, as Go's tar does.
+    @Test func namesThatAreNotUTF8TravelAsTheyAre() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let host = try HostDirectory()
+            let make = Harness.run("/bin/sh", ["-c", "mkdir '\(host.path)/in' && cd '\(host.path)/in' && touch \"$(printf 'x\\377y')\" && ln -s \"$(printf 'x\\377y')\" link"])
+            #expect(make.status == 0, "\(make)")
+            #expect(daemon.docker(["run", "-d", "--name", "cpu8", "busybox", "sleep", "300"]).status == 0)
+            #expect(daemon.docker(["cp", host.path + "/in", "cpu8:/tmp/in"]).status == 0)
+            // The names' and the link's bytes in hex: "link x\377y" (the shell's glob, not ls, which
+            // shows "?"), then the link's target "x\377y".
+            let expected = "6c696e6b20" + "78ff790a" + "78ff790a"
+            func hex(_ text: String) -> String { text.filter { !$0.isWhitespace } }
+            let inside = daemon.docker(["exec", "cpu8", "sh", "-c", "cd /tmp/in && echo * | od -An -tx1; readlink link | od -An -tx1"])
+            #expect(hex(inside.stdout) == expected, "\(inside)")
+            #expect(daemon.docker(["cp", "cpu8:/tmp/in", host.path + "/out"]).status == 0)
+            let back = Harness.run("/bin/sh", ["-c", "cd '\(host.path)/out' && echo * | od -An -tx1; readlink link | od -An -tx1"])
+            #expect(hex(back.stdout) == expected, "\(back)")
+            #expect(daemon.docker(["rm", "-f", "cpu8"]).status == 0)
+        }
+    }
+
     /// A copy's view that a crash left mounted is unmounted and removed at the next start,
     /// without a file of what was bound on it deleted.
     @Test func aCrashsLeftoverViewIsUnmountedNotDeleted() throws {
