@@ -39,7 +39,20 @@ public final class TreeArchiver {
     /// `archiveName`. The name "." with archiveName "" archives the directory's contents
     /// without an entry for the directory itself (an export of a whole root).
     public func add(dirFD: Int32, name: String, as archiveName: String) throws {
-        try add(dirFD: dirFD, name: Array(name.utf8), as: Array(archiveName.utf8))
+        try Self.withUTF8Locale { try add(dirFD: dirFD, name: Array(name.utf8), as: Array(archiveName.utf8)) }
+    }
+
+    /// Runs `body` with this thread's character set UTF-8: libarchive then writes a non-ASCII
+    /// name as a plain PAX path record, as Go does, where under berthd's C locale it adds a
+    /// `hdrcharset=BINARY` record (which GNU tar warns about). Only this thread, and only meanwhile.
+    static func withUTF8Locale<T>(_ body: () throws -> T) rethrows -> T {
+        guard let utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil) else { return try body() }
+        let previous = uselocale(utf8)
+        defer {
+            uselocale(previous)
+            freelocale(utf8)
+        }
+        return try body()
     }
 
     /// The walk goes by the names' bytes: a file name need not be UTF-8, and is archived as it is.

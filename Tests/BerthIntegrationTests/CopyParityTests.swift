@@ -109,7 +109,8 @@ struct CopyParityTests {
 
     /// The headers of current dockerd's Go writer: permission and set-id/sticky bits only in
     /// the mode, numeric owners without names, PAX records only where ustar cannot say it
-    /// (no mtime record: whole seconds), device numbers, hard links to the first name.
+    /// (no mtime record: whole seconds; a UTF-8 name as a plain path record, no hdrcharset),
+    /// device numbers, hard links to the first name.
     @Test func tarHeadersAreCurrentDockerds() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let host = try HostDirectory()
@@ -118,7 +119,7 @@ struct CopyParityTests {
             #expect(daemon.docker(["run", "-d", "--name", "cph", "busybox", "sh", "-c",
                                    "mkdir /t && cd /t && echo a > f && chown 1000:2000 f && chmod 4755 f && ln f hl && ln -s f sl "
                                    + "&& ln -s \(long) long && mknod cdev c 1 3 && mkfifo fifo && mkdir sticky && chmod 1777 sticky "
-                                   + "&& touch ready && sleep 300"]).status == 0)
+                                   + "&& touch é && touch ready && sleep 300"]).status == 0)
             CopyExportDiffTests.waitFor { daemon.docker(["exec", "cph", "test", "-f", "/t/ready"]).status == 0 }
             let copied = Self.shell(daemon, "DOCKER cp cph:/t - | python3 '\(host.path)/list.py'")
             #expect(copied.status == 0)
@@ -132,6 +133,7 @@ struct CopyParityTests {
                 t/ready 0o644 0 0 '' '' 0 - 0 0 -
                 t/sl 0o777 0 0 '' '' 2 f 0 0 -
                 t/sticky 0o1777 0 0 '' '' 5 - 0 0 -
+                t/é 0o644 0 0 '' '' 0 - 0 0 path
 
                 """, "\(copied)")
             // `docker export` writes the same headers; the init layer's files are there.
