@@ -35,12 +35,11 @@ enum InitLayerFiles {
     /// The bytes of these files in a container's layer (`diff`), which dockerd's size of the
     /// container's layer leaves out (they are in its init layer): the links, as they were made.
     static func sizeInLayer(_ diff: String) -> Int64 {
+        // Read inside the layer: a link the container made on the way must not lead to the host.
+        guard let layer = try? ScopedRoot(path: diff) else { return 0 }
         var total: Int64 = 0
-        for (path, target) in links {
-            var buffer = [CChar](repeating: 0, count: 256)
-            let count = readlink(diff + path, &buffer, buffer.count - 1)
-            guard count >= 0, String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) == target else { continue }
-            total += Int64(count)
+        for (path, target) in links where layer.readLink(path) == target {
+            total += Int64(target.utf8.count)
         }
         return total
     }
