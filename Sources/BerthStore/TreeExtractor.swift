@@ -170,6 +170,8 @@ public struct TreeExtractor: Sendable {
         let uid = options.owner?.uid ?? UInt32(truncatingIfNeeded: archive_entry_uid(entry))
         let gid = options.owner?.gid ?? UInt32(truncatingIfNeeded: archive_entry_gid(entry))
         try check(at { fchownat(dirFD, $0, uid, gid, AT_SYMLINK_NOFOLLOW) }, "chown")
+        // After chown, which clears file capabilities.
+        try setExtendedAttributes(entry, dirFD: dirFD, name: name, path: path)
         var times = [timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)),
                      timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: archive_entry_mtime_nsec(entry))]
         if archive_entry_atime_is_set(entry) == 0 { times[0] = times[1] }
@@ -177,28 +179,31 @@ public struct TreeExtractor: Sendable {
             _ = at { utimensat(dirFD, $0, times, AT_SYMLINK_NOFOLLOW) }
             return nil
         }
-        // After chown, which clears set-id bits and file capabilities.
+        // After chown, which clears set-id bits.
         try check(at { fchmodat(dirFD, $0, permissions, 0) }, "chmod")
-        if type == S_IFREG { try setCapability(entry, dirFD: dirFD, name: name, path: path) }
         if type == S_IFDIR { return times }
         try check(at { utimensat(dirFD, $0, times, AT_SYMLINK_NOFOLLOW) }, "set times of")
         return nil
     }
 
-    /// The entry's security.capability, the one xattr Docker's archives carry.
-    private func setCapability(_ entry: OpaquePointer, dirFD: Int32, name: [UInt8], path: [UInt8]) throws {
+    /// The entry's extended attributes (its SCHILY.xattr records: Docker's own archives carry
+    /// only security.capability, `tar --xattrs` more), on any kind of entry, as dockerd sets
+    /// them: one the kernel does not permit (EPERM: a user.* on a symlink, an overlay's
+    /// private ones) is left out; any other failure fails the copy in dockerd's words.
+    private func setExtendedAttributes(_ entry: OpaquePointer, dirFD: Int32, name: [UInt8], path: [UInt8]) throws {
         guard archive_entry_xattr_reset(entry) > 0 else { return }
+        // The entry through its directory's descriptor, never through a path in the container.
+        let entryPath = Array("/proc/self/fd/\(dirFD)/".utf8) + name
         var key: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
         while archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK {
-            guard let key, String(cString: key) == TreeArchiver.capabilityAttribute, let value else { continue }
-            let fd = TreeArchiver.withCName(name) { openat(dirFD, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-            guard fd >= 0 else { throw BerthError.internalError("open \(Self.text(path)): \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
-            guard fsetxattr(fd, TreeArchiver.capabilityAttribute, value, size, 0) == 0 else {
-                throw BerthError.internalError("set capabilities of \(Self.text(path)): \(String(cString: strerror(errno)))")
-            }
+            guard let key else { continue }
+            let result = TreeArchiver.withCName(entryPath) { lsetxattr($0, key, value, size, 0) }
+            if result == 0 || errno == EPERM { continue }
+            let reason = String(cString: strerror(errno))
+            throw BerthError.internalError("lsetxattr \(Self.text(path)): xattr \(String(cString: key).goJSONQuoted): "
+                                           + reason.prefix(1).lowercased() + reason.dropFirst())
         }
     }
 

@@ -1,4 +1,5 @@
 import BerthOCI
+import CSystemShims
 import Foundation
 import Glibc
 import Testing
@@ -288,6 +289,32 @@ struct CopyParityTests {
             let back = Harness.run("/bin/sh", ["-c", "cd '\(host.path)/out' && echo * | od -An -tx1; readlink link | od -An -tx1"])
             #expect(hex(back.stdout) == expected, "\(back)")
             #expect(daemon.docker(["rm", "-f", "cpu8"]).status == 0)
+        }
+    }
+
+    /// The archive's extended attributes are set on what is unpacked, as dockerd does (a
+    /// user.* on a symlink, which the kernel does not permit, is left out).
+    @Test func extendedAttributesOfTheArchiveAreSet() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let host = try HostDirectory()
+            let archive = """
+                import sys, tarfile, io
+                with tarfile.open(sys.argv[1] + '/xattr.tar', 'w', format=tarfile.PAX_FORMAT) as t:
+                    i = tarfile.TarInfo('x'); i.size = 2; i.pax_headers = {'SCHILY.xattr.user.note': 'hi'}
+                    t.addfile(i, io.BytesIO(b'x\\n'))
+                    l = tarfile.TarInfo('l'); l.type = tarfile.SYMTYPE; l.linkname = 'x'; l.pax_headers = {'SCHILY.xattr.user.note': 'no'}
+                    t.addfile(l)
+                """
+            #expect(Harness.run("/usr/bin/python3", ["-c", archive, host.path]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "cpx", "busybox", "sleep", "300"]).status == 0)
+            let copy = Self.shell(daemon, "DOCKER cp - cpx:/tmp < '\(host.path)/xattr.tar'")
+            #expect(copy.status == 0, "\(copy)")
+            let id = daemon.docker(["inspect", "-f", "{{.Id}}", "cpx"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            var value = [UInt8](repeating: 0, count: 16)
+            let length = getxattr(daemon.directory + "/data/overlay/\(id)/diff/tmp/x", "user.note", &value, value.count)
+            #expect(length == 2 && Array(value.prefix(2)) == Array("hi".utf8))
+            #expect(daemon.docker(["exec", "cpx", "readlink", "/tmp/l"]).stdout == "x\n")
+            #expect(daemon.docker(["rm", "-f", "cpx"]).status == 0)
         }
     }
 
