@@ -247,7 +247,7 @@ struct CopyParityTests {
     }
 
     /// dockerd's events around copies: the volumes' mount and unmount for each request (the
-    /// CLI's HEAD too), archive-path and extract-to-dir in between.
+    /// CLI's HEAD too), archive-path and extract-to-dir in between; export once written.
     @Test func copiesTellOfThemselvesAsDockerd() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let host = try HostDirectory()
@@ -258,6 +258,7 @@ struct CopyParityTests {
             #expect(daemon.docker(["cp", host.path + "/file", "cpev:/data/"]).status == 0)
             #expect(Self.shell(daemon, "DOCKER cp cpev:/data/file - >/dev/null").status == 0)
             #expect(daemon.docker(["cp", "cpev:/nope", host.path + "/out"]).status == 1)
+            #expect(Self.shell(daemon, "DOCKER export cpev >/dev/null").status == 0)
             EventsTests.nextSecond()
             let events = daemon.docker(["events", "--since", since, "--until", "0s", "--format", "{{.Type}} {{.Action}}"])
             #expect(events.stdout.split(separator: "\n").map(String.init) == [
@@ -265,6 +266,7 @@ struct CopyParityTests {
                 "volume mount", "container extract-to-dir", "volume unmount",
                 "volume mount", "container archive-path", "volume unmount",
                 "volume mount", "volume unmount",
+                "container export",
             ], "\(events)")
             #expect(daemon.docker(["rm", "-f", "-v", "cpev"]).status == 0)
             #expect(daemon.docker(["volume", "rm", "cpevol"]).status == 0)
