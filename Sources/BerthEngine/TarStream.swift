@@ -6,7 +6,7 @@ import Glibc
 /// A tar written on a worker thread into a pipe and read out as the client takes it
 /// (`docker save`, `docker cp` out, `docker export`): nothing is staged on disk or held whole
 /// in memory, and a slow client slows the writer (the pipe fills). `onEnd` runs once the
-/// writer is done (e.g. releases a container's root).
+/// writer is done and before the reader sees the end (e.g. releases a container's root).
 public final class TarStream: @unchecked Sendable {
     private let lock = Lock()
     private var readEnd: Int32
@@ -31,8 +31,10 @@ public final class TarStream: @unchecked Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                 DispatchQueue.global().async {
                     defer {
-                        Glibc.close(writeEnd)  // the reader sees the end
+                        // Before the reader sees the end, as dockerd releases a copy's mounts
+                        // (and tells of it) before its response ends.
                         onEnd()
+                        Glibc.close(writeEnd)
                     }
                     continuation.resume(with: Result { try write(writeEnd) })
                 }

@@ -38,6 +38,28 @@ public final class ScopedRoot: @unchecked Sendable {
         return (try open(parent, flags: O_PATH_ | O_DIRECTORY), name)
     }
 
+    /// `open` for a path given as bytes (a file name need not be UTF-8).
+    public func open(_ path: [UInt8], flags: Int32, mode: mode_t = 0) throws(ScopedPathError) -> Int32 {
+        let relative = path.isEmpty ? [UInt8(ascii: "/")] : path
+        let result = (relative + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { name in
+                berth_openat2(fd, name.baseAddress, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode),
+                              UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
+            }
+        }
+        guard result >= 0 else { throw ScopedPathError(errno: errno, path: String(decoding: path, as: UTF8.self)) }
+        return result
+    }
+
+    /// `parent(of:)` for a path given as bytes.
+    public func parent(of path: [UInt8]) throws(ScopedPathError) -> (fd: Int32, name: [UInt8]) {
+        let slash = UInt8(ascii: "/")
+        let components = path.split(separator: slash)
+        guard let name = components.last else { return (try open([slash], flags: O_PATH_ | O_DIRECTORY), [UInt8(ascii: ".")]) }
+        let parent = [slash] + Array(components.dropLast().joined(separator: [slash]))
+        return (try open(parent, flags: O_PATH_ | O_DIRECTORY), Array(name))
+    }
+
     /// lstat(2) of `path`: its directory is resolved inside the root, the last component is not
     /// followed.
     public func lstat(_ path: String) throws(ScopedPathError) -> stat {

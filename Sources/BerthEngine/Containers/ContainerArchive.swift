@@ -24,8 +24,10 @@ extension ContainerService {
                 info = try root.lstat(directory + "/" + path.base)
             }
         } catch {
-            if error.isNotFound { throw notFound() }
-            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+            // Only a missing file is "not found" (Go's os.IsNotExist); a file where a directory
+            // should be is the lstat's own error, as dockerd words it (500).
+            if error.errno == ENOENT { throw notFound() }
+            throw BerthError.internalError("lstat \(path.absolute): \(Self.goErrorText(error.errno))")
         }
         let resolved = path.base.isEmpty ? directory : (directory == "/" ? "/" : directory + "/") + path.base
         let isLink = (info.st_mode & S_IFMT) == S_IFLNK
@@ -35,13 +37,34 @@ extension ContainerService {
         return ResolvedPath(resolved: resolved, stat: stat)
     }
 
+    /// An errno as Go's syscall.Errno prints it: glibc's text, lower case first.
+    static func goErrorText(_ code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
+    }
+
     static func checkArchivePath(_ path: String?) throws -> ArchivePath {
-        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: pathcannot be empty") }
+        // Current dockerd's words (20.10's read "pathcannot").
+        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: path cannot be empty") }
         return ArchivePath(path)
     }
 
     static func missingFile(_ path: String, _ container: String) -> BerthError {
         .notFound("Could not find the file \(path) in container \(container)")
+    }
+
+    /// The container's file system for one copy. dockerd mounts the container's volumes for
+    /// each copy request (HEAD, GET, PUT), running or not, with their `mount` events.
+    private func openCopyView(_ id: String) async throws -> ContainerRootView {
+        let view = try await rootView(id, withMounts: true)
+        emitVolumeEvents(id, mounted: true)
+        return view
+    }
+
+    /// Gives the view back, with the volumes' `unmount` events.
+    private func closeCopyView(_ id: String, _ view: ContainerRootView) {
+        view.close()
+        emitVolumeEvents(id, mounted: false)
     }
 
     // MARK: - HEAD and GET /containers/{id}/archive
@@ -50,8 +73,8 @@ extension ContainerService {
     public func statPath(_ nameOrID: String, path rawPath: String?) async throws -> PathStat {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
-        let view = try await rootView(id, withMounts: true)
-        defer { view.close() }
+        let view = try await openCopyView(id)
+        defer { closeCopyView(id, view) }
         return try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID)).stat
     }
 
@@ -59,7 +82,7 @@ extension ContainerService {
     public func archive(_ nameOrID: String, path rawPath: String?) async throws -> (PathStat, TarStream) {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
-        let view = try await rootView(id, withMounts: true)
+        let view = try await openCopyView(id)
         do {
             let target = try Self.resolve(path, in: view.root, notFound: Self.missingFile(rawPath!, nameOrID))
             // dockerd's SplitPathDirEntry: the entry is the last element of the resolved path.
@@ -67,16 +90,21 @@ extension ContainerService {
             let sourceName = source.absolute == "/" ? "." : (source.base.isEmpty ? "." : source.base)
             let sourceDirectory = source.absolute == "/" ? "/" : source.directory
             let archiveName = path.name
+            let volumeMounts = entries[id]?.record.VolumeMounts ?? []
             let stream = try TarStream(write: { output in
                 let dirFD = try view.root.open(sourceDirectory, flags: O_PATH_ | O_DIRECTORY)
                 defer { close(dirFD) }
                 let archiver = try TreeArchiver(output: output)
                 try archiver.add(dirFD: dirFD, name: sourceName, as: archiveName)
                 try archiver.finish()
-            }, onEnd: { view.close() })
+            }, onEnd: { [events] in
+                view.close()
+                Self.publishVolumeEvents(events, container: id, mounts: volumeMounts, mounted: false)
+            })
+            emit("archive-path", container: id)
             return (target.stat, stream)
         } catch {
-            view.close()
+            closeCopyView(id, view)
             throw error
         }
     }
@@ -98,8 +126,8 @@ extension ContainerService {
         let path = try Self.checkArchivePath(rawPath)
         let id = try resolve(nameOrID)
         let (record, hostConfig) = (entries[id]!.record, entries[id]!.hostConfig)
-        let view = try await rootView(id, withMounts: true)
-        defer { view.close() }
+        let view = try await openCopyView(id)
+        defer { closeCopyView(id, view) }
         // Unlike a stat, the last element is followed too: one can copy into a symlink to a directory.
         let destination = view.root.canonical(path.absolute)
         var info = stat()
@@ -108,20 +136,21 @@ extension ContainerService {
             defer { close(fd) }
             fstat(fd, &info)
         } catch {
-            if error.isNotFound { throw Self.missingFile(rawPath!, nameOrID) }
-            throw BerthError.internalError("stat \(path.absolute): \(String(cString: strerror(error.errno)))")
+            if error.errno == ENOENT { throw Self.missingFile(rawPath!, nameOrID) }
+            // dockerd's EvalSymlinks fails on the lstat of the path (a file where a directory should be).
+            throw BerthError.internalError("lstat \(MountValidation.clean(path.absolute)): \(Self.goErrorText(error.errno))")
         }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.internalError("extraction point is not a directory") }
-        switch Self.mountCovering(path.absolute, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes)) {
-        case .some(true): throw BerthError.internalError("mounted volume is marked read-only")
+        // Current dockerd answers these three with 400 (20.10 with 500; the CLI prints the same).
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.invalidArgument("extraction point is not a directory") }
+        switch Self.mountCovering(destination, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes)) {
+        case .some(true): throw BerthError.invalidArgument("mounted volume is marked read-only")
         case .some(false): break
-        case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.internalError("container rootfs is marked read-only")
+        case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.invalidArgument("container rootfs is marked read-only")
         case .none: break
         }
         var owner: (uid: UInt32, gid: UInt32)?
         if options.copyUIDGID, let user = record.Config.User, !user.isEmpty {
-            let resolved = try ContainerUser.resolve(user: user, groupAdd: nil, rootfs: view.path)
-            owner = (resolved.uid, resolved.gid)
+            owner = try ContainerUser.copyOwner(user: user, rootfs: view.path)
         }
         let extractor = TreeExtractor(root: view.root, destination: destination,
                                       options: .init(noOverwriteDirNonDir: options.noOverwriteDirNonDir, owner: owner))
@@ -132,19 +161,21 @@ extension ContainerService {
             defer { close(fd) }
             try extractor.extract(from: fd)
         }
+        emit("extract-to-dir", container: id)
     }
 
-    /// Whether the user's bind or tmpfs mount holding `path` (the deepest one) is read-only;
-    /// nil when `path` is on the root file system. dockerd lets `docker cp` write into a
-    /// writable mount of a read-only root, and refuses a read-only mount.
+    /// Whether the user's mount holding `path` (the deepest one) is read-only; nil when `path`
+    /// is on the root file system. dockerd lets `docker cp` write into a writable mount of a
+    /// read-only root, and refuses a read-only mount. Its mount points are the volumes, binds
+    /// and `--mount type=tmpfs`, not `--tmpfs` (HostConfig.Tmpfs), which counts as the root.
     static func mountCovering(_ path: String, hostConfig: HostConfig, volumes: [Spec.Mount] = []) -> Bool? {
         var mounts: [(destination: String, readOnly: Bool)] = []
-        for (destination, options) in hostConfig.Tmpfs ?? [:] {
-            mounts.append((destination, options.split(separator: ",").contains("ro")))
-        }
+        let tmpfs = Set((hostConfig.Tmpfs ?? [:]).keys.map(MountValidation.clean))
         if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], volumes: volumes,
                                                       pathExists: { _ in true }).mounts {
-            for mount in user { mounts.append((mount.destination, (mount.options ?? []).contains("ro"))) }
+            for mount in user where !tmpfs.contains(mount.destination) {
+                mounts.append((mount.destination, (mount.options ?? []).contains("ro")))
+            }
         }
         let covering = mounts.filter { mount in
             let prefix = mount.destination.hasSuffix("/") ? mount.destination : mount.destination + "/"

@@ -84,9 +84,11 @@ enum ContainerRoot {
         try? cgroup.destroy()
     }
 
-    /// The bytes written in the container's own layer (`docker ps -s`, prune's reclaimed space).
+    /// The bytes written in the container's own layer (`docker ps -s`, prune's reclaimed space),
+    /// without what dockerd keeps in its init layer.
     static func writableSize(_ id: String, snapshotter: Snapshotter) -> Int64 {
-        directorySize(snapshotter.root + "/" + id + "/diff")
+        let diff = snapshotter.root + "/" + id + "/diff"
+        return directorySize(diff) - InitLayerFiles.sizeInLayer(diff)
     }
 
     /// As dockerd counts a layer: every file but directories (a symlink by its target's

@@ -4,15 +4,19 @@ import CSystemShims
 import FoundationEssentials
 import Glibc
 
-/// A container's file system as its processes see it, for `docker cp`.
+/// A container's file system as dockerd's `docker cp` sees it: the root file system (the
+/// overlay) with the container's volumes, binds and generated /etc files (resolv.conf,
+/// hostname, hosts) on it, and nothing else: not /proc, /sys or /dev's contents, nor a
+/// `--tmpfs` (dockerd's openContainerFS mounts only these, running or not; a file written
+/// under a tmpfs path lands in the layer beneath it).
 ///
 /// Design: berthd never enters a container's namespaces (it is multi-threaded). For a
-/// running (or paused) container, `/proc/<pid>/root` is its root in its own mount namespace,
-/// so opening it gives the rootfs with every mount on it (tmpfs, binds, the generated /etc
-/// files) without a setns. For a stopped container there is no namespace: its overlay is
-/// mounted where start mounts it, with its binds, and unmounted when the last copy ends
-/// (concurrent copies share the mount); while it is held the container is marked busy, so a
-/// start or a removal waits or refuses instead of racing it.
+/// running (or paused) container, the overlay berthd mounted for it is bound (alone, not its
+/// submounts) on a directory of its own under `<exec-root>/copies`, made private, and the
+/// binds are mounted on that; the last step of the copy detaches the lot. For a stopped
+/// container its overlay is mounted where start mounts it, with its binds, and unmounted
+/// when the last copy ends (concurrent copies share the mount); while it is held the
+/// container is marked busy, so a start or a removal waits or refuses instead of racing it.
 /// Either way paths are resolved only through ScopedRoot (openat2 RESOLVE_IN_ROOT), so a
 /// symlink in the container cannot reach the host.
 public final class ContainerRootView: @unchecked Sendable {
@@ -61,23 +65,21 @@ extension ContainerService {
                 throw BerthError.internalError("cannot reach the root of container \(id): \(error)")
             }
         }
-        if record.State.Running && record.State.Pid > 0 {
-            let path = "/proc/\(record.State.Pid)/root"
-            let root: ScopedRoot
+        if record.State.Running {
+            let merged = ContainerRoot.mountPoint(id, snapshotter: images.snapshotter)
+            let view = CopyView(directory: paths.execRoot + "/copies", container: id)
+            let (hostConfig, volumes) = (entries[id]!.hostConfig, Self.storedBinds(record, store: self.volumes))
+            try await blocking {
+                try view.mount(overlay: merged) { path, root in
+                    try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: volumes, merged: path, root: root)
+                }
+            }
             do {
-                root = try ScopedRoot(path: path)
+                return ContainerRootView(root: try ScopedRoot(path: view.path), path: view.path, release: { view.unmount() })
             } catch {
+                view.unmount()
                 throw BerthError.internalError("cannot reach the file system of container \(id): \(error)")
             }
-            // The pid is the container's only while its root is the container's overlay (the
-            // one mounted here for it): a pid reused after an exit must not open a host root.
-            var opened = stat(), overlay = stat()
-            guard fstat(root.fd, &opened) == 0,
-                  stat(ContainerRoot.mountPoint(id, snapshotter: images.snapshotter), &overlay) == 0,
-                  opened.st_dev == overlay.st_dev else {
-                throw BerthError.conflict("Container \(id) is not running")
-            }
-            return ContainerRootView(root: root, path: path, release: nil)
         }
         // Stopped: copies share one mount of the root (with its binds); an export needs the
         // bare root and has it to itself.
@@ -95,6 +97,8 @@ extension ContainerService {
                 throw BerthError.internalError("the image of container \(id) has no layers")
             }
             let path = try ContainerRoot.mount(id, parent: parent, snapshotter: images.snapshotter)
+            // dockerd makes its init layer at create: a container never started has it too.
+            InitLayerFiles.make(inRoot: path)
             do {
                 if withMounts {
                     try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes),

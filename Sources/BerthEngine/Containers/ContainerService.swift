@@ -91,6 +91,7 @@ public actor ContainerService {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             TopDirectory.mark(directory)
         }
+        CopyView.removeLeftovers(in: execRoot + "/copies")
         volumes = try VolumeStore(root: dataRoot + "/volumes")
         var loaded: [String: Entry] = [:]
         var incomplete: [String] = []

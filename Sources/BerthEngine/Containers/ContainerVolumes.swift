@@ -122,7 +122,12 @@ extension ContainerService {
 
     /// dockerd's volume `mount` events as a container starts and `unmount` events as it ends.
     func emitVolumeEvents(_ id: String, mounted: Bool) {
-        for mount in entries[id]?.record.VolumeMounts ?? [] {
+        Self.publishVolumeEvents(events, container: id, mounts: entries[id]?.record.VolumeMounts ?? [], mounted: mounted)
+    }
+
+    /// The same, for those who hold the mounts and are not on the actor (the end of a copy's stream).
+    nonisolated static func publishVolumeEvents(_ events: EventBus, container id: String, mounts: [VolumeMountPoint], mounted: Bool) {
+        for mount in mounts {
             let attributes = mounted
                 ? ["container": id, "destination": mount.Destination, "driver": "local", "propagation": "",
                    "read/write": String(mount.RW)]

@@ -94,14 +94,10 @@ struct StartPlan: Sendable {
         ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
     }
 
-    /// /.dockerenv (programs look for it to know they are in a container) and the working
-    /// directory, created if the image lacks it.
+    /// What dockerd's init layer holds (InitLayerFiles: /.dockerenv, /etc/mtab, mount points)
+    /// and the working directory, created if the image lacks them.
     private func prepareRoot(_ rootfs: String) throws {
-        let marker = ScopedPath.resolve("/.dockerenv", inRoot: rootfs)
-        if access(marker, F_OK) != 0 {
-            let fd = open(marker, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o755)
-            if fd >= 0 { close(fd) }
-        }
+        InitLayerFiles.make(inRoot: rootfs)
         if let workingDir = record.Config.WorkingDir, !workingDir.isEmpty, workingDir != "/" {
             let target = ScopedPath.resolve(workingDir, inRoot: rootfs)
             var isDirectory = false

@@ -13,11 +13,17 @@ extension ContainerService {
 
     /// For a container no longer in the table (destroy).
     func emit(_ action: String, record: ContainerRecord, _ extra: [String: String] = [:]) {
+        events.publish(.container, action, actor: record.ID, attributes: Self.eventAttributes(record, extra))
+    }
+
+    /// A container event's attributes: its labels, `image` and `name`, plus `extra` (also for
+    /// those off the actor, such as the end of an export's stream).
+    nonisolated static func eventAttributes(_ record: ContainerRecord, _ extra: [String: String] = [:]) -> [String: String] {
         var attributes = record.Config.Labels ?? [:]
         attributes["image"] = record.Config.Image ?? record.Image
         attributes["name"] = record.bareName
         attributes.merge(extra) { _, new in new }
-        events.publish(.container, action, actor: record.ID, attributes: attributes)
+        return attributes
     }
 
     /// `exec_create: sh -c date` — dockerd puts the command in the action itself.
