@@ -45,6 +45,7 @@ final class TestDaemon {
         _ = FileManager.default.createFile(atPath: directory + "/berthd.log", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
         try process.run()
+        launched = true
         // Ready when /_ping answers.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && process.isRunning {
@@ -71,6 +72,9 @@ final class TestDaemon {
     }
 
     func stop() -> Int32 {
+        // A berthd that could not be run (say, while it is being linked) has no status to
+        // ask for: Foundation would trap, ending the whole test process.
+        guard launched else { return -1 }
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
         return process.terminationStatus
@@ -84,6 +88,7 @@ final class TestDaemon {
     }
 
     private var keepDirectory = false
+    private var launched = false
 
     deinit {
         // With live-restore the containers would outlive the daemon: remove them first.
