@@ -104,8 +104,15 @@ enum ContainerRoutes {
             let options = AttachOptions(stdin: request.flag("stdin"), stdout: request.flag("stdout"),
                                         stderr: request.flag("stderr"), detachKeys: request.queryValue("detachKeys").flatMap { $0.isEmpty ? nil : $0 })
             let tty = try await containers.checkAttach(id, options: options)
+            // dockerd's defaults: no log replay, and no live stream unless asked for.
+            let replayLogs = request.flag("logs")
+            let stream = request.flag("stream")
             return .hijacked(HijackedSession(multiplexed: !tty) { connection in
-                try await containers.attach(id, options: options,
+                if replayLogs {
+                    try await AttachLogReplay.write(id, stdout: options.stdout, stderr: options.stderr,
+                                                    containers: containers, to: connection.output)
+                }
+                try await containers.attach(id, options: options, stream: stream,
                                             client: StreamClient(input: connection.input, output: connection.output))
             })
         }
