@@ -60,7 +60,10 @@ enum VolumeRoutes {
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/volumes/prune") { request, _ in
-            let filters = try VolumeFilters.forPrune(ImageRoutes.parseFilters(request.queryValue("filters")))
+            var asked = try VolumeFilters.forPrune(ImageRoutes.parseFilters(request.queryValue("filters")))
+            // Before API 1.42 prune took named volumes too, as dockerd still does for those clients.
+            if request.speaksBefore(1, 42) { asked.all = true }
+            let filters = asked
             let pruned = try await engine.blocking { volumes.prune(filters) }
             engine.containers.events.publish(.volume, "prune", actor: "", attributes: ["reclaimed": String(pruned.reclaimed)])
             return .json(PruneAnswer(VolumesDeleted: pruned.deleted.isEmpty ? nil : pruned.deleted, SpaceReclaimed: pruned.reclaimed))
