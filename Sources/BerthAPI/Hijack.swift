@@ -48,14 +48,24 @@ extension HTTPHandler {
         let head = upgrade
             ? "HTTP/1.1 101 UPGRADED\r\nContent-Type: \(session.contentType)\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
             : "HTTP/1.1 200 OK\r\nContent-Type: \(session.contentType)\r\n\r\n"
+        let settle = headSettleTime(request)
         channel.read()
         finished()
         Task {
             try? await asyncChannel.executeThenClose { input, output in
                 try await output.write(ByteBuffer(string: head))
+                if let settle { try await Task.sleep(for: settle) }
                 try await session.run(HijackedConnection(input: input, output: output))
             }
         }
+    }
+
+    /// docker-py reads the 101 head through a buffered reader and the stream after it from the
+    /// bare socket, so output that arrives together with the head is lost (docker-py issues
+    /// 2042 and 3332: `exec_run` answering b''). dockerd's slower exec start hides this;
+    /// Berth's does not, so docker-py gets a moment to read the head alone first.
+    static func headSettleTime(_ request: HTTPRequestHead) -> Duration? {
+        request.headers["User-Agent"].contains { $0.hasPrefix("docker-sdk-python/") } ? .milliseconds(15) : nil
     }
 
     /// Everything configureHTTPServerPipeline added, and the request handler itself.
