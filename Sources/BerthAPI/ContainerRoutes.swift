@@ -36,7 +36,16 @@ enum ContainerRoutes {
         router.add(.POST, "/containers/prune") { request, _ in
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")), prune: true)
             let report = try await containers.prune(filters: filters)
-            struct Answer: Encodable { var ContainersDeleted: [String]?; var SpaceReclaimed: Int64 }
+            struct Answer: Encodable {
+                var ContainersDeleted: [String]?
+                var SpaceReclaimed: Int64
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(ContainersDeleted, forKey: .ContainersDeleted)  // null when none, as dockerd
+                    try c.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
+                }
+                enum CodingKeys: String, CodingKey { case ContainersDeleted, SpaceReclaimed }
+            }
             return .json(Answer(ContainersDeleted: report.deleted.isEmpty ? nil : report.deleted, SpaceReclaimed: report.reclaimed))
         }
         router.add(.GET, "/containers/{id}/json") { request, parameters in
