@@ -49,7 +49,9 @@ enum ContainerRoutes {
             return .json(Answer(ContainersDeleted: report.deleted.isEmpty ? nil : report.deleted, SpaceReclaimed: report.reclaimed))
         }
         router.add(.GET, "/containers/{id}/json") { request, parameters in
-            .json(try await containers.inspect(parameters["id"]!, size: request.flag("size")))
+            var inspect = try await containers.inspect(parameters["id"]!, size: request.flag("size"))
+            if request.speaksBefore(1, 45) { inspect.addLegacyAliases() }
+            return .json(inspect)
         }
         router.add(.POST, "/containers/{id}/start") { _, parameters in
             switch try await containers.start(parameters["id"]!) {
