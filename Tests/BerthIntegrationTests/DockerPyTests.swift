@@ -60,6 +60,8 @@ struct DockerPyTests {
             #expect(steps["network with IPAM"]?.hasSuffix("pruned={'NetworksDeleted': ['dpy-ipam']} again={'NetworksDeleted': None}") == true,
                     "\(steps["network with IPAM"] ?? "")")
             #expect(steps["exec_run output never lost"] == "100 of 100 intact", "\(steps["exec_run output never lost"] ?? "")")
+            #expect(steps["run auto_remove"] == "wait={'Error': None, 'StatusCode': 0} gone; run(auto_remove=True) 5 of 5 answered",
+                    "\(steps["run auto_remove"] ?? "")")
             #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
         }
     }
