@@ -16,6 +16,10 @@ enum CommitRoutes {
                 } catch {
                     throw BerthError.invalidArgument("invalid JSON: \(error)")
                 }
+                // An object without any config field (docker-py sends `{}`) is no config for
+                // dockerd too: the --change instructions then apply to the container's config,
+                // so an ENV comes after the image's PATH.
+                if config == ContainerConfig() { config = nil }
             }
             let commit = CommitRequest(container: container, repository: request.queryValue("repo"), tag: request.queryValue("tag"),
                                        comment: request.queryValue("comment") ?? "", author: request.queryValue("author") ?? "",

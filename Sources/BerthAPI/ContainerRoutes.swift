@@ -36,11 +36,22 @@ enum ContainerRoutes {
         router.add(.POST, "/containers/prune") { request, _ in
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")), prune: true)
             let report = try await containers.prune(filters: filters)
-            struct Answer: Encodable { var ContainersDeleted: [String]?; var SpaceReclaimed: Int64 }
+            struct Answer: Encodable {
+                var ContainersDeleted: [String]?
+                var SpaceReclaimed: Int64
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(ContainersDeleted, forKey: .ContainersDeleted)  // null when none, as dockerd
+                    try c.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
+                }
+                enum CodingKeys: String, CodingKey { case ContainersDeleted, SpaceReclaimed }
+            }
             return .json(Answer(ContainersDeleted: report.deleted.isEmpty ? nil : report.deleted, SpaceReclaimed: report.reclaimed))
         }
         router.add(.GET, "/containers/{id}/json") { request, parameters in
-            .json(try await containers.inspect(parameters["id"]!, size: request.flag("size")))
+            var inspect = try await containers.inspect(parameters["id"]!, size: request.flag("size"))
+            if request.speaksBefore(1, 45) { inspect.addLegacyAliases() }
+            return .json(inspect)
         }
         router.add(.POST, "/containers/{id}/start") { _, parameters in
             switch try await containers.start(parameters["id"]!) {
@@ -104,8 +115,15 @@ enum ContainerRoutes {
             let options = AttachOptions(stdin: request.flag("stdin"), stdout: request.flag("stdout"),
                                         stderr: request.flag("stderr"), detachKeys: request.queryValue("detachKeys").flatMap { $0.isEmpty ? nil : $0 })
             let tty = try await containers.checkAttach(id, options: options)
+            // dockerd's defaults: no log replay, and no live stream unless asked for.
+            let replayLogs = request.flag("logs")
+            let stream = request.flag("stream")
             return .hijacked(HijackedSession(multiplexed: !tty) { connection in
-                try await containers.attach(id, options: options,
+                if replayLogs {
+                    try await AttachLogReplay.write(id, stdout: options.stdout, stderr: options.stderr,
+                                                    containers: containers, to: connection.output)
+                }
+                try await containers.attach(id, options: options, stream: stream,
                                             client: StreamClient(input: connection.input, output: connection.output))
             })
         }

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -48,13 +49,40 @@ extension HTTPHandler {
         let head = upgrade
             ? "HTTP/1.1 101 UPGRADED\r\nContent-Type: \(session.contentType)\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
             : "HTTP/1.1 200 OK\r\nContent-Type: \(session.contentType)\r\n\r\n"
+        let headFirst = readsHeadThenBareSocket(request)
         channel.read()
         finished()
         Task {
             try? await asyncChannel.executeThenClose { input, output in
                 try await output.write(ByteBuffer(string: head))
+                if headFirst { await waitUntilHeadRead(channel) }
                 try await session.run(HijackedConnection(input: input, output: output))
             }
+        }
+    }
+
+    /// docker-py reads the 101 head through a buffered reader and the stream after it from the
+    /// bare socket, so output that arrives together with the head is lost (docker-py issues
+    /// 2042 and 3332: `exec_run` answering b''). dockerd's slower exec start hides this;
+    /// Berth's does not. docker-py says `docker-sdk-python/7.1.0`; docker-compose 1 on it
+    /// `docker-compose/1.29.2 docker-py/5.0.3 …`.
+    static func readsHeadThenBareSocket(_ request: HTTPRequestHead) -> Bool {
+        request.headers["User-Agent"].contains { $0.hasPrefix("docker-sdk-python/") || $0.contains(" docker-py/") }
+    }
+
+    /// Returns once the client has read the head, or after 200 ms. Bytes the peer has not read
+    /// yet stay charged to the sending socket (SO_MEMINFO's wmem_alloc; on TCP, until acked),
+    /// so the head is read when that falls to zero. The option is read on the event loop,
+    /// after the head's write that was queued there first.
+    static func waitUntilHeadRead(_ channel: any Channel) async {
+        guard let provider = channel as? any SocketOptionProvider else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(200)
+        while clock.now < deadline {
+            guard let info: SocketMemoryInfo = try? await provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_MEMINFO)).get() else { return }
+            if info.writeAllocated == 0 { return }
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
@@ -69,4 +97,17 @@ extension HTTPHandler {
         contexts.append(try pipeline.context(handlerType: HTTPHandler.self))
         return contexts
     }
+}
+
+/// getsockopt(SO_MEMINFO)'s nine counters (linux/sock_diag.h, SK_MEMINFO_*), in their order.
+struct SocketMemoryInfo: Sendable {
+    var receiveAllocated: UInt32 = 0
+    var receiveBuffer: UInt32 = 0
+    var writeAllocated: UInt32 = 0
+    var sendBuffer: UInt32 = 0
+    var forwardAllocated: UInt32 = 0
+    var writeQueued: UInt32 = 0
+    var optionMemory: UInt32 = 0
+    var backlog: UInt32 = 0
+    var drops: UInt32 = 0
 }

@@ -81,11 +81,17 @@ enum ImageRoutes {
         router.add(.GET, "/images/json") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
             let all = request.queryValue("all") == "1" || request.queryValue("all") == "true"
-            return .json(try await engine.blocking { try engine.images.list(all: all, filters: filters) })
+            var images = try await engine.blocking { try engine.images.list(all: all, filters: filters) }
+            if request.speaksBefore(1, 44) {
+                for index in images.indices { images[index].VirtualSize = images[index].Size }
+            }
+            return .json(images)
         }
-        router.addNamed(.GET, prefix: "/images/", suffix: "/json") { _, parameters in
+        router.addNamed(.GET, prefix: "/images/", suffix: "/json") { request, parameters in
             let name = parameters["name"]!
-            return .json(try await engine.blocking { try engine.images.inspect(name) })
+            var image = try await engine.blocking { try engine.images.inspect(name) }
+            if request.speaksBefore(1, 44) { image.VirtualSize = image.Size }
+            return .json(image)
         }
         router.addNamed(.GET, prefix: "/images/", suffix: "/history") { _, parameters in
             let name = parameters["name"]!

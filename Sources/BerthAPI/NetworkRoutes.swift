@@ -39,8 +39,15 @@ enum NetworkRoutes {
         router.add(.POST, "/networks/prune") { request, _ in
             let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
             let removed = try await mapped { try await engine.pruneNetworks(filters: filters) }
-            struct Answer: Encodable { var NetworksDeleted: [String] }
-            return .json(Answer(NetworksDeleted: removed))
+            struct Answer: Encodable {
+                var NetworksDeleted: [String]?
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(NetworksDeleted, forKey: .NetworksDeleted)  // null when none, as dockerd
+                }
+                enum CodingKeys: String, CodingKey { case NetworksDeleted }
+            }
+            return .json(Answer(NetworksDeleted: removed.isEmpty ? nil : removed))
         }
         struct ConnectBody: Decodable {
             var Container: String

@@ -22,15 +22,10 @@ enum VolumeRoutes {
         }
     }
 
+    /// dockerd's volume prune report starts from an empty list: `[]` when nothing went.
     struct PruneAnswer: Encodable {
-        var VolumesDeleted: [String]?
+        var VolumesDeleted: [String]
         var SpaceReclaimed: Int64
-        enum CodingKeys: String, CodingKey { case VolumesDeleted, SpaceReclaimed }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(VolumesDeleted, forKey: .VolumesDeleted)  // null when none, as dockerd
-            try container.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
-        }
     }
 
     static func register(_ router: inout Router, engine: Engine) {
@@ -60,10 +55,13 @@ enum VolumeRoutes {
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/volumes/prune") { request, _ in
-            let filters = try VolumeFilters.forPrune(ImageRoutes.parseFilters(request.queryValue("filters")))
+            var asked = try VolumeFilters.forPrune(ImageRoutes.parseFilters(request.queryValue("filters")))
+            // Before API 1.42 prune took named volumes too, as dockerd still does for those clients.
+            if request.speaksBefore(1, 42) { asked.all = true }
+            let filters = asked
             let pruned = try await engine.blocking { volumes.prune(filters) }
             engine.containers.events.publish(.volume, "prune", actor: "", attributes: ["reclaimed": String(pruned.reclaimed)])
-            return .json(PruneAnswer(VolumesDeleted: pruned.deleted.isEmpty ? nil : pruned.deleted, SpaceReclaimed: pruned.reclaimed))
+            return .json(PruneAnswer(VolumesDeleted: pruned.deleted, SpaceReclaimed: pruned.reclaimed))
         }
     }
 }

@@ -26,7 +26,8 @@ public struct NetworkCreateRequest: Decodable, Sendable {
 
 /// A refusal with the HTTP meaning the API gives it.
 public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound }
+    /// `failed`: dockerd answers 500, the error having no kind of its own.
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed }
     public let kind: Kind
     public let description: String
 }
@@ -311,7 +312,9 @@ extension NetworkService {
         let record = try find(nameOrID)
         var list = attachments[containerID] ?? defaultAttachments(containerID)
         guard list.contains(where: { $0.networkID == record.id }) else {
-            throw NetworkRequestError(kind: .forbidden, description: "container \(containerID) is not connected to network \(record.name)")
+            // dockerd's two wordings: a running container's endpoint, a stopped one's settings.
+            let running = sandboxes[containerID] != nil
+            throw NetworkRequestError(kind: .failed, description: "container \(containerID) is not connected to \(running ? "" : "the ")network \(record.name)")
         }
         if var sandbox = sandboxes[containerID], let index = sandbox.endpoints.firstIndex(where: { $0.networkID == record.id }) {
             let endpoint = sandbox.endpoints.remove(at: index)

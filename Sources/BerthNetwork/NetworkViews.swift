@@ -10,6 +10,16 @@ public struct NetworkView: Encodable, Sendable {
         public var Driver = "default"
         public var Options: [String: String]? = nil
         public var Config: [IPAMConfig]
+
+        enum CodingKeys: String, CodingKey { case Driver, Options, Config }
+
+        /// Options is null when there are none, as dockerd writes it (not left out).
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(Driver, forKey: .Driver)
+            try c.encode(Options, forKey: .Options)
+            try c.encode(Config, forKey: .Config)
+        }
     }
     public struct ContainerEntry: Encodable, Sendable {
         public var Name: String

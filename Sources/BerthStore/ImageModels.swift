@@ -13,6 +13,8 @@ public struct ImageSummary: Codable, Sendable {
     public var SharedSize: Int64
     public var Labels: [String: String]
     public var Containers: Int64
+    /// Size again, for clients below API 1.44 (which removed it); nil otherwise.
+    public var VirtualSize: Int64? = nil
 }
 
 /// GET /images/{name}/json.
@@ -41,6 +43,8 @@ public struct ImageInspect: Codable, Sendable {
     public var Variant: String?
     public var Os: String
     public var Size: Int64
+    /// Size again, for clients below API 1.44 (which removed it); nil otherwise.
+    public var VirtualSize: Int64? = nil
     public var GraphDriver: GraphDriver
     public var RootFS: RootFS
     public var Metadata: Metadata

@@ -270,6 +270,10 @@ extension ContainerService {
         let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
+            if entries[id]?.removalWaiters.isEmpty ?? true {
+                removeAfterGrace(id, finished: finished)
+                return
+            }
             try? await removeStopped(id, removeVolumes: true)  // as dockerd's --rm, its anonymous volumes too
             logger.debug("exit \(id.prefix(12)): network released \(released - reported), removed \(clock.now - released)")
             return

@@ -18,6 +18,7 @@ extension ContainerService {
             case .conflict: return BerthError.conflict(request.description)
             case .forbidden: return BerthError(.forbidden, request.description)
             case .notFound: return BerthError.notFound(request.description)
+            case .failed: return BerthError.internalError(request.description)
             }
         case let failure as NetworkError:
             return BerthError.internalError(failure.description)

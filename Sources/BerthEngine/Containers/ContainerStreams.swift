@@ -140,10 +140,15 @@ struct DetachKeyScanner {
 }
 
 extension ContainerService {
-    /// `POST /containers/{id}/attach` with stream=1 (after the hijack): returns when the
-    /// attachment ends. Made before start, it waits for start and is connected first.
-    public func attach(_ nameOrID: String, options: AttachOptions, client: StreamClient) async throws {
+    /// `POST /containers/{id}/attach` (after the hijack): with `stream`, returns when the
+    /// attachment ends, and made before start it waits for start and is connected first;
+    /// without, it only records the attach (dockerd then answers with the log replay alone).
+    public func attach(_ nameOrID: String, options: AttachOptions, stream: Bool = true, client: StreamClient) async throws {
         let id = try resolve(nameOrID)
+        guard stream else {
+            emit("attach", container: id)
+            return
+        }
         let entry = entries[id]!
         let tty = entry.record.Config.Tty ?? false
         let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys

@@ -165,7 +165,8 @@ extension ContainerService {
     public func list(all: Bool, limit: Int?, size: Bool, filters: ContainerFilters) throws -> [ContainerSummary] {
         var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
         let sequence = records.map(\.ID)
-        if !all && limit == nil { records.removeAll { !$0.State.isActive } }
+        // A positive limit lists stopped containers too; docker-py sends limit=-1 for none.
+        if !all && (limit ?? 0) <= 0 { records.removeAll { !$0.State.isActive } }
         records = try records.filter {
             let hostConfig = entries[$0.ID]?.hostConfig
             // "default" is the bridge, by name, as dockerd files it.

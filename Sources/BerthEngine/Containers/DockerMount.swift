@@ -18,6 +18,25 @@ public struct ContainerMount: Codable, Sendable, Equatable {
         self.ReadOnly = ReadOnly
     }
 
+    enum CodingKeys: String, CodingKey {
+        case `Type`, Source, Target, ReadOnly, Consistency, BindOptions, VolumeOptions, ImageOptions, TmpfsOptions
+    }
+
+    /// As dockerd writes it back: ReadOnly only when true and Consistency only when set
+    /// (docker-py sends `"ReadOnly": false` with every mount).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(self.`Type`, forKey: .Type)
+        try c.encodeIfPresent(self.Source, forKey: .Source)
+        try c.encodeIfPresent(self.Target, forKey: .Target)
+        if ReadOnly == true { try c.encode(true, forKey: .ReadOnly) }
+        if let consistency = self.Consistency, !consistency.isEmpty { try c.encode(consistency, forKey: .Consistency) }
+        try c.encodeIfPresent(self.BindOptions, forKey: .BindOptions)
+        try c.encodeIfPresent(self.VolumeOptions, forKey: .VolumeOptions)
+        try c.encodeIfPresent(self.ImageOptions, forKey: .ImageOptions)
+        try c.encodeIfPresent(self.TmpfsOptions, forKey: .TmpfsOptions)
+    }
+
     /// A bind's propagation: the one asked for, else rprivate as dockerd defaults it.
     var bindPropagation: String {
         self.BindOptions?.Propagation.flatMap { $0.isEmpty ? nil : $0 } ?? "rprivate"

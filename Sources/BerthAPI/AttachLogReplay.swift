@@ -1,0 +1,26 @@
+import BerthEngine
+import NIOCore
+
+/// `POST /containers/{id}/attach?logs=1`: before the live stream (or instead of it, with
+/// `stream=0`), dockerd replays the container's log of the chosen streams, framed as the
+/// attach stream is (stdcopy frames without a TTY, raw with one). docker-py's
+/// `container.attach(logs=True)` reads its output this way.
+enum AttachLogReplay {
+    static func write(_ id: String, stdout: Bool, stderr: Bool, containers: ContainerService,
+                      to output: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        guard stdout || stderr else { return }
+        let source = try await containers.logSource(id)
+        let options = LogReadOptions(stdout: stdout, stderr: stderr, follow: false)
+        switch source.driver {
+        case "json-file":
+            try await JSONFileLog(directory: source.directory, containerID: source.id)
+                .readFormatted(options: options, tty: source.tty) { try await output.write(ByteBuffer(bytes: $0)) }
+        case "journald":
+            try await JournaldLog(containerID: source.id)
+                .readFormatted(options: options, tty: source.tty, end: source.journalEnd) { try await output.write(ByteBuffer(bytes: $0)) }
+        default:
+            // A driver that cannot be read back replays nothing, as with dockerd.
+            return
+        }
+    }
+}
