@@ -53,7 +53,7 @@ public final class TreeArchiver {
     }
 
     /// The names in a directory, sorted by their bytes (stable archives, as Go's walk).
-    static func names(in dirFD: Int32) throws -> [String] {
+    public static func names(in dirFD: Int32) throws -> [String] {
         let listFD = dup(dirFD)
         guard listFD >= 0, let directory = fdopendir(listFD) else {
             throw BerthError.internalError("read directory: \(String(cString: strerror(errno)))")

@@ -1,0 +1,138 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+
+/// RUN and WORKDIR: steps whose container changes files.
+extension ImageBuilder {
+    /// RUN: the command in a container from the current image, its output streamed (stderr
+    /// in red, as dockerd marks it), its changes committed. The build arguments in effect are
+    /// in the container's environment and, as "|N K=V ...", in the cache key and history.
+    func runCommand(_ command: CommandForm, state: inout BuildStageState) async throws {
+        let cmd = command.prependShell ? state.shell + command.arguments : command.arguments
+        let arguments = state.argumentEnvironment
+        let saved = arguments.isEmpty ? cmd : ["|\(arguments.count)"] + arguments + cmd
+        var probe = probeConfig(state, cmd: saved)
+        probe.Entrypoint = nil
+        if try await useCache(probe, state: &state) { return }
+        guard state.hasLayers else {
+            throw BuildFailure("The command '\(cmd.joined(separator: " "))' cannot run: the image has no files (FROM scratch)")
+        }
+        var config = probeConfig(state, cmd: cmd)
+        config.Env = (state.config.Env ?? []) + arguments + proxyArguments()
+        config.Entrypoint = [""]
+        config.Healthcheck = HealthConfig(Test: ["NONE"])
+        let id = try await createContainer(config)
+        try await say(" ---> Running in \(id.prefix(12))\n")
+        let exitCode: Int32
+        do {
+            exitCode = try await runAndStream(id)
+        } catch {
+            try? await containers.remove(id, force: true)
+            throw error
+        }
+        guard exitCode == 0 else {
+            if request.forceRemove { try await removeIntermediate(id) }
+            throw BuildFailure("The command '\(cmd.joined(separator: " "))' returned a non-zero code: \(exitCode)", code: Int(exitCode))
+        }
+        do {
+            try await commitContainer(id, probe: probe, state: &state)
+        } catch {
+            try? await containers.remove(id, force: true)
+            throw error
+        }
+        try await removeIntermediate(id)
+        try await say(" ---> \(state.shortID)\n")
+    }
+
+    /// The proxy arguments given with --build-arg reach RUN without being declared (and are
+    /// kept out of the image's history).
+    func proxyArguments() -> [String] {
+        request.buildArgs.compactMap { name, value in
+            guard Self.proxyArgs.contains(name), let value else { return nil }
+            return "\(name)=\(value)"
+        }.sorted()
+    }
+
+    /// Starts the container, sends its output as it comes, returns its exit code.
+    func runAndStream(_ id: String) async throws -> Int32 {
+        _ = try await containers.start(id)
+        let source = try await containers.logSource(id)
+        let log = JSONFileLog(directory: source.directory, containerID: id)
+        var options = LogReadOptions()
+        options.follow = true
+        var pending: [UInt8] = []
+        let containers = self.containers
+        try await log.readFormatted(options: options, tty: false, stop: { await containers.waitUntilStopped(id) }) { bytes in
+            pending += bytes
+            // stdcopy frames: kind, three zero bytes, a big-endian length, the payload.
+            while pending.count >= 8 {
+                let length = Int(pending[4]) << 24 | Int(pending[5]) << 16 | Int(pending[6]) << 8 | Int(pending[7])
+                guard pending.count >= 8 + length else { break }
+                let text = String(decoding: pending[8..<(8 + length)], as: UTF8.self)
+                let kind = pending[0]
+                pending.removeFirst(8 + length)
+                try await say(kind == 2 ? "\u{1B}[91m" + text + "\u{1B}[0m" : text)
+            }
+        }
+        let result = await containers.wait(id: id, condition: .notRunning)
+        return result?.statusCode ?? -1
+    }
+
+    /// Commits a container's changes as the next image of the stage.
+    func commitContainer(_ id: String, probe: ContainerConfig, state: inout BuildStageState) async throws {
+        let source = try await containers.commitSource(id)
+        let included = try await engine.blocking {
+            var included = Set<String>()
+            for change in try OverlayChanges.changes(upper: source.upper, lowers: source.lowers) {
+                var path = Substring(change.path)
+                while !path.isEmpty, included.insert(String(path)).inserted {
+                    path = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+                }
+            }
+            return included
+        }
+        try await commit(state: &state, probe: probe, containerID: id, upper: (source.upper, included))
+    }
+
+    /// WORKDIR: the directory made (owned by root) in a container and committed.
+    func workdir(_ path: String, state: inout BuildStageState) async throws {
+        let directory = ImageBuilder.workingDirectory(path, from: state.config.WorkingDir ?? "")
+        state.config.WorkingDir = directory
+        let probe = probeConfig(state, cmd: state.shell + ["#(nop) WORKDIR \(directory)"])
+        if try await useCache(probe, state: &state) { return }
+        if !state.hasLayers {
+            // Nothing to make it in: dockerd makes it when a container first runs.
+            try await commit(state: &state, probe: probe, containerID: "", upper: nil)
+            try await say(" ---> \(state.shortID)\n")
+            return
+        }
+        let id = try await createContainer(probe)
+        try await say(" ---> Running in \(id.prefix(12))\n")
+        do {
+            let view = try await containers.rootView(id, withMounts: false)
+            defer { view.close() }
+            do {
+                try view.root.makePath(directory, directory: true)
+            } catch {
+                throw BuildFailure("failed to create the working directory \(directory): \(error)")
+            }
+            view.close()
+            try await commitContainer(id, probe: probe, state: &state)
+        } catch {
+            try? await containers.remove(id, force: true)
+            throw error
+        }
+        try await removeIntermediate(id)
+        try await say(" ---> \(state.shortID)\n")
+    }
+
+    /// A relative WORKDIR continues from the one before.
+    static func workingDirectory(_ path: String, from current: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (current.isEmpty ? "/" : current) + "/" + path
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
