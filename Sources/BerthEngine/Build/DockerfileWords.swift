@@ -65,6 +65,7 @@ public struct DockerfileWords {
                 inWord = false
                 continue
             }
+            let wasInWord = inWord
             inWord = true
             switch ch {
             case "'":
@@ -75,7 +76,23 @@ public struct DockerfileWords {
                 current += try doubleQuoted(&scanner)
             case "$":
                 _ = scanner.next()
-                current += try dollar(&scanner)
+                let value = try dollar(&scanner)
+                guard splitting else {
+                    current += value
+                    continue
+                }
+                // An unquoted expansion is split at its blanks too; an empty one makes no word.
+                inWord = wasInWord
+                for character in value {
+                    if character == " " || character == "\t" || character == "\n" {
+                        if !current.isEmpty { words.append(current) }
+                        current = ""
+                        inWord = false
+                    } else {
+                        current.append(character)
+                        inWord = true
+                    }
+                }
             case escape:
                 _ = scanner.next()
                 // The escape makes the next character literal; a trailing one stays.
