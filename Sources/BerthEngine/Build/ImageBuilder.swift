@@ -153,9 +153,29 @@ final class ImageBuilder: @unchecked Sendable {
         } else {
             state = try loadState(try resolveImage(name), hasLayers: nil)
         }
-        try await say(" ---> \(state.imageID.map { String($0.dropFirst(7).prefix(12)) } ?? "")\n")
-        if let triggers = state.config.OnBuild, !triggers.isEmpty {
-            throw BuildFailure("the image \(name) has ONBUILD triggers: running them is not implemented in this version of Berth")
+        return try await runTriggers(state)
+    }
+
+    /// The base image's ONBUILD triggers run first, as steps without a Step line; the new
+    /// image does not inherit them.
+    private func runTriggers(_ base: BuildStageState) async throws -> BuildStageState {
+        var state = base
+        guard let triggers = state.config.OnBuild, !triggers.isEmpty else {
+            try await say(" ---> \(state.shortID)\n")
+            return state
+        }
+        try await say("# Executing \(triggers.count) build trigger\(triggers.count == 1 ? "" : "s")\n")
+        state.config.OnBuild = nil
+        for trigger in triggers {
+            let line: DockerfileLine
+            let instruction: DockerfileInstruction
+            do {
+                line = try DockerfileSyntax.parse(trigger).lines[0]
+                instruction = try Dockerfile.parseInstruction(line, escape: dockerfile.escape)
+            } catch let error as BerthError {
+                throw BuildFailure(error.message)
+            }
+            try await dispatch(DockerfileStep(instruction: instruction, line: line), state: &state)
         }
         return state
     }
@@ -260,7 +280,7 @@ final class ImageBuilder: @unchecked Sendable {
                 volumes[value] = EmptyObject()
             }
             state.config.Volumes = volumes
-            try await commitMetadata("VOLUME \(GoFormat.quote(expanded))", state: &state)
+            try await commitMetadata("VOLUME [\(expanded.joined(separator: " "))]", state: &state)
         case .stopSignal(let signal):
             let value = try words.word(signal)
             guard (try? DockerSignal.parse(value)) != nil else { throw BuildFailure("Invalid signal: \(value)") }
@@ -272,7 +292,7 @@ final class ImageBuilder: @unchecked Sendable {
             try await commitMetadata("HEALTHCHECK \(Self.describe(check))", state: &state)
         case .shell(let shell):
             state.config.Shell = shell
-            try await commitMetadata("SHELL \(GoFormat.quote(shell))", state: &state)
+            try await commitMetadata("SHELL [\(shell.joined(separator: " "))]", state: &state)
         case .maintainer(let name):
             state.author = name
             try await commitMetadata("MAINTAINER \(name)", state: &state)

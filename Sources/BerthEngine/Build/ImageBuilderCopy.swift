@@ -66,7 +66,9 @@ extension ImageBuilder {
             throw BuildFailure("When using \(name) with more than one source file, the destination must be a directory and end with a /")
         }
         let hash = try await engine.blocking { [resolved, sourceRoot] in try Self.checksum(resolved, root: sourceRoot) }
-        let probe = probeConfig(state, cmd: state.shell + ["#(nop) \(name) \(hash) in \(destination) "])
+        // dockerd writes the --chown flag right before the checksum, without a blank.
+        let chownComment = chown.map { "--chown=" + $0 } ?? ""
+        let probe = probeConfig(state, cmd: state.shell + ["#(nop) \(name) \(chownComment)\(hash) in \(destination) "])
         if try await useCache(probe, state: &state) { return }
         let target = ImageBuilder.workingDirectory(destination, from: state.config.WorkingDir ?? "")
             + (destination.hasSuffix("/") || destination == "." ? "/" : "")
@@ -163,14 +165,32 @@ extension ImageBuilder {
         return found
     }
 
-    /// --chown: names looked up in the target's /etc/passwd and /etc/group; numbers as they are.
+    /// --chown=user[:group] as dockerd reads it: numbers as they are, names from the target's
+    /// /etc/passwd and /etc/group; a lone user names the group too.
     static func owner(_ spec: String, rootPath: String) throws -> (UInt32, UInt32) {
-        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-        let user = try ContainerUser.resolve(user: parts[0], groupAdd: nil, rootfs: rootPath)
-        guard parts.count == 2 else { return (user.uid, user.gid) }
-        if let gid = UInt32(parts[1]) { return (user.uid, gid) }
-        let group = try ContainerUser.resolve(user: "0:" + parts[1], groupAdd: nil, rootfs: rootPath)
-        return (user.uid, group.gid)
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2 else { throw BuildFailure("invalid chown string format: \(spec)") }
+        let (user, group) = parts.count == 1 ? (parts[0], parts[0]) : (parts[0], parts[1])
+        func fail(_ message: String) -> BuildFailure {
+            BuildFailure("unable to convert uid/gid chown string to host mapping: " + message)
+        }
+        let uid: UInt32
+        if let number = UInt32(user) {
+            uid = number
+        } else {
+            let entries = ContainerUser.readFile(ScopedPath.resolve("/etc/passwd", inRoot: rootPath)).map(ContainerUser.parsePasswd) ?? []
+            guard let entry = entries.first(where: { $0.name == user }) else { throw fail("can't find uid for user \(user): no such user: \(user)") }
+            uid = UInt32(entry.uid)
+        }
+        let gid: UInt32
+        if let number = UInt32(group) {
+            gid = number
+        } else {
+            let entries = ContainerUser.readFile(ScopedPath.resolve("/etc/group", inRoot: rootPath)).map(ContainerUser.parseGroup) ?? []
+            guard let entry = entries.first(where: { $0.name == group }) else { throw fail("can't find gid for group \(group): no such group: \(group)") }
+            gid = UInt32(entry.gid)
+        }
+        return (uid, gid)
     }
 
     /// Puts one source in the target root: a directory's contents into the target directory;
