@@ -114,6 +114,20 @@ struct BuildTests {
         }
     }
 
+    @Test func onbuildTriggersRunInTheNextBuild() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let base = try Self.context(daemon, ["Dockerfile": "FROM busybox\nONBUILD RUN echo triggered > /trigger\n"])
+            #expect(daemon.docker(["build", "-t", "withtrigger", base]).status == 0)
+            let child = try Self.context(daemon, ["Dockerfile": "FROM withtrigger\nCMD [\"cat\", \"/trigger\"]\n"])
+            let build = daemon.docker(["build", "-t", "triggered", child])
+            #expect(Self.lines(build.stdout).prefix(4) == ["Step 1/2 : FROM withtrigger", "# Executing 1 build trigger",
+                                                            " ---> Running in <id>", "Removing intermediate container <id>"], "\(build)")
+            #expect(daemon.docker(["run", "--rm", "triggered"]).stdout == "triggered\n")
+            // The new image does not pass the trigger on.
+            #expect(daemon.docker(["image", "inspect", "-f", "{{json .Config.OnBuild}}", "triggered"]).stdout == "null\n")
+        }
+    }
+
     @Test func badDockerfilesGetDockerdsErrors() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let cases: [(String, String)] = [
@@ -175,6 +189,12 @@ struct BuildTests {
             #expect(build.status == 0, "\(build)")
             #expect(build.stdout.contains("/ctx/a.txt\n/ctx/build.Dockerfile\n/ctx/keep.log\n"), "\(build)")
             #expect(!build.stdout.contains("debug.log") && !build.stdout.contains("secret"), "\(build)")
+            // A Dockerfile from outside the context: the CLI adds it under a hidden name, which
+            // stays out of the context.
+            let outside = try Self.context(daemon, ["Dockerfile.out": "FROM busybox\nCOPY . /ctx/\nRUN ls -A /ctx\n"])
+            let other = daemon.docker(["build", "-f", outside + "/Dockerfile.out", directory])
+            #expect(other.status == 0, "\(other)")
+            #expect(other.stdout.contains("\n.dockerignore\na.txt\nbuild.Dockerfile\nkeep.log\nRemoving"), "\(other)")
             // -q prints the image ID only.
             let quiet = daemon.docker(["build", "-q", "-f", directory + "/build.Dockerfile", directory])
             #expect(quiet.status == 0 && quiet.stdout.hasPrefix("sha256:") && quiet.stdout.count == 72, "\(quiet)")

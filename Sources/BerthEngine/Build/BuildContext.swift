@@ -25,6 +25,7 @@ final class BuildContext: @unchecked Sendable {
             throw BerthError.internalError("cannot open the build context: \(error)")
         }
         guard let tarFile else { return }
+        Self.completeTar(tarFile)
         let fd = open(tarFile, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             remove()
@@ -37,6 +38,26 @@ final class BuildContext: @unchecked Sendable {
             remove()
             throw BerthError.invalidArgument("failed to read the build context: \(error)")
         }
+    }
+
+    /// The CLI sends a context with a Dockerfile from outside it as a tar whose last entry is
+    /// not padded and has no end blocks (Go's reader takes that, libarchive does not): an
+    /// uncompressed upload gets its padding and end blocks, which a complete tar ignores.
+    static func completeTar(_ path: String) {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var magic = [UInt8](repeating: 0, count: 6)
+        let count = magic.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 6, 0) }
+        guard count > 0 else { return }
+        let compressed = magic.starts(with: [0x1F, 0x8B]) || magic.starts(with: [0x42, 0x5A, 0x68])
+            || magic.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) || magic.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
+        guard !compressed else { return }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size >= 0 else { return }
+        let padding = Int((512 - size % 512) % 512) + 1024
+        let zeros = [UInt8](repeating: 0, count: padding)
+        _ = zeros.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// The Dockerfile's text; dockerd's errors for a missing or empty one.
