@@ -115,7 +115,10 @@ final class BuildContext: @unchecked Sendable {
         }
     }
 
-    func remove() { Self.removeTree(workDirectory) }
+    func remove() {
+        Self.removeTree(workDirectory)
+        BuildWorkDirectories.shared.end(workDirectory)
+    }
 
     /// Removes a directory tree without following symlinks.
     static func removeTree(_ path: String) {

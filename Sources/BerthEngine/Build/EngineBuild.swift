@@ -28,9 +28,16 @@ extension Engine {
                 throw BerthError.invalidArgument("invalid reference format")
             }
         }
-        let workDirectory = system.dataRoot + "/build-" + UUID().uuidString
+        let dataRoot = system.dataRoot
         return try await blocking {
-            let context = try BuildContext(tarFile: request.contextFile, workDirectory: workDirectory)
+            let workDirectory = BuildWorkDirectories.shared.begin(dataRoot: dataRoot)
+            let context: BuildContext
+            do {
+                context = try BuildContext(tarFile: request.contextFile, workDirectory: workDirectory)
+            } catch {
+                BuildWorkDirectories.shared.end(workDirectory)
+                throw error
+            }
             do {
                 let text = try context.readDockerfile(request.dockerfile)
                 let dockerfile = try Dockerfile.parse(text)

@@ -21,46 +21,51 @@ extension ImageBuilder {
         let sources = try copy.sources.map { try words.word($0) }
         let destination = try words.word(copy.destination)
         let chown = try copy.chown.map { try words.word($0) }
-        // Where the sources come from: the context, or a stage's or an image's root.
-        var sourceRoot = context.directory
-        var scoped = context.root
-        var fromContainer: String?
-        var fromView: ContainerRootView?
-        defer {
-            fromView?.close()
-            if let fromContainer { Task { [containers] in try? await containers.remove(fromContainer, force: true) } }
+        // Where the sources come from: the context, or a stage's or an image's root (a
+        // container made from it, never started, removed at the end).
+        guard let from = try copy.from.map({ try words.word($0) }) else {
+            try await copyFiles(sources: sources, destination: destination, chown: chown, name: name, add: add,
+                                sourceRoot: context.directory, scoped: context.root, fromContext: true, state: &state)
+            return
         }
-        if let from = copy.from.map({ try? words.word($0) }) ?? nil {
-            let image: (id: String?, hasLayers: Bool)
-            if let stage = stageImages[from.lowercased()] {
-                image = stage
-            } else {
-                do {
-                    let id = try images.configJSON(from).id
-                    image = (id, try images.hasLayers(id))
-                } catch {
-                    throw BuildFailure("invalid from flag value \(from): pulling images is not implemented in this version of Berth, and the image is not here")
-                }
+        let image: (id: String?, hasLayers: Bool)
+        if let stage = stageImages[from.lowercased()] {
+            image = stage
+        } else {
+            do {
+                let id = try images.configJSON(from).id
+                image = (id, try images.hasLayers(id))
+            } catch {
+                throw BuildFailure("invalid from flag value \(from): pulling images is not implemented in this version of Berth, and the image is not here")
             }
-            guard let id = image.id, image.hasLayers else {
-                throw BuildFailure("\(name) failed: no source files were specified")
-            }
-            var config = ContainerConfig()
-            config.Image = id
-            config.Cmd = ["/bin/sh"]
-            let container = try await createContainer(config)
-            fromContainer = container
+        }
+        guard let id = image.id, image.hasLayers else {
+            throw BuildFailure("\(name) failed: no source files were specified")
+        }
+        var config = ContainerConfig()
+        config.Image = id
+        config.Cmd = ["/bin/sh"]
+        let container = try await createContainer(config)
+        do {
             let view = try await containers.rootView(container, withMounts: false)
-            fromView = view
-            sourceRoot = view.path
-            scoped = view.root
+            defer { view.close() }
+            try await copyFiles(sources: sources, destination: destination, chown: chown, name: name, add: add,
+                                sourceRoot: view.path, scoped: view.root, fromContext: false, state: &state)
+        } catch {
+            try? await containers.remove(container, force: true)
+            throw error
         }
+        try? await containers.remove(container, force: true)
+    }
+
+    private func copyFiles(sources: [String], destination: String, chown: String?, name: String, add: Bool,
+                           sourceRoot: String, scoped: ScopedRoot, fromContext: Bool, state: inout BuildStageState) async throws {
         var resolved: [CopySource] = []
         for source in sources {
             if add, source.hasPrefix("http://") || source.hasPrefix("https://") {
                 throw BuildFailure("ADD failed: downloading \(source) is not possible: Berth builds have no network access for ADD")
             }
-            resolved += try resolveSources(source, root: scoped, fromContext: fromContainer == nil, instruction: name)
+            resolved += try resolveSources(source, root: scoped, fromContext: fromContext, instruction: name)
         }
         if resolved.count > 1 && !destination.hasSuffix("/") {
             throw BuildFailure("When using \(name) with more than one source file, the destination must be a directory and end with a /")

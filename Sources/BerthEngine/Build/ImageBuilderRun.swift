@@ -62,6 +62,18 @@ extension ImageBuilder {
         options.follow = true
         var pending: [UInt8] = []
         let containers = self.containers
+        // A client that goes away (Ctrl-C) ends the step: its process is killed, as dockerd does.
+        try await withTaskCancellationHandler {
+            try await follow(log, options: options, id: id, pending: &pending)
+        } onCancel: {
+            Task { try? await containers.kill(id, signal: "KILL") }
+        }
+        let result = await containers.wait(id: id, condition: .notRunning)
+        return result?.statusCode ?? -1
+    }
+
+    private func follow(_ log: JSONFileLog, options: LogReadOptions, id: String, pending: inout [UInt8]) async throws {
+        let containers = self.containers
         try await log.readFormatted(options: options, tty: false, stop: { await containers.waitUntilStopped(id) }) { bytes in
             pending += bytes
             // stdcopy frames: kind, three zero bytes, a big-endian length, the payload.
@@ -74,8 +86,6 @@ extension ImageBuilder {
                 try await say(kind == 2 ? "\u{1B}[91m" + text + "\u{1B}[0m" : text)
             }
         }
-        let result = await containers.wait(id: id, condition: .notRunning)
-        return result?.statusCode ?? -1
     }
 
     /// Commits a container's changes as the next image of the stage.
