@@ -12,7 +12,7 @@ final class BuildContext: @unchecked Sendable {
     let directory: String
     let root: ScopedRoot
 
-    init(tarFile: String?, workDirectory: String) throws {
+    init(tarFile request: String?, workDirectory: String) throws {
         self.workDirectory = workDirectory
         directory = workDirectory + "/context"
         guard mkdir(workDirectory, 0o700) == 0, mkdir(directory, 0o755) == 0 else {
@@ -24,8 +24,20 @@ final class BuildContext: @unchecked Sendable {
             Self.removeTree(workDirectory)
             throw BerthError.internalError("cannot open the build context: \(error)")
         }
-        guard let tarFile else { return }
+        guard var tarFile = request else { return }
+        if CompressedUpload.isCompressed(tarFile) {
+            // Unpacked first, so that an unpadded end can be completed as for a plain one.
+            let plain = workDirectory + "/context.tar"
+            do {
+                try CompressedUpload.decompress(tarFile, to: plain)
+            } catch {
+                remove()
+                throw BerthError.invalidArgument("failed to read the build context: \(error)")
+            }
+            tarFile = plain
+        }
         Self.completeTar(tarFile)
+        defer { if tarFile != request { unlink(tarFile) } }
         let fd = open(tarFile, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             remove()
@@ -41,18 +53,12 @@ final class BuildContext: @unchecked Sendable {
     }
 
     /// The CLI sends a context with a Dockerfile from outside it as a tar whose last entry is
-    /// not padded and has no end blocks (Go's reader takes that, libarchive does not): an
-    /// uncompressed upload gets its padding and end blocks, which a complete tar ignores.
+    /// not padded and has no end blocks (Go's reader takes that, libarchive does not): the
+    /// (uncompressed) tar gets its padding and end blocks, which a complete tar ignores.
     static func completeTar(_ path: String) {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var magic = [UInt8](repeating: 0, count: 6)
-        let count = magic.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 6, 0) }
-        guard count > 0 else { return }
-        let compressed = magic.starts(with: [0x1F, 0x8B]) || magic.starts(with: [0x42, 0x5A, 0x68])
-            || magic.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) || magic.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
-        guard !compressed else { return }
         let size = lseek(fd, 0, SEEK_END)
         guard size >= 0 else { return }
         let padding = Int((512 - size % 512) % 512) + 1024
