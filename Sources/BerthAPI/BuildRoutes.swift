@@ -14,7 +14,7 @@ enum BuildRoutes {
             if request.queryValue("version") == "2" {
                 throw BerthError.notImplemented("BuildKit builds are not implemented in this version of Berth; use the classic builder (DOCKER_BUILDKIT=0)")
             }
-            let build = BuildRequest(
+            var build = BuildRequest(
                 contextFile: request.bodyFile,
                 dockerfile: request.queryValue("dockerfile").flatMap { $0.isEmpty ? nil : $0 } ?? "Dockerfile",
                 tags: request.query["t"] ?? [],
@@ -24,7 +24,12 @@ enum BuildRoutes {
                 remove: flag(request.queryValue("rm"), default: true),
                 forceRemove: flag(request.queryValue("forcerm"), default: false),
                 quiet: flag(request.queryValue("q"), default: false),
-                target: request.queryValue("target").flatMap { $0.isEmpty ? nil : $0 })
+                target: request.queryValue("target").flatMap { $0.isEmpty ? nil : $0 },
+                pull: flag(request.queryValue("pull"), default: false))
+            if flag(request.queryValue("squash"), default: false) {
+                throw BerthError.invalidArgument("squash is only supported with experimental mode")
+            }
+            build.hostConfig = try hostConfig(request)
             let prepared = try await engine.prepareBuild(build)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -51,6 +56,38 @@ enum BuildRoutes {
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }
+    }
+
+    /// The options the steps' containers run with.
+    static func hostConfig(_ request: APIRequest) throws -> HostConfig {
+        var host = HostConfig()
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = request.queryValue(name), !text.isEmpty else { return nil }
+            guard let value = Int64(text) else {
+                throw BerthError.invalidArgument("strconv.ParseInt: parsing \"\(text)\": invalid syntax")
+            }
+            return value
+        }
+        if let mode = request.queryValue("networkmode"), !mode.isEmpty { host.NetworkMode = mode }
+        let hosts = (request.query["extrahosts"] ?? []).flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+        if !hosts.isEmpty { host.ExtraHosts = hosts }
+        host.Memory = try integer("memory").flatMap { $0 == 0 ? nil : $0 }
+        host.MemorySwap = try integer("memswap").flatMap { $0 == 0 ? nil : $0 }
+        host.CpuShares = try integer("cpushares").flatMap { $0 == 0 ? nil : $0 }
+        host.CpuPeriod = try integer("cpuperiod").flatMap { $0 == 0 ? nil : $0 }
+        host.CpuQuota = try integer("cpuquota").flatMap { $0 == 0 ? nil : $0 }
+        host.ShmSize = try integer("shmsize").flatMap { $0 == 0 ? nil : $0 }
+        if let cpus = request.queryValue("cpusetcpus"), !cpus.isEmpty { host.CpusetCpus = cpus }
+        if let mems = request.queryValue("cpusetmems"), !mems.isEmpty { host.CpusetMems = mems }
+        if let parent = request.queryValue("cgroupparent"), !parent.isEmpty { host.CgroupParent = parent }
+        if let text = request.queryValue("ulimits"), !text.isEmpty {
+            do {
+                host.Ulimits = try JSONDecoder().decode([Ulimit].self, from: Data(text.utf8))
+            } catch {
+                throw BerthError.invalidArgument("invalid ulimits JSON: \(text)")
+            }
+        }
+        return host
     }
 
     /// The query's booleans as dockerd reads them ("1", "true"; absent: the default).

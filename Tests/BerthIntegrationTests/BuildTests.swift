@@ -128,6 +128,19 @@ struct BuildTests {
         }
     }
 
+    @Test func runStepsTakeTheBuildsContainerOptions() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let directory = try Self.context(daemon, ["Dockerfile": "FROM busybox\nRUN grep myhost /etc/hosts; ip -o addr | grep -c inet\n"])
+            let build = daemon.docker(["build", "--network", "none", "--add-host", "myhost:1.2.3.4", directory])
+            #expect(build.status == 0, "\(build)")
+            // Only the loopback address: no network but its own.
+            #expect(build.stdout.contains("1.2.3.4\tmyhost\n1\n"), "\(build)")
+            // --pull would need a registry: said so, not ignored.
+            let pull = daemon.docker(["build", "--pull", directory])
+            #expect(pull.status == 1 && pull.stderr.contains("--pull: pulling busybox is not implemented"), "\(pull)")
+        }
+    }
+
     @Test func badDockerfilesGetDockerdsErrors() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let cases: [(String, String)] = [

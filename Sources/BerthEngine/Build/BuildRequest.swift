@@ -18,10 +18,15 @@ public struct BuildRequest: Sendable {
     /// Send only the image ID (`-q`); the progress goes out only when the build fails.
     public var quiet: Bool
     public var target: String?
+    /// `--pull`: always pull the base images (which Berth cannot do).
+    public var pull: Bool
+    /// What the steps' containers run with: `--network`, `--add-host`, `--memory`,
+    /// `--cpu-shares`, `--shm-size`, `--ulimit`, `--cgroup-parent` ...
+    public var hostConfig: HostConfig = HostConfig()
 
     public init(contextFile: String?, dockerfile: String = "Dockerfile", tags: [String] = [], buildArgs: [String: String?] = [:],
                 labels: [String: String] = [:], noCache: Bool = false, remove: Bool = true, forceRemove: Bool = false,
-                quiet: Bool = false, target: String? = nil) {
+                quiet: Bool = false, target: String? = nil, pull: Bool = false) {
         self.contextFile = contextFile
         self.dockerfile = dockerfile
         self.tags = tags
@@ -32,6 +37,7 @@ public struct BuildRequest: Sendable {
         self.forceRemove = forceRemove
         self.quiet = quiet
         self.target = target
+        self.pull = pull
     }
 }
 

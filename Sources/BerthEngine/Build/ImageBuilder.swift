@@ -151,6 +151,9 @@ final class ImageBuilder: @unchecked Sendable {
         } else if name.lowercased() == "scratch" {
             state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
         } else {
+            if request.pull {
+                throw BuildFailure("--pull: pulling \(name) is not implemented in this version of Berth; build without --pull to use the local image")
+            }
             state = try loadState(try resolveImage(name), hasLayers: nil)
         }
         return try await runTriggers(state)
@@ -367,7 +370,7 @@ final class ImageBuilder: @unchecked Sendable {
     }
 
     func createContainer(_ config: ContainerConfig) async throws -> String {
-        var hostConfig = HostConfig()
+        var hostConfig = request.hostConfig
         // The step's output is read back from its log.
         hostConfig.LogConfig = LogConfig(Type: "json-file", Config: [:])
         return try await containers.create(ContainerCreateRequest(config: config, hostConfig: hostConfig), name: nil).id
