@@ -8,9 +8,12 @@ import Glibc
 extension ImageBuilder {
     /// One source after globbing: its path in the source root and whether it is a directory.
     struct CopySource {
+        /// Relative to the source root, a symlink named as the source already followed.
         var path: String
         var isDirectory: Bool
-        var name: String { String(path.split(separator: "/").last ?? "") }
+        /// The last element as written: the name the copy gets in a target directory.
+        var name: String
+        var pathName: String { String(path.split(separator: "/").last ?? "") }
     }
 
     func copyFiles(_ copy: DockerfileInstruction.FileCopy, add: Bool, state: inout BuildStageState, words: DockerfileWords) async throws {
@@ -164,7 +167,17 @@ extension ImageBuilder {
                 }
                 continue
             }
-            found.append(CopySource(path: candidate, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR))
+            // A symlink named as the source is followed (inside the root), as dockerd does.
+            var path = candidate
+            var isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            if (info.st_mode & S_IFMT) == S_IFLNK {
+                let target = String(root.canonical("/" + candidate).dropFirst())
+                if let followed = try? root.lstat("/" + target) {
+                    path = target
+                    isDirectory = (followed.st_mode & S_IFMT) == S_IFDIR
+                }
+            }
+            found.append(CopySource(path: path, isDirectory: isDirectory, name: String(candidate.split(separator: "/").last ?? "")))
         }
         if found.isEmpty { throw BuildFailure("\(instruction) failed: no source files were specified") }
         return found
@@ -236,11 +249,11 @@ extension ImageBuilder {
                 let fd = try openDirectory(parent, in: sourceRoot)
                 defer { close(fd) }
                 if target.hasSuffix("/") || targetIsDirectory {
-                    try archiver.add(dirFD: fd, name: source.name, as: source.name)
+                    try archiver.add(dirFD: fd, name: source.pathName, as: source.name)
                     destinationDirectory = directoryTarget
                 } else {
                     let targetName = String(directoryTarget.split(separator: "/").last ?? "")
-                    try archiver.add(dirFD: fd, name: source.name, as: targetName)
+                    try archiver.add(dirFD: fd, name: source.pathName, as: targetName)
                     destinationDirectory = String(directoryTarget.split(separator: "/").dropLast().joined(separator: "/"))
                 }
             }
