@@ -20,8 +20,10 @@ final class ImageBuilder: @unchecked Sendable {
     private var metaArgs: [String: String?] = [:]
     /// Build arguments some ARG declared.
     private var consumedArgs = Set<String>()
-    /// The image each finished stage ended with, by name and by index.
+    /// The image each finished stage ended with, by name (FROM and COPY --from) and by
+    /// index (COPY --from only).
     var stageImages: [String: (id: String?, hasLayers: Bool)] = [:]
+    var stageImagesByIndex: [(id: String?, hasLayers: Bool)] = []
     var containers: ContainerService { engine.containers }
     var images: ImageStore { engine.images }
 
@@ -87,13 +89,16 @@ final class ImageBuilder: @unchecked Sendable {
             }
         }
         var last: BuildStageState?
-        for (index, stage) in stages.enumerated() {
+        for stage in stages {
+            if let name = stage.name, stageImages[name] != nil {
+                throw BuildFailure("\(name) stage name already used")
+            }
             var state = try await startStage(stage)
             for step in stage.steps {
                 try await stepHeader(step)
                 try await dispatch(step, state: &state)
             }
-            stageImages[String(index)] = (state.imageID, state.hasLayers)
+            stageImagesByIndex.append((state.imageID, state.hasLayers))
             if let name = stage.name { stageImages[name] = (state.imageID, state.hasLayers) }
             if let id = state.imageID { try await emit(.imageID(id)) }
             last = state
@@ -322,10 +327,10 @@ final class ImageBuilder: @unchecked Sendable {
     static func exposedPorts(_ spec: String) throws -> [String] {
         let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildFailure("invalid proto: \(parts[1])") }
+        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildFailure("Invalid proto: \(parts[1])") }
         let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard let low = UInt16(bounds[0]), let high = bounds.count == 2 ? UInt16(bounds[1]) : low, low <= high else {
-            throw BuildFailure("invalid containerPort: \(parts[0])")
+            throw BuildFailure("Invalid containerPort: \(parts[0])")
         }
         return (low...high).map { "\($0)/\(proto)" }
     }

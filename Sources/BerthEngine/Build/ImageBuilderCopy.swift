@@ -34,6 +34,12 @@ extension ImageBuilder {
         let image: (id: String?, hasLayers: Bool)
         if let stage = stageImages[from.lowercased()] {
             image = stage
+        } else if let index = Int(from), index >= 0 {
+            guard index < stageImagesByIndex.count else {
+                throw BuildFailure("invalid from flag value \(from): "
+                    + (index == stageImagesByIndex.count ? "refers to current build stage" : "index out of bounds"))
+            }
+            image = stageImagesByIndex[index]
         } else {
             do {
                 let id = try images.configJSON(from).id
