@@ -37,7 +37,8 @@ extension ImageStore {
         }
     }
 
-    /// A layer-less image ID's root: none. Whether the image has any layer to make a root from.
+    /// Whether the image has a layer to make a container root from (not one built from scratch
+    /// with metadata steps only).
     public func hasLayers(_ name: String) throws -> Bool {
         !(try resolve(name).layers.isEmpty)
     }

@@ -161,6 +161,11 @@ struct BuildTests {
             #expect(build.status == 1, "\(build)")
             #expect(build.stderr.contains("COPY failed: file not found in build context or excluded by .dockerignore: stat nosuch: file does not exist"), "\(build)")
             #expect(daemon.docker(["ps", "-aq"]).stdout == "")
+            // A base image that is not here cannot be pulled.
+            let absent = try Self.context(daemon, ["Dockerfile": "FROM nosuchimage\nRUN true\n"])
+            let pull = daemon.docker(["build", absent])
+            #expect(pull.status == 1, "\(pull)")
+            #expect(pull.stderr.contains("No such image: nosuchimage:latest (pulling images is not implemented in this version of Berth)"), "\(pull)")
         }
     }
 

@@ -128,10 +128,12 @@ final class ImageBuilder: @unchecked Sendable {
         return finalID
     }
 
-    private func overriddenArg(_ name: String) -> String?? {
+    /// The --build-arg value for a declared argument; one given without a value (nil) leaves
+    /// the default, as with dockerd, but counts as used.
+    private func overriddenArg(_ name: String) -> String? {
         guard let value = request.buildArgs[name] else { return nil }
         consumedArgs.insert(name)
-        return .some(value)
+        return value
     }
 
     private func stepHeader(_ step: DockerfileStep) async throws {
@@ -194,7 +196,7 @@ final class ImageBuilder: @unchecked Sendable {
             return try images.configJSON(name).id
         } catch let error as BerthError where error.code == .notFound {
             let reference = (try? ImageReference.parse(name).familiar) ?? name
-            throw BuildFailure("pull access denied for \(reference): pulling images is not implemented in this version of Berth, and the image is not here")
+            throw BuildFailure("No such image: \(reference) (pulling images is not implemented in this version of Berth)")
         }
     }
 

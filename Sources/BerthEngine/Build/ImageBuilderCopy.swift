@@ -45,7 +45,7 @@ extension ImageBuilder {
                 let id = try images.configJSON(from).id
                 image = (id, try images.hasLayers(id))
             } catch {
-                throw BuildFailure("invalid from flag value \(from): pulling images is not implemented in this version of Berth, and the image is not here")
+                throw BuildFailure("invalid from flag value \(from): No such image: \((try? ImageReference.parse(from).familiar) ?? from) (pulling images is not implemented in this version of Berth)")
             }
         }
         guard let id = image.id, image.hasLayers else {
