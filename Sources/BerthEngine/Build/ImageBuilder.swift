@@ -85,7 +85,8 @@ final class ImageBuilder: @unchecked Sendable {
             let words = DockerfileWords(escape: dockerfile.escape, environment: metaArgs.compactMapValues { $0 })
             for declaration in declarations {
                 let value = try declaration.defaultValue.map { try words.word($0) }
-                metaArgs[declaration.name] = overriddenArg(declaration.name) ?? value
+                let chosen: String? = overriddenArg(declaration.name) ?? value
+                metaArgs[declaration.name] = .some(chosen)
             }
         }
         var last: BuildStageState?
