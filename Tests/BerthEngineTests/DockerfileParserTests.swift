@@ -42,6 +42,12 @@ struct DockerfileParserTests {
         #expect(steps[1] == .cmd(CommandForm(arguments: ["echo hi"], prependShell: true)))
         #expect(steps[2] == .entrypoint(CommandForm(arguments: ["[not json"], prependShell: true)))
         #expect(steps[3] == .run(CommandForm(arguments: [], prependShell: true)))
+        // RUN --mount is read (BuildKit's; refused when the step runs), other RUN flags are not.
+        let mount = try Dockerfile.parse("FROM busybox\nRUN --mount=type=cache,target=/c make\n")
+        #expect(mount.stages[0].steps[0].instruction == .run(CommandForm(arguments: ["make"], prependShell: true, mount: "type=cache,target=/c")))
+        #expect(throws: BerthError.invalidArgument("dockerfile parse error line 2: Unknown flag: network")) {
+            try Dockerfile.parse("FROM busybox\nRUN --network=none true\n")
+        }
     }
 
     @Test func stagesMetaArgsAndFlags() throws {

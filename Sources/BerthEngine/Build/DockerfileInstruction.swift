@@ -7,6 +7,8 @@ import FoundationEssentials
 public struct CommandForm: Sendable, Equatable {
     public var arguments: [String]
     public var prependShell: Bool
+    /// RUN --mount: BuildKit's, read but refused when the step runs, as dockerd 20.10 does.
+    public var mount: String? = nil
 }
 
 /// One Dockerfile instruction, its arguments still unexpanded (variables are substituted
@@ -101,7 +103,7 @@ public struct Dockerfile: Sendable, Equatable {
     /// One logical line as an instruction; errors without the line prefix.
     static func parseInstruction(_ line: DockerfileLine, escape: Character) throws -> DockerfileInstruction {
         let known: [String: Set<String>] = [
-            "from": ["platform"], "copy": ["from", "chown", "chmod"], "add": ["chown", "chmod"],
+            "from": ["platform"], "copy": ["from", "chown", "chmod"], "add": ["chown", "chmod"], "run": ["mount"],
         ]
         let allInstructions: Set<String> = ["from", "run", "cmd", "entrypoint", "env", "label", "arg", "workdir", "user",
                                             "expose", "volume", "stopsignal", "healthcheck", "shell", "maintainer",
@@ -132,7 +134,10 @@ public struct Dockerfile: Sendable, Equatable {
                 stageName = lowered
             }
             return .from(image: words[0], stageName: stageName, platform: flags["platform"])
-        case "run": return .run(command(rest))
+        case "run":
+            var run = command(rest)
+            run.mount = flags["mount"]
+            return .run(run)
         case "cmd": return .cmd(command(rest))
         case "entrypoint": return .entrypoint(command(rest))
         case "env", "label":

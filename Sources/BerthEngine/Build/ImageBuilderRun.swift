@@ -8,6 +8,9 @@ extension ImageBuilder {
     /// in red, as dockerd marks it), its changes committed. The build arguments in effect are
     /// in the container's environment and, as "|N K=V ...", in the cache key and history.
     func runCommand(_ command: CommandForm, state: inout BuildStageState) async throws {
+        if command.mount != nil {
+            throw BuildFailure("the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled")
+        }
         let cmd = command.prependShell ? state.shell + command.arguments : command.arguments
         let arguments = state.argumentEnvironment
         let saved = arguments.isEmpty ? cmd : ["|\(arguments.count)"] + arguments + cmd
