@@ -7,6 +7,9 @@ import FoundationEssentials
 /// HTTP error, as with dockerd; a failure later is an `errorDetail` message in the stream.
 enum BuildRoutes {
     static func register(_ router: inout Router, engine: Engine) {
+        // Cancels a BuildKit build by its ID. Classic builds have none (closing their
+        // connection cancels them), so no build matches: nothing to do, as dockerd answers.
+        router.add(.POST, "/build/cancel") { _, _ in APIResponse(status: .ok) }
         router.add(.POST, "/build") { request, _ in
             if let remote = request.queryValue("remote"), !remote.isEmpty {
                 throw BerthError.notImplemented("building from a remote context is not implemented in this version of Berth")
