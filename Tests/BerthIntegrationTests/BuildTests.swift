@@ -141,6 +141,20 @@ struct BuildTests {
         }
     }
 
+    @Test func aRunAfterVolumeWritesIntoAVolumeThatGoesWithItsContainer() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let directory = try Self.context(daemon, ["Dockerfile": "FROM busybox\nVOLUME /data\nRUN echo x > /data/x\nRUN ls -A /data; echo listed\n"])
+            let build = daemon.docker(["build", "-t", "withvolume", directory])
+            #expect(build.status == 0, "\(build)")
+            // As with dockerd, what a step writes under a VOLUME is not in the image ...
+            #expect(build.stdout.contains(" ---> Running in ") && build.stdout.contains("\nlisted\n"), "\(build)")
+            #expect(!build.stdout.contains("\nx\nlisted"), "\(build)")
+            // ... and the steps' anonymous volumes are removed with their containers.
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "")
+            #expect(daemon.docker(["ps", "-aq"]).stdout == "")
+        }
+    }
+
     @Test func badDockerfilesGetDockerdsErrors() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let cases: [(String, String)] = [

@@ -387,7 +387,7 @@ final class ImageBuilder: @unchecked Sendable {
     func removeIntermediate(_ id: String) async throws {
         guard request.remove || request.forceRemove else { return }
         try await say("Removing intermediate container \(id.prefix(12))\n")
-        try? await containers.remove(id, force: true)
+        try? await containers.remove(id, force: true, removeVolumes: true)
     }
 
     /// Commits the step's image: the stage config, the probe as container_config, a layer of

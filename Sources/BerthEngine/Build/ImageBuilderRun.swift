@@ -30,7 +30,7 @@ extension ImageBuilder {
         do {
             exitCode = try await runAndStream(id)
         } catch {
-            try? await containers.remove(id, force: true)
+            try? await containers.remove(id, force: true, removeVolumes: true)
             throw error
         }
         guard exitCode == 0 else {
@@ -40,7 +40,7 @@ extension ImageBuilder {
         do {
             try await commitContainer(id, probe: probe, state: &state)
         } catch {
-            try? await containers.remove(id, force: true)
+            try? await containers.remove(id, force: true, removeVolumes: true)
             throw error
         }
         try await removeIntermediate(id)
@@ -132,7 +132,7 @@ extension ImageBuilder {
             view.close()
             try await commitContainer(id, probe: probe, state: &state)
         } catch {
-            try? await containers.remove(id, force: true)
+            try? await containers.remove(id, force: true, removeVolumes: true)
             throw error
         }
         try await removeIntermediate(id)
