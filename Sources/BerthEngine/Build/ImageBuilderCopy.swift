@@ -233,6 +233,7 @@ extension ImageBuilder {
         if !source.isDirectory && extractArchives, let archive = try openArchive(source.path, in: sourceRoot) {
             defer { close(archive) }
             try makeDirectory(directoryTarget)
+            // An archive's entries keep their owners, --chown or not, as with dockerd 20.10.
             try TreeExtractor(root: root, destination: root.canonical(directoryTarget.isEmpty ? "/" : directoryTarget), options: .init())
                 .extract(from: archive)
             return
