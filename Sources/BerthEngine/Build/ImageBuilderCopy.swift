@@ -72,7 +72,7 @@ extension ImageBuilder {
         var resolved: [CopySource] = []
         for source in sources {
             if add, source.hasPrefix("http://") || source.hasPrefix("https://") {
-                throw BuildFailure("ADD failed: downloading \(source) is not possible: Berth builds have no network access for ADD")
+                throw BuildFailure("ADD failed: adding a file from a URL (\(source)) is not implemented in this version of Berth")
             }
             resolved += try resolveSources(source, root: scoped, fromContext: fromContext, instruction: name)
         }
