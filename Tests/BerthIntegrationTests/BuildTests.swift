@@ -175,6 +175,15 @@ struct BuildTests {
             #expect(build.status == 1, "\(build)")
             #expect(build.stderr.contains("COPY failed: file not found in build context or excluded by .dockerignore: stat nosuch: file does not exist"), "\(build)")
             #expect(daemon.docker(["ps", "-aq"]).stdout == "")
+            // What the classic builder cannot do here is said, not skipped.
+            for (text, message) in [
+                ("FROM busybox\nADD http://example.com/x /x\n", "ADD failed: adding a file from a URL (http://example.com/x) is not implemented in this version of Berth"),
+                ("FROM busybox\nCOPY --chmod=755 Dockerfile /x\n", "the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"),
+                ("FROM busybox\nRUN --mount=type=cache,target=/c true\n", "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"),
+            ] {
+                let refused = daemon.docker(["build", try Self.context(daemon, ["Dockerfile": text])])
+                #expect(refused.status == 1 && refused.stderr.contains(message), "\(text): \(refused)")
+            }
             // A base image that is not here cannot be pulled.
             let absent = try Self.context(daemon, ["Dockerfile": "FROM nosuchimage\nRUN true\n"])
             let pull = daemon.docker(["build", absent])
