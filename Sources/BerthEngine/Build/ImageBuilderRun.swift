@@ -1,6 +1,7 @@
 import BerthOCI
 import BerthStore
 import FoundationEssentials
+import Glibc
 
 /// RUN and WORKDIR: steps whose container changes files.
 extension ImageBuilder {
@@ -114,8 +115,16 @@ extension ImageBuilder {
         let probe = probeConfig(state, cmd: state.shell + ["#(nop) WORKDIR \(directory)"])
         if try await useCache(probe, state: &state) { return }
         if !state.hasLayers {
-            // Nothing to make it in: dockerd makes it when a container first runs.
-            try await commit(state: &state, probe: probe, containerID: "", upper: nil)
+            // No files yet (FROM scratch): the directory is made in an empty root, the layer's.
+            let rootPath = context.workDirectory + "/root-" + UUID().uuidString
+            defer { BuildContext.removeTree(rootPath) }
+            guard mkdir(rootPath, 0o755) == 0 else { throw BuildFailure("cannot make a root for WORKDIR: \(String(cString: strerror(errno)))") }
+            do {
+                try ScopedRoot(path: rootPath).makePath(directory, directory: true)
+            } catch {
+                throw BuildFailure("failed to create the working directory \(directory): \(error)")
+            }
+            try await commit(state: &state, probe: probe, containerID: "", upper: directory == "/" ? nil : (rootPath, nil))
             try await say(" ---> \(state.shortID)\n")
             return
         }
