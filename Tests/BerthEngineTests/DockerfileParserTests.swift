@@ -99,6 +99,12 @@ struct DockerfileParserTests {
         #expect(quoted.stages[0].steps[0].instruction == .label([.init(name: "\"a b\"", value: "\"c d\""), .init(name: "e", value: "f")]))
     }
 
+    @Test func argDefaultsMayBeQuoted() throws {
+        let file = try Dockerfile.parse("FROM busybox\nARG A=\"x y\" B=z C\n")
+        #expect(file.stages[0].steps[0].instruction == .arg([.init(name: "A", defaultValue: "\"x y\""), .init(name: "B", defaultValue: "z"),
+                                                            .init(name: "C", defaultValue: nil)]))
+    }
+
     @Test func variableSubstitution() throws {
         let words = DockerfileWords(escape: "\\", environment: ["A": "1", "EMPTY": "", "B": "two words"])
         #expect(try words.word("$A ${A} x$A-y") == "1 1 x1-y")

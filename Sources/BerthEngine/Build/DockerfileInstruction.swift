@@ -145,7 +145,8 @@ public struct Dockerfile: Sendable, Equatable {
             guard !pairs.isEmpty else { throw BerthError.invalidArgument("\(name) requires at least one argument") }
             return line.instruction == "env" ? .env(pairs) : .label(pairs)
         case "arg":
-            let words = whitespaceWords(rest)
+            // Quotes group words (ARG A="x y"); the substitution removes them.
+            let words = quotedWords(rest, escape: escape)
             guard !words.isEmpty else { throw BerthError.invalidArgument("ARG requires at least one argument") }
             return .arg(words.map { word in
                 guard let equals = word.firstIndex(of: "=") else { return .init(name: word, defaultValue: nil) }
