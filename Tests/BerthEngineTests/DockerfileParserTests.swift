@@ -24,6 +24,13 @@ struct DockerfileParserTests {
         #expect(document.lines[2].word == "env")
     }
 
+    @Test func blankLinesInAContinuationAreNoted() throws {
+        let document = try DockerfileSyntax.parse("FROM busybox\nRUN echo a \\   \n\n   \n  # c\n  b\nRUN x \\\n # only a comment\n y\n")
+        #expect(document.lines.map(\.original) == ["FROM busybox", "RUN echo a   b", "RUN x  y"])
+        // Comments do not count, blank lines do.
+        #expect(document.emptyContinuations == ["RUN echo a   b"])
+    }
+
     @Test func theEscapeDirectiveChangesTheContinuationCharacter() throws {
         let document = try DockerfileSyntax.parse("# escape=`\nFROM busybox\nRUN dir c:\\ `\n  && echo x\n")
         #expect(document.escape == "`")

@@ -74,6 +74,8 @@ public struct Dockerfile: Sendable, Equatable {
     public var escape: Character
     public var metaArgs: [DockerfileStep]
     public var stages: [DockerfileStage]
+    /// Lines continued across a blank line, which dockerd warns about before the steps.
+    public var emptyContinuations: [String] = []
 
     public static func parse(_ text: String) throws -> Dockerfile {
         let document = try DockerfileSyntax.parse(text)
@@ -97,7 +99,7 @@ public struct Dockerfile: Sendable, Equatable {
             }
         }
         guard !stages.isEmpty else { throw BerthError.invalidArgument("no build stage in current context") }
-        return Dockerfile(escape: document.escape, metaArgs: metaArgs, stages: stages)
+        return Dockerfile(escape: document.escape, metaArgs: metaArgs, stages: stages, emptyContinuations: document.emptyContinuations)
     }
 
     /// One logical line as an instruction; errors without the line prefix.

@@ -18,6 +18,8 @@ public struct DockerfileLine: Sendable, Equatable {
 public struct DockerfileDocument: Sendable, Equatable {
     public var escape: Character
     public var lines: [DockerfileLine]
+    /// The lines continued across a blank line (dockerd warns about them).
+    public var emptyContinuations: [String] = []
 }
 
 /// The first stage of reading a Dockerfile, as the classic builder does it: parser directives
@@ -49,6 +51,7 @@ public enum DockerfileSyntax {
             index += 1
         }
         var lines: [DockerfileLine] = []
+        var emptyContinuations: [String] = []
         while index < physical.count {
             let start = index
             var text = physical[index]
@@ -56,6 +59,7 @@ public enum DockerfileSyntax {
             if isComment(text) || text.trimmed(newlines: false).isEmpty { continue }
             var original = ""
             var joined = ""
+            var blankInside = false
             // A continued line ends in the escape character (trailing blanks aside).
             while true {
                 let (body, continues) = continuation(text, escape: escape)
@@ -65,12 +69,14 @@ public enum DockerfileSyntax {
                 // Comment and blank lines inside a continuation are skipped.
                 while index < physical.count,
                       isComment(physical[index]) || physical[index].trimmed(newlines: false).isEmpty {
+                    if !isComment(physical[index]) { blankInside = true }
                     index += 1
                 }
                 guard index < physical.count else { break }
                 text = physical[index]
                 index += 1
             }
+            if blankInside { emptyContinuations.append(String(original.drop { $0 == " " || $0 == "\t" }).trimmedTrailing()) }
             let trimmed = joined.drop { $0 == " " || $0 == "\t" }
             let word = String(trimmed.prefix { !$0.isWhitespace })
             let rest = String(trimmed.dropFirst(word.count)).trimmed(newlines: false)
@@ -79,7 +85,7 @@ public enum DockerfileSyntax {
                                         lineNumber: start + 1))
         }
         guard !lines.isEmpty else { throw BerthError.invalidArgument("failed to parse Dockerfile: file with no instructions") }
-        return DockerfileDocument(escape: escape, lines: lines)
+        return DockerfileDocument(escape: escape, lines: lines, emptyContinuations: emptyContinuations)
     }
 
     /// "# escape=`" → ("escape", "`"); names are case-insensitive; unknown ones are ignored

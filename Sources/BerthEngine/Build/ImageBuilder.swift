@@ -79,6 +79,11 @@ final class ImageBuilder: @unchecked Sendable {
     func run() async throws -> String {
         let stages = try Self.stagesToBuild(dockerfile, target: request.target, labels: request.labels)
         totalSteps = dockerfile.metaArgs.count + stages.reduce(0) { $0 + 1 + $1.steps.count }
+        if !dockerfile.emptyContinuations.isEmpty {
+            // dockerd's warning, in the red it gives to what a step writes to stderr.
+            let lines = dockerfile.emptyContinuations.map { "[WARNING]: Empty continuation line found in:\n    \($0)\n" }.joined()
+            try await say("\u{1B}[91m" + lines + "[WARNING]: Empty continuation lines will become errors in a future release.\n\u{1B}[0m")
+        }
         for step in dockerfile.metaArgs {
             try await stepHeader(step)
             guard case .arg(let declarations) = step.instruction else { continue }
