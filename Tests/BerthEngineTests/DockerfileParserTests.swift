@@ -130,6 +130,12 @@ struct DockerfileParserTests {
         #expect(try DockerfileWords(escape: "`", environment: [:]).word("c:\\dir `$x") == "c:\\dir $x")
     }
 
+    @Test func aStageFromScratchHasTheDefaultPath() {
+        let state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
+        #expect(state.config.Env == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        #expect(state.shell == ["/bin/sh", "-c"])
+    }
+
     @Test func argumentScopingFollowsDockerd() {
         var state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
         state.config.Env = ["SHADOW=env"]

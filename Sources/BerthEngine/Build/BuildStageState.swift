@@ -20,6 +20,7 @@ struct BuildStageState {
     var cmdSet = false
 
     static let defaultShell = ["/bin/sh", "-c"]
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     var shell: [String] { (config.Shell ?? []).isEmpty ? Self.defaultShell : config.Shell! }
 
@@ -58,6 +59,12 @@ struct BuildStageState {
         var config = stored?.config ?? ContainerConfig()
         config.Hostname = nil
         config.Image = imageID
+        config.OpenStdin = false
+        config.StdinOnce = false
+        // A stage starts with the default PATH when its base sets none (FROM scratch), as with dockerd.
+        if !(config.Env ?? []).contains(where: { $0.hasPrefix("PATH=") }) {
+            config.Env = (config.Env ?? []) + ["PATH=" + Self.defaultPath]
+        }
         self.config = config
         author = stored?.author
         architecture = stored?.architecture
