@@ -361,9 +361,14 @@ final class ImageBuilder: @unchecked Sendable {
         var containerID = ""
         if state.hasLayers {
             containerID = try await createContainer(probe)
-            try await say(" ---> Running in \(containerID.prefix(12))\n")
         }
-        try await commit(state: &state, probe: probe, containerID: containerID, upper: nil)
+        do {
+            if !containerID.isEmpty { try await say(" ---> Running in \(containerID.prefix(12))\n") }
+            try await commit(state: &state, probe: probe, containerID: containerID, upper: nil)
+        } catch {
+            if !containerID.isEmpty { await discard(containerID) }
+            throw error
+        }
         if !containerID.isEmpty { try await removeIntermediate(containerID) }
         try await say(" ---> \(state.shortID)\n")
     }
@@ -389,9 +394,20 @@ final class ImageBuilder: @unchecked Sendable {
         return try await containers.create(ContainerCreateRequest(config: config, hostConfig: hostConfig), name: nil).id
     }
 
+    /// A step's container once its image is made: removed and said so with --rm (the default).
     func removeIntermediate(_ id: String) async throws {
         guard request.remove || request.forceRemove else { return }
-        try await say("Removing intermediate container \(id.prefix(12))\n")
+        do {
+            try await say("Removing intermediate container \(id.prefix(12))\n")
+        } catch {
+            await discard(id)
+            throw error
+        }
+        await discard(id)
+    }
+
+    /// Removes a step's container (with the anonymous volumes of the image's VOLUMEs) silently.
+    func discard(_ id: String) async {
         try? await containers.remove(id, force: true, removeVolumes: true)
     }
 

@@ -61,10 +61,10 @@ extension ImageBuilder {
             try await copyFiles(sources: sources, destination: destination, chown: chown, name: name, add: add,
                                 sourceRoot: view.path, scoped: view.root, fromContext: false, state: &state)
         } catch {
-            try? await containers.remove(container, force: true, removeVolumes: true)
+            await discard(container)
             throw error
         }
-        try? await containers.remove(container, force: true, removeVolumes: true)
+        await discard(container)
     }
 
     private func copyFiles(sources: [String], destination: String, chown: String?, name: String, add: Bool,
@@ -96,7 +96,7 @@ extension ImageBuilder {
             do {
                 view = try await containers.rootView(containerID, withMounts: false)
             } catch {
-                try? await containers.remove(containerID, force: true, removeVolumes: true)
+                await discard(containerID)
                 throw error
             }
             root = view!.root
@@ -121,11 +121,11 @@ extension ImageBuilder {
                 BuildContext.removeTree(rootPath)
             } else {
                 try await commitContainer(containerID, probe: probe, state: &state)
-                try? await containers.remove(containerID, force: true, removeVolumes: true)
+                await discard(containerID)
             }
         } catch {
             view?.close()
-            if containerID.isEmpty { BuildContext.removeTree(rootPath) } else { try? await containers.remove(containerID, force: true, removeVolumes: true) }
+            if containerID.isEmpty { BuildContext.removeTree(rootPath) } else { await discard(containerID) }
             throw error
         }
         try await say(" ---> \(state.shortID)\n")

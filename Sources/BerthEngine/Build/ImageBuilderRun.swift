@@ -26,12 +26,16 @@ extension ImageBuilder {
         config.Entrypoint = [""]
         config.Healthcheck = HealthConfig(Test: ["NONE"])
         let id = try await createContainer(config)
-        try await say(" ---> Running in \(id.prefix(12))\n")
         let exitCode: Int32
         do {
+            try await say(" ---> Running in \(id.prefix(12))\n")
             exitCode = try await runAndStream(id)
+        } catch let error as BerthError where !request.forceRemove {
+            // A step that could not start keeps its container, as a failed one does (dockerd's --rm).
+            throw error
         } catch {
-            try? await containers.remove(id, force: true, removeVolumes: true)
+            // The client left (or --force-rm): the container goes.
+            if error is BerthError { try? await removeIntermediate(id) } else { await discard(id) }
             throw error
         }
         guard exitCode == 0 else {
@@ -41,7 +45,7 @@ extension ImageBuilder {
         do {
             try await commitContainer(id, probe: probe, state: &state)
         } catch {
-            try? await containers.remove(id, force: true, removeVolumes: true)
+            await discard(id)
             throw error
         }
         try await removeIntermediate(id)
@@ -129,8 +133,8 @@ extension ImageBuilder {
             return
         }
         let id = try await createContainer(probe)
-        try await say(" ---> Running in \(id.prefix(12))\n")
         do {
+            try await say(" ---> Running in \(id.prefix(12))\n")
             let view = try await containers.rootView(id, withMounts: false)
             defer { view.close() }
             do {
@@ -141,7 +145,7 @@ extension ImageBuilder {
             view.close()
             try await commitContainer(id, probe: probe, state: &state)
         } catch {
-            try? await containers.remove(id, force: true, removeVolumes: true)
+            await discard(id)
             throw error
         }
         try await removeIntermediate(id)
