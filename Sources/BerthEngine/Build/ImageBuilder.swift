@@ -313,10 +313,9 @@ final class ImageBuilder: @unchecked Sendable {
             state.author = name
             try await commitMetadata("MAINTAINER \(name)", state: &state)
         case .onbuild(let expression):
-            let trigger = try DockerfileSyntax.parse(expression).lines[0]
-            let text = trigger.word.uppercased() + (trigger.rest.isEmpty ? "" : " " + trigger.rest)
-            state.config.OnBuild = (state.config.OnBuild ?? []) + [text]
-            try await commitMetadata("ONBUILD \(text)", state: &state)
+            // Kept as written: the trigger is parsed again when a build starts from this image.
+            state.config.OnBuild = (state.config.OnBuild ?? []) + [expression]
+            try await commitMetadata("ONBUILD \(expression)", state: &state)
         case .copy(let copy):
             try await copyFiles(copy, add: false, state: &state, words: words)
         case .add(let copy):
