@@ -36,6 +36,8 @@ public enum DockerfileInstruction: Sendable, Equatable {
     public struct NameValue: Sendable, Equatable {
         public var name: String
         public var value: String
+        /// Taken as it is, without substitution (the labels of `--label`).
+        public var literal = false
     }
 
     public struct ArgDeclaration: Sendable, Equatable {

@@ -70,7 +70,7 @@ final class ImageBuilder: @unchecked Sendable {
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
             let text = "LABEL \(key)=\(value)"
             let line = DockerfileLine(instruction: "label", word: "LABEL", rest: "", original: text, lineNumber: 0)
-            stages[stages.count - 1].steps.append(DockerfileStep(instruction: .label([.init(name: key, value: value)]), line: line))
+            stages[stages.count - 1].steps.append(DockerfileStep(instruction: .label([.init(name: key, value: value, literal: true)]), line: line))
         }
         return stages
     }
@@ -252,8 +252,8 @@ final class ImageBuilder: @unchecked Sendable {
             var comment = "LABEL"
             var labels = state.config.Labels ?? [:]
             for pair in pairs {
-                let name = try words.word(pair.name)
-                let value = try words.word(pair.value)
+                let name = pair.literal ? pair.name : try words.word(pair.name)
+                let value = pair.literal ? pair.value : try words.word(pair.value)
                 comment += " \(name)=\(value)"
                 labels[name] = value
             }
