@@ -63,6 +63,8 @@ extension ImageBuilder {
 
     /// Starts the container, sends its output as it comes, returns its exit code.
     func runAndStream(_ id: String) async throws -> Int32 {
+        // dockerd attaches to the step's output; Berth reads it from the log, and says the same.
+        await containers.emit("attach", container: id)
         _ = try await containers.start(id)
         let source = try await containers.logSource(id)
         let log = JSONFileLog(directory: source.directory, containerID: id)
