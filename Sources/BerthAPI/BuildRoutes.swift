@@ -33,6 +33,12 @@ enum BuildRoutes {
                 throw BerthError.invalidArgument("squash is only supported with experimental mode")
             }
             build.hostConfig = try hostConfig(request)
+            if let text = request.queryValue("cachefrom"), !text.isEmpty {
+                guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+                    throw BerthError.invalidArgument("invalid cachefrom JSON: \(text)")
+                }
+                build.cacheFrom = names
+            }
             let prepared = try await engine.prepareBuild(build)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -37,6 +37,21 @@ extension ImageStore {
         }
     }
 
+    /// The image and the images it was built or committed from, newest first (empty when
+    /// `name` names no image).
+    public func lineage(_ name: String) -> [String] {
+        guard let record = try? resolve(name) else { return [] }
+        return lock.withLock {
+            var chain: [String] = []
+            var current: Record? = record
+            while let image = current, !chain.contains(image.id) {
+                chain.append(image.id)
+                current = image.parent.flatMap { state.images[$0] }
+            }
+            return chain
+        }
+    }
+
     /// Whether the image has a layer to make a container root from (not one built from scratch
     /// with metadata steps only).
     public func hasLayers(_ name: String) throws -> Bool {

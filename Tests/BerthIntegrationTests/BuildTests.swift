@@ -96,6 +96,12 @@ struct BuildTests {
             // --no-cache runs every step.
             let fresh = daemon.docker(["build", "--no-cache", directory])
             #expect(fresh.status == 0 && !fresh.stdout.contains("Using cache"), "\(fresh)")
+            // --cache-from: only steps in the lineage of the images named are reused.
+            #expect(daemon.docker(["build", "-t", "cachesource", directory]).status == 0)
+            let fromSource = daemon.docker(["build", "--cache-from", "cachesource", directory])
+            #expect(fromSource.stdout.components(separatedBy: "Using cache").count == 4, "\(fromSource)")
+            let fromNothing = daemon.docker(["build", "--cache-from", "nosuchimage", directory])
+            #expect(fromNothing.status == 0 && !fromNothing.stdout.contains("Using cache"), "\(fromNothing)")
         }
     }
 

@@ -6,9 +6,10 @@ import FoundationEssentials
 /// config (the step's command, and the environment, labels, ports ... it ran with) is the
 /// same as this step's. COPY and ADD carry their sources' checksum in the command.
 enum BuildCache {
-    static func lookup(images: ImageStore, parent: String?, probe: ContainerConfig) throws -> String? {
+    /// `allowed`: with --cache-from, the images a hit must be among (their lineage).
+    static func lookup(images: ImageStore, parent: String?, probe: ContainerConfig, allowed: Set<String>? = nil) throws -> String? {
         let wanted = try normalized(probe)
-        for child in images.children(of: parent) {
+        for child in images.children(of: parent) where allowed?.contains(child.id) ?? true {
             guard let stored = try? JSONDecoder().decode(Stored.self, from: child.data), let config = stored.container_config,
                   let key = try? normalized(config) else { continue }
             if key == wanted { return child.id }

@@ -20,6 +20,8 @@ public struct BuildRequest: Sendable {
     public var target: String?
     /// `--pull`: always pull the base images (which Berth cannot do).
     public var pull: Bool
+    /// `--cache-from`: when given, only steps found in these images' lineage are reused.
+    public var cacheFrom: [String] = []
     /// What the steps' containers run with: `--network`, `--add-host`, `--memory`,
     /// `--cpu-shares`, `--shm-size`, `--ulimit`, `--cgroup-parent` ...
     public var hostConfig: HostConfig = HostConfig()

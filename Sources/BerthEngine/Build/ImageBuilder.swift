@@ -27,6 +27,11 @@ final class ImageBuilder: @unchecked Sendable {
     var containers: ContainerService { engine.containers }
     var images: ImageStore { engine.images }
 
+    /// With --cache-from: the images a cached step may be (those named and their ancestors;
+    /// names that are not here are skipped, as dockerd skips them).
+    private lazy var cacheSources: Set<String>? = request.cacheFrom.isEmpty
+        ? nil : Set(request.cacheFrom.flatMap { images.lineage($0) })
+
     static let proxyArgs: Set<String> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
                                          "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
 
@@ -375,7 +380,7 @@ final class ImageBuilder: @unchecked Sendable {
     /// Looks for an image made before from the same parent with the same step.
     func useCache(_ probe: ContainerConfig, state: inout BuildStageState) async throws -> Bool {
         guard !request.noCache else { return false }
-        guard let hit = try BuildCache.lookup(images: images, parent: state.imageID, probe: probe) else { return false }
+        guard let hit = try BuildCache.lookup(images: images, parent: state.imageID, probe: probe, allowed: cacheSources) else { return false }
         let previous = state
         state = try loadState(hit, hasLayers: nil)
         state.hasLayers = state.hasLayers || previous.hasLayers
