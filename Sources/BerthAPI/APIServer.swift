@@ -24,6 +24,7 @@ public final class APIServer: Sendable {
         ImageRoutes.register(&router, engine: engine)
         ContainerRoutes.register(&router, engine: engine)
         CommitRoutes.register(&router, engine: engine)
+        BuildRoutes.register(&router, engine: engine)
         NetworkRoutes.register(&router, engine: engine)
         VolumeRoutes.register(&router, engine: engine)
         EventRoutes.register(&router, engine: engine)

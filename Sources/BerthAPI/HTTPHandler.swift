@@ -17,7 +17,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maximumBodySize = 10 << 20
 
     /// Requests whose body is an upload, spooled to disk rather than held in memory.
-    static let uploadPaths: Set<String> = ["/images/load", "/images/create"]
+    static let uploadPaths: Set<String> = ["/images/load", "/images/create", "/build"]
 
     /// `docker cp` into a container: PUT /containers/{id}/archive carries a tar of any size.
     static func isArchiveUpload(_ method: HTTPMethod, _ path: String) -> Bool {

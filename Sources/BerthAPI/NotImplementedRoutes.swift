@@ -4,7 +4,7 @@ import NIOHTTP1
 /// 501 with what is missing, never a fake success (the CLI prints the message).
 enum NotImplementedRoutes {
     static let resources: [(prefix: String, name: String)] = [
-        ("images", "images"), ("build", "build"),
+        ("images", "images"),
         ("system", "system"),
         ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
         ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),

@@ -15,6 +15,8 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         public var StopSignal: String?
         public var OnBuild: [String]?
         public var Healthcheck: HealthConfig?
+        /// SHELL of a Dockerfile: what the shell forms of later builds run through.
+        public var Shell: [String]?
         public init() {}
     }
 

@@ -5,20 +5,20 @@ import Glibc
 
 /// Streaming SHA-256 through nettle (which libarchive loads anyway; it uses the CPU's SHA
 /// instructions where there are some). OpenSSL's libcrypto would add 1.4 MiB to the daemon.
-final class SHA256Hasher {
+public final class SHA256Hasher {
     private var context = sha256_ctx()
 
-    init() {
+    public init() {
         nettle_sha256_init(&context)
     }
 
-    func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
         nettle_sha256_update(&context, bytes.count, base.assumingMemoryBound(to: UInt8.self))
     }
 
     /// "sha256:<64 hex>"
-    func finish() -> String {
+    public func finish() -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         nettle_sha256_digest(&context, digest.count, &digest)
         return "sha256:" + digest.hexString

@@ -3,8 +3,8 @@ import FoundationEssentials
 
 /// A Dockerfile's `HEALTHCHECK [--interval=D --timeout=D --start-period=D --retries=N] CMD …`
 /// or `HEALTHCHECK NONE`, as `docker import/commit --change` take it, with dockerd's errors.
-enum HealthcheckInstruction {
-    static func parse(_ argument: String) throws -> HealthConfig {
+public enum HealthcheckInstruction {
+    public static func parse(_ argument: String) throws -> HealthConfig {
         var rest = Substring(argument)
         var values: [String: String] = [:]
         // The flags come first, each as --name=value.

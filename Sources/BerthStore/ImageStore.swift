@@ -22,11 +22,11 @@ public final class ImageStore: @unchecked Sendable {
     let content: ContentStore
     /// The unpacked layers, and the container roots made from them.
     public let snapshotter: Snapshotter
-    private let lock = Lock()
+    let lock = Lock()
     /// Loads run one at a time: a failed load sweeps unreferenced blobs, which must not be
     /// another load's blobs in flight.
     private let loadLock = Lock()
-    private var state: State
+    var state: State
     /// Which containers use an image (set by the engine): rmi and prune must not pull an
     /// image from under one.
     public var imageUsers: (@Sendable (_ imageID: String) -> ImageUsers)? {

@@ -80,7 +80,7 @@ public final class TreeArchiver {
     }
 
     /// The names in a directory, sorted by their bytes (stable archives, as Go's walk).
-    static func names(in dirFD: Int32) throws -> [String] {
+    public static func names(in dirFD: Int32) throws -> [String] {
         try rawNames(in: dirFD).map { String(decoding: $0, as: UTF8.self) }
     }
 

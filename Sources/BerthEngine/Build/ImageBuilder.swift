@@ -1,0 +1,463 @@
+import BerthOCI
+import BerthStore
+import FoundationEssentials
+
+/// Runs a parsed Dockerfile as dockerd's classic builder does: each step from the previous
+/// image, a container for each step that needs one, a new image committed per step (with a
+/// layer only when files changed), the build cache consulted before each step, and the
+/// progress text of `docker build`.
+final class ImageBuilder: @unchecked Sendable {
+    let engine: Engine
+    let request: BuildRequest
+    let dockerfile: Dockerfile
+    let context: BuildContext
+    private let send: @Sendable (BuildMessage) async throws -> Void
+    /// In quiet mode the progress is held back, and sent only if the build fails.
+    private var held: [BuildMessage] = []
+    private var step = 0
+    private var totalSteps = 0
+    /// Meta ARGs (before the first FROM): name → value.
+    private var metaArgs: [String: String?] = [:]
+    /// Build arguments some ARG declared.
+    private var consumedArgs = Set<String>()
+    /// The image each finished stage ended with, by name (FROM and COPY --from) and by
+    /// index (COPY --from only).
+    var stageImages: [String: (id: String?, hasLayers: Bool)] = [:]
+    var stageImagesByIndex: [(id: String?, hasLayers: Bool)] = []
+    var containers: ContainerService { engine.containers }
+    var images: ImageStore { engine.images }
+
+    /// With --cache-from: the images a cached step may be (those named and their ancestors;
+    /// names that are not here are skipped, as dockerd skips them).
+    private lazy var cacheSources: Set<String>? = request.cacheFrom.isEmpty
+        ? nil : Set(request.cacheFrom.flatMap { images.lineage($0) })
+
+    static let proxyArgs: Set<String> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+                                         "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
+
+    init(engine: Engine, request: BuildRequest, dockerfile: Dockerfile, context: BuildContext,
+         send: @escaping @Sendable (BuildMessage) async throws -> Void) {
+        self.engine = engine
+        self.request = request
+        self.dockerfile = dockerfile
+        self.context = context
+        self.send = send
+    }
+
+    // MARK: - output
+
+    func say(_ text: String) async throws {
+        try await emit(.stream(text))
+    }
+
+    func emit(_ message: BuildMessage) async throws {
+        if request.quiet { held.append(message) } else { try await send(message) }
+    }
+
+    /// Quiet builds show what they held back when they fail, as dockerd does.
+    func releaseHeldOutput() async {
+        let messages = held
+        held = []
+        for message in messages { try? await send(message) }
+    }
+
+    // MARK: - the build
+
+    /// The stages up to the target, with the `--label` steps added to the last one.
+    static func stagesToBuild(_ dockerfile: Dockerfile, target: String?, labels: [String: String]) throws -> [DockerfileStage] {
+        var stages = dockerfile.stages
+        if let target, !target.isEmpty {
+            guard let index = stages.firstIndex(where: { $0.name == target.lowercased() }) else {
+                throw BerthError.invalidArgument("failed to reach build target \(target) in Dockerfile")
+            }
+            stages = Array(stages[...index])
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            let text = "LABEL \(key)=\(value)"
+            let line = DockerfileLine(instruction: "label", word: "LABEL", rest: "", original: text, lineNumber: 0)
+            stages[stages.count - 1].steps.append(DockerfileStep(instruction: .label([.init(name: key, value: value, literal: true)]), line: line))
+        }
+        return stages
+    }
+
+    /// Runs the build; returns the final image ID.
+    func run() async throws -> String {
+        let stages = try Self.stagesToBuild(dockerfile, target: request.target, labels: request.labels)
+        totalSteps = dockerfile.metaArgs.count + stages.reduce(0) { $0 + 1 + $1.steps.count }
+        if !dockerfile.emptyContinuations.isEmpty {
+            // dockerd's warning, in the red it gives to what a step writes to stderr.
+            let lines = dockerfile.emptyContinuations.map { "[WARNING]: Empty continuation line found in:\n    \($0)\n" }.joined()
+            try await say("\u{1B}[91m" + lines + "[WARNING]: Empty continuation lines will become errors in a future release.\n\u{1B}[0m")
+        }
+        for step in dockerfile.metaArgs {
+            try await stepHeader(step)
+            guard case .arg(let declarations) = step.instruction else { continue }
+            let words = DockerfileWords(escape: dockerfile.escape, environment: metaArgs.compactMapValues { $0 })
+            for declaration in declarations {
+                let value = try declaration.defaultValue.map { try words.word($0) }
+                let chosen: String? = overriddenArg(declaration.name) ?? value
+                metaArgs[declaration.name] = .some(chosen)
+            }
+        }
+        var last: BuildStageState?
+        for stage in stages {
+            if let name = stage.name, stageImages[name] != nil {
+                throw BuildFailure("\(name) stage name already used")
+            }
+            var state = try await startStage(stage)
+            for step in stage.steps {
+                try await stepHeader(step)
+                try await dispatch(step, state: &state)
+            }
+            stageImagesByIndex.append((state.imageID, state.hasLayers))
+            if let name = stage.name { stageImages[name] = (state.imageID, state.hasLayers) }
+            if let id = state.imageID { try await emit(.imageID(id)) }
+            last = state
+        }
+        guard let finalID = last?.imageID else {
+            throw BuildFailure("No image was generated. Is your Dockerfile empty?")
+        }
+        let unused = request.buildArgs.keys.filter { !consumedArgs.contains($0) && !Self.proxyArgs.contains($0) }.sorted()
+        if !unused.isEmpty {
+            try await say("[Warning] One or more build-args [\(unused.joined(separator: " "))] were not consumed\n")
+        }
+        let short = String(finalID.dropFirst(7).prefix(12))
+        if request.quiet {
+            held = []
+            try await send(.stream(finalID + "\n"))
+        } else {
+            try await say("Successfully built \(short)\n")
+        }
+        for tag in request.tags {
+            let reference = try ImageReference.parse(tag)
+            try await engine.blocking { [images] in
+                try images.tag(finalID, repository: reference.repository, tag: reference.tag ?? "latest")
+            }
+            engine.emitImage("tag", id: finalID, name: reference.familiar)
+            if !request.quiet { try await say("Successfully tagged \(reference.familiar)\n") }
+        }
+        return finalID
+    }
+
+    /// The --build-arg value for a declared argument; one given without a value (nil) leaves
+    /// the default, as with dockerd, but counts as used.
+    private func overriddenArg(_ name: String) -> String? {
+        guard let value = request.buildArgs[name] else { return nil }
+        consumedArgs.insert(name)
+        return value
+    }
+
+    private func stepHeader(_ step: DockerfileStep) async throws {
+        self.step += 1
+        try await say("Step \(self.step)/\(totalSteps) : \(step.line.original)")
+        try await say("\n")
+    }
+
+    // MARK: - FROM
+
+    private func startStage(_ stage: DockerfileStage) async throws -> BuildStageState {
+        try await stepHeader(stage.from)
+        let words = DockerfileWords(escape: dockerfile.escape, environment: metaArgs.compactMapValues { $0 })
+        let name = try words.word(stage.image)
+        guard !name.isEmpty else { throw BuildFailure("base name (\(stage.image)) should not be blank") }
+        if let platform = stage.from.flagPlatform, !platform.isEmpty {
+            _ = try words.word(platform)
+        }
+        let state: BuildStageState
+        if let previous = stageImages[name.lowercased()] {
+            state = try loadState(previous.id, hasLayers: previous.hasLayers)
+        } else if name.lowercased() == "scratch" {
+            state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
+        } else {
+            if request.pull {
+                throw BuildFailure("--pull: pulling \(name) is not implemented in this version of Berth; build without --pull to use the local image")
+            }
+            state = try loadState(try resolveImage(name), hasLayers: nil)
+        }
+        return try await runTriggers(state)
+    }
+
+    /// The base image's ONBUILD triggers run first, as steps without a Step line; the new
+    /// image does not inherit them.
+    private func runTriggers(_ base: BuildStageState) async throws -> BuildStageState {
+        var state = base
+        guard let triggers = state.config.OnBuild, !triggers.isEmpty else {
+            try await say(" ---> \(state.shortID)\n")
+            return state
+        }
+        try await say("# Executing \(triggers.count) build trigger\(triggers.count == 1 ? "" : "s")\n")
+        state.config.OnBuild = nil
+        for trigger in triggers {
+            let line: DockerfileLine
+            let instruction: DockerfileInstruction
+            do {
+                line = try DockerfileSyntax.parse(trigger).lines[0]
+                instruction = try Dockerfile.parseInstruction(line, escape: dockerfile.escape)
+            } catch let error as BerthError {
+                throw BuildFailure(error.message)
+            }
+            try await dispatch(DockerfileStep(instruction: instruction, line: line), state: &state)
+        }
+        return state
+    }
+
+    /// A local image by name or ID. Berth cannot pull: a missing one ends the build.
+    private func resolveImage(_ name: String) throws -> String {
+        do {
+            return try images.configJSON(name).id
+        } catch let error as BerthError where error.code == .notFound {
+            let reference = (try? ImageReference.parse(name).familiar) ?? name
+            throw BuildFailure("No such image: \(reference) (pulling images is not implemented in this version of Berth)")
+        }
+    }
+
+    func loadState(_ id: String?, hasLayers: Bool?) throws -> BuildStageState {
+        guard let id else { return BuildStageState(imageID: nil, stored: nil, hasLayers: false) }
+        let (fullID, data) = try images.configJSON(id)
+        let stored = try JSONDecoder().decode(BuildStageState.StoredImage.self, from: data)
+        let layers = try hasLayers ?? images.hasLayers(fullID)
+        return BuildStageState(imageID: fullID, stored: stored, hasLayers: layers)
+    }
+
+    // MARK: - the other instructions
+
+    private func dispatch(_ step: DockerfileStep, state: inout BuildStageState) async throws {
+        let words = state.words(escape: dockerfile.escape)
+        switch step.instruction {
+        case .from:
+            break  // a new stage; handled by run()
+        case .run(let command):
+            try await runCommand(command, state: &state)
+        case .cmd(let command):
+            let cmd = command.prependShell ? state.shell + command.arguments : command.arguments
+            state.config.Cmd = cmd
+            state.cmdSet = true
+            try await commitMetadata("CMD \(GoFormat.quote(cmd))", state: &state)
+        case .entrypoint(let command):
+            let entrypoint = command.prependShell ? (command.arguments.isEmpty ? [] : state.shell + command.arguments) : command.arguments
+            state.config.Entrypoint = entrypoint.isEmpty && command.prependShell ? nil : entrypoint
+            if !state.cmdSet { state.config.Cmd = nil }
+            try await commitMetadata("ENTRYPOINT \(GoFormat.quote(state.config.Entrypoint ?? []))", state: &state)
+        case .env(let pairs):
+            var comment = "ENV"
+            var env = state.config.Env ?? []
+            for pair in pairs {
+                let name = try words.word(pair.name)
+                let value = try words.word(pair.value)
+                comment += " \(name)=\(value)"
+                if let index = env.firstIndex(where: { $0.prefix { $0 != "=" } == name }) {
+                    env[index] = "\(name)=\(value)"
+                } else {
+                    env.append("\(name)=\(value)")
+                }
+            }
+            state.config.Env = env
+            try await commitMetadata(comment, state: &state)
+        case .label(let pairs):
+            var comment = "LABEL"
+            var labels = state.config.Labels ?? [:]
+            for pair in pairs {
+                let name = pair.literal ? pair.name : try words.word(pair.name)
+                let value = pair.literal ? pair.value : try words.word(pair.value)
+                comment += " \(name)=\(value)"
+                labels[name] = value
+            }
+            state.config.Labels = labels
+            try await commitMetadata(comment, state: &state)
+        case .arg(let declarations):
+            var parts: [String] = []
+            for declaration in declarations {
+                let defaultValue = try declaration.defaultValue.map { try words.word($0) }
+                var value = defaultValue
+                if defaultValue == nil, let meta = metaArgs[declaration.name] { value = meta }
+                if let override = overriddenArg(declaration.name) { value = override }
+                state.declaredArgs.append((declaration.name, value))
+                parts.append(declaration.name + (defaultValue.map { "=" + $0 } ?? ""))
+            }
+            try await commitMetadata("ARG " + parts.joined(separator: " "), state: &state)
+        case .workdir(let path):
+            try await workdir(try words.word(path), state: &state)
+        case .user(let user):
+            state.config.User = try words.word(user)
+            try await commitMetadata("USER \(state.config.User!)", state: &state)
+        case .expose(let ports):
+            var expanded: [String] = []
+            for port in ports { expanded += try words.words(port) }
+            var exposed = state.config.ExposedPorts ?? [:]
+            for spec in expanded {
+                for port in try Self.exposedPorts(spec) { exposed[port] = EmptyObject() }
+            }
+            state.config.ExposedPorts = exposed
+            try await commitMetadata("EXPOSE " + expanded.joined(separator: " "), state: &state)
+        case .volume(let paths):
+            var expanded: [String] = []
+            var volumes = state.config.Volumes ?? [:]
+            for path in paths {
+                let value = try words.word(path)
+                guard !value.trimmed(newlines: false).isEmpty else {
+                    throw BuildFailure("VOLUME specified can not be an empty string")
+                }
+                expanded.append(value)
+                volumes[value] = EmptyObject()
+            }
+            state.config.Volumes = volumes
+            try await commitMetadata("VOLUME [\(expanded.joined(separator: " "))]", state: &state)
+        case .stopSignal(let signal):
+            let value = try words.word(signal)
+            guard (try? DockerSignal.parse(value)) != nil else { throw BuildFailure("Invalid signal: \(value)") }
+            state.config.StopSignal = value
+            try await commitMetadata("STOPSIGNAL \(value)", state: &state)
+        case .healthcheck(let text):
+            let check = try HealthcheckInstruction.parse(text)
+            state.config.Healthcheck = check
+            try await commitMetadata("HEALTHCHECK \(Self.describe(check))", state: &state)
+        case .shell(let shell):
+            state.config.Shell = shell
+            try await commitMetadata("SHELL [\(shell.joined(separator: " "))]", state: &state)
+        case .maintainer(let name):
+            state.author = name
+            try await commitMetadata("MAINTAINER \(name)", state: &state)
+        case .onbuild(let expression):
+            // Kept as written: the trigger is parsed again when a build starts from this image.
+            state.config.OnBuild = (state.config.OnBuild ?? []) + [expression]
+            try await commitMetadata("ONBUILD \(expression)", state: &state)
+        case .copy(let copy):
+            try await copyFiles(copy, add: false, state: &state, words: words)
+        case .add(let copy):
+            try await copyFiles(copy, add: true, state: &state, words: words)
+        }
+    }
+
+    /// dockerd's HEALTHCHECK history text: Go's `%q` of the config struct.
+    static func describe(_ check: HealthConfig) -> String {
+        "&{\(GoFormat.quote(check.Test ?? [])) \(GoFormat.quote(GoFormat.duration(check.Interval ?? 0))) "
+            + "\(GoFormat.quote(GoFormat.duration(check.Timeout ?? 0))) \(GoFormat.quote(GoFormat.duration(check.StartPeriod ?? 0))) "
+            + "\(GoFormat.quoteRune(check.Retries ?? 0))}"
+    }
+
+    /// "80", "80/udp", "8000-8002" → "80/tcp" ...
+    static func exposedPorts(_ spec: String) throws -> [String] {
+        let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildFailure("Invalid proto: \(parts[1])") }
+        let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let low = UInt16(bounds[0]), let high = bounds.count == 2 ? UInt16(bounds[1]) : low, low <= high else {
+            throw BuildFailure("Invalid containerPort: \(parts[0])")
+        }
+        return (low...high).map { "\($0)/\(proto)" }
+    }
+
+    // MARK: - steps with a container
+
+    /// The config a step's container and cache key use: the stage's config with `cmd`.
+    func probeConfig(_ state: BuildStageState, cmd: [String]) -> ContainerConfig {
+        var config = state.config
+        config.Cmd = cmd
+        config.Image = state.imageID
+        return config
+    }
+
+    /// A metadata step: the cache, or a container made (never started) and committed
+    /// without a layer.
+    private func commitMetadata(_ comment: String, state: inout BuildStageState) async throws {
+        let probe = probeConfig(state, cmd: state.shell + ["#(nop) ", comment])
+        if try await useCache(probe, state: &state) { return }
+        var containerID = ""
+        if state.hasLayers {
+            containerID = try await createContainer(probe)
+        }
+        do {
+            if !containerID.isEmpty { try await say(" ---> Running in \(containerID.prefix(12))\n") }
+            try await commit(state: &state, probe: probe, containerID: containerID, upper: nil)
+        } catch {
+            if !containerID.isEmpty { await discard(containerID) }
+            throw error
+        }
+        if !containerID.isEmpty { try await removeIntermediate(containerID) }
+        try await say(" ---> \(state.shortID)\n")
+    }
+
+    /// Looks for an image made before from the same parent with the same step.
+    func useCache(_ probe: ContainerConfig, state: inout BuildStageState) async throws -> Bool {
+        guard !request.noCache else { return false }
+        guard let hit = try BuildCache.lookup(images: images, parent: state.imageID, probe: probe, allowed: cacheSources) else { return false }
+        let previous = state
+        state = try loadState(hit, hasLayers: nil)
+        state.hasLayers = state.hasLayers || previous.hasLayers
+        state.declaredArgs = previous.declaredArgs
+        state.cmdSet = previous.cmdSet
+        try await say(" ---> Using cache\n")
+        try await say(" ---> \(state.shortID)\n")
+        return true
+    }
+
+    func createContainer(_ config: ContainerConfig) async throws -> String {
+        var hostConfig = request.hostConfig
+        // The step's output is read back from its log.
+        hostConfig.LogConfig = LogConfig(Type: "json-file", Config: [:])
+        return try await containers.create(ContainerCreateRequest(config: config, hostConfig: hostConfig), name: nil).id
+    }
+
+    /// A step's container once its image is made: removed and said so with --rm (the default).
+    func removeIntermediate(_ id: String) async throws {
+        guard request.remove || request.forceRemove else { return }
+        do {
+            try await say("Removing intermediate container \(id.prefix(12))\n")
+        } catch {
+            await discard(id)
+            throw error
+        }
+        await discard(id)
+    }
+
+    /// Removes a step's container (with the anonymous volumes of the image's VOLUMEs) silently.
+    func discard(_ id: String) async {
+        try? await containers.remove(id, force: true, removeVolumes: true)
+    }
+
+    /// Commits the step's image: the stage config, the probe as container_config, a layer of
+    /// `upper` when it holds changes. The state moves on to the new image.
+    func commit(state: inout BuildStageState, probe: ContainerConfig, containerID: String,
+                upper: (directory: String, including: Set<String>?)?) async throws {
+        var imageConfig = state.config
+        imageConfig.Image = state.imageID ?? ""
+        var probeConfig = probe
+        probeConfig.Hostname = containerID.isEmpty ? nil : String(containerID.prefix(12))
+        let createdBy = (probe.Cmd ?? []).joined(separator: " ")
+        let snapshot = state
+        let images = self.images
+        let (config, containerConfig) = (imageConfig, probeConfig)
+        let imageID = try await engine.blocking {
+            try images.buildStep(parent: snapshot.imageID, upperDirectory: upper?.directory, including: upper?.including) { diffID in
+                let now = LogTimestamp.now().rfc3339(fixedFraction: false)
+                let entry = ImageConfig.History(created: now, created_by: createdBy, comment: nil, author: nil,
+                                                empty_layer: diffID == nil ? true : nil)
+                let image = CommittedImage(architecture: snapshot.architecture ?? ImageStore.hostArchitectureName, author: snapshot.author,
+                                           config: config, container: containerID, container_config: containerConfig, created: now,
+                                           docker_version: SystemInfo.version, history: snapshot.history + [entry], os: snapshot.os,
+                                           rootfs: .init(diff_ids: snapshot.diffIDs + (diffID.map { [$0] } ?? [])))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                return try encoder.encode(image)
+            }
+        }
+        let declared = state.declaredArgs
+        let cmdSet = state.cmdSet
+        let hadLayers = state.hasLayers
+        state = try loadState(imageID, hasLayers: nil)
+        state.hasLayers = state.hasLayers || hadLayers
+        state.declaredArgs = declared
+        state.cmdSet = cmdSet
+    }
+}
+
+extension BuildStageState {
+    var shortID: String { imageID.map { String($0.dropFirst(7).prefix(12)) } ?? "" }
+}
+
+extension DockerfileStep {
+    var flagPlatform: String? {
+        if case .from(_, _, let platform) = instruction { return platform }
+        return nil
+    }
+}
