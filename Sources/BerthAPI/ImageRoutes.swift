@@ -91,7 +91,7 @@ enum ImageRoutes {
             let name = parameters["name"]!
             var image = try await engine.blocking { try engine.images.inspect(name) }
             if request.speaksBefore(1, 44) { image.VirtualSize = image.Size }
-            return .json(image)
+            return .json(VersionedImageInspect(image, apiVersion: request.apiVersion ?? SystemInfo.apiVersion))
         }
         router.addNamed(.GET, prefix: "/images/", suffix: "/history") { _, parameters in
             let name = parameters["name"]!

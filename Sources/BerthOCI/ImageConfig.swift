@@ -53,6 +53,8 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public var comment: String?
     public var docker_version: String?
     public var config: Config?
+    /// The config of the container an old-style build committed; API clients below 1.45 see it.
+    public var container_config: Config?
     public var rootfs: RootFS
     public var history: [History]?
 

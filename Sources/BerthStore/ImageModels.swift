@@ -39,6 +39,8 @@ public struct ImageInspect: Codable, Sendable {
     public var DockerVersion: String
     public var Author: String
     public var Config: ImageConfig.Config?
+    /// Omitted by the current API; the image route shows it to clients below 1.45.
+    public var ContainerConfig: ImageConfig.Config?
     public var Architecture: String
     public var Variant: String?
     public var Os: String
