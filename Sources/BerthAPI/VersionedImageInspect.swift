@@ -3,9 +3,13 @@ import BerthStore
 
 /// GET /images/{name}/json in the shape of the client's API version, as dockerd keeps it for
 /// older clients: below 1.50 `Config` carries every field of Go's container config (empty ones
-/// as "" / false / null), below 1.45 `Container` and `ContainerConfig` are there (VirtualSize,
-/// below 1.44, is the route's). docker-compose 1.29 reads `ContainerConfig` on every recreate
-/// and fails with a KeyError without it.
+/// as "" / false / null), below 1.45 `Container` is there (VirtualSize, below 1.44, is the
+/// route's).
+///
+/// `ContainerConfig` is kept in every version, although dockerd drops it from 1.45: docker-compose
+/// 1.29 asks the daemon for its version, then talks 1.50 to Berth, and reads
+/// `ContainerConfig` on every recreate (a KeyError without it, the same failure compose 1.29
+/// meets on dockerd 25 and later). Clients that do not know the field ignore it.
 struct VersionedImageInspect: Encodable {
     let inspect: ImageInspect
     /// The request's version as numbers, [1, 41].
@@ -32,10 +36,12 @@ struct VersionedImageInspect: Encodable {
         if legacyConfig {
             try container.encode(LegacyImageConfig(inspect.Config ?? .init()), forKey: .Config)
         }
-        if below(1, 45) {
-            try container.encode("", forKey: .Container)
+        if legacyConfig {
             try container.encode(LegacyImageConfig(inspect.ContainerConfig ?? .init()), forKey: .ContainerConfig)
+        } else {
+            try container.encode(inspect.ContainerConfig ?? .init(), forKey: .ContainerConfig)
         }
+        if below(1, 45) { try container.encode("", forKey: .Container) }
     }
 }
 
