@@ -130,6 +130,7 @@ extension ContainerService {
             GraphDriver: .init(Data: ["MergedDir": layer + "/merged", "UpperDir": layer + "/diff", "WorkDir": layer + "/work"]),
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
+        inspect.HostConfig.Links = shownLinks(entry)
         // dockerd fills these paths in at the first start (network and log set-up).
         if record.State.StartedAt == ContainerStateRecord.zeroTime {
             inspect.ResolvConfPath = ""
@@ -146,6 +147,17 @@ extension ContainerService {
         if let view { inspect.NetworkSettings.apply(view) }  // network
         inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig)
         return inspect
+    }
+
+    /// HostConfig.Links as dockerd shows them, "/target:/me/alias" with the target's name of
+    /// now, and null when there are none (compose sends `[]`).
+    private func shownLinks(_ entry: Entry) -> [String]? {
+        let links = (entry.hostConfig.Links ?? []).map { link -> String in
+            let target = Self.linkTarget(link)
+            let name = (try? resolve(target)).flatMap { entries[$0]?.record.bareName } ?? target
+            return "/\(name):/\(entry.record.bareName)/\(Self.linkAlias(link))"
+        }
+        return links.isEmpty ? nil : links
     }
 
     /// The list encoded as `GET /containers/json` answers it. Clients poll it, so an answer
