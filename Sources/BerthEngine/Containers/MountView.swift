@@ -10,8 +10,8 @@ public struct MountView: Encodable, Sendable, Equatable {
     public var RW: Bool
     public var Propagation: String
 
-    /// The container's volumes, then its `-v` and `--mount` binds, then those it took with
-    /// `--volumes-from`.
+    /// The container's volumes, then its `-v` and `--mount` binds and tmpfs mounts, then the
+    /// binds it took with `--volumes-from`.
     static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore) -> [MountView] {
         var views = (record.VolumeMounts ?? []).map { mount in
             MountView(Type: "volume", Name: mount.Name, Source: volumes.mountpoint(mount.Name), Destination: mount.Destination,
@@ -26,6 +26,11 @@ public struct MountView: Encodable, Sendable, Equatable {
             views.append(MountView(Type: "bind", Source: MountValidation.clean(mount.Source ?? ""),
                                    Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
                                    RW: mount.ReadOnly != true, Propagation: mount.bindPropagation))
+        }
+        // `--mount type=tmpfs` is listed as dockerd lists it (`--tmpfs` is not).
+        for mount in hostConfig.Mounts ?? [] where mount.Type == "tmpfs" {
+            views.append(MountView(Type: "tmpfs", Source: "", Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
+                                   RW: mount.ReadOnly != true, Propagation: ""))
         }
         for bind in record.InheritedBinds ?? [] {
             views.append(MountView(Type: "bind", Source: bind.Source, Destination: bind.Destination, Mode: "",
