@@ -269,6 +269,7 @@ public actor ContainerService {
         // What dockerd records at create: no pids limit as null, the masked and read-only
         // paths a container gets (none when privileged).
         if hostConfig.PidsLimit == 0 { hostConfig.PidsLimit = nil }
+        hostConfig.SecurityOpt = SecurityOptions.recorded(hostConfig)
         // As dockerd records its default runtime's name when none is asked for.
         if (hostConfig.Runtime ?? "").isEmpty { hostConfig.Runtime = SystemInfo.defaultRuntime }
         if hostConfig.Privileged != true {

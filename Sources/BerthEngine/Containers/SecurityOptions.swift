@@ -45,6 +45,17 @@ public struct SecurityOptions: Sendable, Equatable {
 
     public var seccompUnconfined: Bool { seccompProfile == "unconfined" }
 
+    /// SecurityOpt as dockerd records it at create: a privileged container, or one in the
+    /// host's pid or ipc namespace, gets `label=disable` unless it names labels itself.
+    static func recorded(_ hostConfig: HostConfig) -> [String]? {
+        let options = hostConfig.SecurityOpt ?? []
+        let namesLabels = options.contains { $0.split(separator: "=").first == "label" }
+        guard !namesLabels, hostConfig.Privileged == true || hostConfig.IpcMode == "host" || hostConfig.PidMode == "host" else {
+            return hostConfig.SecurityOpt
+        }
+        return options + ["label=disable"]
+    }
+
     /// Options Berth accepts but cannot honour, said back as create warnings. On a host without
     /// SELinux or AppArmor dockerd ignores them silently too, so Berth warns only where dockerd
     /// would have applied them.
