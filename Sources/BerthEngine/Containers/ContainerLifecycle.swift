@@ -40,6 +40,7 @@ extension ContainerService {
         entries[id]!.busy = true
         defer { entries[id]?.busy = false }
         await entries[id]?.cleanup?.value
+        adoptNetworkPeerFiles(id)
         // Removed while the last exit's cleanup finished (a `docker rm -f` during a restart).
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         var plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,

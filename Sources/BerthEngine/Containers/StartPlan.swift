@@ -112,6 +112,8 @@ struct StartPlan: Sendable {
     }
 
     private func writeEtcFiles() throws {
+        // The peer's files, which it keeps up to date (see adoptNetworkPeerFiles).
+        if hostConfig.NetworkMode?.hasPrefix("container:") == true { return }
         let hostNetwork = hostConfig.NetworkMode == "host"
         let hostname = hostNetwork ? SystemInfo.hostname : (record.Config.Hostname ?? record.shortID)
         let hosts = hostNetwork
