@@ -77,6 +77,20 @@ public struct SandboxRecord: Codable, Sendable {
     /// dockerd's SandboxID (its first 12 digits name the namespace file); nil in records
     /// written before, whose file was named after the container.
     public var sandboxID: String?
+    /// The container's hostname, one of its names on user networks as in dockerd; nil in
+    /// records written before.
+    public var hostname: String?
+
+    /// The names other containers of a user network find it by, in dockerd's order (the
+    /// first one answers reverse lookups): its name, aliases, short ID and hostname, once each.
+    func dnsNames(aliases: [String]) -> [String] {
+        var names: [String] = []
+        for candidate in [self.name] + aliases + [String(containerID.prefix(12))] + (hostname.map { [$0] } ?? [])
+        where !names.contains(candidate) {
+            names.append(candidate)
+        }
+        return names
+    }
 }
 
 /// A container named by a `--link`, and the ports ("80/tcp") it exposes.

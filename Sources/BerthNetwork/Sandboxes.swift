@@ -77,7 +77,7 @@ extension NetworkService {
             inside = try NetlinkSocket(creatingNamespaceAt: path)
         }
         var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [],
-                                    sandboxID: sandboxID)
+                                    sandboxID: sandboxID, hostname: request.hostname)
         do {
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
@@ -484,14 +484,14 @@ extension NetworkService {
         }
     }
 
-    /// Names on a user network: each container's name, short ID and aliases.
+    /// Names on a user network: each container's name, aliases, short ID and hostname.
     func refreshDNS(_ networkID: String) {
         guard let record = networks[networkID], Self.hasEmbeddedDNS(record) else { return }
         var entries: [(names: [String], address: IPv4Address)] = []
         var entries6: [(names: [String], address: IPv6Address)] = []
         for sandbox in sandboxes.values {
             for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
-                let names = [sandbox.name, String(sandbox.containerID.prefix(12))] + endpoint.aliases
+                let names = sandbox.dnsNames(aliases: endpoint.aliases)
                 entries.append((names, endpoint.address))
                 if let address6 = endpoint.address6 { entries6.append((names, address6)) }
             }
@@ -555,7 +555,7 @@ extension NetworkService {
                     endpoint.IPv6Gateway = record.isInternal ? "" : pool6.gateway.description
                 }
                 if !record.isDefaultBridge {
-                    endpoint.DNSNames = [sandbox!.name, String(id.prefix(12))] + live.aliases
+                    endpoint.DNSNames = sandbox!.dnsNames(aliases: live.aliases)
                 }
             }
             view.networks[record.name] = endpoint
