@@ -196,6 +196,72 @@ struct ComposeTests {
         #expect(!project.net.docker(["volume", "ls", "--format", "{{.Name}}"]).stdout.contains(name))
     }
 
+    /// `network_mode: service:app` shares app's network namespace and, as on dockerd, its
+    /// hostname and /etc files; app's `hostname:` is a name other services resolve.
+    @Test func aSidecarSharesItsServicesNamesAndFiles() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
+                     "docker-compose is missing: run scripts/install-deps")
+        let project = try Project()
+        try project.write("""
+            services:
+              app:
+                image: busybox
+                command: sleep 300
+                hostname: apphost
+                domainname: example.org
+              sidecar:
+                image: busybox
+                command: sleep 300
+                network_mode: "service:app"
+                depends_on: [app]
+              client:
+                image: busybox
+                command: sleep 300
+
+            """)
+        let up = project.compose(["up", "-d"])
+        #expect(up.status == 0, "\(up.stderr)")
+        let name = project.name
+        #expect(project.compose(["exec", "-T", "sidecar", "hostname"]).stdout == "apphost\n")
+        let inspect = project.net.docker(["inspect", "-f", "{{.Config.Hostname}} {{.Config.Domainname}} {{.HostsPath}}", "\(name)_sidecar_1"]).stdout
+        let appHosts = project.net.docker(["inspect", "-f", "{{.HostsPath}}", "\(name)_app_1"]).stdout
+        #expect(inspect == "apphost example.org \(appHosts)", "\(inspect)")
+        let address = project.net.address("\(name)_app_1", network: "\(name)_default")
+        let hosts = project.compose(["exec", "-T", "sidecar", "cat", "/etc/hosts"]).stdout
+        #expect(hosts.contains("\(address)\tapphost.example.org apphost\n"), "\(hosts)")
+        let lookup = project.compose(["exec", "-T", "client", "nslookup", "apphost"]).stdout
+        #expect(lookup.contains("Address: \(address)\n"), "\(lookup)")
+        // Its name first and its hostname last, once each; compose gives the service name and
+        // the short ID as aliases in a Python set's order.
+        let names = project.net.docker(["inspect", "-f", "{{range (index .NetworkSettings.Networks \"\(name)_default\").DNSNames}}{{.}} {{end}}",
+                                        "\(name)_app_1"]).stdout.split(separator: " ").map(String.init).filter { $0 != "\n" }
+        let shortID = String(project.id("\(name)_app_1").prefix(12))
+        #expect(names.first == "\(name)_app_1" && names.last == "apphost" && names.sorted() == ["\(name)_app_1", "app", "apphost", shortID].sorted(),
+                "\(names)")
+        #expect(project.compose(["down", "-t", "0"]).status == 0)
+    }
+
+    /// compose's `links:` from a default-bridge service: dockerd refuses at start a link to a
+    /// container off the default bridge, or not running, in these words.
+    @Test func legacyLinksNeedARunningContainerOnTheDefaultBridge() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "elsewhere"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "away", "--network", "elsewhere", "busybox", "sleep", "60"]).status == 0)
+        #expect(net.docker(["create", "--name", "idle", "busybox", "sleep", "60"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "near", "busybox", "sleep", "60"]).status == 0)
+        let away = net.docker(["run", "--name", "toaway", "--link", "away:x", "busybox", "true"])
+        #expect(away.status == 125 && away.stderr.contains("Error response from daemon: Cannot link to /away, as it does not belong to the default network\n"),
+                "\(away.stderr)")
+        #expect(net.docker(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", "toaway"]).stdout
+            == "created 128 Cannot link to /away, as it does not belong to the default network\n")
+        #expect(net.docker(["create", "--name", "toidle", "--link", "idle:y", "busybox", "true"]).status == 0)
+        let idle = net.docker(["start", "toidle"])
+        #expect(idle.status == 1 && idle.stderr == "Error response from daemon: Cannot link to a non running container: /idle AS /toidle/y\nError: failed to start containers: toidle\n",
+                "\(idle.stderr)")
+        let near = net.docker(["run", "--rm", "--link", "near:z", "busybox", "grep", "-cw", "z", "/etc/hosts"])
+        #expect(near.status == 0 && near.stdout == "1\n", "\(near.stdout) \(near.stderr)")
+    }
+
     /// What compose and docker-py read of an image, in the shape of the version they ask for.
     @Test func imageInspectKeepsEachAPIVersionsShape() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
@@ -219,9 +285,10 @@ struct ComposeTests {
         }
     }
 
-    /// docker-py lists with limit=-1: that is no limit, not `--all`; and compose's empty
-    /// `Links` list is shown as null, a link as dockerd writes it.
-    @Test func listingWithoutALimitAndLinksAsDockerdShowsThem() throws {
+    /// docker-py lists with limit=-1: that is no limit, not `--all`; compose's empty `Links`
+    /// list is shown as null, a link as dockerd writes it; SecurityOpt and Mounts as dockerd
+    /// records them.
+    @Test func containersAreListedAndRecordedAsDockerdDoes() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["run", "--name", "done", "busybox", "true"]).status == 0)
             #expect(daemon.docker(["run", "-d", "--name", "up", "busybox", "sleep", "60"]).status == 0)
@@ -238,6 +305,16 @@ struct ComposeTests {
             #expect(ContainerBehaviourTests.inspect(daemon, "{{json .HostConfig.Links}}", "nolinks") == "null\n")
             #expect(daemon.docker(["create", "--name", "linked", "--link", "up:alias", "--link", "up", "busybox", "true"]).status == 0)
             #expect(ContainerBehaviourTests.inspect(daemon, "{{json .HostConfig.Links}}", "linked") == #"["/up:/linked/alias","/up:/linked/up"]"# + "\n")
+
+            // What dockerd records at create and lists in Mounts.
+            #expect(daemon.docker(["create", "--name", "privileged", "--privileged", "busybox"]).status == 0)
+            #expect(daemon.docker(["create", "--name", "hostpid", "--pid", "host", "--security-opt", "no-new-privileges", "busybox"]).status == 0)
+            #expect(daemon.docker(["create", "--name", "labelled", "--ipc", "host", "--security-opt", "label=level:s0", "busybox"]).status == 0)
+            let options = daemon.docker(["inspect", "-f", "{{.Name}} {{json .HostConfig.SecurityOpt}}", "privileged", "hostpid", "labelled", "up"]).stdout
+            #expect(options == #"/privileged ["label=disable"]\#n/hostpid ["no-new-privileges","label=disable"]\#n/labelled ["label=level:s0"]\#n/up null\#n"#, "\(options)")
+            #expect(daemon.docker(["create", "--name", "tmpfs", "--mount", "type=tmpfs,target=/t,readonly", "--tmpfs", "/u", "busybox"]).status == 0)
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{json .Mounts}}", "tmpfs")
+                == #"[{"Type":"tmpfs","Source":"","Destination":"/t","Mode":"","RW":false,"Propagation":""}]"# + "\n")
         }
     }
 }
