@@ -315,6 +315,15 @@ struct ComposeTests {
             #expect(daemon.docker(["create", "--name", "tmpfs", "--mount", "type=tmpfs,target=/t,readonly", "--tmpfs", "/u", "busybox"]).status == 0)
             #expect(ContainerBehaviourTests.inspect(daemon, "{{json .Mounts}}", "tmpfs")
                 == #"[{"Type":"tmpfs","Source":"","Destination":"/t","Mode":"","RW":false,"Propagation":""}]"# + "\n")
+
+            // A restarting container counts as running, with no process (compose's is_running).
+            #expect(daemon.docker(["run", "-d", "--name", "flap", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; exit 3"]).status == 0)
+            var state = ""
+            for _ in 0..<100 where !state.hasPrefix("restarting") {
+                state = ContainerBehaviourTests.inspect(daemon, "{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.Pid}}", "flap")
+                usleep(20_000)
+            }
+            #expect(state == "restarting true true 0\n", "\(state)")
         }
     }
 }

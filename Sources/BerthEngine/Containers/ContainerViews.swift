@@ -131,6 +131,8 @@ extension ContainerService {
             Config: record.Config)
         if let lower = images.lowerDirectories(record.Image) { inspect.GraphDriver.Data["LowerDir"] = lower }
         inspect.HostConfig.Links = shownLinks(entry)
+        // dockerd counts a restarting container as running (Pid 0); compose and docker-py read it.
+        if record.State.Restarting { inspect.State.Running = true }
         // dockerd fills these paths in at the first start (network and log set-up).
         if record.State.StartedAt == ContainerStateRecord.zeroTime {
             inspect.ResolvConfPath = ""
