@@ -28,6 +28,7 @@ struct VersionedImageInspect: Encodable {
         // The current shape first, without what this version shows differently; the legacy
         // fields then go into the same JSON object.
         var current = inspect
+        current.Container = nil
         current.ContainerConfig = nil
         let legacyConfig = below(1, 50)
         if legacyConfig { current.Config = nil }
@@ -41,7 +42,7 @@ struct VersionedImageInspect: Encodable {
         } else {
             try container.encode(inspect.ContainerConfig ?? .init(), forKey: .ContainerConfig)
         }
-        if below(1, 45) { try container.encode("", forKey: .Container) }
+        if below(1, 45) { try container.encode(inspect.Container ?? "", forKey: .Container) }
     }
 }
 

@@ -53,7 +53,9 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public var comment: String?
     public var docker_version: String?
     public var config: Config?
-    /// The config of the container an old-style build committed; API clients below 1.45 see it.
+    /// The container an old-style build or `docker commit` made the image from, and its
+    /// config; API clients below 1.45 see them.
+    public var container: String?
     public var container_config: Config?
     public var rootfs: RootFS
     public var history: [History]?

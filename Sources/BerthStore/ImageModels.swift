@@ -39,7 +39,8 @@ public struct ImageInspect: Codable, Sendable {
     public var DockerVersion: String
     public var Author: String
     public var Config: ImageConfig.Config?
-    /// Omitted by the current API; the image route shows it to clients below 1.45.
+    /// The route shows these to clients below 1.45 (ContainerConfig to all, for compose).
+    public var Container: String?
     public var ContainerConfig: ImageConfig.Config?
     public var Architecture: String
     public var Variant: String?

@@ -529,7 +529,7 @@ public final class ImageStore: @unchecked Sendable {
             ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: parentID(of: record),
                          Comment: config.comment ?? config.history?.last?.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
-                         Config: config.config, ContainerConfig: config.container_config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
+                         Config: config.config, Container: config.container, ContainerConfig: config.container_config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
                          Size: layerSize(record, config),
                          GraphDriver: .init(Name: "overlay2", Data: graphDriverData(config)),
                          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),

@@ -282,6 +282,15 @@ struct ComposeTests {
             #expect(current["ContainerConfig"] as? [String: String] == [:])
             #expect(current["Container"] == nil && current["VirtualSize"] == nil)
             #expect(try inspect("1.44")["VirtualSize"] == nil)
+
+            // A committed image names the container it came from, below 1.45.
+            #expect(daemon.docker(["create", "--name", "base", "busybox"]).status == 0)
+            #expect(daemon.docker(["commit", "--change", "VOLUME /v", "base", "busybox"]).status == 0)
+            let id = daemon.docker(["inspect", "-f", "{{.Id}}", "base"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let committed = try inspect("1.41")
+            #expect(committed["Container"] as? String == id && (committed["Config"] as? [String: Any])?["Volumes"] as? [String: [String: String]] == ["/v": [:]])
+            #expect((committed["ContainerConfig"] as? [String: Any])?["Cmd"] as? [String] == ["sh"])
+            #expect(try inspect("1.50")["Container"] == nil)
         }
     }
 
