@@ -238,6 +238,15 @@ struct ComposeTests {
         let shortID = String(project.id("\(name)_app_1").prefix(12))
         #expect(names.first == "\(name)_app_1" && names.last == "apphost" && names.sorted() == ["\(name)_app_1", "app", "apphost", shortID].sorted(),
                 "\(names)")
+        // Below API 1.45 the short ID and hostname are among the aliases, as dockerd lists them.
+        func aliases(_ version: String) throws -> [String] {
+            let body = project.net.daemon.curl(["http://berth/v\(version)/containers/\(name)_app_1/json"]).stdout
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            let networks = (object["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any]
+            return ((networks?["\(name)_default"] as? [String: Any])?["Aliases"] as? [String]) ?? []
+        }
+        #expect(try Set(aliases("1.41")) == ["app", shortID, "apphost"])
+        #expect(try !aliases("1.50").contains("apphost"))
         #expect(project.compose(["down", "-t", "0"]).status == 0)
     }
 
