@@ -55,7 +55,7 @@ extension NetworkService {
             config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
         }
         return NetworkView(Name: record.name, Id: record.id, Created: record.created, Driver: record.driver,
-                           EnableIPv6: record.pool6 != nil, IPAM: .init(Config: config), Internal: record.isInternal, Attachable: record.attachable,
+                           EnableIPv6: record.pool6 != nil, IPAM: .init(Options: record.ipamOptions, Config: config), Internal: record.isInternal, Attachable: record.attachable,
                            Containers: containers, Options: record.options, Labels: record.labels)
     }
 
@@ -160,6 +160,7 @@ extension NetworkService {
         record.attachable = request.Attachable ?? false
         record.labels = request.Labels ?? [:]
         record.options = request.Options ?? [:]
+        record.ipamOptions = request.IPAM?.Options
         for key in [BridgeOptions.enableICC, BridgeOptions.enableIPMasquerade] { _ = try BridgeOptions.flag(record.options, key) }
         let device = record.options[BridgeOptions.name] ?? "br-" + id.prefix(12)
         guard !device.isEmpty, device.utf8.count < 16 else {

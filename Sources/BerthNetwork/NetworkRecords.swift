@@ -18,6 +18,8 @@ public struct NetworkRecord: Codable, Sendable {
     public var attachable = false
     public var labels: [String: String] = [:]
     public var options: [String: String] = [:]
+    /// IPAM.Options as created, shown back in inspect.
+    public var ipamOptions: [String: String]?
     /// The daemon's default `bridge` network (no name resolution, no isolation opt-out).
     public var isDefaultBridge = false
     /// true: the device was there before berthd (daemon.json `bridge`), and stays after it.

@@ -13,6 +13,7 @@ struct ComposeTests {
     /// waits for it to be healthy, fetches it by service name over the `back` network, reads the
     /// same volume and prints its environment (env_file and environment); scaled is a plain
     /// service to recreate and scale; once (profile oneshot) exits with 3 in the foreground.
+    /// compose compares the `back` network's IPAM options with the daemon's at every `up`.
     static func composeFile(port: Int, scaledCommand: String = "sleep 300") -> String {
         """
         services:
@@ -56,6 +57,8 @@ struct ComposeTests {
         networks:
           front:
           back:
+            ipam:
+              options: {purpose: tests}
 
         """
     }
