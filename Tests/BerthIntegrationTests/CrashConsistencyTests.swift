@@ -555,7 +555,10 @@ final class CrashRig {
     static func parse(_ line: String) -> Listed? {
         let fields = line.split(separator: " ").map(String.init)
         guard fields.count == 6 else { return nil }
-        return Listed(id: fields[0], name: String(fields[1].dropFirst()), status: fields[2], running: fields[3] == "true",
+        // A restarting container counts as Running, as in dockerd, but has no process until
+        // its next start: here "running" means one holding a process.
+        return Listed(id: fields[0], name: String(fields[1].dropFirst()), status: fields[2],
+                      running: fields[3] == "true" && fields[2] != "restarting",
                       pid: Int32(fields[4]) ?? 0, autoRemove: fields[5] == "true")
     }
 
