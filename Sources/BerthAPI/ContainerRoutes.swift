@@ -106,7 +106,8 @@ enum ContainerRoutes {
             let tty = try await containers.checkAttach(id, options: options)
             return .hijacked(HijackedSession(multiplexed: !tty) { connection in
                 try await containers.attach(id, options: options,
-                                            client: StreamClient(input: connection.input, output: connection.output))
+                                            client: StreamClient(input: connection.input, output: connection.output,
+                                                                 closed: connection.closed))
             })
         }
         router.add(.POST, "/containers/{id}/resize") { request, parameters in

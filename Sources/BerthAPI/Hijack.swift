@@ -23,6 +23,9 @@ public struct HijackedSession: Sendable {
 public struct HijackedConnection: Sendable {
     public let input: NIOAsyncChannelInboundStream<ByteBuffer>
     public let output: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// Completes when the connection is closed, also by the client going away while nothing
+    /// is read or written (a half-close alone does not complete it).
+    public let closed: EventLoopFuture<Void>
 }
 
 extension HTTPHandler {
@@ -53,7 +56,7 @@ extension HTTPHandler {
         Task {
             try? await asyncChannel.executeThenClose { input, output in
                 try await output.write(ByteBuffer(string: head))
-                try await session.run(HijackedConnection(input: input, output: output))
+                try await session.run(HijackedConnection(input: input, output: output, closed: channel.closeFuture))
             }
         }
     }
