@@ -108,12 +108,17 @@ struct SoakRig {
                      "/containers/long/json", "/containers/json?all=1", "/events?since=\(now - 60)&until=\(now)"] {
             raw("GET /v1.50\(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         }
-        // A published port, connected to.
-        let web = daemon.docker(["run", "-d", "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80"])
+        // Published ports, connected to: TCP, and UDP from ever new source ports (each a flow
+        // of the relay, with a socket of its own).
+        let web = daemon.docker(["run", "-d", "-p", "127.0.0.1::80", "-p", "127.0.0.1::5353/udp", "busybox", "httpd", "-f", "-p", "80"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let port = daemon.docker(["port", web, "80"]).stdout.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let ports = daemon.docker(["port", web]).stdout.split(separator: "\n")
+        func hostPort(_ proto: String) -> Int? {
+            ports.first { $0.hasPrefix(proto) }?.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
         count += 2
-        if let port { for _ in 0..<2 { Self.connectAndClose(port: port); count += 1 } }
+        if let tcp = hostPort("80/tcp") { for _ in 0..<2 { Self.connectAndClose(port: tcp); count += 1 } }
+        if let udp = hostPort("5353/udp") { for _ in 0..<3 { Self.sendDatagram(port: udp); count += 1 } }
         docker(["rm", "-f", web])
         // A user network joined and left.
         docker(["network", "create", "soaknet"])
@@ -185,6 +190,23 @@ struct SoakRig {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8](repeating: 0, count: 65536)
         while recv(fd, &buffer, buffer.count, 0) > 0 {}
+    }
+
+    /// One datagram from a socket of its own (a new source port), which then closes.
+    static func sendDatagram(port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let payload = Array("soak\n".utf8)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, payload, payload.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
     }
 
     static func connectAndClose(port: Int) {
