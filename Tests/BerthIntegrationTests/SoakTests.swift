@@ -273,10 +273,18 @@ struct SoakRig {
             .filter { $0.contains(daemon.directory) }
             .map { $0.split(separator: " ").dropFirst(3).prefix(2).joined(separator: " ") }
         var files: [String] = []
-        for top in ["/data/containers", "/data/volumes", "/exec/containers", "/exec/runtime", "/exec/netns"] {
+        for top in ["/data/containers", "/data/volumes", "/data/network", "/data/tmp", "/data/image/ingest",
+                    "/exec/containers", "/exec/runtime", "/exec/netns"] {
             let root = daemon.directory + top
             guard let walk = FileManager.default.enumerator(atPath: root) else { continue }
             while let relative = walk.nextObject() as? String { files.append(top + "/" + relative) }
+        }
+        // Layers and container roots; not what is inside them (files copied into the long-lived
+        // container are its own).
+        for top in ["/data/overlay", "/data/overlay/l"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: daemon.directory + top)) ?? [] {
+                files.append(top + "/" + name)
+            }
         }
         let veths = Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", bridge]).stdout
             .split(separator: "\n").count
