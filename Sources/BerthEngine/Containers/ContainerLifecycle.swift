@@ -559,7 +559,7 @@ struct ShimExit {
     }
 
     static func read(directory: String) -> ShimExit? {
-        guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8) else { return nil }
+        guard let text = readTextFile(directory + "/exit") else { return nil }
         return parse("exit " + text.trimmed())
     }
 }
