@@ -154,7 +154,8 @@ extension ContainerService {
     }
 
     private func attachStream(_ id: String, options: AttachOptions, client: StreamClient) async throws {
-        let entry = entries[id]!
+        // Removed meanwhile (the actor ran other work since the lookup).
+        guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         let tty = entry.record.Config.Tty ?? false
         let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys
         let pump = StreamPump(tty: tty,
