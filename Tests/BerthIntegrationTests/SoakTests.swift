@@ -13,6 +13,12 @@ struct SoakTests {
 
     @Test func everydayOperationsGiveBackWhatTheyTook() throws {
         let daemon = try ContainersTests.daemonWithImage(configuration: #"{"cgroup-parent": "/\#(Self.cgroupParent)"}"#)
+        // The parent cgroup is the test's own: gone once the daemon is, whatever the test found.
+        defer {
+            daemon.docker(["rm", "-f", "long", "idle"])
+            _ = daemon.stop()
+            SoakRig.removeCgroupParent(Self.cgroupParent)
+        }
         let rig = SoakRig(daemon: daemon)
         // Lives through every round: what its shim and the daemon keep for it must not grow.
         // It prints once and then nothing, so that a stream nobody reads is never woken.
@@ -53,8 +59,6 @@ struct SoakTests {
         // a bound that a leak of some tens of KiB per operation exceeds.
         #expect(after.rssKiB <= baseline.rssKiB + 20 * 1024, "RSS: \(baseline.rssKiB) KiB before, \(after.rssKiB) KiB after")
 
-        #expect(daemon.docker(["rm", "-f", "long", "idle"]).status == 0)
-        SoakRig.removeCgroupParent(Self.cgroupParent)
     }
 }
 
