@@ -126,7 +126,8 @@ enum ContainerRoutes {
                                                     containers: containers, to: connection.output)
                 }
                 try await containers.attach(id, options: options, stream: stream,
-                                            client: StreamClient(input: connection.input, output: connection.output))
+                                            client: StreamClient(input: connection.input, output: connection.output,
+                                                                 closed: connection.closed))
             })
         }
         router.add(.POST, "/containers/{id}/resize") { request, parameters in

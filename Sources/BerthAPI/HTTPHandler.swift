@@ -40,6 +40,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The task writing a streamed body: cancelled when the client leaves, so that an
     /// endless stream (events) ends and frees what it holds without waiting for a write.
     private var streamTask: Task<Void, Never>?
+    /// The client closed its side or left. A client can leave before its answer starts (a
+    /// follow, an events or a wait request sent and the connection closed at once): the
+    /// stream that starts afterwards is cancelled at once, or, with nothing to write, it would
+    /// hold its log file, subscription or waiter for as long as the container lives.
+    private var clientGone = false
 
     init(router: Router, logger: Logger, spoolDirectory: String, inFlight: InFlightRequests) {
         self.inFlight = inFlight
@@ -60,13 +65,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        clientGone = true
         streamTask?.cancel()
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // The client closed its side: nobody reads the stream any more.
-        if let event = event as? ChannelEvent, event == .inputClosed { streamTask?.cancel() }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            clientGone = true
+            streamTask?.cancel()
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -112,6 +121,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (version, path, query) = Self.parse(head.uri)
         var request = APIRequest(method: head.method, path: path, apiVersion: version, query: query,
                                  headers: head.headers, body: body)
+        // The request has the body now: an idle keep-alive connection (docker-py's and
+        // compose's pools) must not hold up to 10 MiB of its last request until the next one.
+        body = []
         if let spool {
             close(spool.fd)
             request.bodyFile = spool.path
@@ -174,6 +186,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                         finished(response.status)
                     }
                 }
+                if boundSelf.value.clientGone { boundSelf.value.streamTask?.cancel() }
                 return
             }
             if head.method != .HEAD && !response.body.isEmpty {

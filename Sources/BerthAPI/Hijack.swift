@@ -24,6 +24,9 @@ public struct HijackedSession: Sendable {
 public struct HijackedConnection: Sendable {
     public let input: NIOAsyncChannelInboundStream<ByteBuffer>
     public let output: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// Completes when the connection is closed, also by the client going away while nothing
+    /// is read or written (a half-close alone does not complete it).
+    public let closed: EventLoopFuture<Void>
 }
 
 extension HTTPHandler {
@@ -56,7 +59,7 @@ extension HTTPHandler {
             try? await asyncChannel.executeThenClose { input, output in
                 try await output.write(ByteBuffer(string: head))
                 if headFirst { await waitUntilHeadRead(channel) }
-                try await session.run(HijackedConnection(input: input, output: output))
+                try await session.run(HijackedConnection(input: input, output: output, closed: channel.closeFuture))
             }
         }
     }

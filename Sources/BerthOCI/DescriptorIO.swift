@@ -31,6 +31,17 @@ public enum DescriptorIO {
     }
 }
 
+/// A small file's text (nil when it cannot be opened), read with plain open/read.
+/// FoundationEssentials' `String(contentsOfFile:)` and `Data(contentsOf:)` lose the 4 KiB
+/// buffer they read an empty file into: a base layer's empty `lower`, read at every create
+/// and start, grew the daemon by 4 KiB each time.
+public func readTextFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    return String(decoding: DescriptorIO.readToEnd(fd), as: UTF8.self)
+}
+
 /// A /proc file's text, read to its end. Its size reads as 0, and FoundationEssentials'
 /// `String(contentsOfFile:)` then stops after the first read, which a seq_file answers with
 /// one page: /proc/self/mountinfo or /proc/net/route came back cut at about 4 KB.

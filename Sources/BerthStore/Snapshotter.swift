@@ -58,16 +58,17 @@ public final class Snapshotter: @unchecked Sendable {
 
     /// The bytes of the files a layer holds (not counting its parents).
     func size(_ chainID: String) -> Int64? {
-        (try? String(contentsOfFile: directory(chainID) + "/size", encoding: .utf8)).flatMap { Int64($0) }
+        readTextFile(directory(chainID) + "/size").flatMap { Int64($0) }
     }
 
     /// "l/<link>" of a layer and of everything below it, topmost first.
     func lowerChain(of chainID: String) throws -> [String] {
         let dir = directory(chainID)
-        guard let link = try? String(contentsOfFile: dir + "/link", encoding: .utf8) else {
+        // Not String(contentsOfFile:): see readTextFile (a base layer's `lower` is empty).
+        guard let link = readTextFile(dir + "/link") else {
             throw BerthError.notFound("layer \(chainID) is not unpacked")
         }
-        let below = (try? String(contentsOfFile: dir + "/lower", encoding: .utf8)) ?? ""
+        let below = readTextFile(dir + "/lower") ?? ""
         return ["l/" + link] + below.split(separator: ":").map(String.init)
     }
 
@@ -108,7 +109,7 @@ public final class Snapshotter: @unchecked Sendable {
     /// Removes an unpacked layer (when no image uses it any more).
     func removeLayer(_ chainID: String) {
         let dir = directory(chainID)
-        if let link = try? String(contentsOfFile: dir + "/link", encoding: .utf8) { unlink(links + "/" + link) }
+        if let link = readTextFile(dir + "/link") { unlink(links + "/" + link) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

@@ -39,6 +39,9 @@ enum Launch {
             session.outputs.append(.init(fd: ends.read, kind: .stderr))
             childFDs[2] = ends.write
         }
+        // With stdin, stdout and stderr all on pipes, /dev/null is nobody's: kept, it would
+        // leak one descriptor per `exec -i` for as long as the container runs.
+        if !childFDs.contains(null) { close(null) }
         if failed {
             let message = "pipe: \(errnoText())"
             closeChildStdio(childFDs)

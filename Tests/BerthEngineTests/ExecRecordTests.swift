@@ -24,10 +24,23 @@ import Testing
 
     @Test func anEndedExecExpiresAfterFiveMinutes() {
         var exec = record()
-        #expect(!exec.isExpired(now: .max))  // still running or never started: kept
+        exec.started = true
+        exec.Running = true
+        #expect(!exec.isExpired(now: .max))  // still running: kept
         exec.endedUptime = 1_000
         #expect(!exec.isExpired(now: 1_000 + ExecRecord.endedLifetime))
         #expect(exec.isExpired(now: 1_001 + ExecRecord.endedLifetime))
         #expect(!exec.isExpired(now: 10))  // a clock before the end: kept
+    }
+
+    /// A client that creates execs and never starts them must not grow the daemon for as
+    /// long as the container runs.
+    @Test func aNeverStartedExecExpiresFiveMinutesAfterItsCreation() {
+        var exec = record()
+        exec.createdUptime = 2_000
+        #expect(!exec.isExpired(now: 2_000 + ExecRecord.endedLifetime))
+        #expect(exec.isExpired(now: 2_001 + ExecRecord.endedLifetime))
+        exec.started = true  // started and still running: kept however old
+        #expect(!exec.isExpired(now: .max))
     }
 }

@@ -56,14 +56,18 @@ public struct ExecRecord: Encodable, Sendable {
     var started = false
     /// When it ended (uptime nanoseconds), for the clean-up of old records.
     var endedUptime: UInt64?
+    /// When it was created (uptime nanoseconds): one never started is cleaned up from then.
+    var createdUptime: UInt64 = DispatchTime.now().uptimeNanoseconds
 
     /// How long an ended exec stays inspectable: dockerd's clean-up drops it within 5 to 10
     /// minutes. Without one, a container exec'd into every few seconds would grow for ever.
     static let endedLifetime: UInt64 = 5 * 60 * 1_000_000_000
 
+    /// Ended long ago, or created long ago and never started (a client that created it and
+    /// left): either way nobody will start or read it any more.
     func isExpired(now: UInt64) -> Bool {
-        guard let endedUptime, now >= endedUptime else { return false }
-        return now - endedUptime > Self.endedLifetime
+        guard let since = endedUptime ?? (started ? nil : createdUptime), now >= since else { return false }
+        return now - since > Self.endedLifetime
     }
 
     /// The fields of dockerd's `GET /exec/{id}/json`, ExitCode null until the end.

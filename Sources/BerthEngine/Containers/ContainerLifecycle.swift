@@ -112,10 +112,10 @@ extension ContainerService {
         let socket = paths.shimSocket(id)
         // Attachments made before start connect to the shim first.
         let pending = entries[id]!.pendingAttaches
-        entries[id]!.pendingAttaches = []
+        entries[id]!.pendingAttaches = [:]
         if !pending.isEmpty {
             await withTaskGroup(of: Void.self) { group in
-                for attach in pending {
+                for attach in pending.values {
                     let (connected, continuation) = AsyncStream<Void>.makeStream()
                     attach.resume(returning: PendingAttachGo(socketPath: socket, connected: continuation))
                     group.addTask {
@@ -191,13 +191,13 @@ extension ContainerService {
         let waiters = entry.exitWaiters
         entry.exitWaiters = ExitWaiters()
         let pending = entry.pendingAttaches
-        entry.pendingAttaches = []
+        entry.pendingAttaches = [:]
         entries[id] = entry
         persist(id)
         // The start's own answer carries the error; the wait answer only the code, as dockerd's.
         let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
         waiters.resumeAll(returning: result)
-        for attach in pending { attach.resume(returning: nil) }
+        for attach in pending.values { attach.resume(returning: nil) }
         if entry.hostConfig.AutoRemove == true { try? await removeStopped(id, removeVolumes: true) }
     }
 
@@ -565,7 +565,7 @@ struct ShimExit {
     }
 
     static func read(directory: String) -> ShimExit? {
-        guard let text = try? String(contentsOfFile: directory + "/exit", encoding: .utf8) else { return nil }
+        guard let text = readTextFile(directory + "/exit") else { return nil }
         return parse("exit " + text.trimmed())
     }
 }

@@ -21,7 +21,8 @@ public actor ContainerService {
         /// `docker wait --condition removed` and `docker run --rm`.
         var removalWaiters = ExitWaiters()
         /// Attachments made before the container started (`docker run` attaches first).
-        var pendingAttaches: [CheckedContinuation<PendingAttachGo?, Never>] = []
+        /// Each under its token, so that one whose client left is dropped (see awaitStart).
+        var pendingAttaches: [UInt64: CheckedContinuation<PendingAttachGo?, Never>] = [:]
         /// Set while start, stop or remove is at work, so they do not overlap.
         var busy = false
         /// When the last start happened (restart back-off resets after 10 s of running).
@@ -458,7 +459,7 @@ public actor ContainerService {
             signal.yield(true)
             signal.finish()
         }
-        for attach in entry.pendingAttaches { attach.resume(returning: nil) }
+        for attach in entry.pendingAttaches.values { attach.resume(returning: nil) }
         emit("destroy", record: entry.record)
     }
 

@@ -5,10 +5,14 @@ import NIOCore
 public struct StreamClient: Sendable {
     public let input: NIOAsyncChannelInboundStream<ByteBuffer>
     public let output: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// Completes when the client's connection is closed (see ClientDeparture).
+    public let closed: EventLoopFuture<Void>?
 
-    public init(input: NIOAsyncChannelInboundStream<ByteBuffer>, output: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+    public init(input: NIOAsyncChannelInboundStream<ByteBuffer>, output: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                closed: EventLoopFuture<Void>? = nil) {
         self.input = input
         self.output = output
+        self.closed = closed
     }
 }
 
@@ -149,7 +153,14 @@ extension ContainerService {
             emit("attach", container: id)
             return
         }
-        let entry = entries[id]!
+        // An attachment whose client left ends at once: it would otherwise hold its shim
+        // connection until the container printed something, or its wait until the next start.
+        try await ClientDeparture.ends(client) { try await self.attachStream(id, options: options, client: client) }
+    }
+
+    private func attachStream(_ id: String, options: AttachOptions, client: StreamClient) async throws {
+        // Removed meanwhile (the actor ran other work since the lookup).
+        guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         let tty = entry.record.Config.Tty ?? false
         let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys
         let pump = StreamPump(tty: tty,
@@ -165,7 +176,7 @@ extension ContainerService {
             return
         }
         // Not running yet: wait for start (`docker run` attaches before it starts).
-        guard let go = await withCheckedContinuation({ entries[id]!.pendingAttaches.append($0) }) else { return }
+        guard let go = await awaitStart(id) else { return }
         do {
             try await ShimClient(socketPath: go.socketPath).withConnection(request) { _, frames, shim in
                 go.connected.yield()

@@ -79,8 +79,9 @@ public enum ContainerUser {
         return value
     }
 
+    /// An image's /etc/group can be empty (see readTextFile).
     static func readFile(_ path: String) -> String? {
-        try? String(contentsOfFile: path, encoding: .utf8)
+        readTextFile(path)
     }
 
     static func lines(_ text: String) -> [[Substring]] {

@@ -53,3 +53,25 @@ extension ContainerService {
         waiter?.resume(returning: nil)
     }
 }
+
+extension ContainerService {
+    /// Waits for the container's next start (an attachment made before it); nil when the
+    /// container stops or goes first, or the waiting task is cancelled (its client left).
+    func awaitStart(_ id: String) async -> PendingAttachGo? {
+        let token = nextWaiterToken
+        nextWaiterToken &+= 1
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter in
+                guard entries[id] != nil, !Task.isCancelled else { return waiter.resume(returning: nil) }
+                entries[id]!.pendingAttaches[token] = waiter
+            }
+        } onCancel: {
+            // As in awaitContainer: runs on the actor after the waiter is added.
+            Task { await self.dropPendingAttach(id, token) }
+        }
+    }
+
+    private func dropPendingAttach(_ id: String, _ token: UInt64) {
+        entries[id]?.pendingAttaches.removeValue(forKey: token)?.resume(returning: nil)
+    }
+}

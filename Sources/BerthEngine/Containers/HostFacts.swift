@@ -87,7 +87,7 @@ public struct HostFacts: Sendable, Equatable {
     }
 
     static func read(_ path: String) -> String? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = readTextFile(path) else { return nil }  // empty files too: see readTextFile
         let trimmed = text.trimmed()
         return trimmed.isEmpty ? nil : trimmed
     }

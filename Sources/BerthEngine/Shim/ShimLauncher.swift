@@ -73,7 +73,7 @@ struct ShimLauncher: Sendable {
         let answer = String(decoding: DescriptorIO.readToEnd(ready[0]), as: UTF8.self).trimmed()
         if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
         if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
-        let shimLog = (try? String(contentsOfFile: options.bundle + "/shim.log", encoding: .utf8)) ?? ""
+        let shimLog = readTextFile(options.bundle + "/shim.log") ?? ""  // mostly empty: see readTextFile
         throw BerthError.internalError("the container's shim exited before it was ready" + (shimLog.isEmpty ? "" : ": " + shimLog))
     }
 }
