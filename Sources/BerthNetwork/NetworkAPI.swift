@@ -97,6 +97,10 @@ extension NetworkService {
     }
 
     public func create(_ request: NetworkCreateRequest) throws -> (id: String, warning: String) {
+        try SubnetChoiceLock.holding { try createHoldingSubnetLock(request) }
+    }
+
+    private func createHoldingSubnetLock(_ request: NetworkCreateRequest) throws -> (id: String, warning: String) {
         let name = request.Name
         guard !name.isEmpty else { throw NetworkRequestError(kind: .invalid, description: "network name must not be empty") }
         let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!

@@ -100,15 +100,17 @@ public actor NetworkService {
     /// Makes the predefined networks and the bridges, turns on forwarding, and brings back
     /// the proxies and names of the containers that kept running while berthd was down.
     public func start() throws {
-        try ensurePredefined()
-        rebuildAllocations()
-        if options.ipForward { enableForwarding() }
-        for record in networks.values where record.driver == "bridge" {
-            do {
-                try ensureBridge(record)
-                try startDNS(record)
-            } catch {
-                log("network \(record.name): \(error)")
+        try SubnetChoiceLock.holding {
+            try ensurePredefined()
+            rebuildAllocations()
+            if options.ipForward { enableForwarding() }
+            for record in networks.values where record.driver == "bridge" {
+                do {
+                    try ensureBridge(record)
+                    try startDNS(record)
+                } catch {
+                    log("network \(record.name): \(error)")
+                }
             }
         }
         for sandbox in sandboxes.values {
