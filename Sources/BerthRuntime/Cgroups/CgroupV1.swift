@@ -2,8 +2,9 @@ import BerthOCI
 import Glibc
 
 /// A container's cgroup on a v1 (legacy or hybrid) host: one directory per hierarchy. As
-/// runc, the container also joins the named `name=systemd` hierarchy and, on a hybrid host,
-/// the cgroup2 mount (key ""): neither limits anything, but they say where the container is.
+/// runc, the container also joins the named `name=systemd` hierarchy: it limits nothing, but
+/// says where the container is (systemd inside a container needs it). Paths saved by earlier
+/// versions may hold a hybrid host's cgroup2 mount too (key ""), joined as cgroup2 wants.
 struct CgroupV1: CgroupManager {
     /// hierarchy key (controller, `name=systemd`, "" for cgroup2) → the container's directory there
     let paths: [String: String]
