@@ -39,14 +39,8 @@ enum ContainerRoutes {
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")), prune: true)
             let report = try await containers.prune(filters: filters)
             struct Answer: Encodable {
-                var ContainersDeleted: [String]?
+                @NullWhenNil var ContainersDeleted: [String]?  // null when none, as dockerd
                 var SpaceReclaimed: Int64
-                func encode(to encoder: any Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(ContainersDeleted, forKey: .ContainersDeleted)  // null when none, as dockerd
-                    try c.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
-                }
-                enum CodingKeys: String, CodingKey { case ContainersDeleted, SpaceReclaimed }
             }
             return .json(Answer(ContainersDeleted: report.deleted.isEmpty ? nil : report.deleted, SpaceReclaimed: report.reclaimed))
         }
@@ -198,12 +192,7 @@ enum ContainerRoutes {
             let version = (request.apiVersion ?? SystemInfo.apiVersion).split(separator: ".").map { Int($0) ?? 0 }
             if !version.lexicographicallyPrecedes([1, 42]) { body.KernelMemory = nil }
             struct Answer: Encodable {
-                var Warnings: [String]?
-                func encode(to encoder: any Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(Warnings, forKey: .Warnings)   // null when none, as dockerd
-                }
-                enum CodingKeys: String, CodingKey { case Warnings }
+                @NullWhenNil var Warnings: [String]?  // null when none, as dockerd
             }
             let warnings = try await containers.update(parameters["id"]!, request: body)
             return .json(Answer(Warnings: warnings.isEmpty ? nil : warnings))

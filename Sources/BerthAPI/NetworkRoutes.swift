@@ -40,12 +40,7 @@ enum NetworkRoutes {
             let filters = try ImageRoutes.parseFilters(request.queryValue("filters"))
             let removed = try await mapped { try await engine.pruneNetworks(filters: filters) }
             struct Answer: Encodable {
-                var NetworksDeleted: [String]?
-                func encode(to encoder: any Encoder) throws {
-                    var c = encoder.container(keyedBy: CodingKeys.self)
-                    try c.encode(NetworksDeleted, forKey: .NetworksDeleted)  // null when none, as dockerd
-                }
-                enum CodingKeys: String, CodingKey { case NetworksDeleted }
+                @NullWhenNil var NetworksDeleted: [String]?  // null when none, as dockerd
             }
             return .json(Answer(NetworksDeleted: removed.isEmpty ? nil : removed))
         }

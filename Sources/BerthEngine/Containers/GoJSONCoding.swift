@@ -28,6 +28,22 @@ public struct StringOrList: Codable, Sendable, Equatable, Hashable {
     }
 }
 
+/// A Go field without `omitempty` in an answer: nil is written as `null`, never left out
+/// (dockerd's prune reports and update warnings).
+@propertyWrapper
+public struct NullWhenNil<Value: Encodable & Sendable>: Encodable, Sendable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
 extension KeyedDecodingContainer {
     /// Lets synthesized decoders treat a missing StringOrList key as nil.
     public func decode(_ type: StringOrList.Type, forKey key: Key) throws -> StringOrList {
