@@ -255,10 +255,14 @@ public struct Runtime {
         }
         defer { if case .container = plan.kind { plan.joins.forEach { close($0.fd) } } }
         // Without a user namespace (whose root cannot write the host's cgroup files until it
-        // is mapped), the child moves itself in: much cheaper than a move by pid on cgroup v1.
+        // is mapped), the child moves itself into the v1 hierarchies: much cheaper than a
+        // move by pid. It is born in its cgroup2 cgroup.
         if !plan.namespaces.newUserNamespace { plan.cgroupSelfJoin = cgroup.selfJoinFiles }
+        let cgroup2 = cgroup.cgroup2Directory.map { open($0, Int32(BERTH_O_PATH) | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if cgroup2 >= 0 { close(cgroup2) } }
+        var bornInCgroup2 = false
         fflush(nil)
-        let pid = berth_clone(UInt64(UInt32(bitPattern: plan.namespaces.createFlags)))
+        let pid = berth_clone(UInt64(UInt32(bitPattern: plan.namespaces.createFlags)), cgroup2, &bornInCgroup2)
         if pid < 0 {
             close(plan.sync.childEnd)
             throw SystemError("clone")
@@ -275,7 +279,11 @@ public struct Runtime {
             try writeIDMaps(pid: pid, spec: rootfs.spec)
         }
         do {
-            if plan.cgroupSelfJoin.isEmpty { try cgroup.addProcess(pid) }
+            if plan.cgroupSelfJoin.isEmpty {
+                try cgroup.addProcess(pid, exceptCgroup2: bornInCgroup2)
+            } else if !bornInCgroup2, let directory = cgroup.cgroup2Directory {
+                try CgroupFile.write(directory, "cgroup.procs", String(pid))
+            }
         } catch {
             // The child may have failed while building its root (and gone): its reason is
             // the one to tell.

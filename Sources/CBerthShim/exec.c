@@ -1,6 +1,7 @@
 // `docker exec` without a runtime process: the shim forks a helper that enters the running
-// container (its cgroups, then its namespaces, the mount namespace last), and the helper
-// clones the exec's process as the shim's own child (CLONE_PARENT), which takes on the exec's
+// container (its v1 cgroups, then its namespaces, the mount namespace last), and the helper
+// clones the exec's process as the shim's own child (CLONE_PARENT) straight into the
+// container's cgroup2 cgroup (CLONE_INTO_CGROUP), and that process takes on the exec's
 // identity and privileges and execs. Same steps, in the same order, as berth-runtime's exec
 // (BerthRuntime's InitStage and ProcessSetup), whose error texts it keeps.
 //
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -436,6 +438,44 @@ static void add_home(struct berth_exec_plan *plan) {
     plan->envp[plan->env_count] = NULL;
 }
 
+// A cgroup2 cgroup.procs among the plan's cgroup files: the helper clones the process into
+// its directory rather than moving itself in (a move through cgroup.procs takes a global lock
+// that waits out an RCU grace period, 10-15 ms). Returns the directory's O_PATH descriptor and
+// drops the entry from the files to write, or -1 when there is none.
+static int take_cgroup2_directory(struct berth_exec_plan *plan) {
+    static const char suffix[] = "/cgroup.procs";
+    for (int i = 0; i < plan->cgroup_file_count; i++) {
+        const char *file = plan->cgroup_files[i];
+        size_t length = strlen(file);
+        if (length <= sizeof(suffix) - 1 || strcmp(file + length - (sizeof(suffix) - 1), suffix) != 0) continue;
+        char directory[PATH_MAX];
+        snprintf(directory, sizeof(directory), "%.*s", (int)(length - (sizeof(suffix) - 1)), file);
+        int fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) fail("open %s: %s", directory, strerror(errno));
+        plan->cgroup_files[i] = plan->cgroup_files[--plan->cgroup_file_count];
+        return fd;
+    }
+    return -1;
+}
+
+// clone as the shim's child, into the cgroup2 directory when there is one. A kernel without
+// CLONE_INTO_CGROUP (before 5.7) gets the move through cgroup.procs instead.
+static pid_t clone_process(int cgroup2) {
+    if (cgroup2 >= 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof(args));
+        // With CLONE_PARENT, clone3 wants no exit signal: the child inherits ours (SIGCHLD).
+        args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup2;
+        pid_t process = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (process >= 0 || errno == EAGAIN || errno == ENOMEM) return process;
+        int procs = openat(cgroup2, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0 || write(procs, "0", 1) != 1) fail("join the container's cgroup2 cgroup: %s", strerror(errno));
+        close(procs);
+    }
+    return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 // The exec's process: the shim's child, in every namespace and cgroup of the container.
 __attribute__((noreturn)) static void become_process(struct berth_exec_plan *plan, int terminal) {
     if (terminal) set_up_terminal();
@@ -502,6 +542,7 @@ pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int s
         if (joins[i] < 0) fail("open %s: %s", theirs, strerror(errno));
     }
     // Its cgroups, while the host's cgroup mounts are still what paths name.
+    int cgroup2 = take_cgroup2_directory(plan);
     for (int i = 0; i < plan->cgroup_file_count; i++) write_file(plan->cgroup_files[i], "0");
     for (int i = 0; i < NAMESPACE_COUNT; i++) {
         if (joins[i] < 0) continue;
@@ -510,7 +551,7 @@ pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int s
     }
     // A child of the shim itself (so that the shim reaps it and has its status), and in the
     // container's pid namespace, which applies to children only.
-    pid_t process = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    pid_t process = clone_process(cgroup2);
     if (process < 0) fail("clone: %s", strerror(errno));
     if (process == 0) become_process(plan, console >= 0);
     char record[32];

@@ -22,12 +22,25 @@
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 
-pid_t berth_clone(uint64_t flags) {
+pid_t berth_clone(uint64_t flags, int cgroup_fd, bool *into_cgroup) {
+    *into_cgroup = false;
 #ifdef SYS_clone3
     struct clone_args args;
     memset(&args, 0, sizeof(args));
     args.flags = flags;
     args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
+        long pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0) {
+            if (pid > 0) *into_cgroup = true;
+            return (pid_t)pid;
+        }
+        if (errno == EAGAIN || errno == ENOMEM) return -1;
+        args.flags = flags;
+        args.cgroup = 0;
+    }
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid >= 0 || (errno != ENOSYS && errno != E2BIG)) return (pid_t)pid;
 #endif

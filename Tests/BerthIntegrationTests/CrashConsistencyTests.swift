@@ -80,8 +80,8 @@ struct CrashConsistencyTests {
                 mkdir(directory + "/exec/runtime/" + id, 0o711)
                 let cgroups = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
                     ? ["/sys/fs/cgroup/berth-test/\(id)"]
-                    // On a hybrid host the named systemd hierarchy too.
-                    : (["pids", "memory", "freezer"] + (HostCgroups.hostIsHybrid ? ["systemd"] : []))
+                    // On a hybrid host the named systemd hierarchy and the cgroup2 mount too.
+                    : (["pids", "memory", "freezer"] + (HostCgroups.hostIsHybrid ? ["systemd", "unified"] : []))
                         .map { "/sys/fs/cgroup/\($0)/berth-test/\(id)" }
                 for cgroup in cgroups { try? FileManager.default.createDirectory(atPath: cgroup, withIntermediateDirectories: true) }
                 return [directory + "/exec/runtime/" + id] + cgroups

@@ -8,15 +8,13 @@ import Testing
 struct RuntimeDifferentialTests {
     static let runc = ["/usr/sbin/runc", "/usr/bin/runc"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// What a process can see of its own isolation, printed in a stable order. On a v1 host the
-    /// cgroup2 line (0::) is left out: runc joins a hybrid host's cgroup2 mount, berth-runtime
-    /// does not (see CgroupHost).
+    /// What a process can see of its own isolation, printed in a stable order.
     static let probe = """
         echo pid=$$; hostname; id; umask; ulimit -n
         grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Cpus_allowed_list):' /proc/self/status
         awk '$5 !~ "^/sys/fs/cgroup/" {print $5, $9}' /proc/self/mountinfo | sort
-        cg=$(grep -m1 ':memory:' /proc/self/cgroup | cut -d: -f3); [ -n "$cg" ] || cg=$(tail -1 /proc/self/cgroup | cut -d: -f3)
-        if grep -q ':memory:' /proc/self/cgroup; then grep -v '^0::' /proc/self/cgroup; else cat /proc/self/cgroup; fi | sed "s|$cg|<cgroup>|"
+        cg=$(tail -1 /proc/self/cgroup | cut -d: -f3)
+        sed "s|$cg|<cgroup>|" /proc/self/cgroup
         awk '$5 ~ "^/sys/fs/cgroup" {print $4, $5, $6}' /proc/self/mountinfo | sed "s|$cg|<cgroup>|"; ls -1 /sys/fs/cgroup
         ls -1 /dev | sort
         cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>&1

@@ -195,8 +195,7 @@ struct CgroupV1LiveTests {
         #expect(!paths.isEmpty)
     }
 
-    /// And not a hybrid host's cgroup2 mount (see CgroupHost).
-    @Test func aProcessJoinsTheSystemdHierarchyToo() throws {
+    @Test func aProcessJoinsTheSystemdAndCgroup2HierarchiesToo() throws {
         try withV1TestCgroup { manager in
             let sleeper = try Sleeper()
             defer { sleeper.stop() }
@@ -204,7 +203,7 @@ struct CgroupV1LiveTests {
             let own = try String(contentsOfFile: "/proc/\(sleeper.pid)/cgroup", encoding: .utf8)
             let expected = manager.paths["memory"]!.dropFirst("/sys/fs/cgroup/memory".count)
             if manager.paths["name=systemd"] != nil { #expect(own.contains(":name=systemd:\(expected)\n"), "\(own)") }
-            if hasUnifiedMountOnHybridHost { #expect(!own.contains("0::\(expected)\n"), "\(own)") }
+            if hasUnifiedMountOnHybridHost { #expect(own.contains("0::\(expected)\n"), "\(own)") }
         }
     }
 
@@ -273,6 +272,33 @@ struct CgroupV2LiveTests {
             try exerciseMembershipFreezeKill(manager)
             try manager.destroy()
             #expect(!FileManager.default.fileExists(atPath: manager.directory))
+        }
+    }
+
+    /// A process cloned with the manager's cgroup2 directory is born there: nobody moves it
+    /// (a move through cgroup.procs waits out an RCU grace period).
+    @Test func aClonedChildIsBornInTheCgroup() throws {
+        try withV2TestCgroup { manager in
+            let directory = try #require(manager.cgroup2Directory)
+            let fd = open(directory, Int32(BERTH_O_PATH) | O_DIRECTORY | O_CLOEXEC)
+            try #require(fd >= 0)
+            defer { close(fd) }
+            var bornThere = false
+            let pid = berth_clone(0, fd, &bornThere)
+            if pid == 0 {
+                pause()
+                _exit(0)
+            }
+            try #require(pid > 0)
+            defer {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+            #expect(bornThere)
+            #expect(try manager.processes() == [pid])
+            let own = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+            #expect(own.contains("0::" + directory.dropFirst("/sys/fs/cgroup/unified".count) + "\n"), "\(own)")
         }
     }
 

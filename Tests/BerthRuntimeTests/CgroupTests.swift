@@ -118,7 +118,8 @@ struct CgroupHostTests {
         #expect(host.layout == .legacy(controllers: ["cpu": "/sys/fs/cgroup/cpu,cpuacct",
                                                       "cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
                                                       "memory": "/sys/fs/cgroup/memory",
-                                                      "name=systemd": "/sys/fs/cgroup/systemd"]))
+                                                      "name=systemd": "/sys/fs/cgroup/systemd",
+                                                      "": "/sys/fs/cgroup/unified"]))
         #expect(host.v1MountPoints == ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory"])
     }
 
@@ -166,7 +167,7 @@ struct CgroupHostTests {
         #expect(!host.isUnified)
         #expect(host.layout == .legacy(controllers: ["cpu": "/sys/fs/cgroup/cpu", "cpuset": "/sys/fs/cgroup/cpuset",
                                                       "memory": "/sys/fs/cgroup/memory", "freezer": "/sys/fs/cgroup/freezer",
-                                                      "name=systemd": "/sys/fs/cgroup/systemd"]))
+                                                      "name=systemd": "/sys/fs/cgroup/systemd", "": "/sys/fs/cgroup/unified"]))
         #expect(host.v1MountPoints == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/memory",
                                        "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/systemd"])
     }
@@ -195,12 +196,11 @@ struct CgroupPathTests {
         let absolute = try makeCgroupManager(cgroupsPath: "/berth/abc", containerID: "abc")
         #expect(absolute.paths["memory"] == "/sys/fs/cgroup/memory/berth/abc")
         #expect(absolute.paths["freezer"] == "/sys/fs/cgroup/freezer/berth/abc")
-        // The named systemd hierarchy follows the same rule; a hybrid host's cgroup2 mount is
-        // not joined (a move there waits for an RCU grace period, ~10 ms of each start).
+        // The named systemd hierarchy and a hybrid host's cgroup2 mount follow the same rule.
         if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/systemd/cgroup.procs") {
             #expect(absolute.paths["name=systemd"] == "/sys/fs/cgroup/systemd/berth/abc")
         }
-        #expect(absolute.paths[""] == nil)
+        #expect(absolute.paths[""] == (hasUnifiedMountOnHybridHost ? "/sys/fs/cgroup/unified/berth/abc" : nil))
 
         let byID = try makeCgroupManager(cgroupsPath: nil, containerID: "xyz")
         #expect(byID.paths["pids"] == "/sys/fs/cgroup/pids/berth/xyz")
@@ -209,6 +209,10 @@ struct CgroupPathTests {
         let relative = try makeCgroupManager(cgroupsPath: "sub/abc", containerID: "abc")
         let own = CgroupHost.ownPath(controller: "memory")
         #expect(relative.paths["memory"] == "/sys/fs/cgroup/memory" + (own == "/" ? "" : own) + "/sub/abc")
+        if hasUnifiedMountOnHybridHost {
+            let ownUnified = CgroupHost.ownPath(controller: "")
+            #expect(relative.paths[""] == "/sys/fs/cgroup/unified" + (ownUnified == "/" ? "" : ownUnified) + "/sub/abc")
+        }
     }
 }
 

@@ -2,17 +2,15 @@ import BerthOCI
 import Glibc
 
 /// How this host mounts cgroups, read from /proc/self/mountinfo: the unified (v2) hierarchy
-/// at /sys/fs/cgroup, or v1 hierarchies each at their own mount, the named `name=systemd` one
-/// included. A hybrid host also keeps a cgroup2 mount at /sys/fs/cgroup/unified; it does not
-/// make the host unified, and a container does not join it (runc does): it holds no
-/// controller, and a move into a cgroup2 cgroup (through cgroup.procs, the only way there)
-/// waits for an RCU grace period, about 10 ms of every start and exec here.
+/// at /sys/fs/cgroup, or v1 hierarchies each at their own mount. A hybrid host also keeps a
+/// cgroup2 mount at /sys/fs/cgroup/unified; it does not make the host unified, but a
+/// container joins it as runc does (and the named `name=systemd` hierarchy too).
 public struct CgroupHost: Sendable {
     public enum Layout: Sendable, Equatable {
         case unified(mountPoint: String)
         /// hierarchy key → mount point. Keys as in runc's v1 paths: each controller (a combined
-        /// mount like cpu,cpuacct gives both names) and `name=systemd`. ("" for a hybrid host's
-        /// cgroup2 mount is read from the saved paths of containers made before it was left out.)
+        /// mount like cpu,cpuacct gives both names), `name=systemd`, and "" for a hybrid host's
+        /// cgroup2 mount.
         case legacy(controllers: [String: String])
     }
 
@@ -21,6 +19,8 @@ public struct CgroupHost: Sendable {
     /// order of the binds in a container's /sys/fs/cgroup.
     public let v1MountPoints: [String]
 
+    /// Where a hybrid host keeps its cgroup2 mount (the path runc checks too).
+    static let hybridUnifiedMountPoint = "/sys/fs/cgroup/unified"
     /// The one named v1 hierarchy a container joins (systemd inside a container needs it).
     static let systemdHierarchy = "name=systemd"
 
@@ -47,6 +47,7 @@ public struct CgroupHost: Sendable {
         var controllers: [String: String] = [:]
         var mountOrder: [String] = []
         var unifiedRoot: String?
+        var hybridUnified: String?
         // Only cgroup lines are split into fields: the host's mountinfo grows by a long overlay
         // line per container, and splitting each of them was a tenth of a runtime `create`.
         for line in mountinfo.split(separator: "\n") where line.contains(" - cgroup") {
@@ -56,6 +57,7 @@ public struct CgroupHost: Sendable {
             let type = fields[dash + 1]
             if type == "cgroup2" {
                 if mountPoint == "/sys/fs/cgroup" { unifiedRoot = mountPoint }
+                if mountPoint == Self.hybridUnifiedMountPoint { hybridUnified = mountPoint }
             } else if type == "cgroup", dash + 3 < fields.count {
                 var joined = false
                 for option in fields[dash + 3].split(separator: ",").map(String.init)
@@ -72,6 +74,7 @@ public struct CgroupHost: Sendable {
             layout = .unified(mountPoint: unifiedRoot)
             v1MountPoints = []
         } else if controllers.keys.contains(where: Self.knownControllers.contains) {
+            if let hybridUnified { controllers[""] = hybridUnified }
             layout = .legacy(controllers: controllers)
             v1MountPoints = mountOrder
         } else {

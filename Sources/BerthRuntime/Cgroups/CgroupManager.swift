@@ -9,16 +9,21 @@ public protocol CgroupManager {
     var paths: [String: String] { get }
     /// Creates the cgroup directories (only ever below the configured parent).
     func create() throws
-    /// Moves a process (and so its future children) into the cgroup.
-    func addProcess(_ pid: pid_t) throws
-    /// Files a freshly cloned, single-threaded child writes "0" to, to move itself in. Moving
-    /// only the calling thread skips the global lock that a move by pid takes, which on
-    /// cgroup v1 waits out an RCU grace period (5-15 ms per container start or exec). Empty
-    /// where that is not possible (cgroup v2 domains take no thread moves): the parent uses
-    /// `addProcess`.
+    /// Moves a process (and so its future children) into the cgroup: into every hierarchy, or
+    /// (`exceptCgroup2`) into all but `cgroup2Directory`, which it was cloned into.
+    func addProcess(_ pid: pid_t, exceptCgroup2: Bool) throws
+    /// The container's directory in a cgroup2 hierarchy (the unified one, or a hybrid host's
+    /// cgroup2 mount), if it has one. New processes are cloned straight into it
+    /// (CLONE_INTO_CGROUP): a move there can only go through cgroup.procs, whose global lock
+    /// waits out an RCU grace period (10-15 ms per container start or exec).
+    var cgroup2Directory: String? { get }
+    /// Files a freshly cloned, single-threaded child writes "0" to, to move itself in: the v1
+    /// hierarchies' `tasks`. Moving only the calling thread skips the global lock that a move
+    /// by pid takes. Empty on cgroup v2 (its domains take no thread moves).
     var selfJoinFiles: [String] { get }
-    /// Files a single-threaded process joining the running container (the shim's exec
-    /// helper) writes "0" to, to move itself in.
+    /// How a process joins the running container (the shim's exec helper): the v1 `tasks`
+    /// files it writes "0" to, and the cgroup2 `cgroup.procs`, whose directory it clones the
+    /// exec's process into (a shim without CLONE_INTO_CGROUP writes "0" there too).
     var joinFiles: [String] { get }
     /// Applies resource limits; also used by `update`.
     func apply(_ resources: Spec.Resources) throws
@@ -36,4 +41,9 @@ public protocol CgroupManager {
     func oomKillCount() -> UInt64
     /// Removes the cgroup directories (after every process has gone).
     func destroy() throws
+}
+
+extension CgroupManager {
+    /// Moves a process into every hierarchy.
+    public func addProcess(_ pid: pid_t) throws { try addProcess(pid, exceptCgroup2: false) }
 }

@@ -2,9 +2,8 @@ import BerthOCI
 import Glibc
 
 /// A container's cgroup on a v1 (legacy or hybrid) host: one directory per hierarchy. As
-/// runc, the container also joins the named `name=systemd` hierarchy: it limits nothing, but
-/// says where the container is (systemd inside a container needs it). Paths saved by earlier
-/// versions may hold a hybrid host's cgroup2 mount too (key ""), joined as cgroup2 wants.
+/// runc, the container also joins the named `name=systemd` hierarchy and, on a hybrid host,
+/// the cgroup2 mount (key ""): neither limits anything, but they say where the container is.
 struct CgroupV1: CgroupManager {
     /// hierarchy key (controller, `name=systemd`, "" for cgroup2) → the container's directory there
     let paths: [String: String]
@@ -51,15 +50,12 @@ struct CgroupV1: CgroupManager {
         throw SystemError("mkdir \(directory)", errno: ENOENT)
     }
 
-    /// v1 hierarchies take the thread through `tasks`; cgroup2 has no such file and takes no
-    /// thread moves between domains, so there the (single-threaded) process moves whole.
-    var selfJoinFiles: [String] {
-        directories.map { $0 == paths[""] ? $0 + "/cgroup.procs" : $0 + "/tasks" }
-    }
-    var joinFiles: [String] { selfJoinFiles }
+    var cgroup2Directory: String? { paths[""] }
+    var selfJoinFiles: [String] { directories.filter { $0 != paths[""] }.map { $0 + "/tasks" } }
+    var joinFiles: [String] { selfJoinFiles + [cgroup2Directory.map { $0 + "/cgroup.procs" }].compactMap { $0 } }
 
-    func addProcess(_ pid: pid_t) throws {
-        for directory in directories {
+    func addProcess(_ pid: pid_t, exceptCgroup2: Bool) throws {
+        for directory in directories where !(exceptCgroup2 && directory == paths[""]) {
             try CgroupFile.write(directory, "cgroup.procs", String(pid))
         }
     }

@@ -41,11 +41,12 @@ struct CgroupV2: CgroupManager {
         }
     }
 
+    var cgroup2Directory: String? { directory }
     var selfJoinFiles: [String] { [] }
     var joinFiles: [String] { [directory + "/cgroup.procs"] }
 
-    func addProcess(_ pid: pid_t) throws {
-        try CgroupFile.write(directory, "cgroup.procs", String(pid))
+    func addProcess(_ pid: pid_t, exceptCgroup2: Bool) throws {
+        if !exceptCgroup2 { try CgroupFile.write(directory, "cgroup.procs", String(pid)) }
     }
 
     func apply(_ resources: Spec.Resources) throws {

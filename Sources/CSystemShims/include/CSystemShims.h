@@ -4,6 +4,7 @@
 #ifndef BERTH_CSYSTEMSHIMS_H
 #define BERTH_CSYSTEMSHIMS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/xattr.h>   // setxattr for overlay whiteouts (not in Swift's Glibc module)
@@ -23,7 +24,11 @@ enum {
 
 // fork-like clone with CLONE_NEW* flags: returns the child's pid in the parent and 0 in the
 // child. Uses clone3 and falls back to clone(2) on kernels without it. SIGCHLD is added.
-pid_t berth_clone(uint64_t flags);
+// With `cgroup_fd` (a cgroup2 directory, else -1) the child is born in that cgroup
+// (CLONE_INTO_CGROUP) and `*into_cgroup` is set; where the kernel refuses that (older than
+// 5.7, or the cgroup takes no processes), the clone is made without it and the caller moves
+// the child.
+pid_t berth_clone(uint64_t flags, int cgroup_fd, bool *into_cgroup);
 int berth_unshare(int flags);
 int berth_setns(int fd, int nstype);
 int berth_pidfd_open(pid_t pid);
