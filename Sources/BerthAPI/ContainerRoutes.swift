@@ -28,10 +28,7 @@ enum ContainerRoutes {
             } catch {
                 throw BerthError.invalidArgument(request.body.isEmpty ? "config cannot be empty in order to create a container" : "invalid JSON: \(error)")
             }
-            if let platform = request.queryValue("platform"), !platform.isEmpty, !platform.hasPrefix("linux") {
-                throw BerthError.invalidArgument("image with reference \(body.config.Image ?? "") was found but does not match the specified platform: wanted \(platform)")
-            }
-            let created = try await containers.create(body, name: request.queryValue("name"))
+            let created = try await containers.create(body, name: request.queryValue("name"), platform: request.queryValue("platform"))
             struct Answer: Encodable { var Id: String; var Warnings: [String] }
             return .json(Answer(Id: created.id, Warnings: created.warnings), status: .created)
         }

@@ -222,6 +222,26 @@ struct SpecBuilderTests {
         #expect(resources.memory == nil && resources.cpu == nil && resources.pids == nil)
     }
 
+    /// Per-device weights and limits name the device by its numbers (/dev/null is 1:3); a path
+    /// that is not there fails in Go's words, which make the CLI exit 127 as with dockerd.
+    @Test func blockIODeviceLimits() throws {
+        let blockIO = try #require(try Self.build {
+            $0.BlkioWeightDevice = [WeightDevice(Path: "/dev/null", Weight: 200)]
+            $0.BlkioDeviceReadBps = [ThrottleDevice(Path: "/dev/null", Rate: 1 << 20)]
+            $0.BlkioDeviceWriteBps = [ThrottleDevice(Path: "/dev/null", Rate: 2 << 20)]
+            $0.BlkioDeviceReadIOps = [ThrottleDevice(Path: "/dev/null", Rate: 70)]
+            $0.BlkioDeviceWriteIOps = [ThrottleDevice(Path: "/dev/null", Rate: 50)]
+        }.spec.linux?.resources?.blockIO)
+        #expect(blockIO == Spec.BlockIO(weightDevice: [.init(major: 1, minor: 3, weight: 200)],
+                                        throttleReadBpsDevice: [.init(major: 1, minor: 3, rate: 1 << 20)],
+                                        throttleWriteBpsDevice: [.init(major: 1, minor: 3, rate: 2 << 20)],
+                                        throttleReadIOPSDevice: [.init(major: 1, minor: 3, rate: 70)],
+                                        throttleWriteIOPSDevice: [.init(major: 1, minor: 3, rate: 50)]))
+        #expect(throws: BerthError.internalError("stat /dev/nosuch: no such file or directory")) {
+            try Self.build { $0.BlkioDeviceWriteIOps = [ThrottleDevice(Path: "/dev/nosuch", Rate: 1)] }
+        }
+    }
+
     @Test func ulimitsAndDaemonLimits() throws {
         var defaults = DaemonSpecDefaults()
         defaults.nofile = .init(soft: 1024, hard: 4096)

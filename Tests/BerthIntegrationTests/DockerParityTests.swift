@@ -467,6 +467,74 @@ struct DockerParityTests {
     }
 }
 
+/// Per-device block I/O limits (`--device-read-bps` and the like), `--storage-opt` and
+/// `--platform`, which Berth once accepted and ignored.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct ResourceOptionParityTests {
+    /// A disk of this machine ("vda", 254:0), for limits the kernel checks against a real device.
+    static let blockDevice: (path: String, numbers: String)? = {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []).sorted()
+        let disks = names.filter { !$0.hasPrefix("loop") && !$0.hasPrefix("ram") && !$0.hasPrefix("zram") } + names
+        for name in disks {
+            guard let numbers = try? String(contentsOfFile: "/sys/block/\(name)/dev", encoding: .utf8),
+                  FileManager.default.fileExists(atPath: "/dev/" + name) else { continue }
+            return ("/dev/" + name, numbers.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return nil
+    }()
+
+    @Test(.enabled(if: blockDevice != nil, "the machine has no block device"))
+    func blockIODeviceLimitsReachTheCgroup() throws {
+        let (path, numbers) = try #require(Self.blockDevice)
+        try DockerParityTests.withDaemon { daemon in
+            let script = """
+                cd /sys/fs/cgroup; if [ -d blkio ]; then cd blkio; for f in read_bps write_bps read_iops write_iops; do \
+                cat blkio.throttle.${f}_device; done; else cat io.max; fi
+                """
+            let run = daemon.docker(["run", "--rm", "--device-read-bps", path + ":1mb", "--device-write-bps", path + ":2mb",
+                                     "--device-read-iops", path + ":70", "--device-write-iops", path + ":50",
+                                     "busybox", "sh", "-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            let expected = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                ? "\(numbers) rbps=1048576 wbps=2097152 riops=70 wiops=50\n"
+                : "\(numbers) 1048576\n\(numbers) 2097152\n\(numbers) 70\n\(numbers) 50\n"
+            #expect(run.stdout == expected)
+            // A path that is not there fails the start as with dockerd (the CLI exits 127).
+            let missing = daemon.docker(["run", "--rm", "--device-write-iops", "/dev/nosuch:5", "busybox", "true"])
+            #expect(missing.status == 127, "\(missing)")
+            #expect(missing.stderr == DockerParityTests.runError("stat /dev/nosuch: no such file or directory"), "\(missing.stderr)")
+        }
+    }
+
+    @Test func storageOptionsAreRefusedAsOverlayWithoutQuotasRefusesThem() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let unknown = daemon.docker(["create", "--storage-opt", "bad=1", "busybox", "true"])
+            #expect(unknown.status == 1 && unknown.stderr == "Error response from daemon: Unknown option bad\n", "\(unknown)")
+            let size = daemon.docker(["create", "--storage-opt", "size=1G", "busybox", "true"])
+            #expect(size.status == 1, "\(size)")
+            #expect(size.stderr == "Error response from daemon: --storage-opt is supported only for overlay over xfs with 'pquota' mount option\n"
+                    || size.stderr.contains("is not implemented"), "\(size.stderr)")
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+
+    /// An image for another platform counts as not found (so the CLI tries a pull).
+    @Test func createForAnotherPlatformIsNotFound() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let architecture = DockerParityTests.inspect(daemon, "{{.Architecture}}", "busybox")
+            let other = architecture == "s390x" ? "riscv64" : "s390x"
+            let body = #"{"Image":"busybox"}"#
+            let refused = daemon.curl(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+                                       "http://berth/v1.50/containers/create?platform=linux/\(other)"]).stdout
+            #expect(refused == #"{"message":"image with reference busybox was found but does not match the specified platform: wanted linux/\#(other), actual: linux/\#(architecture)"}"# + "\n\n404",
+                    "\(refused)")
+            let accepted = daemon.docker(["create", "--platform", "linux/" + architecture, "--name", "same", "busybox", "true"])
+            #expect(accepted.status == 0, "\(accepted)")
+            #expect(daemon.docker(["rm", "same"]).status == 0)
+        }
+    }
+}
+
 /// Whether a host port can be bound on [::] (the proxy that held it is gone).
 enum PortListener {
     static func bindIPv6(port: Int) -> Bool {

@@ -91,11 +91,17 @@ public enum ContainerDevices {
         case S_IFBLK: type = "b"
         default: return .failure(DeviceError("not a device node"))
         }
-        let rdev = UInt64(info.st_rdev)
+        let (major, minor) = numbers(info.st_rdev)
+        return .success(Spec.Device(type: type, path: path, major: major, minor: minor,
+                                    fileMode: UInt32(info.st_mode & ~S_IFMT), uid: info.st_uid, gid: info.st_gid))
+    }
+
+    /// glibc's major() and minor() of a device number.
+    static func numbers(_ device: dev_t) -> (major: Int64, minor: Int64) {
+        let rdev = UInt64(device)
         let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff))
         let minor = (rdev & 0xff) | ((rdev >> 12) & ~UInt64(0xff))
-        return .success(Spec.Device(type: type, path: path, major: Int64(major), minor: Int64(minor),
-                                    fileMode: UInt32(info.st_mode & ~S_IFMT), uid: info.st_uid, gid: info.st_gid))
+        return (Int64(major), Int64(minor))
     }
 
     struct DeviceError: Error, Equatable, CustomStringConvertible {

@@ -231,7 +231,7 @@ public actor ContainerService {
         public var warnings: [String]
     }
 
-    public func create(_ request: ContainerCreateRequest, name requestedName: String?) async throws -> Created {
+    public func create(_ request: ContainerCreateRequest, name requestedName: String?, platform: String? = nil) async throws -> Created {
         var id = ""
         repeat { id = ContainerIdentity.newID() } while entries[id] != nil
         let name: String
@@ -258,6 +258,7 @@ public actor ContainerService {
         }
         let images = self.images
         let base = try await blocking { try images.containerBase(imageName) }
+        try ImagePlatform.check(platform, image: base.config, reference: imageName)
         guard let parent = base.topLayer else {
             throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
         }
@@ -265,6 +266,7 @@ public actor ContainerService {
         host.ipv4Forwarding = HostFacts.ipv4ForwardingEnabled()
         let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
         try checkReferences(validated.hostConfig)
+        try StorageOptions.check(validated.hostConfig.StorageOpt, dataRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
         hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)
         // What dockerd records at create: no pids limit as null, the masked and read-only

@@ -300,6 +300,27 @@ public enum CreateValidation {
         } else if weight > 0 && !(10...1000).contains(weight) {
             throw fail("Range of blkio weight is from 10 to 1000")
         }
+        // Where the host cannot apply them, dropped with dockerd's warnings.
+        if !(hc.BlkioWeightDevice ?? []).isEmpty && !host.blkioWeightDevice {
+            warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.")
+            hc.BlkioWeightDevice = []
+        }
+        if !(hc.BlkioDeviceReadBps ?? []).isEmpty && !host.blkioReadBpsDevice {
+            warnings.append("Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.")
+            hc.BlkioDeviceReadBps = []
+        }
+        if !(hc.BlkioDeviceWriteBps ?? []).isEmpty && !host.blkioWriteBpsDevice {
+            warnings.append("Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded.")
+            hc.BlkioDeviceWriteBps = []
+        }
+        if !(hc.BlkioDeviceReadIOps ?? []).isEmpty && !host.blkioReadIOpsDevice {
+            warnings.append("Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded.")
+            hc.BlkioDeviceReadIOps = []
+        }
+        if !(hc.BlkioDeviceWriteIOps ?? []).isEmpty && !host.blkioWriteIOpsDevice {
+            warnings.append("Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.")
+            hc.BlkioDeviceWriteIOps = []
+        }
         if (hc.IOMaximumBandwidth ?? 0) != 0 || (hc.IOMaximumIOps ?? 0) != 0 {
             throw fail("Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
         }

@@ -24,6 +24,11 @@ public struct HostFacts: Sendable, Equatable {
     public var cpuRealtime = false
     public var cpuset = true
     public var blkioWeight = true
+    public var blkioWeightDevice = true
+    public var blkioReadBpsDevice = true
+    public var blkioWriteBpsDevice = true
+    public var blkioReadIOpsDevice = true
+    public var blkioWriteIOpsDevice = true
     public var cgroupNamespaces = true
     /// The highest capability number the kernel knows (cap_last_cap).
     public var lastCapability = 40
@@ -41,6 +46,15 @@ public struct HostFacts: Sendable, Equatable {
             memorySwappiness = false
             oomKillDisable = false
         }
+    }
+
+    /// cgroup v2's io controller has every per-device weight and limit, or none.
+    mutating func setBlkioDeviceLimits(_ available: Bool) {
+        blkioWeightDevice = available
+        blkioReadBpsDevice = available
+        blkioWriteBpsDevice = available
+        blkioReadIOpsDevice = available
+        blkioWriteIOpsDevice = available
     }
 
     /// This host, read from /proc and /sys.
@@ -61,6 +75,7 @@ public struct HostFacts: Sendable, Equatable {
             facts.cpuCFS = controllers.contains("cpu")
             facts.cpuset = controllers.contains("cpuset")
             facts.blkioWeight = controllers.contains("io")
+            facts.setBlkioDeviceLimits(controllers.contains("io"))
         } else {
             let exists = { (path: String) in FileManager.default.fileExists(atPath: "/sys/fs/cgroup/" + path) }
             facts.memoryLimit = exists("memory/memory.limit_in_bytes")
@@ -74,6 +89,11 @@ public struct HostFacts: Sendable, Equatable {
             facts.cpuRealtime = exists("cpu/cpu.rt_runtime_us")
             facts.cpuset = exists("cpuset/cpuset.cpus")
             facts.blkioWeight = exists("blkio/blkio.weight") || exists("blkio/blkio.bfq.weight")
+            facts.blkioWeightDevice = exists("blkio/blkio.weight_device") || exists("blkio/blkio.bfq.weight_device")
+            facts.blkioReadBpsDevice = exists("blkio/blkio.throttle.read_bps_device")
+            facts.blkioWriteBpsDevice = exists("blkio/blkio.throttle.write_bps_device")
+            facts.blkioReadIOpsDevice = exists("blkio/blkio.throttle.read_iops_device")
+            facts.blkioWriteIOpsDevice = exists("blkio/blkio.throttle.write_iops_device")
         }
         facts.cgroupNamespaces = FileManager.default.fileExists(atPath: "/proc/self/ns/cgroup")
         if let last = read("/proc/sys/kernel/cap_last_cap").flatMap({ Int($0) }) { facts.lastCapability = last }

@@ -341,7 +341,10 @@ public enum SpecBuilder {
         if cpu != Spec.CPU() { resources.cpu = cpu }
         // 0 and -1 both mean unlimited in Docker's API; -1 also clears an earlier limit.
         if let pids = host.PidsLimit { resources.pids = .init(limit: pids <= 0 ? -1 : pids) }
-        if let weight = host.BlkioWeight, weight > 0 { resources.blockIO = .init(weight: weight) }
+        var blockIO = Spec.BlockIO()
+        if let weight = host.BlkioWeight, weight > 0 { blockIO.weight = weight }
+        try BlockIOLimits.apply(host, to: &blockIO)
+        if blockIO != Spec.BlockIO() { resources.blockIO = blockIO }
         return resources
     }
 

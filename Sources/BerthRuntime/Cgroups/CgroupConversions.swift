@@ -87,6 +87,11 @@ public enum CgroupConversions {
         if let weight = resources.blockIO?.weight, weight != 0, !(10...1000).contains(weight) {
             throw ConfigError("blkio weight \(weight) is not in 10-1000")
         }
+        for device in resources.blockIO?.weightDevice ?? [] {
+            if let weight = device.weight, !(10...1000).contains(weight) {
+                throw ConfigError("blkio weight \(weight) of device \(device.major):\(device.minor) is not in 10-1000")
+            }
+        }
         for limit in resources.hugepageLimits ?? [] where !isPageSize(limit.pageSize) {
             throw ConfigError("invalid hugepage size \"\(limit.pageSize)\": want a size like 2MB or 1GB")
         }

@@ -100,12 +100,37 @@ struct CgroupV1: CgroupManager {
                 try CgroupFile.write(directory, file, String(weight))
             }
         }
+        if let blockIO = resources.blockIO, let directory = paths["blkio"] {
+            try applyDeviceLimits(blockIO, directory)
+        }
         for limit in resources.hugepageLimits ?? [] {
             guard let directory = paths["hugetlb"] else { throw ConfigError("hugetlb limits need the hugetlb controller") }
             try CgroupFile.write(directory, "hugetlb.\(limit.pageSize).limit_in_bytes", String(limit.limit))
         }
         if let unified = resources.unified, !unified.isEmpty {
             throw ConfigError("linux.resources.unified needs cgroup v2; this host uses cgroup v1")
+        }
+    }
+
+    /// Per-device weights and throttles, one "MAJOR:MINOR VALUE" line per write.
+    private func applyDeviceLimits(_ blockIO: Spec.BlockIO, _ directory: String) throws {
+        if let devices = blockIO.weightDevice, !devices.isEmpty {
+            // CFQ's file, or BFQ's on newer kernels (the same 10-1000 scale).
+            guard let file = ["blkio.weight_device", "blkio.bfq.weight_device"].first(where: { CgroupFile.exists(directory, $0) }) else {
+                throw ConfigError("blkio weight_device is not supported by this kernel")
+            }
+            for device in devices {
+                if let weight = device.weight { try CgroupFile.write(directory, file, "\(device.major):\(device.minor) \(weight)") }
+            }
+        }
+        let throttles = [("blkio.throttle.read_bps_device", blockIO.throttleReadBpsDevice),
+                         ("blkio.throttle.write_bps_device", blockIO.throttleWriteBpsDevice),
+                         ("blkio.throttle.read_iops_device", blockIO.throttleReadIOPSDevice),
+                         ("blkio.throttle.write_iops_device", blockIO.throttleWriteIOPSDevice)]
+        for (file, devices) in throttles {
+            for device in devices ?? [] {
+                try CgroupFile.write(directory, file, "\(device.major):\(device.minor) \(device.rate)")
+            }
         }
     }
 

@@ -87,6 +87,7 @@ struct CgroupV2: CgroupManager {
                 try CgroupFile.write(directory, "io.weight", "default \(CgroupConversions.ioWeight(blkioWeight: weight))")
             }
         }
+        if let blockIO = resources.blockIO { try applyDeviceLimits(blockIO) }
         for limit in resources.hugepageLimits ?? [] {
             try CgroupFile.write(directory, "hugetlb.\(limit.pageSize).max", String(limit.limit))
         }
@@ -96,6 +97,26 @@ struct CgroupV2: CgroupManager {
         }
         if let rules = resources.devices, !rules.isEmpty {
             try DeviceFilter.attach(rules, to: directory)
+        }
+    }
+
+    /// Per-device weights (io.bfq.weight on blkio's scale, else io.weight's) and limits
+    /// (io.max, one key per write: the others of the device stay as they are).
+    private func applyDeviceLimits(_ blockIO: Spec.BlockIO) throws {
+        for device in blockIO.weightDevice ?? [] {
+            guard let weight = device.weight else { continue }
+            if CgroupFile.exists(directory, "io.bfq.weight") {
+                try CgroupFile.write(directory, "io.bfq.weight", "\(device.major):\(device.minor) \(weight)")
+            } else {
+                try CgroupFile.write(directory, "io.weight", "\(device.major):\(device.minor) \(CgroupConversions.ioWeight(blkioWeight: weight))")
+            }
+        }
+        let limits = [("rbps", blockIO.throttleReadBpsDevice), ("wbps", blockIO.throttleWriteBpsDevice),
+                      ("riops", blockIO.throttleReadIOPSDevice), ("wiops", blockIO.throttleWriteIOPSDevice)]
+        for (key, devices) in limits {
+            for device in devices ?? [] {
+                try CgroupFile.write(directory, "io.max", "\(device.major):\(device.minor) \(key)=\(device.rate)")
+            }
         }
     }
 

@@ -34,6 +34,11 @@ enum ResourcesUpdate {
             var current = merged.blockIO ?? Spec.BlockIO()
             current.weight = blockIO.weight ?? current.weight
             current.leafWeight = blockIO.leafWeight ?? current.leafWeight
+            current.weightDevice = blockIO.weightDevice ?? current.weightDevice
+            current.throttleReadBpsDevice = blockIO.throttleReadBpsDevice ?? current.throttleReadBpsDevice
+            current.throttleWriteBpsDevice = blockIO.throttleWriteBpsDevice ?? current.throttleWriteBpsDevice
+            current.throttleReadIOPSDevice = blockIO.throttleReadIOPSDevice ?? current.throttleReadIOPSDevice
+            current.throttleWriteIOPSDevice = blockIO.throttleWriteIOPSDevice ?? current.throttleWriteIOPSDevice
             merged.blockIO = current
         }
         merged.devices = update.devices ?? merged.devices
