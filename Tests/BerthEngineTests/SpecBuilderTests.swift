@@ -7,7 +7,8 @@ struct SpecBuilderTests {
     static let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
     static func build(_ change: (inout HostConfig) -> Void = { _ in }, config configChange: (inout ContainerConfig) -> Void = { _ in },
-                      cgroupV2: Bool = true, defaults: DaemonSpecDefaults = DaemonSpecDefaults()) throws -> BuiltContainerSpec {
+                      cgroupV2: Bool = true, defaults: DaemonSpecDefaults = DaemonSpecDefaults(),
+                      shmPath: String? = nil) throws -> BuiltContainerSpec {
         let rootfs = try TestRootfs()
         var config = ContainerConfig()
         config.Cmd = ["sh"]
@@ -22,6 +23,7 @@ struct SpecBuilderTests {
                 guard name == "db" else { throw BerthError.notFound("No such container: \(name)") }
                 return 4242
             })
+        input.shmPath = shmPath
         input.pathExists = { $0.hasPrefix("/exists") }
         input.hostHasSysctl = { _ in true }
         input.hostDevices = { [Spec.Device(type: "c", path: "/dev/null", major: 1, minor: 3)] }
@@ -240,6 +242,15 @@ struct SpecBuilderTests {
         #expect(throws: BerthError.internalError("stat /dev/nosuch: no such file or directory")) {
             try Self.build { $0.BlkioDeviceWriteIOps = [ThrottleDevice(Path: "/dev/nosuch", Rate: 1)] }
         }
+    }
+
+    /// A shared /dev/shm (host IPC, a shareable container's, a donor's) is bound in place of
+    /// the tmpfs; a mount of the container's own at /dev/shm still wins.
+    @Test func sharedMemoryFromTheHostIsBound() throws {
+        var spec = try Self.build(shmPath: "/dev/shm").spec
+        #expect(Self.mount(spec, "/dev/shm") == Spec.Mount(destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate"]))
+        spec = try Self.build({ $0.Tmpfs = ["/dev/shm": "size=1m"] }, shmPath: "/dev/shm").spec
+        #expect(Self.mount(spec, "/dev/shm")?.type == "tmpfs" && Self.mount(spec, "/dev/shm")?.source != "/dev/shm")
     }
 
     @Test func ulimitsAndDaemonLimits() throws {

@@ -59,6 +59,7 @@ extension ContainerService {
         let clock = ContinuousClock()
         let networkBegan = clock.now
         do {
+            plan.ipcShm = try ipcShm(entry.hostConfig)
             try checkLegacyLinks(id)
             plan.sandbox = try await prepareNetwork(id)
             if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }

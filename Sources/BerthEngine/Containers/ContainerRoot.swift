@@ -15,7 +15,7 @@ enum ContainerRoot {
     /// Mounts the overlay at `<overlay>/<id>/merged` (after clearing a stale mount).
     static func mount(_ id: String, parent: String, snapshotter: Snapshotter) throws -> String {
         let target = mountPoint(id, snapshotter: snapshotter)
-        unmount(id, snapshotter: snapshotter)
+        detach(target)
         let spec = try snapshotter.mount(key: id, parent: parent)
         let options = spec.options ?? []
         func value(_ key: String) -> String? {
@@ -37,9 +37,34 @@ enum ContainerRoot {
         return target
     }
 
+    /// The root and, with `--ipc shareable`, the container's /dev/shm.
     static func unmount(_ id: String, snapshotter: Snapshotter) {
-        let target = mountPoint(id, snapshotter: snapshotter)
+        detach(mountPoint(id, snapshotter: snapshotter))
+        detach(shmMountPoint(id, snapshotter: snapshotter))
+    }
+
+    private static func detach(_ target: String) {
         while berth_umount2(target, Int32(MNT_DETACH)) == 0 {}
+    }
+
+    /// Where a shareable container's /dev/shm lives on the host, beside its root.
+    static func shmMountPoint(_ id: String, snapshotter: Snapshotter) -> String {
+        snapshotter.root + "/" + id + "/shm"
+    }
+
+    /// The tmpfs of a shareable container's /dev/shm, which `--ipc container:<it>` containers
+    /// bind too (dockerd mounts it the same way, with the container's shm size).
+    static func mountShm(_ id: String, size: Int64, snapshotter: Snapshotter) throws -> String {
+        let target = shmMountPoint(id, snapshotter: snapshotter)
+        detach(target)
+        if mkdir(target, 0o700) != 0 && errno != EEXIST {
+            throw BerthError.internalError("mkdir \(target): \(String(cString: strerror(errno)))")
+        }
+        let flags = UInt(MS_NOEXEC) | UInt(MS_NOSUID) | UInt(MS_NODEV)
+        guard berth_mount("shm", target, "tmpfs", flags, "mode=1777,size=\(size)") == 0 else {
+            throw BerthError.internalError("mounting shm tmpfs: \(String(cString: strerror(errno)))")
+        }
+        return target
     }
 
     /// Whether the kernel's OOM killer killed a process of the container (read before the

@@ -28,6 +28,8 @@ public struct SpecBuildInput {
     public var containerPID: (String) throws -> Int32
     /// A network namespace made by the network service, joined instead of a new one.
     public var networkNamespacePath: String?
+    /// A host directory bound at /dev/shm instead of a fresh tmpfs (see IPCShm).
+    public var shmPath: String?
     /// The bind mounts of the container's volumes (`ContainerService.volumeSpecMounts`).
     public var volumeMounts: [Spec.Mount] = []
     /// Whether a host path exists (bind sources).
@@ -92,7 +94,7 @@ public enum SpecBuilder {
         var args = config.commandLine
         guard !args.isEmpty else { throw BerthError.invalidArgument("No command specified") }
         let wantsInit = host.Init ?? input.defaults.initByDefault
-        var mounts = defaultMounts(host: host, privileged: privileged)
+        var mounts = defaultMounts(host: host, privileged: privileged, shmPath: input.shmPath)
         if wantsInit && privatePID {
             guard let initPath = input.initPath else {
                 throw BerthError.internalError("--init needs berth-init, which this daemon cannot find")
@@ -239,15 +241,20 @@ public enum SpecBuilder {
 
     // MARK: Mounts
 
-    /// Docker's default mounts with this container's /dev/shm size; read-only everywhere
-    /// but /proc and /dev with a read-only rootfs; /sys and cgroups writable when privileged.
-    static func defaultMounts(host: HostConfig, privileged: Bool) -> [Spec.Mount] {
+    /// Docker's default mounts with this container's /dev/shm (a tmpfs of its size, or the
+    /// shared one at `shmPath`); read-only everywhere but /proc and /dev with a read-only
+    /// rootfs; /sys and cgroups writable when privileged.
+    static func defaultMounts(host: HostConfig, privileged: Bool, shmPath: String? = nil) -> [Spec.Mount] {
         let shmSize = (host.ShmSize ?? 0) > 0 ? host.ShmSize! : 64 * 1024 * 1024
         var mounts: [Spec.Mount] = []
         for var mount in DefaultSpec.mounts {
             if mount.destination == "/dev/shm" {
                 // --ipc none: no /dev/shm at all.
                 if host.IpcMode == "none" { continue }
+                if let shmPath {
+                    mounts.append(Spec.Mount(destination: "/dev/shm", type: "bind", source: shmPath, options: ["rbind", "rprivate"]))
+                    continue
+                }
                 mount.options = (mount.options ?? []).filter { !$0.hasPrefix("size=") } + ["size=\(shmSize)"]
             }
             if privileged && (mount.destination == "/sys" || mount.type == "cgroup") {

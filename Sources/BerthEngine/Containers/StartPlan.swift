@@ -22,6 +22,8 @@ struct StartPlan: Sendable {
     var volumes: VolumeStore?
     /// Legacy `--link` /etc/hosts lines and environment.
     var links: (hosts: [String], env: [String]) = ([], [])
+    /// Where /dev/shm comes from (ContainerService.ipcShm).
+    var ipcShm = IPCShm.own
 
     init(record: ContainerRecord, hostConfig: HostConfig, paths: ContainerPaths, settings: ContainerDefaults,
          peerPid: @escaping @Sendable (String) throws -> Int32) throws {
@@ -72,7 +74,7 @@ struct StartPlan: Sendable {
         do {
             try prepareRoot(rootfs)
             try writeEtcFiles()
-            let spec = try makeSpec(rootfs: rootfs)
+            let spec = try makeSpec(rootfs: rootfs, shmPath: try shmPath(images: images))
             // A fresh directory; what a previous run left in it goes first.
             if mkdir(bundle, 0o700) != 0 {
                 try? FileManager.default.removeItem(atPath: bundle)
@@ -152,7 +154,19 @@ struct StartPlan: Sendable {
         return (parent.hasPrefix("/") ? parent : "/" + parent) + "/" + id
     }
 
-    private func makeSpec(rootfs: String) throws -> Spec {
+    /// The host directory bound at /dev/shm, mounting a shareable container's tmpfs first.
+    private func shmPath(images: ImageStore) throws -> String? {
+        switch ipcShm {
+        case .own: return nil
+        case .host: return "/dev/shm"
+        case .peer(let path): return path
+        case .shareable:
+            let size = (hostConfig.ShmSize ?? 0) > 0 ? hostConfig.ShmSize! : 64 << 20
+            return try ContainerRoot.mountShm(record.ID, size: size, snapshotter: images.snapshotter)
+        }
+    }
+
+    private func makeSpec(rootfs: String, shmPath: String?) throws -> Spec {
         var config = record.Config
         if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
         var input = SpecBuildInput(
@@ -162,6 +176,7 @@ struct StartPlan: Sendable {
             cgroupsPath: cgroupsPath, defaults: settings.specDefaults,
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
+        input.shmPath = shmPath
         if let volumes, let mounts = record.VolumeMounts {
             input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }
