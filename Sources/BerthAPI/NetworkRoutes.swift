@@ -58,7 +58,8 @@ enum NetworkRoutes {
             try await containers.connectNetwork(parameters["id"]!, container: body.Container,
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
-                                                ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address)
+                                                ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
+                                                links: body.EndpointConfig?.Links ?? [])
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in

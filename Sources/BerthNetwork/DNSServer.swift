@@ -12,6 +12,9 @@ public final class DNSTable: @unchecked Sendable {
     /// A container's address on a user network → every user network it is on, in the order
     /// it joined them: a container resolves the names of all its networks, as with dockerd.
     private var memberships: [IPv4Address: [String]] = [:]
+    /// A container's address → network ID → its `--link` aliases there → the target's name:
+    /// names only that container resolves (see EndpointLink).
+    private var linkAliases: [IPv4Address: [String: [String: String]]] = [:]
 
     public init() {}
 
@@ -37,6 +40,20 @@ public final class DNSTable: @unchecked Sendable {
     /// Replaces which user networks each container (by its addresses on them) is on.
     func setMemberships(_ map: [IPv4Address: [String]]) {
         lock.withLock { memberships = map }
+    }
+
+    /// Replaces the link aliases of the running containers.
+    func setLinkAliases(_ map: [IPv4Address: [String: [String: String]]]) {
+        lock.withLock { linkAliases = map }
+    }
+
+    /// The name `name` stands for when `client` asks on `network`: the target of one of its
+    /// link aliases there, or nil.
+    func linkTarget(client: IPv4Address?, network: String, name: String) -> String? {
+        guard let client else { return nil }
+        var key = name.lowercased()
+        if key.hasSuffix(".") { key.removeLast() }
+        return lock.withLock { linkAliases[client]?[network]?[key] }
     }
 
     /// The networks whose names a query to `network`'s server from `client` may be answered
@@ -117,7 +134,13 @@ final class DNSServer: @unchecked Sendable {
             // Reverse names of this network's subnet never leave the host.
             return subnet.contains(address) ? query.response(nil) : nil
         }
-        for network in table.networks(answering: client, at: network) {
+        let networks = table.networks(answering: client, at: network)
+        // The asker's link aliases come first, on any of its networks, then the names
+        // everyone sees (libnetwork's order).
+        let aliased = networks.compactMap { network in
+            table.linkTarget(client: client, network: network, name: name).map { (network: network, name: $0) }
+        }
+        for (network, name) in aliased + networks.map({ (network: $0, name: name) }) {
             guard let addresses = table.lookup(network: network, name: name) else { continue }
             switch query.question.type {
             case DNSQuestion.typeA: return query.response(.addresses(addresses))

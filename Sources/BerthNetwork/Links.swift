@@ -96,6 +96,7 @@ extension NetlinkSocket {
                                      header: NetlinkRequest.linkHeader())
         request.attributes.add(IFLA.ifname, string: name)
         if let mtu { request.attributes.add(IFLA.mtu, uint32: UInt32(mtu)) }
+        request.attributes.add(IFLA.address, BridgeHardwareAddress.random())
         request.attributes.nest(IFLA.linkinfo) { $0.add(IFLA.infoKind, string: "bridge") }
         try perform(request, what: "create bridge \(name)")
     }

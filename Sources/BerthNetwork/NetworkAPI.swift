@@ -266,7 +266,8 @@ extension NetworkService {
     }
 
     /// `docker network connect`: recorded for the container; added live when it runs.
-    public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil) throws {
+    public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil,
+                        links: [String] = []) throws {
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
         guard record.driver == "bridge" else {
@@ -284,7 +285,7 @@ extension NetworkService {
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
-        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6)
+        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links)
         if running, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
             let used = Set(sandbox.endpoints.map(\.interfaceName))
@@ -294,11 +295,12 @@ extension NetworkService {
                                       interface: "eth\(number)", withRoute: sandbox.endpoints.isEmpty, containerName: sandbox.name)
             sandbox.endpoints.append(endpoint)
             try saveSandbox(sandbox)
-            refreshDNS(record.id)
         }
         list.append(attachment)
         attachments[containerID] = list
         try saveAttachments(containerID)
+        // After the attachment is kept: its links are read from there.
+        if running, sandboxes[containerID] != nil { refreshDNS(record.id) }
         refreshView(containerID)
     }
 

@@ -109,12 +109,17 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var ipv4Address: String?
     /// `--ip6`, on an IPv6 network.
     public var ipv6Address: String?
+    /// `--link target:alias` as the endpoint's Links name them: on a user network, names
+    /// only this container resolves (dockerd's endpoint aliases); nil in older records.
+    public var links: [String]?
 
-    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil) {
+    public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
+                links: [String]? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
         self.ipv6Address = ipv6Address
+        self.links = links.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

@@ -255,7 +255,8 @@ public actor NetworkService {
             let gateway = pool6.gatewayAddress
             try netlink.perform(.addAddress(gateway, index: index), what: "add address \(gateway.addressDescription)")
         }
-        try netlink.setUp(index, what: device)
+        let pinned = record.deviceIsExternal == true ? nil : BridgeHardwareAddress.unpinned(device)
+        try netlink.perform(.setUp(index, address: pinned), what: "set \(device) up")
     }
 
     /// Only berthd's own bridges: one named in daemon.json stays, as dockerd leaves it.

@@ -9,7 +9,8 @@ extension NetworkService {
     // MARK: - container create and remove
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
-    public func registerContainer(_ id: String, mode: String, endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)]) throws {
+    public func registerContainer(_ id: String, mode: String,
+                                  endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?, links: [String])]) throws {
         guard modeHasOwnNetwork(mode) else { return }
         // The plain default bridge needs no record: it follows from the mode at each start.
         let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty && ($0.value.ipv6 ?? "").isEmpty }
@@ -24,14 +25,16 @@ extension NetworkService {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
         try primary.checkRequestedAddress(primaryConfig?.ipv4)
+        // Links on the default bridge are legacy ones, kept by the container (HostConfig.Links).
         list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
-                               ipv6Address: primaryConfig?.ipv6))
+                               ipv6Address: primaryConfig?.ipv6, links: primary.isDefaultBridge ? nil : primaryConfig?.links))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
             try record.checkRequestedAddress(config.ipv4)
-            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6))
+            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6,
+                                   links: config.links))
         }
         attachments[id] = list
         try saveAttachments(id)
@@ -498,6 +501,7 @@ extension NetworkService {
         }
         dns.set(network: networkID, entries: entries, entries6: entries6)
         dns.setMemberships(dnsMemberships())
+        dns.setLinkAliases(dnsLinkAliases())
     }
 
     /// Each container's addresses on user networks → all the user networks it is on.
@@ -540,6 +544,7 @@ extension NetworkService {
             guard let record = networks[attachment.networkID] else { continue }
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
+            endpoint.Links = attachment.links
             let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
             let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
             if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }

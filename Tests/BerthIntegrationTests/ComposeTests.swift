@@ -253,6 +253,41 @@ struct ComposeTests {
         #expect(project.compose(["down", "-t", "0"]).status == 0)
     }
 
+    /// compose's `links:` on the project network: as on dockerd, the aliases are the linking
+    /// service's names in the network's DNS (compose connects it with EndpointConfig.Links),
+    /// with no legacy environment, hosts line or HostConfig.Links.
+    @Test func linksOnTheProjectNetworkAreNamesOfTheLinkingService() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
+                     "docker-compose is missing: run scripts/install-deps")
+        let project = try Project()
+        try project.write("""
+            services:
+              web:
+                image: busybox
+                command: sleep 300
+              client:
+                image: busybox
+                command: sleep 300
+                links: ["web:db"]
+
+            """)
+        let up = project.compose(["up", "-d"])
+        #expect(up.status == 0, "\(up.stderr)")
+        let name = project.name
+        let address = project.net.address("\(name)_web_1", network: "\(name)_default")
+        let lookup = project.compose(["exec", "-T", "client", "nslookup", "db"])
+        #expect(lookup.status == 0 && lookup.stdout.contains("Address: \(address)\n"), "\(lookup.stdout)")
+        #expect(project.compose(["exec", "-T", "web", "nslookup", "db"]).status != 0)
+        let legacy = project.compose(["exec", "-T", "client", "sh", "-c", "env | grep -c ^DB_; grep -cw db /etc/hosts"])
+        #expect(legacy.stdout == "0\n0\n", "\(legacy.stdout)")
+        #expect(project.net.docker(["inspect", "-f", "{{json .HostConfig.Links}}", "\(name)_client_1"]).stdout == "null\n")
+        // compose names the container under each of its names, in a Python set's order.
+        let links = project.net.docker(["inspect", "-f", "{{range (index .NetworkSettings.Networks \"\(name)_default\").Links}}{{.}} {{end}}",
+                                        "\(name)_client_1"]).stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+        #expect(links.contains("\(name)_web_1:db") && links.allSatisfy { $0.hasPrefix("\(name)_web_1:") }, "\(links)")
+        #expect(project.compose(["down", "-t", "0"]).status == 0)
+    }
+
     /// compose's `links:` from a default-bridge service: dockerd refuses at start a link to a
     /// container off the default bridge, or not running, in these words.
     @Test func legacyLinksNeedARunningContainerOnTheDefaultBridge() throws {

@@ -30,9 +30,10 @@ extension ContainerService {
     /// At create: the networks of NetworkMode and NetworkingConfig must exist.
     func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?) async throws {
         guard let network else { return }
-        var endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?)] = [:]
+        var endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?, links: [String])] = [:]
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
-            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address, settings?.IPAMConfig?.IPv6Address)
+            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address, settings?.IPAMConfig?.IPv6Address,
+                               settings?.Links ?? [])
         }
         do {
             try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
@@ -92,7 +93,7 @@ extension ContainerService {
     // MARK: - docker network connect / disconnect
 
     public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
-                               ipv6: String? = nil) async throws {
+                               ipv6: String? = nil, links: [String] = []) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -102,7 +103,7 @@ extension ContainerService {
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
-                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6)
+                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links)
             if entry.record.State.Running {
                 await refreshResolvConf(id)
                 if let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }

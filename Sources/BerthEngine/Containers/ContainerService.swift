@@ -264,7 +264,10 @@ public actor ContainerService {
         }
         var host = settings.host
         host.ipv4Forwarding = HostFacts.ipv4ForwardingEnabled()
-        let validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
+        var validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
+        // On a user-defined network dockerd keeps no legacy link (it ignores HostConfig.Links
+        // there): the links are the endpoint's (NetworkingConfig), see EndpointLink.
+        if case .userDefined = NetworkModeKind(validated.hostConfig.NetworkMode) { validated.hostConfig.Links = nil }
         try checkReferences(validated.hostConfig)
         try StorageOptions.check(validated.hostConfig.StorageOpt, dataRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)

@@ -1,0 +1,39 @@
+/// `--link target:alias` on a user-defined network. dockerd keeps no legacy link there (no
+/// environment, no /etc/hosts line): the endpoint's Links become names that only the linking
+/// container resolves, through the network's embedded DNS, to the target's address there.
+enum EndpointLink {
+    /// The target and alias of one entry of an endpoint's Links: "web:w", "web" (the alias is
+    /// the name), or the "/web:/me/w" form stored links take; nil for other shapes.
+    static func parse(_ link: String) -> (target: String, alias: String)? {
+        let parts = link.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard !link.isEmpty, parts.count <= 2 else { return nil }
+        guard parts.count == 2 else { return (link, link) }
+        guard parts[0].hasPrefix("/") else { return (parts[0], parts[1]) }
+        let alias = parts[1].split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? parts[1]
+        return (String(parts[0].dropFirst()), alias)
+    }
+}
+
+extension NetworkService {
+    /// Each running container's addresses → for each user network it is on, its link
+    /// aliases there (alias → target name). A container asks from any of its addresses and
+    /// its aliases on all its networks apply, as libnetwork looks through all its endpoints.
+    func dnsLinkAliases() -> [IPv4Address: [String: [String: String]]] {
+        var map: [IPv4Address: [String: [String: String]]] = [:]
+        for sandbox in sandboxes.values {
+            guard let wanted = attachments[sandbox.containerID] else { continue }
+            var byNetwork: [String: [String: String]] = [:]
+            for endpoint in sandbox.endpoints where networks[endpoint.networkID].map(Self.hasEmbeddedDNS) ?? false {
+                let links = wanted.first { $0.networkID == endpoint.networkID }?.links ?? []
+                var aliases: [String: String] = [:]
+                for link in links {
+                    if let (target, alias) = EndpointLink.parse(link) { aliases[alias.lowercased()] = target }
+                }
+                if !aliases.isEmpty { byNetwork[endpoint.networkID] = aliases }
+            }
+            guard !byNetwork.isEmpty else { continue }
+            for endpoint in sandbox.endpoints { map[endpoint.address] = byNetwork }
+        }
+        return map
+    }
+}
