@@ -159,6 +159,10 @@ struct SpecBuilderTests {
         #expect(throws: BerthError.invalidArgument("invalid mode: bogus")) {
             try Self.build { $0.Binds = ["/exists:/data:bogus"] }
         }
+        // nocopy is for volumes, as dockerd's parser says.
+        #expect(throws: BerthError.invalidArgument(#"invalid volume specification: '/exists:/data:ro,nocopy': invalid mount config for type "bind": field VolumeOptions must not be specified"#)) {
+            try Self.build { $0.Binds = ["/exists:/data:ro,nocopy"] }
+        }
         // A volume comes from the container's volume mounts (made at create), not from Binds.
         #expect(try Self.build { $0.Binds = ["named:/data"] }.spec.mounts?.contains { $0.destination == "/data" } == false)
         #expect(throws: BerthError.invalidArgument("Duplicate mount point: /data")) {

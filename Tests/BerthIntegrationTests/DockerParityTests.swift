@@ -518,6 +518,16 @@ struct ResourceOptionParityTests {
         }
     }
 
+    @Test func aBindTakesNoVolumeOptions() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--rm", "-v", "/tmp:/x:nocopy", "busybox", "true"])
+            #expect(run.status == 125, "\(run)")
+            #expect(run.stderr == DockerParityTests.runError(#"invalid volume specification: '/tmp:/x:nocopy': invalid mount config for type "bind": field VolumeOptions must not be specified"#),
+                    "\(run.stderr)")
+            #expect(daemon.docker(["run", "--rm", "-v", "nocopyvolume:/x:nocopy", "busybox", "true"]).status == 0)
+        }
+    }
+
     /// An image for another platform counts as not found (so the CLI tries a pull).
     @Test func createForAnotherPlatformIsNotFound() throws {
         try DockerParityTests.withDaemon { daemon in

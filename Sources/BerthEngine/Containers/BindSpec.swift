@@ -44,6 +44,10 @@ public struct BindSpec: Sendable, Equatable {
         do {
             try MountValidation.validateTarget(destination)
             if type == "bind" { try MountValidation.validateAbsolute(source) }
+            // nocopy is a volume option: a bind has no volume to fill.
+            if type == "bind" && mode.split(separator: ",").contains("nocopy") {
+                throw BerthError.invalidArgument("field VolumeOptions must not be specified")
+            }
         } catch let error as BerthError {
             throw BerthError.invalidArgument("\(invalidSpec): invalid mount config for type \"\(type)\": \(error.message)")
         }
