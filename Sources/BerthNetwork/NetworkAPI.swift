@@ -26,8 +26,9 @@ public struct NetworkCreateRequest: Decodable, Sendable {
 
 /// A refusal with the HTTP meaning the API gives it.
 public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
-    /// `failed`: dockerd answers 500, the error having no kind of its own.
-    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed }
+    /// `failed`: dockerd answers 500, the error having no kind of its own. `unavailable`: 503,
+    /// what needs a swarm.
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed, unavailable }
     public let kind: Kind
     public let description: String
 }
@@ -111,6 +112,9 @@ extension NetworkService {
         case "bridge": break
         case "host", "null":
             throw NetworkRequestError(kind: .forbidden, description: "only one instance of \"\(driver)\" network is allowed")
+        case "overlay":
+            // A swarm's driver; Berth is, as far as dockerd would tell, a node outside any swarm.
+            throw NetworkRequestError(kind: .unavailable, description: #"This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again."#)
         default:
             throw NetworkRequestError(kind: .notFound, description: "plugin \"\(driver)\" not found")
         }

@@ -233,6 +233,20 @@ struct DockerParityTests {
         }
     }
 
+    /// Berth has no swarm: an overlay network gets dockerd's answer on a node outside one (503).
+    @Test func overlayNetworksNeedASwarm() throws {
+        try Self.withDaemon { daemon in
+            let create = daemon.docker(["network", "create", "--driver", "overlay", "ov"])
+            #expect(create.status == 1, "\(create)")
+            #expect(create.stderr == #"Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again."# + "\n",
+                    "\(create.stderr)")
+            let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                      "-d", #"{"Name":"ov","Driver":"overlay"}"#, "http://berth/v1.50/networks/create"]).stdout
+            #expect(status == "503")
+            #expect(!daemon.docker(["network", "ls", "--format", "{{.Name}}"]).stdout.contains("ov"))
+        }
+    }
+
     @Test func renameToAnInvalidName() throws {
         try Self.withDaemon { daemon in
             Self.succeeds(daemon, ["create", "--name", "rr", "busybox", "true"])

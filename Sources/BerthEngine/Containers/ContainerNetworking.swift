@@ -19,6 +19,7 @@ extension ContainerService {
             case .forbidden: return BerthError(.forbidden, request.description)
             case .notFound: return BerthError.notFound(request.description)
             case .failed: return BerthError.internalError(request.description)
+            case .unavailable: return BerthError(.unavailable, request.description)
             }
         case let failure as NetworkError:
             return BerthError.internalError(failure.description)
