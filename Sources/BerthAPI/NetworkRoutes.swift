@@ -59,7 +59,8 @@ enum NetworkRoutes {
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
                                                 ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
-                                                links: body.EndpointConfig?.Links ?? [])
+                                                links: body.EndpointConfig?.Links ?? [],
+                                                macAddress: body.EndpointConfig?.MacAddress)
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in

@@ -271,7 +271,8 @@ extension NetworkService {
 
     /// `docker network connect`: recorded for the container; added live when it runs.
     public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil,
-                        links: [String] = []) throws {
+                        links: [String] = [], macAddress: String? = nil) throws {
+        _ = try EndpointRequest.hardwareAddress(macAddress)
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
         guard record.driver == "bridge" else {
@@ -289,7 +290,8 @@ extension NetworkService {
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
-        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links)
+        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
+                                    macAddress: macAddress)
         if running, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
             let used = Set(sandbox.endpoints.map(\.interfaceName))

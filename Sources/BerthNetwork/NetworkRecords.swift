@@ -112,14 +112,58 @@ public struct Attachment: Codable, Sendable, Equatable {
     /// `--link target:alias` as the endpoint's Links name them: on a user network, names
     /// only this container resolves (dockerd's endpoint aliases); nil in older records.
     public var links: [String]?
+    /// `--mac-address`: the container's interface's hardware address on this network, in
+    /// place of the one made from its IPv4 address.
+    public var macAddress: String?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
-                links: [String]? = nil) {
+                links: [String]? = nil, macAddress: String? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
         self.ipv6Address = ipv6Address
         self.links = links.flatMap { $0.isEmpty ? nil : $0 }
+        self.macAddress = macAddress.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    init(networkID: String, _ request: EndpointRequest, links: [String]?) {
+        self.init(networkID: networkID, aliases: request.aliases, ipv4Address: request.ipv4, ipv6Address: request.ipv6,
+                  links: links, macAddress: request.macAddress)
+    }
+}
+
+/// What a container asks of one network at create or `network connect` (its
+/// EndpointSettings): aliases, addresses, links and hardware address.
+public struct EndpointRequest: Sendable, Equatable {
+    public var aliases: [String]
+    public var ipv4: String?
+    public var ipv6: String?
+    public var links: [String]
+    public var macAddress: String?
+
+    public init(aliases: [String] = [], ipv4: String? = nil, ipv6: String? = nil, links: [String] = [], macAddress: String? = nil) {
+        self.aliases = aliases
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+        self.links = links
+        self.macAddress = macAddress
+    }
+
+    /// Nothing but the defaults: a plain default-bridge container needs no record.
+    var isPlain: Bool {
+        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty
+    }
+
+    /// The hardware address asked for, as Go's net.ParseMAC reads a 48-bit one
+    /// ("02:42:ac:11:00:02" or with dashes); refused in dockerd's words.
+    static func hardwareAddress(_ text: String?) throws -> [UInt8]? {
+        guard let text, !text.isEmpty else { return nil }
+        let parts = text.split(separator: text.contains("-") ? "-" : ":", omittingEmptySubsequences: false)
+        let bytes = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
+        guard parts.count == 6, bytes.count == 6 else {
+            throw NetworkRequestError(kind: .invalid, description: "invalid MAC address \(text)")
+        }
+        return bytes
     }
 }
 

@@ -9,11 +9,11 @@ extension NetworkService {
     // MARK: - container create and remove
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
-    public func registerContainer(_ id: String, mode: String,
-                                  endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?, links: [String])]) throws {
+    public func registerContainer(_ id: String, mode: String, endpoints: [String: EndpointRequest]) throws {
         guard modeHasOwnNetwork(mode) else { return }
+        for request in endpoints.values { _ = try EndpointRequest.hardwareAddress(request.macAddress) }
         // The plain default bridge needs no record: it follows from the mode at each start.
-        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.aliases.isEmpty && ($0.value.ipv4 ?? "").isEmpty && ($0.value.ipv6 ?? "").isEmpty }
+        let plain = endpoints.allSatisfy { ($0.key == mode || $0.key == "default") && $0.value.isPlain }
         if plain && (mode.isEmpty || mode == "default" || mode == "bridge") { return }
         let primary = try network(forMode: mode)
         var list: [Attachment] = []
@@ -26,15 +26,14 @@ extension NetworkService {
         }
         try primary.checkRequestedAddress(primaryConfig?.ipv4)
         // Links on the default bridge are legacy ones, kept by the container (HostConfig.Links).
-        list.append(Attachment(networkID: primary.id, aliases: primaryConfig?.aliases ?? [], ipv4Address: primaryConfig?.ipv4,
-                               ipv6Address: primaryConfig?.ipv6, links: primary.isDefaultBridge ? nil : primaryConfig?.links))
+        list.append(Attachment(networkID: primary.id, primaryConfig ?? EndpointRequest(),
+                               links: primary.isDefaultBridge ? nil : primaryConfig?.links))
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
             let record = try network(forMode: name)
             if record.id == primary.id { continue }
             try record.checkRequestedAddress(config.ipv4)
-            list.append(Attachment(networkID: record.id, aliases: config.aliases, ipv4Address: config.ipv4, ipv6Address: config.ipv6,
-                                   links: config.links))
+            list.append(Attachment(networkID: record.id, config, links: config.links))
         }
         attachments[id] = list
         try saveAttachments(id)
@@ -202,7 +201,7 @@ extension NetworkService {
             throw error
         }
         let hostName = ready?.hostName ?? "veth" + randomHex(7)
-        let mac = macAddress(for: address)
+        let mac = try EndpointRequest.hardwareAddress(attachment.macAddress) ?? macAddress(for: address)
         do {
             let host = try NetlinkSocket()
             guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
@@ -545,6 +544,7 @@ extension NetworkService {
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
             endpoint.Links = attachment.links
+            if let mac = try? EndpointRequest.hardwareAddress(attachment.macAddress) { endpoint.MacAddress = macDescription(mac) }
             let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
             let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
             if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }

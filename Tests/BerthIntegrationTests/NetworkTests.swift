@@ -112,6 +112,38 @@ final class NetworkDaemon {
 
 @Suite(.enabled(if: Harness.isRoot, "networking needs root"), .serialized)
 struct NetworkTests {
+    /// `--mac-address` sets the container's interface's address, on the default bridge and
+    /// on a user network; inspect shows it before and after the start; Config.MacAddress of
+    /// clients below API 1.44 counts for the first network; a bad one is refused at create.
+    @Test func macAddressIsTheInterfacesOwn() throws {
+        let net = try NetworkDaemon()
+        let bridge = net.docker(["run", "--rm", "--mac-address", "02:42:ac:11:00:99", "busybox", "cat", "/sys/class/net/eth0/address"])
+        #expect(bridge.status == 0 && bridge.stdout == "02:42:ac:11:00:99\n", "\(bridge)")
+        #expect(net.docker(["create", "--name", "mac", "--mac-address", "02:42:AC:11:00:98", "busybox", "sleep", "100"]).status == 0)
+        let shown = { net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.bridge.MacAddress}}", "mac"]).stdout }
+        #expect(shown() == "02:42:ac:11:00:98\n")
+        #expect(net.docker(["start", "mac"]).status == 0)
+        #expect(shown() == "02:42:ac:11:00:98\n")
+        #expect(net.docker(["exec", "mac", "cat", "/sys/class/net/eth0/address"]).stdout == "02:42:ac:11:00:98\n")
+        #expect(net.docker(["rm", "-f", "mac"]).status == 0)
+
+        #expect(net.docker(["network", "create", "macnet"]).status == 0)
+        let user = net.docker(["run", "--rm", "--network", "macnet", "--mac-address", "02:42:0a:00:00:05", "busybox", "cat", "/sys/class/net/eth0/address"])
+        #expect(user.status == 0 && user.stdout == "02:42:0a:00:00:05\n", "\(user)")
+        #expect(net.docker(["network", "rm", "macnet"]).status == 0)
+
+        let legacy = net.daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
+                               #"{"Image":"busybox","Cmd":["cat","/sys/class/net/eth0/address"],"MacAddress":"02:11:22:33:44:55"}"#,
+                               "http://berth/v1.41/containers/create?name=legacy"])
+        #expect(legacy.stdout.contains(#""Id":"#), "\(legacy)")
+        #expect(net.docker(["start", "-a", "legacy"]).stdout == "02:11:22:33:44:55\n")
+        #expect(net.docker(["rm", "legacy"]).status == 0)
+        let bad = net.daemon.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                            #"{"Image":"busybox","MacAddress":"bad"}"#, "http://berth/v1.41/containers/create"])
+        #expect(bad.stdout == #"{"message":"invalid MAC address bad"}"# + "\n 400", "\(bad.stdout)")
+        #expect(net.docker(["ps", "-aq"]).stdout.isEmpty)
+    }
+
     @Test func defaultNetworksAreListedLikeDockerds() throws {
         let net = try NetworkDaemon()
         let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"])

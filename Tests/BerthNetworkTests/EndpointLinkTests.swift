@@ -23,3 +23,22 @@ struct EndpointLinkTests {
         #expect(table.linkTarget(client: nil, network: "lnk", name: "w") == nil)
     }
 }
+
+/// `--mac-address` as Go's net.ParseMAC reads a 48-bit address.
+struct EndpointHardwareAddressTests {
+    @Test func addressesParseWithColonsOrDashes() throws {
+        #expect(try EndpointRequest.hardwareAddress("02:42:AC:11:00:02") == [0x02, 0x42, 0xac, 0x11, 0x00, 0x02])
+        #expect(try EndpointRequest.hardwareAddress("02-42-ac-11-00-03") == [0x02, 0x42, 0xac, 0x11, 0x00, 0x03])
+        #expect(try EndpointRequest.hardwareAddress(nil) == nil)
+        #expect(try EndpointRequest.hardwareAddress("") == nil)
+        for bad in ["bad", "02:42:ac:11:00", "02:42:ac:11:00:02:03", "0242ac110002", "02:42:ac:11:00:2"] {
+            #expect(throws: NetworkRequestError.self) { try EndpointRequest.hardwareAddress(bad) }
+        }
+    }
+
+    @Test func onlyAnAddressOrAliasMakesTheDefaultBridgeNeedARecord() {
+        #expect(EndpointRequest().isPlain)
+        #expect(!EndpointRequest(macAddress: "02:42:ac:11:00:02").isPlain)
+        #expect(!EndpointRequest(aliases: ["a"]).isPlain)
+    }
+}

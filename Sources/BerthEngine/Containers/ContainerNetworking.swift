@@ -29,12 +29,21 @@ extension ContainerService {
     }
 
     /// At create: the networks of NetworkMode and NetworkingConfig must exist.
-    func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?) async throws {
+    /// `configMacAddress`: Config.MacAddress, where clients below API 1.44 put `--mac-address`
+    /// (for the container's first network).
+    func registerNetworks(_ id: String, hostConfig: HostConfig, networking: NetworkingConfig?,
+                          configMacAddress: String? = nil) async throws {
         guard let network else { return }
-        var endpoints: [String: (aliases: [String], ipv4: String?, ipv6: String?, links: [String])] = [:]
+        var endpoints: [String: EndpointRequest] = [:]
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
-            endpoints[name] = (settings?.Aliases ?? [], settings?.IPAMConfig?.IPv4Address, settings?.IPAMConfig?.IPv6Address,
-                               settings?.Links ?? [])
+            endpoints[name] = EndpointRequest(aliases: settings?.Aliases ?? [], ipv4: settings?.IPAMConfig?.IPv4Address,
+                                              ipv6: settings?.IPAMConfig?.IPv6Address, links: settings?.Links ?? [],
+                                              macAddress: settings?.MacAddress)
+        }
+        if let mac = configMacAddress, !mac.isEmpty {
+            let mode = hostConfig.NetworkMode ?? ""
+            let primary = mode.isEmpty ? "default" : mode
+            if (endpoints[primary]?.macAddress ?? "").isEmpty { endpoints[primary, default: EndpointRequest()].macAddress = mac }
         }
         do {
             try await network.registerContainer(id, mode: hostConfig.NetworkMode ?? "", endpoints: endpoints)
@@ -94,7 +103,7 @@ extension ContainerService {
     // MARK: - docker network connect / disconnect
 
     public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
-                               ipv6: String? = nil, links: [String] = []) async throws {
+                               ipv6: String? = nil, links: [String] = [], macAddress: String? = nil) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -104,7 +113,7 @@ extension ContainerService {
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
-                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links)
+                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress)
             if entry.record.State.Running {
                 await refreshResolvConf(id)
                 if let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }

@@ -316,7 +316,8 @@ public actor ContainerService {
             throw error
         }
         do {
-            try await registerNetworks(id, hostConfig: validated.hostConfig, networking: request.networkingConfig)  // network
+            try await registerNetworks(id, hostConfig: validated.hostConfig, networking: request.networkingConfig,
+                                       configMacAddress: request.config.MacAddress)  // network
         } catch {
             try? await blocking { try? images.snapshotter.remove(key: newID); try? FileManager.default.removeItem(atPath: paths.directory(newID)) }
             Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
