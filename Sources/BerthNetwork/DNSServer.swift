@@ -1,4 +1,5 @@
 import BerthOCI
+import CSystemShims
 import FoundationEssentials
 import Glibc
 
@@ -88,28 +89,55 @@ public final class DNSTable: @unchecked Sendable {
     }
 }
 
-/// A DNS server on a user network's gateway address (UDP and TCP port 53): answers for the
-/// network's containers and forwards other names to the host's resolvers.
+/// A DNS server (UDP and TCP port 53) that answers for a user network's containers and
+/// forwards other names to the host's resolvers. One listens on each user network's gateway
+/// address; and one per container on user networks listens at 127.0.0.11 in the container's
+/// own network namespace, the address dockerd's containers ask (and nginx's `resolver
+/// 127.0.0.11` names). Its sockets are made there and served from berthd's threads, which
+/// forward from the host's namespace as the gateway's server does.
 final class DNSServer: @unchecked Sendable {
-    let network: String
+    /// Where containers ask dockerd's embedded DNS server.
+    static let containerAddress = IPv4Address("127.0.0.11")!
+
     let subnet: IPv4Subnet
     let table: DNSTable
     let upstreams: [IPv4Address]
     private let udp: Int32
     private let tcp: Int32
+    private let lock = Lock()
+    private var asked: (network: String, container: IPv4Address?)
 
-    init(network: String, address: IPv4Address, subnet: IPv4Subnet, table: DNSTable, upstreams: [IPv4Address]) throws {
-        self.network = network
+    /// The network whose names come first.
+    var network: String { lock.withLock { asked.network } }
+    /// A container's own server: the container, by its address on `network` (its queries
+    /// come from 127.0.0.1); nil for a network's server.
+    var container: IPv4Address? { lock.withLock { asked.container } }
+
+    /// After `docker network connect/disconnect`: the container's server answers as the
+    /// container's address on another of its networks.
+    func retarget(network: String, container: IPv4Address) {
+        lock.withLock { asked = (network, container) }
+    }
+
+    /// `namespaceFD`: the container's network namespace, for its own server at 127.0.0.11;
+    /// nil for the network's server at `address`.
+    init(network: String, address: IPv4Address, subnet: IPv4Subnet, table: DNSTable, upstreams: [IPv4Address],
+         container: IPv4Address? = nil, namespaceFD: Int32? = nil) throws {
+        asked = (network, container)
         self.subnet = subnet
         self.table = table
         self.upstreams = upstreams
+        let make: (Int32) -> Int32 = { type in
+            guard let namespaceFD else { return socket(AF_INET, type, 0) }
+            return berth_netns_socket(namespaceFD, AF_INET, type, 0)
+        }
         do {
-            udp = try Sockets.bound("udp", ip: address, port: 53, freebind: true)
+            udp = try Sockets.bound("udp", ip: address, port: 53, freebind: true, make: make)
         } catch let failure as Sockets.BindFailure {
             throw NetworkError("DNS server on \(address):53: \(failure.message)")
         }
         do {
-            tcp = try Sockets.bound("tcp", ip: address, port: 53, freebind: true)
+            tcp = try Sockets.bound("tcp", ip: address, port: 53, freebind: true, make: make)
         } catch let failure as Sockets.BindFailure {
             close(udp)
             throw NetworkError("DNS server on \(address):53/tcp: \(failure.message)")
@@ -166,7 +194,7 @@ final class DNSServer: @unchecked Sendable {
             if count <= 0 { break }
             let packet = Array(buffer[0..<count])
             guard let query = DNSQuery(packet) else { continue }
-            if let reply = answer(query, client: IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
+            if let reply = answer(query, client: container ?? IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
                 send(reply, to: client)
             } else {
                 let destination = client
@@ -197,7 +225,7 @@ final class DNSServer: @unchecked Sendable {
             Sockets.spawn { [self] in
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let peer = Sockets.peerAddress(client)
+                let peer = container ?? Sockets.peerAddress(client)
                 while let packet = Self.readFramed(client), let query = DNSQuery(packet) {
                     guard let reply = answer(query, client: peer) ?? forward(packet, tcp: true) else { break }
                     let framed = UInt16(reply.count).bigBytes + reply

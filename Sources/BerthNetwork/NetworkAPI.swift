@@ -306,7 +306,10 @@ extension NetworkService {
         attachments[containerID] = list
         try saveAttachments(containerID)
         // After the attachment is kept: its links are read from there.
-        if running, sandboxes[containerID] != nil { refreshDNS(record.id) }
+        if running, sandboxes[containerID] != nil {
+            refreshDNS(record.id)
+            refreshResolver(containerID)
+        }
         refreshView(containerID)
     }
 
@@ -340,6 +343,7 @@ extension NetworkService {
             detach(endpoint)
             try saveSandbox(sandbox)
             refreshDNS(record.id)
+            refreshResolver(containerID)
             if hadPorts { try applyFirewall() }
         }
         list.removeAll { $0.networkID == record.id }

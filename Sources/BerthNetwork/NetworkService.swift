@@ -47,6 +47,8 @@ public actor NetworkService {
     /// The last host port handed out for `-p <port>` without one, per protocol and host IP.
     var lastEphemeralPort: [String: Int] = [:]
     var dnsServers: [String: DNSServer] = [:]
+    /// Container ID → its own server at 127.0.0.11 (ContainerResolvers).
+    var containerResolvers: [String: DNSServer] = [:]
     let dns = DNSTable()
     var appliedRuleset: String?
     /// What inspect and ps read without waiting on the actor.
@@ -115,6 +117,7 @@ public actor NetworkService {
         }
         for sandbox in sandboxes.values {
             startProxies(for: sandbox)
+            refreshResolver(sandbox.containerID)
         }
         for id in networks.keys { refreshDNS(id) }
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }

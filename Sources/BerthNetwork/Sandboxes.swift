@@ -104,6 +104,7 @@ extension NetworkService {
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
             for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
+            refreshResolver(request.containerID)
             if touchesFirewall(sandbox) { try applyFirewall() }
         } catch {
             sandboxes[request.containerID] = sandbox
@@ -290,6 +291,7 @@ extension NetworkService {
         guard let sandbox = sandboxes[id] else { return }
         for proxy in proxies[id] ?? [] { proxy.stop() }
         proxies[id] = nil
+        containerResolvers.removeValue(forKey: id)?.stop()
         for endpoint in sandbox.endpoints { detach(endpoint) }
         // Unmounting waits for an RCU grace period, which the exit need not wait for either.
         let path = sandbox.namespacePath
@@ -520,13 +522,11 @@ extension NetworkService {
 
     /// The DNS server a container asks: the one of the first user network it is on (it
     /// answers for all of them), nil on the default bridge alone.
+    /// 127.0.0.11, the container's own server, on a user network (its gateway's, should that
+    /// one not run); nil on the default bridge, which has no name resolution.
     func embeddedNameserver(_ sandbox: SandboxRecord) -> String? {
-        for endpoint in sandbox.endpoints {
-            if let record = networks[endpoint.networkID], Self.hasEmbeddedDNS(record), let gateway = record.pool?.gateway {
-                return gateway.description
-            }
-        }
-        return nil
+        if containerResolvers[sandbox.containerID] != nil { return DNSServer.containerAddress.description }
+        return resolverEndpoint(sandbox)?.network.pool?.gateway.description
     }
 
     /// `embeddedNameserver` of a running container, after `docker network connect/disconnect`.

@@ -12,9 +12,12 @@ enum Sockets {
     }
 
     /// A bound socket (listening, for TCP); throws with the errno of the failed step.
-    static func bound(_ proto: String, ip: IPv4Address, port: Int, freebind: Bool = false) throws -> Int32 {
+    /// `make` makes the socket from its type (by default here; berth_netns_socket for one
+    /// in a container's network namespace).
+    static func bound(_ proto: String, ip: IPv4Address, port: Int, freebind: Bool = false,
+                      make: (Int32) -> Int32 = { socket(AF_INET, $0, 0) }) throws -> Int32 {
         let type = proto == "udp" ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
-        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = make(type | Int32(SOCK_CLOEXEC.rawValue))
         guard fd >= 0 else { throw BindFailure(code: errno) }
         var one: Int32 = 1
         if proto != "udp" { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }

@@ -252,6 +252,33 @@ struct NetworkTests {
 
     /// As with dockerd: a container resolves the names of every user network it is on, and
     /// one started on the default bridge asks the embedded DNS once it joins a user network.
+    /// As with dockerd, a container on a user network asks 127.0.0.11 (which configs such as
+    /// nginx's `resolver 127.0.0.11` name): its resolv.conf says so, with ndots:0, and a server
+    /// in its own namespace answers there, for its networks' names only.
+    @Test func containersAskTheEmbeddedServerAt127_0_0_11() throws {
+        let net = try NetworkDaemon()
+        let base = Int(getpid()) % 200
+        #expect(net.docker(["network", "create", "--subnet", "10.247.\(base).0/24", "local"]).status == 0)
+        #expect(net.docker(["run", "-d", "--network", "local", "--name", "named", "busybox", "sleep", "100"]).status == 0)
+        let address = net.address("named", network: "local")
+        let conf = net.docker(["run", "--rm", "--network", "local", "busybox", "cat", "/etc/resolv.conf"]).stdout
+        #expect(conf.split(separator: "\n").filter { $0.hasPrefix("nameserver") } == ["nameserver 127.0.0.11"], "\(conf)")
+        #expect(conf.contains("options ndots:0") || conf.contains(" ndots:0"), "\(conf)")
+        let asked = net.docker(["run", "--rm", "--network", "local", "busybox", "nslookup", "named", "127.0.0.11"])
+        #expect(asked.status == 0 && asked.stdout.contains("Address: \(address)\n"), "\(asked)")
+        // Over TCP too (large answers), from the container's own namespace.
+        let tcp = net.docker(["run", "--rm", "--network", "local", "busybox", "sh", "-c", "nc -w 2 127.0.0.11 53 </dev/null && echo open"])
+        #expect(tcp.stdout == "open\n", "\(tcp)")
+        // --dns keeps the servers given, as with dockerd's file.
+        #expect(net.docker(["run", "--rm", "--network", "local", "--dns", "10.247.\(base).1", "busybox", "cat", "/etc/resolv.conf"]).stdout
+                    .contains("nameserver 10.247.\(base).1\n"))
+        // The default bridge has no name resolution: nothing listens at 127.0.0.11 there.
+        let bridge = net.docker(["run", "--rm", "busybox", "sh", "-c", "nc -w 1 127.0.0.11 53 </dev/null && echo open || echo closed"])
+        #expect(bridge.stdout == "closed\n", "\(bridge)")
+        #expect(net.docker(["rm", "-f", "named"]).status == 0)
+        #expect(net.docker(["network", "rm", "local"]).status == 0)
+    }
+
     @Test func namesOfEveryNetworkOfTheContainerResolve() throws {
         let net = try NetworkDaemon()
         let base = Int(getpid()) % 200
@@ -272,7 +299,8 @@ struct NetworkTests {
         #expect(net.docker(["run", "-d", "--name", "plain", "busybox", "sleep", "100"]).status == 0)
         let before = net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout
         #expect(net.docker(["network", "connect", "back", "plain"]).status == 0)
-        #expect(net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout.contains("nameserver 10.249.\(base).1\n"))
+        let joined = net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout
+        #expect(joined.contains("nameserver 127.0.0.11\n") && joined.contains("ndots:0"), "\(joined)")
         #expect(net.docker(["exec", "plain", "nslookup", "database"]).status == 0)
         #expect(net.docker(["network", "disconnect", "back", "plain"]).status == 0)
         #expect(net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout == before)

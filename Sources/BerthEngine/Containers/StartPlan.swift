@@ -138,8 +138,12 @@ struct StartPlan: Sendable {
         let source = ContainerFiles.resolvConfSource(etcResolvConf: etcResolvConf)
         let hostFile = source == "/etc/resolv.conf" ? etcResolvConf : ((try? String(contentsOfFile: source, encoding: .utf8)) ?? "")
         if let nameserver, (hostConfig.Dns ?? []).isEmpty {
+            // As dockerd's file for its embedded server: ndots:0 unless an ndots is asked for.
+            var options = hostConfig.DnsOptions ?? []
+            if options.isEmpty { options = ContainerFiles.lastFields(of: "options", in: hostFile) }
+            if !options.contains(where: { $0.hasPrefix("ndots:") }) { options.append("ndots:0") }
             return ContainerFiles.resolvConf(hostFile: hostFile, dns: [nameserver], dnsSearch: hostConfig.DnsSearch,
-                                             dnsOptions: hostConfig.DnsOptions)
+                                             dnsOptions: options)
         }
         return ContainerFiles.resolvConf(hostFile: hostFile, dns: hostConfig.Dns, dnsSearch: hostConfig.DnsSearch,
                                          dnsOptions: hostConfig.DnsOptions, hostNetwork: hostConfig.NetworkMode == "host")
