@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,11 @@ struct FileIdentity: Equatable {
     init(_ info: stat) {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
+    }
+
+    init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
     }
 
     /// The identity of the file at `path` now, or nil when there is none.
@@ -48,8 +54,69 @@ final class LogFile {
     static let maxLine = 8 << 20
 
     /// Opens `path`; nil when it does not exist.
-    init?(path: String) throws(BerthError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    convenience init?(path: String) throws(BerthError) {
+        guard let (fd, info) = try LogFile.open(path) else { return nil }
+        self.init(fd: fd, identity: FileIdentity(info), size: Int64(info.st_size))
+    }
+
+    /// Reads `fd` (which it closes) as the file `identity`, `size` bytes long now.
+    init(fd: Int32, identity: FileIdentity, size: Int64) {
+        self.fd = fd
+        self.identity = identity
+        sizeAtOpen = size
+        capacity = LogFile.initialCapacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// The rotated file `<path>.<index>`, or once compressed `<path>.<index>.gz`; nil when
+    /// neither exists. A compressed one is decompressed into an unnamed file beside it and
+    /// read from there; its identity is the `.gz` file's.
+    static func rotated(_ path: String, index: Int) throws(BerthError) -> LogFile? {
+        if let file = try LogFile(path: "\(path).\(index)") { return file }
+        let compressed = "\(path).\(index).gz"
+        guard let (input, info) = try open(compressed) else { return nil }
+        defer { close(input) }
+        let identity = FileIdentity(info)
+        var template = Array((path + ".read-XXXXXX").utf8CString)
+        let output = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard output >= 0 else { throw BerthError.internalError("create a file beside \(path): \(String(cString: strerror(errno)))") }
+        _ = fcntl(output, F_SETFD, FD_CLOEXEC)
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        do throws(BerthError) {
+            try StreamDecompression.copy(from: input, to: output)
+        } catch {
+            close(output)
+            throw BerthError.internalError("read \(compressed): \(error.message)")
+        }
+        var decompressed = stat()
+        _ = fstat(output, &decompressed)
+        return LogFile(fd: output, identity: identity, size: Int64(decompressed.st_size))
+    }
+
+    /// The identity of rotated file `index` as `rotated` would give it, without reading it.
+    static func rotatedIdentity(_ path: String, index: Int) -> FileIdentity? {
+        FileIdentity.of(path: "\(path).\(index)") ?? FileIdentity.of(path: "\(path).\(index).gz")
+    }
+
+    /// Whether rotated file `index` is the file `identity`: that file itself, or the `.gz`
+    /// berth-shim made of it (its gzip header names the plain file it came from). A source
+    /// named by a header may be gone and its inode number reused by a newer file, so a
+    /// search for a file that is still open must look from the newest index up.
+    static func rotated(_ path: String, index: Int, is identity: FileIdentity) -> Bool {
+        if let plain = FileIdentity.of(path: "\(path).\(index)") {
+            if plain == identity { return true }
+        }
+        let fd = Glibc.open("\(path).\(index).gz", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return false }
+        return FileIdentity(info) == identity || GzipHeader(readPrefix(fd))?.source == identity
+    }
+
+    /// A descriptor and its stat for `path`; nil when it does not exist.
+    private static func open(_ path: String) throws(BerthError) -> (Int32, stat)? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
@@ -61,11 +128,14 @@ final class LogFile {
             close(fd)
             throw BerthError.internalError("stat \(path): \(String(cString: strerror(code)))")
         }
-        self.fd = fd
-        identity = FileIdentity(info)
-        sizeAtOpen = Int64(info.st_size)
-        capacity = LogFile.initialCapacity
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        return (fd, info)
+    }
+
+    /// The first bytes of a file (enough for a gzip header), leaving its offset at 0.
+    private static func readPrefix(_ fd: Int32) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return Array(bytes.prefix(max(0, count)))
     }
 
     deinit {
