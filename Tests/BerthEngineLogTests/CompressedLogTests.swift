@@ -122,6 +122,19 @@ func rotateCompressed(_ writer: TestLogWriter, path: String, maxFiles: Int, comp
         }
     }
 
+    @Test func compressedFilesAreDecompressedOnlyWhenRead() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let log = compressedLog(dir, compressNewest: true)
+        // `.2.gz` cut short: reading it fails, so only a read that reaches it can fail.
+        let whole = readWhole(log.path + ".2.gz")
+        let fd = open(log.path + ".2.gz", O_WRONLY | O_TRUNC | O_CLOEXEC)
+        Array(whole.prefix(whole.count / 2)).withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #expect(numbers(try log.readAll(options: LogReadOptions(tail: 15))) == Array(15 ..< 30))
+        #expect(throws: BerthError.self) { try log.readAll() }
+    }
+
     @Test func followAcrossRotationsWhileFilesAreCompressed() async throws {
         let dir = TempDir()
         defer { dir.remove() }

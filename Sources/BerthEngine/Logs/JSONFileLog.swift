@@ -176,10 +176,10 @@ final class LogCursor {
             var keep = newestFirst.count
             if tail == 0 {
                 keep = min(1, newestFirst.count)
-                newestFirst.first?.seek(to: newestFirst.first!.sizeAtOpen)
+                if let newest = newestFirst.first { newest.seek(to: try newest.sizeAtOpen) }
             } else {
                 for (index, file) in newestFirst.enumerated() {
-                    let (offset, lines) = try file.lineStart(fromEnd: need, size: file.sizeAtOpen)
+                    let (offset, lines) = try file.lineStart(fromEnd: need, size: try file.sizeAtOpen)
                     if let offset {
                         file.seek(to: offset)
                         keep = index + 1
@@ -197,7 +197,8 @@ final class LogCursor {
             live = current
         } else {
             queue = newestFirst.reversed()
-            for file in queue { file.lineStartLimit = file.sizeAtOpen }
+            // (A compressed file is final: it needs no limit, and is decompressed when read.)
+            for file in queue where !file.isCompressed { file.lineStartLimit = try file.sizeAtOpen }
         }
     }
 

@@ -31,10 +31,13 @@ struct FileIdentity: Equatable {
 /// newline) as views into the buffer. Memory is the buffer alone: 256 KiB, grown for a longer
 /// line up to `maxLine`; a line longer than that is skipped.
 final class LogFile {
-    let fd: Int32
+    /// The descriptor read; for a compressed file -1 until it is decompressed.
+    private var fd: Int32
     let identity: FileIdentity
-    /// The size when it was opened.
-    let sizeAtOpen: Int64
+    /// A compressed file not decompressed yet (its `.gz`, open): that is done when its
+    /// content is first needed, so a `--tail` that the newer files satisfy never pays for it.
+    private var pendingGzip: (fd: Int32, path: String)?
+    private var openedSize: Int64
     /// Lines that start at or after this offset are not handed out (a snapshot end for a read
     /// without follow: a line being written when the read began is still completed).
     var lineStartLimit: Int64 = .max
@@ -63,23 +66,42 @@ final class LogFile {
     init(fd: Int32, identity: FileIdentity, size: Int64) {
         self.fd = fd
         self.identity = identity
-        sizeAtOpen = size
+        openedSize = size
         capacity = LogFile.initialCapacity
         storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
+    /// The size when it was opened (a compressed file's: decompressed).
+    var sizeAtOpen: Int64 {
+        get throws(BerthError) {
+            try decompress()
+            return openedSize
+        }
+    }
+
+    /// A compressed rotated file: final, never appended to.
+    private(set) var isCompressed = false
+
     /// The rotated file `<path>.<index>`, or once compressed `<path>.<index>.gz`; nil when
-    /// neither exists. A compressed one is decompressed into an unnamed file beside it and
-    /// read from there; its identity is the `.gz` file's.
+    /// neither exists. A compressed one is decompressed (when first read) into an unnamed
+    /// file beside it and read from there; its identity is the `.gz` file's.
     static func rotated(_ path: String, index: Int) throws(BerthError) -> LogFile? {
         if let file = try LogFile(path: "\(path).\(index)") { return file }
         let compressed = "\(path).\(index).gz"
         guard let (input, info) = try open(compressed) else { return nil }
+        let file = LogFile(fd: -1, identity: FileIdentity(info), size: 0)
+        file.pendingGzip = (input, compressed)
+        file.isCompressed = true
+        return file
+    }
+
+    private func decompress() throws(BerthError) {
+        guard let (input, compressed) = pendingGzip else { return }
+        pendingGzip = nil
         defer { close(input) }
-        let identity = FileIdentity(info)
-        var template = Array((path + ".read-XXXXXX").utf8CString)
+        var template = Array((compressed + ".read-XXXXXX").utf8CString)
         let output = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard output >= 0 else { throw BerthError.internalError("create a file beside \(path): \(String(cString: strerror(errno)))") }
+        guard output >= 0 else { throw BerthError.internalError("create a file beside \(compressed): \(String(cString: strerror(errno)))") }
         _ = fcntl(output, F_SETFD, FD_CLOEXEC)
         unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         do throws(BerthError) {
@@ -90,7 +112,8 @@ final class LogFile {
         }
         var decompressed = stat()
         _ = fstat(output, &decompressed)
-        return LogFile(fd: output, identity: identity, size: Int64(decompressed.st_size))
+        fd = output
+        openedSize = Int64(decompressed.st_size)
     }
 
     /// The identity of rotated file `index` as `rotated` would give it, without reading it.
@@ -139,12 +162,14 @@ final class LogFile {
     }
 
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
+        if let (input, _) = pendingGzip { close(input) }
         storage.deallocate()
     }
 
     /// The file's size now.
     func currentSize() -> Int64 {
+        try? decompress()
         var info = stat()
         guard fstat(fd, &info) == 0 else { return 0 }
         return Int64(info.st_size)
@@ -173,6 +198,7 @@ final class LogFile {
     /// Hands each complete line to `body` (which returns false to stop), reading as needed,
     /// until `budget` bytes were consumed or the end of the file.
     func readLines(budget: Int, _ body: (UnsafeRawBufferPointer) -> Bool) throws(BerthError) -> Status {
+        try decompress()
         var consumed = 0
         while true {
             while start < end {
@@ -244,6 +270,7 @@ final class LogFile {
     /// in blocks; or, when the file has fewer lines, how many it has. A last line without
     /// a newline counts as a line.
     func lineStart(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
+        try decompress()
         guard size > 0 else { return (nil, 0) }
         let blockSize = 64 << 10
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
