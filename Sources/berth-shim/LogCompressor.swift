@@ -20,8 +20,6 @@ final class LogCompressor {
         self.maxFiles = maxFiles
     }
 
-    var isRunning: Bool { job != nil }
-
     /// Starts compressing the newest plain rotated file, unless a compression is running.
     func startNext() {
         guard job == nil else { return }
