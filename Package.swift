@@ -80,7 +80,8 @@ let package = Package(
         // logic, BerthShimCore, is compiled into it through the symlink
         // Sources/berth-shim/BerthShimCore (an embedded module cannot be imported by the
         // ordinary test target, so the library target builds the same files for the tests).
-        .target(name: "CBerthShim", dependencies: ["CProcess"]),
+        // zlib: the shim gzips rotated logs (json-file compress=true).
+        .target(name: "CBerthShim", dependencies: ["CProcess"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "BerthShimCore", dependencies: ["CBerthShim"]),
         .executableTarget(
             name: "berth-shim",

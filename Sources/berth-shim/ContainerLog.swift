@@ -10,10 +10,16 @@ protocol LogBackend: AnyObject {
     func releaseMemory()
     /// What the exit record tells about the log's end (journald: the writer's last entry).
     var endNote: String? { get }
+    /// A child of the shim exited: true when it was the backend's (a log compression).
+    func childExited(_ pid: pid_t, status: Int32) -> Bool
+    /// Before the shim exits: background work is completed.
+    func finish()
 }
 
 extension LogBackend {
     var endNote: String? { nil }
+    func childExited(_ pid: pid_t, status: Int32) -> Bool { false }
+    func finish() {}
 }
 
 /// The container's log: cuts each output stream into records and hands them to the backend.
@@ -34,7 +40,8 @@ final class ContainerLog {
             return nil
         case .jsonFile:
             guard let path = options.logPath else { return nil }
-            guard let file = JSONFileLog(path: path, rotation: LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile)) else {
+            let rotation = LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile, compress: options.logCompress)
+            guard let file = JSONFileLog(path: path, rotation: rotation) else {
                 throw ShimError("cannot open log \(path): \(errnoText())")
             }
             return ContainerLog(backend: file)
@@ -68,6 +75,15 @@ final class ContainerLog {
     }
 
     var endNote: String? { backend.endNote }
+
+    func childExited(_ pid: pid_t, status: Int32) -> Bool {
+        backend.childExited(pid, status: status)
+    }
+
+    /// Before the shim exits.
+    func close() {
+        backend.finish()
+    }
 
     func releaseMemory() {
         stdoutLines.releaseMemory()

@@ -1,10 +1,11 @@
 import CBerthShim
 
 /// Docker's json-file log: records gathered in one buffer per chunk of output and written
-/// with one write(2); rotated by size, record by record.
+/// with one write(2); rotated by size, record by record; rotated files gzipped with compress.
 final class JSONFileLog: LogBackend {
     let path: String
     let rotation: LogRotation
+    private let compressor: LogCompressor?
     private var fd: Int32
     private var size: Int64
     private var buffer: [UInt8] = []
@@ -14,6 +15,7 @@ final class JSONFileLog: LogBackend {
     init?(path: String, rotation: LogRotation) {
         self.path = path
         self.rotation = rotation
+        compressor = rotation.compress ? LogCompressor(path: path, maxFiles: rotation.maxFiles) : nil
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return nil }
         var info = stat()
@@ -53,6 +55,14 @@ final class JSONFileLog: LogBackend {
         time = []
     }
 
+    func childExited(_ pid: pid_t, status: Int32) -> Bool {
+        compressor?.childExited(pid, status: status) ?? false
+    }
+
+    func finish() {
+        compressor?.finishAll()
+    }
+
     private func writeOut(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         if writeAll(fd, bytes) {
@@ -63,18 +73,20 @@ final class JSONFileLog: LogBackend {
         }
     }
 
-    /// `path.(N-1)` is dropped, every other file moves one number up, and a new live file starts.
-    /// With a single file the live one is emptied in place.
+    /// `path.(N-1)` is dropped, every other file moves one number up, and a new live file starts;
+    /// with compress, the file just rotated out is gzipped in the background. With a single file
+    /// the live one is emptied in place.
     private func rotate() {
         let steps = rotation.steps(path: path)
         if steps.renames.isEmpty {
             _ = ftruncate(fd, 0)
         } else {
             close(fd)
-            if let oldest = steps.remove { unlink(oldest) }
+            for oldest in steps.removals { unlink(oldest) }
             for step in steps.renames { rename(step.from, step.to) }
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         }
         size = 0
+        compressor?.startNext()
     }
 }

@@ -19,6 +19,8 @@ extension Shim {
                 exited(session, status: status)
             } else if let index = starts.firstIndex(where: { $0.pid == pid }) {
                 startFinished(index, status: status)
+            } else {
+                _ = log?.childExited(pid, status: status)
             }
         }
     }
@@ -59,6 +61,7 @@ extension Shim {
         }
         if containerDone && ((execs.isEmpty && connections.allSatisfy { $0.isDone }) || now >= exitDeadline) {
             unlink(stateDir + "/shim.sock")
+            log?.close()
             exit(0)
         }
     }

@@ -29,6 +29,8 @@ struct Options {
     var logPath: String?
     var logMaxSize: Int64 = 0
     var logMaxFile = 1
+    /// json-file compress=true: rotated files are gzipped.
+    var logCompress = false
     var containerName: String?
     var detach = false
     var imageName: String?
@@ -40,7 +42,8 @@ struct Options {
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
                           [--tty] [--stdin] [--stdin-once]
                           [--log-driver json-file|none|journald] [--log-path FILE]
-                          [--log-max-size BYTES] [--log-max-file N] [--container-name NAME]
+                          [--log-max-size BYTES] [--log-max-file N] [--log-compress]
+                          [--container-name NAME]
                           [--detach]
                           [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
         """
@@ -89,6 +92,7 @@ struct Options {
                 let text = try value()
                 guard let count = Int(text), count >= 1 else { throw UsageError(message: "invalid --log-max-file \"\(text)\"") }
                 options.logMaxFile = count
+            case "log-compress": options.logCompress = true
             case "container-name": options.containerName = try value()
             case "detach": options.detach = true
             case "image-name": options.imageName = try value()

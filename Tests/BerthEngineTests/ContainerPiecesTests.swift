@@ -85,6 +85,34 @@ import Foundation
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "json-file", Config: ["bogus": "1"]), defaults: defaults) }
     }
 
+    @Test func logCompressIsAGoBoolAndNeedsSomethingToRotate() throws {
+        let defaults = ContainerDefaults(host: HostFacts(cpuCount: 2, onlineCPUs: "0-1", onlineMems: "0", totalMemory: 1 << 30, cgroupV2: true),
+                                         logDriver: "json-file", logOptions: [:],
+                                         initPath: "/x", cgroupParent: "/berth", specDefaults: DaemonSpecDefaults())
+        func settings(_ options: [String: String]) throws -> LogSettings {
+            try LogSettings(LogConfig(Type: "json-file", Config: options), defaults: defaults)
+        }
+        for text in ["1", "t", "T", "TRUE", "true", "True"] {
+            #expect(try settings(["max-size": "1k", "max-file": "2", "compress": text]).compress, "\(text)")
+        }
+        for text in ["0", "f", "F", "FALSE", "false", "False"] {
+            #expect(try !settings(["compress": text]).compress, "\(text)")
+        }
+        #expect(throws: BerthError.invalidArgument("failed to initialize logging driver: strconv.ParseBool: parsing \"on\": invalid syntax")) {
+            try settings(["compress": "on"])
+        }
+        let rule = BerthError.invalidArgument(
+            "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set")
+        for options in [["compress": "true"], ["max-size": "1k", "compress": "true"], ["max-file": "5", "compress": "true"],
+                        ["max-size": "1k", "max-file": "1", "compress": "true"], ["max-size": "-1", "max-file": "3", "compress": "true"]] {
+            #expect(throws: rule, "\(options)") { try settings(options) }
+        }
+        // The daemon's log-opts count as the container's own.
+        var compressing = defaults
+        compressing.logOptions = ["max-size": "1k", "max-file": "3", "compress": "true"]
+        #expect(try LogSettings(nil, defaults: compressing).compress)
+    }
+
     @Test func containerIDsAreHexWithALetterUpFront() {
         let ids = (0..<50).map { _ in ContainerIdentity.newID() }
         for id in ids {

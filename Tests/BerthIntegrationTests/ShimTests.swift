@@ -372,4 +372,38 @@ struct ShimTests {
         #expect(numbers == Array((numbers.first ?? 0)...200))
         #expect(numbers.count < 200)  // the oldest file went away
     }
+
+    // With --log-compress each rotated file is gzipped in a child of the shim; the shim
+    // finishes that work before it exits, so the files are all compressed once it is gone.
+    @Test func jsonFileLogCompressesRotatedFiles() throws {
+        let shim = try RunningShim(args: ["sh", "-c", "i=1; while [ $i -le 400 ]; do echo line-$i; i=$((i+1)); done"],
+                                   flags: ["--log-max-size", "2000", "--log-max-file", "4", "--log-compress"])
+        let waiter = try shim.open("wait")
+        #expect(try shim.ask("start") == "ok")
+        #expect(try waiter.readLine().hasPrefix("exit 0 "))
+        #expect(shim.waitForExit() == 0)
+
+        let directory = (shim.logPath as NSString).deletingLastPathComponent
+        let name = (shim.logPath as NSString).lastPathComponent
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(name) }.sorted()
+        #expect(files == [name, name + ".1.gz", name + ".2.gz", name + ".3.gz"], "\(files)")
+        var lines: [String] = []
+        for file in [".3.gz", ".2.gz", ".1.gz"].map({ shim.logPath + $0 }) {
+            let plain = shim.logPath + ".check"
+            let gunzip = Harness.run("/bin/sh", ["-c", "gzip -dc \"$0\" > \"$1\"", file, plain])
+            #expect(gunzip.status == 0, "\(file): \(gunzip.stderr)")
+            lines += try Self.jsonLines(plain).compactMap { $0["log"] as? String }
+            try? FileManager.default.removeItem(atPath: plain)
+            // The header's comment names the plain file it was made from (berthd follows by it).
+            let header = try #require(FileManager.default.contents(atPath: file))
+            #expect(header.prefix(4) == Data([0x1F, 0x8B, 8, 0x10]))
+            #expect(String(decoding: header.dropFirst(10).prefix(17), as: UTF8.self) == "berth-log-source ")
+        }
+        lines += try Self.jsonLines(shim.logPath).compactMap { $0["log"] as? String }
+        let numbers = lines.compactMap { Int($0.dropFirst(5).dropLast()) }
+        #expect(numbers.count == lines.count)
+        #expect(numbers.last == 400)
+        #expect(numbers == Array((numbers.first ?? 0)...400))
+        #expect(numbers.count < 400)  // the oldest files went away
+    }
 }

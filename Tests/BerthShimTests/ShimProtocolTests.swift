@@ -77,16 +77,32 @@ struct ShimProtocolTests {
     @Test func rotationKeepsAtMostMaxFiles() {
         let three = LogRotation(maxSize: 100, maxFiles: 3)
         let steps = three.steps(path: "/l/c-json.log")
-        #expect(steps.remove == "/l/c-json.log.2")
+        #expect(steps.removals == ["/l/c-json.log.2"])
         #expect(steps.renames.map(\.from) == ["/l/c-json.log.1", "/l/c-json.log"])
         #expect(steps.renames.map(\.to) == ["/l/c-json.log.2", "/l/c-json.log.1"])
 
         let two = LogRotation(maxSize: 100, maxFiles: 2).steps(path: "f")
-        #expect(two.remove == "f.1")
+        #expect(two.removals == ["f.1"])
         #expect(two.renames.map(\.from) == ["f"])
 
         let one = LogRotation(maxSize: 100, maxFiles: 1).steps(path: "f")
-        #expect(one.remove == nil && one.renames.isEmpty)  // truncate in place
+        #expect(one.removals.isEmpty && one.renames.isEmpty)  // truncate in place
+    }
+
+    @Test func compressedRotationMovesGzippedAndPendingFiles() {
+        let three = LogRotation(maxSize: 100, maxFiles: 3, compress: true)
+        let steps = three.steps(path: "f")
+        // The oldest goes whether it is compressed yet or not.
+        #expect(steps.removals == ["f.2.gz", "f.2"])
+        #expect(steps.renames.map(\.from) == ["f.1.gz", "f.1", "f"])
+        #expect(steps.renames.map(\.to) == ["f.2.gz", "f.2", "f.1"])
+
+        let two = LogRotation(maxSize: 100, maxFiles: 2, compress: true).steps(path: "f")
+        #expect(two.removals == ["f.1.gz", "f.1"])
+        #expect(two.renames.map(\.from) == ["f"])
+
+        // One file: nothing is ever rotated out, so nothing is compressed.
+        #expect(!LogRotation(maxSize: 100, maxFiles: 1, compress: true).compress)
     }
 
     @Test func rotationHappensWhenTheFileWouldPassTheLimit() {

@@ -45,6 +45,8 @@ struct LogSettings: Sendable {
     /// 0 = no limit.
     var maxSize: Int64 = 0
     var maxFiles = 1
+    /// json-file `compress`: rotated files are gzipped.
+    var compress = false
 
     /// The container's LogConfig completed as dockerd does at create: the daemon's driver when
     /// none is given, and for the daemon's driver its options where the container sets none.
@@ -79,13 +81,35 @@ struct LogSettings: Sendable {
             }
             maxSize = max(bytes, 0)
         }
+        var count = 1
         if let files = options["max-file"] {
-            guard let count = Int(files) else {
+            guard let number = Int(files) else {
                 throw BerthError.invalidArgument("failed to initialize logging driver: strconv.Atoi: parsing \"\(files)\": invalid syntax")
             }
-            guard count >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
+            guard number >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
+            count = number
             // Without max-size there is nothing to rotate; dockerd accepts it all the same.
             maxFiles = maxSize == 0 ? 1 : count
+        }
+        if let text = options["compress"] {
+            guard let value = Self.goBool(text) else {
+                throw BerthError.invalidArgument("failed to initialize logging driver: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+            }
+            // Only something rotated out can be compressed (max-size=-1 is no limit).
+            if value && (count < 2 || maxSize == 0) {
+                throw BerthError.invalidArgument(
+                    "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set")
+            }
+            compress = value
+        }
+    }
+
+    /// Go's strconv.ParseBool.
+    static func goBool(_ text: String) -> Bool? {
+        switch text {
+        case "1", "t", "T", "TRUE", "true", "True": true
+        case "0", "f", "F", "FALSE", "false", "False": false
+        default: nil
         }
     }
 

@@ -5,7 +5,9 @@ import Glibc
 #endif
 
 /// A container's json-file log: `<dir>/<id>-json.log`, with older rotated files
-/// `<id>-json.log.1` (newest) … `.N` (oldest), as the shim writes them.
+/// `<id>-json.log.1` (newest) … `.N` (oldest), as the shim writes them; with compress=true a
+/// rotated file is `.K.gz` once the shim has gzipped it (until then it is `.K`), and is read
+/// decompressed.
 ///
 /// Reading is what `docker logs` asks for (`LogReadOptions`): `tail` counts lines from the
 /// end across the files reading backwards, `since` / `until` filter by time, and `follow`
@@ -119,13 +121,20 @@ public struct JSONFileLog: Sendable {
         return records
     }
 
-    /// The paths of the log's files that exist, oldest first.
+    /// The paths of the log's files that exist, oldest first (`.K.gz` for a compressed one).
     public func files() -> [String] {
         var paths: [String] = []
         if FileIdentity.of(path: path) != nil { paths.append(path) }
         var index = 1
-        while index <= LogCursor.maxRotated, FileIdentity.of(path: "\(path).\(index)") != nil {
-            paths.insert("\(path).\(index)", at: 0)
+        while index <= LogCursor.maxRotated {
+            let plain = "\(path).\(index)"
+            if FileIdentity.of(path: plain) != nil {
+                paths.insert(plain, at: 0)
+            } else if FileIdentity.of(path: plain + ".gz") != nil {
+                paths.insert(plain + ".gz", at: 0)
+            } else {
+                break
+            }
             index += 1
         }
         return paths
@@ -167,10 +176,10 @@ final class LogCursor {
             var keep = newestFirst.count
             if tail == 0 {
                 keep = min(1, newestFirst.count)
-                newestFirst.first?.seek(to: newestFirst.first!.sizeAtOpen)
+                if let newest = newestFirst.first { newest.seek(to: try newest.sizeAtOpen) }
             } else {
                 for (index, file) in newestFirst.enumerated() {
-                    let (offset, lines) = try file.lineStart(fromEnd: need, size: file.sizeAtOpen)
+                    let (offset, lines) = try file.lineStart(fromEnd: need, size: try file.sizeAtOpen)
                     if let offset {
                         file.seek(to: offset)
                         keep = index + 1
@@ -188,7 +197,8 @@ final class LogCursor {
             live = current
         } else {
             queue = newestFirst.reversed()
-            for file in queue { file.lineStartLimit = file.sizeAtOpen }
+            // (A compressed file is final: it needs no limit, and is decompressed when read.)
+            for file in queue where !file.isCompressed { file.lineStartLimit = try file.sizeAtOpen }
         }
     }
 
@@ -203,7 +213,7 @@ final class LogCursor {
             var index = 1
             var misses = 0  // a rotation under way leaves one index empty for a moment
             while index <= maxRotated && misses < 3 {
-                if let file = try LogFile(path: "\(path).\(index)") {
+                if let file = try LogFile.rotated(path, index: index) {
                     if !rotated.contains(where: { $0.identity == file.identity }) { rotated.append(file) }
                     misses = 0
                 } else {
@@ -213,7 +223,7 @@ final class LogCursor {
             }
             // Consistent when the path still names the file we opened and no rotated file is it.
             let stillCurrent = FileIdentity.of(path: path) == current?.identity
-            let firstStill = rotated.isEmpty || FileIdentity.of(path: "\(path).1") == rotated[0].identity
+            let firstStill = rotated.isEmpty || LogFile.rotatedIdentity(path, index: 1) == rotated[0].identity
             let distinct = current.map { file in !rotated.contains { $0.identity == file.identity } } ?? true
             if (stillCurrent && firstStill && distinct) || attempt >= 5 {
                 return (current, rotated)
@@ -302,9 +312,9 @@ final class LogCursor {
                 return true
             }
             if place == 0 { return false }  // still at the path: not rotated after all
-            let neighbour = place == 1 ? path : "\(path).\(place - 1)"
-            guard let next = try LogFile(path: neighbour) else { return false }  // not created yet
-            if FileIdentity.of(path: "\(path).\(place)") == current.identity {
+            let next = place == 1 ? try LogFile(path: path) : try LogFile.rotated(path, index: place - 1)
+            guard let next else { return false }  // not created yet
+            if LogFile.rotated(path, index: place, is: current.identity) {
                 queue.append(current)
                 live = next
                 return true
@@ -313,15 +323,17 @@ final class LogCursor {
         return false
     }
 
-    /// Where the file is now: 0 for the current path, k for `.k`; nil when it is not found.
-    /// A rotation under way leaves one index empty for a moment, so gaps do not end the search.
+    /// Where the file is now: 0 for the current path, k for `.k` (or `.k.gz` made from it);
+    /// nil when it is not found. A rotation under way leaves one index empty for a moment, so
+    /// gaps do not end the search. The newest match wins: a compressed file's source may have
+    /// been removed and its inode number reused, but never while a reader holds it open.
     static func place(of identity: FileIdentity, path: String) -> Int? {
         if FileIdentity.of(path: path) == identity { return 0 }
         var misses = 0
         var index = 1
         while index <= maxRotated && misses < 3 {
-            if let found = FileIdentity.of(path: "\(path).\(index)") {
-                if found == identity { return index }
+            if LogFile.rotatedIdentity(path, index: index) != nil {
+                if LogFile.rotated(path, index: index, is: identity) { return index }
                 misses = 0
             } else {
                 misses += 1
@@ -337,7 +349,7 @@ final class LogCursor {
         var last: Int?
         var misses = 0
         while index <= maxRotated && misses < 3 {
-            if FileIdentity.of(path: "\(path).\(index)") != nil {
+            if LogFile.rotatedIdentity(path, index: index) != nil {
                 last = index
                 misses = 0
             } else {
@@ -346,7 +358,7 @@ final class LogCursor {
             index += 1
         }
         guard let last else { return nil }
-        return try LogFile(path: "\(path).\(last)")
+        return try LogFile.rotated(path, index: last)
     }
 
     /// When the follow ends: the followed file's last line without newline is tried once.

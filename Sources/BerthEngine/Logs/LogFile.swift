@@ -1,4 +1,5 @@
 import BerthOCI
+import BerthStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,11 @@ struct FileIdentity: Equatable {
         inode = UInt64(info.st_ino)
     }
 
+    init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
     /// The identity of the file at `path` now, or nil when there is none.
     static func of(path: String) -> FileIdentity? {
         var info = stat()
@@ -25,10 +31,13 @@ struct FileIdentity: Equatable {
 /// newline) as views into the buffer. Memory is the buffer alone: 256 KiB, grown for a longer
 /// line up to `maxLine`; a line longer than that is skipped.
 final class LogFile {
-    let fd: Int32
+    /// The descriptor read; for a compressed file -1 until it is decompressed.
+    private var fd: Int32
     let identity: FileIdentity
-    /// The size when it was opened.
-    let sizeAtOpen: Int64
+    /// A compressed file not decompressed yet (its `.gz`, open): that is done when its
+    /// content is first needed, so a `--tail` that the newer files satisfy never pays for it.
+    private var pendingGzip: (fd: Int32, path: String)?
+    private var openedSize: Int64
     /// Lines that start at or after this offset are not handed out (a snapshot end for a read
     /// without follow: a line being written when the read began is still completed).
     var lineStartLimit: Int64 = .max
@@ -48,8 +57,89 @@ final class LogFile {
     static let maxLine = 8 << 20
 
     /// Opens `path`; nil when it does not exist.
-    init?(path: String) throws(BerthError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    convenience init?(path: String) throws(BerthError) {
+        guard let (fd, info) = try LogFile.open(path) else { return nil }
+        self.init(fd: fd, identity: FileIdentity(info), size: Int64(info.st_size))
+    }
+
+    /// Reads `fd` (which it closes) as the file `identity`, `size` bytes long now.
+    init(fd: Int32, identity: FileIdentity, size: Int64) {
+        self.fd = fd
+        self.identity = identity
+        openedSize = size
+        capacity = LogFile.initialCapacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// The size when it was opened (a compressed file's: decompressed).
+    var sizeAtOpen: Int64 {
+        get throws(BerthError) {
+            try decompress()
+            return openedSize
+        }
+    }
+
+    /// A compressed rotated file: final, never appended to.
+    private(set) var isCompressed = false
+
+    /// The rotated file `<path>.<index>`, or once compressed `<path>.<index>.gz`; nil when
+    /// neither exists. A compressed one is decompressed (when first read) into an unnamed
+    /// file beside it and read from there; its identity is the `.gz` file's.
+    static func rotated(_ path: String, index: Int) throws(BerthError) -> LogFile? {
+        if let file = try LogFile(path: "\(path).\(index)") { return file }
+        let compressed = "\(path).\(index).gz"
+        guard let (input, info) = try open(compressed) else { return nil }
+        let file = LogFile(fd: -1, identity: FileIdentity(info), size: 0)
+        file.pendingGzip = (input, compressed)
+        file.isCompressed = true
+        return file
+    }
+
+    private func decompress() throws(BerthError) {
+        guard let (input, compressed) = pendingGzip else { return }
+        pendingGzip = nil
+        defer { close(input) }
+        var template = Array((compressed + ".read-XXXXXX").utf8CString)
+        let output = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard output >= 0 else { throw BerthError.internalError("create a file beside \(compressed): \(String(cString: strerror(errno)))") }
+        _ = fcntl(output, F_SETFD, FD_CLOEXEC)
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        do throws(BerthError) {
+            try StreamDecompression.copy(from: input, to: output)
+        } catch {
+            close(output)
+            throw BerthError.internalError("read \(compressed): \(error.message)")
+        }
+        var decompressed = stat()
+        _ = fstat(output, &decompressed)
+        fd = output
+        openedSize = Int64(decompressed.st_size)
+    }
+
+    /// The identity of rotated file `index` as `rotated` would give it, without reading it.
+    static func rotatedIdentity(_ path: String, index: Int) -> FileIdentity? {
+        FileIdentity.of(path: "\(path).\(index)") ?? FileIdentity.of(path: "\(path).\(index).gz")
+    }
+
+    /// Whether rotated file `index` is the file `identity`: that file itself, or the `.gz`
+    /// berth-shim made of it (its gzip header names the plain file it came from). A source
+    /// named by a header may be gone and its inode number reused by a newer file, so a
+    /// search for a file that is still open must look from the newest index up.
+    static func rotated(_ path: String, index: Int, is identity: FileIdentity) -> Bool {
+        if let plain = FileIdentity.of(path: "\(path).\(index)") {
+            if plain == identity { return true }
+        }
+        let fd = Glibc.open("\(path).\(index).gz", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return false }
+        return FileIdentity(info) == identity || GzipHeader(readPrefix(fd))?.source == identity
+    }
+
+    /// A descriptor and its stat for `path`; nil when it does not exist.
+    private static func open(_ path: String) throws(BerthError) -> (Int32, stat)? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
@@ -61,20 +151,25 @@ final class LogFile {
             close(fd)
             throw BerthError.internalError("stat \(path): \(String(cString: strerror(code)))")
         }
-        self.fd = fd
-        identity = FileIdentity(info)
-        sizeAtOpen = Int64(info.st_size)
-        capacity = LogFile.initialCapacity
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        return (fd, info)
+    }
+
+    /// The first bytes of a file (enough for a gzip header), leaving its offset at 0.
+    private static func readPrefix(_ fd: Int32) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        return Array(bytes.prefix(max(0, count)))
     }
 
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
+        if let (input, _) = pendingGzip { close(input) }
         storage.deallocate()
     }
 
     /// The file's size now.
     func currentSize() -> Int64 {
+        try? decompress()
         var info = stat()
         guard fstat(fd, &info) == 0 else { return 0 }
         return Int64(info.st_size)
@@ -103,6 +198,7 @@ final class LogFile {
     /// Hands each complete line to `body` (which returns false to stop), reading as needed,
     /// until `budget` bytes were consumed or the end of the file.
     func readLines(budget: Int, _ body: (UnsafeRawBufferPointer) -> Bool) throws(BerthError) -> Status {
+        try decompress()
         var consumed = 0
         while true {
             while start < end {
@@ -174,6 +270,7 @@ final class LogFile {
     /// in blocks; or, when the file has fewer lines, how many it has. A last line without
     /// a newline counts as a line.
     func lineStart(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
+        try decompress()
         guard size > 0 else { return (nil, 0) }
         let blockSize = 64 << 10
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)

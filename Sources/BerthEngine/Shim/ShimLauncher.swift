@@ -21,6 +21,7 @@ struct ShimLauncher: Sendable {
         var logPath: String
         var logMaxSize: Int64
         var logMaxFiles: Int
+        var logCompress = false
         var containerName: String
         /// The image as the container names it (IMAGE_NAME of journald entries).
         var imageName: String
@@ -41,6 +42,7 @@ struct ShimLauncher: Sendable {
         if options.logDriver == "json-file" {
             arguments += ["--log-path", options.logPath, "--log-max-size", String(options.logMaxSize),
                           "--log-max-file", String(options.logMaxFiles)]
+            if options.logCompress { arguments.append("--log-compress") }
         }
         if options.logDriver == "journald" {
             arguments += ["--image-name", options.imageName]

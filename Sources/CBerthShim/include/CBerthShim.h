@@ -47,6 +47,15 @@ void berth_shim_drain_signalfd(int fd);
 // Gives freed heap memory back to the kernel (malloc_trim).
 void berth_shim_release_memory(void);
 
+// ---- log compression (gzip.c) ----
+// Forks a child that gzips all of `in` into `out` (a gzip header with `comment` and `mtime`)
+// and exits 0 on success; returns its pid, or -1 with errno.
+pid_t berth_shim_gzip_spawn(int in, int out, const char *comment, long mtime);
+// A new file without a name in `directory` (O_TMPFILE), for writing; -1 with errno.
+int berth_shim_open_unnamed(const char *directory);
+// Gives the unnamed file `fd` the name `path` (which must not exist); -1 with errno.
+int berth_shim_link_unnamed(int fd, const char *path);
+
 // ---- exec (exec.c) ----
 // An exec's plan from berthd: NUL-terminated "key=value" entries (see ExecPlan in BerthEngine).
 // NULL on bad input, with the reason in `error`.
