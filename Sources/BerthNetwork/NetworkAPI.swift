@@ -365,6 +365,13 @@ extension NetworkService {
         sandboxes[containerID]?.endpoints.first?.address.description
     }
 
+    /// A running container's addresses (IPv4, then IPv6) on one network, by its name or ID.
+    public func addresses(of containerID: String, on nameOrID: String) -> [String] {
+        guard let record = try? find(nameOrID),
+              let endpoint = sandboxes[containerID]?.endpoints.first(where: { $0.networkID == record.id }) else { return [] }
+        return [endpoint.address.description] + (endpoint.address6.map { [$0.description] } ?? [])
+    }
+
     /// A container's address on the default bridge, the one legacy links name.
     public func defaultBridgeAddress(_ containerID: String) -> String? {
         guard let bridge = defaultBridge else { return nil }

@@ -298,12 +298,17 @@ struct NetworkTests {
 
         #expect(net.docker(["run", "-d", "--name", "plain", "busybox", "sleep", "100"]).status == 0)
         let before = net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout
+        let hostsBefore = net.docker(["exec", "plain", "cat", "/etc/hosts"]).stdout
         #expect(net.docker(["network", "connect", "back", "plain"]).status == 0)
+        // As dockerd, the new address is added to the container's /etc/hosts, and goes again.
+        let hostname = net.docker(["inspect", "-f", "{{.Config.Hostname}}", "plain"]).stdout.trimmingCharacters(in: .newlines)
+        #expect(net.docker(["exec", "plain", "cat", "/etc/hosts"]).stdout == hostsBefore + "\(net.address("plain", network: "back"))\t\(hostname)\n")
         let joined = net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout
         #expect(joined.contains("nameserver 127.0.0.11\n") && joined.contains("ndots:0"), "\(joined)")
         #expect(net.docker(["exec", "plain", "nslookup", "database"]).status == 0)
         #expect(net.docker(["network", "disconnect", "back", "plain"]).status == 0)
         #expect(net.docker(["exec", "plain", "cat", "/etc/resolv.conf"]).stdout == before)
+        #expect(net.docker(["exec", "plain", "cat", "/etc/hosts"]).stdout == hostsBefore)
         #expect(net.docker(["rm", "-f", "db", "web", "proxy", "plain"]).status == 0)
         #expect(net.docker(["network", "rm", "front", "back"]).status == 0)
     }

@@ -116,6 +116,7 @@ extension ContainerService {
                                       aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress)
             if entry.record.State.Running {
                 await refreshResolvConf(id)
+                updateHostsEntries(id, adding: await network.addresses(of: id, on: networkName))
                 if let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
             }
         } catch {
@@ -127,11 +128,33 @@ extension ContainerService {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         do {
+            let leaving = await network.addresses(of: id, on: networkName)
             try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
-            if entries[id]!.record.State.Running { await refreshResolvConf(id) }
+            if entries[id]!.record.State.Running {
+                await refreshResolvConf(id)
+                updateHostsEntries(id, removing: leaving)
+            }
             if let actor = await networkActor(networkName) { emitNetwork("disconnect", container: id, networks: [actor]) }
         } catch {
             throw Self.networkError(error)
+        }
+    }
+
+    /// A running container's /etc/hosts after `network connect/disconnect`: as dockerd, a line
+    /// for each address it gets on the network is added, and those of the network it leaves
+    /// go; the rest of the file (the container's own edits too) stays.
+    func updateHostsEntries(_ id: String, adding added: [String] = [], removing removed: [String] = []) {
+        guard let entry = entries[id], !NetworkModeKind(entry.hostConfig.NetworkMode).isContainer,
+              !entry.record.HostsPath.isEmpty, !(added.isEmpty && removed.isEmpty),
+              let text = try? String(contentsOfFile: entry.record.HostsPath, encoding: .utf8) else { return }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        lines.removeAll { line in removed.contains { line.hasPrefix($0 + "\t") } }
+        let names = ContainerFiles.selfNames(hostname: entry.record.Config.Hostname ?? entry.record.shortID,
+                                             domainname: entry.record.Config.Domainname)
+        lines += added.map { "\($0)\t\(names)" }
+        if !BindMountedFile.rewrite(entry.record.HostsPath, with: lines.map { $0 + "\n" }.joined()) {
+            logger.warning("cannot update the hosts file of container \(id): \(String(cString: strerror(errno)))")
         }
     }
 
