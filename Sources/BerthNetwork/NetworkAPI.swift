@@ -27,8 +27,8 @@ public struct NetworkCreateRequest: Decodable, Sendable {
 /// A refusal with the HTTP meaning the API gives it.
 public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
     /// `failed`: dockerd answers 500, the error having no kind of its own. `unavailable`: 503,
-    /// what needs a swarm.
-    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed, unavailable }
+    /// what needs a swarm. `notImplemented`: 501, what dockerd has and Berth has not yet.
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed, unavailable, notImplemented }
     public let kind: Kind
     public let description: String
 }
@@ -112,6 +112,9 @@ extension NetworkService {
         case "bridge": break
         case "host", "null":
             throw NetworkRequestError(kind: .forbidden, description: "only one instance of \"\(driver)\" network is allowed")
+        case "macvlan", "ipvlan":
+            // dockerd's other built-in drivers: said to be missing here, not unknown.
+            throw NetworkRequestError(kind: .notImplemented, description: "the \(driver) network driver is not implemented yet in this version of Berth")
         case "overlay":
             // A swarm's driver; Berth is, as far as dockerd would tell, a node outside any swarm.
             throw NetworkRequestError(kind: .unavailable, description: #"This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again."#)

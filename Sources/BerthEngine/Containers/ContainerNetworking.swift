@@ -20,6 +20,7 @@ extension ContainerService {
             case .notFound: return BerthError.notFound(request.description)
             case .failed: return BerthError.internalError(request.description)
             case .unavailable: return BerthError(.unavailable, request.description)
+            case .notImplemented: return BerthError.notImplemented(request.description)
             }
         case let failure as NetworkError:
             return BerthError.internalError(failure.description)
