@@ -303,17 +303,8 @@ struct CrashConsistencyTests {
     @Test func attachedClientsEndWhenBerthdIsKilled() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--name", "talk", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.1; done"]).status == 0)
-            func client(_ args: [String]) throws -> Process {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
-                process.arguments = ["-H", daemon.host] + args
-                process.standardInput = FileHandle.nullDevice
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                return process
-            }
-            let clients = [try client(["attach", "--sig-proxy=false", "talk"]), try client(["logs", "-f", "talk"])]
+            let clients = [try daemon.dockerInBackground(["attach", "--sig-proxy=false", "talk"]),
+                           try daemon.dockerInBackground(["logs", "-f", "talk"])]
             usleep(700_000)
             let running = clients.allSatisfy { $0.isRunning }
             #expect(running)

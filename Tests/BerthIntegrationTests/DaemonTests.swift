@@ -67,6 +67,18 @@ final class TestDaemon {
         Harness.run(Harness.dockerCLI, ["-H", host] + args, stdin: stdin)
     }
 
+    /// A docker CLI left running (a stream, an attach), its stdio on /dev/null.
+    func dockerInBackground(_ args: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
+        process.arguments = ["-H", host] + args
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func curl(_ args: [String]) -> Harness.Result {
         Harness.run("/usr/bin/curl", ["-s", "--unix-socket", socket] + args)
     }

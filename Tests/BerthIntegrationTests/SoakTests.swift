@@ -160,13 +160,7 @@ struct SoakRig {
 
     /// A CLI client killed (SIGKILL) in the middle of its stream.
     func clientThatLeaves(_ args: [String], after: useconds_t) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
-        process.arguments = ["-H", daemon.host] + args
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return }
+        guard let process = try? daemon.dockerInBackground(args) else { return }
         usleep(after)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -197,14 +191,20 @@ struct SoakRig {
     }
 
     /// One datagram from a socket of its own (a new source port), which then closes.
-    static func sendDatagram(port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
+    /// 127.0.0.1:port.
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+
+    static func sendDatagram(port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = loopback(port: port)
         let payload = Array("soak\n".utf8)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -217,10 +217,7 @@ struct SoakRig {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var address = loopback(port: port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -13,7 +13,7 @@ enum IPCShm: Sendable, Equatable {
 
     /// Where the /dev/shm of a running container with this IPC mode is on the host, for a
     /// container joining its IPC; nil when it keeps its /dev/shm to itself.
-    static func shared(by peer: HostConfig, id: String, shmMountPoint: String) -> String? {
+    static func shared(by peer: HostConfig, shmMountPoint: String) -> String? {
         switch peer.IpcMode ?? "" {
         case "host": return "/dev/shm"
         // "" is what older daemons recorded; it meant shareable. No directory: the container
@@ -29,12 +29,9 @@ enum IPCShm: Sendable, Equatable {
     /// tmpfs), which then takes the place of the shareable tmpfs, as with dockerd.
     static func hasOwnMount(_ host: HostConfig) -> Bool {
         let destination = "/dev/shm"
-        if (host.Tmpfs ?? [:]).keys.contains(destination) { return true }
-        if (host.Mounts ?? []).contains(where: { $0.Target == destination }) { return true }
-        return (host.Binds ?? []).contains { bind in
-            let parts = bind.split(separator: ":", omittingEmptySubsequences: false)
-            return parts.count >= 2 && parts[1] == destination
-        }
+        if (host.Tmpfs ?? [:]).keys.map(MountValidation.clean).contains(destination) { return true }
+        if (host.Mounts ?? []).contains(where: { MountValidation.clean($0.Target ?? "") == destination }) { return true }
+        return (host.Binds ?? []).contains { (try? BindSpec.parse($0))?.destination == destination }
     }
 }
 
@@ -66,7 +63,7 @@ extension ContainerService {
             throw BerthError.conflict(prefix + "Container \(id) is restarting, wait until the container is running")
         }
         let mountPoint = ContainerRoot.shmMountPoint(id, snapshotter: images.snapshotter)
-        guard let path = IPCShm.shared(by: peer.hostConfig, id: id, shmMountPoint: mountPoint) else {
+        guard let path = IPCShm.shared(by: peer.hostConfig, shmMountPoint: mountPoint) else {
             throw BerthError.invalidArgument(prefix + "container \(target): non-shareable IPC (hint: use IpcMode:shareable for the donor container)")
         }
         return .peer(path)

@@ -305,21 +305,15 @@ public enum CreateValidation {
             warnings.append("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.")
             hc.BlkioWeightDevice = []
         }
-        if !(hc.BlkioDeviceReadBps ?? []).isEmpty && !host.blkioReadBpsDevice {
-            warnings.append("Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.")
-            hc.BlkioDeviceReadBps = []
-        }
-        if !(hc.BlkioDeviceWriteBps ?? []).isEmpty && !host.blkioWriteBpsDevice {
-            warnings.append("Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded.")
-            hc.BlkioDeviceWriteBps = []
-        }
-        if !(hc.BlkioDeviceReadIOps ?? []).isEmpty && !host.blkioReadIOpsDevice {
-            warnings.append("Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded.")
-            hc.BlkioDeviceReadIOps = []
-        }
-        if !(hc.BlkioDeviceWriteIOps ?? []).isEmpty && !host.blkioWriteIOpsDevice {
-            warnings.append("Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.")
-            hc.BlkioDeviceWriteIOps = []
+        let throttles: [(field: WritableKeyPath<HostConfig, [ThrottleDevice]?>, supported: Bool, limit: String, discarded: String)] = [
+            (\.BlkioDeviceReadBps, host.blkioReadBpsDevice, "BPS Block I/O read limit", "Block I/O BPS read limit"),
+            (\.BlkioDeviceWriteBps, host.blkioWriteBpsDevice, "BPS Block I/O write limit", "Block I/O BPS write limit"),
+            (\.BlkioDeviceReadIOps, host.blkioReadIOpsDevice, "IOPS Block read limit", "Block I/O IOPS read limit"),
+            (\.BlkioDeviceWriteIOps, host.blkioWriteIOpsDevice, "IOPS Block write limit", "Block I/O IOPS write limit"),
+        ]
+        for throttle in throttles where !throttle.supported && !(hc[keyPath: throttle.field] ?? []).isEmpty {
+            warnings.append("Your kernel does not support \(throttle.limit) or the cgroup is not mounted. \(throttle.discarded) discarded.")
+            hc[keyPath: throttle.field] = []
         }
         if (hc.IOMaximumBandwidth ?? 0) != 0 || (hc.IOMaximumIOps ?? 0) != 0 {
             throw fail("Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")

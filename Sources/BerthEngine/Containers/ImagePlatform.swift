@@ -2,7 +2,7 @@ import BerthOCI
 
 /// `docker create --platform`: the image must be for the platform asked for, or it counts as
 /// not found (404, after which the CLI tries a pull), in current dockerd's words.
-struct ImagePlatform: Equatable {
+struct ImagePlatform: Equatable, CustomStringConvertible {
     var os: String
     var architecture: String
     var variant: String

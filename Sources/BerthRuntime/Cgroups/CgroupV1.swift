@@ -52,7 +52,7 @@ struct CgroupV1: CgroupManager {
 
     var cgroup2Directory: String? { paths[""] }
     var selfJoinFiles: [String] { directories.filter { $0 != paths[""] }.map { $0 + "/tasks" } }
-    var joinFiles: [String] { selfJoinFiles + [cgroup2Directory.map { $0 + "/cgroup.procs" }].compactMap { $0 } }
+    var joinFiles: [String] { selfJoinFiles + (cgroup2Directory.map { [$0 + "/cgroup.procs"] } ?? []) }
 
     func addProcess(_ pid: pid_t, exceptCgroup2: Bool) throws {
         for directory in directories where !(exceptCgroup2 && directory == paths[""]) {
