@@ -440,9 +440,15 @@ static void add_home(struct berth_exec_plan *plan) {
 
 // A cgroup2 cgroup.procs among the plan's cgroup files: the helper clones the process into
 // its directory rather than moving itself in (a move through cgroup.procs takes a global lock
-// that waits out an RCU grace period, 10-15 ms). Returns the directory's O_PATH descriptor and
-// drops the entry from the files to write, or -1 when there is none.
-static int take_cgroup2_directory(struct berth_exec_plan *plan) {
+// that waits out an RCU grace period, 10-15 ms). Opens the directory (O_PATH) and, for a
+// kernel that refuses CLONE_INTO_CGROUP, the file itself: both before the helper enters the
+// container's namespaces, so that a move still checks against the host's cgroup namespace.
+// Drops the entry from the files to write; -1s when there is none.
+struct cgroup2_target {
+    int directory, procs;
+};
+
+static struct cgroup2_target take_cgroup2_target(struct berth_exec_plan *plan) {
     static const char suffix[] = "/cgroup.procs";
     for (int i = 0; i < plan->cgroup_file_count; i++) {
         const char *file = plan->cgroup_files[i];
@@ -450,28 +456,26 @@ static int take_cgroup2_directory(struct berth_exec_plan *plan) {
         if (length <= sizeof(suffix) - 1 || strcmp(file + length - (sizeof(suffix) - 1), suffix) != 0) continue;
         char directory[PATH_MAX];
         snprintf(directory, sizeof(directory), "%.*s", (int)(length - (sizeof(suffix) - 1)), file);
-        int fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) fail("open %s: %s", directory, strerror(errno));
+        struct cgroup2_target target = {open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC), open(file, O_WRONLY | O_CLOEXEC)};
+        if (target.directory < 0 || target.procs < 0) fail("open %s: %s", file, strerror(errno));
         plan->cgroup_files[i] = plan->cgroup_files[--plan->cgroup_file_count];
-        return fd;
+        return target;
     }
-    return -1;
+    return (struct cgroup2_target){-1, -1};
 }
 
 // clone as the shim's child, into the cgroup2 directory when there is one. A kernel without
-// CLONE_INTO_CGROUP (before 5.7) gets the move through cgroup.procs instead.
-static pid_t clone_process(int cgroup2) {
-    if (cgroup2 >= 0) {
+// CLONE_INTO_CGROUP (before 5.7, or clone3 filtered) gets the move through cgroup.procs.
+static pid_t clone_process(struct cgroup2_target cgroup2) {
+    if (cgroup2.directory >= 0) {
         struct clone_args args;
         memset(&args, 0, sizeof(args));
         // With CLONE_PARENT, clone3 wants no exit signal: the child inherits ours (SIGCHLD).
         args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
-        args.cgroup = (uint64_t)cgroup2;
+        args.cgroup = (uint64_t)cgroup2.directory;
         pid_t process = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
         if (process >= 0 || errno == EAGAIN || errno == ENOMEM) return process;
-        int procs = openat(cgroup2, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (procs < 0 || write(procs, "0", 1) != 1) fail("join the container's cgroup2 cgroup: %s", strerror(errno));
-        close(procs);
+        if (write(cgroup2.procs, "0", 1) != 1) fail("join the container's cgroup2 cgroup: %s", strerror(errno));
     }
     return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 }
@@ -542,7 +546,7 @@ pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int s
         if (joins[i] < 0) fail("open %s: %s", theirs, strerror(errno));
     }
     // Its cgroups, while the host's cgroup mounts are still what paths name.
-    int cgroup2 = take_cgroup2_directory(plan);
+    struct cgroup2_target cgroup2 = take_cgroup2_target(plan);
     for (int i = 0; i < plan->cgroup_file_count; i++) write_file(plan->cgroup_files[i], "0");
     for (int i = 0; i < NAMESPACE_COUNT; i++) {
         if (joins[i] < 0) continue;
