@@ -23,8 +23,9 @@ extension NetworkService {
             containerResolvers.removeValue(forKey: containerID)?.stop()
             return
         }
+        let network = DNSServer.Network(id: record.id, name: record.name, subnet: record.pool!.subnet)
         if let server = containerResolvers[containerID] {
-            if server.container != endpoint.address { server.retarget(network: record.id, container: endpoint.address) }
+            if server.container != endpoint.address { server.retarget(network: network, container: endpoint.address) }
             return
         }
         let namespace = open(sandbox.namespacePath, O_RDONLY | O_CLOEXEC)
@@ -34,10 +35,11 @@ extension NetworkService {
         }
         defer { close(namespace) }
         do {
-            let server = try DNSServer(network: record.id, address: DNSServer.containerAddress, subnet: record.pool!.subnet, table: dns,
-                                       upstreams: Self.hostNameservers(), container: endpoint.address, namespaceFD: namespace)
-            server.networkName = record.name
-            containerResolvers[containerID] = server
+            // --dns, else the resolvers the network's server forwards to (read at its start).
+            let given = (sandbox.dns ?? []).compactMap(IPv4Address.init)
+            let upstreams = given.isEmpty ? dnsServers[record.id]?.upstreams ?? Self.hostNameservers() : given
+            containerResolvers[containerID] = try DNSServer(network: network, address: DNSServer.containerAddress, table: dns,
+                                                            upstreams: upstreams, container: endpoint.address, namespaceFD: namespace)
         } catch {
             log("DNS server of container \(containerID): \(error)")
         }

@@ -99,37 +99,45 @@ final class DNSServer: @unchecked Sendable {
     /// Where containers ask dockerd's embedded DNS server.
     static let containerAddress = IPv4Address("127.0.0.11")!
 
-    let subnet: IPv4Subnet
+    /// The network a server answers for first: its ID, its name (the domain of PTR answers,
+    /// as Docker's "name.network") and its subnet (whose reverse names never leave the host).
+    struct Network: Sendable {
+        var id: String
+        var name: String
+        var subnet: IPv4Subnet
+    }
+
     let table: DNSTable
     let upstreams: [IPv4Address]
     private let udp: Int32
     private let tcp: Int32
     private let lock = Lock()
-    private var asked: (network: String, container: IPv4Address?)
+    private var asked: (network: Network, container: IPv4Address?)
 
-    /// The network whose names come first.
-    var network: String { lock.withLock { asked.network } }
+    var network: Network { lock.withLock { asked.network } }
     /// A container's own server: the container, by its address on `network` (its queries
     /// come from 127.0.0.1); nil for a network's server.
     var container: IPv4Address? { lock.withLock { asked.container } }
 
     /// After `docker network connect/disconnect`: the container's server answers as the
     /// container's address on another of its networks.
-    func retarget(network: String, container: IPv4Address) {
+    func retarget(network: Network, container: IPv4Address) {
         lock.withLock { asked = (network, container) }
     }
 
     /// `namespaceFD`: the container's network namespace, for its own server at 127.0.0.11;
     /// nil for the network's server at `address`.
-    init(network: String, address: IPv4Address, subnet: IPv4Subnet, table: DNSTable, upstreams: [IPv4Address],
+    init(network: Network, address: IPv4Address, table: DNSTable, upstreams: [IPv4Address],
          container: IPv4Address? = nil, namespaceFD: Int32? = nil) throws {
         asked = (network, container)
-        self.subnet = subnet
         self.table = table
         self.upstreams = upstreams
         let make: (Int32) -> Int32 = { type in
             guard let namespaceFD else { return socket(AF_INET, type, 0) }
-            return berth_netns_socket(namespaceFD, AF_INET, type, 0)
+            // berth_netns_socket answers -errno; Sockets.bound reports errno.
+            let fd = berth_netns_socket(namespaceFD, AF_INET, type, 0)
+            if fd < 0 { errno = -fd }
+            return fd < 0 ? -1 : fd
         }
         do {
             udp = try Sockets.bound("udp", ip: address, port: 53, freebind: true, make: make)
@@ -155,14 +163,15 @@ final class DNSServer: @unchecked Sendable {
     /// asking container's address, whose other networks' names are answered too.
     func answer(_ query: DNSQuery, client: IPv4Address? = nil) -> [UInt8]? {
         let name = query.question.name
+        let first = network
         if let address = reverseLookupAddress(name) {
-            if let target = table.reverseLookup(network: network, address: address) {
-                return query.response(.pointer(target + "." + "\(networkName)"))
+            if let target = table.reverseLookup(network: first.id, address: address) {
+                return query.response(.pointer(target + "." + first.name))
             }
             // Reverse names of this network's subnet never leave the host.
-            return subnet.contains(address) ? query.response(nil) : nil
+            return first.subnet.contains(address) ? query.response(nil) : nil
         }
-        let networks = table.networks(answering: client, at: network)
+        let networks = table.networks(answering: client, at: first.id)
         // The asker's link aliases come first, on any of its networks, then the names
         // everyone sees (libnetwork's order).
         let aliased = networks.compactMap { network in
@@ -178,9 +187,6 @@ final class DNSServer: @unchecked Sendable {
         }
         return nil
     }
-
-    /// The network's name, the domain of its PTR answers (as Docker's "name.network").
-    var networkName = ""
 
     private func serveUDP() {
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -310,7 +310,7 @@ extension NetworkService {
         try saveAttachments(containerID)
         // After the attachment is kept: its links are read from there.
         if running, sandboxes[containerID] != nil {
-            refreshDNS(record.id)
+            refreshDNS([record.id])
             refreshResolver(containerID)
         }
         refreshView(containerID)
@@ -345,7 +345,7 @@ extension NetworkService {
             }
             detach(endpoint)
             try saveSandbox(sandbox)
-            refreshDNS(record.id)
+            refreshDNS([record.id])
             refreshResolver(containerID)
             if hadPorts { try applyFirewall() }
         }

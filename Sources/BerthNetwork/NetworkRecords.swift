@@ -82,6 +82,9 @@ public struct SandboxRecord: Codable, Sendable {
     /// The container's hostname, one of its names on user networks as in dockerd; nil in
     /// records written before.
     public var hostname: String?
+    /// `--dns`: on a user network, where its own DNS server forwards names it does not know
+    /// (the network's resolvers otherwise), as with dockerd.
+    public var dns: [String]?
 
     /// The names other containers of a user network find it by, in dockerd's order (the
     /// first one answers reverse lookups): its name, aliases, short ID and hostname, once each.
@@ -196,9 +199,12 @@ public struct SandboxRequest: Sendable {
     /// The containers of `--link` and their exposed ports ("80/tcp"): on a bridge whose icc
     /// is off, those ports are opened to this container.
     public var links: [(containerID: String, exposed: [String])]
+    /// HostConfig.Dns (see SandboxRecord.dns).
+    public var dns: [String]
 
     public init(containerID: String, name: String, hostname: String, mode: String, ports: [PortRequest], exposed: [String],
-                links: [(containerID: String, exposed: [String])] = []) {
+                links: [(containerID: String, exposed: [String])] = [], dns: [String] = []) {
+        self.dns = dns
         self.containerID = containerID
         self.name = name
         self.hostname = hostname

@@ -119,7 +119,7 @@ public actor NetworkService {
             startProxies(for: sandbox)
             refreshResolver(sandbox.containerID)
         }
-        for id in networks.keys { refreshDNS(id) }
+        refreshDNS(networks.keys)
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
         removeStrayNamespaces()
         try applyFirewall()
@@ -275,10 +275,8 @@ public actor NetworkService {
     /// User networks have name resolution; the default bridge does not (as in Docker).
     func startDNS(_ record: NetworkRecord) throws {
         guard !record.isDefaultBridge, record.driver == "bridge", let pool = record.pool, dnsServers[record.id] == nil else { return }
-        let server = try DNSServer(network: record.id, address: pool.gateway, subnet: pool.subnet, table: dns,
-                                   upstreams: Self.hostNameservers())
-        server.networkName = record.name
-        dnsServers[record.id] = server
+        dnsServers[record.id] = try DNSServer(network: .init(id: record.id, name: record.name, subnet: pool.subnet),
+                                              address: pool.gateway, table: dns, upstreams: Self.hostNameservers())
     }
 
     /// The host's resolvers (systemd-resolved's upstream list when /etc has only its stub).

@@ -80,6 +80,7 @@ extension NetworkService {
         }
         var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [],
                                     sandboxID: sandboxID, hostname: request.hostname)
+        if !request.dns.isEmpty { sandbox.dns = request.dns }
         do {
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
@@ -103,7 +104,7 @@ extension NetworkService {
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
-            for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
+            refreshDNS(sandbox.endpoints.map(\.networkID))
             refreshResolver(request.containerID)
             if touchesFirewall(sandbox) { try applyFirewall() }
         } catch {
@@ -298,7 +299,7 @@ extension NetworkService {
         Self.teardowns.async { _ = berth_netns_remove(path) }
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
-        for endpoint in sandbox.endpoints { refreshDNS(endpoint.networkID) }
+        refreshDNS(sandbox.endpoints.map(\.networkID))
         if touchesFirewall(sandbox) {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
@@ -488,19 +489,22 @@ extension NetworkService {
         }
     }
 
-    /// Names on a user network: each container's name, aliases, short ID and hostname.
-    func refreshDNS(_ networkID: String) {
-        guard let record = networks[networkID], Self.hasEmbeddedDNS(record) else { return }
-        var entries: [(names: [String], address: IPv4Address)] = []
-        var entries6: [(names: [String], address: IPv6Address)] = []
-        for sandbox in sandboxes.values {
-            for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
-                let names = sandbox.dnsNames(aliases: endpoint.aliases)
-                entries.append((names, endpoint.address))
-                if let address6 = endpoint.address6 { entries6.append((names, address6)) }
+    /// Names on user networks: each container's name, aliases, short ID and hostname; then,
+    /// once for all of them, which networks and link aliases each container asks with.
+    func refreshDNS(_ networkIDs: some Sequence<String>) {
+        for networkID in Set(networkIDs) {
+            guard let record = networks[networkID], Self.hasEmbeddedDNS(record) else { continue }
+            var entries: [(names: [String], address: IPv4Address)] = []
+            var entries6: [(names: [String], address: IPv6Address)] = []
+            for sandbox in sandboxes.values {
+                for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
+                    let names = sandbox.dnsNames(aliases: endpoint.aliases)
+                    entries.append((names, endpoint.address))
+                    if let address6 = endpoint.address6 { entries6.append((names, address6)) }
+                }
             }
+            dns.set(network: networkID, entries: entries, entries6: entries6)
         }
-        dns.set(network: networkID, entries: entries, entries6: entries6)
         dns.setMemberships(dnsMemberships())
         dns.setLinkAliases(dnsLinkAliases())
     }
@@ -520,9 +524,7 @@ extension NetworkService {
         !record.isDefaultBridge && record.driver == "bridge"
     }
 
-    /// The DNS server a container asks: the one of the first user network it is on (it
-    /// answers for all of them), nil on the default bridge alone.
-    /// 127.0.0.11, the container's own server, on a user network (its gateway's, should that
+    /// The DNS server a container asks: 127.0.0.11, the container's own server, on a user network (its gateway's, should that
     /// one not run); nil on the default bridge, which has no name resolution.
     func embeddedNameserver(_ sandbox: SandboxRecord) -> String? {
         if containerResolvers[sandbox.containerID] != nil { return DNSServer.containerAddress.description }

@@ -73,7 +73,8 @@ extension ContainerService {
         do {
             let ports = try PortSpecs.requests(bindings: bindings, exposed: exposed, publishAll: host.PublishAllPorts == true)
             let request = SandboxRequest(containerID: id, name: record.bareName, hostname: record.Config.Hostname ?? record.shortID,
-                                         mode: host.NetworkMode ?? "", ports: ports, exposed: exposed, links: links)
+                                         mode: host.NetworkMode ?? "", ports: ports, exposed: exposed, links: links,
+                                         dns: host.Dns ?? [])
             let sandbox = try await network.prepareSandbox(request)
             emitNetwork("connect", container: id, networks: attachedNetworks(id))
             return sandbox

@@ -131,13 +131,13 @@ struct StartPlan: Sendable {
         for path in [record.HostnamePath, record.HostsPath, record.ResolvConfPath] { chmod(path, 0o644) }
     }
 
-    /// The container's /etc/resolv.conf, from the host's: on a user network (and without
-    /// --dns) its embedded DNS server answers, and forwards other names.
+    /// The container's /etc/resolv.conf, from the host's: on a user network its embedded DNS
+    /// server answers, and forwards other names (to the --dns servers when given).
     static func resolvConf(_ hostConfig: HostConfig, nameserver: String?) -> String {
         let etcResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         let source = ContainerFiles.resolvConfSource(etcResolvConf: etcResolvConf)
         let hostFile = source == "/etc/resolv.conf" ? etcResolvConf : ((try? String(contentsOfFile: source, encoding: .utf8)) ?? "")
-        if let nameserver, (hostConfig.Dns ?? []).isEmpty {
+        if let nameserver {
             // As dockerd's file for its embedded server: ndots:0 unless an ndots is asked for.
             var options = hostConfig.DnsOptions ?? []
             if options.isEmpty { options = ContainerFiles.lastFields(of: "options", in: hostFile) }
