@@ -1,16 +1,17 @@
 /// `--link target:alias` on a user-defined network. dockerd keeps no legacy link there (no
 /// environment, no /etc/hosts line): the endpoint's Links become names that only the linking
 /// container resolves, through the network's embedded DNS, to the target's address there.
-enum EndpointLink {
-    /// The target and alias of one entry of an endpoint's Links: "web:w", "web" (the alias is
-    /// the name), or the "/web:/me/w" form stored links take; nil for other shapes.
-    static func parse(_ link: String) -> (target: String, alias: String)? {
+public enum EndpointLink {
+    /// The target and alias of a link (an endpoint's Links, or HostConfig.Links for legacy
+    /// ones): "web:w", "web" (the alias is the name), or the "/web:/me/w" form stored links
+    /// take; nil for other shapes.
+    public static func parse(_ link: String) -> (target: String, alias: String)? {
         let parts = link.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard !link.isEmpty, parts.count <= 2 else { return nil }
-        guard parts.count == 2 else { return (link, link) }
-        guard parts[0].hasPrefix("/") else { return (parts[0], parts[1]) }
+        let target = parts[0].hasPrefix("/") ? String(parts[0].dropFirst()) : parts[0]
+        guard parts.count == 2 else { return (target, target) }
         let alias = parts[1].split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? parts[1]
-        return (String(parts[0].dropFirst()), alias)
+        return (target, alias)
     }
 }
 

@@ -26,9 +26,9 @@ public struct NetworkCreateRequest: Decodable, Sendable {
 
 /// A refusal with the HTTP meaning the API gives it.
 public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
-    /// `failed`: dockerd answers 500, the error having no kind of its own. `unavailable`: 503,
-    /// what needs a swarm. `notImplemented`: 501, what dockerd has and Berth has not yet.
-    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, failed, unavailable, notImplemented }
+    /// `unavailable`: 503, what needs a swarm. `notImplemented`: 501, what dockerd has and
+    /// Berth has not yet. (A 500 is a NetworkError.)
+    public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, unavailable, notImplemented }
     public let kind: Kind
     public let description: String
 }
@@ -333,7 +333,7 @@ extension NetworkService {
         guard list.contains(where: { $0.networkID == record.id }) else {
             // dockerd's two wordings: a running container's endpoint, a stopped one's settings.
             let running = sandboxes[containerID] != nil
-            throw NetworkRequestError(kind: .failed, description: "container \(containerID) is not connected to \(running ? "" : "the ")network \(record.name)")
+            throw NetworkError("container \(containerID) is not connected to \(running ? "" : "the ")network \(record.name)")
         }
         if var sandbox = sandboxes[containerID], let index = sandbox.endpoints.firstIndex(where: { $0.networkID == record.id }) {
             let endpoint = sandbox.endpoints.remove(at: index)

@@ -18,7 +18,6 @@ extension ContainerService {
             case .conflict: return BerthError.conflict(request.description)
             case .forbidden: return BerthError(.forbidden, request.description)
             case .notFound: return BerthError.notFound(request.description)
-            case .failed: return BerthError.internalError(request.description)
             case .unavailable: return BerthError(.unavailable, request.description)
             case .notImplemented: return BerthError.notImplemented(request.description)
             }
@@ -176,18 +175,10 @@ extension ContainerService {
     // MARK: - legacy links
 
     /// The linked container's name in a `--link name:alias` (stored as "/name:/me/alias").
-    static func linkTarget(_ link: String) -> String {
-        let name = link.split(separator: ":", maxSplits: 1).first.map(String.init) ?? link
-        return name.hasPrefix("/") ? String(name.dropFirst()) : name
-    }
+    static func linkTarget(_ link: String) -> String { EndpointLink.parse(link)?.target ?? link }
 
     /// The alias of a link ("/name:/me/alias" → "alias"; the name when there is none).
-    static func linkAlias(_ link: String) -> String {
-        let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
-        let alias = parts.count > 1 ? parts[1] : linkTarget(link)
-        guard let slash = alias.lastIndex(of: "/") else { return alias }
-        return String(alias[alias.index(after: slash)...])
-    }
+    static func linkAlias(_ link: String) -> String { EndpointLink.parse(link)?.alias ?? link }
 
     /// `--link name:alias`: the /etc/hosts lines and environment Docker writes for each link.
     func linkFiles(_ id: String) async -> (hosts: [String], env: [String]) {
