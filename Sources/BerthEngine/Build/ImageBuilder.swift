@@ -285,7 +285,7 @@ final class ImageBuilder: @unchecked Sendable {
             for port in ports { expanded += try words.words(port) }
             var exposed = state.config.ExposedPorts ?? [:]
             for spec in expanded {
-                for port in try Self.exposedPorts(spec) { exposed[port] = EmptyObject() }
+                for port in try ImageChanges.exposedPorts(spec) { exposed[port] = EmptyObject() }
             }
             state.config.ExposedPorts = exposed
             try await commitMetadata("EXPOSE " + expanded.joined(separator: " "), state: &state)
@@ -333,18 +333,6 @@ final class ImageBuilder: @unchecked Sendable {
         "&{\(GoFormat.quote(check.Test ?? [])) \(GoFormat.quote(GoFormat.duration(check.Interval ?? 0))) "
             + "\(GoFormat.quote(GoFormat.duration(check.Timeout ?? 0))) \(GoFormat.quote(GoFormat.duration(check.StartPeriod ?? 0))) "
             + "\(GoFormat.quoteRune(check.Retries ?? 0))}"
-    }
-
-    /// "80", "80/udp", "8000-8002" → "80/tcp" ...
-    static func exposedPorts(_ spec: String) throws -> [String] {
-        let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildFailure("Invalid proto: \(parts[1])") }
-        let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let low = UInt16(bounds[0]), let high = bounds.count == 2 ? UInt16(bounds[1]) : low, low <= high else {
-            throw BuildFailure("Invalid containerPort: \(parts[0])")
-        }
-        return (low...high).map { "\($0)/\(proto)" }
     }
 
     // MARK: - steps with a container

@@ -116,7 +116,7 @@ extension ImageBuilder {
 
     /// WORKDIR: the directory made (owned by root) in a container and committed.
     func workdir(_ path: String, state: inout BuildStageState) async throws {
-        let directory = ImageBuilder.workingDirectory(path, from: state.config.WorkingDir ?? "")
+        let directory = ImageChanges.workingDirectory(path, from: state.config.WorkingDir ?? "")
         state.config.WorkingDir = directory
         let probe = probeConfig(state, cmd: state.shell + ["#(nop) WORKDIR \(directory)"])
         if try await useCache(probe, state: &state) { return }
@@ -152,15 +152,5 @@ extension ImageBuilder {
         }
         try await removeIntermediate(id)
         try await say(" ---> \(state.shortID)\n")
-    }
-
-    /// A relative WORKDIR continues from the one before.
-    static func workingDirectory(_ path: String, from current: String) -> String {
-        let joined = path.hasPrefix("/") ? path : (current.isEmpty ? "/" : current) + "/" + path
-        var parts: [Substring] = []
-        for part in joined.split(separator: "/") where part != "." {
-            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
-        }
-        return "/" + parts.joined(separator: "/")
     }
 }
