@@ -128,7 +128,6 @@ extension ImageBuilder {
             if containerID.isEmpty { BuildContext.removeTree(rootPath) } else { await discard(containerID) }
             throw error
         }
-        try await say(" ---> \(state.shortID)\n")
     }
 
     /// A source as written: cleaned, kept inside the root, globbed.

@@ -49,7 +49,6 @@ extension ImageBuilder {
             throw error
         }
         try await removeIntermediate(id)
-        try await say(" ---> \(state.shortID)\n")
     }
 
     /// The proxy arguments given with --build-arg reach RUN without being declared (and are
@@ -131,7 +130,6 @@ extension ImageBuilder {
                 throw BuildFailure("failed to create the working directory \(directory): \(error)")
             }
             try await commit(state: &state, probe: probe, containerID: "", upper: directory == "/" ? nil : (rootPath, nil))
-            try await say(" ---> \(state.shortID)\n")
             return
         }
         let id = try await createContainer(probe)
@@ -151,6 +149,5 @@ extension ImageBuilder {
             throw error
         }
         try await removeIntermediate(id)
-        try await say(" ---> \(state.shortID)\n")
     }
 }
