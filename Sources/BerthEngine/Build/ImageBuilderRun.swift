@@ -42,13 +42,7 @@ extension ImageBuilder {
             if request.forceRemove { try await removeIntermediate(id) }
             throw BuildFailure("The command '\(cmd.joined(separator: " "))' returned a non-zero code: \(exitCode)", code: Int(exitCode))
         }
-        do {
-            try await commitContainer(id, probe: probe, state: &state)
-        } catch {
-            await discard(id)
-            throw error
-        }
-        try await removeIntermediate(id)
+        try await commitAndRemove(id, probe: probe, state: &state)
     }
 
     /// The proxy arguments given with --build-arg reach RUN without being declared (and are
@@ -113,6 +107,20 @@ extension ImageBuilder {
         try await commit(state: &state, probe: probe, containerID: id, upper: (source.upper, included))
     }
 
+    /// A step's container, after `work` in it: committed as the next image and then removed
+    /// (--rm); it goes at once when the work or the commit fails.
+    func commitAndRemove(_ id: String, probe: ContainerConfig, state: inout BuildStageState,
+                         after work: () async throws -> Void = {}) async throws {
+        do {
+            try await work()
+            try await commitContainer(id, probe: probe, state: &state)
+        } catch {
+            await discard(id)
+            throw error
+        }
+        try await removeIntermediate(id)
+    }
+
     /// WORKDIR: the directory made (owned by root) in a container and committed.
     func workdir(_ path: String, state: inout BuildStageState) async throws {
         let directory = ImageChanges.workingDirectory(path, from: state.config.WorkingDir ?? "")
@@ -133,7 +141,7 @@ extension ImageBuilder {
             return
         }
         let id = try await createContainer(probe)
-        do {
+        try await commitAndRemove(id, probe: probe, state: &state) {
             try await say(" ---> Running in \(id.prefix(12))\n")
             let view = try await containers.rootView(id, withMounts: false)
             defer { view.close() }
@@ -142,12 +150,6 @@ extension ImageBuilder {
             } catch {
                 throw BuildFailure("failed to create the working directory \(directory): \(error)")
             }
-            view.close()
-            try await commitContainer(id, probe: probe, state: &state)
-        } catch {
-            await discard(id)
-            throw error
         }
-        try await removeIntermediate(id)
     }
 }
