@@ -85,13 +85,13 @@ public enum ImageChanges {
         return argument.isEmpty ? ["/bin/sh", "-c"] : ["/bin/sh", "-c", argument]
     }
 
-    static func jsonArray(_ text: String) -> [String]? {
+    public static func jsonArray(_ text: String) -> [String]? {
         guard text.hasPrefix("[") else { return nil }
         return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
     }
 
     /// A relative WORKDIR continues from the one before (from / when there is none).
-    static func workingDirectory(_ path: String, from current: String) -> String {
+    public static func workingDirectory(_ path: String, from current: String) -> String {
         if path.hasPrefix("/") { return cleanPath(path) }
         return cleanPath((current.isEmpty ? "/" : current) + "/" + path)
     }
@@ -105,7 +105,7 @@ public enum ImageChanges {
     }
 
     /// "80", "80/udp", "8000-8002/tcp" → "80/tcp" ... (dockerd's nat.ParsePortSpecs wording).
-    static func exposedPorts(_ spec: String) throws -> [String] {
+    public static func exposedPorts(_ spec: String) throws -> [String] {
         let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
         guard ["tcp", "udp", "sctp"].contains(proto) else { throw BerthError.invalidArgument("Invalid proto: \(parts[1])") }

@@ -134,6 +134,26 @@ struct BuildTests {
         }
     }
 
+    /// dockerd says the image a step ended with once per step: a FROM whose base has two
+    /// triggers gets one ` ---> <id>` line, after both triggers ran.
+    @Test func twoOnbuildTriggersEndTheirFromStepWithOneImageLine() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let base = try Self.context(daemon, ["Dockerfile": "FROM busybox\nONBUILD RUN echo one > /one\nONBUILD RUN echo two > /two\n"])
+            #expect(daemon.docker(["build", "-t", "twotriggers", base]).status == 0)
+            let child = try Self.context(daemon, ["Dockerfile": "FROM twotriggers\nCMD [\"cat\", \"/one\", \"/two\"]\n"])
+            let build = daemon.docker(["build", "-t", "bothtriggered", child])
+            #expect(build.status == 0, "\(build)")
+            #expect(Self.lines(build.stdout) == [
+                "Step 1/2 : FROM twotriggers", "# Executing 2 build triggers",
+                " ---> Running in <id>", "Removing intermediate container <id>",
+                " ---> Running in <id>", "Removing intermediate container <id>", " ---> <id>",
+                "Step 2/2 : CMD [\"cat\", \"/one\", \"/two\"]", " ---> Running in <id>", "Removing intermediate container <id>", " ---> <id>",
+                "Successfully built <id>", "Successfully tagged bothtriggered:latest",
+            ], "\(build)")
+            #expect(daemon.docker(["run", "--rm", "bothtriggered"]).stdout == "one\ntwo\n")
+        }
+    }
+
     @Test func runStepsTakeTheBuildsContainerOptions() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let directory = try Self.context(daemon, ["Dockerfile": "FROM busybox\nRUN grep myhost /etc/hosts; ip -o addr | grep -c inet\n"])

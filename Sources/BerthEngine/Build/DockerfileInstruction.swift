@@ -169,7 +169,7 @@ public struct Dockerfile: Sendable, Equatable {
             guard !words.isEmpty else { throw BerthError.invalidArgument("EXPOSE requires at least one argument") }
             return .expose(words)
         case "volume":
-            let words = jsonList(rest) ?? whitespaceWords(rest)
+            let words = ImageChanges.jsonArray(rest) ?? whitespaceWords(rest)
             guard !words.isEmpty else { throw BerthError.invalidArgument("VOLUME requires at least one argument") }
             return .volume(words)
         case "healthcheck":
@@ -178,10 +178,10 @@ public struct Dockerfile: Sendable, Equatable {
             return .healthcheck(rest)
         case "shell":
             guard !rest.isEmpty else { throw BerthError.invalidArgument("SHELL requires at least one argument") }
-            guard let words = jsonList(rest) else { throw BerthError.invalidArgument("SHELL requires the arguments to be in JSON form") }
+            guard let words = ImageChanges.jsonArray(rest) else { throw BerthError.invalidArgument("SHELL requires the arguments to be in JSON form") }
             return .shell(words)
         case "copy", "add":
-            let words = jsonList(rest) ?? whitespaceWords(rest)
+            let words = ImageChanges.jsonArray(rest) ?? whitespaceWords(rest)
             if words.count < 2 {
                 throw BerthError.invalidArgument(words.isEmpty ? "\(name) requires at least two arguments"
                     : "\(name) requires at least two arguments, but only one was provided. Destination could not be determined")
@@ -225,14 +225,8 @@ public struct Dockerfile: Sendable, Equatable {
         text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
     }
 
-    /// A JSON array of strings, or nil (then the text is shell form).
-    static func jsonList(_ text: String) -> [String]? {
-        guard text.hasPrefix("[") else { return nil }
-        return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
-    }
-
     static func command(_ text: String) -> CommandForm {
-        if let list = jsonList(text) { return CommandForm(arguments: list, prependShell: false) }
+        if let list = ImageChanges.jsonArray(text) { return CommandForm(arguments: list, prependShell: false) }
         return CommandForm(arguments: text.isEmpty ? [] : [text], prependShell: true)
     }
 

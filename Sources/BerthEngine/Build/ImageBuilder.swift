@@ -105,9 +105,11 @@ final class ImageBuilder: @unchecked Sendable {
                 throw BuildFailure("\(name) stage name already used")
             }
             var state = try await startStage(stage)
+            try await sayImage(state)
             for step in stage.steps {
                 try await stepHeader(step)
                 try await dispatch(step, state: &state)
+                try await sayImage(state)
             }
             stageImagesByIndex.append((state.imageID, state.hasLayers))
             if let name = stage.name { stageImages[name] = (state.imageID, state.hasLayers) }
@@ -153,6 +155,12 @@ final class ImageBuilder: @unchecked Sendable {
         try await say("\n")
     }
 
+    /// The image a step ended with; once per step, as dockerd says it (ONBUILD triggers
+    /// belong to their FROM step).
+    private func sayImage(_ state: BuildStageState) async throws {
+        try await say(" ---> \(state.shortID)\n")
+    }
+
     // MARK: - FROM
 
     private func startStage(_ stage: DockerfileStage) async throws -> BuildStageState {
@@ -181,10 +189,7 @@ final class ImageBuilder: @unchecked Sendable {
     /// image does not inherit them.
     private func runTriggers(_ base: BuildStageState) async throws -> BuildStageState {
         var state = base
-        guard let triggers = state.config.OnBuild, !triggers.isEmpty else {
-            try await say(" ---> \(state.shortID)\n")
-            return state
-        }
+        guard let triggers = state.config.OnBuild, !triggers.isEmpty else { return state }
         try await say("# Executing \(triggers.count) build trigger\(triggers.count == 1 ? "" : "s")\n")
         state.config.OnBuild = nil
         for trigger in triggers {
@@ -285,7 +290,7 @@ final class ImageBuilder: @unchecked Sendable {
             for port in ports { expanded += try words.words(port) }
             var exposed = state.config.ExposedPorts ?? [:]
             for spec in expanded {
-                for port in try Self.exposedPorts(spec) { exposed[port] = EmptyObject() }
+                for port in try ImageChanges.exposedPorts(spec) { exposed[port] = EmptyObject() }
             }
             state.config.ExposedPorts = exposed
             try await commitMetadata("EXPOSE " + expanded.joined(separator: " "), state: &state)
@@ -335,18 +340,6 @@ final class ImageBuilder: @unchecked Sendable {
             + "\(GoFormat.quoteRune(check.Retries ?? 0))}"
     }
 
-    /// "80", "80/udp", "8000-8002" → "80/tcp" ...
-    static func exposedPorts(_ spec: String) throws -> [String] {
-        let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildFailure("Invalid proto: \(parts[1])") }
-        let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let low = UInt16(bounds[0]), let high = bounds.count == 2 ? UInt16(bounds[1]) : low, low <= high else {
-            throw BuildFailure("Invalid containerPort: \(parts[0])")
-        }
-        return (low...high).map { "\($0)/\(proto)" }
-    }
-
     // MARK: - steps with a container
 
     /// The config a step's container and cache key use: the stage's config with `cmd`.
@@ -374,7 +367,6 @@ final class ImageBuilder: @unchecked Sendable {
             throw error
         }
         if !containerID.isEmpty { try await removeIntermediate(containerID) }
-        try await say(" ---> \(state.shortID)\n")
     }
 
     /// Looks for an image made before from the same parent with the same step.
@@ -387,7 +379,6 @@ final class ImageBuilder: @unchecked Sendable {
         state.declaredArgs = previous.declaredArgs
         state.cmdSet = previous.cmdSet
         try await say(" ---> Using cache\n")
-        try await say(" ---> \(state.shortID)\n")
         return true
     }
 

@@ -84,7 +84,7 @@ extension ImageBuilder {
         let chownComment = chown.map { "--chown=" + $0 } ?? ""
         let probe = probeConfig(state, cmd: state.shell + ["#(nop) \(name) \(chownComment)\(hash) in \(destination) "])
         if try await useCache(probe, state: &state) { return }
-        let target = ImageBuilder.workingDirectory(destination, from: state.config.WorkingDir ?? "")
+        let target = ImageChanges.workingDirectory(destination, from: state.config.WorkingDir ?? "")
             + (destination.hasSuffix("/") || destination == "." ? "/" : "")
         // The root written to: a container's, or an empty directory for an image with no files.
         var containerID = ""
@@ -128,7 +128,6 @@ extension ImageBuilder {
             if containerID.isEmpty { BuildContext.removeTree(rootPath) } else { await discard(containerID) }
             throw error
         }
-        try await say(" ---> \(state.shortID)\n")
     }
 
     /// A source as written: cleaned, kept inside the root, globbed.

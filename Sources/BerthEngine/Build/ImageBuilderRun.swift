@@ -42,14 +42,7 @@ extension ImageBuilder {
             if request.forceRemove { try await removeIntermediate(id) }
             throw BuildFailure("The command '\(cmd.joined(separator: " "))' returned a non-zero code: \(exitCode)", code: Int(exitCode))
         }
-        do {
-            try await commitContainer(id, probe: probe, state: &state)
-        } catch {
-            await discard(id)
-            throw error
-        }
-        try await removeIntermediate(id)
-        try await say(" ---> \(state.shortID)\n")
+        try await commitAndRemove(id, probe: probe, state: &state)
     }
 
     /// The proxy arguments given with --build-arg reach RUN without being declared (and are
@@ -114,9 +107,23 @@ extension ImageBuilder {
         try await commit(state: &state, probe: probe, containerID: id, upper: (source.upper, included))
     }
 
+    /// A step's container, after `work` in it: committed as the next image and then removed
+    /// (--rm); it goes at once when the work or the commit fails.
+    func commitAndRemove(_ id: String, probe: ContainerConfig, state: inout BuildStageState,
+                         after work: () async throws -> Void = {}) async throws {
+        do {
+            try await work()
+            try await commitContainer(id, probe: probe, state: &state)
+        } catch {
+            await discard(id)
+            throw error
+        }
+        try await removeIntermediate(id)
+    }
+
     /// WORKDIR: the directory made (owned by root) in a container and committed.
     func workdir(_ path: String, state: inout BuildStageState) async throws {
-        let directory = ImageBuilder.workingDirectory(path, from: state.config.WorkingDir ?? "")
+        let directory = ImageChanges.workingDirectory(path, from: state.config.WorkingDir ?? "")
         state.config.WorkingDir = directory
         let probe = probeConfig(state, cmd: state.shell + ["#(nop) WORKDIR \(directory)"])
         if try await useCache(probe, state: &state) { return }
@@ -131,11 +138,10 @@ extension ImageBuilder {
                 throw BuildFailure("failed to create the working directory \(directory): \(error)")
             }
             try await commit(state: &state, probe: probe, containerID: "", upper: directory == "/" ? nil : (rootPath, nil))
-            try await say(" ---> \(state.shortID)\n")
             return
         }
         let id = try await createContainer(probe)
-        do {
+        try await commitAndRemove(id, probe: probe, state: &state) {
             try await say(" ---> Running in \(id.prefix(12))\n")
             let view = try await containers.rootView(id, withMounts: false)
             defer { view.close() }
@@ -144,23 +150,6 @@ extension ImageBuilder {
             } catch {
                 throw BuildFailure("failed to create the working directory \(directory): \(error)")
             }
-            view.close()
-            try await commitContainer(id, probe: probe, state: &state)
-        } catch {
-            await discard(id)
-            throw error
         }
-        try await removeIntermediate(id)
-        try await say(" ---> \(state.shortID)\n")
-    }
-
-    /// A relative WORKDIR continues from the one before.
-    static func workingDirectory(_ path: String, from current: String) -> String {
-        let joined = path.hasPrefix("/") ? path : (current.isEmpty ? "/" : current) + "/" + path
-        var parts: [Substring] = []
-        for part in joined.split(separator: "/") where part != "." {
-            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
-        }
-        return "/" + parts.joined(separator: "/")
     }
 }
