@@ -92,7 +92,7 @@ struct LogSettings: Sendable {
             maxFiles = maxSize == 0 ? 1 : count
         }
         if let text = options["compress"] {
-            guard let value = Self.goBool(text) else {
+            guard let value = SecurityOptions.parseGoBool(text) else {
                 throw BerthError.invalidArgument("failed to initialize logging driver: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
             }
             // Only something rotated out can be compressed (max-size=-1 is no limit).
@@ -101,15 +101,6 @@ struct LogSettings: Sendable {
                     "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set")
             }
             compress = value
-        }
-    }
-
-    /// Go's strconv.ParseBool.
-    static func goBool(_ text: String) -> Bool? {
-        switch text {
-        case "1", "t", "T", "TRUE", "true", "True": true
-        case "0", "f", "F", "FALSE", "false", "False": false
-        default: nil
         }
     }
 
