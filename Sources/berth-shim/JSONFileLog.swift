@@ -61,6 +61,10 @@ final class JSONFileLog: LogBackend {
         compressor?.childExited(pid, status: status) ?? false
     }
 
+    func outputEnded() {
+        compressor?.finishAll()
+    }
+
     func finish() {
         compressor?.finishRunning()
     }

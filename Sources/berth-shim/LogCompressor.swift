@@ -63,6 +63,20 @@ final class LogCompressor {
         return true
     }
 
+    /// Once the container's output is all written, before its end is reported (so before any
+    /// new shim can own the log): the running compression and those still due are finished,
+    /// blocking. Stops at a failure; the next shim to open the log tries again.
+    func finishAll() {
+        startNext()
+        while let running = job {
+            var waitStatus: Int32 = 0
+            let pid = waitpid(running.pid, &waitStatus, 0)
+            if pid < 0 && errno == EINTR { continue }
+            guard finish(running, status: pid == running.pid ? shellStatus(waitStatus) : 1) else { return }
+            startNext()
+        }
+    }
+
     /// Before the shim exits: only the compression already running is waited for (blocking:
     /// nothing else is left to serve). None is started now: the container may already run
     /// again under a new shim that rotates these files, and the next shim to open the log
