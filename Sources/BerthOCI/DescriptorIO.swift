@@ -20,12 +20,18 @@ public enum DescriptorIO {
     /// Writes all of `bytes`; false when the descriptor stopped taking them.
     @discardableResult
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// Writes all of `bytes`; false when the descriptor stopped taking them (errno says why).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 && errno == EINTR { continue }
             if written <= 0 { return false }
-            rest = rest.dropFirst(written)
+            offset += written
         }
         return true
     }

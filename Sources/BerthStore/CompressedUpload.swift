@@ -22,13 +22,6 @@ public enum CompressedUpload {
         let out = open(output, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard out >= 0 else { throw BerthError.internalError("open \(output): \(String(cString: strerror(errno)))") }
         defer { close(out) }
-        try ArchiveReader.decompress(fd: input) { chunk in
-            var offset = 0
-            while offset < chunk.count {
-                let written = write(out, chunk.baseAddress! + offset, chunk.count - offset)
-                guard written > 0 else { throw BerthError.internalError("write \(output): \(String(cString: strerror(errno)))") }
-                offset += written
-            }
-        }
+        try StreamDecompression.copy(from: input, to: out)
     }
 }

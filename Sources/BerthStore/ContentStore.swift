@@ -46,12 +46,8 @@ final class ContentStore: @unchecked Sendable {
             var size: Int64 = 0
             try produce { chunk in
                 hasher.update(chunk)
-                var offset = 0
-                while offset < chunk.count {
-                    let n = Glibc.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw BerthError.internalError("write \(temp): \(String(cString: strerror(errno)))") }
-                    offset += n
+                guard DescriptorIO.writeAll(fd, chunk) else {
+                    throw BerthError.internalError("write \(temp): \(String(cString: strerror(errno)))")
                 }
                 size += Int64(chunk.count)
             }

@@ -12,6 +12,10 @@ protocol LogBackend: AnyObject {
     var endNote: String? { get }
     /// A child of the shim exited: true when it was the backend's (a log compression).
     func childExited(_ pid: pid_t, status: Int32) -> Bool
+    /// The container's output is all written and its end not yet reported: rotated files
+    /// still plain are compressed now (blocking), since once the end is known a restarted
+    /// container's new shim may be rotating them.
+    func outputEnded()
     /// Before the shim exits: background work is completed.
     func finish()
 }
@@ -19,6 +23,7 @@ protocol LogBackend: AnyObject {
 extension LogBackend {
     var endNote: String? { nil }
     func childExited(_ pid: pid_t, status: Int32) -> Bool { false }
+    func outputEnded() {}
     func finish() {}
 }
 
@@ -78,6 +83,11 @@ final class ContainerLog {
 
     func childExited(_ pid: pid_t, status: Int32) -> Bool {
         backend.childExited(pid, status: status)
+    }
+
+    /// The container's output is all written; its end is reported next.
+    func outputEnded() {
+        backend.outputEnded()
     }
 
     /// Before the shim exits.

@@ -20,6 +20,8 @@ final class JSONFileLog: LogBackend {
         guard fd >= 0 else { return nil }
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+        // Rotated files a previous shim left plain (it stops at most one compression at its exit).
+        compressor?.startNext()
     }
 
     deinit {
@@ -59,8 +61,12 @@ final class JSONFileLog: LogBackend {
         compressor?.childExited(pid, status: status) ?? false
     }
 
-    func finish() {
+    func outputEnded() {
         compressor?.finishAll()
+    }
+
+    func finish() {
+        compressor?.finishRunning()
     }
 
     private func writeOut(_ bytes: UnsafeRawBufferPointer) {

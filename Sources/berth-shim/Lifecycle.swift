@@ -72,6 +72,7 @@ extension Shim {
             container.closeOutput(index)
             log?.finish(stderr: output.kind == .stderr)
         }
+        log?.outputEnded()
         container.closeAll()
         containerDone = true
         exitDeadline = monotonicMillis() + Self.finalFlushTime

@@ -59,6 +59,40 @@ final class LogCompressor {
     /// after a failure the file stays plain until the next rotation tries again.
     func childExited(_ pid: pid_t, status: Int32) -> Bool {
         guard let running = job, running.pid == pid else { return false }
+        if finish(running, status: status) { startNext() }
+        return true
+    }
+
+    /// Once the container's output is all written, before its end is reported (so before any
+    /// new shim can own the log): the running compression and those still due are finished,
+    /// blocking. Stops at a failure; the next shim to open the log tries again.
+    func finishAll() {
+        startNext()
+        while let running = job {
+            var waitStatus: Int32 = 0
+            let pid = waitpid(running.pid, &waitStatus, 0)
+            if pid < 0 && errno == EINTR { continue }
+            guard finish(running, status: pid == running.pid ? shellStatus(waitStatus) : 1) else { return }
+            startNext()
+        }
+    }
+
+    /// Before the shim exits: only the compression already running is waited for (blocking:
+    /// nothing else is left to serve). None is started now: the container may already run
+    /// again under a new shim that rotates these files, and the next shim to open the log
+    /// compresses what is left.
+    func finishRunning() {
+        while let running = job {
+            var waitStatus: Int32 = 0
+            let pid = waitpid(running.pid, &waitStatus, 0)
+            if pid < 0 && errno == EINTR { continue }
+            _ = finish(running, status: pid == running.pid ? shellStatus(waitStatus) : 1)
+        }
+    }
+
+    /// Names the finished job's result after where its source is now and removes the plain
+    /// file; false when the compression failed.
+    private func finish(_ running: (pid: pid_t, input: Int32, output: Int32, source: (UInt64, UInt64)), status: Int32) -> Bool {
         job = nil
         defer {
             close(running.input)
@@ -66,7 +100,7 @@ final class LogCompressor {
         }
         guard status == 0 else {
             report("compressing a rotated log of \(path) failed (status \(status))")
-            return true
+            return false
         }
         if let index = currentIndex(of: running.source) {
             let plain = "\(path).\(index)"
@@ -78,22 +112,7 @@ final class LogCompressor {
             }
             unlink(plain)
         }
-        startNext()
         return true
-    }
-
-    /// Before the shim exits: the running compression and those still due are finished
-    /// (blocking: nothing else is left to serve).
-    func finishAll() {
-        startNext()
-        while let running = job {
-            var waitStatus: Int32 = 0
-            let pid = waitpid(running.pid, &waitStatus, 0)
-            if pid < 0 && errno == EINTR { continue }
-            let status = pid == running.pid ? shellStatus(waitStatus) : 1
-            _ = childExited(running.pid, status: status)
-            if status != 0 { return }
-        }
     }
 
     /// Where the source file is now: K for `path.K`, nil when rotated away.

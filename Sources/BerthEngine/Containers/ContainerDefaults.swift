@@ -81,35 +81,24 @@ struct LogSettings: Sendable {
             }
             maxSize = max(bytes, 0)
         }
-        var count = 1
         if let files = options["max-file"] {
-            guard let number = Int(files) else {
+            guard let count = Int(files) else {
                 throw BerthError.invalidArgument("failed to initialize logging driver: strconv.Atoi: parsing \"\(files)\": invalid syntax")
             }
-            guard number >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
-            count = number
+            guard count >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
             // Without max-size there is nothing to rotate; dockerd accepts it all the same.
             maxFiles = maxSize == 0 ? 1 : count
         }
         if let text = options["compress"] {
-            guard let value = Self.goBool(text) else {
+            guard let value = SecurityOptions.parseGoBool(text) else {
                 throw BerthError.invalidArgument("failed to initialize logging driver: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
             }
-            // Only something rotated out can be compressed (max-size=-1 is no limit).
-            if value && (count < 2 || maxSize == 0) {
+            // Only something rotated out can be compressed: maxFiles is 1 when max-file < 2 or no max-size (-1 is no limit).
+            if value && maxFiles < 2 {
                 throw BerthError.invalidArgument(
                     "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set")
             }
             compress = value
-        }
-    }
-
-    /// Go's strconv.ParseBool.
-    static func goBool(_ text: String) -> Bool? {
-        switch text {
-        case "1", "t", "T", "TRUE", "true", "True": true
-        case "0", "f", "F", "FALSE", "false", "False": false
-        default: nil
         }
     }
 

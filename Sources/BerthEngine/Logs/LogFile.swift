@@ -167,9 +167,8 @@ final class LogFile {
         storage.deallocate()
     }
 
-    /// The file's size now.
+    /// The file's size now (asked of the live file only, never of a `.gz`).
     func currentSize() -> Int64 {
-        try? decompress()
         var info = stat()
         guard fstat(fd, &info) == 0 else { return 0 }
         return Int64(info.st_size)
