@@ -16,7 +16,7 @@ struct SeccompCache {
     }
 
     /// Bumped when what is stored changes meaning.
-    static let formatVersion = "berth-seccomp-2"
+    static let formatVersion = "berth-seccomp-3"
 
     /// Every field of the profile, in a fixed order, each string with its length before it, so
     /// that two profiles have the same text only when they are equal. Not JSON: a JSONEncoder
