@@ -33,6 +33,9 @@ public final class APIServer: Sendable {
         self.logger = logger
         self.spoolDirectory = spoolDirectory
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let trim = IdleMemoryTrim(requests: inFlight)
+        let period = TimeAmount.seconds(Int64(IdleMemoryTrim.period))
+        group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { _ in trim.tick() }
     }
 
     /// Binds every listener; returns the channels so the daemon can close them on shutdown.

@@ -147,4 +147,10 @@ struct sockaddr_in;
 int berth_proxy_serve(int listener, int stop, const struct sockaddr_in *target);
 // ---- end of proxy.c ----
 
+// ---- memory.c ----
+// Gives the pages glibc's arenas hold free back to the system (malloc.h is not in Glibc's
+// Swift module); 1 when some were released.
+int berth_malloc_trim(void);
+// ---- end of memory.c ----
+
 #endif
