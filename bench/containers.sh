@@ -8,7 +8,8 @@
 #   3  CONTAINERS (50) concurrent `docker run -d busybox sleep 1000` until all are running
 #   4  `docker rm -f` of those, one command with all the IDs
 #   5  memory: the idle daemon (berthd; dockerd + containerd) and per running container (the
-#      shims: processes named berth-shim / containerd-shim-runc-v2), RSS and PSS in MiB
+#      shims: processes named berth-shim / containerd-shim-runc-v2), RSS and PSS in MiB; and the
+#      daemon again at the end, idle for 7 s after all the work
 #   6  GET /containers/json req/s with those containers running (one keep-alive connection)
 #   7  a container printing LOG_LINES (2,000,000) lines: `docker run` to exit (output to
 #      /dev/null), then `docker logs` read-back
@@ -321,6 +322,16 @@ measure() {  # name host
         log "  failed: $(why "$out/logs-run.log")"
     fi
     dk "$host" rm -f "$logs_name" >/dev/null 2>&1
+
+    # 5c: the daemon's memory once the work is over and it has been idle a while (berthd gives
+    # freed heap back after 5 s without requests)
+    sleep 7
+    pids=$(daemon_pids "$name")
+    if [ -n "$pids" ]; then
+        read -r rss pss < <(mem_kib $pids)
+        result[after_rss.$name]=$(mib "$rss")
+        log "  after the run, idle 7 s: RSS ${result[after_rss.$name]} MiB, PSS $(mib "$pss") MiB"
+    fi
     return 0
 }
 
@@ -440,6 +451,7 @@ metrics=(
     "rm50|docker rm -f of $count running|s|<= 1/10|ratio_max|0.1"
     "idle_rss|daemon idle RSS|MiB|<= 25 MiB|abs_max|25"
     "idle_pss|daemon idle PSS|MiB|-|none|0"
+    "after_rss|daemon RSS after the run, idle 7 s|MiB|-|none|0"
     "shim_rss|RSS per running container (shim)|MiB|<= 1 MiB|abs_max|1"
     "shim_pss|PSS per running container (shim)|MiB|-|none|0"
     "ps_rps|GET /containers/json, $count running|req/s|>= 10x|ratio_min|10"
