@@ -402,8 +402,11 @@ final class ImageBuilder: @unchecked Sendable {
     }
 
     /// Removes a step's container (with the anonymous volumes of the image's VOLUMEs) silently.
+    /// In a task of its own: when the client left, the build's task is cancelled, and a removal
+    /// run in it gave up at its first wait (for a start still finishing), leaving the container.
     func discard(_ id: String) async {
-        try? await containers.remove(id, force: true, removeVolumes: true)
+        let containers = self.containers
+        await Task { try? await containers.remove(id, force: true, removeVolumes: true) }.value
     }
 
     /// Commits the step's image: the stage config, the probe as container_config, a layer of

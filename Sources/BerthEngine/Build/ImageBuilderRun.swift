@@ -30,12 +30,15 @@ extension ImageBuilder {
         do {
             try await say(" ---> Running in \(id.prefix(12))\n")
             exitCode = try await runAndStream(id)
-        } catch let error as BerthError where !request.forceRemove {
-            // A step that could not start keeps its container, as a failed one does (dockerd's --rm).
-            throw error
         } catch {
-            // The client left (or --force-rm): the container goes.
-            if error is BerthError { try? await removeIntermediate(id) } else { await discard(id) }
+            // The client left (the build's task is cancelled; a start cut short by it fails with
+            // a BerthError): the container goes. Otherwise a step that could not start keeps its
+            // container, as a failed one does (dockerd's --rm), unless --force-rm.
+            if Task.isCancelled || !(error is BerthError) {
+                await discard(id)
+            } else if request.forceRemove {
+                try? await removeIntermediate(id)
+            }
             throw error
         }
         guard exitCode == 0 else {
