@@ -37,7 +37,7 @@ public struct Runtime {
         try ContainerStore.validate(id: id)
         guard !store.exists(id) else { throw ConfigError("container \"\(id)\" already exists") }
         let bundle = try absolutePath(options.bundle)
-        let (spec, specBytes) = try loadSpec(bundle: bundle)
+        let (spec, specBytes, seccompText) = try loadSpec(bundle: bundle)
         guard let process = spec.process else { throw ConfigError("config.json has no process") }
         guard let rootPath = spec.root?.path else { throw ConfigError("config.json has no root.path") }
         let rootfs = rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath
@@ -50,7 +50,8 @@ public struct Runtime {
         }
         let namespaces = try NamespacePlan(spec.linux?.namespaces ?? [])
         guard namespaces.newMountNamespace else { throw ConfigError("the container needs a mount namespace of its own") }
-        let setup = try ProcessSetup(process: process, seccomp: spec.linux?.seccomp)
+        let seccomp = try seccompText.map { try SeccompFilter(profileText: $0) } ?? spec.linux?.seccomp.map { try SeccompFilter($0) }
+        let setup = try ProcessSetup(process: process, seccompFilter: seccomp)
 
         try check("mkdir \(store.directory(id))", mkdir(store.directory(id), 0o711))
         var cleanup = Cleanup()
@@ -427,12 +428,21 @@ public struct Runtime {
 
     // MARK: - helpers
 
-    private func loadSpec(bundle: String) throws -> (Spec, [UInt8]) {
+    /// The config, its bytes, and the text of its seccomp profile: the profile is left out of
+    /// the decode when it can be found in the text (see JSONMemberScan).
+    private func loadSpec(bundle: String) throws -> (Spec, [UInt8], seccompText: [UInt8]?) {
         guard let bytes = FileSystem.readBytes(bundle + "/config.json") else {
             throw SystemError("open \(bundle)/config.json")
         }
+        var decoded = bytes
+        var seccompText: [UInt8]?
+        if let range = JSONMemberScan.valueRange(at: ["linux", "seccomp"], in: bytes) {
+            let null = Array("null".utf8)
+            if !bytes[range].elementsEqual(null) { seccompText = Array(bytes[range]) }
+            decoded.replaceSubrange(range, with: null)
+        }
         do {
-            return (try JSONDecoder().decode(Spec.self, from: Data(bytes)), bytes)
+            return (try JSONDecoder().decode(Spec.self, from: Data(decoded)), bytes, seccompText)
         } catch {
             throw ConfigError("config.json: \(error)")
         }

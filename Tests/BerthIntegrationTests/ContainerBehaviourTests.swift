@@ -459,6 +459,21 @@ struct ContainerBehaviourTests {
         }
     }
 
+    /// A profile of one's own: compiled at the first run, taken from the runtime's cache by its
+    /// text at the next; both deny what it says and allow the rest.
+    @Test func aSeccompProfileFromAFileDenies() throws {
+        try Self.withDaemon { daemon in
+            let profile = daemon.directory + "/no-mkdir.json"
+            let text = #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#
+            #expect(FileManager.default.createFile(atPath: profile, contents: Data(text.utf8)))
+            for _ in 0..<2 {
+                let denied = daemon.docker(["run", "--rm", "--security-opt", "seccomp=" + profile, "busybox", "sh", "-c", "touch /f && mkdir /d"])
+                #expect(denied.status == 1 && denied.stderr == "mkdir: can't create directory '/d': Operation not permitted\n", "\(denied)")
+            }
+            #expect(daemon.docker(["run", "--rm", "busybox", "mkdir", "/d"]).status == 0)
+        }
+    }
+
     @Test func memoryLimitOOMKillIsRecorded() throws {
         try Self.withDaemon { daemon in
             let oom = daemon.docker(["run", "--name", "oom", "-m", "16m", "--memory-swap", "16m", "busybox", "tail", "/dev/zero"])

@@ -45,13 +45,13 @@ struct SpecTests {
     }
 
     @Test func processSetupRejectsBadInput() {
-        #expect(throws: ConfigError.self) { try ProcessSetup(process: .init(args: []), seccomp: nil) }
-        #expect(throws: ConfigError.self) { try ProcessSetup(process: .init(args: ["sh"], cwd: "relative"), seccomp: nil) }
+        #expect(throws: ConfigError.self) { try ProcessSetup(process: .init(args: []), seccompFilter: nil) }
+        #expect(throws: ConfigError.self) { try ProcessSetup(process: .init(args: ["sh"], cwd: "relative"), seccompFilter: nil) }
         #expect(throws: ConfigError.self) {
-            try ProcessSetup(process: .init(args: ["sh"], rlimits: [.init(type: "RLIMIT_BOGUS", hard: 1, soft: 1)]), seccomp: nil)
+            try ProcessSetup(process: .init(args: ["sh"], rlimits: [.init(type: "RLIMIT_BOGUS", hard: 1, soft: 1)]), seccompFilter: nil)
         }
         #expect(throws: ConfigError.self) {
-            try ProcessSetup(process: .init(args: ["sh"], rlimits: [.init(type: "RLIMIT_NOFILE", hard: 1, soft: 2)]), seccomp: nil)
+            try ProcessSetup(process: .init(args: ["sh"], rlimits: [.init(type: "RLIMIT_NOFILE", hard: 1, soft: 2)]), seccompFilter: nil)
         }
     }
 

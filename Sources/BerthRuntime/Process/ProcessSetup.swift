@@ -11,10 +11,6 @@ struct ProcessSetup {
     let seccomp: SeccompFilter?
     let rlimits: Rlimits
 
-    init(process: Spec.Process, seccomp: Spec.Seccomp?) throws {
-        try self.init(process: process, seccompFilter: try seccomp.map { try SeccompFilter($0) })
-    }
-
     init(process: Spec.Process, seccompFilter: SeccompFilter?) throws {
         guard let args = process.args, !args.isEmpty else {
             throw ConfigError("process.args must not be empty")

@@ -1,5 +1,6 @@
 import BerthOCI
 import CSystemShims
+import FoundationEssentials
 import Glibc
 
 /// A seccomp filter from the spec's linux.seccomp, compiled by libseccomp in the runtime's
@@ -16,15 +17,31 @@ public final class SeccompFilter {
     /// Where compiled programs are kept (the runtime's root); nil: no cache.
     nonisolated(unsafe) public static var cacheDirectory: String?
 
-    public init(_ spec: Spec.Seccomp) throws {
-        let notifies = (spec.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
-        let cache = notifies ? nil : Self.cacheDirectory.map { SeccompCache(directory: $0, spec: spec) }
+    /// From the profile's JSON text (linux.seccomp as config.json has it): the program comes
+    /// from the cache when it holds this text, which is then never decoded.
+    public convenience init(profileText: [UInt8]) throws {
+        let cache = Self.cacheDirectory.map { SeccompCache(directory: $0, profileText: profileText) }
         if let cache, let cached = cache.lookup() {
-            context = nil
-            program = cached
+            self.init(program: cached)
             cachedProgramPath = cache.programPath
             return
         }
+        let spec: Spec.Seccomp
+        do {
+            spec = try JSONDecoder().decode(Spec.Seccomp.self, from: Data(profileText))
+        } catch {
+            throw ConfigError("config.json: linux.seccomp: \(error)")
+        }
+        try self.init(spec, cache: cache)
+    }
+
+    /// From a decoded profile: compiled every time.
+    public convenience init(_ spec: Spec.Seccomp) throws {
+        try self.init(spec, cache: nil)
+    }
+
+    private init(_ spec: Spec.Seccomp, cache: SeccompCache?) throws {
+        let notifies = (spec.syscalls ?? []).contains { $0.action == "SCMP_ACT_NOTIFY" }
         let context = try Self.build(spec)
         if notifies {
             self.context = context

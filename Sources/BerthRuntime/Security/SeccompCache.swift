@@ -2,59 +2,22 @@ import BerthOCI
 import Glibc
 
 /// Compiled seccomp programs by profile: `<root>/@seccomp/<hash>.profile` holds the profile's
-/// canonical text (see `canonicalText`), `<hash>.bpf` its program. A hit needs the whole
-/// profile to match, not just the hash, so a collision can only cost a compile.
+/// JSON text as config.json has it, `<hash>.bpf` its program. A hit needs the whole text to
+/// match, not just the hash, so a collision can only cost a compile; so does the same profile
+/// written another way.
 struct SeccompCache {
     let directory: String
     let key: [UInt8]
     let name: String
 
-    init(directory: String, spec: Spec.Seccomp) {
+    init(directory: String, profileText: [UInt8]) {
         self.directory = directory + "/@seccomp"  // "@" is in no container ID
-        key = Self.canonicalText(spec) + Array("\n\(Self.formatVersion)".utf8)
+        key = profileText + Array("\n\(Self.formatVersion)".utf8)
         name = String(Self.fnv1a(key), radix: 16)
     }
 
     /// Bumped when what is stored changes meaning.
     static let formatVersion = "berth-seccomp-3"
-
-    /// Every field of the profile, in a fixed order, each string with its length before it, so
-    /// that two profiles have the same text only when they are equal. Not JSON: a JSONEncoder
-    /// run costs a fresh runtime process ~0.4 ms (its generic metadata), on every create.
-    /// SeccompTests checks that each field of the three types is here.
-    static func canonicalText(_ spec: Spec.Seccomp) -> [UInt8] {
-        var text: [UInt8] = []
-        text.reserveCapacity(8192)
-        func add(_ value: String?) {
-            guard let value else { return text.append(UInt8(ascii: "~")) }
-            text += Array(String(value.utf8.count).utf8) + [UInt8(ascii: ":")] + Array(value.utf8)
-        }
-        func add<Number: BinaryInteger>(_ value: Number?) { add(value.map { String($0) }) }
-        func add(_ values: [String]?) {
-            guard let values else { return text.append(UInt8(ascii: "~")) }
-            add(values.count)
-            values.forEach { add($0) }
-        }
-        add(spec.defaultAction)
-        add(spec.defaultErrnoRet)
-        add(spec.architectures)
-        add(spec.flags)
-        add(spec.listenerPath)
-        add(spec.syscalls?.count)
-        for rule in spec.syscalls ?? [] {
-            add(rule.names)
-            add(rule.action)
-            add(rule.errnoRet)
-            add(rule.args?.count)
-            for arg in rule.args ?? [] {
-                add(arg.index)
-                add(arg.value)
-                add(arg.valueTwo)
-                add(arg.op)
-            }
-        }
-        return text
-    }
 
     var programPath: String { directory + "/" + name + ".bpf" }
 
