@@ -26,9 +26,9 @@ extension ContainerService {
         let state = entries[id]!.record.State
         // Paused is checked first: a paused container is running too.
         if state.Paused { throw BerthError.conflict("cannot start a paused container, try unpause instead") }
-        if state.Running { return .alreadyRunning }
+        // dockerd counts a container in its restart back-off as running: the loop goes on.
+        if state.Running || state.Restarting { return .alreadyRunning }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
-        if state.Restarting { cancelRestart(id) }
         entries[id]!.record.HasBeenManuallyStopped = false
         try await startProcess(id)
         return .started
@@ -438,6 +438,17 @@ extension ContainerService {
         }
         let id: String
         do { id = try resolve(nameOrID) } catch let error as BerthError { throw failure(error) }
+        if entries[id]!.record.State.Restarting {
+            // No process to signal: as dockerd, a signal that would end it (SIGKILL, or the
+            // stop signal) ends the restart loop instead, and the kill succeeds.
+            let stopSignal = try? DockerSignal.parse(entries[id]!.record.Config.StopSignal ?? "SIGTERM")
+            let configured = !(entries[id]!.record.Config.StopSignal ?? "").isEmpty
+            if number == SIGKILL || !configured || number == stopSignal {
+                markManuallyStopped(id)
+                cancelRestart(id)
+            }
+            return
+        }
         guard entries[id]!.record.State.Running else {
             throw failure(.conflict("container \(id) is not running"))
         }
@@ -504,6 +515,7 @@ extension ContainerService {
     public func pause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
         let state = entries[id]!.record.State
+        if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused else { throw BerthError.conflict("Container \(id) is already paused") }
         let root = paths.runtimeRoot

@@ -405,7 +405,12 @@ public actor ContainerService {
         let state = entry.record.State
         if state.Running || state.Restarting {
             guard force else {
-                throw BerthError.conflict("You cannot remove a running container \(id). Stop the container before attempting removal or force remove")
+                // dockerd (20.10) names the state, and a paused one needs an unpause first.
+                if state.Paused {
+                    throw BerthError.conflict("You cannot remove a paused container \(id). Unpause and then stop the container before attempting removal or force remove")
+                }
+                let what = state.Restarting ? "restarting" : "running"
+                throw BerthError.conflict("You cannot remove a \(what) container \(id). Stop the container before attempting removal or force remove")
             }
             markManuallyStopped(id)
             if state.Restarting { cancelRestart(id) }

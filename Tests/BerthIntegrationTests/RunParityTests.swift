@@ -1,0 +1,125 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Differences `scripts/compare-cases-with-dockerd` (scripts/parity-cases/run-lifecycle.txt)
+/// found between berthd and dockerd in run, exec and the lifecycle commands, each pinned
+/// through the stock CLI: exit code, stdout and stderr.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct RunParityTests {
+    static func succeeds(_ daemon: TestDaemon, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        DockerParityTests.succeeds(daemon, arguments, sourceLocation: sourceLocation)
+    }
+
+    static func inspect(_ daemon: TestDaemon, _ format: String, _ name: String) -> String {
+        DockerParityTests.inspect(daemon, format, name)
+    }
+
+    static func fails(_ daemon: TestDaemon, _ arguments: [String], stderr: String, status: Int32 = 125,
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+        let result = daemon.docker(arguments)
+        #expect(result.status == status, "docker \(arguments.joined(separator: " ")): \(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr == stderr, "docker \(arguments.joined(separator: " "))", sourceLocation: sourceLocation)
+    }
+
+    /// dockerd checks `mode` and `max-buffer-size` for every driver, and reads max-size with
+    /// go-units (a positive size, k = 1000).
+    @Test func logOptionsAreCheckedAsDockerdChecksThem() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let cases: [([String], String)] = [
+                (["--log-opt", "mode=bad"], "logger: logging mode not supported: bad"),
+                (["--log-opt", "max-buffer-size=1m"], "logger: max-buffer-size option is only supported with 'mode=non-blocking'"),
+                (["--log-opt", "mode=non-blocking", "--log-opt", "max-buffer-size=-1"], "error parsing option max-buffer-size: invalid size: '-1'"),
+                (["--log-opt", "max-size=-1"], "failed to initialize logging driver: invalid size: '-1'"),
+                (["--log-opt", "max-size=0"], "failed to initialize logging driver: max-size must be a positive number"),
+                (["--log-opt", "max-size=1.2.3"], "failed to initialize logging driver: strconv.ParseFloat: parsing \"1.2.3\": invalid syntax"),
+            ]
+            for (options, message) in cases {
+                Self.fails(daemon, ["run", "--rm"] + options + ["busybox", "true"], stderr: DockerParityTests.runError(message))
+            }
+            // The common non-blocking setting runs, and is kept as given.
+            let run = daemon.docker(["run", "--name", "nb", "--log-opt", "mode=non-blocking", "--log-opt", "max-buffer-size=4m",
+                                     "--log-opt", "max-size=10k", "busybox", "echo", "hello"])
+            #expect(run.status == 0 && run.stdout == "hello\n", "\(run)")
+            #expect(daemon.docker(["logs", "nb"]).stdout == "hello\n")
+            #expect(Self.inspect(daemon, "{{json .HostConfig.LogConfig.Config}}", "nb")
+                    == #"{"max-buffer-size":"4m","max-size":"10k","mode":"non-blocking"}"#)
+            Self.succeeds(daemon, ["rm", "nb"])
+            // max-size=1k is 1000 bytes, not 1024: two records of about 1010 bytes together
+            // (869 characters and "y", each with its JSON and time) need a second file.
+            let line = String(repeating: "x", count: 869)
+            Self.succeeds(daemon, ["run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox",
+                                   "sh", "-c", "echo \(line); sleep 0.2; echo y"])
+            let path = Self.inspect(daemon, "{{.LogPath}}", "rot")
+            #expect(FileManager.default.fileExists(atPath: path + ".1"), "no rotation at 1000 bytes")
+            Self.succeeds(daemon, ["rm", "rot"])
+        }
+    }
+
+    /// A container in its restart back-off counts as running for dockerd: exec and pause say
+    /// to wait, rm names the state, start leaves the loop alone, and kill ends the loop.
+    @Test func aContainerInItsRestartBackOff() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "flap", "--restart", "always", "busybox", "sh", "-c", "exit 1"])
+            let id = Self.inspect(daemon, "{{.Id}}", "flap")
+            // From the fifth restart on, the back-off (3.2 s and more) leaves time for the checks.
+            // Settled in a back-off: the same count, restarting, a moment apart (not the start of a restart).
+            #expect(ContainerBehaviourTests.eventually(30) {
+                let before = Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}} {{ge .RestartCount 5}}", "flap")
+                guard before.hasPrefix("restarting ") && before.hasSuffix(" true") else { return false }
+                usleep(300_000)
+                return Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}} {{ge .RestartCount 5}}", "flap") == before
+            })
+            let waitMessage = "Error response from daemon: Container \(id) is restarting, wait until the container is running\n"
+            Self.fails(daemon, ["exec", "flap", "true"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["exec", "-d", "flap", "true"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["pause", "flap"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["rm", "flap"], stderr:
+                "Error response from daemon: You cannot remove a restarting container \(id). Stop the container before attempting removal or force remove\n",
+                status: 1)
+            let start = daemon.docker(["start", "flap"])
+            #expect(start.status == 0 && start.stdout == "flap\n" && start.stderr.isEmpty, "\(start)")
+            #expect(Self.inspect(daemon, "{{.State.Restarting}}", "flap") == "true")
+            let kill = daemon.docker(["kill", "flap"])
+            #expect(kill.status == 0 && kill.stdout == "flap\n" && kill.stderr.isEmpty, "\(kill)")
+            let after = Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}}", "flap")
+            #expect(after.hasPrefix("exited "), "\(after)")
+            usleep(4_000_000)
+            #expect(Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}}", "flap") == after, "the restart loop went on")
+            Self.succeeds(daemon, ["rm", "flap"])
+        }
+    }
+
+    @Test func removingAPausedContainerSaysToUnpauseFirst() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "pz", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["pause", "pz"])
+            let id = Self.inspect(daemon, "{{.Id}}", "pz")
+            Self.fails(daemon, ["rm", "pz"], stderr:
+                "Error response from daemon: You cannot remove a paused container \(id). Unpause and then stop the container before attempting removal or force remove\n",
+                status: 1)
+            Self.succeeds(daemon, ["rm", "-f", "pz"])
+        }
+    }
+
+    @Test func createTimeWordings() throws {
+        try DockerParityTests.withDaemon { daemon in
+            // Current dockerd's request check (20.10 said "Invalid isolation: \"bad\" - ...").
+            Self.fails(daemon, ["run", "--rm", "--isolation", "hyperv", "busybox", "true"],
+                       stderr: DockerParityTests.runError("invalid isolation (hyperv): linux only supports 'default'"))
+            Self.fails(daemon, ["run", "--rm", "--tmpfs", "/t:bad", "busybox", "true"],
+                       stderr: DockerParityTests.runError("invalid tmpfs option [\"bad\"]"))
+        }
+    }
+
+    /// dockerd adds its hint about mounts to a "not a directory" failure of an exec.
+    @Test func execInAFileAsWorkingDirectory() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "ew", "busybox", "sleep", "100"])
+            let result = daemon.docker(["exec", "-w", "/etc/passwd", "ew", "pwd"])
+            #expect(result.status == 126, "\(result)")
+            #expect(result.stdout == "OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd (\"/etc/passwd\") set in config.json failed: not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type\r\n", "\(result.stdout)")
+            Self.succeeds(daemon, ["rm", "-f", "ew"])
+        }
+    }
+}
