@@ -122,4 +122,42 @@ struct RunParityTests {
             Self.succeeds(daemon, ["rm", "-f", "ew"])
         }
     }
+
+    /// `docker rm --link parent/alias` drops the legacy link from the parent: its
+    /// HostConfig.Links and the alias's line in its /etc/hosts; dockerd's errors otherwise.
+    @Test func removingALegacyLink() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "db", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["run", "-d", "--name", "web", "--link", "db:dbalias", "busybox", "sleep", "100"])
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "1\n")
+            Self.fails(daemon, ["rm", "-l", "web/nosuch"], stderr: "Error response from daemon: No such container: web/nosuch\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "nosuch/x"], stderr: "Error response from daemon: No such container: nosuch/x\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "db"],
+                       stderr: "Error response from daemon: Conflict, cannot remove the default link name of the container\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "nosuch"], stderr: "Error response from daemon: No such container: nosuch\n", status: 1)
+            let removed = daemon.docker(["rm", "-l", "/web/dbalias"])
+            #expect(removed.status == 0 && removed.stdout == "/web/dbalias\n" && removed.stderr.isEmpty, "\(removed)")
+            #expect(Self.inspect(daemon, "{{.HostConfig.Links}}", "web") == "[]")
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "0\n")
+            Self.fails(daemon, ["rm", "-l", "web/dbalias"], stderr: "Error response from daemon: No such container: web/dbalias\n", status: 1)
+            // Both containers are still there, and a restart brings no link back.
+            Self.succeeds(daemon, ["restart", "-t", "0", "web"])
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "0\n")
+            Self.fails(daemon, ["rm", "a/b"], stderr: "Error response from daemon: No such container: a/b\n", status: 1)
+            Self.succeeds(daemon, ["rm", "-f", "web", "db"])
+        }
+    }
+
+    /// `--volume-driver` applies to the -v volumes: Berth has only the local driver, and
+    /// answers 404 for another as dockerd does for a missing plugin (the CLI then tries a pull).
+    @Test func anUnknownVolumeDriverIsRefused() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let result = daemon.docker(["create", "--volume-driver", "bad", "-v", "vd:/v", "busybox", "true"])
+            #expect(result.status == 1 && result.stderr.hasPrefix("Unable to find image 'busybox:latest' locally\n"), "\(result)")
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.isEmpty)
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+            // Binds are no volumes: the driver does not matter to them.
+            Self.succeeds(daemon, ["run", "--rm", "--volume-driver", "bad", "-v", "/tmp:/x", "busybox", "true"])
+        }
+    }
 }
