@@ -517,9 +517,11 @@ extension ContainerService {
         let state = entries[id]!.record.State
         if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
-        guard !state.Paused else { throw BerthError.conflict("Container \(id) is already paused") }
+        guard !state.Paused, freezeChanges[id] == nil else { throw BerthError.conflict("Container \(id) is already paused") }
         let root = paths.runtimeRoot
         stopHealthMonitor(id)  // a frozen container is not probed
+        freezeChanges[id] = true
+        defer { freezeChanges[id] = nil }
         try await blocking { try Runtime(root: root).pause(id: id) }
         entries[id]!.record.State.Paused = true
         entries[id]!.record.State.Status = "paused"
@@ -529,8 +531,12 @@ extension ContainerService {
 
     public func unpause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
-        guard entries[id]!.record.State.Paused else { throw BerthError.conflict("Container \(id) is not paused") }
+        guard entries[id]!.record.State.Paused, freezeChanges[id] == nil else {
+            throw BerthError.conflict("Container \(id) is not paused")
+        }
         let root = paths.runtimeRoot
+        freezeChanges[id] = false
+        defer { freezeChanges[id] = nil }
         try await blocking { try Runtime(root: root).resume(id: id) }
         entries[id]!.record.State.Paused = false
         entries[id]!.record.State.Status = "running"

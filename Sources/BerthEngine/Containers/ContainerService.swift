@@ -65,6 +65,9 @@ public actor ContainerService {
     var killsInFlight: [String: Int] = [:]
     var exitsAfterKills: [String: [CheckedContinuation<Void, Never>]] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// By container ID: a pause (true) or unpause (false) the runtime is doing now, so that a
+    /// second one at the same moment is answered as dockerd answers it (already / not paused).
+    var freezeChanges: [String: Bool] = [:]
     /// Tells the waits for exits and removals apart (see ExitWaiters).
     var nextWaiterToken: UInt64 = 0
     /// Counts every change of any container, so that cached answers know they are stale.
