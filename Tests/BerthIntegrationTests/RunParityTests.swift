@@ -102,6 +102,23 @@ struct RunParityTests {
         }
     }
 
+    /// The CLI sends the pauses (and unpauses) of several names at once: a second one of the
+    /// same container, while the first is under way, is answered with dockerd's words.
+    @Test func pauseAndUnpauseTheSameContainerTwice() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "pp2", "busybox", "sleep", "100"])
+            let id = Self.inspect(daemon, "{{.Id}}", "pp2")
+            let paused = daemon.docker(["pause", "pp2", "pp2"])
+            #expect(paused.status == 1 && paused.stdout == "pp2\n", "\(paused)")
+            #expect(paused.stderr.hasPrefix("Error response from daemon: Container \(id) is already paused\n"), "\(paused.stderr)")
+            let unpaused = daemon.docker(["unpause", "pp2", "pp2"])
+            #expect(unpaused.status == 1 && unpaused.stdout == "pp2\n", "\(unpaused)")
+            #expect(unpaused.stderr.hasPrefix("Error response from daemon: Container \(id) is not paused\n"), "\(unpaused.stderr)")
+            #expect(Self.inspect(daemon, "{{.State.Status}}", "pp2") == "running")
+            Self.succeeds(daemon, ["rm", "-f", "pp2"])
+        }
+    }
+
     @Test func createTimeWordings() throws {
         try DockerParityTests.withDaemon { daemon in
             // Current dockerd's request check (20.10 said "Invalid isolation: \"bad\" - ...").
@@ -109,6 +126,12 @@ struct RunParityTests {
                        stderr: DockerParityTests.runError("invalid isolation (hyperv): linux only supports 'default'"))
             Self.fails(daemon, ["run", "--rm", "--tmpfs", "/t:bad", "busybox", "true"],
                        stderr: DockerParityTests.runError("invalid tmpfs option [\"bad\"]"))
+            // The host's domainname is not the container's: the start fails (Berth set nothing
+            // and ran it), and the container stays created with exit code 128, as with dockerd.
+            Self.fails(daemon, ["run", "--name", "dn", "--uts", "host", "--domainname", "example.com", "busybox", "true"],
+                       stderr: DockerParityTests.runError("unable to set domainname without a private UTS namespace"))
+            #expect(Self.inspect(daemon, "{{.State.Status}} {{.State.ExitCode}}", "dn") == "created 128")
+            Self.succeeds(daemon, ["rm", "dn"])
         }
     }
 
