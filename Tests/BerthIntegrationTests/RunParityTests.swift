@@ -119,6 +119,16 @@ struct RunParityTests {
         }
     }
 
+    /// A restart whose start fails says so as dockerd does, around the runtime's reason.
+    @Test func aFailedRestartNamesTheContainer() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "rsbad", "busybox", "nosuchcmd"])
+            Self.fails(daemon, ["restart", "rsbad"], stderr: "Error response from daemon: Cannot restart container rsbad: failed to create task for container: OCI runtime create failed: unable to start container process: exec: \"nosuchcmd\": executable file not found in $PATH: unknown\n", status: 1)
+            Self.fails(daemon, ["restart", "nosuch"], stderr: "Error response from daemon: No such container: nosuch\n", status: 1)
+            Self.succeeds(daemon, ["rm", "rsbad"])
+        }
+    }
+
     @Test func createTimeWordings() throws {
         try DockerParityTests.withDaemon { daemon in
             // Current dockerd's request check (20.10 said "Invalid isolation: \"bad\" - ...").

@@ -481,9 +481,15 @@ extension ContainerService {
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(nameOrID)
-        _ = try await stop(id, timeout: timeout, signal: signal)
-        entries[id]!.record.HasBeenManuallyStopped = false
-        try await startProcess(id)
+        do {
+            _ = try await stop(id, timeout: timeout, signal: signal)
+            entries[id]!.record.HasBeenManuallyStopped = false
+            try await startProcess(id)
+        } catch {
+            // dockerd's words around why (a plain error there: 500).
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            throw BerthError.internalError("Cannot restart container \(nameOrID): \(message)")
+        }
         emit("restart", container: id)
     }
 
