@@ -81,9 +81,13 @@ enum ContainerRoutes {
             try await containers.rename(parameters["id"]!, to: name)
             return APIResponse(status: .noContent)
         }
-        router.add(.DELETE, "/containers/{id}") { request, parameters in
-            if request.flag("link") { throw BerthError.notImplemented("removing links is not implemented yet in this version of Berth") }
-            try await containers.remove(parameters["id"]!, force: request.flag("force"), removeVolumes: request.flag("v"))
+        // As dockerd's route, the name may hold slashes: a link's name is "parent/alias".
+        router.addNamed(.DELETE, prefix: "/containers/", suffix: "") { request, parameters in
+            if request.flag("link") {
+                try await containers.removeLink(parameters["name"]!)
+                return APIResponse(status: .noContent)
+            }
+            try await containers.remove(parameters["name"]!, force: request.flag("force"), removeVolumes: request.flag("v"))
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/containers/{id}/wait") { request, parameters in

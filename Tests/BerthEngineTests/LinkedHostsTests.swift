@@ -9,6 +9,13 @@ struct LinkedHostsTests {
         #expect(updated == "127.0.0.1\tlocalhost\n172.17.0.9\tdb 0123456789ab db1\n172.17.0.2\tdbx\n172.17.0.3\t4567\n")
     }
 
+    /// `docker rm --link`: the alias's lines go, the others stay as they were.
+    @Test func aRemovedLinkTakesItsLinesAway() {
+        #expect(LinkedHosts.removing(from: Self.file, alias: "db") == "127.0.0.1\tlocalhost\n172.17.0.2\tdbx\n172.17.0.3\t4567\n")
+        #expect(LinkedHosts.removing(from: Self.file, alias: "db1") == Self.file)
+        #expect(LinkedHosts.removing(from: Self.file, alias: "dbx") == "127.0.0.1\tlocalhost\n172.17.0.2\tdb 0123456789ab db1\n172.17.0.3\t4567\n")
+    }
+
     @Test func onlyWholeAliasesAtTheStartOfTheNamesMatch() {
         // "db" is not "dbx", and a name after the first is not the alias.
         #expect(LinkedHosts.replacing(in: Self.file, alias: "db1", address: "10.0.0.1") == Self.file)

@@ -129,7 +129,7 @@ struct SpecBuilderTests {
         #expect(Self.mount(spec, "/cache")?.options == ["noexec", "nosuid", "nodev", "rprivate", "size=64m", "mode=1777"])
         #expect(Self.mount(spec, "/tmp")?.options == ["nosuid", "nodev", "rprivate", "exec"])
         #expect(Self.mount(spec, "/scratch")?.options == ["noexec", "nosuid", "nodev", "rprivate", "mode=700", "size=2m"])
-        #expect(throws: BerthError.invalidArgument("Invalid tmpfs option [\"bogus\"]")) {
+        #expect(throws: BerthError.invalidArgument("invalid tmpfs option [\"bogus\"]")) {
             try Self.build { $0.Tmpfs = ["/run": "bogus"] }
         }
     }

@@ -73,6 +73,23 @@ struct VolumeLogicTests {
         let relative = try PlannedVolume.plan(hostConfig: HostConfig(), configVolumes: ["rel": .init()])
         #expect(relative.map(\.mount.Destination) == ["rel"] && relative[0].mount.target == "/rel")
     }
+
+    /// `--volume-driver` names the driver of -v volumes and the image's, not of binds.
+    @Test func theDefaultVolumeDriverMustBeOneBerthHas() throws {
+        let missing = BerthError.notFound("error looking up volume plugin bad: plugin \"bad\" not found")
+        var host = HostConfig()
+        host.VolumeDriver = "bad"
+        host.Binds = ["named:/data"]
+        #expect(throws: missing) { try PlannedVolume.plan(hostConfig: host, configVolumes: nil) }
+        host.Binds = ["/anonymous"]
+        #expect(throws: missing) { try PlannedVolume.plan(hostConfig: host, configVolumes: nil) }
+        host.Binds = ["/host:/bound"]
+        #expect(try PlannedVolume.plan(hostConfig: host, configVolumes: nil).isEmpty)
+        #expect(throws: missing) { try PlannedVolume.plan(hostConfig: host, configVolumes: ["/image": .init()]) }
+        host.VolumeDriver = "local"
+        host.Binds = ["named:/data"]
+        #expect(try PlannedVolume.plan(hostConfig: host, configVolumes: nil).count == 1)
+    }
 }
 
 /// The store on a temporary directory: durable records, users, removal and prune rules.

@@ -38,6 +38,10 @@ struct LogSettings: Sendable {
     static let unimplementedDrivers: Set<String> = ["local", "syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"]
     static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
+    /// Taken by every driver. Berth's shim writes each line as it comes, so `non-blocking`
+    /// never has to drop one: it is checked and kept, and delivery stays lossless.
+    static let deliveryOptions: Set<String> = ["mode", "max-buffer-size"]
+    static let modes: Set<String> = ["", "blocking", "non-blocking"]
 
     var driver: String
     /// The `tag` option's template, when given.
@@ -70,16 +74,31 @@ struct LogSettings: Sendable {
             }
             throw BerthError.invalidArgument("error looking up logging plugin \(driver): plugin \"\(driver)\" not found")
         }
+        // dockerd's checks common to every driver but none: the delivery mode and its buffer.
+        if driver != "none" {
+            let mode = options["mode"] ?? ""
+            guard Self.modes.contains(mode) else { throw BerthError.invalidArgument("logger: logging mode not supported: \(mode)") }
+            if let size = options["max-buffer-size"] {
+                guard mode == "non-blocking" else {
+                    throw BerthError.invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'")
+                }
+                do { _ = try GoUnitsSize.binary(size) } catch {
+                    throw BerthError.invalidArgument("error parsing option max-buffer-size: \(error.message)")
+                }
+            }
+        }
         let allowed: Set<String> = driver == "json-file" ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
-        for key in options.keys.sorted() where !allowed.contains(key) {
+        for key in options.keys.sorted() where !allowed.contains(key) && !Self.deliveryOptions.contains(key) {
             throw BerthError.invalidArgument("unknown log opt '\(key)' for \(driver) log driver")
         }
         tag = options["tag"]
         if let size = options["max-size"] {
-            guard let bytes = Self.ramBytes(size), bytes > 0 || size == "-1" else {
-                throw BerthError.invalidArgument("failed to initialize logging driver: invalid size: '\(size)'")
+            let bytes: Int64
+            do { bytes = try GoUnitsSize.decimal(size) } catch {
+                throw BerthError.invalidArgument("failed to initialize logging driver: \(error.message)")
             }
-            maxSize = max(bytes, 0)
+            guard bytes > 0 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-size must be a positive number") }
+            maxSize = bytes
         }
         if let files = options["max-file"] {
             guard let count = Int(files) else {
@@ -100,18 +119,6 @@ struct LogSettings: Sendable {
             }
             compress = value
         }
-    }
-
-    /// Go's units.RAMInBytes: "10m", "1.5g", "100k", "512" (binary multiples).
-    static func ramBytes(_ text: String) -> Int64? {
-        let lower = text.lowercased()
-        let digits = lower.prefix { $0.isNumber || $0 == "." || $0 == "-" }
-        guard let number = Double(digits) else { return nil }
-        var unit = String(lower.dropFirst(digits.count))
-        if unit.hasSuffix("ib") { unit.removeLast(2) } else if unit.hasSuffix("b") { unit.removeLast() }
-        let scales: [String: Double] = ["": 1, "k": 0x400, "m": 0x10_0000, "g": 0x4000_0000, "t": 0x100_0000_0000, "p": 0x4_0000_0000_0000]
-        guard let scale = scales[unit] else { return nil }
-        return Int64(number * scale)
     }
 }
 

@@ -96,6 +96,7 @@ extension ContainerService {
         let id = try resolve(nameOrID)
         let state = entries[id]!.record.State
         guard let command = request.Cmd, !command.isEmpty else { throw BerthError.invalidArgument("No exec command specified") }
+        if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused else { throw BerthError.conflict("Container \(nameOrID) is paused, unpause the container before exec") }
         if let keys = request.DetachKeys, !keys.isEmpty { _ = try DetachKeyScanner.parse(keys) }
@@ -123,6 +124,7 @@ extension ContainerService {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
         if exec.started { throw BerthError.conflict("Error: Exec command \(execID) has already run") }
         let state = entries[exec.ContainerID]?.record.State
+        if state?.Restarting == true { throw BerthError.containerRestarting(exec.ContainerID) }
         guard state?.Running == true else { throw BerthError.conflict("Container \(exec.ContainerID) is not running") }
         if state?.Paused == true { throw BerthError.conflict("Container \(exec.ContainerID) is paused, unpause the container before exec") }
         return tty ?? exec.ProcessConfig.tty
@@ -197,7 +199,7 @@ extension ContainerService {
         var outcome = DetachedStart.started
         for await first in settled { outcome = first; break }
         if case .failed(let text) = outcome {
-            throw BerthError.internalError("OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown")
+            throw BerthError.internalError(ExecFailureText.wrapped(text))
         }
     }
 
@@ -255,7 +257,7 @@ extension ContainerService {
             emitExec("exec_die", execID: execID, ["exitCode": String(code)])
         case .execFailed:
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
-            let message = wrapped ? "OCI runtime exec failed: exec failed: unable to start container process: \(text): unknown" : text
+            let message = wrapped ? ExecFailureText.wrapped(text) : text
             execs[execID]?.ExitCode = 126
             var text = ByteBuffer(string: message + "\r\n")
             if !tty {

@@ -26,9 +26,9 @@ extension ContainerService {
         let state = entries[id]!.record.State
         // Paused is checked first: a paused container is running too.
         if state.Paused { throw BerthError.conflict("cannot start a paused container, try unpause instead") }
-        if state.Running { return .alreadyRunning }
+        // dockerd counts a container in its restart back-off as running: the loop goes on.
+        if state.Running || state.Restarting { return .alreadyRunning }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
-        if state.Restarting { cancelRestart(id) }
         entries[id]!.record.HasBeenManuallyStopped = false
         try await startProcess(id)
         return .started
@@ -438,6 +438,17 @@ extension ContainerService {
         }
         let id: String
         do { id = try resolve(nameOrID) } catch let error as BerthError { throw failure(error) }
+        if entries[id]!.record.State.Restarting {
+            // No process to signal: as dockerd, a signal that would end it (SIGKILL, or the
+            // stop signal) ends the restart loop instead, and the kill succeeds.
+            let stopSignal = try? DockerSignal.parse(entries[id]!.record.Config.StopSignal ?? "SIGTERM")
+            let configured = !(entries[id]!.record.Config.StopSignal ?? "").isEmpty
+            if number == SIGKILL || !configured || number == stopSignal {
+                markManuallyStopped(id)
+                cancelRestart(id)
+            }
+            return
+        }
         guard entries[id]!.record.State.Running else {
             throw failure(.conflict("container \(id) is not running"))
         }
@@ -470,9 +481,15 @@ extension ContainerService {
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(nameOrID)
-        _ = try await stop(id, timeout: timeout, signal: signal)
-        entries[id]!.record.HasBeenManuallyStopped = false
-        try await startProcess(id)
+        do {
+            _ = try await stop(id, timeout: timeout, signal: signal)
+            entries[id]!.record.HasBeenManuallyStopped = false
+            try await startProcess(id)
+        } catch {
+            // dockerd's words around why (a plain error there: 500).
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            throw BerthError.internalError("Cannot restart container \(nameOrID): \(message)")
+        }
         emit("restart", container: id)
     }
 
@@ -504,10 +521,13 @@ extension ContainerService {
     public func pause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
         let state = entries[id]!.record.State
+        if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
-        guard !state.Paused else { throw BerthError.conflict("Container \(id) is already paused") }
+        guard !state.Paused, freezeChanges[id] == nil else { throw BerthError.conflict("Container \(id) is already paused") }
         let root = paths.runtimeRoot
         stopHealthMonitor(id)  // a frozen container is not probed
+        freezeChanges[id] = true
+        defer { freezeChanges[id] = nil }
         try await blocking { try Runtime(root: root).pause(id: id) }
         entries[id]!.record.State.Paused = true
         entries[id]!.record.State.Status = "paused"
@@ -517,8 +537,12 @@ extension ContainerService {
 
     public func unpause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
-        guard entries[id]!.record.State.Paused else { throw BerthError.conflict("Container \(id) is not paused") }
+        guard entries[id]!.record.State.Paused, freezeChanges[id] == nil else {
+            throw BerthError.conflict("Container \(id) is not paused")
+        }
         let root = paths.runtimeRoot
+        freezeChanges[id] = false
+        defer { freezeChanges[id] = nil }
         try await blocking { try Runtime(root: root).resume(id: id) }
         entries[id]!.record.State.Paused = false
         entries[id]!.record.State.Status = "running"

@@ -135,7 +135,7 @@ public enum ContainerMounts {
             let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, tmpfsDataKeys.contains(parts[0]) else {
                 let quoted = parts.map { "\"\($0)\"" }.joined(separator: " ")
-                throw BerthError.invalidArgument("Invalid tmpfs option [\(quoted)]")
+                throw BerthError.invalidArgument("invalid tmpfs option [\(quoted)]")
             }
             if seenKeys.insert(parts[0]).inserted { merged.insert(option, at: 0) }
         }

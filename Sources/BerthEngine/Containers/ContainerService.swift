@@ -65,6 +65,9 @@ public actor ContainerService {
     var killsInFlight: [String: Int] = [:]
     var exitsAfterKills: [String: [CheckedContinuation<Void, Never>]] = [:]
     var execs: [String: ExecRecord] = [:]
+    /// By container ID: a pause (true) or unpause (false) the runtime is doing now, so that a
+    /// second one at the same moment is answered as dockerd answers it (already / not paused).
+    var freezeChanges: [String: Bool] = [:]
     /// Tells the waits for exits and removals apart (see ExitWaiters).
     var nextWaiterToken: UInt64 = 0
     /// Counts every change of any container, so that cached answers know they are stale.
@@ -405,7 +408,12 @@ public actor ContainerService {
         let state = entry.record.State
         if state.Running || state.Restarting {
             guard force else {
-                throw BerthError.conflict("You cannot remove a running container \(id). Stop the container before attempting removal or force remove")
+                // dockerd (20.10) names the state, and a paused one needs an unpause first.
+                if state.Paused {
+                    throw BerthError.conflict("You cannot remove a paused container \(id). Unpause and then stop the container before attempting removal or force remove")
+                }
+                let what = state.Restarting ? "restarting" : "running"
+                throw BerthError.conflict("You cannot remove a \(what) container \(id). Stop the container before attempting removal or force remove")
             }
             markManuallyStopped(id)
             if state.Restarting { cancelRestart(id) }

@@ -143,7 +143,8 @@ public enum CreateValidation {
         try ContainerCapabilities.validate(add: hostConfig.CapAdd, drop: hostConfig.CapDrop,
                                            lastCapability: host.lastCapability)
         if let isolation = hostConfig.Isolation, !isolation.isEmpty, isolation != "default" {
-            throw BerthError.invalidArgument("invalid isolation '\(isolation)' on linux")
+            // Current dockerd's request check (20.10: "Invalid isolation: \"x\" - linux only supports 'default'").
+            throw BerthError.invalidArgument("invalid isolation (\(isolation)): linux only supports 'default'")
         }
         if hostConfig.Annotations?.keys.contains("") == true {
             throw BerthError.invalidArgument("invalid Annotations: the empty string is not permitted as an annotation key")

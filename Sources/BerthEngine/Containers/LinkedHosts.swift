@@ -10,17 +10,29 @@ enum LinkedHosts {
         let marker = "\t" + alias
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for (number, line) in lines.enumerated() {
-            // The file's own line ends count as the space after the name; the last line without one does not.
-            let isLast = number == lines.count - 1
-            let match = line.ranges(of: marker).first { found in
-                found.upperBound == line.endIndex ? !isLast : (line[found.upperBound].isWhitespace || line[found.upperBound] == ".")
-            }
-            guard let found = match else { continue }
+            guard let found = aliasRange(in: line, marker: marker, isLast: number == lines.count - 1) else { continue }
             var start = found.lowerBound
             while start > line.startIndex, !line[line.index(before: start)].isWhitespace { start = line.index(before: start) }
             lines[number] = String(line[..<start]) + address + String(line[found.lowerBound...])
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Where the alias's name begins on a line: after a tab, followed by a space or a dot. The
+    /// file's own line ends count as the space after the name; the last line without one does not.
+    private static func aliasRange(in line: String, marker: String, isLast: Bool) -> Range<String.Index>? {
+        line.ranges(of: marker).first { found in
+            found.upperBound == line.endIndex ? !isLast : (line[found.upperBound].isWhitespace || line[found.upperBound] == ".")
+        }
+    }
+
+    /// `text` without the alias's lines (a link removed with `docker rm --link`).
+    static func removing(from text: String, alias: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let kept = lines.enumerated().filter { number, line in
+            aliasRange(in: line, marker: "\t" + alias, isLast: number == lines.count - 1) == nil
+        }
+        return kept.map(\.element).joined(separator: "\n")
     }
 
     /// Rewrites the running container's /etc/hosts (see BindMountedFile).

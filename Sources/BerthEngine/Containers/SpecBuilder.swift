@@ -80,6 +80,10 @@ public enum SpecBuilder {
         let utsHost = host.UTSMode == "host"
         let hostname = nonEmpty(config.Hostname) ?? String(input.containerID.prefix(12))
 
+        // The host's domainname is not the container's to set (runc's check and words).
+        if utsHost && nonEmpty(config.Domainname) != nil {
+            throw BerthError.invalidArgument("unable to set domainname without a private UTS namespace")
+        }
         var spec = Spec()
         spec.hostname = utsHost ? nil : hostname
         spec.domainname = utsHost ? nil : nonEmpty(config.Domainname)

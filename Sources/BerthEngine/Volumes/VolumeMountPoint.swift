@@ -42,9 +42,16 @@ public struct PlannedVolume: Sendable, Equatable {
                             inherited: [VolumeMountPoint] = [], inheritedBinds: [InheritedBind] = []) throws -> [PlannedVolume] {
         var planned: [PlannedVolume] = []
         var taken = ownDestinations(hostConfig)
+        // `--volume-driver`: the driver of the -v volumes and the image's; Berth has only local.
+        let defaultDriver = hostConfig.VolumeDriver ?? ""
+        func checkDefaultDriver() throws {
+            guard !defaultDriver.isEmpty, defaultDriver != "local" else { return }
+            throw BerthError.notFound("error looking up volume plugin \(defaultDriver): plugin \"\(defaultDriver)\" not found")
+        }
         for raw in hostConfig.Binds ?? [] {
             let bind = try BindSpec.parse(raw)
             guard bind.isVolume else { continue }
+            try checkDefaultDriver()
             let options = bind.mode.split(separator: ",").map(String.init)
             let anonymous = bind.source.isEmpty
             planned.append(.init(mount: .init(Name: bind.source, Destination: bind.destination, RW: !bind.readOnly,
@@ -75,6 +82,7 @@ public struct PlannedVolume: Sendable, Equatable {
             if !relative { try MountValidation.validateTarget(destination) }
             let clean = MountValidation.clean("/" + destination)
             guard taken.insert(clean).inserted else { continue }
+            try checkDefaultDriver()
             planned.append(.init(mount: .init(Name: "", Destination: relative ? destination : clean, RW: true, Mode: "",
                                               CopyData: true, Anonymous: true)))
         }

@@ -1,0 +1,13 @@
+/// How dockerd words an exec the runtime could not start: the runtime's reason inside
+/// containerd's wrapping, and, for "not a directory" (a working directory that is a file,
+/// a mount over the wrong kind), dockerd's hint about mounts.
+enum ExecFailureText {
+    static func wrapped(_ reason: String) -> String {
+        hinted("OCI runtime exec failed: exec failed: unable to start container process: \(reason): unknown")
+    }
+
+    static func hinted(_ message: String) -> String {
+        guard message.lowercased().contains("not a directory") else { return message }
+        return message + ": Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"
+    }
+}

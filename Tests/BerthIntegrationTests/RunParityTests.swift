@@ -1,0 +1,196 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Differences `scripts/compare-cases-with-dockerd` (scripts/parity-cases/run-lifecycle.txt)
+/// found between berthd and dockerd in run, exec and the lifecycle commands, each pinned
+/// through the stock CLI: exit code, stdout and stderr.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct RunParityTests {
+    static func succeeds(_ daemon: TestDaemon, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        DockerParityTests.succeeds(daemon, arguments, sourceLocation: sourceLocation)
+    }
+
+    static func inspect(_ daemon: TestDaemon, _ format: String, _ name: String) -> String {
+        DockerParityTests.inspect(daemon, format, name)
+    }
+
+    static func fails(_ daemon: TestDaemon, _ arguments: [String], stderr: String, status: Int32 = 125,
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+        let result = daemon.docker(arguments)
+        #expect(result.status == status, "docker \(arguments.joined(separator: " ")): \(result)", sourceLocation: sourceLocation)
+        #expect(result.stderr == stderr, "docker \(arguments.joined(separator: " "))", sourceLocation: sourceLocation)
+    }
+
+    /// dockerd checks `mode` and `max-buffer-size` for every driver, and reads max-size with
+    /// go-units (a positive size, k = 1000).
+    @Test func logOptionsAreCheckedAsDockerdChecksThem() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let cases: [([String], String)] = [
+                (["--log-opt", "mode=bad"], "logger: logging mode not supported: bad"),
+                (["--log-opt", "max-buffer-size=1m"], "logger: max-buffer-size option is only supported with 'mode=non-blocking'"),
+                (["--log-opt", "mode=non-blocking", "--log-opt", "max-buffer-size=-1"], "error parsing option max-buffer-size: invalid size: '-1'"),
+                (["--log-opt", "max-size=-1"], "failed to initialize logging driver: invalid size: '-1'"),
+                (["--log-opt", "max-size=0"], "failed to initialize logging driver: max-size must be a positive number"),
+                (["--log-opt", "max-size=1.2.3"], "failed to initialize logging driver: strconv.ParseFloat: parsing \"1.2.3\": invalid syntax"),
+            ]
+            for (options, message) in cases {
+                Self.fails(daemon, ["run", "--rm"] + options + ["busybox", "true"], stderr: DockerParityTests.runError(message))
+            }
+            // The common non-blocking setting runs, and is kept as given.
+            let run = daemon.docker(["run", "--name", "nb", "--log-opt", "mode=non-blocking", "--log-opt", "max-buffer-size=4m",
+                                     "--log-opt", "max-size=10k", "busybox", "echo", "hello"])
+            #expect(run.status == 0 && run.stdout == "hello\n", "\(run)")
+            #expect(daemon.docker(["logs", "nb"]).stdout == "hello\n")
+            #expect(Self.inspect(daemon, "{{json .HostConfig.LogConfig.Config}}", "nb")
+                    == #"{"max-buffer-size":"4m","max-size":"10k","mode":"non-blocking"}"#)
+            Self.succeeds(daemon, ["rm", "nb"])
+            // max-size=1k is 1000 bytes, not 1024: two records of about 1010 bytes together
+            // (869 characters and "y", each with its JSON and time) need a second file.
+            let line = String(repeating: "x", count: 869)
+            Self.succeeds(daemon, ["run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox",
+                                   "sh", "-c", "echo \(line); sleep 0.2; echo y"])
+            let path = Self.inspect(daemon, "{{.LogPath}}", "rot")
+            #expect(FileManager.default.fileExists(atPath: path + ".1"), "no rotation at 1000 bytes")
+            Self.succeeds(daemon, ["rm", "rot"])
+        }
+    }
+
+    /// A container in its restart back-off counts as running for dockerd: exec and pause say
+    /// to wait, rm names the state, start leaves the loop alone, and kill ends the loop.
+    @Test func aContainerInItsRestartBackOff() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "flap", "--restart", "always", "busybox", "sh", "-c", "exit 1"])
+            let id = Self.inspect(daemon, "{{.Id}}", "flap")
+            // From the fifth restart on, the back-off (3.2 s and more) leaves time for the checks.
+            // Settled in a back-off: the same count, restarting, a moment apart (not the start of a restart).
+            #expect(ContainerBehaviourTests.eventually(30) {
+                let before = Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}} {{ge .RestartCount 5}}", "flap")
+                guard before.hasPrefix("restarting ") && before.hasSuffix(" true") else { return false }
+                usleep(300_000)
+                return Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}} {{ge .RestartCount 5}}", "flap") == before
+            })
+            let waitMessage = "Error response from daemon: Container \(id) is restarting, wait until the container is running\n"
+            Self.fails(daemon, ["exec", "flap", "true"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["exec", "-d", "flap", "true"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["pause", "flap"], stderr: waitMessage, status: 1)
+            Self.fails(daemon, ["rm", "flap"], stderr:
+                "Error response from daemon: You cannot remove a restarting container \(id). Stop the container before attempting removal or force remove\n",
+                status: 1)
+            let start = daemon.docker(["start", "flap"])
+            #expect(start.status == 0 && start.stdout == "flap\n" && start.stderr.isEmpty, "\(start)")
+            #expect(Self.inspect(daemon, "{{.State.Restarting}}", "flap") == "true")
+            let kill = daemon.docker(["kill", "flap"])
+            #expect(kill.status == 0 && kill.stdout == "flap\n" && kill.stderr.isEmpty, "\(kill)")
+            let after = Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}}", "flap")
+            #expect(after.hasPrefix("exited "), "\(after)")
+            usleep(4_000_000)
+            #expect(Self.inspect(daemon, "{{.State.Status}} {{.RestartCount}}", "flap") == after, "the restart loop went on")
+            Self.succeeds(daemon, ["rm", "flap"])
+        }
+    }
+
+    @Test func removingAPausedContainerSaysToUnpauseFirst() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "pz", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["pause", "pz"])
+            let id = Self.inspect(daemon, "{{.Id}}", "pz")
+            Self.fails(daemon, ["rm", "pz"], stderr:
+                "Error response from daemon: You cannot remove a paused container \(id). Unpause and then stop the container before attempting removal or force remove\n",
+                status: 1)
+            Self.succeeds(daemon, ["rm", "-f", "pz"])
+        }
+    }
+
+    /// The CLI sends the pauses (and unpauses) of several names at once: a second one of the
+    /// same container, while the first is under way, is answered with dockerd's words.
+    @Test func pauseAndUnpauseTheSameContainerTwice() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "pp2", "busybox", "sleep", "100"])
+            let id = Self.inspect(daemon, "{{.Id}}", "pp2")
+            let paused = daemon.docker(["pause", "pp2", "pp2"])
+            #expect(paused.status == 1 && paused.stdout == "pp2\n", "\(paused)")
+            #expect(paused.stderr.hasPrefix("Error response from daemon: Container \(id) is already paused\n"), "\(paused.stderr)")
+            let unpaused = daemon.docker(["unpause", "pp2", "pp2"])
+            #expect(unpaused.status == 1 && unpaused.stdout == "pp2\n", "\(unpaused)")
+            #expect(unpaused.stderr.hasPrefix("Error response from daemon: Container \(id) is not paused\n"), "\(unpaused.stderr)")
+            #expect(Self.inspect(daemon, "{{.State.Status}}", "pp2") == "running")
+            Self.succeeds(daemon, ["rm", "-f", "pp2"])
+        }
+    }
+
+    /// A restart whose start fails says so as dockerd does, around the runtime's reason.
+    @Test func aFailedRestartNamesTheContainer() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "rsbad", "busybox", "nosuchcmd"])
+            Self.fails(daemon, ["restart", "rsbad"], stderr: "Error response from daemon: Cannot restart container rsbad: failed to create task for container: OCI runtime create failed: unable to start container process: exec: \"nosuchcmd\": executable file not found in $PATH: unknown\n", status: 1)
+            Self.fails(daemon, ["restart", "nosuch"], stderr: "Error response from daemon: No such container: nosuch\n", status: 1)
+            Self.succeeds(daemon, ["rm", "rsbad"])
+        }
+    }
+
+    @Test func createTimeWordings() throws {
+        try DockerParityTests.withDaemon { daemon in
+            // Current dockerd's request check (20.10 said "Invalid isolation: \"bad\" - ...").
+            Self.fails(daemon, ["run", "--rm", "--isolation", "hyperv", "busybox", "true"],
+                       stderr: DockerParityTests.runError("invalid isolation (hyperv): linux only supports 'default'"))
+            Self.fails(daemon, ["run", "--rm", "--tmpfs", "/t:bad", "busybox", "true"],
+                       stderr: DockerParityTests.runError("invalid tmpfs option [\"bad\"]"))
+            // The host's domainname is not the container's: the start fails (Berth set nothing
+            // and ran it), and the container stays created with exit code 128, as with dockerd.
+            Self.fails(daemon, ["run", "--name", "dn", "--uts", "host", "--domainname", "example.com", "busybox", "true"],
+                       stderr: DockerParityTests.runError("unable to set domainname without a private UTS namespace"))
+            #expect(Self.inspect(daemon, "{{.State.Status}} {{.State.ExitCode}}", "dn") == "created 128")
+            Self.succeeds(daemon, ["rm", "dn"])
+        }
+    }
+
+    /// dockerd adds its hint about mounts to a "not a directory" failure of an exec.
+    @Test func execInAFileAsWorkingDirectory() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "ew", "busybox", "sleep", "100"])
+            let result = daemon.docker(["exec", "-w", "/etc/passwd", "ew", "pwd"])
+            #expect(result.status == 126, "\(result)")
+            #expect(result.stdout == "OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd (\"/etc/passwd\") set in config.json failed: not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type\r\n", "\(result.stdout)")
+            Self.succeeds(daemon, ["rm", "-f", "ew"])
+        }
+    }
+
+    /// `docker rm --link parent/alias` drops the legacy link from the parent: its
+    /// HostConfig.Links and the alias's line in its /etc/hosts; dockerd's errors otherwise.
+    @Test func removingALegacyLink() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "db", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["run", "-d", "--name", "web", "--link", "db:dbalias", "busybox", "sleep", "100"])
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "1\n")
+            Self.fails(daemon, ["rm", "-l", "web/nosuch"], stderr: "Error response from daemon: No such container: web/nosuch\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "nosuch/x"], stderr: "Error response from daemon: No such container: nosuch/x\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "db"],
+                       stderr: "Error response from daemon: Conflict, cannot remove the default link name of the container\n", status: 1)
+            Self.fails(daemon, ["rm", "-l", "nosuch"], stderr: "Error response from daemon: No such container: nosuch\n", status: 1)
+            let removed = daemon.docker(["rm", "-l", "/web/dbalias"])
+            #expect(removed.status == 0 && removed.stdout == "/web/dbalias\n" && removed.stderr.isEmpty, "\(removed)")
+            #expect(Self.inspect(daemon, "{{.HostConfig.Links}}", "web") == "[]")
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "0\n")
+            Self.fails(daemon, ["rm", "-l", "web/dbalias"], stderr: "Error response from daemon: No such container: web/dbalias\n", status: 1)
+            // Both containers are still there, and a restart brings no link back.
+            Self.succeeds(daemon, ["restart", "-t", "0", "web"])
+            #expect(daemon.docker(["exec", "web", "grep", "-c", "dbalias", "/etc/hosts"]).stdout == "0\n")
+            Self.fails(daemon, ["rm", "a/b"], stderr: "Error response from daemon: No such container: a/b\n", status: 1)
+            Self.succeeds(daemon, ["rm", "-f", "web", "db"])
+        }
+    }
+
+    /// `--volume-driver` applies to the -v volumes: Berth has only the local driver, and
+    /// answers 404 for another as dockerd does for a missing plugin (the CLI then tries a pull).
+    @Test func anUnknownVolumeDriverIsRefused() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let result = daemon.docker(["create", "--volume-driver", "bad", "-v", "vd:/v", "busybox", "true"])
+            #expect(result.status == 1 && result.stderr.hasPrefix("Unable to find image 'busybox:latest' locally\n"), "\(result)")
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.isEmpty)
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+            // Binds are no volumes: the driver does not matter to them.
+            Self.succeeds(daemon, ["run", "--rm", "--volume-driver", "bad", "-v", "/tmp:/x", "busybox", "true"])
+        }
+    }
+}
