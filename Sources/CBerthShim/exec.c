@@ -16,6 +16,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,10 +488,12 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
         const struct berth_exec_rlimit *limit = &plan->rlimits[i];
         if (setrlimit(limit->resource, &limit->value) != 0) fail("setrlimit %s: %s", rlimit_names[limit->resource], strerror(errno));
     }
-    // A non-root user may be unable to enter it yet; retried after the switch.
+    // Entered while still root, as runc does: the user may then run in a directory it cannot
+    // read (`exec -u 1 -w /root`). Refused even to root, it is tried again as the user.
     char reason[128];
     // runc's words, which `docker exec -w /missing` shows.
-    if (chdir(plan->cwd) != 0 && errno != EACCES) {
+    bool entered = chdir(plan->cwd) == 0;
+    if (!entered && errno != EACCES && errno != EPERM) {
         fail("chdir to cwd (\"%s\") set in config.json failed: %s", plan->cwd, lower_case_error(errno, reason, sizeof(reason)));
     }
     // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: before the drop.
@@ -501,7 +504,7 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
         }
     }
     switch_user(plan);
-    if (chdir(plan->cwd) != 0) {
+    if (!entered && chdir(plan->cwd) != 0) {
         fail("chdir to cwd (\"%s\") set in config.json failed: %s", plan->cwd, lower_case_error(errno, reason, sizeof(reason)));
     }
     // A cwd reached through a leaked host descriptor would be outside our root; the kernel

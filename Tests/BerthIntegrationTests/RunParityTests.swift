@@ -193,4 +193,26 @@ struct RunParityTests {
             Self.succeeds(daemon, ["run", "--rm", "--volume-driver", "bad", "-v", "/tmp:/x", "busybox", "true"])
         }
     }
+
+    /// The runtime's failures in runc's words: errno in lower case (the CLI reads
+    /// "no such file or directory" as exit 127), mounts into /proc refused, every host device
+    /// with `--device /dev`, and a working directory entered before the user switch.
+    @Test func runtimeFailuresAndCornersAsWithRunc() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let missing = daemon.docker(["run", "--rm", "-w", "/proc/nosuch", "busybox", "true"])
+            #expect(missing.status == 127 && missing.stderr.contains(#"chdir to cwd ("/proc/nosuch") set in config.json failed: no such file or directory"#), "\(missing)")
+            let inside = daemon.docker(["run", "--rm", "-v", "/tmp:/proc/y", "busybox", "true"])
+            #expect(inside.status == 125 && inside.stderr.contains(#"error mounting "/tmp" to rootfs at "/proc/y": "#)
+                    && inside.stderr.contains(#"/proc/y" cannot be mounted because it is inside /proc: unknown"#), "\(inside)")
+            let over = daemon.docker(["run", "--rm", "-v", "/tmp:/proc", "busybox", "true"])
+            #expect(over.status == 125 && over.stderr.contains(#"/proc" cannot be mounted because it is not of type proc: unknown"#), "\(over)")
+            Self.succeeds(daemon, ["run", "--rm", "-v", "/proc:/proc", "busybox", "true"])
+            Self.succeeds(daemon, ["run", "--rm", "--device", "/dev", "busybox", "test", "-c", "/dev/null"])
+            Self.succeeds(daemon, ["run", "-d", "--name", "cwd", "busybox", "sleep", "100"])
+            let unreadable = daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "ls"])
+            #expect(unreadable.status == 1 && unreadable.stderr == "ls: .: Permission denied\n", "\(unreadable)")
+            #expect(daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "pwd"]).stdout == "/root\n")
+            #expect(daemon.docker(["run", "--rm", "-u", "1:1", "-w", "/root", "busybox", "pwd"]).stdout == "/root\n")
+        }
+    }
 }

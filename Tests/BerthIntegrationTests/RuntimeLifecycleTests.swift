@@ -186,14 +186,14 @@ struct RuntimeLifecycleTests {
         badCwd.spec.process?.cwd = "/does/not/exist"
         let cwdResult = try badCwd.run()
         #expect(cwdResult.status == 1)
-        #expect(cwdResult.stderr.contains("chdir to cwd (\"/does/not/exist\") set in config.json: No such file or directory"))
+        #expect(cwdResult.stderr.contains("chdir to cwd (\"/does/not/exist\") set in config.json failed: no such file or directory"))
 
         let badMount = try TestBundle(args: ["true"])
         badMount.spec.mounts?.append(.init(destination: "/mnt/x", type: "nosuchfs", source: "none"))
         let mountResult = try badMount.run()
         #expect(mountResult.status == 1)
         #expect(mountResult.stderr.contains("mount nosuchfs on /mnt/x"), "\(mountResult.stderr)")
-        #expect(mountResult.stderr.contains("No such device"))
+        #expect(mountResult.stderr.contains("no such device"))
     }
 
     @Test func namespaceGivenByPathIsJoined() throws {

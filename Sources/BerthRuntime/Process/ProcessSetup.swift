@@ -29,14 +29,19 @@ struct ProcessSetup {
     /// cwd, identity and privileges. Seccomp comes last when no_new_privs is set; otherwise it
     /// must be loaded while CAP_SYS_ADMIN is still held, so before the capabilities are dropped.
     func applyIdentity() throws {
-        if chdir(process.cwd) != 0 {
-            // A non-root user may be unable to enter it yet; retried after the switch.
-            if errno != EACCES { throw SystemError("chdir to cwd (\"\(process.cwd)\") set in config.json") }
-        }
+        let chdirFailure = "chdir to cwd (\"\(process.cwd)\") set in config.json failed"
+        // Entered while still root, as runc does: the user may then run in a directory it
+        // cannot read (`exec -u 1 -w /root`). Refused even to root, it is tried again as the user
+        // (a volume chowned to the user on a host that squashes root).
+        var entered = chdir(process.cwd) == 0
+        if !entered && errno != EACCES && errno != EPERM { throw SystemError(chdirFailure) }
         if !noNewPrivileges { try seccomp?.load() }
         try capabilities.dropBounding()
         try switchUser()
-        if chdir(process.cwd) != 0 { throw SystemError("chdir to cwd (\"\(process.cwd)\") set in config.json") }
+        if !entered {
+            entered = chdir(process.cwd) == 0
+            if !entered { throw SystemError(chdirFailure) }
+        }
         // A cwd reached through a leaked host descriptor would be outside our root, and the
         // kernel then reports it as unreachable (the runc CVE-2024-21626 pattern).
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
@@ -98,9 +103,7 @@ struct ProcessSetup {
     private func checkExecutable(_ path: String, name: String) throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            // Go's (and so runc's) error texts are lower case; the docker CLI matches on them.
-            let reason = String(cString: strerror(errno))
-            throw ConfigError("exec: \"\(name)\": stat \(path): \(reason.prefix(1).lowercased() + reason.dropFirst())")
+            throw ConfigError("exec: \"\(name)\": stat \(path): \(SystemError.reason(errno))")
         }
         if (st.st_mode & S_IFMT) == S_IFDIR || access(path, X_OK) != 0 {
             throw ConfigError("exec: \"\(name)\": permission denied")

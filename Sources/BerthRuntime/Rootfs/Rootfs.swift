@@ -86,6 +86,7 @@ struct RootfsBuilder {
         let options = MountOptions(entry.options ?? [])
         let type = entry.type ?? (options.isBind ? "bind" : "")
         let target = FileSystem.secureJoin(root: rootfs, entry.destination)
+        try checkProcDestination(target, type: type, entry: entry)
 
         if type == "cgroup" || type == "cgroup2" {
             try mountCgroups(at: target, options: options)
@@ -198,6 +199,30 @@ struct RootfsBuilder {
         }
     }
 
+    /// Files of /proc that lxcfs stands in for: the only mounts allowed inside /proc (runc's list).
+    static let procFilesToEmulate: Set<String> = [
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+        "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+    ]
+
+    /// As runc: /proc takes only a proc mount, and nothing goes inside it but the files lxcfs
+    /// emulates; anything else there could cover what the masked and read-only paths guard.
+    private func checkProcDestination(_ target: String, type: String, entry: Spec.Mount) throws {
+        let proc = rootfs + "/proc"
+        let why: String
+        if target == proc {
+            // A proc mount, or a bind of a proc file system (`-v /proc:/proc`).
+            let procMagic = 0x9fa0
+            if type == "proc" || entry.source.map({ berth_filesystem_type($0) == procMagic }) == true { return }
+            why = "is not of type proc"
+        } else if target.hasPrefix(proc + "/"), !Self.procFilesToEmulate.contains(String(target.dropFirst(rootfs.count))) {
+            why = "is inside /proc"
+        } else {
+            return
+        }
+        throw ConfigError("error mounting \"\(entry.source ?? "")\" to rootfs at \"\(entry.destination)\": \"\(target)\" cannot be mounted because it \(why)")
+    }
+
     private func createDevice(_ device: Spec.Device) throws {
         guard device.path.hasPrefix("/dev/") else { throw ConfigError("device path \(device.path) is not under /dev") }
         let target = FileSystem.secureJoin(root: rootfs, device.path)
@@ -218,7 +243,12 @@ struct RootfsBuilder {
         let mode = kind | mode_t(device.fileMode ?? 0o666) & 0o7777
         let dev = berth_makedev(UInt32(device.major ?? 0), UInt32(device.minor ?? 0))
         unlink(target)
-        try check("mknod \(device.path)", mknod(target, mode, dev))
+        if mknod(target, mode, dev) != 0 {
+            // A node that cannot be replaced stays, as runc leaves it: `--device /dev` also
+            // names /dev/pts/ptmx, which the container's devpts already has.
+            if errno == EEXIST { return }
+            throw SystemError("mknod \(device.path)")
+        }
         try check("chown \(device.path)", chown(target, device.uid ?? 0, device.gid ?? 0))
     }
 
