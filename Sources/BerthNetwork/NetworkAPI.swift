@@ -31,6 +31,10 @@ public struct NetworkRequestError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable { case invalid, conflict, forbidden, notFound, unavailable, notImplemented }
     public let kind: Kind
     public let description: String
+
+    /// dockerd's refusal of "none" next to another network, at create and at connect.
+    public static let noNetworkWithOthers = NetworkRequestError(
+        kind: .invalid, description: "container cannot be connected to multiple networks with one of the networks in private (none) mode")
 }
 
 /// The network endpoints of the Engine API: list, inspect, create, remove, prune,
@@ -279,7 +283,8 @@ extension NetworkService {
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
         guard record.driver == "bridge" else {
-            throw NetworkRequestError(kind: .forbidden, description: "container cannot be disconnected from host network or connected to host network")
+            if record.name == "none" { throw NetworkRequestError.noNetworkWithOthers }
+            throw NetworkRequestError(kind: .invalid, description: "container cannot be disconnected from host network or connected to host network")
         }
         let specifiesIP = !(ipv4 ?? "").isEmpty || !(ipv6 ?? "").isEmpty
         if record.isDefaultBridge && (specifiesIP || !aliases.isEmpty) {

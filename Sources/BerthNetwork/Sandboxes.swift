@@ -10,6 +10,8 @@ extension NetworkService {
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
     public func registerContainer(_ id: String, mode: String, endpoints: [String: EndpointRequest]) throws {
+        let named = Set(endpoints.keys).union(mode.isEmpty ? [] : [mode])
+        if named.contains("none") && named.count > 1 { throw NetworkRequestError.noNetworkWithOthers }
         guard modeHasOwnNetwork(mode) else { return }
         for request in endpoints.values { _ = try EndpointRequest.hardwareAddress(request.macAddress) }
         // The plain default bridge needs no record: it follows from the mode at each start.

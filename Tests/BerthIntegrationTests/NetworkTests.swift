@@ -144,6 +144,33 @@ struct NetworkTests {
         #expect(net.docker(["ps", "-aq"]).stdout.isEmpty)
     }
 
+    /// "none" goes with no other network, and a container sharing another's or the host's
+    /// network namespace joins none: dockerd's refusals (400), at create and at connect.
+    @Test func networksThatCannotGoTogether() throws {
+        let net = try NetworkDaemon()
+        let noneText = "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+        let both = net.docker(["run", "--rm", "--network", "bridge", "--network", "none", "busybox", "true"])
+        #expect(both.status == 125 && both.stderr.hasPrefix("docker: Error response from daemon: \(noneText)\n"), "\(both)")
+        #expect(net.docker(["ps", "-aq"]).stdout.isEmpty)
+        #expect(net.docker(["create", "--name", "isolated", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["create", "--name", "onhost", "--network", "host", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["create", "--name", "plain", "busybox", "sleep", "100"]).status == 0)
+        let cases: [([String], String)] = [
+            (["bridge", "isolated"], noneText),
+            (["bridge", "onhost"], "container sharing network namespace with another container or host cannot be connected to any other network"),
+            (["host", "plain"], "container cannot be disconnected from host network or connected to host network"),
+            (["none", "plain"], noneText),
+        ]
+        for (arguments, text) in cases {
+            let result = net.docker(["network", "connect"] + arguments)
+            #expect(result.status == 1 && result.stderr == "Error response from daemon: \(text)\n", "\(arguments): \(result)")
+        }
+        let status = net.daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                      "-d", #"{"Container":"isolated"}"#, "http://berth/v1.41/networks/bridge/connect"])
+        #expect(status.stdout == "400")
+        #expect(net.docker(["rm", "isolated", "onhost", "plain"]).status == 0)
+    }
+
     @Test func defaultNetworksAreListedLikeDockerds() throws {
         let net = try NetworkDaemon()
         let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"])

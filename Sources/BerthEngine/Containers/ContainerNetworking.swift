@@ -109,8 +109,9 @@ extension ContainerService {
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
         let mode = NetworkModeKind(entry.hostConfig.NetworkMode)
-        if mode == .host || mode == .none || mode.isContainer {
-            throw BerthError(.forbidden, "container cannot be disconnected from host network or connected to host network")
+        if mode == .none { throw Self.networkError(NetworkRequestError.noNetworkWithOthers) }
+        if mode == .host || mode.isContainer {
+            throw BerthError.invalidArgument("container sharing network namespace with another container or host cannot be connected to any other network")
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
