@@ -17,7 +17,8 @@ struct JSONFileCompressTests {
                 (["--log-opt", "compress=true"], Self.compressOnly),
                 (["--log-opt", "max-size=10k", "--log-opt", "compress=true"], Self.compressOnly),
                 (["--log-opt", "max-size=10k", "--log-opt", "max-file=1", "--log-opt", "compress=1"], Self.compressOnly),
-                (["--log-opt", "max-size=-1", "--log-opt", "max-file=3", "--log-opt", "compress=T"], Self.compressOnly),
+                // max-size is read first: -1 is no size to dockerd either.
+                (["--log-opt", "max-size=-1", "--log-opt", "max-file=3", "--log-opt", "compress=T"], "failed to initialize logging driver: invalid size: '-1'"),
                 (["--log-opt", "compress=yes"], "failed to initialize logging driver: strconv.ParseBool: parsing \"yes\": invalid syntax"),
                 (["--log-opt", "compress="], "failed to initialize logging driver: strconv.ParseBool: parsing \"\": invalid syntax"),
             ]

@@ -161,7 +161,7 @@ struct CgroupV1LiveTests {
                 Issue.record("cpuset.cpus 63 was accepted")
             } catch let error as SystemError {
                 #expect(error.step.hasPrefix("write " + manager.paths["cpuset"]! + "/cpuset.cpus"))
-                #expect("\(error)".hasSuffix(": Numerical result out of range"))
+                #expect("\(error)".hasSuffix(": numerical result out of range"))
             }
         }
     }
