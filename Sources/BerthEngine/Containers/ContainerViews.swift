@@ -147,7 +147,8 @@ extension ContainerService {
         }
         let view = network?.views.view(record.ID)
         if let view { inspect.NetworkSettings.apply(view) }  // network
-        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig)
+        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig,
+                                                        started: record.State.StartedAt != ContainerStateRecord.zeroTime)
         return inspect
     }
 
@@ -180,7 +181,11 @@ extension ContainerService {
         var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
         let sequence = records.map(\.ID)
         // A positive limit lists stopped containers too; docker-py sends limit=-1 for none.
-        if !all && (limit ?? 0) <= 0 { records.removeAll { !$0.State.isActive } }
+        // As in dockerd, a status filter lists every container (`ps --filter status=exited`).
+        if !all && (limit ?? 0) <= 0 && filters.values["status"] == nil { records.removeAll { !$0.State.isActive } }
+        let ancestorImages = (filters.values["ancestor"] ?? []).reduce(into: Set<String>()) {
+            $0.formUnion(images.imageAndDescendants($1))
+        }
         records = try records.filter {
             let hostConfig = entries[$0.ID]?.hostConfig
             // "default" is the bridge, by name, as dockerd files it.
@@ -194,7 +199,8 @@ extension ContainerService {
             }
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports))
+            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports,
+                                  ancestorImages: ancestorImages))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
@@ -208,7 +214,8 @@ extension ContainerService {
                 NetworkSettings: .init(Networks: [:]))
             let view = network?.views.view(record.ID)
             if let view { summary.Ports = ContainerSummary.ports(view) }  // network
-            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig)
+            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig,
+                                                             started: record.State.StartedAt != ContainerStateRecord.zeroTime)
             if let hostConfig = entries[record.ID]?.hostConfig {
                 summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }
