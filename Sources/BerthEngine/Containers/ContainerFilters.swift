@@ -49,11 +49,14 @@ public struct ContainerFilters: Sendable {
         var networks: [String] = []
         /// Its `docker ps` PORTS: published and exposed ones.
         var ports: [ContainerSummary.PortSummary] = []
+        /// The image IDs the `ancestor` values stand for (ImageStore.imageAndDescendants).
+        var ancestorImages: Set<String> = []
     }
 
     func matches(_ record: ContainerRecord, order: [String], resolve: (String) throws -> String,
                  attachments: Attachments = Attachments()) throws -> Bool {
-        if let ids = values["id"], !ids.contains(where: { record.ID.hasPrefix($0) }) { return false }
+        // An empty ID matches nothing in dockerd (its ID index refuses an empty prefix).
+        if let ids = values["id"], !ids.contains(where: { !$0.isEmpty && record.ID.hasPrefix($0) }) { return false }
         if let wanted = values["network"], !wanted.contains(where: attachments.networks.contains) { return false }
         if let wanted = values["volume"] {
             let hostConfig = attachments.hostConfig
@@ -79,14 +82,9 @@ public struct ContainerFilters: Sendable {
             guard !record.State.isActive, record.State.FinishedAt != ContainerStateRecord.zeroTime,
                   codes.contains(String(record.State.ExitCode)) else { return false }
         }
-        if let ancestors = values["ancestor"] {
-            let image = record.Config.Image ?? ""
-            let matched = ancestors.contains { ancestor in
-                ancestor == image || ancestor == record.Image || record.Image.dropFirst(7).hasPrefix(ancestor)
-                    || (image + ":latest") == ancestor || image == ancestor + ":latest"
-            }
-            if !matched { return false }
-        }
+        // dockerd resolves each ancestor to an image ID (plus the images built on it) and
+        // compares the container's image ID: `busybox` also finds a container run as `mytag`.
+        if values["ancestor"] != nil, !attachments.ancestorImages.contains(record.Image) { return false }
         // A stopped container keeps the health its last run ended with, as in dockerd.
         if let health = values["health"], !health.contains(record.State.Health?.Status ?? "none") { return false }
         // `before` / `since`: created before/after the named container.
