@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// What `docker ps` and `docker inspect` show, compared side by side with dockerd's output.
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct ViewParityTests {
+    /// dockerd lists a host or none container on that network, with the network's ID once it
+    /// has started; `{{.Networks}}` prints the name.
+    @Test func hostAndNoneContainersShowTheirNetwork() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["create", "--name", "fresh", "--network", "none", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["run", "-d", "--name", "onhost", "--network", "host", "busybox", "sleep", "100"]).status == 0)
+        #expect(daemon.docker(["run", "--name", "onnone", "--network", "none", "busybox", "true"]).status == 0)
+        let listed = daemon.docker(["ps", "-a", "--format", "{{.Names}} {{.Networks}}"])
+        #expect(Set(listed.stdout.split(separator: "\n")) == ["fresh none", "onhost host", "onnone none"], "\(listed)")
+
+        let ids = daemon.docker(["network", "ls", "--no-trunc", "--format", "{{.Name}} {{.ID}}"]).stdout
+            .split(separator: "\n").reduce(into: [String: String]()) { map, line in
+                let parts = line.split(separator: " ").map(String.init)
+                map[parts[0]] = parts[1]
+            }
+        let host = daemon.docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", "onhost"])
+        let hostNetworks = try JSONSerialization.jsonObject(with: Data(host.stdout.utf8)) as? [String: [String: Any]]
+        #expect(hostNetworks?.keys.sorted() == ["host"], "\(host)")
+        #expect(hostNetworks?["host"]?["NetworkID"] as? String == ids["host"])
+        // Stopped, it keeps the network's ID.
+        let none = daemon.docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", "onnone"])
+        let noneNetworks = try JSONSerialization.jsonObject(with: Data(none.stdout.utf8)) as? [String: [String: Any]]
+        #expect(noneNetworks?["none"]?["NetworkID"] as? String == ids["none"], "\(none)")
+        // Never started: the network is named, without an ID.
+        let fresh = daemon.docker(["inspect", "-f", "{{(index .NetworkSettings.Networks \"none\").NetworkID}}|", "fresh"])
+        #expect(fresh.stdout == "|\n", "\(fresh)")
+        _ = daemon.docker(["rm", "-f", "onhost"])
+    }
+
+    /// dockerd matches `ancestor` by image ID: a container run from another tag of the same
+    /// image, or by the image's ID, is found; an unknown image finds nothing, without error.
+    @Test func ancestorFilterMatchesByImageID() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["tag", "busybox", "othertag:v1"]).status == 0)
+        #expect(daemon.docker(["create", "--name", "plain", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["create", "--name", "tagged", "othertag:v1", "true"]).status == 0)
+        let imageID = daemon.docker(["inspect", "-f", "{{.Id}}", "busybox"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        func names(_ ancestor: String) -> Set<Substring> {
+            let listed = daemon.docker(["ps", "-a", "--filter", "ancestor=" + ancestor, "--format", "{{.Names}}"])
+            #expect(listed.status == 0, "\(listed)")
+            return Set(listed.stdout.split(separator: "\n"))
+        }
+        #expect(names("busybox") == ["plain", "tagged"])
+        #expect(names("othertag:v1") == ["plain", "tagged"])
+        #expect(names("busybox:latest") == ["plain", "tagged"])
+        #expect(names(String(imageID.dropFirst(7).prefix(12))) == ["plain", "tagged"])
+        #expect(names("othertag") == [])  // othertag:latest does not exist
+        #expect(names("nosuchimage") == [])
+    }
+
+    /// dockerd lists stopped containers for a status filter even without -a.
+    @Test func statusFilterListsStoppedContainersWithoutAll() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["create", "--name", "made", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["run", "--name", "ended", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["run", "-d", "--name", "up", "busybox", "sleep", "100"]).status == 0)
+        func names(_ arguments: [String]) -> [Substring] {
+            daemon.docker(["ps"] + arguments + ["--format", "{{.Names}}"]).stdout.split(separator: "\n")
+        }
+        #expect(names(["--filter", "status=exited"]) == ["ended"])
+        #expect(names(["--filter", "status=created"]) == ["made"])
+        #expect(Set(names(["--filter", "status=exited", "--filter", "status=running"])) == ["ended", "up"])
+        // Other filters keep to running containers, as dockerd's do.
+        #expect(names(["--filter", "exited=0"]) == [])
+        #expect(names(["--filter", "name=ended"]) == [])
+        #expect(names([]) == ["up"])
+        _ = daemon.docker(["rm", "-f", "up"])
+    }
+
+    /// Across a berthd restart, as across dockerd's: a running container's exposed but
+    /// unpublished ports stay in NetworkSettings.Ports (as null), and a stopped container of
+    /// the default bridge keeps the bridge's network ID.
+    @Test func networkSettingsSurviveADaemonRestart() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["run", "-d", "--name", "exposer", "--expose", "7000", "-p", "127.0.0.1::80",
+                               "busybox", "sleep", "100"]).status == 0)
+        #expect(daemon.docker(["run", "--name", "ran", "busybox", "true"]).status == 0)
+        let bridgeID = daemon.docker(["network", "inspect", "-f", "{{.Id}}", "bridge"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        daemon.crash()
+        let restarted = try TestDaemon(directory: daemon.directory)
+        let ports = restarted.docker(["inspect", "-f", "{{json .NetworkSettings.Ports}}", "exposer"])
+        let map = try JSONSerialization.jsonObject(with: Data(ports.stdout.utf8)) as? [String: Any]
+        #expect(map?.keys.sorted() == ["7000/tcp", "80/tcp"], "\(ports) \(restarted.log)")
+        #expect(map?["7000/tcp"] is NSNull)
+        let listed = restarted.docker(["ps", "--format", "{{.Ports}}"]).stdout
+        #expect(listed.hasPrefix("7000/tcp, 127.0.0.1:"), "\(listed)")
+        let ran = restarted.docker(["inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "ran"])
+        #expect(ran.stdout == bridgeID + "\n", "\(ran)")
+        _ = restarted.docker(["rm", "-f", "exposer"])
+    }
+
+    /// `--filter id=` with an empty value matches nothing, as in dockerd.
+    @Test func emptyIDFilterMatchesNothing() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["create", "--name", "some", "busybox", "true"]).status == 0)
+        let listed = daemon.docker(["ps", "-a", "--filter", "id=", "--format", "{{.Names}}"])
+        #expect(listed.status == 0 && listed.stdout.isEmpty, "\(listed)")
+        #expect(daemon.docker(["ps", "-aq", "--filter", "id=" + String(daemon.docker(["inspect", "-f", "{{.Id}}", "some"]).stdout.prefix(5))]).stdout.count == 13)
+    }
+}
