@@ -105,4 +105,13 @@ struct ViewParityTests {
         #expect(listed.status == 0 && listed.stdout.isEmpty, "\(listed)")
         #expect(daemon.docker(["ps", "-aq", "--filter", "id=" + String(daemon.docker(["inspect", "-f", "{{.Id}}", "some"]).stdout.prefix(5))]).stdout.count == 13)
     }
+
+    /// `GET /containers/json?limit=abc` fails with dockerd's text instead of listing.
+    @Test func badListLimitIsRefused() throws {
+        let daemon = try TestDaemon()
+        let bad = daemon.curl(["-s", "-w", "%{http_code}", "http://berth/containers/json?limit=abc"])
+        let text = bad.stdout.replacingOccurrences(of: "\n", with: "")
+        #expect(text == #"{"message":"strconv.Atoi: parsing \"abc\": invalid syntax"}400"#, "\(bad)")
+        #expect(daemon.curl(["-s", "http://berth/containers/json?limit=-1"]).stdout.hasPrefix("["))
+    }
 }
