@@ -114,4 +114,25 @@ struct ViewParityTests {
         #expect(text == #"{"message":"strconv.Atoi: parsing \"abc\": invalid syntax"}400"#, "\(bad)")
         #expect(daemon.curl(["-s", "http://berth/containers/json?limit=-1"]).stdout.hasPrefix("["))
     }
+
+    /// dockerd's `network` filter takes a network's name or a prefix of its ID.
+    @Test func networkFilterMatchesIDPrefixes() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["network", "create", "vpnet"]).status == 0)
+        defer { _ = daemon.docker(["network", "rm", "vpnet"]) }
+        #expect(daemon.docker(["create", "--name", "onuser", "--network", "vpnet", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["run", "--name", "onhost", "--network", "host", "busybox", "true"]).status == 0)
+        func names(_ network: String) -> [Substring] {
+            daemon.docker(["ps", "-a", "--filter", "network=" + network, "--format", "{{.Names}}"]).stdout.split(separator: "\n")
+        }
+        func id(_ network: String) -> String {
+            daemon.docker(["network", "inspect", "-f", "{{.Id}}", network]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(names("vpnet") == ["onuser"])
+        #expect(names(String(id("vpnet").prefix(6))) == ["onuser"])
+        #expect(names(id("vpnet")) == ["onuser"])
+        #expect(names(String(id("host").prefix(8))) == ["onhost"])
+        #expect(names("vpn") == [])  // names match whole
+        _ = daemon.docker(["rm", "onuser", "onhost"])
+    }
 }

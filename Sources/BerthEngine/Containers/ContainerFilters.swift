@@ -45,8 +45,10 @@ public struct ContainerFilters: Sendable {
     /// What the volume, network, publish and expose filters look at, besides the record.
     struct Attachments {
         var hostConfig: HostConfig?
-        /// Names and IDs of the networks the container is on.
+        /// Names of the networks the container is on.
         var networks: [String] = []
+        /// Their IDs, which the `network` filter matches by prefix as dockerd does.
+        var networkIDs: [String] = []
         /// Its `docker ps` PORTS: published and exposed ones.
         var ports: [ContainerSummary.PortSummary] = []
         /// The image IDs the `ancestor` values stand for (ImageStore.imageAndDescendants).
@@ -57,7 +59,9 @@ public struct ContainerFilters: Sendable {
                  attachments: Attachments = Attachments()) throws -> Bool {
         // An empty ID matches nothing in dockerd (its ID index refuses an empty prefix).
         if let ids = values["id"], !ids.contains(where: { !$0.isEmpty && record.ID.hasPrefix($0) }) { return false }
-        if let wanted = values["network"], !wanted.contains(where: attachments.networks.contains) { return false }
+        if let wanted = values["network"], !wanted.contains(where: { name in
+            attachments.networks.contains(name) || attachments.networkIDs.contains { !name.isEmpty && $0.hasPrefix(name) }
+        }) { return false }
         if let wanted = values["volume"] {
             let hostConfig = attachments.hostConfig
             // A bind's source or destination, or a mount's.

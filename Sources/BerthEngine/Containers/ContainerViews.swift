@@ -190,16 +190,14 @@ extension ContainerService {
             let hostConfig = entries[$0.ID]?.hostConfig
             // "default" is the bridge, by name, as dockerd files it.
             let mode = hostConfig?.NetworkMode ?? "default"
-            var networks = [mode == "default" ? "bridge" : mode]
-            var ports: [ContainerSummary.PortSummary] = []
-            if let view = network?.views.view($0.ID) {  // network
-                networks += view.networks.keys
-                networks += view.networks.values.map(\.NetworkID)
-                ports = ContainerSummary.ports(view)
-            }
+            let view = network?.views.view($0.ID)  // network
+            let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
+            let networks = [mode == "default" ? "bridge" : mode] + shown.keys
+            let ports = view.map(ContainerSummary.ports) ?? []
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports,
+            }, attachments: .init(hostConfig: hostConfig, networks: networks,
+                                  networkIDs: shown.values.map(\.NetworkID).filter { !$0.isEmpty }, ports: ports,
                                   ancestorImages: ancestorImages))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
