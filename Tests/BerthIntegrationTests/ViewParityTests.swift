@@ -135,4 +135,22 @@ struct ViewParityTests {
         #expect(names("vpn") == [])  // names match whole
         _ = daemon.docker(["rm", "onuser", "onhost"])
     }
+
+    /// A legacy link names its target after the linking container too ("/web/alias"); dockerd
+    /// lists that in Names, which `docker ps --no-trunc` shows, and follows renames.
+    @Test func linkedContainersListTheirLinkNames() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["run", "-d", "--name", "db", "busybox", "sleep", "100"]).status == 0)
+        #expect(daemon.docker(["run", "-d", "--name", "web", "--link", "db:store", "busybox", "sleep", "100"]).status == 0)
+        func names(_ arguments: [String]) -> String {
+            daemon.docker(["ps"] + arguments + ["--filter", "name=^db$", "--format", "{{.Names}}"]).stdout
+        }
+        #expect(names(["--no-trunc"]) == "db,web/store\n")
+        #expect(names([]) == "db\n")
+        let raw = daemon.curl(["http://berth/containers/json?filters=%7B%22name%22%3A%5B%22%5Edb%24%22%5D%7D"])
+        #expect(raw.stdout.contains(#""Names":["/db","/web/store"]"#), "\(raw)")
+        #expect(daemon.docker(["rename", "web", "site"]).status == 0)
+        #expect(names(["--no-trunc"]) == "db,site/store\n")
+        _ = daemon.docker(["rm", "-f", "site", "db"])
+    }
 }

@@ -202,9 +202,10 @@ extension ContainerService {
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
+        let linkNames = linkNames()
         return records.map { record in
             var summary = ContainerSummary(
-                Id: record.ID, Names: ["/" + record.bareName], Image: record.Config.Image ?? record.Image,
+                Id: record.ID, Names: ["/" + record.bareName] + (linkNames[record.ID] ?? []), Image: record.Config.Image ?? record.Image,
                 ImageID: record.Image, Command: ([record.Path] + record.Args).map(Self.quotedForCommand).joined(separator: " "),
                 Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
