@@ -153,4 +153,19 @@ struct ViewParityTests {
         #expect(names(["--no-trunc"]) == "db,site/store\n")
         _ = daemon.docker(["rm", "-f", "site", "db"])
     }
+
+    /// dockerd reports a successful `docker top` and `docker update` as container events.
+    @Test func topAndUpdateAreEvents() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        let since = EventsTests.sinceNow()
+        #expect(daemon.docker(["run", "-d", "--name", "watched", "-l", "team=a", "busybox", "sleep", "100"]).status == 0)
+        #expect(daemon.docker(["top", "watched"]).status == 0)
+        #expect(daemon.docker(["update", "--cpu-shares", "512", "watched"]).status == 0)
+        #expect(daemon.docker(["update", "--cpu-shares", "1", "--memory", "1k", "watched"]).status != 0)  // refused: no event
+        EventsTests.nextSecond()
+        let listed = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "container=watched",
+                                    "--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.team}}"])
+        #expect(listed.stdout == "create watched a\nstart watched a\ntop watched a\nupdate watched a\n", "\(listed)")
+        _ = daemon.docker(["rm", "-f", "watched"])
+    }
 }
