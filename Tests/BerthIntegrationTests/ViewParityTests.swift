@@ -168,4 +168,23 @@ struct ViewParityTests {
         #expect(listed.stdout == "create watched a\nstart watched a\ntop watched a\nupdate watched a\n", "\(listed)")
         _ = daemon.docker(["rm", "-f", "watched"])
     }
+
+    /// Once the tag a container was made from is removed (or moved to another image), dockerd's
+    /// list shows the image's ID instead; `docker ps` prints its short form.
+    @Test func listShowsTheImageIDOnceTheTagIsGone() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["tag", "busybox", "passing:1"]).status == 0)
+        #expect(daemon.docker(["create", "--name", "fromtag", "passing:1", "true"]).status == 0)
+        func image() -> String {
+            daemon.docker(["ps", "-a", "--filter", "name=fromtag", "--format", "{{.Image}}"]).stdout
+        }
+        #expect(image() == "passing:1\n")
+        #expect(daemon.docker(["rmi", "passing:1"]).status == 0)
+        let id = daemon.docker(["inspect", "-f", "{{.Image}}", "fromtag"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        usleep(1_100_000)  // past the list's one-second answer cache
+        #expect(image() == String(id.dropFirst(7).prefix(12)) + "\n")
+        let raw = daemon.curl(["http://berth/containers/json?all=1"])
+        #expect(raw.stdout.contains(#""Image":"\#(id)""#), "\(raw)")
+        #expect(daemon.docker(["inspect", "-f", "{{.Config.Image}}", "fromtag"]).stdout == "passing:1\n")
+    }
 }

@@ -203,9 +203,17 @@ extension ContainerService {
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
         let linkNames = linkNames()
+        // dockerd shows the name the container was made from while it still names the same
+        // image; once that tag is gone or moved, the image's ID.
+        var currentIDs: [String: String?] = [:]
+        func shownImage(_ record: ContainerRecord) -> String {
+            guard let name = record.Config.Image, !name.isEmpty, name != record.Image else { return record.Image }
+            if currentIDs[name] == nil { currentIDs[name] = .some(images.currentID(of: name)) }
+            return currentIDs[name]! == record.Image ? name : record.Image
+        }
         return records.map { record in
             var summary = ContainerSummary(
-                Id: record.ID, Names: ["/" + record.bareName] + (linkNames[record.ID] ?? []), Image: record.Config.Image ?? record.Image,
+                Id: record.ID, Names: ["/" + record.bareName] + (linkNames[record.ID] ?? []), Image: shownImage(record),
                 ImageID: record.Image, Command: ([record.Path] + record.Args).map(Self.quotedForCommand).joined(separator: " "),
                 Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
