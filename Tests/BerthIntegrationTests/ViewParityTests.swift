@@ -133,6 +133,10 @@ struct ViewParityTests {
         #expect(names(id("vpnet")) == ["onuser"])
         #expect(names(String(id("host").prefix(8))) == ["onhost"])
         #expect(names("vpn") == [])  // names match whole
+        // A container on another's network is on no network of its own.
+        #expect(daemon.docker(["create", "--name", "sharer", "--network", "container:onuser", "busybox", "true"]).status == 0)
+        #expect(names("container:onuser") == [])
+        _ = daemon.docker(["rm", "sharer"])
         _ = daemon.docker(["rm", "onuser", "onhost"])
     }
 
@@ -186,5 +190,16 @@ struct ViewParityTests {
         let raw = daemon.curl(["http://berth/containers/json?all=1"])
         #expect(raw.stdout.contains(#""Image":"\#(id)""#), "\(raw)")
         #expect(daemon.docker(["inspect", "-f", "{{.Config.Image}}", "fromtag"]).stdout == "passing:1\n")
+    }
+
+    /// dockerd's COMMAND quotes an argument holding a space, not one holding a tab, and never
+    /// the program's path.
+    @Test func commandColumnQuotesAsDockerd() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["create", "--name", "tabbed", "busybox", "echo", "x\ty", "a b", ""]).status == 0)
+        #expect(daemon.docker(["create", "--name", "spaced", "--entrypoint", "/bin/my prog", "busybox", "z"]).status == 0)
+        let raw = daemon.curl(["http://berth/containers/json?all=1"])
+        #expect(raw.stdout.contains(#""Command":"echo x\ty 'a b' ""#), "\(raw)")
+        #expect(raw.stdout.contains(#""Command":"/bin/my prog z""#), "\(raw)")
     }
 }

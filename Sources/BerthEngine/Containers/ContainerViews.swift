@@ -192,7 +192,9 @@ extension ContainerService {
             let mode = hostConfig?.NetworkMode ?? "default"
             let view = network?.views.view($0.ID)  // network
             let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
-            let networks = [mode == "default" ? "bridge" : mode] + shown.keys
+            // A container sharing another's network is on none of its own (dockerd lists none).
+            let own = mode.hasPrefix("container:") ? [] : [mode == "default" ? "bridge" : mode]
+            let networks = own + shown.keys
             let ports = view.map(ContainerSummary.ports) ?? []
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
@@ -214,7 +216,7 @@ extension ContainerService {
         return records.map { record in
             var summary = ContainerSummary(
                 Id: record.ID, Names: ["/" + record.bareName] + (linkNames[record.ID] ?? []), Image: shownImage(record),
-                ImageID: record.Image, Command: ([record.Path] + record.Args).map(Self.quotedForCommand).joined(separator: " "),
+                ImageID: record.Image, Command: ([record.Path] + record.Args.map(Self.quotedForCommand)).joined(separator: " "),
                 Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
@@ -235,9 +237,10 @@ extension ContainerService {
         }
     }
 
-    /// dockerd shows an argument with spaces in single quotes ("sh -c 'exit 3'").
+    /// dockerd shows an argument with spaces in single quotes ("sh -c 'exit 3'"); only a
+    /// space counts (a tab does not), and the program's path is shown as it is.
     static func quotedForCommand(_ word: String) -> String {
-        word.contains(where: { $0 == " " || $0 == "\t" }) ? "'" + word + "'" : word
+        word.contains(" ") ? "'" + word + "'" : word
     }
 
     /// `docker ps`' STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".
