@@ -202,4 +202,28 @@ struct ViewParityTests {
         #expect(raw.stdout.contains(#""Command":"echo x\ty 'a b' ""#), "\(raw)")
         #expect(raw.stdout.contains(#""Command":"/bin/my prog z""#), "\(raw)")
     }
+
+    /// dockerd's list leaves out a zero SizeRw (Go's omitempty) and shows an endpoint's
+    /// addresses without its aliases (inspect has those).
+    @Test func listLeavesOutZeroSizesAndEndpointAliases() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["network", "create", "sizenet"]).status == 0)
+        defer { _ = daemon.docker(["network", "rm", "sizenet"]) }
+        #expect(daemon.docker(["run", "-d", "--name", "clean", "--network", "sizenet", "--network-alias", "nick",
+                               "busybox", "sleep", "100"]).status == 0)
+        #expect(daemon.docker(["run", "--name", "writer", "busybox", "sh", "-c", "echo data > /file"]).status == 0)
+        let raw = daemon.curl(["http://berth/containers/json?all=1&size=1"])
+        let list = try JSONSerialization.jsonObject(with: Data(raw.stdout.utf8)) as? [[String: Any]] ?? []
+        let clean = list.first { ($0["Names"] as? [String]) == ["/clean"] }
+        let writer = list.first { ($0["Names"] as? [String]) == ["/writer"] }
+        #expect(clean?["SizeRw"] == nil, "\(raw)")
+        #expect((clean?["SizeRootFs"] as? Int ?? 0) > 0)
+        #expect((writer?["SizeRw"] as? Int ?? 0) > 0, "\(raw)")
+        let endpoint = ((clean?["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any])?["sizenet"] as? [String: Any]
+        #expect(endpoint?["Aliases"] is NSNull, "\(raw)")
+        #expect((endpoint?["IPAddress"] as? String ?? "").isEmpty == false)
+        let inspected = daemon.docker(["inspect", "-f", "{{json .NetworkSettings.Networks.sizenet.Aliases}}", "clean"])
+        #expect(inspected.stdout == "[\"nick\"]\n", "\(inspected)")
+        _ = daemon.docker(["rm", "-f", "clean", "writer"])
+    }
 }

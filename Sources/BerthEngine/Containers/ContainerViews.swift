@@ -223,8 +223,18 @@ extension ContainerService {
                 NetworkSettings: .init(Networks: [:]))
             let view = network?.views.view(record.ID)
             if let view { summary.Ports = ContainerSummary.ports(view) }  // network
+            // dockerd's list copies an endpoint's addresses and IDs, not its aliases, links,
+            // driver options or DNS names.
             summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig,
                                                              started: record.State.StartedAt != ContainerStateRecord.zeroTime)
+                .mapValues { endpoint in
+                    var listed = endpoint
+                    listed.Aliases = nil
+                    listed.Links = nil
+                    listed.DriverOpts = nil
+                    listed.DNSNames = nil
+                    return listed
+                }
             if let hostConfig = entries[record.ID]?.hostConfig {
                 summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }
