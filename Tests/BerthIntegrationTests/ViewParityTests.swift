@@ -226,4 +226,25 @@ struct ViewParityTests {
         #expect(inspected.stdout == "[\"nick\"]\n", "\(inspected)")
         _ = daemon.docker(["rm", "-f", "clean", "writer"])
     }
+
+    /// dockerd connects a host or none container to that network and reports it: a network
+    /// connect event at the start and a disconnect at the end, with the network's ID.
+    @Test func hostAndNoneContainersEmitNetworkEvents() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        let since = EventsTests.sinceNow()
+        #expect(daemon.docker(["run", "--rm", "--network", "none", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["run", "--rm", "--network", "host", "busybox", "true"]).status == 0)
+        EventsTests.nextSecond()
+        let listed = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "type=network",
+                                    "--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.ID}}"])
+        let noneID = daemon.docker(["network", "inspect", "-f", "{{.Id}}", "none"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hostID = daemon.docker(["network", "inspect", "-f", "{{.Id}}", "host"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(listed.stdout == """
+            connect none null \(noneID)
+            disconnect none null \(noneID)
+            connect host host \(hostID)
+            disconnect host host \(hostID)
+
+            """, "\(listed)")
+    }
 }
