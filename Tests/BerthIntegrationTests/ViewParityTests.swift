@@ -247,4 +247,34 @@ struct ViewParityTests {
 
             """, "\(listed)")
     }
+
+    /// dockerd turns the health "unhealthy" when its monitor stops: while paused (until the
+    /// next probe after the unpause) and once the container has stopped.
+    @Test func healthTurnsUnhealthyWhenProbingStops() throws {
+        let daemon = try ContainersTests.daemonWithImage()
+        #expect(daemon.docker(["run", "-d", "--name", "fine", "--health-cmd", "true", "--health-interval", "1s",
+                               "busybox", "sleep", "100"]).status == 0)
+        func health() -> String {
+            daemon.docker(["inspect", "-f", "{{.State.Health.Status}}", "fine"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func waitHealthy() -> Bool {
+            for _ in 0..<50 where health() != "healthy" { usleep(100_000) }
+            return health() == "healthy"
+        }
+        #expect(waitHealthy())
+        #expect(daemon.docker(["pause", "fine"]).status == 0)
+        #expect(health() == "unhealthy")
+        #expect(daemon.docker(["unpause", "fine"]).status == 0)
+        #expect(health() == "unhealthy")  // the first probe comes an interval later
+        #expect(waitHealthy())  // and says so again
+        #expect(daemon.docker(["stop", "-t", "0", "fine"]).status == 0)
+        #expect(health() == "unhealthy")
+        usleep(1_100_000)  // past the list's one-second answer cache
+        let listed = daemon.docker(["ps", "-a", "--filter", "health=unhealthy", "--format", "{{.Names}}"])
+        #expect(listed.stdout == "fine\n", "\(listed)")
+        #expect(daemon.docker(["ps", "-a", "--filter", "health=healthy", "--format", "{{.Names}}"]).stdout.isEmpty)
+        #expect(daemon.docker(["start", "fine"]).status == 0)
+        #expect(health() == "starting")
+        _ = daemon.docker(["rm", "-f", "fine"])
+    }
 }

@@ -89,7 +89,7 @@ public struct ContainerFilters: Sendable {
         // dockerd resolves each ancestor to an image ID (plus the images built on it) and
         // compares the container's image ID: `busybox` also finds a container run as `mytag`.
         if values["ancestor"] != nil, !attachments.ancestorImages.contains(record.Image) { return false }
-        // A stopped container keeps the health its last run ended with, as in dockerd.
+        // A stopped container keeps a health record (dockerd's "unhealthy" once its monitor stops).
         if let health = values["health"], !health.contains(record.State.Health?.Status ?? "none") { return false }
         // `before` / `since`: created before/after the named container.
         if let before = values["before"]?.first {
