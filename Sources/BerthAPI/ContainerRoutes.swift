@@ -15,7 +15,11 @@ enum ContainerRoutes {
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")))
             // Only a positive limit implies `all` (`ps -n`); docker-py and compose send limit=-1
             // for "no limit" and must still get just the running containers.
-            let limit = request.queryValue("limit").flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+            let limitText = request.queryValue("limit") ?? ""
+            guard limitText.isEmpty || Int(limitText) != nil else {
+                throw BerthError.invalidArgument("strconv.Atoi: parsing \"\(limitText)\": invalid syntax")  // dockerd's text
+            }
+            let limit = Int(limitText).flatMap { $0 > 0 ? $0 : nil }
             let query = request.query.keys.sorted().map { "\($0)=\(request.query[$0]!)" }.joined(separator: "&")
             let body = try await containers.listJSON(all: request.flag("all"), limit: limit, size: request.flag("size"),
                                                      filters: filters, query: query)

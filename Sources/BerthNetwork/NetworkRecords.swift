@@ -85,6 +85,9 @@ public struct SandboxRecord: Codable, Sendable {
     /// `--dns`: on a user network, where its own DNS server forwards names it does not know
     /// (the network's resolvers otherwise), as with dockerd.
     public var dns: [String]?
+    /// The container's exposed ports ("80/tcp"), so that inspect's NetworkSettings.Ports
+    /// still lists the unpublished ones after berthd restarts; nil in records written before.
+    public var exposed: [String]? = nil
 
     /// The names other containers of a user network find it by, in dockerd's order (the
     /// first one answers reverse lookups): its name, aliases, short ID and hostname, once each.

@@ -169,6 +169,10 @@ public actor NetworkService {
         for (name, driver) in [("host", "host"), ("none", "null")] where networks.values.first(where: { $0.name == name && $0.driver == driver }) == nil {
             try save(NetworkRecord(id: randomHex(64), name: name, driver: driver, created: nowTimestamp()))
         }
+        for (name, driver) in [("host", "host"), ("none", "null")] {
+            if let record = networks.values.first(where: { $0.name == name && $0.driver == driver }) { views.setPredefined(name, id: record.id) }
+        }
+        views.setPredefined("bridge", id: defaultBridge?.id)
     }
 
     /// What `docker network inspect bridge` shows in Options, from daemon.json.
@@ -365,8 +369,14 @@ public final class NetworkViewStore: @unchecked Sendable {
     private let lock = Lock()
     private var views: [String: ContainerNetworkView] = [:]
     private var changes = 0
+    /// "bridge" (the default one), "host" and "none" → their network IDs: inspect shows them
+    /// for stopped containers in those modes.
+    private var predefined: [String: String] = [:]
 
     public init() {}
+
+    public func predefinedNetworkID(_ name: String) -> String? { lock.withLock { predefined[name] } }
+    func setPredefined(_ name: String, id: String?) { lock.withLock { predefined[name] = id } }
 
     public func view(_ containerID: String) -> ContainerNetworkView? { lock.withLock { views[containerID] } }
     /// Counts every change, so that cached answers built from the views know they are stale.

@@ -83,6 +83,7 @@ extension NetworkService {
         var sandbox = SandboxRecord(containerID: request.containerID, name: request.name, namespacePath: path, endpoints: [], ports: [],
                                     sandboxID: sandboxID, hostname: request.hostname)
         if !request.dns.isEmpty { sandbox.dns = request.dns }
+        if !request.exposed.isEmpty { sandbox.exposed = request.exposed }
         do {
             for attachment in wanted {
                 guard let record = networks[attachment.networkID] else {
@@ -584,7 +585,7 @@ extension NetworkService {
         }
         var ports: [String: [PortBindingView]?] = [:]
         if sandbox != nil {
-            for key in exposed ?? previous.map({ Array($0.ports.keys) }) ?? [] { ports[key] = .some(nil) }
+            for key in exposed ?? sandbox?.exposed ?? previous.map({ Array($0.ports.keys) }) ?? [] { ports[key] = .some(nil) }
         }
         for port in sandbox?.ports ?? [] {
             let key = "\(port.containerPort)/\(port.proto)"

@@ -13,10 +13,11 @@ public struct LogRotation: Equatable, Sendable {
         self.compress = compress && self.maxFiles > 1
     }
 
-    /// Whether writing `incoming` bytes to a file of `currentSize` would take it past the
-    /// limit. A file that is still empty takes the record anyway (a record is never split).
-    public func shouldRotate(currentSize: Int64, incoming: Int) -> Bool {
-        maxSize > 0 && currentSize > 0 && currentSize + Int64(incoming) > maxSize
+    /// Whether the live file must be rotated before the next record is written: as dockerd's
+    /// json-file, once it has reached the limit. The record that reaches it still goes into
+    /// the file (so a full file ends a little past max-size), and a record is never split.
+    public func shouldRotate(currentSize: Int64) -> Bool {
+        maxSize > 0 && currentSize >= maxSize
     }
 
     /// What to do to rotate: the oldest files to remove, then renames, in order (a missing

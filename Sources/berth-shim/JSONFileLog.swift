@@ -39,7 +39,7 @@ final class JSONFileLog: LogBackend {
     func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool) {
         let start = buffer.count
         JSONLogRecord.append(line: line, stderr: stderr, time: time, to: &buffer)
-        if rotation.shouldRotate(currentSize: size + Int64(start), incoming: buffer.count - start) {
+        if rotation.shouldRotate(currentSize: size + Int64(start)) {
             buffer.withUnsafeBytes { writeOut(UnsafeRawBufferPointer(rebasing: $0[..<start])) }
             buffer.removeFirst(start)
             rotate()

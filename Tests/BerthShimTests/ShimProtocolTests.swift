@@ -105,12 +105,14 @@ struct ShimProtocolTests {
         #expect(!LogRotation(maxSize: 100, maxFiles: 1, compress: true).compress)
     }
 
-    @Test func rotationHappensWhenTheFileWouldPassTheLimit() {
+    @Test func rotationHappensOnceTheFileHasReachedTheLimit() {
+        // dockerd's rule: the record that reaches max-size is still written; the next rotates.
         let rotation = LogRotation(maxSize: 100, maxFiles: 2)
-        #expect(!rotation.shouldRotate(currentSize: 50, incoming: 50))
-        #expect(rotation.shouldRotate(currentSize: 50, incoming: 51))
-        #expect(!rotation.shouldRotate(currentSize: 0, incoming: 500))  // a record is never split
-        #expect(!LogRotation(maxSize: 0, maxFiles: 5).shouldRotate(currentSize: 1 << 40, incoming: 1))
+        #expect(!rotation.shouldRotate(currentSize: 99))
+        #expect(rotation.shouldRotate(currentSize: 100))
+        #expect(rotation.shouldRotate(currentSize: 150))
+        #expect(!rotation.shouldRotate(currentSize: 0))  // an empty file takes any record
+        #expect(!LogRotation(maxSize: 0, maxFiles: 5).shouldRotate(currentSize: 1 << 40))
         #expect(LogRotation(maxSize: 10, maxFiles: 0).maxFiles == 1)
     }
 

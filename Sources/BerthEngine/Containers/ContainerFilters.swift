@@ -45,16 +45,23 @@ public struct ContainerFilters: Sendable {
     /// What the volume, network, publish and expose filters look at, besides the record.
     struct Attachments {
         var hostConfig: HostConfig?
-        /// Names and IDs of the networks the container is on.
+        /// Names of the networks the container is on.
         var networks: [String] = []
+        /// Their IDs, which the `network` filter matches by prefix as dockerd does.
+        var networkIDs: [String] = []
         /// Its `docker ps` PORTS: published and exposed ones.
         var ports: [ContainerSummary.PortSummary] = []
+        /// The image IDs the `ancestor` values stand for (ImageStore.imageAndDescendants).
+        var ancestorImages: Set<String> = []
     }
 
     func matches(_ record: ContainerRecord, order: [String], resolve: (String) throws -> String,
                  attachments: Attachments = Attachments()) throws -> Bool {
-        if let ids = values["id"], !ids.contains(where: { record.ID.hasPrefix($0) }) { return false }
-        if let wanted = values["network"], !wanted.contains(where: attachments.networks.contains) { return false }
+        // An empty ID matches nothing in dockerd (its ID index refuses an empty prefix).
+        if let ids = values["id"], !ids.contains(where: { !$0.isEmpty && record.ID.hasPrefix($0) }) { return false }
+        if let wanted = values["network"], !wanted.contains(where: { name in
+            attachments.networks.contains(name) || attachments.networkIDs.contains { !name.isEmpty && $0.hasPrefix(name) }
+        }) { return false }
         if let wanted = values["volume"] {
             let hostConfig = attachments.hostConfig
             // A bind's source or destination, or a mount's.
@@ -79,15 +86,10 @@ public struct ContainerFilters: Sendable {
             guard !record.State.isActive, record.State.FinishedAt != ContainerStateRecord.zeroTime,
                   codes.contains(String(record.State.ExitCode)) else { return false }
         }
-        if let ancestors = values["ancestor"] {
-            let image = record.Config.Image ?? ""
-            let matched = ancestors.contains { ancestor in
-                ancestor == image || ancestor == record.Image || record.Image.dropFirst(7).hasPrefix(ancestor)
-                    || (image + ":latest") == ancestor || image == ancestor + ":latest"
-            }
-            if !matched { return false }
-        }
-        // A stopped container keeps the health its last run ended with, as in dockerd.
+        // dockerd resolves each ancestor to an image ID (plus the images built on it) and
+        // compares the container's image ID: `busybox` also finds a container run as `mytag`.
+        if values["ancestor"] != nil, !attachments.ancestorImages.contains(record.Image) { return false }
+        // A stopped container keeps a health record (dockerd's "unhealthy" once its monitor stops).
         if let health = values["health"], !health.contains(record.State.Health?.Status ?? "none") { return false }
         // `before` / `since`: created before/after the named container.
         if let before = values["before"]?.first {

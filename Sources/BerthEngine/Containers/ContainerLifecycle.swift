@@ -223,7 +223,7 @@ extension ContainerService {
     /// `journalEnd`: where its journald log writer ended, for the log readers.
     func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil) async {
         guard entries[id]?.record.State.Running == true else { return }
-        stopHealthMonitor(id)  // the health stays as the last probe left it, as dockerd's
+        stopHealthMonitor(id)  // the health turns unhealthy, as dockerd's
         let paths = self.paths
         let images = self.images
         let cgroupsPath = entries[id]?.cgroupsPath

@@ -87,8 +87,9 @@ extension ContainerSummary {
             out.raw("}")
         }
         out.raw("]")
-        if let SizeRw { out.raw(",\"SizeRw\":"); out.number(SizeRw) }
-        if let SizeRootFs { out.raw(",\"SizeRootFs\":"); out.number(SizeRootFs) }
+        // Go's omitempty: dockerd leaves out a zero size.
+        if let SizeRw, SizeRw != 0 { out.raw(",\"SizeRw\":"); out.number(SizeRw) }
+        if let SizeRootFs, SizeRootFs != 0 { out.raw(",\"SizeRootFs\":"); out.number(SizeRootFs) }
         out.raw(",\"Labels\":"); out.stringMap(Labels)
         out.raw(",\"State\":"); out.string(State)
         out.raw(",\"Status\":"); out.string(Status)

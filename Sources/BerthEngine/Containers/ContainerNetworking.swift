@@ -82,14 +82,23 @@ extension ContainerService {
         }
     }
 
-    /// The networks inspect and `docker ps` show. A default-bridge container that has not run
-    /// (since the daemon started) has no endpoint yet; dockerd lists "bridge" for it anyway,
-    /// with an empty network ID.
-    func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?) -> [String: EndpointView] {
+    /// The networks inspect and `docker ps` show. A default-bridge, host or none container
+    /// with no endpoint (stopped, or never started) shows that network anyway, as dockerd
+    /// does: with an empty network ID until its first start, with the network's ID after
+    /// (dockerd keeps it when the container stops, and across its own restarts).
+    func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?, started: Bool) -> [String: EndpointView] {
         let networks = view?.networks ?? [:]
-        guard networks.isEmpty, let network, !network.options.defaultBridgeDisabled,
-              ["", "default", "bridge"].contains(hostConfig?.NetworkMode ?? "") else { return networks }
-        return ["bridge": EndpointView(NetworkID: "")]
+        guard networks.isEmpty, let network else { return networks }
+        let mode = hostConfig?.NetworkMode ?? ""
+        let name: String
+        if mode == "host" || mode == "none" {
+            name = mode
+        } else if ["", "default", "bridge"].contains(mode), !network.options.defaultBridgeDisabled {
+            name = "bridge"
+        } else {
+            return networks
+        }
+        return [name: EndpointView(NetworkID: started ? network.views.predefinedNetworkID(name) ?? "" : "")]
     }
 
     func releaseNetwork(_ id: String) async {

@@ -129,10 +129,12 @@ extension ContainerService {
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         let root = paths.runtimeRoot
         let arguments = ProcessTable.arguments(psArgs)
-        return try await blocking {
+        let table = try await blocking {
             let pids = try Runtime(root: root).processes(id: id)
             let output = try HostPS.table(arguments: arguments, pids: pids)
             return try ProcessTable.filter(psOutput: output, pids: Set(pids))
         }
+        emit("top", container: id)  // dockerd reports every successful top
+        return table
     }
 }

@@ -136,6 +136,7 @@ extension ContainerService {
             throw cannotUpdate(.internalError("\(error)"))
         }
         stateVersion += 1
+        emit("update", container: id)  // as dockerd, once the change is stored
         return warnings
     }
 }

@@ -147,7 +147,8 @@ extension ContainerService {
         }
         let view = network?.views.view(record.ID)
         if let view { inspect.NetworkSettings.apply(view) }  // network
-        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig)
+        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig,
+                                                        started: record.State.StartedAt != ContainerStateRecord.zeroTime)
         return inspect
     }
 
@@ -180,35 +181,60 @@ extension ContainerService {
         var records = entries.values.map(\.record).sorted { $0.Created > $1.Created }
         let sequence = records.map(\.ID)
         // A positive limit lists stopped containers too; docker-py sends limit=-1 for none.
-        if !all && (limit ?? 0) <= 0 { records.removeAll { !$0.State.isActive } }
+        // As in dockerd, a status filter lists every container (`ps --filter status=exited`).
+        if !all && (limit ?? 0) <= 0 && filters.values["status"] == nil { records.removeAll { !$0.State.isActive } }
+        let ancestorImages = (filters.values["ancestor"] ?? []).reduce(into: Set<String>()) {
+            $0.formUnion(images.imageAndDescendants($1))
+        }
         records = try records.filter {
             let hostConfig = entries[$0.ID]?.hostConfig
             // "default" is the bridge, by name, as dockerd files it.
             let mode = hostConfig?.NetworkMode ?? "default"
-            var networks = [mode == "default" ? "bridge" : mode]
-            var ports: [ContainerSummary.PortSummary] = []
-            if let view = network?.views.view($0.ID) {  // network
-                networks += view.networks.keys
-                networks += view.networks.values.map(\.NetworkID)
-                ports = ContainerSummary.ports(view)
-            }
+            let view = network?.views.view($0.ID)  // network
+            let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
+            // A container sharing another's network is on none of its own (dockerd lists none).
+            let own = mode.hasPrefix("container:") ? [] : [mode == "default" ? "bridge" : mode]
+            let networks = own + shown.keys
+            let ports = view.map(ContainerSummary.ports) ?? []
             return try filters.matches($0, order: sequence, resolve: { name in
                 do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks, ports: ports))
+            }, attachments: .init(hostConfig: hostConfig, networks: networks,
+                                  networkIDs: shown.values.map(\.NetworkID).filter { !$0.isEmpty }, ports: ports,
+                                  ancestorImages: ancestorImages))
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
+        let linkNames = linkNames()
+        // dockerd shows the name the container was made from while it still names the same
+        // image; once that tag is gone or moved, the image's ID.
+        var currentIDs: [String: String?] = [:]
+        func shownImage(_ record: ContainerRecord) -> String {
+            guard let name = record.Config.Image, !name.isEmpty, name != record.Image else { return record.Image }
+            if currentIDs[name] == nil { currentIDs[name] = .some(images.currentID(of: name)) }
+            return currentIDs[name]! == record.Image ? name : record.Image
+        }
         return records.map { record in
             var summary = ContainerSummary(
-                Id: record.ID, Names: ["/" + record.bareName], Image: record.Config.Image ?? record.Image,
-                ImageID: record.Image, Command: ([record.Path] + record.Args).map(Self.quotedForCommand).joined(separator: " "),
+                Id: record.ID, Names: ["/" + record.bareName] + (linkNames[record.ID] ?? []), Image: shownImage(record),
+                ImageID: record.Image, Command: ([record.Path] + record.Args.map(Self.quotedForCommand)).joined(separator: " "),
                 Created: Int64(unixSeconds(record.Created) ?? 0), Labels: record.Config.Labels ?? [:],
                 State: record.State.Status, Status: Self.describe(record.State, now: now),
                 HostConfig: .init(NetworkMode: entries[record.ID]?.hostConfig.NetworkMode ?? "bridge"),
                 NetworkSettings: .init(Networks: [:]))
             let view = network?.views.view(record.ID)
             if let view { summary.Ports = ContainerSummary.ports(view) }  // network
-            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig)
+            // dockerd's list copies an endpoint's addresses and IDs, not its aliases, links,
+            // driver options or DNS names.
+            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig,
+                                                             started: record.State.StartedAt != ContainerStateRecord.zeroTime)
+                .mapValues { endpoint in
+                    var listed = endpoint
+                    listed.Aliases = nil
+                    listed.Links = nil
+                    listed.DriverOpts = nil
+                    listed.DNSNames = nil
+                    return listed
+                }
             if let hostConfig = entries[record.ID]?.hostConfig {
                 summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes)
             }
@@ -221,9 +247,10 @@ extension ContainerService {
         }
     }
 
-    /// dockerd shows an argument with spaces in single quotes ("sh -c 'exit 3'").
+    /// dockerd shows an argument with spaces in single quotes ("sh -c 'exit 3'"); only a
+    /// space counts (a tab does not), and the program's path is shown as it is.
     static func quotedForCommand(_ word: String) -> String {
-        word.contains(where: { $0 == " " || $0 == "\t" }) ? "'" + word + "'" : word
+        word.contains(" ") ? "'" + word + "'" : word
     }
 
     /// `docker ps`' STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created".

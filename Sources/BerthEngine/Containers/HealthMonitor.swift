@@ -40,9 +40,17 @@ extension ContainerService {
 
     /// Stops the monitor. A probe in progress is killed and not waited for: a stop, pause or
     /// removal never waits on a probe.
+    /// Ends the probes of this run. As dockerd's (which does it "for compatibility reasons"),
+    /// a monitor that stops leaves the health "unhealthy": after an exit, a stop, a kill or
+    /// while paused, until the next run's or the next probe's result.
     func stopHealthMonitor(_ id: String) {
-        entries[id]?.healthMonitor?.task.cancel()
+        guard let monitor = entries[id]?.healthMonitor else { return }
+        monitor.task.cancel()
         entries[id]?.healthMonitor = nil
+        if entries[id]?.record.State.Health != nil {
+            entries[id]?.record.State.Health?.Status = ContainerHealth.unhealthy
+            stateVersion += 1
+        }
     }
 
     private func isCurrent(_ id: String, _ token: UUID) -> Bool {

@@ -38,7 +38,15 @@ extension ContainerService {
     /// Synchronous (no wait on the network service), so that an exit's `disconnect` comes
     /// before what the exit wakes (`stop`, `destroy`), in dockerd's order.
     func attachedNetworks(_ id: String) -> [(id: String, name: String, driver: String)] {
-        guard let view = network?.views.view(id) else { return [] }
+        guard let network else { return [] }
+        // A host or none container has no endpoint of Berth's; dockerd connects it (and
+        // reports that) to the predefined network all the same.
+        let mode = entries[id]?.hostConfig.NetworkMode ?? ""
+        if mode == "host" || mode == "none", network.views.view(id)?.networks.isEmpty ?? true,
+           let networkID = network.views.predefinedNetworkID(mode) {
+            return [(networkID, mode, mode == "host" ? "host" : "null")]
+        }
+        guard let view = network.views.view(id) else { return [] }
         return view.networks.sorted(by: { $0.key < $1.key }).map { name, endpoint in
             // Only the predefined host and none networks have other drivers than bridge.
             (endpoint.NetworkID, name, name == "host" ? "host" : name == "none" ? "null" : "bridge")
