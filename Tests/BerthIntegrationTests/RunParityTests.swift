@@ -45,9 +45,9 @@ struct RunParityTests {
             #expect(Self.inspect(daemon, "{{json .HostConfig.LogConfig.Config}}", "nb")
                     == #"{"max-buffer-size":"4m","max-size":"10k","mode":"non-blocking"}"#)
             Self.succeeds(daemon, ["rm", "nb"])
-            // max-size=1k is 1000 bytes, not 1024: two records of about 1010 bytes together
-            // (869 characters and "y", each with its JSON and time) need a second file.
-            let line = String(repeating: "x", count: 869)
+            // max-size=1k is 1000 bytes, not 1024: a record of 1001 to 1011 bytes (940 characters
+            // with its JSON and time) fills the file, so the next one starts another.
+            let line = String(repeating: "x", count: 940)
             Self.succeeds(daemon, ["run", "--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "busybox",
                                    "sh", "-c", "echo \(line); sleep 0.2; echo y"])
             let path = Self.inspect(daemon, "{{.LogPath}}", "rot")
@@ -213,6 +213,30 @@ struct RunParityTests {
             #expect(unreadable.status == 1 && unreadable.stderr == "ls: .: Permission denied\n", "\(unreadable)")
             #expect(daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "pwd"]).stdout == "/root\n")
             #expect(daemon.docker(["run", "--rm", "-u", "1:1", "-w", "/root", "busybox", "pwd"]).stdout == "/root\n")
+        }
+    }
+
+    /// `container:<name>` modes are kept by the other container's full ID, so that renaming it
+    /// breaks nothing; for IPC and PID it must exist at create, for the network at start.
+    @Test func containerModesNameTheOtherByItsID() throws {
+        try DockerParityTests.withDaemon { daemon in
+            for flag in ["--ipc", "--pid"] {
+                Self.fails(daemon, ["create", flag, "container:nosuch", "busybox", "true"],
+                           stderr: "Error response from daemon: No such container: nosuch\n", status: 1)
+            }
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+            Self.succeeds(daemon, ["create", "--name", "later", "--network", "container:nosuch", "busybox", "true"])
+            Self.succeeds(daemon, ["run", "-d", "--name", "donor", "--ipc", "shareable", "busybox", "sleep", "100"])
+            let id = Self.inspect(daemon, "{{.Id}}", "donor")
+            Self.succeeds(daemon, ["create", "--name", "guest", "--ipc", "container:donor", "--pid", "container:donor",
+                                   "--network", "container:donor", "busybox", "sleep", "100"])
+            #expect(Self.inspect(daemon, "{{.HostConfig.IpcMode}} {{.HostConfig.PidMode}} {{.HostConfig.NetworkMode}}", "guest")
+                    == "container:\(id) container:\(id) container:\(id)")
+            Self.succeeds(daemon, ["rename", "donor", "renamed"])
+            Self.succeeds(daemon, ["start", "guest"])
+            // One PID namespace: the guest sees the donor's process as its first.
+            #expect(daemon.docker(["exec", "guest", "cat", "/proc/1/cmdline"]).stdout == "sleep\u{0}100\u{0}")
+            Self.succeeds(daemon, ["rm", "-f", "guest", "renamed", "later"])
         }
     }
 }

@@ -272,6 +272,7 @@ public actor ContainerService {
         // there): the links are the endpoint's (NetworkingConfig), see EndpointLink.
         if case .userDefined = NetworkModeKind(validated.hostConfig.NetworkMode) { validated.hostConfig.Links = nil }
         try checkReferences(validated.hostConfig)
+        validated.hostConfig = try pinnedContainerModes(validated.hostConfig)
         try StorageOptions.check(validated.hostConfig.StorageOpt, dataRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
         hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)
@@ -367,6 +368,26 @@ public actor ContainerService {
                 throw BerthError.invalidArgument("could not get container for \(name): No such container: \(name)")
             }
         }
+    }
+
+    /// As dockerd: `container:<name>` modes are kept by the other container's full ID, so that
+    /// renaming it breaks nothing; for IPC and PID it must exist at create (stopped will do).
+    private func pinnedContainerModes(_ hostConfig: HostConfig) throws -> HostConfig {
+        func pin(_ mode: String?, required: Bool) throws -> String? {
+            guard let mode, mode.hasPrefix("container:") else { return mode }
+            let name = String(mode.dropFirst("container:".count))
+            guard let id = try? resolve(name) else {
+                // Not 404: the CLI would take that for a missing image and try to pull it.
+                if required { throw BerthError.invalidArgument("No such container: \(name)") }
+                return mode  // a network peer is looked for at start, as by dockerd
+            }
+            return "container:" + id
+        }
+        var pinned = hostConfig
+        pinned.IpcMode = try pin(hostConfig.IpcMode, required: true)
+        pinned.PidMode = try pin(hostConfig.PidMode, required: true)
+        pinned.NetworkMode = try pin(hostConfig.NetworkMode, required: false)
+        return pinned
     }
 
     // MARK: - rename, remove
