@@ -324,7 +324,7 @@ measure() {  # name host
     dk "$host" rm -f "$logs_name" >/dev/null 2>&1
 
     # 5c: the daemon's memory once the work is over and it has been idle a while (berthd gives
-    # freed heap back after 5 s without requests)
+    # freed heap back 3 to 6 s after the last request)
     sleep 7
     pids=$(daemon_pids "$name")
     if [ -n "$pids" ]; then

@@ -5,7 +5,7 @@ import CSystemShims
 /// that was 18 of berthd's 40 MiB RSS, and trimming took it to 7. It runs once the API
 /// has had requests and then none for a whole period, so a busy daemon never pays for it.
 final class IdleMemoryTrim: @unchecked Sendable {
-    static let period = 5  // seconds
+    static let period = 3  // seconds: the trim comes 3 to 6 s after the last request
 
     private let requests: InFlightRequests
     private let trim: () -> Void
