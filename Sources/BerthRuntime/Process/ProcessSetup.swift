@@ -33,15 +33,12 @@ struct ProcessSetup {
         // Entered while still root, as runc does: the user may then run in a directory it
         // cannot read (`exec -u 1 -w /root`). Refused even to root, it is tried again as the user
         // (a volume chowned to the user on a host that squashes root).
-        var entered = chdir(process.cwd) == 0
+        let entered = chdir(process.cwd) == 0
         if !entered && errno != EACCES && errno != EPERM { throw SystemError(chdirFailure) }
         if !noNewPrivileges { try seccomp?.load() }
         try capabilities.dropBounding()
         try switchUser()
-        if !entered {
-            entered = chdir(process.cwd) == 0
-            if !entered { throw SystemError(chdirFailure) }
-        }
+        if !entered && chdir(process.cwd) != 0 { throw SystemError(chdirFailure) }
         // A cwd reached through a leaked host descriptor would be outside our root, and the
         // kernel then reports it as unreachable (the runc CVE-2024-21626 pattern).
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
