@@ -72,7 +72,7 @@ enum Sockets {
     struct BindFailure: Error {
         let code: Int32
         /// Go's wording, which Docker's messages carry ("bind: address already in use").
-        var message: String { String(cString: strerror(code)).lowercased() }
+        var message: String { goErrorText(code) }
     }
 
     /// accept, with the new socket close-on-exec (berthd spawns shims).

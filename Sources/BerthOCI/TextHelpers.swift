@@ -111,3 +111,11 @@ extension StringProtocol {
         return out + "\""
     }
 }
+
+/// An errno as Go's syscall.Errno prints it (and so dockerd's and runc's errors): glibc's
+/// text, lower case first. The docker CLI reads "no such file or directory" and "permission
+/// denied" in a failed start to exit with 127 or 126.
+public func goErrorText(_ code: Int32) -> String {
+    let text = String(cString: strerror(code))
+    return text.prefix(1).lowercased() + text.dropFirst()
+}

@@ -1,3 +1,4 @@
+import BerthOCI
 import Glibc
 
 /// A failed step of container setup: prints as "pivot_root: invalid argument", the step that
@@ -12,15 +13,8 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        "\(step): \(Self.reason(errno))"
-    }
-
-    /// errno in Go's words, as runc's errors have it: glibc's text starting in lower case. The
-    /// docker CLI looks for "no such file or directory" and "permission denied" in a failed
-    /// start to exit with 127 or 126 rather than 125.
-    public static func reason(_ errno: Int32) -> String {
-        let text = String(cString: strerror(errno))
-        return text.prefix(1).lowercased() + text.dropFirst()
+        // Go's words, as runc's errors have them (see goErrorText).
+        "\(step): \(goErrorText(errno))"
     }
 }
 

@@ -201,9 +201,8 @@ public struct TreeExtractor: Sendable {
             guard let key else { continue }
             let result = TreeArchiver.withCName(entryPath) { lsetxattr($0, key, value, size, 0) }
             if result == 0 || errno == EPERM { continue }
-            let reason = String(cString: strerror(errno))
             throw BerthError.internalError("lsetxattr \(Self.text(path)): xattr \(String(cString: key).goJSONQuoted): "
-                                           + reason.prefix(1).lowercased() + reason.dropFirst())
+                                           + goErrorText(errno))
         }
     }
 

@@ -31,7 +31,7 @@ enum BlockIOLimits {
     static func numbers(_ path: String) throws -> (major: Int64, minor: Int64) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw BerthError.internalError("stat \(path): \(ContainerService.goErrorText(errno))")
+            throw BerthError.internalError("stat \(path): \(goErrorText(errno))")
         }
         return ContainerDevices.numbers(info.st_rdev)
     }

@@ -27,7 +27,7 @@ extension ContainerService {
             // Only a missing file is "not found" (Go's os.IsNotExist); a file where a directory
             // should be is the lstat's own error, as dockerd words it (500).
             if error.errno == ENOENT { throw notFound() }
-            throw BerthError.internalError("lstat \(path.absolute): \(Self.goErrorText(error.errno))")
+            throw BerthError.internalError("lstat \(path.absolute): \(goErrorText(error.errno))")
         }
         let resolved = path.base.isEmpty ? directory : (directory == "/" ? "/" : directory + "/") + path.base
         let isLink = (info.st_mode & S_IFMT) == S_IFLNK
@@ -35,12 +35,6 @@ extension ContainerService {
                             mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)),
                             linkTarget: isLink ? root.canonical(path.absolute) : "")
         return ResolvedPath(resolved: resolved, stat: stat)
-    }
-
-    /// An errno as Go's syscall.Errno prints it: glibc's text, lower case first.
-    static func goErrorText(_ code: Int32) -> String {
-        let text = String(cString: strerror(code))
-        return text.prefix(1).lowercased() + text.dropFirst()
     }
 
     static func checkArchivePath(_ path: String?) throws -> ArchivePath {
@@ -138,7 +132,7 @@ extension ContainerService {
         } catch {
             if error.errno == ENOENT { throw Self.missingFile(rawPath!, nameOrID) }
             // dockerd's EvalSymlinks fails on the lstat of the path (a file where a directory should be).
-            throw BerthError.internalError("lstat \(MountValidation.clean(path.absolute)): \(Self.goErrorText(error.errno))")
+            throw BerthError.internalError("lstat \(MountValidation.clean(path.absolute)): \(goErrorText(error.errno))")
         }
         // Current dockerd answers these three with 400 (20.10 with 500; the CLI prints the same).
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.invalidArgument("extraction point is not a directory") }

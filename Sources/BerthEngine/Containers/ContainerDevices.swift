@@ -84,7 +84,7 @@ public enum ContainerDevices {
         var info = stat()
         // Go's words for errno, as dockerd shows them: lowercase ("no such file or directory"),
         // which is also what makes the CLI exit 127 for a missing device, as with dockerd.
-        guard stat(hostPath, &info) == 0 else { return .failure(DeviceError(String(cString: strerror(errno)).lowercased())) }
+        guard stat(hostPath, &info) == 0 else { return .failure(DeviceError(goErrorText(errno))) }
         let type: String
         switch info.st_mode & S_IFMT {
         case S_IFCHR: type = "c"

@@ -55,8 +55,7 @@ final class LocalVolumeMounts: @unchecked Sendable {
         let data = parsed.dataString
         guard berth_mount(device, path, type, parsed.flags, data.isEmpty ? nil : data) == 0 else {
             // Go's words: the lower-case strerror, flags and data only when there are some.
-            let text = String(cString: strerror(errno))
-            let reason = text.prefix(1).lowercased() + text.dropFirst()
+            let reason = goErrorText(errno)
             var what = "mount \(device):\(path)"
             if parsed.flags != 0 { what += ", flags: 0x\(String(parsed.flags, radix: 16))" }
             if !data.isEmpty { what += ", data: \(data)" }

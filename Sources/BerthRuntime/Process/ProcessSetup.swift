@@ -100,7 +100,7 @@ struct ProcessSetup {
     private func checkExecutable(_ path: String, name: String) throws {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw ConfigError("exec: \"\(name)\": stat \(path): \(SystemError.reason(errno))")
+            throw ConfigError("exec: \"\(name)\": stat \(path): \(goErrorText(errno))")
         }
         if (st.st_mode & S_IFMT) == S_IFDIR || access(path, X_OK) != 0 {
             throw ConfigError("exec: \"\(name)\": permission denied")
