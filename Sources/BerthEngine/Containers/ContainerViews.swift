@@ -186,21 +186,24 @@ extension ContainerService {
         let ancestorImages = (filters.values["ancestor"] ?? []).reduce(into: Set<String>()) {
             $0.formUnion(images.imageAndDescendants($1))
         }
-        records = try records.filter {
-            let hostConfig = entries[$0.ID]?.hostConfig
-            // "default" is the bridge, by name, as dockerd files it.
-            let mode = hostConfig?.NetworkMode ?? "default"
-            let view = network?.views.view($0.ID)  // network
-            let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
-            // A container sharing another's network is on none of its own (dockerd lists none).
-            let own = mode.hasPrefix("container:") ? [] : [mode == "default" ? "bridge" : mode]
-            let networks = own + shown.keys
-            let ports = view.map(ContainerSummary.ports) ?? []
-            return try filters.matches($0, order: sequence, resolve: { name in
-                do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
-            }, attachments: .init(hostConfig: hostConfig, networks: networks,
-                                  networkIDs: shown.values.map(\.NetworkID).filter { !$0.isEmpty }, ports: ports,
-                                  ancestorImages: ancestorImages))
+        // What the filters look at is gathered only when there are some (plain `docker ps`).
+        if !filters.values.isEmpty {
+            records = try records.filter {
+                let hostConfig = entries[$0.ID]?.hostConfig
+                // "default" is the bridge, by name, as dockerd files it.
+                let mode = hostConfig?.NetworkMode ?? "default"
+                let view = network?.views.view($0.ID)  // network
+                let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
+                // A container sharing another's network is on none of its own (dockerd lists none).
+                let own = mode.hasPrefix("container:") ? [] : [mode == "default" ? "bridge" : mode]
+                let networks = own + shown.keys
+                let ports = view.map(ContainerSummary.ports) ?? []
+                return try filters.matches($0, order: sequence, resolve: { name in
+                    do { return try self.resolve(name) } catch { throw BerthError.notFound("no such container \(name)") }
+                }, attachments: .init(hostConfig: hostConfig, networks: networks,
+                                      networkIDs: shown.values.map(\.NetworkID).filter { !$0.isEmpty }, ports: ports,
+                                      ancestorImages: ancestorImages))
+            }
         }
         if let limit, limit > 0 { records = Array(records.prefix(limit)) }
         let now = Date().timeIntervalSince1970
