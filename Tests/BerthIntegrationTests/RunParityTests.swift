@@ -207,6 +207,11 @@ struct RunParityTests {
             let over = daemon.docker(["run", "--rm", "-v", "/tmp:/proc", "busybox", "true"])
             #expect(over.status == 125 && over.stderr.contains(#"/proc" cannot be mounted because it is not of type proc: unknown"#), "\(over)")
             Self.succeeds(daemon, ["run", "--rm", "-v", "/proc:/proc", "busybox", "true"])
+            // A file over a directory: runc's words around the mount's failure, and dockerd's hint.
+            let fileOnDirectory = daemon.docker(["run", "--rm", "-v", "/etc/hostname:/etc", "busybox", "true"])
+            #expect(fileOnDirectory.status == 125 && fileOnDirectory.stderr.contains(#"error mounting "/etc/hostname" to rootfs at "/etc": "#)
+                    && fileOnDirectory.stderr.contains(": not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type\n"),
+                    "\(fileOnDirectory)")
             Self.succeeds(daemon, ["run", "--rm", "--device", "/dev", "busybox", "test", "-c", "/dev/null"])
             Self.succeeds(daemon, ["run", "-d", "--name", "cwd", "busybox", "sleep", "100"])
             let unreadable = daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "ls"])

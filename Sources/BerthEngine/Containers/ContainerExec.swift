@@ -199,7 +199,7 @@ extension ContainerService {
         var outcome = DetachedStart.started
         for await first in settled { outcome = first; break }
         if case .failed(let text) = outcome {
-            throw BerthError.internalError(ExecFailureText.wrapped(text))
+            throw BerthError.internalError(RuntimeFailureText.exec(text))
         }
     }
 
@@ -257,7 +257,7 @@ extension ContainerService {
             emitExec("exec_die", execID: execID, ["exitCode": String(code)])
         case .execFailed:
             // dockerd (20.10) writes why the exec could not start into the stream, and 126 as its code.
-            let message = wrapped ? ExecFailureText.wrapped(text) : text
+            let message = wrapped ? RuntimeFailureText.exec(text) : text
             execs[execID]?.ExitCode = 126
             var text = ByteBuffer(string: message + "\r\n")
             if !tty {

@@ -556,7 +556,7 @@ extension ContainerService {
     /// Docker's wording around the runtime's message, so the CLI picks 126/127 from it.
     static func startFailure(_ error: Error) -> String {
         let message = (error as? ShimRefused)?.message ?? (error as? BerthError)?.message ?? "\(error)"
-        return "failed to create task for container: OCI runtime create failed: unable to start container process: \(message): unknown"
+        return RuntimeFailureText.start(message)
     }
 
     static func exitCode(forStartFailure message: String) -> Int32 {

@@ -29,7 +29,12 @@ struct RootfsBuilder {
         try mount(rootfs, rootfs, nil, UInt(MS_BIND) | UInt(MS_REC), nil, step: "bind rootfs \(rootfs)")
 
         for entry in spec.mounts ?? [] {
-            try mountEntry(entry)
+            do {
+                try mountEntry(entry)
+            } catch {
+                // runc's words around any mount's failure (dockerd adds its hint on "not a directory").
+                throw ConfigError("error mounting \"\(entry.source ?? "")\" to rootfs at \"\(entry.destination)\": \(error)")
+            }
         }
         try createDevices()
         try createDevSymlinks()
@@ -86,7 +91,7 @@ struct RootfsBuilder {
         let options = MountOptions(entry.options ?? [])
         let type = entry.type ?? (options.isBind ? "bind" : "")
         let target = FileSystem.secureJoin(root: rootfs, entry.destination)
-        try checkProcDestination(target, type: type, entry: entry)
+        try checkProcDestination(target, type: type, source: entry.source)
 
         if type == "cgroup" || type == "cgroup2" {
             try mountCgroups(at: target, options: options)
@@ -207,20 +212,20 @@ struct RootfsBuilder {
 
     /// As runc: /proc takes only a proc mount, and nothing goes inside it but the files lxcfs
     /// emulates; anything else there could cover what the masked and read-only paths guard.
-    private func checkProcDestination(_ target: String, type: String, entry: Spec.Mount) throws {
+    private func checkProcDestination(_ target: String, type: String, source: String?) throws {
         let proc = rootfs + "/proc"
         let why: String
         if target == proc {
             // A proc mount, or a bind of a proc file system (`-v /proc:/proc`).
             let procMagic = 0x9fa0
-            if type == "proc" || entry.source.map({ berth_filesystem_type($0) == procMagic }) == true { return }
+            if type == "proc" || source.map({ berth_filesystem_type($0) == procMagic }) == true { return }
             why = "is not of type proc"
         } else if target.hasPrefix(proc + "/"), !Self.procFilesToEmulate.contains(String(target.dropFirst(rootfs.count))) {
             why = "is inside /proc"
         } else {
             return
         }
-        throw ConfigError("error mounting \"\(entry.source ?? "")\" to rootfs at \"\(entry.destination)\": \"\(target)\" cannot be mounted because it \(why)")
+        throw ConfigError("\"\(target)\" cannot be mounted because it \(why)")
     }
 
     private func createDevice(_ device: Spec.Device) throws {
