@@ -29,6 +29,13 @@ public struct DaemonOptions: Sendable {
     public var icc = true
     public var ipMasquerade = true
     public var mtu: Int?
+    /// What every container gets unless it asks otherwise (dockerd's names): /dev/shm's size,
+    /// the IPC mode, `--init`, ulimits, and a seccomp profile file instead of the built-in one.
+    public var defaultShmSize: Int64?
+    public var defaultIpcMode: String?
+    public var initByDefault = false
+    public var defaultUlimits: [String: Ulimit] = [:]
+    public var seccompProfile: String?
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -40,9 +47,10 @@ public struct DaemonOptions: Sendable {
         "-H": "hosts", "--host": "hosts", "--data-root": "data-root", "--exec-root": "exec-root",
         "--config-file": "config-file", "--pidfile": "pidfile", "-p": "pidfile", "--group": "group", "-G": "group",
         "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
-        "--cgroup-parent": "cgroup-parent",
+        "--cgroup-parent": "cgroup-parent", "--default-shm-size": "default-shm-size", "--default-ipc-mode": "default-ipc-mode",
+        "--seccomp-profile": "seccomp-profile",
     ]
-    static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore"]
+    static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore", "--init": "init"]
 
     /// daemon.json keys dockerd knows; those Berth does not use yet are accepted and ignored.
     static let knownKeys: Set<String> = [
@@ -102,6 +110,21 @@ public struct DaemonOptions: Sendable {
         case "debug": debug = value == "true"
         case "live-restore": liveRestore = value == "true"
         case "log-driver": logDriver = value
+        case "init": initByDefault = value == "true"
+        case "seccomp-profile": seccompProfile = value
+        case "default-shm-size":
+            // go-units' RAMInBytes, as dockerd reads it.
+            do { defaultShmSize = try GoUnitsSize.binary(value) } catch {
+                throw Failure("invalid default-shm-size \"\(value)\": \(error.message)")
+            }
+        case "default-ipc-mode":
+            let hint = #"use "shareable" or "private""#
+            guard ["", "private", "shareable"].contains(value) else {
+                let known = ["host", "none"].contains(value) || value.hasPrefix("container:")
+                throw Failure(known ? "IPC mode \"\(value)\" is not supported as default value; \(hint)"
+                                    : "default IPC mode setting (\(value)) is invalid; \(hint)")
+            }
+            defaultIpcMode = value.isEmpty ? nil : value
         case "cgroup-parent":
             guard !value.isEmpty, !value.split(separator: "/").contains("..") else { throw Failure("invalid cgroup-parent \"\(value)\"") }
             cgroupParent = value.hasPrefix("/") ? value : "/" + value
@@ -148,15 +171,23 @@ public struct DaemonOptions: Sendable {
             let value = object[key]!
             let invalid = Failure("unable to configure the Berth daemon with file \(path): invalid value for \(key): \(Self.describe(value))")
             switch key {
-            case "debug", "live-restore":
+            case "debug", "live-restore", "init":
                 guard let flag = value as? Bool, !(value is String) else { throw invalid }
                 try set(key, flag ? "true" : "false")
-            case "data-root", "exec-root", "pidfile", "group", "log-level", "log-driver", "cgroup-parent":
+            case "data-root", "exec-root", "pidfile", "group", "log-level", "log-driver", "cgroup-parent",
+                 "default-shm-size", "default-ipc-mode", "seccomp-profile":
                 guard let text = value as? String else { throw invalid }
                 try set(key, text)
             case "hosts":
                 guard let list = value as? [String] else { throw invalid }
                 hosts += list
+            case "default-ulimits":
+                // {"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}
+                guard let map = value as? [String: [String: Any]] else { throw invalid }
+                for (name, limit) in map {
+                    guard let soft = limit["Soft"] as? Int, let hard = limit["Hard"] as? Int, soft <= hard else { throw invalid }
+                    defaultUlimits[name] = Ulimit(Name: name, Soft: Int64(soft), Hard: Int64(hard))
+                }
             case "log-opts":
                 guard let map = value as? [String: String] else { throw invalid }
                 logOptions.merge(map) { _, new in new }
@@ -199,5 +230,24 @@ public struct DaemonOptions: Sendable {
     static func describe(_ value: Any) -> String {
         if let text = value as? String { return text }
         return AnyJSON.text(value)
+    }
+}
+
+extension DaemonOptions {
+    /// The daemon-wide container defaults these options set, on top of `base` (the daemon's
+    /// own limits); reads the seccomp profile file.
+    public func specDefaults(_ base: DaemonSpecDefaults) throws -> DaemonSpecDefaults {
+        var defaults = base
+        if let defaultShmSize { defaults.shmSize = defaultShmSize }
+        if let defaultIpcMode { defaults.ipcMode = defaultIpcMode }
+        defaults.initByDefault = initByDefault
+        defaults.ulimits = defaultUlimits
+        if let path = seccompProfile, path != "builtin", !path.isEmpty {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw Failure("opening seccomp profile (\(path)) failed: open \(path): \(goErrorText(errno))")
+            }
+            defaults.seccompProfile = String(decoding: data, as: UTF8.self)
+        }
+        return defaults
     }
 }

@@ -90,12 +90,18 @@ do {
     fail("cannot set up networking: \(error)")
 }
 let containers: ContainerService
+let specDefaults: DaemonSpecDefaults
+do {
+    specDefaults = try options.specDefaults(DaemonSpecDefaults.current())
+} catch {
+    fail("\(error)")
+}
 do {
     containers = try ContainerService(
         dataRoot: options.dataRoot, execRoot: options.execRoot, binDirectory: binDirectory, images: images,
         settings: ContainerDefaults(host: HostFacts.current(), logDriver: options.logDriver, logOptions: options.logOptions,
                                     initPath: binDirectory + "/berth-init", cgroupParent: options.cgroupParent,
-                                    specDefaults: DaemonSpecDefaults.current()),
+                                    specDefaults: specDefaults),
         logger: logger, network: network)
 } catch {
     fail("cannot open the containers in \(options.dataRoot): \(error)")

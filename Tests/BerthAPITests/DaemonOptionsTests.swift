@@ -113,4 +113,31 @@ struct DaemonOptionsTests {
             #expect(failure(["--config-file", path]) == "You specified -b & --bip, mutually exclusive options. Please specify only one")
         }
     }
+
+    /// default-shm-size, default-ipc-mode, init, default-ulimits and seccomp-profile reach
+    /// every container's defaults, from daemon.json or flags, checked with dockerd's words.
+    @Test func containerDefaultsFromTheDaemon() throws {
+        try withConfig(#"{"default-shm-size": "128M", "default-ipc-mode": "shareable", "init": true, "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 4096, "Hard": 8192}}}"#) { path in
+            let options = try DaemonOptions.parse(["--config-file", path], defaults: defaults)
+            let spec = try options.specDefaults(DaemonSpecDefaults())
+            #expect(spec.shmSize == 128 << 20 && spec.ipcMode == "shareable" && spec.initByDefault)
+            #expect(spec.ulimits == ["nofile": Ulimit(Name: "nofile", Soft: 4096, Hard: 8192)])
+            #expect(spec.seccompProfile == nil)
+        }
+        let flags = try DaemonOptions.parse(["--default-shm-size=1g", "--init", "--default-ipc-mode", "private"], defaults: defaults)
+        #expect(flags.defaultShmSize == 1 << 30 && flags.initByDefault && flags.defaultIpcMode == "private")
+        #expect(failure(["--default-ipc-mode", "host"]) == #"IPC mode "host" is not supported as default value; use "shareable" or "private""#)
+        #expect(failure(["--default-ipc-mode", "bogus"]) == #"default IPC mode setting (bogus) is invalid; use "shareable" or "private""#)
+        #expect(failure(["--default-shm-size", "lots"]) == #"invalid default-shm-size "lots": invalid size: 'lots'"#)
+
+        let profile = NSTemporaryDirectory() + "berth-profile-\(UUID().uuidString).json"
+        try #"{"defaultAction": "SCMP_ACT_ALLOW"}"#.write(toFile: profile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let withProfile = try DaemonOptions.parse(["--seccomp-profile", profile], defaults: defaults)
+        #expect(try withProfile.specDefaults(DaemonSpecDefaults()).seccompProfile == #"{"defaultAction": "SCMP_ACT_ALLOW"}"#)
+        let missing = try DaemonOptions.parse(["--seccomp-profile", "/nonexistent.json"], defaults: defaults)
+        #expect(throws: DaemonOptions.Failure("opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory")) {
+            try missing.specDefaults(DaemonSpecDefaults())
+        }
+    }
 }

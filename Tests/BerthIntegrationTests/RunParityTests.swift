@@ -244,4 +244,21 @@ struct RunParityTests {
             Self.succeeds(daemon, ["rm", "-f", "guest", "renamed", "later"])
         }
     }
+
+    /// daemon.json's container defaults: /dev/shm's size, the IPC mode, `--init` and ulimits
+    /// for every container that does not ask otherwise.
+    @Test func daemonWideContainerDefaults() throws {
+        let configuration = #"{"cgroup-parent": "/berth-test", "default-shm-size": "128M", "default-ipc-mode": "shareable", "init": true, "#
+            + #""default-ulimits": {"nofile": {"Name": "nofile", "Soft": 4096, "Hard": 8192}}}"#
+        try ContainerBehaviourTests.withDaemon(configuration) { daemon in
+            let run = daemon.docker(["run", "--rm", "busybox", "sh", "-c", "grep ' /dev/shm ' /proc/mounts; ulimit -n; ulimit -Hn; cat /proc/1/cmdline"])
+            #expect(run.stdout == "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=131072k 0 0\n4096\n8192\n/sbin/docker-init\u{0}--\u{0}sh\u{0}-c\u{0}"
+                    + "grep ' /dev/shm ' /proc/mounts; ulimit -n; ulimit -Hn; cat /proc/1/cmdline\u{0}", "\(run)")
+            Self.succeeds(daemon, ["create", "--name", "own", "--shm-size", "1m", "--ipc", "private", "--init=false", "busybox", "true"])
+            #expect(Self.inspect(daemon, "{{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}} {{.HostConfig.Init}}", "own") == "1048576 private false")
+            Self.succeeds(daemon, ["create", "--name", "plain", "busybox", "true"])
+            #expect(Self.inspect(daemon, "{{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}}", "plain") == "134217728 shareable")
+            Self.succeeds(daemon, ["rm", "own", "plain"])
+        }
+    }
 }
