@@ -11,16 +11,13 @@ enum AttachLogReplay {
         guard stdout || stderr else { return }
         let source = try await containers.logSource(id)
         let options = LogReadOptions(stdout: stdout, stderr: stderr, follow: false)
-        switch source.driver {
-        case "json-file":
-            try await JSONFileLog(directory: source.directory, containerID: source.id)
+        if let file = source.file {
+            try await JSONFileLog(path: file)
                 .readFormatted(options: options, tty: source.tty) { try await output.write(ByteBuffer(bytes: $0)) }
-        case "journald":
+        } else if source.driver == "journald" {
             try await JournaldLog(containerID: source.id)
                 .readFormatted(options: options, tty: source.tty, end: source.journalEnd) { try await output.write(ByteBuffer(bytes: $0)) }
-        default:
-            // A driver that cannot be read back replays nothing, as with dockerd.
-            return
         }
+        // A driver that cannot be read back replays nothing, as with dockerd.
     }
 }

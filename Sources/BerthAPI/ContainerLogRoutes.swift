@@ -3,12 +3,12 @@ import BerthOCI
 import NIOCore
 
 /// `GET /containers/{id}/logs`: the container's log read back as `docker logs` asks — the
-/// json-file log, or its entries in the journal for the journald driver — followed while the
+/// file the json-file and local drivers write, or its entries in the journal for the journald driver — followed while the
 /// container runs with `follow`.
 enum ContainerLogRoutes {
     static func logs(_ request: APIRequest, id: String, containers: ContainerService) async throws -> APIResponse {
         let source = try await containers.logSource(id)
-        guard source.driver == "json-file" || source.driver == "journald" else {
+        guard source.file != nil || source.driver == "journald" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")
         }
         var query = try LogReadOptions(query: request.query.compactMapValues(\.last))
@@ -16,20 +16,20 @@ enum ContainerLogRoutes {
         let options = query
         let containerID = source.id
         let stream: ResponseStream
-        if source.driver == "journald" {
-            let log = JournaldLog(containerID: containerID)
+        if let file = source.file {
+            let log = JSONFileLog(path: file)
             stream = ResponseStream { writer in
-                try await log.readFormatted(options: options, tty: source.tty, end: source.journalEnd, stop: {
-                    await containers.waitForJournalEnd(containerID)
+                try await log.readFormatted(options: options, tty: source.tty, stop: {
+                    await containers.waitUntilStopped(containerID)
                 }) { bytes in
                     try await writer.write(bytes)
                 }
             }
         } else {
-            let log = JSONFileLog(directory: source.directory, containerID: containerID)
+            let log = JournaldLog(containerID: containerID)
             stream = ResponseStream { writer in
-                try await log.readFormatted(options: options, tty: source.tty, stop: {
-                    await containers.waitUntilStopped(containerID)
+                try await log.readFormatted(options: options, tty: source.tty, end: source.journalEnd, stop: {
+                    await containers.waitForJournalEnd(containerID)
                 }) { bytes in
                     try await writer.write(bytes)
                 }

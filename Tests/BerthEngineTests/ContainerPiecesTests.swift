@@ -86,6 +86,24 @@ import Foundation
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "json-file", Config: ["bogus": "1"]), defaults: defaults) }
     }
 
+    @Test func theLocalDriverRotatesByDefault() throws {
+        let defaults = ContainerDefaults(host: HostFacts(cpuCount: 2, onlineCPUs: "0-1", onlineMems: "0", totalMemory: 1 << 30, cgroupV2: true),
+                                         logDriver: "json-file", logOptions: ["max-size": "1m"],
+                                         initPath: "/x", cgroupParent: "/berth", specDefaults: DaemonSpecDefaults())
+        func settings(_ options: [String: String]) throws -> LogSettings {
+            try LogSettings(LogConfig(Type: "local", Config: options), defaults: defaults)
+        }
+        // dockerd's local defaults: five files of 20 MiB, the rotated ones gzipped; the json-file
+        // daemon options do not reach another driver.
+        let plain = try settings([:])
+        #expect(plain.writesFile && plain.maxSize == 20 << 20 && plain.maxFiles == 5 && plain.compress)
+        #expect(try settings(["max-size": "10k", "max-file": "2", "compress": "false"]).maxSize == 10_000)
+        // max-size 0 rotates before every record, as dockerd's "at least max-size" check does.
+        #expect(try settings(["max-size": "0"]).maxSize == 1)
+        #expect(try settings(["max-file": "0", "compress": "false"]).maxFiles == 1)
+        #expect(try !LogSettings(LogConfig(Type: "none"), defaults: defaults).writesFile)
+    }
+
     @Test func logCompressIsAGoBoolAndNeedsSomethingToRotate() throws {
         let defaults = ContainerDefaults(host: HostFacts(cpuCount: 2, onlineCPUs: "0-1", onlineMems: "0", totalMemory: 1 << 30, cgroupV2: true),
                                          logDriver: "json-file", logOptions: [:],

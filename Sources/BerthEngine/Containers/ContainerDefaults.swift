@@ -33,9 +33,9 @@ public struct ContainerDefaults: Sendable {
 
 /// A container's log settings: its LogConfig over the daemon's, checked as dockerd does.
 struct LogSettings: Sendable {
-    static let drivers: Set<String> = ["json-file", "none", "journald"]
+    static let drivers: Set<String> = ["json-file", "local", "none", "journald"]
     /// dockerd's other built-in drivers: Berth says it has not got them, not that they do not exist.
-    static let unimplementedDrivers: Set<String> = ["local", "syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"]
+    static let unimplementedDrivers: Set<String> = ["syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"]
     static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
     /// Taken by every driver. Berth's shim writes each line as it comes, so `non-blocking`
@@ -51,6 +51,10 @@ struct LogSettings: Sendable {
     var maxFiles = 1
     /// json-file `compress`: rotated files are gzipped.
     var compress = false
+
+    /// Drivers whose lines the shim writes to a file of json-file records. dockerd keeps the
+    /// local driver's file format to itself (its LogPath is empty), so Berth stores it as json-file.
+    var writesFile: Bool { driver == "json-file" || driver == "local" }
 
     /// The container's LogConfig completed as dockerd does at create: the daemon's driver when
     /// none is given, and for the daemon's driver its options where the container sets none.
@@ -87,11 +91,21 @@ struct LogSettings: Sendable {
                 }
             }
         }
-        let allowed: Set<String> = driver == "json-file" ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
+        let allowed: Set<String> = writesFile ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
         for key in options.keys.sorted() where !allowed.contains(key) && !Self.deliveryOptions.contains(key) {
-            throw BerthError.invalidArgument("unknown log opt '\(key)' for \(driver) log driver")
+            throw BerthError.invalidArgument(driver == "local" ? "unknown log opt '\(key)' for log driver local"
+                                                               : "unknown log opt '\(key)' for \(driver) log driver")
         }
         tag = options["tag"]
+        if driver == "local" {
+            try readLocalRotation(options)
+        } else {
+            try readJSONFileRotation(options)
+        }
+    }
+
+    /// json-file: no rotation unless asked; max-size must be positive.
+    private mutating func readJSONFileRotation(_ options: [String: String]) throws(BerthError) {
         if let size = options["max-size"] {
             let bytes: Int64
             do { bytes = try GoUnitsSize.decimal(size) } catch {
@@ -119,6 +133,39 @@ struct LogSettings: Sendable {
             }
             compress = value
         }
+    }
+
+    /// local: dockerd's defaults (5 files of 20 MiB, the rotated ones gzipped) and its checks.
+    private mutating func readLocalRotation(_ options: [String: String]) throws(BerthError) {
+        let prefix = "failed to initialize logging driver: "
+        maxSize = 20 * 1024 * 1024
+        var count = 5
+        compress = true
+        if let size = options["max-size"] {
+            do { maxSize = try GoUnitsSize.decimal(size) } catch {
+                throw BerthError.invalidArgument(prefix + "invalid value for max-size: \(size): \(error.message)")
+            }
+            // dockerd rotates before every record once the file is at least max-size; 0 rotates each time.
+            maxSize = max(maxSize, 1)
+        }
+        if let files = options["max-file"] {
+            guard let value = Int(files) else {
+                throw BerthError.invalidArgument(prefix + "invalid value for max-file: \(files): strconv.Atoi: parsing \"\(files)\": invalid syntax")
+            }
+            count = value
+        }
+        if let text = options["compress"] {
+            guard let value = SecurityOptions.parseGoBool(text) else {
+                throw BerthError.invalidArgument(prefix + "invalid boolean value for compress: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+            }
+            compress = value
+        }
+        guard count >= 0 else { throw BerthError.invalidArgument(prefix + "max-file must not be negative") }
+        if compress && count <= 1 {
+            throw BerthError.invalidArgument(prefix + "compression cannot be enabled when max file count is 1")
+        }
+        // 0 files keeps the current one only, as 1 does.
+        maxFiles = max(count, 1)
     }
 }
 

@@ -71,6 +71,16 @@ struct ContainerPaths: Sendable {
     func config(_ id: String) -> String { directory(id) + "/config.v2.json" }
     func hostConfig(_ id: String) -> String { directory(id) + "/hostconfig.json" }
     func jsonLog(_ id: String) -> String { directory(id) + "/" + id + "-json.log" }
+    /// The local driver's files, where dockerd keeps them (its format is Berth's json-file one).
+    func localLogDirectory(_ id: String) -> String { directory(id) + "/local-logs" }
+    /// The file the shim writes the container's output to, for drivers that write one.
+    func logFile(_ id: String, driver: String) -> String? {
+        switch driver {
+        case "json-file": jsonLog(id)
+        case "local": localLogDirectory(id) + "/container.log"
+        default: nil
+        }
+    }
     /// The OCI bundle and the shim's socket, exit file and logs.
     func shimDirectory(_ id: String) -> String { execRoot + "/containers/" + id }
     func shimSocket(_ id: String) -> String { shimDirectory(id) + "/shim.sock" }

@@ -215,6 +215,8 @@ extension ContainerService {
         public var id: String
         public var directory: String
         public var driver: String
+        /// The file of json-file records, for the drivers that write one (json-file, local).
+        public var file: String?
         public var tty: Bool
         /// The `--details` prefix of its records.
         public var detailsPrefix: String
@@ -232,7 +234,7 @@ extension ContainerService {
             attributes = LogAttributes.journalDetails(attributes, imageName: entry.record.Config.Image ?? entry.record.Image)
         }
         return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
-                         driver: driver, tty: entry.record.Config.Tty ?? false,
+                         driver: driver, file: paths.logFile(entry.record.ID, driver: driver), tty: entry.record.Config.Tty ?? false,
                          detailsPrefix: LogAttributes.detailsPrefix(attributes),
                          journalEnd: entry.record.State.Running ? nil : entry.journalEnd)
     }

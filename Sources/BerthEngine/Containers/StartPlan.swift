@@ -38,8 +38,13 @@ struct StartPlan: Sendable {
     var bundle: String { paths.shimDirectory(record.ID) }
 
     /// The shim's options. Fails as dockerd's log driver fails to start: a `tag` template it
-    /// cannot render, the journald driver without journald (its output would be lost).
+    /// cannot render, the journald driver without journald (its output would be lost). Makes the
+    /// local driver's directory, as dockerd's does when its logger starts.
     func shimOptions() throws(BerthError) -> ShimLauncher.Options {
+        let logFile = paths.logFile(record.ID, driver: log.driver)
+        if log.driver == "local", mkdir(paths.localLogDirectory(record.ID), 0o700) != 0, errno != EEXIST {
+            throw BerthError.internalError("error creating local logs dir: \(goErrorText(errno))")
+        }
         var tag: String?
         var fields: [String: String] = [:]
         if log.driver == "journald" {
@@ -59,7 +64,7 @@ struct StartPlan: Sendable {
         let tty = record.Config.Tty ?? false
         return ShimLauncher.Options(
             id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
-            stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: record.LogPath,
+            stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.writesFile ? "json-file" : log.driver, logPath: logFile ?? "",
             logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, logCompress: log.compress, containerName: record.bareName,
             imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields)
     }
