@@ -86,7 +86,7 @@ enum SystemRoutes {
                      debug: Bool) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
         let warnings = SystemInfo.warnings
-        var securityOptions = ["name=seccomp,profile=builtin"]
+        var securityOptions = ["name=seccomp,profile=" + system.seccompProfile]
         if cgroupVersion == "2" { securityOptions.append("name=cgroupns") }
         return [
             "ID": .string(system.daemonID), "Name": .string(SystemInfo.hostname),

@@ -48,7 +48,7 @@ public struct DaemonOptions: Sendable {
         "--config-file": "config-file", "--pidfile": "pidfile", "-p": "pidfile", "--group": "group", "-G": "group",
         "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
         "--cgroup-parent": "cgroup-parent", "--default-shm-size": "default-shm-size", "--default-ipc-mode": "default-ipc-mode",
-        "--seccomp-profile": "seccomp-profile",
+        "--seccomp-profile": "seccomp-profile", "--default-ulimit": "default-ulimits",
     ]
     static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore", "--init": "init"]
 
@@ -112,6 +112,13 @@ public struct DaemonOptions: Sendable {
         case "log-driver": logDriver = value
         case "init": initByDefault = value == "true"
         case "seccomp-profile": seccompProfile = value
+        case "default-ulimits":
+            do {
+                let ulimit = try Self.parseUlimit(value)
+                defaultUlimits[ulimit.Name] = ulimit
+            } catch {
+                throw Failure("invalid argument \"\(value)\" for \"--default-ulimit\" flag: \(error)")
+            }
         case "default-shm-size":
             // go-units' RAMInBytes, as dockerd reads it.
             do { defaultShmSize = try GoUnitsSize.binary(value) } catch {
@@ -242,12 +249,36 @@ extension DaemonOptions {
         if let defaultIpcMode { defaults.ipcMode = defaultIpcMode }
         defaults.initByDefault = initByDefault
         defaults.ulimits = defaultUlimits
-        if let path = seccompProfile, path != "builtin", !path.isEmpty {
+        defaults.seccompUnconfined = seccompProfile == "unconfined"
+        if let path = seccompProfile, !["", "builtin", "unconfined"].contains(path) {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw Failure("opening seccomp profile (\(path)) failed: open \(path): \(goErrorText(errno))")
             }
             defaults.seccompProfile = String(decoding: data, as: UTF8.self)
         }
         return defaults
+    }
+
+    /// `name=soft[:hard]`, read as go-units' ParseUlimit reads it.
+    static func parseUlimit(_ text: String) throws(Failure) -> Ulimit {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw Failure("invalid ulimit argument: \(text)") }
+        let name = String(parts[0])
+        guard SpecBuilder.ulimitNames.contains(name) else { throw Failure("invalid ulimit type: \(name)") }
+        let values = parts[1].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        func number(_ text: Substring) throws(Failure) -> Int64 {
+            guard let value = Int64(text) else { throw Failure("strconv.ParseInt: parsing \"\(text)\": invalid syntax") }
+            return value
+        }
+        let soft = try number(values[0])
+        let hard = values.count == 2 ? try number(values[1]) : soft
+        guard soft <= hard else { throw Failure("ulimit soft limit must be less than or equal to hard limit: \(soft) > \(hard)") }
+        return Ulimit(Name: name, Soft: soft, Hard: hard)
+    }
+
+    /// `--seccomp-profile` as `docker info` shows it.
+    public var seccompProfileName: String {
+        guard let seccompProfile, !seccompProfile.isEmpty else { return "builtin" }
+        return seccompProfile
     }
 }

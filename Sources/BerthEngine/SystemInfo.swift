@@ -16,12 +16,15 @@ public struct SystemInfo: Sendable {
     public let daemonID: String
     public let liveRestore: Bool
     public let loggingDriver: String
+    /// The daemon's seccomp profile as `docker info` names it: builtin, unconfined or its file.
+    public let seccompProfile: String
 
-    public init(dataRoot: String, daemonID: String, liveRestore: Bool, loggingDriver: String) {
+    public init(dataRoot: String, daemonID: String, liveRestore: Bool, loggingDriver: String, seccompProfile: String = "builtin") {
         self.dataRoot = dataRoot
         self.daemonID = daemonID
         self.liveRestore = liveRestore
         self.loggingDriver = loggingDriver
+        self.seccompProfile = seccompProfile
     }
 
     /// The compiler that built this daemon, where Docker shows its Go version.

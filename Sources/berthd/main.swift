@@ -34,6 +34,12 @@ do {
               --live-restore       keep containers running while the daemon is down (default true)
               --log-driver string  default log driver for containers (default "json-file")
               --log-opt list       default log driver options
+              --cgroup-parent string  parent cgroup for all containers (default "/berth")
+              --default-shm-size bytes  default /dev/shm size for containers (default 64MiB)
+              --default-ipc-mode string  default IPC mode: "private" or "shareable" (default "private")
+              --default-ulimit ulimit  default ulimit for containers, name=soft[:hard] (repeatable)
+              --init               run an init in each container that forwards signals and reaps processes
+              --seccomp-profile string  seccomp profile: "builtin", "unconfined" or a file (default "builtin")
         """)
     exit(0)
 } catch {
@@ -110,7 +116,8 @@ await containers.recover()
 let recovered = await containers.all()
 await network.reconcile(running: Set(recovered.filter { $0.0.State.Running }.map(\.0.ID)), known: Set(recovered.map(\.0.ID)))
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
-                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver),
+                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver,
+                                       seccompProfile: options.seccompProfileName),
                     images: images, containers: containers, settings: DaemonSettings(debug: options.debug), network: network)
 let spoolDirectory = options.dataRoot + "/tmp"
 try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind

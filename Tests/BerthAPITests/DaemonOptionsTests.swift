@@ -139,5 +139,33 @@ struct DaemonOptionsTests {
         #expect(throws: DaemonOptions.Failure("opening seccomp profile (/nonexistent.json) failed: open /nonexistent.json: no such file or directory")) {
             try missing.specDefaults(DaemonSpecDefaults())
         }
+        #expect(withProfile.seccompProfileName == profile && flags.seccompProfileName == "builtin")
+        // unconfined: no file to read, and no filter for containers that name no profile.
+        let unconfined = try DaemonOptions.parse(["--seccomp-profile", "unconfined"], defaults: defaults)
+        let unconfinedSpec = try unconfined.specDefaults(DaemonSpecDefaults())
+        #expect(unconfinedSpec.seccompUnconfined && unconfinedSpec.seccompProfile == nil && unconfined.seccompProfileName == "unconfined")
+        #expect(try !DaemonOptions.parse(["--seccomp-profile", "builtin"], defaults: defaults).specDefaults(DaemonSpecDefaults()).seccompUnconfined)
+    }
+
+    /// `--default-ulimit name=soft[:hard]`, repeatable, read as go-units reads it.
+    @Test func defaultUlimitFlags() throws {
+        let options = try DaemonOptions.parse(["--default-ulimit", "nofile=1024:2048", "--default-ulimit=nproc=512"], defaults: defaults)
+        #expect(options.defaultUlimits == ["nofile": Ulimit(Name: "nofile", Soft: 1024, Hard: 2048),
+                                           "nproc": Ulimit(Name: "nproc", Soft: 512, Hard: 512)])
+        let flag = #"invalid argument "%@" for "--default-ulimit" flag: "#
+        let cases = [
+            ("nofile", "invalid ulimit argument: nofile"),
+            ("files=1", "invalid ulimit type: files"),
+            ("nofile=x", #"strconv.ParseInt: parsing "x": invalid syntax"#),
+            ("nofile=1:2:3", #"strconv.ParseInt: parsing "2:3": invalid syntax"#),
+            ("nofile=20:10", "ulimit soft limit must be less than or equal to hard limit: 20 > 10"),
+        ]
+        for (value, message) in cases {
+            #expect(failure(["--default-ulimit", value]) == flag.replacingOccurrences(of: "%@", with: value) + message, "\(value)")
+        }
+        try withConfig(#"{"default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1, "Hard": 2}}}"#) { path in
+            #expect(failure(["--config-file", path, "--default-ulimit", "nofile=3"])?.contains(
+                "the following directives are specified both as a flag and in the configuration file: default-ulimits") == true)
+        }
     }
 }

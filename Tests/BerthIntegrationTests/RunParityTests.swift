@@ -261,4 +261,19 @@ struct RunParityTests {
             Self.succeeds(daemon, ["rm", "own", "plain"])
         }
     }
+
+    // dockerd's `seccomp-profile: unconfined`: no filter unless the container names a profile;
+    // `seccomp=builtin` is the built-in one whatever the daemon's.
+    @Test func aDaemonRunningContainersUnconfined() throws {
+        try ContainerBehaviourTests.withDaemon(#"{"cgroup-parent": "/berth-test", "seccomp-profile": "unconfined"}"#) { daemon in
+            let mode = ["busybox", "grep", "^Seccomp:", "/proc/self/status"]
+            #expect(daemon.docker(["run", "--rm"] + mode).stdout == "Seccomp:\t0\n")
+            #expect(daemon.docker(["run", "--rm", "--security-opt", "seccomp=builtin"] + mode).stdout == "Seccomp:\t2\n")
+            #expect(daemon.docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout.contains("name=seccomp,profile=unconfined"))
+        }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--rm", "busybox", "grep", "^Seccomp:", "/proc/self/status"]).stdout == "Seccomp:\t2\n")
+            #expect(daemon.docker(["info", "--format", "{{json .SecurityOptions}}"]).stdout.contains("name=seccomp,profile=builtin"))
+        }
+    }
 }

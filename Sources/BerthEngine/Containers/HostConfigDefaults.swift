@@ -22,6 +22,8 @@ public struct DaemonSpecDefaults: Sendable, Equatable {
     public var initByDefault = false
     /// daemon `--seccomp-profile` contents; nil means the built-in profile.
     public var seccompProfile: String?
+    /// daemon `--seccomp-profile unconfined`: no filter for containers that name no profile.
+    public var seccompUnconfined = false
     /// `--default-shm-size`, bytes.
     public var shmSize: Int64 = 64 * 1024 * 1024
     /// `--default-ipc-mode`.

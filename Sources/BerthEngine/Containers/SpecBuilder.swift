@@ -413,13 +413,20 @@ public enum SpecBuilder {
     // MARK: Seccomp
 
     /// No filter when unconfined, or privileged without a profile of its own; otherwise the
-    /// given profile, the daemon's, or the built-in one, resolved for these capabilities.
+    /// given profile (`builtin`: the built-in one, whatever the daemon's), the daemon's (none
+    /// when it runs unconfined), or the built-in one, resolved for these capabilities.
     static func seccomp(_ security: SecurityOptions, privileged: Bool, capabilities: [String],
                         defaults: DaemonSpecDefaults) throws -> Spec.Seccomp? {
-        let requested = security.seccompProfile.flatMap { $0 == "builtin" || $0.isEmpty ? nil : $0 }
+        let own = security.seccompProfile.flatMap { $0.isEmpty ? nil : $0 }
         if security.seccompUnconfined { return nil }
-        if privileged && requested == nil { return nil }
-        let text = requested ?? defaults.seccompProfile
+        if privileged && (own == nil || own == "builtin") { return nil }
+        let text: String?
+        switch own {
+        case "builtin": text = nil
+        case nil where defaults.seccompUnconfined: return nil
+        case nil: text = defaults.seccompProfile
+        default: text = own
+        }
         do {
             let profile = try text.map(SeccompProfile.init(json:)) ?? SeccompProfile.builtIn()
             return profile.resolve(capabilities: capabilities)
