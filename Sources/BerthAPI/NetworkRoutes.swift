@@ -19,7 +19,12 @@ enum NetworkRoutes {
             return .json(try await mapped { try await network.list(filters: filters) })
         }
         router.add(.GET, "/networks/{id}") { _, parameters in
-            .json(try await mapped { try await network.inspect(parameters["id"]!) })
+            var view = try await mapped { try await network.inspect(parameters["id"]!) }
+            // Containers on host or none have no endpoint in the network service: the engine lists them.
+            if view.Driver == "host" || view.Driver == "null" {
+                view.Containers.merge(await containers.predefinedNetworkContainers(view.Name)) { own, _ in own }
+            }
+            return .json(view)
         }
         router.add(.POST, "/networks/create") { request, _ in
             let body: NetworkCreateRequest

@@ -27,6 +27,14 @@ public struct NetworkView: Encodable, Sendable {
         public var MacAddress: String
         public var IPv4Address: String
         public var IPv6Address = ""
+
+        public init(Name: String, EndpointID: String, MacAddress: String = "", IPv4Address: String = "", IPv6Address: String = "") {
+            self.Name = Name
+            self.EndpointID = EndpointID
+            self.MacAddress = MacAddress
+            self.IPv4Address = IPv4Address
+            self.IPv6Address = IPv6Address
+        }
     }
     public struct ConfigReference: Encodable, Sendable { public var Network = "" }
 

@@ -30,6 +30,21 @@ struct ViewParityTests {
         // Never started: the network is named, without an ID.
         let fresh = daemon.docker(["inspect", "-f", "{{(index .NetworkSettings.Networks \"none\").NetworkID}}|", "fresh"])
         #expect(fresh.stdout == "|\n", "\(fresh)")
+
+        // `network inspect host|none` lists the running ones, with the endpoint ID the
+        // container shows; a stopped one is not listed and shows no endpoint ID.
+        let onHost = daemon.docker(["network", "inspect", "host", "-f", "{{json .Containers}}"])
+        let members = try JSONSerialization.jsonObject(with: Data(onHost.stdout.utf8)) as? [String: [String: String]]
+        let hostID = daemon.docker(["inspect", "-f", "{{.Id}}", "onhost"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let endpoint = hostNetworks?["host"]?["EndpointID"] as? String ?? ""
+        #expect(endpoint.count == 64, "\(host)")
+        #expect(members == [hostID: ["Name": "onhost", "EndpointID": endpoint, "MacAddress": "", "IPv4Address": "", "IPv6Address": ""]], "\(onHost)")
+        #expect(daemon.docker(["network", "inspect", "none", "-f", "{{json .Containers}}"]).stdout == "{}\n")
+        #expect(noneNetworks?["none"]?["EndpointID"] as? String == "", "\(none)")
+        // A new run is a new endpoint.
+        #expect(daemon.docker(["restart", "-t", "0", "onhost"]).status == 0)
+        let again = daemon.docker(["inspect", "-f", "{{.NetworkSettings.Networks.host.EndpointID}}", "onhost"]).stdout
+        #expect(again.count == 65 && again != endpoint + "\n", "\(again)")
         _ = daemon.docker(["rm", "-f", "onhost"])
     }
 

@@ -1,5 +1,6 @@
 import BerthNetwork
 import BerthOCI
+import BerthStore
 import FoundationEssentials
 import Glibc
 
@@ -85,8 +86,9 @@ extension ContainerService {
     /// The networks inspect and `docker ps` show. A default-bridge, host or none container
     /// with no endpoint (stopped, or never started) shows that network anyway, as dockerd
     /// does: with an empty network ID until its first start, with the network's ID after
-    /// (dockerd keeps it when the container stops, and across its own restarts).
-    func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?, started: Bool) -> [String: EndpointView] {
+    /// (dockerd keeps it when the container stops, and across its own restarts). A running
+    /// host or none container has an endpoint ID there, as in `network inspect`.
+    func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?, record: ContainerRecord) -> [String: EndpointView] {
         let networks = view?.networks ?? [:]
         guard networks.isEmpty, let network else { return networks }
         let mode = hostConfig?.NetworkMode ?? ""
@@ -98,7 +100,29 @@ extension ContainerService {
         } else {
             return networks
         }
-        return [name: EndpointView(NetworkID: started ? network.views.predefinedNetworkID(name) ?? "" : "")]
+        let started = record.State.StartedAt != ContainerStateRecord.zeroTime
+        var endpoint = EndpointView(NetworkID: started ? network.views.predefinedNetworkID(name) ?? "" : "")
+        if name != "bridge" && record.State.Running { endpoint.EndpointID = Self.predefinedEndpointID(record) }
+        return [name: endpoint]
+    }
+
+    /// The endpoint a run of a host or none container has on that network. Berth makes
+    /// nothing for it, so its ID is derived from the run (the container and its start time):
+    /// new at each start, as dockerd's, and the same after a berthd restart.
+    static func predefinedEndpointID(_ record: ContainerRecord) -> String {
+        let hasher = SHA256Hasher()
+        Array((record.ID + "/" + record.State.StartedAt).utf8).withUnsafeBytes { hasher.update($0) }
+        return String(hasher.finish().dropFirst("sha256:".count))
+    }
+
+    /// `docker network inspect host|none`: the running containers on it, as dockerd lists them.
+    public func predefinedNetworkContainers(_ name: String) -> [String: NetworkView.ContainerEntry] {
+        guard name == "host" || name == "none" else { return [:] }
+        var listed: [String: NetworkView.ContainerEntry] = [:]
+        for entry in entries.values where entry.record.State.Running && entry.hostConfig.NetworkMode == name {
+            listed[entry.record.ID] = .init(Name: entry.record.bareName, EndpointID: Self.predefinedEndpointID(entry.record))
+        }
+        return listed
     }
 
     func releaseNetwork(_ id: String) async {

@@ -147,8 +147,7 @@ extension ContainerService {
         }
         let view = network?.views.view(record.ID)
         if let view { inspect.NetworkSettings.apply(view) }  // network
-        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig,
-                                                        started: record.State.StartedAt != ContainerStateRecord.zeroTime)
+        inspect.NetworkSettings.Networks = shownNetworks(view, hostConfig: entry.hostConfig, record: record)
         return inspect
     }
 
@@ -193,7 +192,7 @@ extension ContainerService {
                 // "default" is the bridge, by name, as dockerd files it.
                 let mode = hostConfig?.NetworkMode ?? "default"
                 let view = network?.views.view($0.ID)  // network
-                let shown = shownNetworks(view, hostConfig: hostConfig, started: $0.State.StartedAt != ContainerStateRecord.zeroTime)
+                let shown = shownNetworks(view, hostConfig: hostConfig, record: $0)
                 // A container sharing another's network is on none of its own (dockerd lists none).
                 let own = mode.hasPrefix("container:") ? [] : [mode == "default" ? "bridge" : mode]
                 let networks = own + shown.keys
@@ -228,8 +227,7 @@ extension ContainerService {
             if let view { summary.Ports = ContainerSummary.ports(view) }  // network
             // dockerd's list copies an endpoint's addresses and IDs, not its aliases, links,
             // driver options or DNS names.
-            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig,
-                                                             started: record.State.StartedAt != ContainerStateRecord.zeroTime)
+            summary.NetworkSettings.Networks = shownNetworks(view, hostConfig: entries[record.ID]?.hostConfig, record: record)
                 .mapValues { endpoint in
                     var listed = endpoint
                     listed.Aliases = nil
