@@ -5,7 +5,9 @@
 #
 #   1  `docker run --rm busybox true`, median (hyperfine)
 #   2  `docker exec c true` on a running `sleep` container, median (hyperfine)
-#   3  CONTAINERS (50) concurrent `docker run -d busybox sleep 1000` until all are running
+#   3  CONTAINERS (50) concurrent `docker run -d busybox sleep 1000` until all are running;
+#      and once more against a stand-in server that answers the CLI's requests at once: the
+#      CLIs' own cost, the floor under both daemons' figures (printed with each one's time over it)
 #   4  `docker rm -f` of those, one command with all the IDs
 #   5  memory: the idle daemon (berthd; dockerd + containerd) and per running container (the
 #      shims: processes named berth-shim / containerd-shim-runc-v2), RSS and PSS in MiB; and the
@@ -52,6 +54,7 @@ done
 
 work=$(mktemp -d /tmp/berth-bench-containers.XXXXXX)
 berthd_pid=""
+floor_pid=""
 berthd_sock=$work/berth.sock
 started_dockerd=no
 dockerd_host=""
@@ -168,6 +171,72 @@ while True:
         break
 print(f"{n / spent:.1f} {len(json.loads(body))}")
 PY
+}
+
+# A stand-in Engine API on $1 that answers `docker run -d` at once (ping, create, start): the
+# CLI's own cost with no daemon work behind it. Runs until killed (exec: its PID is the job's).
+instant_server() {
+    exec python3 - "$1" <<'PY'
+import json, os, socket, sys, threading
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen(256)
+head = "Api-Version: 1.50\r\nOstype: linux\r\nServer: stand-in\r\n"
+def serve(client):
+    reader = client.makefile("rb")
+    while True:
+        line = reader.readline()
+        if not line:
+            break
+        method, target = line.decode().split(" ")[:2]
+        length = 0
+        while (header := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        reader.read(length)
+        if "/containers/create" in target:
+            body = json.dumps({"Id": os.urandom(32).hex(), "Warnings": []}).encode()
+            answer = f"HTTP/1.1 201 Created\r\n{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        elif target.endswith("/start"):
+            answer = f"HTTP/1.1 204 No Content\r\n{head}\r\n".encode()
+        else:  # /_ping, GET or HEAD
+            answer = f"HTTP/1.1 200 OK\r\n{head}Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n".encode()
+            if method != "HEAD":
+                answer += b"OK"
+        client.sendall(answer)
+    client.close()
+while True:
+    connection, _ = server.accept()
+    threading.Thread(target=serve, args=(connection,), daemon=True).start()
+PY
+}
+
+# COUNT concurrent `run -d` against the stand-in server: seconds until every CLI returned.
+measure_cli_floor() {
+    local sock=$work/instant.sock out=$work/floor jobs=() index start finish
+    mkdir -p "$out"
+    instant_server "$sock" 2>"$out/server.log" &
+    floor_pid=$!
+    for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    log ""
+    log "== the CLIs' own cost: $count concurrent run -d against a server that answers at once"
+    start=$(now)
+    for index in $(seq "$count"); do
+        dk "unix://$sock" run -d --label "$label" busybox sleep 1000 >"$out/run-d.$index" 2>&1 &
+        jobs+=($!)
+    done
+    wait "${jobs[@]}"
+    finish=$(now)
+    if [ "$(cat "$out"/run-d.* | grep -cE '^[0-9a-f]{64}$')" -eq "$count" ]; then
+        result[run50_floor]=$(elapsed "$start" "$finish")
+    else
+        log "  failed: $(why "$out"/run-d.*)"
+    fi
+    kill "$floor_pid" 2>/dev/null
+    wait "$floor_pid" 2>/dev/null
+    floor_pid=""
+    log "    ${result[run50_floor]:-n/a} s"
 }
 
 remove_all_containers() {  # host
@@ -340,6 +409,7 @@ cleanup() {
     log ""
     log "== cleanup"
     local pid
+    [ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null
     if [ -n "$berthd_pid" ]; then
         remove_all_containers "unix://$berthd_sock"
         if kill -0 "$berthd_pid" 2>/dev/null; then
@@ -442,6 +512,7 @@ done
 for entry in "${hosts[@]}"; do
     measure "${entry%% *}" "${entry#* }"
 done
+measure_cli_floor
 
 # key | label | unit | budget text | budget kind (ratio_max, ratio_min, abs_max) | budget value
 metrics=(
@@ -478,6 +549,16 @@ for row in "${metrics[@]}"; do
     esac
     printf '%-44s %10s %10s %8s  %-18s %s\n' "$text ($unit)" "${d:-n/a}" "${b:-n/a}" "$ratio" "$budget" "$meets"
 done
+if [ -n "${result[run50_floor]:-}" ]; then
+    floor=${result[run50_floor]}
+    d=${result[run50.dockerd]:-}
+    b=${result[run50.berthd]:-}
+    echo "$count concurrent run -d against a server that answers at once (the CLIs' own cost): $floor s"
+    if [ -n "$d" ] && [ -n "$b" ]; then
+        awk -v f="$floor" -v d="$d" -v b="$b" 'BEGIN {
+            printf "  over that floor: dockerd %.3f s, berthd %.3f s, ratio %.3g\n", d - f, b - f, (d - f > 0) ? (b - f) / (d - f) : 0 }'
+    fi
+fi
 if [ "$started_dockerd" = yes ]; then
     echo "(dockerd: the anchor dockerd 20.10 started by this run, network: $dockerd_net)"
 fi
