@@ -173,50 +173,11 @@ print(f"{n / spent:.1f} {len(json.loads(body))}")
 PY
 }
 
-# A stand-in Engine API on $1 that answers `docker run -d` at once (ping, create, start): the
-# CLI's own cost with no daemon work behind it. Runs until killed (exec: its PID is the job's).
-instant_server() {
-    exec python3 - "$1" <<'PY'
-import json, os, socket, sys, threading
-server = socket.socket(socket.AF_UNIX)
-server.bind(sys.argv[1])
-server.listen(256)
-head = "Api-Version: 1.50\r\nOstype: linux\r\nServer: stand-in\r\n"
-def serve(client):
-    reader = client.makefile("rb")
-    while True:
-        line = reader.readline()
-        if not line:
-            break
-        method, target = line.decode().split(" ")[:2]
-        length = 0
-        while (header := reader.readline()) not in (b"\r\n", b""):
-            name, _, value = header.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        reader.read(length)
-        if "/containers/create" in target:
-            body = json.dumps({"Id": os.urandom(32).hex(), "Warnings": []}).encode()
-            answer = f"HTTP/1.1 201 Created\r\n{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
-        elif target.endswith("/start"):
-            answer = f"HTTP/1.1 204 No Content\r\n{head}\r\n".encode()
-        else:  # /_ping, GET or HEAD
-            answer = f"HTTP/1.1 200 OK\r\n{head}Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n".encode()
-            if method != "HEAD":
-                answer += b"OK"
-        client.sendall(answer)
-    client.close()
-while True:
-    connection, _ = server.accept()
-    threading.Thread(target=serve, args=(connection,), daemon=True).start()
-PY
-}
-
 # COUNT concurrent `run -d` against the stand-in server: seconds until every CLI returned.
 measure_cli_floor() {
-    local sock=$work/instant.sock out=$work/floor jobs=() index start finish
+    local sock=$work/stand-in.sock out=$work/floor jobs=() index start finish
     mkdir -p "$out"
-    instant_server "$sock" 2>"$out/server.log" &
+    python3 "$repo/bench/stand-in-daemon.py" "$sock" 2>"$out/server.log" &
     floor_pid=$!
     for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
     log ""
