@@ -177,6 +177,21 @@ struct EventsTests {
         #expect(removal.stdout == "tag\nuntag\nsave\nuntag\ndelete\nload\nuntag\ndelete\n", "\(removal.stdout)")
     }
 
+    // dockerd copies an image's labels into its events, but not into `delete`: it tells that
+    // one after the image is gone.
+    @Test func imageDeleteEventsCarryNoLabels() throws {
+        let daemon = try Self.daemon()
+        #expect(daemon.docker(["create", "--name", "lb", "busybox", "true"]).status == 0)
+        #expect(daemon.docker(["commit", "--change", "LABEL team=a", "lb", "labeled:1"]).status == 0)
+        #expect(daemon.docker(["rm", "lb"]).status == 0)
+        let since = Self.sinceNow()
+        #expect(daemon.docker(["rmi", "labeled:1"]).status == 0)
+        Self.nextSecond()
+        let events = daemon.docker(["events", "--since", since, "--until", "0s", "-f", "type=image", "--format", "{{.Action}} {{json .Actor.Attributes}}"])
+        let lines = events.stdout.split(separator: "\n").map { $0.replacing(/sha256:[0-9a-f]{64}/, with: "ID") }
+        #expect(lines == [#"untag {"name":"ID","team":"a"}"#, #"delete {"name":"ID"}"#], "\(events.stdout)")
+    }
+
     @Test func untilInTheFutureEndsTheStreamThenAndLiveEventsArrive() throws {
         let daemon = try Self.daemon()
         let until = String(Int(Date().timeIntervalSince1970) + 3)

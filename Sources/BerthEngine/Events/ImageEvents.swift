@@ -73,9 +73,10 @@ extension Engine {
     private func emitRemoval(_ items: [DeleteResponseItem], id: String, labels: [String: String], imageIDs: Set<String>) {
         for item in items {
             if item.Untagged != nil { emitImage("untag", id: id, labels: labels) }
-            // A deletion can take the image it was committed from along (its labels are gone with it).
+            // A deletion can take the image it was committed from along. dockerd tells it once
+            // the image is gone, so without the image's labels.
             if let deleted = item.Deleted, imageIDs.contains(deleted) {
-                emitImage("delete", id: deleted, labels: deleted == id ? labels : [:])
+                emitImage("delete", id: deleted, labels: [:])
             }
         }
     }
