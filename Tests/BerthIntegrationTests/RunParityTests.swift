@@ -262,6 +262,28 @@ struct RunParityTests {
         }
     }
 
+    // dockerd's rule for binds of its root (or of what holds it): they follow the host
+    // (rslave) unless they ask for rshared; a private mode is refused at create.
+    @Test func bindsOfTheDaemonRootFollowTheHost() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let root = daemon.directory + "/data"
+            Self.fails(daemon, ["create", "-v", "/:/host:rprivate", "busybox"], stderr: "Error response from daemon: invalid mount config: "
+                       + "must use either propagation mode \"rslave\" or \"rshared\" when mount source is within the daemon root, "
+                       + "daemon root: \"\(root)\", bind mount source: \"/\", propagation: \"rprivate\"\n", status: 1)
+            Self.fails(daemon, ["create", "--mount", "type=bind,src=\(root),dst=/x,bind-propagation=slave", "busybox"],
+                       stderr: "Error response from daemon: invalid mount config: must use either propagation mode \"rslave\" or "
+                       + "\"rshared\" when mount source is within the daemon root, daemon root: \"\(root)\", bind mount source: "
+                       + "\"\(root)\", propagation: \"slave\"\n", status: 1)
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+            // Shown as rslave; made private when the host's mount cannot be followed, as dockerd falls back.
+            Self.succeeds(daemon, ["create", "--name", "whole", "-v", "/:/host", "-v", "/etc:/etc2", "busybox", "true"])
+            let shown = Self.inspect(daemon, "{{range .Mounts}}{{.Destination}}={{.Propagation}} {{end}}", "whole")
+            #expect(shown.split(separator: " ").sorted() == ["/etc2=rprivate", "/host=rslave"], "\(shown)")
+            #expect(daemon.docker(["start", "-a", "whole"]).status == 0)
+            Self.succeeds(daemon, ["rm", "whole"])
+        }
+    }
+
     // dockerd's `seccomp-profile: unconfined`: no filter unless the container names a profile;
     // `seccomp=builtin` is the built-in one whatever the daemon's.
     @Test func aDaemonRunningContainersUnconfined() throws {

@@ -8,6 +8,8 @@ public struct BindSpec: Sendable, Equatable {
     public var destination: String
     public var readOnly: Bool
     public var propagation: String
+    /// The propagation mode the user wrote, if any (`propagation` is then the same).
+    public var givenPropagation: String?
     public var mode: String
 
     /// True when the source names a (possibly anonymous) volume rather than a host path.
@@ -52,10 +54,11 @@ public struct BindSpec: Sendable, Equatable {
             throw BerthError.invalidArgument("\(invalidSpec): invalid mount config for type \"\(type)\": \(error.message)")
         }
         let options = mode.split(separator: ",").map(String.init)
+        let given = options.first(where: propagationModes.contains)
         return BindSpec(source: source.isEmpty ? "" : MountValidation.clean(source),
                         destination: MountValidation.clean(destination),
                         readOnly: options.contains("ro"),
-                        propagation: options.first(where: propagationModes.contains) ?? "rprivate",
+                        propagation: given ?? "rprivate", givenPropagation: given,
                         mode: mode)
     }
 

@@ -12,8 +12,9 @@ public enum ContainerMounts {
     /// The user's mounts, sorted parents before children, and the bind sources that do not
     /// exist yet (dockerd creates `-v` sources; the caller does, before the container starts).
     /// `volumes` are the bind mounts of the container's volumes (`volumeSpecMounts`).
+    /// `daemonRoot`: the data root, whose binds follow the host (DaemonRootBinds).
     static func userMounts(hostConfig: HostConfig, networkFiles: [(destination: String, source: String)],
-                           volumes: [Spec.Mount] = [],
+                           volumes: [Spec.Mount] = [], daemonRoot: String? = nil,
                            pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
         var mounts: [Spec.Mount] = []
         var missing: [String] = []
@@ -30,8 +31,10 @@ public enum ContainerMounts {
             try claim(bind.destination)
             if bind.isVolume { continue }  // among `volumes`
             if !pathExists(bind.source) { missing.append(bind.source) }
+            let propagation = try DaemonRootBinds.mountPropagation(source: bind.source, given: bind.givenPropagation,
+                                                                   daemonRoot: daemonRoot)
             mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnly: bind.readOnly,
-                                    propagation: bind.propagation, recursive: true))
+                                    propagation: propagation, recursive: true))
         }
 
         for mount in hostConfig.Mounts ?? [] {
@@ -42,9 +45,11 @@ public enum ContainerMounts {
             case "volume":
                 continue  // among `volumes`
             case "bind":
-                mounts.append(bindMount(source: MountValidation.clean(mount.Source ?? ""), destination: destination,
-                                        readOnly: mount.ReadOnly == true, propagation: mount.bindPropagation,
-                                        recursive: mount.BindOptions?.NonRecursive != true))
+                let source = MountValidation.clean(mount.Source ?? "")
+                let propagation = try DaemonRootBinds.mountPropagation(source: source, given: mount.BindOptions?.Propagation,
+                                                                       daemonRoot: daemonRoot)
+                mounts.append(bindMount(source: source, destination: destination, readOnly: mount.ReadOnly == true,
+                                        propagation: propagation, recursive: mount.BindOptions?.NonRecursive != true))
             case "tmpfs":
                 let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)
                 mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs",

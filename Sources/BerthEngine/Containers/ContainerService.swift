@@ -274,6 +274,7 @@ public actor ContainerService {
         try checkReferences(validated.hostConfig)
         validated.hostConfig = try pinnedContainerModes(validated.hostConfig)
         try StorageOptions.check(validated.hostConfig.StorageOpt, dataRoot: paths.dataRoot)
+        try DaemonRootBinds.check(validated.hostConfig, daemonRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
         hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)
         // What dockerd records at create: no pids limit as null, the masked and read-only

@@ -61,7 +61,8 @@ extension ContainerService {
                 mount.CopyData = false
                 inherited.volumes.append(mount)
             }
-            inherited.binds += InheritedBind.binds(of: entry.hostConfig, inherited: entry.record.InheritedBinds, mode: mode)
+            inherited.binds += InheritedBind.binds(of: entry.hostConfig, inherited: entry.record.InheritedBinds, mode: mode,
+                                                daemonRoot: paths.dataRoot)
         }
         return inherited
     }

@@ -12,20 +12,25 @@ public struct MountView: Encodable, Sendable, Equatable {
 
     /// The container's volumes, then its `-v` and `--mount` binds and tmpfs mounts, then the
     /// binds it took with `--volumes-from`.
-    static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore) -> [MountView] {
+    static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore, daemonRoot: String) -> [MountView] {
         var views = (record.VolumeMounts ?? []).map { mount in
             MountView(Type: "volume", Name: mount.Name, Source: volumes.mountpoint(mount.Name), Destination: mount.Destination,
                       Driver: "local", Mode: mount.Mode, RW: mount.RW, Propagation: "")
         }
         for raw in hostConfig.Binds ?? [] {
             guard let bind = try? BindSpec.parse(raw), !bind.isVolume else { continue }
+            let propagation = (try? DaemonRootBinds.propagation(source: bind.source, given: bind.givenPropagation,
+                                                                daemonRoot: daemonRoot)) ?? bind.propagation
             views.append(MountView(Type: "bind", Source: bind.source, Destination: bind.destination, Mode: bind.mode,
-                                   RW: !bind.readOnly, Propagation: bind.propagation))
+                                   RW: !bind.readOnly, Propagation: propagation))
         }
         for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
-            views.append(MountView(Type: "bind", Source: MountValidation.clean(mount.Source ?? ""),
+            let source = MountValidation.clean(mount.Source ?? "")
+            let propagation = (try? DaemonRootBinds.propagation(source: source, given: mount.BindOptions?.Propagation,
+                                                                daemonRoot: daemonRoot)) ?? mount.bindPropagation
+            views.append(MountView(Type: "bind", Source: source,
                                    Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
-                                   RW: mount.ReadOnly != true, Propagation: mount.bindPropagation))
+                                   RW: mount.ReadOnly != true, Propagation: propagation))
         }
         // `--mount type=tmpfs` is listed as dockerd lists it (`--tmpfs` is not).
         for mount in hostConfig.Mounts ?? [] where mount.Type == "tmpfs" {

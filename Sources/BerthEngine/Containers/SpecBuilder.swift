@@ -32,6 +32,8 @@ public struct SpecBuildInput {
     public var shmPath: String?
     /// The bind mounts of the container's volumes (`ContainerService.volumeSpecMounts`).
     public var volumeMounts: [Spec.Mount] = []
+    /// The data root: binds of it follow the host (DaemonRootBinds).
+    public var daemonRoot: String?
     /// Whether a host path exists (bind sources).
     public var pathExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     /// Whether /proc/sys has this sysctl: Docker's default net sysctls are only set when it does.
@@ -122,7 +124,8 @@ public enum SpecBuilder {
         let networkFiles = [("/etc/resolv.conf", input.resolvConfPath), ("/etc/hostname", input.hostnamePath),
                             ("/etc/hosts", input.hostsPath)]
         let user = try ContainerMounts.userMounts(hostConfig: host, networkFiles: networkFiles.map { ($0.0, $0.1) },
-                                                  volumes: input.volumeMounts, pathExists: input.pathExists)
+                                                  volumes: input.volumeMounts, daemonRoot: input.daemonRoot,
+                                                  pathExists: input.pathExists)
         for mount in user.mounts where mount.type == "bind" {
             for propagation in mount.options ?? [] { try MountPropagationCheck.check(source: mount.source ?? "", propagation: propagation) }
         }

@@ -186,6 +186,7 @@ struct StartPlan: Sendable {
             containerPID: peerPid)
         input.networkNamespacePath = sandbox?.namespacePath
         input.shmPath = shmPath
+        input.daemonRoot = paths.dataRoot
         if let volumes, let mounts = record.VolumeMounts {
             input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }

@@ -21,17 +21,22 @@ public struct InheritedBind: Codable, Sendable, Equatable {
 
     /// The binds of a container, as `--volumes-from` takes them: its `-v` and `--mount` binds
     /// and those it took itself, read-only where they are or where `mode` is "ro" ("rw" does
-    /// not make a read-only one writable, as in dockerd).
-    static func binds(of hostConfig: HostConfig, inherited: [InheritedBind]?, mode: String) -> [InheritedBind] {
+    /// not make a read-only one writable, as in dockerd). Binds of the daemon's root keep the
+    /// propagation they are made with (DaemonRootBinds).
+    static func binds(of hostConfig: HostConfig, inherited: [InheritedBind]?, mode: String, daemonRoot: String) -> [InheritedBind] {
         var binds: [InheritedBind] = []
         for raw in hostConfig.Binds ?? [] {
             guard let bind = try? BindSpec.parse(raw), !bind.isVolume else { continue }
-            binds.append(.init(Source: bind.source, Destination: bind.destination, RW: !bind.readOnly,
-                               Propagation: bind.propagation))
+            let propagation = (try? DaemonRootBinds.mountPropagation(source: bind.source, given: bind.givenPropagation,
+                                                                     daemonRoot: daemonRoot)) ?? bind.propagation
+            binds.append(.init(Source: bind.source, Destination: bind.destination, RW: !bind.readOnly, Propagation: propagation))
         }
         for mount in hostConfig.Mounts ?? [] where mount.Type == "bind" {
-            binds.append(.init(Source: MountValidation.clean(mount.Source ?? ""), Destination: MountValidation.clean(mount.Target ?? ""),
-                               RW: mount.ReadOnly != true, Propagation: mount.bindPropagation,
+            let source = MountValidation.clean(mount.Source ?? "")
+            let propagation = (try? DaemonRootBinds.mountPropagation(source: source, given: mount.BindOptions?.Propagation,
+                                                                     daemonRoot: daemonRoot)) ?? mount.bindPropagation
+            binds.append(.init(Source: source, Destination: MountValidation.clean(mount.Target ?? ""),
+                               RW: mount.ReadOnly != true, Propagation: propagation,
                                NonRecursive: mount.BindOptions?.NonRecursive == true ? true : nil))
         }
         binds += inherited ?? []
