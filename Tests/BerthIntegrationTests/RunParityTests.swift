@@ -262,6 +262,22 @@ struct RunParityTests {
         }
     }
 
+    // dockerd's kill with SIGKILL (the default) returns once the container has exited: what
+    // the client does next sees it stopped. Before, it returned as the signal went.
+    @Test func killReturnsOnceTheContainerHasExited() throws {
+        try DockerParityTests.withDaemon { daemon in
+            for round in 1 ... 10 {
+                Self.succeeds(daemon, ["run", "-d", "--name", "k\(round)", "busybox", "sleep", "100"])
+                // The kill (no signal: SIGKILL, as docker-py sends it) and an inspect at once after, on one connection.
+                let both = daemon.curl(["-X", "POST", "http://berth/v1.50/containers/k\(round)/kill",
+                                        "--next", "-s", "--unix-socket", daemon.socket, "http://berth/v1.50/containers/k\(round)/json"])
+                let state = (try? JSONSerialization.jsonObject(with: Data(both.stdout.utf8)) as? [String: Any])?["State"] as? [String: Any]
+                #expect(state?["Status"] as? String == "exited" && state?["ExitCode"] as? Int == 137, "round \(round): \(both.stdout.prefix(300))")
+                Self.succeeds(daemon, ["rm", "k\(round)"])
+            }
+        }
+    }
+
     // dockerd's rule for binds of its root (or of what holds it): they follow the host
     // (rslave) unless they ask for rshared; a private mode is refused at create.
     @Test func bindsOfTheDaemonRootFollowTheHost() throws {

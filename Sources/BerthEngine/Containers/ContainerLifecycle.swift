@@ -454,13 +454,21 @@ extension ContainerService {
         }
         if number == SIGKILL || number == SIGTERM || number == SIGINT { markManuallyStopped(id) }
         do {
-            try await signalThroughShim(id, number)
-            // A frozen process gets its signal only once thawed; dockerd unpauses it too.
-            if entries[id]?.record.State.Paused == true { try? await unpause(id) }
+            if number == SIGKILL {
+                // As dockerd: a SIGKILL returns once the container has exited, so what the
+                // client asks next (inspect, rm, start) finds it stopped.
+                try await killAndWait(id, signal: number, timeout: .seconds(10))
+            } else {
+                try await signalThroughShim(id, number)
+                // A frozen process gets its signal only once thawed; dockerd unpauses it too.
+                if entries[id]?.record.State.Paused == true { try? await unpause(id) }
+            }
         } catch let refused as ShimRefused {
             throw failure(.internalError(refused.message))
         } catch is ShimGone {
             throw failure(.conflict("container \(id) is not running"))
+        } catch is StopTimedOut {
+            throw failure(.internalError("tried to kill container, but did not receive an exit event"))
         }
     }
 
