@@ -6,11 +6,12 @@ import NIOCore
 /// attach stream is (stdcopy frames without a TTY, raw with one). docker-py's
 /// `container.attach(logs=True)` reads its output this way.
 enum AttachLogReplay {
-    static func write(_ id: String, stdout: Bool, stderr: Bool, containers: ContainerService,
+    static func write(_ id: String, stdout: Bool, stderr: Bool, joinsFrames: Bool, containers: ContainerService,
                       to output: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         guard stdout || stderr else { return }
         let source = try await containers.logSource(id)
-        let options = LogReadOptions(stdout: stdout, stderr: stderr, follow: false)
+        var options = LogReadOptions(stdout: stdout, stderr: stderr, follow: false)
+        options.joinsFrames = joinsFrames
         if let file = source.file {
             try await JSONFileLog(path: file)
                 .readFormatted(options: options, tty: source.tty) { try await output.write(ByteBuffer(bytes: $0)) }

@@ -13,6 +13,7 @@ enum ContainerLogRoutes {
         }
         var query = try LogReadOptions(query: request.query.compactMapValues(\.last))
         query.detailsPrefix = source.detailsPrefix
+        query.joinsFrames = LogFraming.joinsFrames(request.headers)
         let options = query
         let containerID = source.id
         let stream: ResponseStream

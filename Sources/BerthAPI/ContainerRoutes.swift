@@ -118,10 +118,11 @@ enum ContainerRoutes {
             let tty = try await containers.checkAttach(id, options: options)
             // dockerd's defaults: no log replay, and no live stream unless asked for.
             let replayLogs = request.flag("logs")
+            let joinsFrames = LogFraming.joinsFrames(request.headers)
             let stream = request.flag("stream")
             return .hijacked(HijackedSession(multiplexed: !tty) { connection in
                 if replayLogs {
-                    try await AttachLogReplay.write(id, stdout: options.stdout, stderr: options.stderr,
+                    try await AttachLogReplay.write(id, stdout: options.stdout, stderr: options.stderr, joinsFrames: joinsFrames,
                                                     containers: containers, to: connection.output)
                 }
                 try await containers.attach(id, options: options, stream: stream,

@@ -124,10 +124,17 @@ import Glibc
         defer { dir.remove() }
         let log = rotatedLog(dir)
         var body: [UInt8] = []
-        try await log.readFormatted(options: LogReadOptions(tail: 2, timestamps: true), tty: false) { body += $0 }
+        var options = LogReadOptions(tail: 2, timestamps: true)
+        try await log.readFormatted(options: options, tty: false) { body += $0 }
         let first = "2025-11-29T11:00:28.000028000Z line 28\n"
         let second = "2025-11-29T11:00:29.000029000Z line 29\n"
-        // Records of one stream in a row share a frame.
+        // A frame per record, as dockerd sends them.
+        #expect(body == [1, 0, 0, 0, 0, 0, 0, UInt8(first.utf8.count)] + Array(first.utf8)
+                + [1, 0, 0, 0, 0, 0, 0, UInt8(second.utf8.count)] + Array(second.utf8))
+        // Joined: records of one stream in a row share a frame.
+        body = []
+        options.joinsFrames = true
+        try await log.readFormatted(options: options, tty: false) { body += $0 }
         #expect(body == [1, 0, 0, 0, 0, 0, 0, UInt8(first.utf8.count + second.utf8.count)] + Array(first.utf8) + Array(second.utf8))
     }
 

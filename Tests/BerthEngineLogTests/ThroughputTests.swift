@@ -66,11 +66,17 @@ import Glibc
 
         clock = ContinuousClock().now
         var body = 0
-        try await log.readFormatted(options: LogReadOptions(), tty: false) { body += $0.count }
+        var joined = LogReadOptions()
+        joined.joinsFrames = true
+        try await log.readFormatted(options: joined, tty: false) { body += $0.count }
         let formatTime = ContinuousClock().now - clock
         // Every byte of every line, and one 8-byte header per frame (frames join lines of a stream).
         #expect(body > bytes && body < bytes + 8 * total)
         #expect((body - bytes) % 8 == 0)
+        // As dockerd frames them: one frame per line.
+        var framed = 0
+        try await log.readFormatted(options: LogReadOptions(), tty: false) { framed += $0.count }
+        #expect(framed == bytes + 8 * total)
 
         clock = ContinuousClock().now
         let tail = try log.readAll(options: LogReadOptions(tail: 10))

@@ -101,7 +101,8 @@ public struct JSONFileLog: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         emit: ([UInt8]) async throws -> Void
     ) async throws {
-        var chunker = LogChunker(formatter: LogFormatter(tty: tty, options: options), chunkBytes: chunkBytes)
+        var chunker = LogChunker(formatter: LogFormatter(tty: tty, options: options), chunkBytes: chunkBytes,
+                                 joinsFrames: options.joinsFrames)
         try await readBatches(options: options, stop: stop) { batch in
             try await chunker.add(batch, emit: emit)
         }

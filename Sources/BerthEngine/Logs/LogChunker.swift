@@ -1,15 +1,18 @@
 /// Turns batches of log records into the chunks of a `GET /containers/{id}/logs` response
-/// body: records are formatted into one buffer, records of one stream in a row share a
-/// stdcopy frame, and a chunk goes out whenever it reaches about `chunkBytes` and at the end
-/// of every batch, so a follower sees new lines at once.
+/// body: records are formatted into one buffer, each in a stdcopy frame of its own (or, with
+/// `joinsFrames`, records of one stream in a row in a shared one), and a chunk goes out
+/// whenever it reaches about `chunkBytes` and at the end of every batch, so a follower sees
+/// new lines at once.
 struct LogChunker {
     let formatter: LogFormatter
     let chunkBytes: Int
+    let joinsFrames: Bool
     private var chunk: [UInt8] = []
 
-    init(formatter: LogFormatter, chunkBytes: Int) {
+    init(formatter: LogFormatter, chunkBytes: Int, joinsFrames: Bool) {
         self.formatter = formatter
         self.chunkBytes = chunkBytes
+        self.joinsFrames = joinsFrames
         chunk.reserveCapacity(chunkBytes + 1024)
     }
 
@@ -20,7 +23,11 @@ struct LogChunker {
     ) async throws {
         var frame: Int?  // the open frame in `chunk`, which records of its stream join
         for record in batch {
-            formatter.append(record, to: &chunk, joining: &frame)
+            if joinsFrames {
+                formatter.append(record, to: &chunk, joining: &frame)
+            } else {
+                formatter.append(record, to: &chunk)
+            }
             if chunk.count >= chunkBytes {
                 try await emit(chunk)
                 chunk.removeAll(keepingCapacity: true)

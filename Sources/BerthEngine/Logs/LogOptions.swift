@@ -21,6 +21,10 @@ public struct LogReadOptions: Sendable, Equatable {
     /// The container's log attributes as `--details` shows them (`a=1,b=x%2Cy`); the server
     /// fills it in from the container, not from the query.
     public var detailsPrefix = ""
+    /// Records of one stream in a row share a stdcopy frame (formatting only). dockerd sends
+    /// one frame per record, and some clients read a frame as a line; the server turns this on
+    /// for clients that do not.
+    public var joinsFrames = false
 
     public init(stdout: Bool = true, stderr: Bool = true, tail: Int? = nil, since: LogTimestamp? = nil,
                 until: LogTimestamp? = nil, follow: Bool = false, timestamps: Bool = false, details: Bool = false) {
