@@ -65,7 +65,8 @@ enum NetworkRoutes {
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
                                                 ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
                                                 links: body.EndpointConfig?.Links ?? [],
-                                                macAddress: body.EndpointConfig?.MacAddress)
+                                                macAddress: body.EndpointConfig?.MacAddress,
+                                                driverOpts: body.EndpointConfig?.DriverOpts)
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in

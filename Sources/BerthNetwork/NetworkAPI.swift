@@ -278,7 +278,7 @@ extension NetworkService {
 
     /// `docker network connect`: recorded for the container; added live when it runs.
     public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil,
-                        links: [String] = [], macAddress: String? = nil) throws {
+                        links: [String] = [], macAddress: String? = nil, driverOpts: [String: String]? = nil) throws {
         _ = try EndpointRequest.hardwareAddress(macAddress)
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
@@ -299,7 +299,7 @@ extension NetworkService {
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
         let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
-                                    macAddress: macAddress)
+                                    macAddress: macAddress, driverOpts: driverOpts)
         if running, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
             let used = Set(sandbox.endpoints.map(\.interfaceName))

@@ -121,20 +121,23 @@ public struct Attachment: Codable, Sendable, Equatable {
     /// `--mac-address`: the container's interface's hardware address on this network, in
     /// place of the one made from its IPv4 address.
     public var macAddress: String?
+    /// The endpoint's DriverOpts, kept and shown as dockerd keeps them.
+    public var driverOpts: [String: String]?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
-                links: [String]? = nil, macAddress: String? = nil) {
+                links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
         self.ipv6Address = ipv6Address
         self.links = links.flatMap { $0.isEmpty ? nil : $0 }
         self.macAddress = macAddress.flatMap { $0.isEmpty ? nil : $0 }
+        self.driverOpts = driverOpts.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     init(networkID: String, _ request: EndpointRequest, links: [String]?) {
         self.init(networkID: networkID, aliases: request.aliases, ipv4Address: request.ipv4, ipv6Address: request.ipv6,
-                  links: links, macAddress: request.macAddress)
+                  links: links, macAddress: request.macAddress, driverOpts: request.driverOpts)
     }
 }
 
@@ -146,18 +149,21 @@ public struct EndpointRequest: Sendable, Equatable {
     public var ipv6: String?
     public var links: [String]
     public var macAddress: String?
+    public var driverOpts: [String: String]?
 
-    public init(aliases: [String] = [], ipv4: String? = nil, ipv6: String? = nil, links: [String] = [], macAddress: String? = nil) {
+    public init(aliases: [String] = [], ipv4: String? = nil, ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
+                driverOpts: [String: String]? = nil) {
         self.aliases = aliases
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.links = links
         self.macAddress = macAddress
+        self.driverOpts = driverOpts
     }
 
     /// Nothing but the defaults: a plain default-bridge container needs no record.
     var isPlain: Bool {
-        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty
+        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty && (driverOpts ?? [:]).isEmpty
     }
 
     /// The hardware address asked for, as Go's net.ParseMAC reads a 48-bit one

@@ -43,6 +43,9 @@ public actor NetworkService {
     var networks: [String: NetworkRecord] = [:]
     var sandboxes: [String: SandboxRecord] = [:]
     var attachments: [String: [Attachment]] = [:]
+    /// Container ID → the endpoints it asked for at create whose network did not exist then,
+    /// by the name it gave (Sandboxes: attachMissingAtCreate). Kept in memory only.
+    var missingAtCreate: [String: [String: EndpointRequest]] = [:]
     var proxies: [String: [PortProxy]] = [:]
     /// The last host port handed out for `-p <port>` without one, per protocol and host IP.
     var lastEphemeralPort: [String: Int] = [:]

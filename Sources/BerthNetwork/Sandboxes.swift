@@ -30,22 +30,48 @@ extension NetworkService {
         // Links on the default bridge are legacy ones, kept by the container (HostConfig.Links).
         list.append(Attachment(networkID: primary.id, primaryConfig ?? EndpointRequest(),
                                links: primary.isDefaultBridge ? nil : primaryConfig?.links))
+        var missing: [String: EndpointRequest] = [:]
         for (name, config) in endpoints.sorted(by: { $0.key < $1.key }) {
             if name == mode || name == "default" { continue }
-            let record = try network(forMode: name)
+            let record: NetworkRecord
+            do {
+                record = try network(forMode: name)
+            } catch NetworkLookupError.notFound(_) {
+                missing[name] = config
+                continue
+            }
             if record.id == primary.id { continue }
             try record.checkRequestedAddress(config.ipv4)
             list.append(Attachment(networkID: record.id, config, links: config.links))
         }
         attachments[id] = list
+        missingAtCreate[id] = missing.isEmpty ? nil : missing
         try saveAttachments(id)
         refreshView(id)
+    }
+
+    /// The endpoints whose network was not there at create: as dockerd, the container joins
+    /// them if they are there by its start, and the start fails ("network x not found") if not.
+    func attachMissingAtCreate(_ id: String) throws {
+        guard let missing = missingAtCreate[id] else { return }
+        var list = attachments[id] ?? []
+        for (name, config) in missing.sorted(by: { $0.key < $1.key }) {
+            let record = try network(forMode: name)
+            try record.checkRequestedAddress(config.ipv4)
+            if !list.contains(where: { $0.networkID == record.id }) {
+                list.append(Attachment(networkID: record.id, config, links: config.links))
+            }
+        }
+        attachments[id] = list
+        missingAtCreate[id] = nil
+        try saveAttachments(id)
     }
 
     /// The container is gone: its network state goes too.
     public func forgetContainer(_ id: String) {
         releaseSandbox(id)
         attachments[id] = nil
+        missingAtCreate[id] = nil
         try? saveAttachments(id)
         views.set(id, nil)
     }
@@ -61,6 +87,7 @@ extension NetworkService {
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
         guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
+        try attachMissingAtCreate(request.containerID)
         if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
            options.defaultBridgeDisabled {
             return disabledSandbox(request.containerID)
@@ -549,6 +576,7 @@ extension NetworkService {
             var endpoint = EndpointView(NetworkID: record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
             endpoint.Links = attachment.links
+            endpoint.DriverOpts = attachment.driverOpts
             if let mac = try? EndpointRequest.hardwareAddress(attachment.macAddress) { endpoint.MacAddress = macDescription(mac) }
             let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
             let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }

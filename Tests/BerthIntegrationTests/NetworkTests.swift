@@ -171,6 +171,28 @@ struct NetworkTests {
         #expect(net.docker(["rm", "isolated", "onhost", "plain"]).status == 0)
     }
 
+    // As dockerd: a network named at create that does not exist yet fails the start, and is
+    // joined once it exists; an endpoint's DriverOpts are kept and shown.
+    @Test func endpointsOfNetworksMissingAtCreateAndDriverOptions() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "eplate-a"]).status == 0)
+        let run = net.docker(["run", "-d", "--name", "late", "--network", "eplate-a", "--network", "eplate-b", "busybox", "sleep", "100"])
+        #expect(run.status == 125 && run.stderr.hasPrefix("docker: Error response from daemon: network eplate-b not found\n"), "\(run)")
+        #expect(net.docker(["network", "create", "eplate-b"]).status == 0)
+        #expect(net.docker(["start", "late"]).status == 0)
+        let joined = net.docker(["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}", "late"])
+        #expect(joined.stdout.range(of: #"^eplate-a=\d+\.\d+\.\d+\.\d+ eplate-b=\d+\.\d+\.\d+\.\d+ $"#, options: .regularExpression) != nil, "\(joined)")
+        // DriverOpts, at create (API) and at connect (--driver-opt).
+        let body = #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"eplate-a"},"#
+            + #""NetworkingConfig":{"EndpointsConfig":{"eplate-a":{"DriverOpts":{"key1":"a"}}}}}"#
+        _ = net.daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", body, "http://berth/v1.50/containers/create?name=opts"])
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", "opts"]).stdout.contains(#""DriverOpts":{"key1":"a"}"#))
+        #expect(net.docker(["network", "connect", "--driver-opt", "key2=b", "eplate-b", "opts"]).status == 0)
+        #expect(net.docker(["inspect", "-f", "{{json (index .NetworkSettings.Networks \"eplate-b\").DriverOpts}}", "opts"]).stdout == #"{"key2":"b"}"# + "\n")
+        #expect(net.docker(["rm", "-f", "late", "opts"]).status == 0)
+        #expect(net.docker(["network", "rm", "eplate-a", "eplate-b"]).status == 0)
+    }
+
     @Test func defaultNetworksAreListedLikeDockerds() throws {
         let net = try NetworkDaemon()
         let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"])

@@ -39,7 +39,7 @@ extension ContainerService {
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
             endpoints[name] = EndpointRequest(aliases: settings?.Aliases ?? [], ipv4: settings?.IPAMConfig?.IPv4Address,
                                               ipv6: settings?.IPAMConfig?.IPv6Address, links: settings?.Links ?? [],
-                                              macAddress: settings?.MacAddress)
+                                              macAddress: settings?.MacAddress, driverOpts: settings?.DriverOpts)
         }
         if let mac = configMacAddress, !mac.isEmpty {
             let mode = hostConfig.NetworkMode ?? ""
@@ -137,7 +137,8 @@ extension ContainerService {
     // MARK: - docker network connect / disconnect
 
     public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
-                               ipv6: String? = nil, links: [String] = [], macAddress: String? = nil) async throws {
+                               ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
+                               driverOpts: [String: String]? = nil) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -148,7 +149,8 @@ extension ContainerService {
         }
         do {
             try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
-                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress)
+                                      aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress,
+                                      driverOpts: driverOpts)
             if entry.record.State.Running {
                 await refreshResolvConf(id)
                 updateHostsEntries(id, adding: await network.addresses(of: id, on: networkName))
