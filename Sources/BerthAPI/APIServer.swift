@@ -28,6 +28,7 @@ public final class APIServer: Sendable {
         NetworkRoutes.register(&router, engine: engine)
         VolumeRoutes.register(&router, engine: engine)
         EventRoutes.register(&router, engine: engine)
+        SwarmRoutes.register(&router)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger

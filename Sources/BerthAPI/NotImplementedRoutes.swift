@@ -6,8 +6,7 @@ enum NotImplementedRoutes {
     static let resources: [(prefix: String, name: String)] = [
         ("images", "images"),
         ("system", "system"),
-        ("plugins", "plugins"), ("swarm", "swarm"), ("nodes", "swarm"), ("services", "swarm"), ("tasks", "swarm"),
-        ("secrets", "swarm"), ("configs", "swarm"), ("distribution", "distribution"), ("session", "session"),
+        ("plugins", "plugins"), ("distribution", "distribution"), ("session", "session"),
         ("auth", "registry login"),
     ]
 

@@ -377,6 +377,23 @@ struct DockerParityTests {
         }
     }
 
+    /// Berth is never part of a swarm: its swarm commands answer as dockerd's do on a node
+    /// outside one; making or joining one is not implemented.
+    @Test func swarmCommandsAnswerAsOnANodeOutsideOne() throws {
+        try Self.withDaemon { daemon in
+            let notManager = #"Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again."# + "\n"
+            for command in [["node", "ls"], ["service", "ls"], ["secret", "ls"], ["config", "ls"]] {
+                let result = daemon.docker(command)
+                #expect(result.status == 1 && result.stderr == notManager, "\(command): \(result)")
+            }
+            let leave = daemon.docker(["swarm", "leave", "--force"])
+            #expect(leave.status == 1 && leave.stderr == "Error response from daemon: This node is not part of a swarm\n", "\(leave)")
+            let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                      "-d", "{}", "http://berth/v1.50/swarm/init"])
+            #expect(status.stdout == "501")
+        }
+    }
+
     /// An image's size counts what dockerd's layer walk counts: regular files and symlinks.
     @Test func imageSizeCountsSymlinksAsDockerdDoes() throws {
         let rootfs = Harness.imageDir + "/rootfs"
