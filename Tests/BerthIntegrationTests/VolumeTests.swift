@@ -172,6 +172,10 @@ struct VolumeTests {
             let bad = daemon.docker(["volume", "prune", "-f", "--filter", "foo=1"])
             #expect(bad.status == 1 && bad.stderr == Self.error("Invalid filter 'foo'"))
             #expect(daemon.docker(["rm", "user"]).status == 0)
+            // A volume made without a name is anonymous, as with current dockerd: prune takes it.
+            let unnamed = daemon.docker(["volume", "create"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(daemon.docker(["volume", "inspect", "-f", "{{json .Labels}}", unnamed]).stdout == #"{"com.docker.volume.anonymous":""}"# + "\n")
+            #expect(daemon.docker(["volume", "prune", "-f"]).stdout == "Deleted Volumes:\n\(unnamed)\n\nTotal reclaimed space: 0B\n")
         }
     }
 

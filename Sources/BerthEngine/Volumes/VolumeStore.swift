@@ -54,6 +54,9 @@ public final class VolumeStore: @unchecked Sendable {
     public func create(name requested: String?, labels: [String: String]? = nil, driver: String? = nil,
                        driverOptions: [String: String]? = nil, user: String? = nil) throws -> VolumeRecord {
         let name = requested.flatMap { $0.isEmpty ? nil : $0 } ?? ContainerIdentity.newID()
+        // As current dockerd: a volume made without a name is anonymous (`volume prune` takes it).
+        var labels = labels
+        if name != requested { labels = (labels ?? [:]).merging([VolumeRecord.anonymousLabel: ""]) { own, _ in own } }
         if let driver, !driver.isEmpty, driver != "local" {
             throw BerthError.notFound("create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
