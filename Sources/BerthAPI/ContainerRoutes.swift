@@ -151,13 +151,15 @@ enum ContainerRoutes {
             struct Body: Decodable { var Detach: Bool?; var Tty: Bool? }
             let body = request.body.isEmpty ? Body() : try JSONDecoder().decode(Body.self, from: Data(request.body))
             let execID = parameters["id"]!
-            let tty = try await containers.checkExecStart(execID, tty: body.Tty)
+            // As dockerd: the stream is raw only when the start says Tty (an omitted one is false).
+            let raw = body.Tty ?? false
+            _ = try await containers.checkExecStart(execID, tty: raw)
             if body.Detach == true {
-                try await containers.startExec(execID, tty: body.Tty, client: nil)
+                try await containers.startExec(execID, tty: raw, client: nil)
                 return APIResponse(status: .ok)
             }
-            return .hijacked(HijackedSession(multiplexed: !tty) { connection in
-                try await containers.startExec(execID, tty: body.Tty,
+            return .hijacked(HijackedSession(multiplexed: !raw) { connection in
+                try await containers.startExec(execID, tty: raw,
                                                client: StreamClient(input: connection.input, output: connection.output))
             })
         }

@@ -278,6 +278,26 @@ struct RunParityTests {
         }
     }
 
+    // As dockerd: the exec's process has a terminal if the exec was made with one, and the
+    // start's Tty says only how the stream is framed (docker-py starts with Tty false); exec
+    // create reads member names in any case (docker-py sends `detachKeys`).
+    @Test func execTerminalComesFromTheExecAndFramingFromTheStart() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "ex", "busybox", "sleep", "100"])
+            let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                       #"{"AttachStdout":true,"AttachStderr":true,"Tty":true,"detachKeys":"ctrl-x","Cmd":["echo","hi"]}"#,
+                                       "http://berth/v1.50/containers/ex/exec"])
+            let id = try #require((try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["Id"] as? String,
+                                  "\(created)")
+            #expect(daemon.curl(["http://berth/v1.50/exec/\(id)/json"]).stdout.contains(#""DetachKeys":"ctrl-x""#))
+            let started = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach":false,"Tty":false}"#,
+                                       "http://berth/v1.50/exec/\(id)/start"])
+            // One stdout frame, with the terminal's line ending.
+            #expect(Array(started.stdout.utf8) == [1, 0, 0, 0, 0, 0, 0, 4] + Array("hi\r\n".utf8), "\(Array(started.stdout.utf8))")
+            Self.succeeds(daemon, ["rm", "-f", "ex"])
+        }
+    }
+
     // dockerd's rule for binds of its root (or of what holds it): they follow the host
     // (rslave) unless they ask for rshared; a private mode is refused at create.
     @Test func bindsOfTheDaemonRootFollowTheHost() throws {

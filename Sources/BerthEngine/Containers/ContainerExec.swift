@@ -18,6 +18,43 @@ public struct ExecCreateRequest: Codable, Sendable {
     public var Privileged: Bool?
     public var User: String?
     public var WorkingDir: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case AttachStdin, AttachStdout, AttachStderr, ConsoleSize, DetachKeys, Tty, Env, Cmd, Privileged, User, WorkingDir
+    }
+
+    /// dockerd (Go's JSON) matches member names in any case, and docker-py sends `detachKeys`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        var named: [CodingKeys: AnyCodingKey] = [:]
+        for key in container.allKeys {
+            if let known = CodingKeys.allCases.first(where: { $0.stringValue.lowercased() == key.stringValue.lowercased() }) {
+                named[known] = key
+            }
+        }
+        func value<T: Decodable>(_ key: CodingKeys) throws -> T? {
+            try named[key].flatMap { try container.decodeIfPresent(T.self, forKey: $0) }
+        }
+        AttachStdin = try value(.AttachStdin)
+        AttachStdout = try value(.AttachStdout)
+        AttachStderr = try value(.AttachStderr)
+        ConsoleSize = try value(.ConsoleSize)
+        DetachKeys = try value(.DetachKeys)
+        Tty = try value(.Tty)
+        Env = try value(.Env)
+        Cmd = try value(.Cmd)
+        Privileged = try value(.Privileged)
+        User = try value(.User)
+        WorkingDir = try value(.WorkingDir)
+    }
+}
+
+/// A JSON member's name, whatever it is.
+struct AnyCodingKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// An exec instance, as `GET /exec/{id}/json` shows it.
@@ -119,7 +156,8 @@ extension ContainerService {
         return exec
     }
 
-    /// Checks before the hijack; returns whether the stream is a TTY.
+    /// Checks before the hijack; returns whether the stream is raw (a TTY's) rather than
+    /// multiplexed: the start's `Tty` when it says, else the exec's.
     public func checkExecStart(_ execID: String, tty: Bool?) throws -> Bool {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
         if exec.started { throw BerthError.conflict("Error: Exec command \(execID) has already run") }
@@ -131,11 +169,13 @@ extension ContainerService {
     }
 
     /// Runs the exec through the container's shim. With a client, pumps its stream and
-    /// returns when it ends; detached (nil client), returns once it has started.
+    /// returns when it ends; detached (nil client), returns once it has started. As with
+    /// dockerd, the process has a terminal if the exec was made with one; the start's `Tty`
+    /// says only how the stream is framed (raw, or multiplexed as stdout and stderr).
     public func startExec(_ execID: String, tty requestedTTY: Bool?, client: StreamClient?) async throws {
-        _ = try checkExecStart(execID, tty: requestedTTY)
+        let raw = try checkExecStart(execID, tty: requestedTTY)
         var exec = execs[execID]!
-        let tty = requestedTTY ?? exec.ProcessConfig.tty
+        let tty = exec.ProcessConfig.tty
         exec.started = true
         exec.Running = true
         execs[execID] = exec
@@ -148,17 +188,17 @@ extension ContainerService {
             // As the runtime's own refusals: the reason in the stream, 126 as the exit code.
             let message = (error as? BerthError)?.message ?? "\(error)"
             await recordExecFrame(execID, ShimFrame(kind: .execFailed, payload: ByteBuffer(string: message)),
-                                  client: client, tty: tty, wrapped: false)
+                                  client: client, raw: raw, wrapped: false)
             markExecEnded(execID, code: nil)
             if client == nil { throw BerthError.internalError(message) }
             return
         }
         let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(plan.count)"
         let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
-        let pump = StreamPump(tty: tty, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
+        let pump = StreamPump(tty: raw, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
         let socket = paths.shimSocket(id)
         let record: @Sendable (ShimFrame) async -> Void = { frame in
-            await self.recordExecFrame(execID, frame, client: client, tty: tty, wrapped: true)
+            await self.recordExecFrame(execID, frame, client: client, raw: raw, wrapped: true)
         }
         if let client {
             do {
@@ -168,7 +208,7 @@ extension ContainerService {
             } catch {
                 // The shim refused the exec (or is gone): why, in the stream, as a runtime failure.
                 await recordExecFrame(execID, ShimFrame(kind: .execFailed, payload: ByteBuffer(string: "\(error)")),
-                                      client: client, tty: tty, wrapped: true)
+                                      client: client, raw: raw, wrapped: true)
                 markExecEnded(execID, code: 126)
             }
             markExecEnded(execID, code: nil)
@@ -240,7 +280,7 @@ extension ContainerService {
     }
 
     /// The shim's records of an exec: started (its pid), ended, or could not start.
-    private func recordExecFrame(_ execID: String, _ frame: ShimFrame, client: StreamClient?, tty: Bool, wrapped: Bool) async {
+    private func recordExecFrame(_ execID: String, _ frame: ShimFrame, client: StreamClient?, raw: Bool, wrapped: Bool) async {
         let text = String(buffer: frame.payload)
         switch frame.kind {
         case .stdout, .stderr:
@@ -260,7 +300,7 @@ extension ContainerService {
             let message = wrapped ? RuntimeFailureText.exec(text) : text
             execs[execID]?.ExitCode = 126
             var text = ByteBuffer(string: message + "\r\n")
-            if !tty {
+            if !raw {
                 // As stdout, in the stream's stdcopy framing.
                 var framed = ByteBuffer(bytes: [1, 0, 0, 0])
                 framed.writeInteger(UInt32(text.readableBytes))
