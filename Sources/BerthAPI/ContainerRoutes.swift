@@ -111,6 +111,10 @@ enum ContainerRoutes {
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }
+        router.add(.GET, "/containers/{id}/attach/ws") { _, parameters in
+            _ = try await containers.inspect(parameters["id"]!, size: false)
+            throw BerthError.notImplemented("attaching over a websocket is not implemented yet in this version of Berth")
+        }
         router.add(.POST, "/containers/{id}/attach") { request, parameters in
             let id = parameters["id"]!
             let options = AttachOptions(stdin: request.flag("stdin"), stdout: request.flag("stdout"),
