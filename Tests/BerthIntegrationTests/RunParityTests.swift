@@ -212,7 +212,15 @@ struct RunParityTests {
             #expect(fileOnDirectory.status == 125 && fileOnDirectory.stderr.contains(#"error mounting "/etc/hostname" to rootfs at "/etc": "#)
                     && fileOnDirectory.stderr.contains(": not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type\n"),
                     "\(fileOnDirectory)")
-            Self.succeeds(daemon, ["run", "--rm", "--device", "/dev", "busybox", "test", "-c", "/dev/null"])
+            // --device /dev names the host's /dev/pts entries too. ptmx is there already; a
+            // terminal's node cannot be made in the container's devpts, with runc either.
+            let terminals = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/pts")) ?? []).filter { $0 != "ptmx" }
+            let wholeDev = daemon.docker(["run", "--rm", "--device", "/dev", "busybox", "test", "-c", "/dev/null"])
+            if terminals.isEmpty {
+                #expect(wholeDev.status == 0, "\(wholeDev)")
+            } else {
+                #expect(wholeDev.status != 0 && wholeDev.stderr.contains("/dev/pts/"), "\(wholeDev)")
+            }
             Self.succeeds(daemon, ["run", "-d", "--name", "cwd", "busybox", "sleep", "100"])
             let unreadable = daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "ls"])
             #expect(unreadable.status == 1 && unreadable.stderr == "ls: .: Permission denied\n", "\(unreadable)")
