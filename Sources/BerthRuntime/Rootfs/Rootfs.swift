@@ -200,7 +200,11 @@ struct RootfsBuilder {
         let oldUmask = umask(0)
         defer { umask(oldUmask) }
         for device in devices {
-            try createDevice(device)
+            do {
+                try createDevice(device)
+            } catch {
+                throw ConfigError("error creating device nodes: \(error)")  // runc's words
+            }
         }
     }
 
@@ -234,8 +238,7 @@ struct RootfsBuilder {
         try FileSystem.makeDirectories(FileSystem.parent(of: target))
         if inUserNamespace {
             // mknod is not allowed in a user namespace: bind the host's node instead.
-            try FileSystem.makeFile(target)
-            try mount(device.path, target, nil, UInt(MS_BIND), nil, step: "bind device \(device.path)")
+            try bindHostNode(device, at: target)
             return
         }
         let kind: mode_t
@@ -252,9 +255,21 @@ struct RootfsBuilder {
             // A node that cannot be replaced stays, as runc leaves it: `--device /dev` also
             // names /dev/pts/ptmx, which the container's devpts already has.
             if errno == EEXIST { return }
-            throw SystemError("mknod \(device.path)")
+            // One the kernel will not make here is bound from the host's, as runc does.
+            guard errno == EPERM else { throw SystemError("mknod \(target)") }
+            try bindHostNode(device, at: target)
+            return
         }
         try check("chown \(device.path)", chown(target, device.uid ?? 0, device.gid ?? 0))
+    }
+
+    private func bindHostNode(_ device: Spec.Device, at target: String) throws {
+        if !FileSystem.exists(target) {
+            let fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            if fd < 0 { throw SystemError("open \(target)") }
+            close(fd)
+        }
+        try mount(device.path, target, nil, UInt(MS_BIND), nil, step: "bind device \(device.path)")
     }
 
     private func createDevSymlinks() throws {
