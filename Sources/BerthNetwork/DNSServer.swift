@@ -93,8 +93,8 @@ public final class DNSTable: @unchecked Sendable {
 /// forwards other names to the host's resolvers. One listens on each user network's gateway
 /// address; and one per container on user networks listens at 127.0.0.11 in the container's
 /// own network namespace, the address dockerd's containers ask (and nginx's `resolver
-/// 127.0.0.11` names). Its sockets are made there and served from berthd's threads, which
-/// forward from the host's namespace as the gateway's server does.
+/// 127.0.0.11` names). Its sockets are made there and served from berthd's DNS thread
+/// (DNSLoop), which forwards from the host's namespace as the gateway's server does.
 final class DNSServer: @unchecked Sendable {
     /// Where containers ask dockerd's embedded DNS server.
     static let containerAddress = IPv4Address("127.0.0.11")!
@@ -113,6 +113,8 @@ final class DNSServer: @unchecked Sendable {
     private let tcp: Int32
     private let lock = Lock()
     private var asked: (network: Network, container: IPv4Address?)
+    /// Set by `stop`: a late forwarded answer is not sent on a closed socket.
+    private var stopped = false
 
     var network: Network { lock.withLock { asked.network } }
     /// A container's own server: the container, by its address on `network` (its queries
@@ -150,13 +152,21 @@ final class DNSServer: @unchecked Sendable {
             close(udp)
             throw NetworkError("DNS server on \(address):53/tcp: \(failure.message)")
         }
-        Sockets.spawn { [self] in self.serveUDP() }
-        Sockets.spawn { [self] in self.serveTCP() }
+        do {
+            for fd in [udp, tcp] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+            try DNSLoop.shared.watch(udp) { [self] in receiveUDP() }
+            try DNSLoop.shared.watch(tcp) { [self] in acceptTCP() }
+        } catch {
+            DNSLoop.shared.close(udp)
+            DNSLoop.shared.close(tcp)
+            throw error
+        }
     }
 
     func stop() {
-        shutdown(udp, Int32(SHUT_RDWR))
-        shutdown(tcp, Int32(SHUT_RDWR))
+        lock.withLock { stopped = true }
+        DNSLoop.shared.close(udp)
+        DNSLoop.shared.close(tcp)
     }
 
     /// The local answer, or nil when the question is for the host's resolvers. `client`: the
@@ -188,7 +198,8 @@ final class DNSServer: @unchecked Sendable {
         return nil
     }
 
-    private func serveUDP() {
+    /// The queries waiting on the UDP socket (on the DNS thread).
+    private func receiveUDP() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             var client = sockaddr_in()
@@ -197,7 +208,7 @@ final class DNSServer: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(udp, &buffer, buffer.count, 0, $0, &length) }
             }
             if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
+            if count <= 0 { return }  // EAGAIN: nothing more for now
             let packet = Array(buffer[0..<count])
             guard let query = DNSQuery(packet) else { continue }
             if let reply = answer(query, client: container ?? IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
@@ -209,24 +220,29 @@ final class DNSServer: @unchecked Sendable {
                 }
             }
         }
-        close(udp)
     }
 
     private func send(_ reply: [UInt8], to client: sockaddr_in) {
         var destination = client
-        _ = withUnsafePointer(to: &destination) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(udp, reply, reply.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        // Under the lock, so that `stop` cannot close the socket meanwhile.
+        lock.withLock {
+            guard !stopped else { return }
+            _ = withUnsafePointer(to: &destination) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(udp, reply, reply.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
     }
 
-    private func serveTCP() {
+    /// The connections waiting on the TCP socket (on the DNS thread), each served by a
+    /// thread of its own while it lasts.
+    private func acceptTCP() {
         while true {
             let client = Sockets.accept(tcp)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                break
+                return  // EAGAIN: nothing more for now
             }
             Sockets.spawn { [self] in
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
@@ -240,7 +256,6 @@ final class DNSServer: @unchecked Sendable {
                 close(client)
             }
         }
-        close(tcp)
     }
 
     static func readFramed(_ fd: Int32) -> [UInt8]? {

@@ -151,6 +151,15 @@ int berth_proxy_serve(int listener, int stop, const struct sockaddr_in *target);
 // Gives the pages glibc's arenas hold free back to the system (malloc.h is not in Glibc's
 // Swift module); 1 when some were released.
 int berth_malloc_trim(void);
+
+// ---- epoll by plain descriptors (epoll.c) ----
+
+int berth_epoll_create(void);
+// Waits for `fd` to be readable (level-triggered).
+int berth_epoll_watch(int epfd, int fd);
+int berth_epoll_unwatch(int epfd, int fd);
+// Blocks until descriptors are ready; writes up to `capacity` (at most 64) of them to `fds`.
+int berth_epoll_wait(int epfd, int *fds, int capacity);
 // ---- end of memory.c ----
 
 #endif
