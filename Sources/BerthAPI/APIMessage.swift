@@ -15,7 +15,8 @@ public struct APIRequest: Sendable {
     /// Uploads (image archives) are spooled to this file instead of `body`.
     public var bodyFile: String?
 
-    public func queryValue(_ name: String) -> String? { query[name]?.last }
+    /// The first value of a repeated key, as Go's url.Values.Get reads it (`all=1&all=0` is all).
+    public func queryValue(_ name: String) -> String? { query[name]?.first }
 }
 
 /// A complete response; JSON bodies are encoded by the helpers below.

@@ -11,7 +11,7 @@ enum ContainerLogRoutes {
         guard source.file != nil || source.driver == "journald" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")
         }
-        var query = try LogReadOptions(query: request.query.compactMapValues(\.last))
+        var query = try GoStrconv.passedOn { try LogReadOptions(query: request.query.compactMapValues(\.first)) }
         query.detailsPrefix = source.detailsPrefix
         let options = query
         let containerID = source.id

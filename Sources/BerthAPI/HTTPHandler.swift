@@ -138,6 +138,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = loop.makePromise(of: APIResponse.self)
         promise.completeWithTask {
             defer { if let file = finishedRequest.bodyFile { unlink(file) } }
+            if let location = PathCleaning.redirect(for: head.uri) {
+                return APIResponse(status: .movedPermanently, headers: ["Location": location])
+            }
             if tooLarge { return .error("request body is larger than \(HTTPHandler.maximumBodySize) bytes", status: .payloadTooLarge) }
             if let spoolError { return .error("cannot store the uploaded body: \(spoolError)", status: .internalServerError) }
             return await router.handle(finishedRequest)

@@ -139,18 +139,34 @@ enum ImageRoutes {
     }
 
     /// `filters` is JSON: {"dangling": ["true"]} (or the old {"dangling": {"true": true}}).
+    /// dockerd's filters.FromJSON: the whole object is either the map-of-bool form
+    /// (`{"status":{"running":true}}`, where every key counts whatever its bool) or the old
+    /// list form (`{"status":["running"]}`); `null` is no filter; anything else, mixed forms
+    /// included, is "invalid filter". A null value is the key with no values.
     static func parseFilters(_ text: String?) throws -> [String: [String]] {
         guard let text, !text.isEmpty else { return [:] }
-        guard let object = try? AnyJSON.parse(Data(text.utf8)) as? [String: Any] else {
-            throw BerthError.invalidArgument("invalid filter: \(text)")
+        guard let document = try? AnyJSON.parse(Data(text.utf8)) else { throw BerthError.invalidArgument("invalid filter") }
+        if document is AnyJSON.Null { return [:] }
+        guard let object = document as? [String: Any] else { throw BerthError.invalidArgument("invalid filter") }
+        func values(_ value: Any, asMap: Bool) -> [String]? {
+            if value is AnyJSON.Null { return [] }
+            if asMap {
+                guard let map = value as? [String: Any], map.values.allSatisfy({ $0 is Bool || $0 is AnyJSON.Null }) else { return nil }
+                return map.keys.sorted()
+            }
+            guard let list = value as? [Any] else { return nil }
+            return list.compactMap { $0 is AnyJSON.Null ? "" : $0 as? String }.count == list.count
+                ? list.map { $0 as? String ?? "" } : nil
         }
-        var filters: [String: [String]] = [:]
-        for (key, value) in object {
-            if let list = value as? [String] { filters[key] = list }
-            else if let map = value as? [String: Bool] { filters[key] = map.filter(\.value).map(\.key) }
-            else { throw BerthError.invalidArgument("invalid filter value for \(key)") }
+        for asMap in [true, false] {
+            var filters: [String: [String]] = [:]
+            for (key, value) in object {
+                guard let list = values(value, asMap: asMap) else { break }
+                filters[key] = list
+            }
+            if filters.count == object.count { return filters }
         }
-        return filters
+        throw BerthError.invalidArgument("invalid filter")
     }
 }
 
