@@ -14,6 +14,8 @@ public struct APIRequest: Sendable {
     public var body: [UInt8]
     /// Uploads (image archives) are spooled to this file instead of `body`.
     public var bodyFile: String?
+    /// Why Go could not parse the query (a bad %-escape, a semicolon), in its words.
+    public var queryError: String?
 
     /// The first value of a repeated key, as Go's url.Values.Get reads it (`all=1&all=0` is all).
     public func queryValue(_ name: String) -> String? { query[name]?.first }

@@ -45,7 +45,12 @@ enum ContainerRoutes {
             if request.speaksBefore(1, 45) { inspect.addLegacyAliases() }
             return .json(inspect)
         }
-        router.add(.POST, "/containers/{id}/start") { _, parameters in
+        router.add(.POST, "/containers/{id}/start") { request, parameters in
+            // A JSON object of more than `{}` (or a body of unknown length) is the HostConfig
+            // clients sent before API 1.24.
+            if request.body.count > 7 || request.headers["Transfer-Encoding"].contains(where: { $0.lowercased().contains("chunked") }) {
+                throw BerthError.invalidArgument("starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24")
+            }
             switch try await containers.start(parameters["id"]!) {
             case .started: return APIResponse(status: .noContent)
             case .alreadyRunning: return APIResponse(status: .notModified)

@@ -59,16 +59,26 @@ public struct Router: Sendable {
         return nil
     }
 
+    /// dockerd's handlers parse the query first (httputils.ParseForm): one it cannot read
+    /// is a 400 in Go's words. /_ping reads none.
+    static func refuseQuery(_ request: APIRequest) -> APIResponse? {
+        guard let error = request.queryError, request.path != "/_ping" else { return nil }
+        return .error(error, status: .badRequest)
+    }
+
     public func handle(_ request: APIRequest) async -> APIResponse {
         if let version = request.apiVersion, let refusal = Self.checkVersion(version) { return refusal }
         // dockerd answers OPTIONS on any path with an empty 200 (its CORS preflight route).
         if request.method == .OPTIONS { return APIResponse(status: .ok) }
-        for route in namedRoutes where route.method == request.method || (route.method == .GET && request.method == .HEAD) {
+        // As dockerd's router, a method matches only itself: HEAD finds only the routes made
+        // for it (/_ping, a container's archive); on a GET route it is "page not found".
+        for route in namedRoutes where route.method == request.method {
             let path = request.path
             guard path.hasPrefix(route.prefix), path.hasSuffix(route.suffix),
                   path.count >= route.prefix.count + route.suffix.count else { continue }
             let name = String(path.dropFirst(route.prefix.count).dropLast(route.suffix.count))
             guard !name.isEmpty || route.allowsEmptyName else { continue }
+            if let refusal = Self.refuseQuery(request) { return refusal }
             do {
                 return try await route.handler(request, ["name": name.percentDecoded ?? name])
             } catch {
@@ -87,7 +97,8 @@ public struct Router: Sendable {
                 return pattern == value
             }
             guard matches else { continue }
-            guard route.method == request.method || (route.method == .GET && request.method == .HEAD) else { continue }
+            guard route.method == request.method else { continue }
+            if let refusal = Self.refuseQuery(request) { return refusal }
             do {
                 return try await route.handler(request, parameters)
             } catch {

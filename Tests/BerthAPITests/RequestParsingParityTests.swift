@@ -163,6 +163,29 @@ struct RequestParsingParityTests {
         #expect(Router.splitVersion("/v/containers/json").version == nil)
     }
 
+    @Test func queriesGoCannotParseAreNamed() {
+        #expect(GoQueryCheck.error("/containers/json?all=1&size=0") == nil)
+        #expect(GoQueryCheck.error("/containers/json") == nil)
+        #expect(GoQueryCheck.error("/containers/json?all=%zz") == #"invalid URL escape "%zz""#)
+        #expect(GoQueryCheck.error("/containers/json?a%2=1") == #"invalid URL escape "%2=""# || GoQueryCheck.error("/containers/json?a%2=1") == #"invalid URL escape "%2""#)
+        #expect(GoQueryCheck.error("/containers/json?all=%4") == #"invalid URL escape "%4""#)
+        #expect(GoQueryCheck.error("/containers/json?all=%zz&size=1;x=2") == "invalid semicolon separator in query")
+    }
+
+    @Test func headFindsOnlyItsOwnRoutes() async {
+        var router = Router()
+        router.add(.GET, "/containers/json") { _, _ in .json([String]()) }
+        router.add(.HEAD, "/_ping") { _, _ in APIResponse() }
+        let head = APIRequest(method: .HEAD, path: "/containers/json", apiVersion: nil, query: [:], headers: [:], body: [])
+        #expect(await router.handle(head).status == .notFound)
+        let ping = APIRequest(method: .HEAD, path: "/_ping", apiVersion: nil, query: [:], headers: [:], body: [])
+        #expect(await router.handle(ping).status == .ok)
+        var bad = APIRequest(method: .GET, path: "/containers/json", apiVersion: nil, query: [:], headers: [:], body: [])
+        bad.queryError = #"invalid URL escape "%zz""#
+        let refused = await router.handle(bad)
+        #expect(refused.status == .badRequest && String(decoding: refused.body, as: UTF8.self) == #"{"message":"invalid URL escape \"%zz\""}"# + "\n")
+    }
+
     @Test func goQuotesLikeStrconv() {
         #expect(GoQuote.quote("a\"b\\c\n\u{1b}é") == #""a\"b\\c\n\x1bé""#)
     }

@@ -65,6 +65,14 @@ struct HTTPParityTests {
             let ping = Self.send(daemon, "GET", "/_ping")
             #expect(ping.body == "OK" && ping.headers["content-length"] == "2" && ping.headers["swarm"] == "inactive", "\(ping)")
 
+            // HEAD matches only its own routes, as in dockerd's router.
+            #expect(Self.send(daemon, "HEAD", "/v1.41/containers/json").status == 404)
+            // A query Go cannot parse is refused before anything else.
+            let escape = Self.send(daemon, "GET", "/v1.41/containers/json?all=%zz")
+            #expect(escape.status == 400 && escape.message == #"invalid URL escape "%zz""#, "\(escape)")
+            let semicolon = Self.send(daemon, "GET", "/v1.41/containers/json?all=1;size=1")
+            #expect(semicolon.status == 400 && semicolon.message == "invalid semicolon separator in query", "\(semicolon)")
+
             let version = try #require(Self.send(daemon, "GET", "/version").json as? [String: Any])
             #expect(version["Experimental"] == nil, "Experimental is omitempty in dockerd's answer")
             let info = try #require(Self.send(daemon, "GET", "/info").json as? [String: Any])
@@ -165,6 +173,11 @@ struct HTTPParityTests {
             // An update without a body updates nothing.
             let update = Self.send(daemon, "POST", "/v1.41/containers/up/update", body: "")
             #expect(update.status == 200 && update.body == "{\"Warnings\":null}\n", "\(update)")
+
+            let startBody = Self.send(daemon, "POST", "/v1.41/containers/down/start", body: #"{"Binds":[]}"#)
+            #expect(startBody.status == 400 && startBody.message
+                == "starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24", "\(startBody)")
+            #expect(Self.send(daemon, "POST", "/v1.41/containers/up/start", body: "{}").status == 304)
 
             let unpause = Self.send(daemon, "POST", "/v1.41/containers/up/unpause")
             #expect(unpause.status == 500 && unpause.message?.hasSuffix("is not paused") == true, "\(unpause)")
