@@ -53,11 +53,11 @@ struct GoJSONScanner {
         .syntax("invalid character \(Self.quoteChar(byte)) \(context)")
     }
 
-    /// Go's quoteChar: the byte in single quotes, escaped as strconv.Quote would.
+    /// Go's quoteChar: the byte in single quotes, escaped as strconv.Quote would; a byte of
+    /// 0x80 or more is read as the code point of that number (a UTF-8 BOM's first is 'ï').
     static func quoteChar(_ byte: UInt8) -> String {
         if byte == UInt8(ascii: "'") { return "'\\''" }
         if byte == UInt8(ascii: "\"") { return "'\"'" }
-        if byte >= 0x80 { return "'\\x" + String(byte, radix: 16) + "'" }
         let quoted = GoQuote.quote(String(Unicode.Scalar(byte)))
         return "'" + quoted.dropFirst().dropLast() + "'"
     }

@@ -21,6 +21,7 @@ struct GoJSONTypeError {
         "BindOptions": "BindOptions", "VolumeOptions": "VolumeOptions", "TmpfsOptions": "TmpfsOptions",
         "BlkioWeightDevice": "WeightDevice", "BlkioDeviceReadBps": "ThrottleDevice", "BlkioDeviceWriteBps": "ThrottleDevice",
         "BlkioDeviceReadIOps": "ThrottleDevice", "BlkioDeviceWriteIOps": "ThrottleDevice",
+        "IPAM": "IPAM", "EndpointConfig": "EndpointSettings",
     ]
 
     /// Fields that are maps: the next element of a path is a key, which Go leaves out. The
@@ -45,7 +46,7 @@ struct GoJSONTypeError {
         "Interval": "time.Duration", "Timeout": "time.Duration", "StartPeriod": "time.Duration",
         "StartInterval": "time.Duration", "Type": "mount.Type", "Consistency": "mount.Consistency",
         "Propagation": "mount.Propagation", "ConsoleSize": "*[2]uint", "BlkioWeight": "uint16",
-        "IPAMConfig": "network.EndpointIPAMConfig",
+        "IPAMConfig": "network.EndpointIPAMConfig", "IPAM": "network.IPAM", "EndpointConfig": "network.EndpointSettings",
         // strslice.StrSlice reads a string when a list fails: its error is the string's.
         "Cmd": "string", "Entrypoint": "string", "Shell": "string", "CapAdd": "string", "CapDrop": "string",
     ]
@@ -102,11 +103,15 @@ struct GoJSONTypeError {
             }
             fields.append(key.stringValue)
             guard !isLast else { break }
-            if let valueStruct = Self.mapFields[key.stringValue] {
+            // "Config" is a map in a LogConfig, a list of structs in an IPAM.
+            let isMap = key.stringValue != "Config" || fields.dropLast().last == "LogConfig"
+            if isMap, let valueStruct = Self.mapFields[key.stringValue] {
                 afterMap = true
                 if let valueStruct { structName = valueStruct }
             } else if let name = Self.structFields[key.stringValue] {
                 structName = name
+            } else if key.stringValue == "Config" && fields.dropLast().last == "IPAM" {
+                structName = "IPAMConfig"
             }
         }
         return fields.isEmpty ? nil : (structName, fields.joined(separator: "."))

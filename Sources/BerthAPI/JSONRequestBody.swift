@@ -56,6 +56,18 @@ enum JSONRequestBody {
     }
 }
 
+extension JSONRequestBody {
+    /// The body with `key` set to `zeroValue` (JSON text) when its object lacks the key: Go
+    /// leaves a missing field at its zero value, where a Swift model may require it.
+    static func addingMissingKey(_ key: String, zeroValue: String, to body: [UInt8]) -> [UInt8] {
+        guard let start = body.firstIndex(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), body[start] == UInt8(ascii: "{"),
+              let (end, _) = try? GoJSONScanner.firstValue(body),
+              let object = try? AnyJSON.parse(Data(body[..<end])) as? [String: Any], object[key] == nil else { return body }
+        let member = Array((GoQuote.quote(key) + ":" + zeroValue + (object.isEmpty ? "" : ",")).utf8)
+        return Array(body[...start]) + member + Array(body[(start + 1)...])
+    }
+}
+
 /// Go's mime.ParseMediaType, as far as dockerd's Content-Type check needs it: the lowercased
 /// `type/subtype`, or Go's reason it is malformed.
 enum MediaType {

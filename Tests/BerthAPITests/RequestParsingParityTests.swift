@@ -36,6 +36,7 @@ struct RequestParsingParityTests {
         #expect(createFailure(#"{"Cmd":["a",]}"#) == "invalid JSON: invalid character ']' looking for beginning of value")
         #expect(createFailure("{\"Image\":\"a\u{01}\"}") == #"invalid JSON: invalid character '\x01' in string literal"#)
         #expect(createFailure(#"{"Cmd":["a" "b"]}"#) == #"invalid JSON: invalid character '"' after array element"#)
+        #expect(createFailure("\u{FEFF}{}") == "invalid JSON: invalid character 'ï' looking for beginning of value")
     }
 
     @Test func contentAfterTheValueIsRefusedButAClosingBracketIsNot() {
@@ -71,6 +72,34 @@ struct RequestParsingParityTests {
             == prefix + "string into Go struct field EndpointSettings.NetworkingConfig.EndpointsConfig.Aliases of type []string")
         #expect(createFailure(#"{"HostConfig":{"BlkioWeight":70000}}"#) == prefix + "number 70000 into Go struct field HostConfig.HostConfig.BlkioWeight of type uint16")
         #expect(failure(ExecCreateRequest.self, #"{"Cmd":"true"}"#, as: .execOptions) == prefix + "string into Go struct field ExecOptions.Cmd of type []string")
+    }
+
+    @Test func networkAndVolumeBodiesNameGoTypes() {
+        struct IPAMBody: Decodable {
+            struct IPAM: Decodable { struct Config: Decodable { var Subnet: String? }; var Config: [Config]? }
+            var Name: String?
+            var IPAM: IPAM?
+        }
+        let prefix = "invalid JSON: json: cannot unmarshal "
+        #expect(failure(IPAMBody.self, #"{"IPAM":{"Config":[{"Subnet":5}]}}"#, as: GoJSONTypeError(rootType: "network.CreateRequest"))
+            == prefix + "number into Go struct field IPAMConfig.IPAM.Config.Subnet of type string")
+        struct LogBody: Decodable {
+            struct LogConfig: Decodable { var Config: [String: String]? }
+            var LogConfig: LogConfig?
+        }
+        #expect(failure(LogBody.self, #"{"LogConfig":{"Config":{"max-size":1}}}"#, as: GoJSONTypeError(rootType: "container.HostConfig"))
+            == prefix + "number into Go struct field LogConfig.LogConfig.Config of type string")
+    }
+
+    @Test func aMissingKeyGetsGoZeroValue() {
+        func added(_ body: String) -> String {
+            String(decoding: JSONRequestBody.addingMissingKey("Name", zeroValue: "\"\"", to: Array(body.utf8)), as: UTF8.self)
+        }
+        #expect(added("{}") == #"{"Name":""}"#)
+        #expect(added(#" {"Driver":"bridge"}"#) == #" {"Name":"","Driver":"bridge"}"#)
+        #expect(added(#"{"Name":"x"}"#) == #"{"Name":"x"}"#)
+        #expect(added("") == "")
+        #expect(added("[]") == "[]")
     }
 
     @Test func contentTypeIsCheckedAsDockerdDoes() throws {

@@ -131,6 +131,21 @@ struct HTTPParityTests {
                                     headers: ["Content-Type: application/json", "Transfer-Encoding: chunked"])
             #expect(chunked.status == 201, "\(chunked)")
             #expect(daemon.docker(["rm", "cs", "ch"]).status == 0)
+
+            // Networks and volumes read their bodies the same way.
+            let unnamed = Self.send(daemon, "POST", "/v1.41/networks/create", body: "")
+            #expect(unnamed.status == 400 && unnamed.message == "network name must not be empty", "\(unnamed)")
+            let labels = Self.send(daemon, "POST", "/v1.41/networks/create", body: #"{"Name":"n","Labels":[]}"#)
+            #expect(labels.message == "invalid JSON: json: cannot unmarshal array into Go struct field CreateRequest.Labels of type map[string]string",
+                    "\(labels)")
+            let connect = Self.send(daemon, "POST", "/v1.41/networks/bridge/connect", body: "{}")
+            #expect(connect.status == 400 && connect.message == "invalid name or ID supplied: \"\"", "\(connect)")
+            let volume = Self.send(daemon, "POST", "/v1.41/volumes/create", body: #"{"Name":5}"#)
+            #expect(volume.status == 400 && volume.message
+                == "invalid JSON: json: cannot unmarshal number into Go struct field CreateOptions.Name of type string", "\(volume)")
+            let volumePlain = Self.send(daemon, "POST", "/v1.41/volumes/create", body: "{}", headers: ["Content-Type: text/plain"])
+            #expect(volumePlain.status == 400, "\(volumePlain)")
+            #expect(daemon.docker(["volume", "ls", "-q"]).stdout.isEmpty)
         }
     }
 

@@ -152,6 +152,8 @@ public actor ContainerService {
 
     /// By full ID, name (with or without its slash), or unique ID prefix, as dockerd resolves.
     func resolve(_ nameOrID: String) throws -> String {
+        // Reachable from bodies and queries (network connect, commit): dockerd's GetContainer words.
+        if nameOrID.isEmpty { throw BerthError.invalidArgument("invalid name or ID supplied: \"\"") }
         if entries[nameOrID] != nil { return nameOrID }
         let name = nameOrID.hasPrefix("/") ? String(nameOrID.dropFirst()) : nameOrID
         if let id = names[name] { return id }
