@@ -202,6 +202,17 @@ struct HTTPParityTests {
             #expect(newer.status == 400 && newer.message == "invalid signal: BOGUS", "\(newer)")
             #expect(Self.send(daemon, "POST", "/v1.41/containers/up/stop?t=0&signal=BOGUS").status == 204)
             #expect(daemon.docker(["rm", "up", "down"]).status == 0)
+
+            // An ID prefix that more than one container has is a 400. Seventeen IDs share a
+            // first digit for sure.
+            var ids: [String] = []
+            for index in 0..<17 {
+                ids.append(daemon.docker(["create", "--name", "p\(index)", "busybox", "true"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            let shared = try #require(Dictionary(grouping: ids, by: { $0.prefix(1) }).first(where: { $0.value.count > 1 })?.key)
+            let ambiguous = Self.send(daemon, "GET", "/v1.41/containers/\(shared)/json")
+            #expect(ambiguous.status == 400 && ambiguous.message == "multiple IDs found with provided prefix: \(shared)", "\(ambiguous)")
+            #expect(daemon.docker(["rm"] + ids).status == 0)
         }
     }
 }

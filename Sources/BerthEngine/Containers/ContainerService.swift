@@ -160,7 +160,8 @@ public actor ContainerService {
         if !nameOrID.isEmpty {
             let matches = entries.keys.filter { $0.hasPrefix(nameOrID) }
             if matches.count == 1 { return matches[0] }
-            if matches.count > 1 { throw BerthError.notFound("multiple IDs found with provided prefix: \(nameOrID)") }
+            // A 400 in dockerd (an invalid parameter), not a 404.
+            if matches.count > 1 { throw BerthError.invalidArgument("multiple IDs found with provided prefix: \(nameOrID)") }
         }
         throw BerthError.notFound("No such container: \(nameOrID)")
     }
