@@ -42,7 +42,8 @@ enum JSONRequestBody {
         } catch {
             throw BerthError.invalidArgument("invalid JSON: \(error.text)")
         }
-        let value = Array(body[..<first.end])
+        let raw = Array(body[..<first.end])
+        let value = GoJSONKeyFolding.folded(raw) ?? raw
         var decoded: T?
         if value.drop(while: { [0x20, 0x09, 0x0A, 0x0D].contains($0) }) != Array("null".utf8)[...] {
             do {

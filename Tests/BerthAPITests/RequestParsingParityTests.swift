@@ -102,6 +102,20 @@ struct RequestParsingParityTests {
         #expect(added("[]") == "[]")
     }
 
+    @Test func keysMatchFieldsIgnoringCaseButMapKeysStay() throws {
+        let body = #"{"image":"busybox","CMD":["true"],"labels":{"image":"x"},"hostconfig":{"memory":5,"portbindings":{"80/tcp":[{"hostport":"8080"}]},"logconfig":{"type":"json-file","config":{"max-size":"1m"}}}}"#
+        let request = try #require(try JSONRequestBody.decode(ContainerCreateRequest.self, Array(body.utf8), as: .createRequest))
+        #expect(request.config.Image == "busybox" && request.config.Cmd == ["true"])
+        #expect(request.config.Labels == ["image": "x"])
+        #expect(request.hostConfig.Memory == 5)
+        #expect(request.hostConfig.PortBindings?["80/tcp"]??.first?.HostPort == "8080")
+        #expect(request.hostConfig.LogConfig?.Config?["max-size"] == "1m")
+        // The exact spelling wins over another case.
+        let both = try JSONRequestBody.decode(ContainerCreateRequest.self, Array(#"{"image":"a","Image":"b"}"#.utf8), as: .createRequest)
+        #expect(both?.config.Image == "b")
+        #expect(GoJSONKeyFolding.folded(Array(#"{"Image":"a","Labels":{"cmd":"x"}}"#.utf8)) == nil)
+    }
+
     @Test func contentTypeIsCheckedAsDockerdDoes() throws {
         func check(_ contentType: String?, body: String = "{}") -> String? {
             var headers = HTTPHeaders()

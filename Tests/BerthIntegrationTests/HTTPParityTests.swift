@@ -130,7 +130,12 @@ struct HTTPParityTests {
             let chunked = Self.send(daemon, "POST", create + "?name=ch", body: #"{"Image":"busybox"}"#,
                                     headers: ["Content-Type: application/json", "Transfer-Encoding: chunked"])
             #expect(chunked.status == 201, "\(chunked)")
-            #expect(daemon.docker(["rm", "cs", "ch"]).status == 0)
+            // Go matches keys to fields ignoring case; a label's own key stays as it is.
+            let lower = Self.send(daemon, "POST", create + "?name=lc", body: #"{"image":"busybox","cmd":["echo","hi"],"labels":{"Mixed":"1"}}"#)
+            #expect(lower.status == 201, "\(lower)")
+            #expect(daemon.docker(["inspect", "-f", "{{.Config.Image}} {{json .Config.Cmd}} {{json .Config.Labels}}", "lc"]).stdout
+                == "busybox [\"echo\",\"hi\"] {\"Mixed\":\"1\"}\n")
+            #expect(daemon.docker(["rm", "cs", "ch", "lc"]).status == 0)
 
             // Networks and volumes read their bodies the same way.
             let unnamed = Self.send(daemon, "POST", "/v1.41/networks/create", body: "")
