@@ -7,6 +7,10 @@ import NIOCore
 /// container runs with `follow`.
 enum ContainerLogRoutes {
     static func logs(_ request: APIRequest, id: String, containers: ContainerService) async throws -> APIResponse {
+        // dockerd checks the streams before it looks the container up.
+        guard request.flag("stdout") || request.flag("stderr") else {
+            throw BerthError.invalidArgument("Bad parameters: you must choose at least one stream")
+        }
         let source = try await containers.logSource(id)
         guard source.file != nil || source.driver == "journald" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")

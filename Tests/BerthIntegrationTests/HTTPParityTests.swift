@@ -177,6 +177,8 @@ struct HTTPParityTests {
 
             let timeout = Self.send(daemon, "POST", "/v1.41/containers/up/stop?t=x")
             #expect(timeout.status == 500 && timeout.message == #"strconv.Atoi: parsing "x": invalid syntax"#, "\(timeout)")
+            let noStream = Self.send(daemon, "GET", "/v1.41/containers/missing/logs")
+            #expect(noStream.status == 400 && noStream.message == "Bad parameters: you must choose at least one stream", "\(noStream)")
             let logs = Self.send(daemon, "GET", "/v1.41/containers/down/logs?stdout=1&since=99999999999999999999")
             #expect(logs.status == 500 && logs.message == #"strconv.ParseInt: parsing "99999999999999999999": value out of range"#, "\(logs)")
 
