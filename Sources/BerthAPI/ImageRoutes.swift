@@ -108,19 +108,27 @@ enum ImageRoutes {
             let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
             return .json(try await engine.blocking { try engine.pruneImages(all: all, filters: selection) })
         }
-        router.add(.GET, "/system/df") { _, _ in
-            let images = try await engine.blocking { try engine.images.diskUsage() }
-            let volumes = try await engine.blocking { engine.volumes.usage() }
+        router.add(.GET, "/system/df") { request, _ in
+            // From API 1.42 `type` (repeatable) picks what to count; the rest is null, as dockerd writes it.
+            let types = request.speaksBefore(1, 42) ? nil : request.query["type"]
+            if let unknown = types?.first(where: { !["container", "image", "volume", "build-cache"].contains($0) }) {
+                throw BerthError.invalidArgument("unknown object type: \(unknown)")
+            }
+            func wanted(_ type: String) -> Bool { types?.contains(type) ?? true }
+            let images = wanted("image") ? try await engine.blocking { try engine.images.diskUsage() } : nil
+            let volumes = wanted("volume") ? try await engine.blocking { engine.volumes.usage() } : nil
             // Every container, with its sizes, as `docker ps -a -s` lists them.
-            let containers = try await engine.containers.list(all: true, limit: nil, size: true, filters: ContainerFilters([:]))
+            let containers = wanted("container")
+                ? try await engine.containers.list(all: true, limit: nil, size: true, filters: ContainerFilters([:])) : nil
             struct DiskUsage: Encodable {
                 var LayersSize: Int64
-                var Images: [ImageSummary]
-                var Containers: [ContainerSummary]
-                var Volumes: [VolumeView]
-                var BuildCache: [String] = []
+                @NullWhenNil var Images: [ImageSummary]?
+                @NullWhenNil var Containers: [ContainerSummary]?
+                @NullWhenNil var Volumes: [VolumeView]?
+                @NullWhenNil var BuildCache: [String]?
             }
-            return .json(DiskUsage(LayersSize: images.layersSize, Images: images.images, Containers: containers, Volumes: volumes))
+            return .json(DiskUsage(LayersSize: images?.layersSize ?? 0, Images: images?.images, Containers: containers, Volumes: volumes,
+                                   BuildCache: wanted("build-cache") ? [] : nil))
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
             let name = parameters["name"]!

@@ -78,6 +78,15 @@ struct HTTPParityTests {
             let info = try #require(Self.send(daemon, "GET", "/info").json as? [String: Any])
             #expect(info.keys.contains("GenericResources") && info["CDISpecDirs"] as? [Any] != nil)
 
+            // /system/df's `type` (API 1.42): only what is asked for, the rest null; an unknown type refused.
+            let containersOnly = try #require(Self.send(daemon, "GET", "/v1.50/system/df?type=container").json as? [String: Any])
+            #expect(containersOnly["Containers"] is [Any] && containersOnly["Images"] is NSNull && containersOnly["BuildCache"] is NSNull,
+                    "\(containersOnly)")
+            let bogusType = Self.send(daemon, "GET", "/v1.50/system/df?type=bogus")
+            #expect(bogusType.status == 400 && bogusType.message == "unknown object type: bogus", "\(bogusType)")
+            let oldClient = try #require(Self.send(daemon, "GET", "/v1.41/system/df?type=bogus").json as? [String: Any])
+            #expect(oldClient["Images"] is [Any] && oldClient["BuildCache"] is [Any], "\(oldClient)")
+
             let emptyName = Self.send(daemon, "DELETE", "/v1.41/containers/")
             #expect(emptyName.status == 400 && emptyName.message == "invalid name or ID supplied: \"\"", "\(emptyName)")
             let checkpoints = Self.send(daemon, "GET", "/v1.41/containers/x/checkpoints")
