@@ -44,7 +44,8 @@ extension APIRequest {
         if digits.isEmpty || digits.hasPrefix("+") || !digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
             reason = "invalid syntax"
         } else if let value = UInt32(digits) {
-            if !isNegative { return Int(value) }
+            // A terminal's size is 16 bits: Go's uint16 conversion keeps the low ones.
+            if !isNegative { return Int(value & 0xFFFF) }
             reason = "value out of range"
         } else {
             reason = "value out of range"

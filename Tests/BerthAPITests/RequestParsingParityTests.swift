@@ -163,6 +163,7 @@ struct RequestParsingParityTests {
             try request("t=99999999999999999999").atoi("t")
         }
         #expect(try request("h=10&w=20").resizeDimension("w", word: "width") == 20)
+        #expect(try request("h=70000").resizeDimension("h", word: "height") == 4464)
         #expect(throws: BerthError.invalidArgument(#"invalid resize height "": invalid syntax"#)) { try request("").resizeDimension("h", word: "height") }
         #expect(throws: BerthError.invalidArgument(#"invalid resize height "-1": value out of range"#)) { try request("h=-1").resizeDimension("h", word: "height") }
         #expect(throws: BerthError.invalidArgument(#"invalid resize height "+1": invalid syntax"#)) { try request("h=%2B1").resizeDimension("h", word: "height") }

@@ -201,6 +201,14 @@ struct HTTPParityTests {
             let execStart = Self.send(daemon, "POST", "/v1.41/exec/nothing/start", body: "{")
             #expect(execStart.status == 400 && execStart.message == "invalid JSON: unexpected EOF", "\(execStart)")
 
+            // An exec without a TTY is resized as a container without one: nothing to do, 200.
+            let exec = try #require(Self.send(daemon, "POST", "/v1.41/containers/up/exec", body: #"{"Cmd":["sleep","5"]}"#).json as? [String: Any])
+            let execID = try #require(exec["Id"] as? String)
+            #expect(Self.send(daemon, "POST", "/v1.41/exec/\(execID)/start", body: #"{"Detach":true}"#).status == 200)
+            #expect(Self.send(daemon, "POST", "/v1.41/exec/\(execID)/resize?h=10&w=10").status == 200)
+            let again = Self.send(daemon, "POST", "/v1.41/exec/\(execID)/start", body: #"{"Detach":true}"#)
+            #expect(again.status == 409 && again.message == "exec command \(execID) is already running", "\(again)")
+
             // An update without a body updates nothing.
             let update = Self.send(daemon, "POST", "/v1.41/containers/up/update", body: "")
             #expect(update.status == 200 && update.body == "{\"Warnings\":null}\n", "\(update)")

@@ -122,7 +122,10 @@ extension ContainerService {
     /// Checks before the hijack; returns whether the stream is a TTY.
     public func checkExecStart(_ execID: String, tty: Bool?) throws -> Bool {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
-        if exec.started { throw BerthError.conflict("Error: Exec command \(execID) has already run") }
+        // dockerd 28's words (20.10 had "Error: Exec command ..."): running, or ended.
+        if exec.started {
+            throw BerthError.conflict("exec command \(execID) " + (exec.ExitCode == nil ? "is already running" : "has already run"))
+        }
         let state = entries[exec.ContainerID]?.record.State
         if state?.Restarting == true { throw BerthError.containerRestarting(exec.ContainerID) }
         guard state?.Running == true else { throw BerthError.conflict("Container \(exec.ContainerID) is not running") }
@@ -291,7 +294,11 @@ extension ContainerService {
     public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
         guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
-        try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+        do {
+            try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+        } catch let refusal as ShimRefused where refusal.message == "no terminal" {
+            // An exec without a TTY has nothing to size: dockerd's runtime takes that as done (200).
+        }
     }
 }
 
