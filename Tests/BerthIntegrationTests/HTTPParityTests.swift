@@ -209,6 +209,22 @@ struct HTTPParityTests {
             let again = Self.send(daemon, "POST", "/v1.41/exec/\(execID)/start", body: #"{"Detach":true}"#)
             #expect(again.status == 409 && again.message == "exec command \(execID) is already running", "\(again)")
 
+            // A resize sent before the start waits for it, as dockerd's does (up to 10 s).
+            let early = try #require(Self.send(daemon, "POST", "/v1.41/containers/up/exec", body: #"{"Cmd":["sleep","3"],"Tty":true}"#).json
+                as? [String: Any])
+            let earlyID = try #require(early["Id"] as? String)
+            let resize = Process()
+            resize.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            resize.arguments = ["-s", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", daemon.socket, "-X", "POST",
+                                "http://berth/v1.41/exec/\(earlyID)/resize?h=20&w=60"]
+            let output = Pipe()
+            resize.standardOutput = output
+            try resize.run()
+            usleep(300_000)
+            #expect(Self.send(daemon, "POST", "/v1.41/exec/\(earlyID)/start", body: #"{"Detach":true}"#).status == 200)
+            resize.waitUntilExit()
+            #expect(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "200")
+
             // An update without a body updates nothing.
             let update = Self.send(daemon, "POST", "/v1.41/containers/up/update", body: "")
             #expect(update.status == 200 && update.body == "{\"Warnings\":null}\n", "\(update)")

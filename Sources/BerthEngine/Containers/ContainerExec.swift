@@ -292,12 +292,27 @@ extension ContainerService {
     }
 
     public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
-        guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
-        guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
-        do {
-            try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
-        } catch let refusal as ShimRefused where refusal.message == "no terminal" {
-            // An exec without a TTY has nothing to size: dockerd's runtime takes that as done (200).
+        guard execs[execID] != nil else { throw BerthError.notFound("No such exec instance: \(execID)") }
+        // As dockerd, a resize that comes before the start (a client that resizes as soon as
+        // it has sent the start) waits up to 10 s for it, instead of failing at once.
+        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        while true {
+            guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
+            if exec.started {
+                guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
+                do {
+                    try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+                    return
+                } catch let refusal as ShimRefused where refusal.message == "no terminal" {
+                    return  // An exec without a TTY has nothing to size: dockerd's runtime takes that as done (200).
+                } catch let refusal as ShimRefused where refusal.message.hasPrefix("no such exec") {
+                    // Started here, not yet in the shim: try again until the deadline.
+                }
+            }
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                throw BerthError.internalError("timeout waiting for exec session ready")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }
