@@ -14,8 +14,11 @@ public struct APIRequest: Sendable {
     public var body: [UInt8]
     /// Uploads (image archives) are spooled to this file instead of `body`.
     public var bodyFile: String?
+    /// Why Go could not parse the query (a bad %-escape, a semicolon), in its words.
+    public var queryError: String?
 
-    public func queryValue(_ name: String) -> String? { query[name]?.last }
+    /// The first value of a repeated key, as Go's url.Values.Get reads it (`all=1&all=0` is all).
+    public func queryValue(_ name: String) -> String? { query[name]?.first }
 }
 
 /// A complete response; JSON bodies are encoded by the helpers below.

@@ -8,6 +8,7 @@ enum CommitRoutes {
         router.add(.POST, "/commit") { request, _ in
             let container = request.queryValue("container") ?? ""
             guard !container.isEmpty else { throw BerthError.invalidArgument("invalid name or ID supplied: \"\"") }
+            try JSONRequestBody.checkContentType(request)
             // The body, when not empty or null, is a container config used instead of the container's.
             var config: ContainerConfig?
             if !request.body.isEmpty {

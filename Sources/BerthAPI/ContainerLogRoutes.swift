@@ -7,11 +7,15 @@ import NIOCore
 /// container runs with `follow`.
 enum ContainerLogRoutes {
     static func logs(_ request: APIRequest, id: String, containers: ContainerService) async throws -> APIResponse {
+        // dockerd checks the streams before it looks the container up.
+        guard request.flag("stdout") || request.flag("stderr") else {
+            throw BerthError.invalidArgument("Bad parameters: you must choose at least one stream")
+        }
         let source = try await containers.logSource(id)
         guard source.file != nil || source.driver == "journald" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")
         }
-        var query = try LogReadOptions(query: request.query.compactMapValues(\.last))
+        var query = try GoStrconv.passedOn { try LogReadOptions(query: request.query.compactMapValues(\.first)) }
         query.detailsPrefix = source.detailsPrefix
         query.joinsFrames = LogFraming.joinsFrames(request.headers)
         let options = query

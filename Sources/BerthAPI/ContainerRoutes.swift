@@ -15,22 +15,17 @@ enum ContainerRoutes {
             let filters = try ContainerFilters(ImageRoutes.parseFilters(request.queryValue("filters")))
             // Only a positive limit implies `all` (`ps -n`); docker-py and compose send limit=-1
             // for "no limit" and must still get just the running containers.
-            let limitText = request.queryValue("limit") ?? ""
-            guard limitText.isEmpty || Int(limitText) != nil else {
-                throw BerthError.invalidArgument("strconv.Atoi: parsing \"\(limitText)\": invalid syntax")  // dockerd's text
-            }
-            let limit = Int(limitText).flatMap { $0 > 0 ? $0 : nil }
+            let limit = try request.atoi("limit").flatMap { $0 > 0 ? $0 : nil }
             let query = request.query.keys.sorted().map { "\($0)=\(request.query[$0]!)" }.joined(separator: "&")
             let body = try await containers.listJSON(all: request.flag("all"), limit: limit, size: request.flag("size"),
                                                      filters: filters, query: query)
             return APIResponse(headers: ["Content-Type": "application/json"], body: body)
         }
         router.add(.POST, "/containers/create") { request, _ in
-            let body: ContainerCreateRequest
-            do {
-                body = try JSONDecoder().decode(ContainerCreateRequest.self, from: Data(request.body))
-            } catch {
-                throw BerthError.invalidArgument(request.body.isEmpty ? "config cannot be empty in order to create a container" : "invalid JSON: \(error)")
+            try JSONRequestBody.checkContentType(request)
+            // An empty body is EOF here, not "nothing set" (runconfig's loadJSON); `null` is no config.
+            guard let body = try JSONRequestBody.decode(ContainerCreateRequest.self, request.body, as: .createRequest) else {
+                throw BerthError.invalidArgument("config cannot be empty in order to create a container")
             }
             let created = try await containers.create(body, name: request.queryValue("name"), platform: request.queryValue("platform"))
             struct Answer: Encodable { var Id: String; var Warnings: [String] }
@@ -50,20 +45,23 @@ enum ContainerRoutes {
             if request.speaksBefore(1, 45) { inspect.addLegacyAliases() }
             return .json(inspect)
         }
-        router.add(.POST, "/containers/{id}/start") { _, parameters in
+        router.add(.POST, "/containers/{id}/start") { request, parameters in
+            // A JSON object of more than `{}` (or a body of unknown length) is the HostConfig
+            // clients sent before API 1.24.
+            if request.body.count > 7 || request.headers["Transfer-Encoding"].contains(where: { $0.lowercased().contains("chunked") }) {
+                throw BerthError.invalidArgument("starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24")
+            }
             switch try await containers.start(parameters["id"]!) {
             case .started: return APIResponse(status: .noContent)
             case .alreadyRunning: return APIResponse(status: .notModified)
             }
         }
         router.add(.POST, "/containers/{id}/stop") { request, parameters in
-            let result = try await containers.stop(parameters["id"]!, timeout: try request.integer("t"),
-                                                    signal: request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 })
+            let result = try await containers.stop(parameters["id"]!, timeout: try request.atoi("t"), signal: request.stopSignal)
             return APIResponse(status: result == .stopped ? .noContent : .notModified)
         }
         router.add(.POST, "/containers/{id}/restart") { request, parameters in
-            try await containers.restart(parameters["id"]!, timeout: try request.integer("t"),
-                                         signal: request.queryValue("signal").flatMap { $0.isEmpty ? nil : $0 })
+            try await containers.restart(parameters["id"]!, timeout: try request.atoi("t"), signal: request.stopSignal)
             return APIResponse(status: .noContent)
         }
         router.add(.POST, "/containers/{id}/kill") { request, parameters in
@@ -86,7 +84,8 @@ enum ContainerRoutes {
             return APIResponse(status: .noContent)
         }
         // As dockerd's route, the name may hold slashes: a link's name is "parent/alias".
-        router.addNamed(.DELETE, prefix: "/containers/", suffix: "") { request, parameters in
+        router.addNamed(.DELETE, prefix: "/containers/", suffix: "", allowsEmptyName: true) { request, parameters in
+            guard parameters["name"] != "" else { throw BerthError.invalidArgument("invalid name or ID supplied: \"\"") }
             if request.flag("link") {
                 try await containers.removeLink(parameters["name"]!)
                 return APIResponse(status: .noContent)
@@ -135,25 +134,22 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/containers/{id}/resize") { request, parameters in
-            try await containers.resize(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            try await containers.resize(parameters["id"]!, height: try request.resizeDimension("h", word: "height"),
+                                        width: try request.resizeDimension("w", word: "width"))
             return APIResponse(status: .ok)
         }
         router.add(.GET, "/containers/{id}/logs") { request, parameters in
             try await ContainerLogRoutes.logs(request, id: parameters["id"]!, containers: containers)
         }
         router.add(.POST, "/containers/{id}/exec") { request, parameters in
-            let body: ExecCreateRequest
-            do {
-                body = try JSONDecoder().decode(ExecCreateRequest.self, from: Data(request.body))
-            } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            let body = try JSONRequestBody.read(ExecCreateRequest.self, from: request, as: .execOptions)
+            guard let body, body.Cmd?.isEmpty == false else { throw BerthError.invalidArgument("No exec command specified") }
             struct Answer: Encodable { var Id: String }
             return .json(Answer(Id: try await containers.createExec(parameters["id"]!, body)), status: .created)
         }
         router.add(.POST, "/exec/{id}/start") { request, parameters in
             struct Body: Decodable { var Detach: Bool?; var Tty: Bool? }
-            let body = request.body.isEmpty ? Body() : try JSONDecoder().decode(Body.self, from: Data(request.body))
+            let body = try JSONRequestBody.read(Body.self, from: request, as: GoJSONTypeError(rootType: "container.ExecStartOptions")) ?? Body()
             let execID = parameters["id"]!
             // As dockerd: the stream is raw only when the start says Tty (an omitted one is false).
             let raw = body.Tty ?? false
@@ -168,7 +164,8 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/exec/{id}/resize") { request, parameters in
-            try await containers.resizeExec(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            try await containers.resizeExec(parameters["id"]!, height: try request.resizeDimension("h", word: "height"),
+                                            width: try request.resizeDimension("w", word: "width"))
             return APIResponse(status: .ok)
         }
         router.add(.GET, "/exec/{id}/json") { _, parameters in
@@ -182,8 +179,8 @@ enum ContainerRoutes {
         }
         router.add(.GET, "/containers/{id}/stats") { request, parameters in
             let id = try await containers.statsTarget(parameters["id"]!)
-            // Docker's default is a stream; only an explicit false (or 0) asks for one record.
-            let stream = request.queryValue("stream").map { !["0", "false"].contains($0.lowercased()) } ?? true
+            // Docker's default is a stream; a present `stream` is read as any query boolean.
+            let stream = request.flag("stream", default: true)
             let oneShot = request.flag("one-shot")
             if oneShot && stream {
                 throw BerthError.invalidArgument("cannot have stream=true and one-shot=true")
@@ -193,13 +190,8 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/containers/{id}/update") { request, parameters in
-            var body: HostConfig
-            guard !request.body.isEmpty else { throw BerthError.invalidArgument("invalid JSON: the request body is empty") }
-            do {
-                body = try JSONDecoder().decode(HostConfig.self, from: Data(request.body))
-            } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            // As dockerd, an empty body (or `null`) updates nothing and answers as an update does.
+            var body = try JSONRequestBody.read(HostConfig.self, from: request, as: GoJSONTypeError(rootType: "container.UpdateConfig")) ?? HostConfig()
             // API 1.42 removed KernelMemory: dockerd ignores it from clients at 1.42 or later.
             let version = (request.apiVersion ?? SystemInfo.apiVersion).split(separator: ".").map { Int($0) ?? 0 }
             if !version.lexicographicallyPrecedes([1, 42]) { body.KernelMemory = nil }
@@ -271,19 +263,5 @@ extension ContainerRoutes {
                 })
             }
         }
-    }
-}
-
-extension APIRequest {
-    /// Docker's query booleans: "1"/"true" (any case) are true; absent, "", "0", "false" are not.
-    func flag(_ name: String) -> Bool {
-        guard let value = queryValue(name)?.lowercased() else { return false }
-        return !(value.isEmpty || value == "0" || value == "false")
-    }
-
-    func integer(_ name: String) throws -> Int? {
-        guard let text = queryValue(name), !text.isEmpty else { return nil }
-        guard let value = Int(text) else { throw BerthError.invalidArgument("invalid value for \(name): \(text)") }
-        return value
     }
 }

@@ -9,8 +9,8 @@ enum EventRoutes {
         router.add(.GET, "/events") { request, _ in
             let sinceText = request.queryValue("since")
             let untilText = request.queryValue("until")
-            let since = try EventTime.parse(sinceText)
-            let until = try EventTime.parse(untilText)
+            let since = try GoStrconv.passedOn { try EventTime.parse(sinceText) }
+            let until = try GoStrconv.passedOn { try EventTime.parse(untilText) }
             if let since, let until, until < since {
                 throw BerthError.invalidArgument("`since` time (\(sinceText ?? "")) cannot be after `until` time (\(untilText ?? ""))")
             }
@@ -36,4 +36,5 @@ enum EventRoutes {
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }
     }
+
 }

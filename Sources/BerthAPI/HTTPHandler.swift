@@ -121,6 +121,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let (version, path, query) = Self.parse(head.uri)
         var request = APIRequest(method: head.method, path: path, apiVersion: version, query: query,
                                  headers: head.headers, body: body)
+        request.queryError = GoQueryCheck.error(head.uri)
         // The request has the body now: an idle keep-alive connection (docker-py's and
         // compose's pools) must not hold up to 10 MiB of its last request until the next one.
         body = []
@@ -138,6 +139,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let promise = loop.makePromise(of: APIResponse.self)
         promise.completeWithTask {
             defer { if let file = finishedRequest.bodyFile { unlink(file) } }
+            if let location = PathCleaning.redirect(for: head.uri) {
+                return APIResponse(status: .movedPermanently, headers: ["Location": location])
+            }
             if tooLarge { return .error("request body is larger than \(HTTPHandler.maximumBodySize) bytes", status: .payloadTooLarge) }
             if let spoolError { return .error("cannot store the uploaded body: \(spoolError)", status: .internalServerError) }
             return await router.handle(finishedRequest)

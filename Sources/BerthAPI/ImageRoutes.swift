@@ -108,19 +108,27 @@ enum ImageRoutes {
             let selection = PruneFilters(until: until, labels: filters["label"] ?? [], withoutLabels: filters["label!"] ?? [])
             return .json(try await engine.blocking { try engine.pruneImages(all: all, filters: selection) })
         }
-        router.add(.GET, "/system/df") { _, _ in
-            let images = try await engine.blocking { try engine.images.diskUsage() }
-            let volumes = try await engine.blocking { engine.volumes.usage() }
+        router.add(.GET, "/system/df") { request, _ in
+            // From API 1.42 `type` (repeatable) picks what to count; the rest is null, as dockerd writes it.
+            let types = request.speaksBefore(1, 42) ? nil : request.query["type"]
+            if let unknown = types?.first(where: { !["container", "image", "volume", "build-cache"].contains($0) }) {
+                throw BerthError.invalidArgument("unknown object type: \(unknown)")
+            }
+            func wanted(_ type: String) -> Bool { types?.contains(type) ?? true }
+            let images = wanted("image") ? try await engine.blocking { try engine.images.diskUsage() } : nil
+            let volumes = wanted("volume") ? try await engine.blocking { engine.volumes.usage() } : nil
             // Every container, with its sizes, as `docker ps -a -s` lists them.
-            let containers = try await engine.containers.list(all: true, limit: nil, size: true, filters: ContainerFilters([:]))
+            let containers = wanted("container")
+                ? try await engine.containers.list(all: true, limit: nil, size: true, filters: ContainerFilters([:])) : nil
             struct DiskUsage: Encodable {
                 var LayersSize: Int64
-                var Images: [ImageSummary]
-                var Containers: [ContainerSummary]
-                var Volumes: [VolumeView]
-                var BuildCache: [String] = []
+                @NullWhenNil var Images: [ImageSummary]?
+                @NullWhenNil var Containers: [ContainerSummary]?
+                @NullWhenNil var Volumes: [VolumeView]?
+                @NullWhenNil var BuildCache: [String]?
             }
-            return .json(DiskUsage(LayersSize: images.layersSize, Images: images.images, Containers: containers, Volumes: volumes))
+            return .json(DiskUsage(LayersSize: images?.layersSize ?? 0, Images: images?.images, Containers: containers, Volumes: volumes,
+                                   BuildCache: wanted("build-cache") ? [] : nil))
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/tag") { request, parameters in
             let name = parameters["name"]!
@@ -139,18 +147,34 @@ enum ImageRoutes {
     }
 
     /// `filters` is JSON: {"dangling": ["true"]} (or the old {"dangling": {"true": true}}).
+    /// dockerd's filters.FromJSON: the whole object is either the map-of-bool form
+    /// (`{"status":{"running":true}}`, where every key counts whatever its bool) or the old
+    /// list form (`{"status":["running"]}`); `null` is no filter; anything else, mixed forms
+    /// included, is "invalid filter". A null value is the key with no values.
     static func parseFilters(_ text: String?) throws -> [String: [String]] {
         guard let text, !text.isEmpty else { return [:] }
-        guard let object = try? AnyJSON.parse(Data(text.utf8)) as? [String: Any] else {
-            throw BerthError.invalidArgument("invalid filter: \(text)")
+        guard let document = try? AnyJSON.parse(Data(text.utf8)) else { throw BerthError.invalidArgument("invalid filter") }
+        if document is AnyJSON.Null { return [:] }
+        guard let object = document as? [String: Any] else { throw BerthError.invalidArgument("invalid filter") }
+        func values(_ value: Any, asMap: Bool) -> [String]? {
+            if value is AnyJSON.Null { return [] }
+            if asMap {
+                guard let map = value as? [String: Any], map.values.allSatisfy({ $0 is Bool || $0 is AnyJSON.Null }) else { return nil }
+                return map.keys.sorted()
+            }
+            guard let list = value as? [Any] else { return nil }
+            return list.compactMap { $0 is AnyJSON.Null ? "" : $0 as? String }.count == list.count
+                ? list.map { $0 as? String ?? "" } : nil
         }
-        var filters: [String: [String]] = [:]
-        for (key, value) in object {
-            if let list = value as? [String] { filters[key] = list }
-            else if let map = value as? [String: Bool] { filters[key] = map.filter(\.value).map(\.key) }
-            else { throw BerthError.invalidArgument("invalid filter value for \(key)") }
+        for asMap in [true, false] {
+            var filters: [String: [String]] = [:]
+            for (key, value) in object {
+                guard let list = values(value, asMap: asMap) else { break }
+                filters[key] = list
+            }
+            if filters.count == object.count { return filters }
         }
-        return filters
+        throw BerthError.invalidArgument("invalid filter")
     }
 }
 

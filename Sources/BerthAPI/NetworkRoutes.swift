@@ -27,12 +27,11 @@ enum NetworkRoutes {
             return .json(view)
         }
         router.add(.POST, "/networks/create") { request, _ in
-            let body: NetworkCreateRequest
-            do {
-                body = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(request.body))
-            } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            // As dockerd, no body (or no Name) is a network without a name, refused by the engine.
+            var named = request
+            named.body = JSONRequestBody.addingMissingKey("Name", zeroValue: "\"\"", to: request.body)
+            let body = try JSONRequestBody.read(NetworkCreateRequest.self, from: named, as: GoJSONTypeError(rootType: "network.CreateRequest"))
+                ?? JSONDecoder().decode(NetworkCreateRequest.self, from: Data(#"{"Name":""}"#.utf8))
             let created = try await mapped { try await engine.createNetwork(body) }
             struct Answer: Encodable { var Id: String; var Warning: String }
             return .json(Answer(Id: created.id, Warning: created.warning), status: .created)
@@ -50,17 +49,15 @@ enum NetworkRoutes {
             return .json(Answer(NetworksDeleted: removed.isEmpty ? nil : removed))
         }
         struct ConnectBody: Decodable {
-            var Container: String
+            var Container: String?
             var EndpointConfig: EndpointSettings?
             var Force: Bool?
         }
         router.add(.POST, "/networks/{id}/connect") { request, parameters in
-            let body: ConnectBody
-            do { body = try JSONDecoder().decode(ConnectBody.self, from: Data(request.body)) } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.ConnectOptions"))
+                ?? ConnectBody()
             try await mapped { try await network.checkConnectable(parameters["id"]!) }
-            try await containers.connectNetwork(parameters["id"]!, container: body.Container,
+            try await containers.connectNetwork(parameters["id"]!, container: body.Container ?? "",
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
                                                 ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
@@ -70,12 +67,10 @@ enum NetworkRoutes {
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in
-            let body: ConnectBody
-            do { body = try JSONDecoder().decode(ConnectBody.self, from: Data(request.body)) } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.DisconnectOptions"))
+                ?? ConnectBody()
             _ = try await mapped { try await network.inspect(parameters["id"]!) }
-            try await containers.disconnectNetwork(parameters["id"]!, container: body.Container)
+            try await containers.disconnectNetwork(parameters["id"]!, container: body.Container ?? "")
             return APIResponse(status: .ok)
         }
     }

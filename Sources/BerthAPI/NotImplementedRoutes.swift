@@ -10,8 +10,16 @@ enum NotImplementedRoutes {
         ("auth", "registry login"),
     ]
 
+    /// dockerd's answer on its experimental routes (checkpoints) when, as Berth, it is not
+    /// in experimental mode.
+    static let experimentalDisabled = "This experimental feature is disabled by default. "
+        + "Start the Docker daemon in experimental mode in order to enable it."
+
     /// Answers every method on every path below the listed resources (up to five levels).
     static func register(_ router: inout Router) {
+        for method in [HTTPMethod.GET, .POST] {
+            router.add(method, "/containers/{id}/checkpoints") { _, _ in .error(experimentalDisabled, status: .notImplemented) }
+        }
         for (prefix, name) in resources {
             let handler: Router.Handler = { _, _ in
                 .error("\(name) is not implemented yet in this version of Berth", status: .notImplemented)

@@ -7,12 +7,13 @@ import NIOHTTP1
 /// /_ping, /version and /info: what `docker version` and `docker info` show.
 enum SystemRoutes {
     static func register(_ router: inout Router, engine: Engine) {
-        let ping: Router.Handler = { _, _ in
+        // dockerd's HEAD /_ping has the headers and no body: Content-Length 0, where a GET has 2.
+        let ping: Router.Handler = { request, _ in
             APIResponse(headers: [
                 "API-Version": SystemInfo.apiVersion, "Ostype": "linux", "Builder-Version": "1",
                 "Docker-Experimental": "false", "Cache-Control": "no-cache, no-store, must-revalidate",
-                "Pragma": "no-cache", "Content-Type": "text/plain; charset=utf-8",
-            ], body: Array("OK".utf8))
+                "Pragma": "no-cache", "Content-Type": "text/plain; charset=utf-8", "Swarm": "inactive",
+            ], body: request.method == .HEAD ? [] : Array("OK".utf8))
         }
         router.add(.GET, "/_ping", ping)
         router.add(.HEAD, "/_ping", ping)
@@ -64,7 +65,8 @@ enum SystemRoutes {
         var Os: String
         var Arch: String
         var KernelVersion: String
-        var Experimental: Bool
+        /// `omitempty` in dockerd: left out when false (the Engine's Details still say "false").
+        var Experimental: Bool?
         var BuildTime: String
     }
 
@@ -78,7 +80,7 @@ enum SystemRoutes {
                          .init(Name: "berth-runtime", Version: SystemInfo.version, Details: ["GitCommit": ""])],
             Version: SystemInfo.version, ApiVersion: SystemInfo.apiVersion, MinAPIVersion: SystemInfo.minimumAPIVersion,
             GitCommit: "", GoVersion: SystemInfo.toolchain, Os: "linux", Arch: SystemInfo.goArchitecture,
-            KernelVersion: SystemInfo.kernelVersion, Experimental: false, BuildTime: SystemInfo.buildTime)
+            KernelVersion: SystemInfo.kernelVersion, Experimental: nil, BuildTime: SystemInfo.buildTime)
     }
 
     /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
@@ -110,6 +112,8 @@ enum SystemRoutes {
             "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": "", "OSType": "linux",
             "Architecture": .string(SystemInfo.architecture), "IndexServerAddress": "",
             "NCPU": .int(SystemInfo.cpuCount), "MemTotal": .int(Int(SystemInfo.memoryTotal)),
+            // Fields dockerd always writes (no omitempty): no swarm resources, no CDI spec dirs.
+            "GenericResources": .null, "CDISpecDirs": .array([]),
             "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Labels": .array([]), "ExperimentalBuild": false,
             "ServerVersion": .string(SystemInfo.version),
             "Runtimes": ["berth-runtime": ["path": "berth-runtime"]], "DefaultRuntime": "berth-runtime",

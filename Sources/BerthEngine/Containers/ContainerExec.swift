@@ -160,7 +160,10 @@ extension ContainerService {
     /// multiplexed: the start's `Tty` when it says, else the exec's.
     public func checkExecStart(_ execID: String, tty: Bool?) throws -> Bool {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
-        if exec.started { throw BerthError.conflict("Error: Exec command \(execID) has already run") }
+        // dockerd 28's words (20.10 had "Error: Exec command ..."): running, or ended.
+        if exec.started {
+            throw BerthError.conflict("exec command \(execID) " + (exec.ExitCode == nil ? "is already running" : "has already run"))
+        }
         let state = entries[exec.ContainerID]?.record.State
         if state?.Restarting == true { throw BerthError.containerRestarting(exec.ContainerID) }
         guard state?.Running == true else { throw BerthError.conflict("Container \(exec.ContainerID) is not running") }
@@ -329,9 +332,28 @@ extension ContainerService {
     }
 
     public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
-        guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
-        guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
-        try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+        guard execs[execID] != nil else { throw BerthError.notFound("No such exec instance: \(execID)") }
+        // As dockerd, a resize that comes before the start (a client that resizes as soon as
+        // it has sent the start) waits up to 10 s for it, instead of failing at once.
+        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        while true {
+            guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
+            if exec.started {
+                guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
+                do {
+                    try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+                    return
+                } catch let refusal as ShimRefused where refusal.message == "no terminal" {
+                    return  // An exec without a TTY has nothing to size: dockerd's runtime takes that as done (200).
+                } catch let refusal as ShimRefused where refusal.message.hasPrefix("no such exec") {
+                    // Started here, not yet in the shim: try again until the deadline.
+                }
+            }
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                throw BerthError.internalError("timeout waiting for exec session ready")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
 

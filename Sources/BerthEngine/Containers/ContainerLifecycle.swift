@@ -546,7 +546,8 @@ extension ContainerService {
     public func unpause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
         guard entries[id]!.record.State.Paused, freezeChanges[id] == nil else {
-            throw BerthError.conflict("Container \(id) is not paused")
+            // dockerd's error here has no errdefs type: a 500, where "already paused" is a 409.
+            throw BerthError.internalError("Container \(id) is not paused")
         }
         let root = paths.runtimeRoot
         freezeChanges[id] = false

@@ -152,13 +152,16 @@ public actor ContainerService {
 
     /// By full ID, name (with or without its slash), or unique ID prefix, as dockerd resolves.
     func resolve(_ nameOrID: String) throws -> String {
+        // Reachable from bodies and queries (network connect, commit): dockerd's GetContainer words.
+        if nameOrID.isEmpty { throw BerthError.invalidArgument("invalid name or ID supplied: \"\"") }
         if entries[nameOrID] != nil { return nameOrID }
         let name = nameOrID.hasPrefix("/") ? String(nameOrID.dropFirst()) : nameOrID
         if let id = names[name] { return id }
         if !nameOrID.isEmpty {
             let matches = entries.keys.filter { $0.hasPrefix(nameOrID) }
             if matches.count == 1 { return matches[0] }
-            if matches.count > 1 { throw BerthError.notFound("multiple IDs found with provided prefix: \(nameOrID)") }
+            // A 400 in dockerd (an invalid parameter), not a 404.
+            if matches.count > 1 { throw BerthError.invalidArgument("multiple IDs found with provided prefix: \(nameOrID)") }
         }
         throw BerthError.notFound("No such container: \(nameOrID)")
     }

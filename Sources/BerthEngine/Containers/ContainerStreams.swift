@@ -205,7 +205,10 @@ extension ContainerService {
         guard entries[id]!.record.State.Running else {
             throw BerthError.conflict("cannot resize container \(id): container is not running")
         }
-        try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(height) \(width)")
+        // Without a TTY there is nothing to size: dockerd's runtime takes that as done (200).
+        if entries[id]!.record.Config.Tty == true {
+            try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(height) \(width)")
+        }
         emit("resize", container: id, ["height": String(height), "width": String(width)])
     }
 }
