@@ -18,43 +18,6 @@ public struct ExecCreateRequest: Codable, Sendable {
     public var Privileged: Bool?
     public var User: String?
     public var WorkingDir: String?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case AttachStdin, AttachStdout, AttachStderr, ConsoleSize, DetachKeys, Tty, Env, Cmd, Privileged, User, WorkingDir
-    }
-
-    /// dockerd (Go's JSON) matches member names in any case, and docker-py sends `detachKeys`.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyCodingKey.self)
-        var named: [CodingKeys: AnyCodingKey] = [:]
-        for key in container.allKeys {
-            if let known = CodingKeys.allCases.first(where: { $0.stringValue.lowercased() == key.stringValue.lowercased() }) {
-                named[known] = key
-            }
-        }
-        func value<T: Decodable>(_ key: CodingKeys) throws -> T? {
-            try named[key].flatMap { try container.decodeIfPresent(T.self, forKey: $0) }
-        }
-        AttachStdin = try value(.AttachStdin)
-        AttachStdout = try value(.AttachStdout)
-        AttachStderr = try value(.AttachStderr)
-        ConsoleSize = try value(.ConsoleSize)
-        DetachKeys = try value(.DetachKeys)
-        Tty = try value(.Tty)
-        Env = try value(.Env)
-        Cmd = try value(.Cmd)
-        Privileged = try value(.Privileged)
-        User = try value(.User)
-        WorkingDir = try value(.WorkingDir)
-    }
-}
-
-/// A JSON member's name, whatever it is.
-struct AnyCodingKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
 }
 
 /// An exec instance, as `GET /exec/{id}/json` shows it.
