@@ -7,6 +7,8 @@ public struct AddressPool: Codable, Sendable, Equatable {
     public var gateway: IPv4Address
     public var range: IPv4Subnet?
     public var allocated: [IPv4Address] = []
+    /// `--aux-address name=ip`: addresses held for devices outside Berth, never handed out.
+    public var auxiliary: [String: IPv4Address]?
 
     public init(subnet: IPv4Subnet, gateway: IPv4Address? = nil, range: IPv4Subnet? = nil) throws {
         let subnet = subnet.normalized
@@ -25,7 +27,7 @@ public struct AddressPool: Codable, Sendable, Equatable {
 
     /// A specific address (`--ip`), or the lowest free one of the range.
     public mutating func allocate(_ wanted: IPv4Address? = nil) throws -> IPv4Address {
-        let taken = Set(allocated)
+        let taken = Set(allocated).union((auxiliary ?? [:]).values)
         if let wanted {
             guard subnet.contains(wanted), wanted != subnet.network, wanted != subnet.broadcast || subnet.prefixLength >= 31 else {
                 throw NetworkError("no configured subnet or ip-range contain the IP address \(wanted)")

@@ -8,6 +8,7 @@ public struct NetworkCreateRequest: Decodable, Sendable {
         public var Subnet: String?
         public var IPRange: String?
         public var Gateway: String?
+        public var AuxiliaryAddresses: [String: String]?
     }
     public struct IPAM: Decodable, Sendable {
         public var Driver: String?
@@ -54,7 +55,8 @@ extension NetworkService {
         let showsGateway = record.subnetIsGiven != true || record.gatewayIsGiven != false
         var config = record.pool.map { pool in
             [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description,
-                                    Gateway: showsGateway ? pool.gateway.description : nil)]
+                                    Gateway: showsGateway ? pool.gateway.description : nil,
+                                    AuxiliaryAddresses: pool.auxiliary?.mapValues(\.description))]
         } ?? []
         if let pool6 = record.pool6 {
             config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
@@ -154,8 +156,10 @@ extension NetworkService {
             } catch {
                 throw NetworkRequestError(kind: .invalid, description: "\(error)")
             }
+            pool.auxiliary = try Self.auxiliaryAddresses(config.AuxiliaryAddresses, subnet: pool.subnet)
         } else {
-            if let config = configs.first, !(config.Gateway ?? "").isEmpty || !(config.IPRange ?? "").isEmpty {
+            if let config = configs.first, !(config.Gateway ?? "").isEmpty || !(config.IPRange ?? "").isEmpty
+                || !(config.AuxiliaryAddresses ?? [:]).isEmpty {
                 throw NetworkRequestError(kind: .invalid, description: "ip-range and gateway need a subnet")
             }
             let routes = HostRoutes.read(excludingDevices: Set(networks.values.compactMap(\.device)))
@@ -201,6 +205,23 @@ extension NetworkService {
     }
 
     /// `--ipv6`: the one IPv6 subnet of the request (Docker has no default IPv6 pools).
+    /// `--aux-address`: each an IPv4 address of the subnet, checked in dockerd's words.
+    static func auxiliaryAddresses(_ given: [String: String]?, subnet: IPv4Subnet) throws -> [String: IPv4Address]? {
+        guard let given, !given.isEmpty else { return nil }
+        var addresses: [String: IPv4Address] = [:]
+        for (name, text) in given.sorted(by: { $0.key < $1.key }) {
+            guard let address = IPv4Address(text) else {
+                // dockerd reads the body into netip.Addr values: Go's parse error, as a bad body.
+                throw NetworkRequestError(kind: .invalid, description: "invalid JSON: ParseAddr(\"\(text)\"): unable to parse IP")
+            }
+            guard subnet.contains(address) else {
+                throw NetworkRequestError(kind: .invalid, description: "invalid network config:\ninvalid auxiliary address \(name): parent subnet \(subnet) doesn't contain this address")
+            }
+            addresses[name] = address
+        }
+        return addresses
+    }
+
     func ipv6Pool(_ configs: [NetworkCreateRequest.IPAMConfig]) throws -> AddressPool6 {
         let configs = configs.filter { ($0.Subnet ?? "").contains(":") }
         guard configs.count <= 1 else {

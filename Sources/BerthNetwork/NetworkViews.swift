@@ -5,6 +5,7 @@ public struct NetworkView: Encodable, Sendable {
         public var Subnet: String
         public var IPRange: String?
         public var Gateway: String?
+        public var AuxiliaryAddresses: [String: String]?
     }
     public struct IPAM: Encodable, Sendable {
         public var Driver = "default"

@@ -193,6 +193,24 @@ struct NetworkTests {
         #expect(net.docker(["network", "rm", "eplate-a", "eplate-b"]).status == 0)
     }
 
+    // `--aux-address`: shown in IPAM.Config and never given to a container, as with dockerd.
+    @Test func auxiliaryAddressesAreHeldBack() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "--subnet", "172.28.0.0/16", "--ip-range", "172.28.5.0/24", "--gateway", "172.28.5.254",
+                            "--aux-address", "a=172.28.5.0", "--aux-address", "b=172.28.5.1", "auxnet"]).status == 0)
+        #expect(net.docker(["network", "inspect", "-f", "{{json .IPAM.Config}}", "auxnet"]).stdout
+                == #"[{"Subnet":"172.28.0.0/16","IPRange":"172.28.5.0/24","Gateway":"172.28.5.254","AuxiliaryAddresses":{"a":"172.28.5.0","b":"172.28.5.1"}}]"# + "\n")
+        let address = net.docker(["run", "--rm", "--network", "auxnet", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"])
+        #expect(address.stdout == "172.28.5.2/16\n", "\(address)")
+        let taken = net.docker(["run", "--rm", "--network", "auxnet", "--ip", "172.28.5.1", "busybox", "true"])
+        #expect(taken.status == 125 && taken.stderr.hasPrefix("docker: Error response from daemon: Address already in use\n"), "\(taken)")
+        let outside = net.daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                       #"{"Name":"auxbad","IPAM":{"Config":[{"Subnet":"172.30.0.0/16","AuxiliaryAddresses":{"a":"172.31.0.1"}}]}}"#,
+                                       "http://berth/v1.50/networks/create"])
+        #expect(outside.stdout.contains(#"invalid auxiliary address a: parent subnet 172.30.0.0/16 doesn't contain this address"#), "\(outside)")
+        #expect(net.docker(["network", "rm", "auxnet"]).status == 0)
+    }
+
     @Test func defaultNetworksAreListedLikeDockerds() throws {
         let net = try NetworkDaemon()
         let ls = net.docker(["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"])
