@@ -173,9 +173,20 @@ print(f"{n / spent:.1f} {len(json.loads(body))}")
 PY
 }
 
+# COUNT concurrent `docker run -d` against $1, their outputs in $2/run-d.N; returns once
+# every CLI has.
+burst_run_d() {
+    local host=$1 out=$2 index jobs=()
+    for index in $(seq "$count"); do
+        dk "$host" run -d --label "$label" busybox sleep 1000 >"$out/run-d.$index" 2>&1 &
+        jobs+=($!)
+    done
+    wait "${jobs[@]}"
+}
+
 # COUNT concurrent `run -d` against the stand-in server: seconds until every CLI returned.
 measure_cli_floor() {
-    local sock=$work/stand-in.sock out=$work/floor jobs=() index start finish
+    local sock=$work/stand-in.sock out=$work/floor start finish
     mkdir -p "$out"
     python3 "$repo/bench/stand-in-daemon.py" "$sock" 2>"$out/server.log" &
     floor_pid=$!
@@ -183,11 +194,7 @@ measure_cli_floor() {
     log ""
     log "== the CLIs' own cost: $count concurrent run -d against a server that answers at once"
     start=$(now)
-    for index in $(seq "$count"); do
-        dk "unix://$sock" run -d --label "$label" busybox sleep 1000 >"$out/run-d.$index" 2>&1 &
-        jobs+=($!)
-    done
-    wait "${jobs[@]}"
+    burst_run_d "unix://$sock" "$out"
     finish=$(now)
     if [ "$(cat "$out"/run-d.* | grep -cE '^[0-9a-f]{64}$')" -eq "$count" ]; then
         result[run50_floor]=$(elapsed "$start" "$finish")
@@ -256,14 +263,10 @@ measure() {  # name host
 
     # 3: CONTAINERS concurrent run -d, until all are running
     log "  3 $count concurrent docker run -d busybox sleep 1000"
-    local before running start jobs=() index
+    local before running start
     before=$(dk "$host" ps -q 2>/dev/null | wc -l)
     start=$(now)
-    for index in $(seq "$count"); do
-        dk "$host" run -d --label "$label" busybox sleep 1000 >"$out/run-d.$index" 2>&1 &
-        jobs+=($!)
-    done
-    wait "${jobs[@]}"
+    burst_run_d "$host" "$out"
     local finish ids started
     ids=$(cat "$out"/run-d.* | grep -E '^[0-9a-f]{64}$')
     started=$(echo "$ids" | grep -c . )
