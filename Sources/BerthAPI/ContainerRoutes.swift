@@ -130,7 +130,7 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/containers/{id}/resize") { request, parameters in
-            try await containers.resize(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            try await containers.resize(parameters["id"]!, height: try request.terminalDimension("h"), width: try request.terminalDimension("w"))
             return APIResponse(status: .ok)
         }
         router.add(.GET, "/containers/{id}/logs") { request, parameters in
@@ -161,7 +161,7 @@ enum ContainerRoutes {
             })
         }
         router.add(.POST, "/exec/{id}/resize") { request, parameters in
-            try await containers.resizeExec(parameters["id"]!, height: try request.integer("h") ?? 0, width: try request.integer("w") ?? 0)
+            try await containers.resizeExec(parameters["id"]!, height: try request.terminalDimension("h"), width: try request.terminalDimension("w"))
             return APIResponse(status: .ok)
         }
         router.add(.GET, "/exec/{id}/json") { _, parameters in

@@ -291,7 +291,12 @@ extension ContainerService {
     public func resizeExec(_ execID: String, height: Int, width: Int) async throws {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
         guard exec.Running else { throw BerthError.conflict("Exec \(execID) is not running, so it can not be resized.") }
-        try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(height) \(width)")
+        let rows = UInt16(truncatingIfNeeded: height), cols = UInt16(truncatingIfNeeded: width)
+        do {
+            try await ShimClient(socketPath: paths.shimSocket(exec.ContainerID)).call("resize-exec \(execID) \(rows) \(cols)")
+        } catch let refused as ShimRefused where refused.message == "no terminal" {
+            return  // an exec without a tty is resized as a no-op, as dockerd's
+        }
     }
 }
 
