@@ -75,6 +75,30 @@ struct InteractiveParityTests {
         }
     }
 
+    /// runc hands the process's stdio to its user before switching to it; without that a
+    /// non-root process could not reopen its own output (`echo > /dev/stdout`: Permission
+    /// denied, as nginx's logs hit) nor owned its terminal.
+    @Test func aNonRootProcessOwnsItsStdioAndTerminal() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let script = "echo out > /dev/stdout; echo err > /dev/stderr; stat -L -c '%u %g %a' /proc/self/fd/1"
+            let plain = daemon.docker(["run", "--rm", "-u", "1000:1000", "busybox", "sh", "-c", script])
+            #expect(plain.status == 0 && plain.stdout == "out\n1000 0 600\n" && plain.stderr == "err\n", "\(plain)")
+            let piped = daemon.docker(["run", "--rm", "-i", "-u", "1000", "busybox", "cat", "/dev/stdin"], stdin: "in\n")
+            #expect(piped.status == 0 && piped.stdout == "in\n", "\(piped)")
+
+            let shell = try Self.terminal(daemon, ["run", "-it", "--rm", "-u", "1000:1000", "busybox", "sh", "-c", "stat -c '%u %g %a' $(tty)"])
+            #expect(shell.waitForExit() == 0, "\(shell.output)")
+            #expect(shell.output == "1000 5 620\r\n")
+
+            #expect(daemon.docker(["run", "-d", "--name", "host", "busybox", "sleep", "100"]).status == 0)
+            let exec = daemon.docker(["exec", "-u", "1000", "host", "sh", "-c", script])
+            #expect(exec.status == 0 && exec.stdout == "out\n1000 0 600\n" && exec.stderr == "err\n", "\(exec)")
+            let execShell = try Self.terminal(daemon, ["exec", "-it", "-u", "1000", "host", "sh", "-c", "stat -c '%u %g %a' $(tty)"])
+            #expect(execShell.waitForExit() == 0, "\(execShell.output)")
+            #expect(execShell.output == "1000 5 620\r\n")
+        }
+    }
+
     /// The resize endpoints as dockerd answers them (the CLI resizes only valid sizes; docker-py
     /// and other clients send what they are given).
     @Test func resizeAnswersAsDockerd() throws {
