@@ -343,6 +343,24 @@ static void set_up_terminal(void) {
     close(CONSOLE_FD);
 }
 
+// As runc, before the switch to the user: the stdio (pty slave or the shim's pipes) is handed
+// to that user, so a non-root process can reopen it (/dev/stdout, /dev/stdin) and owns its
+// terminal. Only the uid changes; /dev/null is left alone; EINVAL (unmapped in a user
+// namespace) and EPERM (a policy's refusal) leave a descriptor as it is.
+static void give_stdio_to_user(uid_t uid) {
+    struct stat null_device;
+    bool have_null = stat("/dev/null", &null_device) == 0;
+    for (int descriptor = 0; descriptor <= 2; descriptor++) {
+        struct stat info;
+        if (fstat(descriptor, &info) != 0) continue;
+        if (S_ISCHR(info.st_mode) && have_null && info.st_rdev == null_device.st_rdev) continue;
+        if (info.st_uid == uid) continue;
+        if (fchown(descriptor, uid, info.st_gid) != 0 && errno != EINVAL && errno != EPERM) {
+            fail("fchown stdio %d to %u: %s", descriptor, uid, strerror(errno));
+        }
+    }
+}
+
 static void switch_user(const struct berth_exec_plan *plan) {
     if (berth_set_keepcaps(1) != 0) fail("prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
     if (berth_setgroups((size_t)plan->group_count, plan->groups) != 0) {
@@ -503,6 +521,7 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
             fail("drop capability %d from the bounding set: %s", cap, strerror(errno));
         }
     }
+    give_stdio_to_user(plan->uid);
     switch_user(plan);
     if (!entered && chdir(plan->cwd) != 0) {
         fail("chdir to cwd (\"%s\") set in config.json failed: %s", plan->cwd, lower_case_error(errno, reason, sizeof(reason)));

@@ -26,10 +26,16 @@ if child < 0 {
     exit(1)
 }
 if child == 0 {
-    sigprocmask(SIG_SETMASK, &previous, nil)
     // The command gets its own process group, foreground on the terminal if there is one.
+    // A background group taking the terminal is sent SIGTTOU, which would stop the child
+    // before its exec (`run -it --init` hung); blocking it lets tcsetpgrp through.
+    var terminalStop = sigset_t()
+    sigemptyset(&terminalStop)
+    sigaddset(&terminalStop, SIGTTOU)
+    sigprocmask(SIG_BLOCK, &terminalStop, nil)
     setpgid(0, 0)
     _ = tcsetpgrp(0, getpid())
+    sigprocmask(SIG_SETMASK, &previous, nil)
     withCStrings(arguments) { argv in
         _ = execvp(arguments[0], argv)
     }

@@ -200,14 +200,16 @@ extension ContainerService {
         return entry.record.Config.Tty ?? false
     }
 
+    /// As dockerd: the sizes are cut to the terminal's 16 bits, and a container without a
+    /// terminal is resized as a no-op (its shim has nothing to resize), event and all.
     public func resize(_ nameOrID: String, height: Int, width: Int) async throws {
         let id = try resolve(nameOrID)
-        guard entries[id]!.record.State.Running else {
-            throw BerthError.conflict("cannot resize container \(id): container is not running")
+        guard let entry = entries[id], entry.record.State.Running else {
+            throw BerthError.conflict("Container \(id) is not running")
         }
-        // Without a TTY there is nothing to size: dockerd's runtime takes that as done (200).
-        if entries[id]!.record.Config.Tty == true {
-            try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(height) \(width)")
+        if entry.record.Config.Tty == true {
+            let rows = UInt16(truncatingIfNeeded: height), cols = UInt16(truncatingIfNeeded: width)
+            try await ShimClient(socketPath: paths.shimSocket(id)).call("resize \(rows) \(cols)")
         }
         emit("resize", container: id, ["height": String(height), "width": String(width)])
     }

@@ -37,6 +37,7 @@ struct ProcessSetup {
         if !entered && errno != EACCES && errno != EPERM { throw SystemError(chdirFailure) }
         if !noNewPrivileges { try seccomp?.load() }
         try capabilities.dropBounding()
+        try StdioOwnership.give(to: process.user.uid)
         try switchUser()
         if !entered && chdir(process.cwd) != 0 { throw SystemError(chdirFailure) }
         // A cwd reached through a leaked host descriptor would be outside our root, and the
