@@ -1,3 +1,5 @@
+import BerthOCI
+
 /// Finds the first JSON value of a request body as Go's json.Decoder reads it, failing with
 /// Go's words: dockerd hands them to the client (`invalid JSON: unexpected EOF`,
 /// `invalid character 'x' looking for beginning of value`), and what follows the value is
@@ -58,7 +60,7 @@ struct GoJSONScanner {
     static func quoteChar(_ byte: UInt8) -> String {
         if byte == UInt8(ascii: "'") { return "'\\''" }
         if byte == UInt8(ascii: "\"") { return "'\"'" }
-        let quoted = GoQuote.quote(String(Unicode.Scalar(byte)))
+        let quoted = GoStrconv.quote(String(Unicode.Scalar(byte)))
         return "'" + quoted.dropFirst().dropLast() + "'"
     }
 

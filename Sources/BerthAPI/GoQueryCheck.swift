@@ -1,3 +1,5 @@
+import BerthOCI
+
 /// Go's url.ParseQuery, for its errors only: the query of a request is read leniently by
 /// HTTPHandler.parse, but dockerd refuses what Go cannot parse, with the first error found
 /// (`invalid URL escape "%zz"`, `invalid semicolon separator in query`).
@@ -10,7 +12,7 @@ enum GoQueryCheck {
             if pair.contains(";") { return "invalid semicolon separator in query" }
             let key = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
             if escapeError == nil, let bad = badEscape(key) ?? badEscape(pair.dropFirst(key.count)) {
-                escapeError = "invalid URL escape " + GoQuote.quote(bad)
+                escapeError = "invalid URL escape " + GoStrconv.quote(bad)
             }
         }
         return escapeError

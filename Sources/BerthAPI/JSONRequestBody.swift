@@ -64,7 +64,7 @@ extension JSONRequestBody {
         guard let start = body.firstIndex(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), body[start] == UInt8(ascii: "{"),
               let (end, _) = try? GoJSONScanner.firstValue(body),
               let object = try? AnyJSON.parse(Data(body[..<end])) as? [String: Any], object[key] == nil else { return body }
-        let member = Array((GoQuote.quote(key) + ":" + zeroValue + (object.isEmpty ? "" : ",")).utf8)
+        let member = Array((GoStrconv.quote(key) + ":" + zeroValue + (object.isEmpty ? "" : ",")).utf8)
         return Array(body[...start]) + member + Array(body[(start + 1)...])
     }
 }

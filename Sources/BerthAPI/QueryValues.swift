@@ -31,7 +31,7 @@ extension APIRequest {
     func atoi(_ name: String) throws -> Int? {
         guard let text = queryValue(name), !text.isEmpty else { return nil }
         if let value = Int(text) { return value }
-        throw BerthError.internalError("strconv.Atoi: parsing \(GoQuote.quote(text)): \(GoStrconv.failure(text))")
+        throw BerthError.internalError(GoStrconv.numberError("Atoi", text))
     }
 
     /// httputils.Uint32Value for a terminal size: required, no sign, at most 2^32-1; dockerd's
@@ -50,27 +50,6 @@ extension APIRequest {
         } else {
             reason = "value out of range"
         }
-        throw BerthError.invalidArgument("invalid resize \(word) \(GoQuote.quote(text)): \(reason)")
-    }
-}
-
-/// Which of strconv's two errors Go gives for a text that is no Int: digits that overflow
-/// are "value out of range", anything else "invalid syntax".
-enum GoStrconv {
-    static func failure(_ text: String) -> String {
-        var digits = Substring(text)
-        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
-        let decimal = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
-        return decimal ? "value out of range" : "invalid syntax"
-    }
-
-    /// dockerd passes a strconv error on as it is, with no errdefs type: a 500 in Go's words
-    /// (`events?since=x`, `logs?until=x`), where Berth's parsers call it an invalid argument.
-    static func passedOn<T>(_ parse: () throws -> T) throws -> T {
-        do {
-            return try parse()
-        } catch let error as BerthError where error.code == .invalidArgument && error.message.hasPrefix("strconv.") {
-            throw BerthError.internalError(error.message)
-        }
+        throw BerthError.invalidArgument("invalid resize \(word) \(GoStrconv.quote(text)): \(reason)")
     }
 }

@@ -267,7 +267,7 @@ extension DaemonOptions {
         guard SpecBuilder.ulimitNames.contains(name) else { throw Failure("invalid ulimit type: \(name)") }
         let values = parts[1].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         func number(_ text: Substring) throws(Failure) -> Int64 {
-            guard let value = Int64(text) else { throw Failure("strconv.ParseInt: parsing \"\(text)\": invalid syntax") }
+            guard let value = Int64(text) else { throw Failure(GoStrconv.numberError("ParseInt", String(text))) }
             return value
         }
         let soft = try number(values[0])

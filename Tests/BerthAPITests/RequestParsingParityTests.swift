@@ -231,6 +231,6 @@ struct RequestParsingParityTests {
     }
 
     @Test func goQuotesLikeStrconv() {
-        #expect(GoQuote.quote("a\"b\\c\n\u{1b}é") == #""a\"b\\c\n\x1bé""#)
+        #expect(GoStrconv.quote("a\"b\\c\n\u{1b}é") == #""a\"b\\c\n\x1bé""#)
     }
 }

@@ -102,6 +102,11 @@ import Foundation
         #expect(try settings(["max-size": "0"]).maxSize == 1)
         #expect(try settings(["max-file": "0", "compress": "false"]).maxFiles == 1)
         #expect(try !LogSettings(LogConfig(Type: "none"), defaults: defaults).writesFile)
+        // Go's two strconv errors: digits that overflow are out of range, not bad syntax.
+        #expect(throws: BerthError.invalidArgument("failed to initialize logging driver: invalid value for max-file: 99999999999999999999: "
+                                                   + #"strconv.Atoi: parsing "99999999999999999999": value out of range"#)) {
+            try settings(["max-file": "99999999999999999999"])
+        }
     }
 
     @Test func logCompressIsAGoBoolAndNeedsSomethingToRotate() throws {

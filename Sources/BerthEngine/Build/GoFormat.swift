@@ -3,31 +3,8 @@ import BerthOCI
 /// The few Go formatting rules that show in the history and config of a built image, where
 /// dockerd writes values with `%q` (`CMD ["cat" "/hi"]`).
 enum GoFormat {
-    /// Go's strconv.Quote for the common case: printable characters as they are, `"` and
-    /// `\` escaped, control characters as escapes.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "\u{07}": out += "\\a"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{0B}": out += "\\v"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + hex(scalar.value, width: 2)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// Go's strconv.Quote.
+    static func quote(_ text: String) -> String { GoStrconv.quote(text) }
 
     /// `%q` of a []string: `["a" "b"]`.
     static func quote(_ list: [String]) -> String {

@@ -116,7 +116,7 @@ struct LogSettings: Sendable {
         }
         if let files = options["max-file"] {
             guard let count = Int(files) else {
-                throw BerthError.invalidArgument("failed to initialize logging driver: strconv.Atoi: parsing \"\(files)\": invalid syntax")
+                throw BerthError.invalidArgument("failed to initialize logging driver: " + GoStrconv.numberError("Atoi", files))
             }
             guard count >= 1 else { throw BerthError.invalidArgument("failed to initialize logging driver: max-file cannot be less than 1") }
             // Without max-size there is nothing to rotate; dockerd accepts it all the same.
@@ -124,7 +124,7 @@ struct LogSettings: Sendable {
         }
         if let text = options["compress"] {
             guard let value = SecurityOptions.parseGoBool(text) else {
-                throw BerthError.invalidArgument("failed to initialize logging driver: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+                throw BerthError.invalidArgument("failed to initialize logging driver: " + GoStrconv.boolError(text))
             }
             // Only something rotated out can be compressed: maxFiles is 1 when max-file < 2 or no max-size (-1 is no limit).
             if value && maxFiles < 2 {
@@ -150,13 +150,13 @@ struct LogSettings: Sendable {
         }
         if let files = options["max-file"] {
             guard let value = Int(files) else {
-                throw BerthError.invalidArgument(prefix + "invalid value for max-file: \(files): strconv.Atoi: parsing \"\(files)\": invalid syntax")
+                throw BerthError.invalidArgument(prefix + "invalid value for max-file: \(files): " + GoStrconv.numberError("Atoi", files))
             }
             count = value
         }
         if let text = options["compress"] {
             guard let value = SecurityOptions.parseGoBool(text) else {
-                throw BerthError.invalidArgument(prefix + "invalid boolean value for compress: strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+                throw BerthError.invalidArgument(prefix + "invalid boolean value for compress: " + GoStrconv.boolError(text))
             }
             compress = value
         }
