@@ -48,10 +48,37 @@ enum GoJSONKeyFolding {
 
     /// The body with its keys folded to the fields' spelling, or nil when none needed it.
     static func folded(_ body: [UInt8]) -> [UInt8]? {
-        guard let document = try? AnyJSON.parse(Data(body)) else { return nil }
+        // Clients spell the fields as the API does: a glance at the keys spares them a parse.
+        guard mayNeedFolding(body), let document = try? AnyJSON.parse(Data(body)) else { return nil }
         var changed = false
         let result = fold(document, parent: nil, grandparent: nil, changed: &changed)
         return changed ? Array(AnyJSON.text(result).utf8) : nil
+    }
+
+    /// Whether some object key (a string followed by a colon) names a field in another case,
+    /// or has an escape that could hide one. Keys of map fields may set it off too: the
+    /// folding then leaves them as they are.
+    static func mayNeedFolding(_ body: [UInt8]) -> Bool {
+        var index = 0
+        while index < body.count {
+            guard body[index] == UInt8(ascii: "\"") else { index += 1; continue }
+            let start = index + 1
+            var end = start
+            var escaped = false
+            while end < body.count && body[end] != UInt8(ascii: "\"") {
+                if body[end] == UInt8(ascii: "\\") { escaped = true; end += 1 }
+                end += 1
+            }
+            var next = end + 1
+            while next < body.count && [0x20, 0x09, 0x0A, 0x0D].contains(body[next]) { next += 1 }
+            if next < body.count && body[next] == UInt8(ascii: ":") {
+                if escaped { return true }
+                let key = String(decoding: body[start..<min(end, body.count)], as: UTF8.self)
+                if let field = canonical[key.lowercased()], field != key { return true }
+            }
+            index = end + 1
+        }
+        return false
     }
 
     private static func fold(_ value: Any, parent: String?, grandparent: String?, changed: inout Bool) -> Any {

@@ -114,6 +114,12 @@ struct RequestParsingParityTests {
         let both = try JSONRequestBody.decode(ContainerCreateRequest.self, Array(#"{"image":"a","Image":"b"}"#.utf8), as: .createRequest)
         #expect(both?.config.Image == "b")
         #expect(GoJSONKeyFolding.folded(Array(#"{"Image":"a","Labels":{"cmd":"x"}}"#.utf8)) == nil)
+        // Bodies spelled as the API spells them are not parsed for folding at all; a value
+        // that looks like a field, or a colon inside a string, is no key.
+        #expect(!GoJSONKeyFolding.mayNeedFolding(Array(#"{"Image":"image","Cmd":["cmd:", "x"],"Env":["A=\"b\":"]}"#.utf8)))
+        #expect(GoJSONKeyFolding.mayNeedFolding(Array(#"{"Image":"a","HostConfig":{"memory": 5}}"#.utf8)))
+        #expect(GoJSONKeyFolding.mayNeedFolding(Array(#"{"\u0049mage":"a"}"#.utf8)))
+        #expect(try GoJSONKeyFolding.folded(Array(#"{"\u0069mage":"a"}"#.utf8)).map { try AnyJSON.parse(Data($0)) as? [String: String] } == ["Image": "a"])
     }
 
     @Test func contentTypeIsCheckedAsDockerdDoes() throws {
