@@ -63,7 +63,9 @@ extension ImageBuilder {
         await containers.emit("attach", container: id)
         _ = try await containers.start(id)
         let source = try await containers.logSource(id)
-        let log = JSONFileLog(directory: source.directory, containerID: id)
+        // A step's container logs to json-file (ImageBuilder sets it), so it has a file.
+        guard let file = source.file else { throw BerthError.internalError("the step's container \(id) has no log file") }
+        let log = JSONFileLog(path: file)
         var options = LogReadOptions()
         options.follow = true
         var pending: [UInt8] = []

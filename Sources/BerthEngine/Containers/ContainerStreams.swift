@@ -218,7 +218,6 @@ extension ContainerService {
 extension ContainerService {
     public struct LogSource: Sendable {
         public var id: String
-        public var directory: String
         public var driver: String
         /// The file of json-file records, for the drivers that write one (json-file, local).
         public var file: String?
@@ -238,8 +237,8 @@ extension ContainerService {
         if driver == "journald" {
             attributes = LogAttributes.journalDetails(attributes, imageName: entry.record.Config.Image ?? entry.record.Image)
         }
-        return LogSource(id: entry.record.ID, directory: paths.directory(entry.record.ID),
-                         driver: driver, file: paths.logFile(entry.record.ID, driver: driver), tty: entry.record.Config.Tty ?? false,
+        return LogSource(id: entry.record.ID, driver: driver, file: paths.logFile(entry.record.ID, driver: driver),
+                         tty: entry.record.Config.Tty ?? false,
                          detailsPrefix: LogAttributes.detailsPrefix(attributes),
                          journalEnd: entry.record.State.Running ? nil : entry.journalEnd)
     }
