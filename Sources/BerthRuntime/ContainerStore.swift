@@ -5,7 +5,7 @@ import Glibc
 /// What the runtime remembers of a container between its commands, in `<root>/<id>/state.json`.
 /// The pid is paired with the process's start time so that a reused pid is never mistaken
 /// for the container.
-public struct SavedContainer: Codable, Sendable {
+public struct SavedContainer: Sendable {
     public var id: String
     public var bundle: String
     public var rootfs: String
@@ -21,7 +21,7 @@ public struct SavedContainer: Codable, Sendable {
     /// The state file also holds the config, under "config" (see ContainerStore.loadConfig);
     /// decoding this type skips it, so that exec, run for every `docker exec`, decodes only
     /// these few fields.
-    public enum SeccompSource: String, Codable, Sendable {
+    public enum SeccompSource: String, Sendable {
         /// No filter (`seccomp=unconfined`, or a config without one).
         case unconfined
         /// Compiled at create, in the state directory's seccomp.bpf.
@@ -67,7 +67,7 @@ public struct ContainerStore: Sendable {
             throw ConfigError("container \"\(id)\" does not exist")
         }
         do {
-            return try JSONDecoder().decode(SavedContainer.self, from: Data(text.utf8))
+            return try SavedContainer(json: JSONValue.parse(Array(text.utf8)))
         } catch {
             throw ConfigError("container \"\(id)\": state file is unreadable: \(error)")
         }
@@ -76,10 +76,9 @@ public struct ContainerStore: Sendable {
     /// The container's config as it was at create.
     public func loadConfig(_ id: String) throws -> Spec {
         try Self.validate(id: id)
-        struct StateWithConfig: Decodable { var config: Spec }
         guard let bytes = FileSystem.readBytes(stateFile(id)) else { throw ConfigError("container \"\(id)\" does not exist") }
         do {
-            return try JSONDecoder().decode(StateWithConfig.self, from: Data(bytes)).config
+            return try JSONFields(JSONValue.parse(bytes), at: "").object(required: "config", { try Spec(fields: $0) })
         } catch {
             throw ConfigError("container \"\(id)\": config is unreadable: \(error)")
         }
@@ -88,10 +87,7 @@ public struct ContainerStore: Sendable {
     /// The record, with `config` (a JSON object: the config as read from the bundle, so that
     /// it is not encoded again) under "config".
     public func save(_ container: SavedContainer, config: [UInt8]) throws {
-        var bytes = Array(try JSONEncoder().encode(container))
-        guard bytes.last == UInt8(ascii: "}") else { throw ConfigError("cannot encode the state of \(container.id)") }
-        bytes.removeLast()
-        bytes += Array(#","config":"#.utf8) + config + [UInt8(ascii: "}")]
+        let bytes = [UInt8(ascii: "{")] + container.jsonMembers + Array(#","config":"#.utf8) + config + [UInt8(ascii: "}")]
         try writeAtomically(Data(bytes), to: stateFile(container.id))
     }
 

@@ -11,7 +11,15 @@ public struct Runtime {
     public init(root: String) throws {
         store = ContainerStore(root: root)
         try FileSystem.makeDirectories(root, mode: 0o700)
+    }
+
+    /// Keeps compiled seccomp programs and the host's cgroup mounts in `root` for the next
+    /// runs. For the berth-runtime executable, once before anything else runs: these are
+    /// process-wide, and berthd, which makes a Runtime on many threads at once, must not
+    /// set them (two threads assigning one String raced and freed it twice).
+    public static func keepCaches(in root: String) {
         SeccompFilter.cacheDirectory = root
+        CgroupHost.cacheDirectory = root
     }
 
     public struct CreateOptions {
@@ -442,7 +450,7 @@ public struct Runtime {
             decoded.replaceSubrange(range, with: null)
         }
         do {
-            return (try JSONDecoder().decode(Spec.self, from: Data(decoded)), bytes, seccompText)
+            return (try Spec(json: JSONValue.parse(decoded)), bytes, seccompText)
         } catch {
             throw ConfigError("config.json: \(error)")
         }

@@ -41,8 +41,7 @@ func report(_ message: String) {
     guard let logPath else { return }
     let line: String
     if logJSON {
-        let escaped = String(decoding: (try? JSONEncoder().encode(message)) ?? Data("\"\"".utf8), as: UTF8.self)
-        line = "{\"level\":\"error\",\"msg\":\(escaped),\"time\":\"\(rfc3339Now())\"}\n"
+        line = "{\"level\":\"error\",\"msg\":\(JSONText.quoted(message)),\"time\":\"\(rfc3339Now())\"}\n"
     } else {
         line = "time=\"\(rfc3339Now())\" level=error msg=\"\(message)\"\n"
     }
@@ -111,7 +110,7 @@ func processTable(pids: Set<Int32>, psArgs: [String]) throws -> String {
     return table
 }
 
-func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+func readJSON<T>(from path: String, _ make: (JSONValue) throws -> T) throws -> T {
     let text: String?
     if path == "-" {
         var bytes: [UInt8] = []
@@ -127,7 +126,7 @@ func readJSON<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
     }
     guard let text else { throw UsageError("cannot read \(path): \(String(cString: strerror(errno)))") }
     do {
-        return try JSONDecoder().decode(type, from: Data(text.utf8))
+        return try make(JSONValue.parse(Array(text.utf8)))
     } catch {
         throw UsageError("\(path): invalid JSON: \(error)")
     }
@@ -161,6 +160,7 @@ func runCommand(_ argv: [String]) throws -> Int32 {
     }
     let rest = global.positional.dropFirst()
     let root = global.value("root") ?? "/run/berth-runtime"
+    Runtime.keepCaches(in: root)
 
     switch command {
     case "create", "run":
@@ -280,7 +280,7 @@ func execCommand(_ rest: ArraySlice<String>, root: String) throws -> Int32 {
     let runtime = try Runtime(root: root)
     var process: Spec.Process
     if let path = args.value("process") {
-        process = try readJSON(Spec.Process.self, from: path)
+        process = try readJSON(from: path, Spec.Process.init(json:))
     } else {
         let command = Array(args.positional.dropFirst())
         guard !command.isEmpty else { throw UsageError("exec: the process to run is missing") }
@@ -324,7 +324,7 @@ func updateCommand(_ rest: ArraySlice<String>, root: String) throws -> Int32 {
     let id = try oneID(args, "update")
     var resources = Spec.Resources()
     if let path = args.value("resources") {
-        resources = try readJSON(Spec.Resources.self, from: path)
+        resources = try readJSON(from: path, Spec.Resources.init(json:))
     }
     func number(_ flag: String) throws -> Int64? {
         guard let text = args.value(flag) else { return nil }

@@ -35,20 +35,33 @@ public struct CgroupHost: Sendable {
         try probed.get()
     }
 
+    /// Where the runtime keeps the host's cgroup mount lines for its next runs (its root);
+    /// nil: mountinfo is read every time.
+    nonisolated(unsafe) public static var cacheDirectory: String?
+
     private static let probed = Result<CgroupHost, any Error> {
+        let cache = cacheDirectory.map(CgroupMountCache.init(directory:))
+        if let lines = cache?.lookup() { return try CgroupHost(cgroupLines: lines) }
         guard let mountinfo = FileSystem.readFile("/proc/self/mountinfo") else {
             throw SystemError("read /proc/self/mountinfo")
         }
-        return try CgroupHost(mountinfo: mountinfo)
+        let lines = cgroupLines(mountinfo)
+        let host = try CgroupHost(cgroupLines: lines)
+        cache?.store(lines)
+        return host
     }
 
     /// Parses mountinfo lines: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - TYPE SOURCE SUPEROPTS`.
     public init(mountinfo: String) throws {
+        try self.init(cgroupLines: Self.cgroupLines(mountinfo))
+    }
+
+    init(cgroupLines: [String]) throws {
         var controllers: [String: String] = [:]
         var mountOrder: [String] = []
         var unifiedRoot: String?
         var hybridUnified: String?
-        for line in Self.cgroupLines(mountinfo) {
+        for line in cgroupLines {
             let fields = line.split(separator: " ")
             guard let dash = fields.firstIndex(of: "-"), fields.count > dash + 2 else { continue }
             let mountPoint = String(fields[4])

@@ -50,6 +50,21 @@ enum FileSystem {
         if !ok { throw SystemError("write \(path)") }
     }
 
+    /// Writes `bytes` to a temporary file and renames it over `path`: a reader sees the old
+    /// file or the whole new one. False when it could not.
+    static func replace(_ path: String, with bytes: [UInt8]) -> Bool {
+        let temp = path + ".\(getpid()).tmp"
+        let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temp, path) == 0 else {
+            unlink(temp)
+            return false
+        }
+        return true
+    }
+
     static func readFile(_ path: String) -> String? {
         readBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }

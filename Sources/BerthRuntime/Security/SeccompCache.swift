@@ -33,21 +33,8 @@ struct SeccompCache {
     func store(_ program: [UInt8]) -> Bool {
         try? FileSystem.makeDirectories(directory, mode: 0o700)
         // The program first: a profile file never points at a missing or partial program.
-        guard Self.writeAtomically(program, to: programPath) else { return false }
-        return Self.writeAtomically(key, to: directory + "/" + name + ".profile")
-    }
-
-    private static func writeAtomically(_ bytes: [UInt8], to path: String) -> Bool {
-        let temp = path + ".\(getpid()).tmp"
-        let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, rename(temp, path) == 0 else {
-            unlink(temp)
-            return false
-        }
-        return true
+        guard FileSystem.replace(programPath, with: program) else { return false }
+        return FileSystem.replace(directory + "/" + name + ".profile", with: key)
     }
 
     static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
