@@ -63,7 +63,8 @@ enum NetworkRoutes {
                                                 ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
                                                 links: body.EndpointConfig?.Links ?? [],
                                                 macAddress: body.EndpointConfig?.MacAddress,
-                                                driverOpts: body.EndpointConfig?.DriverOpts)
+                                                driverOpts: body.EndpointConfig?.DriverOpts,
+                                                linkLocalIPs: body.EndpointConfig?.IPAMConfig?.LinkLocalIPs ?? [])
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in

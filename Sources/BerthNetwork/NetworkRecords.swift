@@ -123,9 +123,12 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var macAddress: String?
     /// The endpoint's DriverOpts, kept and shown as dockerd keeps them.
     public var driverOpts: [String: String]?
+    /// `--link-local-ip`: more addresses on the container's interface (IPAMConfig.LinkLocalIPs).
+    public var linkLocalIPs: [String]?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
-                links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil) {
+                links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil,
+                linkLocalIPs: [String]? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
@@ -133,11 +136,12 @@ public struct Attachment: Codable, Sendable, Equatable {
         self.links = links.flatMap { $0.isEmpty ? nil : $0 }
         self.macAddress = macAddress.flatMap { $0.isEmpty ? nil : $0 }
         self.driverOpts = driverOpts.flatMap { $0.isEmpty ? nil : $0 }
+        self.linkLocalIPs = linkLocalIPs.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     init(networkID: String, _ request: EndpointRequest, links: [String]?) {
         self.init(networkID: networkID, aliases: request.aliases, ipv4Address: request.ipv4, ipv6Address: request.ipv6,
-                  links: links, macAddress: request.macAddress, driverOpts: request.driverOpts)
+                  links: links, macAddress: request.macAddress, driverOpts: request.driverOpts, linkLocalIPs: request.linkLocalIPs)
     }
 }
 
@@ -150,9 +154,11 @@ public struct EndpointRequest: Sendable, Equatable {
     public var links: [String]
     public var macAddress: String?
     public var driverOpts: [String: String]?
+    public var linkLocalIPs: [String]
 
     public init(aliases: [String] = [], ipv4: String? = nil, ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
-                driverOpts: [String: String]? = nil) {
+                driverOpts: [String: String]? = nil, linkLocalIPs: [String] = []) {
+        self.linkLocalIPs = linkLocalIPs
         self.aliases = aliases
         self.ipv4 = ipv4
         self.ipv6 = ipv6
@@ -163,7 +169,7 @@ public struct EndpointRequest: Sendable, Equatable {
 
     /// Nothing but the defaults: a plain default-bridge container needs no record.
     var isPlain: Bool {
-        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty && (driverOpts ?? [:]).isEmpty
+        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty && (driverOpts ?? [:]).isEmpty && linkLocalIPs.isEmpty
     }
 
     /// The hardware address asked for, as Go's net.ParseMAC reads a 48-bit one

@@ -10,6 +10,11 @@ extension NetworkService {
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
     public func registerContainer(_ id: String, mode: String, endpoints: [String: EndpointRequest]) throws {
+        for (name, request) in endpoints.sorted(by: { $0.key < $1.key }) {
+            if let text = LinkLocalAddresses.refusal(LinkLocalAddresses.problems(request.linkLocalIPs)) {
+                throw NetworkRequestError(kind: .invalid, description: "invalid config for network \(name): \(text)")
+            }
+        }
         let named = Set(endpoints.keys).union(mode.isEmpty ? [] : [mode])
         if named.contains("none") && named.count > 1 { throw NetworkRequestError.noNetworkWithOthers }
         guard modeHasOwnNetwork(mode) else { return }
@@ -85,14 +90,16 @@ extension NetworkService {
     /// Before the runtime creates the container: a namespace with an interface on each of
     /// its networks, its published ports, and its names in the networks' DNS.
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
-        guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
+        // A `--network none` container that left none for a bridge gets a namespace of berthd's.
+        let joinedFromNone = request.mode == "none" && !interfaceAttachments(attachments[request.containerID] ?? []).isEmpty
+        guard modeHasOwnNetwork(request.mode) || joinedFromNone else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
         try attachMissingAtCreate(request.containerID)
         if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
            options.defaultBridgeDisabled {
             return disabledSandbox(request.containerID)
         }
-        let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
+        let wanted = try interfaceAttachments(attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)])
         // A new sandbox each start, named as dockerd names them; its namespace file is
         // removed in the background after the exit, so a path is never used twice.
         let sandboxID = randomHex(64)
@@ -260,6 +267,16 @@ extension NetworkService {
                 changes.append((.setUp(index), "set \(interface) up"))
             }
             changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 0)
+            let linkLocal = (attachment.linkLocalIPs ?? []).compactMap(LinkLocalAddresses.parse)
+            if linkLocal.contains(where: { if case .v6 = $0 { true } else { false } }) && address6 == nil {
+                try enableIPv6(namespacePath: namespacePath, interfaces: [interface])
+            }
+            for (offset, address) in linkLocal.enumerated() {
+                switch address {
+                case .v4(let subnet): changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 1 + offset)
+                case .v6(let subnet): changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 1 + offset)
+                }
+            }
             if withRoute && !record.isInternal {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
             }
@@ -580,7 +597,9 @@ extension NetworkService {
             if let mac = try? EndpointRequest.hardwareAddress(attachment.macAddress) { endpoint.MacAddress = macDescription(mac) }
             let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
             let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
-            if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }
+            if ip4 != nil || ip6 != nil || attachment.linkLocalIPs != nil {
+                endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6, LinkLocalIPs: attachment.linkLocalIPs)
+            }
             if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac
@@ -601,11 +620,12 @@ extension NetworkService {
         }
         // A stopped container of the plain default bridge (no attachment record) keeps the
         // network it ran on, as in dockerd's inspect and `docker ps --format {{.Networks}}`.
-        if wanted.isEmpty, let previous {
+        if wanted.isEmpty, attachments[id] == nil, let previous {
             for (name, endpoint) in previous.networks where networks[endpoint.NetworkID]?.isDefaultBridge == true {
                 view.networks[name] = endpoint.withoutOperationalData
             }
         }
+        view.isRecorded = attachments[id] != nil
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath
             view.sandboxID = sandbox.sandboxID ?? String(sandbox.namespacePath.split(separator: "/").last ?? "")
