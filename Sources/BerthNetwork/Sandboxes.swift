@@ -373,14 +373,15 @@ extension NetworkService {
         var published: [PublishedPort] = []
         var started: [PortProxy] = []
         let taken = sandboxes.values.filter { $0.containerID != container }.flatMap(\.ports)
-        // The same address, or the wildcard of the same family ([::] listens on IPv6 only).
-        func conflicts(_ proto: String, _ ip: String, _ port: Int) -> Bool {
+        // The same address, or the wildcard of the same family ([::] listens on IPv6 only): the
+        // holder's address is the one dockerd's allocator names.
+        func conflicts(_ proto: String, _ ip: String, _ port: Int) -> String? {
             let ipv6 = ip.contains(":")
             let any = ipv6 ? "::" : "0.0.0.0"
-            return (taken + published).contains { other in
+            return (taken + published).first { other in
                 other.proto == proto && other.hostPort == port && other.hostIP.contains(":") == ipv6
                     && (other.hostIP == ip || other.hostIP == any || ip == any)
-            }
+            }?.hostIP
         }
         do {
             for request in requests {
@@ -443,14 +444,14 @@ extension NetworkService {
 
     /// The proxies of the first of the request's host ports (or of the next ephemeral ones)
     /// that no other binding holds and `listen` can bind.
-    private func firstFreePort(_ request: PortRequest, hostIP: String, conflicts: (String, String, Int) -> Bool,
+    private func firstFreePort(_ request: PortRequest, hostIP: String, conflicts: (String, String, Int) -> String?,
                                listen: (Int) throws -> [PortProxy], failurePrefix: String) throws -> [PortProxy] {
         var lastError = ""
         let ephemeral = request.hostPorts == 0...0
         let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
         for port in candidates {
-            if port != 0 && conflicts(request.proto, hostIP, port) {
-                lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"  // dockerd writes no brackets here
+            if port != 0, let holder = conflicts(request.proto, hostIP, port) {
+                lastError = "Bind for \(holder):\(port) failed: port is already allocated"  // dockerd writes no brackets here
                 continue
             }
             do {
