@@ -56,7 +56,7 @@ enum NetworkRoutes {
         router.add(.POST, "/networks/{id}/connect") { request, parameters in
             let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.ConnectOptions"))
                 ?? ConnectBody()
-            try await mapped { try await network.checkConnectable(parameters["id"]!) }
+            // As dockerd: the container is looked up first, then the network (in connectNetwork).
             try await containers.connectNetwork(parameters["id"]!, container: body.Container ?? "",
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
@@ -70,7 +70,6 @@ enum NetworkRoutes {
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in
             let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.DisconnectOptions"))
                 ?? ConnectBody()
-            _ = try await mapped { try await network.inspect(parameters["id"]!) }
             try await containers.disconnectNetwork(parameters["id"]!, container: body.Container ?? "")
             return APIResponse(status: .ok)
         }

@@ -23,6 +23,11 @@ public struct NetworkCreateRequest: Decodable, Sendable {
     public var IPAM: IPAM?
     public var Options: [String: String]?
     public var Labels: [String: String]?
+    /// "local" (or none) here; "swarm" needs a swarm.
+    public var Scope: String?
+    public var ConfigOnly: Bool?
+    public struct ConfigReference: Decodable, Sendable { public var Network: String? }
+    public var ConfigFrom: ConfigReference?
 }
 
 /// A refusal with the HTTP meaning the API gives it.
@@ -73,6 +78,14 @@ extension NetworkService {
         for key in filters.keys where !["name", "id", "driver", "label", "type", "scope", "dangling"].contains(key) {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter '\(key)'")
         }
+        if let dangling = filters["dangling"] {
+            guard dangling.count == 1 else {
+                throw NetworkRequestError(kind: .invalid, description: #"got more than one value for filter key "dangling""#)
+            }
+            guard ["true", "1", "false", "0"].contains(dangling[0]) else {
+                throw NetworkRequestError(kind: .invalid, description: #"invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")"#)
+            }
+        }
         for type in filters["type"] ?? [] where type != "custom" && type != "builtin" {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter: 'type'='\(type)'")
         }
@@ -113,6 +126,12 @@ extension NetworkService {
         let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!
         if networks.values.contains(where: { $0.name == name }) {
             throw NetworkRequestError(kind: .conflict, description: "network with name \(name) already exists")
+        }
+        if request.Scope == "swarm" {
+            throw NetworkRequestError(kind: .forbidden, description: "cannot create a swarm scoped network when swarm is not active")
+        }
+        if request.ConfigOnly == true || !(request.ConfigFrom?.Network ?? "").isEmpty {
+            throw NetworkRequestError(kind: .notImplemented, description: "config-only networks are not implemented yet in this version of Berth")
         }
         switch driver {
         case "bridge": break
@@ -317,7 +336,7 @@ extension NetworkService {
                 : "network-scoped alias is supported only for containers in user defined networks")
         }
         try EndpointRequest.checkLinkLocal(linkLocalIPs)
-        try record.checkRequestedAddress(ipv4)
+        try record.checkRequestedAddresses(ipv4: ipv4, ipv6: ipv6)
         var list = attachments[containerID] ?? defaultAttachments(containerID, mode: mode)
         if list.contains(where: { $0.networkID == record.id }) {
             // As dockerd: a stopped container's settings have it already, nothing to do.
@@ -351,13 +370,8 @@ extension NetworkService {
         refreshView(containerID)
     }
 
-    /// What `docker network connect` may name: a network, or `bridge` on a daemon without
-    /// one, which dockerd takes and leaves the container's network disabled.
-    public func checkConnectable(_ nameOrID: String) throws {
-        if isDisabledDefaultBridge(nameOrID) { return }
-        _ = try find(nameOrID)
-    }
-
+    /// `bridge` on a daemon without one, which dockerd takes at connect and leaves the
+    /// container's network disabled.
     func isDisabledDefaultBridge(_ nameOrID: String) -> Bool {
         nameOrID == "bridge" && defaultBridge == nil && options.defaultBridgeDisabled
     }

@@ -30,14 +30,33 @@ public struct NetworkRecord: Codable, Sendable {
     public var subnetIsGiven: Bool?
     public var gatewayIsGiven: Bool?
 
-    /// dockerd's check of a container's own IPv4 address on this network, at create and connect.
-    func checkRequestedAddress(_ text: String?) throws {
-        guard let text, !text.isEmpty, let pool, subnetIsGiven != nil else { return }
-        guard subnetIsGiven == true else {
-            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets")
+    /// dockerd's check of a container's own addresses on this network, at create and connect:
+    /// only on a subnet the user gave, and inside it (several problems as one list, as its
+    /// multierror writes them).
+    func checkRequestedAddresses(ipv4: String?, ipv6: String?) throws {
+        let unconfigured = "user specified IP address is supported only when connecting to networks with user configured subnets"
+        var problems: [String] = []
+        if let text = ipv4, !text.isEmpty, let pool, subnetIsGiven != nil {
+            if subnetIsGiven != true {
+                problems.append(unconfigured)
+            } else if let address = IPv4Address(text), !pool.subnet.contains(address) {
+                problems.append("no configured subnet or ip-range contain the IP address \(text)")
+            }
         }
-        if let address = IPv4Address(text), !pool.subnet.contains(address) {
-            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nno configured subnet or ip-range contain the IP address \(text)")
+        if let text = ipv6, !text.isEmpty, driver == "bridge" {
+            // An IPv6 subnet is always the user's: Berth has no default IPv6 pools.
+            if let pool6 {
+                if let address = IPv6Address(text), !pool6.subnet.contains(address) {
+                    problems.append("no configured subnet or ip-range contain the IP address \(text)")
+                }
+            } else {
+                problems.append(unconfigured)
+            }
+        }
+        switch problems.count {
+        case 0: return
+        case 1: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n" + problems[0])
+        default: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n* " + problems.joined(separator: "\n* "))
         }
     }
 

@@ -31,7 +31,7 @@ extension NetworkService {
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
-        try primary.checkRequestedAddress(primaryConfig?.ipv4)
+        try primary.checkRequestedAddresses(ipv4: primaryConfig?.ipv4, ipv6: primaryConfig?.ipv6)
         // Links on the default bridge are legacy ones, kept by the container (HostConfig.Links).
         list.append(Attachment(networkID: primary.id, primaryConfig ?? EndpointRequest(),
                                links: primary.isDefaultBridge ? nil : primaryConfig?.links))
@@ -46,7 +46,7 @@ extension NetworkService {
                 continue
             }
             if record.id == primary.id { continue }
-            try record.checkRequestedAddress(config.ipv4)
+            try record.checkRequestedAddresses(ipv4: config.ipv4, ipv6: config.ipv6)
             list.append(Attachment(networkID: record.id, config, links: config.links))
         }
         attachments[id] = list
@@ -62,7 +62,7 @@ extension NetworkService {
         var list = attachments[id] ?? []
         for (name, config) in missing.sorted(by: { $0.key < $1.key }) {
             let record = try network(forMode: name)
-            try record.checkRequestedAddress(config.ipv4)
+            try record.checkRequestedAddresses(ipv4: config.ipv4, ipv6: config.ipv6)
             if !list.contains(where: { $0.networkID == record.id }) {
                 list.append(Attachment(networkID: record.id, config, links: config.links))
             }
