@@ -158,7 +158,7 @@ struct NetworkTests {
         let cases: [([String], String)] = [
             (["bridge", "isolated"], noneText),
             (["bridge", "onhost"], "container sharing network namespace with another container or host cannot be connected to any other network"),
-            (["host", "plain"], "container cannot be disconnected from host network or connected to host network"),
+            (["host", "plain"], "cannot connect container to host network - container must be created in host network mode"),
             (["none", "plain"], noneText),
         ]
         for (arguments, text) in cases {
