@@ -28,6 +28,7 @@ public struct NetworkCreateRequest: Decodable, Sendable {
     public var ConfigOnly: Bool?
     public struct ConfigReference: Decodable, Sendable { public var Network: String? }
     public var ConfigFrom: ConfigReference?
+    public var Ingress: Bool?
 }
 
 /// A refusal with the HTTP meaning the API gives it.
@@ -126,6 +127,10 @@ extension NetworkService {
         let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!
         if networks.values.contains(where: { $0.name == name }) {
             throw NetworkRequestError(kind: .conflict, description: "network with name \(name) already exists")
+        }
+        if request.Ingress == true && request.ConfigOnly != true {
+            // A swarm's routing mesh: a local driver cannot carry it.
+            throw NetworkRequestError(kind: .forbidden, description: "Ingress network can only be global scope network")
         }
         if request.Scope == "swarm" {
             throw NetworkRequestError(kind: .forbidden, description: "cannot create a swarm scoped network when swarm is not active")

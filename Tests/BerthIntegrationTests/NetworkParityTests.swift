@@ -146,8 +146,8 @@ struct NetworkParityTests {
     }
 
     /// The network commands' refusals: the container is looked up before the network, an
-    /// IPv6 address needs an IPv6 subnet, dangling takes a boolean, swarm scope needs a swarm,
-    /// config-only networks are not built.
+    /// IPv6 address needs an IPv6 subnet, dangling takes a boolean, swarm scope and ingress
+    /// need a swarm, config-only networks are not built.
     @Test func networkCommandRefusals() throws {
         let net = try NetworkDaemon()
         let missing = net.docker(["network", "connect", "nosuchnet", "nosuchcontainer"])
@@ -164,6 +164,8 @@ struct NetworkParityTests {
             #"invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")"#), "\(dangling)")
         let swarm = net.docker(["network", "create", "--scope", "swarm", "swarmnet"])
         #expect(swarm.status == 1 && swarm.stderr == Self.daemonError("cannot create a swarm scoped network when swarm is not active"), "\(swarm)")
+        let ingress = net.docker(["network", "create", "--ingress", "ingressnet"])
+        #expect(ingress.status == 1 && ingress.stderr == Self.daemonError("Ingress network can only be global scope network"), "\(ingress)")
         let configOnly = net.daemon.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d",
                                           #"{"Name":"cfg","ConfigOnly":true}"#, "http://berth/v1.50/networks/create"])
         #expect(configOnly.stdout.hasSuffix(" 501"), "\(configOnly)")
