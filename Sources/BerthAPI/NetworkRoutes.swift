@@ -64,7 +64,8 @@ enum NetworkRoutes {
                                                 links: body.EndpointConfig?.Links ?? [],
                                                 macAddress: body.EndpointConfig?.MacAddress,
                                                 driverOpts: body.EndpointConfig?.DriverOpts,
-                                                linkLocalIPs: body.EndpointConfig?.IPAMConfig?.LinkLocalIPs ?? [])
+                                                linkLocalIPs: body.EndpointConfig?.IPAMConfig?.LinkLocalIPs ?? [],
+                                                sentEmpty: body.EndpointConfig?.emptyFields ?? [])
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in
@@ -73,5 +74,18 @@ enum NetworkRoutes {
             try await containers.disconnectNetwork(parameters["id"]!, container: body.Container ?? "")
             return APIResponse(status: .ok)
         }
+    }
+}
+
+extension EndpointSettings {
+    /// The fields sent as empty objects, which dockerd shows back as sent (the CLI's
+    /// `network connect` sends `"IPAMConfig":{}`, `"Aliases":[]`, `"DriverOpts":{}`).
+    var emptyFields: [String] {
+        var fields: [String] = []
+        if let ipam = IPAMConfig, (ipam.IPv4Address ?? "").isEmpty, (ipam.IPv6Address ?? "").isEmpty,
+           (ipam.LinkLocalIPs ?? []).isEmpty { fields.append("IPAMConfig") }
+        if Aliases?.isEmpty == true { fields.append("Aliases") }
+        if DriverOpts?.isEmpty == true { fields.append("DriverOpts") }
+        return fields
     }
 }

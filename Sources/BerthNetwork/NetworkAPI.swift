@@ -327,7 +327,8 @@ extension NetworkService {
     /// namespace is joined when berthd made none for it (`--network none`).
     public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil,
                         links: [String] = [], macAddress: String? = nil, driverOpts: [String: String]? = nil,
-                        linkLocalIPs: [String] = [], mode: String = "", process: ContainerProcess? = nil) throws {
+                        linkLocalIPs: [String] = [], mode: String = "", process: ContainerProcess? = nil,
+                        sentEmpty: [String] = []) throws {
         _ = try EndpointRequest.hardwareAddress(macAddress)
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
@@ -350,8 +351,9 @@ extension NetworkService {
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
         try checkJoinable(record, alongside: list)
-        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
+        var attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
                                     macAddress: macAddress, driverOpts: driverOpts, linkLocalIPs: linkLocalIPs)
+        if !sentEmpty.isEmpty { attachment.sentEmpty = sentEmpty }
         let live = running && record.driver == "bridge"
         if live, mode == "none", sandboxes[containerID] == nil, let process { try adoptNamespace(of: process, containerID: containerID) }
         if live, var sandbox = sandboxes[containerID] {

@@ -144,6 +144,10 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var driverOpts: [String: String]?
     /// `--link-local-ip`: more addresses on the container's interface (IPAMConfig.LinkLocalIPs).
     public var linkLocalIPs: [String]?
+    /// The EndpointSettings fields a `network connect` sent as empty objects ("IPAMConfig",
+    /// "Aliases", "DriverOpts"): dockerd keeps the request as sent, so inspect shows `{}` and
+    /// `[]` there, not null; nil in records of a create.
+    public var sentEmpty: [String]?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
                 links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil,

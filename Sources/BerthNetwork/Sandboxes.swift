@@ -601,6 +601,10 @@ extension NetworkService {
             if ip4 != nil || ip6 != nil || attachment.linkLocalIPs != nil {
                 endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6, LinkLocalIPs: attachment.linkLocalIPs)
             }
+            let sentEmpty = attachment.sentEmpty ?? []
+            if endpoint.IPAMConfig == nil && sentEmpty.contains("IPAMConfig") { endpoint.IPAMConfig = .init() }
+            if endpoint.Aliases == nil && sentEmpty.contains("Aliases") { endpoint.Aliases = [] }
+            if endpoint.DriverOpts == nil && sentEmpty.contains("DriverOpts") { endpoint.DriverOpts = [:] }
             if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac

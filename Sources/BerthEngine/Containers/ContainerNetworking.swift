@@ -147,7 +147,8 @@ extension ContainerService {
 
     public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
                                ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
-                               driverOpts: [String: String]? = nil, linkLocalIPs: [String] = []) async throws {
+                               driverOpts: [String: String]? = nil, linkLocalIPs: [String] = [],
+                               sentEmpty: [String] = []) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
@@ -160,7 +161,8 @@ extension ContainerService {
         do {
             try await network.connect(networkName, containerID: id, running: running,
                                       aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress,
-                                      driverOpts: driverOpts, linkLocalIPs: linkLocalIPs, mode: mode, process: process)
+                                      driverOpts: driverOpts, linkLocalIPs: linkLocalIPs, mode: mode, process: process,
+                                      sentEmpty: sentEmpty)
             if running {
                 await refreshResolvConf(id)
                 updateHostsEntries(id, adding: await network.addresses(of: id, on: networkName))
