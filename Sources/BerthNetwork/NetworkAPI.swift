@@ -354,6 +354,7 @@ extension NetworkService {
         var attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
                                     macAddress: macAddress, driverOpts: driverOpts, linkLocalIPs: linkLocalIPs)
         if !sentEmpty.isEmpty { attachment.sentEmpty = sentEmpty }
+        if !running { attachment.beforeStart = true }
         let live = running && record.driver == "bridge"
         if live, mode == "none", sandboxes[containerID] == nil, let process { try adoptNamespace(of: process, containerID: containerID) }
         if live, var sandbox = sandboxes[containerID] {

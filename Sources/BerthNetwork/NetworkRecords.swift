@@ -148,6 +148,9 @@ public struct Attachment: Codable, Sendable, Equatable {
     /// "Aliases", "DriverOpts"): dockerd keeps the request as sent, so inspect shows `{}` and
     /// `[]` there, not null; nil in records of a create.
     public var sentEmpty: [String]?
+    /// Connected while the container was stopped, and not started since: dockerd shows the
+    /// settings as sent until the start, with no NetworkID.
+    public var beforeStart: Bool?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
                 links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil,

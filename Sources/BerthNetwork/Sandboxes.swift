@@ -72,6 +72,14 @@ extension NetworkService {
         try saveAttachments(id)
     }
 
+    /// At a start, the networks connected while the container was stopped become its own.
+    func startAttachments(_ id: String) throws {
+        guard var list = attachments[id], list.contains(where: { $0.beforeStart != nil }) else { return }
+        for index in list.indices { list[index].beforeStart = nil }
+        attachments[id] = list
+        try saveAttachments(id)
+    }
+
     /// The container is gone: its network state goes too.
     public func forgetContainer(_ id: String) {
         releaseSandbox(id)
@@ -95,6 +103,7 @@ extension NetworkService {
         guard modeHasOwnNetwork(request.mode) || joinedFromNone else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
         try attachMissingAtCreate(request.containerID)
+        try startAttachments(request.containerID)
         if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
            options.defaultBridgeDisabled {
             return disabledSandbox(request.containerID)
@@ -591,7 +600,7 @@ extension NetworkService {
         let wanted = attachments[id] ?? sandbox?.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) } ?? []
         for attachment in wanted {
             guard let record = networks[attachment.networkID] else { continue }
-            var endpoint = EndpointView(NetworkID: record.id)
+            var endpoint = EndpointView(NetworkID: attachment.beforeStart == true ? "" : record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
             endpoint.Links = attachment.links
             endpoint.DriverOpts = attachment.driverOpts

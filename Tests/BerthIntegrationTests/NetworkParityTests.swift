@@ -36,8 +36,12 @@ struct NetworkParityTests {
         let connect = net.docker(["network", "connect", "bridge", "stopped"])
         #expect(connect.status == 0, "\(connect)")
         #expect(Self.networks(net, "stopped") == "bridge")
+        // As sent until the start: no NetworkID yet.
+        let networkID = { net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "stopped"]).stdout }
+        #expect(networkID() == "\n")
         #expect(net.docker(["start", "stopped"]).status == 0)
         #expect(Self.networks(net, "stopped") == "bridge+")
+        #expect(networkID().count == 65)
         #expect(Self.interfaces(net, "stopped") == "lo eth0")
         #expect(net.docker(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "stopped"]).stdout == "none\n")
         #expect(net.docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "bridge"]).stdout == "stopped \n")
