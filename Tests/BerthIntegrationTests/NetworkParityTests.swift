@@ -72,6 +72,21 @@ struct NetworkParityTests {
         #expect(boundNamespaces().isEmpty, "\(boundNamespaces())")
     }
 
+    /// A `--network none` container that joined an IPv6 network keeps its IPv6 address: the
+    /// none mode's "no IPv6 at all" is for its own namespace only.
+    @Test func noneContainerOnAnIPv6Network() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "--ipv6", "--subnet", "fd42:7a:\(getpid() % 9999)::/64", "v6net"]).status == 0)
+        #expect(net.docker(["create", "--name", "six", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["network", "disconnect", "none", "six"]).status == 0)
+        #expect(net.docker(["network", "connect", "v6net", "six"]).status == 0)
+        #expect(net.docker(["start", "six"]).status == 0)
+        let six = net.docker(["exec", "six", "ip", "-6", "-o", "addr", "show", "eth0"]).stdout
+        #expect(six.contains("inet6 fd42:7a:"), "\(six)")
+        #expect(net.docker(["rm", "-f", "six"]).status == 0)
+        #expect(net.docker(["network", "rm", "v6net"]).status == 0)
+    }
+
     /// The host network goes with nothing else, in v28's words; a stopped container that
     /// leaves its only network shows none.
     @Test func hostNetworkRefusals() throws {
