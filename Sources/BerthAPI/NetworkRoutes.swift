@@ -56,22 +56,36 @@ enum NetworkRoutes {
         router.add(.POST, "/networks/{id}/connect") { request, parameters in
             let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.ConnectOptions"))
                 ?? ConnectBody()
-            try await mapped { try await network.checkConnectable(parameters["id"]!) }
+            // As dockerd: the container is looked up first, then the network (in connectNetwork).
             try await containers.connectNetwork(parameters["id"]!, container: body.Container ?? "",
                                                 aliases: body.EndpointConfig?.Aliases ?? [],
                                                 ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address,
                                                 ipv6: body.EndpointConfig?.IPAMConfig?.IPv6Address,
                                                 links: body.EndpointConfig?.Links ?? [],
                                                 macAddress: body.EndpointConfig?.MacAddress,
-                                                driverOpts: body.EndpointConfig?.DriverOpts)
+                                                driverOpts: body.EndpointConfig?.DriverOpts,
+                                                linkLocalIPs: body.EndpointConfig?.IPAMConfig?.LinkLocalIPs ?? [],
+                                                sentEmpty: body.EndpointConfig?.emptyFields ?? [])
             return APIResponse(status: .ok)
         }
         router.add(.POST, "/networks/{id}/disconnect") { request, parameters in
             let body = try JSONRequestBody.read(ConnectBody.self, from: request, as: GoJSONTypeError(rootType: "network.DisconnectOptions"))
                 ?? ConnectBody()
-            _ = try await mapped { try await network.inspect(parameters["id"]!) }
             try await containers.disconnectNetwork(parameters["id"]!, container: body.Container ?? "")
             return APIResponse(status: .ok)
         }
+    }
+}
+
+extension EndpointSettings {
+    /// The fields sent as empty objects, which dockerd shows back as sent (the CLI's
+    /// `network connect` sends `"IPAMConfig":{}`, `"Aliases":[]`, `"DriverOpts":{}`).
+    var emptyFields: [String] {
+        var fields: [String] = []
+        if let ipam = IPAMConfig, (ipam.IPv4Address ?? "").isEmpty, (ipam.IPv6Address ?? "").isEmpty,
+           (ipam.LinkLocalIPs ?? []).isEmpty { fields.append("IPAMConfig") }
+        if Aliases?.isEmpty == true { fields.append("Aliases") }
+        if DriverOpts?.isEmpty == true { fields.append("DriverOpts") }
+        return fields
     }
 }

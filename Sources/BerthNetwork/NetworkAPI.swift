@@ -23,6 +23,12 @@ public struct NetworkCreateRequest: Decodable, Sendable {
     public var IPAM: IPAM?
     public var Options: [String: String]?
     public var Labels: [String: String]?
+    /// "local" (or none) here; "swarm" needs a swarm.
+    public var Scope: String?
+    public var ConfigOnly: Bool?
+    public struct ConfigReference: Decodable, Sendable { public var Network: String? }
+    public var ConfigFrom: ConfigReference?
+    public var Ingress: Bool?
 }
 
 /// A refusal with the HTTP meaning the API gives it.
@@ -73,6 +79,14 @@ extension NetworkService {
         for key in filters.keys where !["name", "id", "driver", "label", "type", "scope", "dangling"].contains(key) {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter '\(key)'")
         }
+        if let dangling = filters["dangling"] {
+            guard dangling.count == 1 else {
+                throw NetworkRequestError(kind: .invalid, description: #"got more than one value for filter key "dangling""#)
+            }
+            guard ["true", "1", "false", "0"].contains(dangling[0]) else {
+                throw NetworkRequestError(kind: .invalid, description: #"invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")"#)
+            }
+        }
         for type in filters["type"] ?? [] where type != "custom" && type != "builtin" {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter: 'type'='\(type)'")
         }
@@ -113,6 +127,16 @@ extension NetworkService {
         let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!
         if networks.values.contains(where: { $0.name == name }) {
             throw NetworkRequestError(kind: .conflict, description: "network with name \(name) already exists")
+        }
+        if request.Ingress == true && request.ConfigOnly != true {
+            // A swarm's routing mesh: a local driver cannot carry it.
+            throw NetworkRequestError(kind: .forbidden, description: "Ingress network can only be global scope network")
+        }
+        if request.Scope == "swarm" {
+            throw NetworkRequestError(kind: .forbidden, description: "cannot create a swarm scoped network when swarm is not active")
+        }
+        if request.ConfigOnly == true || !(request.ConfigFrom?.Network ?? "").isEmpty {
+            throw NetworkRequestError(kind: .notImplemented, description: "config-only networks are not implemented yet in this version of Berth")
         }
         switch driver {
         case "bridge": break
@@ -298,30 +322,42 @@ extension NetworkService {
     }
 
     /// `docker network connect`: recorded for the container; added live when it runs.
+    /// `mode` is its HostConfig.NetworkMode (host and none are networks it starts on, which
+    /// it may leave and join as dockerd allows); `process`, a running container's, whose own
+    /// namespace is joined when berthd made none for it (`--network none`).
     public func connect(_ nameOrID: String, containerID: String, running: Bool, aliases: [String], ipv4: String?, ipv6: String? = nil,
-                        links: [String] = [], macAddress: String? = nil, driverOpts: [String: String]? = nil) throws {
+                        links: [String] = [], macAddress: String? = nil, driverOpts: [String: String]? = nil,
+                        linkLocalIPs: [String] = [], mode: String = "", process: ContainerProcess? = nil,
+                        sentEmpty: [String] = []) throws {
         _ = try EndpointRequest.hardwareAddress(macAddress)
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
-        guard record.driver == "bridge" else {
-            if record.name == "none" { throw NetworkRequestError.noNetworkWithOthers }
-            throw NetworkRequestError(kind: .invalid, description: "container cannot be disconnected from host network or connected to host network")
-        }
+        if record.driver == "host" && mode != "host" { throw NetworkRequestError.hostNetworkJoin }
+        // The host's namespace takes no interfaces of a bridge, whatever the container's list says.
+        if mode == "host" && record.driver != "host" { throw NetworkRequestError.sharedNamespace }
         let specifiesIP = !(ipv4 ?? "").isEmpty || !(ipv6 ?? "").isEmpty
-        if record.isDefaultBridge && (specifiesIP || !aliases.isEmpty) {
+        if record.isPredefined && (specifiesIP || !aliases.isEmpty) {
             throw NetworkRequestError(kind: .invalid, description: specifiesIP
                 ? "user specified IP address is supported on user defined networks only"
                 : "network-scoped alias is supported only for containers in user defined networks")
         }
-        try record.checkRequestedAddress(ipv4)
-        var list = attachments[containerID] ?? defaultAttachments(containerID)
+        try EndpointRequest.checkLinkLocal(linkLocalIPs)
+        try record.checkRequestedAddresses(ipv4: ipv4, ipv6: ipv6)
+        var list = attachments[containerID] ?? defaultAttachments(containerID, mode: mode)
         if list.contains(where: { $0.networkID == record.id }) {
+            // As dockerd: a stopped container's settings have it already, nothing to do.
+            guard running else { return }
             let name = sandboxes[containerID]?.name ?? String(containerID.prefix(12))
             throw NetworkRequestError(kind: .forbidden, description: "endpoint with name \(name) already exists in network \(record.name)")
         }
-        let attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
-                                    macAddress: macAddress, driverOpts: driverOpts)
-        if running, var sandbox = sandboxes[containerID] {
+        try checkJoinable(record, alongside: list)
+        var attachment = Attachment(networkID: record.id, aliases: aliases, ipv4Address: ipv4, ipv6Address: ipv6, links: links,
+                                    macAddress: macAddress, driverOpts: driverOpts, linkLocalIPs: linkLocalIPs)
+        if !sentEmpty.isEmpty { attachment.sentEmpty = sentEmpty }
+        if !running { attachment.beforeStart = true }
+        let live = running && record.driver == "bridge"
+        if live, mode == "none", sandboxes[containerID] == nil, let process { try adoptNamespace(of: process, containerID: containerID) }
+        if live, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
             let used = Set(sandbox.endpoints.map(\.interfaceName))
             var number = 0
@@ -335,30 +371,27 @@ extension NetworkService {
         attachments[containerID] = list
         try saveAttachments(containerID)
         // After the attachment is kept: its links are read from there.
-        if running, sandboxes[containerID] != nil {
+        if live, sandboxes[containerID] != nil {
             refreshDNS([record.id])
             refreshResolver(containerID)
         }
         refreshView(containerID)
     }
 
-    /// What `docker network connect` may name: a network, or `bridge` on a daemon without
-    /// one, which dockerd takes and leaves the container's network disabled.
-    public func checkConnectable(_ nameOrID: String) throws {
-        if isDisabledDefaultBridge(nameOrID) { return }
-        _ = try find(nameOrID)
-    }
-
+    /// `bridge` on a daemon without one, which dockerd takes at connect and leaves the
+    /// container's network disabled.
     func isDisabledDefaultBridge(_ nameOrID: String) -> Bool {
         nameOrID == "bridge" && defaultBridge == nil && options.defaultBridgeDisabled
     }
 
-    public func disconnect(_ nameOrID: String, containerID: String, containerName: String) throws {
+    /// `docker network disconnect`; `mode` as for `connect`.
+    public func disconnect(_ nameOrID: String, containerID: String, containerName: String, running: Bool = false,
+                           mode: String = "") throws {
         let record = try find(nameOrID)
-        var list = attachments[containerID] ?? defaultAttachments(containerID)
+        if running && mode == "host" && record.driver == "host" { throw NetworkRequestError.hostNetworkLeave }
+        var list = attachments[containerID] ?? defaultAttachments(containerID, mode: mode)
         guard list.contains(where: { $0.networkID == record.id }) else {
             // dockerd's two wordings: a running container's endpoint, a stopped one's settings.
-            let running = sandboxes[containerID] != nil
             throw NetworkError("container \(containerID) is not connected to \(running ? "" : "the ")network \(record.name)")
         }
         if var sandbox = sandboxes[containerID], let index = sandbox.endpoints.firstIndex(where: { $0.networkID == record.id }) {
@@ -381,8 +414,13 @@ extension NetworkService {
         refreshView(containerID)
     }
 
-    /// A container recorded nothing at create: it is on the default bridge.
-    func defaultAttachments(_ containerID: String) -> [Attachment] {
+    /// A container recorded nothing at create: it is on the network of its mode (host or
+    /// none), or on the default bridge.
+    func defaultAttachments(_ containerID: String, mode: String = "") -> [Attachment] {
+        if mode.hasPrefix("container:") { return [] }
+        if mode == "host" || mode == "none" {
+            return networks.values.first { $0.name == mode && $0.driver != "bridge" }.map { [Attachment(networkID: $0.id)] } ?? []
+        }
         if let sandbox = sandboxes[containerID] {
             return sandbox.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) }
         }

@@ -30,14 +30,33 @@ public struct NetworkRecord: Codable, Sendable {
     public var subnetIsGiven: Bool?
     public var gatewayIsGiven: Bool?
 
-    /// dockerd's check of a container's own IPv4 address on this network, at create and connect.
-    func checkRequestedAddress(_ text: String?) throws {
-        guard let text, !text.isEmpty, let pool, subnetIsGiven != nil else { return }
-        guard subnetIsGiven == true else {
-            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets")
+    /// dockerd's check of a container's own addresses on this network, at create and connect:
+    /// only on a subnet the user gave, and inside it (several problems as one list, as its
+    /// multierror writes them).
+    func checkRequestedAddresses(ipv4: String?, ipv6: String?) throws {
+        let unconfigured = "user specified IP address is supported only when connecting to networks with user configured subnets"
+        var problems: [String] = []
+        if let text = ipv4, !text.isEmpty, let pool, subnetIsGiven != nil {
+            if subnetIsGiven != true {
+                problems.append(unconfigured)
+            } else if let address = IPv4Address(text), !pool.subnet.contains(address) {
+                problems.append("no configured subnet or ip-range contain the IP address \(text)")
+            }
         }
-        if let address = IPv4Address(text), !pool.subnet.contains(address) {
-            throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\nno configured subnet or ip-range contain the IP address \(text)")
+        if let text = ipv6, !text.isEmpty, driver == "bridge" {
+            // An IPv6 subnet is always the user's: Berth has no default IPv6 pools.
+            if let pool6 {
+                if let address = IPv6Address(text), !pool6.subnet.contains(address) {
+                    problems.append("no configured subnet or ip-range contain the IP address \(text)")
+                }
+            } else {
+                problems.append(unconfigured)
+            }
+        }
+        switch problems.count {
+        case 0: return
+        case 1: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n" + problems[0])
+        default: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n* " + problems.joined(separator: "\n* "))
         }
     }
 
@@ -123,9 +142,19 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var macAddress: String?
     /// The endpoint's DriverOpts, kept and shown as dockerd keeps them.
     public var driverOpts: [String: String]?
+    /// `--link-local-ip`: more addresses on the container's interface (IPAMConfig.LinkLocalIPs).
+    public var linkLocalIPs: [String]?
+    /// The EndpointSettings fields a `network connect` sent as empty objects ("IPAMConfig",
+    /// "Aliases", "DriverOpts"): dockerd keeps the request as sent, so inspect shows `{}` and
+    /// `[]` there, not null; nil in records of a create.
+    public var sentEmpty: [String]?
+    /// Connected while the container was stopped, and not started since: dockerd shows the
+    /// settings as sent until the start, with no NetworkID.
+    public var beforeStart: Bool?
 
     public init(networkID: String, aliases: [String] = [], ipv4Address: String? = nil, ipv6Address: String? = nil,
-                links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil) {
+                links: [String]? = nil, macAddress: String? = nil, driverOpts: [String: String]? = nil,
+                linkLocalIPs: [String]? = nil) {
         self.networkID = networkID
         self.aliases = aliases
         self.ipv4Address = ipv4Address
@@ -133,11 +162,12 @@ public struct Attachment: Codable, Sendable, Equatable {
         self.links = links.flatMap { $0.isEmpty ? nil : $0 }
         self.macAddress = macAddress.flatMap { $0.isEmpty ? nil : $0 }
         self.driverOpts = driverOpts.flatMap { $0.isEmpty ? nil : $0 }
+        self.linkLocalIPs = linkLocalIPs.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     init(networkID: String, _ request: EndpointRequest, links: [String]?) {
         self.init(networkID: networkID, aliases: request.aliases, ipv4Address: request.ipv4, ipv6Address: request.ipv6,
-                  links: links, macAddress: request.macAddress, driverOpts: request.driverOpts)
+                  links: links, macAddress: request.macAddress, driverOpts: request.driverOpts, linkLocalIPs: request.linkLocalIPs)
     }
 }
 
@@ -150,9 +180,11 @@ public struct EndpointRequest: Sendable, Equatable {
     public var links: [String]
     public var macAddress: String?
     public var driverOpts: [String: String]?
+    public var linkLocalIPs: [String]
 
     public init(aliases: [String] = [], ipv4: String? = nil, ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
-                driverOpts: [String: String]? = nil) {
+                driverOpts: [String: String]? = nil, linkLocalIPs: [String] = []) {
+        self.linkLocalIPs = linkLocalIPs
         self.aliases = aliases
         self.ipv4 = ipv4
         self.ipv6 = ipv6
@@ -163,7 +195,7 @@ public struct EndpointRequest: Sendable, Equatable {
 
     /// Nothing but the defaults: a plain default-bridge container needs no record.
     var isPlain: Bool {
-        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty && (driverOpts ?? [:]).isEmpty
+        aliases.isEmpty && (ipv4 ?? "").isEmpty && (ipv6 ?? "").isEmpty && (macAddress ?? "").isEmpty && (driverOpts ?? [:]).isEmpty && linkLocalIPs.isEmpty
     }
 
     /// The hardware address asked for, as Go's net.ParseMAC reads a 48-bit one

@@ -62,6 +62,7 @@ public struct EndpointView: Encodable, Sendable {
     public struct IPAMConfigView: Encodable, Sendable {
         public var IPv4Address: String?
         public var IPv6Address: String?
+        public var LinkLocalIPs: [String]?
     }
     public var IPAMConfig: IPAMConfigView?
     public var Links: [String]?
@@ -140,4 +141,7 @@ public struct ContainerNetworkView: Sendable {
     public var networks: [String: EndpointView] = [:]
     /// The default bridge's endpoint, mirrored in NetworkSettings' top-level fields.
     public var bridgeEndpoint: EndpointView?
+    /// Whether the networks are the container's own list (kept since its create or a
+    /// connect or disconnect), not the one its mode implies: an empty list shows no network.
+    public var isRecorded = false
 }

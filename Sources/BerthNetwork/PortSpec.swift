@@ -38,7 +38,8 @@ public enum PortSpecs {
         return low...high
     }
 
-    /// Every binding, then (with publishAll) each exposed port that has none, on a free port.
+    /// Every binding, and (with publishAll) each exposed port that has none, on a free port;
+    /// in the order dockerd's bridge driver allocates them (allocationOrder).
     public static func requests(bindings: [String: [(hostIP: String?, hostPort: String?)]], exposed: [String],
                                 publishAll: Bool) throws -> [PortRequest] {
         var requests: [PortRequest] = []
@@ -56,7 +57,28 @@ public enum PortSpecs {
                 requests.append(PortRequest(containerPort: port, proto: proto))
             }
         }
-        return requests
+        return requests.sorted(by: allocationOrder)
+    }
+
+    /// dockerd's (v28) order of allocation: exact host ports before ranges and ephemeral
+    /// ones (so that an exact port inside a range is not taken by the range first), then by
+    /// container port, protocol (tcp, udp, sctp), host ports and host address (IPv4 first).
+    static func allocationOrder(_ a: PortRequest, _ b: PortRequest) -> Bool {
+        func isRange(_ request: PortRequest) -> Bool { request.hostPorts.lowerBound == 0 || request.hostPorts.count > 1 }
+        if isRange(a) != isRange(b) { return isRange(b) }
+        if a.containerPort != b.containerPort { return a.containerPort < b.containerPort }
+        let protocols = ["tcp", "udp", "sctp"]
+        if a.proto != b.proto { return (protocols.firstIndex(of: a.proto) ?? 3) < (protocols.firstIndex(of: b.proto) ?? 3) }
+        if a.hostPorts.lowerBound != b.hostPorts.lowerBound { return a.hostPorts.lowerBound < b.hostPorts.lowerBound }
+        if a.hostPorts.upperBound != b.hostPorts.upperBound { return a.hostPorts.upperBound < b.hostPorts.upperBound }
+        return addressOrder(a.hostIP).lexicographicallyPrecedes(addressOrder(b.hostIP))
+    }
+
+    /// A host address as Go's netip.Addr.Compare orders them: IPv4 before IPv6, then by value
+    /// ("" is 0.0.0.0, every IPv4 address).
+    static func addressOrder(_ text: String) -> [UInt64] {
+        if let address = IPv6Address(text) { return [1, address.high, address.low] }
+        return [0, UInt64(IPv4Address(text)?.value ?? 0)]
     }
 
     static func portOrder(_ a: String, _ b: String) -> Bool {

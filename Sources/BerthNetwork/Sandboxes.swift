@@ -10,6 +10,11 @@ extension NetworkService {
 
     /// Records the networks a new container asked for; refuses unknown ones as dockerd does.
     public func registerContainer(_ id: String, mode: String, endpoints: [String: EndpointRequest]) throws {
+        for (name, request) in endpoints.sorted(by: { $0.key < $1.key }) {
+            if let text = LinkLocalAddresses.refusal(LinkLocalAddresses.problems(request.linkLocalIPs)) {
+                throw NetworkRequestError(kind: .invalid, description: "invalid config for network \(name): \(text)")
+            }
+        }
         let named = Set(endpoints.keys).union(mode.isEmpty ? [] : [mode])
         if named.contains("none") && named.count > 1 { throw NetworkRequestError.noNetworkWithOthers }
         guard modeHasOwnNetwork(mode) else { return }
@@ -26,7 +31,7 @@ extension NetworkService {
         if primary.isDefaultBridge, !(primaryConfig?.aliases ?? []).isEmpty {
             throw NetworkError("network-scoped alias is supported only for containers in user defined networks")
         }
-        try primary.checkRequestedAddress(primaryConfig?.ipv4)
+        try primary.checkRequestedAddresses(ipv4: primaryConfig?.ipv4, ipv6: primaryConfig?.ipv6)
         // Links on the default bridge are legacy ones, kept by the container (HostConfig.Links).
         list.append(Attachment(networkID: primary.id, primaryConfig ?? EndpointRequest(),
                                links: primary.isDefaultBridge ? nil : primaryConfig?.links))
@@ -41,7 +46,7 @@ extension NetworkService {
                 continue
             }
             if record.id == primary.id { continue }
-            try record.checkRequestedAddress(config.ipv4)
+            try record.checkRequestedAddresses(ipv4: config.ipv4, ipv6: config.ipv6)
             list.append(Attachment(networkID: record.id, config, links: config.links))
         }
         attachments[id] = list
@@ -57,13 +62,21 @@ extension NetworkService {
         var list = attachments[id] ?? []
         for (name, config) in missing.sorted(by: { $0.key < $1.key }) {
             let record = try network(forMode: name)
-            try record.checkRequestedAddress(config.ipv4)
+            try record.checkRequestedAddresses(ipv4: config.ipv4, ipv6: config.ipv6)
             if !list.contains(where: { $0.networkID == record.id }) {
                 list.append(Attachment(networkID: record.id, config, links: config.links))
             }
         }
         attachments[id] = list
         missingAtCreate[id] = nil
+        try saveAttachments(id)
+    }
+
+    /// At a start, the networks connected while the container was stopped become its own.
+    func startAttachments(_ id: String) throws {
+        guard var list = attachments[id], list.contains(where: { $0.beforeStart != nil }) else { return }
+        for index in list.indices { list[index].beforeStart = nil }
+        attachments[id] = list
         try saveAttachments(id)
     }
 
@@ -85,14 +98,17 @@ extension NetworkService {
     /// Before the runtime creates the container: a namespace with an interface on each of
     /// its networks, its published ports, and its names in the networks' DNS.
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
-        guard modeHasOwnNetwork(request.mode) else { return Sandbox(namespacePath: nil, addresses: []) }
+        // A `--network none` container that left none for a bridge gets a namespace of berthd's.
+        let joinedFromNone = request.mode == "none" && !interfaceAttachments(attachments[request.containerID] ?? []).isEmpty
+        guard modeHasOwnNetwork(request.mode) || joinedFromNone else { return Sandbox(namespacePath: nil, addresses: []) }
         releaseSandbox(request.containerID)
         try attachMissingAtCreate(request.containerID)
+        try startAttachments(request.containerID)
         if attachments[request.containerID] == nil, Self.isDefaultBridgeMode(request.mode), defaultBridge == nil,
            options.defaultBridgeDisabled {
             return disabledSandbox(request.containerID)
         }
-        let wanted = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
+        let wanted = try interfaceAttachments(attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)])
         // A new sandbox each start, named as dockerd names them; its namespace file is
         // removed in the background after the exit, so a path is never used twice.
         let sandboxID = randomHex(64)
@@ -260,6 +276,16 @@ extension NetworkService {
                 changes.append((.setUp(index), "set \(interface) up"))
             }
             changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 0)
+            let linkLocal = (attachment.linkLocalIPs ?? []).compactMap(LinkLocalAddresses.parse)
+            if linkLocal.contains(where: { if case .v6 = $0 { true } else { false } }) && address6 == nil {
+                try enableIPv6(namespacePath: namespacePath, interfaces: [interface])
+            }
+            for (offset, address) in linkLocal.enumerated() {
+                switch address {
+                case .v4(let subnet): changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 1 + offset)
+                case .v6(let subnet): changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 1 + offset)
+                }
+            }
             if withRoute && !record.isInternal {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
             }
@@ -356,14 +382,15 @@ extension NetworkService {
         var published: [PublishedPort] = []
         var started: [PortProxy] = []
         let taken = sandboxes.values.filter { $0.containerID != container }.flatMap(\.ports)
-        // The same address, or the wildcard of the same family ([::] listens on IPv6 only).
-        func conflicts(_ proto: String, _ ip: String, _ port: Int) -> Bool {
+        // The same address, or the wildcard of the same family ([::] listens on IPv6 only): the
+        // holder's address is the one dockerd's allocator names.
+        func conflicts(_ proto: String, _ ip: String, _ port: Int) -> String? {
             let ipv6 = ip.contains(":")
             let any = ipv6 ? "::" : "0.0.0.0"
-            return (taken + published).contains { other in
+            return (taken + published).first { other in
                 other.proto == proto && other.hostPort == port && other.hostIP.contains(":") == ipv6
                     && (other.hostIP == ip || other.hostIP == any || ip == any)
-            }
+            }?.hostIP
         }
         do {
             for request in requests {
@@ -426,14 +453,14 @@ extension NetworkService {
 
     /// The proxies of the first of the request's host ports (or of the next ephemeral ones)
     /// that no other binding holds and `listen` can bind.
-    private func firstFreePort(_ request: PortRequest, hostIP: String, conflicts: (String, String, Int) -> Bool,
+    private func firstFreePort(_ request: PortRequest, hostIP: String, conflicts: (String, String, Int) -> String?,
                                listen: (Int) throws -> [PortProxy], failurePrefix: String) throws -> [PortProxy] {
         var lastError = ""
         let ephemeral = request.hostPorts == 0...0
         let candidates = ephemeral ? AnySequence(ephemeralPorts(request.proto, hostIP)) : AnySequence(request.hostPorts)
         for port in candidates {
-            if port != 0 && conflicts(request.proto, hostIP, port) {
-                lastError = "Bind for \(hostIP):\(port) failed: port is already allocated"  // dockerd writes no brackets here
+            if port != 0, let holder = conflicts(request.proto, hostIP, port) {
+                lastError = "Bind for \(holder):\(port) failed: port is already allocated"  // dockerd writes no brackets here
                 continue
             }
             do {
@@ -573,14 +600,20 @@ extension NetworkService {
         let wanted = attachments[id] ?? sandbox?.endpoints.map { Attachment(networkID: $0.networkID, aliases: $0.aliases) } ?? []
         for attachment in wanted {
             guard let record = networks[attachment.networkID] else { continue }
-            var endpoint = EndpointView(NetworkID: record.id)
+            var endpoint = EndpointView(NetworkID: attachment.beforeStart == true ? "" : record.id)
             endpoint.Aliases = attachment.aliases.isEmpty ? nil : attachment.aliases
             endpoint.Links = attachment.links
             endpoint.DriverOpts = attachment.driverOpts
             if let mac = try? EndpointRequest.hardwareAddress(attachment.macAddress) { endpoint.MacAddress = macDescription(mac) }
             let ip4 = attachment.ipv4Address.flatMap { $0.isEmpty ? nil : $0 }
             let ip6 = attachment.ipv6Address.flatMap { $0.isEmpty ? nil : $0 }
-            if ip4 != nil || ip6 != nil { endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6) }
+            if ip4 != nil || ip6 != nil || attachment.linkLocalIPs != nil {
+                endpoint.IPAMConfig = .init(IPv4Address: ip4, IPv6Address: ip6, LinkLocalIPs: attachment.linkLocalIPs)
+            }
+            let sentEmpty = attachment.sentEmpty ?? []
+            if endpoint.IPAMConfig == nil && sentEmpty.contains("IPAMConfig") { endpoint.IPAMConfig = .init() }
+            if endpoint.Aliases == nil && sentEmpty.contains("Aliases") { endpoint.Aliases = [] }
+            if endpoint.DriverOpts == nil && sentEmpty.contains("DriverOpts") { endpoint.DriverOpts = [:] }
             if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac
@@ -601,11 +634,12 @@ extension NetworkService {
         }
         // A stopped container of the plain default bridge (no attachment record) keeps the
         // network it ran on, as in dockerd's inspect and `docker ps --format {{.Networks}}`.
-        if wanted.isEmpty, let previous {
+        if wanted.isEmpty, attachments[id] == nil, let previous {
             for (name, endpoint) in previous.networks where networks[endpoint.NetworkID]?.isDefaultBridge == true {
                 view.networks[name] = endpoint.withoutOperationalData
             }
         }
+        view.isRecorded = attachments[id] != nil
         if let sandbox {
             view.sandboxKey = sandbox.namespacePath
             view.sandboxID = sandbox.sandboxID ?? String(sandbox.namespacePath.split(separator: "/").last ?? "")

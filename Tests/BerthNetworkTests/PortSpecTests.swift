@@ -7,11 +7,12 @@ struct PortSpecTests {
         let requests = try PortSpecs.requests(
             bindings: ["80/tcp": [(nil, "10001")], "53/udp": [("127.0.0.1", "")], "9000/tcp": [(nil, "8000-8010")]],
             exposed: ["80/tcp", "443/tcp", "53/udp"], publishAll: true)
+        // In dockerd's order of allocation: the exact host port first, then by container port.
         #expect(requests == [
-            PortRequest(containerPort: 53, proto: "udp", hostIP: "127.0.0.1", hostPorts: 0...0),
             PortRequest(containerPort: 80, proto: "tcp", hostIP: "", hostPorts: 10001...10001),
-            PortRequest(containerPort: 9000, proto: "tcp", hostPorts: 8000...8010),
+            PortRequest(containerPort: 53, proto: "udp", hostIP: "127.0.0.1", hostPorts: 0...0),
             PortRequest(containerPort: 443, proto: "tcp"),
+            PortRequest(containerPort: 9000, proto: "tcp", hostPorts: 8000...8010),
         ])
         #expect(PortSpecs.parseKey("8080")! == (8080, "tcp"))
         #expect(PortSpecs.parseKey("x/tcp") == nil)

@@ -39,7 +39,8 @@ extension ContainerService {
         for (name, settings) in networking?.EndpointsConfig ?? [:] {
             endpoints[name] = EndpointRequest(aliases: settings?.Aliases ?? [], ipv4: settings?.IPAMConfig?.IPv4Address,
                                               ipv6: settings?.IPAMConfig?.IPv6Address, links: settings?.Links ?? [],
-                                              macAddress: settings?.MacAddress, driverOpts: settings?.DriverOpts)
+                                              macAddress: settings?.MacAddress, driverOpts: settings?.DriverOpts,
+                                              linkLocalIPs: settings?.IPAMConfig?.LinkLocalIPs ?? [])
         }
         if let mac = configMacAddress, !mac.isEmpty {
             let mode = hostConfig.NetworkMode ?? ""
@@ -89,7 +90,14 @@ extension ContainerService {
     /// (dockerd keeps it when the container stops, and across its own restarts). A running
     /// host or none container has an endpoint ID there, as in `network inspect`.
     func shownNetworks(_ view: ContainerNetworkView?, hostConfig: HostConfig?, record: ContainerRecord) -> [String: EndpointView] {
-        let networks = view?.networks ?? [:]
+        var networks = view?.networks ?? [:]
+        if view?.isRecorded == true {
+            // host or none joined again with `network connect`: an endpoint while it runs.
+            for name in ["host", "none"] where networks[name] != nil && record.State.Running {
+                networks[name]!.EndpointID = Self.predefinedEndpointID(record)
+            }
+            return networks
+        }
         guard networks.isEmpty, let network else { return networks }
         let mode = hostConfig?.NetworkMode ?? ""
         let name: String
@@ -119,7 +127,8 @@ extension ContainerService {
     public func predefinedNetworkContainers(_ name: String) -> [String: NetworkView.ContainerEntry] {
         guard name == "host" || name == "none" else { return [:] }
         var listed: [String: NetworkView.ContainerEntry] = [:]
-        for entry in entries.values where entry.record.State.Running && entry.hostConfig.NetworkMode == name {
+        for entry in entries.values where entry.record.State.Running
+            && shownNetworks(network?.views.view(entry.record.ID), hostConfig: entry.hostConfig, record: entry.record)[name] != nil {
             listed[entry.record.ID] = .init(Name: entry.record.bareName, EndpointID: Self.predefinedEndpointID(entry.record))
         }
         return listed
@@ -138,20 +147,23 @@ extension ContainerService {
 
     public func connectNetwork(_ networkName: String, container nameOrID: String, aliases: [String], ipv4: String?,
                                ipv6: String? = nil, links: [String] = [], macAddress: String? = nil,
-                               driverOpts: [String: String]? = nil) async throws {
+                               driverOpts: [String: String]? = nil, linkLocalIPs: [String] = [],
+                               sentEmpty: [String] = []) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let entry = entries[id]!
-        let mode = NetworkModeKind(entry.hostConfig.NetworkMode)
-        if mode == .none { throw Self.networkError(NetworkRequestError.noNetworkWithOthers) }
-        if mode == .host || mode.isContainer {
-            throw BerthError.invalidArgument("container sharing network namespace with another container or host cannot be connected to any other network")
-        }
+        let mode = entry.hostConfig.NetworkMode ?? ""
+        // Host and none are networks the service keeps for the container; a shared namespace is not.
+        if NetworkModeKind(mode).isContainer { throw Self.networkError(NetworkRequestError.sharedNamespace) }
+        let running = entry.record.State.Running
+        let process = running ? ContainerProcess(pid: Int32(entry.record.State.Pid), name: entry.record.bareName,
+                                                 hostname: entry.record.Config.Hostname ?? entry.record.shortID) : nil
         do {
-            try await network.connect(networkName, containerID: id, running: entry.record.State.Running,
+            try await network.connect(networkName, containerID: id, running: running,
                                       aliases: aliases, ipv4: ipv4, ipv6: ipv6, links: links, macAddress: macAddress,
-                                      driverOpts: driverOpts)
-            if entry.record.State.Running {
+                                      driverOpts: driverOpts, linkLocalIPs: linkLocalIPs, mode: mode, process: process,
+                                      sentEmpty: sentEmpty)
+            if running {
                 await refreshResolvConf(id)
                 updateHostsEntries(id, adding: await network.addresses(of: id, on: networkName))
                 if let actor = await networkActor(networkName) { emitNetwork("connect", container: id, networks: [actor]) }
@@ -164,9 +176,12 @@ extension ContainerService {
     public func disconnectNetwork(_ networkName: String, container nameOrID: String) async throws {
         let id = try resolve(nameOrID)
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
+        let mode = entries[id]!.hostConfig.NetworkMode ?? ""
+        let running = entries[id]!.record.State.Running
         do {
             let leaving = await network.addresses(of: id, on: networkName)
-            try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName)
+            try await network.disconnect(networkName, containerID: id, containerName: entries[id]!.record.bareName,
+                                         running: running, mode: mode)
             if entries[id]!.record.State.Running {
                 await refreshResolvConf(id)
                 updateHostsEntries(id, removing: leaving)

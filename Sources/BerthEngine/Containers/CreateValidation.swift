@@ -174,6 +174,12 @@ public enum CreateValidation {
             if !port.isEmpty && UInt16(port) == nil {
                 throw BerthError.invalidArgument("invalid port specification: \"\(port)\"")
             }
+            if UInt16(port) == 0 {
+                // Current dockerd (moby 29.2 on) refuses container port 0 at create; v28 took it
+                // and published a host port to port 0, which nothing can listen on.
+                let proto = key.split(separator: "/", maxSplits: 1).dropFirst().first.map { $0.lowercased() } ?? ""
+                throw BerthError.invalidArgument("invalid port specification: \"0/\(proto.isEmpty ? "tcp" : proto)\"")
+            }
             for binding in list ?? [] {
                 let hostPort = (binding.HostPort ?? "").split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
                 if !isPortOrRange(hostPort) {

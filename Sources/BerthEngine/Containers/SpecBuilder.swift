@@ -378,7 +378,9 @@ public enum SpecBuilder {
         let mode = NetworkModeKind(host.NetworkMode)
         if mode.isPrivate {
             var defaults = [("net.ipv4.ping_group_range", "0 2147483647"), ("net.ipv4.ip_unprivileged_port_start", "0")]
-            if mode == .none {
+            // (Not when it left none for networks of berthd's: their namespace is set up already.)
+            let ownNamespace = namespaces.first { $0.type == "network" }?.path == nil
+            if mode == .none && ownNamespace {
                 defaults += [("net.ipv6.conf.all.disable_ipv6", "1"), ("net.ipv6.conf.default.disable_ipv6", "1")]
             }
             for (key, value) in defaults where hostHasSysctl(key) {

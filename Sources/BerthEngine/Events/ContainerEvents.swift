@@ -42,7 +42,8 @@ extension ContainerService {
         // A host or none container has no endpoint of Berth's; dockerd connects it (and
         // reports that) to the predefined network all the same.
         let mode = entries[id]?.hostConfig.NetworkMode ?? ""
-        if mode == "host" || mode == "none", network.views.view(id)?.networks.isEmpty ?? true,
+        // (Unless it left that network: then it has the ones it joined, or none.)
+        if mode == "host" || mode == "none", network.views.view(id)?.networks.isEmpty ?? true, network.views.view(id)?.isRecorded != true,
            let networkID = network.views.predefinedNetworkID(mode) {
             return [(networkID, mode, mode == "host" ? "host" : "null")]
         }

@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+
+/// `docker network connect/disconnect` with host and none, `--link-local-ip`, the forms of
+/// `-p` and the network commands' refusals, as current dockerd (v28) answers them.
+@Suite(.enabled(if: Harness.isRoot, "networking needs root"), .serialized)
+struct NetworkParityTests {
+    static let noneText = "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+    static let sharedText = "container sharing network namespace with another container or host cannot be connected to any other network"
+
+    static func daemonError(_ text: String) -> String { "Error response from daemon: \(text)\n" }
+
+    /// The names of a container's networks, each with "+" when it has an address.
+    static func networks(_ net: NetworkDaemon, _ name: String) -> String {
+        net.docker(["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{if $v.IPAddress}}+{{end}} {{end}}", name])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The container's interfaces with an IPv4 address ("lo eth0").
+    static func interfaces(_ net: NetworkDaemon, _ name: String) -> String {
+        net.docker(["exec", name, "sh", "-c", "ip -4 -o addr | cut -d' ' -f2 | xargs"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A container created with `--network none` may leave none and join the bridge, as with
+    /// dockerd: stopped (it gets its address at the start), and running (at once); it may
+    /// go back to none too. NetworkMode stays "none".
+    @Test func noneContainerJoinsTheBridge() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["create", "--name", "stopped", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        let refused = net.docker(["network", "connect", "bridge", "stopped"])
+        #expect(refused.status == 1 && refused.stderr == Self.daemonError(Self.noneText), "\(refused)")
+        #expect(net.docker(["network", "disconnect", "none", "stopped"]).status == 0)
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Networks}} {{.HostConfig.NetworkMode}}", "stopped"]).stdout == "{} none\n")
+        let again = net.docker(["network", "disconnect", "none", "stopped"])
+        #expect(again.status == 1 && again.stderr.hasSuffix("is not connected to the network none\n"), "\(again)")
+        let connect = net.docker(["network", "connect", "bridge", "stopped"])
+        #expect(connect.status == 0, "\(connect)")
+        #expect(Self.networks(net, "stopped") == "bridge")
+        // As sent until the start: no NetworkID yet.
+        let networkID = { net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "stopped"]).stdout }
+        #expect(networkID() == "\n")
+        #expect(net.docker(["start", "stopped"]).status == 0)
+        #expect(Self.networks(net, "stopped") == "bridge+")
+        #expect(networkID().count == 65)
+        #expect(Self.interfaces(net, "stopped") == "lo eth0")
+        #expect(net.docker(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "stopped"]).stdout == "none\n")
+        #expect(net.docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "bridge"]).stdout == "stopped \n")
+
+        #expect(net.docker(["run", "-d", "--name", "running", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["network", "disconnect", "none", "running"]).status == 0)
+        #expect(Self.networks(net, "running") == "")
+        let live = net.docker(["network", "connect", "bridge", "running"])
+        #expect(live.status == 0, "\(live)")
+        #expect(Self.networks(net, "running") == "bridge+")
+        #expect(Self.interfaces(net, "running") == "lo eth0")
+        // The bridge's address answers from the other container.
+        let address = net.address("running")
+        #expect(net.docker(["exec", "stopped", "ping", "-c", "1", "-W", "2", address]).status == 0)
+        #expect(net.docker(["network", "disconnect", "bridge", "running"]).status == 0)
+        #expect(Self.interfaces(net, "running") == "lo")
+        #expect(net.docker(["network", "connect", "none", "running"]).status == 0)
+        #expect(net.docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "none"]).stdout == "running \n")
+        let back = net.docker(["network", "connect", "bridge", "running"])
+        #expect(back.status == 1 && back.stderr == Self.daemonError(Self.noneText), "\(back)")
+        #expect(net.docker(["rm", "-f", "stopped", "running"]).status == 0)
+        // Nothing of the joined namespaces stays bound under the exec root (they go in the background).
+        func boundNamespaces() -> [Substring] {
+            ((try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { $0.contains(net.daemon.directory + "/") && $0.contains("/netns/") }
+        }
+        for _ in 0..<30 where !boundNamespaces().isEmpty { usleep(100_000) }
+        #expect(boundNamespaces().isEmpty, "\(boundNamespaces())")
+    }
+
+    /// A `--network none` container that joined an IPv6 network keeps its IPv6 address: the
+    /// none mode's "no IPv6 at all" is for its own namespace only.
+    @Test func noneContainerOnAnIPv6Network() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "--ipv6", "--subnet", "fd42:7a:\(getpid() % 9999)::/64", "v6net"]).status == 0)
+        #expect(net.docker(["create", "--name", "six", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["network", "disconnect", "none", "six"]).status == 0)
+        #expect(net.docker(["network", "connect", "v6net", "six"]).status == 0)
+        #expect(net.docker(["start", "six"]).status == 0)
+        let six = net.docker(["exec", "six", "ip", "-6", "-o", "addr", "show", "eth0"]).stdout
+        #expect(six.contains("inet6 fd42:7a:"), "\(six)")
+        #expect(net.docker(["rm", "-f", "six"]).status == 0)
+        #expect(net.docker(["network", "rm", "v6net"]).status == 0)
+    }
+
+    /// The host network goes with nothing else, in v28's words; a stopped container that
+    /// leaves its only network shows none.
+    @Test func hostNetworkRefusals() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["run", "-d", "--name", "onhost", "--network", "host", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "plain", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["run", "-d", "--name", "peer", "--network", "container:plain", "busybox", "sleep", "100"]).status == 0)
+        let cases: [([String], String)] = [
+            (["connect", "host", "plain"], "cannot connect container to host network - container must be created in host network mode"),
+            (["disconnect", "host", "onhost"], "cannot disconnect container from host network - container was created in host network mode"),
+            (["connect", "bridge", "onhost"], Self.sharedText),
+            (["connect", "bridge", "peer"], Self.sharedText),
+        ]
+        for (arguments, text) in cases {
+            let result = net.docker(["network"] + arguments)
+            #expect(result.status == 1 && result.stderr == Self.daemonError(text), "\(arguments): \(result)")
+        }
+        #expect(net.docker(["stop", "-t", "0", "plain"]).status == 0)
+        #expect(net.docker(["network", "disconnect", "bridge", "plain"]).status == 0)
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", "plain"]).stdout == "{}\n")
+        // A stopped container's settings have the network already: nothing to do.
+        #expect(net.docker(["network", "connect", "bridge", "plain"]).status == 0)
+        #expect(net.docker(["network", "connect", "bridge", "plain"]).status == 0)
+        #expect(Self.networks(net, "plain") == "bridge")
+        // The settings as the CLI sent them: empty objects, not null.
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Networks.bridge.IPAMConfig}} {{json .NetworkSettings.Networks.bridge.Aliases}} "
+                            + "{{json .NetworkSettings.Networks.bridge.DriverOpts}}", "plain"]).stdout == "{} [] {}\n")
+        #expect(net.docker(["rm", "-f", "peer", "onhost", "plain"]).status == 0)
+    }
+
+    /// `--link-local-ip`: more addresses on the interface (IPv4 /16), shown in
+    /// IPAMConfig.LinkLocalIPs; unparsable or unspecified ones refused in v28's words.
+    @Test func linkLocalAddresses() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "llnet"]).status == 0)
+        let run = net.docker(["run", "-d", "--name", "ll", "--network", "llnet", "--link-local-ip", "169.254.10.11", "busybox", "sleep", "100"])
+        #expect(run.status == 0, "\(run)")
+        #expect(net.docker(["inspect", "-f", "{{json .NetworkSettings.Networks.llnet.IPAMConfig}}", "ll"]).stdout
+                == #"{"LinkLocalIPs":["169.254.10.11"]}"# + "\n")
+        let eth0 = net.docker(["exec", "ll", "ip", "-4", "-o", "addr", "show", "eth0"]).stdout
+        #expect(eth0.contains("inet 169.254.10.11/16 "), "\(eth0)")
+        let connect = net.docker(["network", "connect", "--link-local-ip", "169.254.20.20", "bridge", "ll"])
+        #expect(connect.status == 0, "\(connect)")
+        #expect(net.docker(["exec", "ll", "ip", "-4", "-o", "addr", "show", "eth1"]).stdout.contains("inet 169.254.20.20/16 "))
+        #expect(net.docker(["network", "disconnect", "bridge", "ll"]).status == 0)
+        let bad = net.docker(["network", "connect", "--link-local-ip", "abc", "--link-local-ip", "0.0.0.0", "bridge", "ll"])
+        #expect(bad.status == 1 && bad.stderr == Self.daemonError(
+            "invalid endpoint settings:\n* invalid link-local IP address: abc\n* invalid link-local IP address: 0.0.0.0"), "\(bad)")
+        let create = net.docker(["create", "--name", "ll2", "--link-local-ip", "abc", "busybox"])
+        #expect(create.status == 1 && create.stderr == Self.daemonError(
+            "invalid config for network default: invalid endpoint settings:\ninvalid link-local IP address: abc"), "\(create)")
+        #expect(net.docker(["ps", "-aq", "--filter", "name=ll2"]).stdout.isEmpty)
+        #expect(net.docker(["rm", "-f", "ll"]).status == 0)
+        #expect(net.docker(["network", "rm", "llnet"]).status == 0)
+    }
+
+    /// Host ports away from the ephemeral range, apart for each test process.
+    static let basePort = 20000 + Int(getpid()) % 400 * 20
+
+    /// `-p 80:0` is refused at create as current dockerd does; exact host ports are taken
+    /// before ranges; a taken port is named by its holder's address; a port published on
+    /// loopback answers there.
+    @Test func publishedPortForms() throws {
+        let net = try NetworkDaemon()
+        let zero = net.docker(["run", "-d", "-p", "80:0", "busybox", "true"])
+        #expect(zero.status == 125 && zero.stderr == ContainerBehaviourTests.runError(#"invalid port specification: "0/tcp""#), "\(zero)")
+        #expect(net.docker(["ps", "-aq"]).stdout.isEmpty)
+
+        let low = Self.basePort, high = Self.basePort + 1
+        let ranged = net.docker(["run", "-d", "--name", "ranged", "-p", "\(low)-\(high):80", "-p", "127.0.0.1:\(low):81", "busybox", "sleep", "100"])
+        #expect(ranged.status == 0, "\(ranged)")
+        #expect(net.docker(["port", "ranged"]).stdout
+                == "80/tcp -> 0.0.0.0:\(high)\n80/tcp -> [::]:\(high)\n81/tcp -> 127.0.0.1:\(low)\n"
+                || net.docker(["port", "ranged"]).stdout == "80/tcp -> 0.0.0.0:\(high)\n81/tcp -> 127.0.0.1:\(low)\n")
+        let taken = net.docker(["run", "-d", "--name", "taken", "-p", "\(low):80", "busybox", "sleep", "100"])
+        #expect(taken.status == 125 && taken.stderr.contains("Bind for 127.0.0.1:\(low) failed: port is already allocated"), "\(taken)")
+
+        try net.runWebServer("web", text: "hello-loopback", extra: ["-p", "127.0.0.1::80"])
+        let port = net.docker(["port", "web", "80"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(port.hasPrefix("127.0.0.1:"), "\(port)")
+        #expect(NetworkDaemon.fetch("http://\(port)/") == "hello-loopback\n")
+        #expect(net.docker(["rm", "-f", "ranged", "taken", "web"]).status == 0)
+    }
+
+    /// The network commands' refusals: the container is looked up before the network, an
+    /// IPv6 address needs an IPv6 subnet, dangling takes a boolean, swarm scope and ingress
+    /// need a swarm, config-only networks are not built.
+    @Test func networkCommandRefusals() throws {
+        let net = try NetworkDaemon()
+        let missing = net.docker(["network", "connect", "nosuchnet", "nosuchcontainer"])
+        #expect(missing.status == 1 && missing.stderr == Self.daemonError("No such container: nosuchcontainer"), "\(missing)")
+        let missingOut = net.docker(["network", "disconnect", "nosuchnet", "nosuchcontainer"])
+        #expect(missingOut.status == 1 && missingOut.stderr == Self.daemonError("No such container: nosuchcontainer"), "\(missingOut)")
+        #expect(net.docker(["network", "create", "plainnet"]).status == 0)
+        #expect(net.docker(["create", "--name", "cc", "busybox"]).status == 0)
+        let v6 = net.docker(["network", "connect", "--ip6", "fd00::5", "plainnet", "cc"])
+        #expect(v6.status == 1 && v6.stderr == Self.daemonError(
+            "invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets"), "\(v6)")
+        let dangling = net.docker(["network", "ls", "--filter", "dangling=maybe"])
+        #expect(dangling.status == 1 && dangling.stderr == Self.daemonError(
+            #"invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")"#), "\(dangling)")
+        let swarm = net.docker(["network", "create", "--scope", "swarm", "swarmnet"])
+        #expect(swarm.status == 1 && swarm.stderr == Self.daemonError("cannot create a swarm scoped network when swarm is not active"), "\(swarm)")
+        let ingress = net.docker(["network", "create", "--ingress", "ingressnet"])
+        #expect(ingress.status == 1 && ingress.stderr == Self.daemonError("Ingress network can only be global scope network"), "\(ingress)")
+        let configOnly = net.daemon.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                          #"{"Name":"cfg","ConfigOnly":true}"#, "http://berth/v1.50/networks/create"])
+        #expect(configOnly.stdout.hasSuffix(" 501"), "\(configOnly)")
+        #expect(net.docker(["network", "ls", "--format", "{{.Name}}", "--filter", "type=custom"]).stdout == "plainnet\n")
+        #expect(net.docker(["rm", "cc"]).status == 0)
+        #expect(net.docker(["network", "rm", "plainnet"]).status == 0)
+    }
+}
