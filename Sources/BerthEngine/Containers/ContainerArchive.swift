@@ -169,7 +169,7 @@ extension ContainerService {
         if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], volumes: volumes,
                                                       pathExists: { _ in true }).mounts {
             for mount in user where !tmpfs.contains(mount.destination) {
-                mounts.append((mount.destination, (mount.options ?? []).contains("ro")))
+                mounts.append((mount.destination, (mount.options ?? []).contains { $0 == "ro" || $0 == "rro" }))
             }
         }
         let covering = mounts.filter { mount in

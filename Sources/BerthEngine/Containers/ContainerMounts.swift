@@ -46,9 +46,16 @@ public enum ContainerMounts {
                 continue  // among `volumes`
             case "bind":
                 let source = MountValidation.clean(mount.Source ?? "")
+                try RecursiveReadOnly.checkOptions(mount)
+                // `bind-create-src`: made at start like a `-v` source (validation let it through).
+                if mount.BindOptions?.CreateMountpoint == true && !pathExists(source) { missing.append(source) }
                 let propagation = try DaemonRootBinds.mountPropagation(source: source, given: mount.BindOptions?.Propagation,
                                                                        daemonRoot: daemonRoot)
-                mounts.append(bindMount(source: source, destination: destination, readOnly: mount.ReadOnly == true,
+                let readOnly = mount.ReadOnly == true
+                    ? try RecursiveReadOnly.option(nonRecursive: mount.BindOptions?.ReadOnlyNonRecursive == true,
+                                                   forceRecursive: mount.BindOptions?.ReadOnlyForceRecursive == true)
+                    : nil
+                mounts.append(bindMount(source: source, destination: destination, readOnlyOption: readOnly,
                                         propagation: propagation, recursive: mount.BindOptions?.NonRecursive != true))
             case "tmpfs":
                 let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)
@@ -90,10 +97,19 @@ public enum ContainerMounts {
         MountValidation.clean(path).split(separator: "/").count
     }
 
+    /// A bind as dockerd gives it to runc; a read-only one is read-only recursively (`rro`)
+    /// when the kernel can (RecursiveReadOnly).
     static func bindMount(source: String, destination: String, readOnly: Bool, propagation: String,
                           recursive: Bool) -> Spec.Mount {
+        bindMount(source: source, destination: destination, readOnlyOption: readOnly ? (RecursiveReadOnly.isSupported ? "rro" : "ro") : nil,
+                  propagation: propagation, recursive: recursive)
+    }
+
+    /// `readOnlyOption`: "ro", "rro", or nil for a writable bind.
+    static func bindMount(source: String, destination: String, readOnlyOption: String?, propagation: String,
+                          recursive: Bool) -> Spec.Mount {
         var options = [recursive ? "rbind" : "bind"]
-        if readOnly { options.append("ro") }
+        if let readOnlyOption { options.append(readOnlyOption) }
         options.append(propagation)
         return Spec.Mount(destination: destination, type: "bind", source: source, options: options)
     }

@@ -184,7 +184,7 @@ extension ContainerService {
             guard let mounted = try? root.open(bind.destination, flags: O_PATH_) else { continue }
             defer { close(mounted) }
             _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_PRIVATE) | UInt(MS_REC), nil)
-            if options.contains("ro") {
+            if options.contains("ro") || options.contains("rro") {
                 _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_REMOUNT) | UInt(MS_BIND) | UInt(MS_RDONLY), nil)
             }
         }

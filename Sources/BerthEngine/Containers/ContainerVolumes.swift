@@ -1,5 +1,6 @@
 import BerthOCI
 import FoundationEssentials
+import Glibc
 
 /// The container service's side of volumes: made at create, held while the container
 /// exists, mounted (and filled from the image) at start, let go at removal.
@@ -87,17 +88,40 @@ extension ContainerService {
             for mount in mounts { store.unmount(mount.Name, by: id) }
             throw error
         }
-        for mount in mounts where mount.CopyData {
-            try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.target, inRoot: rootfs))
+        var sources: [String] = []
+        do {
+            // A subpath must still be inside its volume (its content may have changed since create).
+            sources = try mounts.map { try source(of: $0, store: store) }
+            for (mount, source) in zip(mounts, sources) where mount.CopyData {
+                var info = stat()
+                // An image directory fills a directory, as dockerd's copy-up (a file subpath is left alone).
+                guard stat(source, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+                try VolumeCopyUp.fill(volume: source, from: ScopedPath.resolve(mount.target, inRoot: rootfs))
+            }
+        } catch {
+            for mount in mounts { store.unmount(mount.Name, by: id) }
+            throw error
         }
-        return volumeBinds(mounts, store: store)
+        return zip(mounts, sources).map { mount, source in
+            ContainerMounts.bindMount(source: source, destination: mount.target, readOnly: !mount.RW,
+                                      propagation: "rprivate", recursive: true)
+        }
+    }
+
+    /// Where a volume mount comes from on the host: the volume's data, or the part of it its
+    /// subpath names.
+    nonisolated static func source(of mount: VolumeMountPoint, store: VolumeStore) throws -> String {
+        guard let subpath = mount.Subpath, !subpath.isEmpty else { return store.mountpoint(mount.Name) }
+        return try VolumeSubpath.resolve(base: store.mountpoint(mount.Name), subpath: subpath)
     }
 
     /// The bind mounts of a container's volumes, as they are (`docker cp` on a stopped container).
     nonisolated static func volumeBinds(_ mounts: [VolumeMountPoint]?, store: VolumeStore) -> [Spec.Mount] {
-        (mounts ?? []).map { mount in
-            ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.target, readOnly: !mount.RW,
-                                      propagation: "rprivate", recursive: true)
+        (mounts ?? []).compactMap { mount in
+            // A subpath that is gone or leads out of its volume is not shown at all.
+            guard let source = try? source(of: mount, store: store) else { return nil }
+            return ContainerMounts.bindMount(source: source, destination: mount.target, readOnly: !mount.RW,
+                                             propagation: "rprivate", recursive: true)
         }
     }
 

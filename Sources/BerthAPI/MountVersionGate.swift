@@ -1,0 +1,48 @@
+import BerthOCI
+import BerthEngine
+
+/// dockerd's create-time rules for HostConfig.Mounts that depend on the client's API version:
+/// options newer than the client are refused or reset, as its container router does.
+enum MountVersionGate {
+    static func apply(to hostConfig: inout HostConfig, request: APIRequest) throws {
+        guard var mounts = hostConfig.Mounts, !mounts.isEmpty else { return }
+        for index in mounts.indices {
+            var mount = mounts[index]
+            let type = mount.Type ?? ""
+            if request.speaksBefore(1, 42) {
+                // Not validated before 1.42: reset, so that validation lets them through.
+                mount.BindOptions?.CreateMountpoint = nil
+                if type != "volume" { mount.VolumeOptions = nil }
+                if type != "tmpfs" { mount.TmpfsOptions = nil }
+            } else {
+                if mount.VolumeOptions != nil && type != "volume" {
+                    throw BerthError.invalidArgument("VolumeOptions must not be specified on mount type \"\(type)\"")
+                }
+                if mount.BindOptions != nil && type != "bind" {
+                    throw BerthError.invalidArgument("BindOptions must not be specified on mount type \"\(type)\"")
+                }
+                if mount.TmpfsOptions != nil && type != "tmpfs" {
+                    throw BerthError.invalidArgument("TmpfsOptions must not be specified on mount type \"\(type)\"")
+                }
+            }
+            if request.speaksBefore(1, 44) && type == "bind" {
+                if mount.BindOptions?.ReadOnlyForceRecursive == true {
+                    throw BerthError.invalidArgument("BindOptions.ReadOnlyForceRecursive needs API v1.44 or newer")
+                }
+                // Before 1.44 every read-only bind was read-only at its top only.
+                if mount.ReadOnly == true {
+                    if mount.BindOptions == nil { mount.BindOptions = .init() }
+                    mount.BindOptions?.ReadOnlyNonRecursive = true
+                }
+            }
+            if request.speaksBefore(1, 45), let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
+                throw BerthError.invalidArgument("VolumeOptions.Subpath needs API v1.45 or newer")
+            }
+            if request.speaksBefore(1, 48) && type == "image" {
+                throw BerthError.invalidArgument("Mount type \"Image\" needs API v1.48 or newer")
+            }
+            mounts[index] = mount
+        }
+        hostConfig.Mounts = mounts
+    }
+}
