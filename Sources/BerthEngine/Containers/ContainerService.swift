@@ -311,13 +311,22 @@ public actor ContainerService {
         let volumes = self.volumes
         let paths = self.paths
         let newID = id
+        let createdWorkingDir = config.WorkingDir
         do {
             try await blocking {
                 // One mkdir: the containers directory is made at start.
                 if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
                     try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
                 }
-                _ = try images.snapshotter.prepare(key: newID, parent: parent)
+                let root = try images.snapshotter.prepare(key: newID, parent: parent)
+                do {
+                    try ContainerWorkingDirectory.prepare(createdWorkingDir, root: root,
+                                                          merged: ContainerRoot.mountPoint(newID, snapshotter: images.snapshotter))
+                } catch {
+                    try? images.snapshotter.remove(key: newID)
+                    try? FileManager.default.removeItem(atPath: paths.directory(newID))
+                    throw error
+                }
             }
         } catch {
             Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
