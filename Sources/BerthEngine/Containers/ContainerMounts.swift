@@ -20,6 +20,7 @@ public enum ContainerMounts {
         var missing: [String] = []
         var destinations = Set<String>()
         let tmpfs = hostConfig.Tmpfs ?? [:]
+        let tmpfsDestinations = Set(tmpfs.keys.map(MountValidation.clean))
         func claim(_ destination: String) throws {
             guard destinations.insert(destination).inserted, tmpfs[destination] == nil else {
                 throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
@@ -40,7 +41,12 @@ public enum ContainerMounts {
         for mount in hostConfig.Mounts ?? [] {
             try MountValidation.validate(mount, exists: pathExists)
             let destination = MountValidation.clean(mount.Target ?? "")
-            try claim(destination)
+            // dockerd lets a `--mount` share its target with a `--tmpfs` (not with another
+            // mount), and the tmpfs is what the container gets there.
+            guard destinations.insert(destination).inserted else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
+            }
+            if tmpfsDestinations.contains(destination) { continue }
             switch mount.Type {
             case "volume":
                 continue  // among `volumes`
@@ -66,7 +72,7 @@ public enum ContainerMounts {
             }
         }
         // The container's volumes, decided at create (an image VOLUME another mount covers is not among them).
-        for volume in volumes {
+        for volume in volumes where !tmpfsDestinations.contains(volume.destination) {
             destinations.insert(volume.destination)
             mounts.append(volume)
         }
@@ -91,6 +97,24 @@ public enum ContainerMounts {
             return left != right ? left < right : lhs.offset < rhs.offset
         }.map(\.element)
         return (sorted, missing)
+    }
+
+    /// dockerd's check at create: a `-v` target taken twice or by a `--tmpfs`, a `--mount`
+    /// target taken by a `-v` or another `--mount` (a `--tmpfs` may share one with a `--mount`).
+    static func checkDuplicateTargets(_ hostConfig: HostConfig) throws {
+        var taken = Set<String>()
+        let tmpfs = hostConfig.Tmpfs ?? [:]
+        for raw in hostConfig.Binds ?? [] {
+            let destination = try BindSpec.parse(raw).destination
+            guard taken.insert(destination).inserted, tmpfs[destination] == nil else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
+            }
+        }
+        for mount in hostConfig.Mounts ?? [] {
+            guard taken.insert(MountValidation.clean(mount.Target ?? "")).inserted else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(mount.Target ?? "")")
+            }
+        }
     }
 
     static func depth(_ path: String) -> Int {

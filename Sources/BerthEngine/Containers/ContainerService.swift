@@ -304,6 +304,7 @@ public actor ContainerService {
             LogPath: paths.jsonLog(id), HostnamePath: paths.directory(id) + "/hostname",
             HostsPath: paths.directory(id) + "/hosts", ResolvConfPath: paths.directory(id) + "/resolv.conf")
         let inherited = try volumesFrom(hostConfig.VolumesFrom ?? [])
+        try ContainerMounts.checkDuplicateTargets(hostConfig)
         let inheritedBinds = InheritedBind.unclaimed(inherited.binds, by: hostConfig, volumes: inherited.volumes)
         record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
         let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
@@ -372,7 +373,7 @@ public actor ContainerService {
         }
         // Not 404: the CLI would take that for a missing image and try to pull it.
         for source in hostConfig.VolumesFrom ?? [] {
-            let name = String(source.split(separator: ":").first ?? "")
+            let name = try VolumesFromSpec.parse(source).container
             do { _ = try resolve(name) } catch { throw BerthError.invalidArgument("No such container: \(name)") }
         }
         for link in hostConfig.Links ?? [] {

@@ -50,14 +50,13 @@ extension ContainerService {
     func volumesFrom(_ sources: [String]) throws -> Inherited {
         var inherited = Inherited()
         for source in sources {
-            let parts = source.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let mode = parts.count > 1 ? parts[1] : ""
-            guard ["", "ro", "rw"].contains(mode) else { throw BerthError.invalidArgument("invalid mode: \(mode)") }
+            let spec = try VolumesFromSpec.parse(source)
             let id: String
-            do { id = try resolve(parts[0]) } catch { throw BerthError.invalidArgument("No such container: \(parts[0])") }
+            do { id = try resolve(spec.container) } catch { throw BerthError.invalidArgument("No such container: \(spec.container)") }
             let entry = entries[id]!
+            let mode = spec.readOnly ? "ro" : ""
             for var mount in entry.record.VolumeMounts ?? [] {
-                mount.RW = mount.RW && mode != "ro"
+                mount.RW = mount.RW && !spec.readOnly
                 mount.Mode = ""
                 mount.CopyData = false
                 inherited.volumes.append(mount)
