@@ -178,6 +178,56 @@ struct MountOptionsParityTests {
         }
     }
 
+    // MARK: image mounts
+
+    /// How many of this daemon's image stacks are mounted on the host.
+    static func stackedImages(_ daemon: TestDaemon) -> Int {
+        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").filter { $0.contains(daemon.directory + "/data/overlay/") && $0.contains("/image-") }.count
+    }
+
+    @Test func imageMountsStackTheImageReadOnly() throws {
+        try Self.withDaemon { daemon in
+            // An image of two layers, the top one deleting /bin/ls: the mount shows the image as it is.
+            #expect(daemon.docker(["run", "--name", "base", "busybox", "sh", "-c", "echo two > /etc/marker && rm /bin/ls"]).status == 0)
+            #expect(daemon.docker(["commit", "base", "two"]).status == 0)
+            #expect(daemon.docker(["rm", "base"]).status == 0)
+            let look = daemon.docker(["run", "--rm", "--mount", "type=image,src=two,dst=/img", "busybox", "sh", "-c",
+                                      "cat /img/etc/marker; [ -e /img/bin/ls ] || echo gone; touch /img/x"])
+            #expect(look.status == 1 && look.stdout == "two\ngone\n" && look.stderr == "touch: /img/x: Read-only file system\n", "\(look)")
+            let single = daemon.docker(["run", "--rm", "--mount", "type=image,src=busybox,dst=/img,image-subpath=etc", "busybox", "test", "-f", "/img/passwd"])
+            #expect(single.status == 0, "\(single)")
+
+            // Held while a container uses it, as the container's own image is.
+            #expect(daemon.docker(["create", "--name", "user", "--mount", "type=image,src=two,dst=/img", "busybox"]).status == 0)
+            let id = daemon.docker(["inspect", "-f", "{{.Id}}", "user"]).stdout.prefix(12)
+            let imageID = daemon.docker(["image", "inspect", "-f", "{{.Id}}", "two"]).stdout.dropFirst(7).prefix(12)
+            let rmi = daemon.docker(["rmi", "two"])
+            #expect(rmi.status == 1 && rmi.stderr == Self.daemonError(
+                "conflict: unable to remove repository reference \"two\" (must force) - container \(id) is using its referenced image \(imageID)"), "\(rmi)")
+            let mounts = daemon.docker(["inspect", "-f", "{{json .Mounts}}", "user"]).stdout
+            #expect(mounts.hasPrefix(#"[{"Type":"image","Name":"two","Source":"\#(daemon.directory)/data/overlay/"#)
+                    && mounts.hasSuffix(#"/image-0","Destination":"/img","Mode":"","RW":false,"Propagation":"rprivate"}]"# + "\n"), "\(mounts)")
+
+            // Stacked while it runs, taken down when it stops.
+            #expect(daemon.docker(["start", "user"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "runner", "--mount", "type=image,src=two,dst=/img", "busybox", "sleep", "60"]).status == 0)
+            #expect(Self.stackedImages(daemon) == 1)
+            #expect(daemon.docker(["rm", "-f", "runner", "user"]).status == 0)
+            #expect(Self.stackedImages(daemon) == 0)
+            #expect(daemon.docker(["rmi", "two"]).status == 0)
+
+            // dockerd's checks.
+            let escape = daemon.docker(["create", "--mount", "type=image,src=busybox,dst=/img,image-subpath=../x", "busybox"])
+            #expect(escape.stderr == Self.daemonError("invalid mount config for type \"image\": subpath must be a relative path within the volume"), "\(escape)")
+            let missing = Self.create(daemon, #"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"nosuch","Target":"/img"}]}}"#)
+            #expect(missing.body == #"{"message":"No such image: nosuch:latest"}"# && missing.code == "404", "\(missing)")
+            let noSource = Self.create(daemon, #"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Target":"/img"}]}}"#)
+            #expect(noSource.body == #"{"message":"invalid mount config for type \"image\": field Source must not be empty"}"#, "\(noSource)")
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+
     // MARK: the working directory, at create
 
     @Test func workingDirectoryIsMadeOrRefusedAtCreate() throws {

@@ -123,6 +123,11 @@ public enum MountValidation {
             if (mount.Source ?? "").isEmpty && mount.ReadOnly == true {
                 throw fail("must not set ReadOnly mode when using anonymous volumes")
             }
+        case "image":
+            if (mount.Source ?? "").isEmpty { throw fail("field Source must not be empty") }
+            if let subpath = mount.ImageOptions?.Subpath, !subpath.isEmpty, !VolumeSubpath.isLocal(subpath) {
+                throw fail("subpath must be a relative path within the volume")
+            }
         case "tmpfs":
             if mount.BindOptions != nil { throw fail("field BindOptions must not be specified") }
             if !(mount.Source ?? "").isEmpty { throw fail("field Source must not be specified") }

@@ -67,6 +67,8 @@ public enum ContainerMounts {
                 let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)
                 mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs",
                                     options: try mergeTmpfsOptions(tmpfsDefaults + data)))
+            case "image":
+                continue  // among `volumes` (ImageMounts)
             default:
                 throw BerthError.notImplemented("mounts of type \"\(mount.Type ?? "")\" are not implemented yet in this version of Berth")
             }

@@ -49,6 +49,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var VolumeMounts: [VolumeMountPoint]?
     /// The binds it took from other containers with `--volumes-from` (nil: none).
     public var InheritedBinds: [InheritedBind]?
+    /// The images it mounts with `--mount type=image` (nil: none).
+    public var ImageMounts: [ImageMountPoint]?
 
     /// JSON with sorted keys: the same record always gives the same bytes.
     static var sortedEncoder: JSONEncoder {

@@ -307,6 +307,8 @@ public actor ContainerService {
         try ContainerMounts.checkDuplicateTargets(hostConfig)
         let inheritedBinds = InheritedBind.unclaimed(inherited.binds, by: hostConfig, volumes: inherited.volumes)
         record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
+        let imageMounts = try await blocking { [images, hostConfig] in try ImageMounts.plan(hostConfig, images: images) }
+        record.ImageMounts = imageMounts.isEmpty ? nil : imageMounts
         let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
         record.VolumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         let volumes = self.volumes
@@ -575,10 +577,13 @@ final class UsersSnapshot: @unchecked Sendable {
     func update(_ records: [ContainerRecord]) {
         var map: [String: ImageUsers] = [:]
         for record in records {
-            if record.State.Running || record.State.Restarting {
-                map[record.Image, default: ImageUsers()].running.append(record.ID)
-            } else {
-                map[record.Image, default: ImageUsers()].stopped.append(record.ID)
+            // The images it mounts are held as its own image is.
+            for image in Set([record.Image] + (record.ImageMounts ?? []).map(\.ImageID)) {
+                if record.State.Running || record.State.Restarting {
+                    map[image, default: ImageUsers()].running.append(record.ID)
+                } else {
+                    map[image, default: ImageUsers()].stopped.append(record.ID)
+                }
             }
         }
         lock.withLock { byImage = map }
