@@ -28,6 +28,7 @@ enum ContainerRoutes {
                 throw BerthError.invalidArgument("config cannot be empty in order to create a container")
             }
             try MountVersionGate.apply(to: &body.hostConfig, request: request)
+            body.readOnlyNonRecursiveBinds = request.speaksBefore(1, 44)
             let created = try await containers.create(body, name: request.queryValue("name"), platform: request.queryValue("platform"))
             struct Answer: Encodable { var Id: String; var Warnings: [String] }
             return .json(Answer(Id: created.id, Warnings: created.warnings), status: .created)

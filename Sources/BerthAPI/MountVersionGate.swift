@@ -29,9 +29,10 @@ enum MountVersionGate {
                 if mount.BindOptions?.ReadOnlyForceRecursive == true {
                     throw BerthError.invalidArgument("BindOptions.ReadOnlyForceRecursive needs API v1.44 or newer")
                 }
-                // Before 1.44 every read-only bind was read-only at its top only.
-                if mount.ReadOnly == true {
-                    if mount.BindOptions == nil { mount.BindOptions = .init() }
+                // Before 1.44 every read-only bind was read-only at its top only. dockerd notes
+                // that in the mount's own BindOptions when it has some (so inspect shows it);
+                // the rest follow the container's readOnlyNonRecursiveBinds.
+                if mount.ReadOnly == true && mount.BindOptions != nil {
                     mount.BindOptions?.ReadOnlyNonRecursive = true
                 }
             }

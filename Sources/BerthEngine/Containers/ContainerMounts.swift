@@ -15,7 +15,7 @@ public enum ContainerMounts {
     /// `daemonRoot`: the data root, whose binds follow the host (DaemonRootBinds).
     static func userMounts(hostConfig: HostConfig, networkFiles: [(destination: String, source: String)],
                            volumes: [Spec.Mount] = [], daemonRoot: String? = nil,
-                           pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
+                           readOnlyNonRecursiveBinds: Bool = false, pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
         var mounts: [Spec.Mount] = []
         var missing: [String] = []
         var destinations = Set<String>()
@@ -34,7 +34,9 @@ public enum ContainerMounts {
             if !pathExists(bind.source) { missing.append(bind.source) }
             let propagation = try DaemonRootBinds.mountPropagation(source: bind.source, given: bind.givenPropagation,
                                                                    daemonRoot: daemonRoot)
-            mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnly: bind.readOnly,
+            let readOnly = bind.readOnly
+                ? try RecursiveReadOnly.option(nonRecursive: readOnlyNonRecursiveBinds, forceRecursive: false) : nil
+            mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnlyOption: readOnly,
                                     propagation: propagation, recursive: true))
         }
 
@@ -58,7 +60,7 @@ public enum ContainerMounts {
                 let propagation = try DaemonRootBinds.mountPropagation(source: source, given: mount.BindOptions?.Propagation,
                                                                        daemonRoot: daemonRoot)
                 let readOnly = mount.ReadOnly == true
-                    ? try RecursiveReadOnly.option(nonRecursive: mount.BindOptions?.ReadOnlyNonRecursive == true,
+                    ? try RecursiveReadOnly.option(nonRecursive: mount.BindOptions?.ReadOnlyNonRecursive == true || readOnlyNonRecursiveBinds,
                                                    forceRecursive: mount.BindOptions?.ReadOnlyForceRecursive == true)
                     : nil
                 mounts.append(bindMount(source: source, destination: destination, readOnlyOption: readOnly,

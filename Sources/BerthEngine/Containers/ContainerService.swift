@@ -309,6 +309,7 @@ public actor ContainerService {
         record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
         let imageMounts = try await blocking { [images, hostConfig] in try ImageMounts.plan(hostConfig, images: images) }
         record.ImageMounts = imageMounts.isEmpty ? nil : imageMounts
+        if request.readOnlyNonRecursiveBinds { record.ReadOnlyNonRecursiveBinds = true }
         let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
         record.VolumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         let volumes = self.volumes

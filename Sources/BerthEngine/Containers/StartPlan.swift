@@ -188,6 +188,7 @@ struct StartPlan: Sendable {
         input.networkNamespacePath = sandbox?.namespacePath
         input.shmPath = shmPath
         input.daemonRoot = paths.dataRoot
+        input.readOnlyNonRecursiveBinds = record.ReadOnlyNonRecursiveBinds == true
         if let volumes, let mounts = record.VolumeMounts {
             input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }
