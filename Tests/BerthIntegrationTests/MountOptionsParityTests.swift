@@ -226,6 +226,11 @@ struct MountOptionsParityTests {
             #expect(daemon.docker(["start", "user"]).status == 0)
             #expect(daemon.docker(["run", "-d", "--name", "runner", "--mount", "type=image,src=two,dst=/img", "busybox", "sleep", "60"]).status == 0)
             #expect(Self.stackedImages(daemon) == 1)
+            // docker cp sees it as the container does: readable, a read-only mount point.
+            let copied = daemon.docker(["cp", "runner:/img/etc/marker", "-"])
+            #expect(copied.status == 0 && copied.stdout.contains("two\n"), "\(copied)")
+            let into = daemon.docker(["cp", "/etc/hostname", "runner:/img/"])
+            #expect(into.status == 1 && into.stderr == Self.daemonError("mounted volume is marked read-only"), "\(into)")
             #expect(daemon.docker(["rm", "-f", "runner", "user"]).status == 0)
             #expect(Self.stackedImages(daemon) == 0)
             #expect(daemon.docker(["rmi", "two"]).status == 0)

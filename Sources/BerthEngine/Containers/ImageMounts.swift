@@ -82,6 +82,17 @@ enum ImageMounts {
         }
     }
 
+    /// The binds of a running container's image mounts, from their stacks as they are
+    /// (`docker cp`); one whose subpath no longer resolves is left out.
+    static func stackedBinds(_ mounts: [ImageMountPoint]?, of id: String, snapshotter: Snapshotter) -> [Spec.Mount] {
+        (mounts ?? []).enumerated().compactMap { index, mount in
+            let stack = mountPoint(id, index: index, snapshotter: snapshotter)
+            guard let source = mount.Subpath.map({ try? VolumeSubpath.resolve(base: stack, subpath: $0) }) ?? stack else { return nil }
+            return ContainerMounts.bindMount(source: source, destination: mount.Destination, readOnly: true,
+                                             propagation: "rprivate", recursive: true)
+        }
+    }
+
     /// Takes down every image stacked for a container (after its run, or a failed start).
     static func unmount(_ id: String, snapshotter: Snapshotter) {
         let directory = snapshotter.root + "/" + id
