@@ -45,6 +45,13 @@ struct MountOptionsParityTests {
             let data = daemon.directory + "/data/volumes/sv/_data"
             let mounts = daemon.docker(["inspect", "--format", "{{json .Mounts}} {{json .HostConfig.Mounts}}", "subc"]).stdout
             #expect(mounts == #"[{"Type":"volume","Name":"sv","Source":"\#(data)","Destination":"/m","Driver":"local","Mode":"z","RW":true,"Propagation":""}] [{"Type":"volume","Source":"sv","Target":"/m","VolumeOptions":{"Subpath":"sub","DriverConfig":{}}}]"# + "\n", "\(mounts)")
+            // What was checked is what is mounted: pinned beside the root while it runs, gone after.
+            #expect(daemon.docker(["run", "-d", "--name", "pinned", "--mount", "type=volume,src=sv,dst=/m,volume-subpath=in",
+                                   "busybox", "sleep", "60"]).status == 0)
+            #expect(Self.sideMounts(daemon, "/subpath-") == 1)
+            #expect(daemon.docker(["exec", "pinned", "cat", "/m/f"]).stdout == "hi\n")
+            #expect(daemon.docker(["rm", "-f", "pinned"]).status == 0)
+            #expect(Self.sideMounts(daemon, "/subpath-") == 0)
             // --volumes-from takes the subpath along.
             #expect(daemon.docker(["run", "--rm", "--volumes-from", "subc", "busybox", "cat", "/m/f"]).stdout == "hi\n")
             #expect(daemon.docker(["rm", "subc"]).status == 0)
@@ -191,12 +198,15 @@ struct MountOptionsParityTests {
     // MARK: image mounts
 
     /// How many of this daemon's image stacks are mounted where it runs.
-    static func stackedImages(_ daemon: TestDaemon) -> Int {
+    static func stackedImages(_ daemon: TestDaemon) -> Int { sideMounts(daemon, "/image-") }
+
+    /// How many mounts beside its containers' roots (`/image-`, `/subpath-`) the daemon has.
+    static func sideMounts(_ daemon: TestDaemon, _ kind: String) -> Int {
         let pid = ((try? String(contentsOfFile: daemon.directory + "/berthd.pid", encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // Read as a stream: /proc files have no size for a whole-file read.
         let table = readProcFile("/proc/\(pid)/mountinfo") ?? ""
-        return table.split(separator: "\n").filter { $0.contains(daemon.directory + "/data/overlay/") && $0.contains("/image-") }.count
+        return table.split(separator: "\n").filter { $0.contains(daemon.directory + "/data/overlay/") && $0.contains(kind) }.count
     }
 
     @Test func imageMountsStackTheImageReadOnly() throws {

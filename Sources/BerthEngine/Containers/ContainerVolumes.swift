@@ -78,7 +78,8 @@ extension ContainerService {
     }
 
     /// The bind mounts of a container's volumes for its spec; an empty volume first gets the
-    /// image's content at its destination (dockerd's copy-up).
+    /// image's content at its destination (dockerd's copy-up). A subpath is pinned beside
+    /// `rootfs` (`<container>/subpath-<n>`) and taken down with it.
     nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], of id: String, store: VolumeStore,
                                              rootfs: String) throws -> [Spec.Mount] {
         do {
@@ -89,8 +90,13 @@ extension ContainerService {
         }
         var sources: [String] = []
         do {
-            // A subpath must still be inside its volume (its content may have changed since create).
-            sources = try mounts.map { try source(of: $0, store: store) }
+            // A subpath must still be inside its volume (its content may have changed since
+            // create); what was checked is pinned beside the root and given to the runtime.
+            sources = try mounts.enumerated().map { index, mount in
+                guard let subpath = mount.Subpath, !subpath.isEmpty else { return store.mountpoint(mount.Name) }
+                return try VolumeSubpath.pin(base: store.mountpoint(mount.Name), subpath: subpath,
+                                             at: String(rootfs[..<(rootfs.lastIndex(of: "/") ?? rootfs.endIndex)]) + "/subpath-\(index)")
+            }
             for (mount, source) in zip(mounts, sources) where mount.CopyData {
                 var info = stat()
                 // An image directory fills a directory, as dockerd's copy-up (a file subpath is left alone).

@@ -93,11 +93,13 @@ enum ImageMounts {
         }
     }
 
-    /// Takes down every image stacked for a container (after its run, or a failed start).
+    /// Takes down every image stacked and subpath pinned for a container (after its run, or
+    /// a failed start).
     static func unmount(_ id: String, snapshotter: Snapshotter) {
         let directory = snapshotter.root + "/" + id
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for entry in entries where entry.hasPrefix("image-") {
+        // Pinned volume subpaths (VolumeSubpath.pin) live beside them.
+        for entry in entries where entry.hasPrefix("image-") || entry.hasPrefix("subpath-") {
             while berth_umount2(directory + "/" + entry, Int32(MNT_DETACH)) == 0 {}
         }
     }

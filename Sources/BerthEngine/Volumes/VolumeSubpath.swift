@@ -1,4 +1,6 @@
 import BerthOCI
+import BerthStore
+import CSystemShims
 import Glibc
 
 /// `--mount type=volume,volume-subpath=sub`: the part of a volume a container mounts. The
@@ -20,6 +22,47 @@ public enum VolumeSubpath {
     /// The host path to mount for `subpath` of the volume whose data is at `base`: the
     /// path with its symlinks resolved, which must lie inside the (resolved) base.
     public static func resolve(base: String, subpath: String) throws -> String {
+        try resolveParts(base: base, subpath: subpath).path
+    }
+
+    /// As `resolve`, and pins what it found: opened beneath the volume with no symlink
+    /// allowed on the way (so nothing swapped in since the check is followed), then bound at
+    /// `target`, which is what the container is given (dockerd's safepath does the same).
+    /// `target` is detached with the container's root (ContainerRoot.unmount).
+    static func pin(base: String, subpath: String, at target: String) throws -> String {
+        let parts = try resolveParts(base: base, subpath: subpath)
+        let baseFD = open(parts.base, O_PATH_ | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard baseFD >= 0 else { throw WalkFailure(path: parts.base, code: errno).error(accessing: parts.base) }
+        defer { close(baseFD) }
+        let relative = parts.path == parts.base ? "." : String(parts.path.dropFirst(parts.base.count + (parts.base == "/" ? 0 : 1)))
+        let fd = berth_openat2(baseFD, relative, UInt64(O_PATH_ | O_CLOEXEC), 0,
+                               resolveBeneath | resolveNoSymlinks | UInt64(BERTH_RESOLVE_NO_MAGICLINKS))
+        guard fd >= 0 else {
+            let code = errno
+            if code == EXDEV { throw BerthError.invalidArgument("path concatenation escapes the base directory, base: \(parts.base), subpath: \(subpath)") }
+            throw WalkFailure(path: parts.path, code: code).error(accessing: parts.path)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw BerthError.internalError("failed to Fstat mount source fd: \(goErrorText(errno))") }
+        while berth_umount2(target, Int32(MNT_DETACH)) == 0 {}
+        _ = remove(target)  // a previous run's, maybe of the other kind
+        let made = info.st_mode & S_IFMT == S_IFDIR ? mkdir(target, 0o755) : open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        if made < 0 && errno != EEXIST {
+            throw BerthError.internalError("failed to create temporary file for safe mount: \(goErrorText(errno))")
+        }
+        if info.st_mode & S_IFMT != S_IFDIR && made >= 0 { close(made) }
+        guard berth_mount("/proc/self/fd/\(fd)", target, nil, UInt(MS_BIND), nil) == 0 else {
+            throw BerthError.internalError("failed to mount resolved path: \(goErrorText(errno))")
+        }
+        return target
+    }
+
+    // RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS of <linux/openat2.h>.
+    private static let resolveBeneath: UInt64 = 0x08
+    private static let resolveNoSymlinks: UInt64 = 0x04
+
+    private static func resolveParts(base: String, subpath: String) throws -> (base: String, path: String) {
         let resolvedBase: String
         switch evalSymlinks(base) {
         case .success(let path): resolvedBase = path
@@ -35,7 +78,7 @@ public enum VolumeSubpath {
             throw BerthError.invalidArgument(
                 "path concatenation escapes the base directory, base: \(resolvedBase), subpath: \(subpath)")
         }
-        return resolved
+        return (resolvedBase, resolved)
     }
 
     /// A step of the walk that failed: which path, and why.
