@@ -10,10 +10,10 @@ enum MountVersionGate {
             var mount = mounts[index]
             let type = mount.Type ?? ""
             if request.speaksBefore(1, 42) {
-                // Not validated before 1.42: reset, so that validation lets them through.
+                // Unknown before 1.42, so ignored. (Current dockerd also drops options of another
+                // type for these clients; 20.10, their daemon, refuses VolumeOptions on a bind,
+                // and so does Berth.)
                 mount.BindOptions?.CreateMountpoint = nil
-                if type != "volume" { mount.VolumeOptions = nil }
-                if type != "tmpfs" { mount.TmpfsOptions = nil }
             } else {
                 if mount.VolumeOptions != nil && type != "volume" {
                     throw BerthError.invalidArgument("VolumeOptions must not be specified on mount type \"\(type)\"")

@@ -171,6 +171,10 @@ struct MountOptionsParityTests {
             // Options of another type, as current dockerd refuses them for API 1.42+.
             let mixed = Self.create(daemon, #"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/h","VolumeOptions":{}}]}}"#)
             #expect(mixed.body == #"{"message":"VolumeOptions must not be specified on mount type \"bind\""}"# && mixed.code == "400", "\(mixed)")
+            // An API 1.41 client gets what dockerd 20.10 (its daemon) answers.
+            let mixedOld = Self.create(daemon, #"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/h","VolumeOptions":{}}]}}"#,
+                                       version: "1.41")
+            #expect(mixedOld.body == #"{"message":"invalid mount config for type \"bind\": field VolumeOptions must not be specified"}"#, "\(mixedOld)")
             let image = Self.create(daemon, #"{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"busybox","Target":"/i"}]}}"#, version: "1.47")
             #expect(image.body == #"{"message":"Mount type \"Image\" needs API v1.48 or newer"}"#, "\(image)")
         }
