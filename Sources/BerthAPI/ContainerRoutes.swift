@@ -24,9 +24,11 @@ enum ContainerRoutes {
         router.add(.POST, "/containers/create") { request, _ in
             try JSONRequestBody.checkContentType(request)
             // An empty body is EOF here, not "nothing set" (runconfig's loadJSON); `null` is no config.
-            guard let body = try JSONRequestBody.decode(ContainerCreateRequest.self, request.body, as: .createRequest) else {
+            guard var body = try JSONRequestBody.decode(ContainerCreateRequest.self, request.body, as: .createRequest) else {
                 throw BerthError.invalidArgument("config cannot be empty in order to create a container")
             }
+            try MountVersionGate.apply(to: &body.hostConfig, request: request)
+            body.readOnlyNonRecursiveBinds = request.speaksBefore(1, 44)
             let created = try await containers.create(body, name: request.queryValue("name"), platform: request.queryValue("platform"))
             struct Answer: Encodable { var Id: String; var Warnings: [String] }
             return .json(Answer(Id: created.id, Warnings: created.warnings), status: .created)

@@ -72,6 +72,12 @@ public final class Snapshotter: @unchecked Sendable {
         return ["l/" + link] + below.split(separator: ":").map(String.init)
     }
 
+    /// The directories of an image's layers (its top chain ID and those below), topmost
+    /// first, through their short links: what a read-only overlay of the image stacks.
+    public func layerDirectories(of chainID: String) throws -> [String] {
+        try lowerChain(of: chainID).map { root + "/" + $0 }
+    }
+
     /// The overlay options for a writable container root on top of `parent` (an image's top
     /// chain ID); makes `<key>/{diff,work,merged}`. Absolute short links keep them short.
     public func prepare(key: String, parent: String) throws -> Spec.Mount {

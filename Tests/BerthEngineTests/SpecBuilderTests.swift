@@ -4,6 +4,8 @@ import Testing
 @testable import BerthEngine
 
 struct SpecBuilderTests {
+    /// The option of a read-only bind: recursive where the kernel can.
+    static let readOnly = RecursiveReadOnly.isSupported ? "rro" : "ro"
     static let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
     static func build(_ change: (inout HostConfig) -> Void = { _ in }, config configChange: (inout ContainerConfig) -> Void = { _ in },
@@ -112,7 +114,8 @@ struct SpecBuilderTests {
     @Test func readonlyRootfs() throws {
         let spec = try Self.build { $0.ReadonlyRootfs = true }.spec
         #expect(spec.root?.readonly == true)
-        #expect(Self.mount(spec, "/etc/hosts")?.options == ["rbind", "ro", "rprivate"])
+        // Read-only all the way down, as dockerd since API 1.44 (where the kernel has mount_setattr).
+        #expect(Self.mount(spec, "/etc/hosts")?.options == ["rbind", Self.readOnly, "rprivate"])
         #expect(Self.mount(spec, "/dev/mqueue")?.options?.contains("ro") == false)
         #expect(Self.mount(spec, "/proc")?.options?.contains("ro") == false)
         #expect(Self.mount(spec, "/sys/fs/cgroup")?.options?.contains("ro") == true)
@@ -142,10 +145,10 @@ struct SpecBuilderTests {
         }
         let spec = built.spec
         #expect(Self.mount(spec, "/data") == Spec.Mount(destination: "/data", type: "bind", source: "/exists/data",
-                                                       options: ["rbind", "ro", "rprivate"]))
+                                                       options: ["rbind", Self.readOnly, "rprivate"]))
         #expect(Self.mount(spec, "/var/log")?.options == ["rbind", "rprivate"])
         #expect(Self.mount(spec, "/data/deep")?.options == ["rbind", "rslave"])
-        #expect(Self.mount(spec, "/etc/app")?.options == ["bind", "ro", "rprivate"])
+        #expect(Self.mount(spec, "/etc/app")?.options == ["bind", Self.readOnly, "rprivate"])
         #expect(built.hostDirectoriesToCreate == ["/missing/logs"])
         let order = (spec.mounts ?? []).map(\.destination)
         #expect(order.firstIndex(of: "/data")! < order.firstIndex(of: "/data/deep")!)

@@ -110,11 +110,23 @@ public enum MountValidation {
             }
             if mount.VolumeOptions != nil { throw fail("field VolumeOptions must not be specified") }
             do { try validateAbsolute(source) } catch let error as BerthError { throw fail(error.message) }
-            if !exists(source) { throw fail("bind source path does not exist: \(source)") }
+            // `bind-create-src`: a missing source is made at start, as for `-v`.
+            if !exists(source) && mount.BindOptions?.CreateMountpoint != true {
+                throw fail("bind source path does not exist: \(source)")
+            }
         case "volume":
             if mount.BindOptions != nil { throw fail("field BindOptions must not be specified") }
+            if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
+                if (mount.Source ?? "").isEmpty { throw fail("must not set Subpath when using anonymous volumes") }
+                if !VolumeSubpath.isLocal(subpath) { throw fail("subpath must be a relative path within the volume") }
+            }
             if (mount.Source ?? "").isEmpty && mount.ReadOnly == true {
                 throw fail("must not set ReadOnly mode when using anonymous volumes")
+            }
+        case "image":
+            if (mount.Source ?? "").isEmpty { throw fail("field Source must not be empty") }
+            if let subpath = mount.ImageOptions?.Subpath, !subpath.isEmpty, !VolumeSubpath.isLocal(subpath) {
+                throw fail("subpath must be a relative path within the volume")
             }
         case "tmpfs":
             if mount.BindOptions != nil { throw fail("field BindOptions must not be specified") }

@@ -137,7 +137,11 @@ extension ContainerService {
         }
         // Current dockerd answers these three with 400 (20.10 with 500; the CLI prints the same).
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw BerthError.invalidArgument("extraction point is not a directory") }
-        switch Self.mountCovering(destination, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes)) {
+        // An image mount is a read-only mount point, as dockerd records it.
+        let imageMounts = (record.ImageMounts ?? []).map {
+            Spec.Mount(destination: $0.Destination, type: "bind", source: "", options: ["rbind", "ro"])
+        }
+        switch Self.mountCovering(destination, hostConfig: hostConfig, volumes: Self.storedBinds(record, store: volumes) + imageMounts) {
         case .some(true): throw BerthError.invalidArgument("mounted volume is marked read-only")
         case .some(false): break
         case .none where hostConfig.ReadonlyRootfs == true: throw BerthError.invalidArgument("container rootfs is marked read-only")
@@ -169,7 +173,7 @@ extension ContainerService {
         if let user = try? ContainerMounts.userMounts(hostConfig: hostConfig, networkFiles: [], volumes: volumes,
                                                       pathExists: { _ in true }).mounts {
             for mount in user where !tmpfs.contains(mount.destination) {
-                mounts.append((mount.destination, (mount.options ?? []).contains("ro")))
+                mounts.append((mount.destination, (mount.options ?? []).contains { $0 == "ro" || $0 == "rro" }))
             }
         }
         let covering = mounts.filter { mount in

@@ -15,11 +15,12 @@ public enum ContainerMounts {
     /// `daemonRoot`: the data root, whose binds follow the host (DaemonRootBinds).
     static func userMounts(hostConfig: HostConfig, networkFiles: [(destination: String, source: String)],
                            volumes: [Spec.Mount] = [], daemonRoot: String? = nil,
-                           pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
+                           readOnlyNonRecursiveBinds: Bool = false, pathExists: (String) -> Bool) throws -> (mounts: [Spec.Mount], missingSources: [String]) {
         var mounts: [Spec.Mount] = []
         var missing: [String] = []
         var destinations = Set<String>()
         let tmpfs = hostConfig.Tmpfs ?? [:]
+        let tmpfsDestinations = Set(tmpfs.keys.map(MountValidation.clean))
         func claim(_ destination: String) throws {
             guard destinations.insert(destination).inserted, tmpfs[destination] == nil else {
                 throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
@@ -33,33 +34,49 @@ public enum ContainerMounts {
             if !pathExists(bind.source) { missing.append(bind.source) }
             let propagation = try DaemonRootBinds.mountPropagation(source: bind.source, given: bind.givenPropagation,
                                                                    daemonRoot: daemonRoot)
-            mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnly: bind.readOnly,
+            let readOnly = bind.readOnly
+                ? try RecursiveReadOnly.option(nonRecursive: readOnlyNonRecursiveBinds, forceRecursive: false) : nil
+            mounts.append(bindMount(source: bind.source, destination: bind.destination, readOnlyOption: readOnly,
                                     propagation: propagation, recursive: true))
         }
 
         for mount in hostConfig.Mounts ?? [] {
             try MountValidation.validate(mount, exists: pathExists)
             let destination = MountValidation.clean(mount.Target ?? "")
-            try claim(destination)
+            // dockerd lets a `--mount` share its target with a `--tmpfs` (not with another
+            // mount), and the tmpfs is what the container gets there.
+            guard destinations.insert(destination).inserted else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
+            }
+            if tmpfsDestinations.contains(destination) { continue }
             switch mount.Type {
             case "volume":
                 continue  // among `volumes`
             case "bind":
                 let source = MountValidation.clean(mount.Source ?? "")
+                try RecursiveReadOnly.checkOptions(mount)
+                // `bind-create-src`: made at start like a `-v` source (validation let it through).
+                if mount.BindOptions?.CreateMountpoint == true && !pathExists(source) { missing.append(source) }
                 let propagation = try DaemonRootBinds.mountPropagation(source: source, given: mount.BindOptions?.Propagation,
                                                                        daemonRoot: daemonRoot)
-                mounts.append(bindMount(source: source, destination: destination, readOnly: mount.ReadOnly == true,
+                let readOnly = mount.ReadOnly == true
+                    ? try RecursiveReadOnly.option(nonRecursive: mount.BindOptions?.ReadOnlyNonRecursive == true || readOnlyNonRecursiveBinds,
+                                                   forceRecursive: mount.BindOptions?.ReadOnlyForceRecursive == true)
+                    : nil
+                mounts.append(bindMount(source: source, destination: destination, readOnlyOption: readOnly,
                                         propagation: propagation, recursive: mount.BindOptions?.NonRecursive != true))
             case "tmpfs":
                 let data = tmpfsData(mount.TmpfsOptions, readOnly: mount.ReadOnly == true)
                 mounts.append(.init(destination: destination, type: "tmpfs", source: "tmpfs",
                                     options: try mergeTmpfsOptions(tmpfsDefaults + data)))
+            case "image":
+                continue  // among `volumes` (ImageMounts)
             default:
                 throw BerthError.notImplemented("mounts of type \"\(mount.Type ?? "")\" are not implemented yet in this version of Berth")
             }
         }
         // The container's volumes, decided at create (an image VOLUME another mount covers is not among them).
-        for volume in volumes {
+        for volume in volumes where !tmpfsDestinations.contains(volume.destination) {
             destinations.insert(volume.destination)
             mounts.append(volume)
         }
@@ -86,14 +103,41 @@ public enum ContainerMounts {
         return (sorted, missing)
     }
 
+    /// dockerd's check at create: a `-v` target taken twice or by a `--tmpfs`, a `--mount`
+    /// target taken by a `-v` or another `--mount` (a `--tmpfs` may share one with a `--mount`).
+    static func checkDuplicateTargets(_ hostConfig: HostConfig) throws {
+        var taken = Set<String>()
+        let tmpfs = hostConfig.Tmpfs ?? [:]
+        for raw in hostConfig.Binds ?? [] {
+            let destination = try BindSpec.parse(raw).destination
+            guard taken.insert(destination).inserted, tmpfs[destination] == nil else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(destination)")
+            }
+        }
+        for mount in hostConfig.Mounts ?? [] {
+            guard taken.insert(MountValidation.clean(mount.Target ?? "")).inserted else {
+                throw BerthError.invalidArgument("Duplicate mount point: \(mount.Target ?? "")")
+            }
+        }
+    }
+
     static func depth(_ path: String) -> Int {
         MountValidation.clean(path).split(separator: "/").count
     }
 
+    /// A bind as dockerd gives it to runc; a read-only one is read-only recursively (`rro`)
+    /// when the kernel can (RecursiveReadOnly).
     static func bindMount(source: String, destination: String, readOnly: Bool, propagation: String,
                           recursive: Bool) -> Spec.Mount {
+        bindMount(source: source, destination: destination, readOnlyOption: readOnly ? (RecursiveReadOnly.isSupported ? "rro" : "ro") : nil,
+                  propagation: propagation, recursive: recursive)
+    }
+
+    /// `readOnlyOption`: "ro", "rro", or nil for a writable bind.
+    static func bindMount(source: String, destination: String, readOnlyOption: String?, propagation: String,
+                          recursive: Bool) -> Spec.Mount {
         var options = [recursive ? "rbind" : "bind"]
-        if readOnly { options.append("ro") }
+        if let readOnlyOption { options.append(readOnlyOption) }
         options.append(propagation)
         return Spec.Mount(destination: destination, type: "bind", source: source, options: options)
     }

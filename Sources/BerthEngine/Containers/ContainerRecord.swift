@@ -49,6 +49,11 @@ public struct ContainerRecord: Codable, Sendable {
     public var VolumeMounts: [VolumeMountPoint]?
     /// The binds it took from other containers with `--volumes-from` (nil: none).
     public var InheritedBinds: [InheritedBind]?
+    /// Made by a client before API 1.44: its read-only binds are read-only at the top
+    /// only, as dockerd keeps them for such clients (nil: recursively).
+    public var ReadOnlyNonRecursiveBinds: Bool?
+    /// The images it mounts with `--mount type=image` (nil: none).
+    public var ImageMounts: [ImageMountPoint]?
 
     /// JSON with sorted keys: the same record always gives the same bytes.
     static var sortedEncoder: JSONEncoder {

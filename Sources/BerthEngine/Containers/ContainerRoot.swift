@@ -37,8 +37,9 @@ enum ContainerRoot {
         return target
     }
 
-    /// The root and, with `--ipc shareable`, the container's /dev/shm.
+    /// The root, the images it mounts and, with `--ipc shareable`, the container's /dev/shm.
     static func unmount(_ id: String, snapshotter: Snapshotter) {
+        ImageMounts.unmount(id, snapshotter: snapshotter)
         detach(mountPoint(id, snapshotter: snapshotter))
         detach(shmMountPoint(id, snapshotter: snapshotter))
     }

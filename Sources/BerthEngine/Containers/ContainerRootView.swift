@@ -68,7 +68,9 @@ extension ContainerService {
         if record.State.Running {
             let merged = ContainerRoot.mountPoint(id, snapshotter: images.snapshotter)
             let view = CopyView(directory: paths.execRoot + "/copies", container: id)
-            let (hostConfig, volumes) = (entries[id]!.hostConfig, Self.storedBinds(record, store: self.volumes))
+            // Its image mounts are stacked while it runs: they are seen as in the container.
+            let (hostConfig, volumes) = (entries[id]!.hostConfig, Self.storedBinds(record, store: self.volumes)
+                + ImageMounts.stackedBinds(record.ImageMounts, of: id, snapshotter: images.snapshotter))
             try await blocking {
                 try view.mount(overlay: merged) { path, root in
                     try Self.mountBinds(record: record, hostConfig: hostConfig, volumes: volumes, merged: path, root: root)
@@ -184,7 +186,7 @@ extension ContainerService {
             guard let mounted = try? root.open(bind.destination, flags: O_PATH_) else { continue }
             defer { close(mounted) }
             _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_PRIVATE) | UInt(MS_REC), nil)
-            if options.contains("ro") {
+            if options.contains("ro") || options.contains("rro") {
                 _ = berth_mount(nil, "/proc/self/fd/\(mounted)", nil, UInt(MS_REMOUNT) | UInt(MS_BIND) | UInt(MS_RDONLY), nil)
             }
         }

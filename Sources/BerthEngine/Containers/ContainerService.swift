@@ -304,20 +304,33 @@ public actor ContainerService {
             LogPath: paths.jsonLog(id), HostnamePath: paths.directory(id) + "/hostname",
             HostsPath: paths.directory(id) + "/hosts", ResolvConfPath: paths.directory(id) + "/resolv.conf")
         let inherited = try volumesFrom(hostConfig.VolumesFrom ?? [])
+        try ContainerMounts.checkDuplicateTargets(hostConfig)
         let inheritedBinds = InheritedBind.unclaimed(inherited.binds, by: hostConfig, volumes: inherited.volumes)
         record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
+        let imageMounts = try await blocking { [images, hostConfig] in try ImageMounts.plan(hostConfig, images: images) }
+        record.ImageMounts = imageMounts.isEmpty ? nil : imageMounts
+        if request.readOnlyNonRecursiveBinds { record.ReadOnlyNonRecursiveBinds = true }
         let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
         record.VolumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
         let volumes = self.volumes
         let paths = self.paths
         let newID = id
+        let createdWorkingDir = config.WorkingDir
         do {
             try await blocking {
                 // One mkdir: the containers directory is made at start.
                 if mkdir(paths.directory(newID), 0o755) != 0 && errno != EEXIST {
                     try FileManager.default.createDirectory(atPath: paths.directory(newID), withIntermediateDirectories: true)
                 }
-                _ = try images.snapshotter.prepare(key: newID, parent: parent)
+                let root = try images.snapshotter.prepare(key: newID, parent: parent)
+                do {
+                    try ContainerWorkingDirectory.prepare(createdWorkingDir, root: root,
+                                                          merged: ContainerRoot.mountPoint(newID, snapshotter: images.snapshotter))
+                } catch {
+                    try? images.snapshotter.remove(key: newID)
+                    try? FileManager.default.removeItem(atPath: paths.directory(newID))
+                    throw error
+                }
             }
         } catch {
             Self.dropVolumes(volumeMounts, of: newID, removeAnonymous: true, store: volumes)
@@ -363,7 +376,7 @@ public actor ContainerService {
         }
         // Not 404: the CLI would take that for a missing image and try to pull it.
         for source in hostConfig.VolumesFrom ?? [] {
-            let name = String(source.split(separator: ":").first ?? "")
+            let name = try VolumesFromSpec.parse(source).container
             do { _ = try resolve(name) } catch { throw BerthError.invalidArgument("No such container: \(name)") }
         }
         for link in hostConfig.Links ?? [] {
@@ -565,10 +578,13 @@ final class UsersSnapshot: @unchecked Sendable {
     func update(_ records: [ContainerRecord]) {
         var map: [String: ImageUsers] = [:]
         for record in records {
-            if record.State.Running || record.State.Restarting {
-                map[record.Image, default: ImageUsers()].running.append(record.ID)
-            } else {
-                map[record.Image, default: ImageUsers()].stopped.append(record.ID)
+            // The images it mounts are held as its own image is.
+            for image in Set([record.Image] + (record.ImageMounts ?? []).map(\.ImageID)) {
+                if record.State.Running || record.State.Restarting {
+                    map[image, default: ImageUsers()].running.append(record.ID)
+                } else {
+                    map[image, default: ImageUsers()].stopped.append(record.ID)
+                }
             }
         }
         lock.withLock { byImage = map }

@@ -140,7 +140,7 @@ extension ContainerService {
             inspect.HostsPath = ""
             inspect.LogPath = ""
         }
-        inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes, daemonRoot: paths.dataRoot)
+        inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes, daemonRoot: paths.dataRoot, snapshotter: images.snapshotter)
         if size {
             inspect.SizeRw = ContainerRoot.writableSize(record.ID, snapshotter: images.snapshotter)
             inspect.SizeRootFs = (inspect.SizeRw ?? 0) + ((try? images.inspect(record.Image).Size) ?? 0)
@@ -237,7 +237,7 @@ extension ContainerService {
                     return listed
                 }
             if let hostConfig = entries[record.ID]?.hostConfig {
-                summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes, daemonRoot: paths.dataRoot)
+                summary.Mounts = MountView.all(record: record, hostConfig: hostConfig, volumes: volumes, daemonRoot: paths.dataRoot, snapshotter: images.snapshotter)
             }
             if size {
                 // SIZE shows "<rw> (virtual <rw + image>)".

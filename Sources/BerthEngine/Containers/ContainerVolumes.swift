@@ -1,5 +1,6 @@
 import BerthOCI
 import FoundationEssentials
+import Glibc
 
 /// The container service's side of volumes: made at create, held while the container
 /// exists, mounted (and filled from the image) at start, let go at removal.
@@ -49,14 +50,13 @@ extension ContainerService {
     func volumesFrom(_ sources: [String]) throws -> Inherited {
         var inherited = Inherited()
         for source in sources {
-            let parts = source.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let mode = parts.count > 1 ? parts[1] : ""
-            guard ["", "ro", "rw"].contains(mode) else { throw BerthError.invalidArgument("invalid mode: \(mode)") }
+            let spec = try VolumesFromSpec.parse(source)
             let id: String
-            do { id = try resolve(parts[0]) } catch { throw BerthError.invalidArgument("No such container: \(parts[0])") }
+            do { id = try resolve(spec.container) } catch { throw BerthError.invalidArgument("No such container: \(spec.container)") }
             let entry = entries[id]!
+            let mode = spec.readOnly ? "ro" : ""
             for var mount in entry.record.VolumeMounts ?? [] {
-                mount.RW = mount.RW && mode != "ro"
+                mount.RW = mount.RW && !spec.readOnly
                 mount.Mode = ""
                 mount.CopyData = false
                 inherited.volumes.append(mount)
@@ -78,7 +78,8 @@ extension ContainerService {
     }
 
     /// The bind mounts of a container's volumes for its spec; an empty volume first gets the
-    /// image's content at its destination (dockerd's copy-up).
+    /// image's content at its destination (dockerd's copy-up). A subpath is pinned beside
+    /// `rootfs` (`<container>/subpath-<n>`) and taken down with it.
     nonisolated static func volumeSpecMounts(_ mounts: [VolumeMountPoint], of id: String, store: VolumeStore,
                                              rootfs: String) throws -> [Spec.Mount] {
         do {
@@ -87,17 +88,45 @@ extension ContainerService {
             for mount in mounts { store.unmount(mount.Name, by: id) }
             throw error
         }
-        for mount in mounts where mount.CopyData {
-            try VolumeCopyUp.fill(volume: store.mountpoint(mount.Name), from: ScopedPath.resolve(mount.target, inRoot: rootfs))
+        var sources: [String] = []
+        do {
+            // A subpath must still be inside its volume (its content may have changed since
+            // create); what was checked is pinned beside the root and given to the runtime.
+            sources = try mounts.enumerated().map { index, mount in
+                guard let subpath = mount.Subpath, !subpath.isEmpty else { return store.mountpoint(mount.Name) }
+                return try VolumeSubpath.pin(base: store.mountpoint(mount.Name), subpath: subpath,
+                                             at: String(rootfs[..<(rootfs.lastIndex(of: "/") ?? rootfs.endIndex)]) + "/subpath-\(index)")
+            }
+            for (mount, source) in zip(mounts, sources) where mount.CopyData {
+                var info = stat()
+                // An image directory fills a directory, as dockerd's copy-up (a file subpath is left alone).
+                guard stat(source, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+                try VolumeCopyUp.fill(volume: source, from: ScopedPath.resolve(mount.target, inRoot: rootfs))
+            }
+        } catch {
+            for mount in mounts { store.unmount(mount.Name, by: id) }
+            throw error
         }
-        return volumeBinds(mounts, store: store)
+        return zip(mounts, sources).map { mount, source in
+            ContainerMounts.bindMount(source: source, destination: mount.target, readOnly: !mount.RW,
+                                      propagation: "rprivate", recursive: true)
+        }
+    }
+
+    /// Where a volume mount comes from on the host: the volume's data, or the part of it its
+    /// subpath names.
+    nonisolated static func source(of mount: VolumeMountPoint, store: VolumeStore) throws -> String {
+        guard let subpath = mount.Subpath, !subpath.isEmpty else { return store.mountpoint(mount.Name) }
+        return try VolumeSubpath.resolve(base: store.mountpoint(mount.Name), subpath: subpath)
     }
 
     /// The bind mounts of a container's volumes, as they are (`docker cp` on a stopped container).
     nonisolated static func volumeBinds(_ mounts: [VolumeMountPoint]?, store: VolumeStore) -> [Spec.Mount] {
-        (mounts ?? []).map { mount in
-            ContainerMounts.bindMount(source: store.mountpoint(mount.Name), destination: mount.target, readOnly: !mount.RW,
-                                      propagation: "rprivate", recursive: true)
+        (mounts ?? []).compactMap { mount in
+            // A subpath that is gone or leads out of its volume is not shown at all.
+            guard let source = try? source(of: mount, store: store) else { return nil }
+            return ContainerMounts.bindMount(source: source, destination: mount.target, readOnly: !mount.RW,
+                                             propagation: "rprivate", recursive: true)
         }
     }
 

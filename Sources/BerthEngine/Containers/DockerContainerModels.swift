@@ -116,6 +116,9 @@ public struct ContainerCreateRequest: Codable, Sendable, Equatable {
     public var config: ContainerConfig
     public var hostConfig: HostConfig
     public var networkingConfig: NetworkingConfig?
+    /// Set for clients before API 1.44, whose read-only binds were read-only at their
+    /// top only (not part of the body).
+    public var readOnlyNonRecursiveBinds = false
 
     public init(config: ContainerConfig = ContainerConfig(), hostConfig: HostConfig = HostConfig(),
                 networkingConfig: NetworkingConfig? = nil) {

@@ -1,3 +1,4 @@
+import BerthStore
 /// One entry of `Mounts` in `docker inspect` and `docker ps`: a bind or a volume, as dockerd
 /// shows its mount points (Name and Driver only for volumes).
 public struct MountView: Encodable, Sendable, Equatable {
@@ -12,7 +13,8 @@ public struct MountView: Encodable, Sendable, Equatable {
 
     /// The container's volumes, then its `-v` and `--mount` binds and tmpfs mounts, then the
     /// binds it took with `--volumes-from`.
-    static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore, daemonRoot: String) -> [MountView] {
+    static func all(record: ContainerRecord, hostConfig: HostConfig, volumes: VolumeStore, daemonRoot: String,
+                    snapshotter: Snapshotter) -> [MountView] {
         var views = (record.VolumeMounts ?? []).map { mount in
             MountView(Type: "volume", Name: mount.Name, Source: volumes.mountpoint(mount.Name), Destination: mount.Destination,
                       Driver: "local", Mode: mount.Mode, RW: mount.RW, Propagation: "")
@@ -36,6 +38,12 @@ public struct MountView: Encodable, Sendable, Equatable {
         for mount in hostConfig.Mounts ?? [] where mount.Type == "tmpfs" {
             views.append(MountView(Type: "tmpfs", Source: "", Destination: MountValidation.clean(mount.Target ?? ""), Mode: "",
                                    RW: mount.ReadOnly != true, Propagation: ""))
+        }
+        // `--mount type=image`: the image as named, read-only, where its layers are stacked.
+        for (index, mount) in (record.ImageMounts ?? []).enumerated() {
+            views.append(MountView(Type: "image", Name: mount.Name,
+                                   Source: ImageMounts.mountPoint(record.ID, index: index, snapshotter: snapshotter),
+                                   Destination: mount.Destination, Mode: "", RW: false, Propagation: "rprivate"))
         }
         for bind in record.InheritedBinds ?? [] {
             views.append(MountView(Type: "bind", Source: bind.Source, Destination: bind.Destination, Mode: "",

@@ -32,6 +32,8 @@ public struct SpecBuildInput {
     public var shmPath: String?
     /// The bind mounts of the container's volumes (`ContainerService.volumeSpecMounts`).
     public var volumeMounts: [Spec.Mount] = []
+    /// Read-only binds (`-v` and `--mount`) at their top only (a container made by a client before API 1.44).
+    public var readOnlyNonRecursiveBinds = false
     /// The data root: binds of it follow the host (DaemonRootBinds).
     public var daemonRoot: String?
     /// Whether a host path exists (bind sources).
@@ -125,6 +127,7 @@ public enum SpecBuilder {
                             ("/etc/hosts", input.hostsPath)]
         let user = try ContainerMounts.userMounts(hostConfig: host, networkFiles: networkFiles.map { ($0.0, $0.1) },
                                                   volumes: input.volumeMounts, daemonRoot: input.daemonRoot,
+                                                  readOnlyNonRecursiveBinds: input.readOnlyNonRecursiveBinds,
                                                   pathExists: input.pathExists)
         for mount in user.mounts where mount.type == "bind" {
             for propagation in mount.options ?? [] { try MountPropagationCheck.check(source: mount.source ?? "", propagation: propagation) }

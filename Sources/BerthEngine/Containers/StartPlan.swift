@@ -79,7 +79,8 @@ struct StartPlan: Sendable {
         do {
             try prepareRoot(rootfs)
             try writeEtcFiles()
-            let spec = try makeSpec(rootfs: rootfs, shmPath: try shmPath(images: images))
+            let imageBinds = try ImageMounts.mount(record.ImageMounts ?? [], of: record.ID, images: images)
+            let spec = try makeSpec(rootfs: rootfs, shmPath: try shmPath(images: images), imageBinds: imageBinds)
             // A fresh directory; what a previous run left in it goes first.
             if mkdir(bundle, 0o700) != 0 {
                 try? FileManager.default.removeItem(atPath: bundle)
@@ -175,7 +176,7 @@ struct StartPlan: Sendable {
         }
     }
 
-    private func makeSpec(rootfs: String, shmPath: String?) throws -> Spec {
+    private func makeSpec(rootfs: String, shmPath: String?, imageBinds: [Spec.Mount]) throws -> Spec {
         var config = record.Config
         if !links.env.isEmpty { config.Env = links.env + (config.Env ?? []) }
         var input = SpecBuildInput(
@@ -187,10 +188,11 @@ struct StartPlan: Sendable {
         input.networkNamespacePath = sandbox?.namespacePath
         input.shmPath = shmPath
         input.daemonRoot = paths.dataRoot
+        input.readOnlyNonRecursiveBinds = record.ReadOnlyNonRecursiveBinds == true
         if let volumes, let mounts = record.VolumeMounts {
             input.volumeMounts = try ContainerService.volumeSpecMounts(mounts, of: record.ID, store: volumes, rootfs: rootfs)
         }
-        input.volumeMounts += (record.InheritedBinds ?? []).map(\.specMount)
+        input.volumeMounts += (record.InheritedBinds ?? []).map(\.specMount) + imageBinds
         let built = try SpecBuilder.build(input)
         // `-v /missing:/x` makes the host directory, as dockerd does for binds.
         for directory in built.hostDirectoriesToCreate {

@@ -13,11 +13,16 @@ public struct VolumeMountPoint: Codable, Sendable, Equatable {
     public var CopyData: Bool
     /// Made for this container without a name; `rm -v` and `run --rm` remove it.
     public var Anonymous: Bool
+    /// `volume-subpath`: the directory or file inside the volume that is mounted instead of
+    /// all of it (VolumeOptions.Subpath; checked against the volume at each start).
+    public var Subpath: String?
 
     /// Where it is mounted in the container (a relative Destination counts from the root).
     public var target: String { MountValidation.clean("/" + Destination) }
 
-    public init(Name: String, Destination: String, RW: Bool, Mode: String, CopyData: Bool, Anonymous: Bool) {
+    public init(Name: String, Destination: String, RW: Bool, Mode: String, CopyData: Bool, Anonymous: Bool,
+                Subpath: String? = nil) {
+        self.Subpath = Subpath
         self.Name = Name
         self.Destination = Destination
         self.RW = RW
@@ -64,12 +69,11 @@ public struct PlannedVolume: Sendable, Equatable {
             if let driver = mount.VolumeOptions?.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
                 throw BerthError.notFound("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
             }
-            if let subpath = mount.VolumeOptions?.Subpath, !subpath.isEmpty {
-                throw BerthError.notImplemented("volume subpath is not implemented yet in this version of Berth")
-            }
             let name = mount.Source ?? ""
+            let subpath = mount.VolumeOptions?.Subpath.flatMap { $0.isEmpty ? nil : $0 }
             planned.append(.init(mount: .init(Name: name, Destination: destination, RW: mount.ReadOnly != true, Mode: "z",
-                                              CopyData: mount.VolumeOptions?.NoCopy != true, Anonymous: name.isEmpty),
+                                              CopyData: mount.VolumeOptions?.NoCopy != true, Anonymous: name.isEmpty,
+                                              Subpath: subpath),
                                  labels: mount.VolumeOptions?.Labels, driverOptions: mount.VolumeOptions?.DriverConfig?.Options))
         }
         for mount in inherited where taken.insert(mount.Destination).inserted {
