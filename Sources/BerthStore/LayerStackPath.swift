@@ -89,10 +89,7 @@ public struct LayerStackPath {
             let type = found.info.st_mode & S_IFMT
             if type == S_IFLNK && links < 255 {
                 links += 1
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let count = readlink(found.path, &buffer, Int(PATH_MAX))
-                guard count >= 0 else { return .notDirectory(at: resolved + [component]) }
-                let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                guard let target = SymbolicLink.target(found.path) else { return .notDirectory(at: resolved + [component]) }
                 if target.hasPrefix("/") { resolved = [] }
                 pending = target.split(separator: "/").map(String.init) + pending
                 continue

@@ -320,9 +320,7 @@ extension ImageBuilder {
                 try hashTree(path + "/" + name, relative: relative + "/" + name, into: hasher)
             }
         case S_IFLNK:
-            var buffer = [CChar](repeating: 0, count: 4096)
-            let count = readlink(path, &buffer, buffer.count)
-            if count > 0 { hasher.update(Data(buffer[0..<count].map { UInt8(bitPattern: $0) })) }
+            if let target = SymbolicLink.targetBytes(path), !target.isEmpty { hasher.update(Data(target)) }
         case S_IFREG:
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { return }

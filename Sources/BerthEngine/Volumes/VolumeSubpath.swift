@@ -118,10 +118,7 @@ public enum VolumeSubpath {
             }
             links += 1
             if links > 255 { return .failure(WalkFailure(path: candidate, code: ELOOP)) }
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let count = readlink(candidate, &buffer, Int(PATH_MAX))
-            if count < 0 { return .failure(WalkFailure(path: candidate, code: errno)) }
-            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let target = SymbolicLink.target(candidate) else { return .failure(WalkFailure(path: candidate, code: errno)) }
             if target.hasPrefix("/") { resolved = [] }
             pending = target.split(separator: "/").map(String.init) + pending
         }

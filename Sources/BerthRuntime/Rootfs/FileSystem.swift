@@ -1,3 +1,4 @@
+import BerthOCI
 import Glibc
 
 /// Small filesystem helpers used while building a container's root.
@@ -98,11 +99,8 @@ enum FileSystem {
                 continue
             }
             let candidate = root + "/" + (resolved + [component]).joined(separator: "/")
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-            let length = readlink(candidate, &buffer, buffer.count - 1)
-            if length > 0, hops < 255 {
+            if hops < 255, let target = SymbolicLink.target(candidate), !target.isEmpty {
                 hops += 1
-                let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if target.hasPrefix("/") { resolved.removeAll() }
                 pending.append(contentsOf: target.split(separator: "/").reversed())
                 continue
