@@ -8,9 +8,17 @@ public struct HijackedSession: Sendable {
     /// Docker's raw stream (TTY) or multiplexed stdcopy frames (no TTY).
     public var multiplexed: Bool
     public var run: @Sendable (HijackedConnection) async throws -> Void
+    /// Set for `GET /containers/{id}/attach/ws`: the connection speaks websocket frames.
+    var webSocket: WebSocketHandshake.Answer?
 
     public init(multiplexed: Bool, run: @escaping @Sendable (HijackedConnection) async throws -> Void) {
         self.multiplexed = multiplexed
+        self.run = run
+    }
+
+    init(webSocket: WebSocketHandshake.Answer, run: @escaping @Sendable (HijackedConnection) async throws -> Void) {
+        self.multiplexed = false
+        self.webSocket = webSocket
         self.run = run
     }
 
@@ -34,6 +42,10 @@ extension HTTPHandler {
     /// client that did not ask to upgrade, as dockerd does), and hands the connection to the session.
     static func hijack(_ context: ChannelHandlerContext, request: HTTPRequestHead, session: HijackedSession,
                        finished: @escaping @Sendable () -> Void) {
+        if let webSocket = session.webSocket {
+            hijackWebSocket(context, answer: webSocket, session: session, finished: finished)
+            return
+        }
         let channel = context.channel
         let pipeline = channel.pipeline.syncOperations
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -90,7 +102,7 @@ extension HTTPHandler {
     }
 
     /// Everything configureHTTPServerPipeline added, and the request handler itself.
-    private static func httpHandlers(_ pipeline: ChannelPipeline.SynchronousOperations) throws -> [ChannelHandlerContext] {
+    static func httpHandlers(_ pipeline: ChannelPipeline.SynchronousOperations) throws -> [ChannelHandlerContext] {
         var contexts: [ChannelHandlerContext] = []
         contexts.append(try pipeline.context(handlerType: HTTPResponseEncoder.self))
         contexts.append(try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
