@@ -40,6 +40,7 @@ public struct HijackedConnection: Sendable {
 extension HTTPHandler {
     /// Takes the HTTP handlers off the connection, answers `101 UPGRADED` (or a plain 200 to a
     /// client that did not ask to upgrade, as dockerd does), and hands the connection to the session.
+    /// A websocket session answers with its handshake instead (WebSocketHijack.swift).
     static func hijack(_ context: ChannelHandlerContext, request: HTTPRequestHead, session: HijackedSession,
                        finished: @escaping @Sendable () -> Void) {
         if let webSocket = session.webSocket {
