@@ -44,10 +44,11 @@ let package = Package(
         .target(
             name: "BerthAPI",
             dependencies: [
-                "BerthEngine", "BerthNetwork",
+                "BerthEngine", "BerthNetwork", "CCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -112,9 +112,8 @@ enum ContainerRoutes {
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }
-        router.add(.GET, "/containers/{id}/attach/ws") { _, parameters in
-            _ = try await containers.inspect(parameters["id"]!, size: false)
-            throw BerthError.notImplemented("attaching over a websocket is not implemented yet in this version of Berth")
+        router.add(.GET, "/containers/{id}/attach/ws") { request, parameters in
+            try await AttachWebSocketRoute.respond(request, id: parameters["id"]!, containers: containers)
         }
         router.add(.POST, "/containers/{id}/attach") { request, parameters in
             let id = parameters["id"]!

@@ -8,9 +8,17 @@ public struct HijackedSession: Sendable {
     /// Docker's raw stream (TTY) or multiplexed stdcopy frames (no TTY).
     public var multiplexed: Bool
     public var run: @Sendable (HijackedConnection) async throws -> Void
+    /// Set for `GET /containers/{id}/attach/ws`: the connection speaks websocket frames.
+    var webSocket: WebSocketHandshake.Answer?
 
     public init(multiplexed: Bool, run: @escaping @Sendable (HijackedConnection) async throws -> Void) {
         self.multiplexed = multiplexed
+        self.run = run
+    }
+
+    init(webSocket: WebSocketHandshake.Answer, run: @escaping @Sendable (HijackedConnection) async throws -> Void) {
+        self.multiplexed = false
+        self.webSocket = webSocket
         self.run = run
     }
 
@@ -32,8 +40,13 @@ public struct HijackedConnection: Sendable {
 extension HTTPHandler {
     /// Takes the HTTP handlers off the connection, answers `101 UPGRADED` (or a plain 200 to a
     /// client that did not ask to upgrade, as dockerd does), and hands the connection to the session.
+    /// A websocket session answers with its handshake instead (WebSocketHijack.swift).
     static func hijack(_ context: ChannelHandlerContext, request: HTTPRequestHead, session: HijackedSession,
                        finished: @escaping @Sendable () -> Void) {
+        if let webSocket = session.webSocket {
+            hijackWebSocket(context, answer: webSocket, session: session, finished: finished)
+            return
+        }
         let channel = context.channel
         let pipeline = channel.pipeline.syncOperations
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -90,7 +103,7 @@ extension HTTPHandler {
     }
 
     /// Everything configureHTTPServerPipeline added, and the request handler itself.
-    private static func httpHandlers(_ pipeline: ChannelPipeline.SynchronousOperations) throws -> [ChannelHandlerContext] {
+    static func httpHandlers(_ pipeline: ChannelPipeline.SynchronousOperations) throws -> [ChannelHandlerContext] {
         var contexts: [ChannelHandlerContext] = []
         contexts.append(try pipeline.context(handlerType: HTTPResponseEncoder.self))
         contexts.append(try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))

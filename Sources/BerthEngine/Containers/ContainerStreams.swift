@@ -21,6 +21,13 @@ public struct AttachOptions: Sendable {
     public var stdout: Bool
     public var stderr: Bool
     public var detachKeys: String?
+    /// stdcopy frames for a container without a TTY (dockerd's MuxStreams); a websocket
+    /// attach keeps its output raw, the frames already mark the writes.
+    public var muxStreams = true
+    /// The attachment ends when the client's input ends, unless that closes the container's
+    /// stdin (StdinOnce without a TTY): dockerd's attach closes the output streams then. The
+    /// websocket attach keeps to it; the hijacked attach lets stdout run on after a half-close.
+    public var endsWithInput = false
     public init(stdin: Bool, stdout: Bool, stderr: Bool, detachKeys: String?) {
         self.stdin = stdin
         self.stdout = stdout
@@ -32,11 +39,14 @@ public struct AttachOptions: Sendable {
 /// Copies between a client and a shim connection until the process's output ends, the
 /// client detaches, or the client goes away.
 struct StreamPump {
+    /// Raw output (a TTY, or a client that does not want stdcopy frames).
     var tty: Bool
     /// Half-close the shim connection when the client's stdin ends (the process sees EOF).
     var closeStdinAtEnd: Bool
     var detachKeys: [UInt8]
     var forwardStdin: Bool
+    /// The end of the client's input ends the pump (AttachOptions.endsWithInput).
+    var endsWithInput = false
 
     enum Ending: Sendable { case outputEnded, inputEnded, detached }
 
@@ -47,6 +57,7 @@ struct StreamPump {
         let closeStdinAtEnd = self.closeStdinAtEnd
         let detachKeys = self.detachKeys
         let forwardStdin = self.forwardStdin
+        let inputEndStops = endsWithInput && !closeStdinAtEnd
         try await withThrowingTaskGroup(of: Ending.self) { group in
             group.addTask {
                 while let frame = try await frames.next() {
@@ -81,7 +92,7 @@ struct StreamPump {
                 return .inputEnded
             }
             while let ending = try await group.next() {
-                if ending != .inputEnded {
+                if ending != .inputEnded || inputEndStops {
                     group.cancelAll()
                     return
                 }
@@ -163,10 +174,11 @@ extension ContainerService {
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         let tty = entry.record.Config.Tty ?? false
         let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys
-        let pump = StreamPump(tty: tty,
+        let pump = StreamPump(tty: tty || !options.muxStreams,
                               closeStdinAtEnd: (entry.record.Config.StdinOnce ?? false) && !tty,
                               detachKeys: tty ? keys : [],
-                              forwardStdin: options.stdin && (entry.record.Config.OpenStdin ?? false))
+                              forwardStdin: options.stdin && (entry.record.Config.OpenStdin ?? false),
+                              endsWithInput: options.endsWithInput)
         let request = "attach \(options.stdin ? 1 : 0) \(options.stdout ? 1 : 0) \(options.stderr ? 1 : 0)"
         emit("attach", container: id)
         if entry.record.State.Running {
@@ -190,13 +202,20 @@ extension ContainerService {
     }
 
     /// Checks made before the hijack, so that a refusal is still an HTTP error.
+    /// In dockerd's order and words: the detach keys before the container is looked up (the
+    /// words differ from exec's "escape keys"), then a paused or restarting container.
     public func checkAttach(_ nameOrID: String, options: AttachOptions) throws -> Bool {
+        if let keys = options.detachKeys, (try? DetachKeyScanner.parse(keys)) == nil {
+            throw BerthError.invalidArgument("Invalid detach keys (\(keys)) provided")
+        }
         let entry = try entry(nameOrID)
-        if let keys = options.detachKeys { _ = try DetachKeyScanner.parse(keys) }
         let state = entry.record.State
         // A stopped container is attached to until its next start (`docker start -a`); the
-        // CLI itself refuses `docker attach` to one.
-        if state.Paused { throw BerthError.conflict("You cannot attach to a paused container, unpause it first") }
+        // CLI itself refuses `docker attach` to one, in words of its own.
+        if state.Paused { throw BerthError.conflict("container \(nameOrID) is paused, unpause the container before attach") }
+        if state.Restarting {
+            throw BerthError.conflict("container \(nameOrID) is restarting, wait until the container is running")
+        }
         return entry.record.Config.Tty ?? false
     }
 
