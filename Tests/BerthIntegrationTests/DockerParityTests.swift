@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Glibc
 import Testing
@@ -356,7 +357,7 @@ struct DockerParityTests {
     /// checks at start; what this host's /etc sits on decides which answer is right. (Not /tmp:
     /// it holds the test daemon's root, whose binds have a rule of their own, DaemonRootBinds.)
     @Test func sharedPropagationNeedsASharedSourceMount() throws {
-        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let table = readProcFile("/proc/self/mountinfo") ?? ""
         var holder = ("", [String]())
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)

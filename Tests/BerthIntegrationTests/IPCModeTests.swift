@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Testing
 
@@ -63,5 +64,5 @@ struct IPCModeTests {
         }
     }
 
-    static func hostMounts() -> String { (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "" }
+    static func hostMounts() -> String { readProcFile("/proc/self/mounts") ?? "" }
 }
