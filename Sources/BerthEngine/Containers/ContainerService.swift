@@ -307,7 +307,9 @@ public actor ContainerService {
         try ContainerMounts.checkDuplicateTargets(hostConfig)
         let inheritedBinds = InheritedBind.unclaimed(inherited.binds, by: hostConfig, volumes: inherited.volumes)
         record.InheritedBinds = inheritedBinds.isEmpty ? nil : inheritedBinds
-        let imageMounts = try await blocking { [images, hostConfig] in try ImageMounts.plan(hostConfig, images: images) }
+        // (No hop to a blocking thread for the creates that mount no image: nearly all.)
+        let imageMounts = (hostConfig.Mounts ?? []).contains { $0.Type == "image" }
+            ? try await blocking { [images, hostConfig] in try ImageMounts.plan(hostConfig, images: images) } : []
         record.ImageMounts = imageMounts.isEmpty ? nil : imageMounts
         if request.readOnlyNonRecursiveBinds { record.ReadOnlyNonRecursiveBinds = true }
         let volumeMounts = try await makeVolumes(for: id, hostConfig: hostConfig, configVolumes: config.Volumes, inherited: inherited)
