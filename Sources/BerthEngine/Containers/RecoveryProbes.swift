@@ -48,8 +48,8 @@ extension ContainerService {
 
     /// Whether the container's cgroup is frozen (a pause); false when that cannot be read.
     static func isFrozen(_ id: String, runtimeRoot: String) -> Bool {
-        guard let saved = try? ContainerStore(root: runtimeRoot).load(id),
-              let cgroup = try? openCgroupManager(paths: saved.cgroupPaths) else { return false }
+        guard let cgroupPaths = try? ContainerStore(root: runtimeRoot).loadCgroupPaths(id),
+              let cgroup = try? openCgroupManager(paths: cgroupPaths) else { return false }
         return cgroup.isFrozen()
     }
 }
