@@ -5,9 +5,9 @@ import Glibc
 /// The userland proxy of one published port, like docker-proxy: it holds the host port (so
 /// no other program can take it) and forwards the connections that the DNAT rules do not
 /// catch: those to 127.0.0.1 and from the container's own bridge. TCP connections are
-/// served by epoll loops that splice both directions (proxy.c), one loop per CPU up to four,
-/// so connections cost no thread and many of them still spread over the cores; UDP
-/// datagrams are relayed per client.
+/// served by the daemon's shared epoll loops, which splice both directions (proxy.c): one
+/// loop per CPU up to four for every port together, so neither a port nor a connection
+/// costs a thread; UDP datagrams are relayed per client.
 final class PortProxy: @unchecked Sendable {
     let proto: String
     /// "0.0.0.0", an IPv4 address, or "::" for the IPv6 listener of a port published on all addresses.
@@ -16,10 +16,11 @@ final class PortProxy: @unchecked Sendable {
     let target: (IPv4Address, Int)
     /// The listening socket (the tests find the loops' epoll sets by it).
     let fd: Int32
-    /// TCP: a pipe whose read end, once written to, stops the loops, and what closes the
-    /// fds once they and stop() are done (so none is closed while another may still use it).
-    private let stopPipe: (read: Int32, write: Int32)
-    private let closing: Countdown?
+    /// TCP: the listener on the shared loops, which closes the fd when it is unpublished.
+    private let listener: OpaquePointer?
+    /// Whether stop() has run: the listener is freed by the first.
+    private var stopped = false
+    private let lock = Lock()
 
     /// Binds the host address; `hostPort` 0 takes a free port.
     convenience init(proto: String, hostIP: IPv4Address, hostPort: Int, targetIP: IPv4Address, targetPort: Int) throws {
@@ -39,66 +40,35 @@ final class PortProxy: @unchecked Sendable {
         self.fd = fd
         self.hostPort = Sockets.localPort(fd)
         target = (targetIP, targetPort)
-        let fd = self.fd
         if proto == "udp" {
-            stopPipe = (-1, -1)
-            closing = nil
+            listener = nil
             Sockets.spawn { [target] in UDPRelay(fd: fd, target: target).run() }
             return
         }
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else {
-            let code = errno
+        var address = Sockets.address(targetIP, port: targetPort)
+        var listener: OpaquePointer?
+        let result = berth_proxy_listen(fd, &address, &listener)
+        guard result == 0, let listener else {
             close(fd)
-            throw NetworkError.errno("pipe", code)
+            throw NetworkError.errno("proxy", -result)
         }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // berthd spawns shims
-        stopPipe = (ends[0], ends[1])
-        let loops = min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 4)
-        let closing = Countdown(loops + 1) {
-            close(fd)
-            close(ends[0])
-            close(ends[1])
-        }
-        self.closing = closing
-        let stop = ends[0]
-        for _ in 0..<loops {
-            Sockets.spawn { [target] in
-                var address = Sockets.address(target.0, port: target.1)
-                _ = berth_proxy_serve(fd, stop, &address)
-                closing.finish()
-            }
-        }
+        self.listener = listener
     }
 
-    /// Ends the proxy: the loops close their connections and return; a UDP relay's
-    /// socket wakes and closes.
+    /// How many loops serve every published TCP port.
+    static var loopCount: Int { Int(berth_proxy_loop_count()) }
+
+    /// Ends the proxy: its connections are closed and, for TCP, the port is free when this
+    /// returns; a UDP relay's socket wakes and closes.
     func stop() {
-        if let closing {
-            _ = write(stopPipe.write, "x", 1)
-            closing.finish()
+        guard lock.withLock({ () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }) else { return }
+        if let listener {
+            berth_proxy_unlisten(listener)
         } else {
             shutdown(fd, Int32(SHUT_RDWR))
         }
-    }
-}
-
-/// Runs `body` when `finish()` has been called `count` times, from whichever thread is last.
-final class Countdown: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var remaining: Int
-    private let body: () -> Void
-    init(_ count: Int, body: @escaping () -> Void) {
-        remaining = count
-        self.body = body
-        pthread_mutex_init(&mutex, nil)
-    }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func finish() {
-        pthread_mutex_lock(&mutex)
-        remaining -= 1
-        let last = remaining == 0
-        pthread_mutex_unlock(&mutex)
-        if last { body() }
     }
 }

@@ -73,6 +73,21 @@ public struct ContainerStore: Sendable {
         }
     }
 
+    /// Only the record's cgroup paths (whether a container is paused, asked of every live
+    /// container at the daemon's start): the rest of the state file, its config above all
+    /// (nine tenths of it), is not decoded.
+    public func loadCgroupPaths(_ id: String) throws -> [String: String] {
+        try Self.validate(id: id)
+        guard let bytes = FileSystem.readBytes(stateFile(id)) else { throw ConfigError("container \"\(id)\" does not exist") }
+        guard let range = JSONMemberScan.valueRange(at: ["cgroupPaths"], in: bytes) else { return try load(id).cgroupPaths }
+        do {
+            let member = Array(#"{"cgroupPaths":"#.utf8) + bytes[range] + [UInt8(ascii: "}")]
+            return try JSONFields(JSONValue.parse(member), at: "").stringMap("cgroupPaths") ?? [:]
+        } catch {
+            throw ConfigError("container \"\(id)\": state file is unreadable: \(error)")
+        }
+    }
+
     /// The container's config as it was at create.
     public func loadConfig(_ id: String) throws -> Spec {
         try Self.validate(id: id)

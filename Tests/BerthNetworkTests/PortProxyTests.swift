@@ -5,7 +5,8 @@ import Testing
 
 /// The TCP proxy's loops against a server of the test's own on 127.0.0.1: bytes arrive
 /// whole and in order both ways, a half-close passes through, many connections share the
-/// loops, a refused target closes the client, and stop() frees the port.
+/// loops (every port the same ones), a refused target closes the client, and stop() frees
+/// the port before it returns.
 @Suite(.serialized)
 struct PortProxyTests {
     static let loopback = IPv4Address("127.0.0.1")!
@@ -112,15 +113,48 @@ struct PortProxyTests {
 
     /// The descriptors in each epoll set of this process that watches `fd` (the proxy's loops).
     static func epollSetsWatching(_ fd: Int32) -> [[Int32]] {
+        epollSets(watching: fd).map(\.watched)
+    }
+
+    /// Each epoll set of this process that watches `fd`: its own descriptor and those it watches.
+    static func epollSets(watching fd: Int32) -> [(set: Int32, watched: [Int32])] {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return descriptors.compactMap { name -> [Int32]? in
+        return descriptors.compactMap { name -> (Int32, [Int32])? in
             guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name)) == "anon_inode:[eventpoll]",
-                  let info = try? String(contentsOfFile: "/proc/self/fdinfo/" + name, encoding: .utf8) else { return nil }
+                  let info = try? String(contentsOfFile: "/proc/self/fdinfo/" + name, encoding: .utf8),
+                  let set = Int32(name) else { return nil }
             let watched = info.split(separator: "\n").compactMap { line -> Int32? in
                 guard line.hasPrefix("tfd:") else { return nil }
                 return Int32(line.dropFirst(4).split(separator: " ").first ?? "")
             }
-            return watched.contains(fd) ? watched : nil
+            return watched.contains(fd) ? (set, watched) : nil
+        }
+    }
+
+    /// With hundreds of published ports, a thread set per port made hundreds of idle
+    /// threads: every port is served by the same few loops, and unpublishing one frees its
+    /// port before stop() returns (a restart publishes it again at once).
+    @Test func everyPortSharesTheSameLoopsAndStopFreesItsPortAtOnce() throws {
+        let server = try Self.listener()
+        defer { close(server.fd) }
+        Self.echoServer(server.fd, connections: 12)
+        var proxies: [PortProxy] = []
+        defer { for proxy in proxies { proxy.stop() } }
+        for _ in 0..<12 {
+            proxies.append(try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: server.port))
+        }
+        let loops = Set(Self.epollSets(watching: proxies[0].fd).map(\.set))
+        #expect(loops.count == PortProxy.loopCount && loops.count >= 1)
+        for proxy in proxies {
+            #expect(Set(Self.epollSets(watching: proxy.fd).map(\.set)) == loops)
+            let payload = Array("via \(proxy.hostPort)".utf8)
+            #expect(Self.exchange(port: proxy.hostPort, payload: payload) == Array("\(payload.count)\n".utf8) + payload)
+        }
+        for proxy in proxies {
+            proxy.stop()
+            proxy.stop()  // a second stop does nothing
+            let again = try Sockets.bound("tcp", ip: Self.loopback, port: proxy.hostPort)
+            close(again)
         }
     }
 
@@ -133,11 +167,13 @@ struct PortProxyTests {
         Self.echoServer(server.fd, connections: 1)
         let proxy = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: server.port)
         defer { proxy.stop() }
+        // What each loop watches besides connections: its wake descriptor and the listeners.
+        let idle = Self.epollSetsWatching(proxy.fd).map(\.count)
         let client = try #require(Sockets.connect(to: Self.loopback, port: proxy.hostPort))
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        // Until the proxy has accepted and connected, a loop watches more than its own two.
-        for _ in 0..<100 where Self.epollSetsWatching(proxy.fd).allSatisfy({ $0.count == 2 }) { usleep(10_000) }
+        // Until the proxy has accepted and connected, a loop watches more than when idle.
+        for _ in 0..<100 where Self.epollSetsWatching(proxy.fd).map(\.count) == idle { usleep(10_000) }
         let child = fork()
         if child == 0 {
             // Holds the sockets; killed below, and gone by itself after 20 s in any case.
@@ -154,13 +190,13 @@ struct PortProxyTests {
         let answer = Self.readToEnd(client)
         close(client)
         #expect(answer == Array("3\nbye".utf8))
-        // Both directions ended: the loop is back to its listener and its stop pipe.
+        // Both directions ended: the loop is back to what it watched before.
         var sets = Self.epollSetsWatching(proxy.fd)
-        for _ in 0..<100 where !sets.allSatisfy({ $0.count == 2 }) {
+        for _ in 0..<100 where sets.map(\.count) != idle {
             usleep(10_000)
             sets = Self.epollSetsWatching(proxy.fd)
         }
-        #expect(!sets.isEmpty && sets.allSatisfy { $0.count == 2 }, "\(sets)")
+        #expect(!sets.isEmpty && sets.map(\.count) == idle, "\(sets)")
     }
 
     @Test func aRefusedTargetClosesTheClientAndStopFreesThePort() throws {
@@ -172,18 +208,10 @@ struct PortProxyTests {
         // Closed without an answer (or reset while sending).
         #expect((Self.exchange(port: port, payload: Array("hello".utf8)) ?? []).isEmpty)
         proxy.stop()
-        // The loops close the listener once they have all seen the stop.
-        var refused = false
-        for _ in 0..<100 {
-            if let fd = Sockets.connect(to: Self.loopback, port: port) {
-                close(fd)
-                usleep(10_000)
-            } else {
-                refused = true
-                break
-            }
-        }
-        #expect(refused)
+        // The listener is closed when stop() returns.
+        let after = Sockets.connect(to: Self.loopback, port: port)
+        if let after { close(after) }
+        #expect(after == nil)
     }
 
     /// A socket connected to [::1]:port (TCP or UDP).

@@ -44,16 +44,7 @@ extension ContainerService {
         // Removed while the last exit's cleanup finished (a `docker rm -f` during a restart).
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         var plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
-                                 peerPid: { [entries] nameOrID in
-                                     // `container:<name>` modes join a running container's namespaces.
-                                     guard let peer = entries.values.first(where: { $0.record.ID == nameOrID || $0.record.bareName == nameOrID || $0.record.ID.hasPrefix(nameOrID) }) else {
-                                         throw BerthError.notFound("No such container: \(nameOrID)")
-                                     }
-                                     guard peer.record.State.Running else {
-                                         throw SpecBuilder.PeerNotRunning(name: peer.record.bareName, status: peer.record.State.Status)
-                                     }
-                                     return peer.record.State.Pid
-                                 })
+                                 peerPid: Self.peerPid(in: namespacePeers(of: entry.hostConfig)))
         plan.volumes = volumes
         // network: the namespace, interfaces and ports, made before the runtime joins them.
         let clock = ContinuousClock()

@@ -8,6 +8,9 @@ import Glibc
 /// happened meanwhile, and cleans what dead ones left.
 extension ContainerService {
     public func recover() async {
+        let probes = await probeForRecovery(entries.keys.sorted().filter {
+            entries[$0]!.record.State.Running && entries[$0]!.record.State.Status != "removing"
+        })
         for id in entries.keys.sorted() {
             guard let entry = entries[id] else { continue }
             if entry.record.State.Status == "removing" {
@@ -17,7 +20,7 @@ extension ContainerService {
             guard entry.record.State.Running else { continue }
             let socket = paths.shimSocket(id)
             do {
-                let reply = try await ShimClient(socketPath: socket).call("state")
+                guard let reply = probes[id]?.state else { throw ShimUnreachable() }
                 let fields = reply.split(separator: " ")
                 switch fields.first {
                 case "running":
@@ -26,7 +29,7 @@ extension ContainerService {
                     if entries[id]!.record.State.Health == nil {
                         entries[id]!.record.State.Health = ContainerHealth.forNewRun(previous: nil, config: entry.record.Config)
                     }
-                    if await !reconcilePause(id) { startHealthMonitor(id) }
+                    if !reconcilePause(id, frozen: probes[id]?.frozen ?? false) { startHealthMonitor(id) }
                 case "exited" where fields.count == 3:
                     let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? ShimExit(status: 255, finished: timestamp())
                     await handleExit(id, status: exit.status, finished: exit.finished)
@@ -79,13 +82,7 @@ extension ContainerService {
     /// A crash between a freeze (or a thaw) and its record leaves the two apart, and a stop
     /// would then signal a frozen process and wait in vain: the cgroup says whether the
     /// container is paused. Answers whether it is.
-    private func reconcilePause(_ id: String) async -> Bool {
-        let runtimeRoot = paths.runtimeRoot
-        let frozen = (try? await blocking {
-            guard let saved = try? ContainerStore(root: runtimeRoot).load(id),
-                  let cgroup = try? openCgroupManager(paths: saved.cgroupPaths) else { return false }
-            return cgroup.isFrozen()
-        }) ?? false
+    private func reconcilePause(_ id: String, frozen: Bool) -> Bool {
         guard let state = entries[id]?.record.State, state.Paused != frozen else { return frozen }
         logger.warning("container \(id): its cgroup is \(frozen ? "frozen" : "thawed"); recording it as \(frozen ? "paused" : "running")")
         entries[id]!.record.State.Paused = frozen
@@ -93,6 +90,9 @@ extension ContainerService {
         persist(id)
         return frozen
     }
+
+    /// A running container's shim that did not answer the start's probe.
+    private struct ShimUnreachable: Error {}
 
     /// Shim directories, runtime records and root mounts of containers that are not running.
     private func cleanLeftovers() async {

@@ -112,8 +112,8 @@ public actor ContainerService {
         }
         entries = loaded
         names = Dictionary(loaded.values.map { ($0.record.bareName, $0.record.ID) }, uniquingKeysWith: { first, _ in first })
-        let users = UsersSnapshot()
-        users.update(loaded.values.map(\.record))
+        let users = ImageUsersIndex()
+        for entry in loaded.values { users.set(entry.record) }
         imageUsers = users
         images.imageUsers = { users.users(of: $0) }
         for entry in loaded.values {
@@ -146,7 +146,7 @@ public actor ContainerService {
     }
 
     /// Which containers use which image, readable from the image store's lock without the actor.
-    let imageUsers: UsersSnapshot
+    let imageUsers: ImageUsersIndex
 
     // MARK: - lookup
 
@@ -196,7 +196,7 @@ public actor ContainerService {
         } catch {
             logger.error("container \(id): cannot save its state: \(error)")
         }
-        imageUsers.update(entries.values.map(\.record))
+        imageUsers.set(entry.record)
     }
 
     /// Saves a record off the actor, fsync included; answers the JSON saved (sorted keys, so
@@ -222,7 +222,7 @@ public actor ContainerService {
     /// What `persist` does besides the write, for a record that is on disk as it is.
     func persisted(_ id: String) {
         stateVersion += 1
-        imageUsers.update(entries.values.map(\.record))
+        if let record = entries[id]?.record { imageUsers.set(record) }
     }
 
     func persistHostConfig(_ id: String) throws {
@@ -365,7 +365,7 @@ public actor ContainerService {
         }
         names[name] = id
         entries[id] = Entry(record: record, hostConfig: hostConfig)
-        imageUsers.update(entries.values.map(\.record))
+        imageUsers.set(record)
         stateVersion += 1
         emit("create", container: id)
         return Created(id: id, warnings: validated.warnings)
@@ -505,7 +505,7 @@ public actor ContainerService {
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
-        imageUsers.update(entries.values.map(\.record))
+        imageUsers.remove(id)
         let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
         entry.exitWaiters.resumeAll(returning: result)
         entry.removalWaiters.resumeAll(returning: result)
@@ -570,27 +570,4 @@ public actor ContainerService {
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
-}
-
-/// Container IDs by image, for the image store's conflict checks (which run under its own lock).
-final class UsersSnapshot: @unchecked Sendable {
-    private let lock = Lock()
-    private var byImage: [String: ImageUsers] = [:]
-
-    func update(_ records: [ContainerRecord]) {
-        var map: [String: ImageUsers] = [:]
-        for record in records {
-            // The images it mounts are held as its own image is.
-            for image in Set([record.Image] + (record.ImageMounts ?? []).map(\.ImageID)) {
-                if record.State.Running || record.State.Restarting {
-                    map[image, default: ImageUsers()].running.append(record.ID)
-                } else {
-                    map[image, default: ImageUsers()].stopped.append(record.ID)
-                }
-            }
-        }
-        lock.withLock { byImage = map }
-    }
-
-    func users(of image: String) -> ImageUsers { lock.withLock { byImage[image] ?? ImageUsers() } }
 }

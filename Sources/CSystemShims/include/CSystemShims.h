@@ -140,11 +140,16 @@ int berth_netns_socket(int nsfd, int domain, int type, int protocol);
 
 // ---- the port proxy (proxy.c) ----
 struct sockaddr_in;
-// Serves a listening TCP socket: each connection is forwarded to `target` and back, on this
-// thread, until `stop` (a pipe's read end, never read) becomes readable; then every connection is
-// closed and it returns 0 (-errno if it could not start). Neither fd is closed. Several
-// threads may serve one listener with one stop fd.
-int berth_proxy_serve(int listener, int stop, const struct sockaddr_in *target);
+struct berth_proxy_listener;
+// Publishes a listening TCP socket on the daemon's shared proxy loops (started at the first
+// call, one per CPU up to four, one thread each): each connection is forwarded to `target`
+// and back. 0 and *out set, or -errno (the fd is left open then).
+int berth_proxy_listen(int fd, const struct sockaddr_in *target, struct berth_proxy_listener **out);
+// Unpublishes it: once every loop has dropped it and closed its connections, the socket is
+// closed (the port is free when this returns) and `listener` freed.
+void berth_proxy_unlisten(struct berth_proxy_listener *listener);
+// How many loops serve the published ports (starting them if they are not yet).
+int berth_proxy_loop_count(void);
 // ---- end of proxy.c ----
 
 // ---- memory.c ----
