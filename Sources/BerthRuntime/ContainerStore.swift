@@ -4,7 +4,8 @@ import Glibc
 
 /// What the runtime remembers of a container between its commands, in `<root>/<id>/state.json`.
 /// The pid is paired with the process's start time so that a reused pid is never mistaken
-/// for the container.
+/// for the container. The file also holds the config, under "config" (ContainerStore.loadConfig);
+/// loading the record builds none of it.
 public struct SavedContainer: Sendable {
     public var id: String
     public var bundle: String
@@ -18,9 +19,6 @@ public struct SavedContainer: Sendable {
     /// this field (build it from the config).
     public var seccomp: SeccompSource?
 
-    /// The state file also holds the config, under "config" (see ContainerStore.loadConfig);
-    /// decoding this type skips it, so that exec, run for every `docker exec`, decodes only
-    /// these few fields.
     public enum SeccompSource: String, Sendable {
         /// No filter (`seccomp=unconfined`, or a config without one).
         case unconfined
