@@ -99,6 +99,7 @@ let containers: ContainerService
 let specDefaults: DaemonSpecDefaults
 do {
     specDefaults = try options.specDefaults(DaemonSpecDefaults.current())
+    OpenFileLimit.raiseToHardLimit()  // after: containers keep the limits berthd was given
 } catch {
     fail("\(error)")
 }

@@ -1,3 +1,4 @@
+import BerthOCI
 import Foundation
 import Glibc
 import Testing
@@ -269,6 +270,24 @@ struct RunParityTests {
             #expect(Self.inspect(daemon, "{{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}}", "plain") == "134217728 shareable")
             Self.succeeds(daemon, ["rm", "own", "plain"])
         }
+    }
+
+    /// berthd raises its own soft limit of open files to the hard one (hundreds of containers
+    /// need more than a shell's 1024), while its containers keep the limits it was started with.
+    @Test func theDaemonRaisesItsOpenFileLimitAndContainersKeepTheirs() throws {
+        let daemon = try TestDaemon(configuration: #"{"cgroup-parent": "/berth-test"}"#,
+                                    launcher: ["/usr/bin/prlimit", "--nofile=512:8192", "--"])
+        defer {
+            _ = daemon.stop()
+            ContainerBehaviourTests.scrub(daemon.directory)
+        }
+        let limits = readProcFile("/proc/\(daemon.process.processIdentifier)/limits") ?? ""
+        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?
+            .split(separator: " ", omittingEmptySubsequences: true)
+        #expect(openFiles?.dropFirst(3).prefix(2).map(String.init) == ["8192", "8192"], "\(limits)")
+        #expect(daemon.docker(["load", "-q", "-i", Harness.imageDir + "/busybox.tar"]).status == 0)
+        let run = daemon.docker(["run", "--rm", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"])
+        #expect(run.stdout == "512\n8192\n", "\(run)")
     }
 
     // dockerd's kill with SIGKILL (the default) returns once the container has exited: what
