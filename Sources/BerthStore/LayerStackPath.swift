@@ -67,40 +67,29 @@ public struct LayerStackPath {
     }
 
     public func resolve(_ path: String) -> Resolution {
-        var pending = path.split(separator: "/").map(String.init)
-        var resolved: [String] = []
-        var links = 0
-        while !pending.isEmpty {
-            let component = pending.removeFirst()
-            if component == "." || component.isEmpty { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            guard let found = lookup(resolved + [component]) else {
-                let rest = [component] + pending.filter { !$0.isEmpty && $0 != "." }
+        var walk = PathWalk(path)
+        while let component = walk.next() {
+            guard let found = lookup(walk.resolved + [component]) else {
+                let rest = [component] + walk.remaining.filter { $0 != "." }
                 // ".." in what is to be made would need it made first: as MkdirAll, clean it lexically.
                 var missing: [String] = []
                 for part in rest {
                     if part == ".." { if !missing.isEmpty { missing.removeLast() } } else { missing.append(part) }
                 }
-                return .missing(existing: resolved, missing: missing)
+                return .missing(existing: walk.resolved, missing: missing)
             }
             let type = found.info.st_mode & S_IFMT
-            if type == S_IFLNK && links < 255 {
-                links += 1
-                guard let target = SymbolicLink.target(found.path) else { return .notDirectory(at: resolved + [component]) }
-                if target.hasPrefix("/") { resolved = [] }
-                pending = target.split(separator: "/").map(String.init) + pending
+            if type == S_IFLNK && walk.links < 255 {
+                guard let target = SymbolicLink.target(found.path) else { return .notDirectory(at: walk.resolved + [component]) }
+                walk.follow(target)
                 continue
             }
-            resolved.append(component)
-            if type != S_IFDIR && !pending.isEmpty {
-                return .notDirectory(at: resolved + [pending.first!])
-            }
-            if pending.isEmpty { return .existing(components: resolved, isDirectory: type == S_IFDIR) }
+            walk.accept(component)
+            let remaining = walk.remaining
+            if type != S_IFDIR, let next = remaining.first { return .notDirectory(at: walk.resolved + [next]) }
+            if remaining.isEmpty { return .existing(components: walk.resolved, isDirectory: type == S_IFDIR) }
         }
-        return .existing(components: resolved, isDirectory: true)
+        return .existing(components: walk.resolved, isDirectory: true)
     }
 
     /// Makes `missing` below `existing` in the upper directory (layers[0]): the existing

@@ -41,7 +41,7 @@ func report(_ message: String) {
     guard let logPath else { return }
     let line: String
     if logJSON {
-        line = "{\"level\":\"error\",\"msg\":\(JSONText.quoted(message)),\"time\":\"\(rfc3339Now())\"}\n"
+        line = "{\"level\":\"error\",\"msg\":\(message.goJSONQuoted),\"time\":\"\(rfc3339Now())\"}\n"
     } else {
         line = "time=\"\(rfc3339Now())\" level=error msg=\"\(message)\"\n"
     }

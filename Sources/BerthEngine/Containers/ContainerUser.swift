@@ -112,25 +112,15 @@ public enum ContainerUser {
 /// image's absolute link never leads out to the host.
 public enum ScopedPath {
     public static func resolve(_ path: String, inRoot root: String) -> String {
-        var pending = path.split(separator: "/").map(String.init)
-        var resolved: [String] = []
-        var links = 0
-        while !pending.isEmpty {
-            let component = pending.removeFirst()
-            if component == "." || component.isEmpty { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
+        var walk = PathWalk(path)
+        while let component = walk.next() {
+            let candidate = root + "/" + (walk.resolved + [component]).joined(separator: "/")
+            if walk.links < 255, let target = SymbolicLink.target(candidate) {
+                walk.follow(target)
+            } else {
+                walk.accept(component)
             }
-            let candidate = root + "/" + (resolved + [component]).joined(separator: "/")
-            if links < 255, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: candidate) {
-                links += 1
-                if target.hasPrefix("/") { resolved = [] }
-                pending = target.split(separator: "/").map(String.init) + pending
-                continue
-            }
-            resolved.append(component)
         }
-        return root + "/" + resolved.joined(separator: "/")
+        return root + "/" + walk.resolved.joined(separator: "/")
     }
 }

@@ -99,29 +99,19 @@ public enum VolumeSubpath {
     /// Go's filepath.EvalSymlinks for an absolute path: each component is looked at with
     /// lstat and a symlink is replaced by its target; fails on the first missing component.
     static func evalSymlinks(_ path: String) -> Result<String, WalkFailure> {
-        var pending = path.split(separator: "/").map(String.init)
-        var resolved: [String] = []
-        var links = 0
-        while !pending.isEmpty {
-            let component = pending.removeFirst()
-            if component == "." || component.isEmpty { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            let candidate = "/" + (resolved + [component]).joined(separator: "/")
+        var walk = PathWalk(path)
+        while let component = walk.next() {
+            let candidate = "/" + (walk.resolved + [component]).joined(separator: "/")
             var info = stat()
             if lstat(candidate, &info) != 0 { return .failure(WalkFailure(path: candidate, code: errno)) }
             guard info.st_mode & S_IFMT == S_IFLNK else {
-                resolved.append(component)
+                walk.accept(component)
                 continue
             }
-            links += 1
-            if links > 255 { return .failure(WalkFailure(path: candidate, code: ELOOP)) }
+            if walk.links >= 255 { return .failure(WalkFailure(path: candidate, code: ELOOP)) }
             guard let target = SymbolicLink.target(candidate) else { return .failure(WalkFailure(path: candidate, code: errno)) }
-            if target.hasPrefix("/") { resolved = [] }
-            pending = target.split(separator: "/").map(String.init) + pending
+            walk.follow(target)
         }
-        return .success("/" + resolved.joined(separator: "/"))
+        return .success("/" + walk.resolved.joined(separator: "/"))
     }
 }

@@ -89,24 +89,15 @@ enum FileSystem {
     /// Joins a container path onto the rootfs, refusing to leave it through `..` or symlinks:
     /// every component is resolved inside `root` (like runc's securejoin).
     static func secureJoin(root: String, _ path: String) -> String {
-        var resolved: [Substring] = []
-        var pending = path.split(separator: "/", omittingEmptySubsequences: true).reversed().map { $0 }
-        var hops = 0
-        while let component = pending.popLast() {
-            if component == "." { continue }
-            if component == ".." {
-                _ = resolved.popLast()
-                continue
+        var walk = PathWalk(path)
+        while let component = walk.next() {
+            let candidate = root + "/" + (walk.resolved + [component]).joined(separator: "/")
+            if walk.links < 255, let target = SymbolicLink.target(candidate), !target.isEmpty {
+                walk.follow(target)
+            } else {
+                walk.accept(component)
             }
-            let candidate = root + "/" + (resolved + [component]).joined(separator: "/")
-            if hops < 255, let target = SymbolicLink.target(candidate), !target.isEmpty {
-                hops += 1
-                if target.hasPrefix("/") { resolved.removeAll() }
-                pending.append(contentsOf: target.split(separator: "/").reversed())
-                continue
-            }
-            resolved.append(component)
         }
-        return root + "/" + resolved.joined(separator: "/")
+        return root + "/" + walk.resolved.joined(separator: "/")
     }
 }
