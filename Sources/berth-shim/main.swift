@@ -4,7 +4,8 @@ import CBerthShim
 // through the runtime, holds its stdio, writes its log, serves attach/exec/wait/kill on
 // <state>/shim.sock, reaps it and records how it ended. See DESIGN.md and `Request`.
 
-/// fd 3, when berthd gave it: where the shim says `ok PID` or `error MESSAGE` once.
+/// fd 3, when berthd gave it: where the shim says `listening` once its socket takes
+/// connections, then `ok PID` or `error MESSAGE` once.
 let readyFD: Int32 = fcntl(3, F_GETFD) >= 0 ? 3 : -1
 if readyFD >= 0 { _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC) }
 
@@ -55,15 +56,21 @@ func start() -> Never {
         fail(1, error.message)
     }
 
+    // Listening before the runtime creates: berthd's attachments (`docker run`) connect
+    // meanwhile, and are served once the container exists, before it is started.
+    let socketPath = UnixSocket.path(stateDir: options.stateDir, name: "shim.sock")
+    guard let listener = UnixSocket.listen(path: socketPath) else {
+        fail(1, "listen on \(options.stateDir)/shim.sock: \(errnoText())")
+    }
+    if readyFD >= 0 { writeAll(readyFD, "listening\n") }
+
     let container: Session
     do {
         container = try Startup.createContainer(options)
     } catch {
+        // Who connected meanwhile finds the connection reset when we exit.
+        unlink(socketPath)
         fail(1, error.message)
-    }
-
-    guard let listener = UnixSocket.listen(path: UnixSocket.path(stateDir: options.stateDir, name: "shim.sock")) else {
-        fail(1, "listen on \(options.stateDir)/shim.sock: \(errnoText())")
     }
 
     if readyFD >= 0 {

@@ -16,24 +16,28 @@ struct ShimTests {
         let bundle: TestBundle
         let stateDir: String
         var pid: pid_t = 0
-        /// What the shim wrote on its ready pipe: "ok PID" or "error MESSAGE".
+        /// What the shim wrote on its ready pipe after `listening`: "ok PID" or "error MESSAGE".
         var ready = ""
+        /// Whether `listening` came first (the socket took connections before the create).
+        var listened = false
 
+        /// `whenListening` runs as soon as the shim says its socket takes connections, while
+        /// the runtime creates the container.
         init(args: [String], terminal: Bool = false, flags: [String] = [],
-             configure: (inout Spec) -> Void = { _ in }) throws {
+             configure: (inout Spec) -> Void = { _ in }, whenListening: (RunningShim) throws -> Void = { _ in }) throws {
             bundle = try TestBundle(args: args, prefix: "shim")
             stateDir = bundle.directory + "-shim"
             bundle.spec.process?.terminal = terminal
             configure(&bundle.spec)
             try bundle.writeSpec()
             try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-            try spawn(flags + (terminal ? ["--tty"] : []))
+            try spawn(flags + (terminal ? ["--tty"] : []), whenListening: whenListening)
         }
 
         var id: String { bundle.id }
         var logPath: String { stateDir + "/container-json.log" }
 
-        private func spawn(_ flags: [String]) throws {
+        private func spawn(_ flags: [String], whenListening: (RunningShim) throws -> Void) throws {
             let argv = [Harness.binary("berth-shim"), "--id", bundle.id, "--bundle", bundle.directory,
                         "--state", stateDir, "--runtime", Harness.binary("berth-runtime"),
                         "--runtime-root", bundle.stateRoot, "--log-path", logPath] + flags
@@ -55,6 +59,7 @@ struct ShimTests {
             close(ends[1])
             defer { close(ends[0]) }
             guard pid > 0 else { throw TestFailure("spawn berth-shim: \(errno)") }
+            let listening = Array("listening\n".utf8)
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 256)
             while true {
@@ -62,6 +67,11 @@ struct ShimTests {
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 bytes += chunk[0..<n]
+                if !listened && bytes.starts(with: listening) {
+                    listened = true
+                    bytes.removeFirst(listening.count)
+                    try whenListening(self)
+                }
             }
             ready = String(decoding: bytes, as: UTF8.self)
         }
@@ -214,6 +224,24 @@ struct ShimTests {
         #expect(!FileManager.default.fileExists(atPath: shim.stateDir + "/shim.sock"))
     }
 
+    /// berthd connects `docker run`'s attachments as soon as the shim listens, while the
+    /// runtime creates: they are served once the container exists and miss nothing.
+    @Test func anAttachmentMadeDuringCreateGetsAllOutput() throws {
+        var early: ShimClient?
+        // Connected before the ready pipe said more than `listening`.
+        let shim = try RunningShim(args: ["sh", "-c", "echo first; echo second >&2"],
+                                   whenListening: { early = try $0.open("attach 0 1 1") })
+        #expect(shim.listened)
+        #expect(shim.ready.hasPrefix("ok "), "\(shim.ready)")
+        let attach = try #require(early)
+        #expect(try attach.readLine() == "ok")
+        #expect(try shim.ask("start") == "ok")
+        let frames = try attach.readFrames()
+        #expect(Self.text(frames, kind: 1) == "first\n")
+        #expect(Self.text(frames, kind: 2) == "second\n")
+        #expect(shim.waitForExit() == 0)
+    }
+
     @Test func exitStatusIsRecordedAndAnsweredToWait() throws {
         let shim = try RunningShim(args: ["sh", "-c", "exit 3"])
         let pid = try #require(Int32(shim.ready.dropFirst(3).trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -232,15 +260,21 @@ struct ShimTests {
     }
 
     @Test func badFlagsAndFailedCreateAreReportedOnTheReadyPipe() throws {
-        let bad = try RunningShim(args: ["true"], flags: ["--log-driver", "syslog"])
+        let bad = try RunningShim(args: ["true"], flags: ["--log-driver", "no-such-driver"])
+        #expect(!bad.listened)
         #expect(bad.ready.hasPrefix("error unknown log driver"), "\(bad.ready)")
         #expect(bad.waitForExit() == 2)
 
-        // The runtime's own message comes back: here the command is not in the image.
-        let failing = try RunningShim(args: ["no-such-command"])
+        // The runtime's own message comes back: here the command is not in the image. Who
+        // connected while it tried finds the connection closed, and the socket is gone.
+        var early: ShimClient?
+        let failing = try RunningShim(args: ["no-such-command"], whenListening: { early = try $0.open("attach 0 1 1") })
+        #expect(failing.listened)
         #expect(failing.ready.hasPrefix("error "), "\(failing.ready)")
         #expect(failing.ready.contains("no-such-command"), "\(failing.ready)")
         #expect(failing.waitForExit() == 1)
+        #expect(throws: (any Error).self) { _ = try #require(early).readLine() }
+        #expect(!FileManager.default.fileExists(atPath: failing.stateDir + "/shim.sock"))
     }
 
     @Test func stdinReachesTheContainerAndHalfCloseEndsIt() throws {

@@ -7,6 +7,7 @@ import Glibc
 /// When the phases of a start ended, for the debug log.
 final class PhaseTimes: @unchecked Sendable {
     var prepared = ContinuousClock.now
+    var created = ContinuousClock.now
 }
 
 /// What an attachment made before start gets when the container starts: the shim to talk
@@ -14,6 +15,58 @@ final class PhaseTimes: @unchecked Sendable {
 struct PendingAttachGo: Sendable {
     let socketPath: String
     let connected: AsyncStream<Void>.Continuation
+}
+
+/// The attachments waiting for a start, let go to the shim as soon as it listens: they
+/// connect while the runtime creates the container, not after it.
+final class AttachmentsToConnect: @unchecked Sendable {
+    private let waiting: [CheckedContinuation<PendingAttachGo?, Never>]
+    private let socketPath: String
+    /// One per attachment: finished once it is connected, or has given up.
+    let connected: [AsyncStream<Void>]
+    private let signals: [AsyncStream<Void>.Continuation]
+    /// Set on the launching thread, read after the launch's answer came back.
+    private(set) var released = false
+
+    init(_ waiting: [CheckedContinuation<PendingAttachGo?, Never>], socketPath: String) {
+        self.waiting = waiting
+        self.socketPath = socketPath
+        let streams = waiting.map { _ in AsyncStream<Void>.makeStream() }
+        connected = streams.map(\.stream)
+        signals = streams.map(\.continuation)
+    }
+
+    /// The shim listens: each attachment connects now.
+    func release() {
+        guard !released else { return }
+        released = true
+        for (waiter, signal) in zip(waiting, signals) {
+            waiter.resume(returning: PendingAttachGo(socketPath: socketPath, connected: signal))
+        }
+    }
+
+    /// The start failed before the shim listened: the attachments end without output.
+    func dismissUnreleased() {
+        guard !released else { return }
+        released = true
+        for waiter in waiting { waiter.resume(returning: nil) }
+    }
+
+    /// Until every attachment is connected, or 5 s have passed.
+    static func awaitConnected(_ streams: [AsyncStream<Void>]) async {
+        await withTaskGroup(of: Void.self) { group in
+            for connected in streams {
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { race in
+                        race.addTask { for await _ in connected { break } }
+                        race.addTask { try? await Task.sleep(for: .seconds(5)) }
+                        await race.next()
+                        race.cancelAll()
+                    }
+                }
+            }
+        }
+    }
 }
 
 extension ContainerService {
@@ -67,6 +120,10 @@ extension ContainerService {
         let execTemplate: ExecTemplate
         let began = clock.now
         let timings = PhaseTimes()
+        let socket = paths.shimSocket(id)
+        // Attachments made before start (`docker run`) connect while the runtime creates.
+        let early = AttachmentsToConnect(Array(entries[id]!.pendingAttaches.values), socketPath: socket)
+        entries[id]!.pendingAttaches = [:]
         do {
             (pid, execTemplate) = try await blocking {
                 let shimOptions = try prepared.shimOptions()
@@ -77,13 +134,17 @@ extension ContainerService {
                 let execTemplate = try prepared.prepare(images: images)
                 timings.prepared = clock.now
                 do {
-                    return (try launcher.launch(shimOptions), execTemplate)
+                    let pid = try launcher.launch(shimOptions, whenListening: early.release)
+                    timings.created = clock.now
+                    return (pid, execTemplate)
                 } catch {
                     prepared.undo(images: images)
                     throw error
                 }
             }
         } catch {
+            // Released ones meet a shim that has gone and end without output.
+            early.dismissUnreleased()
             network?.refillReserve()
             await releaseNetwork(id)  // network
             // The runtime's errors come wrapped as dockerd wraps runc's; ours (user, working
@@ -93,6 +154,7 @@ extension ContainerService {
             throw Self.startError(message)
         }
         // The runtime's create is done: the next start's namespace is made from now on.
+        let created = clock.now
         network?.refillReserve()
         // The record of this run is saved while the attachments connect and the shim lets the
         // process go, so that its fsync is not between the exit and its report. Saved before
@@ -101,30 +163,18 @@ extension ContainerService {
         let startedAt = timestamp()
         let networkDisabled = plan.sandbox?.networkDisabled == true  // network
         let saving = saveInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
-        let socket = paths.shimSocket(id)
-        // Attachments made before start connect to the shim first.
-        let pending = entries[id]!.pendingAttaches
+        // Every attachment made before start is connected to the shim before the process
+        // runs: those released while the runtime created, and any made since.
+        early.release()
+        let late = AttachmentsToConnect(Array(entries[id]!.pendingAttaches.values), socketPath: socket)
         entries[id]!.pendingAttaches = [:]
-        if !pending.isEmpty {
-            await withTaskGroup(of: Void.self) { group in
-                for attach in pending.values {
-                    let (connected, continuation) = AsyncStream<Void>.makeStream()
-                    attach.resume(returning: PendingAttachGo(socketPath: socket, connected: continuation))
-                    group.addTask {
-                        await withTaskGroup(of: Void.self) { race in
-                            race.addTask { for await _ in connected { break } }
-                            race.addTask { try? await Task.sleep(for: .seconds(5)) }
-                            await race.next()
-                            race.cancelAll()
-                        }
-                    }
-                }
-            }
-        }
+        late.release()
+        let connecting = early.connected + late.connected
+        if !connecting.isEmpty { await AttachmentsToConnect.awaitConnected(connecting) }
         let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).call("start")
-            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(launched - timings.prepared), attach and start \(clock.now - launched)")
+            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(timings.created - timings.prepared), back to the service \(created - timings.created), attachments \(launched - created), start \(clock.now - launched)")
         } catch {
             _ = await saving.value  // before the failure is saved over it
             // The shim and its created container go: the runtime's delete kills the init.

@@ -5,7 +5,8 @@ import FoundationEssentials
 import Glibc
 
 /// Starts a container's berth-shim: detached in its own session, so it outlives berthd, and
-/// waits for its first word on the ready pipe (the runtime's create done, or why not).
+/// waits for its word on the ready pipe: `listening` once its socket takes connections (before
+/// the runtime creates), then `ok PID` when the runtime's create is done, or `error MESSAGE`.
 struct ShimLauncher: Sendable {
     let shimPath: String
     let runtimePath: String
@@ -31,8 +32,9 @@ struct ShimLauncher: Sendable {
         var logFields: [String: String] = [:]
     }
 
-    /// Blocks until the shim is ready; returns the container init's pid.
-    func launch(_ options: Options) throws -> Int32 {
+    /// Blocks until the shim is ready; returns the container init's pid. `whenListening` runs
+    /// on this thread as soon as the shim's socket takes connections.
+    func launch(_ options: Options, whenListening: () -> Void = {}) throws -> Int32 {
         var arguments = [shimPath, "--id", options.id, "--bundle", options.bundle, "--state", options.bundle,
                          "--runtime", runtimePath, "--runtime-root", runtimeRoot,
                          "--log-driver", options.logDriver, "--container-name", options.containerName, "--detach"]
@@ -72,10 +74,31 @@ struct ShimLauncher: Sendable {
         }
         close(ready[1])
         guard pid > 0 else { throw BerthError.internalError("cannot start \(shimPath): \(String(cString: strerror(errno)))") }
-        let answer = String(decoding: DescriptorIO.readToEnd(ready[0]), as: UTF8.self).trimmed()
+        let answer = Self.readAnswer(ready[0], whenListening: whenListening)
         if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
         if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
         let shimLog = readTextFile(options.bundle + "/shim.log") ?? ""  // mostly empty: see readTextFile
         throw BerthError.internalError("the container's shim exited before it was ready" + (shimLog.isEmpty ? "" : ": " + shimLog))
+    }
+
+    /// The ready pipe's last word, read to its end; a leading `listening` line is taken out
+    /// and reported as it comes.
+    static func readAnswer(_ fd: Int32, whenListening: () -> Void) -> String {
+        let listening = Array("listening\n".utf8)
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 512)
+        var listeningSeen = false
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            received += chunk[0..<count]
+            if !listeningSeen && received.starts(with: listening) {
+                listeningSeen = true
+                received.removeFirst(listening.count)
+                whenListening()
+            }
+        }
+        return String(decoding: received, as: UTF8.self).trimmed()
     }
 }
