@@ -3,92 +3,6 @@ import CSystemShims
 import FoundationEssentials
 import Glibc
 
-/// The names of each user-defined network: container names, aliases and short IDs → the
-/// addresses on that network. Read by the DNS threads, written by the network service.
-public final class DNSTable: @unchecked Sendable {
-    private let lock = Lock()
-    private var names: [String: [String: [IPv4Address]]] = [:]  // network ID → name → addresses
-    private var names6: [String: [String: [IPv6Address]]] = [:]  // the same, IPv6 (AAAA)
-    private var reverse: [String: [IPv4Address: String]] = [:]
-    /// A container's address on a user network → every user network it is on, in the order
-    /// it joined them: a container resolves the names of all its networks, as with dockerd.
-    private var memberships: [IPv4Address: [String]] = [:]
-    /// A container's address → network ID → its `--link` aliases there → the target's name:
-    /// names only that container resolves (see EndpointLink).
-    private var linkAliases: [IPv4Address: [String: [String: String]]] = [:]
-
-    public init() {}
-
-    /// Replaces a network's records.
-    func set(network: String, entries: [(names: [String], address: IPv4Address)], entries6: [(names: [String], address: IPv6Address)] = []) {
-        var byName: [String: [IPv4Address]] = [:]
-        var byName6: [String: [IPv6Address]] = [:]
-        var byAddress: [IPv4Address: String] = [:]
-        for entry in entries {
-            for name in entry.names where !name.isEmpty { byName[name.lowercased(), default: []].append(entry.address) }
-            if let first = entry.names.first { byAddress[entry.address] = first }
-        }
-        for entry in entries6 {
-            for name in entry.names where !name.isEmpty { byName6[name.lowercased(), default: []].append(entry.address) }
-        }
-        lock.withLock {
-            names[network] = byName
-            names6[network] = byName6
-            reverse[network] = byAddress
-        }
-    }
-
-    /// Replaces which user networks each container (by its addresses on them) is on.
-    func setMemberships(_ map: [IPv4Address: [String]]) {
-        lock.withLock { memberships = map }
-    }
-
-    /// Replaces the link aliases of the running containers.
-    func setLinkAliases(_ map: [IPv4Address: [String: [String: String]]]) {
-        lock.withLock { linkAliases = map }
-    }
-
-    /// The name `name` stands for when `client` asks on `network`: the target of one of its
-    /// link aliases there, or nil.
-    func linkTarget(client: IPv4Address?, network: String, name: String) -> String? {
-        guard let client else { return nil }
-        var key = name.lowercased()
-        if key.hasSuffix(".") { key.removeLast() }
-        return lock.withLock { linkAliases[client]?[network]?[key] }
-    }
-
-    /// The networks whose names a query to `network`'s server from `client` may be answered
-    /// from: that network first, then the client's other networks.
-    func networks(answering client: IPv4Address?, at network: String) -> [String] {
-        guard let client else { return [network] }
-        return [network] + lock.withLock { memberships[client] ?? [] }.filter { $0 != network }
-    }
-
-    func remove(network: String) {
-        lock.withLock {
-            names[network] = nil
-            names6[network] = nil
-            reverse[network] = nil
-        }
-    }
-
-    public func lookup(network: String, name: String) -> [IPv4Address]? {
-        var key = name.lowercased()
-        if key.hasSuffix(".") { key.removeLast() }
-        return lock.withLock { names[network]?[key] }
-    }
-
-    public func lookup6(network: String, name: String) -> [IPv6Address] {
-        var key = name.lowercased()
-        if key.hasSuffix(".") { key.removeLast() }
-        return lock.withLock { names6[network]?[key] ?? [] }
-    }
-
-    public func reverseLookup(network: String, address: IPv4Address) -> String? {
-        lock.withLock { reverse[network]?[address] }
-    }
-}
-
 /// A DNS server (UDP and TCP port 53) that answers for a user network's containers and
 /// forwards other names to the host's resolvers. One listens on each user network's gateway
 /// address; and one per container on user networks listens at 127.0.0.11 in the container's
@@ -172,8 +86,12 @@ final class DNSServer: @unchecked Sendable {
     /// The local answer, or nil when the question is for the host's resolvers. `client`: the
     /// asking container's address, whose other networks' names are answered too.
     func answer(_ query: DNSQuery, client: IPv4Address? = nil) -> [UInt8]? {
+        Self.answer(query, network: network, table: table, client: client)
+    }
+
+    /// The answer of a server for `first` (see the instance's).
+    static func answer(_ query: DNSQuery, network first: Network, table: DNSTable, client: IPv4Address?) -> [UInt8]? {
         let name = query.question.name
-        let first = network
         if let address = reverseLookupAddress(name) {
             if let target = table.reverseLookup(network: first.id, address: address) {
                 return query.response(.pointer(target + "." + first.name))

@@ -16,25 +16,20 @@ public enum EndpointLink {
 }
 
 extension NetworkService {
-    /// Each running container's addresses → for each user network it is on, its link
-    /// aliases there (alias → target name). A container asks from any of its addresses and
-    /// its aliases on all its networks apply, as libnetwork looks through all its endpoints.
-    func dnsLinkAliases() -> [IPv4Address: [String: [String: String]]] {
-        var map: [IPv4Address: [String: [String: String]]] = [:]
-        for sandbox in sandboxes.values {
-            guard let wanted = attachments[sandbox.containerID] else { continue }
-            var byNetwork: [String: [String: String]] = [:]
-            for endpoint in sandbox.endpoints where networks[endpoint.networkID].map(Self.hasEmbeddedDNS) ?? false {
-                let links = wanted.first { $0.networkID == endpoint.networkID }?.links ?? []
-                var aliases: [String: String] = [:]
-                for link in links {
-                    if let (target, alias) = EndpointLink.parse(link) { aliases[alias.lowercased()] = target }
-                }
-                if !aliases.isEmpty { byNetwork[endpoint.networkID] = aliases }
+    /// A running container's link aliases on each user network it is on (alias → target
+    /// name). It asks from any of its addresses and its aliases on all its networks apply,
+    /// as libnetwork looks through all its endpoints.
+    func dnsLinkAliases(_ sandbox: SandboxRecord) -> [String: [String: String]] {
+        guard let wanted = attachments[sandbox.containerID] else { return [:] }
+        var byNetwork: [String: [String: String]] = [:]
+        for endpoint in sandbox.endpoints where networks[endpoint.networkID].map(Self.hasEmbeddedDNS) ?? false {
+            let links = wanted.first { $0.networkID == endpoint.networkID }?.links ?? []
+            var aliases: [String: String] = [:]
+            for link in links {
+                if let (target, alias) = EndpointLink.parse(link) { aliases[alias.lowercased()] = target }
             }
-            guard !byNetwork.isEmpty else { continue }
-            for endpoint in sandbox.endpoints { map[endpoint.address] = byNetwork }
+            if !aliases.isEmpty { byNetwork[endpoint.networkID] = aliases }
         }
-        return map
+        return byNetwork
     }
 }

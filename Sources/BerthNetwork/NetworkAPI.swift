@@ -372,7 +372,7 @@ extension NetworkService {
         try saveAttachments(containerID)
         // After the attachment is kept: its links are read from there.
         if live, sandboxes[containerID] != nil {
-            refreshDNS([record.id])
+            refreshDNS(container: containerID)
             refreshResolver(containerID)
         }
         refreshView(containerID)
@@ -404,7 +404,7 @@ extension NetworkService {
             }
             detach(endpoint)
             try saveSandbox(sandbox)
-            refreshDNS([record.id])
+            refreshDNS(container: containerID)
             refreshResolver(containerID)
             if hadPorts { try applyFirewall() }
         }

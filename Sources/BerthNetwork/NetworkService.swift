@@ -121,8 +121,8 @@ public actor NetworkService {
         for sandbox in sandboxes.values {
             startProxies(for: sandbox)
             refreshResolver(sandbox.containerID)
+            refreshDNS(container: sandbox.containerID)
         }
-        refreshDNS(networks.keys)
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
         removeStrayNamespaces()
         try applyFirewall()

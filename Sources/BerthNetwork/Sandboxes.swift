@@ -150,7 +150,7 @@ extension NetworkService {
             }
             sandboxes[request.containerID] = sandbox
             try saveSandbox(sandbox)
-            refreshDNS(sandbox.endpoints.map(\.networkID))
+            refreshDNS(container: request.containerID)
             refreshResolver(request.containerID)
             if touchesFirewall(sandbox) { try applyFirewall() }
         } catch {
@@ -355,7 +355,7 @@ extension NetworkService {
         Self.teardowns.async { _ = berth_netns_remove(path) }
         sandboxes[id] = nil
         try? FileManager.default.removeItem(atPath: sandboxPath(id))
-        refreshDNS(sandbox.endpoints.map(\.networkID))
+        refreshDNS(container: id)
         if touchesFirewall(sandbox) {
             do { try applyFirewall() } catch { log("firewall: \(error)") }
         }
@@ -546,34 +546,26 @@ extension NetworkService {
         }
     }
 
-    /// Names on user networks: each container's name, aliases, short ID and hostname; then,
-    /// once for all of them, which networks and link aliases each container asks with.
-    func refreshDNS(_ networkIDs: some Sequence<String>) {
-        for networkID in Set(networkIDs) {
-            guard let record = networks[networkID], Self.hasEmbeddedDNS(record) else { continue }
-            var entries: [(names: [String], address: IPv4Address)] = []
-            var entries6: [(names: [String], address: IPv6Address)] = []
-            for sandbox in sandboxes.values {
-                for endpoint in sandbox.endpoints where endpoint.networkID == networkID {
-                    let names = sandbox.dnsNames(aliases: endpoint.aliases)
-                    entries.append((names, endpoint.address))
-                    if let address6 = endpoint.address6 { entries6.append((names, address6)) }
-                }
-            }
-            dns.set(network: networkID, entries: entries, entries6: entries6)
-        }
-        dns.setMemberships(dnsMemberships())
-        dns.setLinkAliases(dnsLinkAliases())
+    /// The container's part of the names on user networks (its name, aliases, short ID and
+    /// hostname on each, the networks it asks from, its link aliases), put in the table in
+    /// place of what it had there; none once its sandbox is gone. The other containers'
+    /// entries stay as they are.
+    func refreshDNS(container id: String) {
+        dns.setContainer(id, sandboxes[id].flatMap(dnsContribution))
     }
 
-    /// Each container's addresses on user networks → all the user networks it is on.
-    func dnsMemberships() -> [IPv4Address: [String]] {
-        var map: [IPv4Address: [String]] = [:]
-        for sandbox in sandboxes.values {
-            let user = sandbox.endpoints.filter { networks[$0.networkID].map(Self.hasEmbeddedDNS) ?? false }
-            for endpoint in user { map[endpoint.address] = user.map(\.networkID) }
+    /// What `sandbox` adds to the names of its user networks; nil when it is on none.
+    func dnsContribution(_ sandbox: SandboxRecord) -> DNSContainerNames? {
+        let user = sandbox.endpoints.filter { networks[$0.networkID].map(Self.hasEmbeddedDNS) ?? false }
+        var contribution = DNSContainerNames()
+        contribution.networks = user.map(\.networkID)
+        contribution.entries = user.map { endpoint in
+            .init(network: endpoint.networkID, names: sandbox.dnsNames(aliases: endpoint.aliases),
+                  address: endpoint.address, address6: endpoint.address6)
         }
-        return map
+        contribution.linkAliases = dnsLinkAliases(sandbox)
+        if !contribution.linkAliases.isEmpty { contribution.linkAddresses = sandbox.endpoints.map(\.address) }
+        return contribution.entries.isEmpty && contribution.linkAliases.isEmpty ? nil : contribution
     }
 
     /// User-defined bridge networks have a DNS server at their gateway; the default bridge has none.

@@ -25,7 +25,8 @@ struct DNSTests {
         #expect(reverseLookupAddress("2.0.18.172.in-addr.arpa")?.description == "172.18.0.2")
         #expect(reverseLookupAddress("example.com") == nil)
         let table = DNSTable()
-        table.set(network: "n", entries: [(["blog1", "abc123", "web"], IPv4Address("172.18.0.2")!)])
+        table.setContainer("c1", .init(entries: [.init(network: "n", names: ["blog1", "abc123", "web"], address: IPv4Address("172.18.0.2")!)],
+                                       networks: ["n"]))
         #expect(table.lookup(network: "n", name: "BLOG1.")?.first?.description == "172.18.0.2")
         #expect(table.lookup(network: "n", name: "web")?.count == 1)
         #expect(table.lookup(network: "other", name: "blog1") == nil)
@@ -37,10 +38,68 @@ struct DNSTests {
     @Test func aContainerIsAnsweredFromAllItsNetworks() {
         let table = DNSTable()
         let front = IPv4Address("10.1.0.5")!, back = IPv4Address("10.2.0.5")!
-        table.setMemberships([front: ["front", "back"], back: ["front", "back"]])
+        table.setContainer("c1", .init(entries: [.init(network: "front", names: ["c1"], address: front),
+                                                 .init(network: "back", names: ["c1"], address: back)],
+                                       networks: ["front", "back"]))
         #expect(table.networks(answering: front, at: "front") == ["front", "back"])
         #expect(table.networks(answering: back, at: "back") == ["back", "front"])
         #expect(table.networks(answering: IPv4Address("10.9.0.9")!, at: "front") == ["front"])
         #expect(table.networks(answering: nil, at: "front") == ["front"])
+    }
+
+    /// The table is updated a container at a time: a name two containers share answers both
+    /// addresses until one leaves, a container's update replaces only its own entries, and
+    /// a removed one is gone from names, reverse names, memberships and link aliases at once.
+    @Test func updatesAreOneContainerAtATime() {
+        let table = DNSTable()
+        let a = IPv4Address("10.5.0.2")!, b = IPv4Address("10.5.0.3")!, b2 = IPv4Address("10.6.0.3")!
+        func entry(_ network: String, _ names: [String], _ address: IPv4Address) -> DNSContainerNames.Entry {
+            .init(network: network, names: names, address: address)
+        }
+        table.setContainer("a", .init(entries: [entry("n", ["alpha", "Shared"], a)], networks: ["n"]))
+        table.setContainer("b", .init(entries: [entry("n", ["beta", "shared"], b), entry("m", ["beta"], b2)], networks: ["n", "m"],
+                                      linkAliases: ["n": ["al": "alpha"]], linkAddresses: [b, b2]))
+        #expect(Set(table.lookup(network: "n", name: "SHARED") ?? []) == [a, b])
+        #expect(table.lookup(network: "m", name: "beta") == [b2])
+        #expect(table.networks(answering: b, at: "m") == ["m", "n"])
+        #expect(table.linkTarget(client: b2, network: "n", name: "al") == "alpha")
+        #expect(table.reverseLookup(network: "n", address: b) == "beta")
+        // b leaves m and drops its alias: its n entries stay.
+        table.setContainer("b", .init(entries: [entry("n", ["beta", "shared"], b)], networks: ["n"]))
+        #expect(table.lookup(network: "m", name: "beta") == nil)
+        #expect(table.lookup(network: "n", name: "beta") == [b])
+        #expect(table.networks(answering: b, at: "n") == ["n"])
+        #expect(table.linkTarget(client: b, network: "n", name: "al") == nil)
+        // a stops.
+        table.setContainer("a", nil)
+        #expect(table.lookup(network: "n", name: "alpha") == nil)
+        #expect(table.lookup(network: "n", name: "shared") == [b])
+        #expect(table.reverseLookup(network: "n", address: a) == nil)
+        #expect(table.networks(answering: a, at: "n") == ["n"])
+        table.setContainer("b", nil)
+        #expect(table.lookup(network: "n", name: "shared") == nil)
+    }
+
+    /// A server answers a stranger from its network only, a member from all its networks, and
+    /// a name it does not know with nil (forwarded), within its subnet's reverse names NXDOMAIN.
+    @Test func answersComeFromTheIncrementalTable() throws {
+        let table = DNSTable()
+        let subnet = try #require(IPv4Subnet("10.7.0.0/16"))
+        for index in 0..<200 {
+            let address = IPv4Address(UInt32(0x0A07_0002) + UInt32(index))
+            table.setContainer("c\(index)", .init(entries: [.init(network: "n", names: ["c\(index)", "alias\(index)"], address: address)],
+                                                  networks: ["n"]))
+        }
+        table.setContainer("c5", nil)
+        let server = DNSServer.Network(id: "n", name: "net", subnet: subnet)
+        func ask(_ name: String, _ type: UInt16 = DNSQuestion.typeA) -> [UInt8]? {
+            let query = DNSQuery(DNSQuery.encode(id: 1, name: name, type: type))!
+            return DNSServer.answer(query, network: server, table: table, client: nil)
+        }
+        #expect(ask("alias199").map { Array($0.suffix(4)) } == [10, 7, 0, 201])
+        #expect(ask("c5") == nil)
+        #expect(ask("example.com") == nil)
+        #expect(ask("3.0.7.10.in-addr.arpa", DNSQuestion.typePTR).map { $0[3] & 0x0f } == 0)
+        #expect(ask("7.0.7.10.in-addr.arpa", DNSQuestion.typePTR).map { $0[3] & 0x0f } == 3)  // c5's address
     }
 }

@@ -16,7 +16,7 @@ struct EndpointLinkTests {
     @Test func anAliasIsTheAskingContainersOnly() {
         let table = DNSTable()
         let me = IPv4Address("10.1.0.3")!, other = IPv4Address("10.1.0.4")!
-        table.setLinkAliases([me: ["lnk": ["w": "web"]]])
+        table.setContainer("me", .init(linkAliases: ["lnk": ["w": "web"]], linkAddresses: [me]))
         #expect(table.linkTarget(client: me, network: "lnk", name: "W.") == "web")
         #expect(table.linkTarget(client: me, network: "elsewhere", name: "w") == nil)
         #expect(table.linkTarget(client: other, network: "lnk", name: "w") == nil)

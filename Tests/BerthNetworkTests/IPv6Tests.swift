@@ -47,7 +47,8 @@ struct IPv6Tests {
         #expect(Array(answer.suffix(28).prefix(6)) == [0xc0, 0x0c, 0, 28, 0, 1])
         #expect(Array(answer.suffix(18)) == [0, 16] + IPv6Address("fd00:1::2")!.bytes)
         let table = DNSTable()
-        table.set(network: "n", entries: [(["web"], IPv4Address("10.0.0.2")!)], entries6: [(["web"], IPv6Address("fd00:1::2")!)])
+        table.setContainer("web", .init(entries: [.init(network: "n", names: ["web"], address: IPv4Address("10.0.0.2")!,
+                                                        address6: IPv6Address("fd00:1::2")!)], networks: ["n"]))
         #expect(table.lookup6(network: "n", name: "WEB.").map(\.description) == ["fd00:1::2"])
         #expect(table.lookup6(network: "n", name: "other").isEmpty)
     }

@@ -411,7 +411,7 @@ public actor ContainerService {
 
     // MARK: - rename, remove
 
-    public func rename(_ nameOrID: String, to newName: String) throws {
+    public func rename(_ nameOrID: String, to newName: String) async throws {
         let id = try resolve(nameOrID)
         let old = entries[id]!.record.bareName
         // dockerd's order: the same name first, then the name rule, reported with its slash.
@@ -431,6 +431,8 @@ public actor ContainerService {
         entries[id]!.record.Name = "/" + bare
         persist(id)
         emit("rename", container: id, ["oldName": "/" + old])
+        // Its names on user networks, while it runs.
+        await network?.renameContainer(id, to: bare)
     }
 
     /// `removeVolumes` (`docker rm -v`): its anonymous volumes go too.

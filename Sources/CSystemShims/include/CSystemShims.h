@@ -152,6 +152,20 @@ void berth_proxy_unlisten(struct berth_proxy_listener *listener);
 int berth_proxy_loop_count(void);
 // ---- end of proxy.c ----
 
+// ---- the UDP port proxy (udp_proxy.c) ----
+struct berth_udp_listener;
+// Publishes a bound UDP socket on the daemon's shared UDP proxy loops (started at the first
+// call, one per CPU up to four, one thread each): each client's datagrams go to `target`
+// from a socket of its own, and the answers back, until the target has not answered for
+// `idle_seconds`. 0 and *out set, or -errno (the fd is left open then).
+int berth_udp_proxy_listen(int fd, const struct sockaddr_in *target, int idle_seconds, struct berth_udp_listener **out);
+// Unpublishes it: once its loop has dropped it and closed its flows, the socket is closed
+// (the port is free when this returns) and `listener` freed.
+void berth_udp_proxy_unlisten(struct berth_udp_listener *listener);
+// How many loops serve the published UDP ports (starting them if they are not yet).
+int berth_udp_proxy_loop_count(void);
+// ---- end of udp_proxy.c ----
+
 // ---- memory.c ----
 // Gives the pages glibc's arenas hold free back to the system (malloc.h is not in Glibc's
 // Swift module); 1 when some were released.
