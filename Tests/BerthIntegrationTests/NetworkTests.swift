@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+import Synchronization
 
 /// A daemon with the busybox image, its own default bridge and subnet (so tests never meet
 /// each other or an anchor's docker0), that removes every container, network, bridge and
 /// nftables table it made when the test ends, whatever happened.
 final class NetworkDaemon {
-    nonisolated(unsafe) private static var counter = 0  // the suite is serialized
+    /// Daemons made so far, for each one's own subnet: several suites make them at once.
+    private static let counter = Mutex(0)
     static let cgroupParent = "/berth-net-test"
     /// The default bridge's device: berthd names it after the data root unless daemon.json's
     /// `bridge` names one.
@@ -18,9 +20,12 @@ final class NetworkDaemon {
     /// `settings` are added to daemon.json (without `bridge`, a `bip` of its own is given);
     /// `launcher` runs berthd through another command (a network namespace of its own).
     init(directory: String? = nil, settings: [String: Any] = [:], launcher: [String] = []) throws {
-        Self.counter += 1
+        let made = Self.counter.withLock { count in
+            count += 1
+            return count
+        }
         let pid = Int(getpid()) % 1000
-        let octet = 10 + (pid * 7 + Self.counter) % 200
+        let octet = 10 + (pid * 7 + made) % 200
         // A cgroup parent of its own: other suites' cleanups of /berth-test must not kill these containers.
         var configuration: [String: Any] = ["cgroup-parent": Self.cgroupParent]
         if settings["bridge"] == nil { configuration["bip"] = "10.250.\(octet).1/24" }
