@@ -5,13 +5,15 @@ struct Options {
         case jsonFile
         case none
         case journald
+        case syslog
 
-        /// The driver named `name` (json-file, none, journald).
+        /// The driver named `name` (json-file, none, journald, syslog).
         init?(name: String) {
             switch name.utf8 {
             case "json-file": self = .jsonFile
             case "none": self = .none
             case "journald": self = .journald
+            case "syslog": self = .syslog
             default: return nil
             }
         }
@@ -37,6 +39,10 @@ struct Options {
     var logTag: String?
     /// More fields for journald entries (the log attributes), `--log-field NAME=VALUE`.
     var logFields: [(name: String, value: String)] = []
+    /// Where a remote driver sends its records (nil: syslog's local socket).
+    var logAddress: RemoteAddress?
+    var syslogFacility = 3
+    var syslogFormat = SyslogMessage.Format.unix
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -46,6 +52,8 @@ struct Options {
                           [--container-name NAME]
                           [--detach]
                           [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
+                          [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
+                          [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
         """
 
     struct UsageError: Error {
@@ -104,6 +112,20 @@ struct Options {
                 }
                 options.logFields.append((String(Substring(field.utf8[..<equals])),
                                           String(Substring(field.utf8[field.utf8.index(after: equals)...]))))
+            case "log-address":
+                let text = try value()
+                guard let address = RemoteAddress(parsing: text) else { throw UsageError(message: "invalid --log-address \"\(text)\"") }
+                options.logAddress = address
+            case "syslog-facility":
+                let text = try value()
+                guard let facility = Int(text), facility >= 0, facility <= 23 else {
+                    throw UsageError(message: "invalid --syslog-facility \"\(text)\"")
+                }
+                options.syslogFacility = facility
+            case "syslog-format":
+                let text = try value()
+                guard let format = SyslogMessage.Format(word: text) else { throw UsageError(message: "invalid --syslog-format \"\(text)\"") }
+                options.syslogFormat = format
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }

@@ -5,7 +5,9 @@
 #ifndef BERTH_CBERTHSHIM_H
 #define BERTH_CBERTHSHIM_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

@@ -1,0 +1,223 @@
+import BerthOCI
+import FoundationEssentials
+import Glibc
+
+/// The log drivers that send a container's output to a server (syslog, fluentd, gelf): their
+/// options checked at create with dockerd's error texts, and at start made into the shim's
+/// flags (the address resolved, the tag rendered). The shim connects and sends; berthd only
+/// checks and resolves.
+enum RemoteLogDriver: String, CaseIterable, Sendable {
+    case syslog
+
+    /// The options each driver takes besides the delivery and cache options.
+    var options: Set<String> {
+        switch self {
+        case .syslog:
+            ["env", "env-regex", "labels", "labels-regex", "syslog-address", "syslog-facility", "syslog-tls-ca-cert",
+             "syslog-tls-cert", "syslog-tls-key", "syslog-tls-skip-verify", "tag", "syslog-format"]
+        }
+    }
+
+    /// dockerd's checks at create, in its order.
+    func validate(_ options: [String: String]) throws(BerthError) {
+        switch self {
+        case .syslog:
+            _ = try SyslogSettings(options)
+        }
+    }
+
+    /// The shim's flags for this driver. Fails as dockerd's logger fails to start.
+    func shimArguments(options: [String: String], tag: String, attributes: [String: String]) throws(BerthError) -> [String] {
+        switch self {
+        case .syslog:
+            let settings = try SyslogSettings(options)
+            var arguments = ["--log-tag", tag, "--syslog-facility", String(settings.facility), "--syslog-format", settings.format]
+            if let address = settings.address {
+                arguments += ["--log-address", try address.resolved()]
+            }
+            return arguments
+        }
+    }
+}
+
+/// The syslog driver's options, read as dockerd reads them.
+struct SyslogSettings {
+    var address: LogServerAddress?
+    var facility = 3
+    /// The shim's word for the format: unix (none given), rfc3164, rfc5424, rfc5424micro.
+    var format = "unix"
+
+    static let facilities = ["kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+                             "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "local0": 16, "local1": 17, "local2": 18,
+                             "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23]
+
+    init(_ options: [String: String]) throws(BerthError) {
+        if let text = options["syslog-address"], !text.isEmpty {
+            guard LogServerAddress.isTransportURL(text) else {
+                throw BerthError.invalidArgument("syslog-address should be in form proto://address, got \(text)")
+            }
+            let parsed = try LogServerAddress(parsing: text, defaultPort: 514)
+            if parsed.scheme == "tcp+tls" {
+                throw BerthError.notImplemented("syslog over tcp+tls is not implemented yet in this version of Berth")
+            }
+            address = parsed
+        }
+        if let text = options["syslog-facility"], !text.isEmpty {
+            if let number = Self.facilities[text] {
+                facility = number
+            } else if let number = Int(text), (0...23).contains(number) {
+                facility = number
+            } else {
+                throw BerthError.invalidArgument("invalid syslog facility")
+            }
+        }
+        switch options["syslog-format"] ?? "" {
+        case "": format = "unix"
+        case "rfc3164": format = "rfc3164"
+        case "rfc5424": format = "rfc5424"
+        case "rfc5424micro": format = "rfc5424micro"
+        default: throw BerthError.invalidArgument("Invalid syslog format")
+        }
+    }
+}
+
+/// A log server's address as the drivers' options give it (`proto://host:port`, or
+/// `unix:///path`), checked with Go's URL parser's errors.
+struct LogServerAddress: Sendable {
+    var scheme: String
+    /// host:port as written (the default port added when none is given).
+    var host: String
+    var port: String
+    var path: String
+
+    /// The transports dockerd's URL helper accepts.
+    static func isTransportURL(_ text: String) -> Bool {
+        ["tcp://", "tcp+tls://", "udp://", "unix://", "unixgram://"].contains { text.hasPrefix($0) }
+    }
+
+    /// Go's url.Parse checks on the host part, then the default port where none is given.
+    /// A unix socket must exist (dockerd stats it at create).
+    init(parsing text: String, defaultPort: Int) throws(BerthError) {
+        let separator = text.firstRange(of: "://")!
+        scheme = String(text[..<separator.lowerBound])
+        let rest = text[separator.upperBound...]
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw BerthError.invalidArgument("parse \(GoStrconv.quote(text)): net/url: invalid control character in URL")
+        }
+        let ends: Set<Character> = ["/", "?", "#"]
+        let authorityEnd = rest.firstIndex(where: { ends.contains($0) }) ?? rest.endIndex
+        var authority = String(rest[..<authorityEnd])
+        path = String(rest[authorityEnd...].prefix { $0 != "?" && $0 != "#" } as Substring)
+        if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
+        if scheme == "unix" || scheme == "unixgram" {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw BerthError.invalidArgument("stat \(path): \(goErrorText(errno))")
+            }
+            host = ""
+            port = ""
+            return
+        }
+        // Go: a host in brackets is an IPv6 literal; after the host only ":digits" may follow.
+        var hostPart = authority
+        var colonPort = ""
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw BerthError.invalidArgument("parse \(GoStrconv.quote(text)): missing ']' in host")
+            }
+            hostPart = String(authority[authority.index(after: authority.startIndex)..<close])
+            colonPort = String(authority[authority.index(after: close)...])
+        } else if let colon = authority.lastIndex(of: ":") {
+            hostPart = String(authority[..<colon])
+            colonPort = String(authority[colon...])
+        }
+        if !colonPort.isEmpty {
+            guard colonPort.hasPrefix(":"), colonPort.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw BerthError.invalidArgument("parse \(GoStrconv.quote(text)): invalid port \(GoStrconv.quote(colonPort)) after host")
+            }
+        }
+        host = hostPart
+        port = colonPort.isEmpty ? String(defaultPort) : String(colonPort.dropFirst())
+    }
+
+    /// `host:port` as Go writes it (brackets around IPv6).
+    var hostPort: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The address for the shim, its host resolved to a number as Go's dial does (the first
+    /// address, IPv4 first); dockerd's dial error when it cannot be.
+    func resolved() throws(BerthError) -> String {
+        let network = scheme == "udp" ? "udp" : "tcp"
+        switch scheme {
+        case "unix", "unixgram": return scheme + "://" + path
+        default: break
+        }
+        guard let number = Int(port), (0...65535).contains(number) else {
+            throw BerthError.internalError("failed to initialize logging driver: dial \(network): address \(port): invalid port")
+        }
+        if host.isEmpty { return "\(network)://:\(number)" }
+        guard let numeric = Self.resolve(host) else {
+            throw BerthError.internalError("failed to initialize logging driver: dial \(network): lookup \(host): no such host")
+        }
+        return numeric.contains(":") ? "\(network)://[\(numeric)]:\(number)" : "\(network)://\(numeric):\(number)"
+    }
+
+    /// The host's first address, IPv4 preferred; nil when it has none.
+    static func resolve(_ host: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
+        defer { freeaddrinfo(first) }
+        var candidates: [String] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            if current.pointee.ai_family == AF_INET {
+                current.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    var address = $0.pointee.sin_addr
+                    _ = inet_ntop(AF_INET, &address, &buffer, socklen_t(buffer.count))
+                }
+                candidates.insert(String(cString: buffer), at: candidates.firstIndex { $0.contains(":") } ?? candidates.count)
+            } else if current.pointee.ai_family == AF_INET6 {
+                current.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    var address = $0.pointee.sin6_addr
+                    _ = inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
+                }
+                candidates.append(String(cString: buffer))
+            }
+            entry = current.pointee.ai_next
+        }
+        return candidates.first
+    }
+}
+
+/// dockerd's local cache of a remote driver's records ("dual logging"), which `docker logs`
+/// reads: on unless cache-disabled is true; rotated as the local driver's files are.
+enum LogCache {
+    static let options: Set<String> = ["cache-disabled", "cache-max-size", "cache-max-file", "cache-compress"]
+
+    /// Whether the container keeps a cache; dockerd's error for a bad cache-disabled.
+    static func isEnabled(_ options: [String: String]) throws(BerthError) -> Bool {
+        guard let text = options["cache-disabled"] else { return true }
+        guard let disabled = SecurityOptions.parseGoBool(text) else {
+            throw BerthError.invalidArgument("invalid value for option cache-disabled: \(text)")
+        }
+        return !disabled
+    }
+
+    /// The cache's rotation: the local driver's, from the cache-* options.
+    static func rotation(_ options: [String: String], defaults: ContainerDefaults) throws(BerthError) -> LogSettings {
+        var local: [String: String] = [:]
+        for key in ["max-size", "max-file", "compress"] { local[key] = options["cache-" + key] }
+        do {
+            return try LogSettings(LogConfig(Type: "local", Config: local), defaults: defaults)
+        } catch {
+            throw (error as? BerthError) ?? BerthError.internalError("\(error)")
+        }
+    }
+}
+
+extension ContainerPaths {
+    /// A remote driver's local cache, where dockerd keeps it.
+    func logCacheFile(_ id: String) -> String { directory(id) + "/container-cached.log" }
+}

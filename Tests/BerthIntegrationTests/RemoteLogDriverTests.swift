@@ -1,0 +1,176 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The remote log drivers (syslog, fluentd, gelf) through the stock CLI: a server the test
+/// starts on loopback or at a private socket path receives exactly the messages dockerd 20.10
+/// sends; bad options fail `docker run` with dockerd's errors; `docker logs` reads dockerd's
+/// local cache of the records (or says it cannot, with cache-disabled).
+@Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
+struct RemoteLogDriverTests {
+    static func id(_ daemon: TestDaemon, _ name: String) -> String {
+        ContainerBehaviourTests.inspect(daemon, "{{.Id}}", name).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static var hostname: String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        return String(cString: name)
+    }
+
+    /// Whole messages matched against a pattern with the changing parts (time, pid) as regexes.
+    static func matches(_ text: String, _ pattern: String) -> Bool {
+        text.wholeMatch(of: try! Regex(pattern)) != nil
+    }
+
+    static func escaped(_ text: String) -> String { NSRegularExpression.escapedPattern(for: text) }
+
+    // MARK: - syslog
+
+    @Test func syslogOverUnixgramInDockersDefaultLayout() throws {
+        let server = try LogListener(.unixgram)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "sl", "--log-driver", "syslog", "--log-opt", "syslog-address=" + server.address,
+                                     "busybox", "sh", "-c", "echo out; echo; sleep 0.1; echo err >&2; sleep 0.1; printf partial"])
+            #expect(run.status == 0 && run.stdout == "out\n\npartial" && run.stderr == "err\n", "\(run)")
+            let short = String(Self.id(daemon, "sl").prefix(12))
+            let texts = server.wait { $0.count >= 3 }.map { String(decoding: $0, as: UTF8.self) }
+            // `<PRI>Mmm _d hh:mm:ss TAG[PID]: MSG\n`, daemon facility; the empty line is not sent.
+            let stamp = "[A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9]"
+            #expect(texts.count == 3, "\(texts)")
+            if texts.count == 3 {
+                #expect(Self.matches(texts[0], "<30>\(stamp) \(short)\\[[0-9]+\\]: out\n"), "\(texts)")
+                #expect(Self.matches(texts[1], "<27>\(stamp) \(short)\\[[0-9]+\\]: err\n"), "\(texts)")
+                #expect(Self.matches(texts[2], "<30>\(stamp) \(short)\\[[0-9]+\\]: partial\n"), "\(texts)")
+            }
+            // dockerd's local cache: `docker logs` reads the records back; no LogPath is shown.
+            let logs = daemon.docker(["logs", "sl"])
+            #expect(logs.status == 0 && logs.stdout == "out\n\npartial" && logs.stderr == "err\n", "\(logs)")
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{.LogPath}}|{{json .HostConfig.LogConfig}}", "sl")
+                    == #"|{"Type":"syslog","Config":{"syslog-address":"\#(server.address)"}}"# + "\n")
+        }
+    }
+
+    @Test func syslogOverTCPInRFC5424WithFacilityAndTag() throws {
+        let server = try LogListener(.tcp)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "s5", "--log-driver", "syslog",
+                                     "--log-opt", "syslog-address=tcp://localhost:\(server.port)", "--log-opt", "syslog-facility=local3",
+                                     "--log-opt", "syslog-format=rfc5424micro", "--log-opt", "tag=app {{.Name}}",
+                                     "busybox", "sh", "-c", "echo one; echo '  two  '"])
+            #expect(run.status == 0, "\(run)")
+            let streams = server.wait { $0.first.map { String(decoding: $0, as: UTF8.self).hasSuffix("two  \n") } ?? false }
+            #expect(streams.count == 1)
+            let text = String(decoding: streams.first ?? [], as: UTF8.self)
+            let time = "2[0-9]{3}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{0,5}[1-9])?(Z|[+-][0-9]{2}:[0-9]{2})"
+            let head = "<158>1 \(time) \(Self.escaped(Self.hostname)) app s5 [0-9]+ app s5 - "
+            // No framing on tcp: one message after the other, each ending in a newline.
+            #expect(Self.matches(text, head + "one\n" + head + "  two  \n"), "\(text)")
+        }
+    }
+
+    @Test func syslogOverUDPInRFC3164() throws {
+        let server = try LogListener(.udp)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "s3", "--log-driver", "syslog", "--log-opt", "syslog-address=" + server.address,
+                                     "--log-opt", "syslog-format=rfc3164", "--log-opt", "syslog-facility=0", "busybox", "echo", "hi"])
+            #expect(run.status == 0, "\(run)")
+            let short = String(Self.id(daemon, "s3").prefix(12))
+            let texts = server.wait { !$0.isEmpty }.map { String(decoding: $0, as: UTF8.self) }
+            #expect(texts.count == 1 && Self.matches(texts.first ?? "",
+                    "<6>[A-Z][a-z]{2} [ 1-3][0-9] [0-9:]{8} \(Self.escaped(Self.hostname)) \(short)\\[[0-9]+\\]: hi\n"), "\(texts)")
+        }
+    }
+
+    /// dockerd's texts at create, where `docker run` exits 125 (127 for a missing socket file,
+    /// which the CLI reads as a missing file).
+    @Test func syslogOptionsAreCheckedAtCreateAsDockerdDoes() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let cases: [(String, String, Int32)] = [
+                ("foo=bar", "unknown log opt 'foo' for syslog log driver", 125),
+                ("syslog-address=http://x", "syslog-address should be in form proto://address, got http://x", 125),
+                ("syslog-address=UDP://127.0.0.1:1", "syslog-address should be in form proto://address, got UDP://127.0.0.1:1", 125),
+                ("syslog-address=udp://127.0.0.1:notaport", #"parse "udp://127.0.0.1:notaport": invalid port ":notaport" after host"#, 125),
+                ("syslog-address=udp://a:b:c", #"parse "udp://a:b:c": invalid port ":c" after host"#, 125),
+                ("syslog-address=udp://[::1", #"parse "udp://[::1": missing ']' in host"#, 125),
+                ("syslog-address=unix:///nonexistent/log", "stat /nonexistent/log: no such file or directory", 127),
+                ("syslog-facility=bogus", "invalid syslog facility", 125),
+                ("syslog-facility=24", "invalid syslog facility", 125),
+                ("syslog-format=RFC5424", "Invalid syslog format", 125),
+                ("cache-disabled=maybe", "invalid value for option cache-disabled: maybe", 125),
+                ("cache-foo=1", "unknown log opt 'cache-foo' for syslog log driver", 125),
+            ]
+            for (option, message, status) in cases {
+                let run = daemon.docker(["run", "--rm", "--log-driver", "syslog", "--log-opt", option, "busybox", "true"])
+                #expect(run.status == status, "\(option): \(run)")
+                #expect(run.stderr.hasPrefix("docker: Error response from daemon: \(message)\n"), "\(option): \(run.stderr)")
+            }
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+
+    /// A server that does not answer fails the start with dockerd's dial error; so does a
+    /// tag template it cannot render.
+    @Test func syslogStartFailsWhenTheServerIsNotThere() throws {
+        let closed = try LogListener(.tcp)
+        let port = closed.port
+        closed.stop()
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "down", "--log-driver", "syslog", "--log-opt", "syslog-address=tcp://127.0.0.1:\(port)",
+                                     "busybox", "true"])
+            #expect(run.status == 125)
+            #expect(run.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: dial tcp 127.0.0.1:\(port): connect: connection refused\n"),
+                    "\(run.stderr)")
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{.State.Status}}", "down") == "created\n")
+            let tag = daemon.docker(["run", "--rm", "--log-driver", "syslog", "--log-opt", "syslog-address=udp://127.0.0.1:\(port)",
+                                     "--log-opt", "tag={{.Bogus}}", "busybox", "true"])
+            #expect(tag.status == 125)
+            #expect(tag.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: template: log-tag:1:2: executing \"log-tag\" at <.Bogus>: can't evaluate field Bogus in type *logger.Info\n"),
+                    "\(tag.stderr)")
+            let gram = daemon.docker(["run", "--rm", "--log-driver", "syslog", "--log-opt", "syslog-address=unixgram://" + daemon.directory,
+                                      "busybox", "true"])
+            #expect(gram.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: dial unixgram \(daemon.directory): connect: connection refused\n"),
+                    "\(gram.stderr)")
+            if access("/dev/log", F_OK) != 0 && access("/var/run/syslog", F_OK) != 0 && access("/var/run/log", F_OK) != 0 {
+                let local = daemon.docker(["run", "--rm", "--log-driver", "syslog", "busybox", "true"])
+                #expect(local.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: Unix syslog delivery error\n"),
+                        "\(local.stderr)")
+            }
+        }
+    }
+
+    @Test func logsSaysItCannotReadWithoutTheCache() throws {
+        let server = try LogListener(.udp)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "nc", "--log-driver", "syslog", "--log-opt", "syslog-address=" + server.address,
+                                     "--log-opt", "cache-disabled=true", "busybox", "echo", "hi"])
+            #expect(run.status == 0 && run.stdout == "hi\n", "\(run)")
+            let logs = daemon.docker(["logs", "nc"])
+            #expect(logs.status == 1)
+            #expect(logs.stderr == "Error response from daemon: configured logging driver does not support reading\n", "\(logs)")
+            let raw = daemon.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://berth/v1.50/containers/nc/logs?stdout=1"])
+            #expect(raw.stdout == "501")
+            #expect(server.wait { !$0.isEmpty }.count == 1)
+        }
+    }
+
+    /// A server that takes nothing: the container's output goes on (records to it are dropped
+    /// after a send times out), and the cache keeps every line.
+    @Test func aServerThatStopsReadingDoesNotStallTheContainer() throws {
+        let server = try LogListener(.tcp, accepting: false)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let started = Date()
+            let run = daemon.docker(["run", "--name", "stuck", "--log-driver", "syslog", "--log-opt", "syslog-address=" + server.address,
+                                     "busybox", "sh", "-c", "seq 1 200000 | sed 's/$/ xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/'"])
+            #expect(run.status == 0)
+            #expect(Date().timeIntervalSince(started) < 30, "took \(Date().timeIntervalSince(started)) s")
+            let logs = daemon.docker(["logs", "--tail", "1", "stuck"])
+            #expect(logs.stdout.hasPrefix("200000 x"), "\(logs.stdout.prefix(200))")
+        }
+    }
+}
