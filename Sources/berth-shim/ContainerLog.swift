@@ -57,6 +57,12 @@ final class ContainerLog {
             let remote = try SyslogLog(address: options.logAddress, format: options.syslogFormat, facility: options.syslogFacility,
                                        tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))))
             return try cached(remote, options)
+        case .fluentd:
+            guard let address = options.logAddress else { throw ShimError("fluentd needs an address") }
+            let container = FluentdMessage.Container(id: options.id, name: "/" + (options.containerName ?? ""), extra: options.logFields)
+            let remote = try FluentdLog(address: address, tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))),
+                                        container: container, subSecond: options.fluentdSubSecond, async: options.fluentdAsync)
+            return try cached(remote, options)
         }
     }
 

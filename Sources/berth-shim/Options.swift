@@ -6,14 +6,16 @@ struct Options {
         case none
         case journald
         case syslog
+        case fluentd
 
-        /// The driver named `name` (json-file, none, journald, syslog).
+        /// The driver named `name` (json-file, none, journald, syslog, fluentd).
         init?(name: String) {
             switch name.utf8 {
             case "json-file": self = .jsonFile
             case "none": self = .none
             case "journald": self = .journald
             case "syslog": self = .syslog
+            case "fluentd": self = .fluentd
             default: return nil
             }
         }
@@ -43,6 +45,10 @@ struct Options {
     var logAddress: RemoteAddress?
     var syslogFacility = 3
     var syslogFormat = SyslogMessage.Format.unix
+    /// fluentd-async: the start does not wait for fluentd.
+    var fluentdAsync = false
+    /// fluentd-sub-second-precision: times as EventTime.
+    var fluentdSubSecond = false
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -54,6 +60,7 @@ struct Options {
                           [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
                           [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
                           [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
+                          [--fluentd-async] [--fluentd-sub-second]
         """
 
     struct UsageError: Error {
@@ -122,6 +129,8 @@ struct Options {
                     throw UsageError(message: "invalid --syslog-facility \"\(text)\"")
                 }
                 options.syslogFacility = facility
+            case "fluentd-async": options.fluentdAsync = true
+            case "fluentd-sub-second": options.fluentdSubSecond = true
             case "syslog-format":
                 let text = try value()
                 guard let format = SyslogMessage.Format(word: text) else { throw UsageError(message: "invalid --syslog-format \"\(text)\"") }
@@ -137,6 +146,9 @@ struct Options {
         // (A pattern, not `logPath == nil`: see Session.isContainer.)
         if options.logDriver == .jsonFile, case .none = options.logPath {
             throw UsageError(message: "--log-driver json-file needs --log-path")
+        }
+        if options.logDriver == .fluentd, case .none = options.logAddress {
+            throw UsageError(message: "--log-driver fluentd needs --log-address")
         }
         return options
     }

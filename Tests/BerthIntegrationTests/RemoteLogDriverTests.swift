@@ -173,4 +173,117 @@ struct RemoteLogDriverTests {
             #expect(logs.stdout.hasPrefix("200000 x"), "\(logs.stdout.prefix(200))")
         }
     }
+
+    // MARK: - fluentd
+
+    /// The forward messages of a stream connection.
+    static func forwardMessages(_ server: LogListener, count: Int) -> [MessagePackValue] {
+        let streams = server.wait { $0.count == 1 && MessagePackValue.all($0[0]).count >= count }
+        return streams.first.map { MessagePackValue.all($0) } ?? []
+    }
+
+    @Test func fluentdSendsForwardMessagesWithTheContainersFields() throws {
+        let server = try LogListener(.tcp)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let before = Int64(Date().timeIntervalSince1970)
+            let run = daemon.docker(["run", "--name", "fl", "--label", "team=a", "-e", "FOO=bar", "--log-driver", "fluentd",
+                                     "--log-opt", "fluentd-address=127.0.0.1:\(server.port)", "--log-opt", "labels=team",
+                                     "--log-opt", "env=FOO", "busybox", "sh", "-c",
+                                     "echo hello; sleep 0.1; echo; sleep 0.1; echo err >&2; sleep 0.1; printf partial"])
+            #expect(run.status == 0 && run.stdout == "hello\n\npartial" && run.stderr == "err\n", "\(run)")
+            let id = Self.id(daemon, "fl")
+            let messages = Self.forwardMessages(server, count: 4)
+            #expect(messages.count == 4, "\(messages)")
+            let base = ["container_id": id, "container_name": "/fl", "team": "a", "FOO": "bar"]
+            let expected: [[String: String]] = [
+                base.merging(["source": "stdout", "log": "hello"]) { $1 },
+                base.merging(["source": "stdout", "log": ""]) { $1 },
+                base.merging(["source": "stderr", "log": "err"]) { $1 },
+                base.merging(["source": "stdout", "log": "partial", "partial_message": "true", "partial_ordinal": "1",
+                              "partial_last": "false"]) { $1 },
+            ]
+            for (message, want) in zip(messages, expected) {
+                let items = message.items
+                #expect(items.count == 4, "\(message)")
+                guard items.count == 4 else { continue }
+                // [tag, time, record, option]: the short ID, whole seconds, the fields, {}.
+                #expect(items[0] == .string(String(id.prefix(12))))
+                if case .int(let seconds) = items[1] {
+                    #expect(seconds >= before && seconds <= before + 30)
+                } else {
+                    Issue.record("time \(items[1])")
+                }
+                var fields = items[2].fields
+                let partialID = fields.removeValue(forKey: "partial_id")
+                #expect(fields == want)
+                #expect(partialID.map { $0.count == 64 } ?? (want["partial_message"] == nil))
+                #expect(items[3] == .map([]))
+            }
+            let logs = daemon.docker(["logs", "fl"])
+            #expect(logs.stdout == "hello\n\npartial" && logs.stderr == "err\n", "\(logs)")
+        }
+    }
+
+    @Test func fluentdTagTemplateSubSecondTimesAndAUnixSocket() throws {
+        let server = try LogListener(.unix)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "fu", "--log-driver", "fluentd", "--log-opt", "fluentd-address=" + server.address,
+                                     "--log-opt", "tag=docker.{{.Name}}", "--log-opt", "fluentd-sub-second-precision=true",
+                                     "busybox", "echo", "hi"])
+            #expect(run.status == 0, "\(run)")
+            let items = Self.forwardMessages(server, count: 1).first?.items ?? []
+            #expect(items.count == 4)
+            #expect(items.first == .string("docker.fu"))
+            if items.count == 4, case .eventTime(let seconds, _) = items[1] {
+                #expect(abs(Int64(seconds) - Int64(Date().timeIntervalSince1970)) < 30)
+            } else {
+                Issue.record("no EventTime: \(items)")
+            }
+            #expect(items.count == 4 && items[2].fields["log"] == "hi")
+        }
+    }
+
+    @Test func fluentdOptionsAndStartFailuresAsDockerd() throws {
+        let closed = try LogListener(.tcp)
+        let port = closed.port
+        closed.stop()
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let atCreate: [(String, String)] = [
+                ("foo=bar", "unknown log opt 'foo' for fluentd log driver"),
+                ("fluentd-address=http://x", #"invalid fluentd-address http://x: strconv.Atoi: parsing "//x": invalid syntax"#),
+                ("fluentd-address=tcp://127.0.0.1:x", #"invalid fluentd-address tcp://127.0.0.1:x: parse "tcp://127.0.0.1:x": invalid port ":x" after host"#),
+                ("fluentd-address=[::1", "invalid fluentd-address [::1: address [::1: missing ']' in address"),
+                ("fluentd-async=x", #"strconv.ParseBool: parsing "x": invalid syntax"#),
+                ("fluentd-buffer-limit=-1", "invalid size: '-1'"),
+                ("fluentd-retry-wait=x", #"time: invalid duration "x""#),
+                ("fluentd-max-retries=-1", #"strconv.ParseUint: parsing "-1": invalid syntax"#),
+            ]
+            for (option, message) in atCreate {
+                let create = daemon.docker(["create", "--log-driver", "fluentd", "--log-opt", option, "busybox", "true"])
+                #expect(create.status == 1 && create.stderr == "Error response from daemon: \(message)\n", "\(option): \(create)")
+            }
+            let both = daemon.docker(["create", "--log-driver", "fluentd", "--log-opt", "fluentd-async=true",
+                                      "--log-opt", "fluentd-async-connect=true", "busybox", "true"])
+            #expect(both.stderr == "Error response from daemon: conflicting options: cannot specify both 'fluentd-async' and 'fluentd-async-connect\n")
+            let atStart: [(String, String)] = [
+                ("fluentd-address=127.0.0.1:\(port)", "dial tcp 127.0.0.1:\(port): connect: connection refused"),
+                ("fluentd-address=udp://127.0.0.1:\(port)", "unknown network udp"),
+                ("fluentd-address=unix:///nonexistent/f.sock", "dial unix /nonexistent/f.sock: connect: no such file or directory"),
+                ("fluentd-address=127.0.0.1:99999", "dial tcp: address 99999: invalid port"),
+            ]
+            for (option, message) in atStart {
+                let run = daemon.docker(["run", "--rm", "--log-driver", "fluentd", "--log-opt", option, "busybox", "true"])
+                #expect(run.status == (message.contains("no such file") ? 127 : 125), "\(option): \(run)")
+                #expect(run.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: \(message)\n"),
+                        "\(option): \(run.stderr)")
+            }
+            // fluentd-async: the container starts without fluentd; its records are kept in the cache.
+            let async = daemon.docker(["run", "--name", "fa", "--log-driver", "fluentd", "--log-opt", "fluentd-address=127.0.0.1:\(port)",
+                                       "--log-opt", "fluentd-async=true", "busybox", "echo", "kept"])
+            #expect(async.status == 0 && async.stdout == "kept\n", "\(async)")
+            #expect(daemon.docker(["logs", "fa"]).stdout == "kept\n")
+        }
+    }
 }

@@ -8,6 +8,7 @@ import Glibc
 /// checks and resolves.
 enum RemoteLogDriver: String, CaseIterable, Sendable {
     case syslog
+    case fluentd
 
     /// The options each driver takes besides the delivery and cache options.
     var options: Set<String> {
@@ -15,6 +16,9 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
         case .syslog:
             ["env", "env-regex", "labels", "labels-regex", "syslog-address", "syslog-facility", "syslog-tls-ca-cert",
              "syslog-tls-cert", "syslog-tls-key", "syslog-tls-skip-verify", "tag", "syslog-format"]
+        case .fluentd:
+            ["env", "env-regex", "labels", "labels-regex", "tag", "fluentd-address", "fluentd-async", "fluentd-async-connect",
+             "fluentd-buffer-limit", "fluentd-max-retries", "fluentd-request-ack", "fluentd-retry-wait", "fluentd-sub-second-precision"]
         }
     }
 
@@ -23,6 +27,8 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
         switch self {
         case .syslog:
             _ = try SyslogSettings(options)
+        case .fluentd:
+            _ = try FluentdSettings(options)
         }
     }
 
@@ -36,6 +42,50 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
                 arguments += ["--log-address", try address.resolved()]
             }
             return arguments
+        case .fluentd:
+            let settings = try FluentdSettings(options)
+            var arguments = ["--log-tag", tag, "--log-address", try settings.address.resolved(fluentd: true)]
+            if settings.async { arguments.append("--fluentd-async") }
+            if settings.subSecond { arguments.append("--fluentd-sub-second") }
+            for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { arguments += ["--log-field", name + "=" + value] }
+            return arguments
+        }
+    }
+}
+
+/// The fluentd driver's options, read as dockerd reads them (in its order). The delivery
+/// options that shape fluent-logger's queue (buffer limit, retries) are checked and taken, but
+/// Berth's shim has no queue: while fluentd is away its records are dropped, not held.
+struct FluentdSettings {
+    var address: LogServerAddress
+    var async = false
+    var subSecond = false
+
+    init(_ options: [String: String]) throws(BerthError) {
+        address = try LogServerAddress(fluentd: options["fluentd-address"] ?? "")
+        if let text = options["fluentd-buffer-limit"], !text.isEmpty {
+            do { _ = try GoUnitsSize.binary(text) } catch { throw BerthError.invalidArgument(error.message) }
+        }
+        if let text = options["fluentd-retry-wait"], !text.isEmpty, GoDuration.nanoseconds(text) == nil {
+            throw BerthError.invalidArgument("time: invalid duration \(GoStrconv.quote(text))")
+        }
+        if let text = options["fluentd-max-retries"], !text.isEmpty, UInt64(text) == nil {
+            throw BerthError.invalidArgument("strconv.ParseUint: parsing \(GoStrconv.quote(text)): " + (text.allSatisfy(\.isNumber) ? "value out of range" : "invalid syntax"))
+        }
+        func flag(_ key: String) throws(BerthError) -> Bool {
+            guard let text = options[key], !text.isEmpty else { return false }
+            guard let value = SecurityOptions.parseGoBool(text) else { throw BerthError.invalidArgument(GoStrconv.boolError(text)) }
+            return value
+        }
+        async = try flag("fluentd-async")
+        let asyncConnect = try flag("fluentd-async-connect")
+        if async && asyncConnect {
+            throw BerthError.invalidArgument("conflicting options: cannot specify both 'fluentd-async' and 'fluentd-async-connect")
+        }
+        async = async || asyncConnect
+        subSecond = try flag("fluentd-sub-second-precision")
+        if try flag("fluentd-request-ack") {
+            throw BerthError.notImplemented("fluentd-request-ack is not implemented yet in this version of Berth")
         }
     }
 }
@@ -97,7 +147,7 @@ struct LogServerAddress: Sendable {
 
     /// Go's url.Parse checks on the host part, then the default port where none is given.
     /// A unix socket must exist (dockerd stats it at create).
-    init(parsing text: String, defaultPort: Int) throws(BerthError) {
+    init(parsing text: String, defaultPort: Int?, statsUnixPath: Bool = true) throws(BerthError) {
         let separator = text.firstRange(of: "://")!
         scheme = String(text[..<separator.lowerBound])
         let rest = text[separator.upperBound...]
@@ -110,12 +160,13 @@ struct LogServerAddress: Sendable {
         path = String(rest[authorityEnd...].prefix { $0 != "?" && $0 != "#" } as Substring)
         if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
         if scheme == "unix" || scheme == "unixgram" {
+            host = ""
+            port = ""
+            guard statsUnixPath else { return }
             var info = stat()
             guard stat(path, &info) == 0 else {
                 throw BerthError.invalidArgument("stat \(path): \(goErrorText(errno))")
             }
-            host = ""
-            port = ""
             return
         }
         // Go: a host in brackets is an IPv6 literal; after the host only ":digits" may follow.
@@ -137,7 +188,66 @@ struct LogServerAddress: Sendable {
             }
         }
         host = hostPart
-        port = colonPort.isEmpty ? String(defaultPort) : String(colonPort.dropFirst())
+        port = colonPort.isEmpty ? defaultPort.map(String.init) ?? "" : String(colonPort.dropFirst())
+    }
+
+    /// fluentd's forms: empty (127.0.0.1:24224), `host`, `host:port`, or a transport URL;
+    /// errors in dockerd's words. (As dockerd, a host without a port is dropped: 127.0.0.1.)
+    init(fluentd text: String) throws(BerthError) {
+        let prefix = "invalid fluentd-address \(text): "
+        var hostPort = text
+        scheme = "tcp"
+        path = ""
+        host = "127.0.0.1"
+        port = "24224"
+        if text.isEmpty { return }
+        if Self.isTransportURL(text) {
+            let url: LogServerAddress
+            do { url = try LogServerAddress(parsing: text, defaultPort: nil, statsUnixPath: false) } catch {
+                throw BerthError.invalidArgument(prefix + error.message)
+            }
+            scheme = url.scheme
+            if scheme == "unix" || scheme == "unixgram" {
+                path = url.path
+                return
+            }
+            hostPort = url.port.isEmpty ? url.host : url.hostPort
+        }
+        let split: (host: String, port: String)?
+        do { split = try Self.splitHostPort(hostPort) } catch { throw BerthError.invalidArgument(prefix + error.message) }
+        guard let split else { return }  // no port: the default host and port
+        guard Int(split.port) != nil else {
+            throw BerthError.invalidArgument(prefix + GoStrconv.numberError("Atoi", split.port))
+        }
+        host = split.host
+        port = split.port
+    }
+
+    /// Go's net.SplitHostPort: nil when the port is missing (the one error callers pass over).
+    static func splitHostPort(_ text: String) throws(BerthError) -> (host: String, port: String)? {
+        func failure(_ why: String) -> BerthError { .invalidArgument("address \(text): \(why)") }
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host: Substring
+        var rest = text[...]
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw failure("missing ']' in address") }
+            let after = text.index(after: close)
+            if after == text.endIndex { return nil }
+            if after != colon {
+                if text[after] == ":" { throw failure("too many colons in address") }
+                return nil
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            rest = text[after...]
+            if text[text.index(after: text.startIndex)...].contains("[") { throw failure("unexpected '[' in address") }
+        } else {
+            host = text[..<colon]
+            if host.contains(":") { throw failure("too many colons in address") }
+            if host.contains("[") { throw failure("unexpected '[' in address") }
+            if host.contains("]") { throw failure("unexpected ']' in address") }
+        }
+        if rest.dropFirst().contains("]") { throw failure("unexpected ']' in address") }
+        return (String(host), String(text[text.index(after: colon)...]))
     }
 
     /// `host:port` as Go writes it (brackets around IPv6).
@@ -145,8 +255,17 @@ struct LogServerAddress: Sendable {
 
     /// The address for the shim, its host resolved to a number as Go's dial does (the first
     /// address, IPv4 first); dockerd's dial error when it cannot be.
-    func resolved() throws(BerthError) -> String {
+    func resolved(fluentd: Bool = false) throws(BerthError) -> String {
         let network = scheme == "udp" ? "udp" : "tcp"
+        if fluentd {
+            // fluent-logger dials tcp and unix only.
+            guard scheme == "tcp" || scheme == "unix" else {
+                throw BerthError.internalError("failed to initialize logging driver: unknown network \(scheme)")
+            }
+            if scheme == "unix" && path.isEmpty {
+                throw BerthError.internalError("failed to initialize logging driver: dial unix: missing address")
+            }
+        }
         switch scheme {
         case "unix", "unixgram": return scheme + "://" + path
         default: break
@@ -154,7 +273,7 @@ struct LogServerAddress: Sendable {
         guard let number = Int(port), (0...65535).contains(number) else {
             throw BerthError.internalError("failed to initialize logging driver: dial \(network): address \(port): invalid port")
         }
-        if host.isEmpty { return "\(network)://:\(number)" }
+        if host.isEmpty { return fluentd ? "tcp://127.0.0.1:\(number)" : "\(network)://:\(number)" }
         guard let numeric = Self.resolve(host) else {
             throw BerthError.internalError("failed to initialize logging driver: dial \(network): lookup \(host): no such host")
         }
