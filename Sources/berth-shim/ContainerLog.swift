@@ -63,6 +63,11 @@ final class ContainerLog {
             let remote = try FluentdLog(address: address, tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))),
                                         container: container, subSecond: options.fluentdSubSecond, async: options.fluentdAsync)
             return try cached(remote, options)
+        case .gelf:
+            guard let address = options.logAddress else { throw ShimError("gelf needs an address") }
+            let remote = try GelfLog(address: address, compression: options.gelfCompression, level: options.gelfCompressionLevel,
+                                     extraFields: options.logFields)
+            return try cached(remote, options)
         }
     }
 

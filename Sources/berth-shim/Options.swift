@@ -7,8 +7,9 @@ struct Options {
         case journald
         case syslog
         case fluentd
+        case gelf
 
-        /// The driver named `name` (json-file, none, journald, syslog, fluentd).
+        /// The driver named `name` (json-file, none, journald, syslog, fluentd, gelf).
         init?(name: String) {
             switch name.utf8 {
             case "json-file": self = .jsonFile
@@ -16,6 +17,7 @@ struct Options {
             case "journald": self = .journald
             case "syslog": self = .syslog
             case "fluentd": self = .fluentd
+            case "gelf": self = .gelf
             default: return nil
             }
         }
@@ -49,6 +51,9 @@ struct Options {
     var fluentdAsync = false
     /// fluentd-sub-second-precision: times as EventTime.
     var fluentdSubSecond = false
+    /// gelf-compression-type and -level (udp).
+    var gelfCompression = GelfLog.Compression.gzip
+    var gelfCompressionLevel: Int32 = 1
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -61,6 +66,7 @@ struct Options {
                           [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
                           [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
                           [--fluentd-async] [--fluentd-sub-second]
+                          [--gelf-compression gzip|zlib|none] [--gelf-compression-level -1..9]
         """
 
     struct UsageError: Error {
@@ -131,6 +137,20 @@ struct Options {
                 options.syslogFacility = facility
             case "fluentd-async": options.fluentdAsync = true
             case "fluentd-sub-second": options.fluentdSubSecond = true
+            case "gelf-compression":
+                let text = try value()
+                switch text.utf8 {
+                case "gzip": options.gelfCompression = .gzip
+                case "zlib": options.gelfCompression = .zlib
+                case "none": options.gelfCompression = .none
+                default: throw UsageError(message: "invalid --gelf-compression \"\(text)\"")
+                }
+            case "gelf-compression-level":
+                let text = try value()
+                guard let level = Int32(text), level >= -1, level <= 9 else {
+                    throw UsageError(message: "invalid --gelf-compression-level \"\(text)\"")
+                }
+                options.gelfCompressionLevel = level
             case "syslog-format":
                 let text = try value()
                 guard let format = SyslogMessage.Format(word: text) else { throw UsageError(message: "invalid --syslog-format \"\(text)\"") }
@@ -147,8 +167,8 @@ struct Options {
         if options.logDriver == .jsonFile, case .none = options.logPath {
             throw UsageError(message: "--log-driver json-file needs --log-path")
         }
-        if options.logDriver == .fluentd, case .none = options.logAddress {
-            throw UsageError(message: "--log-driver fluentd needs --log-address")
+        if options.logDriver == .fluentd || options.logDriver == .gelf, case .none = options.logAddress {
+            throw UsageError(message: "--log-driver fluentd and gelf need --log-address")
         }
         return options
     }

@@ -286,4 +286,119 @@ struct RemoteLogDriverTests {
             #expect(daemon.docker(["logs", "fa"]).stdout == "kept\n")
         }
     }
+
+    // MARK: - gelf
+
+    /// A GELF datagram's JSON: gunzipped or inflated (by the host's python3) as its first
+    /// bytes say, or as it is.
+    static func gelfJSON(_ datagram: [UInt8]) -> String {
+        guard datagram.first == 0x1F || datagram.first == 0x78 else { return String(decoding: datagram, as: UTF8.self) }
+        let file = NSTemporaryDirectory() + "/gelf-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: file, contents: Data(datagram))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let method = datagram.first == 0x1F ? "gzip.decompress" : "zlib.decompress"
+        return Harness.run("/usr/bin/python3", ["-c", "import gzip, zlib, sys; sys.stdout.write(\(method)(open(sys.argv[1], 'rb').read()).decode())", file]).stdout
+    }
+
+    @Test func gelfOverUDPCompressedWithTheContainersFields() throws {
+        let server = try LogListener(.udp)
+        defer { server.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let before = Date().timeIntervalSince1970
+            let run = daemon.docker(["run", "--name", "gl", "--label", "team=a", "-e", "FOO=bar", "--log-driver", "gelf",
+                                     "--log-opt", "gelf-address=" + server.address, "--log-opt", "labels=team", "--log-opt", "env=FOO",
+                                     "busybox", "sh", "-c", "echo hello; echo; sleep 0.1; echo '<err>' >&2"])
+            #expect(run.status == 0, "\(run)")
+            let id = Self.id(daemon, "gl")
+            let created = ContainerBehaviourTests.inspect(daemon, "{{.Created}}", "gl").trimmingCharacters(in: .whitespacesAndNewlines)
+            let image = ContainerBehaviourTests.inspect(daemon, "{{.Image}}", "gl").trimmingCharacters(in: .whitespacesAndNewlines)
+            let datagrams = server.wait { $0.count >= 2 }
+            #expect(datagrams.count == 2, "\(datagrams.count) datagrams")  // the empty line is not sent
+            #expect(datagrams.allSatisfy { $0.starts(with: [0x1F, 0x8B]) })  // gzip by default
+            let texts = datagrams.map(Self.gelfJSON)
+            let extra = #","_FOO":"bar","_command":"sh -c echo hello; echo; sleep 0.1; echo '\u003cerr\u003e' \u003e\u00262","#
+                + #""_container_id":"\#(id)","_container_name":"gl","_created":"\#(created)","_image_id":"\#(image)","#
+                + #""_image_name":"busybox","_tag":"\#(id.prefix(12))","_team":"a"}"#
+            let head = #"\{"version":"1\.1","host":""# + Self.escaped(Self.hostname) + #"","short_message":""#
+            let time = #"","timestamp":([0-9]+)(\.[0-9]{1,3})?,"level":"#
+            for (index, (message, level)) in [("hello", 6), (#"\u003cerr\u003e"#, 3)].enumerated() where index < texts.count {
+                #expect(Self.matches(texts[index], head + Self.escaped(message) + time + "\(level)" + Self.escaped(extra)), "\(texts[index])")
+                let stamp = texts[index].firstMatch(of: /"timestamp":([0-9.]+)/).flatMap { Double($0.1) } ?? 0
+                #expect(stamp >= before - 1 && stamp <= Date().timeIntervalSince1970 + 1)
+            }
+            let logs = daemon.docker(["logs", "gl"])
+            #expect(logs.stdout == "hello\n\n" && logs.stderr == "<err>\n", "\(logs)")
+        }
+    }
+
+    @Test func gelfZlibNoneChunksAndTCP() throws {
+        let udp = try LogListener(.udp)
+        defer { udp.stop() }
+        let tcp = try LogListener(.tcp)
+        defer { tcp.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            for type in ["zlib", "none"] {
+                let run = daemon.docker(["run", "--rm", "--log-driver", "gelf", "--log-opt", "gelf-address=" + udp.address,
+                                         "--log-opt", "gelf-compression-type=" + type, "--log-opt", "gelf-compression-level=9",
+                                         "busybox", "echo", type])
+                #expect(run.status == 0, "\(run)")
+            }
+            let two = udp.wait { $0.count >= 2 }
+            #expect(two.first?.first == 0x78 && two.last?.first == UInt8(ascii: "{"))
+            #expect(two.map(Self.gelfJSON).map { $0.contains(#""short_message":"zlib""#) || $0.contains(#""short_message":"none""#) } == [true, true])
+            // A message bigger than a datagram goes in GELF chunks, which join up to it.
+            let long = String(repeating: "0123456789", count: 500)
+            #expect(daemon.docker(["run", "--rm", "--log-driver", "gelf", "--log-opt", "gelf-address=" + udp.address,
+                                   "--log-opt", "gelf-compression-type=none", "busybox", "sh", "-c",
+                                   "yes 0123456789 | head -n 500 | tr -d '\\n'; echo"]).status == 0)
+            // ~5350 bytes of JSON: go-gelf's count is bytes / 1408 + 1.
+            let chunks = Array(udp.wait { $0.count >= 2 + 4 }.dropFirst(2))
+            #expect(chunks.count == 4 && chunks.allSatisfy { $0.starts(with: [0x1E, 0x0F]) && $0.count <= 1420 },
+                    "\(chunks.map { ($0.count, $0.prefix(12)) })")
+            #expect(chunks.enumerated().allSatisfy { $0.element[10] == UInt8($0.offset) && $0.element[11] == 4 })
+            let joined = String(decoding: chunks.flatMap { $0.dropFirst(12) }, as: UTF8.self)
+            #expect(joined.contains(#""short_message":"\#(long)""#))
+
+            // tcp: plain JSON, each message ending in a NUL byte.
+            let run = daemon.docker(["run", "--name", "gt", "--log-driver", "gelf", "--log-opt", "gelf-address=" + tcp.address,
+                                     "busybox", "sh", "-c", "echo one; echo two"])
+            #expect(run.status == 0, "\(run)")
+            let stream = tcp.wait { ($0.first?.filter { $0 == 0 }.count ?? 0) >= 2 }.first ?? []
+            let messages = stream.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            #expect(messages.count == 3 && messages.last == "", "\(messages)")
+            #expect(messages.first?.contains(#""short_message":"one""#) == true && messages.dropFirst().first?.contains(#""short_message":"two""#) == true)
+        }
+    }
+
+    @Test func gelfOptionsAndStartFailuresAsDockerd() throws {
+        let closed = try LogListener(.tcp)
+        let port = closed.port
+        closed.stop()
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let atCreate: [([String], String)] = [
+                ([], "gelf-address is a required parameter"),
+                (["foo=bar"], "gelf-address is a required parameter"),
+                (["gelf-address=http://x"], "gelf-address should be in form proto://address, got http://x"),
+                (["gelf-address=udp://127.0.0.1"], "gelf: please provide gelf-address as proto://host:port"),
+                (["gelf-address=udp://127.0.0.1:x"], #"parse "udp://127.0.0.1:x": invalid port ":x" after host"#),
+                (["gelf-address=unix:///x"], "gelf: endpoint needs to be TCP or UDP"),
+                (["gelf-address=udp://127.0.0.1:1", "foo=bar"], #"unknown log opt "foo" for gelf log driver"#),
+                (["gelf-address=udp://127.0.0.1:1", "gelf-tcp-max-reconnect=1"], #""gelf-tcp-max-reconnect" is only valid for TCP"#),
+                (["gelf-address=tcp://127.0.0.1:1", "gelf-tcp-reconnect-delay=-1"], #""gelf-tcp-reconnect-delay" must be a positive integer"#),
+                (["gelf-address=tcp://127.0.0.1:1", "gelf-compression-type=gzip"], "compression is only supported on UDP"),
+                (["gelf-address=udp://127.0.0.1:1", "gelf-compression-level=10"], #"unknown value "10" for log opt "gelf-compression-level" for gelf log driver"#),
+                (["gelf-address=udp://127.0.0.1:1", "gelf-compression-type=lz4"], #"unknown value "lz4" for log opt "gelf-compression-type" for gelf log driver"#),
+            ]
+            for (options, message) in atCreate {
+                let create = daemon.docker(["create", "--log-driver", "gelf"] + options.flatMap { ["--log-opt", $0] } + ["busybox", "true"])
+                #expect(create.status == 1 && create.stderr == "Error response from daemon: \(message)\n", "\(options): \(create)")
+            }
+            let run = daemon.docker(["run", "--rm", "--log-driver", "gelf", "--log-opt", "gelf-address=tcp://127.0.0.1:\(port)", "busybox", "true"])
+            #expect(run.status == 125)
+            #expect(run.stderr.hasPrefix("docker: Error response from daemon: failed to initialize logging driver: gelf: cannot connect to GELF endpoint: 127.0.0.1:\(port) dial tcp 127.0.0.1:\(port): connect: connection refused\n"),
+                    "\(run.stderr)")
+            #expect(daemon.docker(["info", "--format", "{{json .Plugins.Log}}"]).stdout
+                    == #"["fluentd","gelf","journald","json-file","local","syslog"]"# + "\n")
+        }
+    }
 }

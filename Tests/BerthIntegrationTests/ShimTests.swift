@@ -232,7 +232,7 @@ struct ShimTests {
     }
 
     @Test func badFlagsAndFailedCreateAreReportedOnTheReadyPipe() throws {
-        let bad = try RunningShim(args: ["true"], flags: ["--log-driver", "syslog"])
+        let bad = try RunningShim(args: ["true"], flags: ["--log-driver", "splunk"])
         #expect(bad.ready.hasPrefix("error unknown log driver"), "\(bad.ready)")
         #expect(bad.waitForExit() == 2)
 

@@ -98,7 +98,7 @@ struct LogSettings: Sendable {
         }
         remote = RemoteLogDriver(rawValue: driver)
         var allowed: Set<String> = writesFile ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
-        if let remote { allowed = remote.options.union(LogCache.options) }
+        if let remote { allowed = remote.checksOptionNamesItself ? Set(options.keys) : remote.options.union(LogCache.options) }
         for key in options.keys.sorted() where !allowed.contains(key) && !Self.deliveryOptions.contains(key) {
             throw BerthError.invalidArgument(driver == "local" ? "unknown log opt '\(key)' for log driver local"
                                                                : "unknown log opt '\(key)' for \(driver) log driver")

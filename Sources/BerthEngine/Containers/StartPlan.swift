@@ -69,7 +69,7 @@ struct StartPlan: Sendable {
                 let tag = try LogTag(record: record).render(log.tag)
                 let attributes = LogAttributes.make(options: options, labels: record.Config.Labels ?? [:],
                                                     environment: record.Config.Env ?? [])
-                remoteArguments = try remote.shimArguments(options: options, tag: tag, attributes: attributes)
+                remoteArguments = try remote.shimArguments(options: options, tag: tag, attributes: attributes, record: record)
                 if log.cached { cacheRotation = try LogCache.rotation(options, defaults: settings) }
             } catch {
                 let message = error.message

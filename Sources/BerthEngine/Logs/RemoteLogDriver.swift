@@ -9,6 +9,7 @@ import Glibc
 enum RemoteLogDriver: String, CaseIterable, Sendable {
     case syslog
     case fluentd
+    case gelf
 
     /// The options each driver takes besides the delivery and cache options.
     var options: Set<String> {
@@ -19,8 +20,14 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
         case .fluentd:
             ["env", "env-regex", "labels", "labels-regex", "tag", "fluentd-address", "fluentd-async", "fluentd-async-connect",
              "fluentd-buffer-limit", "fluentd-max-retries", "fluentd-request-ack", "fluentd-retry-wait", "fluentd-sub-second-precision"]
+        case .gelf:
+            ["env", "env-regex", "labels", "labels-regex", "tag", "gelf-address", "gelf-compression-level", "gelf-compression-type",
+             "gelf-tcp-max-reconnect", "gelf-tcp-reconnect-delay"]
         }
     }
+
+    /// gelf checks its address before the names of its options, and words its error its own way.
+    var checksOptionNamesItself: Bool { self == .gelf }
 
     /// dockerd's checks at create, in its order.
     func validate(_ options: [String: String]) throws(BerthError) {
@@ -29,11 +36,14 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
             _ = try SyslogSettings(options)
         case .fluentd:
             _ = try FluentdSettings(options)
+        case .gelf:
+            _ = try GelfSettings(options)
         }
     }
 
     /// The shim's flags for this driver. Fails as dockerd's logger fails to start.
-    func shimArguments(options: [String: String], tag: String, attributes: [String: String]) throws(BerthError) -> [String] {
+    func shimArguments(options: [String: String], tag: String, attributes: [String: String],
+                       record: ContainerRecord) throws(BerthError) -> [String] {
         switch self {
         case .syslog:
             let settings = try SyslogSettings(options)
@@ -49,7 +59,82 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
             if settings.subSecond { arguments.append("--fluentd-sub-second") }
             for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { arguments += ["--log-field", name + "=" + value] }
             return arguments
+        case .gelf:
+            let settings = try GelfSettings(options)
+            let address: String
+            do { address = try settings.address.resolved() } catch {
+                // dockerd's words: the endpoint, then the dial's error.
+                let reason = error.message.hasPrefix(ShimLauncher.logDriverFailure)
+                    ? String(error.message.dropFirst(ShimLauncher.logDriverFailure.count)) : error.message
+                throw BerthError.internalError(ShimLauncher.logDriverFailure + "gelf: cannot connect to GELF endpoint: \(settings.address.hostPort) " + reason)
+            }
+            var arguments = ["--log-address", address, "--gelf-compression", settings.compression,
+                             "--gelf-compression-level", String(settings.level)]
+            for (name, value) in GelfSettings.extraFields(record: record, tag: tag, attributes: attributes) {
+                arguments += ["--log-field", name + "=" + value]
+            }
+            return arguments
         }
+    }
+}
+
+/// The gelf driver's options, read as dockerd reads them: the address first (it is required,
+/// udp or tcp with a port), then each option (compression for udp only, reconnection for tcp
+/// only). Berth's shim reconnects in its own way (RemoteSocket), so the tcp reconnection
+/// options are checked but not used.
+struct GelfSettings {
+    var address: LogServerAddress
+    var compression = "gzip"
+    var level = 1
+
+    init(_ options: [String: String]) throws(BerthError) {
+        let text = options["gelf-address"] ?? ""
+        guard !text.isEmpty else { throw BerthError.invalidArgument("gelf-address is a required parameter") }
+        guard LogServerAddress.isTransportURL(text) else {
+            throw BerthError.invalidArgument("gelf-address should be in form proto://address, got \(text)")
+        }
+        address = try LogServerAddress(parsing: text, defaultPort: nil, statsUnixPath: false)
+        guard address.scheme == "udp" || address.scheme == "tcp" else {
+            throw BerthError.invalidArgument("gelf: endpoint needs to be TCP or UDP")
+        }
+        guard !address.port.isEmpty else { throw BerthError.invalidArgument("gelf: please provide gelf-address as proto://host:port") }
+        for key in options.keys.sorted() where !LogSettings.deliveryOptions.contains(key) && !LogCache.options.contains(key) {
+            let value = options[key] ?? ""
+            switch key {
+            case "gelf-address", "tag", "labels", "labels-regex", "env", "env-regex":
+                break
+            case "gelf-compression-level", "gelf-compression-type":
+                guard address.scheme == "udp" else { throw BerthError.invalidArgument("compression is only supported on UDP") }
+                if key == "gelf-compression-level" {
+                    guard let number = Int(value), (-1...9).contains(number) else { throw Self.unknownValue(value, key) }
+                    level = number
+                } else {
+                    guard ["gzip", "zlib", "none"].contains(value) else { throw Self.unknownValue(value, key) }
+                    compression = value
+                }
+            case "gelf-tcp-max-reconnect", "gelf-tcp-reconnect-delay":
+                guard address.scheme == "tcp" else { throw BerthError.invalidArgument("\"\(key)\" is only valid for TCP") }
+                guard let number = Int(value), number >= 0 else {
+                    throw BerthError.invalidArgument("\"\(key)\" must be a positive integer")
+                }
+            default:
+                throw BerthError.invalidArgument("unknown log opt \(GoStrconv.quote(key)) for gelf log driver")
+            }
+        }
+    }
+
+    static func unknownValue(_ value: String, _ key: String) -> BerthError {
+        .invalidArgument("unknown value \(GoStrconv.quote(value)) for log opt \(GoStrconv.quote(key)) for gelf log driver")
+    }
+
+    /// The extra fields of every message, in Go's key order: the container's and the log
+    /// attributes (named with a leading `_`, winning over the container's of the same name).
+    static func extraFields(record: ContainerRecord, tag: String, attributes: [String: String]) -> [(String, String)] {
+        var fields = ["_container_id": record.ID, "_container_name": record.bareName, "_image_id": record.Image,
+                      "_image_name": record.Config.Image ?? "", "_command": ([record.Path] + record.Args).joined(separator: " "),
+                      "_tag": tag, "_created": record.Created]
+        for (name, value) in attributes { fields["_" + name] = value }
+        return fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }
     }
 }
 
