@@ -55,7 +55,7 @@ final class ContainerLog {
                                                      imageName: options.imageName, extraFields: options.logFields))
         case .syslog:
             let remote = try SyslogLog(address: options.logAddress, format: options.syslogFormat, facility: options.syslogFacility,
-                                       tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))))
+                                       tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))), offsets: options.utcOffsets)
             return try cached(remote, options)
         case .fluentd:
             guard let address = options.logAddress else { throw ShimError("fluentd needs an address") }

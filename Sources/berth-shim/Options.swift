@@ -47,6 +47,8 @@ struct Options {
     var logAddress: RemoteAddress?
     var syslogFacility = 3
     var syslogFormat = SyslogMessage.Format.unix
+    /// The host's offsets from UTC, for syslog's local times (UTC when not given).
+    var utcOffsets = UTCOffsets(changes: [])
     /// fluentd-async: the start does not wait for fluentd.
     var fluentdAsync = false
     /// fluentd-sub-second-precision: times as EventTime.
@@ -65,6 +67,7 @@ struct Options {
                           [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
                           [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
                           [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
+                          [--log-utc-offsets OFFSET[,START,OFFSET]...]
                           [--fluentd-async] [--fluentd-sub-second]
                           [--gelf-compression gzip|zlib|none] [--gelf-compression-level -1..9]
         """
@@ -135,6 +138,10 @@ struct Options {
                     throw UsageError(message: "invalid --syslog-facility \"\(text)\"")
                 }
                 options.syslogFacility = facility
+            case "log-utc-offsets":
+                let text = try value()
+                guard let offsets = UTCOffsets(parsing: text) else { throw UsageError(message: "invalid --log-utc-offsets \"\(text)\"") }
+                options.utcOffsets = offsets
             case "fluentd-async": options.fluentdAsync = true
             case "fluentd-sub-second": options.fluentdSubSecond = true
             case "gelf-compression":

@@ -10,13 +10,15 @@ final class SyslogLog: LogBackend {
     private let tag: [UInt8]
     private let hostname: [UInt8]
     private let pid: Int32
+    private let offsets: UTCOffsets
     private var message: [UInt8] = []
 
     static let localPaths = ["/dev/log", "/var/run/syslog", "/var/run/log"]
 
     /// Connects; throws dockerd's start error when the server does not answer.
-    init(address: RemoteAddress?, format: SyslogMessage.Format, facility: Int, tag: String) throws(ShimError) {
+    init(address: RemoteAddress?, format: SyslogMessage.Format, facility: Int, tag: String, offsets: UTCOffsets) throws(ShimError) {
         self.format = format
+        self.offsets = offsets
         self.facility = facility
         self.tag = Array(tag.utf8)
         hostname = Self.hostname()
@@ -47,15 +49,10 @@ final class SyslogLog: LogBackend {
         return Array(name.prefix { $0 != 0 })
     }
 
-    static func localTime() -> SyslogMessage.LocalTime {
+    func localTime() -> SyslogMessage.LocalTime {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        return SyslogMessage.LocalTime(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday),
-                                       hour: Int(parts.tm_hour), minute: Int(parts.tm_min), second: Int(parts.tm_sec),
-                                       microsecond: Int(now.tv_nsec) / 1000, utcOffset: Int(parts.tm_gmtoff))
+        return offsets.localTime(seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
     }
 
     func beginChunk() {}
@@ -69,7 +66,7 @@ final class SyslogLog: LogBackend {
         guard let text = SyslogMessage.text(of: line, partial: partial) else { return }
         message.removeAll(keepingCapacity: true)
         SyslogMessage.append(format: format, priority: SyslogMessage.priority(facility: facility, stderr: stderr),
-                             time: Self.localTime(), hostname: hostname, tag: tag, pid: pid, message: text, to: &message)
+                             time: localTime(), hostname: hostname, tag: tag, pid: pid, message: text, to: &message)
         message.withUnsafeBytes { socket.send($0) }
     }
 }

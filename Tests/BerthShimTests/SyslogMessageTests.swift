@@ -63,6 +63,26 @@ struct SyslogMessageTests {
         #expect(SyslogMessage.Format(word: "RFC5424") == nil)
     }
 
+    @Test func localTimesFromTheOffsetsBerthdGives() throws {
+        let utc = try #require(UTCOffsets(parsing: "0"))
+        #expect(utc.localTime(seconds: 1_796_036_746, nanoseconds: 198_765_432)
+                == SyslogMessage.LocalTime(year: 2026, month: 11, day: 30, hour: 11, minute: 5, second: 46, microsecond: 198_765, utcOffset: 0))
+        // Berlin around its change to summer time on 2027-03-28 at 01:00 UTC.
+        let berlin = try #require(UTCOffsets(parsing: "3600,1806195600,7200,1824944400,3600"))
+        #expect(berlin.offset(at: 1_806_195_599) == 3600 && berlin.offset(at: 1_806_195_600) == 7200)
+        #expect(berlin.offset(at: 1_824_944_400) == 3600 && berlin.offset(at: 0) == 3600)
+        let before = berlin.localTime(seconds: 1_806_195_599, nanoseconds: 0)
+        #expect((before.day, before.hour, before.minute, before.second, before.utcOffset) == (28, 1, 59, 59, 3600))
+        let after = berlin.localTime(seconds: 1_806_195_600, nanoseconds: 0)
+        #expect((after.day, after.hour, after.minute, after.utcOffset) == (28, 3, 0, 7200))
+        let west = try #require(UTCOffsets(parsing: "-28800"))
+        let night = west.localTime(seconds: 1_796_000_000, nanoseconds: 0)  // 2026-11-30T00:53:20Z
+        #expect((night.day, night.hour, night.minute, night.utcOffset) == (29, 16, 53, -28800))
+        for bad in ["", "x", "0,1", "0,5,1,4,2", "1,,2", "--1"] {
+            #expect(UTCOffsets(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func remoteAddresses() throws {
         let tcp = try #require(RemoteAddress(parsing: "tcp://127.0.0.1:514"))
         #expect(tcp.transport == .tcp && tcp.host == "127.0.0.1" && tcp.port == 514 && tcp.display == "127.0.0.1:514")
@@ -75,6 +95,16 @@ struct SyslogMessageTests {
         #expect(RemoteAddress(parsing: "unix:///dev/log")?.transport == .unix)
         for bad in ["tcp://127.0.0.1", "tcp://127.0.0.1:x", "tcp://1.2.3.4:65536", "http://a:1", "unix://", "tcp//a:1", "udp://[::1:5"] {
             #expect(RemoteAddress(parsing: bad) == nil, "\(bad)")
+        }
+    }
+}
+
+extension UTCOffsets? {
+    static func == (lhs: UTCOffsets?, rhs: UTCOffsets?) -> Bool {
+        switch (lhs, rhs) {
+        case (.none, .none): true
+        case let (.some(a), .some(b)): a.changes.map(\.start) == b.changes.map(\.start) && a.changes.map(\.offset) == b.changes.map(\.offset)
+        default: false
         }
     }
 }

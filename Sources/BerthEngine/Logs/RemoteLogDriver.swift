@@ -47,7 +47,8 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
         switch self {
         case .syslog:
             let settings = try SyslogSettings(options)
-            var arguments = ["--log-tag", tag, "--syslog-facility", String(settings.facility), "--syslog-format", settings.format]
+            var arguments = ["--log-tag", tag, "--syslog-facility", String(settings.facility), "--syslog-format", settings.format,
+                             "--log-utc-offsets", LocalTimeOffsets.describe(now: time(nil))]
             if let address = settings.address {
                 arguments += ["--log-address", try address.resolved()]
             }
