@@ -401,4 +401,29 @@ struct RemoteLogDriverTests {
                     == #"["fluentd","gelf","journald","json-file","local","syslog"]"# + "\n")
         }
     }
+
+    // MARK: - the daemon's default
+
+    /// daemon.json's `log-driver` and `log-opts`: a container that names no driver gets them
+    /// (inspect shows them, as dockerd's does), and `docker logs -f` follows the local cache.
+    @Test func theDaemonsDefaultRemoteDriverAndFollowingTheCache() throws {
+        let server = try LogListener(.udp)
+        defer { server.stop() }
+        let configuration = #"{"cgroup-parent": "/berth-test", "log-driver": "gelf", "log-opts": {"gelf-address": "\#(server.address)", "gelf-compression-type": "none"}}"#
+        try ContainerBehaviourTests.withDaemon(configuration) { daemon in
+            #expect(daemon.docker(["info", "--format", "{{.LoggingDriver}}"]).stdout == "gelf\n")
+            let run = daemon.docker(["run", "-d", "--name", "dd", "busybox", "sh", "-c", "echo first; sleep 1; echo second"])
+            #expect(run.status == 0, "\(run)")
+            let follow = daemon.docker(["logs", "-f", "dd"])
+            #expect(follow.status == 0 && follow.stdout == "first\nsecond\n", "\(follow)")
+            #expect(ContainerBehaviourTests.inspect(daemon, "{{json .HostConfig.LogConfig}}", "dd")
+                    == #"{"Type":"gelf","Config":{"gelf-address":"\#(server.address)","gelf-compression-type":"none"}}"# + "\n")
+            let texts = server.wait { $0.count >= 2 }.map { String(decoding: $0, as: UTF8.self) }
+            #expect(texts.count == 2 && texts.first?.contains(#""short_message":"first""#) == true
+                    && texts.last?.contains(#""short_message":"second""#) == true, "\(texts)")
+            // A container's own driver does not take the daemon's options.
+            let own = daemon.docker(["run", "--rm", "--log-driver", "json-file", "busybox", "echo", "plain"])
+            #expect(own.status == 0 && own.stdout == "plain\n", "\(own)")
+        }
+    }
 }
