@@ -30,6 +30,6 @@ final class FluentdLog: LogBackend {
         message.removeAll(keepingCapacity: true)
         FluentdMessage.append(tag: tag, seconds: place.seconds, nanoseconds: place.nanoseconds, subSecond: subSecond,
                               container: container, line: line, stderr: stderr, partial: place.piece, to: &message)
-        message.withUnsafeBytes { socket.send($0) }
+        _ = message.withUnsafeBytes { socket.send($0) }
     }
 }

@@ -44,7 +44,7 @@ final class GelfLog: LogBackend {
                            stderr: stderr, extra: extra, to: &message)
         if socket.address.transport == .tcp {
             message.append(0)
-            message.withUnsafeBytes { socket.send($0) }
+            _ = message.withUnsafeBytes { socket.send($0) }
             return
         }
         let payload: [UInt8]
@@ -60,7 +60,7 @@ final class GelfLog: LogBackend {
             return drop("needs more than \(GelfMessage.maxChunks) chunks")
         }
         for datagram in datagrams {
-            datagram.withUnsafeBytes { socket.send($0) }
+            _ = datagram.withUnsafeBytes { socket.send($0) }
         }
     }
 

@@ -67,6 +67,6 @@ final class SyslogLog: LogBackend {
         message.removeAll(keepingCapacity: true)
         SyslogMessage.append(format: format, priority: SyslogMessage.priority(facility: facility, stderr: stderr),
                              time: localTime(), hostname: hostname, tag: tag, pid: pid, message: text, to: &message)
-        message.withUnsafeBytes { socket.send($0) }
+        _ = message.withUnsafeBytes { socket.send($0) }
     }
 }
