@@ -256,8 +256,10 @@ extension ContainerService {
         if driver == "journald" {
             attributes = LogAttributes.journalDetails(attributes, imageName: entry.record.Config.Image ?? entry.record.Image)
         }
-        // A remote driver's records are read back from its local cache, when it keeps one.
+        // A remote driver's records are read back from its local cache, when it keeps one;
+        // dockerd's cache keeps no attributes (`--details` shows none).
         let cached = (try? LogSettings(entry.hostConfig.LogConfig, defaults: settings))?.cached ?? false
+        if RemoteLogDriver(rawValue: driver) != nil { attributes = [:] }
         return LogSource(id: entry.record.ID, driver: driver,
                          file: paths.logFile(entry.record.ID, driver: driver) ?? (cached ? paths.logCacheFile(entry.record.ID) : nil),
                          tty: entry.record.Config.Tty ?? false,
