@@ -2,10 +2,11 @@ import CBerthShim
 
 /// The connection of a remote log driver (syslog, fluentd, gelf) to its server. Made when the
 /// log opens, so that a server that does not answer fails the start as dockerd's dial does.
-/// Afterwards a send never blocks the shim for long: every send has a short timeout; a stream
-/// that fails is reconnected at once (as dockerd's syslog writer does), then at most once a
-/// second (after a timeout, once in ten), the records meanwhile dropped (counted in the shim's
-/// log). dockerd's blocking mode would stall the container instead; its output must go on.
+/// Afterwards a send never blocks the shim for long: every send has a short timeout, after
+/// which the server is left alone for ten seconds; a stream that breaks is reconnected at once
+/// (as dockerd's syslog writer does), then at most once a second; the records meanwhile are
+/// dropped (counted in the shim's log). dockerd's blocking mode would stall the container
+/// instead; its output must go on.
 final class RemoteSocket {
     let address: RemoteAddress
     private var fd: Int32 = -1
@@ -75,18 +76,28 @@ final class RemoteSocket {
     /// Sends one message (a datagram, or bytes on the stream). False when it was dropped.
     @discardableResult
     func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // A server that stopped taking records is given a rest: nothing is tried meanwhile.
+        guard monotonicMillis() >= resumeAt else { return drop() }
         if fd >= 0 {
             switch sendAll(bytes) {
-            case .sent: return true
-            case .failed where !address.transport.isStream:
-                // A datagram that did not go (no receiver, a full queue) is lost, as with dockerd.
+            case .sent:
+                return true
+            case .timedOut:
+                resumeAt = monotonicMillis() + RemoteSocket.stuckRetryMillis
+                // Part of a message may have gone: the stream is not reused. A datagram socket is.
+                if address.transport.isStream {
+                    close(fd)
+                    fd = -1
+                }
                 return drop()
-            case .failed, .timedOut:
-                // The stream broke or its server stopped reading (part of a message may have
-                // gone: the stream is not reused). A stuck server is given a rest before the next try.
+            case .failed where !address.transport.isStream:
+                // A datagram that did not go (no receiver) is lost, as with dockerd.
+                return drop()
+            case .failed:
+                // The stream broke: reconnected at once, as dockerd's writers do.
                 close(fd)
                 fd = -1
-                nextAttempt = monotonicMillis() + (lastSendTimedOut ? RemoteSocket.stuckRetryMillis : 0)
+                nextAttempt = 0
             }
         }
         let now = monotonicMillis()
@@ -101,25 +112,21 @@ final class RemoteSocket {
         return true
     }
 
-    /// After a send timed out, reconnecting waits this long: a server that takes nothing costs
-    /// the container at most one send timeout in this time.
+    /// After a send timed out, sending waits this long: a server that takes nothing costs the
+    /// container at most one send timeout in this time.
     static let stuckRetryMillis: Int64 = 10_000
+    private var resumeAt: Int64 = 0
 
     private enum SendResult { case sent, failed, timedOut }
-    private var lastSendTimedOut = false
 
     private func sendAll(_ bytes: UnsafeRawBufferPointer) -> SendResult {
         var offset = 0
-        lastSendTimedOut = false
         while offset < bytes.count {
             let sent = CBerthShim.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if sent < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK {
-                    lastSendTimedOut = true
-                    return .timedOut
-                }
+                if code == EAGAIN || code == EWOULDBLOCK { return .timedOut }
                 return .failed
             }
             guard address.transport.isStream || sent == bytes.count else { return .failed }

@@ -160,8 +160,9 @@ struct RemoteLogDriverTests {
 
     /// A server that takes nothing: the container's output goes on (records to it are dropped
     /// after a send times out), and the cache keeps every line.
-    @Test func aServerThatStopsReadingDoesNotStallTheContainer() throws {
-        let server = try LogListener(.tcp, accepting: false)
+    @Test(arguments: [LogListener.Kind.tcp, .unixgram])
+    func aServerThatStopsReadingDoesNotStallTheContainer(kind: LogListener.Kind) throws {
+        let server = try LogListener(kind, accepting: false)
         defer { server.stop() }
         try ContainerBehaviourTests.withDaemon { daemon in
             let started = Date()

@@ -18,7 +18,7 @@ final class LogListener: @unchecked Sendable {
     private var streams: [Int32: Int] = [:]
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
-    /// Whether stream connections are accepted (false: a server that takes nothing).
+    /// Whether connections are accepted and datagrams read (false: a server that takes nothing).
     let accepting: Bool
 
     init(_ kind: Kind, directory: String = NSTemporaryDirectory(), accepting: Bool = true) throws {
@@ -115,7 +115,7 @@ final class LogListener: @unchecked Sendable {
             if finished { break }
             var polled = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
             polled += open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            if !accepting && (kind == .tcp || kind == .unix) { polled[0].events = 0 }
+            if !accepting { polled[0].events = 0 }
             guard poll(&polled, nfds_t(polled.count), 50) > 0 else { continue }
             for entry in polled where entry.revents != 0 {
                 if entry.fd == fd {
