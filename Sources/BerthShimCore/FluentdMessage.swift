@@ -4,7 +4,8 @@
 /// container_id (full), container_name (with its slash), source (stdout, stderr) and log (the
 /// line without its newline; empty lines are sent too), then the log attributes (which win
 /// over the fields of the same name, as dockerd's map does), then the partial-message fields;
-/// the option is an empty map.
+/// the option is an empty map, or with fluentd-request-ack `{"chunk": ID}`, which fluentd
+/// answers with `{"ack": ID}`.
 public enum FluentdMessage {
     /// The fields of every record of one container, encoded once: its id and name and the
     /// extra fields (attributes). A field named like one of the record's own replaces it.
@@ -28,7 +29,8 @@ public enum FluentdMessage {
     public typealias Partial = JournalDatagram.Partial
 
     public static func append(tag: [UInt8], seconds: Int64, nanoseconds: Int64, subSecond: Bool, container: Container,
-                              line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Partial?, to out: inout [UInt8]) {
+                              line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Partial?, chunk: [UInt8]? = nil,
+                              to out: inout [UInt8]) {
         var text = line
         if partial?.last ?? true, text.last == 0x0A { text = UnsafeBufferPointer(rebasing: text.dropLast()) }
         MessagePack.appendArrayHeader(4, to: &out)
@@ -76,6 +78,42 @@ public enum FluentdMessage {
             key("partial_last")
             key(partial.last ? "true" : "false")
         }
-        MessagePack.appendMapHeader(0, to: &out)
+        if let chunk {
+            MessagePack.appendMapHeader(1, to: &out)
+            key("chunk")
+            MessagePack.appendString(chunk, to: &out)
+        } else {
+            MessagePack.appendMapHeader(0, to: &out)
+        }
+    }
+
+    /// A chunk id as fluent-logger makes one: 16 random bytes in standard base64 (24 bytes).
+    public static func chunkID(random: (UInt64, UInt64)) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for word in [random.0, random.1] {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let rest = bytes.count - index
+            let group = (UInt32(bytes[index]) << 16) | (rest > 1 ? UInt32(bytes[index + 1]) << 8 : 0) | (rest > 2 ? UInt32(bytes[index + 2]) : 0)
+            out.append(alphabet[Int(group >> 18 & 63)])
+            out.append(alphabet[Int(group >> 12 & 63)])
+            out.append(rest > 1 ? alphabet[Int(group >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(rest > 2 ? alphabet[Int(group & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return out
+    }
+
+    /// fluentd's answer to a message with `chunk`: the map `{"ack": chunk}`.
+    public static func ack(for chunk: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        MessagePack.appendMapHeader(1, to: &out)
+        MessagePack.appendString("ack", to: &out)
+        MessagePack.appendString(chunk, to: &out)
+        return out
     }
 }

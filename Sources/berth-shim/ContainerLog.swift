@@ -61,7 +61,8 @@ final class ContainerLog {
             guard let address = options.logAddress else { throw ShimError("fluentd needs an address") }
             let container = FluentdMessage.Container(id: options.id, name: "/" + (options.containerName ?? ""), extra: options.logFields)
             let remote = try FluentdLog(address: address, tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))),
-                                        container: container, subSecond: options.fluentdSubSecond, async: options.fluentdAsync)
+                                        container: container, subSecond: options.fluentdSubSecond, async: options.fluentdAsync,
+                                        requestsAck: options.fluentdAck)
             return try cached(remote, options)
         case .gelf:
             guard let address = options.logAddress else { throw ShimError("gelf needs an address") }

@@ -53,6 +53,8 @@ struct Options {
     var fluentdAsync = false
     /// fluentd-sub-second-precision: times as EventTime.
     var fluentdSubSecond = false
+    /// fluentd-request-ack: each message waits for fluentd's ack.
+    var fluentdAck = false
     /// gelf-compression-type and -level (udp).
     var gelfCompression = GelfLog.Compression.gzip
     var gelfCompressionLevel: Int32 = 1
@@ -68,7 +70,7 @@ struct Options {
                           [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
                           [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
                           [--log-utc-offsets OFFSET[,START,OFFSET]...]
-                          [--fluentd-async] [--fluentd-sub-second]
+                          [--fluentd-async] [--fluentd-sub-second] [--fluentd-ack]
                           [--gelf-compression gzip|zlib|none] [--gelf-compression-level -1..9]
         """
 
@@ -144,6 +146,7 @@ struct Options {
                 options.utcOffsets = offsets
             case "fluentd-async": options.fluentdAsync = true
             case "fluentd-sub-second": options.fluentdSubSecond = true
+            case "fluentd-ack": options.fluentdAck = true
             case "gelf-compression":
                 let text = try value()
                 switch text.utf8 {

@@ -112,6 +112,31 @@ final class RemoteSocket {
         return true
     }
 
+    /// Reads the server's answer until `count` bytes came or `timeoutMillis` passed; nil when
+    /// it did not come (the server is then left alone, as after a send that timed out).
+    func receive(count: Int, timeoutMillis: Int64) -> [UInt8]? {
+        guard fd >= 0 else { return nil }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: count)
+        let deadline = monotonicMillis() + timeoutMillis
+        while answer.count < count {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let left = deadline - monotonicMillis()
+            guard left > 0, poll(&poller, 1, Int32(left)) == 1 else { break }
+            let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count - answer.count, 0) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            answer += buffer[..<got]
+        }
+        guard answer.count == count else {
+            close(fd)
+            fd = -1
+            resumeAt = monotonicMillis() + RemoteSocket.stuckRetryMillis
+            return nil
+        }
+        return answer
+    }
+
     /// After a send timed out, sending waits this long: a server that takes nothing costs the
     /// container at most one send timeout in this time.
     static let stuckRetryMillis: Int64 = 10_000

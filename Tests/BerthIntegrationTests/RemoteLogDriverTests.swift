@@ -246,6 +246,48 @@ struct RemoteLogDriverTests {
         }
     }
 
+    /// fluentd-request-ack: each message carries a chunk id, and waits for fluentd's ack of it
+    /// before the next goes; without acks, the messages stop going (no duplicates, no stall).
+    @Test func fluentdRequestAck() throws {
+        let server = try LogListener(.tcp)
+        defer { server.stop() }
+        server.answer { bytes in
+            // {"chunk": ID} → {"ack": ID}
+            guard let items = MessagePackValue.all(bytes).first?.items, items.count == 4,
+                  case .map(let option) = items[3], let chunk = option.first, chunk.0 == "chunk",
+                  case .string(let id) = chunk.1 else { return nil }
+            return [0x81, 0xA3] + Array("ack".utf8) + [0xA0 | UInt8(id.utf8.count)] + Array(id.utf8)
+        }
+        let silent = try LogListener(.tcp)
+        defer { silent.stop() }
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let run = daemon.docker(["run", "--name", "ack", "--log-driver", "fluentd", "--log-opt", "fluentd-address=127.0.0.1:\(server.port)",
+                                     "--log-opt", "fluentd-request-ack=true", "busybox", "sh", "-c", "echo one; echo two; echo three"])
+            #expect(run.status == 0 && run.stdout == "one\ntwo\nthree\n", "\(run)")
+            let messages = Self.forwardMessages(server, count: 3)
+            #expect(messages.map { $0.items.count > 2 ? $0.items[2].fields["log"] ?? "" : "" } == ["one", "two", "three"])
+            var chunks: Set<String> = []
+            for message in messages {
+                guard message.items.count == 4, case .map(let option) = message.items[3], option.count == 1,
+                      case .string(let id) = option[0].1 else {
+                    Issue.record("no chunk: \(message)")
+                    continue
+                }
+                #expect(option[0].0 == "chunk" && id.count == 24 && Data(base64Encoded: id)?.count == 16)
+                chunks.insert(id)
+            }
+            #expect(chunks.count == 3)
+
+            // A server that never acks: the first message waits a second, the rest are dropped.
+            let started = Date()
+            let quiet = daemon.docker(["run", "--name", "noack", "--log-driver", "fluentd", "--log-opt", "fluentd-address=127.0.0.1:\(silent.port)",
+                                       "--log-opt", "fluentd-request-ack=true", "busybox", "sh", "-c", "echo one; echo two; echo three"])
+            #expect(quiet.status == 0 && quiet.stdout == "one\ntwo\nthree\n" && Date().timeIntervalSince(started) < 8, "\(quiet)")
+            #expect(MessagePackValue.all(silent.wait(2) { _ in false }.first ?? []).count == 1)
+            #expect(daemon.docker(["logs", "noack"]).stdout == "one\ntwo\nthree\n")
+        }
+    }
+
     @Test func fluentdOptionsAndStartFailuresAsDockerd() throws {
         let closed = try LogListener(.tcp)
         let port = closed.port

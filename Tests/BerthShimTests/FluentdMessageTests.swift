@@ -56,12 +56,12 @@ struct FluentdMessageTests {
     }
 
     func message(_ line: String, stderr: Bool = false, partial: FluentdMessage.Partial? = nil, subSecond: Bool = false,
-                 extra: [(name: String, value: String)] = []) -> [UInt8] {
+                 extra: [(name: String, value: String)] = [], chunk: [UInt8]? = nil) -> [UInt8] {
         let container = FluentdMessage.Container(id: "cb6b3956050f5f2a", name: "/fl1", extra: extra)
         var out: [UInt8] = []
         Array(line.utf8).withUnsafeBufferPointer {
             FluentdMessage.append(tag: Array("cb6b3956050f".utf8), seconds: 0x6B0D_57AD, nanoseconds: 5, subSecond: subSecond,
-                                  container: container, line: $0, stderr: stderr, partial: partial, to: &out)
+                                  container: container, line: $0, stderr: stderr, partial: partial, chunk: chunk, to: &out)
         }
         return out
     }
@@ -89,6 +89,14 @@ struct FluentdMessageTests {
         #expect(Array(out.suffix(tail.count)) == tail)
         #expect(out[19] == 0x85)  // container_id, container_name, log and the two attributes
         #expect(!out.contains(subsequence: str("stdout")))
+    }
+
+    @Test func chunkIDsAndAcks() {
+        let id = FluentdMessage.chunkID(random: (0x7556_0D6B_0000_0000, 0x49B5_48BC_65F0_9EBF))
+        #expect(String(decoding: id, as: UTF8.self) == "dVYNawAAAABJtUi8ZfCevw==")
+        let asked = message("x\n", chunk: id)
+        #expect(Array(asked.suffix(32)) == [0x81] + str("chunk") + str("dVYNawAAAABJtUi8ZfCevw=="))
+        #expect(FluentdMessage.ack(for: id) == [0x81] + str("ack") + str("dVYNawAAAABJtUi8ZfCevw=="))
     }
 
     @Test func piecesOfLongLinesAreMarked() {

@@ -9,6 +9,7 @@ struct FluentdSettings {
     var address: LogServerAddress
     var async = false
     var subSecond = false
+    var requestsAck = false
 
     init(_ options: [String: String]) throws(BerthError) {
         address = try LogServerAddress(fluentd: options["fluentd-address"] ?? "")
@@ -33,8 +34,6 @@ struct FluentdSettings {
         }
         async = async || asyncConnect
         subSecond = try flag("fluentd-sub-second-precision")
-        if try flag("fluentd-request-ack") {
-            throw BerthError.notImplemented("fluentd-request-ack is not implemented yet in this version of Berth")
-        }
+        requestsAck = try flag("fluentd-request-ack")
     }
 }

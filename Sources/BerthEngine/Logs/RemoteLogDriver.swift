@@ -58,6 +58,7 @@ enum RemoteLogDriver: String, CaseIterable, Sendable {
             var arguments = ["--log-tag", tag, "--log-address", try settings.address.resolved(fluentd: true)]
             if settings.async { arguments.append("--fluentd-async") }
             if settings.subSecond { arguments.append("--fluentd-sub-second") }
+            if settings.requestsAck { arguments.append("--fluentd-ack") }
             for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { arguments += ["--log-field", name + "=" + value] }
             return arguments
         case .gelf:

@@ -18,6 +18,15 @@ final class LogListener: @unchecked Sendable {
     private var streams: [Int32: Int] = [:]
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
+    /// What a stream's server answers to the bytes it just read (nil: nothing).
+    private var answer: (([UInt8]) -> [UInt8]?)?
+
+    func answer(with reply: @escaping ([UInt8]) -> [UInt8]?) {
+        lock.lock()
+        answer = reply
+        lock.unlock()
+    }
+
     /// Whether connections are accepted and datagrams read (false: a server that takes nothing).
     let accepting: Bool
 
@@ -135,6 +144,10 @@ final class LogListener: @unchecked Sendable {
                     let count = recv(entry.fd, &buffer, buffer.count, 0)
                     if count > 0 {
                         append(Array(buffer[..<count]), stream: entry.fd)
+                        lock.lock()
+                        let reply = answer
+                        lock.unlock()
+                        if let bytes = reply?(Array(buffer[..<count])) { _ = bytes.withUnsafeBytes { send(entry.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
                     } else {
                         lock.lock()
                         streams[entry.fd] = nil
