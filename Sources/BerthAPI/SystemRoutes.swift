@@ -99,7 +99,7 @@ enum SystemRoutes {
             "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", .string(SystemInfo.backingFilesystem(system.dataRoot))])]),
             "DockerRootDir": .string(system.dataRoot),
             "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
-                        "Authorization": .null, "Log": .array(["json-file", "local", "journald"])],
+                        "Authorization": .null, "Log": .array(["fluentd", "gelf", "journald", "json-file", "local", "syslog"])],
             "MemoryLimit": true, "SwapLimit": .bool(!warnings.contains("WARNING: No swap limit support")),
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
             "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!warnings.contains("WARNING: IPv4 forwarding is disabled")),

@@ -1,6 +1,6 @@
 import CBerthShim
 
-/// Where a log record goes: a json-file, or journald.
+/// Where a log record goes: a json-file, journald, or a remote log server (with a local cache).
 protocol LogBackend: AnyObject {
     /// Called once per chunk of output, before its records.
     func beginChunk()
@@ -53,7 +53,33 @@ final class ContainerLog {
         case .journald:
             return ContainerLog(backend: JournaldLog(id: options.id, name: options.containerName, tag: options.logTag,
                                                      imageName: options.imageName, extraFields: options.logFields))
+        case .syslog:
+            let remote = try SyslogLog(address: options.logAddress, format: options.syslogFormat, facility: options.syslogFacility,
+                                       tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))), offsets: options.utcOffsets)
+            return try cached(remote, options)
+        case .fluentd:
+            guard let address = options.logAddress else { throw ShimError("fluentd needs an address") }
+            let container = FluentdMessage.Container(id: options.id, name: "/" + (options.containerName ?? ""), extra: options.logFields)
+            let remote = try FluentdLog(address: address, tag: options.logTag ?? String(Substring(options.id.utf8.prefix(12))),
+                                        container: container, subSecond: options.fluentdSubSecond, async: options.fluentdAsync,
+                                        requestsAck: options.fluentdAck)
+            return try cached(remote, options)
+        case .gelf:
+            guard let address = options.logAddress else { throw ShimError("gelf needs an address") }
+            let remote = try GelfLog(address: address, compression: options.gelfCompression, level: options.gelfCompressionLevel,
+                                     extraFields: options.logFields)
+            return try cached(remote, options)
         }
+    }
+
+    /// A remote driver's log, with its local cache when berthd asks for one (`--log-path`).
+    private static func cached(_ remote: LogBackend, _ options: Options) throws(ShimError) -> ContainerLog {
+        guard let path = options.logPath else { return ContainerLog(backend: remote) }
+        let rotation = LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile, compress: options.logCompress)
+        guard let file = JSONFileLog(path: path, rotation: rotation) else {
+            throw ShimError("cannot open log \(path): \(errnoText())")
+        }
+        return ContainerLog(backend: CachedLog(cache: file, remote: remote))
     }
 
     func write(_ chunk: UnsafeBufferPointer<UInt8>, stderr: Bool) {

@@ -5,13 +5,19 @@ struct Options {
         case jsonFile
         case none
         case journald
+        case syslog
+        case fluentd
+        case gelf
 
-        /// The driver named `name` (json-file, none, journald).
+        /// The driver named `name` (json-file, none, journald, syslog, fluentd, gelf).
         init?(name: String) {
             switch name.utf8 {
             case "json-file": self = .jsonFile
             case "none": self = .none
             case "journald": self = .journald
+            case "syslog": self = .syslog
+            case "fluentd": self = .fluentd
+            case "gelf": self = .gelf
             default: return nil
             }
         }
@@ -37,6 +43,21 @@ struct Options {
     var logTag: String?
     /// More fields for journald entries (the log attributes), `--log-field NAME=VALUE`.
     var logFields: [(name: String, value: String)] = []
+    /// Where a remote driver sends its records (nil: syslog's local socket).
+    var logAddress: RemoteAddress?
+    var syslogFacility = 3
+    var syslogFormat = SyslogMessage.Format.unix
+    /// The host's offsets from UTC, for syslog's local times (UTC when not given).
+    var utcOffsets = UTCOffsets(changes: [])
+    /// fluentd-async: the start does not wait for fluentd.
+    var fluentdAsync = false
+    /// fluentd-sub-second-precision: times as EventTime.
+    var fluentdSubSecond = false
+    /// fluentd-request-ack: each message waits for fluentd's ack.
+    var fluentdAck = false
+    /// gelf-compression-type and -level (udp).
+    var gelfCompression = GelfLog.Compression.gzip
+    var gelfCompressionLevel: Int32 = 1
 
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
@@ -46,6 +67,11 @@ struct Options {
                           [--container-name NAME]
                           [--detach]
                           [--image-name NAME] [--log-tag TAG] [--log-field NAME=VALUE]...
+                          [--log-address tcp|udp://HOST:PORT|unix|unixgram:///PATH]
+                          [--syslog-facility 0-23] [--syslog-format unix|rfc3164|rfc5424|rfc5424micro]
+                          [--log-utc-offsets OFFSET[,START,OFFSET]...]
+                          [--fluentd-async] [--fluentd-sub-second] [--fluentd-ack]
+                          [--gelf-compression gzip|zlib|none] [--gelf-compression-level -1..9]
         """
 
     struct UsageError: Error {
@@ -104,6 +130,41 @@ struct Options {
                 }
                 options.logFields.append((String(Substring(field.utf8[..<equals])),
                                           String(Substring(field.utf8[field.utf8.index(after: equals)...]))))
+            case "log-address":
+                let text = try value()
+                guard let address = RemoteAddress(parsing: text) else { throw UsageError(message: "invalid --log-address \"\(text)\"") }
+                options.logAddress = address
+            case "syslog-facility":
+                let text = try value()
+                guard let facility = Int(text), facility >= 0, facility <= 23 else {
+                    throw UsageError(message: "invalid --syslog-facility \"\(text)\"")
+                }
+                options.syslogFacility = facility
+            case "log-utc-offsets":
+                let text = try value()
+                guard let offsets = UTCOffsets(parsing: text) else { throw UsageError(message: "invalid --log-utc-offsets \"\(text)\"") }
+                options.utcOffsets = offsets
+            case "fluentd-async": options.fluentdAsync = true
+            case "fluentd-sub-second": options.fluentdSubSecond = true
+            case "fluentd-ack": options.fluentdAck = true
+            case "gelf-compression":
+                let text = try value()
+                switch text.utf8 {
+                case "gzip": options.gelfCompression = .gzip
+                case "zlib": options.gelfCompression = .zlib
+                case "none": options.gelfCompression = .none
+                default: throw UsageError(message: "invalid --gelf-compression \"\(text)\"")
+                }
+            case "gelf-compression-level":
+                let text = try value()
+                guard let level = Int32(text), level >= -1, level <= 9 else {
+                    throw UsageError(message: "invalid --gelf-compression-level \"\(text)\"")
+                }
+                options.gelfCompressionLevel = level
+            case "syslog-format":
+                let text = try value()
+                guard let format = SyslogMessage.Format(word: text) else { throw UsageError(message: "invalid --syslog-format \"\(text)\"") }
+                options.syslogFormat = format
             default:
                 throw UsageError(message: "unknown flag --\(name)")
             }
@@ -115,6 +176,9 @@ struct Options {
         // (A pattern, not `logPath == nil`: see Session.isContainer.)
         if options.logDriver == .jsonFile, case .none = options.logPath {
             throw UsageError(message: "--log-driver json-file needs --log-path")
+        }
+        if options.logDriver == .fluentd || options.logDriver == .gelf, case .none = options.logAddress {
+            throw UsageError(message: "--log-driver fluentd and gelf need --log-address")
         }
         return options
     }

@@ -73,8 +73,22 @@ import Foundation
         #expect(try LogSettings(LogConfig(Type: "none"), defaults: defaults).driver == "none")
         #expect(throws: BerthError.self) { try LogSettings(LogConfig(Type: "syslogx"), defaults: defaults) }
         // dockerd's own drivers that Berth has not got: said so (501), not "plugin not found".
-        #expect(throws: BerthError.notImplemented("the syslog logging driver is not implemented yet in this version of Berth")) {
-            try LogSettings(LogConfig(Type: "syslog"), defaults: defaults)
+        #expect(throws: BerthError.notImplemented("the splunk logging driver is not implemented yet in this version of Berth")) {
+            try LogSettings(LogConfig(Type: "splunk"), defaults: defaults)
+        }
+        // The remote drivers Berth has: their options checked at create, their cache kept by default.
+        let syslog = try LogSettings(LogConfig(Type: "syslog", Config: ["syslog-facility": "local3"]), defaults: defaults)
+        #expect(syslog.remote == .syslog && syslog.cached)
+        #expect(try LogSettings(LogConfig(Type: "gelf", Config: ["gelf-address": "udp://127.0.0.1:12201", "cache-disabled": "true"]),
+                                defaults: defaults).cached == false)
+        #expect(throws: BerthError.invalidArgument("invalid syslog facility")) {
+            try LogSettings(LogConfig(Type: "syslog", Config: ["syslog-facility": "local9"]), defaults: defaults)
+        }
+        #expect(throws: BerthError.invalidArgument("gelf-address is a required parameter")) {
+            try LogSettings(LogConfig(Type: "gelf"), defaults: defaults)
+        }
+        #expect(throws: BerthError.invalidArgument("unknown log opt 'max-size' for fluentd log driver")) {
+            try LogSettings(LogConfig(Type: "fluentd", Config: ["max-size": "1m"]), defaults: defaults)
         }
         // The daemon's options fill what the container leaves out for the daemon's driver.
         #expect(try LogSettings(LogConfig(Type: "json-file", Config: ["max-file": "2"]), defaults: defaults).maxFiles == 2)

@@ -220,8 +220,8 @@ struct DockerParityTests {
             #expect(device.stderr == Self.runError(#"error gathering device information while adding custom device "/nonexistent": no such file or directory"#),
                     "\(device.stderr)")
             // A logging driver of dockerd's that Berth has not got: said so, not "plugin not found".
-            let syslog = daemon.docker(["run", "--rm", "--log-driver", "syslog", "busybox", "true"])
-            #expect(syslog.status == 125 && syslog.stderr == Self.runError("the syslog logging driver is not implemented yet in this version of Berth"), "\(syslog.stderr)")
+            let splunk = daemon.docker(["run", "--rm", "--log-driver", "splunk", "busybox", "true"])
+            #expect(splunk.status == 125 && splunk.stderr == Self.runError("the splunk logging driver is not implemented yet in this version of Berth"), "\(splunk.stderr)")
             // No GPU driver: refused, never run without the devices.
             let gpus = daemon.docker(["run", "--rm", "--gpus", "all", "busybox", "true"])
             #expect(gpus.status == 125 && gpus.stderr == Self.runError(#"could not select device driver "" with capabilities: [[gpu]]"#), "\(gpus.stderr)")

@@ -33,9 +33,10 @@ public struct ContainerDefaults: Sendable {
 
 /// A container's log settings: its LogConfig over the daemon's, checked as dockerd does.
 struct LogSettings: Sendable {
-    static let drivers: Set<String> = ["json-file", "local", "none", "journald"]
+    static let drivers: Set<String> = Set(["json-file", "local", "none", "journald"] + RemoteLogDriver.allCases.map(\.rawValue))
     /// dockerd's other built-in drivers: Berth says it has not got them, not that they do not exist.
-    static let unimplementedDrivers: Set<String> = ["syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"]
+    static let unimplementedDrivers: Set<String> = Set(["syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"])
+        .subtracting(drivers)
     static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
     /// Taken by every driver. Berth's shim writes each line as it comes, so `non-blocking`
@@ -51,6 +52,10 @@ struct LogSettings: Sendable {
     var maxFiles = 1
     /// json-file `compress`: rotated files are gzipped.
     var compress = false
+    /// A remote driver (syslog, fluentd, gelf); nil for the others.
+    var remote: RemoteLogDriver?
+    /// A remote driver's local cache is kept (not cache-disabled): `docker logs` reads it.
+    var cached = false
 
     /// Drivers whose lines the shim writes to a file of json-file records. dockerd keeps the
     /// local driver's file format to itself (its LogPath is empty), so Berth stores it as json-file.
@@ -91,12 +96,19 @@ struct LogSettings: Sendable {
                 }
             }
         }
-        let allowed: Set<String> = writesFile ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
+        remote = RemoteLogDriver(rawValue: driver)
+        var allowed: Set<String> = writesFile ? Self.jsonFileOptions : driver == "journald" ? Self.journaldOptions : []
+        if let remote { allowed = remote.checksOptionNamesItself ? Set(options.keys) : remote.options.union(LogCache.options) }
         for key in options.keys.sorted() where !allowed.contains(key) && !Self.deliveryOptions.contains(key) {
             throw BerthError.invalidArgument(driver == "local" ? "unknown log opt '\(key)' for log driver local"
                                                                : "unknown log opt '\(key)' for \(driver) log driver")
         }
         tag = options["tag"]
+        if let remote {
+            try remote.validate(options)
+            cached = try LogCache.isEnabled(options)
+            return
+        }
         if driver == "local" {
             try readLocalRotation(options)
         } else {

@@ -256,7 +256,12 @@ extension ContainerService {
         if driver == "journald" {
             attributes = LogAttributes.journalDetails(attributes, imageName: entry.record.Config.Image ?? entry.record.Image)
         }
-        return LogSource(id: entry.record.ID, driver: driver, file: paths.logFile(entry.record.ID, driver: driver),
+        // A remote driver's records are read back from its local cache, when it keeps one;
+        // dockerd's cache keeps no attributes (`--details` shows none).
+        let cached = (try? LogSettings(entry.hostConfig.LogConfig, defaults: settings))?.cached ?? false
+        if RemoteLogDriver(rawValue: driver) != nil { attributes = [:] }
+        return LogSource(id: entry.record.ID, driver: driver,
+                         file: paths.logFile(entry.record.ID, driver: driver) ?? (cached ? paths.logCacheFile(entry.record.ID) : nil),
                          tty: entry.record.Config.Tty ?? false,
                          detailsPrefix: LogAttributes.detailsPrefix(attributes),
                          journalEnd: entry.record.State.Running ? nil : entry.journalEnd)

@@ -61,12 +61,35 @@ struct StartPlan: Sendable {
                     "failed to create task for container: failed to initialize logging driver: journald is not enabled on this host")
             }
         }
+        var remoteArguments: [String] = []
+        var cacheRotation: LogSettings?
+        if let remote = log.remote {
+            let options = LogSettings.merged(hostConfig.LogConfig, defaults: settings).Config ?? [:]
+            do {
+                let tag = try LogTag(record: record).render(log.tag)
+                let attributes = LogAttributes.make(options: options, labels: record.Config.Labels ?? [:],
+                                                    environment: record.Config.Env ?? [])
+                remoteArguments = try remote.shimArguments(options: options, tag: tag, attributes: attributes, record: record)
+                if log.cached { cacheRotation = try LogCache.rotation(options, defaults: settings) }
+            } catch {
+                let message = error.message
+                throw BerthError.internalError(message.hasPrefix(ShimLauncher.logDriverFailure) ? message : ShimLauncher.logDriverFailure + message)
+            }
+        }
         let tty = record.Config.Tty ?? false
+        if let cacheRotation {
+            return ShimLauncher.Options(
+                id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
+                stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: paths.logCacheFile(record.ID),
+                logMaxSize: cacheRotation.maxSize, logMaxFiles: cacheRotation.maxFiles, logCompress: cacheRotation.compress,
+                containerName: record.bareName, imageName: record.Config.Image ?? record.Image,
+                remoteLogArguments: remoteArguments, logCache: true)
+        }
         return ShimLauncher.Options(
             id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
             stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.writesFile ? "json-file" : log.driver, logPath: logFile ?? "",
             logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, logCompress: log.compress, containerName: record.bareName,
-            imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields)
+            imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields, remoteLogArguments: remoteArguments)
     }
 
     /// Mounts the root and writes the bundle; on failure leaves nothing mounted. Returns what

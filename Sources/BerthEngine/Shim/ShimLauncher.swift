@@ -30,7 +30,14 @@ struct ShimLauncher: Sendable {
         var logTag: String?
         /// Fields journald entries carry besides the shim's own (the log attributes).
         var logFields: [String: String] = [:]
+        /// A remote driver's settings (syslog, fluentd, gelf), as the shim's flags.
+        var remoteLogArguments: [String] = []
+        /// A remote driver's local cache (json-file records), read back for `docker logs`.
+        var logCache: Bool = false
     }
+
+    /// How the shim's log driver failures begin (see SyslogLog.startFailure in the shim).
+    static let logDriverFailure = "failed to initialize logging driver: "
 
     /// Blocks until the shim is ready; returns the container init's pid. `whenListening` runs
     /// on this thread as soon as the shim's socket takes connections.
@@ -41,7 +48,7 @@ struct ShimLauncher: Sendable {
         if options.tty { arguments.append("--tty") }
         if options.stdin { arguments.append("--stdin") }
         if options.stdinOnce { arguments.append("--stdin-once") }
-        if options.logDriver == "json-file" {
+        if options.logDriver == "json-file" || options.logCache {
             arguments += ["--log-path", options.logPath, "--log-max-size", String(options.logMaxSize),
                           "--log-max-file", String(options.logMaxFiles)]
             if options.logCompress { arguments.append("--log-compress") }
@@ -53,6 +60,7 @@ struct ShimLauncher: Sendable {
                 arguments += ["--log-field", name + "=" + value]
             }
         }
+        arguments += options.remoteLogArguments
         var ready: [Int32] = [0, 0]
         guard pipe(&ready) == 0 else { throw BerthError.internalError("pipe: \(String(cString: strerror(errno)))") }
         // Our ends must not leak into other children spawned meanwhile.
@@ -76,7 +84,12 @@ struct ShimLauncher: Sendable {
         guard pid > 0 else { throw BerthError.internalError("cannot start \(shimPath): \(String(cString: strerror(errno)))") }
         let answer = Self.readAnswer(ready[0], whenListening: whenListening)
         if answer.hasPrefix("ok "), let initPid = Int32(answer.dropFirst(3)) { return initPid }
-        if answer.hasPrefix("error ") { throw ShimRefused(message: String(answer.dropFirst(6))) }
+        if answer.hasPrefix("error ") {
+            let message = String(answer.dropFirst(6))
+            // The log driver's own failure is dockerd's, not the runtime's: passed on as it is.
+            if message.hasPrefix(Self.logDriverFailure) { throw BerthError.internalError(message) }
+            throw ShimRefused(message: message)
+        }
         let shimLog = readTextFile(options.bundle + "/shim.log") ?? ""  // mostly empty: see readTextFile
         throw BerthError.internalError("the container's shim exited before it was ready" + (shimLog.isEmpty ? "" : ": " + shimLog))
     }

@@ -5,7 +5,9 @@
 #ifndef BERTH_CBERTHSHIM_H
 #define BERTH_CBERTHSHIM_H
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -55,6 +57,13 @@ pid_t berth_shim_gzip_spawn(int in, int out, const char *comment, long mtime);
 int berth_shim_open_unnamed(const char *directory);
 // Gives the unnamed file `fd` the name `path` (which must not exist); -1 with errno.
 int berth_shim_link_unnamed(int fd, const char *path);
+
+// ---- GELF compression (deflate.c) ----
+// The most bytes compressing `length` bytes can take.
+size_t berth_shim_deflate_bound(size_t length);
+// Compresses `in` into `out` as one gzip (gzip != 0) or zlib stream at `level` (-1 to 9);
+// the compressed length, or -1.
+long berth_shim_deflate(int gzip, int level, const unsigned char *in, size_t in_length, unsigned char *out, size_t out_capacity);
 
 // ---- exec (exec.c) ----
 // An exec's plan from berthd: NUL-terminated "key=value" entries (see ExecPlan in BerthEngine).
