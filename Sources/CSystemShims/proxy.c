@@ -15,11 +15,10 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "CSystemShims.h"
+#include "proxy_loops.h"
 
 // One pipe-full per splice: 1 MiB (the default pipe-max-size) made the fewest calls per
 // byte; smaller pipes and SPLICE_F_MORE measured slower.
@@ -34,13 +33,10 @@ struct half {
     int shut;           // `to`'s write side is shut down
 };
 
-// What epoll reports is one of these, told apart by their first field.
-enum tag_kind { TAG_END, TAG_LISTENER, TAG_WAKE };
-
 struct connection;
-// One of a connection's two sockets.
+// One of a connection's two sockets (PROXY_TAG_SOCKET).
 struct end {
-    enum tag_kind kind;
+    enum proxy_tag kind;
     struct connection *connection;
     int fd;
 };
@@ -54,39 +50,23 @@ struct connection {
     struct connection *next_closed;     // freed after the events at hand
 };
 
-// A few loops (one per CPU, up to four) serve every published port of the daemon, so a
-// port costs no thread: each listener is in every loop's epoll set (EPOLLEXCLUSIVE: one
-// loop takes each new connection), and a connection stays on the loop that accepted it.
-#define PROXY_MAX_LOOPS 4
-
-struct removal {
-    struct berth_proxy_listener *listener;
-    struct removal *next;
-};
-
+// The loops (proxy_loops.h) serve every published port of the daemon, so a port costs no
+// thread: each listener is in every loop's epoll set (EPOLLEXCLUSIVE: one loop takes each new
+// connection), and a connection stays on the loop that accepted it.
 struct berth_proxy_listener {
-    enum tag_kind kind;
+    enum proxy_tag kind;                // PROXY_TAG_LISTENER
     int fd;
     struct sockaddr_in target;
     int loops_joined;
-    // The loops that have not yet dropped it (and closed its connections); unlisten waits
-    // for none to be left before it closes the socket and frees this.
-    int loops_left;
-    pthread_mutex_t mutex;
-    pthread_cond_t dropped;
-    struct removal removals[PROXY_MAX_LOOPS];  // one for each loop's queue
+    struct proxy_drop drop;             // unlisten waits for every loop to drop it
 };
 
 struct loop {
-    enum tag_kind wake_kind;            // the tag of `wake`
-    int epoll;
-    int wake;                           // an eventfd: removals are queued
+    struct proxy_loop core;
     struct connection *open, *closed;
-    pthread_mutex_t mutex;              // guards `removals`
-    struct removal *removals;
 };
 
-static struct loop loops[PROXY_MAX_LOOPS];
+static struct proxy_loop *loops[PROXY_LOOPS_MAX];
 static int loop_count;
 static pthread_once_t loops_once = PTHREAD_ONCE_INIT;
 
@@ -97,7 +77,7 @@ static void connection_close(struct loop *loop, struct connection *c) {
     // the socket, and a child forked meanwhile (berthd spawns shims) holds it until its exec,
     // so epoll could still report the freed connection.
     for (int i = 0; i < 2; i++) {
-        epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->ends[i].fd, NULL);
+        epoll_ctl(loop->core.epoll, EPOLL_CTL_DEL, c->ends[i].fd, NULL);
         close(c->ends[i].fd);
     }
     close(c->up.pipe[0]);
@@ -154,8 +134,8 @@ static void connection_open(struct loop *loop, int client, struct berth_proxy_li
     int one = 1;
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(upstream, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->ends[0] = (struct end){ TAG_END, c, client };
-    c->ends[1] = (struct end){ TAG_END, c, upstream };
+    c->ends[0] = (struct end){ PROXY_TAG_SOCKET, c, client };
+    c->ends[1] = (struct end){ PROXY_TAG_SOCKET, c, upstream };
     c->listener = listener;
     c->up.from = client;
     c->up.to = upstream;
@@ -169,7 +149,7 @@ static void connection_open(struct loop *loop, int client, struct berth_proxy_li
     c->connecting = !connected;
     for (int i = 0; i < 2; i++) {
         struct epoll_event event = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = &c->ends[i] };
-        if (epoll_ctl(loop->epoll, EPOLL_CTL_ADD, c->ends[i].fd, &event) != 0) usable = 0;
+        if (epoll_ctl(loop->core.epoll, EPOLL_CTL_ADD, c->ends[i].fd, &event) != 0) usable = 0;
     }
     if (!usable) connection_close(loop, c);
     return;
@@ -227,25 +207,15 @@ static void free_closed(struct loop *loop) {
 // The listeners being unpublished: out of this loop's set, their connections closed, and
 // their unlisten told. Called after the events at hand, which may still name them.
 static void drop_removed(struct loop *loop) {
-    uint64_t count;
-    while (read(loop->wake, &count, sizeof count) > 0) {}
-    pthread_mutex_lock(&loop->mutex);
-    struct removal *removals = loop->removals;
-    loop->removals = NULL;
-    pthread_mutex_unlock(&loop->mutex);
-    while (removals) {
-        struct removal *next = removals->next;
-        struct berth_proxy_listener *listener = removals->listener;
-        epoll_ctl(loop->epoll, EPOLL_CTL_DEL, listener->fd, NULL);
+    for (struct proxy_removal *removal = proxy_loop_take_removals(&loop->core), *next; removal; removal = next) {
+        next = removal->next;
+        struct berth_proxy_listener *listener = removal->listener;
+        epoll_ctl(loop->core.epoll, EPOLL_CTL_DEL, listener->fd, NULL);
         for (struct connection *c = loop->open, *following; c; c = following) {
             following = c->next;
             if (c->listener == listener) connection_close(loop, c);
         }
-        pthread_mutex_lock(&listener->mutex);
-        listener->loops_left -= 1;
-        pthread_cond_signal(&listener->dropped);
-        pthread_mutex_unlock(&listener->mutex);  // the listener may be gone from here on
-        removals = next;
+        proxy_drop_done(removal);
     }
 }
 
@@ -253,13 +223,13 @@ static void *loop_run(void *argument) {
     struct loop *loop = argument;
     struct epoll_event events[64];
     for (;;) {
-        int count = epoll_wait(loop->epoll, events, 64, -1);
+        int count = epoll_wait(loop->core.epoll, events, 64, -1);
         if (count < 0) continue;    // EINTR; the set itself cannot fail
         int woken = 0;
         for (int i = 0; i < count; i++) {
-            enum tag_kind *kind = events[i].data.ptr;
-            if (*kind == TAG_WAKE) woken = 1;
-            else if (*kind == TAG_LISTENER) accept_all(loop, (struct berth_proxy_listener *)kind);
+            enum proxy_tag *kind = events[i].data.ptr;
+            if (*kind == PROXY_TAG_WAKE) woken = 1;
+            else if (*kind == PROXY_TAG_LISTENER) accept_all(loop, (struct berth_proxy_listener *)kind);
             else connection_event(loop, (struct end *)kind, events[i].events);
         }
         if (woken) drop_removed(loop);
@@ -269,50 +239,7 @@ static void *loop_run(void *argument) {
 }
 
 static void start_loops(void) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int wanted = cpus < 1 ? 1 : cpus > PROXY_MAX_LOOPS ? PROXY_MAX_LOOPS : (int)cpus;
-    pthread_attr_t attributes;
-    pthread_attr_init(&attributes);
-    pthread_attr_setstacksize(&attributes, 256 * 1024);
-    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    for (int i = 0; i < wanted; i++) {
-        struct loop *loop = &loops[loop_count];
-        loop->wake_kind = TAG_WAKE;
-        loop->epoll = epoll_create1(EPOLL_CLOEXEC);
-        loop->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        pthread_mutex_init(&loop->mutex, NULL);
-        struct epoll_event event = { .events = EPOLLIN, .data.ptr = &loop->wake_kind };
-        pthread_t thread;
-        if (loop->epoll < 0 || loop->wake < 0 || epoll_ctl(loop->epoll, EPOLL_CTL_ADD, loop->wake, &event) != 0
-            || pthread_create(&thread, &attributes, loop_run, loop) != 0) {
-            if (loop->epoll >= 0) close(loop->epoll);
-            if (loop->wake >= 0) close(loop->wake);
-            break;
-        }
-        pthread_setname_np(thread, "berth-proxy");
-        loop_count += 1;
-    }
-    pthread_attr_destroy(&attributes);
-}
-
-// Asks the first `joined` loops to drop the listener and waits until they all have.
-static void drop_everywhere(struct berth_proxy_listener *listener, int joined) {
-    pthread_mutex_lock(&listener->mutex);
-    listener->loops_left = joined;
-    pthread_mutex_unlock(&listener->mutex);
-    for (int i = 0; i < joined; i++) {
-        struct removal *removal = &listener->removals[i];
-        removal->listener = listener;
-        pthread_mutex_lock(&loops[i].mutex);
-        removal->next = loops[i].removals;
-        loops[i].removals = removal;
-        pthread_mutex_unlock(&loops[i].mutex);
-        uint64_t one = 1;
-        if (write(loops[i].wake, &one, sizeof one) < 0) {}    // only EAGAIN: a wake is pending anyway
-    }
-    pthread_mutex_lock(&listener->mutex);
-    while (listener->loops_left > 0) pthread_cond_wait(&listener->dropped, &listener->mutex);
-    pthread_mutex_unlock(&listener->mutex);
+    loop_count = proxy_loops_start(loops, sizeof(struct loop), loop_run, "berth-proxy");
 }
 
 int berth_proxy_listen(int fd, const struct sockaddr_in *target, struct berth_proxy_listener **out) {
@@ -320,19 +247,17 @@ int berth_proxy_listen(int fd, const struct sockaddr_in *target, struct berth_pr
     if (loop_count == 0) return -EAGAIN;
     struct berth_proxy_listener *listener = calloc(1, sizeof *listener);
     if (!listener) return -ENOMEM;
-    listener->kind = TAG_LISTENER;
+    listener->kind = PROXY_TAG_LISTENER;
     listener->fd = fd;
     listener->target = *target;
-    pthread_mutex_init(&listener->mutex, NULL);
-    pthread_cond_init(&listener->dropped, NULL);
+    proxy_drop_init(&listener->drop);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listener->kind };
     for (int i = 0; i < loop_count; i++) {
-        if (epoll_ctl(loops[i].epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
+        if (epoll_ctl(loops[i]->epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
             int code = errno;
-            drop_everywhere(listener, i);
-            pthread_mutex_destroy(&listener->mutex);
-            pthread_cond_destroy(&listener->dropped);
+            proxy_drop_everywhere(&listener->drop, listener, loops, i);
+            proxy_drop_destroy(&listener->drop);
             free(listener);
             return -code;
         }
@@ -343,10 +268,9 @@ int berth_proxy_listen(int fd, const struct sockaddr_in *target, struct berth_pr
 }
 
 void berth_proxy_unlisten(struct berth_proxy_listener *listener) {
-    drop_everywhere(listener, listener->loops_joined);
+    proxy_drop_everywhere(&listener->drop, listener, loops, listener->loops_joined);
     close(listener->fd);
-    pthread_mutex_destroy(&listener->mutex);
-    pthread_cond_destroy(&listener->dropped);
+    proxy_drop_destroy(&listener->drop);
     free(listener);
 }
 

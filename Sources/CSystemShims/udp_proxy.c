@@ -15,28 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "CSystemShims.h"
+#include "proxy_loops.h"
 
 // The largest UDP payload over IPv4, docker-proxy's buffer size.
 #define UDP_PROXY_BUFFER 65507
-#define UDP_PROXY_MAX_LOOPS 4
 // Flows are found by client address in a per-loop table of this many chains.
 #define UDP_PROXY_BUCKETS 4096
 // Datagrams taken from one socket per event, so one busy port does not starve the others
 // (the sockets are level-triggered: the rest comes on the next turn).
 #define UDP_PROXY_BURST 64
 
-enum udp_tag { UDP_TAG_FLOW, UDP_TAG_LISTENER, UDP_TAG_WAKE };
-
 struct udp_loop;
 
 struct udp_flow {
-    enum udp_tag kind;
+    enum proxy_tag kind;                    // PROXY_TAG_SOCKET
     int fd;                                 // connected to the container
     struct berth_udp_listener *listener;
     struct sockaddr_storage client;
@@ -50,32 +47,24 @@ struct udp_flow {
 };
 
 struct berth_udp_listener {
-    enum udp_tag kind;
+    enum proxy_tag kind;                    // PROXY_TAG_LISTENER
     int fd;
     struct sockaddr_in target;
     int idle_seconds;
-    struct udp_loop *loop;
-    // Unlisten waits until the loop has dropped it (and closed its flows).
-    int dropped;
-    pthread_mutex_t mutex;
-    pthread_cond_t dropped_signal;
-    struct berth_udp_listener *next_removal;
+    struct proxy_loop *loop;                // the one loop that serves it
+    struct proxy_drop drop;                 // unlisten waits for the loop to drop it
 };
 
 struct udp_loop {
-    enum udp_tag wake_kind;
-    int epoll;
-    int wake;                               // an eventfd: removals are queued
+    struct proxy_loop core;
     struct udp_flow *buckets[UDP_PROXY_BUCKETS];
     struct udp_flow *open, *closed;
     int flow_count;
     time_t last_sweep;
     unsigned char buffer[UDP_PROXY_BUFFER];
-    pthread_mutex_t mutex;                  // guards `removals`
-    struct berth_udp_listener *removals;
 };
 
-static struct udp_loop *udp_loops[UDP_PROXY_MAX_LOOPS];
+static struct proxy_loop *udp_loops[PROXY_LOOPS_MAX];
 static int udp_loop_count;
 static unsigned udp_next_loop;              // round robin, under udp_assign_mutex
 static pthread_mutex_t udp_assign_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -111,7 +100,7 @@ static void udp_flow_close(struct udp_loop *loop, struct udp_flow *f) {
     if (f->closed) return;
     f->closed = 1;
     // Out of the epoll set before the close: a child forked meanwhile holds the socket.
-    epoll_ctl(loop->epoll, EPOLL_CTL_DEL, f->fd, NULL);
+    epoll_ctl(loop->core.epoll, EPOLL_CTL_DEL, f->fd, NULL);
     close(f->fd);
     struct udp_flow **link = &loop->buckets[f->hash % UDP_PROXY_BUCKETS];
     while (*link && *link != f) link = &(*link)->chain_next;
@@ -131,12 +120,12 @@ static struct udp_flow *udp_flow_open(struct udp_loop *loop, struct berth_udp_li
     if (f->fd < 0) { free(f); return NULL; }
     struct epoll_event event = { .events = EPOLLIN, .data.ptr = &f->kind };
     if (connect(f->fd, (const struct sockaddr *)&listener->target, sizeof listener->target) != 0
-        || epoll_ctl(loop->epoll, EPOLL_CTL_ADD, f->fd, &event) != 0) {
+        || epoll_ctl(loop->core.epoll, EPOLL_CTL_ADD, f->fd, &event) != 0) {
         close(f->fd);
         free(f);
         return NULL;
     }
-    f->kind = UDP_TAG_FLOW;
+    f->kind = PROXY_TAG_SOCKET;
     f->listener = listener;
     memcpy(&f->client, client, length);
     f->client_length = length;
@@ -208,25 +197,15 @@ static void udp_free_closed(struct udp_loop *loop) {
 // The listeners being unpublished: out of the set, their flows closed, their unlisten told.
 // Called after the events at hand, which may still name them.
 static void udp_drop_removed(struct udp_loop *loop) {
-    uint64_t count;
-    while (read(loop->wake, &count, sizeof count) > 0) {}
-    pthread_mutex_lock(&loop->mutex);
-    struct berth_udp_listener *removals = loop->removals;
-    loop->removals = NULL;
-    pthread_mutex_unlock(&loop->mutex);
-    while (removals) {
-        struct berth_udp_listener *next = removals->next_removal;
-        struct berth_udp_listener *listener = removals;
-        epoll_ctl(loop->epoll, EPOLL_CTL_DEL, listener->fd, NULL);
+    for (struct proxy_removal *removal = proxy_loop_take_removals(&loop->core), *next; removal; removal = next) {
+        next = removal->next;
+        struct berth_udp_listener *listener = removal->listener;
+        epoll_ctl(loop->core.epoll, EPOLL_CTL_DEL, listener->fd, NULL);
         for (struct udp_flow *f = loop->open, *following; f; f = following) {
             following = f->next;
             if (f->listener == listener) udp_flow_close(loop, f);
         }
-        pthread_mutex_lock(&listener->mutex);
-        listener->dropped = 1;
-        pthread_cond_signal(&listener->dropped_signal);
-        pthread_mutex_unlock(&listener->mutex);   // the listener may be gone from here on
-        removals = next;
+        proxy_drop_done(removal);
     }
 }
 
@@ -235,12 +214,12 @@ static void *udp_loop_run(void *argument) {
     struct epoll_event events[64];
     for (;;) {
         // With flows open, wake each second to end the idle ones; else sleep until traffic.
-        int count = epoll_wait(loop->epoll, events, 64, loop->flow_count > 0 ? 1000 : -1);
+        int count = epoll_wait(loop->core.epoll, events, 64, loop->flow_count > 0 ? 1000 : -1);
         int woken = 0;
         for (int i = 0; i < count; i++) {
-            enum udp_tag *kind = events[i].data.ptr;
-            if (*kind == UDP_TAG_WAKE) woken = 1;
-            else if (*kind == UDP_TAG_LISTENER) udp_listener_readable(loop, (struct berth_udp_listener *)kind);
+            enum proxy_tag *kind = events[i].data.ptr;
+            if (*kind == PROXY_TAG_WAKE) woken = 1;
+            else if (*kind == PROXY_TAG_LISTENER) udp_listener_readable(loop, (struct berth_udp_listener *)kind);
             else udp_flow_readable(loop, (struct udp_flow *)kind);
         }
         if (woken) udp_drop_removed(loop);
@@ -251,33 +230,7 @@ static void *udp_loop_run(void *argument) {
 }
 
 static void udp_start_loops(void) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int wanted = cpus < 1 ? 1 : cpus > UDP_PROXY_MAX_LOOPS ? UDP_PROXY_MAX_LOOPS : (int)cpus;
-    pthread_attr_t attributes;
-    pthread_attr_init(&attributes);
-    pthread_attr_setstacksize(&attributes, 256 * 1024);
-    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-    for (int i = 0; i < wanted; i++) {
-        struct udp_loop *loop = calloc(1, sizeof *loop);
-        if (!loop) break;
-        loop->wake_kind = UDP_TAG_WAKE;
-        loop->epoll = epoll_create1(EPOLL_CLOEXEC);
-        loop->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        pthread_mutex_init(&loop->mutex, NULL);
-        struct epoll_event event = { .events = EPOLLIN, .data.ptr = &loop->wake_kind };
-        pthread_t thread;
-        if (loop->epoll < 0 || loop->wake < 0 || epoll_ctl(loop->epoll, EPOLL_CTL_ADD, loop->wake, &event) != 0
-            || pthread_create(&thread, &attributes, udp_loop_run, loop) != 0) {
-            if (loop->epoll >= 0) close(loop->epoll);
-            if (loop->wake >= 0) close(loop->wake);
-            pthread_mutex_destroy(&loop->mutex);
-            free(loop);
-            break;
-        }
-        pthread_setname_np(thread, "berth-udpproxy");
-        udp_loops[udp_loop_count++] = loop;
-    }
-    pthread_attr_destroy(&attributes);
+    udp_loop_count = proxy_loops_start(udp_loops, sizeof(struct udp_loop), udp_loop_run, "berth-udpproxy");
 }
 
 int berth_udp_proxy_listen(int fd, const struct sockaddr_in *target, int idle_seconds, struct berth_udp_listener **out) {
@@ -285,12 +238,11 @@ int berth_udp_proxy_listen(int fd, const struct sockaddr_in *target, int idle_se
     if (udp_loop_count == 0) return -EAGAIN;
     struct berth_udp_listener *listener = calloc(1, sizeof *listener);
     if (!listener) return -ENOMEM;
-    listener->kind = UDP_TAG_LISTENER;
+    listener->kind = PROXY_TAG_LISTENER;
     listener->fd = fd;
     listener->target = *target;
     listener->idle_seconds = idle_seconds < 1 ? 1 : idle_seconds;
-    pthread_mutex_init(&listener->mutex, NULL);
-    pthread_cond_init(&listener->dropped_signal, NULL);
+    proxy_drop_init(&listener->drop);
     // A port's flows live on its listener's loop: no flow table is shared between threads.
     pthread_mutex_lock(&udp_assign_mutex);
     listener->loop = udp_loops[udp_next_loop++ % (unsigned)udp_loop_count];
@@ -299,8 +251,7 @@ int berth_udp_proxy_listen(int fd, const struct sockaddr_in *target, int idle_se
     struct epoll_event event = { .events = EPOLLIN, .data.ptr = &listener->kind };
     if (epoll_ctl(listener->loop->epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
         int code = errno;
-        pthread_mutex_destroy(&listener->mutex);
-        pthread_cond_destroy(&listener->dropped_signal);
+        proxy_drop_destroy(&listener->drop);
         free(listener);
         return -code;
     }
@@ -309,19 +260,9 @@ int berth_udp_proxy_listen(int fd, const struct sockaddr_in *target, int idle_se
 }
 
 void berth_udp_proxy_unlisten(struct berth_udp_listener *listener) {
-    struct udp_loop *loop = listener->loop;
-    pthread_mutex_lock(&loop->mutex);
-    listener->next_removal = loop->removals;
-    loop->removals = listener;
-    pthread_mutex_unlock(&loop->mutex);
-    uint64_t one = 1;
-    if (write(loop->wake, &one, sizeof one) < 0) {}     // only EAGAIN: a wake is pending anyway
-    pthread_mutex_lock(&listener->mutex);
-    while (!listener->dropped) pthread_cond_wait(&listener->dropped_signal, &listener->mutex);
-    pthread_mutex_unlock(&listener->mutex);
+    proxy_drop_everywhere(&listener->drop, listener, &listener->loop, 1);
     close(listener->fd);
-    pthread_mutex_destroy(&listener->mutex);
-    pthread_cond_destroy(&listener->dropped_signal);
+    proxy_drop_destroy(&listener->drop);
     free(listener);
 }
 
