@@ -24,25 +24,22 @@ public enum MessagePack {
     }
 
     public static func appendArrayHeader(_ count: Int, to out: inout [UInt8]) {
-        if count < 16 {
-            out.append(0x90 | UInt8(count))
-        } else if count <= 0xFFFF {
-            out.append(0xDC)
-            appendBigEndian(UInt64(count), bytes: 2, to: &out)
-        } else {
-            out.append(0xDD)
-            appendBigEndian(UInt64(count), bytes: 4, to: &out)
-        }
+        appendHeader(count, fix: 0x90, wide16: 0xDC, wide32: 0xDD, to: &out)
     }
 
     public static func appendMapHeader(_ count: Int, to out: inout [UInt8]) {
+        appendHeader(count, fix: 0x80, wide16: 0xDE, wide32: 0xDF, to: &out)
+    }
+
+    /// An array's or a map's header: its fix form up to 15 members, else a 16- or 32-bit count.
+    private static func appendHeader(_ count: Int, fix: UInt8, wide16: UInt8, wide32: UInt8, to out: inout [UInt8]) {
         if count < 16 {
-            out.append(0x80 | UInt8(count))
+            out.append(fix | UInt8(count))
         } else if count <= 0xFFFF {
-            out.append(0xDE)
+            out.append(wide16)
             appendBigEndian(UInt64(count), bytes: 2, to: &out)
         } else {
-            out.append(0xDF)
+            out.append(wide32)
             appendBigEndian(UInt64(count), bytes: 4, to: &out)
         }
     }
