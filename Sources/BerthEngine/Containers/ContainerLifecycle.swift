@@ -99,6 +99,11 @@ extension ContainerService {
         var plan = try StartPlan(record: entry.record, hostConfig: entry.hostConfig, paths: paths, settings: settings,
                                  peerPid: Self.peerPid(in: namespacePeers(of: entry.hostConfig)))
         plan.volumes = volumes
+        let images = self.images
+        // The root is mounted while the network is made: neither needs the other. A network
+        // failure is still the one reported, as when they came one after the other.
+        let rootPlan = plan
+        let mounting = Task.detached { try await self.blocking { try rootPlan.mountRoot(images: images) } }
         // network: the namespace, interfaces and ports, made before the runtime joins them.
         let clock = ContinuousClock()
         let networkBegan = clock.now
@@ -109,11 +114,13 @@ extension ContainerService {
             if !(entry.hostConfig.Links ?? []).isEmpty { plan.links = await linkFiles(id) }
             await refreshLinkingHosts(of: id)
         } catch {
+            if (try? await mounting.value) != nil {
+                _ = try? await blocking { ContainerRoot.unmount(id, snapshotter: images.snapshotter) }
+            }
             let message = (error as? BerthError)?.message ?? "\(error)"
             await recordStartFailure(id, message: message)
             throw error
         }
-        let images = self.images
         let launcher = self.launcher
         let prepared = plan
         let pid: Int32
@@ -125,13 +132,16 @@ extension ContainerService {
         let early = AttachmentsToConnect(Array(entries[id]!.pendingAttaches.values), socketPath: socket)
         entries[id]!.pendingAttaches = [:]
         do {
+            let rootfs = try await mounting.value
             (pid, execTemplate) = try await blocking {
-                let shimOptions = try prepared.shimOptions()
-                // A start cut short before (its shim or runtime killed) may have left the
-                // runtime's container, which would refuse this one's create.
-                ContainerRoot.deleteRuntimeLeftovers(prepared.record.ID, cgroupsPath: prepared.cgroupsPath,
-                                                     runtimeRoot: prepared.paths.runtimeRoot)
-                let execTemplate = try prepared.prepare(images: images)
+                let shimOptions: ShimLauncher.Options
+                do {
+                    shimOptions = try prepared.shimOptions()
+                } catch {
+                    ContainerRoot.unmount(prepared.record.ID, snapshotter: images.snapshotter)
+                    throw error
+                }
+                let execTemplate = try prepared.writeBundle(rootfs: rootfs, images: images)
                 timings.prepared = clock.now
                 do {
                     let pid = try launcher.launch(shimOptions, whenListening: early.release)
@@ -174,7 +184,7 @@ extension ContainerService {
         let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).call("start")
-            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root and bundle \(timings.prepared - began), shim and runtime create \(timings.created - timings.prepared), back to the service \(created - timings.created), attachments \(launched - created), start \(clock.now - launched)")
+            logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root (the rest of it) and bundle \(timings.prepared - began), shim and runtime create \(timings.created - timings.prepared), back to the service \(created - timings.created), attachments \(launched - created), start \(clock.now - launched)")
         } catch {
             _ = await saving.value  // before the failure is saved over it
             // The shim and its created container go: the runtime's delete kills the init.

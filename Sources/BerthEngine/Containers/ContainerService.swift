@@ -567,7 +567,8 @@ public actor ContainerService {
     }
 
     /// Runs blocking work (mounts, files, spawning) off the actor and the cooperative pool.
-    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// It touches no state of the actor, so tasks off it call it without a hop.
+    nonisolated func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }

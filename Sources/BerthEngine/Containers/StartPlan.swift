@@ -92,15 +92,29 @@ struct StartPlan: Sendable {
             imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields, remoteLogArguments: remoteArguments)
     }
 
-    /// Mounts the root and writes the bundle; on failure leaves nothing mounted. Returns what
-    /// execs into this run start from.
-    func prepare(images: ImageStore) throws -> ExecTemplate {
+    /// Mounts the root with what dockerd's init layer holds and the working directory; on
+    /// failure leaves nothing mounted. Needs nothing of the network: it is done meanwhile.
+    func mountRoot(images: ImageStore) throws -> String {
+        // A start cut short before (its shim or runtime killed) may have left the runtime's
+        // container, which would refuse this one's create.
+        ContainerRoot.deleteRuntimeLeftovers(record.ID, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
         guard let parent = try images.topLayer(record.Image) else {
             throw BerthError.internalError("the image of container \(record.ID) has no layers")
         }
         let rootfs = try ContainerRoot.mount(record.ID, parent: parent, snapshotter: images.snapshotter)
         do {
             try prepareRoot(rootfs)
+        } catch {
+            ContainerRoot.unmount(record.ID, snapshotter: images.snapshotter)
+            throw error
+        }
+        return rootfs
+    }
+
+    /// Writes the generated /etc files and the bundle for the mounted root; on failure leaves
+    /// nothing mounted. Returns what execs into this run start from.
+    func writeBundle(rootfs: String, images: ImageStore) throws -> ExecTemplate {
+        do {
             try writeEtcFiles()
             let imageBinds = try ImageMounts.mount(record.ImageMounts ?? [], of: record.ID, images: images)
             let spec = try makeSpec(rootfs: rootfs, shmPath: try shmPath(images: images), imageBinds: imageBinds)
