@@ -4,35 +4,37 @@ import Glibc
 /// A query the embedded DNS server cannot answer, asked of the upstream resolvers in turn
 /// over UDP from the DNS loop's thread: a non-blocking socket of its own per resolver (so the
 /// answer carries the client's query ID and comes from where it was asked) and a timer, not a
-/// thread. Everything here runs on the loop's thread.
+/// thread. Everything here runs on the loop's thread. The rules are dockerd's: a resolver
+/// answering SERVFAIL or REFUSED is passed over for the next; when none answers, the client
+/// is told SERVFAIL rather than left to time out.
 final class DNSForward: @unchecked Sendable {
     /// How long each resolver has to answer.
     static let timeoutMilliseconds: UInt64 = 2000
-    /// dockerd's bound on queries waiting for resolvers; beyond it a query is dropped (the
-    /// client asks again).
+    /// dockerd's bound on queries waiting for resolvers; beyond it a query is answered REFUSED.
     static let limit = 1024
 
     private let packet: [UInt8]
+    private let query: DNSQuery
     private let id: UInt16
     private var upstreams: ArraySlice<IPv4Address>
-    private let done: @Sendable ([UInt8]?) -> Void
     private var fd: Int32 = -1
     private var timer: Int?
-    /// An error answer (SERVFAIL, REFUSED, ...), relayed when no later resolver does better.
-    private var fallback: [UInt8]?
 
-    /// Asks `upstreams` for `packet` and calls `done` with the answer, or nil when none came.
+    /// Asks `upstreams` for `packet` (`query`, read) and calls `done` with the answer to relay.
     /// On the loop's thread (from a handler).
-    static func start(_ packet: [UInt8], upstreams: [IPv4Address], done: @escaping @Sendable ([UInt8]?) -> Void) {
+    static func start(_ packet: [UInt8], query: DNSQuery, upstreams: [IPv4Address], done: @escaping @Sendable ([UInt8]) -> Void) {
         let loop = DNSLoop.shared
-        guard loop.forwardsInFlight < limit, packet.count >= 12 else { return }
+        guard loop.forwardsInFlight < limit else { return done(query.failure(DNSQuery.refused)) }
         loop.forwardsInFlight += 1
-        DNSForward(packet, upstreams: upstreams, done: done).next()
+        DNSForward(packet, query: query, upstreams: upstreams, done: done).next()
     }
 
-    private init(_ packet: [UInt8], upstreams: [IPv4Address], done: @escaping @Sendable ([UInt8]?) -> Void) {
+    private let done: @Sendable ([UInt8]) -> Void
+
+    private init(_ packet: [UInt8], query: DNSQuery, upstreams: [IPv4Address], done: @escaping @Sendable ([UInt8]) -> Void) {
         self.packet = packet
-        id = UInt16(packet[0]) << 8 | UInt16(packet[1])
+        self.query = query
+        id = query.id
         self.upstreams = upstreams[...]
         self.done = done
     }
@@ -44,7 +46,7 @@ final class DNSForward: @unchecked Sendable {
             if ask(upstream) { return }
         }
         DNSLoop.shared.forwardsInFlight -= 1
-        done(fallback)
+        done(query.failure(DNSQuery.serverFailure))
     }
 
     private func release() {
@@ -97,7 +99,6 @@ final class DNSForward: @unchecked Sendable {
                 DNSLoop.shared.forwardsInFlight -= 1
                 return done(reply)
             case .tryNext:
-                fallback = reply
                 return next()
             case .notOurs:
                 continue
@@ -107,15 +108,13 @@ final class DNSForward: @unchecked Sendable {
 
     enum Verdict { case final, tryNext, notOurs }
 
-    /// What an upstream's datagram means for query `id`, as dockerd reads it: a success, or an
-    /// authoritative NXDOMAIN, is the answer; another error (SERVFAIL, REFUSED, a resolver
-    /// that only knows it has no such name) is worth asking the next resolver; a datagram that
-    /// is not an answer to this query is ignored. A truncated answer is the answer: the client
-    /// asks again over TCP.
+    /// What an upstream's message means for query `id`, as dockerd reads it: SERVFAIL and
+    /// REFUSED are worth asking the next resolver; anything else (NXDOMAIN too) is the answer;
+    /// a message that is not an answer to this query is ignored. A truncated answer is the
+    /// answer: the client asks again over TCP, which is forwarded over TCP.
     static func verdict(_ reply: [UInt8], id: UInt16) -> Verdict {
         guard reply.count >= 12, UInt16(reply[0]) << 8 | UInt16(reply[1]) == id, reply[2] & 0x80 != 0 else { return .notOurs }
         let code = reply[3] & 0x0f
-        let authoritative = reply[2] & 0x04 != 0
-        return code == 0 || (code == 3 && authoritative) ? .final : .tryNext
+        return code == DNSQuery.serverFailure || code == DNSQuery.refused ? .tryNext : .final
     }
 }

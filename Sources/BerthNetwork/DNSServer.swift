@@ -134,8 +134,8 @@ final class DNSServer: @unchecked Sendable {
             } else {
                 // On this thread: a socket and a timer per resolver asked, not a thread.
                 let destination = client
-                DNSForward.start(packet, upstreams: upstreams) { [self] reply in
-                    if let reply { send(reply, to: destination) }
+                DNSForward.start(packet, query: query, upstreams: upstreams) { [self] reply in
+                    send(reply, to: destination)
                 }
             }
         }
@@ -168,7 +168,7 @@ final class DNSServer: @unchecked Sendable {
                 setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let peer = container ?? Sockets.peerAddress(client)
                 while let packet = Self.readFramed(client), let query = DNSQuery(packet) {
-                    guard let reply = answer(query, client: peer) ?? forwardTCP(packet) else { break }
+                    let reply = answer(query, client: peer) ?? forwardTCP(packet, query: query)
                     let framed = UInt16(reply.count).bigBytes + reply
                     guard Glibc.send(client, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count else { break }
                 }
@@ -194,11 +194,8 @@ final class DNSServer: @unchecked Sendable {
 
     /// Asks the upstream resolvers in turn over TCP, as dockerd forwards a query that came
     /// over TCP (2 s each to connect, send and answer), on the connection's own thread; the
-    /// answers are read as DNSForward reads them.
-    private func forwardTCP(_ packet: [UInt8]) -> [UInt8]? {
-        guard packet.count >= 12 else { return nil }
-        let id = UInt16(packet[0]) << 8 | UInt16(packet[1])
-        var fallback: [UInt8]?
+    /// answers are read as DNSForward reads them, SERVFAIL when none answers.
+    private func forwardTCP(_ packet: [UInt8], query: DNSQuery) -> [UInt8] {
         for upstream in upstreams {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
@@ -215,12 +212,8 @@ final class DNSServer: @unchecked Sendable {
             let framed = UInt16(packet.count).bigBytes + packet
             guard connected == 0, Glibc.send(fd, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count,
                   let reply = Self.readFramed(fd) else { continue }
-            switch DNSForward.verdict(reply, id: id) {
-            case .final: return reply
-            case .tryNext: fallback = reply
-            case .notOurs: continue
-            }
+            if DNSForward.verdict(reply, id: query.id) == .final { return reply }
         }
-        return fallback
+        return query.failure(DNSQuery.serverFailure)
     }
 }
