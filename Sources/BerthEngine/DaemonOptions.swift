@@ -62,6 +62,7 @@ public struct DaemonOptions: Sendable {
         "no-new-privileges", "cgroup-parent", "exec-opts", "insecure-registries", "registry-mirrors", "tls",
         "tlsverify", "tlscacert", "tlscert", "tlskey", "containerd", "oom-score-adjust", "selinux-enabled",
         "userns-remap", "default-cgroupns-mode", "default-ipc-mode", "builder", "metrics-addr", "raw-logs",
+        "fixed-cidr",
     ]
 
     public init() {}
@@ -95,6 +96,7 @@ public struct DaemonOptions: Sendable {
         }
         try options.merge(configFile: options.configFile, explicit: fromFlags["config-file"] != nil, flags: fromFlags)
         try options.checkNetworkSettings()
+        try options.checkStartSettings()
         if options.hosts.isEmpty { options.hosts = ["unix://" + options.execRoot + "/berth.sock"] }
         return options
     }
@@ -216,10 +218,15 @@ public struct DaemonOptions: Sendable {
                 guard let list = value as? [[String: Any]] else { throw invalid }
                 defaultAddressPools = try list.map { pool in
                     guard let base = pool["base"] as? String, let size = pool["size"] as? Int else { throw invalid }
+                    // dockerd decodes the base as a netip.Prefix.
+                    if let error = GoAddressParsing.parsePrefixError(base) {
+                        throw Failure("unable to configure the Berth daemon with file \(path): \(error)")
+                    }
                     return (base, size)
                 }
             default:
-                break  // known to dockerd, not used by Berth yet
+                // Known to dockerd, not used by Berth yet: checked as dockerd checks them.
+                try Self.checkAcceptedValue(key, value, path: path)
             }
         }
     }

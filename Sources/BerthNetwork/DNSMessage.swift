@@ -91,6 +91,15 @@ public struct DNSQuery: Equatable, Sendable {
         for record in records { bytes += record }
         return bytes
     }
+
+    public static let serverFailure: UInt8 = 2, refused: UInt8 = 5
+
+    /// An answer of no records with `rcode`, as dockerd's resolver makes one (its opcode,
+    /// RD and CD echoed, no RA).
+    public func failure(_ rcode: UInt8) -> [UInt8] {
+        let responseFlags: UInt16 = 0x8000 | (flags & 0x7910) | UInt16(rcode & 0x0f)
+        return id.bigBytes + responseFlags.bigBytes + UInt16(1).bigBytes + [0, 0, 0, 0, 0, 0] + questionBytes
+    }
 }
 
 extension FixedWidthInteger {

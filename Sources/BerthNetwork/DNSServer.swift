@@ -132,9 +132,10 @@ final class DNSServer: @unchecked Sendable {
             if let reply = answer(query, client: container ?? IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
                 send(reply, to: client)
             } else {
+                // On this thread: a socket and a timer per resolver asked, not a thread.
                 let destination = client
-                Sockets.spawn { [self] in
-                    if let reply = forward(packet, tcp: false) { send(reply, to: destination) }
+                DNSForward.start(packet, query: query, upstreams: upstreams) { [self] reply in
+                    send(reply, to: destination)
                 }
             }
         }
@@ -167,7 +168,7 @@ final class DNSServer: @unchecked Sendable {
                 setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let peer = container ?? Sockets.peerAddress(client)
                 while let packet = Self.readFramed(client), let query = DNSQuery(packet) {
-                    guard let reply = answer(query, client: peer) ?? forward(packet, tcp: true) else { break }
+                    let reply = answer(query, client: peer) ?? forwardTCP(packet, query: query)
                     let framed = UInt16(reply.count).bigBytes + reply
                     guard Glibc.send(client, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count else { break }
                 }
@@ -191,25 +192,28 @@ final class DNSServer: @unchecked Sendable {
         return readExactly(Int(length[0]) << 8 | Int(length[1]))
     }
 
-    /// Asks the host's resolvers in turn (over UDP, 2 s each) and returns the first answer.
-    private func forward(_ packet: [UInt8], tcp: Bool) -> [UInt8]? {
+    /// Asks the upstream resolvers in turn over TCP, as dockerd forwards a query that came
+    /// over TCP (2 s each to connect, send and answer), on the connection's own thread; the
+    /// answers are read as DNSForward reads them, SERVFAIL when none answers.
+    private func forwardTCP(_ packet: [UInt8], query: DNSQuery) -> [UInt8] {
         for upstream in upstreams {
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
             defer { close(fd) }
+            // SO_SNDTIMEO bounds connect too.
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = Sockets.address(upstream, port: 53)
-            let sent = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
+            for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+                setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
             }
-            guard sent == packet.count else { continue }
-            var buffer = [UInt8](repeating: 0, count: 65535)
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count > 0 { return Array(buffer[0..<count]) }
+            var address = Sockets.address(upstream, port: 53)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            let framed = UInt16(packet.count).bigBytes + packet
+            guard connected == 0, Glibc.send(fd, framed, framed.count, Int32(MSG_NOSIGNAL)) == framed.count,
+                  let reply = Self.readFramed(fd) else { continue }
+            if DNSForward.verdict(reply, id: query.id) == .final { return reply }
         }
-        return nil
+        return query.failure(DNSQuery.serverFailure)
     }
 }

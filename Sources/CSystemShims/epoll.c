@@ -14,10 +14,10 @@ int berth_epoll_watch(int epfd, int fd) {
 
 int berth_epoll_unwatch(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
 
-int berth_epoll_wait(int epfd, int *fds, int capacity) {
+int berth_epoll_wait(int epfd, int *fds, int capacity, int timeout_ms) {
     struct epoll_event events[64];
     if (capacity > 64) capacity = 64;
-    int count = epoll_wait(epfd, events, capacity, -1);
+    int count = epoll_wait(epfd, events, capacity, timeout_ms);
     for (int i = 0; i < count; i++) fds[i] = events[i].data.fd;
     return count;
 }

@@ -74,7 +74,11 @@ struct LogSettings: Sendable {
     }
 
     init(_ config: LogConfig?, defaults: ContainerDefaults) throws {
-        let merged = Self.merged(config, defaults: defaults)
+        try self.init(merged: Self.merged(config, defaults: defaults))
+    }
+
+    /// A LogConfig already completed with the daemon's driver and options.
+    init(merged: LogConfig) throws {
         driver = merged.Type
         let options = merged.Config ?? [:]
         guard Self.drivers.contains(driver) else {

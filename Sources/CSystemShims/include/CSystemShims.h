@@ -177,8 +177,9 @@ int berth_epoll_create(void);
 // Waits for `fd` to be readable (level-triggered).
 int berth_epoll_watch(int epfd, int fd);
 int berth_epoll_unwatch(int epfd, int fd);
-// Blocks until descriptors are ready; writes up to `capacity` (at most 64) of them to `fds`.
-int berth_epoll_wait(int epfd, int *fds, int capacity);
+// Blocks until descriptors are ready or `timeout_ms` passed (-1: no limit); writes up to
+// `capacity` (at most 64) of them to `fds`.
+int berth_epoll_wait(int epfd, int *fds, int capacity, int timeout_ms);
 // ---- end of memory.c ----
 
 #endif
