@@ -200,10 +200,17 @@ struct PortProxyTests {
     }
 
     @Test func aRefusedTargetClosesTheClientAndStopFreesThePort() throws {
-        // A port with nothing behind it: bound, then closed.
-        let gone = try Self.listener()
-        close(gone.fd)
-        let proxy = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback, targetPort: gone.port)
+        // A port with nothing behind it: bound without listening, so that it refuses and no
+        // other test running meanwhile can take it.
+        let refusing = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(refusing) }
+        var address = Sockets.address(Self.loopback, port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(refusing, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0)
+        let proxy = try PortProxy(proto: "tcp", hostIP: Self.loopback, hostPort: 0, targetIP: Self.loopback,
+                                  targetPort: Sockets.localPort(refusing))
         let port = proxy.hostPort
         // Closed without an answer (or reset while sending).
         #expect((Self.exchange(port: port, payload: Array("hello".utf8)) ?? []).isEmpty)
