@@ -10,10 +10,8 @@ import NIOHTTP1
 /// `errorDetail` message in the stream.
 enum ImagePullRoute {
     static func respond(_ request: APIRequest, engine: Engine, fromImage: String) async throws -> APIResponse {
-        let (reference, allTags) = try Engine.pullReference(fromImage: fromImage, tag: request.queryValue("tag"))
-        if allTags {
-            throw BerthError.notImplemented("pulling every tag of a repository (--all-tags) is not implemented in this version of Berth")
-        }
+        // Without a tag or digest (`docker pull --all-tags`), every tag of the repository.
+        let (reference, _) = try Engine.pullReference(fromImage: fromImage, tag: request.queryValue("tag"))
         let platform = request.queryValue("platform")
         let auth = request.headers.first(name: "X-Registry-Auth")
         let (messages, continuation) = AsyncStream<Result<PullMessage, Error>>.makeStream()

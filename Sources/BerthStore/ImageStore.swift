@@ -488,7 +488,7 @@ public final class ImageStore: @unchecked Sendable {
                 if let before, createdAt >= before { return nil }
                 if let since, createdAt <= since { return nil }
                 if let patterns = filters["reference"],
-                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: String(tag.split(separator: ":")[0])) } }) {
+                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: Self.repositoryPart(of: tag)) } }) {
                     return nil
                 }
                 if let labels = filters["label"] {
@@ -640,6 +640,13 @@ public final class ImageStore: @unchecked Sendable {
     static func unixTime(_ text: String?) -> Int64 {
         guard let text else { return 0 }
         return LogTimestamp(rfc3339: text)?.seconds ?? 0
+    }
+
+    /// "127.0.0.1:5000/busybox" of "127.0.0.1:5000/busybox:latest": the tag is after the last
+    /// colon that follows the last slash (a registry's port is not a tag).
+    static func repositoryPart(of reference: String) -> String {
+        guard let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") else { return reference }
+        return String(reference[..<colon])
     }
 
     static func glob(_ pattern: String, matches text: String) -> Bool {

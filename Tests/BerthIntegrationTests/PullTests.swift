@@ -99,6 +99,30 @@ struct PullTests {
         #expect(daemon.docker(["run", "--rm", digest, "true"]).status == 0)
     }
 
+    @Test func allTagsPullsEveryTagOfTheRepository() throws {
+        let registry = try TestRegistry()
+        let daemon = try TestDaemon()
+        let name = registry.name("busybox")
+        let pull = daemon.docker(["pull", "--all-tags", name])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(pull.stdout == """
+            latest: Pulling from busybox
+            \(Self.layer): Pulling fs layer
+            \(Self.layer): Verifying Checksum
+            \(Self.layer): Download complete
+            \(Self.layer): Pull complete
+            Digest: \(Self.indexDigest)
+            stable: Pulling from busybox
+            Digest: \(Self.indexDigest)
+            Status: Downloaded newer image for \(name)
+            \(name)
+
+            """)
+        #expect(daemon.docker(["images", "--format", "{{.Tag}}", name]).stdout.split(separator: "\n").sorted() == ["latest", "stable"])
+        let again = daemon.docker(["pull", "--all-tags", name])
+        #expect(again.stdout.hasSuffix("Status: Image is up to date for \(name)\n\(name)\n"), "\(again.stdout)")
+    }
+
     @Test func unknownRepositoryTagPlatformAndRegistryErrors() throws {
         let registry = try TestRegistry()
         let daemon = try TestDaemon()

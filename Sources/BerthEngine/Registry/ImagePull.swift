@@ -32,6 +32,27 @@ extension Engine {
         let client = RegistryClient(reference: reference, credentials: RegistryCredentials.decode(registryAuth),
                                     insecureRegistries: settings.insecureRegistries)
         try client.ping()
+        if reference.tag != nil || reference.digest != nil {
+            let changed = try pullOne(reference, client: client, platform: wanted, emit: emit)
+            emit(.line((changed ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + reference.familiar))
+            emitImage("pull", id: reference.familiar, name: reference.familiarRepository)
+            return
+        }
+        // --all-tags: every tag the registry lists, one after another, then one status line
+        // and one event for the repository.
+        var changed = false
+        for tag in try client.tags() {
+            var tagged = reference
+            tagged.tag = tag
+            if try pullOne(tagged, client: client, platform: wanted, emit: emit) { changed = true }
+        }
+        emit(.line((changed ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + reference.familiar))
+        emitImage("pull", id: reference.familiar, name: reference.familiarRepository)
+    }
+
+    /// One tag or digest: answers whether its reference is new or moved.
+    private func pullOne(_ reference: ImageReference, client: RegistryClient, platform wanted: PlatformMatch,
+                         emit: @escaping @Sendable (PullMessage) -> Void) throws -> Bool {
         let tagOrDigest = reference.digest ?? reference.tag ?? "latest"
         var (data, mediaType, digest) = try client.manifest(tagOrDigest)
         let pulledDigest = digest
@@ -68,8 +89,7 @@ extension Engine {
         }
         pulled = true
         emit(.line("Digest: " + pulledDigest))
-        emit(.line((changed ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + reference.familiar))
-        emitImage("pull", id: reference.familiar, name: reference.familiarRepository)
+        return changed
     }
 
     /// The config and the layers whose blobs are not here, each checked against its digest.

@@ -143,6 +143,18 @@ final class RegistryClient {
         return (answer.body, mediaType, digest)
     }
 
+    /// The repository's tags (GET /v2/<name>/tags/list), in the registry's order.
+    func tags() throws -> [String] {
+        let url = base + "/v2/" + reference.path + "/tags/list"
+        let answer = try send(url, headers: authHeaders)
+        guard answer.status == 200 else { throw error(for: answer, url: url) }
+        struct List: Decodable { var tags: [String]? }
+        guard let list = try? JSONDecoder().decode(List.self, from: answer.body) else {
+            throw BerthError.internalError("Get \"\(url)\": the registry's tag list is not JSON")
+        }
+        return list.tags ?? []
+    }
+
     /// A blob's bytes into `sink`, as they arrive.
     func blob(_ digest: String, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let url = base + "/v2/" + reference.path + "/blobs/" + digest

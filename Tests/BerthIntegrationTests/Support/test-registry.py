@@ -3,7 +3,7 @@
 
     test-registry.py OCI_LAYOUT_TAR [--token USER:PASSWORD | --token-anonymous] [--corrupt] [--port-file PATH]
 
-Serves the one image of the OCI layout under three repositories:
+Serves the one image of the OCI layout under four repositories, as tags latest and stable:
     busybox        an OCI index (linux/amd64 and a linux/s390x entry) over an OCI manifest,
                    its layer as stored (a plain tar)
     docker/busybox a docker manifest list over a schema2 manifest, its layer gzipped
@@ -106,7 +106,7 @@ docker_list = listing(D_LIST, D_MANIFEST, schema2_digest, len(schema2))
 manifests = {}
 for repository, top_type, top in [("busybox", OCI_INDEX, oci_index), ("docker/busybox", D_LIST, docker_list),
                                   ("other", D_MANIFEST, schema2), ("labelled", D_MANIFEST, labelled)]:
-    entries = {"latest": (top_type, top)}
+    entries = {"latest": (top_type, top), "stable": (top_type, top)}
     entries[put(top, {})] = (top_type, top)
     entries[oci_manifest_digest] = (OCI_MANIFEST, oci_manifest_bytes)
     entries[schema2_digest] = (D_MANIFEST, schema2)
@@ -171,6 +171,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not path.startswith("/v2/"):
             return self.answer(404, b"404 page not found\n")
         rest = path[4:]
+        if rest.endswith("/tags/list"):
+            repository = rest[:-len("/tags/list")]
+            if not self.authorised("repository:%s:pull" % repository):
+                return
+            if repository not in manifests:
+                return self.error(404, "NAME_UNKNOWN", "repository name not known to registry", {"name": repository})
+            tags = sorted(tag for tag in manifests[repository] if not tag.startswith("sha256:"))
+            return self.answer(200, json.dumps({"name": repository, "tags": tags}).encode(),
+                               [("Content-Type", "application/json")])
         for kind in ("/manifests/", "/blobs/"):
             if kind in rest:
                 repository, reference = rest.rsplit(kind, 1)
