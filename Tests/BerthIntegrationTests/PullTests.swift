@@ -123,6 +123,17 @@ struct PullTests {
         #expect(again.stdout.hasSuffix("Status: Image is up to date for \(name)\n\(name)\n"), "\(again.stdout)")
     }
 
+    @Test func aZstdCompressedLayer() throws {
+        let registry = try TestRegistry()
+        let daemon = try TestDaemon()
+        let pull = daemon.docker(["pull", registry.name("zstd")])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(pull.stdout.contains(": Pull complete\n"), "\(pull.stdout)")
+        // The same image as the others: the layer's uncompressed content matched its diff ID.
+        #expect(daemon.docker(["inspect", "-f", "{{.Id}}", registry.name("zstd")]).stdout == ImagesTests.imageID + "\n")
+        #expect(daemon.docker(["run", "--rm", registry.name("zstd"), "cat", "/etc/group"]).stdout.hasPrefix("root:x:0:"))
+    }
+
     @Test func unknownRepositoryTagPlatformAndRegistryErrors() throws {
         let registry = try TestRegistry()
         let daemon = try TestDaemon()

@@ -9,6 +9,7 @@ Serves the one image of the OCI layout under four repositories, as tags latest a
     docker/busybox a docker manifest list over a schema2 manifest, its layer gzipped
     other          a bare schema2 manifest (no list), its layer gzipped
     labelled       like other, but its config has a label: another image, the same layer
+    zstd           an OCI manifest, its layer compressed with zstd (the zstd command)
 Unknown repositories and tags answer as the reference registry does (NAME_UNKNOWN,
 MANIFEST_UNKNOWN). --token demands a Bearer token from /token (with basic credentials when
 given); --corrupt serves every layer with one byte changed. Prints the port on stdout, then
@@ -22,6 +23,7 @@ import http.server
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 import threading
@@ -102,10 +104,20 @@ def listing(media_type, manifest_media_type, digest, size):
 
 oci_index = listing(OCI_INDEX, OCI_MANIFEST, oci_manifest_digest, len(oci_manifest_bytes))
 docker_list = listing(D_LIST, D_MANIFEST, schema2_digest, len(schema2))
+zstd_layer = subprocess.run(["zstd", "-q", "-c"], input=blobs[layer_digest], stdout=subprocess.PIPE, check=True).stdout
+zstd_digest = put(zstd_layer)
+zstd_manifest = canonical({
+    "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+               "size": len(blobs[config_digest]), "digest": config_digest},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                "size": len(zstd_layer), "digest": zstd_digest}],
+})
 # repository → {tag or digest: (media type, bytes)}
 manifests = {}
 for repository, top_type, top in [("busybox", OCI_INDEX, oci_index), ("docker/busybox", D_LIST, docker_list),
-                                  ("other", D_MANIFEST, schema2), ("labelled", D_MANIFEST, labelled)]:
+                                  ("other", D_MANIFEST, schema2), ("labelled", D_MANIFEST, labelled),
+                                  ("zstd", OCI_MANIFEST, zstd_manifest)]:
     entries = {"latest": (top_type, top), "stable": (top_type, top)}
     entries[put(top, {})] = (top_type, top)
     entries[oci_manifest_digest] = (OCI_MANIFEST, oci_manifest_bytes)
@@ -200,7 +212,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = blobs.get(reference)
         if data is None:
             return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry", reference)
-        if corrupt and reference in (layer_digest, gzipped_digest):
+        if corrupt and reference in (layer_digest, gzipped_digest, zstd_digest):
             data = data[:-1] + bytes([data[-1] ^ 1])
         return self.answer(200, data, [("Content-Type", "application/octet-stream"),
                                        ("Docker-Content-Digest", reference)])
