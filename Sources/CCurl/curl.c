@@ -52,7 +52,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
 }
 
 int berth_curl_request(const char *method, const char *url, const char *const *headers,
-                       const char *user_password, berth_curl_sink header_sink,
+                       const char *user_password, int verify_tls, berth_curl_sink header_sink,
                        berth_curl_sink body_sink, void *context, long *status,
                        char *error, size_t error_size) {
     pthread_once(&load_once, load);
@@ -83,6 +83,10 @@ int berth_curl_request(const char *method, const char *url, const char *const *h
     loaded_curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
     loaded_curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, 60L);
     loaded_curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
+    if (!verify_tls) {
+        loaded_curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
+        loaded_curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (user_password) {
         loaded_curl_easy_setopt(handle, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         loaded_curl_easy_setopt(handle, CURLOPT_USERPWD, user_password);

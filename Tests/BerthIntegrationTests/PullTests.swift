@@ -123,6 +123,16 @@ struct PullTests {
         #expect(again.stdout.hasSuffix("Status: Image is up to date for \(name)\n\(name)\n"), "\(again.stdout)")
     }
 
+    @Test func aLoopbackRegistryOnHTTPSWithASelfSignedCertificate() throws {
+        // Insecure (loopback): HTTPS is tried first, its certificate not checked, as dockerd does.
+        let registry = try TestRegistry(["--tls", "--token-anonymous"])
+        let daemon = try TestDaemon()
+        let pull = daemon.docker(["pull", registry.name("busybox")])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(pull.stdout.hasSuffix("Status: Downloaded newer image for \(registry.name("busybox")):latest\n\(registry.name("busybox")):latest\n"))
+        #expect(registry.requests.contains("GET /token?"))
+    }
+
     @Test func aZstdCompressedLayer() throws {
         let registry = try TestRegistry()
         let daemon = try TestDaemon()

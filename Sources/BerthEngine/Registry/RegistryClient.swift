@@ -14,6 +14,8 @@ final class RegistryClient {
     private var base = ""
     private var authorization: String?
     private var sendBasic = false
+    /// An insecure registry's certificate is not checked (dockerd's InsecureSkipVerify).
+    private var verifyTLS = true
 
     static let manifestTypes = [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -62,13 +64,15 @@ final class RegistryClient {
 
     /// GET /v2/: picks the endpoint and answers its challenge.
     func ping() throws {
-        let schemes = Self.isInsecure(host, listed: insecureRegistries) ? ["https", "http"] : ["https"]
+        let insecure = Self.isInsecure(host, listed: insecureRegistries)
+        verifyTLS = !insecure
+        let schemes = insecure ? ["https", "http"] : ["https"]
         var answer: RegistryHTTP.Response?
         var failure = ""
         for scheme in schemes {
             let url = scheme + "://" + host + "/v2/"
             do {
-                answer = try RegistryHTTP.request("GET", url, headers: [Self.userAgent])
+                answer = try RegistryHTTP.request("GET", url, headers: [Self.userAgent], verifyTLS: verifyTLS)
                 base = scheme + "://" + host
                 break
             } catch let error as RegistryHTTP.TransportError {
@@ -104,7 +108,7 @@ final class RegistryClient {
         let url = realm + (realm.contains("?") ? "&" : "?") + query.joined(separator: "&")
         let answer: RegistryHTTP.Response
         do {
-            answer = try RegistryHTTP.request("GET", url, headers: [Self.userAgent], basic: credentials.basic)
+            answer = try RegistryHTTP.request("GET", url, headers: [Self.userAgent], basic: credentials.basic, verifyTLS: verifyTLS)
         } catch let error as RegistryHTTP.TransportError {
             throw BerthError.internalError("Get \"\(url)\": " + describe(error))
         }
@@ -164,7 +168,8 @@ final class RegistryClient {
 
     private func send(_ url: String, headers: [String], sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> RegistryHTTP.Response {
         do {
-            return try RegistryHTTP.request("GET", url, headers: headers, basic: sendBasic ? credentials.basic : nil, sink: sink)
+            return try RegistryHTTP.request("GET", url, headers: headers, basic: sendBasic ? credentials.basic : nil,
+                                            verifyTLS: verifyTLS, sink: sink)
         } catch let error as RegistryHTTP.TransportError {
             throw BerthError.internalError("Get \"\(url)\": " + describe(error))
         }

@@ -22,10 +22,11 @@ struct RegistryHTTP {
     static let keptBodyLimit = 4 << 20
 
     /// Runs a request; the body goes to `sink` when given (only for a 2xx answer), else is kept.
-    static func request(_ method: String, _ url: String, headers: [String] = [], basic: String? = nil,
+    /// `verifyTLS` false accepts any certificate (an insecure registry).
+    static func request(_ method: String, _ url: String, headers: [String] = [], basic: String? = nil, verifyTLS: Bool = true,
                         sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> Response {
         let context = RegistryHTTPContext(sink: sink)
-        let result = context.perform(method: method, url: url, headers: headers, basic: basic)
+        let result = context.perform(method: method, url: url, headers: headers, basic: basic, verifyTLS: verifyTLS)
         if let failure = context.failure { throw failure }
         guard result == 0 else { throw TransportError(message: context.error) }
         return Response(status: context.status, headers: context.headers, body: context.body)
@@ -43,14 +44,14 @@ private final class RegistryHTTPContext {
 
     init(sink: ((UnsafeRawBufferPointer) throws -> Void)?) { self.sink = sink }
 
-    func perform(method: String, url: String, headers: [String], basic: String?) -> Int32 {
+    func perform(method: String, url: String, headers: [String], basic: String?, verifyTLS: Bool) -> Int32 {
         let copies = headers.map { strdup($0) }
         defer { for copy in copies { free(copy) } }
         let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
         var message = [CChar](repeating: 0, count: 512)
         var code = 0
         let opaque = Unmanaged.passUnretained(self).toOpaque()
-        let result = berth_curl_request(method, url, pointers, basic, registryHeaderSink, registryBodySink, opaque,
+        let result = berth_curl_request(method, url, pointers, basic, verifyTLS ? 1 : 0, registryHeaderSink, registryBodySink, opaque,
                                         &code, &message, message.count)
         status = code
         error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

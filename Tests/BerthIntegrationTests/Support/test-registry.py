@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A small OCI distribution (v2) registry for the pull tests, on 127.0.0.1 at a random port.
 
-    test-registry.py OCI_LAYOUT_TAR [--token USER:PASSWORD | --token-anonymous] [--corrupt] [--port-file PATH]
+    test-registry.py OCI_LAYOUT_TAR [--token USER:PASSWORD | --token-anonymous] [--corrupt] [--tls]
+                     [--port-file PATH]
 
 Serves the one image of the OCI layout under four repositories, as tags latest and stable:
     busybox        an OCI index (linux/amd64 and a linux/s390x entry) over an OCI manifest,
@@ -12,7 +13,8 @@ Serves the one image of the OCI layout under four repositories, as tags latest a
     zstd           an OCI manifest, its layer compressed with zstd (the zstd command)
 Unknown repositories and tags answer as the reference registry does (NAME_UNKNOWN,
 MANIFEST_UNKNOWN). --token demands a Bearer token from /token (with basic credentials when
-given); --corrupt serves every layer with one byte changed. Prints the port on stdout, then
+given); --corrupt serves every layer with one byte changed; --tls serves HTTPS with a
+self-signed certificate made for the run (the openssl command). Prints the port on stdout, then
 serves until killed (also written to PATH, whole, with --port-file). Every request is logged on stderr.
 """
 
@@ -23,7 +25,9 @@ import http.server
 import io
 import json
 import os
+import ssl
 import subprocess
+import tempfile
 import sys
 import tarfile
 import threading
@@ -155,7 +159,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if header.startswith("Bearer ") and header[7:] in tokens:
             return True
         host = self.headers.get("Host")
-        challenge = 'Bearer realm="http://%s/token",service="test-registry"' % host
+        scheme = "https" if "--tls" in args else "http"
+        challenge = 'Bearer realm="%s://%s/token",service="test-registry"' % (scheme, host)
         if scope:
             challenge += ',scope="%s"' % scope
         self.error(401, "UNAUTHORIZED", "authentication required", None, [("WWW-Authenticate", challenge)])
@@ -219,6 +224,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if "--tls" in args:
+    keys = tempfile.mkdtemp()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1",
+                    "-keyout", keys + "/key.pem", "-out", keys + "/cert.pem"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(keys + "/cert.pem", keys + "/key.pem")
+    for name in ("key.pem", "cert.pem"):
+        os.unlink(keys + "/" + name)
+    os.rmdir(keys)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 if "--port-file" in args:
     path = args[args.index("--port-file") + 1]
