@@ -15,10 +15,11 @@ enum ImagePullRoute {
         let platform = request.queryValue("platform")
         let auth = request.headers.first(name: "X-Registry-Auth")
         let (messages, continuation) = AsyncStream<Result<PullMessage, Error>>.makeStream()
+        let cancellation = PullCancellation()
         let work = Task {
             do {
                 try await engine.blocking {
-                    try engine.pullImage(reference, platform: platform, registryAuth: auth) { message in
+                    try engine.pullImage(reference, platform: platform, registryAuth: auth, cancellation: cancellation) { message in
                         continuation.yield(.success(message))
                     }
                 }
@@ -32,16 +33,28 @@ enum ImagePullRoute {
         let firstMessage = try first.get()
         let line: @Sendable (PullMessage) -> [UInt8] = { Array(($0.json + "\r\n").utf8) }
         let stream = ResponseStream { writer in
-            try await writer.write(line(firstMessage))
-            while let next = await pending.next() {
-                switch next {
-                case .success(let message):
-                    try await writer.write(line(message))
-                case .failure(let error):
-                    try await writer.write(line(.failure((error as? BerthError)?.message ?? "\(error)")))
+            // The client went away (the stream's task is cancelled, or a write fails): the pull
+            // stops and removes what it wrote.
+            try await withTaskCancellationHandler {
+                do {
+                    try await writer.write(line(firstMessage))
+                    while let next = await pending.next() {
+                        switch next {
+                        case .success(let message):
+                            try await writer.write(line(message))
+                        case .failure(let error):
+                            try await writer.write(line(.failure((error as? BerthError)?.message ?? "\(error)")))
+                        }
+                    }
+                } catch {
+                    cancellation.cancel()
+                    _ = await work.result
+                    throw error
                 }
+                _ = await work.result
+            } onCancel: {
+                cancellation.cancel()
             }
-            _ = await work.result
         }
         return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
     }

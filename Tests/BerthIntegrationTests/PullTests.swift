@@ -133,6 +133,25 @@ struct PullTests {
         #expect(registry.requests.contains("GET /token?"))
     }
 
+    @Test func aClientThatGoesAwayStopsThePull() throws {
+        let registry = try TestRegistry(["--slow"])
+        let daemon = try TestDaemon()
+        // The layer takes about three seconds; the client leaves after one.
+        let cut = daemon.curl(["-m", "1", "-X", "POST", "http://berth/v1.41/images/create?fromImage=\(registry.name("busybox"))&tag=latest"])
+        #expect(cut.status != 0)
+        var stopped = false
+        for _ in 0..<100 where !stopped {
+            stopped = registry.requests.contains("layer transfer cut")
+            if !stopped { usleep(50_000) }
+        }
+        #expect(stopped, "\(registry.requests)")
+        #expect(!registry.requests.contains("layer sent whole"))
+        #expect(daemon.docker(["images", "-q"]).stdout.isEmpty)
+        usleep(200_000)
+        let blobs = (try? FileManager.default.contentsOfDirectory(atPath: daemon.directory + "/data/image/content/blobs/sha256")) ?? []
+        #expect(blobs.isEmpty, "\(blobs)")
+    }
+
     @Test func aZstdCompressedLayer() throws {
         let registry = try TestRegistry()
         let daemon = try TestDaemon()

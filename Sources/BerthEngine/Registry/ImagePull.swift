@@ -25,6 +25,7 @@ extension Engine {
 
     /// At the first message the pull has begun ("Pulling from"); errors after it belong in the stream.
     public func pullImage(_ reference: ImageReference, platform: String?, registryAuth: String?,
+                          cancellation: PullCancellation = PullCancellation(),
                           emit: @escaping @Sendable (PullMessage) -> Void) throws {
         guard let wanted = PlatformMatch.parse(platform, hostArchitecture: SystemInfo.goArchitecture) else {
             throw BerthError.invalidArgument("\"\(platform ?? "")\": unknown operating system or architecture: invalid argument")
@@ -33,7 +34,7 @@ extension Engine {
                                     insecureRegistries: settings.insecureRegistries)
         try client.ping()
         if reference.tag != nil || reference.digest != nil {
-            let changed = try pullOne(reference, client: client, platform: wanted, emit: emit)
+            let changed = try pullOne(reference, client: client, platform: wanted, cancellation: cancellation, emit: emit)
             emit(.line((changed ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + reference.familiar))
             emitImage("pull", id: reference.familiar, name: reference.familiarRepository)
             return
@@ -44,7 +45,7 @@ extension Engine {
         for tag in try client.tags() {
             var tagged = reference
             tagged.tag = tag
-            if try pullOne(tagged, client: client, platform: wanted, emit: emit) { changed = true }
+            if try pullOne(tagged, client: client, platform: wanted, cancellation: cancellation, emit: emit) { changed = true }
         }
         emit(.line((changed ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") + reference.familiar))
         emitImage("pull", id: reference.familiar, name: reference.familiarRepository)
@@ -52,7 +53,7 @@ extension Engine {
 
     /// One tag or digest: answers whether its reference is new or moved.
     private func pullOne(_ reference: ImageReference, client: RegistryClient, platform wanted: PlatformMatch,
-                         emit: @escaping @Sendable (PullMessage) -> Void) throws -> Bool {
+                         cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Bool {
         let tagOrDigest = reference.digest ?? reference.tag ?? "latest"
         var (data, mediaType, digest) = try client.manifest(tagOrDigest)
         let pulledDigest = digest
@@ -75,7 +76,7 @@ extension Engine {
         defer { images.unpinBlobs(blobs, removingUnused: !pulled) }
         var fetched: Set<Int> = []
         if !images.hasImage(config.digest) {
-            fetched = try fetchImage(client: client, config: config, layers: layers, emit: emit)
+            fetched = try fetchImage(client: client, config: config, layers: layers, cancellation: cancellation, emit: emit)
         }
         let changed = try images.commitPull(configDigest: config.digest, layers: layers.map(\.digest),
                                             reference: reference, repoDigest: repoDigest) { index, done in
@@ -95,7 +96,7 @@ extension Engine {
     /// The config and the layers whose blobs are not here, each checked against its digest.
     /// Answers the indexes of the layers fetched (to be told extracted).
     private func fetchImage(client: RegistryClient, config: RegistryManifest.Descriptor, layers: [RegistryManifest.Descriptor],
-                            emit: @escaping @Sendable (PullMessage) -> Void) throws -> Set<Int> {
+                            cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Set<Int> {
         var missing: [RegistryManifest.Descriptor] = []
         for layer in layers {
             if images.hasBlob(layer.digest) {
@@ -116,6 +117,7 @@ extension Engine {
             }
         }
         for layer in missing {
+            try cancellation.check()
             var received: Int64 = 0
             var reported: Int64 = 0
             var lastReport = timespec()
@@ -123,6 +125,7 @@ extension Engine {
             do {
                 try images.writeBlob(layer.digest) { sink in
                     try client.blob(layer.digest) { chunk in
+                        try cancellation.check()
                         try sink(chunk)
                         received += Int64(chunk.count)
                         // A bar at most every 100 ms, as dockerd's progress reader paces them.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small OCI distribution (v2) registry for the pull tests, on 127.0.0.1 at a random port.
 
-    test-registry.py OCI_LAYOUT_TAR [--token USER:PASSWORD | --token-anonymous] [--corrupt] [--tls]
+    test-registry.py OCI_LAYOUT_TAR [--token USER:PASSWORD | --token-anonymous] [--corrupt] [--slow] [--tls]
                      [--port-file PATH]
 
 Serves the one image of the OCI layout under four repositories, as tags latest and stable:
@@ -13,7 +13,8 @@ Serves the one image of the OCI layout under four repositories, as tags latest a
     zstd           an OCI manifest, its layer compressed with zstd (the zstd command)
 Unknown repositories and tags answer as the reference registry does (NAME_UNKNOWN,
 MANIFEST_UNKNOWN). --token demands a Bearer token from /token (with basic credentials when
-given); --corrupt serves every layer with one byte changed; --tls serves HTTPS with a
+given); --corrupt serves every layer with one byte changed; --slow sends layers at about
+640 kB/s; --tls serves HTTPS with a
 self-signed certificate made for the run (the openssl command). Prints the port on stdout, then
 serves until killed (also written to PATH, whole, with --port-file). Every request is logged on stderr.
 """
@@ -28,6 +29,7 @@ import os
 import ssl
 import subprocess
 import tempfile
+import time
 import sys
 import tarfile
 import threading
@@ -219,6 +221,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry", reference)
         if corrupt and reference in (layer_digest, gzipped_digest, zstd_digest):
             data = data[:-1] + bytes([data[-1] ^ 1])
+        if "--slow" in args and reference in (layer_digest, gzipped_digest, zstd_digest):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                for start in range(0, len(data), 65536):
+                    self.wfile.write(data[start:start + 65536])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+                sys.stderr.write("layer sent whole\n")
+            except OSError:
+                sys.stderr.write("layer transfer cut\n")
+            return
         return self.answer(200, data, [("Content-Type", "application/octet-stream"),
                                        ("Docker-Content-Digest", reference)])
 
