@@ -27,6 +27,9 @@ let package = Package(
         // libsystemd's sd-journal, loaded on first use, to read back the logs of containers on
         // the journald driver.
         .target(name: "CSystemd"),
+        // libcurl (HTTP and TLS with the system's CA store) for pulls from registries, loaded on
+        // the first pull: an idle berthd maps none of it.
+        .target(name: "CCurl"),
         .target(name: "BerthOCI"),
         .target(name: "BerthRuntime", dependencies: ["CSystemShims", "BerthOCI"]),
         .target(name: "BerthStore", dependencies: ["BerthOCI", "CArchive", "CCrypto", "CSystemShims"]),
@@ -35,7 +38,7 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthOCI", "BerthRuntime", "BerthStore", "BerthNetwork", "CSystemShims", "CSystemd",
+                "BerthOCI", "BerthRuntime", "BerthStore", "BerthNetwork", "CSystemShims", "CSystemd", "CCurl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -44,8 +44,8 @@ enum ImageRoutes {
         router.add(.GET, "/images/get") { request, _ in try await save(request.query["names"] ?? []) }
         router.addNamed(.GET, prefix: "/images/", suffix: "/get") { _, parameters in try await save([parameters["name"]!]) }
         router.add(.POST, "/images/create") { request, _ in
-            if request.queryValue("fromImage") != nil {
-                throw BerthError.notImplemented("pulling images is not implemented yet in this version of Berth")
+            if let fromImage = request.queryValue("fromImage") {
+                return try await ImagePullRoute.respond(request, engine: engine, fromImage: fromImage)
             }
             guard let source = request.queryValue("fromSrc") else {
                 throw BerthError.invalidArgument("fromImage or fromSrc is required")

@@ -36,6 +36,9 @@ public struct DaemonOptions: Sendable {
     public var initByDefault = false
     public var defaultUlimits: [String: Ulimit] = [:]
     public var seccompProfile: String?
+    /// Registries reached over plain HTTP (after HTTPS fails), as CIDRs or host[:port];
+    /// loopback ones are insecure anyway.
+    public var insecureRegistries: [String] = []
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -49,6 +52,7 @@ public struct DaemonOptions: Sendable {
         "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
         "--cgroup-parent": "cgroup-parent", "--default-shm-size": "default-shm-size", "--default-ipc-mode": "default-ipc-mode",
         "--seccomp-profile": "seccomp-profile", "--default-ulimit": "default-ulimits",
+        "--insecure-registry": "insecure-registries",
     ]
     static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore", "--init": "init"]
 
@@ -114,6 +118,7 @@ public struct DaemonOptions: Sendable {
         case "log-driver": logDriver = value
         case "init": initByDefault = value == "true"
         case "seccomp-profile": seccompProfile = value
+        case "insecure-registries": insecureRegistries.append(value)
         case "default-ulimits":
             do {
                 let ulimit = try Self.parseUlimit(value)
@@ -190,6 +195,9 @@ public struct DaemonOptions: Sendable {
             case "hosts":
                 guard let list = value as? [String] else { throw invalid }
                 hosts += list
+            case "insecure-registries":
+                guard let list = value as? [String] else { throw invalid }
+                insecureRegistries += list
             case "default-ulimits":
                 // {"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}
                 guard let map = value as? [String: [String: Any]] else { throw invalid }

@@ -16,6 +16,8 @@ public final class ImageStore: @unchecked Sendable {
     struct State: Codable {
         var images: [String: Record] = [:]
         var references: [String: String] = [:]   // normalised reference → image ID
+        /// What pulls recorded: "repository@sha256:…" (the manifest's digest) → image ID.
+        var digests: [String: String]? = nil
     }
 
     private let root: String
@@ -34,6 +36,9 @@ public final class ImageStore: @unchecked Sendable {
         set { lock.withLock { users = newValue } }
     }
     private var users: (@Sendable (String) -> ImageUsers)?
+    /// Blobs a pull in flight has written or will write (digest → pulls holding it): a sweep
+    /// after another load's failure must leave them.
+    var pinnedBlobs: [String: Int] = [:]
 
     public init(root: String) throws {
         self.root = root + "/image"
@@ -49,7 +54,7 @@ public final class ImageStore: @unchecked Sendable {
 
     /// Removes blobs no image uses: what a failed or interrupted load wrote.
     private func sweepUnreferencedBlobs() {
-        let used = Set(state.images.values.flatMap { $0.layers + [$0.id] }.compactMap(digestHex))
+        let used = Set((state.images.values.flatMap { $0.layers + [$0.id] } + pinnedBlobs.keys).compactMap(digestHex))
         for name in (try? FileManager.default.contentsOfDirectory(atPath: content.blobs)) ?? [] where !used.contains(name) {
             unlink(content.blobs + "/" + name)
         }
@@ -203,7 +208,7 @@ public final class ImageStore: @unchecked Sendable {
     /// Unpacks every layer of an image that is not unpacked yet, base first; returns them
     /// (short diff ID, stored size).
     @discardableResult
-    private func unpackLayers(of record: Record) throws -> [(id: String, bytes: Int64)] {
+    func unpackLayers(of record: Record) throws -> [(id: String, bytes: Int64)] {
         let diffIDs = try decodeConfig(record.id).rootfs.diff_ids
         let chain = Snapshotter.chainIDs(diffIDs)
         var unpacked: [(id: String, bytes: Int64)] = []
@@ -421,6 +426,12 @@ public final class ImageStore: @unchecked Sendable {
             if matches.count > 1 { throw BerthError.invalidArgument("ambiguous image ID \(name): it matches \(matches.count) images") }
         }
         guard let reference = try? ImageReference.parse(name) else { throw BerthError.notFound("No such image: \(name)") }
+        if let digest = reference.digest {
+            guard let id = state.digests?[reference.repository + "@" + digest], let record = state.images[id] else {
+                throw BerthError.notFound("No such image: \(reference.familiarRepository)@\(digest)")
+            }
+            return record
+        }
         let key = reference.repository + ":" + (reference.tag ?? "latest")
         guard let id = state.references[key], let record = state.images[id] else {
             throw BerthError.notFound("No such image: \(reference.familiar)")
@@ -477,7 +488,7 @@ public final class ImageStore: @unchecked Sendable {
                 if let before, createdAt >= before { return nil }
                 if let since, createdAt <= since { return nil }
                 if let patterns = filters["reference"],
-                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: String(tag.split(separator: ":")[0])) } }) {
+                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: Self.repositoryPart(of: tag)) } }) {
                     return nil
                 }
                 if let labels = filters["label"] {
@@ -487,7 +498,7 @@ public final class ImageStore: @unchecked Sendable {
                         if parts.count == 1 ? have[parts[0]] == nil : have[parts[0]] != parts[1] { return nil }
                     }
                 }
-                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: tags, RepoDigests: [],
+                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: tags, RepoDigests: repoDigests(of: record.id),
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
@@ -526,7 +537,7 @@ public final class ImageStore: @unchecked Sendable {
         let config = try decodeConfig(record.id)
         return lock.withLock {
             // A committed image's comment is in its last history entry (dockerd shows that).
-            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: [], Parent: parentID(of: record),
+            ImageInspect(Id: record.id, RepoTags: tags(of: record.id), RepoDigests: repoDigests(of: record.id), Parent: parentID(of: record),
                          Comment: config.comment ?? config.history?.last?.comment ?? "",
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Container: config.container, ContainerConfig: config.container_config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
@@ -631,6 +642,13 @@ public final class ImageStore: @unchecked Sendable {
         return LogTimestamp(rfc3339: text)?.seconds ?? 0
     }
 
+    /// "127.0.0.1:5000/busybox" of "127.0.0.1:5000/busybox:latest": the tag is after the last
+    /// colon that follows the last slash (a registry's port is not a tag).
+    static func repositoryPart(of reference: String) -> String {
+        guard let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") else { return reference }
+        return String(reference[..<colon])
+    }
+
     static func glob(_ pattern: String, matches text: String) -> Bool {
         fnmatch(pattern, text, 0) == 0
     }
@@ -656,13 +674,22 @@ public final class ImageStore: @unchecked Sendable {
             let names = state.references.filter { $0.value == record.id }.keys.sorted()
             let shortID = record.id.dropFirst(7).prefix(12)
             let users = self.users?(record.id) ?? ImageUsers()
-            if byReference, let reference = try? ImageReference.parse(name) {
+            if byReference, let reference = try? ImageReference.parse(name), let digest = reference.digest {
+                state.digests?[reference.repository + "@" + digest] = nil
+                removed.append(.init(Untagged: reference.familiar))
+                if !names.isEmpty || hasChildren(record.id) || !repoDigests(of: record.id).isEmpty {
+                    try persist()
+                    return removed
+                }
+            } else if byReference, let reference = try? ImageReference.parse(name) {
                 let key = reference.repository + ":" + (reference.tag ?? "latest")
                 if names.count == 1, !force, let user = (users.running + users.stopped).first {
                     throw BerthError.conflict("conflict: unable to remove repository reference \"\(name)\" (must force) - container \(user.prefix(12)) is using its referenced image \(shortID)")
                 }
                 state.references[key] = nil
                 removed.append(.init(Untagged: reference.familiar))
+                // The last tag takes the pulled digests along, as dockerd untags them.
+                if names.count == 1 { removed += untagDigestsLocked(of: record.id) }
                 // Another name, or an image committed from it, keeps it.
                 if names.count > 1 || hasChildren(record.id) {
                     try persist()
@@ -685,6 +712,7 @@ public final class ImageStore: @unchecked Sendable {
                     state.references[key] = nil
                     removed.append(.init(Untagged: (try? ImageReference.parse(key).familiar) ?? key))
                 }
+                removed += untagDigestsLocked(of: record.id)
             }
             if !users.isEmpty {
                 // Forced while a stopped container uses it: untagged, but kept for the container.
@@ -713,6 +741,7 @@ public final class ImageStore: @unchecked Sendable {
     @discardableResult
     private func deleteLocked(_ record: Record) throws -> [String] {
         state.images[record.id] = nil
+        state.digests = state.digests?.filter { $0.value != record.id }
         containerBases.forget(record.id)
         try persist()
         let usedChains = Set(state.images.values.flatMap { image in
@@ -732,7 +761,7 @@ public final class ImageStore: @unchecked Sendable {
 
     // MARK: - persistence
 
-    private func persist() throws {
+    func persist() throws {
         try AtomicFile.write(try JSONEncoder().encode(state), to: root + "/state.json")
     }
 }

@@ -27,6 +27,19 @@ struct DaemonOptionsTests {
         }
     }
 
+    @Test func insecureRegistriesFromFlagsAndFile() throws {
+        let flags = try DaemonOptions.parse(["--insecure-registry", "10.0.0.0/8", "--insecure-registry=registry.example:5000"],
+                                            defaults: defaults)
+        #expect(flags.insecureRegistries == ["10.0.0.0/8", "registry.example:5000"])
+        try withConfig(#"{"insecure-registries": ["192.168.0.0/16", "r.example"]}"#) { path in
+            let file = try DaemonOptions.parse(["--config-file", path], defaults: defaults)
+            #expect(file.insecureRegistries == ["192.168.0.0/16", "r.example"])
+        }
+        try withConfig(#"{"insecure-registries": "r.example"}"#) { path in
+            #expect(failure(["--config-file", path])?.contains("invalid value for insecure-registries") == true)
+        }
+    }
+
     @Test func flagsInEverySpelling() throws {
         let options = try DaemonOptions.parse([
             "-H", "unix:///tmp/a.sock", "--host=tcp://127.0.0.1:2375", "--host", "fd://",

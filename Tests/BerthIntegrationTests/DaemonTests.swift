@@ -41,6 +41,7 @@ final class TestDaemon {
             process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
             process.arguments = arguments + extraHosts.flatMap { ["-H", $0] }
         }
+        process.environment = Harness.loopbackOnlyEnvironment
         process.standardOutput = FileHandle.nullDevice
         _ = FileManager.default.createFile(atPath: directory + "/berthd.log", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
@@ -164,8 +165,6 @@ struct DaemonTests {
         #expect(daemon.docker(["container", "prune", "-f"]).stdout == "Total reclaimed space: 0B\n")
         // Networks are served now (NetworkTests): the three predefined ones are listed.
         #expect(daemon.docker(["network", "ls", "-q"]).stdout.split(separator: "\n").count == 3)
-        let status = daemon.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://berth/v1.50/images/create?fromImage=busybox"])
-        #expect(status.stdout == "501")
         let push = daemon.docker(["push", "localhost:5000/busybox"])
         #expect(push.status == 1)
         #expect(push.stderr.contains("pushing images is not implemented yet"), "\(push.stderr)")

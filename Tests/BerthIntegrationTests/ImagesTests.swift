@@ -158,9 +158,6 @@ struct ImagesTests {
         #expect(bad.stderr.contains("bogus is not a valid change command"))
         try "not a tar".write(toFile: daemon.directory + "/plain.txt", atomically: true, encoding: .utf8)
         #expect(daemon.docker(["import", daemon.directory + "/plain.txt"]).status == 1)
-        let pull = daemon.docker(["pull", "busybox"])
-        #expect(pull.status == 1)
-        #expect(pull.stderr.contains("pulling images is not implemented yet"))
     }
 
     @Test func killedDuringALoadLeavesNothingHalfDone() throws {

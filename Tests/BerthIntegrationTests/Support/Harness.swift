@@ -19,6 +19,17 @@ enum Harness {
 
     static func binary(_ name: String) -> String { binDir + "/" + name }
 
+    /// berthd's environment in the tests: a pull of any registry but a loopback one goes to a
+    /// proxy on a closed loopback port and fails there, so that no test (a `docker run` of an
+    /// image not loaded, compose's pull) ever looks up or reaches a registry outside.
+    static let loopbackOnlyEnvironment: [String: String] = {
+        var environment = ProcessInfo.processInfo.environment
+        let nowhere = "http://127.0.0.1:9"
+        for name in ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] { environment[name] = nowhere }
+        for name in ["no_proxy", "NO_PROXY"] { environment[name] = "127.0.0.1,localhost,::1" }
+        return environment
+    }()
+
     /// The stock docker CLI: the one installed in /usr/local/bin, else Debian's.
     static let dockerCLI: String = ["/usr/local/bin/docker", "/usr/bin/docker"]
         .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/local/bin/docker"
