@@ -500,6 +500,7 @@ final class CrashRig {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binary("berthd"))
         process.arguments = daemon.arguments
+        process.environment = Harness.loopbackOnlyEnvironment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: directory + "/berthd.log")
         guard (try? process.run()) != nil else {
