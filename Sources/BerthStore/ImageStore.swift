@@ -249,8 +249,8 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// A layer's diff ID is the digest of its uncompressed tar.
-    private func verifyLayer(_ blob: String, diffID: String) throws {
+    /// A layer's diff ID is the digest of its uncompressed tar (loads and pulls).
+    func verifyLayer(_ blob: String, diffID: String) throws {
         if blob == diffID { return }
         guard let path = content.path(blob) else { throw BerthError.invalidArgument("invalid layer digest \(blob)") }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
