@@ -51,6 +51,7 @@ enum BuildRoutes {
                         switch message {
                         case .stream(let text): try await write(BuildStreamRecord(stream: text))
                         case .imageID(let id): try await write(BuildStreamRecord(aux: .init(ID: id)))
+                        case .pull(let progress): try await writer.write(Array((progress.json + "\r\n").utf8))
                         }
                     }
                 } catch let failure as BuildFailure {

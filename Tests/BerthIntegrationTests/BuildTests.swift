@@ -161,9 +161,30 @@ struct BuildTests {
             #expect(build.status == 0, "\(build)")
             // Only the loopback address: no network but its own.
             #expect(build.stdout.contains("1.2.3.4\tmyhost\n1\n"), "\(build)")
-            // --pull would need a registry: said so, not ignored.
-            let pull = daemon.docker(["build", "--pull", directory])
-            #expect(pull.status == 1 && pull.stderr.contains("--pull: pulling busybox is not implemented"), "\(pull)")
+        }
+    }
+
+    /// As dockerd's builder: a base image that is not here is pulled, and `--pull` pulls it
+    /// even when it is, the pull's progress in the build's output.
+    @Test func aMissingBaseImageIsPulledAndPullAsksTheRegistryAgain() throws {
+        let registry = try TestRegistry()
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let name = registry.name("busybox")
+            let directory = try Self.context(daemon, ["Dockerfile": "FROM \(name)\nRUN echo built from the pull\n"])
+            let build = daemon.docker(["build", "-q", directory])
+            #expect(build.status == 0, "\(build)")
+            // The test image is busybox itself: one image, both tags.
+            #expect(daemon.docker(["image", "inspect", "-f", "{{.RepoTags}}", name]).stdout.contains("\(name):latest"))
+            func manifestRequests() -> Int { registry.requests.components(separatedBy: "/manifests/").count - 1 }
+            let afterFirst = manifestRequests()
+            #expect(afterFirst > 0, "\(registry.requests)")
+            // Here now: a build without --pull does not ask the registry.
+            #expect(daemon.docker(["build", "-q", directory]).status == 0)
+            #expect(manifestRequests() == afterFirst)
+            let again = daemon.docker(["build", "--pull", directory])
+            #expect(again.status == 0, "\(again)")
+            #expect(again.stdout.contains("Status: Image is up to date for \(name):latest"), "\(again)")
+            #expect(manifestRequests() > afterFirst, "\(registry.requests)")
         }
     }
 
@@ -232,11 +253,11 @@ struct BuildTests {
                 let refused = daemon.docker(["build", try Self.context(daemon, ["Dockerfile": text])])
                 #expect(refused.status == 1 && refused.stderr.contains(message), "\(text): \(refused)")
             }
-            // A base image that is not here cannot be pulled.
-            let absent = try Self.context(daemon, ["Dockerfile": "FROM nosuchimage\nRUN true\n"])
+            // A base image that is not here, from a registry that does not answer (loopback).
+            let absent = try Self.context(daemon, ["Dockerfile": "FROM 127.0.0.1:9/nosuchimage\nRUN true\n"])
             let pull = daemon.docker(["build", absent])
             #expect(pull.status == 1, "\(pull)")
-            #expect(pull.stderr.contains("No such image: nosuchimage:latest (pulling images is not implemented in this version of Berth)"), "\(pull)")
+            #expect(pull.stderr.contains("connection refused"), "\(pull)")
         }
     }
 

@@ -18,7 +18,7 @@ public struct BuildRequest: Sendable {
     /// Send only the image ID (`-q`); the progress goes out only when the build fails.
     public var quiet: Bool
     public var target: String?
-    /// `--pull`: always pull the base images (which Berth cannot do).
+    /// `--pull`: pull the base images even when they are here.
     public var pull: Bool
     /// `--cache-from`: when given, only steps found in these images' lineage are reused.
     public var cacheFrom: [String] = []
@@ -49,6 +49,8 @@ public enum BuildMessage: Sendable, Equatable {
     case stream(String)
     /// The ID of the image a stage ended with (`{"aux": {"ID": ...}}`).
     case imageID(String)
+    /// The progress of a base image's pull, as `docker pull` shows it.
+    case pull(PullMessage)
 }
 
 /// A build that failed after its stream began: sent as `errorDetail`; `code` is the exit

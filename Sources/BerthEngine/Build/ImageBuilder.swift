@@ -177,10 +177,7 @@ final class ImageBuilder: @unchecked Sendable {
         } else if name.lowercased() == "scratch" {
             state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
         } else {
-            if request.pull {
-                throw BuildFailure("--pull: pulling \(name) is not implemented in this version of Berth; build without --pull to use the local image")
-            }
-            state = try loadState(try resolveImage(name), hasLayers: nil)
+            state = try loadState(try await resolveImage(name), hasLayers: nil)
         }
         return try await runTriggers(state)
     }
@@ -206,14 +203,29 @@ final class ImageBuilder: @unchecked Sendable {
         return state
     }
 
-    /// A local image by name or ID. Berth cannot pull: a missing one ends the build.
-    private func resolveImage(_ name: String) throws -> String {
-        do {
-            return try images.configJSON(name).id
-        } catch let error as BerthError where error.code == .notFound {
-            let reference = (try? ImageReference.parse(name).familiar) ?? name
-            throw BuildFailure("No such image: \(reference) (pulling images is not implemented in this version of Berth)")
+    /// A base image by name or ID: pulled, as dockerd's builder does, when it is not here
+    /// (and with `--pull` always), its progress in the build's output.
+    private func resolveImage(_ name: String) async throws -> String {
+        if !request.pull, let id = try? images.configJSON(name).id { return id }
+        guard let reference = try? ImageReference.parse(name) else {
+            // Not a name a registry has (an ID, say): it is here, or nowhere.
+            do { return try images.configJSON(name).id } catch let error as BerthError { throw BuildFailure(error.message) }
         }
+        let (messages, continuation) = AsyncStream<PullMessage>.makeStream()
+        let engine = self.engine
+        let pulling = Task {
+            defer { continuation.finish() }
+            try await engine.blocking {
+                try engine.pullImage(reference, platform: nil, registryAuth: nil) { continuation.yield($0) }
+            }
+        }
+        for await message in messages { try await emit(.pull(message)) }
+        do {
+            try await pulling.value
+        } catch let error as BerthError {
+            throw BuildFailure(error.message)
+        }
+        return try images.configJSON(reference.description).id
     }
 
     func loadState(_ id: String?, hasLayers: Bool?) throws -> BuildStageState {
