@@ -164,8 +164,8 @@ struct BuildTests {
         }
     }
 
-    /// As dockerd's builder: a base image that is not here is pulled, and `--pull` pulls it
-    /// even when it is, the pull's progress in the build's output.
+    /// As dockerd's builder: a base image that is not here is pulled (and an image COPY --from
+    /// names), and `--pull` pulls it even when it is, the pull's progress in the build's output.
     @Test func aMissingBaseImageIsPulledAndPullAsksTheRegistryAgain() throws {
         let registry = try TestRegistry()
         try ContainerBehaviourTests.withDaemon { daemon in
@@ -185,6 +185,13 @@ struct BuildTests {
             #expect(again.status == 0, "\(again)")
             #expect(again.stdout.contains("Status: Image is up to date for \(name):latest"), "\(again)")
             #expect(manifestRequests() > afterFirst, "\(registry.requests)")
+            // COPY --from an image not here pulls it too.
+            let other = registry.name("other")
+            let copying = try Self.context(daemon, ["Dockerfile": "FROM busybox\nCOPY --from=\(other) /bin/busybox /copied\nRUN test -x /copied\n"])
+            let copy = daemon.docker(["build", copying])
+            #expect(copy.status == 0, "\(copy)")
+            #expect(copy.stdout.contains("Pulling from other"), "\(copy)")
+            #expect(daemon.docker(["image", "inspect", "-f", "{{.RepoTags}}", other]).stdout.contains("\(other):latest"))
         }
     }
 

@@ -177,7 +177,7 @@ final class ImageBuilder: @unchecked Sendable {
         } else if name.lowercased() == "scratch" {
             state = BuildStageState(imageID: nil, stored: nil, hasLayers: false)
         } else {
-            state = try loadState(try await resolveImage(name), hasLayers: nil)
+            state = try loadState(try await resolveImage(name, forcePull: request.pull), hasLayers: nil)
         }
         return try await runTriggers(state)
     }
@@ -204,22 +204,36 @@ final class ImageBuilder: @unchecked Sendable {
     }
 
     /// A base image by name or ID: pulled, as dockerd's builder does, when it is not here
-    /// (and with `--pull` always), its progress in the build's output.
-    private func resolveImage(_ name: String) async throws -> String {
-        if !request.pull, let id = try? images.configJSON(name).id { return id }
+    /// (and with `--pull` always, `forcePull`), its progress in the build's output.
+    func resolveImage(_ name: String, forcePull: Bool) async throws -> String {
+        if !forcePull {
+            do {
+                return try images.configJSON(name).id
+            } catch let error as BerthError where error.code == .notFound {
+                // Pulled below.
+            }
+        }
         guard let reference = try? ImageReference.parse(name) else {
             // Not a name a registry has (an ID, say): it is here, or nowhere.
             do { return try images.configJSON(name).id } catch let error as BerthError { throw BuildFailure(error.message) }
         }
         let (messages, continuation) = AsyncStream<PullMessage>.makeStream()
         let engine = self.engine
+        let cancellation = PullCancellation()
         let pulling = Task {
             defer { continuation.finish() }
             try await engine.blocking {
-                try engine.pullImage(reference, platform: nil, registryAuth: nil) { continuation.yield($0) }
+                try engine.pullImage(reference, platform: nil, registryAuth: nil, cancellation: cancellation) { continuation.yield($0) }
             }
         }
-        for await message in messages { try await emit(.pull(message)) }
+        do {
+            for await message in messages { try await emit(.pull(message)) }
+        } catch {
+            // The build's client went away: the pull stops and removes what it wrote.
+            cancellation.cancel()
+            _ = await pulling.result
+            throw error
+        }
         do {
             try await pulling.value
         } catch let error as BerthError {

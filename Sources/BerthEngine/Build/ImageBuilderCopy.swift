@@ -41,12 +41,9 @@ extension ImageBuilder {
             }
             image = stageImagesByIndex[index]
         } else {
-            do {
-                let id = try images.configJSON(from).id
-                image = (id, try images.hasLayers(id))
-            } catch {
-                throw BuildFailure("invalid from flag value \(from): No such image: \((try? ImageReference.parse(from).familiar) ?? from) (pulling images is not implemented in this version of Berth)")
-            }
+            // An image not here is pulled, as for FROM (`--pull` does not apply to it).
+            let id = try await resolveImage(from, forcePull: false)
+            image = (id, try images.hasLayers(id))
         }
         guard let id = image.id, image.hasLayers else {
             throw BuildFailure("\(name) failed: no source files were specified")
