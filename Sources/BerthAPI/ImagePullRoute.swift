@@ -14,20 +14,8 @@ enum ImagePullRoute {
         let (reference, _) = try Engine.pullReference(fromImage: fromImage, tag: request.queryValue("tag"))
         let platform = request.queryValue("platform")
         let auth = request.headers.first(name: "X-Registry-Auth")
-        let (messages, continuation) = AsyncStream<Result<PullMessage, Error>>.makeStream()
         let cancellation = PullCancellation()
-        let work = Task {
-            do {
-                try await engine.blocking {
-                    try engine.pullImage(reference, platform: platform, registryAuth: auth, cancellation: cancellation) { message in
-                        continuation.yield(.success(message))
-                    }
-                }
-            } catch {
-                continuation.yield(.failure(error))
-            }
-            continuation.finish()
-        }
+        let (messages, work) = engine.pullMessages(reference, platform: platform, registryAuth: auth, cancellation: cancellation)
         let pending = PendingMessages(messages.makeAsyncIterator())
         guard let first = await pending.next() else { return .jsonLines([PullMessage]()) }
         let firstMessage = try first.get()

@@ -217,27 +217,21 @@ final class ImageBuilder: @unchecked Sendable {
             // Not a name a registry has (an ID, say): it is here, or nowhere.
             do { return try images.configJSON(name).id } catch let error as BerthError { throw BuildFailure(error.message) }
         }
-        let (messages, continuation) = AsyncStream<PullMessage>.makeStream()
-        let engine = self.engine
         let cancellation = PullCancellation()
-        let pulling = Task {
-            defer { continuation.finish() }
-            try await engine.blocking {
-                try engine.pullImage(reference, platform: nil, registryAuth: nil, cancellation: cancellation) { continuation.yield($0) }
+        let (messages, pulling) = engine.pullMessages(reference, platform: nil, registryAuth: nil, cancellation: cancellation)
+        do {
+            for await next in messages {
+                switch next {
+                case .success(let message): try await emit(.pull(message))
+                case .failure(let error as BerthError): throw BuildFailure(error.message)
+                case .failure(let error): throw error
+                }
             }
-        }
-        do {
-            for await message in messages { try await emit(.pull(message)) }
         } catch {
-            // The build's client went away: the pull stops and removes what it wrote.
+            // A failed pull, or the build's client went away: the pull stops and removes what it wrote.
             cancellation.cancel()
-            _ = await pulling.result
+            await pulling.value
             throw error
-        }
-        do {
-            try await pulling.value
-        } catch let error as BerthError {
-            throw BuildFailure(error.message)
         }
         return try images.configJSON(reference.description).id
     }
