@@ -97,13 +97,17 @@ struct MacvlanTests {
         let net = try NetworkDaemon()
         let parent = try TestParent("mc")
         let subnet = "10.248.\(Self.octet)"
-        #expect(net.docker(["network", "create", "-d", "macvlan", "--subnet", "\(subnet).0/24", "-o", "parent=\(parent.name)",
-                            "-o", "macvlan_mode=private", "mcnet"]).status == 0)
+        let create = net.docker(["network", "create", "-d", "macvlan", "--subnet", "\(subnet).0/24", "--ipv6", "--subnet", "fd42:beef:\(Self.octet)::/64",
+                                 "-o", "parent=\(parent.name)", "-o", "macvlan_mode=private", "mcnet"])
+        #expect(create.status == 0, "\(create.stderr)")
         #expect(net.docker(["run", "-d", "--name", "mc1", "busybox", "sleep", "300"]).status == 0)
         let connect = net.docker(["network", "connect", "--ip", "\(subnet).20", "mcnet", "mc1"])
         #expect(connect.status == 0, "\(connect.stderr)")
         let link = net.docker(["exec", "mc1", "ip", "-o", "addr", "show", "eth1"]).stdout
         #expect(link.contains("inet \(subnet).20/24"), "\(link)")
+        #expect(link.contains("inet6 fd42:beef:\(Self.octet)::2/64"), "\(link)")
+        let view = net.docker(["inspect", "-f", "{{with .NetworkSettings.Networks.mcnet}}{{.IPAddress}} {{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}}{{end}}", "mc1"])
+        #expect(view.stdout == "\(subnet).20 fd42:beef:\(Self.octet)::2/64\n", "\(view)")
         #expect(Self.ip(net, "mc1", ["-d", "link", "show", "eth1"]).contains("macvlan mode private"))
         #expect(net.docker(["network", "disconnect", "mcnet", "mc1"]).status == 0)
         #expect(net.docker(["exec", "mc1", "ip", "link", "show", "eth1"]).status != 0)
