@@ -9,6 +9,12 @@ public struct AddressPool: Codable, Sendable, Equatable {
     public var allocated: [IPv4Address] = []
     /// `--aux-address name=ip`: addresses held for devices outside Berth, never handed out.
     public var auxiliary: [String: IPv4Address]?
+    /// false: the gateway address is handed out like any other (macvlan and ipvlan networks
+    /// that need no gateway, as dockerd skips it); nil or true: it is held back.
+    public var reservesGateway: Bool?
+    /// Whether `network create` named this subnet's gateway (shown in inspect only then);
+    /// kept for the subnets of macvlan and ipvlan networks, nil on others.
+    public var gatewayIsGiven: Bool?
 
     public init(subnet: IPv4Subnet, gateway: IPv4Address? = nil, range: IPv4Subnet? = nil) throws {
         let subnet = subnet.normalized
@@ -32,7 +38,7 @@ public struct AddressPool: Codable, Sendable, Equatable {
             guard subnet.contains(wanted), wanted != subnet.network, wanted != subnet.broadcast || subnet.prefixLength >= 31 else {
                 throw NetworkError("no configured subnet or ip-range contain the IP address \(wanted)")
             }
-            guard wanted != gateway, !taken.contains(wanted) else { throw NetworkError("Address already in use") }
+            guard wanted != gateway || reservesGateway == false, !taken.contains(wanted) else { throw NetworkError("Address already in use") }
             allocated.append(wanted)
             return wanted
         }
@@ -46,7 +52,7 @@ public struct AddressPool: Codable, Sendable, Equatable {
         guard first <= last else { throw NetworkError("no available IPv4 addresses") }
         for value in first...last {
             let candidate = IPv4Address(value)
-            if candidate != gateway && !taken.contains(candidate) {
+            if (candidate != gateway || reservesGateway == false) && !taken.contains(candidate) {
                 allocated.append(candidate)
                 return candidate
             }

@@ -53,17 +53,20 @@ extension NetworkService {
             for endpoint in sandbox.endpoints where endpoint.networkID == record.id {
                 containers[sandbox.containerID] = .init(
                     Name: sandbox.name, EndpointID: endpoint.id, MacAddress: endpoint.mac,
-                    IPv4Address: "\(endpoint.address)/\(record.pool?.subnet.prefixLength ?? 32)",
+                    IPv4Address: "\(endpoint.address)/\(record.pool(containing: endpoint.address)?.subnet.prefixLength ?? 32)",
                     IPv6Address: endpoint.address6.map { "\($0)/\(record.pool6?.subnet.prefixLength ?? 128)" } ?? "")
             }
         }
-        // A subnet the user gave shows its gateway only if given too, as in dockerd.
+        // A subnet the user gave shows its gateway only if given too, as in dockerd; a
+        // default one shows it when the network holds one back.
         let showsGateway = record.subnetIsGiven != true || record.gatewayIsGiven != false
-        var config = record.pool.map { pool in
-            [NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description,
-                                    Gateway: showsGateway ? pool.gateway.description : nil,
-                                    AuxiliaryAddresses: pool.auxiliary?.mapValues(\.description))]
-        } ?? []
+        var config = record.pools.enumerated().map { index, pool in
+            let shown = record.linkSettings == nil ? showsGateway
+                : pool.gatewayIsGiven == true || (record.subnetIsGiven != true && pool.reservesGateway != false)
+            return NetworkView.IPAMConfig(Subnet: pool.subnet.description, IPRange: pool.range?.description,
+                                          Gateway: shown ? pool.gateway.description : nil,
+                                          AuxiliaryAddresses: pool.auxiliary?.mapValues(\.description))
+        }
         if let pool6 = record.pool6 {
             config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
         }
@@ -139,12 +142,9 @@ extension NetworkService {
             throw NetworkRequestError(kind: .notImplemented, description: "config-only networks are not implemented yet in this version of Berth")
         }
         switch driver {
-        case "bridge": break
+        case "bridge", "macvlan", "ipvlan": break
         case "host", "null":
             throw NetworkRequestError(kind: .forbidden, description: "only one instance of \"\(driver)\" network is allowed")
-        case "macvlan", "ipvlan":
-            // dockerd's other built-in drivers: said to be missing here, not unknown.
-            throw NetworkRequestError(kind: .notImplemented, description: "the \(driver) network driver is not implemented yet in this version of Berth")
         case "overlay":
             // A swarm's driver; Berth is, as far as dockerd would tell, a node outside any swarm.
             throw NetworkRequestError(kind: .unavailable, description: #"This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again."#)
@@ -153,49 +153,33 @@ extension NetworkService {
         }
         let pool6 = try request.EnableIPv6 == true ? ipv6Pool(request.IPAM?.Config ?? []) : nil
         let configs = (request.IPAM?.Config ?? []).filter { !($0.Subnet ?? "").contains(":") }
-        guard configs.count <= 1 else {
+        let isLinkDriver = driver == "macvlan" || driver == "ipvlan"
+        // macvlan and ipvlan take several subnets, as dockerd's drivers do; bridges one.
+        guard configs.count <= 1 || isLinkDriver else {
             throw NetworkRequestError(kind: .invalid, description: "Berth supports one IPv4 subnet per network")
         }
-        let inUse = networks.values.compactMap { $0.pool?.subnet }
-        var pool: AddressPool
-        if let config = configs.first, let subnetText = config.Subnet, !subnetText.isEmpty {
-            guard let subnet = IPv4Subnet(subnetText) else {
-                throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
-            }
-            if inUse.contains(where: { $0.overlaps(subnet) }) {
-                throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
-            }
-            var gateway: IPv4Address?
-            if let text = config.Gateway, !text.isEmpty {
-                guard let parsed = IPv4Address(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid gateway address \(text)") }
-                gateway = parsed
-            }
-            var range: IPv4Subnet?
-            if let text = config.IPRange, !text.isEmpty {
-                guard let parsed = IPv4Subnet(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(text)") }
-                range = parsed
-            }
-            do {
-                pool = try AddressPool(subnet: subnet, gateway: gateway, range: range)
-            } catch {
-                throw NetworkRequestError(kind: .invalid, description: "\(error)")
-            }
-            pool.auxiliary = try Self.auxiliaryAddresses(config.AuxiliaryAddresses, subnet: pool.subnet)
-        } else {
-            if let config = configs.first, !(config.Gateway ?? "").isEmpty || !(config.IPRange ?? "").isEmpty
-                || !(config.AuxiliaryAddresses ?? [:]).isEmpty {
+        var inUse = networks.values.flatMap { $0.pools.map(\.subnet) }
+        var pools: [AddressPool] = []
+        for config in configs {
+            if let subnetText = config.Subnet, !subnetText.isEmpty {
+                let pool = try givenPool(config, subnet: subnetText, inUse: inUse)
+                inUse.append(pool.subnet)
+                pools.append(pool)
+            } else if !(config.Gateway ?? "").isEmpty || !(config.IPRange ?? "").isEmpty || !(config.AuxiliaryAddresses ?? [:]).isEmpty {
                 throw NetworkRequestError(kind: .invalid, description: "ip-range and gateway need a subnet")
             }
+        }
+        if pools.isEmpty {
             let routes = HostRoutes.read(excludingDevices: Set(networks.values.compactMap(\.device)))
             guard let subnet = PoolSpec.choose(from: options.pools, inUse: inUse, hostRoutes: routes) else {
                 throw NetworkRequestError(kind: .forbidden, description: "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
             }
-            pool = try AddressPool(subnet: subnet)
+            pools = [try AddressPool(subnet: subnet)]
         }
         var id = randomHex(64)
         while networks[id] != nil { id = randomHex(64) }
-        var record = NetworkRecord(id: id, name: name, driver: "bridge", created: nowTimestamp())
-        record.pool = pool
+        var record = NetworkRecord(id: id, name: name, driver: driver, created: nowTimestamp())
+        record.pool = pools[0]
         record.subnetIsGiven = !(configs.first?.Subnet ?? "").isEmpty
         record.gatewayIsGiven = !(configs.first?.Gateway ?? "").isEmpty
         record.pool6 = pool6
@@ -204,6 +188,10 @@ extension NetworkService {
         record.labels = request.Labels ?? [:]
         record.options = request.Options ?? [:]
         record.ipamOptions = request.IPAM?.Options
+        if isLinkDriver {
+            try createLinkDriverNetwork(&record, pools: pools, configs: configs)
+            return (id, "")
+        }
         for key in [BridgeOptions.enableICC, BridgeOptions.enableIPMasquerade] { _ = try BridgeOptions.flag(record.options, key) }
         let device = record.options[BridgeOptions.name] ?? "br-" + id.prefix(12)
         guard !device.isEmpty, device.utf8.count < 16 else {
@@ -226,6 +214,34 @@ extension NetworkService {
             throw error
         }
         return (id, "")
+    }
+
+    /// An IPv4 subnet the request names, with its gateway, `--ip-range` and `--aux-address`.
+    func givenPool(_ config: NetworkCreateRequest.IPAMConfig, subnet subnetText: String, inUse: [IPv4Subnet]) throws -> AddressPool {
+        guard let subnet = IPv4Subnet(subnetText) else {
+            throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
+        }
+        if inUse.contains(where: { $0.overlaps(subnet) }) {
+            throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
+        }
+        var gateway: IPv4Address?
+        if let text = config.Gateway, !text.isEmpty {
+            guard let parsed = IPv4Address(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid gateway address \(text)") }
+            gateway = parsed
+        }
+        var range: IPv4Subnet?
+        if let text = config.IPRange, !text.isEmpty {
+            guard let parsed = IPv4Subnet(text) else { throw NetworkRequestError(kind: .invalid, description: "invalid CIDR address: \(text)") }
+            range = parsed
+        }
+        var pool: AddressPool
+        do {
+            pool = try AddressPool(subnet: subnet, gateway: gateway, range: range)
+        } catch {
+            throw NetworkRequestError(kind: .invalid, description: "\(error)")
+        }
+        pool.auxiliary = try Self.auxiliaryAddresses(config.AuxiliaryAddresses, subnet: pool.subnet)
+        return pool
     }
 
     /// `--ipv6`: the one IPv6 subnet of the request (Docker has no default IPv6 pools).
@@ -290,6 +306,7 @@ extension NetworkService {
         networks[record.id] = nil
         try? FileManager.default.removeItem(atPath: networkPath(record.id))
         deleteBridge(record)
+        removeOwnParent(record)
         try applyFirewall()
         for (container, list) in attachments where list.contains(where: { $0.networkID == record.id }) {
             refreshView(container)
@@ -355,7 +372,7 @@ extension NetworkService {
                                     macAddress: macAddress, driverOpts: driverOpts, linkLocalIPs: linkLocalIPs)
         if !sentEmpty.isEmpty { attachment.sentEmpty = sentEmpty }
         if !running { attachment.beforeStart = true }
-        let live = running && record.driver == "bridge"
+        let live = running && (record.driver == "bridge" || record.linkSettings != nil)
         if live, mode == "none", sandboxes[containerID] == nil, let process { try adoptNamespace(of: process, containerID: containerID) }
         if live, var sandbox = sandboxes[containerID] {
             let inside = try NetlinkSocket(namespacePath: sandbox.namespacePath)
@@ -403,6 +420,10 @@ extension NetworkService {
                 sandbox.ports = []
             }
             detach(endpoint)
+            if endpoint.hostInterface.isEmpty {
+                // A macvlan or ipvlan link: it goes from the namespace, which stays.
+                try? NetlinkSocket(namespacePath: sandbox.namespacePath).deleteLink(endpoint.interfaceName)
+            }
             try saveSandbox(sandbox)
             refreshDNS(container: containerID)
             refreshResolver(containerID)

@@ -6,7 +6,7 @@ import Glibc
 public struct NetworkRecord: Codable, Sendable {
     public var id: String
     public var name: String
-    /// "bridge", "host" or "null".
+    /// "bridge", "host", "null", "macvlan" or "ipvlan".
     public var driver: String
     public var created: String
     /// The bridge device of a bridge network.
@@ -29,6 +29,12 @@ public struct NetworkRecord: Codable, Sendable {
     /// container's own address (`--ip`) only on a network whose subnet the user gave.
     public var subnetIsGiven: Bool?
     public var gatewayIsGiven: Bool?
+    /// macvlan and ipvlan: the parent link, and whether berthd made it (the dummy of a
+    /// network that named none, or a VLAN subinterface), to remove with the last network on it.
+    public var parent: String?
+    public var parentIsOwn: Bool?
+    /// macvlan and ipvlan: the IPv4 subnets after the first (`pool`), in the order given.
+    public var morePools: [AddressPool]?
 
     /// dockerd's check of a container's own addresses on this network, at create and connect:
     /// only on a subnet the user gave, and inside it (several problems as one list, as its
@@ -36,14 +42,14 @@ public struct NetworkRecord: Codable, Sendable {
     func checkRequestedAddresses(ipv4: String?, ipv6: String?) throws {
         let unconfigured = "user specified IP address is supported only when connecting to networks with user configured subnets"
         var problems: [String] = []
-        if let text = ipv4, !text.isEmpty, let pool, subnetIsGiven != nil {
+        if let text = ipv4, !text.isEmpty, pool != nil, subnetIsGiven != nil {
             if subnetIsGiven != true {
                 problems.append(unconfigured)
-            } else if let address = IPv4Address(text), !pool.subnet.contains(address) {
+            } else if let address = IPv4Address(text), !pools.contains(where: { $0.subnet.contains(address) }) {
                 problems.append("no configured subnet or ip-range contain the IP address \(text)")
             }
         }
-        if let text = ipv6, !text.isEmpty, driver == "bridge" {
+        if let text = ipv6, !text.isEmpty, driver == "bridge" || linkSettings != nil {
             // An IPv6 subnet is always the user's: Berth has no default IPv6 pools.
             if let pool6 {
                 if let address = IPv6Address(text), !pool6.subnet.contains(address) {
@@ -58,6 +64,35 @@ public struct NetworkRecord: Codable, Sendable {
         case 1: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n" + problems[0])
         default: throw NetworkRequestError(kind: .invalid, description: "invalid endpoint settings:\n* " + problems.joined(separator: "\n* "))
         }
+    }
+
+    /// Every IPv4 subnet of the network, the first one first.
+    public var pools: [AddressPool] { (pool.map { [$0] } ?? []) + (morePools ?? []) }
+
+    /// The subnet an address of this network is in.
+    func pool(containing address: IPv4Address) -> AddressPool? {
+        pools.first { $0.subnet.contains(address) }
+    }
+
+    /// Applies `change` to the subnet holding `address` (the first one when none does).
+    mutating func updatePool(containing address: IPv4Address, _ change: (inout AddressPool) -> Void) {
+        if let index = morePools?.firstIndex(where: { $0.subnet.contains(address) }), pool?.subnet.contains(address) != true {
+            change(&morePools![index])
+        } else if pool != nil {
+            change(&pool!)
+        }
+    }
+
+    /// The macvlan or ipvlan driver's options; nil on other drivers (or options a record
+    /// could not have been created with).
+    public var linkSettings: LinkDriverSettings? { (try? LinkDriverSettings(driver: driver, options: options)) ?? nil }
+
+    /// Whether a container's first interface on this network gets a default route through
+    /// the gateway (the gateway shown in its inspect): not on internal networks, nor on
+    /// macvlan and ipvlan networks without a gateway of their own.
+    public var routesThroughGateway: Bool {
+        guard !isInternal else { return false }
+        return linkSettings.map { $0.reservesGateway(internal: false) } ?? true
     }
 
     public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }

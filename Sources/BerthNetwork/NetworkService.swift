@@ -117,6 +117,7 @@ public actor NetworkService {
                     log("network \(record.name): \(error)")
                 }
             }
+            restoreOwnParents()
         }
         for sandbox in sandboxes.values {
             startProxies(for: sandbox)
@@ -198,11 +199,14 @@ public actor NetworkService {
     /// The addresses in use are those of the sandboxes on disk: no address is handed out
     /// twice after a restart, and none stays taken by a container that is gone.
     func rebuildAllocations() {
-        for id in networks.keys where networks[id]?.pool != nil { networks[id]!.pool!.allocated = [] }
+        for id in networks.keys where networks[id]?.pool != nil {
+            networks[id]!.pool!.allocated = []
+            for index in networks[id]!.morePools?.indices ?? [].indices { networks[id]!.morePools![index].allocated = [] }
+        }
         for id in networks.keys where networks[id]?.pool6 != nil { networks[id]!.pool6!.allocated = [] }
         for sandbox in sandboxes.values {
             for endpoint in sandbox.endpoints {
-                networks[endpoint.networkID]?.pool?.allocated.append(endpoint.address)
+                networks[endpoint.networkID]?.updatePool(containing: endpoint.address) { $0.allocated.append(endpoint.address) }
                 if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.allocated.append(address6) }
             }
         }

@@ -140,7 +140,10 @@ extension NetworkService {
                 sandboxes[request.containerID] = sandbox  // so a failure below releases it
             }
             if wanted.isEmpty { try inside.setUp(1, what: "lo") }  // loopback is always index 1
-            if let first = sandbox.endpoints.first {
+            if let first = sandbox.endpoints.first, networks[first.networkID]?.linkSettings != nil {
+                // As dockerd's macvlan and ipvlan drivers: published ports are ignored, with a word in the log.
+                if !request.ports.isEmpty { log("container \(request.containerID): the \(networks[first.networkID]!.driver) driver does not support port mappings") }
+            } else if let first = sandbox.endpoints.first {
                 sandbox.portsNetworkID = first.networkID
                 sandbox.ports = try publish(request.ports, container: request.containerID, name: request.name,
                                             endpoint: first)
@@ -209,7 +212,8 @@ extension NetworkService {
     }
 
     /// One interface: an address from the network's pool, a veth pair with its container
-    /// end in the namespace, and (on the first network) the default route. With a `ready`
+    /// end in the namespace (or, on a macvlan or ipvlan network, a link on the network's
+    /// parent made there), and (on the first network) the default route. With a `ready`
     /// namespace the pair is there already: two round trips to the kernel (the bridge's
     /// index; then the host end on the bridge and up) and one in the container (eth0's
     /// address as hardware address, up, its address and route). Without: the bridge's index,
@@ -218,18 +222,22 @@ extension NetworkService {
     func attach(_ record: NetworkRecord, attachment: Attachment, namespacePath: String, inside: NetlinkSocket,
                 interface: String, withRoute: Bool, containerName: String, loopbackToo: Bool = false,
                 ready: ReadyNamespace? = nil) throws -> EndpointRecord {
-        guard isPlainBridge(record), var pool = record.pool, let device = record.device else {
+        let link = record.linkSettings
+        guard isPlainBridge(record) || (link != nil && record.pool != nil && record.parent != nil) else {
             throw NetworkError("container cannot be connected to network \(record.name)")
+        }
+        let requestedMAC = try EndpointRequest.hardwareAddress(attachment.macAddress)
+        if link?.kind == .ipvlan && requestedMAC != nil {
+            throw NetworkError("failed to create endpoint \(containerName) on network \(record.name): ipvlan interfaces do not support custom mac address assignment")
         }
         var wantedIP: IPv4Address?
         if let text = attachment.ipv4Address, !text.isEmpty {
             guard let ip = IPv4Address(text) else { throw NetworkError("invalid IPv4 address: \(text)") }
             wantedIP = ip
         }
-        let address = try pool.allocate(wantedIP)
         // Allocations live in memory; the sandbox records (written once per start) are
         // what a restart rebuilds them from, so a start costs one file write, not three.
-        networks[record.id]?.pool = pool
+        let address = try allocateIPv4(record, wanted: wantedIP)
         var address6: IPv6Address?
         do {
             var wanted6: IPv6Address?
@@ -248,32 +256,46 @@ extension NetworkService {
             releaseAddress(address, network: record.id)
             throw error
         }
-        let hostName = ready?.hostName ?? "veth" + randomHex(7)
-        let mac = try EndpointRequest.hardwareAddress(attachment.macAddress) ?? macAddress(for: address)
+        guard let pool = networks[record.id]?.pool(containing: address) else { throw NetworkError("no subnet holds \(address)") }
+        let hostName = link != nil ? "" : ready?.hostName ?? "veth" + randomHex(7)
+        // macvlan: a random address, as dockerd 28 gives; ipvlan: the parent's, none of its own.
+        let mac: [UInt8]? = switch link?.kind {
+        case nil: requestedMAC ?? macAddress(for: address)
+        case .macvlan: requestedMAC ?? Self.randomHardwareAddress()
+        case .ipvlan: nil
+        }
         do {
             let host = try NetlinkSocket()
-            guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
             let subnet = IPv4Subnet(address, prefixLength: pool.subnet.prefixLength)
             var changes: [(request: NetlinkRequest, what: String)] = []
             let index: Int32
-            if let ready {
-                try host.perform(.setUp(ready.hostIndex, master: bridgeIndex), what: "attach \(hostName) to \(device)")
-                index = ready.peerIndex
-                changes.append((.setUp(index, address: mac), "set \(interface) up"))
-            } else {
+            if let link, let parent = record.parent {
+                guard let parentIndex = try host.linkIndex(parent) else {
+                    throw NetworkError("the requested parent interface \(parent) was not found on the Docker host")
+                }
                 let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
                 guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
                 defer { close(nsfd) }
-                try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
-                                    peerMAC: mac, mtu: options.mtu)
-                var lookups: [(request: NetlinkRequest, what: String)] = []
-                if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
-                lookups.append((.getLink(interface), "find \(interface) in the container"))
-                guard let found = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
-                    throw NetworkError("\(interface) not found in the container")
-                }
-                index = found
+                try host.createSubordinate(link, name: interface, parentIndex: parentIndex, namespaceFD: nsfd, mac: mac)
+                index = try containerIndex(interface, inside: inside, loopbackToo: loopbackToo)
                 changes.append((.setUp(index), "set \(interface) up"))
+            } else if let device = record.device, let mac {
+                guard let bridgeIndex = try host.linkIndex(device) else { throw NetworkError("bridge \(device) not found") }
+                if let ready {
+                    try host.perform(.setUp(ready.hostIndex, master: bridgeIndex), what: "attach \(hostName) to \(device)")
+                    index = ready.peerIndex
+                    changes.append((.setUp(index, address: mac), "set \(interface) up"))
+                } else {
+                    let nsfd = open(namespacePath, O_RDONLY | O_CLOEXEC)
+                    guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
+                    defer { close(nsfd) }
+                    try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
+                                        peerMAC: mac, mtu: options.mtu)
+                    index = try containerIndex(interface, inside: inside, loopbackToo: loopbackToo)
+                    changes.append((.setUp(index), "set \(interface) up"))
+                }
+            } else {
+                throw NetworkError("container cannot be connected to network \(record.name)")
             }
             changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 0)
             let linkLocal = (attachment.linkLocalIPs ?? []).compactMap(LinkLocalAddresses.parse)
@@ -286,31 +308,82 @@ extension NetworkService {
                 case .v6(let subnet): changes.insert((.addAddress(subnet, index: index), "add address \(subnet.addressDescription)"), at: 1 + offset)
                 }
             }
-            if withRoute && !record.isInternal {
+            // ipvlan l3 and l3s: the default route is the link itself, as dockerd sets it.
+            let deviceRoute = withRoute && !record.isInternal && link.map { $0.routesThroughDevice && !$0.isInternalToDriver } == true
+            if withRoute && record.routesThroughGateway {
                 changes.append((.addDefaultRoute(via: pool.gateway, index: index), "add default route via \(pool.gateway)"))
+            } else if deviceRoute {
+                changes.append((.addDefaultDeviceRoute(family: AF_INET, index: index), "add default route on \(interface)"))
             }
             if let address6, let pool6 = record.pool6 {
                 // The namespace has IPv6 off everywhere: on for this interface and loopback.
                 try enableIPv6(namespacePath: namespacePath, interfaces: ["lo", interface])
                 let subnet6 = IPv6Subnet(address6, prefixLength: pool6.subnet.prefixLength)
                 changes.append((.addAddress(subnet6, index: index), "add address \(subnet6.addressDescription)"))
-                if withRoute && !record.isInternal {
+                if withRoute && record.routesThroughGateway {
                     changes.append((.addDefaultRoute(via: pool6.gateway, index: index), "add default route via \(pool6.gateway)"))
+                } else if deviceRoute {
+                    changes.append((.addDefaultDeviceRoute(family: AF_INET6, index: index), "add default route on \(interface)"))
                 }
             }
             try inside.performAll(changes)
         } catch {
-            try? NetlinkSocket().deleteLink(hostName)
+            if link != nil {
+                try? inside.deleteLink(interface)
+            } else {
+                try? NetlinkSocket().deleteLink(hostName)
+            }
             releaseAddress(address, network: record.id)
             if let address6 { networks[record.id]?.pool6?.release(address6) }
             throw error
         }
-        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, address6: address6, mac: macDescription(mac),
+        return EndpointRecord(id: randomHex(64), networkID: record.id, address: address, address6: address6, mac: mac.map(macDescription) ?? "",
                               hostInterface: hostName, interfaceName: interface, aliases: attachment.aliases)
     }
 
+    /// The index of the interface just made in the container's namespace (with loopback up
+    /// in the same round trip, for a new namespace).
+    func containerIndex(_ interface: String, inside: NetlinkSocket, loopbackToo: Bool) throws -> Int32 {
+        var lookups: [(request: NetlinkRequest, what: String)] = []
+        if loopbackToo { lookups.append((.setUp(1), "set lo up")) }  // loopback is always index 1
+        lookups.append((.getLink(interface), "find \(interface) in the container"))
+        guard let found = NetlinkRequest.linkIndex(in: try inside.performAll(lookups).last ?? []) else {
+            throw NetworkError("\(interface) not found in the container")
+        }
+        return found
+    }
+
+    /// The lowest free address of the network's subnets, in their order, or the one asked
+    /// for in the subnet that holds it.
+    func allocateIPv4(_ record: NetworkRecord, wanted: IPv4Address?) throws -> IPv4Address {
+        var pools = record.pools
+        var failure: Error = NetworkError("no available IPv4 addresses")
+        for index in pools.indices where wanted.map(pools[index].subnet.contains) ?? true {
+            do {
+                let address = try pools[index].allocate(wanted)
+                let pool = pools[index]
+                networks[record.id]?.updatePool(containing: address) { $0 = pool }
+                return address
+            } catch {
+                failure = error
+                if wanted != nil { break }
+            }
+        }
+        if let wanted, !record.pools.contains(where: { $0.subnet.contains(wanted) }) {
+            throw NetworkError("no configured subnet or ip-range contain the IP address \(wanted)")
+        }
+        throw failure
+    }
+
+    /// A unicast, locally administered hardware address, as dockerd gives macvlan endpoints.
+    static func randomHardwareAddress() -> [UInt8] {
+        var bytes = (0..<6).map { _ in UInt8.random(in: 0...255) }
+        bytes[0] = (bytes[0] & 0xfe) | 0x02
+        return bytes
+    }
+
     func releaseAddress(_ address: IPv4Address, network id: String) {
-        networks[id]?.pool?.release(address)
+        networks[id]?.updatePool(containing: address) { $0.release(address) }
     }
 
     /// IPv6 on the given interfaces of a container's namespace (its sysctls are its own, so
@@ -332,9 +405,12 @@ extension NetworkService {
     /// in the container's namespace, not on the host.
     func detach(_ endpoint: EndpointRecord) {
         let name = endpoint.hostInterface
-        Self.teardowns.async {
-            // An error means it went with its namespace already.
-            try? NetlinkSocket().deleteLink(name)
+        // A macvlan or ipvlan link has no host end: it lives and goes with the namespace.
+        if !name.isEmpty {
+            Self.teardowns.async {
+                // An error means it went with its namespace already.
+                try? NetlinkSocket().deleteLink(name)
+            }
         }
         releaseAddress(endpoint.address, network: endpoint.networkID)
         if let address6 = endpoint.address6 { networks[endpoint.networkID]?.pool6?.release(address6) }
@@ -568,16 +644,20 @@ extension NetworkService {
         return contribution.entries.isEmpty && contribution.linkAliases.isEmpty ? nil : contribution
     }
 
-    /// User-defined bridge networks have a DNS server at their gateway; the default bridge has none.
+    /// User-defined networks (bridge, macvlan, ipvlan) have name resolution, as with
+    /// dockerd; the default bridge has none.
     static func hasEmbeddedDNS(_ record: NetworkRecord) -> Bool {
-        !record.isDefaultBridge && record.driver == "bridge"
+        !record.isDefaultBridge && (record.driver == "bridge" || record.driver == "macvlan" || record.driver == "ipvlan")
     }
 
     /// The DNS server a container asks: 127.0.0.11, the container's own server, on a user network (its gateway's, should that
     /// one not run); nil on the default bridge, which has no name resolution.
     func embeddedNameserver(_ sandbox: SandboxRecord) -> String? {
         if containerResolvers[sandbox.containerID] != nil { return DNSServer.containerAddress.description }
-        return resolverEndpoint(sandbox)?.network.pool?.gateway.description
+        // A bridge's gateway is the host, where the network's own server listens; a macvlan
+        // or ipvlan network has none of berthd's.
+        guard let network = resolverEndpoint(sandbox)?.network, network.driver == "bridge" else { return nil }
+        return network.pool?.gateway.description
     }
 
     /// `embeddedNameserver` of a running container, after `docker network connect/disconnect`.
@@ -606,16 +686,16 @@ extension NetworkService {
             if endpoint.IPAMConfig == nil && sentEmpty.contains("IPAMConfig") { endpoint.IPAMConfig = .init() }
             if endpoint.Aliases == nil && sentEmpty.contains("Aliases") { endpoint.Aliases = [] }
             if endpoint.DriverOpts == nil && sentEmpty.contains("DriverOpts") { endpoint.DriverOpts = [:] }
-            if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool {
+            if let live = sandbox?.endpoints.first(where: { $0.networkID == record.id }), let pool = record.pool(containing: live.address) {
                 endpoint.EndpointID = live.id
                 endpoint.MacAddress = live.mac
                 endpoint.IPAddress = live.address.description
                 endpoint.IPPrefixLen = pool.subnet.prefixLength
-                endpoint.Gateway = record.isInternal ? "" : pool.gateway.description
+                endpoint.Gateway = record.routesThroughGateway ? pool.gateway.description : ""
                 if let address6 = live.address6, let pool6 = record.pool6 {
                     endpoint.GlobalIPv6Address = address6.description
                     endpoint.GlobalIPv6PrefixLen = pool6.subnet.prefixLength
-                    endpoint.IPv6Gateway = record.isInternal ? "" : pool6.gateway.description
+                    endpoint.IPv6Gateway = record.routesThroughGateway ? pool6.gateway.description : ""
                 }
                 if !record.isDefaultBridge {
                     endpoint.DNSNames = sandbox!.dnsNames(aliases: live.aliases)
