@@ -1,3 +1,4 @@
+import BerthEngine
 import BerthOCI
 import FoundationEssentials
 import Glibc
@@ -16,6 +17,8 @@ public struct APIRequest: Sendable {
     public var bodyFile: String?
     /// Why Go could not parse the query (a bad %-escape, a semicolon), in its words.
     public var queryError: String?
+    /// Cancelled when the client's connection closes before the route has answered.
+    public var clientLeft = TransferCancellation()
 
     /// The first value of a repeated key, as Go's url.Values.Get reads it (`all=1&all=0` is all).
     public func queryValue(_ name: String) -> String? { query[name]?.first }

@@ -11,9 +11,6 @@ enum BuildRoutes {
         // connection cancels them), so no build matches: nothing to do, as dockerd answers.
         router.add(.POST, "/build/cancel") { _, _ in APIResponse(status: .ok) }
         router.add(.POST, "/build") { request, _ in
-            if let remote = request.queryValue("remote"), !remote.isEmpty {
-                throw BerthError.notImplemented("building from a remote context is not implemented in this version of Berth")
-            }
             if request.queryValue("version") == "2" {
                 throw BerthError.notImplemented("BuildKit builds are not implemented in this version of Berth; use the classic builder (DOCKER_BUILDKIT=0)")
             }
@@ -31,6 +28,10 @@ enum BuildRoutes {
                 pull: flag(request.queryValue("pull"), default: false))
             if flag(request.queryValue("squash"), default: false) {
                 throw BerthError.invalidArgument("squash is only supported with experimental mode")
+            }
+            if let remote = request.queryValue("remote"), !remote.isEmpty {
+                build.remote = remote
+                build.cancellation = request.clientLeft
             }
             build.hostConfig = try hostConfig(request)
             if let text = request.queryValue("cachefrom"), !text.isEmpty {

@@ -45,6 +45,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// stream that starts afterwards is cancelled at once, or, with nothing to write, it would
     /// hold its log file, subscription or waiter for as long as the container lives.
     private var clientGone = false
+    /// Cancelled when the client goes away while a route still works on its request (a
+    /// build fetching a remote context before it answers).
+    private var clientLeft: TransferCancellation?
 
     init(router: Router, logger: Logger, spoolDirectory: String, inFlight: InFlightRequests) {
         self.inFlight = inFlight
@@ -66,6 +69,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         clientGone = true
+        clientLeft?.cancel()
         streamTask?.cancel()
         context.fireChannelInactive()
     }
@@ -74,6 +78,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // The client closed its side: nobody reads the stream any more.
         if let event = event as? ChannelEvent, event == .inputClosed {
             clientGone = true
+            clientLeft?.cancel()
             streamTask?.cancel()
         }
         context.fireUserInboundEventTriggered(event)
@@ -122,6 +127,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         var request = APIRequest(method: head.method, path: path, apiVersion: version, query: query,
                                  headers: head.headers, body: body)
         request.queryError = GoQueryCheck.error(head.uri)
+        clientLeft = request.clientLeft
         // The request has the body now: an idle keep-alive connection (docker-py's and
         // compose's pools) must not hold up to 10 MiB of its last request until the next one.
         body = []

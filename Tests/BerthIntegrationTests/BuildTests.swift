@@ -253,7 +253,6 @@ struct BuildTests {
             #expect(daemon.docker(["ps", "-aq"]).stdout == "")
             // What the classic builder cannot do here is said, not skipped.
             for (text, message) in [
-                ("FROM busybox\nADD http://example.com/x /x\n", "ADD failed: adding a file from a URL (http://example.com/x) is not implemented in this version of Berth"),
                 ("FROM busybox\nCOPY --chmod=755 Dockerfile /x\n", "the --chmod option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"),
                 ("FROM busybox\nRUN --mount=type=cache,target=/c true\n", "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"),
             ] {

@@ -15,7 +15,7 @@ final class BuildContext: @unchecked Sendable {
     init(tarFile request: String?, workDirectory: String) throws {
         self.workDirectory = workDirectory
         directory = workDirectory + "/context"
-        guard mkdir(workDirectory, 0o700) == 0, mkdir(directory, 0o755) == 0 else {
+        guard Self.makeWorkDirectory(workDirectory), mkdir(directory, 0o755) == 0 else {
             throw BerthError.internalError("cannot make the build directory \(workDirectory): \(String(cString: strerror(errno)))")
         }
         do {
@@ -50,6 +50,28 @@ final class BuildContext: @unchecked Sendable {
             remove()
             throw BerthError.invalidArgument("failed to read the build context: \(error)")
         }
+    }
+
+    /// A context that is a directory made in the work directory already (a git checkout):
+    /// moved into place, as it is.
+    init(directory source: String, workDirectory: String) throws {
+        self.workDirectory = workDirectory
+        directory = workDirectory + "/context"
+        guard rename(source, directory) == 0 else {
+            throw BerthError.internalError("cannot move the build context into place: \(String(cString: strerror(errno)))")
+        }
+        do {
+            root = try ScopedRoot(path: directory)
+        } catch {
+            throw BerthError.internalError("cannot open the build context: \(error)")
+        }
+    }
+
+    /// The build's private directory, which a remote context's fetch may have made already.
+    static func makeWorkDirectory(_ path: String) -> Bool {
+        if mkdir(path, 0o700) == 0 { return true }
+        var info = stat()
+        return errno == EEXIST && lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The CLI sends a context with a Dockerfile from outside it as a tar whose last entry is

@@ -4,6 +4,11 @@ import BerthOCI
 public struct BuildRequest: Sendable {
     /// The spooled context tar (plain or compressed); nil when the body was empty.
     public var contextFile: String?
+    /// `remote=`: a URL to fetch the context from (an archive, a plain Dockerfile, a git
+    /// repository) instead of the body.
+    public var remote: String?
+    /// Stops the remote context's download or clone (the client went away).
+    public var cancellation = TransferCancellation()
     /// The Dockerfile's path in the context.
     public var dockerfile: String
     public var tags: [String]

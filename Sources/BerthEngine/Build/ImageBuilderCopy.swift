@@ -14,6 +14,11 @@ extension ImageBuilder {
         /// The last element as written: the name the copy gets in a target directory.
         var name: String
         var pathName: String { String(path.split(separator: "/").last ?? "") }
+        /// A source from elsewhere than the instruction's root (a download): its directory.
+        var root: String?
+        var scoped: ScopedRoot?
+        /// ADD unpacks a local archive, never a downloaded one.
+        var unpack = true
     }
 
     func copyFiles(_ copy: DockerfileInstruction.FileCopy, add: Bool, state: inout BuildStageState, words: DockerfileWords) async throws {
@@ -67,9 +72,13 @@ extension ImageBuilder {
     private func copyFiles(sources: [String], destination: String, chown: String?, name: String, add: Bool,
                            sourceRoot: String, scoped: ScopedRoot, fromContext: Bool, state: inout BuildStageState) async throws {
         var resolved: [CopySource] = []
+        var downloads: [String] = []
+        defer { for directory in downloads { BuildContext.removeTree(directory) } }
         for source in sources {
-            if add, source.hasPrefix("http://") || source.hasPrefix("https://") {
-                throw BuildFailure("ADD failed: adding a file from a URL (\(source)) is not implemented in this version of Berth")
+            if GitRemote.isURL(source) {
+                guard add else { throw BuildFailure("\(name) failed: source can't be a URL for COPY") }
+                resolved.append(try await downloadSource(source, destination: destination, downloads: &downloads))
+                continue
             }
             resolved += try resolveSources(source, root: scoped, fromContext: fromContext, instruction: name)
         }
@@ -108,8 +117,8 @@ extension ImageBuilder {
             let scratch = context.workDirectory
             try await engine.blocking { [resolved, scoped, root] in
                 for source in resolved {
-                    try Self.place(source, from: scoped, into: root, target: target, owner: owner, extractArchives: add,
-                                   scratch: scratch)
+                    try Self.place(source, from: source.scoped ?? scoped, into: root, target: target, owner: owner,
+                                   extractArchives: add && source.unpack, scratch: scratch)
                 }
             }
             view?.close()
@@ -298,7 +307,7 @@ extension ImageBuilder {
     static func checksum(_ sources: [CopySource], root: String) throws -> String {
         let hashes = try sources.map { source -> Substring in
             let hasher = SHA256Hasher()
-            try hashTree(root + "/" + source.path, relative: "", into: hasher)
+            try hashTree((source.root ?? root) + "/" + source.path, relative: "", into: hasher)
             return hasher.finish().dropFirst(7)
         }
         if hashes.count == 1 { return (sources[0].isDirectory ? "dir:" : "file:") + hashes[0] }
