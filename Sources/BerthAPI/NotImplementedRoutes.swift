@@ -7,7 +7,6 @@ enum NotImplementedRoutes {
         ("images", "images"),
         ("system", "system"),
         ("plugins", "plugins"), ("distribution", "distribution"), ("session", "session"),
-        ("auth", "registry login"),
     ]
 
     /// dockerd's answer on its experimental routes (checkpoints) when, as Berth, it is not
