@@ -4,7 +4,8 @@ import BerthStore
 import NIOHTTP1
 
 /// The registry endpoints besides pull: `docker login` (POST /auth), `docker push`
-/// (POST /images/{name}/push) and `docker search` (GET /images/search).
+/// (POST /images/{name}/push), `docker search` (GET /images/search) and a remote image's
+/// descriptor and platforms (GET /distribution/{name}/json).
 enum RegistryRoutes {
     static func register(_ router: inout Router, engine: Engine) {
         router.add(.POST, "/auth") { request, _ in
@@ -30,6 +31,11 @@ enum RegistryRoutes {
             let term = request.queryValue("term") ?? ""
             let size = limit
             return .json(try await engine.blocking { try engine.search(term: term, limit: size, filters: filters) })
+        }
+        router.addNamed(.GET, prefix: "/distribution/", suffix: "/json") { request, parameters in
+            let name = parameters["name"]!
+            let auth = request.headers.first(name: "X-Registry-Auth")
+            return .json(try await engine.blocking { try engine.distributionInspect(name, registryAuth: auth) })
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/push") { request, parameters in
             let name = parameters["name"]!

@@ -183,4 +183,30 @@ struct PushTests {
         let digest = daemon.curl(["-X", "POST", "http://berth/v1.50/images/\(registry.name("present"))@sha256:\(String(repeating: "a", count: 64))/push"])
         #expect(digest.stdout.contains("cannot push a digest reference"), "\(digest.stdout)")
     }
+
+    @Test func distributionDescriptorAndPlatforms() throws {
+        let registry = try TestRegistry()
+        let daemon = try TestDaemon()
+        func inspect(_ name: String) throws -> [String: Any] {
+            let answer = daemon.curl(["http://berth/v1.50/distribution/\(name)/json"])
+            return try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] ?? [:]
+        }
+        let index = try inspect(registry.name("busybox"))
+        let descriptor = index["Descriptor"] as? [String: Any] ?? [:]
+        #expect(descriptor["mediaType"] as? String == "application/vnd.oci.image.index.v1+json", "\(index)")
+        #expect(descriptor["digest"] as? String == PullTests.indexDigest)
+        let platforms = (index["Platforms"] as? [[String: Any]] ?? []).map { "\($0["os"] ?? "")/\($0["architecture"] ?? "")" }
+        #expect(platforms == ["linux/s390x", "linux/amd64"], "\(index)")
+        // A schema2 image: its config names the platform.
+        let single = try inspect(registry.name("other:stable"))
+        #expect((single["Descriptor"] as? [String: Any])?["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
+        #expect((single["Platforms"] as? [[String: Any]])?.first?["os"] as? String == "linux", "\(single)")
+        // An OCI image manifest: no platforms, as dockerd answers (null).
+        let oci = daemon.curl(["http://berth/v1.50/distribution/\(registry.name("zstd"))/json"])
+        #expect(oci.stdout.contains("\"Platforms\":null"), "\(oci.stdout)")
+        let unknown = daemon.curl(["-w", "\n%{http_code}", "http://berth/v1.50/distribution/\(registry.name("busybox:nope"))/json"])
+        #expect(unknown.stdout.contains("manifest unknown") && unknown.stdout.hasSuffix("\n404"), "\(unknown.stdout)")
+        let id = daemon.curl(["-w", "\n%{http_code}", "http://berth/v1.50/distribution/\(String(repeating: "a", count: 64))/json"])
+        #expect(id.stdout == "{\"message\":\"no manifest found for full image ID\"}\n\n500", "\(id.stdout)")
+    }
 }
