@@ -88,6 +88,7 @@ public struct APIResponse: Sendable {
         case .unavailable: status = .serviceUnavailable
         case .notImplemented: status = .notImplemented
         case .forbidden: status = .forbidden
+        case .unauthorized: status = .unauthorized
         case .internalError: status = .internalServerError
         }
         return .error(error.message, status: status)

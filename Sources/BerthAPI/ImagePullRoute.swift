@@ -16,6 +16,13 @@ enum ImagePullRoute {
         let auth = request.headers.first(name: "X-Registry-Auth")
         let cancellation = PullCancellation()
         let (messages, work) = engine.pullMessages(reference, platform: platform, registryAuth: auth, cancellation: cancellation)
+        return try await stream(messages, work: work, cancellation: cancellation)
+    }
+
+    /// A pull's or push's messages as the response: an error before the first message is
+    /// the HTTP answer, later ones an `errorDetail` message; a client that leaves stops it.
+    static func stream(_ messages: AsyncStream<Result<PullMessage, Error>>, work: Task<Void, Never>,
+                       cancellation: PullCancellation) async throws -> APIResponse {
         let pending = PendingMessages(messages.makeAsyncIterator())
         guard let first = await pending.next() else { return .jsonLines([PullMessage]()) }
         let firstMessage = try first.get()

@@ -71,13 +71,7 @@ enum ImageRoutes {
             }
             return .jsonLines([["status": id]])
         }
-        // Registry work arrives with the registry client; until then say so precisely.
-        router.addNamed(.POST, prefix: "/images/", suffix: "/push") { _, _ in
-            throw BerthError.notImplemented("pushing images is not implemented yet in this version of Berth")
-        }
-        router.add(.GET, "/images/search") { _, _ in
-            throw BerthError.notImplemented("searching a registry is not implemented yet in this version of Berth")
-        }
+        RegistryRoutes.register(&router, engine: engine)
         router.add(.GET, "/images/json") { request, _ in
             let filters = try parseFilters(request.queryValue("filters"))
             let all = request.queryValue("all") == "1" || request.queryValue("all") == "true"

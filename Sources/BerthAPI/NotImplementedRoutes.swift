@@ -6,8 +6,7 @@ enum NotImplementedRoutes {
     static let resources: [(prefix: String, name: String)] = [
         ("images", "images"),
         ("system", "system"),
-        ("plugins", "plugins"), ("distribution", "distribution"), ("session", "session"),
-        ("auth", "registry login"),
+        ("plugins", "plugins"), ("session", "session"),
     ]
 
     /// dockerd's answer on its experimental routes (checkpoints) when, as Berth, it is not

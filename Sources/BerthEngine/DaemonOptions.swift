@@ -39,6 +39,9 @@ public struct DaemonOptions: Sendable {
     /// Registries reached over plain HTTP (after HTTPS fails), as CIDRs or host[:port];
     /// loopback ones are insecure anyway.
     public var insecureRegistries: [String] = []
+    /// Layers fetched / sent at once by a pull / push (nil or 0: dockerd's 3 and 5).
+    public var maxConcurrentDownloads: Int?
+    public var maxConcurrentUploads: Int?
 
     public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
@@ -53,6 +56,7 @@ public struct DaemonOptions: Sendable {
         "--cgroup-parent": "cgroup-parent", "--default-shm-size": "default-shm-size", "--default-ipc-mode": "default-ipc-mode",
         "--seccomp-profile": "seccomp-profile", "--default-ulimit": "default-ulimits",
         "--insecure-registry": "insecure-registries",
+        "--max-concurrent-downloads": "max-concurrent-downloads", "--max-concurrent-uploads": "max-concurrent-uploads",
     ]
     static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore", "--init": "init"]
 
@@ -119,6 +123,14 @@ public struct DaemonOptions: Sendable {
         case "init": initByDefault = value == "true"
         case "seccomp-profile": seccompProfile = value
         case "insecure-registries": insecureRegistries.append(value)
+        case "max-concurrent-downloads", "max-concurrent-uploads":
+            // A Go int flag, then dockerd's validation of the merged configuration.
+            guard let number = Int(value) else {
+                throw Failure("invalid argument \"\(value)\" for \"--\(key)\" flag: strconv.ParseInt: parsing \"\(value)\": invalid syntax")
+            }
+            let downloads = key == "max-concurrent-downloads"
+            guard number >= 0 else { throw Failure("invalid max concurrent \(downloads ? "downloads" : "uploads"): \(number)") }
+            if downloads { maxConcurrentDownloads = number } else { maxConcurrentUploads = number }
         case "default-ulimits":
             do {
                 let ulimit = try Self.parseUlimit(value)
@@ -219,6 +231,9 @@ public struct DaemonOptions: Sendable {
                 case "icc": icc = flag
                 default: ipMasquerade = flag
                 }
+            case "max-concurrent-downloads", "max-concurrent-uploads":
+                try Self.checkAcceptedValue(key, value, path: path)
+                try set(key, String(value as! Int))
             case "mtu":
                 guard let number = value as? Int, number >= 68 else { throw invalid }
                 mtu = number

@@ -8,11 +8,29 @@ public final class DaemonSettings: @unchecked Sendable {
     private let lock = Lock()
     private var currentDebug: Bool
     private var currentInsecureRegistries: [String]
+    private var currentMaxDownloads: Int
+    private var currentMaxUploads: Int
 
-    public init(debug: Bool, insecureRegistries: [String] = []) {
+    /// dockerd's defaults: three layers fetched at once, five sent.
+    public static let defaultMaxConcurrentDownloads = 3
+    public static let defaultMaxConcurrentUploads = 5
+
+    public init(debug: Bool, insecureRegistries: [String] = [], maxConcurrentDownloads: Int? = nil, maxConcurrentUploads: Int? = nil) {
         currentDebug = debug
         currentInsecureRegistries = insecureRegistries
+        currentMaxDownloads = Self.limit(maxConcurrentDownloads, default: Self.defaultMaxConcurrentDownloads)
+        currentMaxUploads = Self.limit(maxConcurrentUploads, default: Self.defaultMaxConcurrentUploads)
     }
+
+    /// 0 (or unset) is the default, as dockerd reads it.
+    private static func limit(_ value: Int?, default fallback: Int) -> Int {
+        guard let value, value > 0 else { return fallback }
+        return value
+    }
+
+    /// daemon.json's `max-concurrent-downloads` / `max-concurrent-uploads` (reloadable).
+    public var maxConcurrentDownloads: Int { lock.withLock { currentMaxDownloads } }
+    public var maxConcurrentUploads: Int { lock.withLock { currentMaxUploads } }
 
     public var debug: Bool { lock.withLock { currentDebug } }
     /// daemon.json's `insecure-registries` (reloadable, as in dockerd).
@@ -22,6 +40,8 @@ public final class DaemonSettings: @unchecked Sendable {
         lock.withLock {
             currentDebug = options.debug
             currentInsecureRegistries = options.insecureRegistries
+            currentMaxDownloads = Self.limit(options.maxConcurrentDownloads, default: Self.defaultMaxConcurrentDownloads)
+            currentMaxUploads = Self.limit(options.maxConcurrentUploads, default: Self.defaultMaxConcurrentUploads)
         }
     }
 }

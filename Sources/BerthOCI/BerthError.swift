@@ -3,7 +3,7 @@
 /// where clients show or parse them ("No such image: x", "No such container: x").
 public struct BerthError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: String, Sendable {
-        case notFound, conflict, invalidArgument, unavailable, notImplemented, forbidden, internalError
+        case notFound, conflict, invalidArgument, unavailable, notImplemented, forbidden, unauthorized, internalError
     }
 
     public var code: Code
@@ -21,4 +21,6 @@ public struct BerthError: Error, CustomStringConvertible, Sendable, Equatable {
     public static func invalidArgument(_ message: String) -> BerthError { .init(.invalidArgument, message) }
     public static func notImplemented(_ message: String) -> BerthError { .init(.notImplemented, message) }
     public static func internalError(_ message: String) -> BerthError { .init(.internalError, message) }
+    /// Credentials a registry refused (dockerd's 401 for a failed login).
+    public static func unauthorized(_ message: String) -> BerthError { .init(.unauthorized, message) }
 }

@@ -24,6 +24,8 @@ public final class ImageStore: @unchecked Sendable {
     let content: ContentStore
     /// The unpacked layers, and the container roots made from them.
     public let snapshotter: Snapshotter
+    /// Which gzip blobs stand for which layers on registries (pushes and pulls).
+    public let distribution: DistributionMetadata
     let lock = Lock()
     /// Loads run one at a time: a failed load sweeps unreferenced blobs, which must not be
     /// another load's blobs in flight.
@@ -44,6 +46,7 @@ public final class ImageStore: @unchecked Sendable {
         self.root = root + "/image"
         content = try ContentStore(root: self.root)
         snapshotter = try Snapshotter(root: root + "/overlay")
+        distribution = DistributionMetadata(path: self.root + "/distribution.json")
         if let data = FileManager.default.contents(atPath: self.root + "/state.json") {
             state = try JSONDecoder().decode(State.self, from: data)
         } else {

@@ -38,6 +38,7 @@ static void load(void) {
 struct sinks {
     berth_curl_sink header;
     berth_curl_sink body;
+    berth_curl_source source;
     void *context;
 };
 
@@ -51,10 +52,16 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
     return sinks->body(data, size * count, sinks->context);
 }
 
+static size_t on_read(char *buffer, size_t size, size_t count, void *user) {
+    struct sinks *sinks = user;
+    size_t filled = sinks->source(buffer, size * count, sinks->context);
+    return filled == (size_t)-1 ? CURL_READFUNC_ABORT : filled;
+}
+
 int berth_curl_request(const char *method, const char *url, const char *const *headers,
                        const char *user_password, int verify_tls, berth_curl_sink header_sink,
-                       berth_curl_sink body_sink, void *context, long *status,
-                       char *error, size_t error_size) {
+                       berth_curl_sink body_sink, berth_curl_source body_source, long long body_length,
+                       void *context, long *status, char *error, size_t error_size) {
     pthread_once(&load_once, load);
     if (load_error) {
         snprintf(error, error_size, "%s", load_error);
@@ -70,7 +77,7 @@ int berth_curl_request(const char *method, const char *url, const char *const *h
         list = loaded_curl_slist_append(list, *header);
     }
     char message[CURL_ERROR_SIZE] = {0};
-    struct sinks sinks = {header_sink, body_sink, context};
+    struct sinks sinks = {header_sink, body_sink, body_source, context};
     loaded_curl_easy_setopt(handle, CURLOPT_URL, url);
     loaded_curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, message);
     loaded_curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
@@ -91,7 +98,21 @@ int berth_curl_request(const char *method, const char *url, const char *const *h
         loaded_curl_easy_setopt(handle, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         loaded_curl_easy_setopt(handle, CURLOPT_USERPWD, user_password);
     }
-    if (strcmp(method, "HEAD") == 0) {
+    if (body_length >= 0 && body_source) {
+        // A body of known length from the source; libcurl's upload mode is a PUT, its POST
+        // mode a POST: other methods are named over either.
+        loaded_curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+        loaded_curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
+        loaded_curl_easy_setopt(handle, CURLOPT_READDATA, &sinks);
+        if (strcmp(method, "POST") == 0) {
+            loaded_curl_easy_setopt(handle, CURLOPT_POST, 1L);
+            loaded_curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
+        } else {
+            loaded_curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
+            loaded_curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_length);
+            if (strcmp(method, "PUT") != 0) loaded_curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method);
+        }
+    } else if (strcmp(method, "HEAD") == 0) {
         loaded_curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
     } else if (strcmp(method, "GET") != 0) {
         loaded_curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method);

@@ -119,7 +119,9 @@ await network.reconcile(running: Set(recovered.filter { $0.0.State.Running }.map
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
                                        liveRestore: options.liveRestore, loggingDriver: options.logDriver,
                                        seccompProfile: options.seccompProfileName),
-                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug, insecureRegistries: options.insecureRegistries), network: network)
+                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug, insecureRegistries: options.insecureRegistries,
+                                                                                    maxConcurrentDownloads: options.maxConcurrentDownloads,
+                                                                                    maxConcurrentUploads: options.maxConcurrentUploads), network: network)
 let spoolDirectory = options.dataRoot + "/tmp"
 try? FileManager.default.removeItem(atPath: spoolDirectory)  // uploads a crash left behind
 try? FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)

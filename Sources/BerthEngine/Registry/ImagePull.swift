@@ -89,6 +89,8 @@ extension Engine {
             }
         }
         pulled = true
+        images.recordPulledLayers(configDigest: config.digest, layers: layers.map { ($0.digest, $0.mediaType) },
+                                  repository: reference.repository)
         emit(.line("Digest: " + pulledDigest))
         return changed
     }
@@ -106,9 +108,9 @@ extension Engine {
                 missing.append(layer)
             }
         }
-        // dockerd fetches three layers at once and shows the others waiting; here they come one
-        // after another, and the same lines say so.
-        for layer in missing.dropFirst(3) { emit(.layer("Waiting", id: layer.shortID)) }
+        // dockerd fetches three layers at once (max-concurrent-downloads) and shows the others waiting.
+        let limit = settings.maxConcurrentDownloads
+        for layer in missing.dropFirst(limit) { emit(.layer("Waiting", id: layer.shortID)) }
         if !images.hasBlob(config.digest) {
             do {
                 try images.writeBlob(config.digest) { sink in try client.blob(config.digest, sink: sink) }
@@ -116,14 +118,15 @@ extension Engine {
                 throw BerthError.invalidArgument("image config verification failed for digest \(config.digest)")
             }
         }
-        for layer in missing {
+        try ParallelTransfers.run(missing.count, limit: limit) { index in
+            let layer = missing[index]
             try cancellation.check()
             var received: Int64 = 0
             var reported: Int64 = 0
             var lastReport = timespec()
             clock_gettime(CLOCK_MONOTONIC, &lastReport)
             do {
-                try images.writeBlob(layer.digest) { sink in
+                try self.images.writeBlob(layer.digest) { sink in
                     try client.blob(layer.digest) { chunk in
                         try cancellation.check()
                         try sink(chunk)

@@ -18,6 +18,10 @@ public struct PullMessage: Encodable, Sendable, Equatable {
     public var id: String?
     public var errorDetail: ErrorDetail?
     public var error: String?
+    /// Raw JSON for `aux` (a push's {Tag, Digest, Size}); not encoded by Codable.
+    public var aux: String?
+
+    enum CodingKeys: String, CodingKey { case status, progressDetail, progress, id, errorDetail, error }
 
     /// A line with no id ("Digest: …", "Status: …").
     static func line(_ status: String) -> PullMessage { PullMessage(status: status) }
@@ -60,6 +64,7 @@ public struct PullMessage: Encodable, Sendable, Equatable {
         if let id { fields.append("\"id\":" + quoted(id)) }
         if let errorDetail { fields.append("\"errorDetail\":{\"message\":" + quoted(errorDetail.message) + "}") }
         if let error { fields.append("\"error\":" + quoted(error)) }
+        if let aux { fields.append("\"aux\":" + aux) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 }

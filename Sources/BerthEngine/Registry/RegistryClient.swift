@@ -11,11 +11,13 @@ final class RegistryClient {
     /// "127.0.0.1:5000", or the Hub's registry host for docker.io.
     let host: String
     let credentials: RegistryCredentials
-    private var base = ""
-    private var authorization: String?
-    private var sendBasic = false
+    private(set) var base = ""
+    private(set) var authorization: String?
+    private(set) var sendBasic = false
     /// An insecure registry's certificate is not checked (dockerd's InsecureSkipVerify).
-    private var verifyTLS = true
+    private(set) var verifyTLS = true
+    /// What the token is asked for on the repository: "pull", or "push,pull" for a push.
+    let actions: String
 
     static let manifestTypes = [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -28,8 +30,9 @@ final class RegistryClient {
     /// daemon.json's insecure-registries: CIDRs and host[:port] names.
     let insecureRegistries: [String]
 
-    init(reference: ImageReference, credentials: RegistryCredentials, insecureRegistries: [String] = []) {
+    init(reference: ImageReference, credentials: RegistryCredentials, insecureRegistries: [String] = [], actions: String = "pull") {
         self.reference = reference
+        self.actions = actions
         self.credentials = credentials
         self.insecureRegistries = insecureRegistries
         host = reference.domain == "docker.io" ? "registry-1.docker.io" : reference.domain
@@ -93,14 +96,26 @@ final class RegistryClient {
         }
     }
 
-    /// The token of a Bearer challenge for pulling this repository.
+    /// The token of a Bearer challenge for pulling (or pushing) this repository.
     private func fetchToken(_ challenge: AuthChallenge) throws {
+        authorization = "Bearer " + (try Self.token(for: challenge, scope: "repository:\(reference.path):\(actions)",
+                                                     credentials: credentials, verifyTLS: verifyTLS))
+    }
+
+    /// A Bearer challenge's token from its realm, for `scope` (none for a login), with the
+    /// credentials given.
+    static func token(for challenge: AuthChallenge, scope: String?, credentials: RegistryCredentials, verifyTLS: Bool,
+                      login: Bool = false) throws -> String {
         guard let realm = challenge.parameters["realm"], realm.hasPrefix("http") else {
             throw BerthError.internalError("the registry's authentication challenge has no realm")
         }
         var query: [String] = []
         if let service = challenge.parameters["service"] { query.append("service=" + Self.queryEscaped(service)) }
-        query.append("scope=" + Self.queryEscaped("repository:\(reference.path):pull"))
+        if let scope { query.append("scope=" + Self.queryEscaped(scope)) }
+        if login, credentials.username != nil {
+            // dockerd's login asks for a refresh token to hand back as the identity token.
+            query += ["offline_token=true", "client_id=docker"]
+        }
         if let token = credentials.identityToken {
             // An identity token is exchanged for an access token as a refresh token would be.
             query.append("refresh_token=" + Self.queryEscaped(token))
@@ -110,7 +125,7 @@ final class RegistryClient {
         do {
             answer = try RegistryHTTP.request("GET", url, headers: [Self.userAgent], basic: credentials.basic, verifyTLS: verifyTLS)
         } catch let error as RegistryHTTP.TransportError {
-            throw BerthError.internalError("Get \"\(url)\": " + describe(error))
+            throw BerthError.internalError("Get \"\(url)\": " + describe(error, host: host(of: url)))
         }
         guard answer.status == 200 else {
             if answer.status == 401 { throw BerthError.internalError("Get \"\(url)\": unauthorized: incorrect username or password") }
@@ -123,10 +138,17 @@ final class RegistryClient {
         guard let token = try? JSONDecoder().decode(Token.self, from: answer.body), let value = token.token ?? token.access_token else {
             throw BerthError.internalError("Get \"\(url)\": the token server's answer has no token")
         }
-        authorization = "Bearer " + value
+        return value
     }
 
-    private var authHeaders: [String] {
+    /// "host:port" of a URL.
+    static func host(of url: String) -> String {
+        var rest = Substring(url)
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
+        return String(rest.prefix { $0 != "/" && $0 != "?" })
+    }
+
+    var authHeaders: [String] {
         [Self.userAgent] + (authorization.map { ["Authorization: " + $0] } ?? [])
     }
 
@@ -166,12 +188,14 @@ final class RegistryClient {
         guard answer.status == 200 else { throw error(for: answer, url: url) }
     }
 
-    private func send(_ url: String, headers: [String], sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> RegistryHTTP.Response {
+    func send(_ url: String, method: String = "GET", headers: [String], body: RegistryHTTP.RequestBody? = nil,
+              sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> RegistryHTTP.Response {
         do {
-            return try RegistryHTTP.request("GET", url, headers: headers, basic: sendBasic ? credentials.basic : nil,
-                                            verifyTLS: verifyTLS, sink: sink)
+            return try RegistryHTTP.request(method, url, headers: headers, basic: sendBasic ? credentials.basic : nil,
+                                            verifyTLS: verifyTLS, body: body, sink: sink)
         } catch let error as RegistryHTTP.TransportError {
-            throw BerthError.internalError("Get \"\(url)\": " + describe(error))
+            // Go's url.Error: the method as net/http names it ("Get", "Head", "Put"…).
+            throw BerthError.internalError("\(method.prefix(1))\(method.dropFirst().lowercased()) \"\(url)\": " + describe(error))
         }
     }
 
@@ -206,6 +230,10 @@ final class RegistryClient {
 
     /// Go's net/http error for a refused connection; libcurl's text otherwise.
     private func describe(_ error: RegistryHTTP.TransportError) -> String {
+        Self.describe(error, host: host)
+    }
+
+    static func describe(_ error: RegistryHTTP.TransportError, host: String) -> String {
         if error.message.contains("Couldn't connect") || error.message.contains("Connection refused") {
             return "dial tcp \(host): connect: connection refused"
         }

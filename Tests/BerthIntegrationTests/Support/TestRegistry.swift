@@ -21,9 +21,9 @@ final class TestRegistry {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
-        // The registry writes its port once it listens.
+        // The registry writes its port once it listens (with --tls after openssl made a key: slow on a busy machine).
         var port: Int?
-        for _ in 0..<300 where port == nil {
+        for _ in 0..<1500 where port == nil {
             port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
             if port == nil { usleep(20_000) }
         }

@@ -17,6 +17,13 @@ given); --corrupt serves every layer with one byte changed; --slow sends layers 
 640 kB/s; --tls serves HTTPS with a
 self-signed certificate made for the run (the openssl command). Prints the port on stdout, then
 serves until killed (also written to PATH, whole, with --port-file). Every request is logged on stderr.
+
+Pushes are taken as the distribution API takes them: HEAD of a blob, POST of an upload (with
+?mount=&from= for a cross-repository mount: 201 when the source repository holds the blob),
+PATCH with data, PUT with ?digest= (checked), and PUT of a manifest (its blobs must be in the
+repository); a pushed repository answers pulls like the others. --slow sends pushed layers
+slowly too. /v1/search?q=&n= answers from a fixed catalogue (the repositories above, with
+stars) plus the pushed repositories.
 """
 
 import base64
@@ -33,6 +40,8 @@ import time
 import sys
 import tarfile
 import threading
+import urllib.parse
+import uuid
 
 args = sys.argv[1:]
 layout_tar = args[0]
@@ -132,6 +141,19 @@ for repository, top_type, top in [("busybox", OCI_INDEX, oci_index), ("docker/bu
 
 tokens = set()
 lock = threading.Lock()
+# Pushed repositories: repository → digests of the blobs they hold; uploads in progress.
+repository_blobs = {}
+uploads = {}
+pushed_layers = set()
+catalogue = [("busybox", "Busybox base image.", 3300, True), ("docker/busybox", "A busybox for docker.", 12, False),
+             ("other", "Another busybox.", 0, False), ("labelled", "A labelled busybox.", 5, False),
+             ("zstd", "Busybox with a zstd layer.", 1, False)]
+
+
+def holds(repository, digest):
+    if repository in manifests and repository not in repository_blobs:
+        return digest in blobs
+    return digest in repository_blobs.get(repository, set())
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -183,6 +205,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 tokens.add(token)
             return self.answer(200, json.dumps({"token": token, "expires_in": 300}).encode(),
                                [("Content-Type", "application/json")])
+        if path == "/v1/search":
+            return self.search()
         if path == "/v2/" or path == "/v2":
             if not self.authorised(None):
                 return
@@ -207,7 +231,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(404, b"404 page not found\n")
         if not self.authorised("repository:%s:pull" % repository):
             return
-        if repository not in manifests:
+        if kind == "/blobs/" and repository in repository_blobs and not holds(repository, reference):
+            return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry", reference)
+        if repository not in manifests and not (kind == "/blobs/" and repository in repository_blobs):
             return self.error(404, "NAME_UNKNOWN", "repository name not known to registry", {"name": repository})
         if kind == "/manifests/":
             entry = manifests[repository].get(reference)
@@ -221,7 +247,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry", reference)
         if corrupt and reference in (layer_digest, gzipped_digest, zstd_digest):
             data = data[:-1] + bytes([data[-1] ^ 1])
-        if "--slow" in args and reference in (layer_digest, gzipped_digest, zstd_digest):
+        if "--slow" in args and (reference in (layer_digest, gzipped_digest, zstd_digest) or reference in pushed_layers):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -236,6 +262,111 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         return self.answer(200, data, [("Content-Type", "application/octet-stream"),
                                        ("Docker-Content-Digest", reference)])
+
+    def search(self):
+        query = urllib.parse.parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        term = query.get("q", [""])[0]
+        size = int(query.get("n", ["25"])[0])
+        entries = catalogue + [(name, "", 0, False) for name in sorted(repository_blobs) if name not in manifests or
+                                                                                  name not in [c[0] for c in catalogue]]
+        results = [{"name": name, "description": description, "star_count": stars, "is_official": official,
+                    "is_automated": False} for name, description, stars, official in entries if term in name][:size]
+        body = {"num_pages": 1, "num_results": len(results), "page": 1, "page_size": size, "query": term, "results": results}
+        return self.answer(200, json.dumps(body).encode(), [("Content-Type", "application/json")])
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def push_target(self):
+        """(repository, rest) of a push request's path, after checking its token; None when answered."""
+        path = self.path.split("?", 1)[0]
+        if not path.startswith("/v2/"):
+            self.answer(404, b"404 page not found\n")
+            return None
+        rest = path[4:]
+        for kind in ("/blobs/uploads/", "/blobs/uploads", "/manifests/"):
+            if kind in rest:
+                repository = rest.split(kind, 1)[0]
+                if not self.authorised("repository:%s:push,pull" % repository):
+                    return None
+                return repository, kind, rest.split(kind, 1)[1]
+        self.answer(404, b"404 page not found\n")
+        return None
+
+    def do_POST(self):
+        target = self.push_target()
+        if target is None:
+            return
+        repository, kind, _ = target
+        self.body()
+        if not kind.startswith("/blobs/uploads"):
+            return self.answer(405, b"")
+        query = urllib.parse.parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        with lock:
+            repository_blobs.setdefault(repository, set())
+            mount, source = query.get("mount", [None])[0], query.get("from", [None])[0]
+            if mount and source and holds(source, mount):
+                repository_blobs[repository].add(mount)
+                sys.stderr.write("mounted %s from %s\n" % (mount, source))
+                return self.answer(201, b"", [("Location", "/v2/%s/blobs/%s" % (repository, mount)),
+                                              ("Docker-Content-Digest", mount)])
+            session = str(uuid.uuid4())
+            uploads[session] = bytearray()
+        return self.answer(202, b"", [("Location", "/v2/%s/blobs/uploads/%s" % (repository, session)),
+                                      ("Docker-Upload-UUID", session), ("Range", "0-0")])
+
+    def do_PATCH(self):
+        target = self.push_target()
+        if target is None:
+            return
+        repository, kind, session = target
+        data = self.body()
+        with lock:
+            if session not in uploads:
+                return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", session)
+            uploads[session] += data
+            end = len(uploads[session])
+        return self.answer(202, b"", [("Location", "/v2/%s/blobs/uploads/%s" % (repository, session)),
+                                      ("Docker-Upload-UUID", session), ("Range", "0-%d" % max(end - 1, 0))])
+
+    def do_PUT(self):
+        target = self.push_target()
+        if target is None:
+            return
+        repository, kind, name = target
+        data = self.body()
+        if kind == "/manifests/":
+            try:
+                document = json.loads(data)
+            except ValueError:
+                return self.error(400, "MANIFEST_INVALID", "manifest invalid", None)
+            wanted = [document.get("config", {}).get("digest")] + [layer.get("digest") for layer in document.get("layers", [])]
+            with lock:
+                for digest in wanted:
+                    if not holds(repository, digest):
+                        return self.error(400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry", digest)
+                pushed_layers.update(wanted[1:])
+                digest = "sha256:" + hashlib.sha256(data).hexdigest()
+                media_type = self.headers.get("Content-Type", D_MANIFEST)
+                entries = manifests.setdefault(repository, {})
+                entries[name] = (media_type, data)
+                entries[digest] = (media_type, data)
+            return self.answer(201, b"", [("Location", "/v2/%s/manifests/%s" % (repository, digest)),
+                                          ("Docker-Content-Digest", digest)])
+        session = name
+        query = urllib.parse.parse_qs(self.path.split("?", 1)[1] if "?" in self.path else "")
+        digest = query.get("digest", [""])[0]
+        with lock:
+            if session not in uploads:
+                return self.error(404, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", session)
+            content = bytes(uploads.pop(session) + data)
+            if "sha256:" + hashlib.sha256(content).hexdigest() != digest:
+                return self.error(400, "DIGEST_INVALID", "provided digest did not match uploaded content", None)
+            blobs[digest] = content
+            repository_blobs.setdefault(repository, set()).add(digest)
+        sys.stderr.write("stored %s (%d bytes)\n" % (digest, len(content)))
+        return self.answer(201, b"", [("Location", "/v2/%s/blobs/%s" % (repository, digest)), ("Docker-Content-Digest", digest)])
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
