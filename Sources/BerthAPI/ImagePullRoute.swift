@@ -14,7 +14,7 @@ enum ImagePullRoute {
         let (reference, _) = try Engine.pullReference(fromImage: fromImage, tag: request.queryValue("tag"))
         let platform = request.queryValue("platform")
         let auth = request.headers.first(name: "X-Registry-Auth")
-        let cancellation = PullCancellation()
+        let cancellation = TransferCancellation()
         let (messages, work) = engine.pullMessages(reference, platform: platform, registryAuth: auth, cancellation: cancellation)
         return try await stream(messages, work: work, cancellation: cancellation)
     }
@@ -22,7 +22,7 @@ enum ImagePullRoute {
     /// A pull's or push's messages as the response: an error before the first message is
     /// the HTTP answer, later ones an `errorDetail` message; a client that leaves stops it.
     static func stream(_ messages: AsyncStream<Result<PullMessage, Error>>, work: Task<Void, Never>,
-                       cancellation: PullCancellation) async throws -> APIResponse {
+                       cancellation: TransferCancellation) async throws -> APIResponse {
         let pending = PendingMessages(messages.makeAsyncIterator())
         guard let first = await pending.next() else { return .jsonLines([PullMessage]()) }
         let firstMessage = try first.get()

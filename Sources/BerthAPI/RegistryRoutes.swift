@@ -39,7 +39,7 @@ enum RegistryRoutes {
         }
         router.addNamed(.POST, prefix: "/images/", suffix: "/push") { request, parameters in
             let name = parameters["name"]!
-            let cancellation = PullCancellation()
+            let cancellation = TransferCancellation()
             let (messages, work) = engine.pushMessages(name, tag: request.queryValue("tag"),
                                                        registryAuth: request.headers.first(name: "X-Registry-Auth"),
                                                        cancellation: cancellation)

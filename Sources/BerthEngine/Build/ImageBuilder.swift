@@ -217,7 +217,7 @@ final class ImageBuilder: @unchecked Sendable {
             // Not a name a registry has (an ID, say): it is here, or nowhere.
             do { return try images.configJSON(name).id } catch let error as BerthError { throw BuildFailure(error.message) }
         }
-        let cancellation = PullCancellation()
+        let cancellation = TransferCancellation()
         let (messages, pulling) = engine.pullMessages(reference, platform: nil, registryAuth: nil, cancellation: cancellation)
         do {
             for await next in messages {

@@ -35,7 +35,7 @@ struct RemoteDownload {
         var message = [CChar](repeating: 0, count: 512)
         var status = 0
         let opaque = Unmanaged.passUnretained(state).toOpaque()
-        let result = berth_curl_request(method, url, [nil], nil, 1, downloadHeaderSink, downloadBodySink, opaque,
+        let result = berth_curl_request(method, url, [nil], nil, 1, downloadHeaderSink, downloadBodySink, nil, -1, opaque,
                                         &status, &message, message.count)
         if let stop = state.stop { throw stop }
         guard result == 0 else {

@@ -25,7 +25,7 @@ extension Engine {
 
     /// At the first message the pull has begun ("Pulling from"); errors after it belong in the stream.
     public func pullImage(_ reference: ImageReference, platform: String?, registryAuth: String?,
-                          cancellation: PullCancellation = PullCancellation(),
+                          cancellation: TransferCancellation = TransferCancellation(),
                           emit: @escaping @Sendable (PullMessage) -> Void) throws {
         guard let wanted = PlatformMatch.parse(platform, hostArchitecture: SystemInfo.goArchitecture) else {
             throw BerthError.invalidArgument("\"\(platform ?? "")\": unknown operating system or architecture: invalid argument")
@@ -53,7 +53,7 @@ extension Engine {
 
     /// One tag or digest: answers whether its reference is new or moved.
     private func pullOne(_ reference: ImageReference, client: RegistryClient, platform wanted: PlatformMatch,
-                         cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Bool {
+                         cancellation: TransferCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Bool {
         let tagOrDigest = reference.digest ?? reference.tag ?? "latest"
         var (data, mediaType, digest) = try client.manifest(tagOrDigest)
         let pulledDigest = digest
@@ -98,7 +98,7 @@ extension Engine {
     /// The config and the layers whose blobs are not here, each checked against its digest.
     /// Answers the indexes of the layers fetched (to be told extracted).
     private func fetchImage(client: RegistryClient, config: RegistryManifest.Descriptor, layers: [RegistryManifest.Descriptor],
-                            cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Set<Int> {
+                            cancellation: TransferCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> Set<Int> {
         var missing: [RegistryManifest.Descriptor] = []
         for layer in layers {
             if images.hasBlob(layer.digest) {

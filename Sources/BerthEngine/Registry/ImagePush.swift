@@ -17,7 +17,7 @@ extension Engine {
 
     /// `name` is the repository (with a tag or not); `tag` from the query wins; no tag at
     /// all pushes every tag of the repository. At the first message the push has begun.
-    public func pushImage(_ name: String, tag: String?, registryAuth: String?, cancellation: PullCancellation = PullCancellation(),
+    public func pushImage(_ name: String, tag: String?, registryAuth: String?, cancellation: TransferCancellation = TransferCancellation(),
                           emit: @escaping @Sendable (PullMessage) -> Void) throws {
         var reference = try ImageReference.parse(name, defaultTag: false)
         if let tag, !tag.isEmpty {
@@ -48,7 +48,7 @@ extension Engine {
     }
 
     private func pushTag(_ reference: ImageReference, id: String, client: RegistryClient, known: RemoteLayers,
-                         cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws {
+                         cancellation: TransferCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws {
         let source = try images.pushSource(id)
         // Top layer first, as dockerd lists them; a layer twice in an image goes once.
         let topFirst = Array(source.layers.reversed())
@@ -105,7 +105,7 @@ extension Engine {
 
     /// One layer: already there, mounted, or uploaded. Answers the gzip blob the manifest names.
     private func pushLayer(_ layer: PushLayer, reference: ImageReference, client: RegistryClient, known: RemoteLayers,
-                           cancellation: PullCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> RemoteLayers.Descriptor {
+                           cancellation: TransferCancellation, emit: @escaping @Sendable (PullMessage) -> Void) throws -> RemoteLayers.Descriptor {
         if let descriptor = known.get(layer.diffID) {
             emit(.layer("Layer already exists", id: layer.shortID))
             return descriptor
@@ -174,7 +174,7 @@ extension Engine {
     }
 
     /// A push's messages as they come, as pullMessages gives a pull's.
-    public func pushMessages(_ name: String, tag: String?, registryAuth: String?, cancellation: PullCancellation)
+    public func pushMessages(_ name: String, tag: String?, registryAuth: String?, cancellation: TransferCancellation)
         -> (messages: AsyncStream<Result<PullMessage, Error>>, finished: Task<Void, Never>) {
         let (messages, continuation) = AsyncStream<Result<PullMessage, Error>>.makeStream()
         let finished = Task {

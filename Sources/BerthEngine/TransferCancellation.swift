@@ -1,7 +1,9 @@
 import BerthOCI
 
-/// Stops a download or a git clone of a build when its client goes away: the blocking work
-/// polls `isCancelled`; handlers run once, on the first `cancel()` (or at once when added late).
+/// Stops a pull, a push, a build's download or git clone when its client goes away, as dockerd
+/// cancels work whose request context ends: the blocking work polls `isCancelled` (or
+/// `check()`) between chunks; handlers run once, on the first `cancel()` (or at once when
+/// added late).
 public final class TransferCancellation: @unchecked Sendable {
     private let lock = Lock()
     private var cancelled = false
@@ -20,6 +22,11 @@ public final class TransferCancellation: @unchecked Sendable {
     }
 
     public var isCancelled: Bool { lock.withLock { cancelled } }
+
+    /// Throws dockerd's "context canceled" once cancelled.
+    func check() throws {
+        if isCancelled { throw BerthError.internalError("context canceled") }
+    }
 
     func onCancel(_ handler: @escaping @Sendable () -> Void) {
         let runNow = lock.withLock {
