@@ -172,25 +172,6 @@ extension Engine {
         metadata.record(diffID: layer.diffID, digest: digest, repository: reference.repository)
         return .init(digest: digest, size: size)
     }
-
-    /// A push's messages as they come, as pullMessages gives a pull's.
-    public func pushMessages(_ name: String, tag: String?, registryAuth: String?, cancellation: TransferCancellation)
-        -> (messages: AsyncStream<Result<PullMessage, Error>>, finished: Task<Void, Never>) {
-        let (messages, continuation) = AsyncStream<Result<PullMessage, Error>>.makeStream()
-        let finished = Task {
-            do {
-                try await blocking {
-                    try self.pushImage(name, tag: tag, registryAuth: registryAuth, cancellation: cancellation) {
-                        continuation.yield(.success($0))
-                    }
-                }
-            } catch {
-                continuation.yield(.failure(error))
-            }
-            continuation.finish()
-        }
-        return (messages, finished)
-    }
 }
 
 /// The layers a push knows the registry holds (by diff ID), shared by its tags and threads.

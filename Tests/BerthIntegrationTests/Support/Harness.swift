@@ -98,6 +98,18 @@ enum Harness {
         return mask & (1 << UInt64(number)) != 0
     }
 
+    /// The port a test server writes to `portFile` once it listens (then the file is removed);
+    /// nil when none came within `seconds`.
+    static func portWritten(to portFile: String, within seconds: Double) -> Int? {
+        var port: Int?
+        for _ in 0..<Int(seconds * 50) where port == nil {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
+            if port == nil { usleep(20_000) }
+        }
+        unlink(portFile)
+        return port
+    }
+
     /// A loopback TCP port nothing listens on now, as the kernel picks one: a random pick
     /// could meet another test's (or another engineer's) listener on this shared machine.
     static func freePort() -> Int {

@@ -22,13 +22,7 @@ final class TestFileServer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var port: Int?
-        for _ in 0..<300 where port == nil {
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
-            if port == nil { usleep(20_000) }
-        }
-        unlink(portFile)
-        guard let port else {
+        guard let port = Harness.portWritten(to: portFile, within: 6) else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw TestFailure("the test file server did not start")

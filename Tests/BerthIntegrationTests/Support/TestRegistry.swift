@@ -22,13 +22,7 @@ final class TestRegistry {
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         // The registry writes its port once it listens (with --tls after openssl made a key: slow on a busy machine).
-        var port: Int?
-        for _ in 0..<1500 where port == nil {
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) }
-            if port == nil { usleep(20_000) }
-        }
-        unlink(portFile)
-        guard let port else {
+        guard let port = Harness.portWritten(to: portFile, within: 30) else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw TestRegistryFailure("the test registry did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
