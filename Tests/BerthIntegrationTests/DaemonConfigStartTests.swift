@@ -5,16 +5,9 @@ import Testing
 /// 1 and dockerd's message; values dockerd accepts at start, it accepts too.
 struct DaemonConfigStartTests {
     @Test func refusedValuesStopTheStartWithDockerdsMessage() throws {
-        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-config")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/daemon.json"
-        func start(_ json: String) throws -> Harness.Result {
-            try json.write(toFile: config, atomically: true, encoding: .utf8)
-            return Harness.run(Harness.binary("berthd"), ["--config-file", config, "-H", "unix://\(directory)/s.sock",
-                                                          "--pidfile", directory + "/p.pid", "--data-root", directory + "/data",
-                                                          "--exec-root", directory + "/exec"])
-        }
+        let attempts = try ConfigStartAttempts("berthd-config")
+        let directory = attempts.directory, config = attempts.config
+        func start(_ json: String) throws -> Harness.Result { try attempts.start(json) }
         let file = "unable to configure the Berth daemon with file \(config): "
         let cases: [(json: String, message: String)] = [
             (#"{"log-driver": "json-file", "log-opts": {"max-file": "3", "bogus": "1"}}"#,

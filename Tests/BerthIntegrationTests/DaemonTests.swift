@@ -222,15 +222,9 @@ struct DaemonTests {
     }
 
     @Test func badConfigurationStopsStartupWithDockersWording() throws {
-        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-bad")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/daemon.json"
-        func start(_ json: String, _ flags: [String] = []) throws -> Harness.Result {
-            try json.write(toFile: config, atomically: true, encoding: .utf8)
-            return Harness.run(Harness.binary("berthd"), ["--config-file", config, "-H", "unix://\(directory)/s.sock",
-                                                          "--pidfile", directory + "/p.pid"] + flags)
-        }
+        let attempts = try ConfigStartAttempts("berthd-bad")
+        let directory = attempts.directory, config = attempts.config
+        func start(_ json: String, _ flags: [String] = []) throws -> Harness.Result { try attempts.start(json, flags) }
         let unknown = try start(#"{"bogus-key": 1}"#)
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("the following directives don't match any configuration option: bogus-key"))

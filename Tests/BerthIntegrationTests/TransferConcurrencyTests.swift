@@ -80,16 +80,8 @@ struct TransferConcurrencyTests {
     }
 
     @Test func limitsAreValidatedAsDockerdDoes() throws {
-        let directory = NSTemporaryDirectory() + Harness.uniqueID("berthd-limits")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/daemon.json"
-        func start(_ json: String, _ flags: [String] = []) throws -> Harness.Result {
-            try json.write(toFile: config, atomically: true, encoding: .utf8)
-            return Harness.run(Harness.binary("berthd"), ["--config-file", config, "-H", "unix://\(directory)/s.sock",
-                                                          "--pidfile", directory + "/p.pid", "--data-root", directory + "/data",
-                                                          "--exec-root", directory + "/exec"] + flags, timeout: 10)
-        }
+        let attempts = try ConfigStartAttempts("berthd-limits")
+        func start(_ json: String, _ flags: [String] = []) throws -> Harness.Result { try attempts.start(json, flags, timeout: 10) }
         let negative = try start(#"{"max-concurrent-downloads": -1}"#)
         #expect(negative.status == 1)
         #expect(negative.stderr.contains("merged configuration validation from file and command line flags failed: invalid max concurrent downloads: -1"),
