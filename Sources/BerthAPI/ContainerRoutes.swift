@@ -256,7 +256,7 @@ extension ContainerRoutes {
     /// The next piece of the tar; empty at its end.
     static func readChunk(_ tar: TarStream) async throws -> ByteBuffer {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            BlockingWork.start {
                 continuation.resume(with: Result {
                     var buffer = ByteBufferAllocator().buffer(capacity: TarStream.chunkSize)
                     _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: TarStream.chunkSize) { try tar.read(into: $0) }

@@ -23,13 +23,8 @@ public final class Engine: Sendable {
         self.settings = settings
     }
 
-    /// Runs blocking work (disk I/O, archives) on a dispatch queue, off the event loops and
-    /// the cooperative pool.
+    /// Runs blocking work (disk I/O, archives) off the event loops and the task pool.
     public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
+        try await BlockingWork.run(work)
     }
 }

@@ -26,10 +26,10 @@ public final class TarStream: @unchecked Sendable {
         _ = fcntl(ends[1], setPipeSize, Int32(Self.chunkSize))
         readEnd = ends[0]
         let writeEnd = ends[1]
-        // On a dispatch thread, not the task pool: the writer blocks while the pipe is full.
+        // Off the task pool: the writer blocks while the pipe is full.
         writer = Task {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                DispatchQueue.global().async {
+                BlockingWork.start {
                     defer {
                         // Before the reader sees the end, as dockerd releases a copy's mounts
                         // (and tells of it) before its response ends.

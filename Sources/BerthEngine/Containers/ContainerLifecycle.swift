@@ -284,8 +284,10 @@ extension ContainerService {
         // The runtime's record, the cgroup and the root mount go while the exit is reported;
         // the next start or the removal waits for them.
         entries[id]?.cleanup = inBackground {
-            ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
-            ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            await BlockingWork.run {
+                ContainerRoot.deleteRuntimeContainer(id, runtimeRoot: paths.runtimeRoot)
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+            }
         }
         guard var entry = entries[id] else { return }
         entry.record.State.Running = false
@@ -401,8 +403,12 @@ extension ContainerService {
     /// (not the daemon's shutdown), which restart policies then respect.
     public func stop(_ nameOrID: String, timeout: Int?, signal: String?, manual: Bool = true) async throws -> StopResult {
         let id = try resolve(nameOrID)
-        let entry = entries[id]!
-        if manual { markManuallyStopped(id) }
+        if manual {
+            markManuallyStopped(id)
+            await records.flushed(id)
+        }
+        // Read after the wait: a restart may have begun meanwhile, or a removal ended it.
+        guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(nameOrID)") }
         if entry.record.State.Restarting {
             cancelRestart(id)
             persist(id)
@@ -436,10 +442,10 @@ extension ContainerService {
 
     struct StopTimedOut: Error {}
 
-    /// Saved before the signal goes, as dockerd does: after a crash between the signal and
-    /// the exit's record, the restart policy still knows that the user stopped the container
-    /// (else an unless-stopped one would come back). Only a container with a policy, for
-    /// which it matters, pays for the write.
+    /// Saved before the signal goes, as dockerd does (the callers wait for `records.flushed`):
+    /// after a crash between the signal and the exit's record, the restart policy still knows
+    /// that the user stopped the container (else an unless-stopped one would come back). Only
+    /// a container with a policy, for which it matters, pays for the write.
     func markManuallyStopped(_ id: String) {
         guard let entry = entries[id], !entry.record.HasBeenManuallyStopped else { return }
         entries[id]!.record.HasBeenManuallyStopped = true
@@ -503,7 +509,10 @@ extension ContainerService {
         guard entries[id]!.record.State.Running else {
             throw failure(.conflict("container \(id) is not running"))
         }
-        if number == SIGKILL || number == SIGTERM || number == SIGINT { markManuallyStopped(id) }
+        if number == SIGKILL || number == SIGTERM || number == SIGINT {
+            markManuallyStopped(id)
+            await records.flushed(id)
+        }
         do {
             if number == SIGKILL {
                 // As dockerd: a SIGKILL returns once the container has exited, so what the
@@ -592,6 +601,7 @@ extension ContainerService {
         entries[id]!.record.State.Status = "paused"
         persist(id)
         emit("pause", container: id)
+        await records.flushed(id)
     }
 
     public func unpause(_ nameOrID: String) async throws {
@@ -609,6 +619,7 @@ extension ContainerService {
         persist(id)
         emit("unpause", container: id)
         startHealthMonitor(id)
+        await records.flushed(id)
     }
 
     // MARK: - start failures

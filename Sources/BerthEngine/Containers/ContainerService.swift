@@ -53,6 +53,7 @@ public actor ContainerService {
     let launcher: ShimLauncher
     let settings: ContainerDefaults
     let logger: Logger
+    let records: ContainerRecordWriter
     /// Namespaces, addresses and ports of containers (nil: every container gets loopback only).
     let network: NetworkService?
     var entries: [String: Entry] = [:]
@@ -89,6 +90,7 @@ public actor ContainerService {
         self.images = images
         self.settings = settings
         self.logger = logger
+        records = ContainerRecordWriter(paths: paths) { message in logger.error("\(message)") }
         launcher = ShimLauncher(shimPath: binDirectory + "/berth-shim", runtimePath: binDirectory + "/berth-runtime",
                                 runtimeRoot: paths.runtimeRoot)
         for directory in [dataRoot + "/containers", execRoot + "/containers", paths.runtimeRoot] {
@@ -187,31 +189,29 @@ public actor ContainerService {
 
     // MARK: - persistence
 
+    /// Saves the container's record: written off the actor, in order (see ContainerRecordWriter).
     func persist(_ id: String) {
         stateVersion += 1
         guard let entry = entries[id] else { return }
         do {
-            let encoder = JSONEncoder()
-            try writeAtomically(encoder.encode(entry.record), to: paths.config(id))
+            records.write(id, try JSONEncoder().encode(entry.record))
         } catch {
             logger.error("container \(id): cannot save its state: \(error)")
         }
         imageUsers.set(entry.record)
     }
 
-    /// Saves a record off the actor, fsync included; answers the JSON saved (sorted keys, so
-    /// that it can be compared), or nil when it could not be saved. It has a temporary file of
-    /// its own: a persist meanwhile does not mix with it.
+    /// Saves a record, encoded off the actor too; answers the JSON saved (sorted keys, so that
+    /// it can be compared) once it is on disk, or nil when it could not be encoded.
     func saveInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
-        let path = paths.config(record.ID)
+        let records = self.records
         let logger = self.logger
         return Task {
             do {
-                return try await blocking {
-                    let data = try ContainerRecord.sortedEncoder.encode(record)
-                    try writeAtomically(data, to: path, temporarySuffix: ".saving")
-                    return data
-                }
+                let data = try await blocking { try ContainerRecord.sortedEncoder.encode(record) }
+                records.write(record.ID, data)
+                await records.flushed(record.ID)
+                return data
             } catch {
                 logger.error("container \(record.ID): cannot save its state: \(error)")
                 return nil
@@ -433,6 +433,7 @@ public actor ContainerService {
         emit("rename", container: id, ["oldName": "/" + old])
         // Its names on user networks, while it runs.
         await network?.renameContainer(id, to: bare)
+        await records.flushed(id)
     }
 
     /// `removeVolumes` (`docker rm -v`): its anonymous volumes go too.
@@ -458,6 +459,7 @@ public actor ContainerService {
                 throw BerthError.conflict("You cannot remove a \(what) container \(id). Stop the container before attempting removal or force remove")
             }
             markManuallyStopped(id)
+            await records.flushed(id)
             if state.Restarting { cancelRestart(id) }
             if entries[id]?.record.State.Running == true {
                 try? await killAndWait(id, signal: SIGKILL, timeout: .seconds(10))
@@ -479,11 +481,18 @@ public actor ContainerService {
         // after; the rest of its files go in the background (a restart sweeps what is left).
         // The anonymous volumes that go with it are noted first (see AnonymousVolumeNote).
         let anonymous = removeVolumes ? (entry.record.VolumeMounts ?? []).filter(\.Anonymous).map(\.Name) : []
-        try await blocking {
-            if !anonymous.isEmpty { try AnonymousVolumeNote.write(anonymous, for: id, paths: paths) }
-            if unlink(paths.config(id)) != 0 && errno != ENOENT {
-                throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
+        // A record still on its way to disk would bring the file back.
+        await records.close(id)
+        do {
+            try await blocking {
+                if !anonymous.isEmpty { try AnonymousVolumeNote.write(anonymous, for: id, paths: paths) }
+                if unlink(paths.config(id)) != 0 && errno != ENOENT {
+                    throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
+                }
             }
+        } catch {
+            records.forget(id)  // still here: its record is written again
+            throw error
         }
         // The volumes go before the directory with their note does.
         if let mounts = entry.record.VolumeMounts {
@@ -496,14 +505,17 @@ public actor ContainerService {
         let cgroupsPath = StartPlan.cgroupsPath(id, hostConfig: entry.hostConfig, settings: settings)
         inBackground {
             await cleanup?.value
-            ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
-            ContainerRoot.unmount(id, snapshotter: images.snapshotter)
-            try? images.snapshotter.remove(key: id)
-            try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
-            try? FileManager.default.removeItem(atPath: paths.directory(id))
+            await BlockingWork.run {
+                ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
+                ContainerRoot.unmount(id, snapshotter: images.snapshotter)
+                try? images.snapshotter.remove(key: id)
+                try? FileManager.default.removeItem(atPath: paths.shimDirectory(id))
+                try? FileManager.default.removeItem(atPath: paths.directory(id))
+            }
         }
         await forgetNetwork(id)  // network
         entries[id] = nil
+        records.forget(id)
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
@@ -558,19 +570,18 @@ public actor ContainerService {
         var done = Set<Int>()
         while true {
             let pending = background.filter { !done.contains($0.key) }
-            if pending.isEmpty { return }
+            if pending.isEmpty { break }
             for (number, task) in pending {
                 await task.value
                 done.insert(number)
             }
         }
+        await records.flushAll()
     }
 
     /// Runs blocking work (mounts, files, spawning) off the actor and the cooperative pool.
     /// It touches no state of the actor, so tasks off it call it without a hop.
     nonisolated func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await BlockingWork.run(work)
     }
 }

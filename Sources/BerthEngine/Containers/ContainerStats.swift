@@ -76,11 +76,7 @@ extension ContainerService {
     /// Reads the container's cgroup, the host's CPU time and the container's interface
     /// counters, off the cooperative pool (they are file reads).
     static func sample(_ subject: StatsSubject, runtimeRoot: String, hostMemory: UInt64) async -> StatsRecord {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: sampleNow(subject, runtimeRoot: runtimeRoot, hostMemory: hostMemory))
-            }
-        }
+        await BlockingWork.run { sampleNow(subject, runtimeRoot: runtimeRoot, hostMemory: hostMemory) }
     }
 
     static func sampleNow(_ subject: StatsSubject, runtimeRoot: String, hostMemory: UInt64) -> StatsRecord {

@@ -1,3 +1,4 @@
+import BerthOCI
 import BerthRuntime
 import Dispatch
 
@@ -40,9 +41,7 @@ extension ContainerService {
         }
         guard state.hasPrefix("running") else { return RecoveryProbe(state: state, frozen: false) }
         let runtimeRoot = paths.runtimeRoot
-        let frozen = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: isFrozen(id, runtimeRoot: runtimeRoot)) }
-        }
+        let frozen = await BlockingWork.run { isFrozen(id, runtimeRoot: runtimeRoot) }
         return RecoveryProbe(state: state, frozen: frozen)
     }
 
