@@ -84,8 +84,10 @@ public actor NetworkService {
         func load<T: Decodable>(_ sub: String, _ type: T.Type) -> [String: T] {
             var result: [String: T] = [:]
             let folder = options.dataRoot + "/network/" + sub
-            // A write a crash cut short; the record it was replacing (if any) is whole.
-            for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json.tmp") {
+            // A write a crash cut short (the record it was replacing, if any, is whole), or a
+            // removed record not unlinked yet (releaseSandbox).
+            for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? []
+            where file.hasSuffix(".json.tmp") || file.hasSuffix(".json.removed") {
                 unlink(folder + "/" + file)
             }
             for file in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".json") {

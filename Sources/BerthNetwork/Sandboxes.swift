@@ -430,7 +430,10 @@ extension NetworkService {
         let path = sandbox.namespacePath
         Self.teardowns.async { _ = berth_netns_remove(path) }
         sandboxes[id] = nil
-        try? FileManager.default.removeItem(atPath: sandboxPath(id))
+        // Renamed here and unlinked off the actor: freeing the file's blocks may wait for the
+        // disk (`discard`), and a new record of the container may be written meanwhile.
+        let removed = sandboxPath(id) + ".removed"
+        if rename(sandboxPath(id), removed) == 0 { Self.teardowns.async { _ = unlink(removed) } }
         refreshDNS(container: id)
         if touchesFirewall(sandbox) {
             do { try applyFirewall() } catch { log("firewall: \(error)") }

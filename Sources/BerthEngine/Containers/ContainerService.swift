@@ -479,6 +479,8 @@ public actor ContainerService {
         let images = self.images
         // Without its config the container is gone, also for a daemon that crashes right
         // after; the rest of its files go in the background (a restart sweeps what is left).
+        // The config is renamed, not unlinked: freeing its blocks may wait for the disk (a
+        // file system mounted with `discard`), and the directory goes in the background anyway.
         // The anonymous volumes that go with it are noted first (see AnonymousVolumeNote).
         let anonymous = removeVolumes ? (entry.record.VolumeMounts ?? []).filter(\.Anonymous).map(\.Name) : []
         // A record still on its way to disk would bring the file back.
@@ -486,7 +488,7 @@ public actor ContainerService {
         do {
             try await blocking {
                 if !anonymous.isEmpty { try AnonymousVolumeNote.write(anonymous, for: id, paths: paths) }
-                if unlink(paths.config(id)) != 0 && errno != ENOENT {
+                if Glibc.rename(paths.config(id), paths.config(id) + ".removed") != 0 && errno != ENOENT {
                     throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
                 }
             }
