@@ -94,8 +94,8 @@ struct ContainerPaths: Sendable {
 
 /// Writes a file so that a crash leaves the old or the new content (DESIGN rule 5). Files
 /// made again at every start (the bundle, /etc/hosts and friends) need not be `durable`.
-func writeAtomically(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
-    try AtomicFile.write(data, to: path, durable: durable, temporarySuffix: temporarySuffix)
+func writeAtomically(_ data: Data, to path: String, durable: Bool = true) throws {
+    try AtomicFile.write(data, to: path, durable: durable)
 }
 
 /// RFC 3339 with nanoseconds in UTC, as Go prints times in Docker's JSON (the log reader's

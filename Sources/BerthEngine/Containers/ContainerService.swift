@@ -202,7 +202,8 @@ public actor ContainerService {
     }
 
     /// Saves a record, encoded off the actor too; answers the JSON saved (sorted keys, so that
-    /// it can be compared) once it is on disk, or nil when it could not be encoded.
+    /// it can be compared) once the writer is done with it (a failed write it logs itself), or
+    /// nil when it could not be encoded.
     func saveInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
         let records = self.records
         let logger = self.logger
