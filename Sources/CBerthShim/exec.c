@@ -291,11 +291,42 @@ static const struct {
     {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
     {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
 };
-enum { NAMESPACE_COUNT = sizeof(namespace_order) / sizeof(namespace_order[0]) };
+_Static_assert(sizeof(namespace_order) / sizeof(namespace_order[0]) == BERTH_EXEC_NAMESPACES, "one descriptor per namespace");
+
+int berth_exec_open_namespaces(pid_t init_pid, int fds[BERTH_EXEC_NAMESPACES], char *error, size_t error_size) {
+    for (int i = 0; i < BERTH_EXEC_NAMESPACES; i++) fds[i] = -1;
+    for (int i = 0; i < BERTH_EXEC_NAMESPACES; i++) {
+        char theirs[64], ours[64];
+        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", init_pid, namespace_order[i].name);
+        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", namespace_order[i].name);
+        struct stat their_stat, our_stat;
+        int fd = open(theirs, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &their_stat) != 0) {
+            snprintf(error, error_size, "open %s: %s", theirs, strerror(errno));
+            if (fd >= 0) close(fd);
+            berth_exec_close_namespaces(fds);
+            return -1;
+        }
+        // One the shim is in already (the user namespace, mostly) is not joined.
+        if (stat(ours, &our_stat) == 0 && our_stat.st_ino == their_stat.st_ino && our_stat.st_dev == their_stat.st_dev) {
+            close(fd);
+            continue;
+        }
+        fds[i] = fd;
+    }
+    return 0;
+}
+
+void berth_exec_close_namespaces(int fds[BERTH_EXEC_NAMESPACES]) {
+    for (int i = 0; i < BERTH_EXEC_NAMESPACES; i++) {
+        if (fds[i] >= 0) close(fds[i]);
+        fds[i] = -1;
+    }
+}
 
 // Puts the given descriptors on 0..count-1 whatever their numbers were, and closes the rest.
 static void arrange_descriptors(const int *fds, int count) {
-    int moved[8];
+    int moved[16];
     for (int i = 0; i < count; i++) {
         moved[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, 16);
         // Nowhere to report yet: the shim sees EOF without a record.
@@ -542,7 +573,8 @@ __attribute__((noreturn)) static void become_process(struct berth_exec_plan *pla
     fail("exec %s: %s", plan->argv[0], strerror(errno));
 }
 
-pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int stdio[3], int console, int report_fd) {
+pid_t berth_exec_spawn(struct berth_exec_plan *plan, const int namespaces[BERTH_EXEC_NAMESPACES], const int stdio[3], int console,
+                       int report_fd) {
     fflush(NULL);
     pid_t helper = fork();
     if (helper != 0) return helper;
@@ -550,30 +582,21 @@ pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int s
     // The helper: it becomes the container's in every way but its identity, then clones the
     // process and exits.
     berth_reset_signals();
-    int descriptors[5] = {stdio[0], stdio[1], stdio[2], report_fd, console};
-    arrange_descriptors(descriptors, 5);
+    enum { FIRST_NAMESPACE_FD = CONSOLE_FD + 1 };
+    int descriptors[FIRST_NAMESPACE_FD + BERTH_EXEC_NAMESPACES] = {stdio[0], stdio[1], stdio[2], report_fd, console};
+    for (int i = 0; i < BERTH_EXEC_NAMESPACES; i++) descriptors[FIRST_NAMESPACE_FD + i] = namespaces[i];
+    arrange_descriptors(descriptors, FIRST_NAMESPACE_FD + BERTH_EXEC_NAMESPACES);
     // Nothing in the container may open /proc/<pid>/exe (the host's shim binary) or read
     // our memory while we are still the shim's image; exec makes the process dumpable again.
     if (berth_set_dumpable(0) != 0) fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
-    int joins[NAMESPACE_COUNT];
-    for (int i = 0; i < NAMESPACE_COUNT; i++) {
-        char theirs[64], ours[64];
-        snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", init_pid, namespace_order[i].name);
-        snprintf(ours, sizeof(ours), "/proc/self/ns/%s", namespace_order[i].name);
-        struct stat their_stat, our_stat;
-        joins[i] = -1;
-        if (stat(theirs, &their_stat) != 0) fail("open %s: %s", theirs, strerror(errno));
-        if (stat(ours, &our_stat) == 0 && our_stat.st_ino == their_stat.st_ino && our_stat.st_dev == their_stat.st_dev) continue;
-        joins[i] = open(theirs, O_RDONLY | O_CLOEXEC);
-        if (joins[i] < 0) fail("open %s: %s", theirs, strerror(errno));
-    }
     // Its cgroups, while the host's cgroup mounts are still what paths name.
     struct cgroup2_target cgroup2 = take_cgroup2_target(plan);
     for (int i = 0; i < plan->cgroup_file_count; i++) write_file(plan->cgroup_files[i], "0");
-    for (int i = 0; i < NAMESPACE_COUNT; i++) {
-        if (joins[i] < 0) continue;
-        if (setns(joins[i], namespace_order[i].type) != 0) fail("setns %s: %s", namespace_order[i].name, strerror(errno));
-        close(joins[i]);
+    for (int i = 0; i < BERTH_EXEC_NAMESPACES; i++) {
+        if (namespaces[i] < 0) continue;
+        int fd = FIRST_NAMESPACE_FD + i;
+        if (setns(fd, namespace_order[i].type) != 0) fail("setns %s: %s", namespace_order[i].name, strerror(errno));
+        close(fd);
     }
     // A child of the shim itself (so that the shim reaps it and has its status), and in the
     // container's pid namespace, which applies to children only.

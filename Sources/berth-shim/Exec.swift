@@ -31,9 +31,12 @@ extension Shim {
                 console = theirs
             }
             defer { if console >= 0 { close(console) } }
+            let namespaces = try openNamespaces()
             guard let report = makePipe() else { throw ShimError("pipe: \(errnoText())") }
             session.reportFD = report.read
-            helper = stdio.withUnsafeBufferPointer { berth_exec_spawn(parsed, container.pid, $0.baseAddress, console, report.write) }
+            helper = namespaces.withUnsafeBufferPointer { namespaces in
+                stdio.withUnsafeBufferPointer { berth_exec_spawn(parsed, namespaces.baseAddress, $0.baseAddress, console, report.write) }
+            }
             close(report.write)
             guard helper > 0 else { throw ShimError("fork: \(errnoText())") }
         } catch {
@@ -55,6 +58,25 @@ extension Shim {
         client.role = .exec(session)
         execs.append(session)
         client.sendLine("ok")
+    }
+
+    /// The container's namespaces, opened at the first exec and kept until the container exits.
+    private func openNamespaces() throws(ShimError) -> [Int32] {
+        if namespaceFDs.isEmpty {
+            var fds = [Int32](repeating: -1, count: Int(BERTH_EXEC_NAMESPACES))
+            var error = [CChar](repeating: 0, count: 256)
+            guard berth_exec_open_namespaces(container.pid, &fds, &error, error.count) == 0 else {
+                throw ShimError(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            namespaceFDs = fds
+        }
+        return namespaceFDs
+    }
+
+    func closeNamespaces() {
+        guard !namespaceFDs.isEmpty else { return }
+        berth_exec_close_namespaces(&namespaceFDs)
+        namespaceFDs = []
     }
 
     /// Reads the helper's report until it names the process (blocking, bounded): the process

@@ -15,6 +15,7 @@ extension Shim {
             if pid == container.pid && container.status == nil {
                 exited(container, status: status)
                 writeExitFile()
+                closeNamespaces()
             } else if let session = execs.first(where: { $0.pid == pid && $0.status == nil }) {
                 exited(session, status: status)
             } else if let index = starts.firstIndex(where: { $0.pid == pid }) {

@@ -16,6 +16,9 @@ final class Shim {
     var starts: [(pid: pid_t, client: Connection, logOffset: Int)] = []
     /// The container has exited and its output is drained: waiters answered, attach closed.
     var containerDone = false
+    /// The container's namespaces for its execs (berth_exec_open_namespaces), opened at the
+    /// first exec and closed when the container exits; empty until then.
+    var namespaceFDs: [Int32] = []
     /// Once the container is done, the shim exits when every client is served, or at this time.
     var exitDeadline: Int64 = 0
 

@@ -1023,7 +1023,8 @@ struct ContainerBehaviourTests {
         try Self.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--name", "ex", "--security-opt", "no-new-privileges", "--ulimit", "nofile=100:200",
                                    "--cap-drop", "NET_RAW", "busybox", "sleep", "1000"]).status == 0)
-            let script = "for n in ipc mnt net pid uts cgroup; do [ $(readlink /proc/self/ns/$n) = $(readlink /proc/1/ns/$n) ] || echo differs $n; done;"
+            let sameNamespaces = "for n in ipc mnt net pid uts cgroup; do [ $(readlink /proc/self/ns/$n) = $(readlink /proc/1/ns/$n) ] || echo differs $n; done;"
+            let script = sameNamespaces
                 + " [ \"$(cat /proc/self/cgroup)\" = \"$(cat /proc/1/cgroup)\" ] || echo cgroup differs;"
                 + " grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; ulimit -n; ulimit -Hn; echo $HOME"
             let inside = daemon.docker(["exec", "ex", "sh", "-c", script])
@@ -1051,6 +1052,18 @@ struct ContainerBehaviourTests {
                 let children = (try? String(contentsOfFile: "/proc/\(shimPid)/task/\(shimPid)/children", encoding: .utf8)) ?? "?"
                 return children.split(separator: " ").count == 1  // the container's init alone: no helper, no zombie
             })
+            // The shim opens the container's namespaces at the first exec and keeps them: later
+            // execs join the same ones and open nothing more; after a restart, the new run's.
+            let shimDescriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(shimPid)/fd").count) ?? -1 }
+            let descriptorsBefore = shimDescriptors()
+            for _ in 0..<3 {
+                let again = daemon.docker(["exec", "ex", "sh", "-c", sameNamespaces])
+                #expect(again.status == 0 && again.stdout.isEmpty, "\(again)")
+            }
+            #expect(shimDescriptors() == descriptorsBefore)
+            #expect(daemon.docker(["restart", "-t", "0", "ex"]).status == 0)
+            let restarted = daemon.docker(["exec", "ex", "sh", "-c", sameNamespaces])
+            #expect(restarted.status == 0 && restarted.stdout.isEmpty, "\(restarted)")
         }
     }
 

@@ -71,11 +71,19 @@ long berth_shim_deflate(int gzip, int level, const unsigned char *in, size_t in_
 struct berth_exec_plan;
 struct berth_exec_plan *berth_exec_plan_parse(const char *bytes, size_t length, char *error, size_t error_size);
 void berth_exec_plan_free(struct berth_exec_plan *plan);
-// Forks the helper that enters the container of `init_pid` and clones the exec's process as
+// The container's namespaces an exec joins (user, ipc, uts, net, pid, cgroup, mnt).
+#define BERTH_EXEC_NAMESPACES 7
+// Opens the namespaces of the container whose init is `init_pid` (close-on-exec), -1 for one
+// the caller is in already; 0, or -1 with the reason in `error`. The shim keeps them while the
+// container runs: each exec's helper would otherwise look them all up in /proc again.
+int berth_exec_open_namespaces(pid_t init_pid, int fds[BERTH_EXEC_NAMESPACES], char *error, size_t error_size);
+void berth_exec_close_namespaces(int fds[BERTH_EXEC_NAMESPACES]);
+// Forks the helper that enters the container's `namespaces` and clones the exec's process as
 // the caller's child; returns the helper's pid, or -1 with errno. `stdio` becomes the process's
 // 0-2 (with a terminal, `console` is a socket the pty master is sent on, -1 otherwise). Records
 // "pid N" and "error MESSAGE" (each NUL-terminated) arrive on the pipe whose write end is
 // `report_fd`; it reads EOF once the process has exec'd or failed.
-pid_t berth_exec_spawn(struct berth_exec_plan *plan, pid_t init_pid, const int stdio[3], int console, int report_fd);
+pid_t berth_exec_spawn(struct berth_exec_plan *plan, const int namespaces[BERTH_EXEC_NAMESPACES], const int stdio[3], int console,
+                       int report_fd);
 
 #endif
