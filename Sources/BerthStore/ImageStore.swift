@@ -38,6 +38,9 @@ public final class ImageStore: @unchecked Sendable {
         set { lock.withLock { users = newValue } }
     }
     private var users: (@Sendable (String) -> ImageUsers)?
+    /// lowerDirectories' answers by image ID: they follow from the ID's layers alone, and
+    /// every `docker inspect` of a container asks (and `docker exec` inspects first).
+    private var lowerDirectoriesByImage: [String: String] = [:]
     /// Blobs a pull in flight has written or will write (digest → pulls holding it): a sweep
     /// after another load's failure must leave them.
     var pinnedBlobs: [String: Int] = [:]
@@ -615,9 +618,13 @@ public final class ImageStore: @unchecked Sendable {
 
     /// The `LowerDir` of a container made from the image: its layers' directories, topmost first.
     public func lowerDirectories(_ imageID: String) -> String? {
+        if let known = lock.withLock({ lowerDirectoriesByImage[imageID] }) { return known }
         guard let config = try? decodeConfig(imageID) else { return nil }
         let dirs = Snapshotter.chainIDs(config.rootfs.diff_ids).reversed().map { snapshotter.directory($0) + "/diff" }
-        return dirs.isEmpty ? nil : dirs.joined(separator: ":")
+        guard !dirs.isEmpty else { return nil }
+        let joined = dirs.joined(separator: ":")
+        lock.withLock { lowerDirectoriesByImage[imageID] = joined }
+        return joined
     }
 
     /// Where the image's layers are, as dockerd shows them for overlay2.

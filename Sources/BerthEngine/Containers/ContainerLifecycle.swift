@@ -166,13 +166,13 @@ extension ContainerService {
         // The runtime's create is done: the next start's namespace is made from now on.
         let created = clock.now
         network?.refillReserve()
-        // The record of this run is saved while the attachments connect and the shim lets the
-        // process go, so that its fsync is not between the exit and its report. Saved before
-        // the process runs: after a crash in between, the shim answers "created", and
-        // recovery kills the container and records it as exited.
+        // The record of this run is encoded while the attachments connect, and queued for the
+        // disk before the process goes, so that its fsync overlaps the start. After a crash
+        // before it is on disk, the shim answers "created", and recovery kills the container
+        // and records it as exited.
         let startedAt = timestamp()
         let networkDisabled = plan.sandbox?.networkDisabled == true  // network
-        let saving = saveInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
+        let encoding = encodeInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
         // Every attachment made before start is connected to the shim before the process
         // runs: those released while the runtime created, and any made since.
         early.release()
@@ -181,19 +181,20 @@ extension ContainerService {
         late.release()
         let connecting = early.connected + late.connected
         if !connecting.isEmpty { await AttachmentsToConnect.awaitConnected(connecting) }
+        let saved = await encoding.value
+        if let saved { records.write(id, saved) }
         let launched = clock.now
         do {
-            try await ShimClient(socketPath: socket).call("start")
+            try await ShimClient(socketPath: socket).quickCall("start")
             logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root (the rest of it) and bundle \(timings.prepared - began), shim and runtime create \(timings.created - timings.prepared), back to the service \(created - timings.created), attachments \(launched - created), start \(clock.now - launched)")
         } catch {
-            _ = await saving.value  // before the failure is saved over it
+            network?.refillReserve()
             // The shim and its created container go: the runtime's delete kills the init.
             _ = try? await blocking { prepared.undo(images: images) }
             await releaseNetwork(id)  // network
             await recordStartFailure(id, message: "cannot start container \(id): \(error)")
             throw BerthError.internalError("cannot start container \(id): \(error)")
         }
-        let saved = await saving.value
         // From the record as it is now: a rename, say, may have changed it meanwhile.
         let record = Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled)
         entries[id]!.record = record
@@ -207,8 +208,12 @@ extension ContainerService {
         }
         emitVolumeEvents(id, mounted: true)
         emit("start", container: id)
-        monitor(id, socket: socket)
         startHealthMonitor(id)
+        // The exit may be reported from here on, without waiting for the record's fsync: the
+        // exit's record (or a removal's close) is queued after this run's, and the events of
+        // the start are out.
+        monitor(id, socket: socket)
+        await records.flushed(id)
     }
 
     /// The record of a run that has started.
@@ -543,7 +548,7 @@ extension ContainerService {
                 for waiter in exitsAfterKills.removeValue(forKey: id) ?? [] { waiter.resume() }
             }
         }
-        try await ShimClient(socketPath: paths.shimSocket(id)).call("kill \(signal)")
+        try await ShimClient(socketPath: paths.shimSocket(id)).quickCall("kill \(signal)")
         emit("kill", container: id, ["signal": String(signal)])
     }
 

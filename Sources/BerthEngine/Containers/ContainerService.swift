@@ -201,18 +201,13 @@ public actor ContainerService {
         imageUsers.set(entry.record)
     }
 
-    /// Saves a record, encoded off the actor too; answers the JSON saved (sorted keys, so that
-    /// it can be compared) once the writer is done with it (a failed write it logs itself), or
-    /// nil when it could not be encoded.
-    func saveInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
-        let records = self.records
+    /// A record's JSON for the writer, encoded off the actor (sorted keys, so that it can be
+    /// compared with the record as it is later); nil, logged, when it cannot be encoded.
+    func encodeInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
         let logger = self.logger
         return Task {
             do {
-                let data = try await blocking { try ContainerRecord.sortedEncoder.encode(record) }
-                records.write(record.ID, data)
-                await records.flushed(record.ID)
-                return data
+                return try await blocking { try ContainerRecord.sortedEncoder.encode(record) }
             } catch {
                 logger.error("container \(record.ID): cannot save its state: \(error)")
                 return nil
