@@ -8,13 +8,29 @@ public enum AtomicFile {
     /// disk before it replaces the old (fsync): for state that is not made again.
     /// `temporarySuffix`: a writer that may overlap another's of the same file takes its own.
     public static func write(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
+        let temp = try prepare(data, for: path, durable: durable, temporarySuffix: temporarySuffix)
+        try commit(temp, to: path)
+    }
+
+    /// write's first half: the new content in a file of its own next to `path` (returned).
+    public static func prepare(_ data: Data, for path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws -> String {
         let temp = path + temporarySuffix
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = durable ? fsync(fd) : 0
         close(fd)
-        guard written == data.count, synced == 0, rename(temp, path) == 0 else {
+        guard written == data.count, synced == 0 else {
+            let code = written < 0 || synced != 0 ? errno : EIO
+            unlink(temp)
+            throw BerthError.internalError("cannot write \(path): \(String(cString: strerror(code)))")
+        }
+        return temp
+    }
+
+    /// write's second half: the prepared file replaces `path`.
+    public static func commit(_ temp: String, to path: String) throws {
+        guard rename(temp, path) == 0 else {
             let code = errno
             unlink(temp)
             throw BerthError.internalError("cannot write \(path): \(String(cString: strerror(code)))")

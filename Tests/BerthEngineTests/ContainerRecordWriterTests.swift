@@ -42,16 +42,30 @@ struct ContainerRecordWriterTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let writer = ContainerRecordWriter(paths: paths) { Issue.record("\($0)") }
         for n in 1 ... 50 { writer.write("a", Data("{\"n\":\(n)}".utf8)) }
-        await writer.close("a")
-        _ = unlink(paths.config("a"))  // as a removal does (nothing may have been written yet)
+        // Closed at once, most likely while a write is in progress, which must not land after.
+        try writer.close("a") {
+            _ = rename(paths.config("a"), paths.config("a") + ".removed")  // as a removal does (nothing may be written yet)
+        }
         writer.write("a", Data("{\"late\":true}".utf8))
         await writer.flushAll()
         #expect(!FileManager.default.fileExists(atPath: paths.config("a")))
+        #expect(!FileManager.default.fileExists(atPath: paths.config("a") + ".tmp"))
         // Forgotten, the ID is the writer's no more: a new container of that ID writes again.
         writer.forget("a")
         writer.write("a", Data("{\"new\":true}".utf8))
         await writer.flushed("a")
         #expect(contents(paths.config("a")) == "{\"new\":true}")
+    }
+
+    @Test func aRemovalThatFailsLeavesTheWriterOpen() async throws {
+        let (paths, root) = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let writer = ContainerRecordWriter(paths: paths) { Issue.record("\($0)") }
+        struct CannotRemove: Error {}
+        #expect(throws: CannotRemove.self) { try writer.close("b") { throw CannotRemove() } }
+        writer.write("b", Data("{\"still\":true}".utf8))
+        await writer.flushed("b")
+        #expect(contents(paths.config("b")) == "{\"still\":true}")
     }
 
     @Test func aFailedWriteIsReported() async throws {

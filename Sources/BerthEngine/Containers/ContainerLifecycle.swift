@@ -279,13 +279,24 @@ extension ContainerService {
     /// `journalEnd`: where its journald log writer ended, for the log readers.
     func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil) async {
         guard entries[id]?.record.State.Running == true else { return }
+        let clock = ContinuousClock()
+        let entered = clock.now
         stopHealthMonitor(id)  // the health turns unhealthy, as dockerd's
         let paths = self.paths
         let images = self.images
         let cgroupsPath = entries[id]?.cgroupsPath
-        let oomKilled = (try? await blocking {
-            ContainerRoot.oomKilled(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
-        }) ?? false
+        let oomKilled: Bool
+        if let cgroupsPath {
+            // A read of the cgroup's OOM count, here: a hop to another thread costs more (up to
+            // a millisecond when the cores are busy), and the exit's report waits for it.
+            oomKilled = ContainerRoot.oomKilled(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
+        } else {
+            // Found by recovery: the cgroup's path is in the runtime's record, on disk.
+            oomKilled = (try? await blocking {
+                ContainerRoot.oomKilled(id, cgroupsPath: nil, runtimeRoot: paths.runtimeRoot)
+            }) ?? false
+        }
+        let oomChecked = clock.now
         // The runtime's record, the cgroup and the root mount go while the exit is reported;
         // the next start or the removal waits for them.
         entries[id]?.cleanup = inBackground {
@@ -325,7 +336,6 @@ extension ContainerService {
             signal.yield(true)
             signal.finish()
         }
-        let clock = ContinuousClock()
         let reported = clock.now
         await releaseNetwork(id)  // network: after the waiters, before a restart needs the ports again
         let released = clock.now
@@ -336,7 +346,7 @@ extension ContainerService {
                 return
             }
             try? await removeStopped(id, removeVolumes: true)  // as dockerd's --rm, its anonymous volumes too
-            logger.debug("exit \(id.prefix(12)): network released \(released - reported), removed \(clock.now - released)")
+            logger.debug("exit \(id.prefix(12)): OOM checked \(oomChecked - entered), reported \(reported - oomChecked), network released \(released - reported), removed \(clock.now - released)")
             return
         }
         if let delay = restartDelay(id, status: status) {

@@ -1,5 +1,6 @@
 import BerthOCI
 import FoundationEssentials
+import Glibc
 
 /// Writes containers' records (config.v2.json, fsync included) off the service's actor, in
 /// order for each container.
@@ -55,18 +56,27 @@ final class ContainerRecordWriter: @unchecked Sendable {
         }
     }
 
-    /// For a removal: drops what waits, lets a write in progress end, and takes no more.
-    func close(_ id: String) async {
-        lock.withLock {
+    /// For a removal: drops what waits and takes no more, and runs `remove` (which takes the
+    /// record away) in the same step, without waiting for a write in progress: that write
+    /// replaces the record only if it comes first (see drain), and otherwise leaves it be.
+    /// When `remove` throws, the writer takes writes again.
+    func close(_ id: String, removing remove: () throws -> Void) throws {
+        try lock.withLock {
             var queue = queues[id] ?? Queue()
             queue.closed = true
             queue.waiting = nil
             queues[id] = queue
+            do {
+                try remove()
+            } catch {
+                queues[id]?.closed = false
+                throw error
+            }
         }
-        await flushed(id)
     }
 
-    /// After a removal, once nothing can ask to write the container's record any more.
+    /// After a removal, once nothing can ask to write the container's record any more and a
+    /// write in progress has ended (`flushed`).
     func forget(_ id: String) {
         lock.withLock { queues[id] = nil }
     }
@@ -96,8 +106,22 @@ final class ContainerRecordWriter: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
+            let path = paths.config(id)
             do {
-                try writeAtomically(next, to: paths.config(id))
+                let temporary = try AtomicFile.prepare(next, for: path)
+                // The record being replaced stays open over the rename, so that its blocks are
+                // freed when it is closed, later and elsewhere: on a file system mounted with
+                // `discard`, freeing waits for the disk, and the lock (which a removal waits
+                // for) and this container's `flushed` would wait with it.
+                let previous = open(path, O_RDONLY | O_CLOEXEC)
+                defer { if previous >= 0 { BlockingWork.start { _ = Glibc.close(previous) } } }
+                // Renamed under the lock, so that a removal's close comes wholly before or after.
+                let kept = try lock.withLock {
+                    guard queues[id]?.closed == false else { return false }
+                    try AtomicFile.commit(temporary, to: path)
+                    return true
+                }
+                if !kept { unlink(temporary) }
             } catch {
                 failed("container \(id): cannot save its state: \(error)")
             }

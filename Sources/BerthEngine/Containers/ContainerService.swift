@@ -479,21 +479,28 @@ public actor ContainerService {
         // file system mounted with `discard`), and the directory goes in the background anyway.
         // The anonymous volumes that go with it are noted first (see AnonymousVolumeNote).
         let anonymous = removeVolumes ? (entry.record.VolumeMounts ?? []).filter(\.Anonymous).map(\.Name) : []
-        // A record still on its way to disk would bring the file back.
-        await records.close(id)
-        do {
-            try await blocking {
-                if !anonymous.isEmpty { try AnonymousVolumeNote.write(anonymous, for: id, paths: paths) }
+        let records = self.records
+        // Closed with the rename, so that no record still on its way to disk brings the file
+        // back; a write in progress is not waited for (see ContainerRecordWriter.close).
+        let removeConfig: @Sendable () throws -> Void = {
+            try records.close(id) {
                 if Glibc.rename(paths.config(id), paths.config(id) + ".removed") != 0 && errno != ENOENT {
                     throw BerthError.internalError("cannot remove container \(id): \(String(cString: strerror(errno)))")
                 }
             }
-        } catch {
-            records.forget(id)  // still here: its record is written again
-            throw error
+        }
+        if anonymous.isEmpty {
+            // A rename that frees nothing, here: a hop to another thread costs more, up to a
+            // millisecond when the cores are busy (the exit's clean-up runs meanwhile).
+            try removeConfig()
+        } else {
+            try await blocking {
+                try AnonymousVolumeNote.write(anonymous, for: id, paths: paths)
+                try removeConfig()
+            }
         }
         // The volumes go before the directory with their note does.
-        if let mounts = entry.record.VolumeMounts {
+        if let mounts = entry.record.VolumeMounts, !mounts.isEmpty {
             let volumes = self.volumes
             _ = try? await blocking { Self.dropVolumes(mounts, of: id, removeAnonymous: removeVolumes, store: volumes) }
         }
@@ -503,6 +510,9 @@ public actor ContainerService {
         let cgroupsPath = StartPlan.cgroupsPath(id, hostConfig: entry.hostConfig, settings: settings)
         inBackground {
             await cleanup?.value
+            // A write that was in progress at the close ends (without its rename) first.
+            await records.flushed(id)
+            records.forget(id)
             await BlockingWork.run {
                 ContainerRoot.deleteRuntimeLeftovers(id, cgroupsPath: cgroupsPath, runtimeRoot: paths.runtimeRoot)
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)
@@ -513,7 +523,6 @@ public actor ContainerService {
         }
         await forgetNetwork(id)  // network
         entries[id] = nil
-        records.forget(id)
         stateVersion += 1
         if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
         for exec in entry.execs { execs[exec] = nil }
