@@ -68,16 +68,11 @@ public struct ShimClient: Sendable {
         return reply
     }
 
-    /// Connects `fd` to the socket at `path`; a path past sun_path's 108 bytes through a
-    /// descriptor of its directory, as `withConnection` does.
+    /// Connects `fd` to the shim's socket (a long path too, see ReachableSocketPath).
     private static func connectUnix(_ fd: Int32, path socketPath: String) throws {
-        var directoryFD: Int32 = -1
-        var path = socketPath
-        if socketPath.utf8.count > 100, let slash = socketPath.lastIndex(of: "/") {
-            directoryFD = open(String(socketPath[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directoryFD >= 0 { path = "/proc/self/fd/\(directoryFD)" + socketPath[slash...] }
-        }
-        defer { if directoryFD >= 0 { close(directoryFD) } }
+        let reachable = ReachableSocketPath(socketPath)
+        defer { reachable.release() }
+        let path = reachable.path
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -99,18 +94,12 @@ public struct ShimClient: Sendable {
         _ body: @Sendable (String, ShimFrames, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> R
     ) async throws -> R {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        // A socket path past sun_path's 108 bytes is reached through a descriptor of its directory.
-        var directoryFD: Int32 = -1
-        var path = socketPath
-        if socketPath.utf8.count > 100, let slash = socketPath.lastIndex(of: "/") {
-            directoryFD = open(String(socketPath[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directoryFD >= 0 { path = "/proc/self/fd/\(directoryFD)" + socketPath[slash...] }
-        }
-        defer { if directoryFD >= 0 { close(directoryFD) } }
+        let reachable = ReachableSocketPath(socketPath)
+        defer { reachable.release() }
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(.allowRemoteHalfClosure, value: true)
-                .connect(unixDomainSocketPath: path) { channel in
+                .connect(unixDomainSocketPath: reachable.path) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                             wrappingChannelSynchronously: channel,
@@ -131,6 +120,27 @@ public struct ShimClient: Sendable {
             if reply.hasPrefix("error ") { throw ShimRefused(message: String(reply.dropFirst(6))) }
             return try await body(reply, frames, outbound)
         }
+    }
+}
+
+/// A path that reaches a unix socket: one past sun_path's 108 bytes goes through a
+/// descriptor of its directory, open until `release`.
+struct ReachableSocketPath {
+    let path: String
+    private let directoryFD: Int32
+
+    init(_ socketPath: String) {
+        if socketPath.utf8.count > 100, let slash = socketPath.lastIndex(of: "/") {
+            directoryFD = open(String(socketPath[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            path = directoryFD >= 0 ? "/proc/self/fd/\(directoryFD)" + socketPath[slash...] : socketPath
+        } else {
+            directoryFD = -1
+            path = socketPath
+        }
+    }
+
+    func release() {
+        if directoryFD >= 0 { close(directoryFD) }
     }
 }
 
