@@ -188,7 +188,6 @@ extension ContainerService {
             try await ShimClient(socketPath: socket).quickCall("start")
             logger.debug("start \(id.prefix(12)): network \(began - networkBegan), root (the rest of it) and bundle \(timings.prepared - began), shim and runtime create \(timings.created - timings.prepared), back to the service \(created - timings.created), attachments \(launched - created), start \(clock.now - launched)")
         } catch {
-            network?.refillReserve()
             // The shim and its created container go: the runtime's delete kills the init.
             _ = try? await blocking { prepared.undo(images: images) }
             await releaseNetwork(id)  // network
