@@ -6,15 +6,14 @@ import Glibc
 public enum AtomicFile {
     /// A crash leaves the old or the new content. With `durable` the new content is also on
     /// disk before it replaces the old (fsync): for state that is not made again.
-    /// `temporarySuffix`: a writer that may overlap another's of the same file takes its own.
-    public static func write(_ data: Data, to path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws {
-        let temp = try prepare(data, for: path, durable: durable, temporarySuffix: temporarySuffix)
+    public static func write(_ data: Data, to path: String, durable: Bool = true) throws {
+        let temp = try prepare(data, for: path, durable: durable)
         try commit(temp, to: path)
     }
 
     /// write's first half: the new content in a file of its own next to `path` (returned).
-    public static func prepare(_ data: Data, for path: String, durable: Bool = true, temporarySuffix: String = ".tmp") throws -> String {
-        let temp = path + temporarySuffix
+    public static func prepare(_ data: Data, for path: String, durable: Bool = true) throws -> String {
+        let temp = path + ".tmp"
         let fd = open(temp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BerthError.internalError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

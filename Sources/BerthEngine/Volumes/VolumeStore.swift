@@ -73,7 +73,7 @@ public final class VolumeStore: @unchecked Sendable {
                                       Options: driverOptions.flatMap { $0.isEmpty ? nil : $0 }, CreatedAt: Self.now())
             do {
                 try FileManager.default.createDirectory(atPath: mountpoint(name), withIntermediateDirectories: true)
-                try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true, temporarySuffix: ".tmp")
+                try AtomicFile.write(try JSONEncoder().encode(record), to: metadataPath(name), durable: true)
             } catch {
                 if let user { users[name]?.remove(user); if users[name]?.isEmpty == true { users[name] = nil } }
                 throw BerthError.internalError("create \(name): \(error)")
