@@ -1054,13 +1054,23 @@ struct ContainerBehaviourTests {
             })
             // The shim opens the container's namespaces at the first exec and keeps them: later
             // execs join the same ones and open nothing more; after a restart, the new run's.
-            let shimDescriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(shimPid)/fd").count) ?? -1 }
-            let descriptorsBefore = shimDescriptors()
+            // (Only its namespace descriptors are counted: connections and pipes of execs come and go.)
+            let namespaceDescriptors = { () -> [String] in
+                let directory = "/proc/\(shimPid)/fd"
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                return names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0) }
+                    .filter { $0.range(of: #"^(user|ipc|uts|net|pid|cgroup|mnt):\["#, options: .regularExpression) != nil }
+                    .sorted()
+            }
+            let descriptorsBefore = namespaceDescriptors()
+            // Those the container does not share with the host (its cgroup one too where private).
+            #expect(Set(["ipc", "mnt", "net", "pid", "uts"]).isSubset(of: descriptorsBefore.map { String($0.prefix { $0 != ":" }) }),
+                    "\(descriptorsBefore)")
             for _ in 0..<3 {
                 let again = daemon.docker(["exec", "ex", "sh", "-c", sameNamespaces])
                 #expect(again.status == 0 && again.stdout.isEmpty, "\(again)")
             }
-            #expect(shimDescriptors() == descriptorsBefore)
+            #expect(namespaceDescriptors() == descriptorsBefore)
             #expect(daemon.docker(["restart", "-t", "0", "ex"]).status == 0)
             let restarted = daemon.docker(["exec", "ex", "sh", "-c", sameNamespaces])
             #expect(restarted.status == 0 && restarted.stdout.isEmpty, "\(restarted)")
