@@ -56,7 +56,9 @@ extension ContainerService {
     /// Without `withMounts` it is the bare overlay root (`docker export`), which a running
     /// container has mounted in berthd's own namespace.
     func rootView(_ id: String, withMounts: Bool) async throws -> ContainerRootView {
-        let record = entries[id]!.record
+        // The clean-up of an exit just past unmounts the root: it ends before a copy mounts it.
+        if entries[id]?.record.State.Running == false, let cleanup = entries[id]?.cleanup { await cleanup.value }
+        guard let record = entries[id]?.record else { throw BerthError.notFound("No such container: \(id)") }
         if record.State.Running && !withMounts {
             let path = ContainerRoot.mountPoint(id, snapshotter: images.snapshotter)
             do {
