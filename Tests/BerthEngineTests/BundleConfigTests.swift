@@ -43,4 +43,13 @@ struct BundleConfigTests {
         #expect(try Self.roundTrip(second) == second)
         #expect(try Self.roundTrip(first) == first)
     }
+
+    /// The runtime caches compiled programs by the profile's text: the same profile is the
+    /// same text in every berthd process, whatever its hash seed (keys sorted).
+    @Test func theProfileIsTheSameTextInEveryProcess() throws {
+        let spec = Spec(linux: .init(seccomp: Self.profile))
+        let text = try #require(String(data: BundleConfig.encode(spec), encoding: .utf8))
+        #expect(text.contains(#""seccomp":{"architectures":["SCMP_ARCH_X86_64"],"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"#
+                              + #""syscalls":[{"action":"SCMP_ACT_ALLOW","names":["read","write"]}]}"#), "\(text)")
+    }
 }

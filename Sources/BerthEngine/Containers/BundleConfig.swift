@@ -14,7 +14,7 @@ enum BundleConfig {
         linux.seccomp = nil
         var outer = Array(try encoder.encode(rest))
         var inner = Array(try encoder.encode(linux))
-        let profile = try lastProfile.encoded(seccomp, with: encoder)
+        let profile = try lastProfile.encoded(seccomp)
         guard outer.first == UInt8(ascii: "{"), outer.last == UInt8(ascii: "}"),
               inner.first == UInt8(ascii: "{"), inner.last == UInt8(ascii: "}") else {
             return try encoder.encode(spec)
@@ -37,8 +37,12 @@ enum BundleConfig {
         private var profile: Spec.Seccomp?
         private var json: [UInt8] = []
 
-        func encoded(_ seccomp: Spec.Seccomp, with encoder: JSONEncoder) throws -> [UInt8] {
+        func encoded(_ seccomp: Spec.Seccomp) throws -> [UInt8] {
             if let json = lock.withLock({ profile == seccomp ? json : nil }) { return json }
+            // Keys sorted: the runtime keeps compiled programs by this text, and unsorted it
+            // follows the process's hash seed (another text, and a compile, after each restart).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let fresh = Array(try encoder.encode(seccomp))
             lock.withLock {
                 profile = seccomp
