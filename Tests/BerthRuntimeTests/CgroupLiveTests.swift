@@ -170,8 +170,10 @@ struct CgroupV1LiveTests {
         try withV1TestCgroup { manager in
             let devices = try #require(manager.paths["devices"])
             try manager.apply(.init(devices: [.init(allow: false, access: "rwm"),
-                                              .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm")]))
-            #expect(cgroupFile(devices, "devices.list") == "c 1:3 rwm")
+                                              .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),
+                                              .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm")]))
+            // The two allow rules, written one by one through one open of devices.allow.
+            #expect(cgroupFile(devices, "devices.list") == "c 1:3 rwm\nc 1:8 rwm")
             let output = try shell("""
                 echo $$ > \(devices)/cgroup.procs && cat /dev/null && echo null-ok
                 head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied

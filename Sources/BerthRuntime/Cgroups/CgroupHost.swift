@@ -178,12 +178,20 @@ public func openCgroupManager(paths: [String: String]) throws -> CgroupManager {
 /// Small file helpers shared by both managers: errors name the file.
 enum CgroupFile {
     static func write(_ directory: String, _ file: String, _ value: String) throws {
+        try write(directory, file, each: [value])
+    }
+
+    /// One write per value, through one open: files that take one entry per write (the v1
+    /// devices rules, some twenty of them for every container) are opened once.
+    static func write(_ directory: String, _ file: String, each values: some Sequence<String>) throws {
         let path = directory + "/" + file
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         if fd < 0 { throw SystemError("open \(path)") }
         defer { close(fd) }
-        let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
-        if written < 0 { throw SystemError("write \(path) (\(value))") }
+        for value in values {
+            let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
+            if written < 0 { throw SystemError("write \(path) (\(value))") }
+        }
     }
 
     static func read(_ directory: String, _ file: String) -> String? {

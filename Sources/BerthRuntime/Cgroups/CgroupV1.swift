@@ -89,8 +89,12 @@ struct CgroupV1: CgroupManager {
             try CgroupFile.write(directory, "pids.max", pids.limit < 0 ? "max" : String(pids.limit))
         }
         if let rules = resources.devices, !rules.isEmpty, let directory = paths["devices"] {
-            for (file, line) in DeviceRules.v1Lines(rules) {
-                try CgroupFile.write(directory, file, line)
+            // In order, each run of lines to the same file (allow or deny) through one open.
+            var lines = DeviceRules.v1Lines(rules)[...]
+            while let file = lines.first?.file {
+                let run = lines.prefix { $0.file == file }
+                try CgroupFile.write(directory, file, each: run.map(\.line))
+                lines = lines.dropFirst(run.count)
             }
         }
         if let weight = resources.blockIO?.weight, weight > 0, let directory = paths["blkio"] {
