@@ -10,12 +10,24 @@ final class TestDaemon {
 
     var host: String { "unix://" + socket }
 
+    /// Daemons without a cgroup parent of their own make berthd's default one, /berth, in
+    /// every hierarchy: it goes when the test process ends, if empty (rmdir refuses otherwise,
+    /// so a berthd of the host that uses it keeps it).
+    private static let defaultCgroupParentCleanup: Void = {
+        atexit {
+            let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+            for hierarchy in hierarchies { rmdir("/sys/fs/cgroup/" + hierarchy + "/berth") }
+            rmdir("/sys/fs/cgroup/berth")
+        }
+    }()
+
     /// A new daemon, or with `directory` one restarted on an earlier daemon's state. With
     /// `socketActivated`, a launcher binds the socket and passes it as systemd does (fd 3,
     /// LISTEN_PID, LISTEN_FDS) to berthd started with `-H fd://`. A `launcher` (a command that
     /// execs its arguments, such as `unshare --net`) runs berthd in its own surroundings.
     init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = [],
          socketActivated: Bool = false, launcher: [String] = []) throws {
+        _ = Self.defaultCgroupParentCleanup
         directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
