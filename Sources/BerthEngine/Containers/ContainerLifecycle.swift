@@ -125,6 +125,16 @@ extension ContainerService {
         let prepared = plan
         let pid: Int32
         let execTemplate: ExecTemplate
+        let startedAt: String
+        let saved: Data?
+        // The record of this run is encoded on the launch's thread once the runtime's create is
+        // done (a thread of its own would cost a switch there and back, up to a millisecond on
+        // busy cores), and queued for the disk before the process goes, so that its fsync
+        // overlaps the start. After a crash before it is on disk, the shim answers "created",
+        // and recovery kills the container and records it as exited.
+        let snapshot = entries[id]!.record
+        let networkDisabled = plan.sandbox?.networkDisabled == true  // network
+        let logger = self.logger
         let began = clock.now
         let timings = PhaseTimes()
         let socket = paths.shimSocket(id)
@@ -133,7 +143,7 @@ extension ContainerService {
         entries[id]!.pendingAttaches = [:]
         do {
             let rootfs = try await mounting.value
-            (pid, execTemplate) = try await blocking {
+            (pid, execTemplate, startedAt, saved) = try await blocking {
                 let shimOptions: ShimLauncher.Options
                 do {
                     shimOptions = try prepared.shimOptions()
@@ -146,7 +156,9 @@ extension ContainerService {
                 do {
                     let pid = try launcher.launch(shimOptions, whenListening: early.release)
                     timings.created = clock.now
-                    return (pid, execTemplate)
+                    let startedAt = timestamp()
+                    let record = Self.running(snapshot, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled)
+                    return (pid, execTemplate, startedAt, Self.encodedForDisk(record, logger: logger))
                 } catch {
                     prepared.undo(images: images)
                     throw error
@@ -166,13 +178,6 @@ extension ContainerService {
         // The runtime's create is done: the next start's namespace is made from now on.
         let created = clock.now
         network?.refillReserve()
-        // The record of this run is encoded while the attachments connect, and queued for the
-        // disk before the process goes, so that its fsync overlaps the start. After a crash
-        // before it is on disk, the shim answers "created", and recovery kills the container
-        // and records it as exited.
-        let startedAt = timestamp()
-        let networkDisabled = plan.sandbox?.networkDisabled == true  // network
-        let encoding = encodeInBackground(Self.running(entries[id]!.record, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled))
         // Every attachment made before start is connected to the shim before the process
         // runs: those released while the runtime created, and any made since.
         early.release()
@@ -181,7 +186,6 @@ extension ContainerService {
         late.release()
         let connecting = early.connected + late.connected
         if !connecting.isEmpty { await AttachmentsToConnect.awaitConnected(connecting) }
-        let saved = await encoding.value
         if let saved { records.write(id, saved) }
         let launched = clock.now
         do {

@@ -203,15 +203,12 @@ public actor ContainerService {
 
     /// A record's JSON for the writer, encoded off the actor (sorted keys, so that it can be
     /// compared with the record as it is later); nil, logged, when it cannot be encoded.
-    func encodeInBackground(_ record: ContainerRecord) -> Task<Data?, Never> {
-        let logger = self.logger
-        return Task {
-            do {
-                return try await blocking { try ContainerRecord.sortedEncoder.encode(record) }
-            } catch {
-                logger.error("container \(record.ID): cannot save its state: \(error)")
-                return nil
-            }
+    nonisolated static func encodedForDisk(_ record: ContainerRecord, logger: Logger) -> Data? {
+        do {
+            return try ContainerRecord.sortedEncoder.encode(record)
+        } catch {
+            logger.error("container \(record.ID): cannot save its state: \(error)")
+            return nil
         }
     }
 
