@@ -405,6 +405,11 @@ cleanup() {
         umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null
     done
     rm -rf --one-file-system "$work"
+    # The containers' cgroup parent, when empty (another run may still use it).
+    for parent in /sys/fs/cgroup/*/berth-bench /sys/fs/cgroup/berth-bench; do
+        [ -d "$parent" ] && rmdir "$parent" 2>/dev/null
+    done
+    return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -428,7 +433,7 @@ for name in $daemons; do
             continue
         fi
         mkdir -p "$work/berth"
-        echo '{}' >"$work/berth/daemon.json"
+        echo '{"cgroup-parent": "/berth-bench"}' >"$work/berth/daemon.json"
         "$bin_dir/berthd" -H "unix://$berthd_sock" --data-root "$work/berth/data" --exec-root "$work/berth/exec" \
             --pidfile "$work/berth/berthd.pid" --config-file "$work/berth/daemon.json" >"$work/berthd.log" 2>&1 &
         berthd_pid=$!

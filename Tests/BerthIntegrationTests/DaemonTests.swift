@@ -10,14 +10,16 @@ final class TestDaemon {
 
     var host: String { "unix://" + socket }
 
-    /// Daemons without a cgroup parent of their own make berthd's default one, /berth, in
-    /// every hierarchy: it goes when the test process ends, if empty (rmdir refuses otherwise,
-    /// so a berthd of the host that uses it keeps it).
-    private static let defaultCgroupParentCleanup: Void = {
+    /// The cgroup parents the test daemons make in every hierarchy, berthd's default /berth and
+    /// the tests' /berth-test, go when the test process ends, if empty (rmdir refuses
+    /// otherwise, so a berthd of the host that uses one keeps it).
+    private static let cgroupParentsCleanup: Void = {
         atexit {
             let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
-            for hierarchy in hierarchies { rmdir("/sys/fs/cgroup/" + hierarchy + "/berth") }
-            rmdir("/sys/fs/cgroup/berth")
+            for parent in ["berth", "berth-test"] {
+                for hierarchy in hierarchies { rmdir("/sys/fs/cgroup/" + hierarchy + "/" + parent) }
+                rmdir("/sys/fs/cgroup/" + parent)
+            }
         }
     }()
 
@@ -27,7 +29,7 @@ final class TestDaemon {
     /// execs its arguments, such as `unshare --net`) runs berthd in its own surroundings.
     init(configuration: String = "{}", directory existing: String? = nil, extraHosts: [String] = [],
          socketActivated: Bool = false, launcher: [String] = []) throws {
-        _ = Self.defaultCgroupParentCleanup
+        _ = Self.cgroupParentsCleanup
         directory = existing ?? NSTemporaryDirectory() + Harness.uniqueID("berthd")
         socket = directory + "/berth.sock"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
