@@ -91,6 +91,26 @@ struct RunParityTests {
         }
     }
 
+    /// The restart loop's decision at an exit and its own starts are part of the loop: a
+    /// `docker start` at any moment of it is answered as during the back-off (dockerd holds the
+    /// container's lock through them), never "busy", nor a second start.
+    @Test func startsDuringTheRestartLoopLeaveItAlone() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "loop", "--restart", "always", "busybox", "true"])
+            // The first restarts come 0.1, 0.2, 0.4, 0.8 and 1.6 s apart, each with its start.
+            let deadline = Date().addingTimeInterval(4)
+            var refused: [String] = []
+            var starts = 0
+            while Date() < deadline {
+                let start = daemon.docker(["start", "loop"])
+                starts += 1
+                if start.status != 0 || start.stdout != "loop\n" { refused.append(start.stderr) }
+            }
+            #expect(refused.isEmpty, "\(refused.count) of \(starts) starts refused: \(refused.prefix(3))")
+            Self.succeeds(daemon, ["rm", "-f", "loop"])
+        }
+    }
+
     @Test func removingAPausedContainerSaysToUnpauseFirst() throws {
         try DockerParityTests.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "pz", "busybox", "sleep", "100"])

@@ -308,6 +308,10 @@ extension ContainerService {
                 ContainerRoot.unmount(id, snapshotter: images.snapshotter)
             }
         }
+        // Whether the restart policy starts it again is decided with the exit, as dockerd does:
+        // the container goes from running to restarting at once, so a `docker start` in
+        // between (this handling awaits below) cannot start it a second time.
+        let restartAfter = entries[id]?.hostConfig.AutoRemove == true ? nil : restartDelay(id, status: status)
         guard var entry = entries[id] else { return }
         entry.record.State.Running = false
         entry.record.State.Paused = false
@@ -316,6 +320,10 @@ extension ContainerService {
         entry.record.State.FinishedAt = finished
         entry.record.State.OOMKilled = oomKilled
         entry.record.State.Status = "exited"
+        if restartAfter != nil {
+            entry.record.State.Restarting = true
+            entry.record.State.Status = "restarting"
+        }
         entry.journalEnd = journalEnd
         let waiters = entry.exitWaiters
         let signals = entry.exitSignals
@@ -352,7 +360,8 @@ extension ContainerService {
             logger.debug("exit \(id.prefix(12)): OOM checked \(oomChecked - entered), reported \(reported - oomChecked), network released \(released - reported), removed \(clock.now - released)")
             return
         }
-        if let delay = restartDelay(id, status: status) {
+        // Unless a stop or a kill ended the loop meanwhile.
+        if let delay = restartAfter, entries[id]?.record.State.Restarting == true {
             scheduleRestart(id, after: delay)
         }
     }
@@ -392,13 +401,15 @@ extension ContainerService {
 
     private func restartNow(_ id: String) async {
         guard let entry = entries[id], entry.record.State.Restarting else { return }
-        entries[id]!.record.State.Restarting = false
         entries[id]!.record.RestartCount += 1
+        // Restarting until the start is done (which makes the state running): a `docker start`
+        // meanwhile leaves the loop alone, as during the back-off.
         do {
             try await startProcess(id)
         } catch {
             logger.error("container \(id): restart failed: \(error)")
             if entries[id] != nil {
+                entries[id]!.record.State.Restarting = false
                 entries[id]!.record.State.Status = "exited"
                 persist(id)
                 if let delay = restartDelay(id, status: entries[id]!.record.State.ExitCode) { scheduleRestart(id, after: delay) }
