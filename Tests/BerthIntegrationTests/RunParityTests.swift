@@ -111,6 +111,30 @@ struct RunParityTests {
         }
     }
 
+    /// A stop that comes while the restart loop starts the container waits for that start and
+    /// then stops what runs, as dockerd's waits behind the container's lock: it is never
+    /// answered while the container goes on running. Stops come at spread moments around the
+    /// first restart, some of them while its start is at work.
+    @Test func aStopDuringARestartsStartStopsTheContainer() throws {
+        try DockerParityTests.withDaemon { daemon in
+            let names = (0..<12).map { "flap\($0)" }
+            // Each fails once (its first run), then runs: its restart comes 100 ms after that
+            // exit. Its stop comes 60 to 335 ms after its run, in the background.
+            var script = ""
+            for (index, name) in names.enumerated() {
+                script += "DOCKER run -d --name \(name) --restart always busybox sh -c 'test -f /ran || { touch /ran; exit 1; }; sleep 100' >/dev/null\n"
+                script += "( sleep 0.\(String(format: "%03d", 60 + index * 25)); DOCKER stop -t 1 \(name) ) &\n"
+            }
+            script += "wait\n"
+            let stops = CopyExportDiffTests.shell(daemon, script)
+            #expect(stops.status == 0 && stops.stdout.split(separator: "\n").sorted() == names.map { Substring($0) }.sorted(), "\(stops)")
+            usleep(500_000)
+            let running = daemon.docker(["ps", "--filter", "name=flap", "--format", "{{.Names}} {{.Status}}"]).stdout
+            #expect(running.isEmpty, "still running after their stops: \(running)")
+            Self.succeeds(daemon, ["rm", "-f"] + names)
+        }
+    }
+
     @Test func removingAPausedContainerSaysToUnpauseFirst() throws {
         try DockerParityTests.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "pz", "busybox", "sleep", "100"])

@@ -436,7 +436,8 @@ extension ContainerService {
             markManuallyStopped(id)
             await records.flushed(id)
         }
-        // Read after the wait: a restart may have begun meanwhile, or a removal ended it.
+        await awaitStartInProgress(id)
+        // Read after the waits: a restart may have begun meanwhile, or a removal ended it.
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(nameOrID)") }
         if entry.record.State.Restarting {
             cancelRestart(id)
@@ -524,6 +525,8 @@ extension ContainerService {
         }
         let id: String
         do { id = try resolve(nameOrID) } catch let error as BerthError { throw failure(error) }
+        await awaitStartInProgress(id)
+        guard entries[id] != nil else { throw failure(.notFound("No such container: \(nameOrID)")) }
         if entries[id]!.record.State.Restarting {
             // No process to signal: as dockerd, a signal that would end it (SIGKILL, or the
             // stop signal) ends the restart loop instead, and the kill succeeds.

@@ -429,16 +429,21 @@ public actor ContainerService {
         await records.flushed(id)
     }
 
+    /// A start in progress (the user's, or the restart loop's) owns the container until its
+    /// process runs or fails to: a removal, a stop or a kill waits for it, up to 10 s, and then
+    /// sees a running container, as dockerd's do behind the container's lock.
+    func awaitStartInProgress(_ id: String) async {
+        var waited = 0
+        while entries[id]?.busy == true && waited < 200 {
+            try? await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+    }
+
     /// `removeVolumes` (`docker rm -v`): its anonymous volumes go too.
     public func remove(_ nameOrID: String, force: Bool, removeVolumes: Bool = false) async throws {
         let id = try resolve(nameOrID)
-        // A start in progress owns the container until its process runs (or fails to): the
-        // removal waits for it, then sees a running container.
-        var waited = 0
-        while entries[id]?.busy == true && waited < 200 {
-            try await Task.sleep(for: .milliseconds(50))
-            waited += 1
-        }
+        await awaitStartInProgress(id)
         guard let entry = entries[id] else { return }
         if entry.busy { throw BerthError.conflict("container \(id) is still starting: try again") }
         let state = entry.record.State
