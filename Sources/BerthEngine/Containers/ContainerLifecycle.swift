@@ -126,7 +126,7 @@ extension ContainerService {
         let pid: Int32
         let execTemplate: ExecTemplate
         let startedAt: String
-        let saved: Data?
+        let saved: (record: ContainerRecord, json: Data)?
         // The record of this run is encoded on the launch's thread once the runtime's create is
         // done (a thread of its own would cost a switch there and back, up to a millisecond on
         // busy cores), and queued for the disk before the process goes, so that its fsync
@@ -158,7 +158,7 @@ extension ContainerService {
                     timings.created = clock.now
                     let startedAt = timestamp()
                     let record = Self.running(snapshot, pid: pid, startedAt: startedAt, networkDisabled: networkDisabled)
-                    return (pid, execTemplate, startedAt, Self.encodedForDisk(record, logger: logger))
+                    return (pid, execTemplate, startedAt, Self.encodedForDisk(record, logger: logger).map { (record, $0) })
                 } catch {
                     prepared.undo(images: images)
                     throw error
@@ -186,7 +186,7 @@ extension ContainerService {
         late.release()
         let connecting = early.connected + late.connected
         if !connecting.isEmpty { await AttachmentsToConnect.awaitConnected(connecting) }
-        if let saved { records.write(id, saved) }
+        if let saved { records.write(id, saved.json) }
         let launched = clock.now
         do {
             try await ShimClient(socketPath: socket).quickCall("start")
@@ -204,7 +204,8 @@ extension ContainerService {
         entries[id]!.startedUptime = DispatchTime.now().uptimeNanoseconds
         entries[id]!.execTemplate = execTemplate
         entries[id]!.cgroupsPath = plan.cgroupsPath
-        if let saved, saved == (try? ContainerRecord.sortedEncoder.encode(record)) {
+        // Saved as it is unless it changed meanwhile (compared as values: no second encoding).
+        if let saved, saved.record == record {
             persisted(id)
         } else {
             persist(id)

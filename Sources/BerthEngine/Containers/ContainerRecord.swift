@@ -4,7 +4,7 @@ import FoundationEssentials
 import Glibc
 
 /// `State` in `docker inspect`.
-public struct ContainerStateRecord: Codable, Sendable {
+public struct ContainerStateRecord: Codable, Sendable, Equatable {
     public static let zeroTime = "0001-01-01T00:00:00Z"
 
     public var Status = "created"
@@ -27,7 +27,7 @@ public struct ContainerStateRecord: Codable, Sendable {
 
 /// A container as berthd keeps it in `containers/<id>/config.v2.json` (its HostConfig is in
 /// hostconfig.json beside it). Field names are those `docker inspect` shows.
-public struct ContainerRecord: Codable, Sendable {
+public struct ContainerRecord: Codable, Sendable, Equatable {
     public var ID: String
     public var Created: String
     public var Path: String

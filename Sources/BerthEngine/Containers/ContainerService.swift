@@ -201,8 +201,8 @@ public actor ContainerService {
         imageUsers.set(entry.record)
     }
 
-    /// A record's JSON for the writer, encoded off the actor (sorted keys, so that it can be
-    /// compared with the record as it is later); nil, logged, when it cannot be encoded.
+    /// A record's JSON for the writer, for callers off the actor (sorted keys: the same record
+    /// always gives the same bytes); nil, logged, when it cannot be encoded.
     nonisolated static func encodedForDisk(_ record: ContainerRecord, logger: Logger) -> Data? {
         do {
             return try ContainerRecord.sortedEncoder.encode(record)
