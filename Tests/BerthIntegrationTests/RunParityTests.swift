@@ -334,6 +334,34 @@ struct RunParityTests {
         #expect(run.stdout == "512\n8192\n", "\(run)")
     }
 
+    /// An AutoRemove container stays a moment after it exits by itself (docker-py reads its
+    /// logs then), but one that the user stops or kills is gone when the command answers, and
+    /// one that waits out that moment gives its name up to a new one: the script's next `run`
+    /// under the same name works, as with dockerd. A restart keeps it.
+    @Test func autoRemoveContainersLeaveTheirNameFreeForTheNextCommand() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "reuse", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["stop", "-t", "1", "reuse"])
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "reuse", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["kill", "reuse"])
+            let start = daemon.docker(["start", "reuse"])
+            #expect(start.status == 1 && start.stderr.contains("No such container: reuse"), "\(start)")
+
+            // Exited by itself: `docker wait` sees it, and the next run takes the name at once.
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "job", "busybox", "true"])
+            #expect(daemon.docker(["wait", "job"]).stdout == "0\n")
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "job", "busybox", "sleep", "100"])
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "done", "busybox", "true"])
+            #expect(daemon.docker(["wait", "done"]).stdout == "0\n")
+            Self.succeeds(daemon, ["rename", "job", "done"])
+
+            Self.succeeds(daemon, ["restart", "-t", "1", "done"])
+            #expect(Self.inspect(daemon, "{{.State.Running}} {{.RestartCount}}", "done") == "true 0")
+            Self.succeeds(daemon, ["rm", "-f", "done"])
+            #expect(daemon.docker(["ps", "-aq"]).stdout.isEmpty)
+        }
+    }
+
     // dockerd's kill with SIGKILL (the default) returns once the container has exited: what
     // the client does next sees it stopped. Before, it returned as the signal went.
     @Test func killReturnsOnceTheContainerHasExited() throws {

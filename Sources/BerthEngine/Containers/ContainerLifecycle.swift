@@ -353,7 +353,10 @@ extension ContainerService {
         let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
-            if entries[id]?.removalWaiters.isEmpty ?? true {
+            guard let now = entries[id], !now.manualRestart else { return }
+            // Removed at once when the user ended it (stop, kill, rm -f: a script's next
+            // command may reuse the name) or someone waits for the removal (`docker run --rm`).
+            if now.removalWaiters.isEmpty && !now.record.HasBeenManuallyStopped {
                 removeAfterGrace(id, finished: finished)
                 return
             }
@@ -468,6 +471,7 @@ extension ContainerService {
             }
         }
         emit("stop", container: id)
+        if manual { await awaitAutoRemoval(id) }
         return .stopped
     }
 
@@ -549,8 +553,9 @@ extension ContainerService {
         do {
             if number == SIGKILL {
                 // As dockerd: a SIGKILL returns once the container has exited, so what the
-                // client asks next (inspect, rm, start) finds it stopped.
+                // client asks next (inspect, rm, start) finds it stopped, or gone with --rm.
                 try await killAndWait(id, signal: number, timeout: .seconds(10))
+                await awaitAutoRemoval(id)
             } else {
                 try await signalThroughShim(id, number)
                 // A frozen process gets its signal only once thawed; dockerd unpauses it too.
@@ -582,6 +587,8 @@ extension ContainerService {
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(nameOrID)
+        entries[id]?.manualRestart = true
+        defer { entries[id]?.manualRestart = false }
         do {
             _ = try await stop(id, timeout: timeout, signal: signal)
             entries[id]!.record.HasBeenManuallyStopped = false

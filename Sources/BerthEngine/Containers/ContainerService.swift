@@ -41,6 +41,9 @@ public actor ContainerService {
         var journalEnd: JournalLogEnd?
         /// The healthcheck's monitor of this run (see HealthMonitor).
         var healthMonitor: HealthMonitorHandle?
+        /// `docker restart` is stopping and starting it: that exit does not end an AutoRemove
+        /// container (dockerd's HasBeenManuallyRestarted).
+        var manualRestart = false
     }
 
     public struct ExitResult: Sendable {
@@ -69,6 +72,8 @@ public actor ContainerService {
     /// By container ID: a pause (true) or unpause (false) the runtime is doing now, so that a
     /// second one at the same moment is answered as dockerd answers it (already / not paused).
     var freezeChanges: [String: Bool] = [:]
+    /// Containers being removed now (see removeStopped).
+    var removalsInProgress: Set<String> = []
     /// Tells the waits for exits and removals apart (see ExitWaiters).
     var nextWaiterToken: UInt64 = 0
     /// Counts every change of any container, so that cached answers know they are stale.
@@ -236,6 +241,7 @@ public actor ContainerService {
         let name: String
         if let requestedName, !requestedName.isEmpty {
             name = String(try CreateValidation.validateName(requestedName).dropFirst())
+            await freeNameOfRemovedContainer(name)
             if let holder = names[name] ?? creatingNames[name] {
                 throw BerthError.conflict("Conflict. The container name \"/\(name)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
             }
@@ -416,14 +422,17 @@ public actor ContainerService {
         do { bare = String(try CreateValidation.validateName(slashed).dropFirst()) } catch let error as BerthError {
             throw BerthError(error.code, "Error when allocating new name: " + error.message)
         }
+        await freeNameOfRemovedContainer(bare)
+        // Read again after the wait: the container may have gone or been renamed meanwhile.
+        guard let current = entries[id]?.record.bareName else { throw BerthError.notFound("No such container: \(nameOrID)") }
         if let holder = names[bare] ?? creatingNames[bare] {
             throw BerthError.conflict("Error when allocating new name: Conflict. The container name \"/\(bare)\" is already in use by container \"\(holder)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
-        names[old] = nil
+        names[current] = nil
         names[bare] = id
         entries[id]!.record.Name = "/" + bare
         persist(id)
-        emit("rename", container: id, ["oldName": "/" + old])
+        emit("rename", container: id, ["oldName": "/" + current])
         // Its names on user networks, while it runs.
         await network?.renameContainer(id, to: bare)
         await records.flushed(id)
@@ -469,8 +478,16 @@ public actor ContainerService {
     /// Deletes a stopped container's files, root and name; wakes `wait --condition removed`.
     func removeStopped(_ id: String, removeVolumes: Bool = false) async throws {
         guard var entry = entries[id] else { return }
-        if entry.record.State.Status == "removing" { return }
+        if removalsInProgress.contains(id) {
+            // Another removal is at work (an AutoRemove's, during `rm -f`): answered once it is
+            // done, so that the caller's next command finds the name free.
+            _ = await awaitContainer(id, .removal)
+            return
+        }
+        removalsInProgress.insert(id)
+        defer { removalsInProgress.remove(id) }
         stopHealthMonitor(id)
+        let previousStatus = entry.record.State.Status
         entry.record.State.Status = "removing"
         entries[id] = entry
         let paths = self.paths
@@ -491,15 +508,24 @@ public actor ContainerService {
                 }
             }
         }
-        if anonymous.isEmpty {
-            // A rename that frees nothing, here: a hop to another thread costs more, up to a
-            // millisecond when the cores are busy (the exit's clean-up runs meanwhile).
-            try removeConfig()
-        } else {
-            try await blocking {
-                try AnonymousVolumeNote.write(anonymous, for: id, paths: paths)
+        do {
+            if anonymous.isEmpty {
+                // A rename that frees nothing, here: a hop to another thread costs more, up to a
+                // millisecond when the cores are busy (the exit's clean-up runs meanwhile).
                 try removeConfig()
+            } else {
+                try await blocking {
+                    try AnonymousVolumeNote.write(anonymous, for: id, paths: paths)
+                    try removeConfig()
+                }
             }
+        } catch {
+            // Still there: its waiters hear why rather than wait on, and a later rm may try again.
+            entries[id]?.record.State.Status = previousStatus
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            entries[id]?.removalWaiters.resumeAll(returning: ExitResult(statusCode: entry.record.State.ExitCode, error: message))
+            entries[id]?.removalWaiters = ExitWaiters()
+            throw error
         }
         // The volumes go before the directory with their note does.
         if let mounts = entry.record.VolumeMounts, !mounts.isEmpty {
