@@ -15,6 +15,11 @@ enum ContainerLogRoutes {
         guard source.file != nil || source.driver == "journald" else {
             throw BerthError.notImplemented("configured logging driver does not support reading")
         }
+        // dockerd makes the container's driver to read through it, and journald's refuses a host
+        // where journald does not listen: an error, rather than an empty log.
+        if source.file == nil && !JournaldSocket.isListening() {
+            throw BerthError.internalError("journald is not enabled on this host")
+        }
         var query = try GoStrconv.passedOn { try LogReadOptions(query: request.query.compactMapValues(\.first)) }
         query.detailsPrefix = source.detailsPrefix
         query.joinsFrames = LogFraming.joinsFrames(request.headers)

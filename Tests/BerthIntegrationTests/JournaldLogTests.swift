@@ -269,5 +269,8 @@ struct JournaldLogTests {
             "failed to create task for container: failed to initialize logging driver: journald is not enabled on this host"),
             "\(run.stderr)")
         #expect(daemon.docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "unlogged"]).stdout == "created 128\n")
+        // Nor are its logs read as empty: dockerd's driver refuses the reading too.
+        let logs = daemon.docker(["logs", "unlogged"])
+        #expect(logs.status == 1 && logs.stderr == "Error response from daemon: journald is not enabled on this host\n", "\(logs)")
     }
 }
