@@ -472,6 +472,17 @@ struct ContainerBehaviourTests {
                 #expect(denied.status == 1 && denied.stderr == "mkdir: can't create directory '/d': Operation not permitted\n", "\(denied)")
             }
             #expect(daemon.docker(["run", "--rm", "busybox", "mkdir", "/d"]).status == 0)
+
+            // As dockerd: a profile with no default action and no rules is no filter, and an
+            // unknown action is refused in runc's words.
+            let empty = daemon.directory + "/empty.json"
+            #expect(FileManager.default.createFile(atPath: empty, contents: Data("{}".utf8)))
+            let unfiltered = daemon.docker(["run", "--rm", "--security-opt", "seccomp=" + empty, "busybox", "grep", "Seccomp:", "/proc/self/status"])
+            #expect(unfiltered.status == 0 && unfiltered.stdout == "Seccomp:\t0\n", "\(unfiltered)")
+            let bogus = daemon.directory + "/bogus.json"
+            #expect(FileManager.default.createFile(atPath: bogus, contents: Data(#"{"defaultAction": "SCMP_ACT_BOGUS"}"#.utf8)))
+            let refused = daemon.docker(["run", "--rm", "--security-opt", "seccomp=" + bogus, "busybox", "true"])
+            #expect(refused.status == 125 && refused.stderr.contains("string SCMP_ACT_BOGUS is not a valid action for seccomp"), "\(refused)")
         }
     }
 

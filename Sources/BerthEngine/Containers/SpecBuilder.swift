@@ -437,7 +437,7 @@ public enum SpecBuilder {
         }
         do {
             let profile = try text.map(SeccompProfile.init(json:)) ?? SeccompProfile.builtIn()
-            return profile.resolve(capabilities: capabilities)
+            return profile.isEmpty ? nil : profile.resolve(capabilities: capabilities)
         } catch {
             throw BerthError.invalidArgument("Decoding seccomp profile failed: \(error)")
         }

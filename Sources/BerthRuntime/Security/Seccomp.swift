@@ -141,7 +141,7 @@ public final class SeccompFilter {
         case "SCMP_ACT_ALLOW": kind = Int32(BERTH_SCMP_ALLOW.rawValue)
         case "SCMP_ACT_LOG": kind = Int32(BERTH_SCMP_LOG.rawValue)
         case "SCMP_ACT_NOTIFY": kind = Int32(BERTH_SCMP_NOTIFY.rawValue)
-        default: throw ConfigError("seccomp: unknown action \"\(name)\"")
+        default: throw ConfigError("string \(name) is not a valid action for seccomp")  // runc's words
         }
         return berth_seccomp_action(kind, errno)
     }

@@ -27,7 +27,8 @@ public struct SeccompProfile: Decodable, Sendable {
         public var excludes: Condition?
     }
 
-    public var defaultAction: String
+    /// Absent in a profile of `{}`, which, with no rules either, means no filter (see isEmpty).
+    public var defaultAction: String?
     public var defaultErrnoRet: UInt32?
     public var archMap: [ArchitectureMap]?
     public var architectures: [String]?
@@ -40,6 +41,9 @@ public struct SeccompProfile: Decodable, Sendable {
             throw ConfigError("seccomp profile is not valid JSON: \(error)")
         }
     }
+
+    /// No default action and no rules: Docker runs the container without a filter.
+    public var isEmpty: Bool { (defaultAction ?? "").isEmpty && (syscalls ?? []).isEmpty }
 
     /// The project's default profile (etc/seccomp/default.json), compiled in; decoded once
     /// (every container start asks for it).
@@ -83,7 +87,7 @@ public struct SeccompProfile: Decodable, Sendable {
             guard !names.isEmpty else { continue }
             syscalls.append(.init(names: names, action: rule.action, errnoRet: rule.errnoRet, args: rule.args))
         }
-        return Spec.Seccomp(defaultAction: defaultAction, defaultErrnoRet: defaultErrnoRet,
+        return Spec.Seccomp(defaultAction: defaultAction ?? "", defaultErrnoRet: defaultErrnoRet,
                             architectures: arches, syscalls: syscalls)
     }
 
