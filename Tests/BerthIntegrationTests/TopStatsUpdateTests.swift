@@ -193,6 +193,23 @@ struct TopStatsUpdateTests {
 
     // MARK: - docker update
 
+    /// On cgroup v1 the kernel refuses a limit below what the container uses: runc's words,
+    /// and the container keeps its limit (v2 reclaims or OOM-kills instead).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.limit_in_bytes"), "memory is a v1 controller"))
+    func aMemoryLimitBelowTheUsageIsRefused() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "full", "-m", "64m", "--memory-swap", "64m", "busybox", "sh", "-c",
+                                   "dd if=/dev/zero of=/dev/shm/f bs=1M count=24 2>/dev/null; touch /filled; sleep 1000"]).status == 0)
+            CopyExportDiffTests.waitFor { daemon.docker(["exec", "full", "test", "-f", "/filled"]).status == 0 }
+            let id = Self.inspect(daemon, "{{.Id}}", "full")
+            let refused = daemon.docker(["update", "-m", "8m", "--memory-swap", "8m", "full"])
+            #expect(refused.status == 1 && refused.stderr.hasPrefix(
+                "Error response from daemon: Cannot update container \(id): unable to set memory limit to 8388608 (current usage: "), "\(refused)")
+            #expect(Self.inspect(daemon, "{{.HostConfig.Memory}} {{.State.Running}}", "full") == "67108864 true")
+            #expect(daemon.docker(["rm", "-f", "full"]).status == 0)
+        }
+    }
+
     @Test func updateChangesTheLiveCgroupAndTheHostConfig() throws {
         try Self.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--name", "up", "-m", "64m", "busybox", "sleep", "1000"]).status == 0)

@@ -148,7 +148,15 @@ struct CgroupV1: CgroupManager {
         if !CgroupFile.exists(directory, "memory.memsw.limit_in_bytes") { swap = nil }
         for (file, value) in Self.memoryWrites(limit: limit, swap: swap,
                                                currentSwap: Int64(CgroupFile.read(directory, "memory.memsw.limit_in_bytes") ?? "")) {
-            try CgroupFile.write(directory, file, value)
+            do {
+                try CgroupFile.write(directory, file, value)
+            } catch let error as SystemError where error.errno == EBUSY && file == "memory.limit_in_bytes" {
+                // The kernel refuses a limit below what the container uses now: runc's words,
+                // rather than the cgroup file's path.
+                let usage = CgroupFile.read(directory, "memory.usage_in_bytes") ?? "?"
+                let peak = CgroupFile.read(directory, "memory.max_usage_in_bytes") ?? "?"
+                throw ConfigError("unable to set memory limit to \(value) (current usage: \(usage), peak usage: \(peak))")
+            }
         }
         if let reservation = memory.reservation, reservation != 0 {
             try CgroupFile.write(directory, "memory.soft_limit_in_bytes", CgroupConversions.limit(reservation, unlimited: "-1"))
