@@ -41,7 +41,8 @@ int berth_mount_overlay(const char *target, const char *const lowers[], int lowe
     // images are not bound by the one-page limit of mount(2)'s option string.
     int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
     if (fs < 0) return -1;
-    int ok = 1;
+    // Named "overlay" in /proc/mounts (and `df /` in the container), as mount(2) callers name it.
+    int ok = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "overlay", 0) == 0;
     for (int i = 0; i < lower_count && ok; i++) {
         ok = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) == 0;
     }

@@ -432,6 +432,8 @@ struct ContainerBehaviourTests {
                     == "tmpfs /t tmpfs rw,nosuid,nodev,noexec,relatime 0 0\nok\n")
             #expect(run(["--tmpfs", "/t:ro,size=1m", "busybox", "grep", " /t ", "/proc/mounts"]).stdout
                     == "tmpfs /t tmpfs ro,nosuid,nodev,noexec,relatime,size=1024k 0 0\n")
+            // The root is named as dockerd's is (`df /` shows it).
+            #expect(run(["busybox", "sh", "-c", "head -1 /proc/mounts | cut -d' ' -f1-3"]).stdout == "overlay / overlay\n")
             let readOnly = run(["--read-only", "busybox", "sh", "-c", "touch /x; echo $?; touch /tmp/x; echo $?"])
             #expect(readOnly.stdout == "1\n1\n" && readOnly.stderr == "touch: /x: Read-only file system\ntouch: /tmp/x: Read-only file system\n")
             let caps = run(["busybox", "grep", "-E", "^(CapEff|CapBnd|NoNewPrivs|Seccomp):", "/proc/self/status"])
