@@ -34,6 +34,8 @@ struct RunParityTests {
                 (["--log-opt", "max-size=-1"], "failed to initialize logging driver: invalid size: '-1'"),
                 (["--log-opt", "max-size=0"], "failed to initialize logging driver: max-size must be a positive number"),
                 (["--log-opt", "max-size=1.2.3"], "failed to initialize logging driver: strconv.ParseFloat: parsing \"1.2.3\": invalid syntax"),
+                // Windows's own driver is no plugin a Linux dockerd knows.
+                (["--log-driver", "etwlogs"], "error looking up logging plugin etwlogs: plugin \"etwlogs\" not found"),
             ]
             for (options, message) in cases {
                 Self.fails(daemon, ["run", "--rm"] + options + ["busybox", "true"], stderr: DockerParityTests.runError(message))
@@ -347,11 +349,12 @@ struct RunParityTests {
             let start = daemon.docker(["start", "reuse"])
             #expect(start.status == 1 && start.stderr.contains("No such container: reuse"), "\(start)")
 
-            // Exited by itself: `docker wait` sees it, and the next run takes the name at once.
-            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "job", "busybox", "true"])
+            // Exited by itself (after `run -d` has hung up its wait for the removal): `docker
+            // wait` sees it, and the next run takes the name at once.
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "job", "busybox", "sleep", "0.5"])
             #expect(daemon.docker(["wait", "job"]).stdout == "0\n")
             Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "job", "busybox", "sleep", "100"])
-            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "done", "busybox", "true"])
+            Self.succeeds(daemon, ["run", "-d", "--rm", "--name", "done", "busybox", "sleep", "0.5"])
             #expect(daemon.docker(["wait", "done"]).stdout == "0\n")
             Self.succeeds(daemon, ["rename", "job", "done"])
 

@@ -550,20 +550,22 @@ public actor ContainerService {
             }
         }
         await forgetNetwork(id)  // network
-        entries[id] = nil
+        // The entry as it is now: the waits and attachments that came during the awaits above
+        // are in it, not in the copy taken at the beginning, and are answered too.
+        let removed = entries.removeValue(forKey: id) ?? entry
         stateVersion += 1
-        if names[entry.record.bareName] == id { names[entry.record.bareName] = nil }
-        for exec in entry.execs { execs[exec] = nil }
+        if names[removed.record.bareName] == id { names[removed.record.bareName] = nil }
+        for exec in removed.execs { execs[exec] = nil }
         imageUsers.remove(id)
-        let result = ExitResult(statusCode: entry.record.State.ExitCode, error: nil)
-        entry.exitWaiters.resumeAll(returning: result)
-        entry.removalWaiters.resumeAll(returning: result)
-        for signal in entry.exitSignals {
+        let result = ExitResult(statusCode: removed.record.State.ExitCode, error: nil)
+        removed.exitWaiters.resumeAll(returning: result)
+        removed.removalWaiters.resumeAll(returning: result)
+        for signal in removed.exitSignals {
             signal.yield(true)
             signal.finish()
         }
-        for attach in entry.pendingAttaches.values { attach.resume(returning: nil) }
-        emit("destroy", record: entry.record)
+        for attach in removed.pendingAttaches.values { attach.resume(returning: nil) }
+        emit("destroy", record: removed.record)
     }
 
     public struct PruneReport: Sendable {
