@@ -27,9 +27,18 @@ enum Sockets {
     }
 
     /// Binds `fd` to `address` and, for TCP, listens; closes it when either fails.
+    ///
+    /// A port in use is tried again for up to 20 ms: a port that was just let go (a restart
+    /// publishes it again at once) stays held by a process that this one spawns at that moment
+    /// until its exec closes the copy, and spawns (shims) happen at any time.
     private static func bindAndListen<Address>(_ fd: Int32, _ proto: String, _ address: inout Address) throws -> Int32 {
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+        var result: Int32 = -1
+        for attempt in 0..<11 {
+            if attempt > 0 { usleep(2_000) }
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+            }
+            if result == 0 || errno != EADDRINUSE { break }
         }
         guard result == 0, proto == "udp" || listen(fd, 1024) == 0 else {
             let code = errno
