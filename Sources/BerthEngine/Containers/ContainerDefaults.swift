@@ -34,8 +34,9 @@ public struct ContainerDefaults: Sendable {
 /// A container's log settings: its LogConfig over the daemon's, checked as dockerd does.
 struct LogSettings: Sendable {
     static let drivers: Set<String> = Set(["json-file", "local", "none", "journald"] + RemoteLogDriver.allCases.map(\.rawValue))
-    /// dockerd's other built-in drivers: Berth says it has not got them, not that they do not exist.
-    static let unimplementedDrivers: Set<String> = Set(["syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries", "etwlogs"])
+    /// dockerd's other built-in drivers on Linux: Berth says it has not got them, not that they
+    /// do not exist. (etwlogs is Windows's own: a Linux dockerd finds no such plugin.)
+    static let unimplementedDrivers: Set<String> = Set(["syslog", "fluentd", "gelf", "splunk", "awslogs", "gcplogs", "logentries"])
         .subtracting(drivers)
     static let jsonFileOptions: Set<String> = ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"]
     static let journaldOptions: Set<String> = ["tag", "labels", "labels-regex", "env", "env-regex"]
