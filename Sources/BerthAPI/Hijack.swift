@@ -73,8 +73,18 @@ extension HTTPHandler {
                 try await output.write(ByteBuffer(string: head))
                 if headFirst { await waitUntilHeadRead(channel) }
                 try await session.run(HijackedConnection(input: input, output: output, closed: channel.closeFuture))
+                await flushed(channel)
             }
         }
+    }
+
+    /// Returns once every write queued on the channel has gone to the socket (or the client
+    /// is gone). The close that ends a session (and the half-close, which NIO makes a close
+    /// when the client has half-closed first) drops the writes still queued: a slow reader
+    /// lost the end of the output. An empty write completes after all that came before it;
+    /// dockerd's blocking writes wait the same way.
+    static func flushed(_ channel: any Channel) async {
+        try? await channel.writeAndFlush(ByteBuffer()).get()
     }
 
     /// docker-py reads the 101 head through a buffered reader and the stream after it from the
