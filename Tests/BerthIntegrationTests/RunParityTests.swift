@@ -383,6 +383,22 @@ struct RunParityTests {
         }
     }
 
+    /// An exec gives the client only the streams it attached (docker-py's `exec_run(stdout=False)`).
+    @Test func anExecSendsOnlyTheStreamsItAttached() throws {
+        try DockerParityTests.withDaemon { daemon in
+            Self.succeeds(daemon, ["run", "-d", "--name", "streams", "busybox", "sleep", "100"])
+            let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                       #"{"AttachStdout": false, "AttachStderr": true, "Cmd": ["sh", "-c", "echo out; echo err >&2"]}"#,
+                                       "http://berth/v1.50/containers/streams/exec"])
+            let id = try #require((try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["Id"] as? String)
+            let started = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach": false, "Tty": false}"#,
+                                       "http://berth/v1.50/exec/\(id)/start"])
+            // One stderr frame (stream 2, length 4), and nothing of stdout.
+            #expect(Array(started.stdout.utf8) == [2, 0, 0, 0, 0, 0, 0, 4] + Array("err\n".utf8), "\(started)")
+            Self.succeeds(daemon, ["rm", "-f", "streams"])
+        }
+    }
+
     // dockerd's kill with SIGKILL (the default) returns once the container has exited: what
     // the client does next sees it stopped. Before, it returned as the signal went.
     @Test func killReturnsOnceTheContainerHasExited() throws {

@@ -161,7 +161,10 @@ extension ContainerService {
         }
         let request = "exec \(execID) \(tty ? 1 : 0) \(exec.OpenStdin ? 1 : 0) \(plan.count)"
         let keys = exec.DetachKeys.isEmpty ? DetachKeyScanner.defaultKeys : try DetachKeyScanner.parse(exec.DetachKeys)
-        let pump = StreamPump(tty: raw, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
+        var streams = StreamPump(tty: raw, closeStdinAtEnd: true, detachKeys: tty ? keys : [], forwardStdin: exec.OpenStdin)
+        streams.stdout = exec.OpenStdout
+        streams.stderr = exec.OpenStderr
+        let pump = streams
         let socket = paths.shimSocket(id)
         let record: @Sendable (ShimFrame) async -> Void = { frame in
             await self.recordExecFrame(execID, frame, client: client, raw: raw, wrapped: true)

@@ -47,6 +47,10 @@ struct StreamPump {
     var forwardStdin: Bool
     /// The end of the client's input ends the pump (AttachOptions.endsWithInput).
     var endsWithInput = false
+    /// The streams the client asked for (an exec's AttachStdout and AttachStderr); the
+    /// other's output is read and dropped, as dockerd does not attach it.
+    var stdout = true
+    var stderr = true
 
     enum Ending: Sendable { case outputEnded, inputEnded, detached }
 
@@ -58,11 +62,13 @@ struct StreamPump {
         let detachKeys = self.detachKeys
         let forwardStdin = self.forwardStdin
         let inputEndStops = endsWithInput && !closeStdinAtEnd
+        let wantsStdout = stdout, wantsStderr = stderr
         try await withThrowingTaskGroup(of: Ending.self) { group in
             group.addTask {
                 while let frame = try await frames.next() {
                     switch frame.kind {
                     case .stdout, .stderr:
+                        guard frame.kind == .stdout ? wantsStdout : wantsStderr else { continue }
                         if tty {
                             try await client.output.write(frame.payload)
                         } else {
