@@ -2,6 +2,7 @@ import BerthOCI
 import Foundation
 import Glibc
 import Testing
+import Synchronization
 
 /// Differences `scripts/compare-cases-with-dockerd` (scripts/parity-cases/run-lifecycle.txt)
 /// found between berthd and dockerd in run, exec and the lifecycle commands, each pinned
@@ -396,6 +397,39 @@ struct RunParityTests {
             // One stderr frame (stream 2, length 4), and nothing of stdout.
             #expect(Array(started.stdout.utf8) == [2, 0, 0, 0, 0, 0, 0, 4] + Array("err\n".utf8), "\(started)")
             Self.succeeds(daemon, ["rm", "-f", "streams"])
+        }
+    }
+
+    /// Commands on one container at the same moment wait for each other, as dockerd's wait
+    /// behind the container's lock: two restarts both restart it, two starts both answer with
+    /// its name, and an exec or a top during a start finds it running.
+    @Test func concurrentCommandsOnOneContainerWaitForEachOther() throws {
+        try DockerParityTests.withDaemon { daemon in
+            /// The commands at once, each after its delay in ms; their results in order.
+            let host = daemon.host
+            func atOnce(_ commands: [(delay: UInt32, arguments: [String])]) -> [Harness.Result] {
+                let results = Mutex<[Int: Harness.Result]>([:])
+                DispatchQueue.concurrentPerform(iterations: commands.count) { index in
+                    usleep(commands[index].delay * 1000)
+                    let result = Harness.run(Harness.dockerCLI, ["-H", host] + commands[index].arguments)
+                    results.withLock { $0[index] = result }
+                }
+                return results.withLock { all in commands.indices.map { all[$0]! } }
+            }
+            Self.succeeds(daemon, ["run", "-d", "--name", "twice", "busybox", "sleep", "100"])
+            for _ in 0..<3 {
+                let restarts = atOnce([(0, ["restart", "-t", "1", "twice"]), (0, ["restart", "-t", "1", "twice"])])
+                #expect(restarts.allSatisfy { $0.status == 0 && $0.stdout == "twice\n" }, "\(restarts)")
+                #expect(Self.inspect(daemon, "{{.State.Running}}", "twice") == "true")
+            }
+            for _ in 0..<3 {
+                Self.succeeds(daemon, ["stop", "-t", "0", "twice"])
+                let starts = atOnce([(0, ["start", "twice"]), (0, ["start", "twice"]),
+                                     (10, ["exec", "twice", "true"]), (10, ["top", "twice"])])
+                #expect(starts.allSatisfy { $0.status == 0 } && starts[0].stdout == "twice\n" && starts[1].stdout == "twice\n",
+                        "\(starts)")
+            }
+            Self.succeeds(daemon, ["rm", "-f", "twice"])
         }
     }
 

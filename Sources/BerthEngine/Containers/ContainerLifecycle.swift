@@ -76,7 +76,10 @@ extension ContainerService {
 
     public func start(_ nameOrID: String) async throws -> StartResult {
         let id = try resolve(nameOrID)
-        let state = entries[id]!.record.State
+        // A second start waits for the first, then finds it running, as dockerd's waits behind
+        // the container's lock.
+        await awaitStartInProgress(id)
+        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
         // Paused is checked first: a paused container is running too.
         if state.Paused { throw BerthError.conflict("cannot start a paused container, try unpause instead") }
         // dockerd counts a container in its restart back-off as running: the loop goes on.
@@ -587,6 +590,12 @@ extension ContainerService {
 
     public func restart(_ nameOrID: String, timeout: Int?, signal: String?) async throws {
         let id = try resolve(nameOrID)
+        // One restart at a time: a second waits for the first to end and then restarts the
+        // container again, as dockerd's wait behind the container's lock (two at once collided
+        // in the start, and both failed).
+        while entries[id]?.manualRestart == true { try? await Task.sleep(for: .milliseconds(50)) }
+        await awaitStartInProgress(id)
+        guard entries[id] != nil else { throw BerthError.notFound("No such container: \(nameOrID)") }
         entries[id]?.manualRestart = true
         defer { entries[id]?.manualRestart = false }
         do {
@@ -628,7 +637,8 @@ extension ContainerService {
 
     public func pause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
-        let state = entries[id]!.record.State
+        await awaitStartInProgress(id)
+        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
         if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused, freezeChanges[id] == nil else { throw BerthError.conflict("Container \(id) is already paused") }

@@ -56,6 +56,8 @@ extension ContainerService {
     /// Without `withMounts` it is the bare overlay root (`docker export`), which a running
     /// container has mounted in berthd's own namespace.
     func rootView(_ id: String, withMounts: Bool) async throws -> ContainerRootView {
+        // A start (or an export) at work owns the container's root: wait for it, as with dockerd.
+        await awaitStartInProgress(id)
         // The clean-up of an exit just past unmounts the root: it ends before a copy mounts it.
         if entries[id]?.record.State.Running == false, let cleanup = entries[id]?.cleanup { await cleanup.value }
         guard let record = entries[id]?.record else { throw BerthError.notFound("No such container: \(id)") }
