@@ -17,6 +17,20 @@ struct RunParityTests {
         DockerParityTests.inspect(daemon, format, name)
     }
 
+    /// An exec made through the API with this body; its ID.
+    static func createExec(_ daemon: TestDaemon, _ container: String, _ body: String) throws -> String {
+        let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+                                   "http://berth/v1.50/containers/\(container)/exec"])
+        return try #require((try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["Id"] as? String,
+                            "\(created)")
+    }
+
+    /// Starts the exec attached, without a terminal for the stream: the stream's bytes.
+    static func startExec(_ daemon: TestDaemon, _ id: String) -> [UInt8] {
+        Array(daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach":false,"Tty":false}"#,
+                           "http://berth/v1.50/exec/\(id)/start"]).stdout.utf8)
+    }
+
     static func fails(_ daemon: TestDaemon, _ arguments: [String], stderr: String, status: Int32 = 125,
                       sourceLocation: SourceLocation = #_sourceLocation) {
         let result = daemon.docker(arguments)
@@ -388,14 +402,11 @@ struct RunParityTests {
     @Test func anExecSendsOnlyTheStreamsItAttached() throws {
         try DockerParityTests.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "streams", "busybox", "sleep", "100"])
-            let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
-                                       #"{"AttachStdout": false, "AttachStderr": true, "Cmd": ["sh", "-c", "echo out; echo err >&2"]}"#,
-                                       "http://berth/v1.50/containers/streams/exec"])
-            let id = try #require((try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["Id"] as? String)
-            let started = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach": false, "Tty": false}"#,
-                                       "http://berth/v1.50/exec/\(id)/start"])
+            let id = try Self.createExec(daemon, "streams",
+                                         #"{"AttachStdout": false, "AttachStderr": true, "Cmd": ["sh", "-c", "echo out; echo err >&2"]}"#)
             // One stderr frame (stream 2, length 4), and nothing of stdout.
-            #expect(Array(started.stdout.utf8) == [2, 0, 0, 0, 0, 0, 0, 4] + Array("err\n".utf8), "\(started)")
+            let stream = Self.startExec(daemon, id)
+            #expect(stream == [2, 0, 0, 0, 0, 0, 0, 4] + Array("err\n".utf8), "\(stream)")
             Self.succeeds(daemon, ["rm", "-f", "streams"])
         }
     }
@@ -455,16 +466,12 @@ struct RunParityTests {
     @Test func execTerminalComesFromTheExecAndFramingFromTheStart() throws {
         try DockerParityTests.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "ex", "busybox", "sleep", "100"])
-            let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d",
-                                       #"{"AttachStdout":true,"AttachStderr":true,"Tty":true,"detachKeys":"ctrl-x","Cmd":["echo","hi"]}"#,
-                                       "http://berth/v1.50/containers/ex/exec"])
-            let id = try #require((try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])?["Id"] as? String,
-                                  "\(created)")
+            let id = try Self.createExec(daemon, "ex",
+                                         #"{"AttachStdout":true,"AttachStderr":true,"Tty":true,"detachKeys":"ctrl-x","Cmd":["echo","hi"]}"#)
             #expect(daemon.curl(["http://berth/v1.50/exec/\(id)/json"]).stdout.contains(#""DetachKeys":"ctrl-x""#))
-            let started = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Detach":false,"Tty":false}"#,
-                                       "http://berth/v1.50/exec/\(id)/start"])
             // One stdout frame, with the terminal's line ending.
-            #expect(Array(started.stdout.utf8) == [1, 0, 0, 0, 0, 0, 0, 4] + Array("hi\r\n".utf8), "\(Array(started.stdout.utf8))")
+            let stream = Self.startExec(daemon, id)
+            #expect(stream == [1, 0, 0, 0, 0, 0, 0, 4] + Array("hi\r\n".utf8), "\(stream)")
             Self.succeeds(daemon, ["rm", "-f", "ex"])
         }
     }
