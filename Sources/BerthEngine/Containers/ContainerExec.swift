@@ -95,8 +95,7 @@ extension ContainerService {
     public func createExec(_ nameOrID: String, _ request: ExecCreateRequest) async throws -> String {
         let id = try resolve(nameOrID)
         // An exec that comes during the start is made once the process runs.
-        await awaitStartInProgress(id)
-        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
+        let state = try await stateAfterStartInProgress(id, nameOrID)
         guard let command = request.Cmd, !command.isEmpty else { throw BerthError.invalidArgument("No exec command specified") }
         if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }

@@ -78,8 +78,7 @@ extension ContainerService {
         let id = try resolve(nameOrID)
         // A second start waits for the first, then finds it running, as dockerd's waits behind
         // the container's lock.
-        await awaitStartInProgress(id)
-        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
+        let state = try await stateAfterStartInProgress(id, nameOrID)
         // Paused is checked first: a paused container is running too.
         if state.Paused { throw BerthError.conflict("cannot start a paused container, try unpause instead") }
         // dockerd counts a container in its restart back-off as running: the loop goes on.
@@ -637,8 +636,7 @@ extension ContainerService {
 
     public func pause(_ nameOrID: String) async throws {
         let id = try resolve(nameOrID)
-        await awaitStartInProgress(id)
-        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
+        let state = try await stateAfterStartInProgress(id, nameOrID)
         if state.Restarting { throw BerthError.containerRestarting(id) }
         guard state.Running else { throw BerthError.conflict("Container \(id) is not running") }
         guard !state.Paused, freezeChanges[id] == nil else { throw BerthError.conflict("Container \(id) is already paused") }

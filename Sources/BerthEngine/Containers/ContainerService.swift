@@ -449,6 +449,14 @@ public actor ContainerService {
         }
     }
 
+    /// The container's state once a start in progress has ended (see awaitStartInProgress);
+    /// not found when it was removed meanwhile.
+    func stateAfterStartInProgress(_ id: String, _ nameOrID: String) async throws -> ContainerStateRecord {
+        await awaitStartInProgress(id)
+        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
+        return state
+    }
+
     /// `removeVolumes` (`docker rm -v`): its anonymous volumes go too.
     public func remove(_ nameOrID: String, force: Bool, removeVolumes: Bool = false) async throws {
         let id = try resolve(nameOrID)

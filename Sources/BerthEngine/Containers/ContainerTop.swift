@@ -121,8 +121,7 @@ extension ContainerService {
     /// `docker top`: the container's processes (all of its cgroup) as the host's ps shows them.
     public func top(_ nameOrID: String, psArgs: String?) async throws -> ContainerTopResult {
         let id = try resolve(nameOrID)
-        await awaitStartInProgress(id)
-        guard let state = entries[id]?.record.State else { throw BerthError.notFound("No such container: \(nameOrID)") }
+        let state = try await stateAfterStartInProgress(id, nameOrID)
         // dockerd counts a container in its restart back-off as running, but restarting.
         if state.Restarting {
             throw BerthError.conflict("Container \(id) is restarting, wait until the container is running")
