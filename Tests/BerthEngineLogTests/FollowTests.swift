@@ -135,6 +135,62 @@ actor Signal {
         await #expect(throws: CancellationError.self) { try await reading.value }
     }
 
+    /// A follower whose polls are a minute apart: only the directory's watch (a line written)
+    /// and the stop can wake it, so each test fails by its time limit without them.
+    func sleepyLog(_ dir: TempDir) -> JSONFileLog {
+        var log = JSONFileLog(directory: dir.path, containerID: "abc")
+        log.pollInterval = .seconds(60)
+        log.watchedPollInterval = .seconds(60)
+        return log
+    }
+
+    @Test func aLineWrittenWakesTheFollowerAtOnce() async throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let log = sleepyLog(dir)
+        let writer = TestLogWriter(path: log.path)
+        writer.append(record(0))
+        let firstRead = Signal()
+        let secondRead = Signal()
+        let reading = Task {
+            try await log.read(options: LogReadOptions(follow: true)) { item in
+                if numbers([item]) == [0] { await firstRead.fire() }
+                if numbers([item]) == [1] { await secondRead.fire() }
+            }
+        }
+        defer { reading.cancel() }
+        await firstRead.wait()
+        try await Task.sleep(for: .milliseconds(50))  // the follower waits now
+        let written = ContinuousClock.now
+        writer.append(record(1))
+        let timeLimit = Task {
+            try? await Task.sleep(for: .seconds(10))
+            await secondRead.fire()
+        }
+        await secondRead.wait()
+        timeLimit.cancel()
+        #expect(ContinuousClock.now - written < .seconds(1))
+    }
+
+    @Test func theStopEndsAWaitingFollowerAtOnce() async throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        let log = sleepyLog(dir)
+        TestLogWriter(path: log.path).append(record(0))
+        let stopped = Signal()
+        let reading = Task {
+            var seen: [Int] = []
+            try await log.read(options: LogReadOptions(follow: true), stop: { await stopped.wait() }) { seen += numbers([$0]) }
+            return seen
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let stop = ContinuousClock.now
+        await stopped.fire()
+        let seen = try await reading.value
+        #expect(seen == [0])
+        #expect(ContinuousClock.now - stop < .seconds(1))
+    }
+
     @Test func slowConsumerSlowsTheReader() async throws {
         let dir = TempDir()
         defer { dir.remove() }

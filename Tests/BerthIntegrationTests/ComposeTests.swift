@@ -344,6 +344,46 @@ struct ComposeTests {
     /// docker-py lists with limit=-1: that is no limit, not `--all`; compose's empty `Links`
     /// list is shown as null, a link as dockerd writes it; SecurityOpt and Mounts as dockerd
     /// records them.
+    /// compose 1.29's `logs -f` stops reading once the "die" (or "stop") event of every
+    /// container it follows has come, after 0.1 s without a line. The stream of each container
+    /// must therefore end, with the container's last lines, before its "die" event, as with
+    /// dockerd; otherwise the lines of the exit and compose's "exited with code" go missing.
+    @Test func followedLogsKeepTheLastLinesOfAStop() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
+                     "docker-compose is missing: run scripts/install-deps")
+        let project = try Project()
+        try project.write("""
+            services:
+              talker:
+                image: busybox
+                command: ["sh", "-c", "trap 'echo talker says bye; exit 3' TERM; echo talker ready; while true; do sleep 0.1; done"]
+
+            """)
+        for round in 1 ... 3 {
+            let up = project.compose(["up", "-d"])
+            try #require(up.status == 0, "\(up.stderr)")
+            let output = project.directory + "/follow-\(round).out"
+            FileManager.default.createFile(atPath: output, contents: nil)
+            let follower = Process()
+            follower.executableURL = URL(fileURLWithPath: Self.composeCLI)
+            follower.arguments = ["-H", project.net.daemon.host, "-p", project.name, "-f", project.directory + "/docker-compose.yml",
+                                  "logs", "-f", "--no-color"]
+            follower.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            try follower.run()
+            func followed() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline && followed().components(separatedBy: "talker ready").count - 1 < round { usleep(50_000) }
+            let stop = project.compose(["stop"])
+            #expect(stop.status == 0, "\(stop.stderr)")
+            let ended = Date().addingTimeInterval(15)
+            while follower.isRunning && Date() < ended { usleep(50_000) }
+            if follower.isRunning { follower.terminate() }
+            let text = followed()
+            #expect(text.components(separatedBy: "talker says bye").count - 1 == round, "round \(round): \(text)")
+            #expect(text.contains("exited with code 3"), "round \(round): \(text)")
+        }
+    }
+
     @Test func containersAreListedAndRecordedAsDockerdDoes() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["run", "--name", "done", "busybox", "true"]).status == 0)

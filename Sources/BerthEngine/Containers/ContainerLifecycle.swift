@@ -330,8 +330,10 @@ extension ContainerService {
         entry.journalEnd = journalEnd
         let waiters = entry.exitWaiters
         let signals = entry.exitSignals
+        let logFollowers = entry.logFollowers
         entry.exitWaiters = ExitWaiters()
         entry.exitSignals = []
+        entry.logFollowers = ExitWaiters()
         entries[id] = entry
         // A container that is removed next need not be saved as exited: after a crash in
         // between, recovery finds it without its shim and removes it all the same.
@@ -340,12 +342,12 @@ extension ContainerService {
         if killsInFlight[id] != nil {
             await withCheckedContinuation { exitsAfterKills[id, default: []].append($0) }
         }
+        logFollowers.resumeAll(returning: ExitResult(statusCode: status, error: nil))
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
         releaseVolumeMounts(id)
         emitVolumeEvents(id, mounted: false)
-        let result = ExitResult(statusCode: status, error: nil)
-        waiters.resumeAll(returning: result)
+        waiters.resumeAll(returning: ExitResult(statusCode: status, error: nil))
         for signal in signals {
             signal.yield(true)
             signal.finish()

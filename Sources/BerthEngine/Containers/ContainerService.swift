@@ -20,6 +20,9 @@ public actor ContainerService {
         var exitSignals: [AsyncStream<Bool>.Continuation] = []
         /// `docker wait --condition removed` and `docker run --rm`.
         var removalWaiters = ExitWaiters()
+        /// `docker logs -f`: told of the exit before the "die" event, as dockerd closes its log
+        /// followers first (compose 1.29's `logs -f` stops reading at that event).
+        var logFollowers = ExitWaiters()
         /// Attachments made before the container started (`docker run` attaches first).
         /// Each under its token, so that one whose client left is dropped (see awaitStart).
         var pendingAttaches: [UInt64: CheckedContinuation<PendingAttachGo?, Never>] = [:]
@@ -566,6 +569,7 @@ public actor ContainerService {
         for exec in removed.execs { execs[exec] = nil }
         imageUsers.remove(id)
         let result = ExitResult(statusCode: removed.record.State.ExitCode, error: nil)
+        removed.logFollowers.resumeAll(returning: result)
         removed.exitWaiters.resumeAll(returning: result)
         removed.removalWaiters.resumeAll(returning: result)
         for signal in removed.exitSignals {

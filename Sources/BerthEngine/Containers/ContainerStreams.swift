@@ -276,7 +276,7 @@ extension ContainerService {
     /// Returns once the container is not running (`docker logs -f` ends then).
     public func waitUntilStopped(_ id: String) async {
         guard let entry = entries[id], entry.record.State.Running else { return }
-        _ = await awaitContainer(id, .exit)
+        _ = await awaitContainer(id, .exitForLogs)
     }
 
     /// Like `waitUntilStopped`, and answers where the run's journald log writer ended.

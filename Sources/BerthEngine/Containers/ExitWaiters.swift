@@ -25,7 +25,11 @@ struct ExitWaiters {
 }
 
 extension ContainerService {
-    enum WaitEvent { case exit, removal }
+    enum WaitEvent {
+        case exit, removal
+        /// The exit, as a log follower waits for it: told before the exit's events.
+        case exitForLogs
+    }
 
     /// Waits for the container's next exit or its removal; nil when the waiting task is
     /// cancelled first (its client left). A container gone already answers at once, as wait does.
@@ -39,6 +43,7 @@ extension ContainerService {
                 switch event {
                 case .exit: entries[id]!.exitWaiters.add(token, waiter)
                 case .removal: entries[id]!.removalWaiters.add(token, waiter)
+                case .exitForLogs: entries[id]!.logFollowers.add(token, waiter)
                 }
             }
         } onCancel: {
@@ -50,6 +55,7 @@ extension ContainerService {
 
     private func dropWaiter(_ id: String, _ token: UInt64) {
         let waiter = entries[id]?.exitWaiters.take(token) ?? entries[id]?.removalWaiters.take(token)
+            ?? entries[id]?.logFollowers.take(token)
         waiter?.resume(returning: nil)
     }
 }

@@ -21,8 +21,11 @@ import Glibc
 /// caller's executor.
 public struct JSONFileLog: Sendable {
     public let path: String
-    /// How often a follower looks for new data once it has caught up.
+    /// How often a follower looks for new data once it has caught up, when the log's
+    /// directory cannot be watched; a watched one wakes it at each change.
     public var pollInterval: Duration = .milliseconds(50)
+    /// How often a follower whose directory is watched looks all the same.
+    public var watchedPollInterval: Duration = .milliseconds(500)
     /// About how many bytes of log file go into one batch.
     public var batchBytes: Int = 256 << 10
 
@@ -46,6 +49,11 @@ public struct JSONFileLog: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ onBatch: ([LogRecord]) async throws -> Void
     ) async throws {
+        // Watched before the first read, so that nothing written after it goes unnoticed.
+        let bell = WakeBell()
+        let watch = options.follow ? LogDirectoryWatch.shared : nil
+        let subscription = watch?.join(directory: Self.directory(of: path), bell: bell)
+        defer { if let subscription { watch?.leave(subscription) } }
         let cursor = try LogCursor(path: path, options: options)
         let stopFlag = StopFlag()
         var stopTask: Task<Void, Never>?
@@ -53,9 +61,11 @@ public struct JSONFileLog: Sendable {
             stopTask = Task {
                 await stop()
                 stopFlag.set()
+                bell.ring()
             }
         }
         defer { stopTask?.cancel() }
+        let idleWait = subscription == nil ? pollInterval : watchedPollInterval
         while true {
             try Task.checkCancellation()
             // Read the flag before the pass, so that everything written before the stop was
@@ -73,8 +83,13 @@ public struct JSONFileLog: Sendable {
                 if !cursor.batch.isEmpty { try await onBatch(cursor.takeBatch()) }
                 return
             }
-            try await Task.sleep(for: pollInterval)
+            await bell.wait(upTo: idleWait)
         }
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// Like `readBatches`, one record at a time.

@@ -38,20 +38,14 @@ final class JournalThread: Sendable {
         }
         let (readFD, writeFD) = (pipeFDs[0], pipeFDs[1])
         queue = Mutex(Queue(wakeFD: writeFD))
-        let start = ThreadStart { [self] in self.run(makeCursor: makeCursor, wakeFD: readFD) }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(start).toOpaque()
-        let created = pthread_create(&thread, nil, { context in
-            Unmanaged<ThreadStart>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, context)
+        let created = DetachedThread.start(name: Self.threadName) { [self] in
+            self.run(makeCursor: makeCursor, wakeFD: readFD)
+        }
         guard created == 0 else {
-            Unmanaged<ThreadStart>.fromOpaque(context).release()
             close(readFD)
             close(writeFD)
             throw BerthError.internalError("journald: cannot start a reader thread: \(String(cString: strerror(created)))")
         }
-        pthread_detach(thread)
     }
 
     /// Runs `job` on the thread with its cursor, and returns its result. A cancelled task
@@ -102,8 +96,6 @@ final class JournalThread: Sendable {
     static let threadName = "journal-reader"
 
     private func run(makeCursor: (Int32) throws(BerthError) -> JournalCursor, wakeFD: Int32) {
-        // PR_SET_NAME (15) names the calling thread.
-        _ = Self.threadName.withCString { berth_prctl(15, UInt(bitPattern: $0), 0, 0, 0) }
         var cursor = Result { () throws(BerthError) -> JournalCursor in try makeCursor(wakeFD) }
         loop: while true {
             let next = queue.withLock { queue -> Next in
@@ -123,12 +115,6 @@ final class JournalThread: Sendable {
         }
         close(wakeFD)
     }
-}
-
-/// The body of a new pthread, passed through its `void *` argument.
-private final class ThreadStart {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
 }
 
 /// A counting semaphore for the thread to sleep on while its queue is empty.
