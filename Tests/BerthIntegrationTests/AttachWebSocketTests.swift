@@ -141,6 +141,28 @@ struct AttachWebSocketTests {
         }
     }
 
+    /// A reader slower than the container gets all of the output, then the close frame: the
+    /// end of the attachment waits for what is still queued for the socket.
+    @Test func aSlowReaderGetsTheWholeOutputBeforeTheClose() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--name", "big", "busybox", "dd", "if=/dev/zero", "bs=1000", "count=4000"]).status == 0)
+            let client = try Self.connect(daemon, "/containers/big/attach/ws?stream=1&stdout=1")
+            #expect(client.readHead() == Self.upgradeHead)
+            #expect(daemon.docker(["start", "big"]).status == 0)
+            var bytes = 0
+            var last: WebSocketTestClient.Frame?
+            while let frame = client.nextFrame(seconds: 10, pausing: 0.005) {
+                last = frame
+                if frame.opcode == 2 { bytes += frame.payload.count }
+                if frame.opcode == 8 { break }
+            }
+            #expect(bytes == 4_000_000)
+            #expect(last?.opcode == 8 && last?.payload == Self.normalClosure, "\(String(describing: last))")
+            client.close()
+            #expect(daemon.docker(["rm", "-f", "big"]).status == 0)
+        }
+    }
+
     @Test func refusalsBeforeAndDuringTheHandshake() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let missing = try Self.connect(daemon, "/containers/nope/attach/ws?stream=1&stdout=1")
@@ -254,11 +276,13 @@ final class WebSocketTestClient {
         }
     }
 
-    /// The next frame, or nil at the end of the connection or after `seconds`.
-    func nextFrame(seconds: Double = 5) -> Frame? {
+    /// The next frame, or nil at the end of the connection or after `seconds`; `pausing`
+    /// (seconds) before each read from the socket makes a slow reader.
+    func nextFrame(seconds: Double = 5, pausing pause: Double = 0) -> Frame? {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             if let frame = takeFrame() { return frame }
+            if pause > 0 { usleep(UInt32(pause * 1_000_000)) }
             guard fill(until: deadline) else { return nil }
         }
     }
