@@ -41,6 +41,14 @@ struct AttachWebSocketTests {
             #expect(Set(old.frames(seconds: 0.8).flatMap { $0.text.split(separator: "\n") }) == ["out", "err"])
             old.close()
 
+            // The client's close frame ends only an input that reaches the container's stdin;
+            // talk has none open, so its output goes on, as with dockerd.
+            let closing = try Self.connect(daemon, "/v1.50/containers/talk/attach/ws?stream=1&stdin=1&stdout=1")
+            #expect(closing.readHead() == Self.upgradeHead)
+            closing.send(opcode: 8, Self.normalClosure)
+            #expect(closing.frames(seconds: 0.8).filter { $0.text == "out\n" }.count >= 3)
+            closing.close()
+
             // A subprotocol offered alone is taken.
             let chat = try WebSocketTestClient(socket: daemon.socket, request: WebSocketTestClient.upgradeRequest(
                 "/containers/talk/attach/ws?stream=1&stdout=1", key: Self.sampleKey, extra: ["Sec-WebSocket-Protocol: chat "]))

@@ -26,7 +26,8 @@ public struct AttachOptions: Sendable {
     public var muxStreams = true
     /// The attachment ends when the client's input ends, unless that closes the container's
     /// stdin (StdinOnce without a TTY): dockerd's attach closes the output streams then. The
-    /// websocket attach keeps to it; the hijacked attach lets stdout run on after a half-close.
+    /// websocket attach keeps to it (when stdin is attached at all); the hijacked attach lets
+    /// stdout run on after a half-close.
     public var endsWithInput = false
     public init(stdin: Bool, stdout: Bool, stderr: Bool, detachKeys: String?) {
         self.stdin = stdin
@@ -180,11 +181,14 @@ extension ContainerService {
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(id)") }
         let tty = entry.record.Config.Tty ?? false
         let keys = try options.detachKeys.map(DetachKeyScanner.parse) ?? DetachKeyScanner.defaultKeys
+        let forwardStdin = options.stdin && (entry.record.Config.OpenStdin ?? false)
+        // A client's input that reaches no stdin ends nothing: dockerd's websocket attach goes
+        // on after the client's close frame then.
         let pump = StreamPump(tty: tty || !options.muxStreams,
                               closeStdinAtEnd: (entry.record.Config.StdinOnce ?? false) && !tty,
                               detachKeys: tty ? keys : [],
-                              forwardStdin: options.stdin && (entry.record.Config.OpenStdin ?? false),
-                              endsWithInput: options.endsWithInput)
+                              forwardStdin: forwardStdin,
+                              endsWithInput: options.endsWithInput && forwardStdin)
         let request = "attach \(options.stdin ? 1 : 0) \(options.stdout ? 1 : 0) \(options.stderr ? 1 : 0)"
         emit("attach", container: id)
         if entry.record.State.Running {
