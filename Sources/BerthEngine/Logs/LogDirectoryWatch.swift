@@ -94,16 +94,24 @@ final class LogDirectoryWatch: Sendable {
             // struct inotify_event: wd, mask, cookie, len (4 bytes each), then len bytes of name.
             var changed: Set<Int32> = []
             var gone: Set<Int32> = []
+            var overflowed = false
             var offset = 0
             while offset + 16 <= count {
                 let descriptor = buffer.loadUnaligned(fromByteOffset: offset, as: Int32.self)
                 let eventMask = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
                 let nameLength = buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)
-                if eventMask & UInt32(IN_IGNORED) != 0 { gone.insert(descriptor) } else { changed.insert(descriptor) }
+                if eventMask & UInt32(IN_Q_OVERFLOW) != 0 {
+                    overflowed = true  // events were lost: every follower looks
+                } else if eventMask & UInt32(IN_IGNORED) != 0 {
+                    gone.insert(descriptor)
+                } else {
+                    changed.insert(descriptor)
+                }
                 offset += 16 + Int(nameLength)
             }
             let bells = watches.withLock { watches -> [WakeBell] in
                 var bells: [WakeBell] = []
+                if overflowed { changed.formUnion(watches.directoryOf.keys) }
                 for descriptor in changed.union(gone) {
                     guard let directory = watches.directoryOf[descriptor] else { continue }
                     if let watched = watches.byDirectory[directory] { bells += watched.bells.values }
