@@ -242,6 +242,15 @@ struct TopStatsUpdateTests {
             #expect(memoryLimit() == "209715200")
             #expect(Self.cgroupFile(pid: pid, controller: "pids", v1File: "pids.max", v2File: "pids.max") == "50")
 
+            // No pids limit: any value below 1, recorded as dockerd records it (0 by update,
+            // null at create).
+            #expect(daemon.docker(["update", "--pids-limit", "-5", "up"]).status == 0)
+            #expect(Self.inspect(daemon, "{{.HostConfig.PidsLimit}}", "up") == "0")
+            #expect(Self.cgroupFile(pid: pid, controller: "pids", v1File: "pids.max", v2File: "pids.max") == "max")
+            #expect(daemon.docker(["update", "--pids-limit", "50", "up"]).status == 0)
+            #expect(daemon.docker(["create", "--name", "unlimited", "--pids-limit", "-1", "busybox", "true"]).status == 0)
+            #expect(Self.inspect(daemon, "{{.HostConfig.PidsLimit}}", "unlimited") == "<nil>")
+
             // A stopped container: only the HostConfig changes, and the next start applies it.
             #expect(daemon.docker(["create", "--name", "uq", "busybox", "sleep", "1000"]).status == 0)
             let stopped = daemon.docker(["update", "-m", "20m", "--memory-swap", "40m", "uq"])

@@ -282,9 +282,9 @@ public actor ContainerService {
         try DaemonRootBinds.check(validated.hostConfig, daemonRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
         hostConfig.LogConfig = LogSettings.merged(hostConfig.LogConfig, defaults: settings)
-        // What dockerd records at create: no pids limit as null, the masked and read-only
-        // paths a container gets (none when privileged).
-        if hostConfig.PidsLimit == 0 { hostConfig.PidsLimit = nil }
+        // What dockerd records at create: no pids limit (0, or any negative value) as null,
+        // the masked and read-only paths a container gets (none when privileged).
+        if let pids = hostConfig.PidsLimit, pids <= 0 { hostConfig.PidsLimit = nil }
         hostConfig.SecurityOpt = SecurityOptions.recorded(hostConfig)
         // As dockerd records its default runtime's name when none is asked for.
         if (hostConfig.Runtime ?? "").isEmpty { hostConfig.Runtime = SystemInfo.defaultRuntime }

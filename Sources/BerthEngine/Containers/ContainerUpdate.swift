@@ -47,7 +47,8 @@ public enum ContainerUpdate {
         take(request.KernelMemory, zero: 0, into: \.KernelMemory)
         take(request.CpuRealtimePeriod, zero: 0, into: \.CpuRealtimePeriod)
         take(request.CpuRealtimeRuntime, zero: 0, into: \.CpuRealtimeRuntime)
-        if let pids = request.PidsLimit { merged.PidsLimit = pids }
+        // dockerd records an update to no limit (0, or any negative value) as 0.
+        if let pids = request.PidsLimit { merged.PidsLimit = max(pids, 0) }
         if let policy = request.RestartPolicy, !policy.Name.isEmpty {
             if policy != (current.RestartPolicy ?? RestartPolicy()) && current.AutoRemove == true {
                 throw conflict("Restart policy cannot be updated because AutoRemove is enabled for the container")
