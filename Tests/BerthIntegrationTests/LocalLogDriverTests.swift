@@ -56,7 +56,7 @@ struct LocalLogDriverTests {
                 (["max-file=-1", "compress=false"], prefix + "max-file must not be negative"),
                 (["max-file=1"], prefix + "compression cannot be enabled when max file count is 1"),
                 (["max-file=0"], prefix + "compression cannot be enabled when max file count is 1"),
-                (["compress=maybe"], prefix + "invalid boolean value for compress: strconv.ParseBool: parsing \"maybe\": invalid syntax"),
+                (["compress=maybe"], prefix + "error reading compress log option: strconv.ParseBool: parsing \"maybe\": invalid syntax"),
                 (["foo=1"], "unknown log opt 'foo' for log driver local"),
                 (["mode=fast"], "logger: logging mode not supported: fast"),
             ]

@@ -173,7 +173,7 @@ struct LogSettings: Sendable {
         }
         if let text = options["compress"] {
             guard let value = SecurityOptions.parseGoBool(text) else {
-                throw BerthError.invalidArgument(prefix + "invalid boolean value for compress: " + GoStrconv.boolError(text))
+                throw BerthError.invalidArgument(prefix + "error reading compress log option: " + GoStrconv.boolError(text))
             }
             compress = value
         }
