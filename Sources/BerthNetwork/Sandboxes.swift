@@ -510,8 +510,10 @@ extension NetworkService {
                         }
                     }
                 }
+                let failurePrefix = "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))"
+                if request.proto == "sctp" { try Self.refuseSCTP(failurePrefix: failurePrefix) }
                 let proxies = try firstFreePort(request, hostIP: hostIP, conflicts: conflicts, listen: listen,
-                                                failurePrefix: "driver failed programming external connectivity on endpoint \(name) (\(endpoint.id))")
+                                                failurePrefix: failurePrefix)
                 started += proxies
                 published += proxies.map {
                     PublishedPort(proto: request.proto, hostIP: $0.hostIP, hostPort: $0.hostPort, containerPort: request.containerPort)
@@ -523,6 +525,17 @@ extension NetworkService {
         }
         proxies[container] = started
         return published
+    }
+
+    /// An SCTP port cannot be published: dockerd's proxy fails as below on a kernel without
+    /// SCTP, and Berth's proxy moves bytes with splice, which SCTP sockets do not offer.
+    private static func refuseSCTP(failurePrefix: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 132 /* IPPROTO_SCTP */)
+        guard fd >= 0 else {
+            throw NetworkError("\(failurePrefix): Error starting userland proxy: \(String(cString: strerror(errno)).lowercased())")
+        }
+        close(fd)
+        throw NetworkRequestError(kind: .notImplemented, description: "publishing SCTP ports is not implemented yet in this version of Berth")
     }
 
     /// Why a port could not be listened on: the next candidate port is tried.
