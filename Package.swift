@@ -126,8 +126,9 @@ let package = Package(
         .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI", "BerthEngine"]),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthOCI"]),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork"]),
-        // The json-file log reader: decoding, tail, since/until, follow across rotation, framing.
-        .testTarget(name: "BerthEngineLogTests", dependencies: ["BerthEngine"]),
+        // The log file reader (json-file and local): decoding, tail, since/until, follow across
+        // rotation, framing; against the shim's record encoders.
+        .testTarget(name: "BerthEngineLogTests", dependencies: ["BerthEngine", "BerthShimCore"]),
         // Drives the built executables (berth-runtime, berthd) and the stock docker CLI, as root;
         // reads a private journald's journal with the engine's reader.
         .testTarget(name: "BerthIntegrationTests",

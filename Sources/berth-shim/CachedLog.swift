@@ -4,17 +4,12 @@ import CBerthShim
 /// remote backend and to a json-file log berthd reads for `docker logs` (unless the container
 /// sets cache-disabled). The cache is written first: it is local and never drops a record.
 final class CachedLog: LogBackend {
-    private let cache: JSONFileLog
+    private let cache: FileLog
     private let remote: LogBackend
 
-    init(cache: JSONFileLog, remote: LogBackend) {
+    init(cache: FileLog, remote: LogBackend) {
         self.cache = cache
         self.remote = remote
-    }
-
-    func beginChunk() {
-        cache.beginChunk()
-        remote.beginChunk()
     }
 
     func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool) {

@@ -2,8 +2,6 @@ import CBerthShim
 
 /// Where a log record goes: a json-file, journald, or a remote log server (with a local cache).
 protocol LogBackend: AnyObject {
-    /// Called once per chunk of output, before its records.
-    func beginChunk()
     func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool)
     /// Called after a chunk's records: the moment to write them out.
     func endChunk()
@@ -43,10 +41,10 @@ final class ContainerLog {
         switch options.logDriver {
         case .none:
             return nil
-        case .jsonFile:
+        case .jsonFile, .local:
             guard let path = options.logPath else { return nil }
             let rotation = LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile, compress: options.logCompress)
-            guard let file = JSONFileLog(path: path, rotation: rotation) else {
+            guard let file = FileLog(path: path, rotation: rotation, format: options.logDriver == .local ? .local : .json) else {
                 throw ShimError("cannot open log \(path): \(errnoText())")
             }
             return ContainerLog(backend: file)
@@ -76,14 +74,14 @@ final class ContainerLog {
     private static func cached(_ remote: LogBackend, _ options: Options) throws(ShimError) -> ContainerLog {
         guard let path = options.logPath else { return ContainerLog(backend: remote) }
         let rotation = LogRotation(maxSize: options.logMaxSize, maxFiles: options.logMaxFile, compress: options.logCompress)
-        guard let file = JSONFileLog(path: path, rotation: rotation) else {
+        // dockerd keeps the cache with its local driver.
+        guard let file = FileLog(path: path, rotation: rotation, format: .local) else {
             throw ShimError("cannot open log \(path): \(errnoText())")
         }
         return ContainerLog(backend: CachedLog(cache: file, remote: remote))
     }
 
     func write(_ chunk: UnsafeBufferPointer<UInt8>, stderr: Bool) {
-        backend.beginChunk()
         let sink = backend
         if stderr {
             stderrLines.feed(chunk) { sink.record($0, stderr: true, partial: $1) }
@@ -95,7 +93,6 @@ final class ContainerLog {
 
     /// End of a stream: its unfinished last line goes out as a partial record.
     func finish(stderr: Bool) {
-        backend.beginChunk()
         let sink = backend
         if stderr {
             stderrLines.finish { sink.record($0, stderr: true, partial: $1) }

@@ -23,7 +23,6 @@ final class FluentdLog: LogBackend {
         if let error = socket.connect(), !async { throw ShimError(SyslogLog.startFailure + error) }
     }
 
-    func beginChunk() {}
     func endChunk() {}
 
     func releaseMemory() {

@@ -27,7 +27,6 @@ final class GelfLog: LogBackend {
         }
     }
 
-    func beginChunk() {}
     func endChunk() {}
 
     func releaseMemory() {

@@ -50,7 +50,6 @@ final class JournaldLog: LogBackend {
 
     var endNote: String? { "journal \(epoch) \(lastSent)" }
 
-    func beginChunk() {}
     func endChunk() {}
     func releaseMemory() {}
 

@@ -3,16 +3,18 @@
 struct Options {
     enum LogDriver {
         case jsonFile
+        case local
         case none
         case journald
         case syslog
         case fluentd
         case gelf
 
-        /// The driver named `name` (json-file, none, journald, syslog, fluentd, gelf).
+        /// The driver named `name` (json-file, local, none, journald, syslog, fluentd, gelf).
         init?(name: String) {
             switch name.utf8 {
             case "json-file": self = .jsonFile
+            case "local": self = .local
             case "none": self = .none
             case "journald": self = .journald
             case "syslog": self = .syslog
@@ -62,7 +64,7 @@ struct Options {
     static let usage = """
         usage: berth-shim --id ID --bundle DIR --state DIR --runtime PATH --runtime-root DIR
                           [--tty] [--stdin] [--stdin-once]
-                          [--log-driver json-file|none|journald] [--log-path FILE]
+                          [--log-driver json-file|local|none|journald] [--log-path FILE]
                           [--log-max-size BYTES] [--log-max-file N] [--log-compress]
                           [--container-name NAME]
                           [--detach]
@@ -174,8 +176,8 @@ struct Options {
             throw UsageError(message: "missing --\(flag)")
         }
         // (A pattern, not `logPath == nil`: see Session.isContainer.)
-        if options.logDriver == .jsonFile, case .none = options.logPath {
-            throw UsageError(message: "--log-driver json-file needs --log-path")
+        if options.logDriver == .jsonFile || options.logDriver == .local, case .none = options.logPath {
+            throw UsageError(message: "--log-driver json-file and local need --log-path")
         }
         if options.logDriver == .fluentd || options.logDriver == .gelf, case .none = options.logAddress {
             throw UsageError(message: "--log-driver fluentd and gelf need --log-address")

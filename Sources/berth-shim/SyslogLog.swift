@@ -55,7 +55,6 @@ final class SyslogLog: LogBackend {
         return offsets.localTime(seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
     }
 
-    func beginChunk() {}
     func endChunk() {}
 
     func releaseMemory() {

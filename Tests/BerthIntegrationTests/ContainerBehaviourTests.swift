@@ -191,6 +191,12 @@ struct ContainerBehaviourTests {
             #expect(daemon.docker(["logs", "--since", text, "lgs"]).stdout == "b\n")
             #expect(daemon.docker(["logs", "--until", text, "lgs"]).stdout == "a\n")
             #expect(daemon.docker(["logs", "--since", String(Int(middle)), "--until", "2099-01-01", "lgs"]).stdout.hasSuffix("b\n"))
+
+            // Lines written at once (one read of the output) each get their own time, as
+            // dockerd stamps each line: `docker logs -t | sort` keeps their order.
+            #expect(daemon.docker(["run", "--name", "burst", "busybox", "seq", "1", "20"]).status == 0)
+            let burst = daemon.docker(["logs", "-t", "burst"]).stdout.split(separator: "\n").map { $0.split(separator: " ")[0] }
+            #expect(burst.count == 20 && Set(burst).count == 20 && burst == burst.sorted(), "\(burst)")
         }
     }
 

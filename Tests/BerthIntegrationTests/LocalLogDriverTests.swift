@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// The `local` log driver through the stock CLI, as dockerd has it: its files under the
-/// container's `local-logs/` (no LogPath shown, the format is the daemon's own), rotated with
-/// dockerd's defaults and checks, the rotated files gzipped, and `docker logs` reading them all.
+/// container's `local-logs/` (no LogPath shown) in dockerd's format (protocol buffers records
+/// framed by their lengths), rotated with dockerd's defaults and checks, the rotated files
+/// gzipped, and `docker logs` reading them all.
 @Suite(.enabled(if: Harness.isRoot, "containers need root"), .serialized)
 struct LocalLogDriverTests {
     @Test func itRotatesGzipsAndReadsBackWithoutALogPath() throws {
@@ -19,7 +20,7 @@ struct LocalLogDriverTests {
             let files = JSONFileCompressTests.waitForCompression(logPath, rotated: 2)
             #expect(files == [logPath, logPath + ".1.gz", logPath + ".2.gz"], "\(files)")
 
-            let onDisk = [logPath + ".2.gz", logPath + ".1.gz", logPath].flatMap { JSONFileCompressTests.lines($0) }.compactMap { Int($0) }
+            let onDisk = [logPath + ".2.gz", logPath + ".1.gz", logPath].flatMap { Self.lines($0) }.compactMap { Int($0) }
             #expect(onDisk.last == 3000)
             #expect(onDisk.count > 20 && onDisk.count < 300, "\(onDisk.count) lines kept")
             #expect(onDisk == Array((onDisk.first ?? 0) ... 3000), "lines out of order or missing on disk")
@@ -27,6 +28,67 @@ struct LocalLogDriverTests {
             #expect(logs.status == 0)
             #expect(logs.stdout.split(separator: "\n").compactMap { Int($0) } == onDisk)
             #expect(daemon.docker(["logs", "--tail", "2", "--details", "lo"]).stdout == "team=a 2999\nteam=a 3000\n")
+        }
+    }
+
+    /// The lines of a `local` log file (gzipped or not), read as dockerd's format lays them
+    /// out: each record a message between two big-endian lengths, its line in field 3 (bytes)
+    /// without the newline.
+    static func lines(_ file: String) -> [String] {
+        var path = file
+        if file.hasSuffix(".gz") {
+            path = NSTemporaryDirectory() + Harness.uniqueID("local-log")
+            Harness.run("/bin/sh", ["-c", "gzip -dc \"$0\" > \"$1\"", file, path])
+        }
+        defer { if path != file { try? FileManager.default.removeItem(atPath: path) } }
+        let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+        func varint(_ index: inout Int) -> Int {
+            var value = 0, shift = 0
+            while true {
+                let byte = bytes[index]
+                index += 1
+                value |= Int(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+        }
+        var lines: [String] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            guard offset + 8 + length <= bytes.count, bytes[(offset + 4 + length) ..< (offset + 8 + length)] == bytes[offset ..< offset + 4]
+            else { break }
+            var index = offset + 4
+            while index < offset + 4 + length {
+                let key = varint(&index)
+                if key & 7 == 0 {
+                    _ = varint(&index)
+                } else {
+                    let size = varint(&index)
+                    if key >> 3 == 3 { lines.append(String(decoding: bytes[index ..< index + size], as: UTF8.self)) }
+                    index += size
+                }
+            }
+            offset += 8 + length
+        }
+        return lines
+    }
+
+    /// dockerd's records are about half the size of json-file's: a file of max-size holds as
+    /// many lines as dockerd's does, so the same options keep the same lines.
+    @Test func itKeepsAsManyLinesAsDockerd() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let script = "for i in $(seq 0 99); do echo line-$i-xxxxxxxxxxxxxxxx; done"
+            #expect(daemon.docker(["run", "--name", "kept", "--log-driver", "local", "--log-opt", "max-size=1k",
+                                   "--log-opt", "max-file=2", "busybox", "sh", "-c", script]).status == 0)
+            let logs = daemon.docker(["logs", "kept"]).stdout.split(separator: "\n")
+            #expect(logs.count == 40 && logs.first == "line-60-xxxxxxxxxxxxxxxx", "\(logs.count) lines from \(logs.first ?? "")")
+            #expect(daemon.docker(["run", "--name", "plain", "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
+                                   "--log-opt", "compress=false", "busybox", "sh", "-c", script]).status == 0)
+            #expect(daemon.docker(["logs", "plain"]).stdout.split(separator: "\n").count == 60)
+            // Each line stamped as it was read, as dockerd's copier does.
+            let stamped = daemon.docker(["logs", "-t", "--tail", "5", "plain"]).stdout.split(separator: "\n").map { $0.prefix(30) }
+            #expect(Set(stamped).count == 5, "\(stamped)")
         }
     }
 

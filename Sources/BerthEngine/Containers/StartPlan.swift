@@ -87,7 +87,7 @@ struct StartPlan: Sendable {
         }
         return ShimLauncher.Options(
             id: record.ID, bundle: bundle, tty: tty, stdin: record.Config.OpenStdin ?? false,
-            stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.writesFile ? "json-file" : log.driver, logPath: logFile ?? "",
+            stdinOnce: (record.Config.StdinOnce ?? false) && !tty, logDriver: log.driver, logPath: logFile ?? "",
             logMaxSize: log.maxSize, logMaxFiles: log.maxFiles, logCompress: log.compress, containerName: record.bareName,
             imageName: record.Config.Image ?? record.Image, logTag: tag, logFields: fields, remoteLogArguments: remoteArguments)
     }

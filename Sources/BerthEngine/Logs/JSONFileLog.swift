@@ -17,6 +17,9 @@ import Glibc
 /// they are read, and the reader waits for each hand-off, so a slow consumer slows the reader
 /// and memory stays at one read buffer and one batch, whatever the size of the log.
 ///
+/// The `local` driver's files (and remote drivers' caches) are read the same way: LogFile
+/// tells their framed records from JSON lines by the first byte.
+///
 /// The files are read with blocking `pread`s of at most 256 KiB (page cache reads) on the
 /// caller's executor.
 public struct JSONFileLog: Sendable {
@@ -252,9 +255,10 @@ final class LogCursor {
         return batch
     }
 
-    /// Decodes and filters one line; false once `until` is passed (reading ends).
-    private func handle(_ line: UnsafeRawBufferPointer) -> Bool {
-        guard let record = JSONLogLine.decode(line) else { return true }  // corrupt: skipped
+    /// Decodes and filters one record of `file`; false once `until` is passed (reading ends).
+    private func handle(_ bytes: UnsafeRawBufferPointer, of file: LogFile) -> Bool {
+        let decoded = file.framing == .lengths ? LocalLogEntry.decode(bytes) : JSONLogLine.decode(bytes)
+        guard let record = decoded else { return true }  // corrupt: skipped
         if let until = options.until, record.timestamp > until {
             finished = true
             return false
@@ -269,7 +273,7 @@ final class LogCursor {
     func step(budget: Int) throws(BerthError) -> Step {
         if finished { return .finished }
         if let file = queue.first {
-            let status = try file.readLines(budget: budget) { handle($0) }
+            let status = try file.readLines(budget: budget) { handle($0, of: file) }
             switch status {
             case .budget:
                 return .progress
@@ -277,7 +281,7 @@ final class LogCursor {
                 return .finished
             case .endOfFile, .limit:
                 // The file is complete: a last line without newline is tried once.
-                if status == .endOfFile, let fragment = file.fragment() { _ = handle(fragment) }
+                if status == .endOfFile, let fragment = file.fragment() { _ = handle(fragment, of: file) }
                 queue.removeFirst()
                 return finished ? .finished : .progress
             }
@@ -287,7 +291,7 @@ final class LogCursor {
             return .finished
         }
         guard let live else { return .caughtUp }
-        switch try live.readLines(budget: budget, { handle($0) }) {
+        switch try live.readLines(budget: budget, { handle($0, of: live) }) {
         case .budget: return .progress
         case .stopped, .limit: return .finished
         case .endOfFile: return .caughtUp
@@ -380,7 +384,7 @@ final class LogCursor {
     /// When the follow ends: the followed file's last line without newline is tried once.
     func finishLiveFragment() {
         guard let live, !finished, let fragment = live.fragment() else { return }
-        _ = handle(fragment)
+        _ = handle(fragment, of: live)
         live.dropFragment()
     }
 }

@@ -27,10 +27,18 @@ struct FileIdentity: Equatable {
     }
 }
 
-/// One open log file and a read buffer over it, handing out complete lines (without the
-/// newline) as views into the buffer. Memory is the buffer alone: 256 KiB, grown for a longer
-/// line up to `maxLine`; a line longer than that is skipped.
+/// One open log file and a read buffer over it, handing out complete records as views into
+/// the buffer: json-file's lines (without the newline), or the `local` driver's framed records
+/// (without their lengths; see LocalLogEntry). Memory is the buffer alone: 256 KiB, grown for
+/// a longer record up to `maxLine`; a line longer than that is skipped.
 final class LogFile {
+    /// How the file's records are cut: told by its first byte, `{` for JSON lines and 0 for
+    /// a record's length (below 16 MiB). Nil while the file is empty.
+    enum Framing { case lines, lengths }
+    private(set) var framing: Framing?
+    /// A record length no writer makes: the rest of the file is not read.
+    private var corrupt = false
+
     /// The descriptor read; for a compressed file -1 until it is decompressed.
     private var fd: Int32
     let identity: FileIdentity
@@ -198,27 +206,26 @@ final class LogFile {
     /// until `budget` bytes were consumed or the end of the file.
     func readLines(budget: Int, _ body: (UnsafeRawBufferPointer) -> Bool) throws(BerthError) -> Status {
         try decompress()
+        guard let framing = try detectFraming() else { return .endOfFile }
         var consumed = 0
         while true {
-            while start < end {
-                guard let newline = memchr(storage + start, 0x0A, end - start) else { break }
-                let lineEnd = newline - storage
+            while start < end, let (record, size) = nextRecord(framing) {
                 if bufferOffset >= lineStartLimit { return .limit }
-                let length = lineEnd - start
                 let keepGoing: Bool
                 if discarding {
                     discarding = false
                     keepGoing = true
                 } else {
-                    keepGoing = body(UnsafeRawBufferPointer(start: storage + start, count: length))
+                    keepGoing = body(record)
                 }
-                start = lineEnd + 1
-                bufferOffset += Int64(length + 1)
-                consumed += length + 1
+                start += size
+                bufferOffset += Int64(size)
+                consumed += size
                 if !keepGoing { return .stopped }
                 if consumed >= budget { return .budget }
             }
             if bufferOffset >= lineStartLimit { return .limit }
+            if corrupt { return .endOfFile }
             // Make room: move the fragment to the front, grow, or give up on an over-long line.
             if start == end {
                 start = 0
@@ -252,10 +259,45 @@ final class LogFile {
         }
     }
 
+    /// The framing, read from the first byte once there is one.
+    private func detectFraming() throws(BerthError) -> Framing? {
+        if let framing { return framing }
+        var first: UInt8 = 0
+        let count = pread(fd, &first, 1, 0)
+        if count < 0 { throw BerthError.internalError("read log: \(String(cString: strerror(errno)))") }
+        guard count == 1 else { return nil }
+        framing = first == 0 ? .lengths : .lines
+        return framing
+    }
+
+    /// The next complete record in the buffer, and how many bytes of the file it takes.
+    private func nextRecord(_ framing: Framing) -> (UnsafeRawBufferPointer, Int)? {
+        switch framing {
+        case .lines:
+            guard let newline = memchr(storage + start, 0x0A, end - start) else { return nil }
+            let length = newline - storage - start
+            return (UnsafeRawBufferPointer(start: storage + start, count: length), length + 1)
+        case .lengths:
+            guard end - start >= 4 else { return nil }
+            let length = Self.bigEndian32(storage + start)
+            guard length <= LogFile.maxLine - 8 else {
+                corrupt = true
+                return nil
+            }
+            guard end - start >= length + 8 else { return nil }
+            return (UnsafeRawBufferPointer(start: storage + start + 4, count: length), length + 8)
+        }
+    }
+
+    private static func bigEndian32(_ bytes: UnsafeRawPointer) -> Int {
+        let byte = bytes.assumingMemoryBound(to: UInt8.self)
+        return Int(byte[0]) << 24 | Int(byte[1]) << 16 | Int(byte[2]) << 8 | Int(byte[3])
+    }
+
     /// The bytes after the last newline, if they start before the limit: a last line without
-    /// its newline, usually half-written.
+    /// its newline, usually half-written. (A framed record is whole or not there.)
     func fragment() -> UnsafeRawBufferPointer? {
-        guard start < end, !discarding, bufferOffset < lineStartLimit else { return nil }
+        guard framing == .lines, start < end, !discarding, bufferOffset < lineStartLimit else { return nil }
         return UnsafeRawBufferPointer(start: storage + start, count: end - start)
     }
 
@@ -271,6 +313,7 @@ final class LogFile {
     func lineStart(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
         try decompress()
         guard size > 0 else { return (nil, 0) }
+        if try detectFraming() == .lengths { return try frameStart(fromEnd: need, size: size) }
         let blockSize = 64 << 10
         let block = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 16)
         defer { block.deallocate() }
@@ -305,5 +348,43 @@ final class LogFile {
         found += 1  // the first line of the file
         if found == need { return (0, found) }
         return (nil, found)
+    }
+
+    /// `lineStart` for framed records: each record's length also follows it, so the records
+    /// are counted back from the end one length at a time. Where the lengths disagree (a
+    /// record still being written at `size`), the records are counted forwards instead.
+    private func frameStart(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
+        var found = 0
+        var position = size
+        while position >= 8 {
+            let length = Int64(try lengthAt(position - 4))
+            let recordStart = position - 8 - length
+            guard recordStart >= 0, try lengthAt(recordStart) == Int(length) else {
+                return try frameStartCountingForward(fromEnd: need, size: size)
+            }
+            found += 1
+            if found == need { return (recordStart, found) }
+            position = recordStart
+        }
+        return (nil, found)
+    }
+
+    private func frameStartCountingForward(fromEnd need: Int, size: Int64) throws(BerthError) -> (offset: Int64?, lines: Int) {
+        var starts: [Int64] = []
+        var position: Int64 = 0
+        while position + 8 <= size {
+            let length = Int64(try lengthAt(position))
+            guard position + 8 + length <= size else { break }
+            starts.append(position)
+            position += 8 + length
+        }
+        return starts.count >= need ? (starts[starts.count - need], need) : (nil, starts.count)
+    }
+
+    private func lengthAt(_ offset: Int64) throws(BerthError) -> Int {
+        var bytes: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &bytes) { pread(fd, $0.baseAddress, 4, off_t(offset)) }
+        guard count == 4 else { throw BerthError.internalError("read log backwards: short read") }
+        return withUnsafeBytes(of: bytes) { Self.bigEndian32($0.baseAddress!) }
     }
 }

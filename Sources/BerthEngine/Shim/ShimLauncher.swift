@@ -48,7 +48,7 @@ struct ShimLauncher: Sendable {
         if options.tty { arguments.append("--tty") }
         if options.stdin { arguments.append("--stdin") }
         if options.stdinOnce { arguments.append("--stdin-once") }
-        if options.logDriver == "json-file" || options.logCache {
+        if options.logDriver == "json-file" || options.logDriver == "local" || options.logCache {
             arguments += ["--log-path", options.logPath, "--log-max-size", String(options.logMaxSize),
                           "--log-max-file", String(options.logMaxFiles)]
             if options.logCompress { arguments.append("--log-compress") }

@@ -1,20 +1,30 @@
 import CBerthShim
 
-/// Docker's json-file log: records gathered in one buffer per chunk of output and written
-/// with one write(2); rotated by size, record by record; rotated files gzipped with compress.
-final class JSONFileLog: LogBackend {
+/// A log file as Docker's file drivers write it: json-file's JSON lines, or the `local`
+/// driver's framed records (LocalLogRecord). Records are gathered in one buffer per chunk of
+/// output and written with one write(2); rotated by size, record by record; rotated files
+/// gzipped with compress.
+final class FileLog: LogBackend {
+    enum Format { case json, local }
+
     let path: String
     let rotation: LogRotation
+    let format: Format
+    /// `local` marks the pieces of long lines, and stamps each record (as dockerd's copier does).
+    private var pieces = LinePieces()
     private let compressor: LogCompressor?
     private var fd: Int32
     private var size: Int64
     private var buffer: [UInt8] = []
+    /// json-file's timestamp text, and the second it was written for.
     private var time: [UInt8] = []
+    private var stampedSecond: Int64 = .min
     private var reportedFailure = false
 
-    init?(path: String, rotation: LogRotation) {
+    init?(path: String, rotation: LogRotation, format: Format = .json) {
         self.path = path
         self.rotation = rotation
+        self.format = format
         compressor = rotation.compress ? LogCompressor(path: path, maxFiles: rotation.maxFiles) : nil
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return nil }
@@ -28,17 +38,35 @@ final class JSONFileLog: LogBackend {
         if fd >= 0 { close(fd) }
     }
 
-    func beginChunk() {
-        // One timestamp per chunk: its records were all read at this moment.
+    /// Each record is stamped as it is cut from the output, as dockerd's copier stamps each
+    /// message. Within one second only the fraction's nine digits change.
+    private func stampJSONTime() {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        time.removeAll(keepingCapacity: true)
-        Timestamp.append(to: &time, seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
+        if Int64(now.tv_sec) != stampedSecond || time.count != Timestamp.length {
+            time.removeAll(keepingCapacity: true)
+            Timestamp.append(to: &time, seconds: Int64(now.tv_sec), nanoseconds: Int64(now.tv_nsec))
+            stampedSecond = Int64(now.tv_sec)
+            return
+        }
+        var fraction = Int(now.tv_nsec)
+        for index in stride(from: 28, through: 20, by: -1) {  // "…:SS." then nine digits, then "Z"
+            time[index] = UInt8(48 + fraction % 10)
+            fraction /= 10
+        }
     }
 
     func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool) {
         let start = buffer.count
-        JSONLogRecord.append(line: line, stderr: stderr, time: time, to: &buffer)
+        switch format {
+        case .json:
+            stampJSONTime()
+            JSONLogRecord.append(line: line, stderr: stderr, time: time, to: &buffer)
+        case .local:
+            let place = pieces.place(stderr: stderr, partial: partial)
+            LocalLogRecord.append(line: line, stderr: stderr, timeNanoseconds: place.seconds * 1_000_000_000 + place.nanoseconds,
+                                  piece: place.piece, to: &buffer)
+        }
         if rotation.shouldRotate(currentSize: size + Int64(start)) {
             buffer.withUnsafeBytes { writeOut(UnsafeRawBufferPointer(rebasing: $0[..<start])) }
             buffer.removeFirst(start)
