@@ -30,8 +30,23 @@ final class FileLog: LogBackend {
         guard fd >= 0 else { return nil }
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
+        if format == .local && size > 0 && !startsWithLength(path) {
+            // json-file records that an earlier Berth wrote for the local driver: they become a
+            // rotated file (read by its own framing) rather than mix with framed records.
+            rotate()
+            return
+        }
         // Rotated files a previous shim left plain (it stops at most one compression at its exit).
         compressor?.startNext()
+    }
+
+    /// Whether the file's first byte is 0, as a framed record's length starts (below 16 MiB).
+    private func startsWithLength(_ path: String) -> Bool {
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { return true }
+        defer { close(reader) }
+        var first: UInt8 = 1
+        return read(reader, &first, 1) == 1 && first == 0
     }
 
     deinit {

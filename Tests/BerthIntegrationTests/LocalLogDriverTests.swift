@@ -108,6 +108,25 @@ struct LocalLogDriverTests {
         }
     }
 
+    /// A local log in json-file records (as Berth wrote it before it had dockerd's format):
+    /// the next start moves it aside as a rotated file, and `docker logs` reads both framings.
+    @Test func anOlderJSONRecordLogIsKeptAsARotatedFile() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["create", "--name", "older", "--log-driver", "local", "--log-opt", "compress=false",
+                                   "busybox", "echo", "framed"]).status == 0)
+            let id = ContainerBehaviourTests.inspect(daemon, "{{.Id}}", "older").trimmingCharacters(in: .whitespacesAndNewlines)
+            let logPath = daemon.directory + "/data/containers/\(id)/local-logs/container.log"
+            try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try #"{"log":"json record\n","stream":"stdout","time":"2026-11-01T10:00:00.000000001Z"}"#.appending("\n")
+                .write(toFile: logPath, atomically: false, encoding: .utf8)
+            #expect(daemon.docker(["start", "-a", "older"]).stdout == "framed\n")
+            #expect(daemon.docker(["logs", "older"]).stdout == "json record\nframed\n")
+            #expect(Self.lines(logPath) == ["framed"])
+            #expect(FileManager.default.fileExists(atPath: logPath + ".1"))
+        }
+    }
+
     // daemon.json's driver: five files of 20 MiB, compressed, unless the container says otherwise.
     @Test func theDaemonsDefaultDriverAndItsOptions() throws {
         let configuration = #"{"cgroup-parent": "/berth-test", "log-driver": "local"}"#
