@@ -63,6 +63,13 @@ struct ComposeTests {
         """
     }
 
+    /// A new project; docker-compose must be there (scripts/install-deps puts it there).
+    static func project() throws -> Project {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
+                     "docker-compose is missing: run scripts/install-deps")
+        return try Project()
+    }
+
     /// A compose project in a directory of its own on a daemon of its own; `down` and the
     /// daemon's own clean-up remove everything, whatever the test did.
     final class Project {
@@ -120,9 +127,7 @@ struct ComposeTests {
     }
 
     @Test func theComposeWorkflowEndsAsOnDockerd() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
-                     "docker-compose is missing: run scripts/install-deps")
-        let project = try Project()
+        let project = try Self.project()
         let name = project.name
 
         // up -d: networks, the volume, web first, worker once web is healthy.
@@ -202,9 +207,7 @@ struct ComposeTests {
     /// `network_mode: service:app` shares app's network namespace and, as on dockerd, its
     /// hostname and /etc files; app's `hostname:` is a name other services resolve.
     @Test func aSidecarSharesItsServicesNamesAndFiles() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
-                     "docker-compose is missing: run scripts/install-deps")
-        let project = try Project()
+        let project = try Self.project()
         try project.write("""
             services:
               app:
@@ -257,9 +260,7 @@ struct ComposeTests {
     /// service's names in the network's DNS (compose connects it with EndpointConfig.Links),
     /// with no legacy environment, hosts line or HostConfig.Links.
     @Test func linksOnTheProjectNetworkAreNamesOfTheLinkingService() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
-                     "docker-compose is missing: run scripts/install-deps")
-        let project = try Project()
+        let project = try Self.project()
         try project.write("""
             services:
               web:
@@ -349,9 +350,7 @@ struct ComposeTests {
     /// must therefore end, with the container's last lines, before its "die" event, as with
     /// dockerd; otherwise the lines of the exit and compose's "exited with code" go missing.
     @Test func followedLogsKeepTheLastLinesOfAStop() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.composeCLI),
-                     "docker-compose is missing: run scripts/install-deps")
-        let project = try Project()
+        let project = try Self.project()
         try project.write("""
             services:
               talker:

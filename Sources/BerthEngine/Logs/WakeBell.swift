@@ -16,15 +16,7 @@ final class WakeBell: Sendable {
     private let state = Mutex(State())
 
     func ring() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter else {
-                state.rung = true
-                return nil
-            }
-            state.waiter = nil
-            return waiter
-        }
-        waiter?.resume()
+        ring(during: nil)
     }
 
     /// Returns at the next ring (or at once after one since the last wait), after `limit`, or
@@ -42,7 +34,7 @@ final class WakeBell: Sendable {
         guard let wait else { return }
         let timer = Task { [self] in
             guard (try? await Task.sleep(for: limit)) != nil else { return }
-            ring(wait: wait)
+            ring(during: wait)
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
@@ -63,10 +55,11 @@ final class WakeBell: Sendable {
         timer.cancel()
     }
 
-    /// The time limit of wait number `wait`: rings only while that wait is the current one.
-    private func ring(wait: UInt64) {
+    /// Wakes the waiter, or keeps the ring for the next wait; with `wait`, only while wait
+    /// number `wait` is the one going on (its time limit).
+    private func ring(during wait: UInt64?) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard state.current == wait else { return nil }
+            if let wait, state.current != wait { return nil }
             guard let waiter = state.waiter else {
                 state.rung = true
                 return nil
