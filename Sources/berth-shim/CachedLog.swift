@@ -1,7 +1,7 @@
 import CBerthShim
 
 /// A remote log driver with dockerd's local cache ("dual logging"): every record goes to the
-/// remote backend and to a json-file log berthd reads for `docker logs` (unless the container
+/// remote backend and to a local-driver log berthd reads for `docker logs` (unless the container
 /// sets cache-disabled). The cache is written first: it is local and never drops a record.
 final class CachedLog: LogBackend {
     private let cache: FileLog

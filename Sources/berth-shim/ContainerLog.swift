@@ -1,6 +1,7 @@
 import CBerthShim
 
-/// Where a log record goes: a json-file, journald, or a remote log server (with a local cache).
+/// Where a log record goes: a json-file or local-driver file, journald, or a remote log server
+/// (with a local cache).
 protocol LogBackend: AnyObject {
     func record(_ line: UnsafeBufferPointer<UInt8>, stderr: Bool, partial: Bool)
     /// Called after a chunk's records: the moment to write them out.
