@@ -129,17 +129,27 @@ struct JSONFileCompressTests {
         }
     }
 
+    /// The lines `rotatingLines` prints.
+    static let rotatingExpected = (1 ... 600).map { "line \($0)" }
+
+    /// Runs a container named `name` that prints `rotatingExpected`, ten lines every 50 ms,
+    /// with `logOptions` (small files: a rotation, and a compression, every few looks of a
+    /// follower), and follows its log from the start until it exits; answers the lines seen.
+    static func rotatingLines(_ daemon: TestDaemon, name: String, logOptions: [String]) -> [String] {
+        let script = "sleep 1; i=1; while [ $i -le 600 ]; do echo line $i; [ $((i % 10)) = 0 ] && usleep 50000; i=$((i+1)); done"
+        #expect(daemon.docker(["run", "-d", "--name", name] + logOptions + ["busybox", "sh", "-c", script]).status == 0)
+        let follow = daemon.docker(["logs", "-f", name])
+        #expect(follow.status == 0)
+        return follow.stdout.split(separator: "\n").map(String.init)
+    }
+
     @Test func followReadsEveryLineWhileFilesRotateAndCompress() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
-            // About 33 records per 2k file, ten lines every 50 ms: a rotation (and a
-            // compression) every few polls of the follower, for several seconds.
-            let script = "sleep 1; i=1; while [ $i -le 600 ]; do echo line $i; [ $((i % 10)) = 0 ] && usleep 50000; i=$((i+1)); done"
-            #expect(daemon.docker(["run", "-d", "--name", "gzf", "--log-opt", "max-size=2k", "--log-opt", "max-file=10",
-                                   "--log-opt", "compress=true", "busybox", "sh", "-c", script]).status == 0)
-            let follow = daemon.docker(["logs", "-f", "gzf"])
-            #expect(follow.status == 0)
-            let expected = (1 ... 600).map { "line \($0)" }
-            #expect(follow.stdout.split(separator: "\n").map(String.init) == expected, "\(follow.stdout.count) bytes")
+            // About 33 records per 2k file.
+            let followed = Self.rotatingLines(daemon, name: "gzf", logOptions: ["--log-opt", "max-size=2k", "--log-opt", "max-file=10",
+                                                                              "--log-opt", "compress=true"])
+            let expected = Self.rotatingExpected
+            #expect(followed == expected, "\(followed.count) lines")
             // Ten files in all, the nine rotated ones compressed; read back whole and with a tail.
             let logPath = ContainerBehaviourTests.inspect(daemon, "{{.LogPath}}", "gzf").trimmingCharacters(in: .whitespacesAndNewlines)
             let files = Self.waitForCompression(logPath, rotated: 9)

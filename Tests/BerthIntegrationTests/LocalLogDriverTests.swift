@@ -96,13 +96,10 @@ struct LocalLogDriverTests {
     /// under it, and a tail counts back across the compressed ones.
     @Test func followReadsEveryRecordWhileFilesRotateAndCompress() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
-            let script = "sleep 1; i=1; while [ $i -le 600 ]; do echo line $i; [ $((i % 10)) = 0 ] && usleep 50000; i=$((i+1)); done"
-            #expect(daemon.docker(["run", "-d", "--name", "lof", "--log-driver", "local", "--log-opt", "max-size=1k",
-                                   "--log-opt", "max-file=10", "busybox", "sh", "-c", script]).status == 0)
-            let follow = daemon.docker(["logs", "-f", "lof"])
-            #expect(follow.status == 0)
-            let expected = (1 ... 600).map { "line \($0)" }
-            #expect(follow.stdout.split(separator: "\n").map(String.init) == expected, "\(follow.stdout.count) bytes")
+            let followed = JSONFileCompressTests.rotatingLines(daemon, name: "lof", logOptions: [
+                "--log-driver", "local", "--log-opt", "max-size=1k", "--log-opt", "max-file=10"])
+            let expected = JSONFileCompressTests.rotatingExpected
+            #expect(followed == expected, "\(followed.count) lines")
             let tail = daemon.docker(["logs", "--tail", "150", "lof"]).stdout.split(separator: "\n").map(String.init)
             #expect(tail == Array(expected.suffix(150)))
         }
