@@ -259,6 +259,12 @@ struct TopStatsUpdateTests {
             pid = Self.inspect(daemon, "{{.State.Pid}}", "uq")
             #expect(memoryLimit() == "20971520")
 
+            // Real-time values are stored, neither checked nor applied to the running
+            // container's cgroup (dockerd 20.10 does the same: its update never hands them on).
+            let realtime = daemon.docker(["update", "--cpu-rt-runtime", "10", "--cpu-rt-period", "5", "up"])
+            #expect(realtime.status == 0 && realtime.stdout == "up\n", "\(realtime)")
+            #expect(Self.inspect(daemon, "{{.HostConfig.CpuRealtimeRuntime}} {{.HostConfig.CpuRealtimePeriod}}", "up") == "10 5")
+
             // The answer's shape: no warnings is null.
             let raw = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"CpuShares": 256}"#,
                                    "http://berth/v1.50/containers/up/update"])

@@ -80,8 +80,7 @@ public enum ContainerUpdate {
         if let quota = request.CpuQuota, quota != 0 { cpu.quota = quota }
         if let cpus = request.CpusetCpus, !cpus.isEmpty { cpu.cpus = cpus }
         if let mems = request.CpusetMems, !mems.isEmpty { cpu.mems = mems }
-        if let period = request.CpuRealtimePeriod, period > 0 { cpu.realtimePeriod = UInt64(period) }
-        if let runtime = request.CpuRealtimeRuntime, runtime != 0 { cpu.realtimeRuntime = runtime }
+        // Real-time values are stored for the next create but not applied, as dockerd does.
 
         var resources = Spec.Resources()
         if memory != Spec.Memory() { resources.memory = memory }
@@ -94,7 +93,8 @@ public enum ContainerUpdate {
 }
 
 extension ContainerService {
-    /// `docker update`: validated as create validates, folded into the HostConfig, applied to
+    /// `docker update`: validated as create validates (but for the real-time values, which
+    /// dockerd neither checks nor applies on an update), folded into the HostConfig, applied to
     /// the cgroup of a running (or paused) container through the runtime, then saved, so
     /// inspect and the next start see it. Returns the warnings.
     public func update(_ nameOrID: String, request: HostConfig) async throws -> [String] {
@@ -103,7 +103,6 @@ extension ContainerService {
         var host = settings.host
         host.ipv4Forwarding = true   // irrelevant to an update: no network warning
         try CreateValidation.validateRestartPolicy(request.RestartPolicy ?? RestartPolicy())
-        try CreateValidation.validateRealtime(request, host: host)
         let warnings = try CreateValidation.validateResources(&validated, host: host, update: true)
 
         guard let entry = entries[id] else { throw BerthError.notFound("No such container: \(nameOrID)") }
