@@ -447,6 +447,12 @@ struct DockerParityTests {
             #expect(daemon.docker(["ps", "-a", "--filter", "name=fresh", "--format", "{{.Networks}}"]).stdout == "bridge\n")
             // The files a start makes are not named before the first start, as in dockerd.
             #expect(Self.inspect(daemon, "{{.ResolvConfPath}}|{{.HostnamePath}}|{{.HostsPath}}|{{.LogPath}}", "fresh") == "|||")
+            // A start that fails in the runtime has made all four: dockerd then names them.
+            #expect(daemon.docker(["run", "--name", "failed", "busybox", "/nonexistent"]).status == 127)
+            let failedPaths = Self.inspect(daemon, "{{.ResolvConfPath}}|{{.HostnamePath}}|{{.HostsPath}}|{{.LogPath}}", "failed")
+                .split(separator: "|")
+            #expect(failedPaths.count == 4 && zip(failedPaths, ["/resolv.conf", "/hostname", "/hosts", "-json.log"])
+                .allSatisfy { $0.hasSuffix($1) }, "\(failedPaths)")
             Self.succeeds(daemon, ["run", "--name", "done", "busybox", "true"])
             let bridgeID = daemon.docker(["network", "inspect", "--format", "{{.Id}}", "bridge"]).stdout.trimmingCharacters(in: .newlines)
             #expect(!bridgeID.isEmpty)
@@ -456,7 +462,7 @@ struct DockerParityTests {
             #expect(Self.inspect(daemon, "{{.HostsPath}}", "done").hasSuffix("/hosts"))
             #expect(daemon.docker(["ps", "-a", "--filter", "name=done", "--format", "{{.Networks}}"]).stdout == "bridge\n")
             Self.succeeds(daemon, ["create", "--name", "isolated", "--network", "none", "busybox", "true"])
-            Self.succeeds(daemon, ["rm", "fresh", "done", "isolated"])
+            Self.succeeds(daemon, ["rm", "fresh", "done", "isolated", "failed"])
         }
     }
 

@@ -133,12 +133,14 @@ extension ContainerService {
         inspect.HostConfig.Links = shownLinks(entry)
         // dockerd counts a restarting container as running (Pid 0); compose and docker-py read it.
         if record.State.Restarting { inspect.State.Running = true }
-        // dockerd fills these paths in at the first start (network and log set-up).
+        // dockerd fills these paths in as its first start sets each file up, and keeps them
+        // when a later step fails; until a start succeeds, a path shows once its file exists.
         if record.State.StartedAt == ContainerStateRecord.zeroTime {
-            inspect.ResolvConfPath = ""
-            inspect.HostnamePath = ""
-            inspect.HostsPath = ""
-            inspect.LogPath = ""
+            func made(_ path: String) -> String { !path.isEmpty && access(path, F_OK) == 0 ? path : "" }
+            inspect.ResolvConfPath = made(inspect.ResolvConfPath)
+            inspect.HostnamePath = made(inspect.HostnamePath)
+            inspect.HostsPath = made(inspect.HostsPath)
+            inspect.LogPath = made(inspect.LogPath)
         }
         inspect.Mounts = MountView.all(record: record, hostConfig: entry.hostConfig, volumes: volumes, daemonRoot: paths.dataRoot, snapshotter: images.snapshotter)
         if size {
