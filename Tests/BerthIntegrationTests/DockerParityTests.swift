@@ -595,6 +595,36 @@ struct ResourceOptionParityTests {
             #expect(daemon.docker(["rm", "same"]).status == 0)
         }
     }
+
+    /// dockerd's order of the create's checks: the settings (with the IPC/PID peers and the
+    /// runtime), then the image, then the name, then the other containers it names. A bad
+    /// option with a mistyped image is so an error, not a 404 that makes the CLI pull.
+    @Test func createChecksInDockerdsOrder() throws {
+        try DockerParityTests.withDaemon { daemon in
+            DockerParityTests.succeeds(daemon, ["create", "--name", "taken", "busybox", "true"])
+            let taken = #"Conflict. The container name \"/taken\" is already in use by container"#
+            let cases: [(image: String, hostConfig: String, status: String, message: String)] = [
+                ("nosuchimage", #"{"NanoCpus":99000000000}"#, "400", "Range of CPUs is from 0.01 to"),
+                ("nosuchimage", #"{"IpcMode":"container:nosuch"}"#, "400", "No such container: nosuch"),
+                ("nosuchimage", #"{"PidMode":"container:nosuch"}"#, "400", "No such container: nosuch"),
+                ("nosuchimage", #"{"Runtime":"foo"}"#, "400", "Unknown runtime specified foo"),
+                ("nosuchimage", #"{"Links":["nosuch:x"]}"#, "404", "No such image: nosuchimage:latest"),
+                ("busybox", #"{"Memory":1000}"#, "400", "Minimum memory limit allowed is 6MB"),
+                ("busybox", #"{"Links":["nosuch:x"]}"#, "409", taken),
+                ("busybox", #"{"VolumesFrom":["nosuch"]}"#, "409", taken),
+            ]
+            for (image, hostConfig, status, message) in cases {
+                let body = #"{"Image":"\#(image)","HostConfig":\#(hostConfig)}"#
+                let answer = daemon.curl(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                          "-d", body, "http://berth/v1.50/containers/create?name=taken"]).stdout
+                #expect(answer.hasPrefix(#"{"message":""# + message) && answer.hasSuffix("\n" + status), "\(body): \(answer)")
+            }
+            // Through the CLI: the option's error, exit 125, and no pull.
+            let run = daemon.docker(["run", "--cpus", "99", "nosuchimage"])
+            #expect(run.status == 125 && run.stderr.contains("Range of CPUs is from 0.01 to") && !run.stderr.contains("Unable to find image"),
+                    "\(run)")
+        }
+    }
 }
 
 /// Whether a host port can be bound on [::] (the proxy that held it is gone).

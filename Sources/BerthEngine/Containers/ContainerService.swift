@@ -239,8 +239,22 @@ public actor ContainerService {
     }
 
     public func create(_ request: ContainerCreateRequest, name requestedName: String?, platform: String? = nil) async throws -> Created {
-        var id = ""
-        repeat { id = ContainerIdentity.newID() } while entries[id] != nil
+        // dockerd's order: the settings, then the image, then the name. So a bad option is
+        // reported before a missing image (whose 404 makes the CLI pull).
+        guard let imageName = request.config.Image, !imageName.isEmpty else {
+            throw BerthError.invalidArgument("config cannot be empty in order to create a container")
+        }
+        var host = settings.host
+        host.ipv4Forwarding = HostFacts.ipv4ForwardingEnabled()
+        var validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
+        try checkRuntime(validated.hostConfig)
+        validated.hostConfig = try pinnedContainerModes(validated.hostConfig)
+        let images = self.images
+        let base = try await blocking { try images.containerBase(imageName) }
+        try ImagePlatform.check(platform, image: base.config, reference: imageName)
+        guard let parent = base.topLayer else {
+            throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
+        }
         let name: String
         if let requestedName, !requestedName.isEmpty {
             name = String(try CreateValidation.validateName(requestedName).dropFirst())
@@ -257,27 +271,16 @@ public actor ContainerService {
             }
             name = candidate
         }
+        var id = ""
+        repeat { id = ContainerIdentity.newID() } while entries[id] != nil
         // Held from here: the create suspends (files, network) before the container is
         // registered, and another create or a rename must not take the name meanwhile.
         creatingNames[name] = id
         defer { creatingNames[name] = nil }
-        guard let imageName = request.config.Image, !imageName.isEmpty else {
-            throw BerthError.invalidArgument("config cannot be empty in order to create a container")
-        }
-        let images = self.images
-        let base = try await blocking { try images.containerBase(imageName) }
-        try ImagePlatform.check(platform, image: base.config, reference: imageName)
-        guard let parent = base.topLayer else {
-            throw BerthError.invalidArgument("image \(imageName) has no layers to make a container root from")
-        }
-        var host = settings.host
-        host.ipv4Forwarding = HostFacts.ipv4ForwardingEnabled()
-        var validated = try CreateValidation.validate(config: request.config, hostConfig: request.hostConfig, host: host)
         // On a user-defined network dockerd keeps no legacy link (it ignores HostConfig.Links
         // there): the links are the endpoint's (NetworkingConfig), see EndpointLink.
         if case .userDefined = NetworkModeKind(validated.hostConfig.NetworkMode) { validated.hostConfig.Links = nil }
         try checkReferences(validated.hostConfig)
-        validated.hostConfig = try pinnedContainerModes(validated.hostConfig)
         try StorageOptions.check(validated.hostConfig.StorageOpt, dataRoot: paths.dataRoot)
         try DaemonRootBinds.check(validated.hostConfig, daemonRoot: paths.dataRoot)
         var hostConfig = validated.hostConfig.withDaemonDefaults(settings.specDefaults, cgroupV2: settings.host.cgroupV2)
@@ -373,11 +376,15 @@ public actor ContainerService {
         return Created(id: id, warnings: validated.warnings)
     }
 
-    /// Other containers and runtimes a new one names must exist, as dockerd checks at create.
-    private func checkReferences(_ hostConfig: HostConfig) throws {
+    /// The runtime a new container names must be known, checked before the image as dockerd does.
+    private func checkRuntime(_ hostConfig: HostConfig) throws {
         if let runtime = hostConfig.Runtime, !runtime.isEmpty, !["berth-runtime", "runc"].contains(runtime) {
             throw BerthError.invalidArgument("Unknown runtime specified \(runtime)")
         }
+    }
+
+    /// The containers that --volumes-from and --link name, checked after the name as dockerd does.
+    private func checkReferences(_ hostConfig: HostConfig) throws {
         // Not 404: the CLI would take that for a missing image and try to pull it.
         for source in hostConfig.VolumesFrom ?? [] {
             let name = try VolumesFromSpec.parse(source).container
