@@ -76,7 +76,7 @@ public struct Runtime {
         let cgroup = try makeCgroupManager(cgroupsPath: spec.linux?.cgroupsPath, containerID: id)
         try cgroup.create()
         cleanup.add { try? cgroup.destroy() }
-        if let resources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? []) {
+        if let resources = DeviceRules.effective(spec.linux?.resources) {
             try cgroup.apply(resources)
         }
 

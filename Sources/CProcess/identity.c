@@ -18,8 +18,12 @@
 #include <unistd.h>
 
 void berth_reset_signals(void) {
+    // The raw call: glibc's signal() and sigaction() refuse its own two real-time signals
+    // (32 and 33), and an ignored one would be inherited through exec. An all-zero kernel
+    // sigaction is SIG_DFL with no flags and an empty mask, whatever the field order.
+    unsigned long action[8] = {0};
     for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        if (sig != SIGKILL && sig != SIGSTOP) syscall(SYS_rt_sigaction, sig, action, NULL, (size_t)8);  // 64-bit kernel sigset
     }
     sigset_t none;
     sigemptyset(&none);

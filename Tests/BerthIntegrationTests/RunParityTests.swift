@@ -284,6 +284,12 @@ struct RunParityTests {
                 #expect(wholeDev.status == 126 && wholeDev.stderr.contains("error creating device nodes: open ")
                         && wholeDev.stderr.contains("/dev/pts/") && wholeDev.stderr.contains(": permission denied: unknown"), "\(wholeDev)")
             }
+            // --device's permissions are all the cgroup grants, as with runc: `:r` cannot be
+            // opened for writing (the node is made whatever the permissions say).
+            let readOnly = daemon.docker(["run", "--rm", "--device", "/dev/loop-control:/dev/lc:r", "busybox", "sh", "-c", "echo x > /dev/lc"])
+            #expect(readOnly.status != 0 && readOnly.stderr == "sh: can't create /dev/lc: Operation not permitted\n", "\(readOnly)")
+            let writable = daemon.docker(["run", "--rm", "--device", "/dev/loop-control:/dev/lc", "busybox", "sh", "-c", "echo x > /dev/lc"])
+            #expect(writable.stderr == "sh: write error: Invalid argument\n", "\(writable)")
             Self.succeeds(daemon, ["run", "-d", "--name", "cwd", "busybox", "sleep", "100"])
             let unreadable = daemon.docker(["exec", "-u", "1:1", "-w", "/root", "cwd", "ls"])
             #expect(unreadable.status == 1 && unreadable.stderr == "ls: .: Permission denied\n", "\(unreadable)")

@@ -37,7 +37,7 @@ func runDeviceProgram(_ program: [UInt64], type: String, major: UInt32, minor: U
 
 struct DeviceProgramTests {
     @Test func defaultRulesAllowTheStandardDevicesOnly() throws {
-        let program = DeviceRules.bpfProgram(DeviceRules.effective(.init(devices: DefaultSpec.deviceRules), devices: [])!.devices!)
+        let program = DeviceRules.bpfProgram(DeviceRules.effective(.init(devices: DefaultSpec.deviceRules))!.devices!)
         #expect(try runDeviceProgram(program, type: "c", major: 1, minor: 3, access: "rw"))     // /dev/null
         #expect(try runDeviceProgram(program, type: "c", major: 136, minor: 4, access: "rw"))   // a pts slave
         #expect(try runDeviceProgram(program, type: "c", major: 5, minor: 2, access: "rwm"))    // ptmx
@@ -76,7 +76,7 @@ struct DeviceProgramTests {
     /// The kernel's verifier accepts what the generator makes (loading needs no cgroup v2).
     @Test(.enabled(if: geteuid() == 0, "needs root")) func kernelLoadsThePrograms() throws {
         let ruleSets: [[Spec.DeviceRule]] = [
-            DeviceRules.effective(.init(devices: DefaultSpec.deviceRules), devices: [])!.devices!,
+            DeviceRules.effective(.init(devices: DefaultSpec.deviceRules))!.devices!,
             [.init(allow: true, access: "rwm")],
             [.init(allow: false), .init(allow: true, type: "c", major: 1, access: "r"),
              .init(allow: false, type: "c", major: 1, minor: 5, access: "w")],

@@ -41,15 +41,12 @@ public enum DeviceRules {
     public static let alwaysAllowed: [Spec.DeviceRule] =
         [.init(allow: true, type: "c", access: "m"), .init(allow: true, type: "b", access: "m")] + standardDevices
 
-    /// The rules a container's cgroup gets: the spec's, then the always-allowed ones and the
-    /// devices the spec creates. A spec without rules leaves the cgroup's devices alone.
-    public static func effective(_ resources: Spec.Resources?, devices: [Spec.Device]) -> Spec.Resources? {
+    /// The rules a container's cgroup gets: the spec's, then the always-allowed ones. A device
+    /// the spec creates gets no rule of its own, as in runc: `--device X:r` is readable only.
+    /// A spec without rules leaves the cgroup's devices alone.
+    public static func effective(_ resources: Spec.Resources?) -> Spec.Resources? {
         guard var resources, let rules = resources.devices, !rules.isEmpty else { return resources }
-        let created = devices.compactMap { device -> Spec.DeviceRule? in
-            guard device.type == "c" || device.type == "b" || device.type == "u" else { return nil }
-            return .init(allow: true, type: device.type == "b" ? "b" : "c", major: device.major, minor: device.minor, access: "rwm")
-        }
-        resources.devices = rules + alwaysAllowed + created
+        resources.devices = rules + alwaysAllowed
         return resources
     }
 

@@ -8,6 +8,12 @@ enum FileSystem {
         return lstat(path, &st) == 0
     }
 
+    /// The permission bits (with setuid, setgid and sticky) of what is at `path`, if anything.
+    static func permissions(_ path: String) -> mode_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o7777 : nil
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

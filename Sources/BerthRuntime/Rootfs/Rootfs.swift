@@ -112,10 +112,16 @@ struct RootfsBuilder {
                           step: "remount \(entry.destination)", alsoKeepingLockedFlagsOf: target)
             }
         } else {
-            try FileSystem.makeDirectories(target)
             let data = options.dataString
+            var mountData = data
+            // As runc: a tmpfs over what the image has there takes its mode, unless the
+            // options name one (later options win), so `--tmpfs /run` keeps /run at 0755.
+            if type == "tmpfs", let mode = FileSystem.permissions(target) {
+                mountData = "mode=" + String(mode, radix: 8) + (data.isEmpty ? "" : "," + data)
+            }
+            try FileSystem.makeDirectories(target)
             let source = entry.source ?? type
-            if berth_mount(source, target, type, options.flags, data.isEmpty ? nil : data) != 0 {
+            if berth_mount(source, target, type, options.flags, mountData.isEmpty ? nil : mountData) != 0 {
                 let failure = errno
                 // sysfs cannot be mounted without a network namespace of our own: bind the host's.
                 if type == "sysfs", failure == EPERM || !newNetworkNamespace {
