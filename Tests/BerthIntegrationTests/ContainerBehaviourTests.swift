@@ -438,6 +438,17 @@ struct ContainerBehaviourTests {
                     == "tmpfs /t tmpfs rw,nosuid,nodev,noexec,relatime 0 0\nok\n")
             #expect(run(["--tmpfs", "/t:ro,size=1m", "busybox", "grep", " /t ", "/proc/mounts"]).stdout
                     == "tmpfs /t tmpfs ro,nosuid,nodev,noexec,relatime,size=1024k 0 0\n")
+            // A tmpfs takes the mode of the directory it covers (/run 755, /root 700) unless
+            // its options name one, as runc does; a new mount point keeps tmpfs's 1777.
+            let tmpfsModes = run(["--tmpfs", "/run", "--tmpfs", "/root", "--tmpfs", "/new", "--tmpfs", "/home:mode=711",
+                                  "--mount", "type=tmpfs,dst=/var,tmpfs-mode=0700", "busybox",
+                                  "stat", "-c", "%a %n", "/run", "/root", "/new", "/home", "/var"])
+            #expect(tmpfsModes.stdout == "755 /run\n700 /root\n1777 /new\n711 /home\n700 /var\n", "\(tmpfsModes)")
+            // Nothing ignored or blocked, glibc's own two real-time signals (32, 33) included,
+            // in the command and under --init.
+            let noSignals = "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+            #expect(run(["busybox", "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]).stdout == noSignals)
+            #expect(run(["--init", "busybox", "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]).stdout == noSignals)
             // The root is named as dockerd's is (`df /` shows it).
             #expect(run(["busybox", "sh", "-c", "head -1 /proc/mounts | cut -d' ' -f1-3"]).stdout == "overlay / overlay\n")
             let readOnly = run(["--read-only", "busybox", "sh", "-c", "touch /x; echo $?; touch /tmp/x; echo $?"])
@@ -887,6 +898,46 @@ struct ContainerBehaviourTests {
         }
     }
 
+    /// As dockerd's restart manager: the user's start begins the policy afresh (count and
+    /// back-off), and a kill with any signal ends it when no stop signal is configured.
+    @Test func userStartsResetThePolicyAndKillsEndIt() throws {
+        try Self.withDaemon { daemon in
+            func count(_ name: String) -> String {
+                Self.inspect(daemon, "{{.RestartCount}} {{.State.Status}}", name).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(daemon.docker(["run", "-d", "--name", "of", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3"]).status == 0)
+            #expect(Self.eventually(10) { count("of") == "2 exited" })
+            #expect(daemon.docker(["start", "of"]).status == 0)
+            // Three more runs: the start and two retries, counted from 0 again.
+            #expect(Self.eventually(10) { daemon.docker(["logs", "of"]).stdout == String(repeating: "run\n", count: 6) })
+            #expect(Self.eventually(10) { count("of") == "2 exited" })
+
+            // A signal the process handles and exits on: the policy ended with the kill.
+            let trap = "trap 'exit 5' USR1; echo up; while :; do sleep 0.1; done"
+            #expect(daemon.docker(["run", "-d", "--name", "usr", "--restart", "always", "busybox", "sh", "-c", trap]).status == 0)
+            #expect(Self.eventually { daemon.docker(["logs", "usr"]).stdout == "up\n" })
+            #expect(daemon.docker(["kill", "-s", "USR1", "usr"]).status == 0)
+            #expect(Self.eventually { count("usr") == "0 exited" })
+            usleep(500_000)
+            #expect(count("usr") == "0 exited")
+            // With a stop signal configured, only that signal (or SIGKILL) ends it.
+            #expect(daemon.docker(["run", "-d", "--name", "usr2", "--stop-signal", "TERM", "--restart", "always", "busybox", "sh", "-c", trap]).status == 0)
+            #expect(Self.eventually { daemon.docker(["logs", "usr2"]).stdout == "up\n" })
+            #expect(daemon.docker(["kill", "-s", "USR1", "usr2"]).status == 0)
+            #expect(Self.eventually { count("usr2") == "1 running" })
+
+            // A stop signal that cannot be sent: 2 s for an exit, then SIGKILL, as dockerd.
+            #expect(daemon.docker(["run", "-d", "--name", "sig99", "--stop-signal", "99", "busybox", "sleep", "100"]).status == 0)
+            let stop = daemon.docker(["stop", "-t", "1", "sig99"])
+            #expect(stop.status == 0 && stop.stdout == "sig99\n", "\(stop)")
+            #expect(Self.inspect(daemon, "{{.State.Status}} {{.State.ExitCode}}", "sig99") == "exited 137\n")
+            #expect(daemon.docker(["start", "sig99"]).status == 0)
+            #expect(daemon.docker(["restart", "-t", "1", "sig99"]).status == 0)
+            #expect(Self.inspect(daemon, "{{.State.Status}}", "sig99") == "running\n")
+            #expect(daemon.docker(["rm", "-f", "of", "usr", "usr2", "sig99"]).status == 0)
+        }
+    }
+
     // Berth differed from dockerd 20.10 here: kill of a paused container does not thaw it, so the container stays
     // "paused" (SIGKILL pending on a frozen task) where dockerd kills it (exited 137), and for the
     // stop signal unpauses it; `docker rm -f` of a paused container takes 10 s, then forgets the
@@ -1008,6 +1059,8 @@ struct ContainerBehaviourTests {
             let env = daemon.docker(["exec", "-e", "A=1", "-e", "BERTH_UNSET_VARIABLE", "ex", "sh", "-c", "echo $A; env | grep -c ^BERTH_UNSET"])
             #expect(env.status == 1 && env.stdout == "1\n0\n")
             #expect(daemon.docker(["exec", "ex", "grep", "CapEff", "/proc/self/status"]).stdout == "CapEff:\t00000000a80425fb\n")
+            #expect(daemon.docker(["exec", "ex", "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]).stdout
+                    == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
             #expect(daemon.docker(["exec", "ex", "sh", "-c", "exit 42"]).status == 42)
             // Inspect keeps the host pid of an exec that ran attached, after its exit, as dockerd's does.
             let created = daemon.curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Cmd":["true"],"AttachStdout":true}"#,

@@ -84,9 +84,18 @@ extension ContainerService {
         // dockerd counts a container in its restart back-off as running: the loop goes on.
         if state.Running || state.Restarting { return .alreadyRunning }
         if entries[id]!.busy { throw BerthError.conflict("container \(id) is busy: another operation is in progress") }
-        entries[id]!.record.HasBeenManuallyStopped = false
+        resetRestartPolicy(id)
         try await startProcess(id)
         return .started
+    }
+
+    /// The user's start or restart begins the policy afresh, as dockerd's new restart manager:
+    /// no count, no back-off, no stop pending.
+    func resetRestartPolicy(_ id: String) {
+        entries[id]!.record.HasBeenManuallyStopped = false
+        entries[id]!.record.RestartCount = 0
+        entries[id]!.restartDelay = 0
+        entries[id]!.exitOnNext = false
     }
 
     /// Mounts the root, writes the bundle, launches the shim, connects the waiting
@@ -377,12 +386,16 @@ extension ContainerService {
     // MARK: - restart policies
 
     /// dockerd's back-off: 100 ms doubling to a minute, back to 100 ms after 10 s of running.
+    /// A kill with another signal than the stop signal leaves `always` and `on-failure` going,
+    /// but marks the container stopped by its user, which ends `unless-stopped`.
     func restartDelay(_ id: String, status: Int32) -> UInt64? {
-        guard let entry = entries[id], !entry.record.HasBeenManuallyStopped else { return nil }
+        guard let entry = entries[id], !entry.exitOnNext else { return nil }
         let policy = entry.hostConfig.RestartPolicy
         switch policy?.Name ?? "" {
-        case "always", "unless-stopped":
+        case "always":
             break
+        case "unless-stopped":
+            guard !entry.record.HasBeenManuallyStopped else { return nil }
         case "on-failure":
             guard status != 0 else { return nil }
             let maximum = policy?.MaximumRetryCount ?? 0
@@ -460,19 +473,22 @@ extension ContainerService {
         let stopSignal = try DockerSignal.parse(signal ?? entry.record.Config.StopSignal ?? "SIGTERM")
         let seconds = timeout ?? entry.record.Config.StopTimeout ?? 10
         if entry.record.State.Paused { try? await unpause(id) }
-        do {
-            if seconds < 0 {
-                try await killAndWait(id, signal: stopSignal, timeout: nil)
-            } else {
-                try await killAndWait(id, signal: stopSignal, timeout: .seconds(seconds))
-            }
-        } catch is StopTimedOut {
+        func forceKill() async throws {
             do {
                 try await killAndWait(id, signal: SIGKILL, timeout: .seconds(30))
             } catch is StopTimedOut {
                 // A process SIGKILL does not end (stuck in the kernel): dockerd's words.
                 throw BerthError.internalError("tried to kill container, but did not receive an exit event")
             }
+        }
+        do {
+            try await killAndWait(id, signal: stopSignal, timeout: seconds < 0 ? nil : .seconds(seconds))
+        } catch is StopTimedOut {
+            try await forceKill()
+        } catch is ShimRefused {
+            // A stop signal that cannot be sent (`--stop-signal 99`): as dockerd, 2 s for an
+            // exit all the same, then SIGKILL.
+            do { try await killAndWait(id, signal: nil, timeout: .seconds(2)) } catch is StopTimedOut { try await forceKill() }
         }
         emit("stop", container: id)
         if manual { await awaitAutoRemoval(id) }
@@ -485,20 +501,22 @@ extension ContainerService {
     /// after a crash between the signal and the exit's record, the restart policy still knows
     /// that the user stopped the container (else an unless-stopped one would come back). Only
     /// a container with a policy, for which it matters, pays for the write.
-    func markManuallyStopped(_ id: String) {
+    func markManuallyStopped(_ id: String, exitOnNext: Bool = true) {
+        if exitOnNext { entries[id]?.exitOnNext = true }
         guard let entry = entries[id], !entry.record.HasBeenManuallyStopped else { return }
         entries[id]!.record.HasBeenManuallyStopped = true
         if !["", "no"].contains(entry.hostConfig.RestartPolicy?.Name ?? "") { persist(id) }
     }
 
-    /// Signals the process and waits for its exit (or throws StopTimedOut).
-    func killAndWait(_ id: String, signal: Int32, timeout: Duration?) async throws {
+    /// Signals the process (unless `signal` is nil) and waits for its exit (or throws
+    /// StopTimedOut).
+    func killAndWait(_ id: String, signal: Int32?, timeout: Duration?) async throws {
         guard entries[id]?.record.State.Running == true else { return }
         // Registered before the signal goes, so the exit cannot slip by unseen.
         let (exited, exitSignal) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingOldest(1))
         entries[id]!.exitSignals.append(exitSignal)
         do {
-            try await signalThroughShim(id, signal)
+            if let signal { try await signalThroughShim(id, signal) }
             if entries[id]?.record.State.Paused == true { try? await unpause(id) }
         } catch is ShimGone {
             // Exited meanwhile: the monitor records it.
@@ -536,23 +554,22 @@ extension ContainerService {
         do { id = try resolve(nameOrID) } catch let error as BerthError { throw failure(error) }
         await awaitStartInProgress(id)
         guard entries[id] != nil else { throw failure(.notFound("No such container: \(nameOrID)")) }
-        if entries[id]!.record.State.Restarting {
-            // No process to signal: as dockerd, a signal that would end it (SIGKILL, or the
-            // stop signal) ends the restart loop instead, and the kill succeeds.
-            let stopSignal = try? DockerSignal.parse(entries[id]!.record.Config.StopSignal ?? "SIGTERM")
-            let configured = !(entries[id]!.record.Config.StopSignal ?? "").isEmpty
-            if number == SIGKILL || !configured || number == stopSignal {
-                markManuallyStopped(id)
-                cancelRestart(id)
-            }
+        // As dockerd: every kill marks the container stopped by its user; SIGKILL, the stop
+        // signal, or any signal when none is configured also ends the restart policy.
+        let configured = entries[id]!.record.Config.StopSignal ?? ""
+        let endsPolicy = number == SIGKILL || configured.isEmpty || number == (try? DockerSignal.parse(configured))
+        let restarting = entries[id]!.record.State.Restarting
+        if restarting || entries[id]!.record.State.Running {
+            markManuallyStopped(id, exitOnNext: endsPolicy)
+            await records.flushed(id)
+        }
+        if restarting {
+            // No process to signal: the back-off ends instead, and the kill succeeds.
+            if endsPolicy { cancelRestart(id) }
             return
         }
-        guard entries[id]!.record.State.Running else {
+        guard entries[id]?.record.State.Running == true else {
             throw failure(.conflict("container \(id) is not running"))
-        }
-        if number == SIGKILL || number == SIGTERM || number == SIGINT {
-            markManuallyStopped(id)
-            await records.flushed(id)
         }
         do {
             if number == SIGKILL {
@@ -601,7 +618,7 @@ extension ContainerService {
         defer { entries[id]?.manualRestart = false }
         do {
             _ = try await stop(id, timeout: timeout, signal: signal)
-            entries[id]!.record.HasBeenManuallyStopped = false
+            resetRestartPolicy(id)
             try await startProcess(id)
         } catch {
             // dockerd's words around why (a plain error there: 500).

@@ -31,6 +31,9 @@ public actor ContainerService {
         /// When the last start happened (restart back-off resets after 10 s of running).
         var startedUptime: UInt64 = 0
         var restartDelay: UInt64 = 0
+        /// A stop, or a kill with the stop signal, ended the restart policy for this run
+        /// (dockerd's ExitOnNext); the user's next start clears it.
+        var exitOnNext = false
         var execs: Set<String> = []
         /// The running process's spec pieces every exec starts from (nil after a daemon restart
         /// until the first exec reads them from the bundle).
