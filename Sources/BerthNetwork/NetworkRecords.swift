@@ -255,8 +255,8 @@ public struct Sandbox: Sendable {
     public var addresses: [String]
     /// The embedded DNS server on a user network; nil on the default bridge.
     public var nameserver: String?
-    /// The default gateway, for `host-gateway` in --add-host.
-    public var gateway: String?
+    /// What `host-gateway` in --add-host stands for (see NetworkService.hostGateway).
+    public var hostGateway: String?
     /// On the default bridge of a daemon without one (`"bridge": "none"`): the container
     /// runs with loopback only, as dockerd's does with Config.NetworkDisabled.
     public var networkDisabled = false

@@ -100,7 +100,9 @@ extension NetworkService {
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
         // A `--network none` container that left none for a bridge gets a namespace of berthd's.
         let joinedFromNone = request.mode == "none" && !interfaceAttachments(attachments[request.containerID] ?? []).isEmpty
-        guard modeHasOwnNetwork(request.mode) || joinedFromNone else { return Sandbox(namespacePath: nil, addresses: []) }
+        guard modeHasOwnNetwork(request.mode) || joinedFromNone else {
+            return Sandbox(namespacePath: nil, addresses: [], hostGateway: hostGateway)
+        }
         releaseSandbox(request.containerID)
         try attachMissingAtCreate(request.containerID)
         try startAttachments(request.containerID)
@@ -162,11 +164,13 @@ extension NetworkService {
             throw error
         }
         refreshView(request.containerID, exposed: request.exposed)
-        let first = sandbox.endpoints.first.flatMap { endpoint in networks[endpoint.networkID].map { (endpoint, $0) } }
         return Sandbox(namespacePath: path, addresses: sandbox.endpoints.flatMap { [$0.address.description] + ($0.address6.map { [$0.description] } ?? []) },
-                       nameserver: embeddedNameserver(sandbox),
-                       gateway: first?.1.pool?.gateway.description)
+                       nameserver: embeddedNameserver(sandbox), hostGateway: hostGateway)
     }
+
+    /// What `host-gateway` in --add-host stands for: the default bridge's gateway, whatever
+    /// network the container is on (dockerd's default host-gateway-ip); none without that bridge.
+    var hostGateway: String? { defaultBridge?.pool?.gateway.description }
 
     /// `"bridge": "none"` and a container of the default bridge: it runs as with `--network
     /// none`, and inspect shows an empty "bridge" entry, as dockerd's does.
@@ -174,7 +178,7 @@ extension NetworkService {
         var view = ContainerNetworkView()
         view.networks["bridge"] = EndpointView(NetworkID: "")
         views.set(id, view)
-        var sandbox = Sandbox(namespacePath: nil, addresses: [])
+        var sandbox = Sandbox(namespacePath: nil, addresses: [], hostGateway: hostGateway)
         sandbox.networkDisabled = true
         return sandbox
     }

@@ -468,12 +468,30 @@ struct NetworkTests {
 
     @Test func legacyLinksWriteHostsAndEnvironment() throws {
         let net = try NetworkDaemon()
-        try net.runWebServer("db", text: "x", extra: ["--expose", "5432", "-e", "SECRET=1"])
+        try net.runWebServer("db", text: "x", extra: ["--expose", "5432", "-e", "SECRET=1", "--hostname", "dbhost"])
         let env = net.docker(["run", "--rm", "--link", "db:database", "busybox", "sh", "-c", "cat /etc/hosts; env | sort"])
         #expect(env.status == 0, "\(env.stderr)")
-        #expect(env.stdout.contains("\tdatabase "), "\(env.stdout)")
+        // As dockerd: the alias, the linked container's hostname, and its name unless that is the alias.
+        #expect(env.stdout.contains("\n\(net.address("db"))\tdatabase dbhost db\n"), "\(env.stdout)")
+        let plain = net.docker(["run", "--rm", "--link", "db", "busybox", "grep", "-w", "db", "/etc/hosts"]).stdout
+        #expect(plain == "\(net.address("db"))\tdb dbhost\n", "\(plain)")
         #expect(env.stdout.contains("DATABASE_PORT_5432_TCP_PORT=5432"))
         #expect(env.stdout.contains("DATABASE_ENV_SECRET=1"))
+    }
+
+    /// `host-gateway` is the default bridge's gateway on every network mode, as dockerd's
+    /// default host-gateway-ip is (a user network's own gateway does not count).
+    @Test func hostGatewayIsTheDefaultBridgesGateway() throws {
+        let net = try NetworkDaemon()
+        let gateway = net.docker(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!gateway.isEmpty)
+        #expect(net.docker(["network", "create", "hgnet"]).status == 0)
+        defer { _ = net.docker(["network", "rm", "hgnet"]) }
+        for mode in ["bridge", "none", "host", "hgnet"] {
+            let run = net.docker(["run", "--rm", "--network", mode, "--add-host", "hg:host-gateway", "busybox", "grep", "-w", "hg", "/etc/hosts"])
+            #expect(run.status == 0 && run.stdout == "\(gateway)\thg\n", "\(mode): \(run)")
+        }
     }
 
     @Test func aLinkFollowsItsContainerToANewAddress() throws {

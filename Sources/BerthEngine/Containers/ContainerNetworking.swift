@@ -241,7 +241,9 @@ extension ContainerService {
             let alias = Self.linkAlias(link)
             guard let targetID = try? resolve(target), let peer = entries[targetID],
                   let address = await network.primaryAddress(targetID) else { continue }
-            hosts.append("\(address)\t\(alias) \(peer.record.shortID) \(peer.record.bareName)")
+            // The alias, the container's hostname, and its name when that is not the alias.
+            let name = alias == peer.record.bareName ? "" : " " + peer.record.bareName
+            hosts.append("\(address)\t\(alias) \(peer.record.Config.Hostname ?? peer.record.shortID)\(name)")
             env += LegacyLink.environment(alias: alias, address: address, exposed: Array((peer.record.Config.ExposedPorts ?? [:]).keys),
                                           peerName: "/\(entry.record.bareName)/\(alias)", peerEnv: peer.record.Config.Env ?? [])
         }

@@ -163,9 +163,9 @@ struct StartPlan: Sendable {
         let hostname = hostNetwork ? SystemInfo.hostname : (record.Config.Hostname ?? record.shortID)
         let hosts = hostNetwork
             ? try ContainerFiles.hostsForHostNetwork(hostFile: (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "",
-                                                     extraHosts: hostConfig.ExtraHosts)
+                                                     extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.hostGateway)
             : try ContainerFiles.hosts(hostname: hostname, domainname: record.Config.Domainname,
-                                       extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.gateway,
+                                       extraHosts: hostConfig.ExtraHosts, hostGateway: sandbox?.hostGateway,
                                        containerAddresses: sandbox?.addresses ?? [], linkLines: links.hosts)
         let resolvConf = Self.resolvConf(hostConfig, nameserver: sandbox?.nameserver)
         try writeAtomically(Data(ContainerFiles.hostname(hostname).utf8), to: record.HostnamePath, durable: false)
