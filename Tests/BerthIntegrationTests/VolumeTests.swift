@@ -91,6 +91,10 @@ struct VolumeTests {
                                    "test", "-e", "/etc/group"]).status == 1)
             // Anonymous volumes are filled too.
             #expect(daemon.docker(["run", "--rm", "-v", "/etc", "busybox", "cat", "/etc/group"]).stdout == group)
+            // The volume's top directory takes the image directory's times, an empty one's too.
+            let imageTimes = daemon.docker(["run", "--rm", "busybox", "stat", "-c", "%Y", "/etc", "/home"]).stdout
+            #expect(!imageTimes.isEmpty)
+            #expect(daemon.docker(["run", "--rm", "-v", "/etc", "-v", "/home", "busybox", "stat", "-c", "%Y", "/etc", "/home"]).stdout == imageTimes)
         }
     }
 

@@ -4,7 +4,7 @@ import Glibc
 
 /// dockerd's copy-up: an empty volume mounted where the image has content gets a copy of it
 /// (files, directories, symlinks, device nodes, with owners, modes and times), and the
-/// volume's top directory takes the owner and mode of the image's directory.
+/// volume's top directory takes the owner, mode and times of the image's directory.
 enum VolumeCopyUp {
     /// Copies `source` (a directory in the container's root) into the volume directory when
     /// the volume is empty. Answers whether anything was copied.
@@ -16,6 +16,8 @@ enum VolumeCopyUp {
         try copyChildren(of: source, into: volume)
         _ = lchown(volume, info.st_uid, info.st_gid)
         _ = chmod(volume, info.st_mode & 0o7777)
+        var times = [info.st_atim, info.st_mtim]  // last: the copies inside changed them
+        _ = utimensat(AT_FDCWD, volume, &times, 0)
         return true
     }
 
