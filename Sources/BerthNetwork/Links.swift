@@ -114,6 +114,8 @@ extension NetlinkSocket {
                                      header: NetlinkRequest.linkHeader(flags: up, change: up))
         request.attributes.add(IFLA.ifname, string: hostName)
         request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
+        // No transmit queue at either end (a "noqueue" qdisc), as dockerd's veth pairs have.
+        request.attributes.add(IFLA.txqlen, uint32: 0)
         if let bridgeIndex { request.attributes.add(IFLA.master, uint32: UInt32(bitPattern: bridgeIndex)) }
         request.attributes.nest(IFLA.linkinfo) { info in
             info.add(IFLA.infoKind, string: "veth")
@@ -121,6 +123,7 @@ extension NetlinkSocket {
                 data.nest(IFLA.vethPeer, prefix: NetlinkRequest.linkHeader()) { peer in
                     peer.add(IFLA.ifname, string: peerName)
                     peer.add(IFLA.mtu, uint32: UInt32(mtu))
+                    peer.add(IFLA.txqlen, uint32: 0)
                     if let peerMAC { peer.add(IFLA.address, peerMAC) }
                     peer.add(IFLA.netnsFD, uint32: UInt32(bitPattern: peerNamespaceFD))
                 }

@@ -67,7 +67,7 @@ enum NLM {
 }
 
 enum IFLA {
-    static let address: UInt16 = 1, ifname: UInt16 = 3, mtu: UInt16 = 4, master: UInt16 = 10
+    static let address: UInt16 = 1, ifname: UInt16 = 3, mtu: UInt16 = 4, master: UInt16 = 10, txqlen: UInt16 = 13
     static let linkinfo: UInt16 = 18, netnsFD: UInt16 = 28
     static let infoKind: UInt16 = 1, infoData: UInt16 = 2
     static let vethPeer: UInt16 = 1

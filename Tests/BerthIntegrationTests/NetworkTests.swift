@@ -413,7 +413,7 @@ struct NetworkTests {
         // The first start makes its namespace; later ones take one made ahead, with eth0 in
         // it already: both must give the same interface.
         let net = try NetworkDaemon(settings: ["mtu": 1400])
-        let script = "cat /sys/class/net/eth0/mtu /sys/class/net/eth0/address /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -4 -o addr show eth0; ip route"
+        let script = "cat /sys/class/net/eth0/mtu /sys/class/net/eth0/address /proc/sys/net/ipv6/conf/eth0/disable_ipv6 /sys/class/net/eth0/tx_queue_len; ip -4 -o addr show eth0; ip route"
         for round in 0..<3 {
             let name = "whole\(round)"
             let run = net.docker(["run", "-d", "--name", name, "busybox", "sh", "-c", script + "; sleep 300"])
@@ -428,7 +428,8 @@ struct NetworkTests {
                 if !output.contains("default") { usleep(20_000) }
             }
             let gateway = address.split(separator: ".").prefix(3).joined(separator: ".") + ".1"
-            #expect(output.hasPrefix("1400\n\(mac)\n1\n"), "\(output)")
+            // No transmit queue (noqueue), as dockerd's veth pairs, at both ends.
+            #expect(output.hasPrefix("1400\n\(mac)\n1\n0\n"), "\(output)")
             #expect(output.contains("inet \(address)/24"), "\(output)")
             #expect(output.contains("default via \(gateway) dev eth0"), "\(output)")
             let sandbox = net.docker(["inspect", "-f", "{{.NetworkSettings.SandboxID}} {{.NetworkSettings.SandboxKey}}", name]).stdout
@@ -437,7 +438,7 @@ struct NetworkTests {
             // The bridge holds one host end per running container, none made ahead.
             let ports = Harness.run("/usr/sbin/ip", ["-o", "link", "show", "master", net.bridge]).stdout
             #expect(ports.split(separator: "\n").count == round + 1, "\(ports)")
-            #expect(ports.contains("mtu 1400"), "\(ports)")
+            #expect(ports.contains("mtu 1400") && ports.contains("qdisc noqueue"), "\(ports)")
         }
     }
 
