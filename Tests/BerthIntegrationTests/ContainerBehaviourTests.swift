@@ -449,6 +449,9 @@ struct ContainerBehaviourTests {
             let noSignals = "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
             #expect(run(["busybox", "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]).stdout == noSignals)
             #expect(run(["--init", "busybox", "grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status"]).stdout == noSignals)
+            // runc's order, which /proc/mounts shows: the read-only paths before the masked ones.
+            #expect(run(["busybox", "sh", "-c", "cut -d' ' -f2 /proc/mounts | grep -E '^/proc/(bus|sys|keys)$' | tr '\\n' ' '"]).stdout
+                    == "/proc/bus /proc/sys /proc/keys ")
             // The root is named as dockerd's is (`df /` shows it).
             #expect(run(["busybox", "sh", "-c", "head -1 /proc/mounts | cut -d' ' -f1-3"]).stdout == "overlay / overlay\n")
             let readOnly = run(["--read-only", "busybox", "sh", "-c", "touch /x; echo $?; touch /tmp/x; echo $?"])

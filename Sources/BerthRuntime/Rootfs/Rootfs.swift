@@ -68,13 +68,14 @@ struct RootfsBuilder {
         }
     }
 
-    /// After pivot_root: masked paths, read-only paths, and a read-only root.
+    /// After pivot_root: read-only paths, masked paths (in runc's order, which /proc/mounts
+    /// shows), and a read-only root.
     func finish() throws {
-        for path in spec.linux?.maskedPaths ?? [] {
-            try mask(path)
-        }
         for path in spec.linux?.readonlyPaths ?? [] {
             try makeReadOnly(path)
+        }
+        for path in spec.linux?.maskedPaths ?? [] {
+            try mask(path)
         }
         if spec.root?.readonly == true {
             try mount("", "/", nil, UInt(MS_BIND) | UInt(MS_REMOUNT) | UInt(MS_RDONLY), nil,
