@@ -58,6 +58,15 @@ struct VolumeTests {
             #expect(run.status == 125)
             #expect(run.stderr == ContainerBehaviourTests.runError("create bad$name: \"bad$name\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"), "\(run)")
             #expect(daemon.docker(["volume", "create", "-o", "foo=bar", "opt"]).stderr == Self.error("create opt: invalid option: \"foo\""))
+            // A relative path through the API (the CLI makes it absolute, docker-py does not) is
+            // a volume name as given, and refused, not cleaned into the volume "rel".
+            for source in ["./rel", "../up"] {
+                let created = daemon.curl(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
+                                           "-d", #"{"Image":"busybox","HostConfig":{"Binds":["\#(source):/b"]}}"#,
+                                           "http://berth/v1.50/containers/create"]).stdout
+                #expect(created.hasPrefix(#"{"message":"create \#(source): \"\#(source)\" includes invalid characters for a local volume name"#)
+                        && created.hasSuffix("\n400"), "\(created)")
+            }
             #expect(daemon.docker(["volume", "ls", "-q"]).stdout == "")
         }
     }

@@ -55,7 +55,9 @@ public struct BindSpec: Sendable, Equatable {
         }
         let options = mode.split(separator: ",").map(String.init)
         let given = options.first(where: propagationModes.contains)
-        return BindSpec(source: source.isEmpty ? "" : MountValidation.clean(source),
+        // Only a host path is cleaned: a volume's name is taken as given, so "./rel" is refused
+        // as a name rather than becoming the volume "rel".
+        return BindSpec(source: type == "bind" ? MountValidation.clean(source) : source,
                         destination: MountValidation.clean(destination),
                         readOnly: options.contains("ro"),
                         propagation: given ?? "rprivate", givenPropagation: given,
