@@ -431,7 +431,9 @@ public final class ImageStore: @unchecked Sendable {
             if matches.count == 1 { return state.images[matches[0]]! }
             if matches.count > 1 { throw BerthError.invalidArgument("ambiguous image ID \(name): it matches \(matches.count) images") }
         }
-        guard let reference = try? ImageReference.parse(name) else { throw BerthError.notFound("No such image: \(name)") }
+        // A name that is no reference at all is the client's error (400, as dockerd), not a
+        // missing image: a 404 would make clients try to pull it.
+        let reference = try ImageReference.parse(name)
         if let digest = reference.digest {
             guard let id = state.digests?[reference.repository + "@" + digest], let record = state.images[id] else {
                 throw BerthError.notFound("No such image: \(reference.familiarRepository)@\(digest)")

@@ -609,6 +609,9 @@ struct ResourceOptionParityTests {
                 ("nosuchimage", #"{"PidMode":"container:nosuch"}"#, "400", "No such container: nosuch"),
                 ("nosuchimage", #"{"Runtime":"foo"}"#, "400", "Unknown runtime specified foo"),
                 ("nosuchimage", #"{"Links":["nosuch:x"]}"#, "404", "No such image: nosuchimage:latest"),
+                // Not an image name at all: the client's error, which clients do not pull.
+                ("BadImage", "{}", "400", "invalid reference format: repository name (library/BadImage) must be lowercase"),
+                ("a:b:c", "{}", "400", "invalid reference format"),
                 ("busybox", #"{"Memory":1000}"#, "400", "Minimum memory limit allowed is 6MB"),
                 ("busybox", #"{"Links":["nosuch:x"]}"#, "409", taken),
                 ("busybox", #"{"VolumesFrom":["nosuch"]}"#, "409", taken),
@@ -618,6 +621,9 @@ struct ResourceOptionParityTests {
                 let answer = daemon.curl(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json",
                                           "-d", body, "http://berth/v1.50/containers/create?name=taken"]).stdout
                 #expect(answer.hasPrefix(#"{"message":""# + message) && answer.hasSuffix("\n" + status), "\(body): \(answer)")
+            }
+            for path in ["/images/BadImage/json", "/images/a:b:c/history"] {
+                #expect(daemon.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://berth/v1.50" + path]).stdout == "400", "\(path)")
             }
             // Through the CLI: the option's error, exit 125, and no pull.
             let run = daemon.docker(["run", "--cpus", "99", "nosuchimage"])

@@ -211,6 +211,8 @@ final class ImageBuilder: @unchecked Sendable {
                 return try images.configJSON(name).id
             } catch let error as BerthError where error.code == .notFound {
                 // Pulled below.
+            } catch let error as BerthError {
+                throw BuildFailure(error.message)  // no image name at all ("invalid reference format")
             }
         }
         guard let reference = try? ImageReference.parse(name) else {
