@@ -77,6 +77,13 @@ public struct HistoryItem: Codable, Sendable, Equatable {
 public struct PruneReport: Codable, Sendable {
     public var ImagesDeleted: [DeleteResponseItem]?
     public var SpaceReclaimed: Int64
+
+    /// As dockerd writes it: no deleted images is `null`, not a missing key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ImagesDeleted, forKey: .ImagesDeleted)
+        try container.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
+    }
 }
 
 /// `docker image prune --filter`: until (images created before it), label, label!.
