@@ -124,14 +124,15 @@ extension ContainerService {
     /// multiplexed: the start's `Tty` when it says, else the exec's.
     public func checkExecStart(_ execID: String, tty: Bool?) throws -> Bool {
         guard let exec = execs[execID] else { throw BerthError.notFound("No such exec instance: \(execID)") }
-        // dockerd 28's words (20.10 had "Error: Exec command ..."): running, or ended.
-        if exec.started {
-            throw BerthError.conflict("exec command \(execID) " + (exec.ExitCode == nil ? "is already running" : "has already run"))
-        }
+        // dockerd's order: the container's state first, then the exec's own.
         let state = entries[exec.ContainerID]?.record.State
         if state?.Restarting == true { throw BerthError.containerRestarting(exec.ContainerID) }
         guard state?.Running == true else { throw BerthError.conflict("Container \(exec.ContainerID) is not running") }
         if state?.Paused == true { throw BerthError.conflict("Container \(exec.ContainerID) is paused, unpause the container before exec") }
+        // dockerd 28's words (20.10 had "Error: Exec command ..."): running, or ended.
+        if exec.started {
+            throw BerthError.conflict("exec command \(execID) " + (exec.ExitCode == nil ? "is already running" : "has already run"))
+        }
         return tty ?? exec.ProcessConfig.tty
     }
 
