@@ -292,8 +292,10 @@ public struct SandboxRequest: Sendable {
 }
 
 func randomHex(_ count: Int) -> String {
+    // A 64-bit draw (one getrandom) per 16 digits: a byte at a time cost a call per byte.
+    var generator = SystemRandomNumberGenerator()
     var text = ""
-    while text.count < count { text += (0..<8).map { _ in UInt8.random(in: 0...255) }.hexString }
+    while text.count < count { text += withUnsafeBytes(of: generator.next() as UInt64) { Array($0) }.hexString }
     return String(text.prefix(count))
 }
 
