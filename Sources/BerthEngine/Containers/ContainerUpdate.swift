@@ -80,7 +80,8 @@ public enum ContainerUpdate {
         if let quota = request.CpuQuota, quota != 0 { cpu.quota = quota }
         if let cpus = request.CpusetCpus, !cpus.isEmpty { cpu.cpus = cpus }
         if let mems = request.CpusetMems, !mems.isEmpty { cpu.mems = mems }
-        // Real-time values are stored for the next create but not applied, as dockerd does.
+        // Real-time values are stored (the next start applies them), not applied to the
+        // running cgroup: dockerd's update does not hand them on either.
 
         var resources = Spec.Resources()
         if memory != Spec.Memory() { resources.memory = memory }
