@@ -29,6 +29,8 @@ public struct DaemonOptions: Sendable {
     public var icc = true
     public var ipMasquerade = true
     public var mtu: Int?
+    /// What `host-gateway` in --add-host stands for; nil: the default bridge's gateway.
+    public var hostGatewayIP: String?
     /// What every container gets unless it asks otherwise (dockerd's names): /dev/shm's size,
     /// the IPC mode, `--init`, ulimits, and a seccomp profile file instead of the built-in one.
     public var defaultShmSize: Int64?
@@ -55,7 +57,7 @@ public struct DaemonOptions: Sendable {
         "--log-level": "log-level", "-l": "log-level", "--log-driver": "log-driver", "--log-opt": "log-opts",
         "--cgroup-parent": "cgroup-parent", "--default-shm-size": "default-shm-size", "--default-ipc-mode": "default-ipc-mode",
         "--seccomp-profile": "seccomp-profile", "--default-ulimit": "default-ulimits",
-        "--insecure-registry": "insecure-registries",
+        "--insecure-registry": "insecure-registries", "--host-gateway-ip": "host-gateway-ip",
         "--max-concurrent-downloads": "max-concurrent-downloads", "--max-concurrent-uploads": "max-concurrent-uploads",
     ]
     static let boolFlags: [String: String] = ["-D": "debug", "--debug": "debug", "--live-restore": "live-restore", "--init": "init"]
@@ -70,7 +72,7 @@ public struct DaemonOptions: Sendable {
         "no-new-privileges", "cgroup-parent", "exec-opts", "insecure-registries", "registry-mirrors", "tls",
         "tlsverify", "tlscacert", "tlscert", "tlskey", "containerd", "oom-score-adjust", "selinux-enabled",
         "userns-remap", "default-cgroupns-mode", "default-ipc-mode", "builder", "metrics-addr", "raw-logs",
-        "fixed-cidr",
+        "fixed-cidr", "host-gateway-ip",
     ]
 
     public init() {}
@@ -159,6 +161,11 @@ public struct DaemonOptions: Sendable {
                 throw Failure("unable to parse logging level: \(value)")
             }
             logLevel = value
+        case "host-gateway-ip":
+            guard ExtraHost.isIPAddress(value) else {
+                throw Failure("invalid argument \"\(value)\" for \"--host-gateway-ip\" flag: invalid string being converted to IP address: \(value)")
+            }
+            hostGatewayIP = value
         case "log-opts":
             let parts = value.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { throw Failure("invalid key/value pair \"\(value)\": must be in the form key=value") }
@@ -220,6 +227,9 @@ public struct DaemonOptions: Sendable {
             case "log-opts":
                 guard let map = value as? [String: String] else { throw invalid }
                 logOptions.merge(map) { _, new in new }
+            case "host-gateway-ip":
+                guard let text = value as? String, ExtraHost.isIPAddress(text) else { throw invalid }
+                hostGatewayIP = text
             case "bridge", "bip":
                 guard let text = value as? String else { throw invalid }
                 if key == "bridge" { bridge = text } else { bip = text }

@@ -24,6 +24,9 @@ public struct NetworkOptions: Sendable {
     public var icc = true
     public var ipMasquerade = true
     public var mtu = 1500
+    /// daemon.json `host-gateway-ip`: what `host-gateway` in --add-host stands for (nil: the
+    /// default bridge's gateway).
+    public var hostGatewayIP: String?
 
     public init(dataRoot: String, execRoot: String) {
         self.dataRoot = dataRoot

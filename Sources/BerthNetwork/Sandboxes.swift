@@ -168,9 +168,10 @@ extension NetworkService {
                        nameserver: embeddedNameserver(sandbox), hostGateway: hostGateway)
     }
 
-    /// What `host-gateway` in --add-host stands for: the default bridge's gateway, whatever
-    /// network the container is on (dockerd's default host-gateway-ip); none without that bridge.
-    var hostGateway: String? { defaultBridge?.pool?.gateway.description }
+    /// What `host-gateway` in --add-host stands for: daemon.json's `host-gateway-ip`, else the
+    /// default bridge's gateway whatever network the container is on (as dockerd); none
+    /// without either.
+    var hostGateway: String? { options.hostGatewayIP ?? defaultBridge?.pool?.gateway.description }
 
     /// `"bridge": "none"` and a container of the default bridge: it runs as with `--network
     /// none`, and inspect shows an empty "bridge" entry, as dockerd's does.

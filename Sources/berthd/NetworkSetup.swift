@@ -32,6 +32,7 @@ enum NetworkSetup {
         options.icc = daemon.icc
         options.ipMasquerade = daemon.ipMasquerade
         if let mtu = daemon.mtu { options.mtu = mtu }
+        options.hostGatewayIP = daemon.hostGatewayIP
         return options
     }
 

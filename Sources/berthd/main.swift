@@ -40,6 +40,7 @@ do {
               --default-ulimit ulimit  default ulimit for containers, name=soft[:hard] (repeatable)
               --init               run an init in each container that forwards signals and reaps processes
               --seccomp-profile string  seccomp profile: "builtin", "unconfined" or a file (default "builtin")
+              --host-gateway-ip ip  what host-gateway in --add-host stands for (default: the bridge's gateway)
         """)
     exit(0)
 } catch {

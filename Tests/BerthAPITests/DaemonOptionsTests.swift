@@ -106,6 +106,20 @@ struct DaemonOptionsTests {
             == "unable to configure the Berth daemon with file \(absent): open \(absent): no such file or directory")
     }
 
+    @Test func hostGatewayIPFromFlagOrFile() throws {
+        let flag = try DaemonOptions.parse(["--host-gateway-ip", "192.0.2.1"], defaults: defaults)
+        #expect(flag.hostGatewayIP == "192.0.2.1")
+        #expect(failure(["--host-gateway-ip", "nope"])
+            == "invalid argument \"nope\" for \"--host-gateway-ip\" flag: invalid string being converted to IP address: nope")
+        try withConfig(#"{"host-gateway-ip": "2001:db8::1"}"#) { path in
+            let file = try DaemonOptions.parse(["--config-file", path], defaults: defaults)
+            #expect(file.hostGatewayIP == "2001:db8::1")
+        }
+        try withConfig(#"{"host-gateway-ip": "x"}"#) { path in
+            #expect(failure(["--config-file", path]) == "unable to configure the Berth daemon with file \(path): invalid value for host-gateway-ip: x")
+        }
+    }
+
     @Test func networkSettingsFollowDockerdsRules() throws {
         try withConfig(#"{"icc": false, "ip-masq": false, "bridge": "none"}"#) { path in
             let options = try DaemonOptions.parse(["--config-file", path], defaults: defaults)

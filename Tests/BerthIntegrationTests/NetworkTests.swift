@@ -493,6 +493,10 @@ struct NetworkTests {
             let run = net.docker(["run", "--rm", "--network", mode, "--add-host", "hg:host-gateway", "busybox", "grep", "-w", "hg", "/etc/hosts"])
             #expect(run.status == 0 && run.stdout == "\(gateway)\thg\n", "\(mode): \(run)")
         }
+        // daemon.json's host-gateway-ip stands in for it.
+        let configured = try NetworkDaemon(settings: ["host-gateway-ip": "192.0.2.7"])
+        let run = configured.docker(["run", "--rm", "--add-host", "hg:host-gateway", "busybox", "grep", "-w", "hg", "/etc/hosts"])
+        #expect(run.status == 0 && run.stdout == "192.0.2.7\thg\n", "\(run)")
     }
 
     @Test func aLinkFollowsItsContainerToANewAddress() throws {
