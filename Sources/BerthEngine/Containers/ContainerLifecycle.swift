@@ -354,6 +354,8 @@ extension ContainerService {
         logFollowers.resumeAll(returning: ExitResult(statusCode: status, error: nil))
         if oomKilled { emit("oom", container: id) }
         emit("die", container: id, ["exitCode": String(status)])
+        // dockerd's order after `die`: the networks' disconnect, then the volumes' unmount.
+        emitNetwork("disconnect", container: id, networks: attachedNetworks(id))
         releaseVolumeMounts(id)
         emitVolumeEvents(id, mounted: false)
         waiters.resumeAll(returning: ExitResult(statusCode: status, error: nil))
@@ -362,7 +364,7 @@ extension ContainerService {
             signal.finish()
         }
         let reported = clock.now
-        await releaseNetwork(id)  // network: after the waiters, before a restart needs the ports again
+        await network?.releaseSandbox(id)  // after the waiters, before a restart needs the ports again
         let released = clock.now
 
         if entry.hostConfig.AutoRemove == true {
