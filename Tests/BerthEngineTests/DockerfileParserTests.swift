@@ -24,6 +24,15 @@ struct DockerfileParserTests {
         #expect(document.lines[2].word == "env")
     }
 
+    /// A Dockerfile written on Windows: CRLF line ends are line ends, continuations included.
+    @Test func crlfLineEndsReadAsLineEnds() throws {
+        let document = try DockerfileSyntax.parse("FROM busybox\r\nRUN echo a \\\r\n  b\r\nENV Z=1\r\n")
+        #expect(document.lines.map(\.instruction) == ["from", "run", "env"])
+        #expect(document.lines[0].rest == "busybox")
+        #expect(document.lines[1].rest == "echo a   b")
+        #expect(document.lines[2].rest == "Z=1")
+    }
+
     @Test func blankLinesInAContinuationAreNoted() throws {
         let document = try DockerfileSyntax.parse("FROM busybox\nRUN echo a \\   \n\n   \n  # c\n  b\nRUN x \\\n # only a comment\n y\n")
         #expect(document.lines.map(\.original) == ["FROM busybox", "RUN echo a   b", "RUN x  y"])

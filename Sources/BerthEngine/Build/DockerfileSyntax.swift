@@ -29,8 +29,12 @@ public struct DockerfileDocument: Sendable, Equatable {
 public enum DockerfileSyntax {
     public static func parse(_ text: String) throws -> DockerfileDocument {
         var escape: Character = "\\"
-        var physical = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split on the scalar: as a Character, "\r\n" is one grapheme that "\n" does not match,
+        // and a Dockerfile with CRLF line ends would read as a single line.
+        var physical = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
+            var line = String(String.UnicodeScalarView(scalars))
+            if line.unicodeScalars.last == "\r" { line.unicodeScalars.removeLast() }
+            return line
         }
         // A byte order mark is not part of the first line.
         if let first = physical.first, first.hasPrefix("\u{FEFF}") { physical[0] = String(first.dropFirst()) }
