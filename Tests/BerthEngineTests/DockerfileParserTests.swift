@@ -33,6 +33,18 @@ struct DockerfileParserTests {
         #expect(document.lines[2].rest == "Z=1")
     }
 
+    /// A JSON array with anything but strings is an error, not the shell form (dockerd's words).
+    @Test func jsonArraysMustHoldStrings() throws {
+        let message = "failed to parse Dockerfile: when using JSON array syntax, arrays must be comprised of strings only"
+        for line in [#"CMD ["a", 1]"#, #"ENTRYPOINT [true]"#, #"RUN ["sh", null]"#, #"VOLUME [1]"#, #"COPY [1, "/x"]"#] {
+            #expect(throws: BerthError.invalidArgument(message)) { try Dockerfile.parse("FROM busybox\n" + line) }
+        }
+        // Text that is no JSON array at all stays the shell form.
+        let document = try Dockerfile.parse("FROM busybox\nCMD [\"a\", b]")
+        guard case .cmd(let form) = document.stages[0].steps[0].instruction else { Issue.record("not a CMD"); return }
+        #expect(form == CommandForm(arguments: [#"["a", b]"#], prependShell: true))
+    }
+
     @Test func blankLinesInAContinuationAreNoted() throws {
         let document = try DockerfileSyntax.parse("FROM busybox\nRUN echo a \\   \n\n   \n  # c\n  b\nRUN x \\\n # only a comment\n y\n")
         #expect(document.lines.map(\.original) == ["FROM busybox", "RUN echo a   b", "RUN x  y"])

@@ -139,11 +139,11 @@ public struct Dockerfile: Sendable, Equatable {
             }
             return .from(image: words[0], stageName: stageName, platform: flags["platform"])
         case "run":
-            var run = command(rest)
+            var run = try command(rest)
             run.mount = flags["mount"]
             return .run(run)
-        case "cmd": return .cmd(command(rest))
-        case "entrypoint": return .entrypoint(command(rest))
+        case "cmd": return .cmd(try command(rest))
+        case "entrypoint": return .entrypoint(try command(rest))
         case "env", "label":
             let pairs = try nameValues(rest, instruction: name, escape: escape)
             guard !pairs.isEmpty else { throw BerthError.invalidArgument("\(name) requires at least one argument") }
@@ -169,7 +169,7 @@ public struct Dockerfile: Sendable, Equatable {
             guard !words.isEmpty else { throw BerthError.invalidArgument("EXPOSE requires at least one argument") }
             return .expose(words)
         case "volume":
-            let words = ImageChanges.jsonArray(rest) ?? whitespaceWords(rest)
+            let words = try jsonStrings(rest) ?? whitespaceWords(rest)
             guard !words.isEmpty else { throw BerthError.invalidArgument("VOLUME requires at least one argument") }
             return .volume(words)
         case "healthcheck":
@@ -178,10 +178,10 @@ public struct Dockerfile: Sendable, Equatable {
             return .healthcheck(rest)
         case "shell":
             guard !rest.isEmpty else { throw BerthError.invalidArgument("SHELL requires at least one argument") }
-            guard let words = ImageChanges.jsonArray(rest) else { throw BerthError.invalidArgument("SHELL requires the arguments to be in JSON form") }
+            guard let words = try jsonStrings(rest) else { throw BerthError.invalidArgument("SHELL requires the arguments to be in JSON form") }
             return .shell(words)
         case "copy", "add":
-            let words = ImageChanges.jsonArray(rest) ?? whitespaceWords(rest)
+            let words = try jsonStrings(rest) ?? whitespaceWords(rest)
             if words.count < 2 {
                 throw BerthError.invalidArgument(words.isEmpty ? "\(name) requires at least two arguments"
                     : "\(name) requires at least two arguments, but only one was provided. Destination could not be determined")
@@ -225,9 +225,19 @@ public struct Dockerfile: Sendable, Equatable {
         text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
     }
 
-    static func command(_ text: String) -> CommandForm {
-        if let list = ImageChanges.jsonArray(text) { return CommandForm(arguments: list, prependShell: false) }
+    static func command(_ text: String) throws -> CommandForm {
+        if let list = try jsonStrings(text) { return CommandForm(arguments: list, prependShell: false) }
         return CommandForm(arguments: text.isEmpty ? [] : [text], prependShell: true)
+    }
+
+    /// The classic builder's "maybe JSON": a JSON array of strings is a list; an array of
+    /// anything else is an error; text that is no JSON array is not JSON (the shell form).
+    static func jsonStrings(_ text: String) throws -> [String]? {
+        if let list = ImageChanges.jsonArray(text) { return list }
+        if text.hasPrefix("["), (try? AnyJSON.parse(Data(text.utf8))) is [Any] {
+            throw BerthError.invalidArgument("failed to parse Dockerfile: when using JSON array syntax, arrays must be comprised of strings only")
+        }
+        return nil
     }
 
     /// ENV and LABEL: `name=value ...` (quotes and escapes kept for the substitution), or the
