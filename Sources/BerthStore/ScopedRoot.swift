@@ -111,7 +111,10 @@ public final class ScopedRoot: @unchecked Sendable {
 
     /// Makes `path` and the directories above it that are missing (0755), each inside the
     /// root; the last one is an empty file unless `directory`. What exists is left as it is.
-    public func makePath(_ path: String, directory: Bool) throws(ScopedPathError) {
+    /// Answers the directories it made, from the top down.
+    @discardableResult
+    public func makePath(_ path: String, directory: Bool) throws(ScopedPathError) -> [String] {
+        var madeDirectories: [String] = []
         let components = Self.components(path).filter { $0 != "." && $0 != ".." }
         var made = "/"
         for (index, component) in components.enumerated() {
@@ -122,11 +125,21 @@ public final class ScopedRoot: @unchecked Sendable {
                 let fd = openat(dirFD, component, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o755)
                 guard fd >= 0 || errno == EEXIST || errno == ELOOP else { throw ScopedPathError(errno: errno, path: path) }
                 if fd >= 0 { close(fd) }
-            } else if mkdirat(dirFD, component, 0o755) != 0 && errno != EEXIST {
+            } else if mkdirat(dirFD, component, 0o755) == 0 {
+                madeDirectories.append(made + component)
+            } else if errno != EEXIST {
                 throw ScopedPathError(errno: errno, path: path)
             }
             made += component + "/"
         }
+        return madeDirectories
+    }
+
+    /// lchown inside the root.
+    public func changeOwner(_ path: String, uid: UInt32, gid: UInt32) throws(ScopedPathError) {
+        let (parentFD, name) = try parent(of: path)
+        defer { close(parentFD) }
+        guard fchownat(parentFD, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else { throw ScopedPathError(errno: errno, path: path) }
     }
 
     /// "/a//b/./c/" → ["a", "b", ".", "c"] ("." kept: callers decide what it means).

@@ -298,6 +298,54 @@ struct BuildTests {
         }
     }
 
+    /// Owners as dockerd's copier leaves them: a stage's files keep theirs, the context's are
+    /// root's, and --chown reaches the directories the copy makes (a file's parents, a
+    /// directory's new target) but not the ones that were there.
+    @Test func copyOwnersFollowDockerdsRules() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let directory = try Self.context(daemon, [
+                "Dockerfile": """
+                    FROM busybox AS s
+                    RUN mkdir -p /src/sub && echo a > /src/sub/a && chown -R 77:88 /src
+                    FROM busybox
+                    COPY --from=s /src /fromstage
+                    COPY --chown=1001:1002 d /chown-ids
+                    COPY --chown=1001:1002 a.txt /newdir/deeper/
+                    COPY --chown=1003:1004 d /cd/x/
+                    COPY --chown=1005 d /tmp/
+                    COPY d /plain
+                    """,
+                "a.txt": "a\n",
+                "d/f": "f\n",
+            ])
+            let build = daemon.docker(["build", "-q", "-t", "owners", directory])
+            #expect(build.status == 0, "\(build)")
+            let owners = daemon.docker(["run", "--rm", "owners", "stat", "-c", "%u:%g %n", "/fromstage", "/fromstage/sub/a",
+                                        "/chown-ids", "/chown-ids/f", "/newdir", "/newdir/deeper", "/newdir/deeper/a.txt",
+                                        "/cd", "/cd/x", "/tmp", "/tmp/f", "/plain", "/plain/f"])
+            #expect(owners.stdout == """
+                77:88 /fromstage
+                77:88 /fromstage/sub/a
+                1001:1002 /chown-ids
+                1001:1002 /chown-ids/f
+                1001:1002 /newdir
+                1001:1002 /newdir/deeper
+                1001:1002 /newdir/deeper/a.txt
+                0:0 /cd
+                1003:1004 /cd/x
+                0:0 /tmp
+                1005:1005 /tmp/f
+                0:0 /plain
+                0:0 /plain/f
+
+                """, "\(owners)")
+            // A target below a file: dockerd's words, not an internal error's.
+            let bad = try Self.context(daemon, ["Dockerfile": "FROM busybox\nCOPY a.txt /etc/passwd/x\n", "a.txt": "a\n"])
+            let failed = daemon.docker(["build", "-q", bad])
+            #expect(failed.status == 1 && failed.stderr.contains("failed to copy files: mkdir /etc/passwd: not a directory"), "\(failed)")
+        }
+    }
+
     @Test func dockerignoreAndQuietAndAnotherDockerfile() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let directory = try Self.context(daemon, [

@@ -113,11 +113,13 @@ extension ImageBuilder {
             root = try ScopedRoot(path: rootPath)
         }
         do {
-            let owner = try chown.map { try Self.owner($0, rootPath: rootPath) } ?? (0, 0)
+            // The context's files become root's; another stage's or image's keep their owners.
+            let chownTo = try chown.map { try Self.owner($0, rootPath: rootPath) }
             let scratch = context.workDirectory
             try await engine.blocking { [resolved, scoped, root] in
                 for source in resolved {
-                    try Self.place(source, from: source.scoped ?? scoped, into: root, target: target, owner: owner,
+                    try Self.place(source, from: source.scoped ?? scoped, into: root, target: target,
+                                   owner: chownTo ?? (fromContext ? (0, 0) : nil), chown: chownTo != nil,
                                    extractArchives: add && source.unpack, scratch: scratch)
                 }
             }
@@ -224,15 +226,18 @@ extension ImageBuilder {
 
     /// Puts one source in the target root: a directory's contents into the target directory;
     /// a file into it (target ending in "/" or an existing directory) or as it; ADD unpacks a
-    /// local archive into the target directory.
+    /// local archive into the target directory. `owner`: every entry's, nil to keep the
+    /// source's. With `chown` (dockerd's --chown identity) the directories a file's copy makes
+    /// take that owner too, and so does a directory's target when the copy made it.
     static func place(_ source: CopySource, from sourceRoot: ScopedRoot, into root: ScopedRoot, target: String,
-                      owner: (UInt32, UInt32), extractArchives: Bool, scratch: String) throws {
+                      owner: (UInt32, UInt32)?, chown: Bool, extractArchives: Bool, scratch: String) throws {
         let directoryTarget = target.hasSuffix("/") ? String(target.dropLast()) : target
         let targetIsDirectory = (try? root.lstat(root.canonical(directoryTarget.isEmpty ? "/" : directoryTarget)))
             .map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
-        func makeDirectory(_ path: String) throws {
-            do { try root.makePath(path.isEmpty ? "/" : path, directory: true) } catch {
-                throw BuildFailure("failed to make \(path): \(error)")
+        @discardableResult
+        func makeDirectory(_ path: String) throws -> [String] {
+            do { return try root.makePath(path.isEmpty ? "/" : path, directory: true) } catch {
+                throw BuildFailure("failed to copy files: mkdir \(error.path): \(String(cString: strerror(error.errno)).lowercased())")
             }
         }
         if !source.isDirectory && extractArchives, let archive = try openArchive(source.path, in: sourceRoot) {
@@ -272,12 +277,29 @@ extension ImageBuilder {
             try archiver.finish()
         }
         let absolute = "/" + destinationDirectory.split(separator: "/").joined(separator: "/")
-        try makeDirectory(absolute)
+        let made = try makeDirectory(absolute)
+        // makePath leaves what is there: a file where the directory should be is refused here.
+        if let info = try? root.lstat(root.canonical(absolute)), (info.st_mode & S_IFMT) != S_IFDIR {
+            throw BuildFailure("failed to copy files: mkdir \(absolute): not a directory")
+        }
         let input = open(tarPath, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw BuildFailure("cannot read \(tarPath)") }
         defer { close(input) }
-        try TreeExtractor(root: root, destination: root.canonical(absolute), options: .init(owner: (owner.0, owner.1)))
-            .extract(from: input)
+        do {
+            try TreeExtractor(root: root, destination: root.canonical(absolute), options: .init(owner: owner.map { ($0.0, $0.1) }))
+                .extract(from: input)
+        } catch let error as ScopedPathError {
+            throw BuildFailure("failed to copy files: \(error.path): \(String(cString: strerror(error.errno)).lowercased())")
+        }
+        if chown, let owner {
+            for directory in source.isDirectory ? made.filter({ $0 == absolute }) : made {
+                try? root.changeOwner(directory, uid: owner.0, gid: owner.1)
+            }
+        } else if owner == nil, source.isDirectory, made.contains(absolute),
+                  let info = try? sourceRoot.lstat(sourceRoot.canonical(source.path)) {
+            // A directory copied to a new target keeps its owner there too, as its contents do.
+            try? root.changeOwner(absolute, uid: info.st_uid, gid: info.st_gid)
+        }
     }
 
     static func openDirectory(_ path: String, in root: ScopedRoot) throws -> Int32 {

@@ -176,7 +176,7 @@ extension ContainerService {
             // As dockerd: a missing mount point is made in the container's layer (start would make it too).
             var source = stat()
             guard stat(bind.source ?? "", &source) == 0 else { continue }
-            try? root.makePath(bind.destination, directory: (source.st_mode & S_IFMT) == S_IFDIR)
+            _ = try? root.makePath(bind.destination, directory: (source.st_mode & S_IFMT) == S_IFDIR)
             guard let target = try? root.open(bind.destination, flags: O_PATH_) else { continue }
             let options = bind.options ?? []
             var flags = UInt(MS_BIND)

@@ -22,10 +22,10 @@ enum InitLayerFiles {
         func missing(_ path: String) -> Bool {
             do { _ = try root.lstat(path); return false } catch { return error.errno == ENOENT }
         }
-        for directory in directories where missing(directory) { try? root.makePath(directory, directory: true) }
-        for file in files where missing(file) { try? root.makePath(file, directory: false) }
+        for directory in directories where missing(directory) { _ = try? root.makePath(directory, directory: true) }
+        for file in files where missing(file) { _ = try? root.makePath(file, directory: false) }
         for (path, target) in links where missing(path) {
-            try? root.makePath(String(path[..<path.lastIndex(of: "/")!]), directory: true)
+            _ = try? root.makePath(String(path[..<path.lastIndex(of: "/")!]), directory: true)
             guard let (dirFD, name) = try? root.parent(of: path) else { continue }
             _ = symlinkat(target, dirFD, name)
             close(dirFD)
