@@ -262,7 +262,7 @@ final class ImageBuilder: @unchecked Sendable {
             try await commitMetadata("CMD \(GoFormat.quote(cmd))", state: &state)
         case .entrypoint(let command):
             let entrypoint = command.prependShell ? (command.arguments.isEmpty ? [] : state.shell + command.arguments) : command.arguments
-            state.config.Entrypoint = entrypoint.isEmpty && command.prependShell ? nil : entrypoint
+            state.config.Entrypoint = entrypoint.isEmpty ? nil : entrypoint  // `ENTRYPOINT []` is null, as dockerd stores it
             if !state.cmdSet { state.config.Cmd = nil }
             try await commitMetadata("ENTRYPOINT \(GoFormat.quote(state.config.Entrypoint ?? []))", state: &state)
         case .env(let pairs):
@@ -315,7 +315,8 @@ final class ImageBuilder: @unchecked Sendable {
                 for port in try ImageChanges.exposedPorts(spec) { exposed[port] = EmptyObject() }
             }
             state.config.ExposedPorts = exposed
-            try await commitMetadata("EXPOSE " + expanded.joined(separator: " "), state: &state)
+            // dockerd's history line lists them sorted as text.
+            try await commitMetadata("EXPOSE " + expanded.sorted().joined(separator: " "), state: &state)
         case .volume(let paths):
             var expanded: [String] = []
             var volumes = state.config.Volumes ?? [:]
@@ -336,6 +337,9 @@ final class ImageBuilder: @unchecked Sendable {
             try await commitMetadata("STOPSIGNAL \(value)", state: &state)
         case .healthcheck(let text):
             let check = try HealthcheckInstruction.parse(text)
+            if let previous = state.config.Healthcheck?.Test, !previous.isEmpty, previous[0] != "NONE" {
+                try await say("Note: overriding previous HEALTHCHECK: [\(previous.joined(separator: " "))]\n")
+            }
             state.config.Healthcheck = check
             try await commitMetadata("HEALTHCHECK \(Self.describe(check))", state: &state)
         case .shell(let shell):
