@@ -343,6 +343,12 @@ struct BuildTests {
             let bad = try Self.context(daemon, ["Dockerfile": "FROM busybox\nCOPY a.txt /etc/passwd/x\n", "a.txt": "a\n"])
             let failed = daemon.docker(["build", "-q", bad])
             #expect(failed.status == 1 && failed.stderr.contains("failed to copy files: mkdir /etc/passwd: not a directory"), "\(failed)")
+            // A source symlink whose target is not in the context is not found there.
+            let escape = try Self.context(daemon, ["Dockerfile": "FROM busybox\nCOPY escape /escape\n"])
+            try FileManager.default.createSymbolicLink(atPath: escape + "/escape", withDestinationPath: "../../../../../etc/hostname")
+            let escaped = daemon.docker(["build", "-q", escape])
+            #expect(escaped.status == 1 && escaped.stderr.contains(
+                "COPY failed: file not found in build context or excluded by .dockerignore: stat escape: file does not exist"), "\(escaped)")
         }
     }
 

@@ -170,17 +170,18 @@ extension ImageBuilder {
             }
             candidates = next
         }
+        let named = candidates.count == 1 && !source.contains(where: { "*?[".contains($0) })
+        let notFound = BuildFailure(fromContext
+            ? "\(instruction) failed: file not found in build context or excluded by .dockerignore: stat \(source): file does not exist"
+            : "\(instruction) failed: stat \(source): file does not exist")
         var found: [CopySource] = []
         for candidate in candidates {
             guard let info = try? root.lstat("/" + candidate) else {
-                if candidates.count == 1 && !source.contains(where: { "*?[".contains($0) }) {
-                    throw BuildFailure(fromContext
-                        ? "\(instruction) failed: file not found in build context or excluded by .dockerignore: stat \(source): file does not exist"
-                        : "\(instruction) failed: stat \(source): file does not exist")
-                }
+                if named { throw notFound }
                 continue
             }
-            // A symlink named as the source is followed (inside the root), as dockerd does.
+            // A symlink named as the source is followed (inside the root), as dockerd does;
+            // one whose target is not there is not found, as with dockerd.
             var path = candidate
             var isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
             if (info.st_mode & S_IFMT) == S_IFLNK {
@@ -188,6 +189,8 @@ extension ImageBuilder {
                 if let followed = try? root.lstat("/" + target) {
                     path = target
                     isDirectory = (followed.st_mode & S_IFMT) == S_IFDIR
+                } else if named {
+                    throw notFound
                 }
             }
             found.append(CopySource(path: path, isDirectory: isDirectory, name: String(candidate.split(separator: "/").last ?? "")))
