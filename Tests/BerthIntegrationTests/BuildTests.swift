@@ -314,6 +314,8 @@ struct BuildTests {
                     COPY --chown=1003:1004 d /cd/x/
                     COPY --chown=1005 d /tmp/
                     COPY d /plain
+                    RUN ln -s /nope/x /dangling
+                    COPY a.txt /dangling
                     """,
                 "a.txt": "a\n",
                 "d/f": "f\n",
@@ -339,6 +341,9 @@ struct BuildTests {
                 0:0 /plain/f
 
                 """, "\(owners)")
+            // A target that is a symlink is followed, to where it points even if that is missing.
+            let followed = daemon.docker(["run", "--rm", "owners", "sh", "-c", "readlink /dangling; cat /nope/x"])
+            #expect(followed.stdout == "/nope/x\na\n", "\(followed)")
             // A target below a file: dockerd's words, not an internal error's.
             let bad = try Self.context(daemon, ["Dockerfile": "FROM busybox\nCOPY a.txt /etc/passwd/x\n", "a.txt": "a\n"])
             let failed = daemon.docker(["build", "-q", bad])

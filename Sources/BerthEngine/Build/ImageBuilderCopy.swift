@@ -234,7 +234,10 @@ extension ImageBuilder {
     /// take that owner too, and so does a directory's target when the copy made it.
     static func place(_ source: CopySource, from sourceRoot: ScopedRoot, into root: ScopedRoot, target: String,
                       owner: (UInt32, UInt32)?, chown: Bool, extractArchives: Bool, scratch: String) throws {
-        let directoryTarget = target.hasSuffix("/") ? String(target.dropLast()) : target
+        // The target is followed inside the root, a symlink at its end too (even one whose
+        // target is missing: the copy makes that), as dockerd resolves it.
+        let named = target.hasSuffix("/") ? String(target.dropLast()) : target
+        let directoryTarget = named.isEmpty ? "" : root.canonical(named)
         let targetIsDirectory = (try? root.lstat(root.canonical(directoryTarget.isEmpty ? "/" : directoryTarget)))
             .map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
         @discardableResult
