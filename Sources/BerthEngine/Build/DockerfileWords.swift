@@ -25,14 +25,25 @@ public struct DockerfileWords {
 
     /// One word: quotes removed, variables substituted, blanks kept.
     public func word(_ text: String) throws -> String {
-        var scanner = Scanner(Array(text))
-        return try process(&scanner, stopAt: nil, splitting: false).joined()
+        try Self.failing(text) {
+            var scanner = Scanner(Array(text))
+            return try process(&scanner, stopAt: nil, splitting: false).joined()
+        }
     }
 
     /// Words split at unquoted blanks after substitution (EXPOSE, ARG-free lists).
     public func words(_ text: String) throws -> [String] {
-        var scanner = Scanner(Array(text))
-        return try process(&scanner, stopAt: nil, splitting: true)
+        try Self.failing(text) {
+            var scanner = Scanner(Array(text))
+            return try process(&scanner, stopAt: nil, splitting: true)
+        }
+    }
+
+    /// An error names the text it came from, as dockerd's shell lexer words it.
+    private static func failing<T>(_ text: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as BerthError {
+            throw BerthError.invalidArgument("failed to process \(GoFormat.quote(text)): \(error.message)")
+        }
     }
 
     struct Scanner {
