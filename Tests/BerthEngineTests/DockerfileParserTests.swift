@@ -39,6 +39,9 @@ struct DockerfileParserTests {
         for line in [#"CMD ["a", 1]"#, #"ENTRYPOINT [true]"#, #"RUN ["sh", null]"#, #"VOLUME [1]"#, #"COPY [1, "/x"]"#] {
             #expect(throws: BerthError.invalidArgument(message)) { try Dockerfile.parse("FROM busybox\n" + line) }
         }
+        #expect(throws: BerthError.invalidArgument("dockerfile parse error line 2: VOLUME specified can not be an empty string")) {
+            try Dockerfile.parse("FROM busybox\nVOLUME [\"\"]")
+        }
         // Text that is no JSON array at all stays the shell form.
         let document = try Dockerfile.parse("FROM busybox\nCMD [\"a\", b]")
         guard case .cmd(let form) = document.stages[0].steps[0].instruction else { Issue.record("not a CMD"); return }
@@ -143,10 +146,13 @@ struct DockerfileParserTests {
         #expect(try words.word("$NOPE:-x") == ":-x")
         #expect(try words.words("$B \"c d\" e") == ["two", "words", "c d", "e"])
         #expect(try words.words("$NOPE a\"$B\"") == ["atwo words"])
-        #expect(throws: BerthError.invalidArgument("unexpected end of statement while looking for matching double-quote")) {
+        // Errors name the text, as dockerd's lexer does ("failed to process %q: ...").
+        #expect(throws: BerthError.invalidArgument(#"failed to process "\"open": unexpected end of statement while looking for matching double-quote"#)) {
             try words.word("\"open")
         }
-        #expect(throws: BerthError.invalidArgument("NOPE: must be set")) { try words.word("${NOPE:?must be set}") }
+        #expect(throws: BerthError.invalidArgument(#"failed to process "${NOPE:?must be set}": NOPE: must be set"#)) {
+            try words.word("${NOPE:?must be set}")
+        }
         // With the backtick as escape, a backslash is an ordinary character.
         #expect(try DockerfileWords(escape: "`", environment: [:]).word("c:\\dir `$x") == "c:\\dir $x")
     }

@@ -171,6 +171,10 @@ public struct Dockerfile: Sendable, Equatable {
         case "volume":
             let words = try jsonStrings(rest) ?? whitespaceWords(rest)
             guard !words.isEmpty else { throw BerthError.invalidArgument("VOLUME requires at least one argument") }
+            // Checked with the Dockerfile, before any step runs, as dockerd does.
+            if words.contains(where: { $0.trimmed(newlines: false).isEmpty }) {
+                throw BerthError.invalidArgument("VOLUME specified can not be an empty string")
+            }
             return .volume(words)
         case "healthcheck":
             guard !rest.isEmpty else { throw BerthError.invalidArgument("HEALTHCHECK requires at least one argument") }
