@@ -12,7 +12,8 @@ public struct TreeExtractor: Sendable {
     public struct Options: Sendable {
         /// Refuse to replace a directory by a non-directory or the reverse (dockerd's noOverwriteDirNonDir).
         public var noOverwriteDirNonDir = false
-        /// Every entry owned by this uid/gid instead of the tar's.
+        /// Every entry owned by this uid/gid instead of the tar's. As the kernel's chown does
+        /// (dockerd's builder chowns after it copies), a file so owned loses its set-id bits.
         public var owner: (uid: UInt32, gid: UInt32)?
 
         public init(noOverwriteDirNonDir: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil) {
@@ -179,8 +180,13 @@ public struct TreeExtractor: Sendable {
             _ = at { utimensat(dirFD, $0, times, AT_SYMLINK_NOFOLLOW) }
             return nil
         }
-        // After chown, which clears set-id bits.
-        try check(at { fchmodat(dirFD, $0, permissions, 0) }, "chmod")
+        // After chown, which clears set-id bits; an owner given for all does clear them.
+        var mode = permissions
+        if options.owner != nil && type == S_IFREG {
+            mode &= ~S_ISUID
+            if mode & S_IXGRP != 0 { mode &= ~S_ISGID }
+        }
+        try check(at { fchmodat(dirFD, $0, mode, 0) }, "chmod")
         if type == S_IFDIR { return times }
         try check(at { utimensat(dirFD, $0, times, AT_SYMLINK_NOFOLLOW) }, "set times of")
         return nil

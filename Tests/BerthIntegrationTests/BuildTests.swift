@@ -306,9 +306,10 @@ struct BuildTests {
             let directory = try Self.context(daemon, [
                 "Dockerfile": """
                     FROM busybox AS s
-                    RUN mkdir -p /src/sub && echo a > /src/sub/a && chown -R 77:88 /src
+                    RUN mkdir -p /src/sub && echo a > /src/sub/a && chown -R 77:88 /src && chmod 4755 /src/sub/a
                     FROM busybox
                     COPY --from=s /src /fromstage
+                    COPY --from=s --chown=9:9 /src/sub/a /chowned
                     COPY --chown=1001:1002 d /chown-ids
                     COPY --chown=1001:1002 a.txt /newdir/deeper/
                     COPY --chown=1003:1004 d /cd/x/
@@ -341,6 +342,9 @@ struct BuildTests {
                 0:0 /plain/f
 
                 """, "\(owners)")
+            // A file given an owner loses its set-id bits, as after dockerd's chown; kept otherwise.
+            let modes = daemon.docker(["run", "--rm", "owners", "stat", "-c", "%a %n", "/fromstage/sub/a", "/chowned"])
+            #expect(modes.stdout == "4755 /fromstage/sub/a\n755 /chowned\n", "\(modes)")
             // A target that is a symlink is followed, to where it points even if that is missing.
             let followed = daemon.docker(["run", "--rm", "owners", "sh", "-c", "readlink /dangling; cat /nope/x"])
             #expect(followed.stdout == "/nope/x\na\n", "\(followed)")
