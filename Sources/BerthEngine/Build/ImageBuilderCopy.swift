@@ -243,7 +243,7 @@ extension ImageBuilder {
         @discardableResult
         func makeDirectory(_ path: String) throws -> [String] {
             do { return try root.makePath(path.isEmpty ? "/" : path, directory: true) } catch {
-                throw BuildFailure("failed to copy files: mkdir \(error.path): \(String(cString: strerror(error.errno)).lowercased())")
+                throw copyFailure(error, operation: "mkdir ")
             }
         }
         if !source.isDirectory && extractArchives, let archive = try openArchive(source.path, in: sourceRoot) {
@@ -295,7 +295,7 @@ extension ImageBuilder {
             try TreeExtractor(root: root, destination: root.canonical(absolute), options: .init(owner: owner.map { ($0.0, $0.1) }))
                 .extract(from: input)
         } catch let error as ScopedPathError {
-            throw BuildFailure("failed to copy files: \(error.path): \(String(cString: strerror(error.errno)).lowercased())")
+            throw copyFailure(error, operation: "")
         }
         if chown, let owner {
             for directory in source.isDirectory ? made.filter({ $0 == absolute }) : made {
@@ -306,6 +306,11 @@ extension ImageBuilder {
             // A directory copied to a new target keeps its owner there too, as its contents do.
             try? root.changeOwner(absolute, uid: info.st_uid, gid: info.st_gid)
         }
+    }
+
+    /// dockerd's words for a copy that failed on a path of the target.
+    static func copyFailure(_ error: ScopedPathError, operation: String) -> BuildFailure {
+        BuildFailure("failed to copy files: \(operation)\(error.path): \(goErrorText(error.errno))")
     }
 
     static func openDirectory(_ path: String, in root: ScopedRoot) throws -> Int32 {
