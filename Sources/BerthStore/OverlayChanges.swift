@@ -39,6 +39,47 @@ public enum OverlayChanges {
         return changes
     }
 
+    /// The entries of `upper` a committed layer holds: each change with the directories above
+    /// it, every file the container wrote (a copy-up the diff does not list, as dockerd's
+    /// layer tar has it too), and everything inside an opaque directory: that one hides all
+    /// the lower layers had in it, so an entry equal to its lower copy is needed as well.
+    public static func layerPaths(upper: String, lowers: [String], ignoring ignored: Set<String> = daemonMadePaths) throws -> Set<String> {
+        var paths = Set<String>()
+        for change in try changes(upper: upper, lowers: lowers, ignoring: ignored) { insert(change.path, withParentsInto: &paths) }
+        let fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw BerthError.internalError("open \(upper): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try addWrittenEntries(dirFD: fd, path: "", lowers: lowers, insideOpaque: false, ignored: ignored, into: &paths)
+        return paths
+    }
+
+    private static func insert(_ path: String, withParentsInto paths: inout Set<String>) {
+        var path = Substring(path)
+        while !path.isEmpty, paths.insert(String(path)).inserted {
+            path = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+        }
+    }
+
+    private static func addWrittenEntries(dirFD: Int32, path: String, lowers: [String], insideOpaque: Bool,
+                                          ignored: Set<String>, into paths: inout Set<String>) throws {
+        for name in try TreeArchiver.names(in: dirFD) {
+            let childPath = path + "/" + name
+            if ignored.contains(childPath) && lowerStat(childPath, lowers: lowers) == nil { continue }
+            var info = stat()
+            guard fstatat(dirFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                insert(childPath, withParentsInto: &paths)
+                continue
+            }
+            let childFD = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard childFD >= 0 else { continue }
+            defer { close(childFD) }
+            let opaque = insideOpaque || isOpaque(childFD)
+            if opaque { insert(childPath, withParentsInto: &paths) }
+            try addWrittenEntries(dirFD: childFD, path: childPath, lowers: lowers, insideOpaque: opaque, ignored: ignored, into: &paths)
+        }
+    }
+
     /// Appends the changes below the directory `path` (upper side open at `dirFD`).
     /// `replacesLower`: an opaque directory here or above hid the lower directory, so what
     /// the lower one holds and the upper one does not is deleted.
@@ -60,8 +101,8 @@ public enum OverlayChanges {
             if lower == nil && ignored.contains(childPath) { continue }
             let entryIndex = changes.count
             if let lower {
-                let bothDirectories = type == S_IFDIR && (lower.st_mode & S_IFMT) == S_IFDIR
-                if !bothDirectories || statDiffers(lower, info) { changes.append(Change(childPath, .modified)) }
+                // A copy-up that changed nothing (chown to the same owner, an atime) is no change.
+                if statDiffers(lower, info) { changes.append(Change(childPath, .modified)) }
             } else {
                 changes.append(Change(childPath, .added))
             }

@@ -49,6 +49,18 @@ struct CommitTests {
         }
     }
 
+    /// `rm -rf DIR && mkdir -p DIR/sub` makes DIR opaque in the layer: what it holds now must
+    /// be in the image even where it equals the lower copy, or the image loses it.
+    @Test func aRecreatedDirectoryKeepsItsContentInTheImage() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--name", "rec", "busybox", "sh", "-c", "rm -rf /usr && mkdir -p /usr/sbin /usr/new"]).status == 0)
+            #expect(daemon.docker(["commit", "rec", "recreated"]).status == 0)
+            #expect(daemon.docker(["run", "--rm", "recreated", "ls", "/usr"]).stdout == "new\nsbin\n")
+            #expect(daemon.docker(["diff", "rec"]).stdout == "C /usr\nD /usr/bin\nA /usr/new\n")
+            #expect(daemon.docker(["rm", "rec"]).status == 0)
+        }
+    }
+
     @Test func changesAuthorAndMessageGoIntoConfigAndHistory() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["create", "--name", "base", "-e", "KEEP=1", "busybox", "sleep", "1"]).status == 0)

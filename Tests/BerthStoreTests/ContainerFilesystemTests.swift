@@ -165,4 +165,29 @@ import Testing
         let untouched = try Scratch()
         #expect(try OverlayChanges.changes(upper: untouched.path, lowers: [lower.path]).isEmpty)
     }
+
+    /// An opaque directory hides every lower entry, so a commit keeps what is in it even when
+    /// it equals the lower copy; a copy-up that changed nothing is in the layer, not the diff.
+    @Test(.enabled(if: getuid() == 0, "opaque directories need root"))
+    func aCommittedLayerKeepsWhatAnOpaqueDirectoryHolds() throws {
+        let lower = try Scratch()
+        try lower.write("usr/sbin/tool", "t")
+        try lower.write("usr/lib/x", "x")
+        try lower.write("etc/group", "g")
+        let upper = try Scratch()
+        try FileManager.default.createDirectory(atPath: upper.path + "/usr/sbin", withIntermediateDirectories: true)
+        #expect(setxattr(upper.path + "/usr", "trusted.overlay.opaque", "y", 1, 0) == 0)
+        try upper.write("etc/group", "g")
+        var original = stat()
+        #expect(stat(lower.path + "/etc/group", &original) == 0)
+        let times = [original.st_atim, original.st_mtim]
+        #expect(utimensat(AT_FDCWD, upper.path + "/etc/group", times, 0) == 0)
+
+        let changes = try OverlayChanges.changes(upper: upper.path, lowers: [lower.path])
+        #expect(!changes.contains { $0.path.hasPrefix("/etc") }, "\(changes)")
+        #expect(changes.contains(.init("/usr/lib", .deleted)))
+        let paths = try OverlayChanges.layerPaths(upper: upper.path, lowers: [lower.path])
+        // Deleted entries are listed too (a layer tar skips what the upper directory lacks).
+        #expect(paths == ["/usr", "/usr/lib", "/usr/sbin", "/usr/sbin/tool", "/etc", "/etc/group"])
+    }
 }

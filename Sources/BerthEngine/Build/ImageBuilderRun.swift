@@ -100,14 +100,7 @@ extension ImageBuilder {
     func commitContainer(_ id: String, probe: ContainerConfig, state: inout BuildStageState) async throws {
         let source = try await containers.commitSource(id)
         let included = try await engine.blocking {
-            var included = Set<String>()
-            for change in try OverlayChanges.changes(upper: source.upper, lowers: source.lowers) {
-                var path = Substring(change.path)
-                while !path.isEmpty, included.insert(String(path)).inserted {
-                    path = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
-                }
-            }
-            return included
+            try OverlayChanges.layerPaths(upper: source.upper, lowers: source.lowers)
         }
         try await commit(state: &state, probe: probe, containerID: id, upper: (source.upper, included))
     }

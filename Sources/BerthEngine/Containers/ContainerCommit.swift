@@ -90,14 +90,7 @@ extension Engine {
         let config = try CommitConfig.make(base: request.config ?? record.Config, changes: request.changes, container: record.Config)
         let images = self.images
         return try await blocking {
-            // What `docker diff` lists is what goes into the layer, with the directories above it.
-            var included = Set<String>()
-            for change in try OverlayChanges.changes(upper: source.upper, lowers: source.lowers) {
-                var path = Substring(change.path)
-                while !path.isEmpty, included.insert(String(path)).inserted {
-                    path = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
-                }
-            }
+            let included = try OverlayChanges.layerPaths(upper: source.upper, lowers: source.lowers)
             return try images.commit(parent: record.Image, upperDirectory: source.upper, including: included,
                                      reference: reference) { parent, diffID in
                 let now = LogTimestamp.now().rfc3339(fixedFraction: false)
