@@ -278,11 +278,9 @@ public final class ImageStore: @unchecked Sendable {
 
     /// `docker import`: a root filesystem tar (plain or compressed) becomes a one-layer image.
     /// Returns the image ID.
-    public func importImage(from fd: Int32, reference: String?, changes: [String], message: String?,
+    public func importImage(from fd: Int32, reference: String?, config: ImageConfig.Config, message: String?,
                             platform: String?) throws -> String {
         let target = try reference.map { try ImageReference.parse($0) }
-        var config = ImageConfig.Config()
-        try ImageChanges.apply(changes, to: &config)
         let (os, architecture) = try Self.platform(platform)
         return try creatingImage {
             let layer = try writeUncompressedLayer(from: fd)

@@ -196,6 +196,6 @@ struct DockerfileParserTests {
         check.Test = ["CMD-SHELL", "true"]
         check.Interval = 5_000_000_000
         check.Retries = 3
-        #expect(ImageBuilder.describe(check) == #"&{["CMD-SHELL" "true"] "5s" "0s" "0s" '\x03'}"#)
+        #expect(ConfigInstructions.describe(check) == #"&{["CMD-SHELL" "true"] "5s" "0s" "0s" '\x03'}"#)
     }
 }

@@ -256,12 +256,14 @@ public struct Dockerfile: Sendable, Equatable {
             }
             return [.init(name: String(parts[0]), value: parts[1].trimmed(newlines: false))]
         }
-        return try words.map { word in
+        let pairs = try words.map { word -> DockerfileInstruction.NameValue in
             guard let equals = word.firstIndex(of: "=") else {
                 throw BerthError.invalidArgument("failed to parse Dockerfile: Syntax error - can't find = in \"\(word)\". Must be of the form: name=value")
             }
             return .init(name: String(word[..<equals]), value: String(word[word.index(after: equals)...]))
         }
+        if pairs.contains(where: { $0.name.isEmpty }) { throw BerthError.invalidArgument("\(instruction) names can not be blank") }
+        return pairs
     }
 
     /// Splits at blanks outside quotes; quotes and escapes stay in the words.

@@ -255,42 +255,6 @@ final class ImageBuilder: @unchecked Sendable {
             break  // a new stage; handled by run()
         case .run(let command):
             try await runCommand(command, state: &state)
-        case .cmd(let command):
-            let cmd = command.prependShell ? state.shell + command.arguments : command.arguments
-            state.config.Cmd = cmd
-            state.cmdSet = true
-            try await commitMetadata("CMD \(GoFormat.quote(cmd))", state: &state)
-        case .entrypoint(let command):
-            let entrypoint = command.prependShell ? (command.arguments.isEmpty ? [] : state.shell + command.arguments) : command.arguments
-            state.config.Entrypoint = entrypoint.isEmpty ? nil : entrypoint  // `ENTRYPOINT []` is null, as dockerd stores it
-            if !state.cmdSet { state.config.Cmd = nil }
-            try await commitMetadata("ENTRYPOINT \(GoFormat.quote(state.config.Entrypoint ?? []))", state: &state)
-        case .env(let pairs):
-            var comment = "ENV"
-            var env = state.config.Env ?? []
-            for pair in pairs {
-                let name = try words.word(pair.name)
-                let value = try words.word(pair.value)
-                comment += " \(name)=\(value)"
-                if let index = env.firstIndex(where: { $0.prefix { $0 != "=" } == name }) {
-                    env[index] = "\(name)=\(value)"
-                } else {
-                    env.append("\(name)=\(value)")
-                }
-            }
-            state.config.Env = env
-            try await commitMetadata(comment, state: &state)
-        case .label(let pairs):
-            var comment = "LABEL"
-            var labels = state.config.Labels ?? [:]
-            for pair in pairs {
-                let name = pair.literal ? pair.name : try words.word(pair.name)
-                let value = pair.literal ? pair.value : try words.word(pair.value)
-                comment += " \(name)=\(value)"
-                labels[name] = value
-            }
-            state.config.Labels = labels
-            try await commitMetadata(comment, state: &state)
         case .arg(let declarations):
             var parts: [String] = []
             for declaration in declarations {
@@ -304,66 +268,21 @@ final class ImageBuilder: @unchecked Sendable {
             try await commitMetadata("ARG " + parts.joined(separator: " "), state: &state)
         case .workdir(let path):
             try await workdir(try words.word(path), state: &state)
-        case .user(let user):
-            state.config.User = try words.word(user)
-            try await commitMetadata("USER \(state.config.User!)", state: &state)
-        case .expose(let ports):
-            var expanded: [String] = []
-            for port in ports { expanded += try words.words(port) }
-            var exposed = state.config.ExposedPorts ?? [:]
-            for spec in expanded {
-                for port in try ImageChanges.exposedPorts(spec) { exposed[port] = EmptyObject() }
-            }
-            state.config.ExposedPorts = exposed
-            // dockerd's history line lists them sorted as text.
-            try await commitMetadata("EXPOSE " + expanded.sorted().joined(separator: " "), state: &state)
-        case .volume(let paths):
-            var expanded: [String] = []
-            var volumes = state.config.Volumes ?? [:]
-            for path in paths {
-                let value = try words.word(path)
-                guard !value.trimmed(newlines: false).isEmpty else {
-                    throw BuildFailure("VOLUME specified can not be an empty string")
-                }
-                expanded.append(value)
-                volumes[value] = EmptyObject()
-            }
-            state.config.Volumes = volumes
-            try await commitMetadata("VOLUME [\(expanded.joined(separator: " "))]", state: &state)
-        case .stopSignal(let signal):
-            let value = try words.word(signal)
-            guard (try? DockerSignal.parse(value)) != nil else { throw BuildFailure("Invalid signal: \(value)") }
-            state.config.StopSignal = value
-            try await commitMetadata("STOPSIGNAL \(value)", state: &state)
-        case .healthcheck(let text):
-            let check = try HealthcheckInstruction.parse(text)
-            if let previous = state.config.Healthcheck?.Test, !previous.isEmpty, previous[0] != "NONE" {
-                try await say("Note: overriding previous HEALTHCHECK: [\(previous.joined(separator: " "))]\n")
-            }
-            state.config.Healthcheck = check
-            try await commitMetadata("HEALTHCHECK \(Self.describe(check))", state: &state)
-        case .shell(let shell):
-            state.config.Shell = shell
-            try await commitMetadata("SHELL [\(shell.joined(separator: " "))]", state: &state)
         case .maintainer(let name):
             state.author = name
             try await commitMetadata("MAINTAINER \(name)", state: &state)
-        case .onbuild(let expression):
-            // Kept as written: the trigger is parsed again when a build starts from this image.
-            state.config.OnBuild = (state.config.OnBuild ?? []) + [expression]
-            try await commitMetadata("ONBUILD \(expression)", state: &state)
         case .copy(let copy):
             try await copyFiles(copy, add: false, state: &state, words: words)
         case .add(let copy):
             try await copyFiles(copy, add: true, state: &state, words: words)
+        case .healthcheck, .cmd, .entrypoint, .env, .label, .user, .expose, .volume, .stopSignal, .shell, .onbuild:
+            if case .healthcheck = step.instruction, let previous = state.config.Healthcheck?.Test, !previous.isEmpty, previous[0] != "NONE" {
+                try await say("Note: overriding previous HEALTHCHECK: [\(previous.joined(separator: " "))]\n")
+            }
+            let history = try ConfigInstructions.apply(step.instruction, words: words, shell: state.shell,
+                                                       cmdSet: &state.cmdSet, to: &state.config)
+            try await commitMetadata(history ?? "", state: &state)
         }
-    }
-
-    /// dockerd's HEALTHCHECK history text: Go's `%q` of the config struct.
-    static func describe(_ check: HealthConfig) -> String {
-        "&{\(GoFormat.quote(check.Test ?? [])) \(GoFormat.quote(GoFormat.duration(check.Interval ?? 0))) "
-            + "\(GoFormat.quote(GoFormat.duration(check.Timeout ?? 0))) \(GoFormat.quote(GoFormat.duration(check.StartPeriod ?? 0))) "
-            + "\(GoFormat.quoteRune(check.Retries ?? 0))}"
     }
 
     // MARK: - steps with a container

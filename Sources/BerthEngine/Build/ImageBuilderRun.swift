@@ -121,8 +121,7 @@ extension ImageBuilder {
 
     /// WORKDIR: the directory made (owned by root) in a container and committed.
     func workdir(_ path: String, state: inout BuildStageState) async throws {
-        // dockerd keeps an absolute path as written ("/a//b" stays); a relative one is joined.
-        let directory = path.hasPrefix("/") ? path : ImageChanges.workingDirectory(path, from: state.config.WorkingDir ?? "")
+        let directory = ConfigInstructions.workingDirectory(path, from: state.config.WorkingDir ?? "")
         state.config.WorkingDir = directory
         let probe = probeConfig(state, cmd: state.shell + ["#(nop) WORKDIR \(directory)"])
         if try await useCache(probe, state: &state) { return }

@@ -7,35 +7,8 @@ import BerthStore
 enum CommitConfig {
     static func make(base: ContainerConfig, changes: [String], container: ContainerConfig) throws -> ContainerConfig {
         var config = base
-        try apply(changes, to: &config)
+        try ConfigChanges.apply(changes, to: &config)
         return merged(config, with: container)
-    }
-
-    /// The Dockerfile instructions work on the image part of the config; the rest of it
-    /// (Hostname, Tty, ...) passes through unchanged.
-    static func apply(_ changes: [String], to config: inout ContainerConfig) throws {
-        var image = ImageConfig.Config()
-        image.User = config.User
-        image.Env = config.Env
-        image.Cmd = config.Cmd
-        image.Entrypoint = config.Entrypoint
-        image.WorkingDir = config.WorkingDir
-        image.Labels = config.Labels
-        image.ExposedPorts = config.ExposedPorts
-        image.Volumes = config.Volumes
-        image.OnBuild = config.OnBuild
-        image.Healthcheck = config.Healthcheck
-        try ImageChanges.apply(changes, to: &image)
-        config.User = image.User
-        config.Env = image.Env
-        config.Cmd = image.Cmd
-        config.Entrypoint = image.Entrypoint
-        config.WorkingDir = image.WorkingDir
-        config.Labels = image.Labels
-        config.ExposedPorts = image.ExposedPorts
-        config.Volumes = image.Volumes
-        config.OnBuild = image.OnBuild
-        config.Healthcheck = image.Healthcheck
     }
 
     /// dockerd's commit merge: what the new config leaves empty comes from the container's;

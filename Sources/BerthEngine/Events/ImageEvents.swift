@@ -19,7 +19,8 @@ extension Engine {
     }
 
     public func importImage(from fd: Int32, reference: String?, changes: [String], message: String?, platform: String?) throws -> String {
-        let id = try images.importImage(from: fd, reference: reference, changes: changes, message: message, platform: platform)
+        let config = try ConfigChanges.importedConfig(changes)
+        let id = try images.importImage(from: fd, reference: reference, config: config, message: message, platform: platform)
         if let reference, let familiar = try? ImageReference.parse(reference).familiar { emitImage("tag", id: id, name: familiar) }
         emitImage("import", id: id)
         return id
