@@ -36,8 +36,15 @@ struct VolumeLogicTests {
         #expect(try passes(["dangling": ["true"]]))
         #expect(try !passes(["dangling": ["1"]], inUse: true))
         #expect(try passes(["dangling": ["false"]], inUse: true))
-        #expect(throws: BerthError.invalidArgument("Invalid filter 'dangling=[maybe]'")) { try passes(["dangling": ["maybe"]]) }
-        #expect(throws: BerthError.invalidArgument("Invalid filter 'until'")) { try passes(["until": ["1h"]]) }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'dangling=[maybe]'")) { try passes(["dangling": ["maybe"]]) }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'dangling=[TRUE]'")) { try passes(["dangling": ["TRUE"]]) }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'dangling=[true 0]'")) { try passes(["dangling": ["true", "0"]]) }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'until'")) { try passes(["until": ["1h"]]) }
+        // A name filter is the name or a regular expression found in it, as dockerd's.
+        #expect(try passes(["name": ["^data-1$"]]))
+        #expect(try passes(["name": ["a-[0-9]"]]))
+        #expect(try !passes(["name": ["^ata"]]))
+        #expect(try !passes(["name": ["(unclosed"]]))
     }
 
     @Test func pruneFilters() throws {
@@ -46,7 +53,14 @@ struct VolumeLogicTests {
         #expect(!filters.matches(VolumeRecord(Name: "k", Labels: ["keep": "1"], CreatedAt: ""), inUse: false))
         #expect(filters.matches(VolumeRecord(Name: "k", Labels: nil, CreatedAt: ""), inUse: false))
         #expect(try !VolumeFilters.forPrune([:]).all)
-        #expect(throws: BerthError.invalidArgument("Invalid filter 'dangling'")) { try VolumeFilters.forPrune(["dangling": ["true"]]) }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'dangling'")) { try VolumeFilters.forPrune(["dangling": ["true"]]) }
+        #expect(try VolumeFilters.forPrune(["all": ["T"]]).all)
+        #expect(throws: BerthError.invalidArgument(#"invalid filter 'all': strconv.ParseBool: parsing "maybe": invalid syntax"#)) {
+            try VolumeFilters.forPrune(["all": ["maybe"], "bogus": ["1"]])
+        }
+        #expect(throws: BerthError.invalidArgument("invalid filter 'all=[0 1]': only one value is expected")) {
+            try VolumeFilters.forPrune(["all": ["1", "0"]])
+        }
     }
 
     @Test func plannedVolumesFromBindsMountsAndImage() throws {
@@ -128,8 +142,34 @@ struct VolumeStoreTests {
             var all = VolumeFilters()
             all.all = true
             #expect(store.prune(all).deleted == ["named"])
+            // A volume with mount options is never pruned, nor counted in `system df`.
+            try store.create(name: "mounted", driverOptions: ["type": "tmpfs", "device": "tmpfs"])
+            #expect(store.prune(all).deleted.isEmpty)
+            #expect(store.usage().map(\.record.Name) == [])
             try store.remove("gone", force: true)
             #expect(throws: BerthError.notFound("get gone: no such volume")) { try store.remove("gone", force: false) }
+        }
+    }
+
+    /// The local driver's options, checked after the name and only for a new volume.
+    @Test func driverOptionsAsDockerdChecksThem() throws {
+        try Self.withStore { store, _ in
+            let refusals: [([String: String], String)] = [
+                (["foo": "bar"], "invalid option: \"foo\""), (["type": "tmpfs"], "missing required option: \"device\""),
+                (["device": "x"], "missing required option: \"type\""), (["o": "size=10m"], "missing required option: \"device\""),
+                (["size": "10m"], "quota size requested but no quota support"), (["size": "abc"], "invalid size: 'abc'"),
+            ]
+            for (options, message) in refusals {
+                #expect(throws: BerthError.invalidArgument("create v1: \(message)"), "\(options)") {
+                    try store.create(name: "v1", driverOptions: options)
+                }
+            }
+            try store.create(name: "v1", driverOptions: ["size": "0"])
+            // An existing volume is answered as it is, whatever the options asked now.
+            #expect(try store.create(name: "v1", driverOptions: ["foo": "bar"]).Options == ["size": "0"])
+            #expect(throws: BerthError.invalidArgument("create s!: \"s!\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")) {
+                try store.create(name: "s!", driverOptions: ["foo": "bar"])
+            }
         }
     }
 }

@@ -13,7 +13,8 @@ final class LocalVolumeMounts: @unchecked Sendable {
     private var holders: [String: Set<String>] = [:]
 
     func mount(_ record: VolumeRecord, at path: String, by container: String) throws {
-        guard let options = record.Options, !options.isEmpty else { return }
+        // Only a device or a type asks for a mount (`size=0` alone does not).
+        guard let options = record.Options, options["device"] != nil || options["type"] != nil else { return }
         try lock.withLock {
             if (holders[record.Name] ?? []).isEmpty && !Self.isMountpoint(path) {
                 try Self.mountFilesystem(options, at: path)

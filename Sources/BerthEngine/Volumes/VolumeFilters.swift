@@ -16,53 +16,77 @@ public struct VolumeFilters: Sendable, Equatable {
 
     public static func forList(_ filters: [String: [String]]) throws -> VolumeFilters {
         var result = VolumeFilters()
-        for key in filters.keys.sorted() where !["name", "driver", "label", "dangling"].contains(key) {
-            throw BerthError.invalidArgument("Invalid filter '\(key)'")
-        }
+        try checkKeys(filters, accepted: ["name", "driver", "label", "dangling"])
         result.names = filters["name"] ?? []
         result.drivers = filters["driver"] ?? []
         result.labels = filters["label"] ?? []
-        if let values = filters["dangling"], !values.isEmpty {
-            result.dangling = try boolean("dangling", values)
-        }
+        if let values = filters["dangling"] { result.dangling = try boolean("dangling", values) }
         return result
     }
 
     public static func forPrune(_ filters: [String: [String]]) throws -> VolumeFilters {
         var result = VolumeFilters()
-        for key in filters.keys.sorted() where !["label", "label!", "all"].contains(key) {
-            throw BerthError.invalidArgument("Invalid filter '\(key)'")
+        // `all` is read before the keys are checked, as dockerd does: strconv.ParseBool, one value.
+        if let values = filters["all"] {
+            guard values.count <= 1 else {
+                throw BerthError.invalidArgument("invalid filter 'all=[\(values.sorted().joined(separator: " "))]': only one value is expected")
+            }
+            if let value = values.first {
+                guard let all = goBool(value) else {
+                    throw BerthError.invalidArgument("invalid filter 'all': strconv.ParseBool: parsing \(GoStrconv.quote(value)): invalid syntax")
+                }
+                result.all = all
+            }
         }
+        try checkKeys(filters, accepted: ["label", "label!", "all"])
         result.labels = filters["label"] ?? []
         result.notLabels = filters["label!"] ?? []
-        if let values = filters["all"], !values.isEmpty { result.all = try boolean("all", values) }
         return result
     }
 
-    /// "true"/"1" or "false"/"0", every value the same.
-    static func boolean(_ key: String, _ values: [String]) throws -> Bool {
-        let answers = Set(values.map { value -> Bool? in
-            switch value.lowercased() {
-            case "true", "1": true
-            case "false", "0": false
-            default: nil
-            }
-        })
-        guard answers.count == 1, let answer = answers.first ?? nil else {
-            throw BerthError.invalidArgument("Invalid filter '\(key)=[\(values.joined(separator: " "))]'")
+    static func checkKeys(_ filters: [String: [String]], accepted: Set<String>) throws {
+        if let key = filters.keys.sorted().first(where: { !accepted.contains($0) }) {
+            throw BerthError.invalidArgument("invalid filter '\(key)'")
         }
-        return answer
+    }
+
+    /// Go's strconv.ParseBool.
+    static func goBool(_ text: String) -> Bool? {
+        switch text {
+        case "1", "t", "T", "TRUE", "true", "True": true
+        case "0", "f", "F", "FALSE", "false", "False": false
+        default: nil
+        }
+    }
+
+    /// dockerd's GetBoolOrDefault: "true"/"1" or "false"/"0", exactly, and not both.
+    static func boolean(_ key: String, _ values: [String]) throws -> Bool {
+        let isTrue = values.contains("true") || values.contains("1")
+        let isFalse = values.contains("false") || values.contains("0")
+        guard !values.isEmpty else { throw BerthError.invalidArgument("invalid filter '\(key)'") }
+        guard isTrue != isFalse else {
+            throw BerthError.invalidArgument("invalid filter '\(key)=[\(values.joined(separator: " "))]'")
+        }
+        return isTrue
     }
 
     /// Whether a volume passes: names and drivers match any given, labels all given.
     public func matches(_ record: VolumeRecord, inUse: Bool) -> Bool {
-        if !names.isEmpty && !names.contains(where: { record.Name.contains($0) }) { return false }
+        if !names.isEmpty && !names.contains(where: { Self.name($0, matches: record.Name) }) { return false }
         if !drivers.isEmpty && !drivers.contains(record.Driver) { return false }
         let labels = record.Labels ?? [:]
         if !self.labels.allSatisfy({ Self.label($0, in: labels) }) { return false }
         if notLabels.contains(where: { Self.label($0, in: labels) }) { return false }
         if let dangling, dangling == inUse { return false }
         return true
+    }
+
+    /// dockerd's name filter: the name itself, or a regular expression found in it (one that
+    /// does not compile matches nothing).
+    static func name(_ pattern: String, matches name: String) -> Bool {
+        if pattern == name { return true }
+        guard let expression = try? Regex(pattern) else { return false }
+        return name.firstMatch(of: expression) != nil
     }
 
     /// `key` (present with any value) or `key=value`.

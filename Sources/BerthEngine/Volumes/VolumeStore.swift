@@ -60,15 +60,19 @@ public final class VolumeStore: @unchecked Sendable {
         if let driver, !driver.isEmpty, driver != "local" {
             throw BerthError.notFound("create \(name): error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
         }
-        if let key = (driverOptions ?? [:]).keys.sorted().first(where: { !["type", "device", "o"].contains($0) }) {
-            throw BerthError.invalidArgument("create \(name): invalid option: \"\(key)\"")
-        }
-        do { try VolumeName.validate(name) } catch let error as BerthError {
-            throw BerthError(error.code, "create \(name): \(error.message)")
-        }
         let (record, made) = try lock.withLock { () throws -> (VolumeRecord, Bool) in
+            // An existing volume is answered as it is: its options were checked when it was made.
+            if let existing = records[name] {
+                if let user { users[name, default: []].insert(user) }
+                return (existing, false)
+            }
+            do {
+                try VolumeName.validate(name)
+                try VolumeDriverOptions.validate(driverOptions ?? [:])
+            } catch let error as BerthError {
+                throw BerthError(error.code, "create \(name): \(error.message)")
+            }
             if let user { users[name, default: []].insert(user) }
-            if let existing = records[name] { return (existing, false) }
             let record = VolumeRecord(Name: name, Labels: labels.flatMap { $0.isEmpty ? nil : $0 },
                                       Options: driverOptions.flatMap { $0.isEmpty ? nil : $0 }, CreatedAt: Self.now())
             do {
@@ -96,7 +100,8 @@ public final class VolumeStore: @unchecked Sendable {
 
     /// Every volume with how many containers use it and the bytes of its data (`docker system df`).
     public func usage() -> [VolumeView] {
-        list(VolumeFilters()).map { record in
+        // As dockerd, volumes with mount options are left out: their data is not on this disk.
+        list(VolumeFilters()).filter { ($0.Options ?? [:]).isEmpty }.map { record in
             var view = view(record)
             view.usage = .init(RefCount: users(of: record.Name).count, Size: DirectorySize.of(view.mountpoint))
             return view
@@ -183,7 +188,8 @@ public final class VolumeStore: @unchecked Sendable {
     public func prune(_ filters: VolumeFilters) -> (deleted: [String], reclaimed: Int64) {
         var unused = filters
         unused.dangling = true
-        let candidates = list(unused).filter { filters.all || $0.isAnonymous }
+        // Volumes with mount options are never pruned, as dockerd's: removing one reclaims nothing.
+        let candidates = list(unused).filter { (filters.all || $0.isAnonymous) && ($0.Options ?? [:]).isEmpty }
         var deleted: [String] = []
         var reclaimed: Int64 = 0
         for record in candidates {
