@@ -70,9 +70,9 @@ public final class APIServer: Sendable {
         return channels
     }
 
-    /// Call after closing the listeners: lets requests in progress finish (up to `timeout`),
-    /// then closes every connection.
-    public func shutdown(timeout: Duration = .seconds(15)) async throws {
+    /// Call after closing the listeners: lets requests in progress finish (up to `timeout`,
+    /// dockerd's 5 s), then closes every connection.
+    public func shutdown(timeout: Duration = .seconds(5)) async throws {
         let unfinished = await inFlight.drain(timeout: timeout)
         if unfinished > 0 { logger.warning("shutdown: cutting off \(unfinished) unfinished request(s)") }
         try await group.shutdownGracefully()

@@ -29,7 +29,8 @@ enum SystemRoutes {
         }
         router.add(.GET, "/info") { _, _ in
             let counts = await engine.containers.counts
-            return .json(info(engine.system, images: engine.images.imageCount, containers: counts, debug: engine.settings.debug))
+            return .json(info(engine.system, images: engine.images.imageCount, containers: counts, debug: engine.settings.debug,
+                              liveRestore: engine.settings.liveRestore))
         }
     }
 
@@ -85,7 +86,7 @@ enum SystemRoutes {
 
     /// The fields of the API's SystemInfo that the CLI prints, with this host's real figures.
     static func info(_ system: SystemInfo, images: Int, containers: (running: Int, paused: Int, stopped: Int),
-                     debug: Bool) -> [String: JSONValue] {
+                     debug: Bool, liveRestore: Bool) -> [String: JSONValue] {
         let cgroupVersion = SystemInfo.cgroupVersion
         let warnings = SystemInfo.warnings
         var securityOptions = ["name=seccomp,profile=" + system.seccompProfile]
@@ -119,7 +120,7 @@ enum SystemRoutes {
             "Runtimes": ["berth-runtime": ["path": "berth-runtime"]], "DefaultRuntime": "berth-runtime",
             "Swarm": ["NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false,
                       "Error": "", "RemoteManagers": .null],
-            "LiveRestoreEnabled": .bool(system.liveRestore), "Isolation": "", "InitBinary": "berth-init",
+            "LiveRestoreEnabled": .bool(liveRestore), "Isolation": "", "InitBinary": "berth-init",
             "ContainerdCommit": ["ID": ""], "RuncCommit": ["ID": ""], "InitCommit": ["ID": ""],
             "SecurityOptions": .array(securityOptions.map(JSONValue.string)),
             "Warnings": .array(warnings.map(JSONValue.string)),

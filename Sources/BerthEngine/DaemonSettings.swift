@@ -3,10 +3,11 @@ import FoundationEssentials
 import Glibc
 
 /// The daemon settings the engine reports that can change while it runs (daemon.json's
-/// reloadable keys, re-read on SIGHUP): `docker info` shows `Debug`.
+/// reloadable keys, re-read on SIGHUP): `docker info` shows `Debug` and `LiveRestoreEnabled`.
 public final class DaemonSettings: @unchecked Sendable {
     private let lock = Lock()
     private var currentDebug: Bool
+    private var currentLiveRestore: Bool
     private var currentInsecureRegistries: [String]
     private var currentMaxDownloads: Int
     private var currentMaxUploads: Int
@@ -15,8 +16,10 @@ public final class DaemonSettings: @unchecked Sendable {
     public static let defaultMaxConcurrentDownloads = 3
     public static let defaultMaxConcurrentUploads = 5
 
-    public init(debug: Bool, insecureRegistries: [String] = [], maxConcurrentDownloads: Int? = nil, maxConcurrentUploads: Int? = nil) {
+    public init(debug: Bool, liveRestore: Bool = true, insecureRegistries: [String] = [], maxConcurrentDownloads: Int? = nil,
+                maxConcurrentUploads: Int? = nil) {
         currentDebug = debug
+        currentLiveRestore = liveRestore
         currentInsecureRegistries = insecureRegistries
         currentMaxDownloads = Self.limit(maxConcurrentDownloads, default: Self.defaultMaxConcurrentDownloads)
         currentMaxUploads = Self.limit(maxConcurrentUploads, default: Self.defaultMaxConcurrentUploads)
@@ -33,12 +36,15 @@ public final class DaemonSettings: @unchecked Sendable {
     public var maxConcurrentUploads: Int { lock.withLock { currentMaxUploads } }
 
     public var debug: Bool { lock.withLock { currentDebug } }
+    /// Whether containers outlive the daemon's stop (reloadable, as in dockerd).
+    public var liveRestore: Bool { lock.withLock { currentLiveRestore } }
     /// daemon.json's `insecure-registries` (reloadable, as in dockerd).
     public var insecureRegistries: [String] { lock.withLock { currentInsecureRegistries } }
 
     public func reload(from options: DaemonOptions) {
         lock.withLock {
             currentDebug = options.debug
+            currentLiveRestore = options.liveRestore
             currentInsecureRegistries = options.insecureRegistries
             currentMaxDownloads = Self.limit(options.maxConcurrentDownloads, default: Self.defaultMaxConcurrentDownloads)
             currentMaxUploads = Self.limit(options.maxConcurrentUploads, default: Self.defaultMaxConcurrentUploads)

@@ -14,15 +14,13 @@ public struct SystemInfo: Sendable {
 
     public let dataRoot: String
     public let daemonID: String
-    public let liveRestore: Bool
     public let loggingDriver: String
     /// The daemon's seccomp profile as `docker info` names it: builtin, unconfined or its file.
     public let seccompProfile: String
 
-    public init(dataRoot: String, daemonID: String, liveRestore: Bool, loggingDriver: String, seccompProfile: String = "builtin") {
+    public init(dataRoot: String, daemonID: String, loggingDriver: String, seccompProfile: String = "builtin") {
         self.dataRoot = dataRoot
         self.daemonID = daemonID
-        self.liveRestore = liveRestore
         self.loggingDriver = loggingDriver
         self.seccompProfile = seccompProfile
     }

@@ -114,13 +114,14 @@ do {
 } catch {
     fail("cannot open the containers in \(options.dataRoot): \(error)")
 }
-await containers.recover()
+await containers.recover(liveRestore: options.liveRestore)
 let recovered = await containers.all()
 await network.reconcile(running: Set(recovered.filter { $0.0.State.Running }.map(\.0.ID)), known: Set(recovered.map(\.0.ID)))
 let engine = Engine(system: SystemInfo(dataRoot: options.dataRoot, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot),
-                                       liveRestore: options.liveRestore, loggingDriver: options.logDriver,
+                                       loggingDriver: options.logDriver,
                                        seccompProfile: options.seccompProfileName),
-                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug, insecureRegistries: options.insecureRegistries,
+                    images: images, containers: containers, settings: DaemonSettings(debug: options.debug, liveRestore: options.liveRestore,
+                                                                                    insecureRegistries: options.insecureRegistries,
                                                                                     maxConcurrentDownloads: options.maxConcurrentDownloads,
                                                                                     maxConcurrentUploads: options.maxConcurrentUploads), network: network)
 let spoolDirectory = options.dataRoot + "/tmp"
@@ -156,7 +157,7 @@ await stop.waitForTermination(reload: {
 logger.info("shutting down")
 engine.events.close()  // event streams end now instead of holding the shutdown
 for channel in channels { try? await channel.close().get() }
-if !options.liveRestore {
+if !engine.settings.liveRestore {
     // Without live-restore the containers stop with the daemon, as with dockerd.
     await containers.stopAllForShutdown()
 }

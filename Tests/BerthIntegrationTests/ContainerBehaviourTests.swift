@@ -1236,17 +1236,45 @@ struct ContainerBehaviourTests {
     @Test func withoutLiveRestoreContainersStopWithBerthd() throws {
         try Self.withDaemon(#"{"cgroup-parent": "/berth-test", "live-restore": false}"#) { daemon in
             #expect(daemon.docker(["info", "--format", "{{.LiveRestoreEnabled}}"]).stdout == "false\n")
-            #expect(daemon.docker(["run", "-d", "--name", "lr", "busybox", "sleep", "1000"]).status == 0)
-            #expect(daemon.docker(["run", "-d", "--name", "al", "--restart", "always", "busybox", "sleep", "1000"]).status == 0)
+            // Short stop timeouts: the daemon's start waits for the stops it makes.
+            #expect(daemon.docker(["run", "-d", "--name", "lr", "--stop-timeout", "1", "busybox", "sleep", "1000"]).status == 0)
+            #expect(daemon.docker(["run", "-d", "--name", "al", "--stop-timeout", "1", "--restart", "always", "busybox", "sleep", "1000"]).status == 0)
+            // One that ends at once on the stop signal: the shutdown must not restart it.
+            #expect(daemon.docker(["run", "-d", "--name", "quick", "--restart", "always", "busybox", "sh", "-c",
+                                   "trap 'exit 0' TERM; while :; do sleep 0.1; done"]).status == 0)
             let pid = Int32(Self.inspect(daemon, "{{.State.Pid}}", "lr").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            let quickID = Self.inspect(daemon, "{{.Id}}", "quick").trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(Self.alive(pid))
             try withExtendedLifetime(daemon) {
                 #expect(daemon.stop() == 0)
                 #expect(!Self.alive(pid), "lr still runs after berthd stopped without live-restore")
+                #expect(Self.processesNaming(quickID).isEmpty, "a shutdown restarted `quick` and left it running")
                 let restarted = try TestDaemon(directory: daemon.directory)
                 #expect(Self.inspect(restarted, "{{.State.Status}} {{.State.ExitCode}}", "lr") == "exited 137\n")
                 #expect(Self.eventually { Self.inspect(restarted, "{{.State.Status}}", "al") == "running\n" })
+                // A crash leaves the containers running: the next start stops them, and starts
+                // again only those whose policy says so (with a fresh count).
+                #expect(restarted.docker(["start", "lr"]).status == 0)
+                let lrPid = Int32(Self.inspect(restarted, "{{.State.Pid}}", "lr").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                restarted.crash()
+                #expect(Self.alive(lrPid))
+                let again = try TestDaemon(directory: daemon.directory)
+                #expect(!Self.alive(lrPid), "lr still runs after a start without live-restore")
+                #expect(Self.inspect(again, "{{.State.Status}} {{.State.ExitCode}}", "lr") == "exited 137\n")
+                #expect(Self.eventually { Self.inspect(again, "{{.State.Status}} {{.RestartCount}}", "al") == "running 0\n" })
+                // A start keeps the last run's end on record, as dockerd's.
+                #expect(Self.inspect(again, "{{.State.FinishedAt}}", "al") != "0001-01-01T00:00:00Z\n")
+                _ = again.docker(["rm", "-f", "lr", "al", "quick"])
             }
+        }
+    }
+
+    /// The processes whose command line names `id` (a container's shim does).
+    static func processesNaming(_ id: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data, as: UTF8.self).contains(id) && alive(pid)
         }
     }
 

@@ -261,7 +261,8 @@ struct DaemonTests {
         let daemon = try TestDaemon(extraHosts: ["tcp://127.0.0.1:\(port)"])
         let overTCP = Harness.run(Harness.dockerCLI, ["-H", "tcp://127.0.0.1:\(port)", "version", "--format", "{{.Server.APIVersion}}"])
         #expect(overTCP.stdout == "1.50\n", "\(overTCP.stderr)")
-        try #"{"debug": true}"#.write(toFile: daemon.directory + "/daemon.json", atomically: true, encoding: .utf8)
+        #expect(daemon.docker(["info", "--format", "{{.LiveRestoreEnabled}}"]).stdout == "true\n")
+        try #"{"debug": true, "live-restore": false}"#.write(toFile: daemon.directory + "/daemon.json", atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         let deadline = Date().addingTimeInterval(5)
         var log = ""
@@ -275,5 +276,7 @@ struct DaemonTests {
         log = (try? String(contentsOfFile: daemon.directory + "/berthd.log", encoding: .utf8)) ?? ""
         #expect(log.contains("GET /_ping 200"), "request lines are logged at debug")
         #expect(daemon.docker(["info", "--format", "{{.Debug}}"]).stdout == "true\n")
+        // live-restore is reloaded too, as dockerd's.
+        #expect(daemon.docker(["info", "--format", "{{.LiveRestoreEnabled}}"]).stdout == "false\n")
     }
 }

@@ -235,7 +235,10 @@ extension ContainerService {
     static func running(_ record: ContainerRecord, pid: Int32, startedAt: String, networkDisabled: Bool) -> ContainerRecord {
         var record = record
         let previousHealth = record.State.Health
+        // The last run's end stays on record, as dockerd keeps FinishedAt across a start.
+        let previousFinish = record.State.FinishedAt
         record.State = ContainerStateRecord()
+        record.State.FinishedAt = previousFinish
         record.State.Health = ContainerHealth.forNewRun(previous: previousHealth, config: record.Config)
         record.State.Status = "running"
         record.State.Running = true
@@ -283,7 +286,7 @@ extension ContainerService {
                 exit = ShimExit.parse(reply) ?? ShimExit(status: 255, finished: timestamp())
             } catch {
                 // The shim is gone: it wrote the exit file before it left, or it died.
-                exit = ShimExit.read(directory: shimDirectory) ?? ShimExit(status: 255, finished: timestamp())
+                exit = ShimExit.read(directory: shimDirectory) ?? ShimExit(status: Self.deadShimStatus, finished: timestamp())
             }
             await self.handleExit(id, status: exit.status, finished: exit.finished, journalEnd: exit.journalEnd)
         }
@@ -391,7 +394,7 @@ extension ContainerService {
     /// A kill with another signal than the stop signal leaves `always` and `on-failure` going,
     /// but marks the container stopped by its user, which ends `unless-stopped`.
     func restartDelay(_ id: String, status: Int32) -> UInt64? {
-        guard let entry = entries[id], !entry.exitOnNext else { return nil }
+        guard let entry = entries[id], !entry.exitOnNext, !shuttingDown else { return nil }
         let policy = entry.hostConfig.RestartPolicy
         switch policy?.Name ?? "" {
         case "always":
@@ -423,7 +426,8 @@ extension ContainerService {
     }
 
     private func restartNow(_ id: String) async {
-        guard let entry = entries[id], entry.record.State.Restarting else { return }
+        // A restart due while the daemon shuts down waits for its next start (see recover()).
+        guard let entry = entries[id], entry.record.State.Restarting, !shuttingDown else { return }
         entries[id]!.record.RestartCount += 1
         // Restarting until the start is done (which makes the state running): a `docker start`
         // meanwhile leaves the loop alone, as during the back-off.

@@ -7,10 +7,13 @@ import Glibc
 /// through their shims, so at start it reconnects to every live shim, records the exits that
 /// happened meanwhile, and cleans what dead ones left.
 extension ContainerService {
-    public func recover() async {
+    /// `liveRestore` off: containers found running are stopped first, as dockerd does when it
+    /// starts after a crash, and then started again only as their restart policy says.
+    public func recover(liveRestore: Bool = true) async {
         let probes = await probeForRecovery(entries.keys.sorted().filter {
             entries[$0]!.record.State.Running && entries[$0]!.record.State.Status != "removing"
         })
+        var toStop: [String] = []
         for id in entries.keys.sorted() {
             guard let entry = entries[id] else { continue }
             if entry.record.State.Status == "removing" {
@@ -23,6 +26,11 @@ extension ContainerService {
                 guard let reply = probes[id]?.state else { throw ShimUnreachable() }
                 let fields = reply.split(separator: " ")
                 switch fields.first {
+                case "running" where !liveRestore:
+                    monitor(id, socket: socket)
+                    logger.info("container \(id): live-restore is off; stopping it")
+                    entries[id]!.exitOnNext = true
+                    toStop.append(id)
                 case "running":
                     monitor(id, socket: socket)
                     // The probes go on where they were; a container from before has its health begin.
@@ -45,10 +53,11 @@ extension ContainerService {
                     // The shim died without a word: whatever is left of the container is killed.
                     logger.warning("container \(id): its shim is gone; marking it exited")
                     entries[id]!.record.State.Error = "the container's shim exited unexpectedly"
-                    await handleExit(id, status: 255, finished: timestamp())
+                    await handleExit(id, status: Self.deadShimStatus, finished: timestamp())
                 }
             }
         }
+        await stopAll(toStop)
         await cleanLeftovers()
         reconcileVolumeMounts()
         for id in entries.keys.sorted() {
@@ -70,7 +79,8 @@ extension ContainerService {
                 continue
             }
             entries[id]!.record.State.Restarting = false
-            entries[id]!.record.HasBeenManuallyStopped = false
+            // A fresh start of the policy: its count and back-off begin again, as dockerd's.
+            resetRestartPolicy(id)
             do {
                 try await startProcess(id)
             } catch {
@@ -90,6 +100,10 @@ extension ContainerService {
         persist(id)
         return frozen
     }
+
+    /// What a container whose shim died shows: killed, as containerd reports a task whose
+    /// shim is gone (128 + SIGKILL).
+    static let deadShimStatus: Int32 = 137
 
     /// A running container's shim that did not answer the start's probe.
     private struct ShimUnreachable: Error {}
@@ -124,8 +138,14 @@ extension ContainerService {
 
     /// With live-restore off, berthd stops its containers before it exits, as dockerd does.
     public func stopAllForShutdown() async {
+        shuttingDown = true
+        await stopAll(entries.keys.filter { entries[$0]!.record.State.Running })
+    }
+
+    /// Stops the containers together, each with its own stop timeout.
+    private func stopAll(_ ids: [String]) async {
         await withTaskGroup(of: Void.self) { group in
-            for id in entries.keys where entries[id]!.record.State.Running {
+            for id in ids {
                 group.addTask {
                     _ = try? await self.stopKeepingPolicy(id)
                 }

@@ -80,6 +80,8 @@ public actor ContainerService {
     var freezeChanges: [String: Bool] = [:]
     /// Containers being removed now (see removeStopped).
     var removalsInProgress: Set<String> = []
+    /// The daemon is stopping its containers to exit (live-restore off): no restart policy acts.
+    var shuttingDown = false
     /// Tells the waits for exits and removals apart (see ExitWaiters).
     var nextWaiterToken: UInt64 = 0
     /// Counts every change of any container, so that cached answers know they are stale.

@@ -6,7 +6,7 @@ extension Engine {
         // Only what Berth really reloads or runs with; dockerd's registry and download
         // settings do not exist here, so they are not reported.
         events.publish(.daemon, "reload", actor: system.daemonID, attributes: [
-            "debug": String(options.debug), "live-restore": String(system.liveRestore), "name": SystemInfo.hostname,
+            "debug": String(options.debug), "live-restore": String(settings.liveRestore), "name": SystemInfo.hostname,
         ])
     }
 }
