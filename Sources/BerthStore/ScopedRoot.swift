@@ -152,10 +152,11 @@ public final class ScopedRoot: @unchecked Sendable {
 public let O_PATH_ = Int32(BERTH_O_PATH)
 
 /// A path that could not be resolved or opened inside a ScopedRoot.
-public struct ScopedPathError: Error, Sendable {
+public struct ScopedPathError: Error, Sendable, CustomStringConvertible {
     public let errno: Int32
     public let path: String
 
     public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR }
-    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+    /// In Go's words (lower case), as dockerd's errors read.
+    public var description: String { "\(path): \(goErrorText(errno))" }
 }

@@ -241,14 +241,14 @@ public struct TreeExtractor: Sendable {
         func at<T>(_ body: (UnsafePointer<CChar>) -> T) -> T { TreeArchiver.withCName(name, body) }
         if at({ unlinkat(dirFD, $0, 0) }) == 0 { return }
         guard errno == EISDIR || errno == EPERM else {
-            throw BerthError.internalError("remove \(text(name)): \(String(cString: strerror(errno)))")
+            throw BerthError.internalError("remove \(text(name)): \(goErrorText(errno))")
         }
         let childFD = at { openat(dirFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard childFD >= 0 else { throw BerthError.internalError("open \(text(name)): \(String(cString: strerror(errno)))") }
         defer { close(childFD) }
         for child in try TreeArchiver.rawNames(in: childFD) { try removeTree(dirFD: childFD, name: child) }
         guard at({ unlinkat(dirFD, $0, AT_REMOVEDIR) }) == 0 else {
-            throw BerthError.internalError("remove \(text(name)): \(String(cString: strerror(errno)))")
+            throw BerthError.internalError("remove \(text(name)): \(goErrorText(errno))")
         }
     }
 }

@@ -241,6 +241,8 @@ struct CopyExportDiffTests {
             let diff = daemon.docker(["diff", "dif"])
             #expect(diff.status == 0)
             #expect(diff.stdout == "C /etc\nD /etc/group\nC /etc/passwd\nA /made\nA /made/file\nC /tmp\nA /tmp/new\n", "\(diff)")
+            // Paths as Go writes them: "/" not escaped.
+            #expect(daemon.curl(["http://berth/containers/dif/changes"]).stdout.hasPrefix(#"[{"Path":"/etc","Kind":0},"#))
             // A copy-up that changed nothing (an access time, chown to the same owner, a hard
             // link to a file) is not a change, as dockerd compares the two trees.
             #expect(daemon.docker(["run", "--name", "copied", "busybox", "sh", "-c",
