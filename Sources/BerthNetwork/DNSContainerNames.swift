@@ -10,6 +10,8 @@ struct DNSContainerNames: Equatable, Sendable {
         var names: [String]
         var address: IPv4Address
         var address6: IPv6Address?
+        /// The network's name: "name.network" finds it there.
+        var networkName = ""
     }
 
     var entries: [Entry] = []

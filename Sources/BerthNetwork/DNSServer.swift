@@ -100,17 +100,31 @@ final class DNSServer: @unchecked Sendable {
             return first.subnet.contains(address) ? query.response(nil) : nil
         }
         let networks = table.networks(answering: client, at: first.id)
-        // The asker's link aliases come first, on any of its networks, then the names
-        // everyone sees (libnetwork's order).
-        let aliased = networks.compactMap { network in
-            table.linkTarget(client: client, network: network, name: name).map { (network: network, name: $0) }
+        func networkName(_ id: String) -> String? { id == first.id ? first.name : table.networkName(id) }
+        // The name on all the asker's networks; then, as dockerd reads a name ending in a
+        // network's name, "a.b" on its network "c", "a" on its network "b.c", and so on.
+        var candidates = [(networks: networks, name: name)]
+        let whole = name.hasSuffix(".") ? String(name.dropLast()) : name
+        var rest = Substring(whole)
+        while let dot = rest.lastIndex(of: ".") {
+            let suffix = whole[whole.index(after: dot)...]
+            rest = whole[..<dot]
+            let named = networks.filter { networkName($0).map { $0 == suffix } ?? false }
+            if !named.isEmpty { candidates.append((named, String(rest))) }
         }
-        for (network, name) in aliased + networks.map({ (network: $0, name: name) }) {
-            guard let addresses = table.lookup(network: network, name: name) else { continue }
-            switch query.question.type {
-            case DNSQuestion.typeA: return query.response(.addresses(addresses))
-            case DNSQuestion.typeAAAA: return query.response(.addresses6(table.lookup6(network: network, name: name)))
-            default: return query.response(.addresses([]))
+        for candidate in candidates {
+            // The asker's link aliases come first, on any of its networks, then the names
+            // everyone sees (libnetwork's order).
+            let aliased = candidate.networks.compactMap { network in
+                table.linkTarget(client: client, network: network, name: candidate.name).map { (network: network, name: $0) }
+            }
+            for (network, name) in aliased + candidate.networks.map({ (network: $0, name: candidate.name) }) {
+                guard let addresses = table.lookup(network: network, name: name) else { continue }
+                switch query.question.type {
+                case DNSQuestion.typeA: return query.response(.addresses(addresses))
+                case DNSQuestion.typeAAAA: return query.response(.addresses6(table.lookup6(network: network, name: name)))
+                default: return query.response(.addresses([]))
+                }
             }
         }
         return nil

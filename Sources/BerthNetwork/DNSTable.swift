@@ -15,6 +15,8 @@ public final class DNSTable: @unchecked Sendable {
     /// A container's address → network ID → its `--link` aliases there → the target's name:
     /// names only that container resolves (see EndpointLink).
     private var linkAliases: [IPv4Address: [String: [String: String]]] = [:]
+    /// Network ID → its name, for names that end in one ("c1.mynet").
+    private var networkNames: [String: String] = [:]
     /// What each container put in the indexes, to take it out again.
     private var containers: [String: DNSContainerNames] = [:]
 
@@ -39,6 +41,7 @@ public final class DNSTable: @unchecked Sendable {
     /// Called with the lock held.
     private func index(_ contribution: DNSContainerNames) {
         for entry in contribution.entries {
+            if !entry.networkName.isEmpty { networkNames[entry.network] = entry.networkName }
             for name in entry.names where !name.isEmpty {
                 names[entry.network, default: [:]][name.lowercased(), default: []].append(entry.address)
                 if let address6 = entry.address6 {
@@ -98,7 +101,12 @@ public final class DNSTable: @unchecked Sendable {
             names[network] = nil
             names6[network] = nil
             reverse[network] = nil
+            networkNames[network] = nil
         }
+    }
+
+    func networkName(_ id: String) -> String? {
+        lock.withLock { networkNames[id] }
     }
 
     public func lookup(network: String, name: String) -> [IPv4Address]? {

@@ -658,7 +658,7 @@ extension NetworkService {
         contribution.networks = user.map(\.networkID)
         contribution.entries = user.map { endpoint in
             .init(network: endpoint.networkID, names: sandbox.dnsNames(aliases: endpoint.aliases),
-                  address: endpoint.address, address6: endpoint.address6)
+                  address: endpoint.address, address6: endpoint.address6, networkName: networks[endpoint.networkID]?.name ?? "")
         }
         contribution.linkAliases = dnsLinkAliases(sandbox)
         if !contribution.linkAliases.isEmpty { contribution.linkAddresses = sandbox.endpoints.map(\.address) }

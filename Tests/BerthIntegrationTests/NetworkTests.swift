@@ -304,6 +304,9 @@ struct NetworkTests {
         #expect(fetched.stdout == "hello-by-name\n", "\(fetched.stderr)")
         let lookup = net.docker(["run", "--rm", "--network", "my_network", "busybox", "nslookup", "web"])
         #expect(lookup.stdout.contains("Address: 10.251."), "\(lookup.stdout) \(lookup.stderr)")
+        // "name.network", as dockerd answers it.
+        let qualified = net.docker(["run", "--rm", "--network", "my_network", "busybox", "nslookup", "-type=a", "blog1.my_network"])
+        #expect(qualified.status == 0 && qualified.stdout.contains("Address: 10.251."), "\(qualified)")
         let inspect = net.docker(["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}} {{.Labels.test}}", "my_network"])
         #expect(inspect.stdout.hasPrefix("blog1 10.251."), "\(inspect.stdout)")
         #expect(inspect.stdout.hasSuffix("/24 yes\n"))

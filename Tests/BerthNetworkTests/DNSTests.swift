@@ -102,4 +102,30 @@ struct DNSTests {
         #expect(ask("3.0.7.10.in-addr.arpa", DNSQuestion.typePTR).map { $0[3] & 0x0f } == 0)
         #expect(ask("7.0.7.10.in-addr.arpa", DNSQuestion.typePTR).map { $0[3] & 0x0f } == 3)  // c5's address
     }
+
+    /// "name.network" is the name on that network of the asker's, as dockerd resolves it
+    /// ("a.b.net": "a.b" on network "net", then "a" on network "b.net"); a network the asker
+    /// is not on, or an unknown one, leaves the name to the host's resolvers.
+    @Test func namesQualifiedByTheirNetwork() throws {
+        let table = DNSTable()
+        let front = IPv4Address("10.1.0.5")!, back = IPv4Address("10.2.0.5")!, other = IPv4Address("10.2.0.9")!
+        table.setContainer("c1", .init(entries: [.init(network: "f", names: ["c1"], address: front, networkName: "front"),
+                                                 .init(network: "b", names: ["c1", "a.b"], address: back, networkName: "back.end")],
+                                       networks: ["f", "b"]))
+        table.setContainer("c2", .init(entries: [.init(network: "b", names: ["c2"], address: other, networkName: "back.end")],
+                                       networks: ["b"]))
+        let server = DNSServer.Network(id: "f", name: "front", subnet: try #require(IPv4Subnet("10.1.0.0/16")))
+        func ask(_ name: String, from client: IPv4Address?) -> [UInt8]? {
+            let query = DNSQuery(DNSQuery.encode(id: 1, name: name, type: DNSQuestion.typeA))!
+            return DNSServer.answer(query, network: server, table: table, client: client)?.suffix(4).map { $0 }
+        }
+        #expect(ask("c1.front", from: nil) == [10, 1, 0, 5])
+        #expect(ask("c1.front.", from: front) == [10, 1, 0, 5])
+        #expect(ask("c1.back.end", from: front) == [10, 2, 0, 5])
+        #expect(ask("c2.back.end", from: front) == [10, 2, 0, 9])
+        #expect(ask("a.b.back.end", from: front) == [10, 2, 0, 5])
+        #expect(ask("c2.back.end", from: nil) == nil)
+        #expect(ask("c1.nosuchnet", from: front) == nil)
+        #expect(ask("c1.back", from: front) == nil)
+    }
 }
