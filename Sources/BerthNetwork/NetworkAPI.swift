@@ -77,7 +77,7 @@ extension NetworkService {
 
     public func inspect(_ nameOrID: String) throws -> NetworkView { view(try find(nameOrID)) }
 
-    /// `docker network ls` with its filters: name (substring), id (prefix), driver, label, type.
+    /// `docker network ls` with its filters: name and id (regular expressions), driver, label, type.
     public func list(filters: [String: [String]]) throws -> [NetworkView] {
         for key in filters.keys where !["name", "id", "driver", "label", "type", "scope", "dangling"].contains(key) {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter '\(key)'")
@@ -94,8 +94,8 @@ extension NetworkService {
             throw NetworkRequestError(kind: .invalid, description: "invalid filter: 'type'='\(type)'")
         }
         let records = networks.values.filter { record in
-            if let names = filters["name"], !names.contains(where: { record.name.contains($0) }) { return false }
-            if let ids = filters["id"], !ids.contains(where: { record.id.hasPrefix($0) }) { return false }
+            if let names = filters["name"], !FilterPattern.matches(names, record.name) { return false }
+            if let ids = filters["id"], !FilterPattern.matches(ids, record.id) { return false }
             if let drivers = filters["driver"], !drivers.contains(record.driver) { return false }
             if let scopes = filters["scope"], !scopes.contains("local") { return false }
             if let types = filters["type"] {

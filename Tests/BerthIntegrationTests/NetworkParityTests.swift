@@ -211,4 +211,16 @@ struct NetworkParityTests {
         #expect(net.docker(["rm", "cc"]).status == 0)
         #expect(net.docker(["network", "rm", "plainnet"]).status == 0)
     }
+
+    /// `network ls --filter name=` takes a regular expression, as dockerd's does.
+    @Test func nameFilterIsARegularExpression() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "rx"]).status == 0)
+        #expect(net.docker(["network", "create", "rx2"]).status == 0)
+        let list = { (filter: String) in net.docker(["network", "ls", "--format", "{{.Name}}", "--filter", filter]).stdout }
+        #expect(list("name=^rx$") == "rx\n")
+        #expect(list("name=rx").split(separator: "\n").sorted() == ["rx", "rx2"])
+        #expect(list("name=^r.2") == "rx2\n")
+        #expect(net.docker(["network", "rm", "rx", "rx2"]).status == 0)
+    }
 }
