@@ -91,6 +91,20 @@ extension NetlinkSocket {
         }
     }
 
+    /// A link's kind as `ip -d link` names it ("bridge", "veth", …; "" for one without a
+    /// driver kind, as lo), or nil when there is no link of that name.
+    func linkKind(_ name: String) throws -> String? {
+        let replies: [(type: UInt16, payload: [UInt8])]
+        do {
+            replies = try perform(.getLink(name), what: "find link \(name)")
+        } catch let error as NetworkError where error.description.hasSuffix(String(cString: strerror(ENODEV))) {
+            return nil
+        }
+        guard let reply = replies.first, let info = reply.payload.attributes(after: 16)[IFLA.linkinfo] else { return "" }
+        guard let kind = Array(info).attributes(after: 0)[IFLA.infoKind] else { return "" }
+        return String(decoding: kind.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
     func createBridge(_ name: String, mtu: Int?) throws {
         var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack | NLM.create | NLM.excl,
                                      header: NetlinkRequest.linkHeader())

@@ -201,6 +201,9 @@ extension NetworkService {
             throw NetworkRequestError(kind: .conflict, description: "bridge name \(device) is in use by another network")
         }
         record.device = device
+        // A bridge that is there already is the user's: it is used as it is and stays after
+        // `network rm` (dockerd's "created by user"); kept in the record across restarts.
+        if try NetlinkSocket().linkKind(device) != nil { record.deviceIsExternal = true }
         try ensureBridge(record)
         do {
             try save(record)

@@ -22,7 +22,8 @@ public struct NetworkRecord: Codable, Sendable {
     public var ipamOptions: [String: String]?
     /// The daemon's default `bridge` network (no name resolution, no isolation opt-out).
     public var isDefaultBridge = false
-    /// true: the device was there before berthd (daemon.json `bridge`), and stays after it.
+    /// true: the device was there before berthd (daemon.json `bridge`, or a bridge that
+    /// existed when `network create` named it), and stays after it.
     public var deviceIsExternal: Bool?
     /// Whether `network create` named the IPv4 subnet and gateway (nil: a record from before
     /// Berth kept this). dockerd shows only what was asked for in IPAM.Config, and takes a

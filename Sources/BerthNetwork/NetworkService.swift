@@ -252,8 +252,11 @@ public actor NetworkService {
     func ensureBridge(_ record: NetworkRecord) throws {
         guard let device = record.device, let pool = record.pool else { return }
         let netlink = try NetlinkSocket()
-        if try netlink.linkIndex(device) == nil {
-            try netlink.createBridge(device, mtu: nil)
+        switch try netlink.linkKind(device) {
+        case nil: try netlink.createBridge(device, mtu: nil)
+        case "bridge": break
+        // Taking over another kind of link would strip its addresses; dockerd refuses too.
+        default: throw NetworkError("existing interface \(device) is not a bridge")
         }
         guard let index = try netlink.linkIndex(device) else { throw NetworkError("bridge \(device) vanished") }
         let change = BridgeAddressChange(current: try netlink.ipv4Addresses(index: index), wanted: pool.gatewayAddress)
@@ -278,7 +281,8 @@ public actor NetworkService {
         try netlink.perform(.setUp(index, address: pinned), what: "set \(device) up")
     }
 
-    /// Only berthd's own bridges: one named in daemon.json stays, as dockerd leaves it.
+    /// Only berthd's own bridges: one named in daemon.json, or one that was there before
+    /// `network create` named it, stays, as dockerd leaves it.
     func deleteBridge(_ record: NetworkRecord) {
         guard let device = record.device, record.deviceIsExternal != true else { return }
         do {

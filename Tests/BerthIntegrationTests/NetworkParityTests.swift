@@ -212,6 +212,34 @@ struct NetworkParityTests {
         #expect(net.docker(["network", "rm", "plainnet"]).status == 0)
     }
 
+    /// `-o com.docker.network.bridge.name=` naming a link that is not a bridge is refused in
+    /// dockerd's words, and the link keeps its address; a bridge the user made is used as it
+    /// is and stays, also when the network is removed after a daemon restart.
+    @Test func existingDevicesAreNotTakenOver() throws {
+        let first = try NetworkDaemon()
+        let tag = Int(getpid()) % 100_000
+        let veth = "bxv\(tag)", bridge = "bxb\(tag)"
+        defer {
+            Harness.run("/usr/sbin/ip", ["link", "del", veth])
+            Harness.run("/usr/sbin/ip", ["link", "del", bridge])
+        }
+        #expect(Harness.run("/usr/sbin/ip", ["link", "add", veth, "type", "veth", "peer", "name", veth + "p"]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["addr", "add", "192.0.2.1/30", "dev", veth]).status == 0)
+        let refused = first.docker(["network", "create", "-o", "com.docker.network.bridge.name=\(veth)", "notbridge"])
+        #expect(refused.status == 1 && refused.stderr == Self.daemonError("existing interface \(veth) is not a bridge"), "\(refused)")
+        #expect(Harness.run("/usr/sbin/ip", ["-4", "-o", "addr", "show", veth]).stdout.contains("inet 192.0.2.1/30 "))
+        #expect(first.docker(["network", "ls", "-q", "--filter", "name=notbridge"]).stdout.isEmpty)
+
+        #expect(Harness.run("/usr/sbin/ip", ["link", "add", bridge, "type", "bridge"]).status == 0)
+        let created = first.docker(["network", "create", "-o", "com.docker.network.bridge.name=\(bridge)", "userbridge"])
+        #expect(created.status == 0, "\(created)")
+        first.daemon.crash()
+        first.keep = true
+        let second = try NetworkDaemon(directory: first.daemon.directory)
+        #expect(second.docker(["network", "rm", "userbridge"]).status == 0)
+        #expect(Harness.run("/usr/sbin/ip", ["link", "show", bridge]).status == 0, "the user's bridge was deleted")
+    }
+
     /// `network ls --filter name=` takes a regular expression, as dockerd's does.
     @Test func nameFilterIsARegularExpression() throws {
         let net = try NetworkDaemon()
