@@ -22,7 +22,7 @@ enum NetworkRoutes {
             var view = try await mapped { try await network.inspect(parameters["id"]!) }
             // Containers on host or none have no endpoint in the network service: the engine lists them.
             if view.Driver == "host" || view.Driver == "null" {
-                view.Containers.merge(await containers.predefinedNetworkContainers(view.Name)) { own, _ in own }
+                view.Containers?.merge(await containers.predefinedNetworkContainers(view.Name)) { own, _ in own }
             }
             return .json(view)
         }

@@ -113,7 +113,11 @@ extension NetworkService {
             }
             return true
         }
-        return records.sorted { $0.created < $1.created }.map(view)
+        return records.sorted { $0.created < $1.created }.map { record in
+            var summary = view(record)
+            summary.Containers = nil
+            return summary
+        }
     }
 
     func inUse(_ networkID: String) -> Bool {

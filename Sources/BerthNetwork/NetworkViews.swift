@@ -52,7 +52,8 @@ public struct NetworkView: Encodable, Sendable {
     public var Ingress = false
     public var ConfigFrom = ConfigReference()
     public var ConfigOnly = false
-    public var Containers: [String: ContainerEntry]
+    /// Inspect's only: a list's entries (the API's network.Summary) have none.
+    public var Containers: [String: ContainerEntry]?
     public var Options: [String: String]
     public var Labels: [String: String]
 }
