@@ -130,7 +130,9 @@ extension NetworkService {
 
     private func createHoldingSubnetLock(_ request: NetworkCreateRequest) throws -> (id: String, warning: String) {
         let name = request.Name
-        guard !name.isEmpty else { throw NetworkRequestError(kind: .invalid, description: "network name must not be empty") }
+        // dockerd checks the IPAM configs first, before the name.
+        if let refusal = IPAMConfigCheck.refusal(request.IPAM?.Config ?? [], ipv6: request.EnableIPv6 == true) { throw refusal }
+        guard !name.allSatisfy(\.isWhitespace) else { throw NetworkRequestError(kind: .invalid, description: "invalid name: name is empty") }
         let driver = (request.Driver ?? "").isEmpty ? "bridge" : request.Driver!
         if networks.values.contains(where: { $0.name == name }) {
             throw NetworkRequestError(kind: .conflict, description: "network with name \(name) already exists")
@@ -160,7 +162,7 @@ extension NetworkService {
         let isLinkDriver = driver == "macvlan" || driver == "ipvlan"
         // macvlan and ipvlan take several subnets, as dockerd's drivers do; bridges one.
         guard configs.count <= 1 || isLinkDriver else {
-            throw NetworkRequestError(kind: .invalid, description: "Berth supports one IPv4 subnet per network")
+            throw NetworkRequestError(kind: .forbidden, description: "bridge driver doesn't support multiple subnets")
         }
         var inUse = networks.values.flatMap { $0.pools.map(\.subnet) }
         var pools: [AddressPool] = []
@@ -201,8 +203,9 @@ extension NetworkService {
         guard !device.isEmpty, device.utf8.count < 16 else {
             throw NetworkRequestError(kind: .invalid, description: "invalid bridge name \(device)")
         }
-        if networks.values.contains(where: { $0.device == device }) {
-            throw NetworkRequestError(kind: .conflict, description: "bridge name \(device) is in use by another network")
+        if let other = networks.values.first(where: { $0.device == device }) {
+            throw NetworkRequestError(kind: .forbidden, description:
+                "cannot create network \(id) (\(device)): conflicts with network \(other.id) (\(device)): networks have same bridge name")
         }
         record.device = device
         // A bridge that is there already is the user's: it is used as it is and stays after
@@ -229,7 +232,7 @@ extension NetworkService {
             throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
         }
         if inUse.contains(where: { $0.overlaps(subnet) }) {
-            throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
+            throw NetworkRequestError(kind: .forbidden, description: "invalid pool request: Pool overlaps with other one on this address space")
         }
         var gateway: IPv4Address?
         if let text = config.Gateway, !text.isEmpty {
@@ -246,6 +249,10 @@ extension NetworkService {
             pool = try AddressPool(subnet: subnet, gateway: gateway, range: range)
         } catch {
             throw NetworkRequestError(kind: .invalid, description: "\(error)")
+        }
+        // The subnet's first and last addresses are never handed out: dockerd's IPAM holds them.
+        if let gateway, pool.subnet.prefixLength < 31, gateway == pool.subnet.network || gateway == pool.subnet.broadcast {
+            throw NetworkError("failed to allocate gateway (\(gateway)): Address already in use")
         }
         pool.auxiliary = try Self.auxiliaryAddresses(config.AuxiliaryAddresses, subnet: pool.subnet)
         return pool
@@ -281,7 +288,7 @@ extension NetworkService {
             throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(text) : invalid CIDR address: \(text)")
         }
         if networks.values.contains(where: { $0.pool6?.subnet.overlaps(subnet) == true }) {
-            throw NetworkRequestError(kind: .forbidden, description: "Pool overlaps with other one on this address space")
+            throw NetworkRequestError(kind: .forbidden, description: "invalid pool request: Pool overlaps with other one on this address space")
         }
         var gateway: IPv6Address?
         if let text = config.Gateway, !text.isEmpty {
@@ -307,7 +314,12 @@ extension NetworkService {
             throw NetworkRequestError(kind: .forbidden, description: "\(record.name) is a pre-defined network and cannot be removed")
         }
         if inUse(record.id) {
-            throw NetworkRequestError(kind: .forbidden, description: "error while removing network: network \(record.name) id \(record.id) has active endpoints")
+            // Each endpoint by its container's name and its endpoint's short ID, as dockerd lists them.
+            let endpoints = sandboxes.values.sorted { $0.name < $1.name }.flatMap { sandbox in
+                sandbox.endpoints.filter { $0.networkID == record.id }.map { "name:\"\(sandbox.name)\" id:\"\($0.id.prefix(12))\"" }
+            }
+            throw NetworkRequestError(kind: .forbidden, description:
+                "error while removing network: network \(record.name) has active endpoints (\(endpoints.joined(separator: ", ")))")
         }
         stopDNS(record.id)
         networks[record.id] = nil

@@ -47,14 +47,14 @@ public struct NetworkRecord: Codable, Sendable {
             if subnetIsGiven != true {
                 problems.append(unconfigured)
             } else if let address = IPv4Address(text), !pools.contains(where: { $0.subnet.contains(address) }) {
-                problems.append("no configured subnet or ip-range contain the IP address \(text)")
+                problems.append("no configured subnet contains IP address \(text)")
             }
         }
         if let text = ipv6, !text.isEmpty, driver == "bridge" || linkSettings != nil {
             // An IPv6 subnet is always the user's: Berth has no default IPv6 pools.
             if let pool6 {
                 if let address = IPv6Address(text), !pool6.subnet.contains(address) {
-                    problems.append("no configured subnet or ip-range contain the IP address \(text)")
+                    problems.append("no configured subnet contains IP address \(text)")
                 }
             } else {
                 problems.append(unconfigured)

@@ -148,7 +148,7 @@ struct HTTPParityTests {
 
             // Networks and volumes read their bodies the same way.
             let unnamed = Self.send(daemon, "POST", "/v1.41/networks/create", body: "")
-            #expect(unnamed.status == 400 && unnamed.message == "network name must not be empty", "\(unnamed)")
+            #expect(unnamed.status == 400 && unnamed.message == "invalid name: name is empty", "\(unnamed)")
             let labels = Self.send(daemon, "POST", "/v1.41/networks/create", body: #"{"Name":"n","Labels":[]}"#)
             #expect(labels.message == "invalid JSON: json: cannot unmarshal array into Go struct field CreateRequest.Labels of type map[string]string",
                     "\(labels)")

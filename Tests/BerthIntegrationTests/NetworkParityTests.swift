@@ -251,4 +251,55 @@ struct NetworkParityTests {
         #expect(list("name=^r.2") == "rx2\n")
         #expect(net.docker(["network", "rm", "rx", "rx2"]).status == 0)
     }
+
+    /// `POST /networks/create` refusals as current dockerd words them, with its status codes;
+    /// `GET /networks` lists networks without their containers (network.Summary).
+    @Test func createRefusalsInDockerdsWords() throws {
+        let net = try NetworkDaemon()
+        let octet = 10 + Int(getpid()) % 200
+        func create(_ body: String) -> String {
+            net.daemon.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+                             "http://berth/v1.50/networks/create"]).stdout.replacingOccurrences(of: "\n ", with: " ")
+        }
+        func config(_ fields: String, ipv6: Bool = false) -> String {
+            #"{"Name":"fx","EnableIPv6":\#(ipv6),"IPAM":{"Config":[\#(fields)]}}"#
+        }
+        let subnet = "10.251.\(octet).0/24"
+        let cases: [(String, String)] = [
+            (config(#"{"Subnet":"\#(subnet)","Gateway":"10.251.\#(octet).0"}"#),
+             #"{"message":"failed to allocate gateway (10.251.\#(octet).0): Address already in use"} 500"#),
+            (config(#"{"Subnet":"\#(subnet)","Gateway":"10.251.\#(octet).255"}"#),
+             #"{"message":"failed to allocate gateway (10.251.\#(octet).255): Address already in use"} 500"#),
+            (config(#"{"Subnet":"\#(subnet)","Gateway":"10.9.9.9"}"#),
+             #"{"message":"invalid network config:\ninvalid gateway 10.9.9.9: parent subnet \#(subnet) doesn't contain this address"} 400"#),
+            (config(#"{"Subnet":"\#(subnet)","IPRange":"10.0.0.0/8"}"#),
+             #"{"message":"invalid network config:\ninvalid ip-range 10.0.0.0/8: CIDR block is bigger than its parent subnet \#(subnet)"} 400"#),
+            (config(#"{"Subnet":"10.251.\#(octet).5/24"}"#),
+             #"{"message":"invalid network config:\ninvalid subnet 10.251.\#(octet).5/24: it should be \#(subnet)"} 400"#),
+            (config(#"{"Subnet":"\#(subnet)"},{"Subnet":"10.252.\#(octet).0/24"}"#),
+             #"{"message":"bridge driver doesn't support multiple subnets"} 403"#),
+            (#"{"Name":" "}"#, #"{"message":"invalid name: name is empty"} 400"#),
+        ]
+        for (body, answer) in cases {
+            #expect(create(body) == answer, "\(body)")
+        }
+        #expect(net.docker(["network", "ls", "-q", "--filter", "name=^fx$"]).stdout.isEmpty)
+
+        #expect(net.docker(["network", "create", "--subnet", subnet, "first"]).status == 0)
+        let overlap = net.docker(["network", "create", "--subnet", subnet, "second"])
+        #expect(overlap.stderr == Self.daemonError("invalid pool request: Pool overlaps with other one on this address space"), "\(overlap)")
+        let firstID = net.docker(["network", "inspect", "-f", "{{.Id}}", "first"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let device = "br-" + firstID.prefix(12)
+        let same = create(#"{"Name":"same","Options":{"com.docker.network.bridge.name":"\#(device)"}}"#)
+        #expect(same.hasPrefix(#"{"message":"cannot create network "#) && same.hasSuffix(
+            #" (\#(device)): conflicts with network \#(firstID) (\#(device)): networks have same bridge name"} 403"#), "\(same)")
+
+        #expect(net.docker(["run", "-d", "--name", "user", "--network", "first", "busybox", "sleep", "100"]).status == 0)
+        let list = net.daemon.curl(["http://berth/v1.50/networks?filters=%7B%22name%22%3A%5B%22%5Efirst%24%22%5D%7D"]).stdout
+        #expect(list.contains(#""Name":"first""#) && !list.contains("Containers"), "\(list)")
+        let inspect = net.daemon.curl(["http://berth/v1.50/networks/first"]).stdout
+        #expect(inspect.contains(#""Containers":{""#), "\(inspect)")
+        #expect(net.docker(["rm", "-f", "user"]).status == 0)
+        #expect(net.docker(["network", "rm", "first"]).status == 0)
+    }
 }
