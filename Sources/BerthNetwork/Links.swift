@@ -16,6 +16,12 @@ extension NetlinkRequest {
         return NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack, header: linkHeader(index: index, flags: up, change: up))
     }
 
+    static func setMTU(_ index: Int32, _ mtu: Int) -> NetlinkRequest {
+        var request = NetlinkRequest(type: RTM.newLink, flags: NLM.request | NLM.ack, header: linkHeader(index: index))
+        request.attributes.add(IFLA.mtu, uint32: UInt32(mtu))
+        return request
+    }
+
     /// Sets a link up, with first (the kernel applies them before the flags) its bridge or
     /// its hardware address.
     static func setUp(_ index: Int32, master: Int32? = nil, address: [UInt8]? = nil) -> NetlinkRequest {

@@ -199,6 +199,7 @@ extension NetworkService {
             return (id, "")
         }
         for key in [BridgeOptions.enableICC, BridgeOptions.enableIPMasquerade] { _ = try BridgeOptions.flag(record.options, key) }
+        _ = try BridgeOptions.mtu(record.options)
         let device = record.options[BridgeOptions.name] ?? "br-" + id.prefix(12)
         guard !device.isEmpty, device.utf8.count < 16 else {
             throw NetworkRequestError(kind: .invalid, description: "invalid bridge name \(device)")

@@ -67,6 +67,10 @@ public struct NetworkRecord: Codable, Sendable {
         }
     }
 
+    /// `-o com.docker.network.driver.mtu`: the MTU of its bridge and of both ends of its
+    /// containers' veths; nil: the daemon's.
+    public var mtu: Int? { (try? BridgeOptions.mtu(options)).flatMap { $0 > 0 ? $0 : nil } }
+
     /// Every IPv4 subnet of the network, the first one first.
     public var pools: [AddressPool] { (pool.map { [$0] } ?? []) + (morePools ?? []) }
 

@@ -259,6 +259,11 @@ public actor NetworkService {
         default: throw NetworkError("existing interface \(device) is not a bridge")
         }
         guard let index = try netlink.linkIndex(device) else { throw NetworkError("bridge \(device) vanished") }
+        // Set apart from the creation, the kernel keeps it when ports come and go (the bridge
+        // looks right before the first one joins). Not fatal: the ports' MTU is what counts.
+        if let mtu = record.mtu {
+            do { try netlink.perform(.setMTU(index, mtu), what: "set the MTU of \(device)") } catch { log("\(error)") }
+        }
         let change = BridgeAddressChange(current: try netlink.ipv4Addresses(index: index), wanted: pool.gatewayAddress)
         if let old = change.remove {
             do {

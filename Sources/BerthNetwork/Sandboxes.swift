@@ -117,7 +117,9 @@ extension NetworkService {
         let path = namespaceDirectory + "/" + sandboxID.prefix(12)
         // The namespace made ahead, when its eth0 is what the first network needs; the next
         // one is made when the caller says the start is over (refillReserve).
-        let ready = wanted.first.flatMap { networks[$0.networkID] }.map(isPlainBridge) == true ? reserve.take() : nil
+        // (Its veth has the daemon's MTU: not for a network with an MTU of its own.)
+        let first = wanted.first.flatMap { networks[$0.networkID] }
+        let ready = first.map { isPlainBridge($0) && ($0.mtu ?? options.mtu) == options.mtu } == true ? reserve.take() : nil
         let inside: NetlinkSocket
         if let ready {
             try ready.bind(at: path)
@@ -295,7 +297,7 @@ extension NetworkService {
                     guard nsfd >= 0 else { throw NetworkError.errno("open \(namespacePath)", errno) }
                     defer { close(nsfd) }
                     try host.createVeth(hostName: hostName, bridgeIndex: bridgeIndex, peerName: interface, peerNamespaceFD: nsfd,
-                                        peerMAC: mac, mtu: options.mtu)
+                                        peerMAC: mac, mtu: record.mtu ?? options.mtu)
                     index = try containerIndex(interface, inside: inside, loopbackToo: loopbackToo)
                     changes.append((.setUp(index), "set \(interface) up"))
                 }

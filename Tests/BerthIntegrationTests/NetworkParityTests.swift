@@ -302,4 +302,27 @@ struct NetworkParityTests {
         #expect(net.docker(["rm", "-f", "user"]).status == 0)
         #expect(net.docker(["network", "rm", "first"]).status == 0)
     }
+
+    /// `-o com.docker.network.driver.mtu=N` sets both ends of the network's veths and its
+    /// bridge (a namespace made ahead with the daemon's MTU is not used there); bad values
+    /// are refused in dockerd's words.
+    @Test func networkMTU() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["network", "create", "-o", "com.docker.network.driver.mtu=1400", "small"]).status == 0)
+        // Twice: the second start would take a namespace made ahead.
+        for round in 0..<2 {
+            let inside = net.docker(["run", "--rm", "--network", "small", "busybox", "cat", "/sys/class/net/eth0/mtu"])
+            #expect(inside.stdout == "1400\n", "round \(round): \(inside)")
+        }
+        let id = net.docker(["network", "inspect", "-f", "{{.Id}}", "small"]).stdout.prefix(12)
+        let bridgeMTU = try? String(contentsOfFile: "/sys/class/net/br-\(id)/mtu", encoding: .utf8)
+        #expect(bridgeMTU == "1400\n", "\(String(describing: bridgeMTU)) \(net.daemon.log.suffix(500))")
+        #expect(net.docker(["run", "--rm", "busybox", "cat", "/sys/class/net/eth0/mtu"]).stdout == "1500\n")
+        let word = net.docker(["network", "create", "-o", "com.docker.network.driver.mtu=abc", "bad"])
+        #expect(word.stderr == Self.daemonError(
+            #"failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing "abc": invalid syntax)"#), "\(word)")
+        let negative = net.docker(["network", "create", "-o", "com.docker.network.driver.mtu=-5", "bad"])
+        #expect(negative.stderr == Self.daemonError("invalid MTU number: -5"), "\(negative)")
+        #expect(net.docker(["network", "rm", "small"]).status == 0)
+    }
 }
