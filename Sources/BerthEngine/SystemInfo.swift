@@ -1,3 +1,4 @@
+import BerthNetwork
 import BerthOCI
 import BerthRuntime
 import FoundationEssentials
@@ -121,6 +122,7 @@ public struct SystemInfo: Sendable {
             }
         }
         warnings += networkWarnings { path in try? String(contentsOfFile: path, encoding: .utf8) }
+        if HostForwardPolicy.dropsForwarding() { warnings.append(HostForwardPolicy.warning) }
         return warnings
     }
 

@@ -132,6 +132,9 @@ public actor NetworkService {
         for id in Set(sandboxes.keys).union(attachments.keys) { refreshView(id) }
         removeStrayNamespaces()
         try applyFirewall()
+        if HostForwardPolicy.dropsForwarding() {
+            log(HostForwardPolicy.warning + " (add an accept rule for Berth's bridges to that chain, or change its policy)")
+        }
         reserve.refill()
     }
 

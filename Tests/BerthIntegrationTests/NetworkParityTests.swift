@@ -325,4 +325,15 @@ struct NetworkParityTests {
         #expect(negative.stderr == Self.daemonError("invalid MTU number: -5"), "\(negative)")
         #expect(net.docker(["network", "rm", "small"]).status == 0)
     }
+
+    /// `docker info` warns when the host's iptables filter FORWARD chain drops by default
+    /// (then Berth's forwarded traffic may be dropped there), and only then.
+    @Test func infoWarnsOfAForwardChainThatDrops() throws {
+        let net = try NetworkDaemon()
+        let chain = Harness.run("/usr/sbin/nft", ["list", "chain", "ip", "filter", "FORWARD"])
+        let drops = chain.status == 0 && chain.stdout.contains("hook forward") && chain.stdout.contains("policy drop;")
+        let warnings = net.docker(["info", "--format", "{{json .Warnings}}"]).stdout
+        let warning = "WARNING: the iptables filter FORWARD chain has policy DROP: traffic between Berth containers and to the outside may be dropped"
+        #expect(warnings.contains(warning) == drops, "\(warnings) \(chain.stdout)")
+    }
 }
