@@ -315,8 +315,9 @@ struct NetworkTests {
         let remove = net.docker(["network", "rm", "my_network"])
         #expect(remove.status != 0)
         let endpointID = net.docker(["inspect", "-f", "{{.NetworkSettings.Networks.my_network.EndpointID}}", "blog1"]).stdout.prefix(12)
-        #expect(remove.stderr == "Error response from daemon: error while removing network: network my_network has active endpoints "
-                + "(name:\"blog1\" id:\"\(endpointID)\")\n", "\(remove.stderr)")
+        // The CLI's network rm adds an "exit status 1" line of its own, against dockerd too.
+        #expect(remove.stderr.hasPrefix("Error response from daemon: error while removing network: network my_network has active endpoints "
+                + "(name:\"blog1\" id:\"\(endpointID)\")\n"), "\(remove.stderr)")
 
         #expect(net.docker(["network", "disconnect", "my_network", "blog1"]).status == 0)
         let gone = net.docker(["run", "--rm", "--network", "my_network", "busybox", "nslookup", "blog1"])
