@@ -109,7 +109,12 @@ enum ImageRoutes {
                 throw BerthError.invalidArgument("unknown object type: \(unknown)")
             }
             func wanted(_ type: String) -> Bool { types?.contains(type) ?? true }
-            let images = wanted("image") ? try await engine.blocking { try engine.images.diskUsage() } : nil
+            var images = wanted("image") ? try await engine.blocking { try engine.images.diskUsage() } : nil
+            // Before 1.44 each image also has VirtualSize, the same as Size, as in /images/json.
+            if request.speaksBefore(1, 44), var listed = images {
+                for index in listed.images.indices { listed.images[index].VirtualSize = listed.images[index].Size }
+                images = listed
+            }
             let volumes = wanted("volume") ? try await engine.blocking { engine.volumes.usage() } : nil
             // Every container, with its sizes, as `docker ps -a -s` lists them.
             let containers = wanted("container")

@@ -27,10 +27,13 @@ enum SystemRoutes {
             }
             return .json(BuildCachePruneReport())
         }
-        router.add(.GET, "/info") { _, _ in
+        router.add(.GET, "/info") { request, _ in
             let counts = await engine.containers.counts
-            return .json(info(engine.system, images: engine.images.imageCount, containers: counts, debug: engine.settings.debug,
-                              liveRestore: engine.settings.liveRestore))
+            var body = info(engine.system, images: engine.images.imageCount, containers: counts, debug: engine.settings.debug,
+                            liveRestore: engine.settings.liveRestore)
+            let registries = RegistryServiceConfig(insecureRegistries: engine.settings.insecureRegistries)
+            body["RegistryConfig"] = registryConfig(registries, olderThan147: request.speaksBefore(1, 47))
+            return .json(body)
         }
     }
 
@@ -111,7 +114,7 @@ enum SystemRoutes {
             "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
             "NEventsListener": 0, "KernelVersion": .string(SystemInfo.kernelVersion),
             "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": "", "OSType": "linux",
-            "Architecture": .string(SystemInfo.architecture), "IndexServerAddress": "",
+            "Architecture": .string(SystemInfo.architecture), "IndexServerAddress": .string(RegistryServiceConfig.indexServerAddress),
             "NCPU": .int(SystemInfo.cpuCount), "MemTotal": .int(Int(SystemInfo.memoryTotal)),
             // Fields dockerd always writes (no omitempty): no swarm resources, no CDI spec dirs.
             "GenericResources": .null, "CDISpecDirs": .array([]),
@@ -125,6 +128,25 @@ enum SystemRoutes {
             "SecurityOptions": .array(securityOptions.map(JSONValue.string)),
             "Warnings": .array(warnings.map(JSONValue.string)),
         ]
+    }
+
+    /// The API's ServiceConfig. Clients before 1.47 also get the two non-distributable
+    /// artifacts fields, null, as current dockerd writes them; later ones do not.
+    static func registryConfig(_ config: RegistryServiceConfig, olderThan147: Bool) -> JSONValue {
+        var indexes: [String: JSONValue] = [:]
+        for (name, index) in config.indexes {
+            indexes[name] = ["Name": .string(index.name), "Mirrors": .array(index.mirrors.map(JSONValue.string)),
+                             "Secure": .bool(index.secure), "Official": .bool(index.official)]
+        }
+        var fields: [String: JSONValue] = [
+            "InsecureRegistryCIDRs": .array(config.insecureCIDRs.map(JSONValue.string)),
+            "IndexConfigs": .object(indexes), "Mirrors": .array(config.mirrors.map(JSONValue.string)),
+        ]
+        if olderThan147 {
+            fields["AllowNondistributableArtifactsCIDRs"] = .null
+            fields["AllowNondistributableArtifactsHostnames"] = .null
+        }
+        return .object(fields)
     }
 
     static func openDescriptorCount() -> Int {

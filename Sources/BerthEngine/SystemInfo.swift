@@ -111,18 +111,33 @@ public struct SystemInfo: Sendable {
 
     /// Warnings dockerd would print for this host.
     public static var warnings: [String] {
-        var warnings: [String] = []
-        if cgroupVersion == "1" {
-            if !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
-                warnings.append("WARNING: No swap limit support")
-            }
-            if !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/blkio/blkio.weight") {
-                warnings.append("WARNING: No blkio weight support")
-                warnings.append("WARNING: No blkio weight_device support")
-            }
+        let controllers = (try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8)) ?? ""
+        var warnings = cgroupWarnings(version: cgroupVersion, v2Controllers: Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init))) {
+            FileManager.default.fileExists(atPath: $0)
         }
         warnings += networkWarnings { path in try? String(contentsOfFile: path, encoding: .utf8) }
         if HostForwardPolicy.dropsForwarding() { warnings.append(HostForwardPolicy.warning) }
+        return warnings
+    }
+
+    /// dockerd's cgroup warnings in its order. On v1 the block I/O weight is not checked (the
+    /// kernel dropped it in 5.0 and nothing can be done about it), only the throttles; on v2 all
+    /// of io.weight and io.max come with the io controller.
+    public static func cgroupWarnings(version: String, v2Controllers: Set<String>, exists: (String) -> Bool) -> [String] {
+        var warnings: [String] = []
+        if version == "1" {
+            let memory = "/sys/fs/cgroup/memory/", blkio = "/sys/fs/cgroup/blkio/blkio.throttle."
+            if !exists(memory + "memory.memsw.limit_in_bytes") { warnings.append("WARNING: No swap limit support") }
+            if !exists(memory + "memory.kmem.tcp.limit_in_bytes") { warnings.append("WARNING: No kernel memory TCP limit support") }
+            for file in ["read_bps_device", "write_bps_device", "read_iops_device", "write_iops_device"]
+            where !exists(blkio + file) {
+                warnings.append("WARNING: No blkio throttle.\(file) support")
+            }
+        } else if !v2Controllers.contains("io") {
+            warnings += ["WARNING: No io.weight support", "WARNING: No io.weight (per device) support",
+                         "WARNING: No io.max (rbps) support", "WARNING: No io.max (wbps) support",
+                         "WARNING: No io.max (riops) support", "WARNING: No io.max (wiops) support"]
+        }
         return warnings
     }
 

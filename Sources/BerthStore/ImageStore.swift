@@ -493,9 +493,14 @@ public final class ImageStore: @unchecked Sendable {
                 let createdAt = Self.unixTime(config.created)
                 if let before, createdAt >= before { return nil }
                 if let since, createdAt <= since { return nil }
-                if let patterns = filters["reference"],
-                   !tags.contains(where: { tag in patterns.contains { Self.glob($0, matches: tag) || Self.glob($0, matches: Self.repositoryPart(of: tag)) } }) {
-                    return nil
+                // Only the names the filter matches are shown; an image with none is left out.
+                var shownTags = tags
+                var shownDigests = repoDigests(of: record.id)
+                if let patterns = filters["reference"] {
+                    let filter = ReferenceFilter(patterns)
+                    shownTags = shownTags.filter(filter.matches)
+                    shownDigests = shownDigests.filter(filter.matches)
+                    if shownTags.isEmpty && shownDigests.isEmpty { return nil }
                 }
                 if let labels = filters["label"] {
                     let have = config.config?.Labels ?? [:]
@@ -504,7 +509,7 @@ public final class ImageStore: @unchecked Sendable {
                         if parts.count == 1 ? have[parts[0]] == nil : have[parts[0]] != parts[1] { return nil }
                     }
                 }
-                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: tags, RepoDigests: repoDigests(of: record.id),
+                return ImageSummary(Id: record.id, ParentId: parentID(of: record), RepoTags: shownTags, RepoDigests: shownDigests,
                                     Created: createdAt, Size: layerSize(record, config), SharedSize: -1,
                                     Labels: config.config?.Labels ?? [:], Containers: -1)
             }.sorted { $0.Created > $1.Created }
@@ -587,10 +592,14 @@ public final class ImageStore: @unchecked Sendable {
 
     /// `docker image prune`: untagged images, or with `all` every image, that no container uses.
     public func prune(all: Bool, filters: PruneFilters = PruneFilters()) throws -> PruneReport {
-        // What each image frees, measured before any goes (a deletion can take its parents along).
-        let sizes = lock.withLock {
+        // Each layer's size, measured before any goes: the space reclaimed is that of the layers
+        // the deletions free, as dockerd counts it, not that of layers other images still share.
+        let layerSizes = lock.withLock {
             state.images.values.reduce(into: [String: Int64]()) { sizes, record in
-                sizes[record.id] = ((try? decodeConfig(record.id)).map { layerSize(record, $0) } ?? 0) + content.size(record.id)
+                guard let config = try? decodeConfig(record.id) else { return }
+                for (chainID, blob) in zip(Snapshotter.chainIDs(config.rootfs.diff_ids), record.layers) {
+                    sizes[chainID] = snapshotter.size(chainID) ?? content.size(blob)
+                }
             }
         }
         var deleted: [DeleteResponseItem] = []
@@ -612,7 +621,7 @@ public final class ImageStore: @unchecked Sendable {
                 deleted += try remove(id, force: true)
             }
         }
-        let reclaimed = deleted.compactMap(\.Deleted).reduce(0) { $0 + (sizes[$1] ?? 0) }
+        let reclaimed = deleted.compactMap(\.Deleted).reduce(0) { $0 + (layerSizes[$1] ?? 0) }
         return PruneReport(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: reclaimed)
     }
 
@@ -652,16 +661,6 @@ public final class ImageStore: @unchecked Sendable {
         return LogTimestamp(rfc3339: text)?.seconds ?? 0
     }
 
-    /// "127.0.0.1:5000/busybox" of "127.0.0.1:5000/busybox:latest": the tag is after the last
-    /// colon that follows the last slash (a registry's port is not a tag).
-    static func repositoryPart(of reference: String) -> String {
-        guard let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") else { return reference }
-        return String(reference[..<colon])
-    }
-
-    static func glob(_ pattern: String, matches text: String) -> Bool {
-        fnmatch(pattern, text, 0) == 0
-    }
 
     // MARK: - tag, remove
 

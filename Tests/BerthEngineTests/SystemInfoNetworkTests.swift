@@ -25,3 +25,26 @@ struct SystemInfoNetworkTests {
         ])
     }
 }
+
+/// `docker info`'s cgroup warnings: the block I/O weight is warned about on cgroup v2 only.
+struct SystemInfoCgroupWarningTests {
+    @Test func cgroupV1WithoutBlkioWeightSaysNothingOfIt() {
+        let present: Set<String> = [
+            "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes",
+            "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device", "/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device",
+            "/sys/fs/cgroup/blkio/blkio.throttle.read_iops_device", "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device",
+        ]
+        #expect(SystemInfo.cgroupWarnings(version: "1", v2Controllers: []) { present.contains($0) } == [])
+        #expect(SystemInfo.cgroupWarnings(version: "1", v2Controllers: []) { _ in false } == [
+            "WARNING: No swap limit support", "WARNING: No kernel memory TCP limit support",
+            "WARNING: No blkio throttle.read_bps_device support", "WARNING: No blkio throttle.write_bps_device support",
+            "WARNING: No blkio throttle.read_iops_device support", "WARNING: No blkio throttle.write_iops_device support",
+        ])
+    }
+
+    @Test func cgroupV2WarnsOfIOWithoutItsController() {
+        #expect(SystemInfo.cgroupWarnings(version: "2", v2Controllers: ["cpu", "io", "memory"]) { _ in false } == [])
+        #expect(SystemInfo.cgroupWarnings(version: "2", v2Controllers: ["cpu", "memory"]) { _ in true }.first
+            == "WARNING: No io.weight support")
+    }
+}

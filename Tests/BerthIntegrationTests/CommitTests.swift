@@ -117,6 +117,28 @@ struct CommitTests {
         }
     }
 
+    /// Pruning an image frees only its own layers: the one it shares with busybox stays, and
+    /// the space reclaimed (in the answer and in the prune event) is that of the freed layer.
+    @Test func pruneCountsOnlyTheLayersItFrees() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            #expect(daemon.docker(["run", "--name", "pr", "busybox", "sh", "-c", "echo hello > /x"]).status == 0)
+            #expect(daemon.docker(["commit", "--change", "LABEL drop=yes", "pr", "child:1"]).status == 0)
+            #expect(daemon.docker(["rm", "pr"]).status == 0)
+            func size(_ image: String) -> Int { Int(Self.trimmed(daemon.docker(["image", "inspect", "-f", "{{.Size}}", image]).stdout)) ?? -1 }
+            let own = size("child:1") - size("busybox")
+            #expect(own > 0 && own < size("busybox"))
+            let since = EventsTests.sinceNow()
+            let prune = daemon.curl(["-X", "POST", "-G", "--data-urlencode", #"filters={"label":["drop=yes"],"dangling":["false"]}"#,
+                                     "http://berth/v1.50/images/prune"])
+            #expect(prune.stdout.contains(#""SpaceReclaimed":\#(own)}"#), "\(prune.stdout)")
+            #expect(size("busybox") > 0)
+            EventsTests.nextSecond()
+            let event = daemon.docker(["events", "--since", since, "--until", "0s", "--filter", "event=prune",
+                                       "--format", "{{.Actor.Attributes.reclaimed}}"])
+            #expect(event.stdout == "\(own)\n", "\(event)")
+        }
+    }
+
     @Test func theImageCommittedFromIsItsParent() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             #expect(daemon.docker(["run", "--name", "one", "busybox", "touch", "/one"]).status == 0)

@@ -148,6 +148,20 @@ struct DaemonTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/berthd.pid"))
     }
 
+    @Test func infoShowsTheRegistryConfig() throws {
+        let daemon = try TestDaemon(configuration: #"{"insecure-registries": ["10.5.1.1/16", "registry.test:5000"]}"#)
+        let fields = daemon.docker(["info", "-f", "{{.RegistryConfig.InsecureRegistryCIDRs}} {{.IndexServerAddress}}"])
+        #expect(fields.stdout == "[10.5.0.0/16 ::1/128 127.0.0.0/8] https://index.docker.io/v1/\n", "\(fields.stderr)")
+        let hub = daemon.docker(["info", "-f", "{{json .RegistryConfig.IndexConfigs}}"])
+        #expect(hub.stdout.contains(#""docker.io":{"Name":"docker.io","Mirrors":[],"Secure":true,"Official":true}"#), "\(hub.stdout)")
+        #expect(hub.stdout.contains(#""registry.test:5000":{"Name":"registry.test:5000","Mirrors":[],"Secure":false,"Official":false}"#))
+        let full = daemon.docker(["info"]).stdout
+        #expect(full.contains(" Insecure Registries:\n  registry.test:5000\n  10.5.0.0/16\n  ::1/128\n  127.0.0.0/8\n"), "\(full)")
+        // Clients before 1.47 also get the non-distributable artifacts fields, null.
+        #expect(daemon.curl(["http://berth/v1.46/info"]).stdout.contains(#""AllowNondistributableArtifactsCIDRs":null"#))
+        #expect(!daemon.curl(["http://berth/v1.47/info"]).stdout.contains("AllowNondistributable"))
+    }
+
     @Test func pingVersionsAndUnknownRoutes() throws {
         let daemon = try TestDaemon()
         let ping = daemon.curl(["-I", "http://berth/_ping"])

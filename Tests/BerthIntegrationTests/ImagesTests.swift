@@ -36,6 +36,11 @@ struct ImagesTests {
         #expect(daemon.docker(["inspect", "--format", "{{.Id}}", "busybox"]).stdout == Self.imageID + "\n")
         #expect(daemon.docker(["tag", "busybox", "mybox:1"]).status == 0)
         #expect(daemon.docker(["images", "-q", "mybox"]).stdout.hasPrefix(String(Self.imageID.dropFirst(7).prefix(12))))
+        // Only the names the pattern matches are listed, as dockerd drops the others.
+        let named = daemon.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "mybox"])
+        #expect(named.stdout == "mybox:1\n", "\(named.stderr)")
+        #expect(daemon.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=busy*"]).stdout
+            == "busybox:latest\n")
         let untag = daemon.docker(["rmi", "mybox:1"])
         #expect(untag.stdout == "Untagged: mybox:1\n")
         // By ID, still tagged once: untagged and deleted.
@@ -131,6 +136,10 @@ struct ImagesTests {
 
         let df = daemon.docker(["system", "df", "--format", "{{.Type}} {{.TotalCount}}"])
         #expect(df.stdout.contains("Images 1\n"), "\(df.stdout) \(df.stderr)")
+        // Before API 1.44 each image has VirtualSize, equal to Size, in /system/df as in /images/json.
+        let size = daemon.docker(["image", "inspect", "-f", "{{.Size}}", "busybox"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(daemon.curl(["http://berth/v1.43/system/df"]).stdout.contains(#""VirtualSize":\#(size)"#))
+        #expect(!daemon.curl(["http://berth/v1.44/system/df"]).stdout.contains("VirtualSize"))
 
         // Tagged images are not dangling; prune -a removes them all.
         #expect(daemon.docker(["image", "prune", "-f"]).stdout == "Total reclaimed space: 0B\n")

@@ -45,6 +45,15 @@ public enum ProcessTable {
         return Array(fields[..<(columns - 1)]) + [fields[(columns - 1)...].joined(separator: " ")]
     }
 
+    /// dockerd refuses a `-o` column renamed to a header starting with "PID" unless the column
+    /// is pid itself: its own reading of the output finds the PID column by that header.
+    public static func validate(_ psArgs: String) throws {
+        let renamed = /[ \t\n\f\r]+([^ \t\n\f\r]*)=[ \t\n\f\r]*(PID[^ \t\n\f\r]*)/
+        for match in psArgs.matches(of: renamed) where match.output.1 != "pid" {
+            throw BerthError.internalError("specifying \"\(match.output.1)=\(match.output.2)\" is not allowed")
+        }
+    }
+
     /// dockerd splits the query's ps_args on single spaces (so "" words pass through as ps sees them).
     public static func arguments(_ psArgs: String?) -> [String] {
         guard let psArgs, !psArgs.isEmpty else { return ["-ef"] }
@@ -120,6 +129,7 @@ enum HostPS {
 extension ContainerService {
     /// `docker top`: the container's processes (all of its cgroup) as the host's ps shows them.
     public func top(_ nameOrID: String, psArgs: String?) async throws -> ContainerTopResult {
+        try ProcessTable.validate(psArgs ?? "")
         let id = try resolve(nameOrID)
         let state = try await stateAfterStartInProgress(id, nameOrID)
         // dockerd counts a container in its restart back-off as running, but restarting.

@@ -136,6 +136,24 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
         "pgdeactivate", "pglazyfree", "pglazyfreed", "thp_fault_alloc", "thp_collapse_alloc",
     ]
 
+    /// dockerd's v1 memory.stat keys: always all of them (0 when the kernel has no such line),
+    /// and no others (no shmem, swap or workingset_* of newer kernels).
+    static let v1MemoryKeys = [
+        "cache", "rss", "rss_huge", "mapped_file", "dirty", "writeback", "pgpgin", "pgpgout", "pgfault", "pgmajfault",
+        "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
+        "hierarchical_memory_limit", "hierarchical_memsw_limit",
+        "total_cache", "total_rss", "total_rss_huge", "total_mapped_file", "total_dirty", "total_writeback",
+        "total_pgpgin", "total_pgpgout", "total_pgfault", "total_pgmajfault", "total_inactive_anon",
+        "total_active_anon", "total_inactive_file", "total_active_file", "total_unevictable",
+    ]
+
+    /// The memory.stat keys dockerd shows for the cgroup version; none when the file gave nothing.
+    static func memoryStats(_ stat: [String: UInt64], unified: Bool) -> [String: UInt64]? {
+        guard !stat.isEmpty else { return nil }
+        if unified { return stat.filter { v2MemoryKeys.contains($0.key) } }
+        return Dictionary(uniqueKeysWithValues: v1MemoryKeys.map { ($0, stat[$0] ?? 0) })
+    }
+
     /// A running container's sample from its cgroup's numbers, in the shape of the host's
     /// cgroup version (v2: no per-CPU usage, no max_usage or failcnt, v2 memory.stat names, lower-case
     /// blkio operations and only the bytes list).
@@ -161,12 +179,12 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
             system_cpu_usage: host.systemCPU, online_cpus: host.onlineCPUs,
             throttling_data: Throttling(periods: cgroup.cpuPeriods, throttled_periods: cgroup.cpuThrottledPeriods,
                                         throttled_time: cgroup.cpuThrottledTime))
-        let stat = unified ? cgroup.memoryStat.filter { v2MemoryKeys.contains($0.key) } : cgroup.memoryStat
+        let stat = memoryStats(cgroup.memoryStat, unified: unified)
         // No limit, or one above the host's memory, shows as the host's memory (as dockerd).
         let limit = min(cgroup.memoryLimit ?? host.memory, host.memory)
         record.memory = MemoryStats(usage: cgroup.memoryUsage,
                                     max_usage: unified || cgroup.memoryMaxUsage == 0 ? nil : cgroup.memoryMaxUsage,
-                                    stats: stat.isEmpty ? nil : stat,
+                                    stats: stat,
                                     failcnt: unified || cgroup.memoryFailCount == 0 ? nil : cgroup.memoryFailCount,
                                     limit: limit == 0 ? nil : limit)
         record.networks = networks
