@@ -17,10 +17,13 @@ enum EventRoutes {
             let filter = try EventFilter(ImageRoutes.parseFilters(request.queryValue("filters")))
             let onlyPast = until.map { $0 < EventTime.now() } ?? false
             let bus = engine.events
+            // Image `create` (a commit or build step) came in API 1.46; older clients do not get it.
+            let olderThan146 = request.speaksBefore(1, 46)
+            let skips: @Sendable (EventMessage) -> Bool = { olderThan146 && $0.type == .image && $0.action == "create" }
             let stream = ResponseStream { writer in
                 let subscription = bus.subscribe(since: since, until: until, filter: filter, live: !onlyPast)
                 defer { subscription.end() }
-                for event in subscription.replay { try await writer.write(event.jsonLine) }
+                for event in subscription.replay where !skips(event) { try await writer.write(event.jsonLine) }
                 guard !onlyPast else { return }
                 let deadline = until.map { until in
                     Task {
@@ -31,7 +34,7 @@ enum EventRoutes {
                 defer { deadline?.cancel() }
                 // Ends when `until` comes, or when the connection's task is cancelled
                 // because the client left.
-                for await event in subscription.live { try await writer.write(event.jsonLine) }
+                for await event in subscription.live where !skips(event) { try await writer.write(event.jsonLine) }
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
         }

@@ -33,8 +33,25 @@ enum SystemRoutes {
                             liveRestore: engine.settings.liveRestore)
             let registries = RegistryServiceConfig(insecureRegistries: engine.settings.insecureRegistries)
             body["RegistryConfig"] = registryConfig(registries, olderThan147: request.speaksBefore(1, 47))
-            return .json(body)
+            return .json(shapedForVersion(body, olderThan149: request.speaksBefore(1, 49), olderThan150: request.speaksBefore(1, 50)))
         }
+    }
+
+    /// The info fields that depend on the client's API version, as dockerd shapes them.
+    static func shapedForVersion(_ info: [String: JSONValue], olderThan149: Bool, olderThan150: Bool) -> [String: JSONValue] {
+        var info = info
+        if olderThan149 {
+            // FirewallBackend came in 1.49; before it, the component commits also had "Expected".
+            info["FirewallBackend"] = nil
+            for key in ["ContainerdCommit", "RuncCommit", "InitCommit"] {
+                if case .object(var commit)? = info[key] { commit["Expected"] = commit["ID"]; info[key] = .object(commit) }
+            }
+        }
+        // From 1.50 the bridge-nf fields are gone (the warnings say it); before, always false.
+        let bridgeNf: JSONValue? = olderThan150 ? false : nil
+        info["BridgeNfIptables"] = bridgeNf
+        info["BridgeNfIp6tables"] = bridgeNf
+        return info
     }
 
     static let buildPruneFilters: Set<String> = ["until", "unused-for", "id", "parent", "type", "description", "inuse",
@@ -81,7 +98,8 @@ enum SystemRoutes {
         return Version(
             Platform: .init(Name: "Berth Engine"),
             Components: [.init(Name: "Engine", Version: SystemInfo.version, Details: details),
-                         .init(Name: "berth-runtime", Version: SystemInfo.version, Details: ["GitCommit": ""])],
+                         .init(Name: "berth-runtime", Version: SystemInfo.version, Details: ["GitCommit": ""]),
+                         .init(Name: "berth-init", Version: SystemInfo.version, Details: ["GitCommit": ""])],
             Version: SystemInfo.version, ApiVersion: SystemInfo.apiVersion, MinAPIVersion: SystemInfo.minimumAPIVersion,
             GitCommit: "", GoVersion: SystemInfo.toolchain, Os: "linux", Arch: SystemInfo.goArchitecture,
             KernelVersion: SystemInfo.kernelVersion, Experimental: nil, BuildTime: SystemInfo.buildTime)
@@ -100,20 +118,18 @@ enum SystemRoutes {
             "ContainersRunning": .int(containers.running), "ContainersPaused": .int(containers.paused),
             "ContainersStopped": .int(containers.stopped),
             "Images": .int(images),
-            "Driver": "overlay2", "DriverStatus": .array([.array(["Backing Filesystem", .string(SystemInfo.backingFilesystem(system.dataRoot))])]),
+            "Driver": "overlay2", "DriverStatus": .array(SystemInfo.overlayStatus(system.dataRoot).map { .array([.string($0.0), .string($0.1)]) }),
             "DockerRootDir": .string(system.dataRoot),
             "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
                         "Authorization": .null, "Log": .array(["fluentd", "gelf", "journald", "json-file", "local", "syslog"])],
             "MemoryLimit": true, "SwapLimit": .bool(!warnings.contains("WARNING: No swap limit support")),
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,
             "OomKillDisable": .bool(cgroupVersion == "1"), "IPv4Forwarding": .bool(!warnings.contains("WARNING: IPv4 forwarding is disabled")),
-            "BridgeNfIptables": .bool(!warnings.contains("WARNING: bridge-nf-call-iptables is disabled")),
-            "BridgeNfIp6tables": .bool(!warnings.contains("WARNING: bridge-nf-call-ip6tables is disabled")),
             "Debug": .bool(debug), "NFd": .int(openDescriptorCount()), "NGoroutines": .int(1),
             "SystemTime": .string(LogTimestamp.now().rfc3339(fixedFraction: false)),
             "LoggingDriver": .string(system.loggingDriver), "CgroupDriver": "cgroupfs", "CgroupVersion": .string(cgroupVersion),
             "NEventsListener": 0, "KernelVersion": .string(SystemInfo.kernelVersion),
-            "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": "", "OSType": "linux",
+            "OperatingSystem": .string(SystemInfo.operatingSystem), "OSVersion": .string(SystemInfo.operatingSystemVersion), "OSType": "linux",
             "Architecture": .string(SystemInfo.architecture), "IndexServerAddress": .string(RegistryServiceConfig.indexServerAddress),
             "NCPU": .int(SystemInfo.cpuCount), "MemTotal": .int(Int(SystemInfo.memoryTotal)),
             // Fields dockerd always writes (no omitempty): no swarm resources, no CDI spec dirs.
@@ -125,6 +141,8 @@ enum SystemRoutes {
                       "Error": "", "RemoteManagers": .null],
             "LiveRestoreEnabled": .bool(liveRestore), "Isolation": "", "InitBinary": "berth-init",
             "ContainerdCommit": ["ID": ""], "RuncCommit": ["ID": ""], "InitCommit": ["ID": ""],
+            // Berth's port publishing and isolation are nftables rules of its own.
+            "FirewallBackend": ["Driver": "nftables"],
             "SecurityOptions": .array(securityOptions.map(JSONValue.string)),
             "Warnings": .array(warnings.map(JSONValue.string)),
         ]

@@ -68,6 +68,23 @@ public struct SystemInfo: Sendable {
         return ["ext2": "extfs", "ext3": "extfs", "ext4": "extfs", "overlay": "overlayfs"][type] ?? type
     }
 
+    /// overlay2's status lines as dockerd lists them. Berth mounts without metacopy or
+    /// userxattr, and reads a layer's changes from the upper directory (a native diff).
+    public static func overlayStatus(_ dataRoot: String) -> [(String, String)] {
+        [("Backing Filesystem", backingFilesystem(dataRoot)), ("Supports d_type", String(supportsDType(dataRoot))),
+         ("Using metacopy", "false"), ("Native Overlay Diff", "true"), ("userxattr", "false")]
+    }
+
+    /// Whether the filesystem under `path` reports entry types in readdir (overlayfs needs them).
+    public static func supportsDType(_ path: String) -> Bool {
+        guard let directory = opendir(path) else { return false }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) { return false }
+        }
+        return true
+    }
+
     public static var kernelVersion: String { uname(\.release) }
     public static var architecture: String { uname(\.machine) }
     public static var hostname: String { uname(\.nodename) }
@@ -91,6 +108,15 @@ public struct SystemInfo: Sendable {
             return String(line.dropFirst("PRETTY_NAME=".count)).trimmed(of: ["\""])
         }
         return "Linux"
+    }
+
+    /// /etc/os-release's VERSION_ID ("12"), where dockerd finds OSVersion; empty without one.
+    public static var operatingSystemVersion: String {
+        let text = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("VERSION_ID=") {
+            return String(line.dropFirst("VERSION_ID=".count)).trimmed(of: ["\"", "'"])
+        }
+        return ""
     }
 
     public static var memoryTotal: Int64 {

@@ -74,6 +74,20 @@ public final class ScopedRoot: @unchecked Sendable {
     /// (the last component followed only with `followLast`). A missing component ends the
     /// walk: the rest is appended as written.
     public func canonical(_ path: String, followLast: Bool = true) -> String {
+        walk(path, followLast: followLast).path
+    }
+
+    /// As `canonical`, but a path whose links do not end (a loop) is an error, worded as
+    /// dockerd's scoped symlink walk words it.
+    public func canonicalTarget(_ path: String) throws(ScopedPathError) -> String {
+        let result = walk(path, followLast: true)
+        guard !result.tooManyLinks else {
+            throw ScopedPathError(errno: ELOOP, path: path, message: "evalSymlinksInScope: too many links in \(path)")
+        }
+        return result.path
+    }
+
+    private func walk(_ path: String, followLast: Bool) -> (path: String, tooManyLinks: Bool) {
         var pending = Self.components(path)
         var resolved: [String] = []
         var links = 0
@@ -88,15 +102,17 @@ public final class ScopedRoot: @unchecked Sendable {
                 resolved.append(component)
                 break
             }
-            guard links < 40, let target = readLink("/" + (resolved + [component]).joined(separator: "/")) else {
+            guard let target = readLink("/" + (resolved + [component]).joined(separator: "/")) else {
                 resolved.append(component)
                 continue
             }
+            // The kernel's own limit (ELOOP after 40).
+            if links == 40 { return ("/" + (resolved + [component] + pending).joined(separator: "/"), true) }
             links += 1
             if target.hasPrefix("/") { resolved = [] }
             pending = Self.components(target) + pending
         }
-        return "/" + resolved.joined(separator: "/")
+        return ("/" + resolved.joined(separator: "/"), false)
     }
 
     /// The target of a symlink at `path` (directory resolved inside the root), or nil.
@@ -155,8 +171,10 @@ public let O_PATH_ = Int32(BERTH_O_PATH)
 public struct ScopedPathError: Error, Sendable, CustomStringConvertible {
     public let errno: Int32
     public let path: String
+    /// A whole text of its own, where Go's "path: errno text" is not what dockerd says.
+    public var message: String? = nil
 
     public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR }
     /// In Go's words (lower case), as dockerd's errors read.
-    public var description: String { "\(path): \(goErrorText(errno))" }
+    public var description: String { message ?? "\(path): \(goErrorText(errno))" }
 }

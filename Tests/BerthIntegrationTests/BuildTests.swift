@@ -78,9 +78,14 @@ struct BuildTests {
                 "Dockerfile": "FROM busybox\nCOPY f /f\nRUN cat /f\nLABEL a=b\n",
                 "f": "one\n",
             ])
+            let since = EventsTests.sinceNow()
             let first = daemon.docker(["build", "-t", "cached", directory])
             #expect(first.status == 0, "\(first)")
             let again = daemon.docker(["build", "-t", "cached", directory])
+            // Each committed step is an image `create` (API 1.46); a step from the cache is not.
+            EventsTests.nextSecond()
+            let events = daemon.docker(["events", "--since", since, "--until", "0s", "-f", "type=image", "--format", "{{.Action}}"])
+            #expect(events.stdout == "create\ncreate\ncreate\ntag\ntag\n", "\(events)")
             #expect(Self.lines(again.stdout) == [
                 "Step 1/4 : FROM busybox", " ---> <id>",
                 "Step 2/4 : COPY f /f", " ---> Using cache", " ---> <id>",

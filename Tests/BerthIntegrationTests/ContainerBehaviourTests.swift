@@ -1225,6 +1225,10 @@ struct ContainerBehaviourTests {
             // gone exited while berthd was down and was removed; always exited and came back.
             #expect(states == ["always running", "keep running", "unlstop exited"], "\(states) \(restarted.log)")
             #expect(restarted.docker(["container", "inspect", "gone"]).stderr == "Error response from daemon: No such container: gone\n")
+            // An exit while berthd was down is recorded without a `die` event, as dockerd's restore does.
+            EventsTests.nextSecond()
+            let goneEvents = restarted.docker(["events", "--since", "0", "--until", "0s", "-f", "container=gone", "--format", "{{.Type}} {{.Action}}"])
+            #expect(goneEvents.stdout == "container destroy\n", "\(goneEvents)")
             let follow = Harness.run("/usr/bin/timeout", ["2", Harness.dockerCLI, "-H", restarted.host, "logs", "-f", "--tail", "1", "keep"])
             #expect(follow.status == 124 && follow.stdout.split(separator: "\n").count >= 5, "logs -f after the restart: \(follow)")
             #expect(restarted.docker(["exec", "keep", "echo", "exec-ok"]).stdout == "exec-ok\n")

@@ -162,6 +162,22 @@ struct CopyExportDiffTests {
         }
     }
 
+    /// A symlink that loops cannot be copied, with or without -L: dockerd's stat of it fails.
+    @Test func aSymlinkLoopIsAnError() throws {
+        try ContainerBehaviourTests.withDaemon { daemon in
+            let host = try HostDirectory()
+            #expect(daemon.docker(["run", "--name", "cploop", "busybox", "sh", "-c", "ln -s /loop /loop && ln -s b /a && ln -s a /b"]).status == 0)
+            for arguments in [["cp", "cploop:/loop", host.path + "/out"], ["cp", "-L", "cploop:/loop", host.path + "/out"]] {
+                let copy = daemon.docker(arguments)
+                #expect(copy.status == 1 && copy.stderr == "Error response from daemon: evalSymlinksInScope: too many links in /loop\n", "\(copy)")
+            }
+            let pair = daemon.docker(["cp", "cploop:/a", host.path + "/out"])
+            #expect(pair.stderr == "Error response from daemon: evalSymlinksInScope: too many links in /a\n", "\(pair)")
+            #expect(!FileManager.default.fileExists(atPath: host.path + "/out"))
+            #expect(daemon.docker(["rm", "cploop"]).status == 0)
+        }
+    }
+
     @Test func copyErrorsAsDockerd() throws {
         try ContainerBehaviourTests.withDaemon { daemon in
             let host = try HostDirectory()

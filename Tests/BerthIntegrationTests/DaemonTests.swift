@@ -143,6 +143,19 @@ struct DaemonTests {
         #expect(full.status == 0)
         let kernel = Harness.run("/bin/uname", ["-r"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(full.stdout.contains("Kernel Version: \(kernel)\n"))
+        // The overlay2 status lines, the OS version and the firewall backend, as dockerd has them.
+        #expect(full.stdout.contains("  Supports d_type: true\n  Using metacopy: false\n  Native Overlay Diff: true\n  userxattr: false\n"),
+                "\(full.stdout)")
+        let osVersion = Harness.run("/bin/sh", ["-c", ". /etc/os-release; echo $VERSION_ID"]).stdout
+        #expect(daemon.docker(["info", "-f", "{{.OSVersion}}"]).stdout == osVersion)
+        #expect(daemon.docker(["info", "-f", "{{.FirewallBackend.Driver}}"]).stdout == "nftables\n")
+        #expect(daemon.docker(["version", "-f", "{{range .Server.Components}}{{.Name}} {{end}}"]).stdout
+            == "Engine berth-runtime berth-init \n")
+        // Fields that depend on the API version: FirewallBackend from 1.49, bridge-nf ones before 1.50.
+        let old = daemon.curl(["http://berth/v1.48/info"]).stdout
+        #expect(!old.contains("FirewallBackend") && old.contains(#""BridgeNfIptables":false"#) && old.contains(#""InitCommit":{"#))
+        #expect(old.contains(#""Expected":"""#))
+        #expect(!daemon.curl(["http://berth/v1.50/info"]).stdout.contains("BridgeNf"))
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
         #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/berthd.pid"))

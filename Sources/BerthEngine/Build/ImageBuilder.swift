@@ -380,6 +380,7 @@ final class ImageBuilder: @unchecked Sendable {
                 return try encoder.encode(image)
             }
         }
+        engine.emitImage("create", id: imageID)
         let declared = state.declaredArgs
         let cmdSet = state.cmdSet
         let hadLayers = state.hasLayers

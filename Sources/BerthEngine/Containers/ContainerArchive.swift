@@ -31,9 +31,13 @@ extension ContainerService {
         }
         let resolved = path.base.isEmpty ? directory : (directory == "/" ? "/" : directory + "/") + path.base
         let isLink = (info.st_mode & S_IFMT) == S_IFLNK
+        // A link is followed to its end for linkTarget; one that loops fails the stat (500), as in dockerd.
+        var linkTarget = ""
+        if isLink {
+            do { linkTarget = try root.canonicalTarget(path.absolute) } catch { throw BerthError.internalError(error.description) }
+        }
         let stat = PathStat(name: path.name, size: Int64(info.st_size), mode: PathStat.goFileMode(UInt32(info.st_mode)),
-                            mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)),
-                            linkTarget: isLink ? root.canonical(path.absolute) : "")
+                            mtime: (Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)), linkTarget: linkTarget)
         return ResolvedPath(resolved: resolved, stat: stat)
     }
 

@@ -62,7 +62,7 @@ extension ContainerService {
 
 extension Engine {
     /// `docker commit`: the container's image plus its changes as one new layer. Returns the
-    /// new image ID. Emits `container commit` (and `image tag` when named), as dockerd does.
+    /// new image ID. Emits `image create`, `image tag` when named, then `container commit`, as dockerd does.
     public func commit(_ request: CommitRequest) async throws -> String {
         let reference = try ImageReference.repositoryTag(request.repository, request.tag)
         let source = try await containers.commitSource(request.container)
@@ -75,6 +75,7 @@ extension Engine {
             if pauseIt { try? await containers.unpause(id) }
             throw error
         }
+        emitImage("create", id: imageID)
         var imageRef = ""
         if let reference {
             imageRef = reference.familiar

@@ -295,7 +295,9 @@ extension ContainerService {
     /// The process has exited: clean the runtime's container and the root mount, record the
     /// status, wake the waiters, then remove or restart as the container asks.
     /// `journalEnd`: where its journald log writer ended, for the log readers.
-    func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil) async {
+    /// `announce`: false for an exit that happened while berthd was down, which dockerd's
+    /// restore records without an `oom` or `die` event.
+    func handleExit(_ id: String, status: Int32, finished: String, journalEnd: JournalLogEnd? = nil, announce: Bool = true) async {
         guard entries[id]?.record.State.Running == true else { return }
         let clock = ContinuousClock()
         let entered = clock.now
@@ -355,8 +357,10 @@ extension ContainerService {
             await withCheckedContinuation { exitsAfterKills[id, default: []].append($0) }
         }
         logFollowers.resumeAll(returning: ExitResult(statusCode: status, error: nil))
-        if oomKilled { emit("oom", container: id) }
-        emit("die", container: id, ["exitCode": String(status)])
+        if announce {
+            if oomKilled { emit("oom", container: id) }
+            emit("die", container: id, ["exitCode": String(status)])
+        }
         // dockerd's order after `die`: the networks' disconnect, then the volumes' unmount.
         emitNetwork("disconnect", container: id, networks: attachedNetworks(id))
         releaseVolumeMounts(id)

@@ -40,7 +40,7 @@ extension ContainerService {
                     if !reconcilePause(id, frozen: probes[id]?.frozen ?? false) { startHealthMonitor(id) }
                 case "exited" where fields.count == 3:
                     let exit = ShimExit.parse("exit \(fields[1]) \(fields[2])") ?? ShimExit(status: 255, finished: timestamp())
-                    await handleExit(id, status: exit.status, finished: exit.finished)
+                    await handleExit(id, status: exit.status, finished: exit.finished, announce: false)
                 default:
                     // Created but never started: berthd died between create and start.
                     monitor(id, socket: socket)
@@ -48,12 +48,12 @@ extension ContainerService {
                 }
             } catch {
                 if let exit = ShimExit.read(directory: paths.shimDirectory(id)) {
-                    await handleExit(id, status: exit.status, finished: exit.finished)
+                    await handleExit(id, status: exit.status, finished: exit.finished, announce: false)
                 } else {
                     // The shim died without a word: whatever is left of the container is killed.
                     logger.warning("container \(id): its shim is gone; marking it exited")
                     entries[id]!.record.State.Error = "the container's shim exited unexpectedly"
-                    await handleExit(id, status: Self.deadShimStatus, finished: timestamp())
+                    await handleExit(id, status: Self.deadShimStatus, finished: timestamp(), announce: false)
                 }
             }
         }
