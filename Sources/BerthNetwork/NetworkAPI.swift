@@ -283,7 +283,11 @@ extension NetworkService {
             throw NetworkRequestError(kind: .forbidden, description: "bridge driver doesn't support multiple subnets")
         }
         guard let config = configs.first, let text = config.Subnet else {
-            throw NetworkRequestError(kind: .forbidden, description: "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network")
+            // None given: the next free one of the default pools, its gateway shown as dockerd does.
+            guard let subnet = IPv6PoolSpec.choose(from: options.pools6, inUse: networks.values.compactMap { $0.pool6?.subnet }) else {
+                throw NetworkRequestError(kind: .forbidden, description: "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network")
+            }
+            return try AddressPool6(subnet: subnet, gateway: subnet.network.adding(1))
         }
         guard let subnet = IPv6Subnet(text) else {
             throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(text) : invalid CIDR address: \(text)")

@@ -16,6 +16,8 @@ public struct NetworkOptions: Sendable {
     /// daemon.json `bip`: the default bridge's gateway address and prefix.
     public var bip: IPv4Subnet?
     public var pools = PoolSpec.dockerDefaults
+    /// Where `--ipv6` networks without a subnet get theirs (see IPv6PoolSpec); none: refused.
+    public var pools6: [IPv6PoolSpec] = []
     /// daemon.json `iptables`: false leaves the firewall alone.
     public var firewall = true
     public var ipForward = true

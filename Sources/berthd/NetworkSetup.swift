@@ -1,9 +1,10 @@
 import BerthEngine
 import BerthNetwork
+import BerthStore
 
 /// daemon.json's networking keys → the network service's options.
 enum NetworkSetup {
-    static func options(from daemon: DaemonOptions) throws -> NetworkOptions {
+    static func options(from daemon: DaemonOptions, daemonID: String) throws -> NetworkOptions {
         var options = NetworkOptions(dataRoot: daemon.dataRoot, execRoot: daemon.execRoot)
         if daemon.dataRoot != DaemonOptions().dataRoot {
             // Another data root is another daemon: its own bridge and table, never berth0's.
@@ -21,12 +22,19 @@ enum NetworkSetup {
             guard let subnet = IPv4Subnet(bip) else { throw DaemonOptions.Failure("invalid bip \(bip)") }
             options.bip = subnet
         }
-        if !daemon.defaultAddressPools.isEmpty {
-            options.pools = try daemon.defaultAddressPools.map { pool in
-                guard let base = IPv4Subnet(pool.base) else { throw DaemonOptions.Failure("invalid default-address-pools base \(pool.base)") }
-                return PoolSpec(base: base, size: pool.size)
+        // daemon.json's pools of each family replace that family's defaults.
+        var pools: [PoolSpec] = [], pools6: [IPv6PoolSpec] = []
+        for pool in daemon.defaultAddressPools {
+            if let base = IPv4Subnet(pool.base) {
+                pools.append(PoolSpec(base: base, size: pool.size))
+            } else if let base = IPv6Subnet(pool.base) {
+                pools6.append(IPv6PoolSpec(base: base, size: pool.size))
+            } else {
+                throw DaemonOptions.Failure("invalid default-address-pools base \(pool.base)")
             }
         }
+        if !pools.isEmpty { options.pools = pools }
+        options.pools6 = pools6.isEmpty ? [uniqueLocalPool(daemonID: daemonID)] : pools6
         options.firewall = daemon.iptables
         options.ipForward = daemon.ipForward
         options.icc = daemon.icc
@@ -34,6 +42,15 @@ enum NetworkSetup {
         if let mtu = daemon.mtu { options.mtu = mtu }
         options.hostGatewayIP = daemon.hostGatewayIP
         return options
+    }
+
+    /// This daemon's unique local IPv6 /48, from the SHA-256 of its ID (stable while the ID is).
+    static func uniqueLocalPool(daemonID: String) -> IPv6PoolSpec {
+        let hasher = SHA256Hasher()
+        Array(daemonID.utf8).withUnsafeBytes { hasher.update($0) }
+        let hex = Array(hasher.finish().dropFirst("sha256:".count).utf8)
+        let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+        return IPv6PoolSpec.uniqueLocal(idDigest: bytes)
     }
 
     /// 8 hex digits of FNV-1a, stable across runs.

@@ -91,7 +91,7 @@ let binDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPat
 // Networks come up before the containers' recovery, which releases the dead ones' addresses.
 let network: NetworkService
 do {
-    network = try NetworkService(options: NetworkSetup.options(from: options), log: { [logger] in logger.warning("\($0)") })
+    network = try NetworkService(options: NetworkSetup.options(from: options, daemonID: DaemonIdentity.load(dataRoot: options.dataRoot)), log: { [logger] in logger.warning("\($0)") })
     try await network.start()
 } catch {
     fail("cannot set up networking: \(error)")

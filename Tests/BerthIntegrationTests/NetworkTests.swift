@@ -566,9 +566,20 @@ struct NetworkTests {
         let net = try NetworkDaemon()
         let octet = Int(getpid()) % 200
         let prefix = "fd00:\(String(0xb000 + octet, radix: 16))"
-        // dockerd's refusals: no IPv6 subnet (there are no default IPv6 pools), two of them.
-        let none = net.docker(["network", "create", "--ipv6", "nov6"])
-        #expect(none.stderr.contains("could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network"), "\(none.stderr)")
+        // Without a subnet, current dockerd's default: the /64s of a unique local /48 made from
+        // the daemon's ID (fd, then 40 bits of its SHA-256), the gateway shown.
+        let engineID = try String(contentsOfFile: net.daemon.directory + "/data/engine-id", encoding: .utf8)
+        let digest = Harness.run("/bin/sh", ["-c", "printf %s \"$1\" | sha256sum", "sh", engineID]).stdout
+        let hex = Array(digest.prefix(16))
+        func group(_ range: Range<Int>) -> String { String(Int(String(hex[range]), radix: 16)!, radix: 16) }
+        let ula = "fd\(String(hex[6..<8])):\(group(8..<12)):\(group(12..<16))"
+        #expect(net.docker(["network", "create", "--ipv6", "auto6"]).status == 0)
+        #expect(net.docker(["network", "create", "--ipv6", "auto6b"]).status == 0)
+        let automatic = net.docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{end}}", "auto6", "auto6b"])
+        #expect(automatic.stdout.contains("\(ula)::/64 \(ula)::1 \n") && automatic.stdout.contains("\(ula):1::/64 \(ula):1::1 \n"),
+                "\(ula): \(automatic)")
+        #expect(net.docker(["network", "rm", "auto6", "auto6b"]).status == 0)
+        // dockerd's refusal: two IPv6 subnets.
         let two = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix):1::/64", "--subnet", "\(prefix):2::/64", "twov6"])
         #expect(two.stderr.contains("bridge driver doesn't support multiple subnets"), "\(two.stderr)")
         let create = net.docker(["network", "create", "--ipv6", "--subnet", "\(prefix)::/64", "--subnet", "10.241.\(octet).0/24", "n6"])
@@ -605,6 +616,17 @@ struct NetworkTests {
                 "\(outside.stderr)")
         let onBridge = net.docker(["run", "--rm", "--ip6", "\(prefix)::98", "busybox", "true"])
         #expect(onBridge.stderr.contains("user specified IP address is supported on user defined networks only"), "\(onBridge.stderr)")
+    }
+
+    /// daemon.json's IPv6 default-address-pools replace the unique local one; IPv4's stay.
+    @Test func ipv6DefaultAddressPoolsFromDaemonJSON() throws {
+        let octet = Int(getpid()) % 200
+        let base = "fd00:\(String(0xc000 + octet, radix: 16))"
+        let net = try NetworkDaemon(settings: ["default-address-pools": [["base": "\(base)::/56", "size": 64]]])
+        #expect(net.docker(["network", "create", "--ipv6", "pooled6"]).status == 0)
+        let config = net.docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "pooled6"])
+        #expect(config.stdout.split(whereSeparator: \.isWhitespace).count == 2 && config.stdout.hasSuffix(" \(base)::/64 \n"), "\(config)")
+        #expect(net.docker(["network", "rm", "pooled6"]).status == 0)
     }
 
     @Test func aUserNetworkCanTurnIccOff() throws {

@@ -53,3 +53,26 @@ struct IPv6Tests {
         #expect(table.lookup6(network: "n", name: "other").isEmpty)
     }
 }
+
+/// The pools `--ipv6` networks without a subnet take theirs from.
+struct IPv6PoolSpecTests {
+    @Test func theUniqueLocalPrefixComesFromTheIDsDigest() {
+        // SHA-256 of "" begins e3b0c44298fc1c14: its low 40 bits follow fd (dockerd's own example).
+        let digest: [UInt8] = [0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14] + [UInt8](repeating: 0, count: 24)
+        let pool = IPv6PoolSpec.uniqueLocal(idDigest: digest)
+        #expect(pool.base.description == "fd42:98fc:1c14::/48" && pool.size == 64)
+    }
+
+    @Test func subnetsAreTakenInOrderPastThoseInUse() throws {
+        let pool = IPv6PoolSpec(base: try #require(IPv6Subnet("fd42:98fc:1c14::/48")), size: 64)
+        #expect(IPv6PoolSpec.choose(from: [pool], inUse: [])?.description == "fd42:98fc:1c14::/64")
+        let used = [try #require(IPv6Subnet("fd42:98fc:1c14::/64")), try #require(IPv6Subnet("fd42:98fc:1c14:1::/80"))]
+        #expect(IPv6PoolSpec.choose(from: [pool], inUse: used)?.description == "fd42:98fc:1c14:2::/64")
+        // Sizes past 64 bits count in the low half.
+        let small = IPv6PoolSpec(base: try #require(IPv6Subnet("fd00:1::/64")), size: 112)
+        #expect(small.subnet(3)?.description == "fd00:1::3:0/112")
+        #expect(IPv6PoolSpec(base: try #require(IPv6Subnet("fd00::/64")), size: 48).subnet(0) == nil, "a size above the base's is no pool")
+        let whole = IPv6PoolSpec(base: try #require(IPv6Subnet("fd00:5::/126")), size: 126)
+        #expect(IPv6PoolSpec.choose(from: [whole], inUse: [try #require(IPv6Subnet("fd00:5::/64"))]) == nil)
+    }
+}
