@@ -17,6 +17,7 @@ public final class APIServer: Sendable {
     private let logger: Logger
     private let spoolDirectory: String
     private let inFlight = InFlightRequests()
+    private let connections = OpenConnections()
 
     public init(engine: Engine, logger: Logger, spoolDirectory: String, threads: Int = 2) {
         var router = Router()
@@ -45,13 +46,15 @@ public final class APIServer: Sendable {
         let logger = self.logger
         let spoolDirectory = self.spoolDirectory
         let inFlight = self.inFlight
+        let connections = self.connections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // A hijacked stream's client half-closes when its stdin ends; its output must go on.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, logger: logger, spoolDirectory: spoolDirectory, inFlight: inFlight))
                 }
@@ -74,7 +77,14 @@ public final class APIServer: Sendable {
     /// dockerd's 5 s), then closes every connection.
     public func shutdown(timeout: Duration = .seconds(5)) async throws {
         let unfinished = await inFlight.drain(timeout: timeout)
-        if unfinished > 0 { logger.warning("shutdown: cutting off \(unfinished) unfinished request(s)") }
+        if unfinished > 0 {
+            logger.warning("shutdown: cutting off \(unfinished) unfinished request(s)")
+            // Their connections close, which cancels their streams; the event loops stay
+            // until those have stopped writing (a write to a loop that is gone is an error).
+            connections.closeAll()
+            let left = await inFlight.drain(timeout: .seconds(2))
+            if left > 0 { logger.warning("shutdown: \(left) request(s) still going after their connections closed") }
+        }
         try await group.shutdownGracefully()
     }
 }

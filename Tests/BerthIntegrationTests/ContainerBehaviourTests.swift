@@ -1303,6 +1303,38 @@ struct ContainerBehaviourTests {
         }
     }
 
+    /// Streams still open when the grace ends are cut off cleanly: their connections close
+    /// before the event loops go, and the CLI's `logs -f` ends. (SwiftNIO's complaint of writes
+    /// to loops shut down came only when the process outlived them; this test may miss it.)
+    @Test func streamsOpenAtShutdownAreCutOffCleanly() throws {
+        try Self.withDaemon { daemon in
+            #expect(daemon.docker(["run", "-d", "--name", "sl", "busybox", "sh", "-c", "while :; do echo x; sleep 0.1; done"]).status == 0)
+            let clients = try [["logs", "-f", "sl"], ["stats", "sl"]].map { arguments in
+                let client = Process()
+                client.executableURL = URL(fileURLWithPath: Harness.dockerCLI)
+                client.arguments = ["-H", daemon.host] + arguments
+                client.standardOutput = FileHandle.nullDevice
+                client.standardError = FileHandle.nullDevice
+                client.standardInput = FileHandle.nullDevice
+                try client.run()
+                return client
+            }
+            defer { for client in clients where client.isRunning { client.terminate() } }
+            usleep(1_500_000)
+            try withExtendedLifetime(daemon) {
+                let started = ContinuousClock.now
+                #expect(daemon.stop() == 0)
+                #expect(ContinuousClock.now - started < .seconds(9))
+                #expect(daemon.log.contains("cutting off"), "\(daemon.log)")
+                #expect(!daemon.log.contains("Cannot schedule tasks") && !daemon.log.contains("still going"), "\(daemon.log)")
+                // `logs -f` ends with its stream (`stats` retries by itself, whatever the daemon).
+                #expect(Self.eventually(3) { !clients[0].isRunning }, "docker logs -f outlived berthd")
+                let restarted = try TestDaemon(directory: daemon.directory)
+                #expect(restarted.docker(["rm", "-f", "sl"]).status == 0)
+            }
+        }
+    }
+
     @Test func aKilledShimLeavesAnExitedContainer() throws {
         try Self.withDaemon { daemon in
             #expect(daemon.docker(["run", "-d", "--name", "shimk", "busybox", "sleep", "1000"]).status == 0)
