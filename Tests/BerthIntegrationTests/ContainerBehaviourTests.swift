@@ -1319,7 +1319,8 @@ struct ContainerBehaviourTests {
                 try client.run()
                 return client
             }
-            defer { for client in clients where client.isRunning { client.terminate() } }
+            // SIGKILL: the CLI's stats ignores a first SIGTERM.
+            defer { for client in clients where client.isRunning { kill(client.processIdentifier, SIGKILL) } }
             usleep(1_500_000)
             try withExtendedLifetime(daemon) {
                 let started = ContinuousClock.now
