@@ -30,6 +30,7 @@ public final class APIServer: Sendable {
         VolumeRoutes.register(&router, engine: engine)
         EventRoutes.register(&router, engine: engine)
         SwarmRoutes.register(&router)
+        PluginRoutes.register(&router)
         NotImplementedRoutes.register(&router)
         self.router = router
         self.logger = logger

@@ -172,9 +172,6 @@ enum ContainerRoutes {
         router.add(.GET, "/exec/{id}/json") { _, parameters in
             .json(try await containers.inspectExec(parameters["id"]!))
         }
-        router.add(.GET, "/plugins/{name}/json") { _, parameters in
-            throw BerthError.notFound("plugin \"\(parameters["name"]!)\" not found")
-        }
         router.add(.GET, "/containers/{id}/top") { request, parameters in
             .json(try await containers.top(parameters["id"]!, psArgs: request.queryValue("ps_args")))
         }

@@ -21,7 +21,7 @@ enum NetworkRoutes {
         router.add(.GET, "/networks/{id}") { _, parameters in
             var view = try await mapped { try await network.inspect(parameters["id"]!) }
             // Containers on host or none have no endpoint in the network service: the engine lists them.
-            if view.Driver == "host" || view.Driver == "null" {
+            if (view.Driver == "host" || view.Driver == "null") && !view.ConfigOnly {
                 view.Containers?.merge(await containers.predefinedNetworkContainers(view.Name)) { own, _ in own }
             }
             return .json(view)

@@ -120,7 +120,7 @@ enum SystemRoutes {
             "Images": .int(images),
             "Driver": "overlay2", "DriverStatus": .array(SystemInfo.overlayStatus(system.dataRoot).map { .array([.string($0.0), .string($0.1)]) }),
             "DockerRootDir": .string(system.dataRoot),
-            "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "null"]),
+            "Plugins": ["Volume": .array(["local"]), "Network": .array(["bridge", "host", "ipvlan", "macvlan", "null"]),
                         "Authorization": .null, "Log": .array(["fluentd", "gelf", "journald", "json-file", "local", "syslog"])],
             "MemoryLimit": true, "SwapLimit": .bool(!warnings.contains("WARNING: No swap limit support")),
             "CpuCfsPeriod": true, "CpuCfsQuota": true, "CPUShares": true, "CPUSet": true, "PidsLimit": true,

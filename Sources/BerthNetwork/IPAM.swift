@@ -23,7 +23,10 @@ public struct AddressPool: Codable, Sendable, Equatable {
             throw NetworkError("Invalid range \(range.description) for subnet \(subnet)")
         }
         self.range = range?.normalized
-        let gateway = gateway ?? IPv4Address(subnet.network.value + 1)
+        // As dockerd's IPAM, a gateway nobody gave is the first free address of the range
+        // (`--ip-range`), else of the subnet; the subnet's own first address is never free.
+        let start = range?.normalized.network.value ?? subnet.network.value
+        let gateway = gateway ?? IPv4Address(start == subnet.network.value ? start + 1 : start)
         guard subnet.contains(gateway) else { throw NetworkError("Invalid gateway \(gateway) for subnet \(subnet)") }
         self.gateway = gateway
     }

@@ -4,7 +4,7 @@ import Glibc
 
 /// What `docker network create` sends.
 public struct NetworkCreateRequest: Decodable, Sendable {
-    public struct IPAMConfig: Decodable, Sendable {
+    public struct IPAMConfig: Codable, Sendable {
         public var Subnet: String?
         public var IPRange: String?
         public var Gateway: String?
@@ -70,8 +70,19 @@ extension NetworkService {
         if let pool6 = record.pool6 {
             config.append(.init(Subnet: pool6.subnet.description, Gateway: pool6.gatewayIsGiven ? pool6.gateway.description : nil))
         }
+        if let configuration = record.configuration {
+            // A configuration network shows its configs as given (those with a subnet).
+            config = configuration.ipam.compactMap { given in
+                guard let subnet = given.Subnet, !subnet.isEmpty else { return nil }
+                return .init(Subnet: subnet, IPRange: given.IPRange.flatMap { $0.isEmpty ? nil : $0 },
+                             Gateway: given.Gateway.flatMap { $0.isEmpty ? nil : $0 },
+                             AuxiliaryAddresses: given.AuxiliaryAddresses.flatMap { $0.isEmpty ? nil : $0 })
+            }
+        }
         return NetworkView(Name: record.name, Id: record.id, Created: record.created, Driver: record.driver,
-                           EnableIPv6: record.pool6 != nil, IPAM: .init(Options: record.ipamOptions, Config: config), Internal: record.isInternal, Attachable: record.attachable,
+                           EnableIPv6: record.pool6 != nil || record.configuration?.enableIPv6 == true,
+                           IPAM: .init(Options: record.ipamOptions, Config: config), Internal: record.isInternal, Attachable: record.attachable,
+                           ConfigFrom: .init(Network: record.configFrom ?? ""), ConfigOnly: record.configuration != nil,
                            Containers: containers, Options: record.options, Labels: record.labels)
     }
 
@@ -141,12 +152,15 @@ extension NetworkService {
             // A swarm's routing mesh: a local driver cannot carry it.
             throw NetworkRequestError(kind: .forbidden, description: "Ingress network can only be global scope network")
         }
+        if request.ConfigOnly == true && driver != "overlay" {
+            // Settings under a name: the driver is not even looked at (dockerd makes it "null").
+            return (try createConfigurationNetwork(request), "")
+        }
         if request.Scope == "swarm" {
             throw NetworkRequestError(kind: .forbidden, description: "cannot create a swarm scoped network when swarm is not active")
         }
-        if request.ConfigOnly == true || !(request.ConfigFrom?.Network ?? "").isEmpty {
-            throw NetworkRequestError(kind: .notImplemented, description: "config-only networks are not implemented yet in this version of Berth")
-        }
+        let configFrom = request.ConfigFrom?.Network ?? ""
+        if !configFrom.isEmpty { try Self.checkDependsOnlyOnConfiguration(request) }
         switch driver {
         case "bridge", "macvlan", "ipvlan": break
         case "host", "null":
@@ -157,6 +171,7 @@ extension NetworkService {
         default:
             throw NetworkRequestError(kind: .notFound, description: "plugin \"\(driver)\" not found")
         }
+        let request = configFrom.isEmpty ? request : try applyingConfiguration(named: configFrom, to: request)
         let pool6 = try request.EnableIPv6 == true ? ipv6Pool(request.IPAM?.Config ?? []) : nil
         let configs = (request.IPAM?.Config ?? []).filter { !($0.Subnet ?? "").contains(":") }
         let isLinkDriver = driver == "macvlan" || driver == "ipvlan"
@@ -194,6 +209,7 @@ extension NetworkService {
         record.labels = request.Labels ?? [:]
         record.options = request.Options ?? [:]
         record.ipamOptions = request.IPAM?.Options
+        if !configFrom.isEmpty { record.configFrom = configFrom }
         if isLinkDriver {
             try createLinkDriverNetwork(&record, pools: pools, configs: configs)
             return (id, "")
@@ -318,6 +334,7 @@ extension NetworkService {
         if record.isPredefined {
             throw NetworkRequestError(kind: .forbidden, description: "\(record.name) is a pre-defined network and cannot be removed")
         }
+        try checkConfigurationUnused(record)
         if inUse(record.id) {
             // Each endpoint by its container's name and its endpoint's short ID, as dockerd lists them.
             let endpoints = sandboxes.values.sorted { $0.name < $1.name }.flatMap { sandbox in
@@ -340,7 +357,8 @@ extension NetworkService {
     /// `docker network prune`: user networks without endpoints; returns their names.
     public func prune(filters: [String: [String]]) throws -> [String] {
         var removed: [String] = []
-        for record in networks.values.sorted(by: { $0.created < $1.created }) where !record.isPredefined && !inUse(record.id) {
+        for record in networks.values.sorted(by: { $0.created < $1.created })
+        where !record.isPredefined && record.configuration == nil && !inUse(record.id) {
             var matches = true
             for label in filters["label"] ?? [] {
                 let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
@@ -373,6 +391,8 @@ extension NetworkService {
         _ = try EndpointRequest.hardwareAddress(macAddress)
         if isDisabledDefaultBridge(nameOrID) { return }
         let record = try find(nameOrID)
+        // Kept for a stopped container, as dockerd does; its start fails then.
+        if running && record.configuration != nil { throw NetworkRequestError.endpointOnConfigNetwork }
         if record.driver == "host" && mode != "host" { throw NetworkRequestError.hostNetworkJoin }
         // The host's namespace takes no interfaces of a bridge, whatever the container's list says.
         if mode == "host" && record.driver != "host" { throw NetworkRequestError.sharedNamespace }

@@ -36,6 +36,10 @@ public struct NetworkRecord: Codable, Sendable {
     public var parentIsOwn: Bool?
     /// macvlan and ipvlan: the IPv4 subnets after the first (`pool`), in the order given.
     public var morePools: [AddressPool]?
+    /// A configuration network's settings (`--config-only`); nil on every other network.
+    public var configuration: NetworkConfiguration?
+    /// `--config-from`: the name of the configuration network this one was made from.
+    public var configFrom: String?
 
     /// dockerd's check of a container's own addresses on this network, at create and connect:
     /// only on a subnet the user gave, and inside it (several problems as one list, as its
@@ -99,6 +103,9 @@ public struct NetworkRecord: Codable, Sendable {
         guard !isInternal else { return false }
         return linkSettings.map { $0.reservesGateway(internal: false) } ?? true
     }
+
+    /// The predefined `none` (a configuration network has the driver "null" too).
+    var isNone: Bool { driver == "null" && configuration == nil }
 
     public var isPredefined: Bool { ["bridge", "host", "none"].contains(name) && (isDefaultBridge || driver != "bridge") }
 }

@@ -110,7 +110,9 @@ extension NetworkService {
            options.defaultBridgeDisabled {
             return disabledSandbox(request.containerID)
         }
-        let wanted = try interfaceAttachments(attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)])
+        let list = try attachments[request.containerID] ?? [Attachment(networkID: network(forMode: request.mode).id)]
+        if list.contains(where: { networks[$0.networkID]?.configuration != nil }) { throw NetworkRequestError.endpointOnConfigNetwork }
+        let wanted = interfaceAttachments(list)
         // A new sandbox each start, named as dockerd names them; its namespace file is
         // removed in the background after the exit, so a path is never used twice.
         let sandboxID = randomHex(64)

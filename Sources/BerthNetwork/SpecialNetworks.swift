@@ -33,7 +33,7 @@ extension NetworkService {
         for attachment in list {
             guard let other = networks[attachment.networkID], other.id != record.id else { continue }
             if other.driver == "host" || record.driver == "host" { throw NetworkRequestError.sharedNamespace }
-            if other.driver == "null" || record.driver == "null" { throw NetworkRequestError.noNetworkWithOthers }
+            if other.isNone || record.isNone { throw NetworkRequestError.noNetworkWithOthers }
         }
     }
 

@@ -313,6 +313,9 @@ struct DockerParityTests {
                     .stdout.trimmingCharacters(in: .newlines)
             }
             #expect(ipam("ranged") == "10.231.0.0/24|10.231.0.128/25|")
+            // Without --gateway, the gateway is the range's first address (dockerd's IPAM).
+            let routes = daemon.docker(["run", "--rm", "--network", "ranged", "busybox", "ip", "route"]).stdout
+            #expect(routes.contains("default via 10.231.0.128 dev eth0") && routes.contains("src 10.231.0.129"), "\(routes)")
             #expect(ipam("gated") == "10.232.0.0/24||10.232.0.254")
             #expect(ipam("auto").range(of: #"^\d+\.\d+\.\d+\.0/\d+\|\|\d+\.\d+\.\d+\.1$"#, options: .regularExpression) != nil, "\(ipam("auto"))")
             let noSubnet = daemon.docker(["run", "--rm", "--network", "auto", "--ip", "10.1.2.3", "busybox", "true"])

@@ -185,7 +185,7 @@ struct NetworkParityTests {
 
     /// The network commands' refusals: the container is looked up before the network, an
     /// IPv6 address needs an IPv6 subnet, dangling takes a boolean, swarm scope and ingress
-    /// need a swarm, config-only networks are not built.
+    /// need a swarm.
     @Test func networkCommandRefusals() throws {
         let net = try NetworkDaemon()
         let missing = net.docker(["network", "connect", "nosuchnet", "nosuchcontainer"])
@@ -204,9 +204,10 @@ struct NetworkParityTests {
         #expect(swarm.status == 1 && swarm.stderr == Self.daemonError("cannot create a swarm scoped network when swarm is not active"), "\(swarm)")
         let ingress = net.docker(["network", "create", "--ingress", "ingressnet"])
         #expect(ingress.status == 1 && ingress.stderr == Self.daemonError("Ingress network can only be global scope network"), "\(ingress)")
+        // Through the API too, a config-only network refuses an operator field (403).
         let configOnly = net.daemon.curl(["-w", " %{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d",
-                                          #"{"Name":"cfg","ConfigOnly":true}"#, "http://berth/v1.50/networks/create"])
-        #expect(configOnly.stdout.hasSuffix(" 501"), "\(configOnly)")
+                                          #"{"Name":"cfg","ConfigOnly":true,"Attachable":true}"#, "http://berth/v1.50/networks/create"])
+        #expect(configOnly.stdout.hasSuffix(" 403"), "\(configOnly)")
         #expect(net.docker(["network", "ls", "--format", "{{.Name}}", "--filter", "type=custom"]).stdout == "plainnet\n")
         #expect(net.docker(["rm", "cc"]).status == 0)
         #expect(net.docker(["network", "rm", "plainnet"]).status == 0)
@@ -324,6 +325,46 @@ struct NetworkParityTests {
         let negative = net.docker(["network", "create", "-o", "com.docker.network.driver.mtu=-5", "bad"])
         #expect(negative.stderr == Self.daemonError("invalid MTU number: -5"), "\(negative)")
         #expect(net.docker(["network", "rm", "small"]).status == 0)
+    }
+
+    /// `--config-only` keeps settings under a name (driver null, nothing joins it); a network
+    /// made `--config-from` it takes them and may add none of its own; refusals in dockerd's words.
+    @Test func configurationNetworks() throws {
+        let net = try NetworkDaemon()
+        func refusal(_ arguments: [String]) -> String { net.docker(["network", "create"] + arguments).stderr }
+        #expect(net.docker(["network", "create", "--config-only", "--subnet", "10.233.0.0/24", "--ip-range", "10.233.0.128/25",
+                            "--aux-address", "x=10.233.0.5", "--label", "a=b", "-o", "com.docker.network.bridge.name=br-cfgtest", "cfg"]).status == 0)
+        #expect(net.docker(["network", "inspect", "-f", "{{.Driver}} {{.ConfigOnly}} {{json .IPAM.Config}} {{json .Options}}", "cfg"]).stdout
+                == #"null true [{"Subnet":"10.233.0.0/24","IPRange":"10.233.0.128/25","AuxiliaryAddresses":{"x":"10.233.0.5"}}] {"com.docker.network.bridge.name":"br-cfgtest"}"# + "\n")
+        // Nothing is made for it: no bridge.
+        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/br-cfgtest"))
+        #expect(refusal(["--config-only", "--internal", "x"]) == Self.daemonError("configuration network can only contain network specific fields. Network operator fields like [ ingress | internal | attachable | scope ] are not supported."))
+        #expect(refusal(["--config-only", "--config-from", "cfg", "x"]) == Self.daemonError("a configuration network cannot depend on another configuration network"))
+        #expect(refusal(["--config-from", "cfg", "--subnet", "10.234.0.0/24", "x"]) == Self.daemonError("user-specified configurations are not supported if the network depends on a configuration network"))
+        #expect(refusal(["--config-from", "cfg", "-o", "a=b", "x"]) == Self.daemonError("network driver options are not supported if the network depends on a configuration network"))
+        #expect(refusal(["--config-from", "nope", "x"]) == Self.daemonError(#"configuration network "nope" does not exist"#))
+
+        #expect(net.docker(["network", "create", "--config-from", "cfg", "--internal", "dep"]).status == 0)
+        #expect(net.docker(["network", "inspect", "-f", "{{.Driver}} {{.ConfigFrom.Network}} {{.Internal}} {{.Labels}}", "dep"]).stdout == "bridge cfg true map[a:b]\n")
+        #expect(FileManager.default.fileExists(atPath: "/sys/class/net/br-cfgtest"))
+        let address = net.docker(["run", "--rm", "--network", "dep", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"]).stdout
+        #expect(address.contains("inet 10.233.0.129/24"), "\(address)")
+
+        // Nothing joins the configuration network; a stopped container's connect is kept, and its start fails.
+        let endpoint = Self.daemonError("cannot create endpoint on configuration-only network")
+        let run = net.docker(["run", "--rm", "--network", "cfg", "busybox", "true"])
+        #expect(run.status == 125 && run.stderr.hasPrefix("docker: " + endpoint), "\(run)")
+        #expect(net.docker(["run", "-d", "--name", "cfgrunning", "busybox", "sleep", "100"]).status == 0)
+        #expect(net.docker(["network", "connect", "cfg", "cfgrunning"]).stderr == endpoint)
+        #expect(net.docker(["create", "--name", "cfgstopped", "busybox", "true"]).status == 0)
+        #expect(net.docker(["network", "connect", "cfg", "cfgstopped"]).status == 0)
+        #expect(net.docker(["start", "cfgstopped"]).stderr.hasPrefix(endpoint))
+        #expect(net.docker(["rm", "-f", "cfgrunning", "cfgstopped"]).status == 0)
+
+        // In use while a network is made from it; never pruned.
+        #expect(net.docker(["network", "rm", "cfg"]).stderr.hasPrefix(Self.daemonError(#"error while removing network: configuration network "cfg" is in use"#)))
+        #expect(net.docker(["network", "prune", "-f"]).stdout == "Deleted Networks:\ndep\n\n")
+        #expect(net.docker(["network", "rm", "cfg"]).status == 0)
     }
 
     /// `docker info` warns when the host's iptables filter FORWARD chain drops by default

@@ -36,6 +36,11 @@ struct IPAMTests {
         var pool = try AddressPool(subnet: IPv4Subnet("10.7.0.0/16")!, gateway: IPv4Address("10.7.0.254"),
                                    range: IPv4Subnet("10.7.1.0/24"))
         #expect(try pool.allocate().description == "10.7.1.0")
+        // No gateway given: the range's first free address, as dockerd's IPAM picks it.
+        var ranged = try AddressPool(subnet: IPv4Subnet("10.7.0.0/16")!, range: IPv4Subnet("10.7.1.0/24"))
+        #expect(ranged.gateway.description == "10.7.1.0")
+        #expect(try ranged.allocate().description == "10.7.1.1")
+        #expect(try AddressPool(subnet: IPv4Subnet("10.7.0.0/16")!, range: IPv4Subnet("10.7.0.0/24")).gateway.description == "10.7.0.1")
         #expect(throws: NetworkError.self) { try AddressPool(subnet: IPv4Subnet("10.7.0.0/16")!, range: IPv4Subnet("10.8.0.0/24")) }
         #expect(throws: NetworkError.self) { try AddressPool(subnet: IPv4Subnet("10.7.0.0/16")!, gateway: IPv4Address("10.9.0.1")) }
     }

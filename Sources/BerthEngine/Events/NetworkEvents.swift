@@ -17,6 +17,8 @@ extension Engine {
         guard let network else { throw BerthError.notImplemented("networking is off in this daemon") }
         let record = try await network.find(nameOrID)
         try await network.remove(nameOrID)
+        // dockerd announces no removal of a configuration network (its creation, it does).
+        guard record.configuration == nil else { return }
         events.publish(.network, "destroy", actor: record.id, attributes: ["name": record.name, "type": record.driver])
     }
 

@@ -60,7 +60,7 @@ public struct VolumeFilters: Sendable, Equatable {
     }
 
     /// dockerd's GetBoolOrDefault: "true"/"1" or "false"/"0", exactly, and not both.
-    static func boolean(_ key: String, _ values: [String]) throws -> Bool {
+    public static func boolean(_ key: String, _ values: [String]) throws -> Bool {
         let isTrue = values.contains("true") || values.contains("1")
         let isFalse = values.contains("false") || values.contains("0")
         guard !values.isEmpty else { throw BerthError.invalidArgument("invalid filter '\(key)'") }
