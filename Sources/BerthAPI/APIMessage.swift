@@ -47,27 +47,20 @@ public struct APIResponse: Sendable {
         return response
     }
 
-    /// Docker's JSON message stream: one object per line (`{"stream": "Loaded image: x\n"}`).
-    /// Keys sorted: FoundationEssentials' encoder keeps no declaration order, so without it
-    /// the same object came out in another order on every call (`docker inspect` diffs).
-    static let apiOutputFormatting: JSONEncoder.OutputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-
+    /// Docker's JSON message stream: one object per line (`{"stream": "Loaded image: x\n"}`),
+    /// keys in dockerd's order (DeclarationOrderJSON).
     public static func jsonLines<T: Encodable & Sendable>(_ records: [T]) -> APIResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = apiOutputFormatting
         let stream = ResponseStream { writer in
             for record in records {
-                try await writer.write(Array(try encoder.encode(record)) + Array("\r\n".utf8))
+                try await writer.write(try DeclarationOrderJSON.encode(record) + Array("\r\n".utf8))
             }
         }
         return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
     }
 
     public static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> APIResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = apiOutputFormatting
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return APIResponse(status: status, headers: ["Content-Type": "application/json"], body: Array(data) + [0x0A])
+        let body = (try? DeclarationOrderJSON.encode(value)) ?? Array("{}".utf8)
+        return APIResponse(status: status, headers: ["Content-Type": "application/json"], body: body + [0x0A])
     }
 
     /// Docker's error body: `{"message": "..."}` (docker-py reads ['message']).

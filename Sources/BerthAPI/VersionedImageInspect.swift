@@ -10,7 +10,12 @@ import BerthStore
 /// 1.29 asks the daemon for its version, then talks 1.50 to Berth, and reads
 /// `ContainerConfig` on every recreate (a KeyError without it, the same failure compose 1.29
 /// meets on dockerd 25 and later). Clients that do not know the field ignore it.
-struct VersionedImageInspect: Encodable {
+struct VersionedImageInspect: Encodable, OrderedJSONKeys {
+    /// Go's image.InspectResponse.
+    static let jsonKeyOrder = ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container", "ContainerConfig",
+                               "DockerVersion", "Author", "Config", "Architecture", "Variant", "Os", "OsVersion", "Size",
+                               "VirtualSize", "GraphDriver", "RootFS", "Metadata", "Descriptor", "Manifests"]
+
     let inspect: ImageInspect
     /// The request's version as numbers, [1, 41].
     let version: [Int]

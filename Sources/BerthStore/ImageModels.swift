@@ -20,8 +20,9 @@ public struct ImageSummary: Codable, Sendable {
 /// GET /images/{name}/json.
 public struct ImageInspect: Codable, Sendable {
     public struct GraphDriver: Codable, Sendable {
-        public var Name: String
+        // Go's order (DriverData).
         public var Data: [String: String]
+        public var Name: String
     }
     public struct RootFS: Codable, Sendable {
         public var `Type`: String

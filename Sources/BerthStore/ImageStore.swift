@@ -553,7 +553,7 @@ public final class ImageStore: @unchecked Sendable {
                          Created: config.created ?? "", DockerVersion: config.docker_version ?? "", Author: config.author ?? "",
                          Config: config.config, Container: config.container, ContainerConfig: config.container_config, Architecture: config.architecture ?? "", Variant: config.variant, Os: config.os ?? "",
                          Size: layerSize(record, config),
-                         GraphDriver: .init(Name: "overlay2", Data: graphDriverData(config)),
+                         GraphDriver: .init(Data: graphDriverData(config), Name: "overlay2"),
                          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),
                          Metadata: .init(LastTagTime: "0001-01-01T00:00:00Z"))
         }

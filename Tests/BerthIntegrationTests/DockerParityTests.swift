@@ -24,6 +24,30 @@ struct DockerParityTests {
         daemon.docker(["inspect", "--format", format, name]).stdout.trimmingCharacters(in: .newlines)
     }
 
+    /// `docker inspect` prints the daemon's JSON re-indented: its keys come in dockerd's
+    /// (Go's declaration) order, maps' keys sorted.
+    @Test func inspectShowsKeysInDockerdsOrder() throws {
+        try Self.withDaemon { daemon in
+            Self.succeeds(daemon, ["create", "--name", "ordered", "-l", "zz=1", "-l", "aa=2", "-v", "orderedvol:/data", "busybox"])
+            func keys(_ arguments: [String]) -> [String] {
+                let text = daemon.docker(arguments).stdout
+                // The top-level keys: eight spaces in, as the CLI indents the object in its list.
+                return text.split(separator: "\n").compactMap { line in
+                    guard line.hasPrefix("        \""), !line.hasPrefix("         ") else { return nil }
+                    return String(line.dropFirst(9).prefix { $0 != "\"" })
+                }
+            }
+            #expect(keys(["inspect", "ordered"]).prefix(6) == ["Id", "Created", "Path", "Args", "State", "Image"])
+            #expect(keys(["inspect", "ordered"]).suffix(4) == ["GraphDriver", "Mounts", "Config", "NetworkSettings"])
+            #expect(keys(["image", "inspect", "busybox"]).prefix(4) == ["Id", "RepoTags", "RepoDigests", "Parent"])
+            #expect(keys(["network", "inspect", "none"]).prefix(3) == ["Name", "Id", "Created"])
+            let labels = daemon.docker(["inspect", "ordered"]).stdout
+            #expect(labels.contains("\"Labels\": {\n                \"aa\": \"2\",\n                \"zz\": \"1\"\n"), "\(labels)")
+            Self.succeeds(daemon, ["rm", "-v", "ordered"])
+            Self.succeeds(daemon, ["volume", "rm", "orderedvol"])
+        }
+    }
+
     @Test func startOfAPausedContainerIsRefused() throws {
         try Self.withDaemon { daemon in
             Self.succeeds(daemon, ["run", "-d", "--name", "pp", "busybox", "sleep", "100"])
