@@ -11,6 +11,9 @@ public final class ImageStore: @unchecked Sendable {
         var layers: [String]       // blob digests, base layer first
         /// The image a commit started from: its history rows are the parent's plus this one's.
         var parent: String? = nil
+        /// When a tag was last put on it (`docker tag`, or a commit, import or build naming it),
+        /// as dockerd's Metadata.LastTagTime; loads and pulls leave it as it is.
+        var lastTagTime: String? = nil
     }
 
     struct State: Codable {
@@ -312,7 +315,8 @@ public final class ImageStore: @unchecked Sendable {
     /// records it under `reference`. Returns the image ID.
     func addImage(config: Data, layers: [String], parent: String?, reference: ImageReference?) throws -> String {
         let id = try content.write(config)
-        let record = Record(id: id, layers: layers, parent: parent)
+        var record = Record(id: id, layers: layers, parent: parent)
+        if reference != nil { record.lastTagTime = LogTimestamp.now().rfc3339(fixedFraction: false) }
         try unpackLayers(of: record)
         try lock.withLock {
             state.images[id] = record
@@ -555,7 +559,7 @@ public final class ImageStore: @unchecked Sendable {
                          Size: layerSize(record, config),
                          GraphDriver: .init(Data: graphDriverData(config), Name: "overlay2"),
                          RootFS: .init(Type: config.rootfs.type, Layers: config.rootfs.diff_ids),
-                         Metadata: .init(LastTagTime: "0001-01-01T00:00:00Z"))
+                         Metadata: .init(LastTagTime: state.images[record.id]?.lastTagTime ?? "0001-01-01T00:00:00Z"))
         }
     }
 
@@ -670,6 +674,7 @@ public final class ImageStore: @unchecked Sendable {
         try lock.withLock {
             let record = try resolveLocked(source)
             state.references[target.repository + ":" + (target.tag ?? "latest")] = record.id
+            state.images[record.id]?.lastTagTime = LogTimestamp.now().rfc3339(fixedFraction: false)
             try persist()
         }
     }

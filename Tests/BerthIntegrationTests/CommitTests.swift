@@ -31,6 +31,8 @@ struct CommitTests {
             let commit = daemon.docker(["commit", "src", "snap:v1"])
             #expect(commit.status == 0 && commit.stdout.hasPrefix("sha256:") && commit.stdout.count == 72, "\(commit)")
             #expect(Self.trimmed(commit.stdout) == Self.trimmed(daemon.docker(["image", "inspect", "-f", "{{.Id}}", "snap:v1"]).stdout))
+            // Named by the commit: tagged now, as dockerd's TagImage records it.
+            #expect(daemon.docker(["image", "inspect", "-f", "{{.Metadata.LastTagTime}}", "snap:v1"]).stdout.hasPrefix("20"))
             // The change is in the image, the deleted file stays deleted (a whiteout).
             #expect(daemon.docker(["run", "--rm", "snap:v1", "cat", "/changed"]).stdout == "hi\n")
             let passwd = daemon.docker(["run", "--rm", "snap:v1", "ls", "/etc/passwd"])

@@ -34,7 +34,12 @@ struct ImagesTests {
         #expect(daemon.docker(["image", "inspect", "--format", "{{.Size}}", "busybox"]).stdout == "\(fileBytes)\n")
         // Without --type, inspect finds no container by that name and goes on to images.
         #expect(daemon.docker(["inspect", "--format", "{{.Id}}", "busybox"]).stdout == Self.imageID + "\n")
+        // A load sets no LastTagTime; a tag does, and an untag leaves it, as dockerd's.
+        let lastTagTime = { daemon.docker(["image", "inspect", "--format", "{{.Metadata.LastTagTime}}", "busybox"]).stdout }
+        #expect(lastTagTime() == "0001-01-01 00:00:00 +0000 UTC\n")
         #expect(daemon.docker(["tag", "busybox", "mybox:1"]).status == 0)
+        let tagged = lastTagTime()
+        #expect(tagged.hasPrefix("20") && tagged.hasSuffix(" +0000 UTC\n"), "\(tagged)")
         #expect(daemon.docker(["images", "-q", "mybox"]).stdout.hasPrefix(String(Self.imageID.dropFirst(7).prefix(12))))
         // Only the names the pattern matches are listed, as dockerd drops the others.
         let named = daemon.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "mybox"])
@@ -43,6 +48,7 @@ struct ImagesTests {
             == "busybox:latest\n")
         let untag = daemon.docker(["rmi", "mybox:1"])
         #expect(untag.stdout == "Untagged: mybox:1\n")
+        #expect(lastTagTime() == tagged)
         // By ID, still tagged once: untagged and deleted.
         let remove = daemon.docker(["rmi", String(Self.imageID.dropFirst(7).prefix(12))])
         // As dockerd: the layers that go with it are listed too.
