@@ -523,7 +523,9 @@ public final class ImageStore: @unchecked Sendable {
     /// `GET /system/df`'s images: each with the size of its layers other images share and the
     /// number of containers using it, and the size of all distinct layers, as dockerd counts them.
     public func diskUsage() throws -> (images: [ImageSummary], layersSize: Int64) {
-        var images = try list(all: true)
+        // The top images, as `docker images` lists them (a build's intermediate ones are not
+        // listed); their layers' uses are counted over every image, as dockerd counts them.
+        var images = try list(all: false)
         return lock.withLock {
             var layerSizes: [String: Int64] = [:]
             var layersOf: [String: [String]] = [:]

@@ -507,8 +507,15 @@ struct DockerParityTests {
             #expect(images == "derived 0 2B|busybox 2 0B|", "\(images)")
             let containers = daemon.docker(["system", "df", "-v", "--format", "{{range .Containers}}{{.Names}} {{.Size}}|{{end}}"]).stdout
             #expect(containers == "wrote 2B|up 0B|", "\(containers)")
+            // A build's intermediate images are not listed (their layers still count as shared).
+            let directory = daemon.directory + "/df-context"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try "FROM busybox\nRUN echo a > /a\nENV X=1\n".write(toFile: directory + "/Dockerfile", atomically: true, encoding: .utf8)
+            Self.succeeds(daemon, ["build", "-q", "-t", "layered", directory])
+            #expect(daemon.docker(["system", "df", "-v", "--format", "{{range .Images}}{{.Repository}} {{.UniqueSize}}|{{end}}"]).stdout
+                    == "layered 0B|derived 2B|busybox 0B|")
             Self.succeeds(daemon, ["rm", "-f", "up", "wrote"])
-            Self.succeeds(daemon, ["rmi", "derived"])
+            Self.succeeds(daemon, ["rmi", "derived", "layered"])
         }
     }
 
