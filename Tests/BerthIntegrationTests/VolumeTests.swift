@@ -101,9 +101,10 @@ struct VolumeTests {
             // Anonymous volumes are filled too.
             #expect(daemon.docker(["run", "--rm", "-v", "/etc", "busybox", "cat", "/etc/group"]).stdout == group)
             // The volume's top directory takes the image directory's times, an empty one's too.
-            let imageTimes = daemon.docker(["run", "--rm", "busybox", "stat", "-c", "%Y", "/etc", "/home"]).stdout
+            // (Not /etc's: the container's /etc/hosts and the like are made in it at each start.)
+            let imageTimes = daemon.docker(["run", "--rm", "busybox", "stat", "-c", "%Y", "/bin", "/home"]).stdout
             #expect(!imageTimes.isEmpty)
-            #expect(daemon.docker(["run", "--rm", "-v", "/etc", "-v", "/home", "busybox", "stat", "-c", "%Y", "/etc", "/home"]).stdout == imageTimes)
+            #expect(daemon.docker(["run", "--rm", "-v", "/bin", "-v", "/home", "busybox", "stat", "-c", "%Y", "/bin", "/home"]).stdout == imageTimes)
         }
     }
 
