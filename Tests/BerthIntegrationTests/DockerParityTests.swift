@@ -239,9 +239,11 @@ struct DockerParityTests {
     @Test func runRefusalsDockerUsersSee() throws {
         try Self.withDaemon { daemon in
             // The CLI exits 127 on "no such file or directory", as it does with dockerd.
-            let device = daemon.docker(["run", "--rm", "--device", "/nonexistent", "busybox", "true"])
+            // (A path of the test's own: `-v /nonexistent/x:/x` on this host would have made /nonexistent.)
+            let missing = "/nonexistent-device-\(getpid())"
+            let device = daemon.docker(["run", "--rm", "--device", missing, "busybox", "true"])
             #expect(device.status == 127, "\(device)")
-            #expect(device.stderr == Self.runError(#"error gathering device information while adding custom device "/nonexistent": no such file or directory"#),
+            #expect(device.stderr == Self.runError(#"error gathering device information while adding custom device ""# + missing + #"": no such file or directory"#),
                     "\(device.stderr)")
             // A logging driver of dockerd's that Berth has not got: said so, not "plugin not found".
             let splunk = daemon.docker(["run", "--rm", "--log-driver", "splunk", "busybox", "true"])
