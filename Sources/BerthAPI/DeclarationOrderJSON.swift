@@ -28,20 +28,6 @@ final class JSONNode {
     /// A dictionary's object: its keys are written sorted.
     var sortsKeys = false
 
-    static func literal(_ text: String) -> JSONNode {
-        let node = JSONNode()
-        node.kind = .literal
-        node.text = text
-        return node
-    }
-
-    static func string(_ text: String) -> JSONNode {
-        let node = JSONNode()
-        node.kind = .string
-        node.text = text
-        return node
-    }
-
     /// The member for `key`, made (or emptied) for a new value; a key written twice keeps its
     /// first place and its last value, as with Foundation's encoder.
     func member(_ key: String) -> JSONNode {
@@ -118,10 +104,20 @@ final class JSONNode {
         }
     }
 
-    /// Go's escapes (without its HTML ones, which dockerd turns off).
+    /// Go's escapes (without its HTML ones, which dockerd turns off; U+2028 and U+2029, which
+    /// Go escapes always, too).
     static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        let bytes = Array(text.utf8)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == 0xE2, index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {
+                output.append(contentsOf: (bytes[index + 1] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                index += 2
+                continue
+            }
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: "\\\"".utf8)
             case UInt8(ascii: "\\"): output.append(contentsOf: "\\\\".utf8)

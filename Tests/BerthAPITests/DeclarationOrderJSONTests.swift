@@ -29,7 +29,8 @@ struct DeclarationOrderJSONTests {
     }
 
     @Test func stringsEscapedAsGoDoesWithoutHTMLEscapes() throws {
-        #expect(try text(["k": "a/b <&> \"q\" \\ \n\t\r\u{8}\u{C}\u{1} é"]) == #"{"k":"a/b <&> \"q\" \\ \n\t\r\b\f\u0001 é"}"#)
+        #expect(try text(["k": "a/b <&> \"q\" \\ \n\t\r\u{8}\u{C}\u{1} é\u{2028}\u{2029}"])
+                == #"{"k":"a/b <&> \"q\" \\ \n\t\r\b\f\u0001 é\u2028\u2029"}"#)
     }
 
     /// A custom encode(to:) that writes a key twice keeps its first place and last value;
