@@ -44,6 +44,11 @@ final class JSONNode {
         keys = named + rest
     }
 
+    func becomeNull() {
+        kind = .literal
+        text = "null"
+    }
+
     func becomeObject() {
         kind = .object
         items = []
@@ -108,34 +113,37 @@ final class JSONNode {
     /// Go escapes always, too).
     static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            index += 1
-            if byte == 0xE2, index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {
-                output.append(contentsOf: (bytes[index + 1] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
-                index += 2
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): output.append(contentsOf: "\\\\".utf8)
-            case 0x0A: output.append(contentsOf: "\\n".utf8)
-            case 0x0D: output.append(contentsOf: "\\r".utf8)
-            case 0x09: output.append(contentsOf: "\\t".utf8)
-            case 0x08: output.append(contentsOf: "\\b".utf8)
-            case 0x0C: output.append(contentsOf: "\\f".utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0xF)])
-            default: output.append(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if byte == 0xE2, index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {
+                    output.append(contentsOf: (bytes[index + 1] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                    index += 2
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""): output.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): output.append(contentsOf: "\\\\".utf8)
+                case 0x0A: output.append(contentsOf: "\\n".utf8)
+                case 0x0D: output.append(contentsOf: "\\r".utf8)
+                case 0x09: output.append(contentsOf: "\\t".utf8)
+                case 0x08: output.append(contentsOf: "\\b".utf8)
+                case 0x0C: output.append(contentsOf: "\\f".utf8)
+                case 0..<0x20:
+                    output.append(contentsOf: "\\u00".utf8)
+                    output.append(hexDigits[Int(byte >> 4)])
+                    output.append(hexDigits[Int(byte & 0xF)])
+                default: output.append(byte)
+                }
             }
         }
         output.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 extension Double {
@@ -205,9 +213,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let codingPath: [any CodingKey]
 
     mutating func encodeNil(forKey key: Key) throws {
-        let child = node.member(key.stringValue)
-        child.kind = .literal
-        child.text = "null"
+        node.member(key.stringValue).becomeNull()
     }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
@@ -241,14 +247,11 @@ struct UnkeyedNodeContainer: UnkeyedEncodingContainer {
         return child
     }
 
-    mutating func encodeNil() throws {
-        let child = next()
-        child.kind = .literal
-        child.text = "null"
-    }
+    mutating func encodeNil() throws { next().becomeNull() }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try JSONNode.fill(next(), with: value, codingPath: codingPath + [JSONKey(intValue: count)!])
+        let path = codingPath + [JSONKey(intValue: count)!]
+        try JSONNode.fill(next(), with: value, codingPath: path)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -270,10 +273,7 @@ struct SingleValueNodeContainer: SingleValueEncodingContainer {
     let node: JSONNode
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws {
-        node.kind = .literal
-        node.text = "null"
-    }
+    mutating func encodeNil() throws { node.becomeNull() }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try JSONNode.fill(node, with: value, codingPath: codingPath)

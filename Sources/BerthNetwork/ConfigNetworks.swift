@@ -10,6 +10,11 @@ public struct NetworkConfiguration: Codable, Sendable {
 
 extension NetworkRequestError {
     static let endpointOnConfigNetwork = NetworkRequestError(kind: .forbidden, description: "cannot create endpoint on configuration-only network")
+
+    /// A subnet that is no CIDR, in dockerd's words.
+    static func invalidSubnet(_ text: String) -> NetworkRequestError {
+        NetworkRequestError(kind: .invalid, description: "Invalid subnet \(text) : invalid CIDR address: \(text)")
+    }
 }
 
 /// Configuration networks as dockerd has them: a config-only network is settings under a name,
@@ -26,10 +31,9 @@ extension NetworkService {
         }
         let configs = request.IPAM?.Config ?? []
         for subnet in configs.compactMap(\.Subnet) where !subnet.isEmpty && IPv4Subnet(subnet) == nil && IPv6Subnet(subnet) == nil {
-            throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnet) : invalid CIDR address: \(subnet)")
+            throw NetworkRequestError.invalidSubnet(subnet)
         }
-        var id = randomHex(64)
-        while networks[id] != nil { id = randomHex(64) }
+        let id = unusedNetworkID()
         var record = NetworkRecord(id: id, name: request.Name, driver: "null", created: nowTimestamp())
         record.labels = request.Labels ?? [:]
         record.options = request.Options ?? [:]

@@ -197,8 +197,7 @@ extension NetworkService {
             }
             pools = [try AddressPool(subnet: subnet)]
         }
-        var id = randomHex(64)
-        while networks[id] != nil { id = randomHex(64) }
+        let id = unusedNetworkID()
         var record = NetworkRecord(id: id, name: name, driver: driver, created: nowTimestamp())
         record.pool = pools[0]
         record.subnetIsGiven = !(configs.first?.Subnet ?? "").isEmpty
@@ -246,7 +245,7 @@ extension NetworkService {
     /// An IPv4 subnet the request names, with its gateway, `--ip-range` and `--aux-address`.
     func givenPool(_ config: NetworkCreateRequest.IPAMConfig, subnet subnetText: String, inUse: [IPv4Subnet]) throws -> AddressPool {
         guard let subnet = IPv4Subnet(subnetText) else {
-            throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(subnetText) : invalid CIDR address: \(subnetText)")
+            throw NetworkRequestError.invalidSubnet(subnetText)
         }
         if inUse.contains(where: { $0.overlaps(subnet) }) {
             throw NetworkRequestError(kind: .forbidden, description: "invalid pool request: Pool overlaps with other one on this address space")
@@ -306,7 +305,7 @@ extension NetworkService {
             return try AddressPool6(subnet: subnet, gateway: subnet.network.adding(1))
         }
         guard let subnet = IPv6Subnet(text) else {
-            throw NetworkRequestError(kind: .invalid, description: "Invalid subnet \(text) : invalid CIDR address: \(text)")
+            throw NetworkRequestError.invalidSubnet(text)
         }
         if networks.values.contains(where: { $0.pool6?.subnet.overlaps(subnet) == true }) {
             throw NetworkRequestError(kind: .forbidden, description: "invalid pool request: Pool overlaps with other one on this address space")
@@ -321,6 +320,13 @@ extension NetworkService {
         } catch {
             throw NetworkRequestError(kind: .invalid, description: "\(error)")
         }
+    }
+
+    /// A new network's ID, one no network has.
+    func unusedNetworkID() -> String {
+        var id = randomHex(64)
+        while networks[id] != nil { id = randomHex(64) }
+        return id
     }
 
     func stopDNS(_ id: String) {
