@@ -1,3 +1,4 @@
+import BerthEngine
 import BerthOCI
 import BerthStore
 

@@ -12,24 +12,9 @@ struct JSONBuffer {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// With Go's escapes, as the rest of the API writes strings.
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONNode.writeString(text, to: &bytes)
     }
 
     mutating func number<T: BinaryInteger>(_ value: T) {
@@ -95,22 +80,18 @@ extension ContainerSummary {
         out.raw(",\"Status\":"); out.string(Status)
         out.raw(",\"HostConfig\":{\"NetworkMode\":"); out.string(HostConfig.NetworkMode)
         out.raw("},\"NetworkSettings\":{\"Networks\":")
+        // Nested: through the API's encoder, in dockerd's key order (none needed when empty).
         if NetworkSettings.Networks.isEmpty {
             out.raw("{}")
         } else {
-            // Rare and nested: the encoder's output, as is.
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            out.bytes += (try? encoder.encode(NetworkSettings.Networks)).map(Array.init) ?? Array("{}".utf8)
+            out.bytes += (try? DeclarationOrderJSON.encode(NetworkSettings.Networks)) ?? Array("{}".utf8)
         }
         out.raw("},\"Mounts\":")
         if Mounts.isEmpty {
-            out.raw("[]}")
+            out.raw("[]")
         } else {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            out.bytes += (try? encoder.encode(Mounts)).map(Array.init) ?? Array("[]".utf8)
-            out.raw("}")
+            out.bytes += (try? DeclarationOrderJSON.encode(Mounts)) ?? Array("[]".utf8)
         }
+        out.raw("}")
     }
 }

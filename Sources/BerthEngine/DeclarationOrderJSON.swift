@@ -159,7 +159,7 @@ extension Double {
 
 /// A type whose encode(to:) writes its keys in another order than dockerd's (one that adds
 /// fields for older API versions after the current ones): the keys named here come first.
-protocol OrderedJSONKeys {
+public protocol OrderedJSONKeys {
     static var jsonKeyOrder: [String] { get }
 }
 

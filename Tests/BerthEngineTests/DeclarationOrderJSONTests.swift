@@ -1,6 +1,6 @@
 import FoundationEssentials
 import Testing
-@testable import BerthAPI
+@testable import BerthEngine
 
 /// The API's JSON as dockerd writes it: declaration order, sorted dictionaries, Go's escapes.
 struct DeclarationOrderJSONTests {
