@@ -98,9 +98,10 @@ extension NetworkService {
     /// Before the runtime creates the container: a namespace with an interface on each of
     /// its networks, its published ports, and its names in the networks' DNS.
     public func prepareSandbox(_ request: SandboxRequest) throws -> Sandbox {
-        // A `--network none` container that left none for a bridge gets a namespace of berthd's.
-        let joinedFromNone = request.mode == "none" && !interfaceAttachments(attachments[request.containerID] ?? []).isEmpty
-        guard modeHasOwnNetwork(request.mode) || joinedFromNone else {
+        // `--network none` gets a namespace of berthd's too, with loopback only, as with dockerd:
+        // its SandboxKey is where users put interfaces of their own (and where a later
+        // `network connect` puts a bridge's).
+        guard modeHasOwnNetwork(request.mode) || request.mode == "none" else {
             return Sandbox(namespacePath: nil, addresses: [], hostGateway: hostGateway)
         }
         releaseSandbox(request.containerID)

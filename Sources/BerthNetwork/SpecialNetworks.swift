@@ -37,9 +37,10 @@ extension NetworkService {
         }
     }
 
-    /// A running container that berthd gave no namespace of its own (`--network none`) and
-    /// that joins a bridge: its namespace is bound under the exec root as its sandbox, given
-    /// interfaces like any other, and released like any other at its exit.
+    /// A running `--network none` container without a namespace of berthd's (one started by a
+    /// berthd before they had one) that joins a bridge: its namespace is bound under the exec
+    /// root as its sandbox, given interfaces like any other, and released like any other at
+    /// its exit.
     func adoptNamespace(of process: ContainerProcess, containerID: String) throws {
         let sandboxID = randomHex(64)
         let path = namespaceDirectory + "/" + sandboxID.prefix(12)

@@ -72,6 +72,26 @@ struct NetworkParityTests {
         #expect(boundNamespaces().isEmpty, "\(boundNamespaces())")
     }
 
+    /// A running `--network none` container has a namespace of berthd's, as with dockerd: its
+    /// SandboxKey (what users enter to add interfaces of their own) is the container's own
+    /// namespace, with loopback only, and goes with the container's exit.
+    @Test func noneContainerHasASandboxKey() throws {
+        let net = try NetworkDaemon()
+        #expect(net.docker(["run", "-d", "--name", "alone", "--network", "none", "busybox", "sleep", "100"]).status == 0)
+        let fields = net.docker(["inspect", "-f", "{{.NetworkSettings.SandboxID}} {{.NetworkSettings.SandboxKey}}", "alone"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        #expect(fields.count == 2 && fields[0].count == 64 && fields[1] == net.daemon.directory + "/exec/netns/" + fields[0].prefix(12), "\(fields)")
+        guard fields.count == 2 else { return }
+        let inside = net.docker(["exec", "alone", "readlink", "/proc/self/ns/net"]).stdout
+        let throughKey = Harness.run("/usr/bin/nsenter", ["--net=" + fields[1], "readlink", "/proc/self/ns/net"]).stdout
+        #expect(inside.hasPrefix("net:[") && inside == throughKey, "\(inside) \(throughKey)")
+        #expect(Self.interfaces(net, "alone") == "lo")
+        #expect(net.docker(["stop", "-t", "0", "alone"]).status == 0)
+        #expect(net.docker(["inspect", "-f", "[{{.NetworkSettings.SandboxID}}{{.NetworkSettings.SandboxKey}}]", "alone"]).stdout == "[]\n")
+        for _ in 0..<30 where FileManager.default.fileExists(atPath: fields[1]) { usleep(100_000) }
+        #expect(!FileManager.default.fileExists(atPath: fields[1]))
+    }
+
     /// A `--network none` container that joined an IPv6 network keeps its IPv6 address: the
     /// none mode's "no IPv6 at all" is for its own namespace only.
     @Test func noneContainerOnAnIPv6Network() throws {
