@@ -116,6 +116,9 @@ struct StatsRecordTests {
         let expected = try #require(try JSONSerialization.jsonObject(with: Data(dockerd.utf8)) as? NSDictionary)
         let ours = try Self.object(.empty(name: "/b", id: "abc"))
         #expect(NSDictionary(dictionary: ours) == expected)
+        // As the API writes it: byte for byte, in dockerd v28's order, which names the container first.
+        let inOrder = dockerd.replacing(#","name":"/b","id":"abc"}"#, with: "}").replacing(#"{"read""#, with: #"{"name":"/b","id":"abc","read""#)
+        #expect(String(decoding: try DeclarationOrderJSON.encode(StatsRecord.empty(name: "/b", id: "abc")), as: UTF8.self) == inOrder)
     }
 
     @Test func v1SampleKeepsPerCPUAndV1Lists() throws {

@@ -35,10 +35,8 @@ extension ContainerService {
     /// itself, so a slow reader only delays its own records (DESIGN rule 4).
     public nonisolated func streamStats(id: String, stream: Bool, oneShot: Bool,
                                         write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // the same order in every record
         func send(_ record: StatsRecord) async throws {
-            try await write(Array(try encoder.encode(record)) + [0x0A])
+            try await write(try DeclarationOrderJSON.encode(record) + [0x0A])
         }
         let hostMemory = UInt64(max(settings.host.totalMemory, 0))
         guard stream else {

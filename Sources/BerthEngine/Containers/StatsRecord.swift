@@ -93,12 +93,15 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case read, preread, pids_stats, blkio_stats, num_procs, storage_stats, cpu_stats, precpu_stats
-        case memory_stats, name, id, networks
+        case name, id, read, preread, pids_stats, blkio_stats, num_procs, storage_stats, cpu_stats, precpu_stats
+        case memory_stats, networks
     }
 
     public func encode(to encoder: any Encoder) throws {
+        // In the order of dockerd's (v28) StatsResponse, which names the container first.
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(id, forKey: .id)
         try c.encode(read, forKey: .read)
         try c.encode(preread, forKey: .preread)
         try c.encode(pids, forKey: .pids_stats)
@@ -108,8 +111,6 @@ public struct StatsRecord: Encodable, Sendable, Equatable {
         try c.encode(cpu, forKey: .cpu_stats)
         try c.encode(precpu, forKey: .precpu_stats)
         try c.encode(memory, forKey: .memory_stats)
-        try c.encode(name, forKey: .name)
-        try c.encode(id, forKey: .id)
         if let networks, !networks.isEmpty { try c.encode(networks, forKey: .networks) }
     }
 
