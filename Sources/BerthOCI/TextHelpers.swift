@@ -88,7 +88,8 @@ public func formatSignificant(_ value: Double, digits significant: Int) -> Strin
 
 extension StringProtocol {
     /// The text as a JSON string written as Go's encoding/json writes it: quotes, backslashes
-    /// and control characters escaped, and also <, >, & and U+2028/U+2029 (as \u00XX).
+    /// and control characters escaped (\b and \f by name, as Go 1.22 and later), and also <, >,
+    /// & and U+2028/U+2029 (as \uXXXX).
     /// For JSON whose bytes must match dockerd's.
     public var goJSONQuoted: String {
         func hex4(_ value: UInt32) -> String {
@@ -103,6 +104,8 @@ extension StringProtocol {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"  // Go 1.22 and later
+            case "\u{C}": out += "\\f"
             case "<", ">", "&", "\u{2028}", "\u{2029}": out += "\\u" + hex4(scalar.value)
             default:
                 if scalar.value < 0x20 { out += "\\u" + hex4(scalar.value) } else { out.unicodeScalars.append(scalar) }

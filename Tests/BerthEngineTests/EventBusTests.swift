@@ -161,8 +161,9 @@ struct EventMessageTests {
     }
 
     @Test func networkAndPruneEventsLeaveOutWhatIsEmpty() {
-        let connect = EventMessage(type: .network, action: "connect", actorID: "n1", attributes: ["name": "a<b>&"], timeNano: 2_000_000_000)
-        #expect(String(decoding: connect.jsonLine, as: UTF8.self) == #"{"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{"name":"a\u003cb\u003e\u0026"}},"scope":"local","time":2,"timeNano":2000000000}"# + "\n")
+        // Go's escapes: HTML characters as \u00XX, \b and \f by name (Go 1.22 and later), other controls as \u00XX.
+        let connect = EventMessage(type: .network, action: "connect", actorID: "n1", attributes: ["name": "a<b>&\u{8}\u{C}\u{1}"], timeNano: 2_000_000_000)
+        #expect(String(decoding: connect.jsonLine, as: UTF8.self) == #"{"Type":"network","Action":"connect","Actor":{"ID":"n1","Attributes":{"name":"a\u003cb\u003e\u0026\b\f\u0001"}},"scope":"local","time":2,"timeNano":2000000000}"# + "\n")
         let prune = EventMessage(type: .container, action: "prune", actorID: "", attributes: ["reclaimed": "0"], timeNano: 0)
         #expect(String(decoding: prune.jsonLine, as: UTF8.self).hasPrefix(#"{"status":"prune","Type":"container","Action":"prune","Actor":{"ID":"","#))
     }
