@@ -36,7 +36,7 @@ public enum GelfMessage {
                               extra: [UInt8], to out: inout [UInt8]) {
         out.append(contentsOf: head)
         out.append(UInt8(ascii: "\""))
-        JSONEscape.append(message, to: &out)
+        JSONEscape.append(message, style: .goEncoder, to: &out)
         out.append(contentsOf: #"","timestamp":"#.utf8)
         appendSeconds(milliseconds: milliseconds, to: &out)
         out.append(contentsOf: stderr ? Array(#","level":3"#.utf8) : Array(#","level":6"#.utf8))
@@ -60,7 +60,7 @@ public enum GelfMessage {
 
     static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        bytes.withUnsafeBufferPointer { JSONEscape.append($0, to: &out) }
+        bytes.withUnsafeBufferPointer { JSONEscape.append($0, style: .goEncoder, to: &out) }
         out.append(UInt8(ascii: "\""))
     }
 

@@ -1,17 +1,25 @@
-/// JSON string escaping of raw output bytes, the way Docker's json-file driver does it:
-/// `"` and `\` escaped, \n \r \t short, other control characters and `<` `>` `&` as \u00XX,
-/// U+2028/U+2029 as \u2028/\u2029, and each byte of invalid UTF-8 replaced by U+FFFD.
+/// JSON string escaping of raw output bytes, the way dockerd's log drivers write them: `"` and
+/// `\` escaped, control characters and `<` `>` `&` as \u00XX (a few short, by `Style`),
+/// U+2028/U+2029 as \u2028/\u2029, and each byte of invalid UTF-8 as \ufffd.
 /// Works on raw bytes: runs of plain bytes are copied in one piece.
 public enum JSONEscape {
+    /// Which control characters get a short escape.
+    public enum Style: Sendable {
+        /// json-file's own writer: \n and \r only (a tab is \u0009).
+        case jsonFile
+        /// Go's encoding/json (GELF): \n \r \t, and \b \f (Go 1.22 and later).
+        case goEncoder
+    }
+
     /// Bytes that go out as they are (printable ASCII except `"` `\` `<` `>` `&`).
     static let plain: [Bool] = (0..<256).map { b in
         b >= 0x20 && b < 0x80 && b != 0x22 && b != 0x5C && b != 0x3C && b != 0x3E && b != 0x26
     }
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-    static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
+    static let replacement: [UInt8] = Array("\\ufffd".utf8)
 
-    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, style: Style = .jsonFile, to out: inout [UInt8]) {
         guard let base = bytes.baseAddress else { return }
         let count = bytes.count
         var runStart = 0
@@ -34,7 +42,7 @@ public enum JSONEscape {
                 }
                 if runStart < i { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart)) }
                 if b < 0x80 {
-                    appendEscaped(ascii: b, to: &out)
+                    appendEscaped(ascii: b, style: style, to: &out)
                     i += 1
                 } else if sequence == 0 {
                     out.append(contentsOf: replacement)
@@ -49,18 +57,20 @@ public enum JSONEscape {
         if runStart < count { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart)) }
     }
 
-    public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { append($0, to: &out) }
+    public static func append(_ bytes: [UInt8], style: Style = .jsonFile, to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0, style: style, to: &out) }
     }
 
-    static func appendEscaped(ascii b: UInt8, to out: inout [UInt8]) {
+    static func appendEscaped(ascii b: UInt8, style: Style, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\\"))
-        switch b {
-        case 0x22: out.append(0x22)
-        case 0x5C: out.append(0x5C)
-        case 0x0A: out.append(UInt8(ascii: "n"))
-        case 0x0D: out.append(UInt8(ascii: "r"))
-        case 0x09: out.append(UInt8(ascii: "t"))
+        switch (b, style) {
+        case (0x22, _): out.append(0x22)
+        case (0x5C, _): out.append(0x5C)
+        case (0x0A, _): out.append(UInt8(ascii: "n"))
+        case (0x0D, _): out.append(UInt8(ascii: "r"))
+        case (0x09, .goEncoder): out.append(UInt8(ascii: "t"))
+        case (0x08, .goEncoder): out.append(UInt8(ascii: "b"))
+        case (0x0C, .goEncoder): out.append(UInt8(ascii: "f"))
         default:
             out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xF)]])
         }

@@ -7,12 +7,18 @@ public enum JSONLogRecord {
     static let tail: [UInt8] = Array("\"}\n".utf8)
 
     /// Appends the record for `line` (raw bytes, with its `\n` unless partial).
-    /// `time` is the 30-byte timestamp (see `Timestamp`).
+    /// `time` is the 30-byte timestamp (see `Timestamp`); it is written as dockerd's json-file
+    /// writes it, in Go's `RFC3339Nano`: the fraction without its trailing zeros (nor its dot
+    /// when it is zero).
     public static func append(line: UnsafeBufferPointer<UInt8>, stderr: Bool, time: [UInt8], to out: inout [UInt8]) {
         out.append(contentsOf: head)
         JSONEscape.append(line, to: &out)
         out.append(contentsOf: stderr ? stderrMiddle : stdoutMiddle)
-        out.append(contentsOf: time)
+        var end = time.count - 1  // the "Z"
+        while end > 0, time[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        if end > 0, time[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        out.append(contentsOf: time[..<end])
+        out.append(UInt8(ascii: "Z"))
         out.append(contentsOf: tail)
     }
 

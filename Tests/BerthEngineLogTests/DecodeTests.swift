@@ -67,14 +67,15 @@ import Testing
         #expect(JSONLogLine.decode(line) == nil)
     }
 
-    @Test func encodeRoundTrips() throws {
+    /// What berth-shim writes reads back as it was, and is written as dockerd writes it.
+    @Test func shimRecordsRoundTrip() throws {
         var bytes: [UInt8] = Array("tab\t quote\" back\\ <a&b> ctl\u{01} é 😀 \u{2028}".utf8)
         bytes += [0xFF, 0xC3, 0x41, 0x0A]  // invalid UTF-8, then "A\n"
         let original = LogRecord(stream: .stderr, timestamp: LogTimestamp(seconds: 1_795_950_000, nanoseconds: 120_000_000), line: bytes)
-        let encoded = JSONLogLine.encode(original)
+        let encoded = original.jsonFileLine
         let text = String(decoding: encoded, as: UTF8.self)
         #expect(text.hasSuffix(#"","stream":"stderr","time":"2026-11-29T11:00:00.12Z"}"# + "\n"))
-        #expect(text.contains(#"\u003ca\u0026b\u003e ctl\u0001"#))
+        #expect(text.hasPrefix(#"{"log":"tab\u0009 quote\" back\\ \u003ca\u0026b\u003e ctl\u0001"#))
         #expect(text.contains(#"\u2028\ufffd\ufffdA\n"#))
         let decoded = try #require(JSONLogLine.decode(Array(encoded.dropLast())))
         var expected = Array("tab\t quote\" back\\ <a&b> ctl\u{01} é 😀 \u{2028}".utf8)

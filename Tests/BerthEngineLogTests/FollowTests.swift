@@ -43,7 +43,7 @@ actor Signal {
                 if number % pauseEvery == 0 { try? await Task.sleep(for: .milliseconds(15)) }
             }
             // Half of a last line, completed just before exit.
-            let last = JSONLogLine.encode(record(count))
+            let last = record(count).jsonFileLine
             writer.write(Array(last.prefix(20)))
             try? await Task.sleep(for: .milliseconds(120))
             writer.write(Array(last.dropFirst(20).dropLast()))  // no newline at all

@@ -59,7 +59,7 @@ import Glibc
         writer.append(record(1))
         writer.write("garbage\n\n{\"log\":\"x\"}\n")
         writer.append(record(2))
-        writer.write(String(decoding: JSONLogLine.encode(record(3)).prefix(30), as: UTF8.self))  // half-written
+        writer.write(String(decoding: record(3).jsonFileLine.prefix(30), as: UTF8.self))  // half-written
         #expect(numbers(try log.readAll()) == [1, 2])
         #expect(numbers(try log.readAll(options: LogReadOptions(tail: 2))) == [2])
         // A complete last record without its newline is read.
@@ -68,7 +68,7 @@ import Glibc
         let log2 = JSONFileLog(directory: dir2.path, containerID: "abc")
         let writer2 = TestLogWriter(path: log2.path)
         writer2.append(record(1))
-        writer2.write(Array(JSONLogLine.encode(record(2)).dropLast()))
+        writer2.write(Array(record(2).jsonFileLine.dropLast()))
         #expect(numbers(try log2.readAll()) == [1, 2])
         #expect(numbers(try log2.readAll(options: LogReadOptions(tail: 1))) == [2])
     }

@@ -1,5 +1,6 @@
 import BerthOCI
 import BerthEngine
+import BerthShimCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +55,7 @@ final class TestLogWriter {
 
     func write(_ text: String) { write(Array(text.utf8)) }
 
-    func append(_ record: LogRecord) { write(JSONLogLine.encode(record)) }
+    func append(_ record: LogRecord) { write(record.jsonFileLine) }
 
     /// `.k` → `.k+1` (the oldest dropped), the file → `.1`, and a new empty file.
     func rotate() {
@@ -85,4 +86,13 @@ func numbers(_ records: [LogRecord]) -> [Int] {
 func writeFile(_ path: String, _ text: String) {
     let writer = TestLogWriter(path: path)
     writer.write(text)
+}
+
+extension LogRecord {
+    /// The record as berth-shim's json-file writer writes it.
+    var jsonFileLine: [UInt8] {
+        var time: [UInt8] = []
+        Timestamp.append(to: &time, seconds: timestamp.seconds, nanoseconds: Int64(timestamp.nanoseconds))
+        return JSONLogRecord.encode(line: line, stderr: stream == .stderr, time: time)
+    }
 }

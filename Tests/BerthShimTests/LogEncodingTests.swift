@@ -3,9 +3,9 @@ import Testing
 
 /// json-file records, their escaping and timestamps, and the cutting of output into lines.
 struct LogEncodingTests {
-    func escaped(_ bytes: [UInt8]) -> String {
+    func escaped(_ bytes: [UInt8], style: JSONEscape.Style = .jsonFile) -> String {
         var out: [UInt8] = []
-        JSONEscape.append(bytes, to: &out)
+        JSONEscape.append(bytes, style: style, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -16,7 +16,9 @@ struct LogEncodingTests {
 
     @Test func specialCharactersAreEscapedAsDockerDoes() {
         #expect(escaped(Array("a\"b\\c\n".utf8)) == #"a\"b\\c\n"#)
-        #expect(escaped(Array("\r\t".utf8)) == #"\r\t"#)
+        // json-file's writer has short forms for \n and \r only; Go's encoder (GELF) for more.
+        #expect(escaped(Array("\r\t\u{8}\u{C}".utf8)) == #"\r\u0009\u0008\u000c"#)
+        #expect(escaped(Array("\r\t\u{8}\u{C}\u{1}".utf8), style: .goEncoder) == #"\r\t\b\f\u0001"#)
         #expect(escaped([0x01, 0x1B, 0x7F]) == #"\u0001\u001b"# + "\u{7F}")
         #expect(escaped(Array("<a&b>".utf8)) == #"\u003ca\u0026b\u003e"#)
         #expect(escaped(Array("x\u{2028}y\u{2029}".utf8)) == #"x\u2028y\u2029"#)
@@ -26,14 +28,17 @@ struct LogEncodingTests {
         #expect(escaped(Array("héllo ✓ 😀".utf8)) == "héllo ✓ 😀")
     }
 
+    /// Each byte that is not part of well-formed UTF-8 is written as the escape \ufffd, as Go does.
     @Test func invalidUTF8BecomesReplacementCharacters() {
-        #expect(escaped([0x61, 0xFF, 0x62]) == "a\u{FFFD}b")
-        #expect(escaped([0x80]) == "\u{FFFD}")
-        #expect(escaped([0xC0, 0xAF]) == "\u{FFFD}\u{FFFD}")               // overlong '/'
-        #expect(escaped([0xE2, 0x82]) == "\u{FFFD}\u{FFFD}")               // cut short
-        #expect(escaped([0xED, 0xA0, 0x80]) == "\u{FFFD}\u{FFFD}\u{FFFD}") // surrogate
-        #expect(escaped([0xF4, 0x90, 0x80, 0x80]) == String(repeating: "\u{FFFD}", count: 4))
-        #expect(escaped([0xE2, 0x82, 0xAC, 0xE2]) == "€\u{FFFD}")
+        let r = #"\ufffd"#
+        #expect(escaped([0x61, 0xFF, 0x62]) == "a\(r)b")
+        #expect(escaped([0x80]) == r)
+        #expect(escaped([0xC0, 0xAF]) == r + r)                     // overlong '/'
+        #expect(escaped([0xE2, 0x82]) == r + r)                     // cut short
+        #expect(escaped([0xED, 0xA0, 0x80]) == r + r + r)           // surrogate
+        #expect(escaped([0xF4, 0x90, 0x80, 0x80]) == String(repeating: r, count: 4))
+        #expect(escaped([0xE2, 0x82, 0xAC, 0xE2]) == "€" + r)
+        #expect(escaped([0xFF], style: .goEncoder) == r)
     }
 
     @Test func recordHasDockersShape() {
@@ -44,6 +49,14 @@ struct LogEncodingTests {
         let err = JSONLogRecord.encode(line: Array("partial".utf8), stderr: true, time: time)
         #expect(String(decoding: err, as: UTF8.self)
             == #"{"log":"partial","stream":"stderr","time":"2026-11-29T11:00:00.123456789Z"}"# + "\n")
+        // RFC3339Nano, as dockerd's json-file writer: trailing zeros of the fraction dropped.
+        func written(_ time: String) -> String {
+            let out = JSONLogRecord.encode(line: Array("x".utf8), stderr: false, time: Array(time.utf8))
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(written("2026-11-29T11:00:00.120000000Z").hasSuffix(#""time":"2026-11-29T11:00:00.12Z"}"# + "\n"))
+        #expect(written("2026-11-29T11:00:00.000000000Z").hasSuffix(#""time":"2026-11-29T11:00:00Z"}"# + "\n"))
+        #expect(written("2026-11-29T11:00:10.000000001Z").hasSuffix(#""time":"2026-11-29T11:00:10.000000001Z"}"# + "\n"))
     }
 
     @Test func timestampsAreRFC3339WithNineDigits() {
