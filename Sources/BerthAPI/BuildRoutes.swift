@@ -41,28 +41,26 @@ enum BuildRoutes {
                 build.cacheFrom = names
             }
             let prepared = try await engine.prepareBuild(build)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let stream = ResponseStream { writer in
                 let write: @Sendable (BuildStreamRecord) async throws -> Void = { record in
-                    try await writer.write(Array(try encoder.encode(record)) + Array("\r\n".utf8))
+                    try await writer.write(record.jsonLine)
                 }
                 do {
                     _ = try await engine.runBuild(prepared) { message in
                         switch message {
-                        case .stream(let text): try await write(BuildStreamRecord(stream: text))
-                        case .imageID(let id): try await write(BuildStreamRecord(aux: .init(ID: id)))
+                        case .stream(let text): try await write(.stream(text))
+                        case .imageID(let id): try await write(.imageID(id))
                         case .pull(let progress): try await writer.write(Array((progress.json + "\r\n").utf8))
                         }
                     }
                 } catch let failure as BuildFailure {
-                    try await write(BuildStreamRecord(error: failure.message, code: failure.code))
+                    try await write(.error(failure.message, code: failure.code))
                 } catch let error as BerthError {
-                    try await write(BuildStreamRecord(error: error.message, code: nil))
+                    try await write(.error(error.message, code: nil))
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
-                    try await write(BuildStreamRecord(error: "\(error)", code: nil))
+                    try await write(.error("\(error)", code: nil))
                 }
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
@@ -119,21 +117,25 @@ enum BuildRoutes {
 }
 
 /// One message of the build stream: text, the image ID, or the error that ended it.
-struct BuildStreamRecord: Encodable, Sendable {
-    struct Aux: Encodable, Sendable { var ID: String }
-    struct ErrorDetail: Encodable, Sendable {
-        var code: Int?
-        var message: String
-    }
-    var stream: String?
-    var aux: Aux?
-    var errorDetail: ErrorDetail?
-    var error: String?
+enum BuildStreamRecord: Sendable {
+    case stream(String)
+    case imageID(String)
+    case error(String, code: Int?)
 
-    init(stream: String) { self.stream = stream }
-    init(aux: Aux) { self.aux = aux }
-    init(error: String, code: Int?) {
-        self.error = error
-        errorDetail = ErrorDetail(code: code, message: error)
+    /// The line as dockerd writes its JSONMessage: Go's json.Marshal (so `<`, `>` and `&`
+    /// escaped), fields in their declared order (stream, errorDetail, error, aux), a zero code
+    /// left out, and "\r\n" after it.
+    var jsonLine: [UInt8] {
+        let json: String
+        switch self {
+        case .stream(let text):
+            json = #"{"stream":"# + text.goJSONQuoted + "}"
+        case .imageID(let id):
+            json = #"{"aux":{"ID":"# + id.goJSONQuoted + "}}"
+        case .error(let message, let code):
+            let codeField = code.map { $0 == 0 ? "" : #""code":\#($0),"# } ?? ""
+            json = #"{"errorDetail":{"# + codeField + #""message":"# + message.goJSONQuoted + #"},"error":"# + message.goJSONQuoted + "}"
+        }
+        return Array((json + "\r\n").utf8)
     }
 }
