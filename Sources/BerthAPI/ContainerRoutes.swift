@@ -229,10 +229,8 @@ extension ContainerRoutes {
             let changes = try await containers.changes(parameters["id"]!)
             // dockerd answers null when nothing changed.
             guard !changes.isEmpty else { return APIResponse(headers: ["Content-Type": "application/json"], body: Array("null\n".utf8)) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]  // Go leaves "/" as it is
             let items = changes.map { change in
-                "{\"Path\":" + String(decoding: (try? encoder.encode(change.path)) ?? Data("\"\"".utf8), as: UTF8.self)
+                "{\"Path\":" + String(decoding: (try? DeclarationOrderJSON.encode(change.path)) ?? Array("\"\"".utf8), as: UTF8.self)
                     + ",\"Kind\":\(change.kind.rawValue)}"
             }
             return APIResponse(headers: ["Content-Type": "application/json"], body: Array(("[" + items.joined(separator: ",") + "]\n").utf8))
