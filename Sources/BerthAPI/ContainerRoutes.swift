@@ -104,10 +104,9 @@ enum ContainerRoutes {
             // The head goes out at once, so the client knows the wait is registered.
             let stream = ResponseStream { writer in
                 guard let result = await containers.wait(id: id, condition: condition) else { return }  // the client left
-                // dockerd always has the Error field, null when there is none.
-                let error = result.error.map { message in
-                    "{\"Message\":" + String(decoding: (try? JSONEncoder().encode(message)) ?? Data("\"\"".utf8), as: UTF8.self) + "}"
-                } ?? "null"
+                // dockerd always has the Error field, null when there is none; its encoder here
+                // is Go's default one (HTML characters escaped).
+                let error = result.error.map { "{\"Message\":" + $0.goJSONQuoted + "}" } ?? "null"
                 try await writer.write(Array("{\"Error\":\(error),\"StatusCode\":\(result.statusCode)}\n".utf8))
             }
             return APIResponse(headers: ["Content-Type": "application/json"], stream: stream)
