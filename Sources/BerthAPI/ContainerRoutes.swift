@@ -228,11 +228,7 @@ extension ContainerRoutes {
             let changes = try await containers.changes(parameters["id"]!)
             // dockerd answers null when nothing changed.
             guard !changes.isEmpty else { return APIResponse(headers: ["Content-Type": "application/json"], body: Array("null\n".utf8)) }
-            let items = changes.map { change in
-                "{\"Path\":" + String(decoding: (try? DeclarationOrderJSON.encode(change.path)) ?? Array("\"\"".utf8), as: UTF8.self)
-                    + ",\"Kind\":\(change.kind.rawValue)}"
-            }
-            return APIResponse(headers: ["Content-Type": "application/json"], body: Array(("[" + items.joined(separator: ",") + "]\n").utf8))
+            return .json(changes.map { FilesystemChange(Path: $0.path, Kind: $0.kind.rawValue) })
         }
     }
 
@@ -261,4 +257,10 @@ extension ContainerRoutes {
             }
         }
     }
+}
+
+/// One entry of `GET /containers/{id}/changes`, as dockerd's FilesystemChange.
+struct FilesystemChange: Encodable {
+    var Path: String
+    var Kind: Int
 }

@@ -1,3 +1,4 @@
+import BerthOCI
 import FoundationEssentials
 
 /// One message of the pull's JSON stream, as dockerd's progress output writes it:
@@ -46,12 +47,7 @@ public struct PullMessage: Encodable, Sendable, Equatable {
 
     /// One JSON line, keys in dockerd's order.
     public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        func quoted(_ text: String) -> String {
-            String(decoding: (try? encoder.encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
-                .replacing("<", with: "\\u003c").replacing(">", with: "\\u003e").replacing("&", with: "\\u0026")
-        }
+        func quoted(_ text: String) -> String { text.goJSONQuoted }  // Go's json.Marshal, HTML escaped
         var fields: [String] = []
         if let status { fields.append("\"status\":" + quoted(status)) }
         if let progressDetail {
