@@ -216,3 +216,33 @@ import Foundation
         #expect(ContainerSummary.json([]) == Array("[]\n".utf8))
     }
 }
+
+@Suite struct MountPropagationCheckTests {
+    static let mountInfo = """
+    22 1 8:1 / / rw,relatime - ext4 /dev/vda rw
+    30 22 0:26 / /srv/shared rw shared:5 - tmpfs tmpfs rw
+    31 22 0:27 / /srv/slave rw master:5 - tmpfs tmpfs rw
+    32 22 0:28 / /srv/with\\040space rw shared:7 - tmpfs tmpfs rw
+    """
+
+    @Test func theLongestMountPointHoldsThePath() {
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/shared/a/b", in: Self.mountInfo)?.0 == "/srv/shared")
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/sharedx", in: Self.mountInfo)?.0 == "/")
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/slave", in: Self.mountInfo)?.1 == ["master:5"])
+        #expect(MountPropagationCheck.sourceMount(of: "/srv/with space/x", in: Self.mountInfo)?.0 == "/srv/with space")
+    }
+
+    @Test func sharedAndSlaveNeedAMountThatGivesThem() throws {
+        // "/" exists everywhere; the mount table says what it is.
+        #expect(throws: BerthError.internalError("path / is mounted on / but it is not a shared mount")) {
+            try MountPropagationCheck.check(source: "/", propagation: "rshared", mountInfo: Self.mountInfo)
+        }
+        #expect(throws: BerthError.internalError("path / is mounted on / but it is not a shared or slave mount")) {
+            try MountPropagationCheck.check(source: "/", propagation: "slave", mountInfo: Self.mountInfo)
+        }
+        try MountPropagationCheck.check(source: "/", propagation: "rprivate", mountInfo: Self.mountInfo)
+        let shared = Self.mountInfo.replacing("/ / rw,relatime -", with: "/ / rw,relatime shared:1 -")
+        try MountPropagationCheck.check(source: "/", propagation: "rshared", mountInfo: shared)
+        try MountPropagationCheck.check(source: "/", propagation: "rslave", mountInfo: shared)
+    }
+}
